@@ -1,0 +1,60 @@
+"""Canonical hashing and number formatting shared by manifests and gate evidence.
+
+The lane's convention (lane-contract.md): ``H(x) = sha256(json.dumps(x, sort_keys=True,
+separators=(",", ":"), ensure_ascii=True).encode("utf-8")).hexdigest()``. Numbers inside evidence
+records are decimal strings with no exponent, so hashes never depend on float formatting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+DECIMAL_PLACES = 10
+
+
+def canonical_json(x: Any) -> str:
+    """``json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``."""
+    return json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def H(x: Any) -> str:
+    """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8)."""
+    return hashlib.sha256(canonical_json(x).encode("utf-8")).hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex digest of raw bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | None:
+    """Format a number as a plain decimal string: rounded half-even to ``places`` decimals,
+    trailing zeros stripped, no exponent, ``"0"`` for zero (and for -0). ``None`` stays ``None``.
+
+    Raises ``ValueError`` for NaN or infinity: evidence never carries them.
+    """
+    if x is None:
+        return None
+    if isinstance(x, float) and not math.isfinite(x):
+        raise ValueError(f"non-finite number {x!r} cannot be written as evidence")
+    q = Decimal(repr(float(x)) if isinstance(x, float) else int(x)).quantize(Decimal(1).scaleb(-places))
+    s = format(q, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s in ("-0", ""):
+        s = "0"
+    return s
