@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with only Python 3.11+: `make run` and `make test`.
+# uv is used from PATH when present, else bootstrapped (pinned) into .tools/ with pip.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+DATASET ?= synthetic-ashare
+OUT ?= out
+
+.PHONY: env run test edit bench clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+env: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen
+
+## run: build and verify the bundled sample dataset, then run the notebooks headless and export evidence
+run: env
+	$(RUN) janus data build $(DATASET)
+	$(RUN) janus data verify $(DATASET)
+	$(RUN) python notebooks/events.py --dataset $(DATASET) --out $(OUT)/events
+
+## test: the whole test suite (notebooks run headless and compared with committed references)
+test: env
+	$(RUN) pytest -q
+
+## edit: open the notebooks in marimo
+edit: env
+	$(RUN) marimo edit notebooks
+
+## bench: speed benchmarks (prints measured ratios; needs the bench dependency group)
+bench: env
+	$(UV) sync --frozen --all-groups
+	$(RUN) python benchmarks/bench_car.py
+	$(RUN) python benchmarks/bench_reward.py
+
+clean:
+	rm -rf .venv .tools $(OUT) data janus.duckdb

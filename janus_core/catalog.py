@@ -1,0 +1,121 @@
+"""Event catalog: the exploratory views of a dataset's news events (counts by type, symbol, month and
+sentiment; headline search; an event's price path against its benchmark).
+
+Pure functions over the canonical frames of :class:`janus_core.data.Dataset`; the events notebook
+holds the controls and charts and calls these.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from janus_core.data import Dataset
+
+
+class EventFilter(BaseModel):
+    """Which events to look at. Empty tuples mean "all"; ``query`` is a case-insensitive literal
+    substring matched against the headline; dates are exchange-local publication dates, inclusive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_types: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    query: str = ""
+
+
+def with_local_time(events: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Add ``published_local`` (the UTC timestamp in the exchange time zone) and ``published_date``."""
+    local = pl.col("published_at").dt.convert_time_zone(timezone)
+    return events.with_columns(published_local=local, published_date=local.dt.date())
+
+
+def filter_events(events: pl.DataFrame, flt: EventFilter, timezone: str) -> pl.DataFrame:
+    """Events matching every condition of ``flt``, with local publication time, sorted by
+    (published_at, symbol, event_id)."""
+    out = with_local_time(events, timezone)
+    conditions = []
+    if flt.event_types:
+        conditions.append(pl.col("event_type").is_in(list(flt.event_types)))
+    if flt.symbols:
+        conditions.append(pl.col("symbol").is_in(list(flt.symbols)))
+    if flt.start is not None:
+        conditions.append(pl.col("published_date") >= flt.start)
+    if flt.end is not None:
+        conditions.append(pl.col("published_date") <= flt.end)
+    if flt.query:
+        conditions.append(pl.col("headline").str.to_lowercase().str.contains(flt.query.lower(), literal=True))
+    if conditions:
+        out = out.filter(pl.all_horizontal(conditions))
+    return out.sort("published_at", "symbol", "event_id")
+
+
+def counts_by(events: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Number of events per value of ``columns`` (column ``n``), largest first, ties by key."""
+    return events.group_by(columns).agg(n=pl.len()).sort([pl.col("n"), *columns], descending=[True] + [False] * len(columns))
+
+
+def monthly_counts(events: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Events per exchange-local calendar month and event type (``month`` is the month's first day)."""
+    local = with_local_time(events, timezone)
+    return (
+        local.with_columns(month=pl.col("published_date").dt.truncate("1mo"))
+        .group_by("month", "event_type")
+        .agg(n=pl.len())
+        .sort("month", "event_type")
+    )
+
+
+def sentiment_by_type(events: pl.DataFrame) -> pl.DataFrame:
+    """Share of each sentiment within each event type (missing sentiment counted as ``"missing"``):
+    ``share = n(type, sentiment) / n(type)``."""
+    if "sentiment" not in events.columns:
+        events = events.with_columns(sentiment=pl.lit(None, dtype=pl.String))
+    return (
+        events.with_columns(pl.col("sentiment").fill_null("missing"))
+        .group_by("event_type", "sentiment")
+        .agg(n=pl.len())
+        .with_columns(share=pl.col("n") / pl.col("n").sum().over("event_type"))
+        .sort("event_type", "sentiment")
+    )
+
+
+def price_path(ds: Dataset, event_id: str, before: int = 10, after: int = 10) -> pl.DataFrame:
+    """The stock's and its benchmark's closes around an event, each rebased to 1 on the last trading
+    day before the exchange-local publication date (relative day -1).
+
+    ``rel_day`` counts the stock's own trading days: 0 is the first trading day on or after the local
+    publication date. Returns columns ``date, rel_day, series ("stock"|"benchmark"), value, tradable``.
+    """
+    event = with_local_time(ds.events.filter(pl.col("event_id") == event_id), ds.meta.exchange_timezone)
+    if event.height != 1:
+        raise KeyError(f"event_id {event_id!r} matches {event.height} events in dataset {ds.name!r}")
+    symbol, pub_date = event["symbol"][0], event["published_date"][0]
+    benchmark = ds.securities.filter(pl.col("symbol") == symbol)["benchmark"]
+    prices = ds.prices.filter(pl.col("symbol") == symbol).sort("date").with_row_index("i")
+    anchor = prices.filter(pl.col("date") >= pub_date)["i"]
+    zero = int(anchor[0]) if anchor.len() else prices.height
+    window = prices.filter(pl.col("i").is_between(zero - before, zero + after)).with_columns(
+        rel_day=pl.col("i").cast(pl.Int64) - zero
+    )
+    base = window.filter(pl.col("rel_day") < 0).tail(1)
+    stock_base = base["close"][0] if base.height else window["close"][0]
+    tradable = window["tradable"] if "tradable" in window.columns else pl.repeat(True, window.height, eager=True)
+    stock = window.select("date", "rel_day", series=pl.lit("stock"), value=pl.col("close") / stock_base,
+                          tradable=tradable)
+    if benchmark.len() == 0:
+        return stock
+    bench = ds.benchmarks.filter(pl.col("benchmark") == benchmark[0]).join(
+        window.select("date", "rel_day"), on="date", how="inner").sort("date")
+    base_date = base["date"][0] if base.height else window["date"][0]
+    bench_base = ds.benchmarks.filter((pl.col("benchmark") == benchmark[0]) & (pl.col("date") <= base_date)).sort("date").tail(1)["close"]
+    bench_base_value = bench_base[0] if bench_base.len() else bench["close"][0]
+    return pl.concat([
+        stock,
+        bench.select("date", "rel_day", series=pl.lit("benchmark"), value=pl.col("close") / bench_base_value,
+                     tradable=pl.lit(True)),
+    ]).sort("series", "date")
