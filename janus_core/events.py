@@ -99,3 +99,56 @@ def derive_event_id(event_ts: str, symbol: str, seq: int | None, source: str | N
     """The lane's event id: the first 24 hex characters of
     ``H({"event_ts", "symbol", "seq", "source", "payload"})`` (lane-contract.md)."""
     return H({"event_ts": event_ts, "symbol": symbol, "seq": seq, "source": source, "payload": payload})[:24]
+
+
+def _cutoff_minutes(cutoff: str) -> int:
+    """Minutes after midnight of an ``"HH:MM"`` cut-off; a clear error for anything else."""
+    try:
+        hh, mm = cutoff.split(":")
+        minutes = int(hh) * 60 + int(mm)
+    except ValueError as exc:
+        raise ValueError(f"news_cutoff {cutoff!r}: expected 'HH:MM' (e.g. '09:30')") from exc
+    if not (0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+        raise ValueError(f"news_cutoff {cutoff!r}: hour must be 0-23 and minute 0-59")
+    return minutes
+
+
+def point_in_time_dates(published_at: pl.Expr, exchange_timezone: str, news_cutoff: str) -> tuple[pl.Expr, pl.Expr]:
+    """The two calendar dates of the point-in-time rule, as polars expressions over a UTC datetime.
+
+    ``published_date`` is the exchange-local calendar date of publication. ``pit_date`` is the
+    earliest calendar date whose session the news can inform: the local date itself when the news
+    came out strictly before the cut-off (e.g. 08:00 news trades at that day's 09:30 open), else the
+    next calendar day (news at or after 09:30 on day t, up to 09:30 on t+1, trades on t+1; paper,
+    janus-q-method.md Stage I.5). The event day is then the first trading day on or after
+    ``pit_date`` on the stock's own calendar (:func:`map_event_days`).
+    """
+    cut = _cutoff_minutes(news_cutoff)
+    local = published_at.dt.convert_time_zone(exchange_timezone)
+    minutes = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
+    published_date = local.dt.date()
+    pit_date = pl.when(minutes >= cut).then(published_date + pl.duration(days=1)).otherwise(published_date)
+    return published_date.alias("published_date"), pit_date.alias("pit_date")
+
+
+def map_event_days(events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone: str, news_cutoff: str) -> pl.DataFrame:
+    """Add ``published_date``, ``pit_date`` and ``event_day`` (Date, null when unmapped) to ``events``.
+
+    Rule (janus-q-method.md, point-in-time): with cut-off c (exchange local time, the dataset
+    manifest's ``news_cutoff``), news published in [c on day t, c on the next day) informs the
+    first session after it; ``event_day`` = min{d in the stock's own trading calendar : d >=
+    pit_date}, where the stock's calendar is the set of dates on which ``prices`` has a row for it
+    (rows with ``tradable = false`` included: suspension is handled as an exclusion, not by moving
+    the event). ``event_day`` is null when the stock has no price row on or after ``pit_date``.
+    Row order of ``events`` is preserved.
+    """
+    published_date, pit_date = point_in_time_dates(pl.col("published_at"), exchange_timezone, news_cutoff)
+    keyed = events.with_row_index("__row").with_columns(published_date, pit_date)
+    calendar = prices.select("symbol", pl.col("date").alias("event_day"), pl.col("date").alias("__d")).sort("__d")
+    mapped = (
+        keyed.select("__row", "symbol", "pit_date")
+        .sort("pit_date", "__row")
+        .join_asof(calendar, left_on="pit_date", right_on="__d", by="symbol", strategy="forward", check_sortedness=False)
+        .select("__row", "event_day")
+    )
+    return keyed.join(mapped, on="__row", how="left").sort("__row").drop("__row")
