@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.signal import lfilter
 from tqdm import tqdm
 
-from janus_core.data import Dataset, DatasetMeta
+from janus_core.data import Dataset, DatasetMeta, event_ts_iso
 from janus_core.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_id
 
 GENERATOR_VERSION = "1"
@@ -513,17 +513,15 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
         pl.col("event_type").alias("event_type_raw"),
         (pl.int_range(pl.len()).over("symbol") + 1).cast(pl.Int64).alias("seq"),
     )
-    event_ts = events["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_list()
-    event_ids = [
-        derive_event_id(ts, sym, seq, src, head)
-        for ts, sym, seq, src, head in zip(
-            event_ts, events["symbol"], events["seq"], events["source"], events["headline"]
-        )
-    ]
-    events = events.with_columns(pl.Series("event_id", event_ids)).select(
-        "event_id", "symbol", "published_at", "event_type", "event_type_raw", "headline", "seq", "body",
-        "sentiment", "source", "injected_event_day", "injected_car",
-    ).sort("published_at", "symbol", "seq")  # fmt: skip
+    identity = events.select(
+        event_ts_iso(pl.col("published_at")), "symbol", "seq", "source",
+        pl.col("headline") + pl.lit("\n") + pl.col("body"),
+    )  # fmt: skip
+    event_ids = pl.Series("event_id", [derive_event_id(*row) for row in identity.iter_rows()], dtype=pl.String)
+    events = events.select(
+        event_ids, "symbol", "published_at", "event_type", "event_type_raw", "headline", "seq", "body",
+        "sentiment", "source", "injected_car", "injected_event_day",
+    ).sort("published_at", "symbol", "event_id")  # fmt: skip
 
     sym_col = pl.Series("symbol", symbols).gather(np.repeat(np.arange(N), T))
     date_col = dates.gather(np.tile(np.arange(T), N))
