@@ -1,0 +1,217 @@
+"""Verification of an evidence folder: recompute everything an export derived, name every mismatch.
+
+``verify_evidence(out_dir, paths=None)`` checks, for the folder an export wrote
+(:mod:`janus_core.evidence`):
+
+- ``run-manifest.json``: canonical bytes, ``self_hash = H(manifest without self_hash)``,
+  ``config_hash = H(config)``, ``run_id = H({config_hash, input_digest_hash})[:24]`` and
+  ``input_digest_hash`` from the recorded table digests; every file of the folder is listed with
+  the SHA-256 of its bytes, and no file is missing or unlisted.
+- every JSON file: its bytes equal the canonical form ``evidence.dumps(json.loads(bytes))``, so
+  even a whitespace edit is caught.
+- the event-car and reward files: schema, ``manifest_hash``, summaries recomputed from the records,
+  ``lineage_hash``, lineage and run id consistent with the run manifest, ``artifact_authority``
+  recomputed from the dataset provenance and the lineage.
+- the companion summary: equal to the one recomputed from the two child files.
+- the analysis tables' row counts against the event-car summary's input and excluded counts.
+- the DSPy bundle, when present: its hash chain (:func:`janus_core.dspy_bundle.bundle_problems`).
+- with ``paths``: the recorded input digests against the dataset manifest in ``paths.manifest_dir``.
+
+Since the run manifest holds the digest of every other file and its own hash, and every JSON file
+has exactly one accepted byte form, no byte of the folder can change undetected by accident.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from janus_core.evidence import (
+    EVENT_CAR_REF,
+    EVENT_CAR_SCHEMA,
+    EVIDENCE_REF,
+    HGRM_REWARD_REF,
+    HGRM_REWARD_SCHEMA,
+    RUN_MANIFEST_REF,
+    RUN_MANIFEST_SCHEMA,
+    artifact_authority,
+    dumps,
+    evidence_summary,
+    event_car_summary,
+    input_digests,
+    read_dataset_manifest,
+    reward_summary,
+)
+from janus_core.gate import child_schema_problems
+from janus_core.hashing import H, sha256_file
+
+
+class Problem(BaseModel):
+    """One mismatch: the file (relative to the folder), where in it, and the rule it breaks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    location: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.location}: {self.rule}"
+
+
+def _read_json(out_dir: Path, rel: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """Parse a JSON file of the folder and check it is in canonical byte form."""
+    path = out_dir / rel
+    if not path.is_file():
+        problems.append(Problem(file=rel, location="file", rule="missing"))
+        return None
+    data = path.read_bytes()
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(Problem(file=rel, location="file", rule=f"not valid JSON: {exc}"))
+        return None
+    if not isinstance(obj, dict):
+        problems.append(Problem(file=rel, location="file", rule="not a JSON object"))
+        return None
+    if dumps(obj) != data:
+        problems.append(Problem(file=rel, location="bytes",
+                                rule="not in canonical form json.dumps(sort_keys=True, indent=2, ensure_ascii=True)+newline"))
+    return obj
+
+
+def _compare(problems: list[Problem], file: str, location: str, recorded: Any, recomputed: Any) -> None:
+    if recorded != recomputed:
+        problems.append(Problem(file=file, location=location,
+                                rule=f"recorded {recorded!r} but recomputed {recomputed!r}"))
+
+
+def _csv_rows(path: Path) -> int | None:
+    return pl.read_csv(path, infer_schema=False).height if path.is_file() else None
+
+
+def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Problem]) -> None:
+    rel = RUN_MANIFEST_REF
+    _compare(problems, rel, "schema_version", manifest.get("schema_version"), RUN_MANIFEST_SCHEMA)
+    body = {k: v for k, v in manifest.items() if k != "self_hash"}
+    _compare(problems, rel, "self_hash", manifest.get("self_hash"), H(body))
+    _compare(problems, rel, "config_hash", manifest.get("config_hash"), H(manifest.get("config")))
+    listed = manifest.get("files") or {}
+    on_disk = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+    for f in on_disk:
+        if f != rel and f not in listed:
+            problems.append(Problem(file=f, location="file", rule="not listed in run-manifest.json files"))
+    for f, digest in sorted(listed.items()):
+        path = out_dir / f
+        if not path.is_file():
+            problems.append(Problem(file=f, location="file", rule="listed in run-manifest.json but missing"))
+        elif sha256_file(path) != digest:
+            problems.append(Problem(file=f, location="sha256",
+                                    rule=f"file bytes differ from the digest {digest} in run-manifest.json"))
+
+
+def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any],
+                 problems: list[Problem]) -> None:
+    for p in child_schema_problems(doc, schema):
+        problems.append(Problem(file=rel, location="schema", rule=p))
+    is_event = schema == EVENT_CAR_SCHEMA
+    rows = doc.get("records" if is_event else "rewards")
+    if not isinstance(rows, list):
+        return
+    try:
+        summary = event_car_summary(rows) if is_event else reward_summary(rows)
+    except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
+        problems.append(Problem(file=rel, location="summary", rule=f"cannot recompute from the records: {exc!r}"))
+        summary = {}
+    recorded = doc.get("summary") or {}
+    for key, value in summary.items():
+        _compare(problems, rel, f"summary.{key}", recorded.get(key), value)
+    lineage = doc.get("lineage") or {}
+    body = {k: v for k, v in lineage.items() if k != "lineage_hash"}
+    _compare(problems, rel, "lineage.lineage_hash", lineage.get("lineage_hash"), H(body))
+    _compare(problems, rel, "run_id", doc.get("run_id"), manifest.get("run_id"))
+    _compare(problems, rel, "generated_at", doc.get("generated_at"), manifest.get("generated_at"))
+    _compare(problems, rel, "lineage.job_run_id", lineage.get("job_run_id"), manifest.get("run_id"))
+    _compare(problems, rel, "lineage.config_hash", lineage.get("config_hash"), manifest.get("config_hash"))
+    _compare(problems, rel, "lineage.input_digest_hash", lineage.get("input_digest_hash"),
+             manifest.get("input_digest_hash"))
+    dataset = manifest.get("dataset") or {}
+    _compare(problems, rel, "lineage.dataset_snapshot_ref", lineage.get("dataset_snapshot_ref"),
+             dataset.get("snapshot_ref"))
+    authority, eligible = artifact_authority(str(dataset.get("provenance")), lineage)
+    _compare(problems, rel, "artifact_authority", doc.get("artifact_authority"), authority)
+    _compare(problems, rel, "promotion_authority_eligible", doc.get("promotion_authority_eligible"), eligible)
+
+
+def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
+    """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
+    ``paths`` (a ``WorkbenchPaths``) enables the check of input digests against the dataset manifest."""
+    out_dir = Path(out_dir)
+    problems: list[Problem] = []
+    if not out_dir.is_dir():
+        return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
+    manifest = _read_json(out_dir, RUN_MANIFEST_REF, problems)
+    if manifest is None:
+        return problems
+    _check_manifest(out_dir, manifest, problems)
+    for f in sorted(manifest.get("files") or {}):
+        if f.endswith(".json") and (out_dir / f).is_file() and f not in (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF):
+            _read_json(out_dir, f, problems)
+    event_doc = _read_json(out_dir, EVENT_CAR_REF, problems)
+    reward_doc = _read_json(out_dir, HGRM_REWARD_REF, problems)
+    summary = _read_json(out_dir, EVIDENCE_REF, problems)
+
+    dataset = manifest.get("dataset") or {}
+    model_refs = ((event_doc or {}).get("lineage") or {}).get("model_refs") or [None]
+    input_hash = H({"dataset": dataset.get("name"), "tables": dataset.get("tables"),
+                    "snapshot_hash": dataset.get("snapshot_hash"), "decisions": model_refs[0]})
+    _compare(problems, RUN_MANIFEST_REF, "input_digest_hash", manifest.get("input_digest_hash"), input_hash)
+    _compare(problems, RUN_MANIFEST_REF, "run_id", manifest.get("run_id"),
+             H({"config_hash": manifest.get("config_hash"),
+                "input_digest_hash": manifest.get("input_digest_hash")})[:24])
+
+    if event_doc is not None:
+        _check_child(event_doc, EVENT_CAR_REF, EVENT_CAR_SCHEMA, manifest, problems)
+        ev_summary = event_doc.get("summary") or {}
+        for key, table in (("input_event_count", "analysis/labelled_car.csv"),
+                           ("excluded_event_count", "analysis/exclusions.csv")):
+            _compare(problems, EVENT_CAR_REF, f"summary.{key}", ev_summary.get(key), _csv_rows(out_dir / table))
+    if reward_doc is not None:
+        _check_child(reward_doc, HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, manifest, problems)
+    if event_doc is not None and reward_doc is not None:
+        _compare(problems, HGRM_REWARD_REF, "lineage", reward_doc.get("lineage"), event_doc.get("lineage"))
+        if summary is not None:
+            try:
+                expected = evidence_summary(event_doc, reward_doc)
+            except (KeyError, TypeError) as exc:
+                problems.append(Problem(file=EVIDENCE_REF, location="file",
+                                        rule=f"cannot recompute from the child files: {exc!r}"))
+            else:
+                for key in sorted(set(expected) | set(summary)):
+                    _compare(problems, EVIDENCE_REF, key, summary.get(key), expected.get(key))
+
+    if (out_dir / "dspy").is_dir():
+        from janus_core.dspy_bundle import bundle_problems
+
+        for where, rule in bundle_problems(out_dir, event_doc, reward_doc):
+            problems.append(Problem(file=where, location="hash chain", rule=rule))
+
+    if paths is not None and dataset.get("name"):
+        current, current_sha = read_dataset_manifest(str(dataset["name"]), paths)
+        if current is None:
+            problems.append(Problem(file=str(Path(paths.manifest_path(dataset["name"]))), location="file",
+                                    rule="dataset manifest not found: input digests cannot be checked"))
+        else:
+            recorded = dataset.get("tables") or {}
+            for table, digest in sorted(input_digests(current).items()):
+                _compare(problems, RUN_MANIFEST_REF, f"dataset.tables.{table}", recorded.get(table), digest)
+            for table in sorted(set(recorded) - set(input_digests(current))):
+                problems.append(Problem(file=RUN_MANIFEST_REF, location=f"dataset.tables.{table}",
+                                        rule="table not in the current dataset manifest"))
+            _compare(problems, RUN_MANIFEST_REF, "dataset.manifest_sha256", dataset.get("manifest_sha256"),
+                     current_sha)
+    return problems
