@@ -1,0 +1,374 @@
+"""Dataset manifests: save a canonical dataset as Parquet with a hashed manifest, load it back, and
+verify that nothing changed since (data-contract.md, "Manifest").
+
+Layout: ``data_dir/NAME/<table>.parquet`` (and ``data_dir/NAME/rejected/<table>.parquet`` for rows
+rejected by a quarantine import), manifest ``manifest_dir/NAME.json``.
+
+Hashes recorded per table:
+
+- ``sha256``: SHA-256 of the file bytes (Parquet written deterministically: rows in canonical order,
+  canonical column order, zstd level 3, statistics on, fixed row-group size).
+- ``content_hash``: SHA-256 over a header line (the canonical JSON of the sorted column names and
+  type names) followed by every row as a JSON object (columns sorted by name; dates ``YYYY-MM-DD``,
+  times ISO-8601 UTC), rows sorted as strings, one per line. It does not depend on the file format,
+  the row order or the column order.
+
+Per dataset: ``snapshot_hash = H({table: content_hash})`` and ``manifest_hash = H(manifest without
+manifest_hash)``, so an edited manifest is detected too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from janus_core.data import (
+    TABLE_NAMES,
+    Dataset,
+    DatasetMeta,
+    Provenance,
+    canonical_order,
+    check_dataset,
+)
+from janus_core.hashing import H, canonical_json, sha256_file
+from janus_core.paths import WorkbenchPaths
+
+MANIFEST_VERSION = "janus-dataset-manifest-v1"
+#: Parquet writer settings: fixed so that the same frame always gives the same bytes.
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 3
+PARQUET_ROW_GROUP_SIZE = 1_000_000
+#: Rows hashed per chunk when computing a content hash.
+HASH_CHUNK_ROWS = 200_000
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class TableEntry(BaseModel):
+    """A table as recorded in the manifest; ``path`` is relative to the data dir."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    path: str
+    format: str = "parquet"
+    rows: int
+    sha256: str
+    content_hash: str
+    schema_: list[dict[str, str]] = Field(alias="schema")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+
+class DatasetManifest(BaseModel):
+    """The manifest of one dataset (``manifest_dir/NAME.json``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest_version: str = MANIFEST_VERSION
+    name: str
+    version: str
+    provenance: Provenance
+    source: str
+    licence: str
+    exchange_timezone: str
+    news_cutoff: str
+    as_of: str
+    production: dict[str, Any]
+    tables: dict[str, TableEntry]
+    rejected: dict[str, TableEntry] = {}
+    snapshot_hash: str
+    manifest_hash: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as written (``manifest_hash`` = H of everything else)."""
+        body = self.model_dump(exclude={"tables", "rejected", "manifest_hash"})
+        body["tables"] = {k: v.to_json() for k, v in sorted(self.tables.items())}
+        body["rejected"] = {k: v.to_json() for k, v in sorted(self.rejected.items())}
+        body["manifest_hash"] = H(body)
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DatasetManifest:
+        def entry(d: dict[str, Any]) -> TableEntry:
+            return TableEntry.model_validate(d)
+
+        fields = {k: v for k, v in data.items() if k not in ("tables", "rejected")}
+        return cls(
+            **fields,
+            tables={k: entry(v) for k, v in data["tables"].items()},
+            rejected={k: entry(v) for k, v in data.get("rejected", {}).items()},
+        )
+
+    def meta(self) -> DatasetMeta:
+        return DatasetMeta(
+            name=self.name, version=self.version, provenance=self.provenance,
+            exchange_timezone=self.exchange_timezone, news_cutoff=self.news_cutoff, as_of=self.as_of,
+            snapshot_hash=self.snapshot_hash,
+        )
+
+
+class DatasetIntegrityError(RuntimeError):
+    """A saved dataset does not match its manifest."""
+
+
+def type_name(dtype: pl.DataType) -> str:
+    """Stable type name used in schemas and content hashes."""
+    if isinstance(dtype, pl.Datetime):
+        return f"datetime[{dtype.time_unit},{dtype.time_zone or 'naive'}]"
+    return str(dtype).lower()
+
+
+def table_schema(frame: pl.DataFrame) -> list[dict[str, str]]:
+    """Column names and type names, in the frame's column order."""
+    return [{"name": c, "type": type_name(t)} for c, t in frame.schema.items()]
+
+
+def _hashable(name: str, dtype: pl.DataType) -> pl.Expr:
+    c = pl.col(name)
+    if dtype == pl.Date:
+        return c.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return c.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+        return c.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+    return c
+
+
+def content_hash(frame: pl.DataFrame) -> str:
+    """Hash of a table's content, independent of file format, row order and column order (see the
+    module docstring for the exact encoding)."""
+    columns = sorted(frame.columns)
+    header = canonical_json([[c, type_name(frame.schema[c])] for c in columns])
+    digest = hashlib.sha256((header + "\n").encode("utf-8"))
+    if columns:
+        rows = frame.select(
+            pl.struct([_hashable(c, frame.schema[c]).alias(c) for c in columns]).struct.json_encode().alias("row")
+        ).sort("row")["row"]
+        for start in range(0, rows.len(), HASH_CHUNK_ROWS):
+            chunk = rows.slice(start, HASH_CHUNK_ROWS)
+            digest.update(("\n".join(chunk.to_list()) + "\n").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def snapshot_hash(content_hashes: dict[str, str]) -> str:
+    """``H({table: content_hash})``: one hash for the dataset's content."""
+    return H(dict(sorted(content_hashes.items())))
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` with the fixed writer settings (same frame, same bytes)."""
+    frame.rechunk().write_parquet(
+        path, compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL,
+        statistics=True, row_group_size=PARQUET_ROW_GROUP_SIZE,
+    )
+
+
+def write_json(data: Any, path: Path) -> None:
+    """JSON with sorted keys, indent 2, ASCII only, trailing newline."""
+    path.write_text(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+
+
+def _sorted_rejected(frame: pl.DataFrame) -> pl.DataFrame:
+    columns = ["row", "reason"] if {"row", "reason"} <= set(frame.columns) else []
+    ordered = frame.select(*columns, *sorted(c for c in frame.columns if c not in columns))
+    return ordered.sort(ordered.columns, nulls_last=True, maintain_order=True)
+
+
+def _entry(frame: pl.DataFrame, path: Path, rel: str) -> TableEntry:
+    return TableEntry(path=rel, rows=frame.height, sha256=sha256_file(path), content_hash=content_hash(frame),
+                      schema_=table_schema(frame))
+
+
+def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
+    """The latest time the data speaks of, as ISO-8601 UTC: the later of the last event's
+    publication time and the end (23:59:59 UTC) of the last price date."""
+    candidates: list[str] = []
+    events = ds_tables.get("events")
+    if events is not None and events.height:
+        candidates.append(events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item())
+    prices = ds_tables.get("prices")
+    if prices is not None and prices.height:
+        candidates.append(prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item())
+    if not candidates:
+        raise ValueError("cannot derive as_of: no events and no prices")
+    return max(candidates)
+
+
+def save_dataset(
+    ds: Dataset,
+    paths: WorkbenchPaths,
+    *,
+    source: str,
+    licence: str,
+    production: dict[str, Any],
+    rejected: dict[str, pl.DataFrame] | None = None,
+    register: bool = True,
+) -> Path:
+    """Write ``ds`` as ``data_dir/NAME/<table>.parquet`` plus the manifest ``manifest_dir/NAME.json``
+    and (``register``) register it in the DuckDB store. Returns the manifest path.
+
+    The dataset is validated first (:func:`janus_core.data.check_dataset`, fail closed). Files are
+    written into a temporary folder that replaces any previous version only once everything is
+    written, so a failure leaves the old dataset (or none) and no half-written one.
+    ``production`` says how the data was made (generator and seed, or source packages, versions
+    and digests); ``rejected`` holds a quarantine import's rejected rows per table.
+    """
+    name = ds.name
+    if not _NAME.match(name):
+        raise ValueError(f"dataset name {name!r} must match {_NAME.pattern}")
+    check_dataset(ds)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.manifest_dir.mkdir(parents=True, exist_ok=True)
+    final_dir = paths.dataset_dir(name)
+    tmp_dir = paths.data_dir / f".{name}.tmp-{os.getpid()}"
+    tmp_manifest = paths.manifest_dir / f".{name}.json.tmp-{os.getpid()}"
+    old_dir = paths.data_dir / f".{name}.old-{os.getpid()}"
+    try:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        (tmp_dir / "rejected").mkdir(parents=True)
+        tables: dict[str, TableEntry] = {}
+        for table, frame in ds.tables().items():
+            canonical = canonical_order(table, frame)
+            write_parquet(canonical, tmp_dir / f"{table}.parquet")
+            tables[table] = _entry(canonical, tmp_dir / f"{table}.parquet", f"{name}/{table}.parquet")
+        rejected_entries: dict[str, TableEntry] = {}
+        for table, frame in sorted((rejected or {}).items()):
+            if frame.height == 0:
+                continue
+            ordered = _sorted_rejected(frame)
+            write_parquet(ordered, tmp_dir / "rejected" / f"{table}.parquet")
+            rejected_entries[table] = _entry(ordered, tmp_dir / "rejected" / f"{table}.parquet",
+                                             f"{name}/rejected/{table}.parquet")
+        if not rejected_entries:
+            (tmp_dir / "rejected").rmdir()
+        manifest = DatasetManifest(
+            name=name, version=ds.meta.version, provenance=ds.meta.provenance, source=source, licence=licence,
+            exchange_timezone=ds.meta.exchange_timezone, news_cutoff=ds.meta.news_cutoff, as_of=ds.meta.as_of,
+            production=production, tables=tables, rejected=rejected_entries,
+            snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
+        )
+        write_json(manifest.to_json(), tmp_manifest)
+        if final_dir.exists():
+            final_dir.rename(old_dir)
+        try:
+            tmp_dir.rename(final_dir)
+        except OSError:
+            if old_dir.exists():
+                old_dir.rename(final_dir)
+            raise
+        os.replace(tmp_manifest, paths.manifest_path(name))
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        shutil.rmtree(old_dir, ignore_errors=True)
+        tmp_manifest.unlink(missing_ok=True)
+    if register:
+        from janus_core import store
+
+        store.register_dataset(name, paths)
+    return paths.manifest_path(name)
+
+
+def list_datasets(paths: WorkbenchPaths | None = None) -> list[str]:
+    """Names of the datasets with a manifest in ``manifest_dir``, sorted."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not paths.manifest_dir.is_dir():
+        return []
+    return sorted(p.stem for p in paths.manifest_dir.glob("*.json") if not p.name.startswith("."))
+
+
+def read_manifest(name: str, paths: WorkbenchPaths | None = None) -> DatasetManifest:
+    """The manifest of ``name``; FileNotFoundError naming the known datasets when absent."""
+    paths = paths or WorkbenchPaths.from_env()
+    path = paths.manifest_path(name)
+    if not path.is_file():
+        known = ", ".join(list_datasets(paths)) or "none"
+        raise FileNotFoundError(f"no manifest {path} for dataset {name!r} (known datasets: {known})")
+    return DatasetManifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def load_dataset(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> Dataset:
+    """Read the saved dataset ``name`` into canonical frames, with its manifest facts (including
+    ``snapshot_hash``) in ``meta``. With ``verify_files`` (default) the manifest's own hash and every
+    table file's SHA-256 are checked first and a :class:`DatasetIntegrityError` names what differs
+    (``verify_dataset`` also recomputes content hashes)."""
+    paths = paths or WorkbenchPaths.from_env()
+    manifest = read_manifest(name, paths)
+    raw = json.loads(paths.manifest_path(name).read_text(encoding="utf-8"))
+    if verify_files:
+        problems = _manifest_problems(raw, manifest)
+        for table, entry in sorted(manifest.tables.items()):
+            path = paths.data_dir / entry.path
+            if not path.is_file():
+                problems.append(f"{table}: file missing ({path})")
+            elif sha256_file(path) != entry.sha256:
+                problems.append(f"{table}: file bytes changed ({path})")
+        if problems:
+            raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
+    frames = {t: pl.read_parquet(paths.data_dir / e.path) for t, e in manifest.tables.items()}
+    missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
+    if missing:
+        raise DatasetIntegrityError(f"dataset {name!r} has no table(s) {missing}")
+    return Dataset(meta=manifest.meta(), **{t: frames[t] for t in TABLE_NAMES if t in frames})
+
+
+def _manifest_problems(raw: dict[str, Any], manifest: DatasetManifest) -> list[str]:
+    out: list[str] = []
+    body = {k: v for k, v in raw.items() if k != "manifest_hash"}
+    if H(body) != raw.get("manifest_hash"):
+        out.append("manifest: edited since it was written (manifest_hash mismatch)")
+    if snapshot_hash({t: e.content_hash for t, e in manifest.tables.items()}) != manifest.snapshot_hash:
+        out.append("manifest: snapshot_hash does not match the tables' content hashes")
+    return out
+
+
+def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
+    """Recompute every hash of dataset ``name`` and say what changed, one line per finding naming
+    the table and whether its file bytes, its content, its row count or schema changed, or the
+    manifest itself was edited. An empty list means the dataset is intact."""
+    paths = paths or WorkbenchPaths.from_env()
+    try:
+        manifest = read_manifest(name, paths)
+        raw = json.loads(paths.manifest_path(name).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError, KeyError, TypeError) as exc:
+        return [f"manifest: unreadable or missing ({exc})"]
+    findings = _manifest_problems(raw, manifest)
+    expected_files = set()
+    for kind, entries in (("", manifest.tables), ("rejected ", manifest.rejected)):
+        for table, entry in sorted(entries.items()):
+            label = f"{kind}{table}"
+            path = paths.data_dir / entry.path
+            expected_files.add(path.resolve())
+            if not path.is_file():
+                findings.append(f"{label}: file missing ({path})")
+                continue
+            bytes_changed = sha256_file(path) != entry.sha256
+            try:
+                frame = pl.read_parquet(path)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                findings.append(f"{label}: file bytes changed and the file is no longer readable Parquet ({exc})")
+                continue
+            content_changed = content_hash(frame) != entry.content_hash
+            if bytes_changed and content_changed:
+                findings.append(f"{label}: file bytes and content changed ({path})")
+            elif bytes_changed:
+                findings.append(f"{label}: file bytes changed, content unchanged ({path})")
+            elif content_changed:
+                findings.append(f"{label}: content changed, file bytes unchanged ({path})")
+            if frame.height != entry.rows:
+                findings.append(f"{label}: row count {frame.height}, manifest says {entry.rows}")
+            if table_schema(frame) != entry.schema_:
+                findings.append(f"{label}: schema changed")
+    folder = paths.dataset_dir(name)
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*.parquet")):
+            if path.resolve() not in expected_files:
+                findings.append(f"{path.stem}: file not in the manifest ({path})")
+    return findings
