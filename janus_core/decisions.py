@@ -22,7 +22,7 @@ The paper's model writes three tagged sections, in this order, each exactly once
     action: long | short | hold
     event_type: one of the ten slugs, an English or Chinese type name or alias, or none
     strength: strong | weak
-    car: a signed decimal (-0.0123) or percentage (-1.23%), or none
+    car: a signed decimal (-0.0123, 1.5e-3) or percentage (-1.23%), or none
     </conclusion>
 
 Tag names are case-insensitive; whitespace is free around tags and inside the conclusion. Only
@@ -36,7 +36,9 @@ action ``hold``, the other predictions null, and ``format_error`` saying which r
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +67,7 @@ REQUIRED_DECISION_COLUMNS: tuple[str, ...] = ("event_id", "strategy_id", "action
 _SECTION_RE = re.compile(r"<(market_influence|car_analysis|conclusion)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 _ANY_TAG_RE = re.compile(r"</?\s*(market_influence|car_analysis|conclusion)\s*>", re.IGNORECASE)
 _KV_RE = re.compile(r"^\s*([A-Za-z_ ]+?)\s*[:=：]\s*(.*?)\s*$")
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(%?)$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
 _NONE_WORDS = frozenset({"none", "null", "n/a", "na", "unknown", "-", ""})
 
 
@@ -114,11 +116,10 @@ def _parse_car(value: str) -> float | None:
     v = value.strip().replace(" ", "")
     if v.lower() in _NONE_WORDS:
         return None
-    m = _NUMBER_RE.match(v)
-    if m is None:
+    if _NUMBER_RE.match(v) is None:
         raise DecisionsError(f"car value {value!r} is not a decimal or percentage")
     number = float(v.rstrip("%"))
-    return number / 100.0 if m.group(3) == "%" else number
+    return number / 100.0 if v.endswith("%") else number
 
 
 def parse_completion(text: object) -> ParsedCompletion:
@@ -153,28 +154,38 @@ def parse_completion(text: object) -> ParsedCompletion:
         if key in values:
             return ParsedCompletion.malformed(f"conclusion key {key!r} given twice")
         values[key] = m.group(2)
+    return parse_conclusion(values, body["market_influence"], body["car_analysis"])
+
+
+def parse_conclusion(
+    values: Mapping[str, object], market_influence: str | None = None, car_analysis: str | None = None
+) -> ParsedCompletion:
+    """Read the four conclusion values (``action``, ``event_type``, ``strength``, ``car``) by the
+    rules of the grammar; values may be text or, for ``car``, a number, and ``None`` means "none".
+    Used for the ``<conclusion>`` block and for predictions that arrive as separate fields (DSPy)."""
     missing = [k for k in CONCLUSION_KEYS if k not in values]
     if missing:
         return ParsedCompletion.malformed(f"conclusion lacks {', '.join(missing)}")
-    action = values["action"].strip().lower()
+    text = {k: "none" if values[k] is None else str(values[k]) for k in CONCLUSION_KEYS}
+    action = text["action"].strip().lower()
     if action not in ACTIONS:
-        return ParsedCompletion.malformed(f"action {values['action']!r} not in {'|'.join(ACTIONS)}")
-    strength = values["strength"].strip().lower()
+        return ParsedCompletion.malformed(f"action {text['action']!r} not in {'|'.join(ACTIONS)}")
+    strength = text["strength"].strip().lower()
     if strength not in STRENGTHS:
-        return ParsedCompletion.malformed(f"strength {values['strength']!r} not in {'|'.join(STRENGTHS)}")
-    raw_type = values["event_type"].strip()
+        return ParsedCompletion.malformed(f"strength {text['strength']!r} not in {'|'.join(STRENGTHS)}")
+    raw_type = text["event_type"].strip()
     event_type: str | None = None
     if raw_type.lower() not in _NONE_WORDS:
         event_type = normalise_event_type(raw_type)
         if event_type == UNKNOWN_EVENT_TYPE:
             return ParsedCompletion.malformed(f"event_type {raw_type!r} is not in the taxonomy")
     try:
-        car = _parse_car(values["car"])
+        car = _parse_car(text["car"])
     except DecisionsError as exc:
         return ParsedCompletion.malformed(str(exc))
-    return ParsedCompletion(
-        True, action, event_type, strength, car, body["market_influence"], body["car_analysis"], None
-    )
+    if car is not None and not math.isfinite(car):
+        return ParsedCompletion.malformed(f"car value {text['car']!r} is not finite")
+    return ParsedCompletion(True, action, event_type, strength, car, market_influence, car_analysis, None)
 
 
 def format_completion(
@@ -303,17 +314,11 @@ def validate_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = Tru
 
 
 def load_decisions(path: str | Path) -> pl.DataFrame:
-    """Read a decisions file (Parquet, CSV or JSON Lines, by suffix ``.parquet``, ``.csv``,
-    ``.jsonl``/``.ndjson``) and return it validated by :func:`validate_decisions`, errors naming the file."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    readers = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".jsonl": pl.read_ndjson, ".ndjson": pl.read_ndjson}
-    if suffix not in readers:
-        raise DecisionsError(f"{path}: unsupported decisions file type {suffix!r}; use {', '.join(sorted(readers))}")
-    if not path.is_file():
-        raise DecisionsError(f"{path}: no such decisions file")
-    try:
-        frame = readers[suffix](path)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise DecisionsError(f"{path}: cannot be read as {suffix[1:]}: {exc}") from None
-    return validate_decisions(frame, str(path))
+    """Read a decisions file (Parquet, CSV or JSON Lines) with the data layer's strict loader
+    (``janus_core.data.load_table``: row-level errors name the file, row, column and rule), then
+    apply :func:`validate_decisions` (type normalisation, ``format_ok``, one decision per event and
+    strategy). Rows come back in the loader's canonical order."""
+    from janus_core.data import load_table
+
+    loaded = load_table("decisions", Path(path), timezone=None)
+    return validate_decisions(loaded.frame, str(path))
