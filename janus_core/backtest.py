@@ -33,7 +33,8 @@ Protocol (janus-q-method.md, "Backtest protocol"), as implemented here:
   exit day lies past the end of the price calendar); ``not_public_at_entry``; ``no_price`` (a
   missing open on the entry day or close on any holding day); ``untradable_entry`` /
   ``untradable_exit`` (``tradable`` false on the entry or exit day: suspended or limit-locked);
-  ``no_type_weight`` (type weighting and the event's type has no positive weight).
+  ``no_type_weight`` (type weighting and the event's type has no positive weight);
+  ``position_cap`` (the cap left no room at all for the day's cohort).
 - **Window.** Entries are taken on trading days in ``[start, end]`` (defaults: the first and last
   ``event_day`` of the labelled table), and the NAV runs from the close of the trading day before
   the first window day (``nav = initial_nav``) to ``HP - 1`` trading days after the last, so every
@@ -65,6 +66,7 @@ SKIP_REASONS: tuple[str, ...] = (
     "untradable_entry",
     "untradable_exit",
     "no_type_weight",
+    "position_cap",
 )
 
 
@@ -418,7 +420,15 @@ def run_backtest(
         if nav[j + 1] <= 0:
             raise ValueError(f"backtest: NAV fell to {nav[j + 1]} on day index {d}; the portfolio is bankrupt")
         gross[j] = float(np.abs(notional[open_idx]).sum()) / nav_prev
-        n_pos[j] = int(open_idx.size)
+        n_pos[j] = int(np.count_nonzero(notional[open_idx]))
+
+    capped_out = executed & (cap_scale == 0.0)
+    if capped_out.any():
+        executed = executed & ~capped_out
+        frame = frame.with_columns(
+            pl.Series("executed", executed),
+            pl.when(pl.Series(capped_out)).then(pl.lit("position_cap")).otherwise("skip_reason").alias("skip_reason"),
+        )
 
     dates = pl.Series("date", calendar[first - 1 : last + 1], dtype=pl.Date)
     nav_frame = pl.DataFrame(

@@ -210,6 +210,12 @@ def test_position_cap_is_respected():
     tight_scale = dict(zip(tight.trades["event_id"], tight.trades["cap_scale"], strict=True))
     assert tight_scale["n1"] == pytest.approx(max(0.0, tight_prev - 1.0) / tight_prev)
     assert tight.nav["gross_exposure"].max() <= 1.0 + 1e-12
+    # a losing first cohort (short A while it rises) leaves no room under a 1x cap: counted, not traded
+    full = run_backtest(ds, _decisions({"d1": "short", "n1": "short"}), lab,
+                        BacktestConfig(weighting="equal", position_cap=1.0))
+    assert full.nav["nav"][1] < 1.0
+    assert full.trades["skip_reason"].to_list() == [None, "position_cap"]
+    assert full.metrics["skipped_position_cap"] == 1 and full.nav["n_positions"].to_list() == [0, 1, 1, 0]
 
 
 def test_deterministic_under_row_order():
