@@ -33,8 +33,8 @@ Events
 ------
 Each event has a point-in-time event day ``d``: news published from 09:30 on trading day ``t`` up to
 (not including) 09:30 on the next trading day trades on that next trading day, i.e. ``d`` is the
-first trading day whose 09:30 (Asia/Shanghai) is strictly after ``published_at``
-(:func:`point_in_time_event_day`). Publication times follow a mix of intraday, after-close,
+first trading day whose 09:30 (Asia/Shanghai) is strictly after ``published_at`` (the rule of
+:func:`janus_core.events.map_event_days`). Publication times follow a mix of intraday, after-close,
 pre-open and non-trading-day (weekend / holiday) slots inside that interval. An event injects the
 abnormal return path ``AR(d + j) = injection_profile[j] * c`` for j = 0, 1, 2 with total
 ``c = s m``: sign ``s = +1`` with the type's probability, magnitude ``m ~ Gamma(k, mean_type / k)``
@@ -61,7 +61,7 @@ from janus_core.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_
 
 GENERATOR_VERSION = "1"
 EXCHANGE_TIMEZONE = "Asia/Shanghai"
-NEWS_CUTOFF = dt.time(9, 30)
+NEWS_CUTOFF = "09:30"
 BENCHMARKS: tuple[str, ...] = ("CSI300", "CSI500", "CSI1000")
 SIZE_TIERS: tuple[str, ...] = ("large", "mid", "small")
 STYLE_FACTORS: tuple[str, ...] = ("size", "value", "momentum", "volatility")
@@ -252,22 +252,6 @@ def trading_calendar(cfg: SyntheticConfig) -> np.ndarray:
     if open_days.size < cfg.n_days:
         raise ValueError("trading_calendar: calendar span too short")
     return open_days[: cfg.n_days]
-
-
-def point_in_time_event_day(published_at: pl.Series, calendar: pl.Series, cutoff: dt.time, tz: str) -> pl.Series:
-    """The trading day on which news trades: the first date ``d`` of ``calendar`` (sorted Dates)
-    whose ``cutoff`` in exchange time ``tz`` is strictly after ``published_at`` (Datetime, UTC).
-    News from 09:30 on day t to 09:30 on the next trading day therefore trades on that next day.
-    Null when the news comes after the last cut-off of the calendar."""
-    local = published_at.dt.convert_time_zone(tz).dt.replace_time_zone(None)
-    cutoffs = pl.DataFrame({"day": calendar}).with_columns(
-        (pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=cutoff.hour, minutes=cutoff.minute)).alias("cut")
-    )
-    frame = pl.DataFrame({"ts": local, "row": np.arange(len(local))})
-    joined = frame.sort("ts").join_asof(
-        cutoffs.sort("cut"), left_on="ts", right_on="cut", strategy="forward", allow_exact_matches=False
-    )
-    return joined.sort("row")["day"].alias("event_day")
 
 
 def _allocate_events(cfg: SyntheticConfig, rng: np.random.Generator, tier: np.ndarray, capacity: int) -> np.ndarray:
@@ -562,7 +546,7 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
         version=GENERATOR_VERSION,
         provenance="synthetic_generated",
         exchange_timezone=EXCHANGE_TIMEZONE,
-        news_cutoff=NEWS_CUTOFF.strftime("%H:%M"),
+        news_cutoff=NEWS_CUTOFF,
         as_of=str(calendar[-1]),
     )
     steps.update()
