@@ -1,0 +1,140 @@
+"""Charts: altair chart builders shared by the review report and the notebooks, and a renderer that
+turns a chart into inline SVG with no network access (vl-convert bundles Vega and its fonts).
+
+Every builder takes a polars frame with named columns and returns an ``alt.Chart`` (or layered chart)
+built from the frame's rows in the order given; callers sort explicitly. ``chart_svg`` renders a chart
+to SVG text and prefixes every element id it defines so that many SVGs can live in one HTML page
+without their ids (clip paths, gradients) colliding.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+from pydantic import BaseModel, ConfigDict
+
+
+class ChartStyle(BaseModel):
+    """Size of a chart's plotting area in pixels (the SVG adds axes and legends around it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    width: int = 560
+    height: int = 240
+
+
+def _json_value(v: object) -> object:
+    """A JSON-safe cell: dates as ISO strings, NaN and infinities as null (Vega skips them)."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _records(frame: pl.DataFrame) -> list[dict]:
+    """Rows as plain dicts with JSON-safe values, in the frame's order."""
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def caar_by_type_chart(frame: pl.DataFrame, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+    """CAAR per event type with its confidence band: a point at ``caar`` and a rule from ``ci_low``
+    to ``ci_high`` for each ``event_type`` (CAAR_k = mean over events of type k of CAR_i)."""
+    data = alt.Data(values=_records(frame.select("event_type", "caar", "ci_low", "ci_high")))
+    base = alt.Chart(data).encode(y=alt.Y("event_type:N", sort=None, title="event type"))
+    band = base.mark_rule(strokeWidth=2, color="#7a9cc6").encode(
+        x=alt.X("ci_low:Q", title="CAAR (confidence band)"), x2="ci_high:Q"
+    )
+    point = base.mark_point(filled=True, size=50, color="#1f4e8c").encode(x="caar:Q")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
+    return alt.layer(band, point, zero).properties(width=style.width, height=max(style.height, 22 * frame.height))
+
+
+def count_bar_chart(frame: pl.DataFrame, category: str, colour: str, count: str = "count",
+                    style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Stacked horizontal bars: ``count`` per ``category``, split by ``colour``."""
+    data = alt.Data(values=_records(frame.select(category, colour, count)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", sort=None, title=category.replace("_", " ")),
+            x=alt.X(f"{count}:Q", title="events"),
+            color=alt.Color(f"{colour}:N", title=colour.replace("_", " ")),
+        )
+        .properties(width=style.width, height=max(60, 22 * frame[category].n_unique()))
+    )
+
+
+def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_type: str = "Q",
+               x_title: str | None = None, y_title: str | None = None, rule_at: float | None = None,
+               style: ChartStyle = ChartStyle()) -> alt.Chart | alt.LayerChart:
+    """A line of ``y`` against ``x`` (one per ``series`` when given), with points, and optionally a
+    dashed vertical reference rule at ``x = rule_at`` (e.g. the trading cost on a tau sweep)."""
+    cols = [c for c in (x, y, series) if c is not None]
+    data = alt.Data(values=_records(frame.select(cols)))
+    enc = {
+        "x": alt.X(f"{x}:{x_type}", title=x_title or x),
+        "y": alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)),
+    }
+    if series is not None:
+        enc["color"] = alt.Color(f"{series}:N", title=series.replace("_", " "))
+    chart = alt.Chart(data).mark_line(point=x_type != "T").encode(**enc).properties(
+        width=style.width, height=style.height
+    )
+    if rule_at is None:
+        return chart
+    rule = alt.Chart(alt.Data(values=[{"at": rule_at}])).mark_rule(color="#b22", strokeDash=[4, 3]).encode(
+        x=alt.X("at:Q")
+    )
+    return alt.layer(chart, rule)
+
+
+def histogram_chart(frame: pl.DataFrame, value: str, series: str | None = None, *, bins: int = 40,
+                    title: str | None = None, style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Histogram of ``value`` with ``bins`` bins (stacked by ``series`` when given)."""
+    cols = [c for c in (value, series) if c is not None]
+    data = alt.Data(values=_records(frame.select(cols)))
+    enc = {
+        "x": alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins), title=title or value),
+        "y": alt.Y("count():Q", title="count"),
+    }
+    if series is not None:
+        enc["color"] = alt.Color(f"{series}:N", title=series.replace("_", " "))
+    return alt.Chart(data).mark_bar().encode(**enc).properties(width=style.width, height=style.height)
+
+
+def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *,
+                   x_title: str, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+    """Point estimates with interval rules, one row per ``label`` (e.g. Sharpe with its bootstrap
+    interval per policy)."""
+    data = alt.Data(values=_records(frame.select(label, estimate, low, high)))
+    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", sort=None, title=label.replace("_", " ")))
+    rule = base.mark_rule(strokeWidth=2, color="#7a9cc6").encode(x=alt.X(f"{low}:Q", title=x_title), x2=f"{high}:Q")
+    point = base.mark_point(filled=True, size=50, color="#1f4e8c").encode(x=f"{estimate}:Q")
+    return alt.layer(rule, point).properties(width=style.width, height=max(60, 24 * frame.height))
+
+
+_ID_DEF = re.compile(r'\bid="([^"]+)"')
+
+
+def chart_svg(chart: alt.TopLevelMixin, id_prefix: str) -> str:
+    """Render ``chart`` to SVG text with vl-convert (offline) and prefix every ``id`` it defines,
+    and every reference to one (``url(#id)``, ``href="#id"``), with ``id_prefix``.
+
+    The output depends only on the chart's spec: vl-convert's SVG is deterministic for a given spec.
+    """
+    spec = chart.to_dict()
+    svg = vlc.vegalite_to_svg(json.dumps(spec, sort_keys=True))
+    ids = sorted(set(_ID_DEF.findall(svg)), key=len, reverse=True)
+    for old in ids:
+        new = f"{id_prefix}-{old}"
+        svg = svg.replace(f'id="{old}"', f'id="{new}"')
+        svg = svg.replace(f"url(#{old})", f"url(#{new})")
+        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+    return svg
