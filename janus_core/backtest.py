@@ -551,3 +551,16 @@ def weighting_comparison(
         rows.append({"weighting": weighting, **{k: res.metrics[k] for k in NAV_METRIC_KEYS},
                      "n_executed": res.metrics["n_executed"]})
     return pl.DataFrame(rows)
+
+
+def compare_policies(results: Mapping[str, BacktestResult]) -> pl.DataFrame:
+    """One row per policy (sorted by name): the NAV metrics, ``n_executed``, ``total_cost`` and
+    ``max_gross_exposure``."""
+    keys = (*NAV_METRIC_KEYS, "n_executed", "total_cost", "max_gross_exposure")
+    return pl.DataFrame([{"policy": name, **{k: results[name].metrics[k] for k in keys}} for name in sorted(results)])
+
+
+def nav_long(results: Mapping[str, BacktestResult]) -> pl.DataFrame:
+    """Every policy's NAV frame stacked, with a leading ``policy`` column; sorted by (policy, date)."""
+    frames = [results[name].nav.select(pl.lit(name).alias("policy"), pl.all()) for name in sorted(results)]
+    return pl.concat(frames, how="vertical")

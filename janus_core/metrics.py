@@ -32,7 +32,7 @@ series, so the interval reflects the difference, not two independent noises.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -364,3 +364,45 @@ def bootstrap_da_diff_ci(
     out = _interval(float(diff.mean()), diff[idx].mean(axis=1), cfg, None)
     out["n_paired"] = float(paired.height)
     return out
+
+
+def sharpe_interval_table(
+    returns_by_policy: Mapping[str, Sequence[float] | pl.Series | np.ndarray],
+    baseline: str,
+    cfg: BootstrapConfig | None = None,
+) -> pl.DataFrame:
+    """Sharpe interval of every policy and of its paired difference against ``baseline`` (all
+    return series must cover the same days). One row per policy, sorted by name: ``policy, sharpe,
+    sharpe_lo, sharpe_hi, diff, diff_lo, diff_hi`` (the baseline's own difference is 0)."""
+    cfg = cfg or BootstrapConfig()
+    if baseline not in returns_by_policy:
+        raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(returns_by_policy)}")
+    rows = []
+    for name in sorted(returns_by_policy):
+        one = bootstrap_sharpe_ci(returns_by_policy[name], cfg)
+        diff = bootstrap_sharpe_diff_ci(returns_by_policy[name], returns_by_policy[baseline], cfg)
+        rows.append({"policy": name, "sharpe": one["estimate"], "sharpe_lo": one["lo"], "sharpe_hi": one["hi"],
+                     "diff": diff["estimate"], "diff_lo": diff["lo"], "diff_hi": diff["hi"]})
+    return pl.DataFrame(rows)
+
+
+def da_interval_table(
+    decisions_by_policy: Mapping[str, pl.DataFrame],
+    labelled: pl.DataFrame,
+    baseline: str,
+    cfg: BootstrapConfig | None = None,
+) -> pl.DataFrame:
+    """DA interval of every policy and of its paired difference against ``baseline`` (on the events
+    both scored). One row per policy, sorted by name: ``policy, da, da_lo, da_hi, diff, diff_lo,
+    diff_hi, n_paired``."""
+    cfg = cfg or BootstrapConfig()
+    if baseline not in decisions_by_policy:
+        raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(decisions_by_policy)}")
+    rows = []
+    for name in sorted(decisions_by_policy):
+        one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg)
+        diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg)
+        rows.append({"policy": name, "da": one["estimate"], "da_lo": one["lo"], "da_hi": one["hi"],
+                     "diff": diff["estimate"], "diff_lo": diff["lo"], "diff_hi": diff["hi"],
+                     "n_paired": int(diff["n_paired"])})
+    return pl.DataFrame(rows)

@@ -12,6 +12,8 @@ from janus_core.backtest import (
     SKIP_REASONS,
     BacktestConfig,
     benchmark_navs,
+    compare_policies,
+    nav_long,
     historical_type_weights,
     holding_period_sweep,
     run_backtest,
@@ -283,3 +285,15 @@ def test_benchmark_navs_and_sweeps():
     comp = weighting_comparison(ds, dec, lab, EQUAL, type_weights={"dividend": 0.01, "violation": 0.03})
     assert comp["weighting"].to_list() == ["type", "equal"]
     assert comp["total_return"][0] != comp["total_return"][1]
+
+
+def test_policy_comparison_tables():
+    ds, lab = _cohort_dataset_labelled()
+    results = {name: run_backtest(ds, _decisions({"d1": act, "n1": act}, name), lab, EQUAL)
+               for name, act in (("short", "short"), ("long", "long"), ("hold", "hold"))}
+    table = compare_policies(results)
+    assert table["policy"].to_list() == ["hold", "long", "short"]
+    assert table["sharpe"].to_list() == [results[p].metrics["sharpe"] for p in ("hold", "long", "short")]
+    navs = nav_long(results)
+    assert navs.height == 3 * results["long"].nav.height
+    assert navs.filter(pl.col("policy") == "long").drop("policy").equals(results["long"].nav)

@@ -19,6 +19,8 @@ from janus_core.metrics import (
     bootstrap_da_diff_ci,
     bootstrap_sharpe_ci,
     bootstrap_sharpe_diff_ci,
+    da_interval_table,
+    sharpe_interval_table,
     daily_returns,
     decision_metrics,
     direction_hits,
@@ -229,3 +231,27 @@ def test_da_bootstrap_matches_binomial_se_and_pairs_events():
     d = bootstrap_da_diff_ci(good, hold, labelled, n_boot=1000)
     assert d["estimate"] == pytest.approx(p)
     assert d["lo"] > 0.6 and d["n_paired"] == n
+
+
+def test_interval_tables_pair_against_the_baseline():
+    rng = np.random.default_rng(12)
+    base = rng.normal(0.0, 0.01, 200)
+    returns = {"random": base, "skilled": base + 0.003, "noisy": rng.normal(0.0, 0.01, 200)}
+    cfg = BootstrapConfig(n_boot=400)
+    t = sharpe_interval_table(returns, "random", cfg)
+    assert t["policy"].to_list() == ["noisy", "random", "skilled"]
+    row = {r["policy"]: r for r in t.iter_rows(named=True)}
+    assert row["random"]["diff"] == row["random"]["diff_lo"] == row["random"]["diff_hi"] == 0.0
+    assert row["skilled"]["diff_lo"] > 0  # paired shift on the same days
+    one = bootstrap_sharpe_ci(returns["noisy"], cfg)
+    assert (row["noisy"]["sharpe"], row["noisy"]["sharpe_lo"], row["noisy"]["sharpe_hi"]) == (
+        one["estimate"], one["lo"], one["hi"])
+    with pytest.raises(ValueError, match="baseline 'oracle'"):
+        sharpe_interval_table(returns, "oracle", cfg)
+
+    lab = _labelled()
+    decs = {"a": _decisions(), "b": _decisions().with_columns(pl.lit("hold").alias("action"))}
+    d = da_interval_table(decs, lab, "b", cfg)
+    assert d["policy"].to_list() == ["a", "b"]
+    assert d["da"].to_list() == pytest.approx([0.5, 0.0]) and d["diff"].to_list() == pytest.approx([0.5, 0.0])
+    assert d["n_paired"].to_list() == [4, 4]
