@@ -302,11 +302,11 @@ def validate_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = Tru
         ok = [False if t is None else parse_completion(t).format_ok for t in out["completion"].to_list()]
         out = out.with_columns(pl.Series("format_ok", ok, dtype=pl.Boolean))
     if unique:
-        dup = out.select(pl.struct("event_id", "strategy_id").is_duplicated().arg_true().first()).item()
+        dup = out.select((~pl.struct("event_id", "strategy_id").is_first_distinct()).arg_true().first()).item()
         if dup is not None:
             raise DecisionsError(
                 f"{source_name}: row {dup}, columns 'event_id','strategy_id': "
-                f"({out['event_id'][dup]!r}, {out['strategy_id'][dup]!r}) appears more than once (rule: one decision "
+                f"({out['event_id'][dup]!r}, {out['strategy_id'][dup]!r}) repeats an earlier row (rule: one decision "
                 "per event and strategy)"
             )
     extras = [c for c in out.columns if c not in DECISION_SCHEMA]

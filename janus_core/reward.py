@@ -188,7 +188,7 @@ def _labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     missing = [c for c in LABEL_COLUMNS if c not in labelled.columns]
     if missing:
         raise RewardError(f"labelled CAR table lacks column(s) {', '.join(missing)}")
-    dup = labelled.select(pl.col("event_id").is_duplicated().arg_true().first()).item()
+    dup = labelled.select((~pl.col("event_id").is_first_distinct()).arg_true().first()).item()
     if dup is not None:
         raise RewardError(f"labelled CAR table: row {dup}, column 'event_id': {labelled['event_id'][dup]!r} is not unique")
     included = pl.col("car").is_not_null()
@@ -313,7 +313,7 @@ def _scaffold_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
         [
             pl.lit(0.0).alias("direction_reward"),
             pl.lit(0.0).alias("event_reward"),
-            (pl.col("g_dir") * pl.col("m_evt") * pl.col("r_pnl")).alias("pnl_reward"),
+            pl.col("r_pnl").alias("pnl_reward"),
             pl.col("r_mag").alias("magnitude_reward"),
             pl.col("r_fmt").alias("process_reward"),
         ],
@@ -365,7 +365,7 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
             + pl.col("process_reward") - pl.col("strength_penalty")
         )
     else:
-        total = pl.col("pnl_reward") + pl.col("magnitude_reward") + pl.col("process_reward")
+        total = pl.col("g_dir") * pl.col("m_evt") * pl.col("pnl_reward") + pl.col("magnitude_reward") + pl.col("process_reward")
     joined = joined.with_columns(total.alias("final_reward_unclipped")).with_columns(
         pl.col("final_reward_unclipped").clip(-cfg.final_clip, cfg.final_clip).alias("final_reward")
     ).with_columns((pl.col("final_reward") != pl.col("final_reward_unclipped")).alias("clipped"))

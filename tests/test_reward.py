@@ -1,0 +1,347 @@
+"""HGRM: every component and gate on hand-computed cases, each ablation switch, the lane's scaffold on
+the contract's numbers, a scalar reference implementation on random decisions, and the reward-hacking
+check on the synthetic demo."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from pydantic import ValidationError
+
+from janus_core.events import EVENT_TYPES
+from janus_core.reward import (
+    SCORE_COLUMNS,
+    HgrmConfig,
+    RewardError,
+    ablation_table,
+    constant_decisions,
+    constant_policy_check,
+    reward_config_hash,
+    reward_config_payload,
+    reward_profile,
+    reward_summary,
+    score,
+)
+
+LABELS = pl.DataFrame(
+    {
+        "event_id": ["E1", "E2", "E3", "E4", "E5", "E6", "E7"],
+        "event_type": ["dividend", "violation", "industry", "financing", "equity_change", "risk_warning", "unknown"],
+        "car": [0.03, -0.02, 0.001, 0.0, None, 0.08, 0.02],
+        "direction": ["positive", "negative", "positive", "neutral", None, "positive", "positive"],
+        "strength": ["strong", "strong", "weak", "weak", None, "strong", "strong"],
+        "excluded_reason": [None, None, None, None, "insufficient_history", None, None],
+    },
+    schema_overrides={"car": pl.Float64},
+)
+
+
+def decision(event_id, action, etype=None, car=None, *, ok=True, completion=None, rationale=None, strategy="s"):
+    return {"event_id": event_id, "strategy_id": strategy, "action": action, "predicted_event_type": etype,
+            "predicted_car": car, "format_ok": ok, "completion": completion, "rationale": rationale}
+
+
+def frame(rows):
+    return pl.DataFrame(rows, schema={"event_id": pl.String, "strategy_id": pl.String, "action": pl.String,
+                                      "predicted_event_type": pl.String, "predicted_car": pl.Float64,
+                                      "format_ok": pl.Boolean, "completion": pl.String, "rationale": pl.String})
+
+
+def one(row, cfg=None, labels=LABELS) -> dict:
+    out = score(frame([row]), labels, cfg or HgrmConfig())
+    assert out.height == 1
+    return out.row(0, named=True)
+
+
+# Hand-computed with the defaults: lambda_dir 1.5, lambda_evt 0.5, lambda_miss 0.25, alpha 0.5,
+# kappa 0.0015, rho 0.05, sigma 0.02, penalties 0.2 (weak traded) / 0.1 (strong skipped),
+# w_dir 1, w_evt 0.5, w_fmt 0.2, w_pnl 20, w_mag 0.3, clip 3.
+CASES = [
+    # right direction, type and CAR: 1 + 0.5 + 0.2 + 20 * (0.03 - 0.0015) + 0.3
+    ("perfect long", decision("E1", "long", "dividend", 0.03),
+     dict(direction_gate="match", event_type_gate="match", s_dir=1.0, g_dir=1.0, r_evt=1.0, m_evt=1.0,
+          r_pnl=0.0285, r_mag=1.0, r_fmt=1.0, strength_penalty=0.0, pnl_reward=0.57, magnitude_reward=0.3,
+          final_reward=2.57)),
+    # wrong direction closes the gate: -1.5 + 0.5 + 0.2; the PnL and magnitude terms are off
+    ("wrong direction", decision("E1", "short", "dividend", -0.03),
+     dict(direction_gate="mismatch", s_dir=-1.5, g_dir=0.0, r_pnl=-0.0315, r_mag=math.exp(-4.5),
+          pnl_reward=0.0, magnitude_reward=0.0, final_reward=-0.8)),
+    # wrong type: r_evt -0.5, PnL halved: 1 - 0.25 + 0.2 + 20 * 0.5 * 0.0285
+    ("wrong type", decision("E1", "long", "violation"),
+     dict(event_type_gate="mismatch", r_evt=-0.5, m_evt=0.5, r_mag=0.0, pnl_reward=0.285, final_reward=1.235)),
+    # missing type: r_evt -0.25, PnL halved: 1 - 0.125 + 0.2 + 0.285
+    ("missing type", decision("E1", "long"),
+     dict(event_type_gate="unknown", r_evt=-0.25, m_evt=0.5, final_reward=1.36)),
+    # hold on a strong event, direction from c_hat: 1 + 0.5 + 0.2 + 0.3 exp(-0.5) - 0.1
+    ("hold strong with c_hat", decision("E1", "hold", "dividend", 0.01),
+     dict(direction_gate="match", r_pnl=0.0, r_mag=math.exp(-0.5), strength_penalty=0.1,
+          final_reward=1.6 + 0.3 * math.exp(-0.5))),
+    # hold with no c_hat expresses no direction: neutral, 0 + 0.5 + 0.2 - 0.1
+    ("hold strong no c_hat", decision("E1", "hold", "dividend"),
+     dict(direction_gate="neutral", s_dir=0.0, g_dir=1.0, final_reward=0.6)),
+    # trading a weak event: PnL 20 * (0.001 - 0.0015) = -0.01, penalty 0.2: 1 + 0.5 + 0.2 - 0.01 + 0.3 - 0.2
+    ("trade weak", decision("E3", "long", "industry", 0.001),
+     dict(direction_gate="match", r_pnl=-0.0005, pnl_reward=-0.01, strength_penalty=0.2, final_reward=1.79)),
+    # trading a neutral event: neutral gate (0), cost only, weak-trade penalty: 0.5 + 0.2 - 0.03 - 0.2
+    ("trade neutral", decision("E4", "long", "financing"),
+     dict(direction_gate="neutral", s_dir=0.0, g_dir=1.0, r_pnl=-0.0015, pnl_reward=-0.03, final_reward=0.47)),
+    # holding a neutral event with c_hat 0: match, 1 + 0.5 + 0.2 + 0.3
+    ("hold neutral", decision("E4", "hold", "financing", 0.0),
+     dict(direction_gate="match", s_dir=1.0, strength_penalty=0.0, final_reward=2.0)),
+    # PnL clipped at rho: 20 * 0.05 = 1: 1 + 0.5 + 0.2 + 1 + 0.3 = 3, not clipped by the final clip
+    ("pnl clip", decision("E6", "long", "risk_warning", 0.08),
+     dict(r_pnl=0.05, pnl_reward=1.0, final_reward=3.0, final_reward_unclipped=3.0, clipped=False)),
+    # true type outside the taxonomy: nothing to judge (r_evt 0, m_evt 1): 1 + 0.2 + 20 * 0.0185
+    ("unknown true type", decision("E7", "long", "dividend"),
+     dict(event_type_gate="unknown", r_evt=0.0, m_evt=1.0, pnl_reward=0.37, final_reward=1.57)),
+    # malformed and verbose output: r_fmt -1 - 0.5: 1 + 0.5 - 0.3 + 20 * 0.0185
+    ("malformed verbose", decision("E2", "short", "violation", ok=False, completion="x" * 4001),
+     dict(r_fmt=-1.5, process_reward=-0.3, final_reward=1.57)),
+]
+
+
+@pytest.mark.parametrize("name, row, expected", CASES, ids=[c[0] for c in CASES])
+def test_hgrm_components_on_hand_computed_cases(name, row, expected):
+    got = one(row)
+    assert got["mapped"] is True and got["unmapped_reason"] is None
+    for key, value in expected.items():
+        assert got[key] == (pytest.approx(value, abs=1e-12) if isinstance(value, float) else value), key
+    parts = (got["direction_reward"] + got["event_reward"] + got["pnl_reward"] + got["magnitude_reward"]
+             + got["process_reward"] - got["strength_penalty"])
+    assert got["final_reward_unclipped"] == pytest.approx(parts, abs=1e-12)
+
+
+def test_verbosity_boundary():
+    at_limit = one(decision("E2", "short", "violation", completion="x" * 4000))
+    over = one(decision("E2", "short", "violation", completion="x" * 4001))
+    assert at_limit["r_fmt"] == 1.0 and over["r_fmt"] == 0.5
+
+
+def test_final_clip():
+    got = one(decision("E6", "long", "risk_warning", 0.08), HgrmConfig(w_pnl=100.0))
+    assert got["final_reward_unclipped"] == pytest.approx(7.0)
+    assert got["final_reward"] == 3.0 and got["clipped"] is True
+    low = one(decision("E1", "short", "violation", ok=False), HgrmConfig(lambda_dir=5.0, final_clip=2.0))
+    assert low["final_reward_unclipped"] == pytest.approx(-5.0 - 0.25 - 0.2) and low["final_reward"] == -2.0
+
+
+def test_predicted_strength_does_not_dodge_the_penalty():
+    row = decision("E3", "long", "industry", 0.001)
+    claimed_weak = score(frame([row]).with_columns(pl.lit("weak").alias("predicted_strength")), LABELS)
+    assert claimed_weak["strength_penalty"].item() == 0.2
+
+
+@pytest.mark.parametrize(
+    "switch, row, expected",
+    [
+        # gate open: the wrong-direction trade's loss and magnitude now count
+        ("use_direction_gate", decision("E1", "short", "dividend", -0.03),
+         -0.8 + 20 * -0.0315 + 0.3 * math.exp(-4.5)),
+        # no type term and no discount: 1 + 0.2 + 20 * 0.0285
+        ("use_event_gate", decision("E1", "long", "violation"), 1.77),
+        ("use_pnl", decision("E1", "long", "dividend", 0.03), 2.0),
+        ("use_magnitude", decision("E1", "long", "dividend", 0.03), 2.27),
+        # 1 + 0.5 + 20 * 0.0185
+        ("use_format", decision("E2", "short", "violation", ok=False, completion="x" * 4001), 1.87),
+        ("use_strength_penalty", decision("E3", "long", "industry", 0.001), 1.99),
+    ],
+)
+def test_each_ablation_switch(switch, row, expected):
+    on = one(row)
+    off = one(row, HgrmConfig(**{switch: False}))
+    assert off["final_reward"] == pytest.approx(expected, abs=1e-12)
+    assert on["final_reward"] != pytest.approx(off["final_reward"])
+
+
+def test_tau_override_rederives_true_strength():
+    row = decision("E2", "short", "violation", -0.02)
+    assert one(row)["strength_penalty"] == 0.0
+    # with tau 0.025 the -0.02 event is weak: trading it costs 0.2; 1 + 0.5 + 0.2 + 0.37 + 0.3 - 0.2
+    got = one(row, HgrmConfig(tau=0.025))
+    assert got["strength_penalty"] == 0.2 and got["final_reward"] == pytest.approx(2.17)
+
+
+def test_unmapped_decisions_keep_their_row_with_null_reward():
+    rows = [decision("E5", "long"), decision("E1", "long", "dividend", 0.03), decision("E99", "short")]
+    out = score(frame(rows), LABELS)
+    assert out["event_id"].to_list() == ["E5", "E1", "E99"]
+    assert out["mapped"].to_list() == [False, True, False]
+    assert out["unmapped_reason"].to_list() == ["event_excluded:insufficient_history", None, "event_not_in_labels"]
+    assert out["final_reward"].to_list()[0] is None and out["final_reward"].to_list()[2] is None
+    assert out["event_type"].to_list() == ["equity_change", "dividend", None]
+    assert list(out.columns) == [*SCORE_COLUMNS, "profile"]
+
+
+def test_score_rejects_bad_labels():
+    with pytest.raises(RewardError, match="lacks column"):
+        score(frame([decision("E1", "long")]), LABELS.drop("strength"))
+    with pytest.raises(RewardError, match="row 1, column 'event_id'"):
+        score(frame([decision("E1", "long")]), pl.concat([LABELS.head(1), LABELS.head(1)]))
+    bad = LABELS.with_columns(pl.when(pl.col("event_id") == "E2").then(pl.lit("up")).otherwise("direction")
+                              .alias("direction"))
+    with pytest.raises(RewardError, match="row 1, column 'direction'"):
+        score(frame([decision("E1", "long")]), bad)
+
+
+def test_config_rules():
+    with pytest.raises(ValidationError):
+        HgrmConfig(lambda_dir=1.0)  # the paper: > 1
+    with pytest.raises(ValidationError):
+        HgrmConfig(alpha=1.0)  # the paper: in (0, 1)
+    with pytest.raises(ValidationError):
+        HgrmConfig(lambda_miss=0.6, lambda_evt=0.5)
+    with pytest.raises(ValidationError):
+        HgrmConfig(w_dri=1.0)  # typo: unknown field
+    with pytest.raises(RewardError):
+        reward_profile("nope")
+    payload = reward_config_payload(HgrmConfig())
+    assert payload["kappa"] == "0.0015" and payload["use_pnl"] == "true" and payload["tau"] == "none"
+    assert reward_config_hash(HgrmConfig()) != reward_config_hash(HgrmConfig(kappa=0.001))
+
+
+# ---- the lane's scaffold profile, on the contract's numbers ----------------------------------------
+SCAFFOLD_CASES = [
+    # match 1 * type match 1 * (0.03 - 0.0005) + |0.03| + 0.10
+    (decision("E1", "long", "dividend", rationale="buyback"), "match", "match", 0.0295, 0.03, 0.10, 0.1595),
+    # mismatch -1 * type mismatch 0.4 * (-0.03 - 0.0005) - |0.03| + 0
+    (decision("E1", "short", "violation"), "mismatch", "mismatch", -0.0305, -0.03, 0.0, 0.0122 - 0.03),
+    # neutral -0.5 * unknown 0.7 * (0 - 0.0005) - 0 + 0 (blank rationale earns nothing)
+    (decision("E4", "long", rationale="  "), "neutral", "unknown", -0.0005, 0.0, 0.0, 0.000175),
+    # a hold takes no direction: neutral -0.5 * match 1 * (-0.0005) - |-0.02| + 0.10
+    (decision("E2", "hold", "violation", rationale="wait"), "neutral", "match", -0.0005, -0.02, 0.10, 0.08025),
+]
+
+
+@pytest.mark.parametrize("row, dgate, tgate, pnl, mag, proc, final", SCAFFOLD_CASES)
+def test_lane_scaffold_on_the_contract_numbers(row, dgate, tgate, pnl, mag, proc, final):
+    got = one(row, reward_profile("lane_scaffold"))
+    assert (got["direction_gate"], got["event_type_gate"]) == (dgate, tgate)
+    assert got["pnl_reward"] == pytest.approx(pnl, abs=1e-12)
+    assert got["magnitude_reward"] == pytest.approx(mag, abs=1e-12)
+    assert got["process_reward"] == pytest.approx(proc, abs=1e-12)
+    assert got["final_reward"] == pytest.approx(final, abs=1e-12)
+    assert got["profile"] == "lane_scaffold"
+
+
+def test_lane_scaffold_gate_values_and_clip():
+    cfg = reward_profile("lane_scaffold")
+    assert (cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral) == (1, -1, -0.5)
+    assert (cfg.scaffold_type_match, cfg.scaffold_type_mismatch, cfg.scaffold_type_unknown) == (1, 0.4, 0.7)
+    assert (cfg.scaffold_cost_bps, cfg.scaffold_process_bonus, cfg.final_clip) == (5, 0.10, 3)
+    big = LABELS.with_columns(pl.when(pl.col("event_id") == "E6").then(5.0).otherwise("car").alias("car"))
+    got = one(decision("E6", "long", "risk_warning"), cfg, big)
+    assert got["final_reward_unclipped"] == pytest.approx(4.9995 + 5.0) and got["final_reward"] == 3.0
+    assert got["clipped"] is True
+
+
+# ---- an independent scalar reference, on random decisions ------------------------------------------
+def reference_hgrm(d: dict, lab: dict, cfg: HgrmConfig) -> float:
+    """The module docstring's formulas, one decision at a time, in plain Python."""
+    a = {"long": 1, "short": -1, "hold": 0}[d["action"]]
+    true_d = {"positive": 1, "negative": -1, "neutral": 0}[lab["direction"]]
+    c, c_hat = lab["car"], d["predicted_car"]
+    p = a if a != 0 else (0 if c_hat is None else (c_hat > 0) - (c_hat < 0))
+    s_dir = 1.0 if p == true_d else (-cfg.lambda_dir if p * true_d == -1 else cfg.s_dir_neutral)
+    g = 1.0 if s_dir >= 0 else 0.0
+    if lab["event_type"] not in EVENT_TYPES:
+        r_evt, m_evt = 0.0, 1.0
+    elif d["predicted_event_type"] is None:
+        r_evt, m_evt = -cfg.lambda_miss, cfg.alpha
+    elif d["predicted_event_type"] == lab["event_type"]:
+        r_evt, m_evt = 1.0, 1.0
+    else:
+        r_evt, m_evt = -cfg.lambda_evt, cfg.alpha
+    r_pnl = min(max(a * c - cfg.kappa, -cfg.rho), cfg.rho) if a != 0 else 0.0
+    r_mag = 0.0 if c_hat is None else math.exp(-((c_hat - c) ** 2) / (2 * cfg.sigma**2))
+    r_fmt = cfg.fmt_ok_reward if d["format_ok"] else cfg.fmt_fail_reward
+    if d["completion"] is not None and len(d["completion"]) > cfg.max_completion_chars:
+        r_fmt -= cfg.verbosity_penalty
+    strong = lab["strength"] == "strong"
+    pen = cfg.penalty_trade_weak if (a != 0 and not strong) else cfg.penalty_skip_strong if (a == 0 and strong) else 0.0
+    total = (cfg.w_dir * s_dir + cfg.w_evt * r_evt + cfg.w_fmt * r_fmt
+             + g * (cfg.w_pnl * m_evt * r_pnl + cfg.w_mag * r_mag) - pen)
+    return min(max(total, -cfg.final_clip), cfg.final_clip)
+
+
+def random_world(n_events: int, n_decisions: int, seed: int):
+    rng = np.random.default_rng(seed)
+    car = rng.normal(0, 0.03, n_events)
+    car[rng.random(n_events) < 0.05] = 0.0
+    labels = pl.DataFrame({
+        "event_id": [f"e{i}" for i in range(n_events)],
+        "event_type": rng.choice([*EVENT_TYPES, "unknown"], n_events),
+        "car": car,
+        "direction": np.where(car > 0, "positive", np.where(car < 0, "negative", "neutral")),
+        "strength": np.where(np.abs(car) >= 0.01, "strong", "weak"),
+    })
+    types = np.array([None, *EVENT_TYPES], dtype=object)
+    c_hat = rng.normal(0, 0.03, n_decisions)
+    decisions = frame([
+        decision(f"e{rng.integers(n_events)}", str(rng.choice(["long", "short", "hold"])),
+                 types[rng.integers(len(types))], None if rng.random() < 0.2 else float(c_hat[i]),
+                 ok=bool(rng.random() < 0.8), completion="y" * int(rng.integers(3990, 4010)))
+        for i in range(n_decisions)
+    ])
+    return labels, decisions
+
+
+@pytest.mark.parametrize("cfg", [HgrmConfig(), HgrmConfig(lambda_dir=3.0, alpha=0.2, w_pnl=80.0, s_dir_neutral=-0.3,
+                                                          sigma=0.005, final_clip=2.5)])
+def test_vectorised_score_matches_scalar_reference(cfg):
+    labels, decisions = random_world(200, 2000, seed=7)
+    got = score(decisions, labels, cfg)["final_reward"].to_list()
+    by_id = {r["event_id"]: r for r in labels.iter_rows(named=True)}
+    want = [reference_hgrm(d, by_id[d["event_id"]], cfg) for d in decisions.iter_rows(named=True)]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_score_is_row_order_equivariant():
+    labels, decisions = random_world(50, 300, seed=3)
+    perm = np.random.default_rng(1).permutation(decisions.height)
+    a = score(decisions, labels)[perm]
+    b = score(decisions[perm], labels)
+    assert a.equals(b)
+
+
+# ---- summaries, ablations and the constant-policy check ----------------------------------------------
+def test_reward_summary_and_ablation_table():
+    rows = [decision("E1", "long", "dividend", 0.03, strategy="good"), decision("E1", "short", strategy="bad"),
+            decision("E5", "long", strategy="bad")]
+    summary = reward_summary(score(frame(rows), LABELS))
+    assert summary["strategy_id"].to_list() == ["bad", "good"]
+    assert summary["decisions"].to_list() == [2, 1] and summary["mapped"].to_list() == [1, 1]
+    assert summary["mean_final_reward"].to_list()[1] == pytest.approx(2.57)
+    table = ablation_table(frame(rows), LABELS)
+    assert table["variant"].unique(maintain_order=True).to_list() == [
+        "full", "w/o event-type gate", "w/o direction gate", "w/o magnitude", "w/o pnl", "w/o format",
+        "w/o strength penalty"]
+    good = table.filter(pl.col("strategy_id") == "good")
+    assert good.filter(pl.col("variant") == "w/o pnl")["mean_final_reward"].item() == pytest.approx(2.0)
+    assert good["rank"].to_list() == [1] * 7
+    with pytest.raises(RewardError):
+        ablation_table(frame(rows), LABELS, reward_profile("lane_scaffold"))
+
+
+def test_constant_decisions_grid():
+    consts = constant_decisions(LABELS)
+    included = LABELS.filter(pl.col("car").is_not_null()).height
+    assert consts["strategy_id"].n_unique() == 3 * 11 * 4
+    assert consts.height == 3 * 11 * 4 * included
+    assert "const:long|dividend|car=+q" in consts["strategy_id"].to_list()
+
+
+def test_constant_policy_check_on_hand_labels():
+    check = constant_policy_check(LABELS)
+    assert check.height == 132 and not check["beats_oracle"].any()
+    # always long with no type and no CAR, by hand over the six included events
+    cfg = HgrmConfig()
+    want = np.mean([
+        reference_hgrm({"action": "long", "predicted_car": None, "predicted_event_type": None, "format_ok": True,
+                        "completion": None}, lab, cfg)
+        for lab in LABELS.filter(pl.col("car").is_not_null()).iter_rows(named=True)
+    ])
+    got = check.filter(pl.col("strategy_id") == "const:long|none|car=none")["mean_final_reward"].item()
+    assert got == pytest.approx(want, abs=1e-12)
