@@ -1,0 +1,209 @@
+"""``janus data``: bring your own data and look after saved datasets.
+
+- ``janus data import NAME --events F --prices F --benchmarks F --securities F [--exposures F]
+  --timezone ZONE --provenance historical_market_replay|synthetic_generated
+  [--on-invalid fail|quarantine] [--source S] [--licence L] [--version V] [--news-cutoff HH:MM]
+  [--as-of ISO] [--format parquet|csv|jsonl]``: validate, write the dataset and its manifest,
+  register it in the store. Bad input (strict mode): exit 1, every problem printed, nothing written.
+  Quarantine: the good rows are written and the rejected ones go to ``data/NAME/rejected/``.
+- ``janus data verify NAME``: recompute every hash; ``OK`` (exit 0) or each change (exit 1).
+- ``janus data list``: the datasets with a manifest.
+- ``janus data register NAME``: rebuild the store views of a saved dataset.
+- ``janus data build NAME``: the bundled samples (:mod:`janus_core.samples`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import zoneinfo
+from pathlib import Path
+from typing import get_args
+
+from tqdm import tqdm
+
+from janus_core import __version__
+from janus_core.data import (
+    TABLE_NAMES,
+    DataValidationError,
+    Dataset,
+    DatasetMeta,
+    FileFormat,
+    Provenance,
+    detect_format,
+    load_tables,
+)
+from janus_core.hashing import sha256_file
+from janus_core.paths import WorkbenchPaths
+
+#: Required tables accepted by ``import`` (``exposures`` is optional).
+IMPORT_TABLES: tuple[str, ...] = ("events", "prices", "benchmarks", "securities")
+DEFAULT_SOURCE = "user data imported with janus data import"
+DEFAULT_LICENCE = "unspecified"
+#: Problems printed for a quarantine import before referring to the rejected files.
+QUARANTINE_LISTED = 50
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _handle_import(args: argparse.Namespace) -> int:
+    from janus_core.manifest import derive_as_of, save_dataset
+    from janus_core.store import StoreError
+
+    try:
+        zoneinfo.ZoneInfo(args.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _err(f"--timezone {args.timezone!r} is not an IANA time zone (e.g. Asia/Shanghai, America/New_York)")
+        return 2
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.news_cutoff):
+        _err(f"--news-cutoff {args.news_cutoff!r} must be HH:MM (exchange local time)")
+        return 2
+    paths = WorkbenchPaths.from_env()
+    files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
+    try:
+        formats: dict[str, FileFormat] = {t: args.format or detect_format(f) for t, f in files.items()}
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    with tqdm(total=len(files) + 1, desc=f"import {args.name}", unit="table", disable=None, file=sys.stderr) as bar:
+        def step(table: str) -> None:
+            bar.set_postfix_str(table)
+            bar.update()
+
+        try:
+            load = load_tables(files, timezone=args.timezone, on_invalid=args.on_invalid, formats=formats, progress=step)
+        except DataValidationError as exc:
+            bar.close()
+            for problem in exc.problems:
+                _err(str(problem))
+            _err(f"{exc.problem_frame.height} problem(s); nothing written (use --on-invalid quarantine to keep the good rows)")
+            return 1
+        frames = load.frames()
+        empty = [t for t in IMPORT_TABLES if frames[t].height == 0]
+        if empty:
+            bar.close()
+            for problem in load.problems.head(QUARANTINE_LISTED).iter_rows(named=True):
+                _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
+            _err(f"no valid rows left in {', '.join(empty)}; nothing written")
+            return 1
+        meta = DatasetMeta(
+            name=args.name, version=args.version, provenance=args.provenance, exchange_timezone=args.timezone,
+            news_cutoff=args.news_cutoff, as_of=args.as_of or derive_as_of(frames),
+        )
+        production = {
+            "importer": "janus data import",
+            "janus_core_version": __version__,
+            "on_invalid": args.on_invalid,
+            "inputs": {t: {"file": f.name, "format": formats[t], "sha256": sha256_file(f)} for t, f in sorted(files.items())},
+        }
+        try:
+            manifest = save_dataset(Dataset(meta=meta, **frames), paths, source=args.source, licence=args.licence,
+                                    production=production, rejected=load.rejected())
+        except (DataValidationError, ValueError, OSError) as exc:
+            bar.close()
+            _err(f"could not write dataset {args.name!r}: {exc}")
+            return 1
+        except StoreError as exc:
+            bar.close()
+            _err(f"dataset {args.name!r} written, but not registered in the store: {exc}\n"
+                 f"retry with: janus data register {args.name}")
+            return 1
+        step("written")
+    counts = load.counts()
+    written = ", ".join(f"{t} {c['accepted']:,}" for t, c in counts.items())
+    unknown = counts["events"].get("unknown_event_type", 0)
+    rejected = {t: c["rejected"] for t, c in counts.items() if c["rejected"]}
+    if rejected:
+        for problem in load.problems.head(QUARANTINE_LISTED).iter_rows(named=True):
+            _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
+        if load.problems.height > QUARANTINE_LISTED:
+            _err(f"... and {load.problems.height - QUARANTINE_LISTED} more problems")
+        print(f"quarantined {sum(rejected.values()):,} rejected row(s) ("
+              + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
+              + f") with reasons -> {paths.dataset_dir(args.name) / 'rejected'}")
+    print(f"imported {args.name} ({args.provenance}, as of {meta.as_of}): {written} rows, "
+          f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name)}, manifest {manifest}")
+    return 0
+
+
+def _handle_verify(args: argparse.Namespace) -> int:
+    from janus_core.manifest import verify_dataset
+
+    findings = verify_dataset(args.name, WorkbenchPaths.from_env())
+    if not findings:
+        print("OK")
+        return 0
+    for finding in findings:
+        print(f"{args.name}: {finding}")
+    return 1
+
+
+def _handle_list(args: argparse.Namespace) -> int:
+    from janus_core.manifest import list_datasets, read_manifest
+
+    paths = WorkbenchPaths.from_env()
+    names = list_datasets(paths)
+    if not names:
+        print(f"no datasets (no manifests in {paths.manifest_dir})")
+    for name in names:
+        try:
+            m = read_manifest(name, paths)
+            rows = ", ".join(f"{t} {e.rows:,}" for t, e in sorted(m.tables.items()))
+            print(f"{name}\tversion {m.version}\t{m.provenance}\tsnapshot {m.snapshot_hash[:12]}\t{rows}")
+        except (ValueError, KeyError, TypeError) as exc:
+            print(f"{name}\tunreadable manifest: {exc}")
+    return 0
+
+
+def _handle_register(args: argparse.Namespace) -> int:
+    from janus_core.store import StoreError, register_dataset
+
+    try:
+        views = register_dataset(args.name, WorkbenchPaths.from_env())
+    except (FileNotFoundError, StoreError) as exc:
+        _err(str(exc))
+        return 1
+    print(f"registered {args.name}: views {', '.join(views)}")
+    return 0
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``janus data {import,verify,list,register,build}``."""
+    from janus_core.samples import add_build_parser
+
+    data = subparsers.add_parser("data", help="import, verify, list and build datasets")
+    sub = data.add_subparsers(dest="data_command", required=True)
+
+    imp = sub.add_parser("import", help="validate tables and save them as a dataset with a manifest")
+    imp.add_argument("name", help="dataset name (letters, digits, '.', '_', '-')")
+    for table in TABLE_NAMES:
+        imp.add_argument(f"--{table}", required=table in IMPORT_TABLES, metavar="FILE",
+                         help=f"{table} table (.parquet, .csv or .jsonl)" + ("" if table in IMPORT_TABLES else ", optional"))
+    imp.add_argument("--timezone", required=True, help="exchange time zone (IANA), used for times without offset")
+    imp.add_argument("--provenance", required=True, choices=get_args(Provenance))
+    imp.add_argument("--on-invalid", choices=("fail", "quarantine"), default="fail",
+                     help="fail: write nothing on any problem (default); quarantine: keep good rows, write rejected ones")
+    imp.add_argument("--format", choices=("parquet", "csv", "jsonl"), default=None,
+                     help="format of every input file (default: from each file's extension)")
+    imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from")
+    imp.add_argument("--licence", default=DEFAULT_LICENCE, help="the data's licence")
+    imp.add_argument("--version", default="1", help="dataset version")
+    imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
+    imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
+    imp.set_defaults(handler=_handle_import)
+
+    ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
+    ver.add_argument("name")
+    ver.set_defaults(handler=_handle_verify)
+
+    lst = sub.add_parser("list", help="datasets with a manifest")
+    lst.set_defaults(handler=_handle_list)
+
+    reg = sub.add_parser("register", help="(re)create a saved dataset's views in the DuckDB store")
+    reg.add_argument("name")
+    reg.set_defaults(handler=_handle_register)
+
+    add_build_parser(sub)
