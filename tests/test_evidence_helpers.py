@@ -111,3 +111,16 @@ def write_folder(out: Path, provenance: str = "synthetic_generated", *, unmapped
                                          generated="2024-11-20T23:59:59Z", dspy=dspy)
     evidence.write_tree_atomically(out, files)
     return out
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run a ``janus`` evidence subcommand in-process (only this module's parsers, so the test does
+    not pay for importing every other command)."""
+    import argparse
+
+    from janus_core.cli import evidence as cli_evidence
+
+    parser = argparse.ArgumentParser(prog="janus")
+    cli_evidence.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)

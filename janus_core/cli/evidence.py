@@ -1,0 +1,80 @@
+"""``janus export``, ``janus verify`` and ``janus gate``: the gate-evidence commands.
+
+- ``janus export --dataset NAME --decisions POLICY-or-PATH --out DIR [--reward-profile hgrm|lane_scaffold]
+  [--candidate-id ID] [--strategy-id ID] [--dspy-bundle] [--no-record]``: writes the evidence folder
+  (:func:`janus_core.evidence.export`) and prints where it went with the summary's reasons.
+- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.verify.verify_evidence`).
+- ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN]``: prints the
+  verdict JSON ``{target, promotable, reasons: [{code, detail}]}``; exit 0 only when promotable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from janus_core.paths import WorkbenchPaths
+
+
+def _export(args: argparse.Namespace) -> int:
+    from janus_core.evidence import ExportConfig, export
+
+    cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
+                       reward_profile=args.reward_profile, candidate_id=args.candidate_id,
+                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, record_run=not args.no_record)
+    result = export(cfg, WorkbenchPaths.from_env())
+    ev = result.evidence
+    print(f"evidence written to {result.out_dir} (run {result.run_id})")
+    print(f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "
+          f"(mapped {ev['hgrm_reward']['event_mapped_count']}), provenance "
+          f"{ev['artifact_authority']['provenance']}, evidence_complete {str(ev['evidence_complete']).lower()}"
+          + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else ""))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from janus_core.verify import verify_evidence
+
+    problems = verify_evidence(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env())
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.dir}")
+        return 1
+    print(f"{args.dir}: every hash, summary and digest verifies")
+    return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from janus_core.gate import GatePolicy, evaluate_gate
+
+    policy = GatePolicy.from_file(args.policy) if args.policy else GatePolicy()
+    verdict = evaluate_gate(Path(args.dir), args.target, policy, approval_token=args.approval_token)
+    print(json.dumps(verdict.to_json(), indent=2, sort_keys=True, ensure_ascii=True))
+    return 0 if verdict.promotable else 1
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("export", help="write the Janus gate evidence of a candidate")
+    p.add_argument("--dataset", default="synthetic-ashare")
+    p.add_argument("--decisions", required=True, help="a baseline policy name or a decisions file path")
+    p.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    p.add_argument("--reward-profile", choices=("hgrm", "lane_scaffold"), default="hgrm")
+    p.add_argument("--candidate-id", default="janus-q-candidate")
+    p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
+    p.add_argument("--dspy-bundle", action="store_true", help="also write the DSPy compile/eval bundle")
+    p.add_argument("--no-record", action="store_true", help="do not append the run to the research store")
+    p.set_defaults(handler=_export)
+
+    v = subparsers.add_parser("verify", help="recompute every hash of an evidence folder")
+    v.add_argument("dir")
+    v.add_argument("--no-dataset", action="store_true", help="skip the check against the dataset manifest")
+    v.set_defaults(handler=_verify)
+
+    g = subparsers.add_parser("gate", help="the lane's verdict on an evidence folder, locally")
+    g.add_argument("dir")
+    g.add_argument("--target", choices=("shadow", "paper", "live"), required=True)
+    g.add_argument("--policy", default=None, help="JSON file of GatePolicy fields")
+    g.add_argument("--approval-token", default=None)
+    g.set_defaults(handler=_gate)

@@ -1,0 +1,258 @@
+"""Evidence export: record builders, summaries, decision mapping, authority, golden bytes, atomic writes.
+
+Built on the hand-built tables of ``test_evidence_helpers`` (five included events, one excluded, the
+lane scaffold reward), so every expected value below is computed by hand from those tables."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from janus_core import evidence
+from janus_core.data import event_ts_iso
+from janus_core.events import derive_event_id
+from janus_core.hashing import H
+from test_evidence_helpers import EVENTS, decisions_table, labelled_table, make_inputs, write_folder
+
+GOLDEN = Path(__file__).parent / "golden" / "evidence"
+REGEN = os.environ.get("JANUS_REGEN_GOLDENS") == "1"
+FIXED_RUNTIME = ["janus_core==0.1.0", "polars==pinned", "python==pinned"]
+
+
+def test_iso_utc_matches_the_data_layers_event_ts_text():
+    stamps = [datetime(2024, 1, 2, 3, 4, 5, us, tzinfo=timezone.utc) for us in (0, 1, 999, 1000, 120000, 999999)]
+    frame = pl.DataFrame({"t": stamps}, schema={"t": pl.Datetime("us", "UTC")})
+    assert [evidence.iso_utc(t) for t in frame["t"]] == frame.select(event_ts_iso(pl.col("t"))).to_series().to_list()
+
+
+def test_decimal_mean_and_ratio_are_exact():
+    values = ["0.1", "0.2", "-0.0000000001", "3"]
+    exact = sum(Fraction(v) for v in values) / len(values)
+    assert Decimal(evidence.decimal_mean(values)) == round(Decimal(exact.numerator) / Decimal(exact.denominator), 10)
+    assert evidence.decimal_mean([]) == "0"
+    assert evidence.ratio_text(2, 7) == "0.2857142857"
+    assert evidence.ratio_text(1, 0) == "0"
+    assert evidence.decimal_text(Decimal("-0.00000000001")) == "0"
+
+
+def test_event_records_cover_included_events_with_contract_fields():
+    labelled = labelled_table()
+    records = evidence.event_car_records(labelled)
+    assert len(records) == 5
+    assert all(set(evidence.EVENT_RECORD_FIELDS) <= set(r) for r in records)
+    assert [r["semantic_direction"] for r in records] == ["long", "short", "short", "neutral", "long"]
+    risk = records[2]
+    assert risk["car"] == "-0.0512" and risk["event_ts"] == "2024-11-13T02:30:00.120Z" and risk["seq"] is None
+    assert records[3]["car"] == "0"
+    # event ids are the data's, and reproducible from the record by the lane's rule
+    for rec, (sym, ts, seq, src, head, *_rest) in zip(records, EVENTS):
+        assert rec["event_id"] == derive_event_id(rec["event_ts"], sym, seq, src, evidence.event_payload(head, None))
+        assert rec["payload_hash"] == H(f"{head}\n")
+    assert all(isinstance(r[f], str) for r in records for f in ("price_t", "raw_return", "abnormal_return"))
+
+
+def test_event_summary_counts_by_hand():
+    summary = evidence.event_car_summary(evidence.event_car_records(labelled_table()))
+    assert summary == {
+        "event_count": 5, "positive_direction_count": 2, "negative_direction_count": 2,
+        "neutral_direction_count": 1, "strong_event_count": 3, "unknown_event_type_count": 1,
+        # (0.0125 + 0.0031 + 0.0512 + 0 + 0.0009) / 5
+        "mean_abs_car": "0.01354",
+    }
+
+
+def test_bad_direction_label_names_event_column_and_rule():
+    labelled = labelled_table().with_columns(pl.lit("up").alias("direction"))
+    with pytest.raises(ValueError, match=r"event .*column direction has 'up'.*rule"):
+        evidence.event_car_records(labelled)
+
+
+def _decision(**kw) -> pl.DataFrame:
+    base = {"event_id": None, "strategy_id": "s", "action": "long", "event_ts": None, "symbol": None, "seq": None}
+    base.update(kw)
+    return pl.DataFrame([base], schema={"event_id": pl.String, "strategy_id": pl.String, "action": pl.String,
+                                        "event_ts": pl.String, "symbol": pl.String, "seq": pl.Int64})
+
+
+@pytest.mark.parametrize("kw, status, index", [
+    ({"event_id": "by-id"}, "mapped", 0),
+    ({"event_ts": "2024-11-12T01:00:00Z", "symbol": "600001.SH", "seq": 2}, "mapped", 1),
+    ({"event_ts": "2024-11-12T09:00:00+08:00", "symbol": "600001.SH"}, "ambiguous", None),
+    ({"event_ts": "2024-11-13T02:30:00.120Z", "symbol": "600002.SH"}, "mapped", 2),
+    ({"event_ts": "2024-11-13T02:30:00Z", "symbol": "600002.SH"}, "unmapped", None),
+    ({"event_ts": "2024-11-15T08:00:00Z", "symbol": "600005.SH"}, "event_excluded", None),
+    ({"event_id": "nope"}, "unmapped", None),
+])
+def test_decision_mapping_follows_the_lane_rule(kw, status, index):
+    labelled = labelled_table()
+    ids = labelled["event_id"].to_list()
+    if kw.get("event_id") == "by-id":
+        kw = {"event_id": ids[0]}
+    out = evidence.map_decisions(_decision(**kw), labelled)
+    assert out["mapping_status"].to_list() == [status]
+    assert out["event_id"].to_list() == [ids[index] if index is not None else None]
+    assert out["decision_index"].to_list() == [0]
+
+
+def test_reward_records_keep_every_decision_and_summary_by_hand():
+    inputs = make_inputs()
+    rewards = evidence.reward_records(inputs.mapped, inputs.scored, inputs.labelled, "cand-1")
+    assert len(rewards) == 7 and all(set(evidence.REWARD_RECORD_FIELDS) <= set(r) for r in rewards)
+    assert [r["mapping_status"] for r in rewards] == ["mapped"] * 5 + ["event_excluded", "unmapped"]
+    assert rewards[5]["final_reward"] is None and rewards[6]["event_id"] is None
+    assert len({r["reward_id"] for r in rewards}) == 7
+    # lane scaffold by hand, event 0: long on +0.0125 dividend, type match, rationale present:
+    # pnl = 0.0125 - 0.0005; magnitude = +0.0125; final = 1 * 1 * 0.012 + 0.0125 + 0.10
+    assert rewards[0]["pnl_reward"] == "0.012" and rewards[0]["final_reward"] == "0.1245"
+    summary = evidence.reward_summary(rewards)
+    assert summary["reward_count"] == 7 and summary["event_mapped_count"] == 5
+    assert summary["event_ambiguous_unmapped_count"] == 2
+    gates = [r["direction_gate"] for r in rewards[:5]]
+    assert summary["hard_gate_fail_count"] == gates.count("mismatch")
+    assert summary["direction_gate_pass_ratio"] == evidence.ratio_text(gates.count("match"), 7)
+    expected_mean = sum(Decimal(r["final_reward"]) for r in rewards[:5]) / 5
+    assert Decimal(summary["mean_final_reward"]) == round(expected_mean, 10)
+
+
+@pytest.mark.parametrize("provenance, lineage_ok, expected", [
+    ("synthetic_generated", True, ("synthetic_generated", "uncalibrated", False, False)),
+    ("historical_market_replay", True, ("historical_market_replay", "empirically_validated", True, True)),
+    ("historical_market_replay", False, ("historical_market_replay", "calibrated", False, False)),
+])
+def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expected):
+    lineage = {"job_run_id": "r", "dataset_snapshot_ref": "d" if lineage_ok else "", "runtime_version_refs": ["x"],
+               "model_refs": ["m"]}
+    auth, eligible = evidence.artifact_authority(provenance, lineage)
+    assert (auth["provenance"], auth["maturity"], auth["authoritative"], eligible) == expected
+    assert auth["placeholder"] is False
+
+
+def test_evidence_reasons():
+    complete = make_inputs("historical_market_replay", unmapped=False)
+    # the decision on the excluded event does not map either: drop it for a complete case
+    keep = complete.mapped.filter(pl.col("mapping_status") == "mapped")
+    complete = complete.model_copy(update={"mapped": keep})
+    files, _, docs = evidence.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
+    assert docs.evidence["evidence_complete"] is True and docs.evidence["reasons"] == []
+    assert docs.evidence["promotion_authority_eligible"] is True
+
+    synthetic = evidence.render_export(make_inputs(), generated="x", dspy=False)[2].evidence
+    assert synthetic["reasons"] == ["janus_reward_event_mapping_incomplete", "janus_empirical_authority_missing"]
+
+    empty = labelled_table().filter(pl.lit(False))
+    inputs = make_inputs("historical_market_replay", labelled=labelled_table())
+    no_events = inputs.model_copy(update={"labelled": empty, "mapped": inputs.mapped.head(0),
+                                          "scored": inputs.scored.head(0)})
+    docs = evidence.render_export(no_events, generated="x", dspy=False)[2]
+    assert docs.evidence["reasons"] == ["janus_event_count_missing", "janus_reward_count_missing"]
+    assert docs.evidence["evidence_complete"] is False
+
+
+def test_generated_at_pinning(monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert evidence.generated_at("2025-02-06T23:59:59Z", None) == "2025-02-06T23:59:59Z"
+    assert evidence.generated_at("2025-02-07T07:59:59+08:00", None) == "2025-02-06T23:59:59Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert evidence.generated_at("2025-02-06T23:59:59Z", None) == "2023-11-14T22:13:20Z"
+    assert evidence.generated_at("2025-02-06T23:59:59Z", 0) == "1970-01-01T00:00:00Z"
+
+
+def test_artifact_refs_are_relative_and_numbers_are_strings(tmp_path):
+    out = write_folder(tmp_path / "out")
+    summary = json.loads((out / evidence.EVIDENCE_REF).read_text())
+    for block in ("event_car", "hgrm_reward"):
+        ref = summary[block]["artifact_ref"]
+        assert not Path(ref).is_absolute() and (out / ref).is_file()
+    rewards = json.loads((out / evidence.HGRM_REWARD_REF).read_text())
+    assert all(isinstance(v, str) for v in rewards["reward_config"].values())
+    assert "e" not in "".join(r["final_reward"] or "" for r in rewards["rewards"]).lower()
+
+
+def test_golden_bytes(tmp_path, monkeypatch):
+    """The three lane files of the hand-built inputs, byte for byte (runtime refs pinned so the
+    golden does not depend on the interpreter's patch version). Regenerate with
+    ``JANUS_REGEN_GOLDENS=1 pytest tests/test_evidence.py -k golden``."""
+    monkeypatch.setattr(evidence, "runtime_version_refs", lambda: list(FIXED_RUNTIME))
+    files, _, _ = evidence.render_export(make_inputs("historical_market_replay"), generated="2024-11-20T23:59:59Z",
+                                         dspy=False)
+    for ref in (evidence.EVENT_CAR_REF, evidence.HGRM_REWARD_REF, evidence.EVIDENCE_REF):
+        golden = GOLDEN / Path(ref).name
+        if REGEN:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_bytes(files[ref])
+        assert golden.is_file(), f"missing golden {golden}; run with JANUS_REGEN_GOLDENS=1"
+        assert files[ref] == golden.read_bytes(), f"{ref} differs from {golden}"
+
+
+def test_analysis_tables_list_every_event_once(tmp_path):
+    out = write_folder(tmp_path / "out")
+    labelled = pl.read_csv(out / "analysis/labelled_car.csv")
+    assert labelled.height == len(EVENTS) and labelled["event_id"].n_unique() == len(EVENTS)
+    exclusions = pl.read_csv(out / "analysis/exclusions.csv")
+    assert exclusions["excluded_reason"].to_list() == ["too_few_estimation_days"]
+    caar = pl.read_csv(out / "analysis/caar_by_type.csv")
+    assert caar["n"].sum() == 5
+    mapping = pl.read_csv(out / "analysis/decision_mapping.csv")
+    assert mapping.height == 7
+
+
+def test_caar_t_stat_against_scipy():
+    from scipy.stats import ttest_1samp
+
+    cars = [0.01, 0.03, -0.005, 0.02]
+    frame = pl.DataFrame({"event_type": ["dividend"] * 4, "car": cars, "excluded_reason": [None] * 4},
+                         schema_overrides={"excluded_reason": pl.String})
+    out = evidence.caar_by_type(frame)
+    t_ref = ttest_1samp(cars, 0.0).statistic
+    assert out["t_stat"][0] == pytest.approx(t_ref, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+# ---------------------------------------------------------------------------------------------
+def _failing_writer(monkeypatch, fail_at: int):
+    real = evidence._write_file
+    calls = {"n": 0}
+
+    def writer(path, data):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise OSError("disk full (simulated)")
+        real(path, data)
+
+    monkeypatch.setattr(evidence, "_write_file", writer)
+
+
+def test_failed_export_leaves_no_folder(tmp_path, monkeypatch):
+    _failing_writer(monkeypatch, fail_at=3)
+    with pytest.raises(OSError, match="simulated"):
+        write_folder(tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_export_keeps_the_previous_folder(tmp_path, monkeypatch):
+    out = write_folder(tmp_path / "out")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _failing_writer(monkeypatch, fail_at=4)
+    with pytest.raises(OSError):
+        write_folder(out, "historical_market_replay")
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_successful_export_replaces_the_old_folder(tmp_path):
+    out = write_folder(tmp_path / "out")
+    (out / "stale.txt").write_text("old")
+    write_folder(out, "historical_market_replay")
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    summary = json.loads((out / evidence.EVIDENCE_REF).read_text())
+    assert summary["artifact_authority"]["provenance"] == "historical_market_replay"
