@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("data", "report")
+COMMAND_MODULES: tuple[str, ...] = ("data", "report", "evidence")
 
 
 def build_parser() -> argparse.ArgumentParser:
