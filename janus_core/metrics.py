@@ -373,7 +373,8 @@ def sharpe_interval_table(
 ) -> pl.DataFrame:
     """Sharpe interval of every policy and of its paired difference against ``baseline`` (all
     return series must cover the same days). One row per policy, sorted by name: ``policy, sharpe,
-    sharpe_lo, sharpe_hi, diff, diff_lo, diff_hi`` (the baseline's own difference is 0)."""
+    sharpe_ci_low, sharpe_ci_high, sharpe_diff, sharpe_diff_ci_low, sharpe_diff_ci_high`` (the
+    baseline's own difference is 0)."""
     cfg = cfg or BootstrapConfig()
     if baseline not in returns_by_policy:
         raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(returns_by_policy)}")
@@ -381,8 +382,9 @@ def sharpe_interval_table(
     for name in sorted(returns_by_policy):
         one = bootstrap_sharpe_ci(returns_by_policy[name], cfg)
         diff = bootstrap_sharpe_diff_ci(returns_by_policy[name], returns_by_policy[baseline], cfg)
-        rows.append({"policy": name, "sharpe": one["estimate"], "sharpe_lo": one["lo"], "sharpe_hi": one["hi"],
-                     "diff": diff["estimate"], "diff_lo": diff["lo"], "diff_hi": diff["hi"]})
+        rows.append({"policy": name, "sharpe": one["estimate"], "sharpe_ci_low": one["lo"],
+                     "sharpe_ci_high": one["hi"], "sharpe_diff": diff["estimate"],
+                     "sharpe_diff_ci_low": diff["lo"], "sharpe_diff_ci_high": diff["hi"]})
     return pl.DataFrame(rows)
 
 
@@ -393,8 +395,8 @@ def da_interval_table(
     cfg: BootstrapConfig | None = None,
 ) -> pl.DataFrame:
     """DA interval of every policy and of its paired difference against ``baseline`` (on the events
-    both scored). One row per policy, sorted by name: ``policy, da, da_lo, da_hi, diff, diff_lo,
-    diff_hi, n_paired``."""
+    both scored). One row per policy, sorted by name: ``policy, da, da_ci_low, da_ci_high, da_diff,
+    da_diff_ci_low, da_diff_ci_high, n_paired``."""
     cfg = cfg or BootstrapConfig()
     if baseline not in decisions_by_policy:
         raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(decisions_by_policy)}")
@@ -402,7 +404,7 @@ def da_interval_table(
     for name in sorted(decisions_by_policy):
         one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg)
         diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg)
-        rows.append({"policy": name, "da": one["estimate"], "da_lo": one["lo"], "da_hi": one["hi"],
-                     "diff": diff["estimate"], "diff_lo": diff["lo"], "diff_hi": diff["hi"],
+        rows.append({"policy": name, "da": one["estimate"], "da_ci_low": one["lo"], "da_ci_high": one["hi"],
+                     "da_diff": diff["estimate"], "da_diff_ci_low": diff["lo"], "da_diff_ci_high": diff["hi"],
                      "n_paired": int(diff["n_paired"])})
     return pl.DataFrame(rows)
