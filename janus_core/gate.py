@@ -142,13 +142,13 @@ def _int(x: Any) -> int | None:
 
 def child_schema_problems(doc: dict[str, Any], schema: str) -> list[str]:
     """Why a child artifact (event-car or reward file) breaks its schema; empty when valid.
-    Checks the schema version, the top-level fields, every record's required fields, the summary
-    count against the records and ``manifest_hash == H(records)``."""
+    Checks the schema version, the top-level fields (authority and lineage are left to
+    :func:`truthfulness_reasons`), every record's required fields, the summary count against the
+    records and ``manifest_hash == H(records)``."""
     is_event = schema == EVENT_CAR_SCHEMA
     key = "records" if is_event else "rewards"
     fields = EVENT_RECORD_FIELDS if is_event else REWARD_RECORD_FIELDS
-    top = ["schema_version", "run_id", "generated_at", "lineage", key, "summary", "manifest_hash",
-           "artifact_authority", "promotion_authority_eligible"]
+    top = ["schema_version", "run_id", "generated_at", key, "summary", "manifest_hash"]
     top += ["methodology"] if is_event else ["candidate_id", "reward_version", "reward_config"]
     problems: list[str] = []
     if doc.get("schema_version") != schema:

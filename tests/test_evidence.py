@@ -135,10 +135,7 @@ def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expect
 
 
 def test_evidence_reasons():
-    complete = make_inputs("historical_market_replay", unmapped=False)
-    # the decision on the excluded event does not map either: drop it for a complete case
-    keep = complete.mapped.filter(pl.col("mapping_status") == "mapped")
-    complete = complete.model_copy(update={"mapped": keep})
+    complete = make_inputs("historical_market_replay", complete=True)
     files, _, docs = evidence.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
     assert docs.evidence["evidence_complete"] is True and docs.evidence["reasons"] == []
     assert docs.evidence["promotion_authority_eligible"] is True

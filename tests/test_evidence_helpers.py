@@ -61,9 +61,9 @@ def labelled_table() -> pl.DataFrame:
     })
 
 
-def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True) -> pl.DataFrame:
-    """Decisions of strategy ``s1``: one per included event, one on the excluded event and (with
-    ``unmapped``) one on an event id the table does not know."""
+def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True, excluded: bool = True) -> pl.DataFrame:
+    """Decisions of strategy ``s1``: one per included event and, when asked, one on the excluded event
+    (``excluded``) and one on an event id the table does not know (``unmapped``)."""
     ids = labelled["event_id"].to_list()
     rows = [
         (ids[0], "long", "dividend", "raised payout"),
@@ -71,8 +71,9 @@ def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True) -> pl.Data
         (ids[2], "short", "risk_warning", "ST risk"),
         (ids[3], "hold", None, None),
         (ids[4], "short", "industry", "odd"),
-        (ids[5], "long", "rating_adjustment", None),
     ]
+    if excluded:
+        rows.append((ids[5], "long", "rating_adjustment", None))
     if unmapped:
         rows.append(("f" * 24, "long", None, None))
     return pl.DataFrame(
@@ -82,12 +83,13 @@ def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True) -> pl.Data
     )
 
 
-def make_inputs(provenance: str = "synthetic_generated", *, unmapped: bool = True,
+def make_inputs(provenance: str = "synthetic_generated", *, complete: bool = False,
                 labelled: pl.DataFrame | None = None) -> evidence.EvidenceInputs:
-    """Consistent export inputs from the hand-built tables, scored with the lane scaffold reward."""
+    """Consistent export inputs from the hand-built tables, scored with the lane scaffold reward;
+    ``complete`` leaves out the decisions that cannot map (on the excluded and an unknown event)."""
     labelled = labelled_table() if labelled is None else labelled
     cfg = reward.reward_profile("lane_scaffold")
-    mapped = evidence.map_decisions(decisions_table(labelled, unmapped=unmapped), labelled)
+    mapped = evidence.map_decisions(decisions_table(labelled, unmapped=not complete, excluded=not complete), labelled)
     scored = evidence.score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, cfg))
     tables = {"events": {"sha256": "a" * 64, "content_hash": "b" * 64, "rows": labelled.height}}
     return evidence.EvidenceInputs(
@@ -104,10 +106,10 @@ def make_inputs(provenance: str = "synthetic_generated", *, unmapped: bool = Tru
     )
 
 
-def write_folder(out: Path, provenance: str = "synthetic_generated", *, unmapped: bool = True,
+def write_folder(out: Path, provenance: str = "synthetic_generated", *, complete: bool = False,
                  dspy: bool = False) -> Path:
     """Render and write an evidence folder from :func:`make_inputs`; returns ``out``."""
-    files, _, _ = evidence.render_export(make_inputs(provenance, unmapped=unmapped),
+    files, _, _ = evidence.render_export(make_inputs(provenance, complete=complete),
                                          generated="2024-11-20T23:59:59Z", dspy=dspy)
     evidence.write_tree_atomically(out, files)
     return out
