@@ -45,6 +45,8 @@ from janus_core.hashing import sha256_file
 DATASET_NAME = "us-megacap"
 EXCHANGE_TIMEZONE = "America/New_York"
 BENCHMARK = "SP500"
+STOCKS_FILE = "bokeh_sampledata/_data/stocks.csv.gz"
+SP500_FILE = "arch/data/sp500/sp500.csv.gz"
 SOURCE = (
     "Quandl WIKI daily prices for AAPL, MSFT, IBM, GOOG as shipped in the bokeh-sampledata package "
     "(stocks.csv.gz); S&P 500 index daily closes as shipped in the arch package (arch.data.sp500)"
@@ -88,13 +90,11 @@ class MegacapConfig(BaseModel):
 
 
 def source_files() -> dict[str, Path]:
-    """Paths of the two bundled source files inside the installed packages."""
-    import arch.data.sp500
-    import bokeh_sampledata
-
+    """Paths of the two bundled source files inside the installed distributions (located through
+    the package metadata, without importing the packages)."""
     return {
-        "stocks": Path(bokeh_sampledata.__file__).parent / "_data" / "stocks.csv.gz",
-        "sp500": Path(arch.data.sp500.__file__).parent / "sp500.csv.gz",
+        "stocks": Path(str(importlib.metadata.distribution("bokeh-sampledata").locate_file(STOCKS_FILE))),
+        "sp500": Path(str(importlib.metadata.distribution("arch").locate_file(SP500_FILE))),
     }
 
 

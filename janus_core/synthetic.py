@@ -525,7 +525,7 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
             "date": pl.concat([dates] * 3),
             "close": bench_close.T.ravel(),
         }
-    )
+    ).sort("benchmark", "date")
     securities = pl.DataFrame(
         {
             "symbol": symbols,
@@ -540,7 +540,7 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
     exposure_frame = pl.DataFrame(
         {"symbol": sym_col, "date": date_col}
         | {name: exposures[:, :, j].T.ravel() for j, name in enumerate(STYLE_FACTORS)}
-    )
+    ).select("symbol", "date", *sorted(STYLE_FACTORS))
     meta = DatasetMeta(
         name=cfg.name,
         version=GENERATOR_VERSION,
