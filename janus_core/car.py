@@ -53,7 +53,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data import Dataset
-from janus_core.events import map_event_days
+from janus_core.events import CALENDAR_DAY_SPAN, first_session_index, point_in_time_dates
 
 Model = Literal["market", "market_adjusted", "constant_mean"]
 
@@ -68,9 +68,6 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "missing_returns",  # a return in the event window is missing (e.g. benchmark close absent that day)
     "no_risk_model",  # neutralising, but no exposures or no cross-section for a window day
 )
-
-#: Days since 1970-01-01 fit below this, so (symbol code, day) packs into one sortable int64 key.
-_DAY_SPAN = 1 << 20
 
 
 class CarConfig(BaseModel):
@@ -122,12 +119,16 @@ class CarConfig(BaseModel):
 class Panel:
     """Prices and benchmark returns as symbol x own-trading-day matrices (padded with NaN).
 
-    Row j is the j-th symbol in sorted order; column k its k-th trading day. ``r`` is the stock's
-    close-to-close return, ``m`` the return of its benchmark over the same two dates."""
+    Row j is the j-th symbol (in the sorted order of ``prices``); column k its k-th trading day.
+    ``r`` is the stock's close-to-close return, ``m`` the return of its benchmark over the same two
+    dates. ``keys`` (= code * 2**20 + day, one per price row) and ``start`` locate events."""
 
     symbols: pl.Series
+    start: np.ndarray  # first price row of each symbol
     length: np.ndarray  # rows per symbol
-    day: np.ndarray  # int64 days since epoch, -1 padding
+    keys: np.ndarray  # per price row, sorted
+    day_index: np.ndarray  # (n_sym, width) index into ``days``; -1 padding
+    days: np.ndarray  # sorted distinct trading days (days since epoch)
     close: np.ndarray
     tradable: np.ndarray  # bool
     r: np.ndarray
@@ -135,75 +136,96 @@ class Panel:
     has_benchmark: np.ndarray  # bool per symbol
     industry: np.ndarray  # int group code per symbol
 
+    @property
+    def rectangular(self) -> bool:
+        """Every symbol trades on every day of ``days`` (columns are dates)."""
+        return bool(self.length.size and (self.length == len(self.days)).all())
+
     @classmethod
     def build(cls, ds: Dataset) -> "Panel":
         """Pack ``ds.prices`` (canonical: sorted by symbol, date) and the benchmarks into matrices.
 
-        Raises ``ValueError`` when prices are not sorted by (symbol, date) without duplicates, or a
-        symbol appears twice in ``securities``."""
+        Raises ``ValueError`` when prices are empty or not sorted by (symbol, date) without
+        duplicates, or a symbol appears twice in ``securities``."""
+        if ds.prices.height == 0:
+            raise ValueError("prices: the table is empty, no event study is possible")
         p = ds.prices.select(
-            code=pl.col("symbol").rle_id(),
+            code=pl.col("symbol").rle_id().cast(pl.Int64),
             day=pl.col("date").cast(pl.Int64),
-            close=pl.col("close"),
+            close=pl.col("close").cast(pl.Float64),
             tradable=pl.col("tradable").fill_null(True),
         )
         code = p["code"].to_numpy()
         day = p["day"].to_numpy()
         n_rows = len(code)
-        symbols = ds.prices["symbol"].unique(maintain_order=True)
-        if n_rows:
-            same = code[1:] == code[:-1]
-            bad = np.flatnonzero(same & (day[1:] <= day[:-1]))
-            if bad.size or not symbols.is_sorted():
-                row = int(bad[0]) + 1 if bad.size else 0
-                raise ValueError(
-                    f"prices row {row}: columns symbol, date must be sorted by (symbol, date) without duplicates"
-                )
-        n_sym = len(symbols)
-        length = np.bincount(code, minlength=n_sym) if n_rows else np.zeros(0, dtype=np.int64)
-        start = np.concatenate([[0], np.cumsum(length)[:-1]]) if n_sym else np.zeros(0, dtype=np.int64)
-        width = max(int(length.max()) if n_sym else 0, 1)
-        pos = np.arange(n_rows) - start[code]
+        length = np.bincount(code)
+        start = np.concatenate([[0], np.cumsum(length)[:-1]])
+        symbols = ds.prices["symbol"].gather(start)
+        bad = np.flatnonzero((code[1:] == code[:-1]) & (day[1:] <= day[:-1]))
+        if bad.size or not symbols.is_sorted() or symbols.n_unique() != len(symbols):
+            row = int(bad[0]) + 1 if bad.size else 0
+            raise ValueError(
+                f"prices row {row}: columns symbol, date must be sorted by (symbol, date) without duplicates"
+            )
+        n_sym, width = len(length), int(length.max())
 
-        def pad(values: np.ndarray, fill: float | bool | int, dtype: type) -> np.ndarray:
-            out = np.full((n_sym, width), fill, dtype=dtype)
-            out[code, pos] = values
-            return out
+        bench = ds.benchmarks.select("benchmark", day=pl.col("date").cast(pl.Int64), close=pl.col("close"))
+        bdays = bench["day"].to_numpy()
+        first = int(min(day.min(), bdays.min() if len(bdays) else day.min()))
+        last = int(max(day.max(), bdays.max() if len(bdays) else day.max()))
+        lut = np.full(last - first + 1, -1, dtype=np.int64)
+        lut[day - first] = 0
+        days = np.flatnonzero(lut == 0) + first
+        lut[:] = -1
+        lut[days - first] = np.arange(len(days))
+        didx_rows = lut[day - first]
 
-        close = pad(p["close"].to_numpy().astype(np.float64), np.nan, np.float64)
+        if (length == width).all():
+            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+                return values.astype(dtype, copy=False).reshape(n_sym, width)
+        else:
+            pos = np.arange(n_rows) - start[code]
+
+            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+                out = np.full((n_sym, width), fill, dtype=dtype)
+                out[code, pos] = values
+                return out
+
+        close = pad(p["close"].to_numpy(), np.nan, np.float64)
         tradable = pad(p["tradable"].to_numpy(), False, bool)
-        days = pad(day, -1, np.int64)
+        day_index = pad(didx_rows, -1, np.int64)
         r = np.full_like(close, np.nan)
-        r[:, 1:] = close[:, 1:] / close[:, :-1] - 1.0
+        np.divide(close[:, 1:], close[:, :-1], out=r[:, 1:])
+        r[:, 1:] -= 1.0
 
-        sec = ds.securities.select("symbol", "benchmark", *(["industry"] if "industry" in ds.securities.columns else []))
+        sec_cols = ["symbol", "benchmark"] + (["industry"] if "industry" in ds.securities.columns else [])
+        sec = ds.securities.select(sec_cols)
         dup = sec["symbol"].is_duplicated()
         if dup.any():
             row = int(dup.arg_true()[0])
             raise ValueError(f"securities row {row}: column symbol must be unique ({sec['symbol'][row]!r} repeats)")
         per_sym = pl.DataFrame({"symbol": symbols}).join(sec, on="symbol", how="left", maintain_order="left")
 
-        bench = ds.benchmarks.select("benchmark", day=pl.col("date").cast(pl.Int64), close=pl.col("close"))
         bnames = bench["benchmark"].unique().sort()
-        all_days = np.unique(np.concatenate([day, bench["day"].to_numpy()]))
-        bmat = np.full((len(bnames) + 1, len(all_days)), np.nan)  # last row: "no benchmark"
         bcode_of = {name: i for i, name in enumerate(bnames.to_list())}
+        bmat = np.full((len(bnames) + 1, len(days)), np.nan)  # last row: "no benchmark"
+        bidx = lut[bdays - first]
+        on_cal = bidx >= 0
         bcodes = bench["benchmark"].replace_strict(bcode_of, return_dtype=pl.Int64).to_numpy()
-        bmat[bcodes, np.searchsorted(all_days, bench["day"].to_numpy())] = bench["close"].to_numpy()
-        sym_bench = (
-            per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
-        )
-        has_benchmark = sym_bench < len(bnames)
-        didx = np.searchsorted(all_days, np.where(days >= 0, days, all_days[0]))
-        bclose = bmat[sym_bench[:, None], didx]
-        bclose[days < 0] = np.nan
+        bmat[bcodes[on_cal], bidx[on_cal]] = bench["close"].to_numpy()[on_cal]
+        sym_bench = per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
+        bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
+        bclose[day_index < 0] = np.nan
         m = np.full_like(close, np.nan)
-        m[:, 1:] = bclose[:, 1:] / bclose[:, :-1] - 1.0
+        np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
+        m[:, 1:] -= 1.0
         if "industry" in per_sym.columns:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
             industry = np.zeros(n_sym, dtype=np.int64)
-        return cls(symbols, length, days, close, tradable, r, m, has_benchmark, industry)
+        keys = code * CALENDAR_DAY_SPAN + day
+        has_benchmark = sym_bench < len(bnames)
+        return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
 
     def estimation_ok(self, model: Model) -> np.ndarray:
         """Days usable for estimation: finite returns (benchmark too unless constant_mean) and both
@@ -251,22 +273,29 @@ class _Moments:
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
-        s = {k: v[j, hi] - v[j, lo] for k, v in self.c.items()}
+        return self._fit({k: v[j, hi] - v[j, lo] for k, v in self.c.items()})
+
+    def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
+        """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
+        [lo[c], hi[c])."""
+        return self._fit({k: np.take(v, hi, axis=1) - np.take(v, lo, axis=1) for k, v in self.c.items() if k != "syy"})
+
+    def _fit(self, s: dict[str, np.ndarray]) -> Fit:
         n = np.rint(s["n"])
         with np.errstate(divide="ignore", invalid="ignore"):
             my = s["sy"] / n
-            cyy = s["syy"] - s["sy"] * my
+            cyy = s["syy"] - s["sy"] * my if "syy" in s else None
             if self.model == "market":
                 mx = s["sx"] / n
                 cxx = s["sxx"] - s["sx"] * mx
                 cxy = s["sxy"] - s["sx"] * my
                 beta = cxy / cxx
                 alpha = my - beta * mx
-                sigma = np.sqrt(np.maximum(cyy - beta * cxy, 0.0) / (n - 2))
+                sigma = np.empty(0) if cyy is None else np.sqrt(np.maximum(cyy - beta * cxy, 0.0) / (n - 2))
             else:
                 mx = np.zeros_like(my)
                 cxx = np.full_like(my, np.nan)
-                sigma = np.sqrt(np.maximum(cyy, 0.0) / (n - 1))
+                sigma = np.empty(0) if cyy is None else np.sqrt(np.maximum(cyy, 0.0) / (n - 1))
                 beta = np.ones_like(my) if self.model == "market_adjusted" else np.zeros_like(my)
                 alpha = np.zeros_like(my) if self.model == "market_adjusted" else my
         return Fit(n.astype(np.int64), alpha, beta, sigma, mx, cxx)
@@ -296,7 +325,8 @@ class _Located:
     known: np.ndarray  # symbol has prices
 
 
-def _locate(panel: Panel, symbol: pl.Series, event_day: pl.Series) -> _Located:
+def _locate(panel: Panel, symbol: pl.Series, pit_date: pl.Series) -> _Located:
+    """Event day = the stock's first session on or after ``pit_date`` (events.map_event_days)."""
     code = (
         pl.DataFrame({"symbol": symbol})
         .join(
@@ -308,19 +338,10 @@ def _locate(panel: Panel, symbol: pl.Series, event_day: pl.Series) -> _Located:
         .fill_null(-1)
         .to_numpy()
     )
-    known = code >= 0
+    row = first_session_index(panel.keys, code, pit_date.cast(pl.Int64).fill_null(-1).to_numpy())
     j = np.maximum(code, 0)
-    day = event_day.cast(pl.Int64).fill_null(-1).to_numpy()
-    valid = panel.day.ravel() >= 0
-    keys = (np.arange(panel.day.shape[0])[:, None] * _DAY_SPAN + panel.day).ravel()[valid]
-    cols = np.tile(np.arange(panel.day.shape[1]), panel.day.shape[0])[valid]
-    k0 = np.full(len(j), -1, dtype=np.int64)
-    if len(keys):
-        wanted = j * _DAY_SPAN + day
-        idx = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
-        hit = known & (day >= 0) & (keys[idx] == wanted)
-        k0 = np.where(hit, cols[idx], -1)
-    return _Located(j, k0, known)
+    k0 = np.where(row >= 0, row - panel.start[j], -1)
+    return _Located(j, k0, code >= 0)
 
 
 def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
@@ -339,14 +360,19 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     """
     a, b = cfg.event_window
     w = cfg.window_days
-    events = ds.events.sort("published_at", "symbol", "event_id", maintain_order=True)
-    events = map_event_days(events, ds.prices, ds.meta.exchange_timezone, ds.meta.news_cutoff)
+    events = ds.events.sort("published_at", "symbol", "event_id", maintain_order=True).with_columns(
+        point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
+    )
     panel = Panel.build(ds)
-    loc = _locate(panel, events["symbol"], events["event_day"])
+    loc = _locate(panel, events["symbol"], events["pit_date"])
     n_ev = len(events)
     j, k0 = loc.j, loc.k0
-    length = np.where(loc.known, panel.length[j] if panel.length.size else 0, 0)
-    width = panel.day.shape[1]
+    length = np.where(loc.known, panel.length[j], 0)
+    event_day = np.where(k0 >= 0, panel.days[panel.day_index[j, np.maximum(k0, 0)]], 0)
+    events = events.with_columns(
+        event_day=pl.when(pl.Series(k0 >= 0)).then(pl.Series(event_day).cast(pl.Int32).cast(pl.Date)).otherwise(None)
+    )
+    width = panel.r.shape[1]
 
     moments = _Moments(panel, cfg.model)
     lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
@@ -376,7 +402,7 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     price_t1 = np.where(mapped & (t1_pos < length), panel.close[j, np.clip(t1_pos, 0, width - 1)], np.nan)
 
     needs_benchmark = cfg.model != "constant_mean"
-    has_bench = np.where(loc.known, panel.has_benchmark[j] if panel.length.size else False, False)
+    has_bench = loc.known & panel.has_benchmark[j]
     conditions = [
         events["event_id"].is_first_distinct().not_().to_numpy(),
         ~loc.known,
@@ -425,6 +451,50 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     )
 
 
+def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np.ndarray]:
+    """Style exposures as of each (symbol, trading day) cell, one (n_sym, width) matrix per factor:
+    the latest exposure row of the same symbol dated on or before the cell's date (point in time);
+    NaN where there is none."""
+    assert ds.exposures is not None
+    ex = ds.exposures
+    n_sym, width = panel.r.shape
+    rectangular = bool((panel.length == width).all())
+    aligned = (
+        ex.height == len(panel.keys)
+        and ex["symbol"].equals(ds.prices["symbol"])
+        and ex["date"].equals(ds.prices["date"])
+    )
+    if aligned:
+        row = None
+    else:
+        coded = (
+            ex.select("symbol", day=pl.col("date").cast(pl.Int64))
+            .with_row_index("row")
+            .join(pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym, dtype=np.int64)}), on="symbol", how="inner")
+            .sort("j", "day", "row")
+        )
+        ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
+        found = np.searchsorted(ex_keys, panel.keys, side="right") - 1
+        safe = np.maximum(found, 0)
+        ok = (found >= 0) & (len(ex_keys) > 0)
+        if len(ex_keys):
+            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
+        row = np.where(ok, coded["row"].to_numpy()[safe] if len(ex_keys) else 0, -1)
+    code = panel.keys // CALENDAR_DAY_SPAN
+    out = []
+    for f in factors:
+        v = ex[f].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if row is not None:
+            v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
+        if rectangular:
+            out.append(v.reshape(n_sym, width))
+        else:
+            mat = np.full((n_sym, width), np.nan)
+            mat[code, np.arange(len(code)) - panel.start[code]] = v
+            out.append(mat)
+    return out
+
+
 def _neutralize(
     panel: Panel,
     ds: Dataset,
@@ -436,75 +506,104 @@ def _neutralize(
     ar_mm: np.ndarray,
 ) -> np.ndarray:
     """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies."""
-    n_sym, width = panel.day.shape
+    n_sym, width = panel.r.shape
     factors = ds.style_factors()
     k = len(factors)
     # Rolling market model for every (stock, day) cell: window [c - gap - L, c - gap).
     cols = np.arange(width)
-    lo = np.clip(cols - cfg.gap - cfg.estimation_window, 0, width)
-    hi = np.clip(cols - cfg.gap, 0, width)
-    fit = moments.fit(np.arange(n_sym)[:, None], lo[None, :], hi[None, :])
-    m = panel.m if cfg.model != "constant_mean" else 0.0
-    cell_ar = panel.r - fit.alpha - fit.beta * m
-    cell_ok = np.isfinite(cell_ar) & (fit.n >= cfg.min_estimation_obs) & panel.tradable
-
-    # Exposures as of each cell (latest row on or before the cell's date, same symbol).
-    assert ds.exposures is not None
-    ex = (
-        ds.exposures.join(pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym)}), on="symbol", how="inner")
-        .select("j", day=pl.col("date").cast(pl.Int64), *factors)
-        .sort("j", "day")
+    fit = moments.fit_columns(
+        np.clip(cols - cfg.gap - cfg.estimation_window, 0, width), np.clip(cols - cfg.gap, 0, width)
     )
-    ex_keys = ex["j"].to_numpy() * _DAY_SPAN + ex["day"].to_numpy()
-    ex_vals = ex.select(pl.col(factors).cast(pl.Float64)).to_numpy()
-    cell_keys = np.arange(n_sym)[:, None] * _DAY_SPAN + panel.day
-    idx = np.searchsorted(ex_keys, cell_keys, side="right") - 1
-    has_ex = (idx >= 0) & (panel.day >= 0)
-    has_ex &= np.where(has_ex, ex_keys[np.maximum(idx, 0)] // _DAY_SPAN, -1) == np.arange(n_sym)[:, None]
-    ex_idx = np.where(has_ex, idx, -1)
+    cell_ar = panel.r - fit.alpha - fit.beta * (panel.m if cfg.model != "constant_mean" else 0.0)
+    ok = np.isfinite(cell_ar) & (fit.n >= cfg.min_estimation_obs) & panel.tradable
+    del fit
+    expo = _exposures_on_panel(panel, ds, factors)
+    for e in expo:
+        ok &= np.isfinite(e)
 
-    all_days = np.unique(panel.day[panel.day >= 0])
-    n_days = len(all_days)
-    n_grp = int(panel.industry.max()) + 1 if n_sym else 1
-    didx = np.searchsorted(all_days, np.maximum(panel.day, all_days[0] if n_days else 0))
-
-    use = cell_ok & (ex_idx >= 0)
-    ex_finite = np.isfinite(ex_vals).all(axis=1) if len(ex_vals) else np.zeros(0, bool)
-    use &= np.where(ex_idx >= 0, ex_finite[np.maximum(ex_idx, 0)] if len(ex_vals) else False, False)
-    cj, ck = np.nonzero(use)
-    y = cell_ar[cj, ck]
-    x = ex_vals[ex_idx[cj, ck]]
-    d = didx[cj, ck]
-    g = panel.industry[cj]
-    gid = d * n_grp + g
-    cnt = np.bincount(gid, minlength=n_days * n_grp).astype(np.float64)
+    # Stock x date grid of the cross-section (columns are dates).
+    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
+    if panel.rectangular:
+        w = ok
+        y = np.where(ok, cell_ar, 0.0)
+        x = [np.where(ok, e, 0.0) for e in expo]
+    else:
+        sj, sk = np.nonzero(ok)
+        dd = panel.day_index[sj, sk]
+        w = np.zeros((n_sym, n_days), dtype=bool)
+        w[sj, dd] = True
+        y = np.zeros((n_sym, n_days))
+        y[sj, dd] = cell_ar[sj, sk]
+        x = []
+        for e in expo:
+            grid = np.zeros((n_sym, n_days))
+            grid[sj, dd] = e[sj, sk]
+            x.append(grid)
+    del cell_ar
+    gid = panel.industry[:, None] * n_days + np.arange(n_days)[None, :]
+    flat = gid.ravel()
+    cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_y = np.bincount(gid, weights=y, minlength=n_days * n_grp) / cnt
-        mean_x = np.stack([np.bincount(gid, weights=x[:, f], minlength=n_days * n_grp) for f in range(k)], axis=1) / cnt[:, None]
-    yd = y - mean_y[gid]
-    xd = x - mean_x[gid]
-    # Per-date normal equations of the demeaned style regression (one small matmul per date).
-    order = np.argsort(d, kind="stable")
-    xd, yd = xd[order], yd[order]
-    bounds = np.searchsorted(d[order], np.arange(n_days + 1))
-    xtx = np.zeros((n_days, k, k))
-    xty = np.zeros((n_days, k))
-    for day_i in range(n_days):
-        block = xd[bounds[day_i] : bounds[day_i + 1]]
-        xtx[day_i] = block.T @ block
-        xty[day_i] = block.T @ yd[bounds[day_i] : bounds[day_i + 1]]
-    groups_present = (cnt.reshape(n_days, n_grp) > 0).sum(axis=1)
-    dof = np.diff(bounds) - groups_present - k
+        mean_y = np.bincount(flat, weights=y.ravel(), minlength=n_days * n_grp) / cnt
+        mean_x = [np.bincount(flat, weights=v.ravel(), minlength=n_days * n_grp) / cnt for v in x]
+    # Frisch-Waugh-Lovell: demean within (industry, date), then per-date style normal equations.
+    yd = np.where(w, y - mean_y[gid], 0.0)
+    xd = [np.where(w, v - mv[gid], 0.0) for v, mv in zip(x, mean_x)]
+    del x, y
+    xtx = np.empty((n_days, k, k))
+    xty = np.empty((n_days, k))
+    for f in range(k):
+        xty[:, f] = np.einsum("sd,sd->d", xd[f], yd)
+        for h in range(f, k):
+            xtx[:, f, h] = xtx[:, h, f] = np.einsum("sd,sd->d", xd[f], xd[h])
+    del xd, yd
+    cnt_g = cnt.reshape(n_grp, n_days)
+    dof = w.sum(axis=0) - (cnt_g > 0).sum(axis=0) - k
     gamma = np.full((n_days, k), np.nan)
     solvable = dof >= cfg.min_cross_section_dof
     if solvable.any():
         gamma[solvable] = np.linalg.solve(xtx[solvable], xty[solvable][..., None])[..., 0]
-    factor_g = mean_y.reshape(n_days, n_grp) - np.einsum("dgk,dk->dg", mean_x.reshape(n_days, n_grp, k), gamma)
-    factor_g[cnt.reshape(n_days, n_grp) == 0] = np.nan
+    # Industry factor return f(g, d) = mean_g(y) - mean_g(x)' gamma_d.
+    factor_g = mean_y.reshape(n_grp, n_days) - sum(
+        mv.reshape(n_grp, n_days) * gamma[:, f][None, :] for f, mv in enumerate(mean_x)
+    )
+    factor_g[cnt_g == 0] = np.nan
 
-    ev_d = didx[j[:, None], posc]
-    ev_ex = ex_idx[j[:, None], posc]
-    ev_x = np.where((ev_ex >= 0)[..., None], ex_vals[np.maximum(ev_ex, 0)] if len(ex_vals) else np.nan, np.nan)
-    exposure_return = np.einsum("ewk,ewk->ew", ev_x, gamma[ev_d])
-    neutral = ar_mm - factor_g[ev_d, panel.industry[j][:, None]] - exposure_return
+    ev_d = np.maximum(panel.day_index[j[:, None], posc], 0)
+    exposure_return = sum(e[j[:, None], posc] * gamma[ev_d, f] for f, e in enumerate(expo))
+    neutral = ar_mm - factor_g[panel.industry[j][:, None], ev_d] - exposure_return
     return np.where(in_range, neutral, np.nan)
+
+
+def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataFrame) -> pl.DataFrame:
+    """Market-model (or the configured model's) abnormal returns over each included event's
+    estimation window, for the rank and sign tests and the Kolari-Pynnonen correlation
+    (``janus_core.significance``): ``event_id``, ``ar_estimation`` (List[Float64] of
+    ``estimation_window`` values, oldest first; NaN on days that were not valid for estimation).
+    ``car_table`` must come from :func:`compute_car` on ``ds`` with ``cfg``."""
+    a = cfg.event_window[0]
+    inc = car_table.filter(pl.col("excluded_reason").is_null()).select("event_id", "symbol", "event_day", "alpha", "beta")
+    panel = Panel.build(ds)
+    code = (
+        inc.select("symbol")
+        .join(pl.DataFrame({"symbol": panel.symbols, "j": np.arange(len(panel.symbols), dtype=np.int64)}), on="symbol", how="left", maintain_order="left")["j"]
+        .fill_null(-1)
+        .to_numpy()
+    )
+    row = first_session_index(panel.keys, code, inc["event_day"].cast(pl.Int64).to_numpy())
+    if (row < 0).any():
+        bad = int(np.flatnonzero(row < 0)[0])
+        raise ValueError(f"car table row {bad}: event {inc['event_id'][bad]!r} is not on the dataset's calendar")
+    j = code
+    k0 = row - panel.start[j]
+    pos = (k0 + a - cfg.gap - cfg.estimation_window)[:, None] + np.arange(cfg.estimation_window)[None, :]
+    ok = panel.estimation_ok(cfg.model)
+    valid = pos >= 0
+    posc = np.maximum(pos, 0)
+    valid &= ok[j[:, None], posc]
+    m = panel.m[j[:, None], posc] if cfg.model != "constant_mean" else 0.0
+    ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
+    ar = np.where(valid, ar, np.nan)
+    return pl.DataFrame(
+        {"event_id": inc["event_id"], "ar_estimation": pl.Series(ar).cast(pl.List(pl.Float64))}
+    )

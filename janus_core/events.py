@@ -6,6 +6,7 @@ mean |CAR| per type come from the paper (arXiv:2602.19919) and the authors' publ
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from janus_core.hashing import H
@@ -24,6 +25,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "rating_adjustment",
 )
 UNKNOWN_EVENT_TYPE = "unknown"
+
+#: Days since 1970-01-01 stay below this, so (symbol code, day) packs into one sortable int64 key.
+CALENDAR_DAY_SPAN = 1 << 20
 
 EVENT_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "personal_behavior": ("Personal Behavior", "个人言行"),
@@ -131,6 +135,20 @@ def point_in_time_dates(published_at: pl.Expr, exchange_timezone: str, news_cuto
     return published_date.alias("published_date"), pit_date.alias("pit_date")
 
 
+def first_session_index(calendar_keys: np.ndarray, symbol_code: np.ndarray, pit_day: np.ndarray) -> np.ndarray:
+    """Row index into a (symbol code, day) calendar of the first session on or after ``pit_day``
+    for the same symbol, or -1 when there is none (or the symbol code / day is negative).
+
+    ``calendar_keys`` = ``code * 2**20 + day`` (day = days since 1970-01-01), sorted ascending:
+    one binary search per event, vectorised."""
+    if len(calendar_keys) == 0:
+        return np.full(len(symbol_code), -1, dtype=np.int64)
+    idx = np.searchsorted(calendar_keys, symbol_code * CALENDAR_DAY_SPAN + pit_day, side="left")
+    same_symbol = calendar_keys[np.minimum(idx, len(calendar_keys) - 1)] // CALENDAR_DAY_SPAN == symbol_code
+    found = (idx < len(calendar_keys)) & (symbol_code >= 0) & (pit_day >= 0) & same_symbol
+    return np.where(found, idx, -1)
+
+
 def map_event_days(events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone: str, news_cutoff: str) -> pl.DataFrame:
     """Add ``published_date``, ``pit_date`` and ``event_day`` (Date, null when unmapped) to ``events``.
 
@@ -140,15 +158,20 @@ def map_event_days(events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone
     pit_date}, where the stock's calendar is the set of dates on which ``prices`` has a row for it
     (rows with ``tradable = false`` included: suspension is handled as an exclusion, not by moving
     the event). ``event_day`` is null when the stock has no price row on or after ``pit_date``.
-    Row order of ``events`` is preserved.
+    ``prices`` must be sorted by (symbol, date) (the canonical order). Row order is preserved.
     """
     published_date, pit_date = point_in_time_dates(pl.col("published_at"), exchange_timezone, news_cutoff)
-    keyed = events.with_row_index("__row").with_columns(published_date, pit_date)
-    calendar = prices.select("symbol", pl.col("date").alias("event_day"), pl.col("date").alias("__d")).sort("__d")
-    mapped = (
-        keyed.select("__row", "symbol", "pit_date")
-        .sort("pit_date", "__row")
-        .join_asof(calendar, left_on="pit_date", right_on="__d", by="symbol", strategy="forward", check_sortedness=False)
-        .select("__row", "event_day")
+    out = events.with_columns(published_date, pit_date)
+    cal = prices.select(code=pl.col("symbol").rle_id().cast(pl.Int64), day=pl.col("date").cast(pl.Int64))
+    symbols = prices.select(pl.col("symbol").unique(maintain_order=True))["symbol"]
+    codes = (
+        out.select("symbol")
+        .join(pl.DataFrame({"symbol": symbols, "code": np.arange(len(symbols), dtype=np.int64)}), on="symbol", how="left", maintain_order="left")["code"]
+        .fill_null(-1)
+        .to_numpy()
     )
-    return keyed.join(mapped, on="__row", how="left").sort("__row").drop("__row")
+    keys = cal["code"].to_numpy() * CALENDAR_DAY_SPAN + cal["day"].to_numpy()
+    idx = first_session_index(keys, codes, out["pit_date"].cast(pl.Int64).fill_null(-1).to_numpy())
+    day = cal["day"].to_numpy()[np.maximum(idx, 0)] if len(keys) else np.zeros(len(idx), dtype=np.int64)
+    event_day = pl.Series("event_day", day).cast(pl.Int32).cast(pl.Date)
+    return out.with_columns(event_day=pl.when(pl.Series(idx >= 0)).then(event_day).otherwise(None))

@@ -1,0 +1,152 @@
+"""Labels y = {c, d, s, e} of Stage I (janus-q-method.md, Stage I.4) and the chronological split.
+
+- c = CAR (``car`` from :func:`janus_core.car.compute_car`);
+- d = direction: ``positive`` when c > band, ``negative`` when c < -band, else ``neutral``
+  (band = ``neutral_band``);
+- s = strength: ``strong`` when |c| >= tau, else ``weak``; tau defaults to the round-trip trading
+  cost (the paper's framework figure: "> trade cost / < trade cost");
+- e = the normalised event type (already on the CAR table).
+
+Excluded events (null ``car``) get null direction and strength.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SPLITS: tuple[str, ...] = ("historical", "train", "validation", "test")
+
+
+class LabelConfig(BaseModel):
+    """Label thresholds; every default with its reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Round-trip cost of an A-share trade, in basis points: stamp duty 5 bps (sell side, since
+    #: 2023-08-28) + broker commission about 2.5 bps per side + exchange/transfer fees about 0.5 bps
+    #: + a few bps of spread/slippage = about 15 bps; also the cut the paper's illustration draws
+    #: (0.0015).
+    round_trip_cost_bps: float = Field(15.0, ge=0.0)
+    #: Strength threshold on |CAR|. None ties it to the round-trip cost (tau = cost / 10,000): a
+    #: "strong" event is one whose reaction would have paid for the trade.
+    tau: float | None = Field(None, ge=0.0)
+    #: |CAR| at or below this is "neutral". 5 bps: a third of the round-trip cost and about one
+    #: price tick (0.01 CNY) on a typical 10-20 CNY A-share, i.e. indistinguishable from zero.
+    neutral_band: float = Field(0.0005, ge=0.0)
+
+    @property
+    def effective_tau(self) -> float:
+        """tau, or the round-trip cost as a fraction when tau is None."""
+        return self.tau if self.tau is not None else self.round_trip_cost_bps / 10_000.0
+
+
+def label(car_table: pl.DataFrame, cfg: LabelConfig) -> pl.DataFrame:
+    """Add ``direction`` (positive|negative|neutral) and ``strength`` (strong|weak) from ``car``
+    (module docstring); null for excluded events (null ``car``)."""
+    if "car" not in car_table.columns:
+        raise ValueError("car table: column 'car' is missing (expected the output of car.compute_car)")
+    c = pl.col("car")
+    tau = cfg.effective_tau
+    return car_table.with_columns(
+        direction=pl.when(c.is_null())
+        .then(None)
+        .when(c > cfg.neutral_band)
+        .then(pl.lit("positive"))
+        .when(c < -cfg.neutral_band)
+        .then(pl.lit("negative"))
+        .otherwise(pl.lit("neutral")),
+        strength=pl.when(c.is_null()).then(None).when(c.abs() >= tau).then(pl.lit("strong")).otherwise(pl.lit("weak")),
+    )
+
+
+def historical_mean_abs_car(labelled: pl.DataFrame, start: date, end: date) -> dict[str, float]:
+    """Mean |CAR| per event type over the included events published (exchange-local date,
+    ``published_date``) in [start, end], inclusive: the paper's backtest weights w_k, estimated on
+    one split only so that no later information leaks into them. Keys sorted by type."""
+    for col in ("published_date", "event_type", "car"):
+        if col not in labelled.columns:
+            raise ValueError(f"labelled: column {col!r} is missing (expected the output of car.compute_car)")
+    if start > end:
+        raise ValueError(f"historical_mean_abs_car: start {start} is after end {end}")
+    rows = (
+        labelled.filter(pl.col("car").is_not_null() & pl.col("published_date").is_between(start, end))
+        .group_by("event_type")
+        .agg(mean_abs_car=pl.col("car").abs().mean())
+        .sort("event_type")
+    )
+    return dict(zip(rows["event_type"].to_list(), rows["mean_abs_car"].to_list(), strict=True))
+
+
+class SplitConfig(BaseModel):
+    """The paper's chronological 4:4:1:1 split (historical statistics : train : validation : test)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Shares of events (by publication date) per split, in ``SPLITS`` order.
+    ratios: tuple[float, float, float, float] = (4.0, 4.0, 1.0, 1.0)
+    #: "paper": the paper's fixed boundaries; "quantile": date quantiles of this dataset's events;
+    #: "auto": the paper's boundaries when each of its four splits holds events of this dataset,
+    #: else quantiles.
+    mode: Literal["auto", "paper", "quantile"] = "auto"
+    #: First publication date of train, validation and test in the paper (janus-q-method.md,
+    #: "Dataset facts"): historical 2023-01-01..2023-10-24, train 2023-10-25..2024-08-27,
+    #: validation 2024-08-28..2024-11-11, test 2024-11-12..2025-01-25.
+    paper_starts: tuple[date, date, date] = (date(2023, 10, 25), date(2024, 8, 28), date(2024, 11, 12))
+
+    @model_validator(mode="after")
+    def _check(self) -> "SplitConfig":
+        if any(r < 0 for r in self.ratios) or sum(self.ratios) <= 0:
+            raise ValueError(f"SplitConfig.ratios {self.ratios}: must be non-negative with a positive sum")
+        if not (self.paper_starts[0] < self.paper_starts[1] < self.paper_starts[2]):
+            raise ValueError(f"SplitConfig.paper_starts {self.paper_starts}: must be strictly increasing")
+        return self
+
+
+def split_starts(published_date: pl.Series, cfg: SplitConfig) -> tuple[tuple[date, date, date], str]:
+    """First date of train, validation and test, and which rule chose them ("paper" or "quantile").
+
+    Quantile rule: with the events sorted by publication date and N of them, the split starts are
+    the dates of the events at positions floor(N * cumulative share) for the cumulative shares of
+    (historical), (historical + train) and (historical + train + validation); all events of one
+    date fall in the same split (the later one), so a boundary never cuts a day."""
+    dates = published_date.drop_nulls().sort()
+    if dates.is_empty():
+        raise ValueError("chronological_split: no event has a publication date")
+    if cfg.mode != "quantile":
+        starts = cfg.paper_starts
+        bounds = (dates[0], *starts, dates[-1])
+        populated = all(
+            ((dates >= lo) & (dates < hi)).any() if i < 3 else (dates >= lo).any()
+            for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))
+        )
+        if cfg.mode == "paper" or populated:
+            return starts, "paper"
+    total = sum(cfg.ratios)
+    cum = [sum(cfg.ratios[: i + 1]) / total for i in range(3)]
+    n = len(dates)
+    picked = tuple(dates[min(int(n * c), n - 1)] for c in cum)
+    return (picked[0], picked[1], picked[2]), "quantile"
+
+
+def chronological_split(labelled: pl.DataFrame, cfg: SplitConfig | None = None) -> pl.DataFrame:
+    """Add ``split`` in {historical, train, validation, test} by exchange-local publication date
+    (``published_date``): historical < s1 <= train < s2 <= validation < s3 <= test, with
+    (s1, s2, s3) from :func:`split_starts`. Outer splits are open-ended."""
+    cfg = cfg or SplitConfig()
+    if "published_date" not in labelled.columns:
+        raise ValueError("labelled: column 'published_date' is missing (expected the output of car.compute_car)")
+    (s1, s2, s3), _ = split_starts(labelled["published_date"], cfg)
+    d = pl.col("published_date")
+    return labelled.with_columns(
+        split=pl.when(d < s1)
+        .then(pl.lit("historical"))
+        .when(d < s2)
+        .then(pl.lit("train"))
+        .when(d < s3)
+        .then(pl.lit("validation"))
+        .otherwise(pl.lit("test"))
+    )

@@ -1,0 +1,206 @@
+"""Event-study aggregation and test statistics over the CAR table of :mod:`janus_core.car`.
+
+Notation: N events i in a group (e.g. one event type), event window of W days, AR_it the abnormal
+return of event i on event day t, CAR_i = sum_t AR_it, s(CAR_i) its forecast-error SD (``car_se``:
+sigma_i * sqrt(W + W^2/n_i + (sum_t m_t - W mean_m)^2 / Cxx_i) for the market model; MacKinlay 1997,
+eq. 4.4.10; Campbell, Lo and MacKinlay 1997, ch. 4), SCAR_i = CAR_i / s(CAR_i).
+
+- AAR_t = (1/N) sum_i AR_it; CAAR_t = sum_(tau <= t) AAR_tau (MacKinlay 1997, eq. 4.4.16-17).
+- Cross-sectional t (Brown and Warner 1985): t = mean(CAR) / (sd(CAR) / sqrt(N)), sd with ddof 1;
+  t(N-1) reference.
+- Patell Z (Patell 1976; CLM ch. 4 J2): Z = sum_i SCAR_i / sqrt(sum_i d_i / (d_i - 2)), with d_i
+  the residual degrees of freedom of event i's estimation (n_i - 2 for the market model, n_i - 1
+  otherwise); N(0,1) reference.
+- BMP (Boehmer, Musumeci and Poulsen 1991): t = mean(SCAR) / (sd(SCAR) / sqrt(N)); robust to an
+  event-induced variance increase; t(N-1) reference.
+- Kolari-Pynnonen (2010) adjustment of BMP for cross-correlation when events cluster on the same
+  date: t_KP = t_BMP * sqrt((1 - r) / (1 + (N - 1) r)), r the average pairwise correlation of the
+  estimation-window abnormal returns. Events on different event days are taken as uncorrelated; for
+  events sharing an event day, the pair's correlation is (1/L) sum_t z_it z_jt over the aligned
+  estimation window (z = AR standardised per event), so r = sum over same-day pairs / (N(N-1)/2).
+- Corrado rank test (Corrado 1989, with Campbell and Wasley 1993 for missing days and multi-day
+  windows): rank every event's ARs over its estimation + event window, K_it = rank / (1 + M_i)
+  (M_i = non-missing days), U_it = K_it - 1/2, Ubar_t = mean over events, S_U = sqrt(mean over all
+  L + W days of Ubar_t^2); Z = sum_(t in window) Ubar_t / (sqrt(W) S_U); N(0,1) reference.
+- Generalised sign test (Cowan 1992): p = mean over events of the share of positive estimation-
+  window ARs; w = number of positive CARs; Z = (w - N p) / sqrt(N p (1 - p)); N(0,1) reference.
+
+All p-values are two-sided.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+ALL_GROUP = "all"
+
+
+def _included(car_table: pl.DataFrame) -> pl.DataFrame:
+    for col in ("excluded_reason", "ar", "car"):
+        if col not in car_table.columns:
+            raise ValueError(f"car table: column {col!r} is missing (expected the output of car.compute_car)")
+    return car_table.filter(pl.col("excluded_reason").is_null())
+
+
+def aar_caar(car_table: pl.DataFrame, first_day: int = 0, by: str = "event_type", confidence: float = 0.95) -> pl.DataFrame:
+    """AAR and CAAR per group (``by``, plus the pooled group ``"all"``) and event day
+    (``rel_day`` = ``first_day`` + position in the window), over the included events.
+
+    Columns: ``by``, ``rel_day``, ``n``, ``aar``, ``caar``, ``caar_sd`` (cross-sectional SD of the
+    events' cumulative ARs up to that day), ``caar_t`` = caar / (caar_sd / sqrt(n)), ``ci_low``,
+    ``ci_high`` (the t(n-1) ``confidence`` interval of CAAR). Sorted by group then day."""
+    inc = _included(car_table).select(pl.col(by).cast(pl.String), "ar")
+    pooled = pl.concat([inc, inc.with_columns(pl.lit(ALL_GROUP).alias(by))])
+    long = (
+        pooled.with_columns(rel_day=pl.int_ranges(pl.lit(first_day), pl.col("ar").list.len() + first_day))
+        .with_columns(cum=pl.col("ar").list.eval(pl.element().cum_sum()))
+        .explode("ar", "rel_day", "cum")
+    )
+    out = (
+        long.group_by(by, "rel_day")
+        .agg(n=pl.len(), aar=pl.col("ar").mean(), caar=pl.col("cum").mean(), caar_sd=pl.col("cum").std(ddof=1))
+        .sort(by, "rel_day")
+    )
+    n = out["n"].to_numpy().astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = out["caar_sd"].to_numpy() / np.sqrt(n)
+        q = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+    caar = out["caar"].to_numpy()
+    return out.with_columns(
+        caar_t=pl.Series(caar / se).fill_nan(None),
+        ci_low=pl.Series(caar - q * se).fill_nan(None),
+        ci_high=pl.Series(caar + q * se).fill_nan(None),
+    )
+
+
+def cross_sectional_t(car: np.ndarray) -> float:
+    """t = mean(CAR) / (sd(CAR, ddof=1) / sqrt(N)) (Brown and Warner 1985)."""
+    n = len(car)
+    if n < 2:
+        return float("nan")
+    return float(np.mean(car) / (np.std(car, ddof=1) / np.sqrt(n)))
+
+
+def patell_z(scar: np.ndarray, dof: np.ndarray) -> float:
+    """Z = sum SCAR_i / sqrt(sum d_i / (d_i - 2)) (Patell 1976)."""
+    if len(scar) == 0:
+        return float("nan")
+    return float(np.sum(scar) / np.sqrt(np.sum(dof / (dof - 2.0))))
+
+
+def bmp_t(scar: np.ndarray) -> float:
+    """t = mean(SCAR) / (sd(SCAR, ddof=1) / sqrt(N)) (Boehmer, Musumeci and Poulsen 1991)."""
+    return cross_sectional_t(scar)
+
+
+def kolari_pynnonen(t_bmp: float, rbar: float, n: int) -> float:
+    """t_KP = t_BMP * sqrt((1 - r) / (1 + (N - 1) r)) (Kolari and Pynnonen 2010)."""
+    denom = 1.0 + (n - 1) * rbar
+    if n < 2 or denom <= 0:
+        return float("nan")
+    return float(t_bmp * np.sqrt((1.0 - rbar) / denom))
+
+
+def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray) -> float:
+    """Average pairwise correlation r of the estimation-window ARs (rows = events, NaN = missing)
+    over all N(N-1)/2 pairs, counting only pairs that share ``event_day`` (module docstring).
+    For a cluster c: sum of its pair correlations = (||sum_i z_i||^2 - sum_i ||z_i||^2) / (2 L)."""
+    n, length = est_ar.shape
+    if n < 2 or length == 0:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.nanmean(est_ar, axis=1, keepdims=True)
+        sd = np.nanstd(est_ar, axis=1, keepdims=True)
+        z = np.nan_to_num((est_ar - mu) / sd)
+    _, cluster = np.unique(event_day, return_inverse=True)
+    totals = np.zeros((cluster.max() + 1, length))
+    np.add.at(totals, cluster, z)
+    pair_sum = ((totals**2).sum() - (z**2).sum()) / (2.0 * length)
+    return float(pair_sum / (n * (n - 1) / 2.0))
+
+
+def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray) -> float:
+    """Corrado (1989) rank statistic over the event window (Campbell and Wasley 1993 form; module
+    docstring). ``est_ar`` (N x L) and ``event_ar`` (N x W), NaN = missing."""
+    if len(event_ar) == 0:
+        return float("nan")
+    combined = np.concatenate([est_ar, event_ar], axis=1)
+    ranks = stats.rankdata(combined, axis=1, nan_policy="omit")
+    m = np.isfinite(combined).sum(axis=1, keepdims=True)
+    u = ranks / (1.0 + m) - 0.5
+    with np.errstate(invalid="ignore"):
+        ubar = np.nanmean(u, axis=0)
+    s_u = np.sqrt(np.nanmean(ubar**2))
+    w = event_ar.shape[1]
+    return float(np.nansum(ubar[-w:]) / (np.sqrt(w) * s_u))
+
+
+def generalized_sign_z(est_ar: np.ndarray, car: np.ndarray) -> float:
+    """Z = (w - N p) / sqrt(N p (1 - p)) (Cowan 1992; module docstring)."""
+    n = len(car)
+    if n == 0:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        p = float(np.nanmean((est_ar > 0).sum(axis=1) / np.isfinite(est_ar).sum(axis=1)))
+    w = float((car > 0).sum())
+    return float((w - n * p) / np.sqrt(n * p * (1.0 - p)))
+
+
+def _matrix(lists: pl.Series) -> np.ndarray:
+    """Equal-length Float64 lists as an (N x len) array (nulls as NaN)."""
+    width = int(lists.list.len().max() or 0)
+    return lists.list.to_array(width).to_numpy().astype(float).reshape(len(lists), width)
+
+
+def _dof(model: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return n - np.where(model == "market", 2.0, 1.0)
+
+
+def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str = "event_type") -> pl.DataFrame:
+    """Every test of the module docstring for the full event window, per group of ``by`` and for
+    the pooled group ``"all"``: ``n``, ``caar``, ``t_cs``, ``p_cs``, ``patell_z``, ``p_patell``,
+    ``bmp_t``, ``p_bmp``, ``rbar``, ``kp_t``, ``p_kp``, ``corrado_z``, ``p_corrado``, ``gsign_z``,
+    ``p_gsign``, ``same_day_clusters`` (event days with more than one event). ``estimation_ar``
+    comes from :func:`janus_core.car.estimation_abnormal_returns`."""
+    inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
+    if inc["ar_estimation"].null_count():
+        raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
+    groups = sorted(inc[by].cast(pl.String).unique().to_list())
+    rows = []
+    for group in [*groups, ALL_GROUP]:
+        g = inc if group == ALL_GROUP else inc.filter(pl.col(by).cast(pl.String) == group)
+        n = g.height
+        car = g["car"].to_numpy()
+        scar = car / g["car_se"].to_numpy()
+        dof = _dof(g["model"].to_numpy(), g["estimation_days"].to_numpy().astype(float))
+        est, ev = _matrix(g["ar_estimation"]), _matrix(g["ar"])
+        days = g["event_day"].cast(pl.Int64).to_numpy()
+        t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, dof), bmp_t(scar)
+        rbar = same_day_correlation(est, days)
+        t_kp = kolari_pynnonen(t_b, rbar, n)
+        z_c, z_s = corrado_z(est, ev), generalized_sign_z(est, car)
+        df = max(n - 1, 1)
+        rows.append(
+            {
+                by: group,
+                "n": n,
+                "caar": float(np.mean(car)) if n else None,
+                "t_cs": t_cs,
+                "p_cs": float(2 * stats.t.sf(abs(t_cs), df)),
+                "patell_z": z_p,
+                "p_patell": float(2 * stats.norm.sf(abs(z_p))),
+                "bmp_t": t_b,
+                "p_bmp": float(2 * stats.t.sf(abs(t_b), df)),
+                "rbar": rbar,
+                "kp_t": t_kp,
+                "p_kp": float(2 * stats.t.sf(abs(t_kp), df)),
+                "corrado_z": z_c,
+                "p_corrado": float(2 * stats.norm.sf(abs(z_c))),
+                "gsign_z": z_s,
+                "p_gsign": float(2 * stats.norm.sf(abs(z_s))),
+                "same_day_clusters": int((np.unique(days, return_counts=True)[1] > 1).sum()) if n else 0,
+            }
+        )
+    return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
