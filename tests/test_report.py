@@ -1,0 +1,300 @@
+"""The review report (issue 6): sections in order, every reason code in plain words, the integrity
+banner on a tampered folder, missing analysis tables as explicit notes, offline-only markup, byte
+determinism, the CAAR bands against scipy/statsmodels, and the ``janus report`` command."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+from statsmodels.stats.weightstats import DescrStatsW
+
+from conftest import REPO_ROOT
+from janus_core import evidence, gate
+from janus_core.cli import main as janus_main
+from janus_core.report import (
+    REASON_TEXT,
+    REPORT_FILE,
+    SECTIONS,
+    UNKNOWN_REASON_TEXT,
+    ReportConfig,
+    caar_confidence_band,
+    reason_sentence,
+    render_report,
+)
+from report_fixtures import CARS, write_evidence_folder
+
+SECTION_RE = re.compile(r'<section id="([^"]+)">')
+
+
+def section_html(html: str, anchor: str) -> str:
+    """The HTML of one section of the report."""
+    start = html.index(f'<section id="{anchor}">')
+    return html[start:html.index("</section>", start)]
+
+
+def banner_html(html: str) -> str | None:
+    """The integrity banner when it is the first thing in the body, else None."""
+    body = html[html.index("<body>"):]
+    m = re.match(r'<body>\s*<div class="banner" id="tampered" role="alert">(.*?)</div>', body, re.S)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure pieces
+
+
+def test_caar_band_matches_scipy_and_statsmodels():
+    rows = [{"event_type": t, "n": len(c), "caar": float(np.mean(c)), "std_car": float(np.std(c, ddof=1))}
+            for t, c in sorted(CARS.items())]
+    rows.append({"event_type": "single", "n": 1, "caar": 0.01, "std_car": None})
+    rows.append({"event_type": "flat", "n": 3, "caar": 0.01, "std_car": 0.0})
+    out = caar_confidence_band(pl.DataFrame(rows), 0.90)
+    assert out["event_type"].to_list() == [r["event_type"] for r in rows], "row order must be kept"
+    for row in out.iter_rows(named=True):
+        if row["event_type"] in ("single", "flat"):
+            assert all(row[c] is None for c in ("se", "t_stat", "p_value", "ci_low", "ci_high")), row
+            continue
+        cars = CARS[row["event_type"]]
+        ref = stats.ttest_1samp(cars, 0.0)
+        lo, hi = ref.confidence_interval(0.90)
+        assert row["t_stat"] == pytest.approx(ref.statistic, rel=1e-12)
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-10)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(DescrStatsW(cars).tconfint_mean(0.10), rel=1e-10)
+
+
+def _contract_codes() -> set[str]:
+    """Every reason code the gate and the evidence summary can emit, read from their sources."""
+    codes = set(re.findall(r"``([a-z0-9_]+)``", gate.__doc__ or ""))
+    codes |= {v for k, v in vars(evidence).items() if k.startswith("REASON_") and isinstance(v, str)}
+    source = Path(gate.__file__).read_text(encoding="utf-8")
+    codes |= set(re.findall(r'code="([a-z0-9_]+)"', source))
+    for prefix in re.findall(r'"(janus_[a-z_]+)"\),?\s*$', source, re.M):
+        for suffix in re.findall(r'code=f"\{prefix\}(_[a-z_]+)"', source):
+            codes.add(prefix + suffix)
+    return {c for c in codes if "_" in c and c not in ("out_dir", "file", "artifact_ref", "gate5_live_enabled")}
+
+
+def test_every_gate_and_evidence_reason_code_has_plain_words():
+    codes = _contract_codes()
+    assert "janus_event_car_evidence_insufficient" in codes and "janus_empirical_authority_missing" in codes
+    missing = sorted(c for c in codes if c not in REASON_TEXT)
+    assert not missing, f"reason codes without a plain-English sentence in report.REASON_TEXT: {missing}"
+    assert all(text and text != UNKNOWN_REASON_TEXT for text in REASON_TEXT.values())
+
+
+def test_reason_sentence_for_qualified_and_unknown_codes():
+    assert reason_sentence("event_car:artifact_authority_placeholder") == REASON_TEXT["artifact_authority_placeholder"]
+    assert reason_sentence("something_new") == UNKNOWN_REASON_TEXT
+
+
+# ---------------------------------------------------------------------------------------------
+# A hand-made folder: every number known, no analysis beyond three tables, does not verify
+
+
+@pytest.fixture()
+def handmade(tmp_path) -> Path:
+    return write_evidence_folder(tmp_path / "evidence")
+
+
+def test_handmade_folder_renders_every_section_in_order(handmade):
+    html = render_report(handmade, "paper").read_text(encoding="utf-8")
+    assert SECTION_RE.findall(html) == [anchor for anchor, _ in SECTIONS]
+    for _, title in SECTIONS:
+        assert f". {title}</h2>" in html
+    verdict = section_html(html, "verdict")
+    assert "NOT PROMOTABLE to paper" in verdict
+    # the synthetic authority reasons of the real gate, each with its plain words and raw code
+    for code in ("janus_event_car_evidence_insufficient", "janus_hgrm_reward_evidence_insufficient",
+                 "artifact_authority_provenance_invalid", "artifact_authority_not_authoritative",
+                 "promotion_authority_ineligible", "janus_q_evidence_incomplete", "janus_empirical_authority_missing"):
+        assert code in verdict, code
+        assert str(jinja_escape(REASON_TEXT[code])) in verdict, code
+    # the candidate id is escaped, never injected
+    assert "cand-&lt;fixture&gt;" in html and "cand-<fixture>" not in html
+    assert "Synthetic data: this evidence was built from generated data" in section_html(html, "provenance")
+
+
+def jinja_escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+@pytest.mark.parametrize(
+    ("anchor", "table"),
+    [("labels", "tau_sweep"), ("reward", "ablations"), ("reward", "constant_policy_check"),
+     ("backtest", "nav"), ("backtest", "holding_period_sweep"), ("backtest", "metrics")],
+)
+def test_missing_analysis_table_is_an_explicit_note_in_its_section(handmade, anchor, table):
+    html = render_report(handmade).read_text(encoding="utf-8")
+    assert f"not available in this evidence (no analysis/{table}.* in the folder)" in section_html(html, anchor)
+
+
+def test_present_analysis_tables_are_shown_and_charted(handmade):
+    html = render_report(handmade).read_text(encoding="utf-8")
+    study = section_html(html, "event-study")
+    assert study.count("<svg") == 1 and "estimation_window_short" in study
+    assert "not available" not in study
+    band = caar_confidence_band(pl.read_csv(handmade / "analysis/caar_by_type.csv"), 0.95)
+    ci_low = band.filter(pl.col("event_type") == "dividend")["ci_low"][0]
+    assert format(ci_low, ".4g") in study
+    assert section_html(html, "labels").count("<svg") == 1
+    assert section_html(html, "reward").count("<svg") == 1
+
+
+def test_handmade_folder_fails_verification_and_says_so_at_the_top(handmade):
+    html = render_report(handmade).read_text(encoding="utf-8")
+    banner = banner_html(html)
+    assert banner is not None and "EVIDENCE INTEGRITY FAILURE" in banner
+    assert "run-manifest.json: self_hash" in banner
+    assert "Verification found" in section_html(html, "integrity")
+
+
+def test_unreadable_evidence_file_renders_with_the_file_named_in_the_banner(handmade):
+    (handmade / "gates/janus-hgrm-reward-v1.json").write_text("{not json", encoding="utf-8")
+    (handmade / "analysis/exclusions.csv").write_bytes(b"\xff\xfe\x00garbage\n\x00")
+    html = render_report(handmade).read_text(encoding="utf-8")
+    banner = banner_html(html)
+    assert banner is not None and "gates/janus-hgrm-reward-v1.json: not valid JSON" in html
+    assert "not available in this evidence (no rewards in gates/janus-hgrm-reward-v1.json)" in html
+
+
+def test_render_is_byte_deterministic_across_renders_and_hash_seeds(handmade, tmp_path):
+    first = render_report(handmade).read_bytes()
+    second = render_report(handmade).read_bytes()  # report.html now exists in the folder
+    assert first == second
+    code = ("import sys; sys.path.insert(0, 'tests'); from janus_core.report import render_report; "
+            f"render_report({str(handmade)!r})")
+    for seed in ("1", "12345"):
+        subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True,
+                       env={"PYTHONHASHSEED": seed, "POLARS_MAX_THREADS": seed[0], "PATH": "/usr/bin:/bin"})
+        assert (handmade / REPORT_FILE).read_bytes() == first, f"bytes changed with PYTHONHASHSEED={seed}"
+
+
+def _assert_offline_markup(html: str) -> None:
+    assert "<script" not in html and "<link" not in html and "<img" not in html and "@import" not in html
+    assert "<iframe" not in html and "<object" not in html and "<embed" not in html
+    assert not re.search(r"\bsrc\s*=", html)
+    refs = re.findall(r'(?:href|xlink:href)\s*=\s*"([^"]*)"', html)
+    assert all(r.startswith("#") for r in refs), [r for r in refs if not r.startswith("#")]
+    assert all(u.startswith("#") for u in re.findall(r"url\(\s*['\"]?([^)'\"]*)", html))
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "element ids must be unique across the inline SVGs"
+
+
+def test_markup_loads_nothing_from_outside(handmade):
+    _assert_offline_markup(render_report(handmade).read_text(encoding="utf-8"))
+
+
+def test_config_limits_rows_and_says_where_the_rest_is(handmade):
+    html = render_report(handmade).read_text(encoding="utf-8")
+    assert "Showing the first" not in section_html(html, "labels")
+    from janus_core.report import build_report_html, check_integrity, gate_outcome, load_evidence_folder
+
+    folder = load_evidence_folder(handmade)
+    small = build_report_html(folder, check_integrity(handmade, folder, None), gate_outcome(handmade, "paper", None),
+                              ReportConfig(max_table_rows=3))
+    assert "Showing the first 3 of 11 rows; the full table is analysis/labelled_car.csv." in small
+
+
+def test_render_rejects_a_bad_target_and_a_missing_folder(handmade, tmp_path):
+    with pytest.raises(ValueError, match="target 'prod'"):
+        render_report(handmade, "prod")
+    with pytest.raises(FileNotFoundError, match="evidence folder not found"):
+        render_report(tmp_path / "nowhere")
+
+
+def test_cli_writes_the_report_and_fails_clearly_without_a_folder(handmade, tmp_path, capsys):
+    assert janus_main(["report", str(handmade), "--target", "live", "--evidence-only"]) == 0
+    assert capsys.readouterr().out.strip() == str(handmade / REPORT_FILE)
+    html = (handmade / REPORT_FILE).read_text(encoding="utf-8")
+    verdict = section_html(html, "verdict")
+    assert "live_rollout_disabled_by_policy" in verdict and "approval_token_missing" in verdict
+    assert janus_main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "evidence folder not found" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The real export of the demo sample
+
+
+@pytest.fixture(scope="module")
+def sample_export(sample_workspace, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample-export") / "evidence"
+    evidence.export(evidence.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
+                                          record_run=False), sample_workspace)
+    return out
+
+
+@pytest.fixture()
+def sample_copy(sample_export, tmp_path) -> Path:
+    dest = tmp_path / "evidence"
+    shutil.copytree(sample_export, dest)
+    return dest
+
+
+def test_sample_export_report_has_every_section_and_every_reason_code(sample_copy, sample_workspace):
+    for target in ("shadow", "paper", "live"):
+        html = render_report(sample_copy, target, paths=sample_workspace).read_text(encoding="utf-8")
+        assert SECTION_RE.findall(html) == [anchor for anchor, _ in SECTIONS]
+        assert banner_html(html) is None, "an untouched export must verify"
+        assert "Verified: every hash" in section_html(html, "integrity")
+        verdict_obj = gate.evaluate_gate(sample_copy, target)
+        verdict = section_html(html, "verdict")
+        codes = {r.code for r in verdict_obj.reasons}
+        if target == "shadow":
+            assert not codes and f"PROMOTABLE to {target}" in verdict
+            continue
+        assert f"NOT PROMOTABLE to {target}" in verdict
+        # synthetic evidence: the authority reasons are among them
+        assert {"artifact_authority_provenance_invalid", "janus_event_car_evidence_insufficient",
+                "janus_hgrm_reward_evidence_insufficient"} <= codes
+        for code in codes:
+            assert f'<td class="code">{code}</td>' in verdict, code
+            assert jinja_escape(REASON_TEXT[code]) in verdict, code
+        summary = json.loads((sample_copy / "gates/janus-q-evidence-v1.json").read_text())
+        for code in summary["reasons"]:
+            assert code in verdict
+        _assert_offline_markup(html)
+
+
+def test_sample_export_report_shows_provenance_and_reproducibility(sample_copy, sample_workspace):
+    html = render_report(sample_copy, paths=sample_workspace).read_text(encoding="utf-8")
+    manifest = json.loads((sample_copy / "run-manifest.json").read_text())
+    prov = section_html(html, "provenance")
+    assert "synthetic_generated" in prov and "never authoritative" in prov
+    for table, digest in manifest["dataset"]["tables"].items():
+        assert table in prov and digest["sha256"] in prov
+    repro = section_html(html, "reproducibility")
+    for rel, digest in manifest["files"].items():
+        assert rel in repro and digest in repro
+    assert manifest["git_commit"] in repro and manifest["config_hash"] in repro
+    assert "uv run --frozen janus export --dataset synthetic-ashare --decisions type_prior --out OUT" in repro
+    assert "SOURCE_DATE_EPOCH=" in repro
+
+
+def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace):
+    path = sample_copy / "gates/janus-event-car-v1.json"
+    doc = json.loads(path.read_text())
+    doc["records"][0]["car"] = "0.5"
+    path.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n")
+    html = render_report(sample_copy, paths=sample_workspace).read_text(encoding="utf-8")
+    banner = banner_html(html)
+    assert banner is not None, "the tampered folder's report must open with the integrity banner"
+    assert "gates/janus-event-car-v1.json" in banner
+    assert "NOT PROMOTABLE" in section_html(html, "verdict")
+
+
+def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspace):
+    first = render_report(sample_copy, paths=sample_workspace).read_bytes()
+    assert render_report(sample_copy, paths=sample_workspace).read_bytes() == first
