@@ -670,9 +670,11 @@ MANIFEST_PACKAGES: tuple[str, ...] = ("marimo", "altair")
 
 
 class ExportConfig(BaseModel):
-    """One evidence export. ``car``, ``label``, ``policy`` and ``reward`` are overrides of the
-    ``CarConfig``, ``LabelConfig``, ``PolicyConfig`` and reward-profile ``HgrmConfig`` defaults; the
-    fully resolved configs are written to the run manifest and hashed.
+    """One evidence export. ``car``, ``label``, ``split``, ``policy`` and ``reward`` are overrides of
+    the ``CarConfig``, ``LabelConfig``, ``SplitConfig``, ``PolicyConfig`` and reward-profile
+    ``HgrmConfig`` defaults; the fully resolved configs are written to the run manifest and hashed.
+    The evidence covers every event of the dataset (all four chronological splits); the split is
+    computed because the ``type_prior`` policy estimates its prior on the historical split.
 
     ``decisions`` is a policy name (``policies.make_decisions``) or the path of a decisions file.
     ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
@@ -688,6 +690,7 @@ class ExportConfig(BaseModel):
     reward_profile: Literal["hgrm", "lane_scaffold"] = "hgrm"
     car: dict[str, Any] = Field(default_factory=dict)
     label: dict[str, Any] = Field(default_factory=dict)
+    split: dict[str, Any] = Field(default_factory=dict)
     policy: dict[str, Any] = Field(default_factory=dict)
     reward: dict[str, Any] = Field(default_factory=dict)
     out_dir: Path = Path("out/evidence")
@@ -792,7 +795,7 @@ def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: s
     return decisions.filter(pl.col("strategy_id") == strategy_id)
 
 
-def methodology(car_cfg: BaseModel, label_cfg: BaseModel) -> dict[str, Any]:
+def methodology(car_cfg: Any, label_cfg: Any) -> dict[str, Any]:
     """The event-car ``methodology`` object: the CAR and label configs (every constant as a string)
     under the contract's headings, with the paper references they follow."""
     car_c = stringify_constants(car_cfg.model_dump(mode="json"))
@@ -805,7 +808,8 @@ def methodology(car_cfg: BaseModel, label_cfg: BaseModel) -> dict[str, Any]:
         "estimation_window": car_c.get("estimation_window"),
         "gap": car_c.get("gap"),
         "event_window": car_c.get("event_window"),
-        "strength_threshold": label_c.get("tau"),
+        "strength_threshold": decimal_str(label_cfg.effective_tau),
+        "neutral_band": label_c.get("neutral_band"),
         "car_config": car_c,
         "label_config": label_c,
         "paper_alignment": [
@@ -854,9 +858,10 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
     ds = load_dataset(cfg.dataset, paths)
     car_cfg = car.CarConfig(**cfg.car)
     label_cfg = labels.LabelConfig(**cfg.label)
+    split_cfg = labels.SplitConfig(**cfg.split)
     base_reward = reward.reward_profile(cfg.reward_profile)
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
-    labelled = labels.label(car.compute_car(ds, car_cfg), label_cfg)
+    labelled = labels.chronological_split(labels.label(car.compute_car(ds, car_cfg), label_cfg), split_cfg)
 
     decisions_path = Path(cfg.decisions)
     policy_dump: dict[str, Any] | None = None
@@ -885,7 +890,8 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
         tables=tables,
         resolved={
             "export": _jsonable(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run"})),
-            "car": _jsonable(car_cfg), "label": _jsonable(label_cfg), "reward": _jsonable(reward_cfg),
+            "car": _jsonable(car_cfg), "label": _jsonable(label_cfg), "split": _jsonable(split_cfg),
+            "reward": _jsonable(reward_cfg),
             "policy": policy_dump,
         },
         decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
@@ -981,26 +987,43 @@ def export(cfg: ExportConfig, paths: Any) -> ExportResult:
                         evidence=docs.evidence)
 
 
-def run_row(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,
-            verdicts: Mapping[str, bool]) -> dict[str, Any]:
-    """The research store's ``runs`` row of one export: run id, dataset and config hashes, the
-    artifact hashes, headline numbers and the local gate verdict per target."""
+def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,
+               verdicts: Mapping[str, Any]) -> Any:
+    """The research store's ``runs`` row of one export (``store.RunRecord``): run id, dataset and
+    config hashes, the artifact hashes, headline numbers and the local gate verdict per target
+    (canonical JSON ``{target: {promotable, codes}}``). ``created_at`` is ``generated_at``, so a
+    re-run replaces its row with identical values."""
+    from janus_core.store import RunRecord
+
     ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
-    return {
-        "run_id": run_manifest["run_id"],
-        "kind": "evidence_export",
-        "dataset": run_manifest["dataset"]["name"],
-        "dataset_snapshot_hash": run_manifest["dataset"]["snapshot_hash"],
-        "config_hash": run_manifest["config_hash"],
-        "generated_at": run_manifest["generated_at"],
-        "out_dir": str(out_dir),
-        "artifact_hashes": dict(run_manifest["files"]),
-        "metrics": {
-            "event_count": ev["event_count"], "mean_abs_car": ev["mean_abs_car"],
-            "reward_count": rw["reward_count"], "event_mapped_count": rw["event_mapped_count"],
+    return RunRecord(
+        run_id=run_manifest["run_id"],
+        created_at=run_manifest["generated_at"],
+        dataset=run_manifest["dataset"]["name"],
+        dataset_snapshot_hash=run_manifest["dataset"]["snapshot_hash"] or None,
+        config_hash=run_manifest["config_hash"],
+        artifact_hashes={**run_manifest["files"], RUN_MANIFEST_REF: H(run_manifest)},
+        headline_metrics={
+            "event_count": ev["event_count"], "excluded_event_count": ev["excluded_event_count"],
+            "mean_abs_car": ev["mean_abs_car"], "reward_count": rw["reward_count"],
+            "event_mapped_count": rw["event_mapped_count"],
             "direction_gate_pass_ratio": rw["direction_gate_pass_ratio"],
-            "mean_final_reward": rw["mean_final_reward"],
+            "mean_final_reward": rw["mean_final_reward"], "evidence_complete": docs.evidence["evidence_complete"],
+            "candidate_id": docs.hgrm_reward["candidate_id"],
         },
-        "evidence_complete": docs.evidence["evidence_complete"],
-        "gate_verdict": dict(verdicts),
-    }
+        gate_verdict=json.dumps(dict(verdicts), sort_keys=True, separators=(",", ":")),
+        out_dir=str(out_dir),
+    )
+
+
+def record_run(paths: Any, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs) -> None:
+    """Evaluate the local gate on the written folder for every target and append the run to the
+    store's ``runs`` table."""
+    from janus_core import store
+    from janus_core.gate import TARGETS, evaluate_gate
+
+    verdicts = {}
+    for target in TARGETS:
+        verdict = evaluate_gate(out_dir, target)
+        verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
+    store.append_run(run_record(run_manifest, docs, out_dir, verdicts), paths)
