@@ -1,0 +1,78 @@
+"""The DuckDB research store: dataset views queryable with SQL, the datasets and runs tables."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from data_tables import small_dataset, workspace
+
+from janus_core import manifest as mf
+from janus_core import store
+
+SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": {"generator": "tests"}}
+
+
+@pytest.fixture
+def registered(tmp_path):
+    paths = workspace(tmp_path / "ws")
+    ds = small_dataset(tmp_path, name="tiny-set")
+    mf.save_dataset(ds, paths, **SAVE_ARGS)  # registers
+    return ds, paths
+
+
+def test_view_name():
+    assert store.view_name("synthetic-ashare", "events") == "synthetic_ashare__events"
+    assert store.view_name("US Megacap.v2", "prices") == "us_megacap_v2__prices"
+
+
+def test_views_are_queryable_with_sql(registered):
+    ds, paths = registered
+    with store.connect(paths, read_only=True) as conn:
+        for table, frame in ds.tables().items():
+            assert conn.execute(f"SELECT count(*) FROM {store.view_name('tiny-set', table)}").fetchall()[0][0] == frame.height
+        joined = conn.sql(
+            "SELECT p.symbol, p.date, p.close / b.close AS rel FROM tiny_set__prices p "
+            "JOIN tiny_set__securities s USING (symbol) JOIN tiny_set__benchmarks b ON b.benchmark = s.benchmark "
+            "AND b.date = p.date ORDER BY p.symbol, p.date").pl()
+        datasets = conn.sql("SELECT name, provenance, snapshot_hash FROM datasets").fetchall()
+    expected = (
+        ds.prices.join(ds.securities, on="symbol").join(ds.benchmarks, on=["benchmark", "date"], suffix="_b")
+        .select("symbol", "date", (pl.col("close") / pl.col("close_b")).alias("rel")).sort("symbol", "date")
+    )
+    assert joined.rows() == expected.rows()
+    assert datasets == [("tiny-set", "historical_market_replay", mf.read_manifest("tiny-set", paths).snapshot_hash)]
+
+
+def test_reregistering_drops_views_of_removed_tables(registered, tmp_path):
+    ds, paths = registered
+    smaller = type(ds)(meta=ds.meta, events=ds.events, prices=ds.prices, benchmarks=ds.benchmarks,
+                       securities=ds.securities)
+    mf.save_dataset(smaller, paths, **SAVE_ARGS)
+    with store.connect(paths, read_only=True) as conn:
+        views = sorted(r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall())
+    assert views == ["tiny_set__benchmarks", "tiny_set__events", "tiny_set__prices", "tiny_set__securities"]
+
+
+def test_runs_append_and_replace(tmp_path):
+    paths = workspace(tmp_path / "ws")
+    assert store.runs(paths).height == 0 and store.runs(paths).columns == list(store.RUNS_SCHEMA)
+    record = store.RunRecord(
+        run_id="run-b", created_at="2024-02-01T00:00:00Z", dataset="tiny", dataset_snapshot_hash="abc",
+        config_hash="cfg", artifact_hashes={"gates/x.json": "00"}, headline_metrics={"sharpe": 1.25, "n": 3},
+        gate_verdict="pass", out_dir="out/b",
+    )
+    store.append_run(record, paths)
+    store.append_run(record.model_copy(update={"run_id": "run-a", "created_at": "2024-01-01T00:00:00Z"}), paths)
+    store.append_run(record.model_copy(update={"gate_verdict": "fail"}), paths)  # same run_id: replaced
+    runs = store.runs(paths)
+    assert runs["run_id"].to_list() == ["run-a", "run-b"]
+    assert runs.filter(pl.col("run_id") == "run-b")["gate_verdict"].item() == "fail"
+    with store.connect(paths, read_only=True) as conn:
+        assert conn.execute("SELECT headline_metrics->>'$.sharpe' FROM runs WHERE run_id = 'run-a'").fetchall()[0][0] == "1.25"
+
+
+def test_read_only_connect_creates_a_missing_store(tmp_path):
+    paths = workspace(tmp_path / "fresh")
+    with store.connect(paths, read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchall()[0][0] == 0
+    assert paths.store.exists()
