@@ -313,7 +313,7 @@ def _forecast_se(cfg: CarConfig, fit: Fit, m_window: np.ndarray) -> tuple[np.nda
         if cfg.model == "market":
             day_var = day_var + (m_window - fit.mean_m[:, None]) ** 2 / fit.cxx[:, None]
             car_var = car_var + (m_window.sum(axis=1) - w * fit.mean_m) ** 2 / fit.cxx
-        return np.sqrt(s2 * day_var), fit.sigma * np.sqrt(car_var)
+        return np.sqrt(s2 * day_var) * np.ones_like(m_window), fit.sigma * np.sqrt(car_var)
 
 
 @dataclass(frozen=True)
@@ -479,7 +479,7 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
         ok = (found >= 0) & (len(ex_keys) > 0)
         if len(ex_keys):
             ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
-        row = np.where(ok, coded["row"].to_numpy()[safe] if len(ex_keys) else 0, -1)
+        row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
     code = panel.keys // CALENDAR_DAY_SPAN
     out = []
     for f in factors:
