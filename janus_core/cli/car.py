@@ -30,6 +30,7 @@ def _window(text: str) -> tuple[int, int]:
 
 def _handle(args: argparse.Namespace) -> int:
     from janus_core.data import load_dataset
+    from janus_core.manifest import DatasetIntegrityError
 
     defaults = CarConfig()
     try:
@@ -49,7 +50,7 @@ def _handle(args: argparse.Namespace) -> int:
         return 2
     try:
         ds = load_dataset(args.dataset, WorkbenchPaths.from_env())
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, DatasetIntegrityError) as exc:
         print(f"janus car: cannot load dataset {args.dataset!r}: {exc}", file=sys.stderr)
         return 2
     table = car_study(ds, cfg, label_cfg)
