@@ -141,8 +141,12 @@ def historical_type_weights(labelled: pl.DataFrame) -> dict[str, float]:
     hist = labelled.filter((pl.col("split") == "historical") & pl.col("car").is_not_null())
     if hist.height == 0:
         raise ValueError("labelled: no event with a CAR in the 'historical' split; cannot estimate type weights")
-    w = hist.group_by("event_type").agg(pl.col("car").abs().mean().alias("w")).sort("event_type")
-    return dict(zip(w["event_type"].to_list(), w["w"].to_list(), strict=True))
+    groups = hist.group_by("event_type").agg(pl.col("car").abs()).sort("event_type")
+    # math.fsum is exactly rounded, so the weights do not depend on row order or thread count.
+    return {
+        k: math.fsum(v) / len(v)
+        for k, v in zip(groups["event_type"].to_list(), groups["car"].to_list(), strict=True)
+    }
 
 
 def trading_calendar(ds: Dataset) -> pl.Series:
@@ -492,7 +496,7 @@ def _per_type(trades: pl.DataFrame, weights: Mapping[str, float]) -> pl.DataFram
             pl.len().alias("n_decisions"),
             pl.col("executed").sum().cast(pl.Int64).alias("n_executed"),
             (pl.col("net_return") > 0).mean().alias("hit_rate"),
-            pl.col("net_return").mean().alias("mean_net_return"),
+            pl.col("net_return").sort().mean().alias("mean_net_return"),
             pl.col("pnl").sort().sum().alias("pnl"),
         )
         .sort("event_type")

@@ -341,3 +341,40 @@ def test_synthetic_demo_is_deterministic(synthetic_labelled):
     assert a.metrics["max_gross_exposure"] <= 1.5 + 1e-12
     with pytest.raises(ValueError, match="no event with a CAR in the 'historical' split"):
         run_backtest(ds, dec, test, cfg)  # the window alone has no history: fail closed
+
+
+_DIGEST_SCRIPT = """
+import hashlib, sys
+import polars as pl
+from janus_core import labels
+from janus_core.backtest import BacktestConfig, historical_type_weights, run_backtest
+from janus_core.car import CarConfig, compute_car
+from janus_core.policies import make_decisions
+from janus_core.synthetic import SyntheticConfig, generate
+
+ds = generate(SyntheticConfig())
+lab = labels.chronological_split(labels.label(compute_car(ds, CarConfig()), labels.LabelConfig()))
+test = lab.filter(pl.col("split") == "test")
+dec = make_decisions("sentiment", lab).filter(pl.col("event_id").is_in(test["event_id"].implode()))
+res = run_backtest(ds, dec, test, BacktestConfig(position_cap=2.0), historical_type_weights(lab))
+h = hashlib.sha256()
+for frame in (res.nav, res.trades, res.per_type):
+    h.update(frame.write_csv(float_precision=17).encode())
+h.update(repr(sorted(res.metrics.items())).encode())
+print(h.hexdigest())
+"""
+
+
+def test_byte_identical_whatever_thread_count_or_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads, seed in (("1", "0"), ("2", "12345")):
+        env = {**os.environ, "POLARS_MAX_THREADS": threads, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1, digests
