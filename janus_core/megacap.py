@@ -227,7 +227,8 @@ def build_events(actions: pl.DataFrame, cfg: MegacapConfig) -> pl.DataFrame:
 
 
 def _package_info(dist: str, path: Path) -> dict[str, str]:
-    return {"package": dist, "version": importlib.metadata.version(dist), "file": path.name, "sha256": sha256_file(path)}
+    version = importlib.metadata.version(dist)
+    return {"package": dist, "version": version, "file": path.name, "sha256": sha256_file(path)}
 
 
 def build_us_megacap(cfg: MegacapConfig | None = None) -> tuple[Dataset, dict[str, object]]:

@@ -84,13 +84,15 @@ def test_prices_are_adjusted_like_the_source(built):
     with gzip.open(source_files()["stocks"], "rt", newline="") as fh:
         raw = {(r["Ticker"], r["Date"]): r for r in csv.DictReader(fh)}
     for symbol, day in [("AAPL", "2005-02-25"), ("AAPL", "2005-02-28"), ("MSFT", "2004-11-15"), ("GOOG", "2010-06-01")]:
-        row = ds.prices.filter((pl.col("symbol") == symbol) & (pl.col("date") == dt.date.fromisoformat(day))).row(0, named=True)
+        on_day = (pl.col("symbol") == symbol) & (pl.col("date") == dt.date.fromisoformat(day))
+        row = ds.prices.filter(on_day).row(0, named=True)
         src = raw[(symbol, day)]
         adj, close = float(src["Adj Close"]), float(src["Close"])
         assert row["close"] == pytest.approx(adj, rel=1e-12)
         assert row["open"] == pytest.approx(float(src["Open"]) * adj / close, rel=1e-12)
     # the split halves the raw close but not the adjusted one
-    aapl = ds.prices.filter(pl.col("symbol") == "AAPL").with_columns((pl.col("close") / pl.col("close").shift(1) - 1).alias("r"))
+    aapl = ds.prices.filter(pl.col("symbol") == "AAPL")
+    aapl = aapl.with_columns((pl.col("close") / pl.col("close").shift(1) - 1).alias("r"))
     split_day = aapl.filter(pl.col("date") == dt.date(2005, 2, 28))
     assert abs(split_day["r"][0]) < 0.1
     assert float(raw[("AAPL", "2005-02-28")]["Close"]) / float(raw[("AAPL", "2005-02-25")]["Close"]) < 0.55
@@ -138,3 +140,15 @@ def test_unexplained_adjustment_fails_closed():
     stocks = _toy([1.0, 1.0, 1.1], [100.0, 100.0, 110.0])  # step 1/1.1: neither a split nor a dividend
     with pytest.raises(ValueError, match=r"toy.csv: X 2020-01-08: column 'Adj Close'"):
         detect_corporate_actions(stocks, MegacapConfig(), Path("toy.csv"))
+
+
+def test_build_sample_refuses_seed_or_scale_for_real_data(tmp_path):
+    from janus_core.paths import WorkbenchPaths
+    from janus_core.samples import build_sample
+
+    paths = WorkbenchPaths(data_dir=tmp_path / "d", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb")
+    with pytest.raises(ValueError, match="--scale and --seed do not apply"):
+        build_sample("us-megacap", paths, seed=1, progress=False)
+    with pytest.raises(ValueError, match="--scale and --seed do not apply"):
+        build_sample("us-megacap", paths, scale="paper", progress=False)
+    assert not (tmp_path / "m").exists()

@@ -223,6 +223,7 @@ def test_build_sample_round_trip_matches_committed_manifest(tmp_path, demo):
     built = json.loads(manifest_path.read_text())
     committed = json.loads((REPO_ROOT / "data_manifests" / "synthetic-ashare.json").read_text())
     assert built["production"]["seed"] == DEMO.seed and built["provenance"] == "synthetic_generated"
+    assert SyntheticConfig(**built["production"]["config"]) == DEMO  # the manifest reproduces the config
     assert {t: e["content_hash"] for t, e in built["tables"].items()} == {
         t: e["content_hash"] for t, e in committed["tables"].items()
     }
