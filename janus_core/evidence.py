@@ -19,6 +19,8 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   per event type over the included events.
 - ``analysis/decision_mapping.csv``: every decision, the event it maps to and how.
 - ``analysis/rewards.csv``: the reward rows with every component the reward module reports.
+- ``evidence-summary.json``: counts, reasons and a few rounded headline numbers
+  (:func:`export_summary`; the notebook's ``<name>-summary.json``).
 - ``dspy/`` (only with ``dspy_bundle=True``): see :mod:`janus_core.dspy_bundle`.
 - ``run-manifest.json``: input table digests, the full config and its hash, package versions, git
   commit, SHA-256 of every ``janus_core`` module and notebook, the SHA-256 of every other file of the
@@ -72,6 +74,9 @@ EVENT_CAR_REF = "gates/janus-event-car-v1.json"
 HGRM_REWARD_REF = "gates/janus-hgrm-reward-v1.json"
 EVIDENCE_REF = "gates/janus-q-evidence-v1.json"
 RUN_MANIFEST_REF = "run-manifest.json"
+SUMMARY_REF = "evidence-summary.json"
+#: Decimal places of the headline numbers in ``evidence-summary.json``.
+SUMMARY_PLACES = 6
 
 #: The lane's reason codes of the companion summary (lane-contract.md, janus-q-evidence-v1).
 REASON_EVENT_COUNT_MISSING = "janus_event_count_missing"
@@ -591,9 +596,15 @@ def caar_by_type(labelled: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Decimal places of floats in the analysis CSVs: far below any research-relevant digit, and above
+#: the last-ulp noise of multi-threaded float sums upstream (e.g. a group mean), so the bytes do
+#: not depend on the thread count.
+ANALYSIS_FLOAT_PLACES = 12
+
+
 def _csv(df: pl.DataFrame) -> bytes:
-    """CSV bytes of a flat frame (UTF-8, polars' CSV writer)."""
-    return df.write_csv().encode("utf-8")
+    """CSV bytes of a flat frame (UTF-8, floats with ``ANALYSIS_FLOAT_PLACES`` decimals)."""
+    return df.write_csv(float_precision=ANALYSIS_FLOAT_PLACES).encode("utf-8")
 
 
 def analysis_tables(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame) -> dict[str, bytes]:
@@ -915,6 +926,37 @@ def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Any) -> p
     return scored.with_columns(to_score["decision_index"])
 
 
+def _rounded(text: str) -> str:
+    """A headline decimal string rounded to ``SUMMARY_PLACES`` places."""
+    return decimal_text(Decimal(text).quantize(Decimal(1).scaleb(-SUMMARY_PLACES), rounding=ROUND_HALF_EVEN))
+
+
+def export_summary(inputs: EvidenceInputs, docs: EvidenceDocs) -> dict[str, Any]:
+    """``evidence-summary.json``: the key outputs of an export in a few lines (counts, reasons and
+    headline numbers rounded to ``SUMMARY_PLACES`` places), what the notebook test harness compares."""
+    ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
+    return {
+        "dataset": inputs.dataset_name,
+        "decisions": inputs.decisions_ref,
+        "reward_profile": inputs.reward_profile,
+        "provenance": docs.event_car["artifact_authority"]["provenance"],
+        "run_id": docs.event_car["run_id"],
+        "input_event_count": ev["input_event_count"],
+        "event_count": ev["event_count"],
+        "excluded_event_count": ev["excluded_event_count"],
+        "strong_event_count": ev["strong_event_count"],
+        "reward_count": rw["reward_count"],
+        "event_mapped_count": rw["event_mapped_count"],
+        "hard_gate_fail_count": rw["hard_gate_fail_count"],
+        "mean_abs_car": _rounded(ev["mean_abs_car"]),
+        "direction_gate_pass_ratio": _rounded(rw["direction_gate_pass_ratio"]),
+        "mean_final_reward": _rounded(rw["mean_final_reward"]),
+        "evidence_complete": docs.evidence["evidence_complete"],
+        "reasons": list(docs.evidence["reasons"]),
+        "promotion_authority_eligible": docs.evidence["promotion_authority_eligible"],
+    }
+
+
 def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents."""
@@ -940,6 +982,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool) -> tupl
         EVIDENCE_REF: dumps(docs.evidence),
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
     }
+    files[SUMMARY_REF] = dumps(export_summary(inputs, docs))
     if dspy:
         from janus_core.dspy_bundle import bundle_files
 

@@ -1,0 +1,181 @@
+"""The real export on the bundled samples: authority by provenance, verification, the runs table,
+byte-identical output across thread counts and hash seeds, and no half-written folder when the
+process dies part-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, workspace_env
+from janus_core import evidence, store
+from janus_core.evidence import ExportConfig, export
+from janus_core.gate import evaluate_gate
+from janus_core.paths import WorkbenchPaths
+from janus_core.verify import verify_evidence
+
+
+@pytest.fixture(scope="module")
+def megacap_workspace(tmp_path_factory) -> WorkbenchPaths:
+    from janus_core.samples import build_sample
+
+    root = tmp_path_factory.mktemp("megacap")
+    paths = WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "data_manifests", store=root / "janus.duckdb")
+    build_sample("us-megacap", paths, progress=False)
+    return paths
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_synthetic_evidence_is_refused_for_paper(sample_workspace, tmp_path):
+    out = tmp_path / "synthetic"
+    result = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out), sample_workspace)
+    assert result.evidence["evidence_complete"] is False
+    assert result.evidence["reasons"] == ["janus_empirical_authority_missing"]
+    event_doc = json.loads((out / evidence.EVENT_CAR_REF).read_text())
+    assert event_doc["artifact_authority"]["provenance"] == "synthetic_generated"
+    assert event_doc["artifact_authority"]["authoritative"] is False
+    labelled_rows = (out / "analysis/labelled_car.csv").read_text().count("\n") - 1
+    assert event_doc["summary"]["input_event_count"] == labelled_rows
+    assert event_doc["summary"]["event_count"] + event_doc["summary"]["excluded_event_count"] == labelled_rows
+    verdict = evaluate_gate(out, "paper")
+    codes = {r.code for r in verdict.reasons}
+    assert not verdict.promotable
+    assert {"artifact_authority_provenance_invalid", "artifact_authority_not_authoritative",
+            "promotion_authority_ineligible", "janus_event_car_evidence_insufficient",
+            "janus_q_evidence_incomplete"} <= codes
+    assert evaluate_gate(out, "shadow").promotable
+    assert verify_evidence(out, sample_workspace) == []
+    row = store.runs(sample_workspace).filter(store.runs(sample_workspace)["run_id"] == result.run_id)
+    assert row.height == 1 and json.loads(row["gate_verdict"][0])["paper"]["promotable"] is False
+
+
+def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace, tmp_path):
+    out = tmp_path / "megacap"
+    result = export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, dspy_bundle=True),
+                    megacap_workspace)
+    assert result.evidence["evidence_complete"] is True
+    assert result.evidence["artifact_authority"]["maturity"] == "empirically_validated"
+    paper = evaluate_gate(out, "paper")
+    assert paper.promotable, [r.model_dump() for r in paper.reasons]
+    live = evaluate_gate(out, "live")
+    assert not live.promotable
+    assert [r.code for r in live.reasons] == ["live_rollout_disabled_by_policy", "approval_token_missing"]
+    assert verify_evidence(out, megacap_workspace) == []
+    manifest = json.loads((out / "run-manifest.json").read_text())
+    assert set(manifest["dataset"]["tables"]) >= {"events", "prices", "benchmarks", "securities"}
+    assert "janus_core/evidence.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
+
+
+def test_decisions_file_and_changed_inputs_are_detected(megacap_workspace, tmp_path):
+    out = tmp_path / "from-file"
+    first = export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False),
+                   megacap_workspace)
+    # write that policy's decisions to a file and export from it: same rewards, different decision ref
+    from janus_core.evidence import compute_inputs
+
+    inputs = compute_inputs(ExportConfig(dataset="us-megacap", decisions="type_prior"), megacap_workspace)
+    path = tmp_path / "decisions.parquet"
+    inputs.mapped.drop("decision_index", "mapping_status").write_parquet(path)
+    second = export(ExportConfig(dataset="us-megacap", decisions=str(path), out_dir=tmp_path / "file",
+                                 record_run=False), megacap_workspace)
+    a = json.loads((out / evidence.HGRM_REWARD_REF).read_text())
+    b = json.loads((tmp_path / "file" / evidence.HGRM_REWARD_REF).read_text())
+    assert a["summary"] == b["summary"] and first.run_id != second.run_id
+    assert b["lineage"]["model_refs"][0].startswith("decisions:sha256:")
+    # the dataset manifest changes after the export: verify names the input digest
+    mpath = megacap_workspace.manifest_path("us-megacap")
+    original = mpath.read_bytes()
+    try:
+        data = json.loads(original)
+        data["tables"]["events"]["content_hash"] = "0" * 64
+        mpath.write_text(json.dumps(data))
+        locations = {p.location for p in verify_evidence(out, megacap_workspace)}
+        assert {"dataset.tables.events", "dataset.manifest_sha256"} <= locations
+    finally:
+        mpath.write_bytes(original)
+
+
+EXPORT_SCRIPT = """
+import sys
+from pathlib import Path
+from janus_core.evidence import ExportConfig, export
+from janus_core.paths import WorkbenchPaths
+export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=Path(sys.argv[1]),
+                    dspy_bundle=True, record_run=False), WorkbenchPaths.from_env())
+"""
+
+
+def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_path):
+    trees = []
+    for threads, seed in (("1", "0"), ("2", "0"), ("1", "4242"), ("2", "4242")):
+        out = tmp_path / f"t{threads}-s{seed}"
+        env = workspace_env(sample_workspace) | {"POLARS_MAX_THREADS": threads, "PYTHONHASHSEED": seed}
+        env.pop("SOURCE_DATE_EPOCH", None)
+        proc = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(out)], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        trees.append(_tree(out))
+    assert len(trees[0]) >= 10
+    for other in trees[1:]:
+        assert other.keys() == trees[0].keys()
+        assert [k for k in trees[0] if trees[0][k] != other[k]] == []
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from janus_core import evidence
+from janus_core.evidence import ExportConfig, export
+from janus_core.paths import WorkbenchPaths
+real = evidence._write_file
+calls = []
+def slow(path, data):
+    real(path, data)
+    calls.append(path)
+    if len(calls) == 3:
+        Path(sys.argv[2]).write_text("ready")
+        time.sleep(120)
+evidence._write_file = slow
+export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=Path(sys.argv[1]),
+                    record_run=False), WorkbenchPaths.from_env())
+"""
+
+
+@pytest.mark.parametrize("had_old", [False, True])
+def test_killed_export_leaves_no_half_written_evidence(sample_workspace, tmp_path, had_old):
+    out = tmp_path / "out"
+    before: dict[str, bytes] = {}
+    if had_old:
+        export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False),
+               sample_workspace)
+        before = _tree(out)
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(out), str(ready)], cwd=REPO_ROOT,
+                            env=workspace_env(sample_workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "export never reached its third file"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    if had_old:
+        assert _tree(out) == before
+        assert verify_evidence(out) == []
+    else:
+        assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.tmp-")]
+    assert len(leftovers) == 1  # the killed export's private temp folder, never at OUT
