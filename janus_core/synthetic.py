@@ -10,8 +10,9 @@ Market
 - Benchmarks CSI300 / CSI500 / CSI1000: daily returns ``r_b = mu_b + L z`` with ``L`` the Cholesky
   factor of the configured covariance (correlated indices), closes ``C_b(t) = base_b prod(1 + r_b)``.
 - Stocks in three size tiers (large -> CSI300, mid -> CSI500, small -> CSI1000), one industry each.
-- Style exposures ``X(i,k,t)`` (size, value, momentum, volatility): a per-stock level plus an AR(1)
-  drift ``x_t = phi x_(t-1) + sqrt(1 - phi^2) eta_t``, standardised cross-sectionally on each date.
+- Style exposures ``X(i,k,t)`` (size, value, momentum, volatility): a per-stock level (size shifted
+  by tier) plus a stationary AR(1) drift ``x_t = phi x_(t-1) + sqrt(1 - phi^2) eta_t`` with
+  ``eta ~ N(0, exposure_drift_sd^2)``, standardised cross-sectionally on each date.
 - Daily simple returns::
 
       r(i,t) = alpha_i + beta_i r_b(i)(t) + sum_k X(i,k,t) f_k(t) + g_ind(i)(t) + eps(i,t) + AR(i,t)
@@ -124,7 +125,10 @@ class SyntheticConfig(BaseModel):
 
     ``n_days`` counts all trading days, the first ``warmup_days`` of which carry no news (room for
     an estimation window of up to ``warmup_days`` minus the gap); the last ``tail_days`` carry no
-    news either (room for the event window and a short holding period).
+    news either (room for the event window and a short holding period). With the defaults the
+    calendar starts 2022-05-23, news starts on 2022-12-26 (after 150 warm-up days: room for a 120-day
+    estimation window and a 30-day gap), and prices end 2024-01-25 (demo) or 2024-07-10 (paper): the
+    paper scale has the paper's counts, not its 2023-01 to 2025-02 dates.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
