@@ -234,3 +234,16 @@ def test_build_sample_rejects_unknown_name(tmp_path):
     paths = WorkbenchPaths(data_dir=tmp_path / "data", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb")
     with pytest.raises(ValueError, match="unknown sample dataset"):
         build_sample("nope", paths, progress=False)
+
+
+def test_cli_data_build_with_seed(tmp_path, monkeypatch, capsys):
+    from janus_core.cli import main
+
+    monkeypatch.setenv("JANUS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JANUS_MANIFEST_DIR", str(tmp_path / "m"))
+    monkeypatch.setenv("JANUS_STORE", str(tmp_path / "s.duckdb"))
+    assert main(["data", "build", "synthetic-ashare", "--seed", "7", "--quiet"]) == 0
+    assert "built synthetic-ashare" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "m" / "synthetic-ashare.json").read_text())
+    assert manifest["production"]["seed"] == 7 and manifest["production"]["scale"] == "demo"
+    assert main(["data", "verify", "synthetic-ashare"]) == 0
