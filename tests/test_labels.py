@@ -74,3 +74,16 @@ def test_paper_dates_used_when_in_range():
     assert split_starts(pl.Series(early), SplitConfig(mode="paper"))[1] == "paper"
     with pytest.raises(ValueError, match="ratios"):
         SplitConfig(ratios=(0, 0, 0, 0))
+
+
+def test_tau_sweep_counts_and_net_edge():
+    from janus_core.labels import tau_sweep
+
+    t = _table([0.001, -0.002, 0.004, None, -0.01])
+    out = tau_sweep(t, [0.003, 0.0, 0.02], round_trip_cost_bps=20)
+    assert out["tau"].to_list() == [0.0, 0.003, 0.02]
+    assert out["strong_count"].to_list() == [4, 2, 0]
+    assert out["strong_share"].to_list() == [1.0, 0.5, 0.0]
+    assert out["mean_abs_car_strong"][1] == pytest.approx(0.007)
+    assert out["mean_net_strong"][1] == pytest.approx(0.007 - 0.002)
+    assert out["mean_net_strong"][2] is None
