@@ -8,10 +8,10 @@ Hashes recorded per table:
 
 - ``sha256``: SHA-256 of the file bytes (Parquet written deterministically: rows in canonical order,
   canonical column order, zstd level 3, statistics on, fixed row-group size).
-- ``content_hash``: SHA-256 over a header line (the canonical JSON of the sorted column names and
-  type names) followed by every row as a JSON object (columns sorted by name; dates ``YYYY-MM-DD``,
-  times ISO-8601 UTC), rows sorted as strings, one per line. It does not depend on the file format,
-  the row order or the column order.
+- ``content_hash``: SHA-256 over the column names and types and the canonical bytes of every
+  column (fixed-width little-endian numbers, UTF-8 text with lengths, null masks), rows in canonical
+  order (by the table's key); see :func:`content_hash`. It does not depend on the file format, the
+  row order or the column order.
 
 Per dataset: ``snapshot_hash = H({table: content_hash})`` and ``manifest_hash = H(manifest without
 manifest_hash)``, so an edited manifest is detected too.
@@ -24,14 +24,17 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data import (
     TABLE_NAMES,
+    TABLE_SCHEMAS,
     Dataset,
     DatasetMeta,
     Provenance,
@@ -46,8 +49,6 @@ MANIFEST_VERSION = "janus-dataset-manifest-v1"
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 3
 PARQUET_ROW_GROUP_SIZE = 1_000_000
-#: Rows hashed per chunk when computing a content hash.
-HASH_CHUNK_ROWS = 200_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -131,30 +132,72 @@ def table_schema(frame: pl.DataFrame) -> list[dict[str, str]]:
     return [{"name": c, "type": type_name(t)} for c, t in frame.schema.items()]
 
 
-def _hashable(name: str, dtype: pl.DataType) -> pl.Expr:
-    c = pl.col(name)
-    if dtype == pl.Date:
-        return c.dt.strftime("%Y-%m-%d")
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            return c.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
-        return c.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
-    return c
+def _order_codes(s: pl.Series) -> list[np.ndarray]:
+    """numpy sort keys for one column (primary key first): a null flag (nulls last), then the value,
+    with text replaced by its rank among the column's distinct values (sorting a few thousand
+    distinct strings is much faster than sorting millions of rows of them)."""
+    nulls = s.is_null().to_numpy().astype(np.int8)
+    if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
+        text = s.cast(pl.String)
+        distinct = text.drop_nulls().unique().sort()
+        values = text.replace_strict(distinct, pl.Series(np.arange(distinct.len(), dtype=np.int64)), default=-1,
+                                     return_dtype=pl.Int64).to_numpy()
+    elif s.dtype.is_numeric() or s.dtype.is_temporal() or s.dtype == pl.Boolean:
+        values = s.to_physical().cast(pl.Float64 if s.dtype.is_float() else pl.Int64).fill_null(0).to_numpy()
+    else:
+        values = _rows_as_json(s).to_numpy()
+    return [nulls, values]
 
 
-def content_hash(frame: pl.DataFrame) -> str:
-    """Hash of a table's content, independent of file format, row order and column order (see the
-    module docstring for the exact encoding)."""
+def _rows_as_json(s: pl.Series) -> pl.Series:
+    return pl.DataFrame([s]).select(pl.struct(pl.all()).struct.json_encode()).to_series().fill_null("")
+
+
+def _column_bytes(s: pl.Series) -> list[bytes]:
+    """The canonical bytes of one column: its null mask, then its values (little-endian fixed
+    width numbers; dates as days, times as integers of their unit since the epoch in UTC; text as
+    UTF-8 lengths and bytes; any other type as per-row JSON text)."""
+    pieces = [s.is_null().to_numpy().astype(np.uint8).tobytes()]
+    dtype = s.dtype
+    is_text = dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
+    if is_text or not (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean):
+        text = s.cast(pl.String).fill_null("") if is_text else _rows_as_json(s)
+        pieces.append(text.str.len_bytes().to_numpy().astype("<u8").tobytes())
+        pieces.append(text.str.join("").item().encode("utf-8") if text.len() else b"")
+    elif dtype == pl.Boolean:
+        pieces.append(s.fill_null(False).cast(pl.UInt8).to_numpy().astype("u1").tobytes())
+    elif dtype.is_float():
+        values = s.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 and 0.0 alike
+        pieces.append(np.where(np.isnan(values), np.nan, values).astype("<f8").tobytes())
+    elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        pieces.append(s.dt.convert_time_zone("UTC").to_physical().fill_null(0).to_numpy().astype("<i8").tobytes())
+    elif dtype == pl.UInt64:
+        pieces.append(s.fill_null(0).to_numpy().astype("<u8").tobytes())
+    else:
+        pieces.append(s.to_physical().cast(pl.Int64).fill_null(0).to_numpy().astype("<i8").tobytes())
+    return pieces
+
+
+def content_hash(frame: pl.DataFrame, order_by: Sequence[str] | None = None) -> str:
+    """Hash of a table's content, independent of file format, row order and column order.
+
+    Rows are first put in canonical order: by ``order_by`` (the table's key, unique in valid data),
+    else by every column (columns by name; text by its order, nulls last). Then
+    ``sha256(header + for each column by name: name, and each piece of its canonical bytes, each
+    preceded by its length as 8-byte little-endian)`` where header is the canonical JSON of
+    ``[[name, type name], ...]`` (see :func:`_column_bytes` for the bytes of a column).
+    """
     columns = sorted(frame.columns)
     header = canonical_json([[c, type_name(frame.schema[c])] for c in columns])
-    digest = hashlib.sha256((header + "\n").encode("utf-8"))
-    if columns:
-        rows = frame.select(
-            pl.struct([_hashable(c, frame.schema[c]).alias(c) for c in columns]).struct.json_encode().alias("row")
-        ).sort("row")["row"]
-        for start in range(0, rows.len(), HASH_CHUNK_ROWS):
-            chunk = rows.slice(start, HASH_CHUNK_ROWS)
-            digest.update(("\n".join(chunk.to_list()) + "\n").encode("utf-8"))
+    digest = hashlib.sha256(header.encode("utf-8"))
+    if frame.height:
+        keys = [k for c in (list(order_by) if order_by else columns) for k in _order_codes(frame[c])]
+        order = np.lexsort(keys[::-1])
+        frame = frame.select(pl.all().gather(order))
+    for c in columns:
+        for piece in [c.encode("utf-8"), *_column_bytes(frame[c])]:
+            digest.update(len(piece).to_bytes(8, "little"))
+            digest.update(piece)
     return digest.hexdigest()
 
 
@@ -182,9 +225,15 @@ def _sorted_rejected(frame: pl.DataFrame) -> pl.DataFrame:
     return ordered.sort(ordered.columns, nulls_last=True, maintain_order=True)
 
 
-def _entry(frame: pl.DataFrame, path: Path, rel: str) -> TableEntry:
-    return TableEntry(path=rel, rows=frame.height, sha256=sha256_file(path), content_hash=content_hash(frame),
-                      schema_=table_schema(frame))
+def hash_order(table: str, frame: pl.DataFrame, rejected: bool = False) -> tuple[str, ...] | None:
+    """Row order used for a table's content hash: its key (``row`` for rejected rows), when present."""
+    key = ("row",) if rejected else TABLE_SCHEMAS[table].key
+    return key if key and set(key) <= set(frame.columns) else None
+
+
+def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool = False) -> TableEntry:
+    return TableEntry(path=rel, rows=frame.height, sha256=sha256_file(path),
+                      content_hash=content_hash(frame, hash_order(table, frame, rejected)), schema_=table_schema(frame))
 
 
 def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
@@ -238,15 +287,15 @@ def save_dataset(
         for table, frame in ds.tables().items():
             canonical = canonical_order(table, frame)
             write_parquet(canonical, tmp_dir / f"{table}.parquet")
-            tables[table] = _entry(canonical, tmp_dir / f"{table}.parquet", f"{name}/{table}.parquet")
+            tables[table] = _entry(table, canonical, tmp_dir / f"{table}.parquet", f"{name}/{table}.parquet")
         rejected_entries: dict[str, TableEntry] = {}
         for table, frame in sorted((rejected or {}).items()):
             if frame.height == 0:
                 continue
             ordered = _sorted_rejected(frame)
             write_parquet(ordered, tmp_dir / "rejected" / f"{table}.parquet")
-            rejected_entries[table] = _entry(ordered, tmp_dir / "rejected" / f"{table}.parquet",
-                                             f"{name}/rejected/{table}.parquet")
+            rejected_entries[table] = _entry(table, ordered, tmp_dir / "rejected" / f"{table}.parquet",
+                                             f"{name}/rejected/{table}.parquet", rejected=True)
         if not rejected_entries:
             (tmp_dir / "rejected").rmdir()
         manifest = DatasetManifest(
@@ -342,6 +391,7 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
     findings = _manifest_problems(raw, manifest)
     expected_files = set()
     for kind, entries in (("", manifest.tables), ("rejected ", manifest.rejected)):
+        is_rejected = kind != ""
         for table, entry in sorted(entries.items()):
             label = f"{kind}{table}"
             path = paths.data_dir / entry.path
@@ -355,7 +405,7 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
             except (OSError, pl.exceptions.PolarsError) as exc:
                 findings.append(f"{label}: file bytes changed and the file is no longer readable Parquet ({exc})")
                 continue
-            content_changed = content_hash(frame) != entry.content_hash
+            content_changed = content_hash(frame, hash_order(table, frame, is_rejected)) != entry.content_hash
             if bytes_changed and content_changed:
                 findings.append(f"{label}: file bytes and content changed ({path})")
             elif bytes_changed:

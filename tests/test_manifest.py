@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -55,18 +56,38 @@ def test_round_trip_and_manifest_fields(saved):
     assert mf.list_datasets(paths) == ["tiny"]
 
 
+def _reference_hash(columns: dict[str, tuple[str, list]]) -> str:
+    """The documented encoding, written out with struct: columns by name, each as its name, null
+    mask and values, every piece preceded by its 8-byte little-endian length."""
+    header = json.dumps([[c, t] for c, (t, _) in sorted(columns.items())], separators=(",", ":"))
+    digest = hashlib.sha256(header.encode())
+    for name, (kind, values) in sorted(columns.items()):
+        pieces = [name.encode(), bytes(v is None for v in values)]
+        if kind == "string":
+            encoded = [(v or "").encode() for v in values]
+            pieces += [b"".join(struct.pack("<Q", len(e)) for e in encoded), b"".join(encoded)]
+        elif kind == "float64":
+            pieces.append(b"".join(struct.pack("<d", 0.0 if v is None else v) for v in values))
+        else:  # int64 and date (days since 1970-01-01)
+            pieces.append(b"".join(struct.pack("<q", 0 if v is None else v) for v in values))
+        for piece in pieces:
+            digest.update(struct.pack("<Q", len(piece)) + piece)
+    return digest.hexdigest()
+
+
 def test_content_hash_matches_an_independent_encoding():
-    frame = pl.DataFrame({"b": ["x", "é\n"], "a": [1.5, 100.0], "d": [None, 3]}).with_columns(
-        pl.Series("day", ["2024-01-02", "2024-01-03"]).str.to_date())
-    rows = sorted([
-        json.dumps({"a": 1.5, "b": "x", "d": None, "day": "2024-01-02"}, separators=(",", ":"), ensure_ascii=False),
-        json.dumps({"a": 100.0, "b": "é\n", "d": 3, "day": "2024-01-03"}, separators=(",", ":"), ensure_ascii=False),
-    ])
-    header = json.dumps([["a", "float64"], ["b", "string"], ["d", "int64"], ["day", "date"]], separators=(",", ":"))
-    expected = hashlib.sha256((header + "\n" + "\n".join(rows) + "\n").encode("utf-8")).hexdigest()
+    frame = pl.DataFrame({"b": ["é\n", "x", None], "a": [100.0, 1.5, None], "d": [3, None, 7]}).with_columns(
+        pl.Series("day", ["2024-01-03", "2024-01-02", "1970-01-05"]).str.to_date())
+    # canonical row order (no key given): by every column in name order, i.e. by a: 1.5, 100.0, null
+    expected = _reference_hash({
+        "a": ("float64", [1.5, 100.0, None]), "b": ("string", ["x", "é\n", None]),
+        "d": ("int64", [None, 3, 7]), "day": ("date", [19724, 19725, 4]),
+    })
     assert mf.content_hash(frame) == expected
     assert mf.content_hash(frame.reverse().select(sorted(frame.columns, reverse=True))) == expected
+    assert mf.content_hash(frame, order_by=["day"]) != expected  # the canonical order is part of the hash
     assert mf.content_hash(frame.with_columns(pl.col("d").cast(pl.Float64))) != expected  # types count
+    assert mf.content_hash(frame.with_columns(pl.col("b").fill_null(""))) != expected  # null is not ""
 
 
 def test_same_dataset_same_bytes(saved, tmp_path):
