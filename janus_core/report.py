@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -121,6 +122,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("reproducibility", "Reproducibility"),
 )
 
+#: Numeric columns of the reward rows that are inputs or indices, not reward components.
+NON_COMPONENT_COLUMNS: tuple[str, ...] = ("decision_index", "car", "predicted_car")
+
 #: Keys of a dataset description that state where the data came from and under which terms.
 LICENCE_KEYS: tuple[str, ...] = ("source", "licence", "license", "produced_by", "generator")
 
@@ -168,6 +172,18 @@ class ReportConfig(BaseModel):
     max_table_rows: int = 40
     #: Problems listed in the red integrity banner at the top (all of them are listed in section 2).
     banner_max_problems: int = Field(8, ge=1)
+    #: Characters shown per table cell (longer text, e.g. news bodies, is cut with an ellipsis).
+    max_cell_chars: int = Field(120, ge=8)
+    #: Columns shown for wide analysis tables, by file stem (the rest stay in the file).
+    table_columns: dict[str, tuple[str, ...]] = {
+        "labelled_car": ("event_id", "symbol", "published_at", "event_type", "event_day", "car",
+                         "car_se", "direction", "strength", "split", "excluded_reason"),
+        "rewards": ("event_id", "strategy_id", "action", "expected_direction", "event_type", "predicted_event_type",
+                    "car", "direction_gate", "event_type_gate", "pnl_reward", "magnitude_reward", "process_reward",
+                    "final_reward", "clipped"),
+        "decision_mapping": ("decision_index", "event_id", "strategy_id", "action", "predicted_event_type",
+                             "predicted_strength", "predicted_car", "format_ok", "mapping_status"),
+    }
     #: Significant digits for floating-point cells.
     significant_digits: int = 4
     #: Bins of the reward histogram.
@@ -355,6 +371,20 @@ class IntegrityOutcome:
         return not self.problems and self.error is None
 
 
+def _flatten(obj: dict, prefix: str) -> list[tuple[str, Any]]:
+    """(dotted key, value) for every non-object leaf of a nested dict, keys sorted."""
+    out: list[tuple[str, Any]] = []
+    for k, v in sorted(obj.items()):
+        key = f"{prefix}.{k}"
+        out += _flatten(v, key) if isinstance(v, dict) else [(key, v)]
+    return out
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _fmt(value: Any, digits: int) -> str:
     """A cell as text: floats to ``digits`` significant digits, booleans yes/no, null as a dash,
     containers as canonical JSON."""
@@ -393,11 +423,22 @@ class _Builder:
         section.add("kv", rows=tuple((k, self.fmt(v)) for k, v in pairs))
 
     def table(self, section: Section, frame: pl.DataFrame, source: str, caption: str = "") -> None:
-        shown = frame.head(self.cfg.max_table_rows)
-        rows = tuple(tuple(self.fmt(v) for v in row) for row in shown.iter_rows())
-        section.add("table", caption, headers=tuple(frame.columns), rows=rows)
+        """Show ``frame`` (at most ``max_table_rows`` rows; for a file named in ``table_columns`` only
+        those columns), saying what was left out and where the full table is."""
+        whole_file = re.fullmatch(rf"{ANALYSIS_DIR}/([^/ ]+)\.[a-z]+", source)
+        wanted = self.cfg.table_columns.get(whole_file.group(1), ()) if whole_file else ()
+        cols = [c for c in wanted if c in frame.columns] or frame.columns
+        shown = frame.select(cols).head(self.cfg.max_table_rows)
+        limit = self.cfg.max_cell_chars
+        rows = tuple(tuple(_clip(self.fmt(v), limit) for v in row) for row in shown.iter_rows())
+        section.add("table", caption, headers=tuple(cols), rows=rows)
+        left_out = []
         if frame.height > shown.height:
-            section.add("p", f"Showing the first {shown.height} of {frame.height} rows; the full table is {source}.")
+            left_out.append(f"the first {shown.height} of {frame.height} rows")
+        if len(cols) < frame.width:
+            left_out.append(f"{len(cols)} of {frame.width} columns")
+        if left_out:
+            section.add("p", f"Showing {' and '.join(left_out)}; the full table is {source}.")
 
     def chart(self, section: Section, build: Callable[[], Any]) -> None:
         self._chart_count += 1
@@ -619,8 +660,8 @@ class _Builder:
         s.add("h", "Strength threshold tau against trading cost")
         meth = self.f.event_car.get("methodology") or {}
         rcfg = self.f.hgrm_reward.get("reward_config") or {}
-        tau_pairs = [(f"methodology.{k}", v) for k, v in sorted(meth.items())
-                     if isinstance(meth, dict) and ("tau" in k or "strength" in k or "cost" in k)]
+        flat = _flatten(meth, "methodology") if isinstance(meth, dict) else []
+        tau_pairs = [(k, v) for k, v in flat if any(w in k.rsplit(".", 1)[-1] for w in ("tau", "strength", "cost"))]
         cost_pairs = [(f"reward_config.{k}", v) for k, v in sorted(rcfg.items())
                       if isinstance(rcfg, dict) and ("cost" in k or "kappa" in k or "tau" in k)]
         if tau_pairs or cost_pairs:
@@ -663,14 +704,23 @@ class _Builder:
                 self.chart(s, lambda: histogram_chart(finals, "final_reward", bins=self.cfg.histogram_bins,
                                                       title="final reward", style=self.cfg.chart))
             s.add("h", "Components")
+            rows_frame, rows_rel = self.analysis("reward_rows")
+            if rows_frame is not None:
+                comps = rows_frame.select([c for c, t in rows_frame.schema.items()
+                                           if t.is_numeric() and c not in NON_COMPONENT_COLUMNS])
+                src = rows_rel
+            else:
+                src = f"computed from {HGRM_REWARD_FILE}"
+            s.add("p", f"Every numeric reward component over the {comps.height} reward rows ({src}).")
             desc = pl.DataFrame({
                 "component": comps.columns,
                 "mean": [comps[c].mean() for c in comps.columns],
                 "min": [comps[c].min() for c in comps.columns],
                 "max": [comps[c].max() for c in comps.columns],
                 "non_zero": [int((comps[c] != 0).sum()) for c in comps.columns],
-            })
-            self.table(s, desc, f"computed from {HGRM_REWARD_FILE}")
+            }, schema={"component": pl.String, "mean": pl.Float64, "min": pl.Float64, "max": pl.Float64,
+                       "non_zero": pl.Int64})
+            self.table(s, desc, f"summarised from {src}")
             gates = pl.DataFrame({
                 "direction_gate": [str(r.get("direction_gate")) for r in rewards],
                 "event_type_gate": [str(r.get("event_type_gate")) for r in rewards],
@@ -679,17 +729,26 @@ class _Builder:
             self.table(s, gates, f"computed from {HGRM_REWARD_FILE}")
         else:
             s.add("note", f"Reward rows: not available in this evidence (no rewards in {HGRM_REWARD_FILE}).")
+        s.add("h", "Decision mapping (every decision and the event it maps to)")
+        frame, rel = self.analysis("decision_mapping")
+        if frame is None:
+            self.missing(s, "Decision mapping", rel)
+        else:
+            if "mapping_status" in frame.columns:
+                self.table(s, frame.group_by("mapping_status").len("decisions").sort("mapping_status"),
+                           f"{rel} grouped by mapping_status")
+            self.table(s, frame, rel)
         s.add("h", "Ablations")
         self.show_table(s, "ablations", "Ablation table")
         s.add("h", "Constant-policy check (can always-trade or never-trade pay?)")
         self.show_table(s, "constant_policy", "Constant-policy check")
-        s.add("h", "Reward rows per policy")
+        s.add("h", "Reward rows")
         frame, rel = self.analysis("reward_rows")
         if frame is None:
-            self.missing(s, "Reward rows per policy", rel)
+            self.missing(s, "Reward rows", rel)
         else:
             series = next((c for c in ("policy", "strategy_id") if c in frame.columns), None)
-            if "final_reward" in frame.columns and series is not None:
+            if "final_reward" in frame.columns and series is not None and frame[series].n_unique() > 1:
                 self.chart(s, lambda: histogram_chart(frame.select(series, pl.col("final_reward").cast(pl.Float64)),
                                                       "final_reward", series, bins=self.cfg.histogram_bins,
                                                       title="final reward", style=self.cfg.chart))
@@ -797,28 +856,50 @@ class _Builder:
         return s
 
     def rerun_commands(self) -> list[str]:
+        """The shell commands that re-create this folder from the source revision and the dataset.
+        The export flags come from the recorded ``config.export``; overrides the command line cannot
+        carry (car, label, policy, reward, split) are re-run through the library with the same config."""
         rm = self.f.run_manifest
-        ds = self.run_dataset().get("name", "DATASET")
+        ds = self.run_dataset()
+        name = ds.get("name", "DATASET")
         cfg = rm.get("config") if isinstance(rm.get("config"), dict) else {}
-        decisions = cfg.get("decisions") or rm.get("decisions") or "POLICY-or-PATH"
-        commit = (rm.get("git") or {}).get("commit") if isinstance(rm.get("git"), dict) else rm.get("git_commit")
-        generated = self.f.event_car.get("generated_at")
+        export = cfg.get("export") if isinstance(cfg.get("export"), dict) else {}
+        generated = rm.get("generated_at") or self.f.event_car.get("generated_at")
         epoch = ""
         if isinstance(generated, str):
             try:
-                epoch = f"SOURCE_DATE_EPOCH={int(datetime.fromisoformat(generated.replace('Z', '+00:00')).timestamp())} "
+                stamp = datetime.fromisoformat(generated.replace("Z", "+00:00"))
+                epoch = f"SOURCE_DATE_EPOCH={int(stamp.timestamp())} "
             except ValueError:
                 epoch = ""
         lines = []
-        if commit:
-            lines.append(f"git checkout {commit}")
+        if isinstance(rm.get("git_commit"), str):
+            lines.append(f"git checkout {rm['git_commit']}")
+        lines.append("uv sync --frozen")
+        if ds.get("provenance") == "synthetic_generated":
+            lines.append(f"uv run --frozen janus data build {name}")
+        lines.append(f"uv run --frozen janus data verify {name}")
+        overrides = sorted(k for k in ("car", "label", "policy", "reward", "split") if export.get(k))
+        if overrides:
+            lines.append(f"# this export overrides {', '.join(overrides)}: re-run it with the recorded export config")
+            lines.append(f"{epoch}uv run --frozen python -c 'import json; from janus_core.evidence import export, "
+                         "ExportConfig; from janus_core.paths import WorkbenchPaths; "
+                         "c = json.load(open(\"THIS_FOLDER/run-manifest.json\"))[\"config\"][\"export\"]; "
+                         "export(ExportConfig(**c, out_dir=\"OUT\", record_run=False), WorkbenchPaths.from_env())'")
+        else:
+            flags = [f"--dataset {name}", f"--decisions {export.get('decisions', 'POLICY-or-PATH')}"]
+            if export.get("reward_profile"):
+                flags.append(f"--reward-profile {export['reward_profile']}")
+            if export.get("candidate_id"):
+                flags.append(f"--candidate-id {export['candidate_id']}")
+            if export.get("strategy_id"):
+                flags.append(f"--strategy-id {export['strategy_id']}")
+            lines.append(f"{epoch}uv run --frozen janus export {' '.join(flags)} --out OUT")
         lines += [
-            "uv sync --frozen",
-            f"uv run --frozen janus data verify {ds}",
-            f"{epoch}uv run --frozen janus export --dataset {ds} --decisions {decisions} --out OUT",
             "uv run --frozen janus verify OUT",
             f"uv run --frozen janus gate OUT --target {self.gate.target}",
             f"uv run --frozen janus report OUT --target {self.gate.target}",
+            "# then compare: the SHA-256 of every file of OUT must equal the table above",
         ]
         return lines
 
@@ -841,8 +922,9 @@ margin-top: 2em; } h3 { font-size: 1.05em; margin: 1.4em 0 .4em; }
 nav ol { columns: 2; padding-left: 1.4em; } nav a { color: #1f4e8c; }
 table { border-collapse: collapse; margin: .4em 0 1em; font-size: .86em; }
 th, td { border: 1px solid #d6dbe4; padding: .2em .5em; text-align: left; vertical-align: top; }
-th { background: #eef1f6; } td { overflow-wrap: anywhere; }
-td.code, code { font-family: ui-monospace, Menlo, Consolas, monospace; }
+th { background: #eef1f6; } td { overflow-wrap: break-word; } td.rcode { white-space: nowrap; }
+.scroll { overflow-x: auto; max-width: 100%; }
+td.code, td.rcode, code { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 table.kv td:first-child { font-weight: 600; background: #f7f8fb; }
 .banner { background: #b3261e; color: #fff; padding: .8em 1.2em; border-radius: 4px; margin: 1em 0; }
 .banner ul { margin: .4em 0 0; } .banner a { color: #fff; }
@@ -874,10 +956,10 @@ This file is self-contained: it loads nothing from any network.</p>
 {% elif b.kind == "h" %}<h3>{{ b.text }}</h3>
 {% elif b.kind in ("note", "bad", "good") %}<p class="{{ b.kind }}">{{ b.text }}</p>
 {% elif b.kind == "kv" %}<table class="kv">{% for k, v in b.rows %}<tr><td>{{ k }}</td><td class="code">{{ v }}</td></tr>{% endfor %}</table>
-{% elif b.kind in ("table", "reasons") %}<table{% if b.kind == "reasons" %} class="reasons"{% endif %}>{% if b.text %}<caption>{{ b.text }}</caption>{% endif %}
+{% elif b.kind in ("table", "reasons") %}<div class="scroll"><table{% if b.kind == "reasons" %} class="reasons"{% endif %}>{% if b.text %}<caption>{{ b.text }}</caption>{% endif %}
 <thead><tr>{% for h in b.headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in b.rows %}<tr>{% for v in row %}<td{% if b.kind == "reasons" and loop.first %} class="code"{% endif %}>{{ v }}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>
+<tbody>{% for row in b.rows %}<tr>{% for v in row %}<td{% if b.kind == "reasons" and loop.first %} class="rcode"{% elif v|length > 30 and " " not in v %} class="code"{% endif %}>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table></div>
 {% elif b.kind == "svg" %}<div class="chart">{{ b.markup }}</div>
 {% elif b.kind == "pre" %}<pre>{{ b.text }}</pre>
 {% endif %}

@@ -20,6 +20,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 from conftest import REPO_ROOT
 from janus_core import evidence, gate
 from janus_core.cli import main as janus_main
+from janus_core.hashing import sha256_file
 from janus_core.report import (
     REASON_TEXT,
     REPORT_FILE,
@@ -260,7 +261,7 @@ def test_sample_export_report_has_every_section_and_every_reason_code(sample_cop
         assert {"artifact_authority_provenance_invalid", "janus_event_car_evidence_insufficient",
                 "janus_hgrm_reward_evidence_insufficient"} <= codes
         for code in codes:
-            assert f'<td class="code">{code}</td>' in verdict, code
+            assert f'<td class="rcode">{code}</td>' in verdict, code
             assert jinja_escape(REASON_TEXT[code]) in verdict, code
         summary = json.loads((sample_copy / "gates/janus-q-evidence-v1.json").read_text())
         for code in summary["reasons"]:
@@ -279,8 +280,40 @@ def test_sample_export_report_shows_provenance_and_reproducibility(sample_copy, 
     for rel, digest in manifest["files"].items():
         assert rel in repro and digest in repro
     assert manifest["git_commit"] in repro and manifest["config_hash"] in repro
-    assert "uv run --frozen janus export --dataset synthetic-ashare --decisions type_prior --out OUT" in repro
-    assert "SOURCE_DATE_EPOCH=" in repro
+    assert "janus export --dataset synthetic-ashare --decisions type_prior" in repro
+
+
+def test_rerun_commands_in_the_report_reproduce_the_folder(sample_copy, sample_workspace, tmp_path, monkeypatch):
+    """Run the report's own export command and compare every file digest with the report's table."""
+    from html import unescape
+
+    repro = unescape(section_html(render_report(sample_copy).read_text(encoding="utf-8"), "reproducibility"))
+    line = next(ln for ln in re.findall(r"<pre>(.*?)</pre>", repro, re.S)[-1].splitlines() if " janus export " in ln)
+    env_part, _, cmd = line.partition(" uv run --frozen janus ")
+    assert env_part.startswith("SOURCE_DATE_EPOCH="), line
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", env_part.split("=", 1)[1])
+    for var, value in (("JANUS_DATA_DIR", sample_workspace.data_dir), ("JANUS_MANIFEST_DIR", sample_workspace.manifest_dir),
+                       ("JANUS_STORE", sample_workspace.store)):
+        monkeypatch.setenv(var, str(value))
+    out = tmp_path / "rerun"
+    assert janus_main([*cmd.replace("--out OUT", f"--out {out}").split(), "--no-record"]) == 0
+    files_part = repro[repro.index("SHA-256 of every file"):]
+    files_part = files_part[:files_part.index("</table>")]
+    table = dict(re.findall(r'<tr><td(?: class="code")?>([^<]+)</td><td class="code">([0-9a-f]{64})</td>', files_part))
+    assert len(table) >= 9 and "run-manifest.json" in table
+    rerun = {p.relative_to(out).as_posix(): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()
+             and p.name != REPORT_FILE}
+    # the run manifest also records the checkout (git commit, source hashes), which the report's recipe pins
+    # with `git checkout`; in a shared working tree HEAD may move between the two exports, so compare it
+    # without those fields, and every other file byte for byte
+    assert {k: v for k, v in rerun.items() if k != "run-manifest.json"} == {
+        k: v for k, v in table.items() if k != "run-manifest.json"}
+    checkout = ("git_commit", "sources", "self_hash")
+    before = json.loads((sample_copy / "run-manifest.json").read_text())
+    after = json.loads((out / "run-manifest.json").read_text())
+    assert {k: v for k, v in after.items() if k not in checkout} == {k: v for k, v in before.items() if k not in checkout}
+    if after["git_commit"] == before["git_commit"] and after["sources"] == before["sources"]:
+        assert rerun["run-manifest.json"] == table["run-manifest.json"]
 
 
 def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace):
