@@ -232,6 +232,29 @@ def _first_bad_row(df: pl.DataFrame, bad: pl.Expr) -> int | None:
     return None if idx is None else int(idx)
 
 
+def _normalise_predicted_types(out: pl.DataFrame, source_name: str) -> pl.DataFrame:
+    """Map aliases of ``predicted_event_type`` to slugs and none-words to null; unknown types raise."""
+    raw_type = pl.col("predicted_event_type").str.strip_chars()
+    out = out.with_columns(
+        pl.when(raw_type.is_null() | raw_type.str.to_lowercase().is_in(sorted(_NONE_WORDS)))
+        .then(None)
+        .otherwise(raw_type)
+        .alias("predicted_event_type")
+    )
+    normalised = normalise_event_types(out["predicted_event_type"].fill_null(UNKNOWN_EVENT_TYPE))
+    bad_type = out["predicted_event_type"].is_not_null() & (normalised == UNKNOWN_EVENT_TYPE)
+    if bad_type.any():
+        row = int(bad_type.arg_true()[0])
+        raise DecisionsError(
+            f"{source_name}: row {row}, column 'predicted_event_type': value "
+            f"{out['predicted_event_type'][row]!r} is not one of the ten event types {', '.join(EVENT_TYPES)}"
+        )
+    out = out.with_columns(
+        pl.when(pl.col("predicted_event_type").is_null()).then(None).otherwise(normalised).alias("predicted_event_type")
+    )
+    return out
+
+
 def validate_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = True) -> pl.DataFrame:
     """Check a decisions table against the contract and return it in canonical form (column order
     and dtypes of ``DECISION_SCHEMA``, extra columns kept after them, rows in input order).
@@ -275,24 +298,9 @@ def validate_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = Tru
         row = _first_bad_row(out, bad)
         if row is not None:
             raise DecisionsError(f"{source_name}: row {row}, column {col!r}: value {out[col][row]!r} {rule}")
-    raw_type = pl.col("predicted_event_type").str.strip_chars()
-    out = out.with_columns(
-        pl.when(raw_type.is_null() | raw_type.str.to_lowercase().is_in(sorted(_NONE_WORDS)))
-        .then(None)
-        .otherwise(raw_type)
-        .alias("predicted_event_type")
-    )
-    normalised = normalise_event_types(out["predicted_event_type"].fill_null(UNKNOWN_EVENT_TYPE))
-    bad_type = out["predicted_event_type"].is_not_null() & (normalised == UNKNOWN_EVENT_TYPE)
-    if bad_type.any():
-        row = int(bad_type.arg_true()[0])
-        raise DecisionsError(
-            f"{source_name}: row {row}, column 'predicted_event_type': value "
-            f"{out['predicted_event_type'][row]!r} is not one of the ten event types {', '.join(EVENT_TYPES)}"
-        )
-    out = out.with_columns(
-        pl.when(pl.col("predicted_event_type").is_null()).then(None).otherwise(normalised).alias("predicted_event_type")
-    )
+    if not out.select(pl.col("predicted_event_type").is_in(EVENT_TYPES).or_(pl.col("predicted_event_type").is_null())
+                      .all()).item():
+        out = _normalise_predicted_types(out, source_name)
     if "format_ok" in out.columns:
         row = _first_bad_row(out, pl.col("format_ok").is_null())
         if row is not None:
