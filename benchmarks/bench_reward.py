@@ -53,7 +53,7 @@ def scalar_reference(d: dict, lab: dict, cfg: HgrmConfig) -> float:
     a = {"long": 1, "short": -1, "hold": 0}[d["action"]]
     true_d = {"positive": 1, "negative": -1, "neutral": 0}[lab["direction"]]
     c, c_hat = lab["car"], d["predicted_car"]
-    p = a if a != 0 else (0 if c_hat is None else (c_hat > 0) - (c_hat < 0))
+    p = a if a != 0 else (0 if c_hat is None else (c_hat > cfg.neutral_band) - (c_hat < -cfg.neutral_band))
     s_dir = 1.0 if p == true_d else (-cfg.lambda_dir if p * true_d == -1 else cfg.s_dir_neutral)
     e_hat = d["predicted_event_type"]
     r_evt, m_evt = (1.0, 1.0) if e_hat == lab["event_type"] else (

@@ -6,8 +6,9 @@ Notation per decision: action sign ``a`` (long +1, short -1, hold 0); true CAR `
 
 Profile ``hgrm`` (the paper's structure; constants are ours, the paper publishes none)
 --------------------------------------------------------------------------------------
-- Predicted direction ``p``: ``a`` when trading; for a hold, ``sign(c_hat)`` (0 without ``c_hat``),
-  so a model that forecasts a direction but judges the event too weak to trade is still scored on it.
+- Predicted direction ``p``: ``a`` when trading; for a hold, the sign of ``c_hat`` outside
+  ``[-neutral_band, neutral_band]`` and 0 inside it or without ``c_hat``, so a model that forecasts
+  a direction but judges the event too weak to trade is still scored on it.
 - Direction score ``s_dir``: +1 when ``p == d`` (``direction_gate`` "match"), ``-lambda_dir`` when
   ``p == -d != 0`` ("mismatch"), ``s_dir_neutral`` when exactly one of them is 0 ("neutral").
   Hard gate ``g_dir = 1 if s_dir >= 0 else 0`` (always 1 with ``use_direction_gate`` off).
@@ -83,6 +84,9 @@ class HgrmConfig(BaseModel):
     lambda_dir: float = Field(1.5, gt=1.0, description=(
         "Penalty factor for the opposite direction (paper: > 1). 1.5 makes a wrong call cost 50% more "
         "than a right call earns, so a coin-flip direction has negative expected score."))
+    neutral_band: float = Field(0.0005, ge=0.0, description=(
+        "A hold's predicted CAR within +/- this band expresses no direction: the label step's own "
+        "neutral band (LabelConfig.neutral_band, 5 bps), so predicting the true CAR always matches."))
     s_dir_neutral: float = Field(0.0, description=(
         "Direction score when exactly one of predicted/true direction is neutral: neither right nor "
         "wrong; 0 keeps the gate open (the strength penalty prices the missed or needless trade)."))
@@ -227,7 +231,10 @@ def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
 def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     a, d, c = pl.col("_a"), pl.col("_d"), pl.col("_car")
     c_hat = pl.col("predicted_car")
-    p = pl.when(a != 0).then(a).otherwise(c_hat.sign().fill_null(0).cast(pl.Int8))
+    p = (
+        pl.when(a != 0).then(a).when(c_hat > cfg.neutral_band).then(1).when(c_hat < -cfg.neutral_band).then(-1)
+        .otherwise(0).cast(pl.Int8)
+    )
     direction_gate = (
         pl.when(p == d).then(pl.lit("match")).when(p * d == -1).then(pl.lit("mismatch")).otherwise(pl.lit("neutral"))
     )

@@ -91,6 +91,13 @@ CASES = [
     # holding a neutral event with c_hat 0: match, 1 + 0.5 + 0.2 + 0.3
     ("hold neutral", decision("E4", "hold", "financing", 0.0),
      dict(direction_gate="match", s_dir=1.0, strength_penalty=0.0, final_reward=2.0)),
+    # a hold's c_hat inside the neutral band (5 bps) expresses no direction: still a match with a
+    # neutral event, magnitude exp(-0.0004^2 / 0.0008): 1 + 0.5 + 0.2 + 0.3 exp(-0.0002)
+    ("hold neutral in band", decision("E4", "hold", "financing", 0.0004),
+     dict(direction_gate="match", r_mag=math.exp(-0.0002), final_reward=1.7 + 0.3 * math.exp(-0.0002))),
+    # just outside the band it is a direction: neutral gate on a neutral event
+    ("hold outside band", decision("E4", "hold", "financing", 0.0006),
+     dict(direction_gate="neutral", s_dir=0.0)),
     # PnL clipped at rho: 20 * 0.05 = 1: 1 + 0.5 + 0.2 + 1 + 0.3 = 3, not clipped by the final clip
     ("pnl clip", decision("E6", "long", "risk_warning", 0.08),
      dict(r_pnl=0.05, pnl_reward=1.0, final_reward=3.0, final_reward_unclipped=3.0, clipped=False)),
@@ -243,7 +250,7 @@ def reference_hgrm(d: dict, lab: dict, cfg: HgrmConfig) -> float:
     a = {"long": 1, "short": -1, "hold": 0}[d["action"]]
     true_d = {"positive": 1, "negative": -1, "neutral": 0}[lab["direction"]]
     c, c_hat = lab["car"], d["predicted_car"]
-    p = a if a != 0 else (0 if c_hat is None else (c_hat > 0) - (c_hat < 0))
+    p = a if a != 0 else (0 if c_hat is None else (c_hat > cfg.neutral_band) - (c_hat < -cfg.neutral_band))
     s_dir = 1.0 if p == true_d else (-cfg.lambda_dir if p * true_d == -1 else cfg.s_dir_neutral)
     g = 1.0 if s_dir >= 0 else 0.0
     if lab["event_type"] not in EVENT_TYPES:
@@ -270,15 +277,17 @@ def random_world(n_events: int, n_decisions: int, seed: int):
     rng = np.random.default_rng(seed)
     car = rng.normal(0, 0.03, n_events)
     car[rng.random(n_events) < 0.05] = 0.0
+    car[rng.random(n_events) < 0.05] = 0.0003
     labels = pl.DataFrame({
         "event_id": [f"e{i}" for i in range(n_events)],
         "event_type": rng.choice([*EVENT_TYPES, "unknown"], n_events),
         "car": car,
-        "direction": np.where(car > 0, "positive", np.where(car < 0, "negative", "neutral")),
+        "direction": np.where(car > 0.0005, "positive", np.where(car < -0.0005, "negative", "neutral")),
         "strength": np.where(np.abs(car) >= 0.01, "strong", "weak"),
     })
+    c_hat_near_zero = rng.random(n_decisions) < 0.1
     types = np.array([None, *EVENT_TYPES], dtype=object)
-    c_hat = rng.normal(0, 0.03, n_decisions)
+    c_hat = np.where(c_hat_near_zero, rng.normal(0, 0.0005, n_decisions), rng.normal(0, 0.03, n_decisions))
     decisions = frame([
         decision(f"e{rng.integers(n_events)}", str(rng.choice(["long", "short", "hold"])),
                  types[rng.integers(len(types))], None if rng.random() < 0.2 else float(c_hat[i]),
