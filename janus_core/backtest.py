@@ -177,10 +177,6 @@ def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) 
     if unknown.height:
         r = unknown.row(0, named=True)
         raise ValueError(f"decisions: row {r['row']}, column 'event_id' {r['event_id']!r} is not in the labelled table")
-    dup_price = ds.prices.select("symbol", "date").is_duplicated()
-    if dup_price.any():
-        r = ds.prices.filter(dup_price).row(0, named=True)
-        raise ValueError(f"dataset {ds.name!r} prices: (symbol, date) ({r['symbol']!r}, {r['date']}) appears twice")
 
 
 def _window(calendar: np.ndarray, labelled: pl.DataFrame, cfg: BacktestConfig) -> tuple[int, int, int]:
@@ -260,7 +256,15 @@ def _plan_trades(
     public = (published < open_utc).fill_null(False).to_numpy()
 
     # Holding-day prices: one row per (trade, holding day).
-    prices = ds.prices.select("symbol", "date", "open", "close", "tradable")
+    lo_day, hi_day = cal[int(safe_entry.min())], cal[int(safe_exit.max())]
+    prices = ds.prices.filter(
+        pl.col("symbol").is_in(frame.get_column("symbol").drop_nulls().unique().implode())
+        & pl.col("date").is_between(lo_day, hi_day)
+    ).select("symbol", "date", "open", "close", "tradable")
+    dup_price = prices.select("symbol", "date").is_duplicated()
+    if dup_price.any():
+        r = prices.filter(dup_price).row(0, named=True)
+        raise ValueError(f"dataset {ds.name!r} prices: (symbol, date) ({r['symbol']!r}, {r['date']}) appears twice")
     offsets = np.arange(hp)
     days = (
         frame.select("event_id", "symbol", "entry_idx")

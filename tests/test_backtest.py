@@ -378,3 +378,11 @@ def test_byte_identical_whatever_thread_count_or_hash_seed():
         assert proc.returncode == 0, proc.stderr[-2000:]
         digests.add(proc.stdout.strip())
     assert len(digests) == 1, digests
+
+
+def test_duplicate_price_rows_are_rejected():
+    prices = _prices()
+    dup = pl.concat([prices, prices.filter((pl.col("symbol") == "A") & (pl.col("date") == DAYS[2]))]).sort("symbol", "date")
+    lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.05)])
+    with pytest.raises(ValueError, match=r"prices: \(symbol, date\) \('A', 2024-01-04\) appears twice"):
+        run_backtest(_dataset(dup), _decisions({"e1": "long"}), lab, EQUAL)
