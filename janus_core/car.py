@@ -399,7 +399,9 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     neutralize = cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
     ar = ar_mm
     if neutralize:
-        ar = _neutralize(panel, ds, cfg, moments, j, posc, in_range, ar_mm)
+        cell_ar = _cell_abnormal_returns(panel, cfg, moments)
+        del moments  # the prefix sums are no longer needed: free them before the cross-section
+        ar = _neutralize(panel, ds, cfg, cell_ar, j, posc, in_range, ar_mm)
 
     t_pos, t1_pos = k0 + a - 1, k0 + b
     price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
@@ -487,7 +489,8 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
     code = panel.keys // CALENDAR_DAY_SPAN
     out = []
     for f in factors:
-        v = ex[f].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        col = ex[f].cast(pl.Float64)
+        v = (col.fill_null(np.nan) if col.null_count() else col).to_numpy()
         if row is not None:
             v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
         if rectangular:
@@ -499,37 +502,55 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
     return out
 
 
+#: Columns (trading days) per block when fitting every cell's rolling model (bounds temporaries).
+_CELL_BLOCK = 64
+
+
+def _cell_abnormal_returns(panel: Panel, cfg: CarConfig, moments: _Moments) -> np.ndarray:
+    """Every (stock, day) cell's AR under its rolling model, fitted on [c - gap - L, c - gap);
+    NaN where the cell is not usable in the cross-section (too few estimation days, missing
+    return, not tradable). Computed in blocks of columns so temporaries stay small."""
+    n_sym, width = panel.r.shape
+    out = np.empty((n_sym, width))
+    for c0 in range(0, width, _CELL_BLOCK):
+        cols = np.arange(c0, min(c0 + _CELL_BLOCK, width))
+        fit = moments.fit_columns(
+            np.clip(cols - cfg.gap - cfg.estimation_window, 0, width), np.clip(cols - cfg.gap, 0, width)
+        )
+        block = panel.r[:, cols] - fit.alpha
+        if cfg.model != "constant_mean":
+            block -= fit.beta * panel.m[:, cols]
+        block[(fit.n < cfg.min_estimation_obs) | ~panel.tradable[:, cols]] = np.nan
+        out[:, cols] = block
+    return out
+
+
 def _neutralize(
     panel: Panel,
     ds: Dataset,
     cfg: CarConfig,
-    moments: _Moments,
+    cell_ar: np.ndarray,
     j: np.ndarray,
     posc: np.ndarray,
     in_range: np.ndarray,
     ar_mm: np.ndarray,
 ) -> np.ndarray:
-    """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies."""
+    """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies.
+    ``cell_ar`` (from :func:`_cell_abnormal_returns`) is overwritten."""
     n_sym, width = panel.r.shape
     factors = ds.style_factors()
     k = len(factors)
-    # Rolling market model for every (stock, day) cell: window [c - gap - L, c - gap).
-    cols = np.arange(width)
-    fit = moments.fit_columns(
-        np.clip(cols - cfg.gap - cfg.estimation_window, 0, width), np.clip(cols - cfg.gap, 0, width)
-    )
-    cell_ar = panel.r - fit.alpha - fit.beta * (panel.m if cfg.model != "constant_mean" else 0.0)
-    ok = np.isfinite(cell_ar) & (fit.n >= cfg.min_estimation_obs) & panel.tradable
-    del fit
     expo = _exposures_on_panel(panel, ds, factors)
+    ok = np.isfinite(cell_ar)
     for e in expo:
         ok &= np.isfinite(e)
 
-    # Stock x date grid of the cross-section (columns are dates).
+    # Stock x date grid of the cross-section (columns are dates): y, x zero outside ``w``.
     n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
     if panel.rectangular:
         w = ok
-        y = np.where(ok, cell_ar, 0.0)
+        y = cell_ar
+        y[~ok] = 0.0
         x = [np.where(ok, e, 0.0) for e in expo]
     else:
         sj, sk = np.nonzero(ok)
@@ -544,23 +565,27 @@ def _neutralize(
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
     del cell_ar
-    gid = panel.industry[:, None] * n_days + np.arange(n_days)[None, :]
+    gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
     flat = gid.ravel()
     cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_y = np.bincount(flat, weights=y.ravel(), minlength=n_days * n_grp) / cnt
         mean_x = [np.bincount(flat, weights=v.ravel(), minlength=n_days * n_grp) / cnt for v in x]
-    # Frisch-Waugh-Lovell: demean within (industry, date), then per-date style normal equations.
-    yd = np.where(w, y - mean_y[gid], 0.0)
-    xd = [np.where(w, v - mv[gid], 0.0) for v, mv in zip(x, mean_x)]
-    del x, y
+    # Frisch-Waugh-Lovell: demean within (industry, date), in place, then per-date normal equations.
+    outside = ~w
+    y -= mean_y[gid]
+    y[outside] = 0.0
+    for v, mv in zip(x, mean_x):
+        v -= mv[gid]
+        v[outside] = 0.0
+    del gid, flat, outside
     xtx = np.empty((n_days, k, k))
     xty = np.empty((n_days, k))
     for f in range(k):
-        xty[:, f] = np.einsum("sd,sd->d", xd[f], yd)
+        xty[:, f] = np.einsum("sd,sd->d", x[f], y)
         for h in range(f, k):
-            xtx[:, f, h] = xtx[:, h, f] = np.einsum("sd,sd->d", xd[f], xd[h])
-    del xd, yd
+            xtx[:, f, h] = xtx[:, h, f] = np.einsum("sd,sd->d", x[f], x[h])
+    del x, y
     cnt_g = cnt.reshape(n_grp, n_days)
     dof = w.sum(axis=0) - (cnt_g > 0).sum(axis=0) - k
     gamma = np.full((n_days, k), np.nan)

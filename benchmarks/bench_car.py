@@ -1,0 +1,243 @@
+"""Benchmark: the event-study engine at paper scale against the `eventstudy` package and a per-event
+statsmodels OLS loop.
+
+Workload: the paper-scale synthetic A-share dataset (``SyntheticConfig.for_scale("paper")``: 62,400
+events, 5,282 stocks, 530 trading days, style exposures), saved as a dataset (Parquet + manifest)
+in a temporary workspace; market model, 120-day estimation window, 10-day gap, [0, +2] window,
+default labels.
+
+Prints, from one run on the same events:
+- engine end to end (``load_dataset`` from the files, without re-hashing them, then
+  ``car.car_study``: CAR, labels and split): median wall time over the repeats, and the engine
+  alone (in-memory dataset) for reference; with and without risk neutralisation;
+- peak memory: the maximum resident set size of a fresh worker process that does one end-to-end run
+  (interpreter and libraries included), next to that process's RSS after imports;
+- speed ratios against (a) ``eventstudy.Multiple.from_list`` with ``Single.market_model`` and (b) a
+  per-event ``statsmodels.OLS`` loop over pre-built arrays. Both run on a random subsample of events
+  and are extrapolated linearly to all events (the output says so), and the subsample's CARs are
+  compared with the engine's.
+
+Run: ``uv sync --frozen --all-groups`` once (for eventstudy), then
+``uv run --frozen python benchmarks/bench_car.py [--repeats 5] [--es-sample 500] [--sm-sample 3000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from janus_core.car import CarConfig, Panel, car_study, compute_car
+from janus_core.data import load_dataset
+from janus_core.labels import LabelConfig
+from janus_core.paths import WorkbenchPaths
+
+NAME = "synthetic-ashare"
+TARGETS = {"median_s": 1.0, "peak_gib": 1.0, "vs_eventstudy": 25.0, "vs_statsmodels": 10.0}
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _paths(root: Path) -> WorkbenchPaths:
+    return WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "data_manifests", store=root / "janus.duckdb")
+
+
+def worker(root: Path, repeats: int, neutralize: bool) -> None:
+    """One process: end-to-end runs from the files; prints a JSON line."""
+    paths = _paths(root)
+    cfg = CarConfig(risk_neutralize=neutralize)
+    after_imports = _rss_mib()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        ds = load_dataset(NAME, paths, verify_files=False)
+        table = car_study(ds, cfg, LabelConfig())
+        times.append(time.perf_counter() - t0)
+        n = table.height
+        del ds, table
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"times": times, "peak_mib": peak, "after_imports_mib": after_imports, "events": n}))
+
+
+def _run_worker(root: Path, repeats: int, neutralize: bool) -> dict:
+    cmd = [sys.executable, __file__, "--worker", str(root), "--repeats", str(repeats)]
+    if not neutralize:
+        cmd.append("--no-neutralize")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def statsmodels_loop(ds, cfg: CarConfig, table: pl.DataFrame, sample: np.ndarray) -> tuple[float, float]:
+    """Per-event statsmodels OLS over pre-built arrays (the engine's panel); returns (seconds,
+    max |CAR difference| against the engine)."""
+    import statsmodels.api as sm
+
+    panel = Panel.build(ds)
+    ok = panel.estimation_ok(cfg.model)
+    rows = table[sample.tolist()]
+    sym_j = dict(zip(panel.symbols.to_list(), range(len(panel.symbols)), strict=True))
+    day_to_col = [{d: k for k, d in enumerate(panel.days[panel.day_index[j, : panel.length[j]]])} for j in range(len(panel.symbols))]
+    jobs = []
+    for sym, day in zip(rows["symbol"].to_list(), rows["event_day"].cast(pl.Int64).to_list(), strict=True):
+        j = sym_j[sym]
+        jobs.append((j, day_to_col[j][day]))
+    a, b = cfg.event_window
+    t0 = time.perf_counter()
+    cars = []
+    for j, k0 in jobs:
+        est = np.arange(max(k0 + a - cfg.gap - cfg.estimation_window, 0), k0 + a - cfg.gap)
+        est = est[ok[j, est]]
+        res = sm.OLS(panel.r[j, est], sm.add_constant(panel.m[j, est])).fit()
+        win = np.arange(k0 + a, k0 + b + 1)
+        cars.append(float(np.sum(panel.r[j, win] - res.params[0] - res.params[1] * panel.m[j, win])))
+    elapsed = time.perf_counter() - t0
+    return elapsed, float(np.max(np.abs(np.array(cars) - rows["car_mm"].to_numpy())))
+
+
+def eventstudy_run(ds, cfg: CarConfig, table: pl.DataFrame, sample: np.ndarray) -> tuple[float, float, int]:
+    """``eventstudy.Multiple.from_list`` with ``Single.market_model`` on the sample; returns
+    (seconds, max |CAR difference| against the engine's market-model CAR on events without
+    untradable estimation days, number of events it computed)."""
+    import eventstudy as es
+
+    panel = Panel.build(ds)
+    if not panel.rectangular:
+        raise RuntimeError("eventstudy needs one shared calendar; the dataset is not rectangular")
+    bench_of = dict(ds.securities.select("symbol", "benchmark").iter_rows())
+    dates = (panel.days[1:]).astype("datetime64[D]")
+    returns: dict[str, np.ndarray] = {"date": dates}
+    for j, sym in enumerate(panel.symbols.to_list()):
+        returns[sym] = panel.r[j, 1:]
+    for bench in sorted(set(bench_of.values())):
+        j = next(i for i, s in enumerate(panel.symbols.to_list()) if bench_of[s] == bench)
+        returns[f"__{bench}"] = panel.m[j, 1:]
+    es.Single._save_parameter("returns", returns)
+    rows = table[sample.tolist()]
+    events = [
+        {"event_date": np.datetime64(d, "D"), "security_ticker": s, "market_ticker": f"__{bench_of[s]}"}
+        for s, d in zip(rows["symbol"].to_list(), rows["event_day"].to_list(), strict=True)
+    ]
+    a, b = cfg.event_window
+    t0 = time.perf_counter()
+    agg = es.Multiple.from_list(
+        events, es.Single.market_model, event_window=(a, b), estimation_size=cfg.estimation_window, buffer_size=cfg.gap
+    )
+    elapsed = time.perf_counter() - t0
+    clean = (rows["estimation_days"] == cfg.estimation_window).to_numpy()
+    got = np.array([s.CAR[-1] for s in agg.sample])
+    diff = float(np.nanmax(np.abs(got[clean] - rows["car_mm"].to_numpy()[clean]))) if clean.any() else float("nan")
+    return elapsed, diff, len(agg.sample)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--es-sample", type=int, default=500, help="events timed with eventstudy")
+    parser.add_argument("--sm-sample", type=int, default=3000, help="events timed with the statsmodels loop")
+    parser.add_argument("--workspace", type=Path, default=None, help="reuse/keep the paper-scale dataset here")
+    parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-neutralize", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        worker(args.worker, args.repeats, not args.no_neutralize)
+        return 0
+
+    from janus_core.samples import build_sample
+
+    tmp = None
+    root = args.workspace
+    if root is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bench_car_")
+        root = Path(tmp.name)
+    paths = _paths(root)
+    if not paths.manifest_path(NAME).is_file():
+        t0 = time.perf_counter()
+        build_sample(NAME, paths, scale="paper", progress=False)
+        print(f"built the paper-scale dataset in {time.perf_counter() - t0:.1f} s -> {paths.data_dir / NAME}")
+    cfg = CarConfig()
+    print(f"machine: {os.cpu_count()} cores; config: model={cfg.model}, estimation={cfg.estimation_window}, "
+          f"gap={cfg.gap}, window={list(cfg.event_window)}")
+
+    ds = load_dataset(NAME, paths)
+    print(f"dataset: {ds.events.height:,} events, {ds.prices['symbol'].n_unique():,} stocks, "
+          f"{ds.prices['date'].n_unique():,} trading days, exposures: {ds.exposures is not None}")
+    t0 = time.perf_counter()
+    load_dataset(NAME, paths, verify_files=True)
+    print(f"load_dataset with file hashing: {time.perf_counter() - t0:.3f} s (once; the timings below skip hashing)")
+
+    results = {}
+    for neutralize in (True, False):
+        run = _run_worker(root, args.repeats, neutralize)
+        engine = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            compute_car(ds, CarConfig(risk_neutralize=neutralize))
+            engine.append(time.perf_counter() - t0)
+        label = "neutralised" if neutralize else "market model only"
+        med = statistics.median(run["times"])
+        results[neutralize] = med
+        print(f"[{label}] end to end (files -> labelled CAR table), median of {args.repeats}: {med:.3f} s "
+              f"(runs {', '.join(f'{t:.3f}' for t in run['times'])}); engine alone (in memory): "
+              f"{statistics.median(engine):.3f} s; peak RSS {run['peak_mib']:.0f} MiB "
+              f"(after imports {run['after_imports_mib']:.0f} MiB)")
+        results[f"peak{neutralize}"] = run["peak_mib"]
+
+    table = compute_car(ds, CarConfig(risk_neutralize=False))
+    included = np.flatnonzero(table["excluded_reason"].is_null().to_numpy())
+    rng = np.random.default_rng(0)
+    n_events = table.height
+    engine_s = results[True]
+
+    sm_sample = np.sort(rng.choice(included, min(args.sm_sample, len(included)), replace=False))
+    sm_s, sm_diff = statsmodels_loop(ds, cfg, table, sm_sample)
+    sm_full = sm_s / len(sm_sample) * n_events
+    print(f"statsmodels per-event OLS loop: {sm_s:.2f} s for {len(sm_sample):,} events (subsample), "
+          f"extrapolated to {n_events:,}: {sm_full:.1f} s; max |CAR - engine| {sm_diff:.2e}")
+
+    try:
+        es_sample = np.sort(rng.choice(included, min(args.es_sample, len(included)), replace=False))
+        es_s, es_diff, es_n = eventstudy_run(ds, cfg, table, es_sample)
+        es_full = es_s / len(es_sample) * n_events
+        print(f"eventstudy {__import__('eventstudy').__version__ if hasattr(__import__('eventstudy'), '__version__') else ''}"
+              f"Multiple.from_list(Single.market_model): {es_s:.2f} s for {len(es_sample):,} events (subsample, "
+              f"{es_n} computed), extrapolated to {n_events:,}: {es_full:.1f} s; max |CAR - engine| on events "
+              f"without untradable estimation days {es_diff:.2e} (eventstudy does not skip untradable days)")
+    except ImportError as exc:
+        es_full = float("nan")
+        print(f"eventstudy could not run: {exc!r} (install the bench group: uv sync --frozen --all-groups)")
+
+    peak_gib = max(results["peakTrue"], results["peakFalse"]) / 1024
+    rows = [
+        ("median end to end (s, neutralised)", engine_s, TARGETS["median_s"], engine_s < TARGETS["median_s"]),
+        ("peak memory (GiB)", peak_gib, TARGETS["peak_gib"], peak_gib < TARGETS["peak_gib"]),
+        ("speed-up vs eventstudy", es_full / engine_s, TARGETS["vs_eventstudy"], es_full / engine_s >= TARGETS["vs_eventstudy"]),
+        ("speed-up vs statsmodels loop", sm_full / engine_s, TARGETS["vs_statsmodels"], sm_full / engine_s >= TARGETS["vs_statsmodels"]),
+    ]
+    print("\nsummary (end to end, neutralised, against the extrapolated full-sample times):")
+    for name, value, target, ok in rows:
+        print(f"  {name:<38} {value:10.3f}   target {'<' if 'speed' not in name else '>='} {target:<6} {'PASS' if ok else 'FAIL'}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
