@@ -49,7 +49,6 @@ renamed into place; an old ``OUT`` is replaced only once the new one is complete
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import json
 import math
@@ -97,8 +96,6 @@ EVENT_RECORD_FIELDS: tuple[str, ...] = (
     "price_t", "price_t_plus_1", "raw_return", "abnormal_return", "risk_neutralized_return", "car",
     "payload_hash", "source",
 )
-#: Extra, stable fields of each event record (allowed by the contract).
-EVENT_RECORD_EXTRAS: tuple[str, ...] = ("event_day", "model", "alpha", "beta", "sigma", "estimation_days", "car_mm")
 REWARD_RECORD_FIELDS: tuple[str, ...] = (
     "reward_id", "event_id", "event_ts", "symbol", "strategy_id", "action", "expected_direction",
     "event_type", "predicted_event_type", "direction_gate", "event_type_gate", "pnl_reward",
@@ -352,10 +349,10 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
 
     cols = decisions.columns
     resolved: list[str | None] = []
-    status: list[str] = []
+    status: list[MappingStatus] = []
     for row in decisions.iter_rows(named=True):
         event = None
-        state: str = "unmapped"
+        state: MappingStatus = "unmapped"
         given = row.get("event_id") if "event_id" in cols else None
         if given is not None:
             event = by_id.get(given)

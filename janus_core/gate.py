@@ -43,11 +43,13 @@ from janus_core.evidence import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
     EVENT_RECORD_FIELDS,
+    EVENT_SUMMARY_FIELDS,
     EVIDENCE_REF,
     EVIDENCE_SCHEMA,
     HGRM_REWARD_REF,
     HGRM_REWARD_SCHEMA,
     REWARD_RECORD_FIELDS,
+    REWARD_SUMMARY_FIELDS,
 )
 from janus_core.hashing import H
 
@@ -169,6 +171,10 @@ def child_schema_problems(doc: dict[str, Any], schema: str) -> list[str]:
     count_key = "event_count" if is_event else "reward_count"
     if not isinstance(summary, dict) or _int(summary.get(count_key)) != len(rows):
         problems.append(f"summary.{count_key} does not equal the {len(rows)} {key}")
+    summary_fields = EVENT_SUMMARY_FIELDS if is_event else REWARD_SUMMARY_FIELDS
+    absent = [f for f in summary_fields if not isinstance(summary, dict) or f not in summary]
+    if absent:
+        problems.append(f"summary lacks {absent}")
     if doc.get("manifest_hash") != H(rows):
         problems.append(f"manifest_hash does not equal H({key})")
     return problems

@@ -19,7 +19,7 @@ from janus_core import evidence
 from janus_core.data import event_ts_iso
 from janus_core.events import derive_event_id
 from janus_core.hashing import H
-from test_evidence_helpers import EVENTS, decisions_table, labelled_table, make_inputs, write_folder
+from test_evidence_helpers import EVENTS, labelled_table, make_inputs, write_folder
 
 GOLDEN = Path(__file__).parent / "golden" / "evidence"
 REGEN = os.environ.get("JANUS_REGEN_GOLDENS") == "1"
@@ -136,7 +136,7 @@ def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expect
 
 def test_evidence_reasons():
     complete = make_inputs("historical_market_replay", complete=True)
-    files, _, docs = evidence.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
+    _, _, docs = evidence.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
     assert docs.evidence["evidence_complete"] is True and docs.evidence["reasons"] == []
     assert docs.evidence["promotion_authority_eligible"] is True
 
