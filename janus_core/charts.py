@@ -73,10 +73,11 @@ def count_bar_chart(frame: pl.DataFrame, category: str, colour: str, count: str 
 
 def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_type: str = "Q",
                x_title: str | None = None, y_title: str | None = None, rule_at: float | None = None,
-               style: ChartStyle = ChartStyle()) -> alt.Chart | alt.LayerChart:
-    """A line of ``y`` against ``x`` (one per ``series`` when given), with points, and optionally a
-    dashed vertical reference rule at ``x = rule_at`` (e.g. the trading cost on a tau sweep)."""
-    cols = [c for c in (x, y, series) if c is not None]
+               dash: str | None = None, style: ChartStyle = ChartStyle()) -> alt.Chart | alt.LayerChart:
+    """A line of ``y`` against ``x`` (one per ``series`` when given; dash pattern by ``dash``, e.g.
+    benchmark versus policy), with points on a quantitative x, and optionally a dashed vertical
+    reference rule at ``x = rule_at`` (e.g. the trading cost on a tau sweep)."""
+    cols = [c for c in dict.fromkeys((x, y, series, dash)) if c is not None]
     data = alt.Data(values=_records(frame.select(cols)))
     enc = {
         "x": alt.X(f"{x}:{x_type}", title=x_title or x),
@@ -84,6 +85,8 @@ def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_typ
     }
     if series is not None:
         enc["color"] = alt.Color(f"{series}:N", title=series.replace("_", " "))
+    if dash is not None:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "))
     chart = alt.Chart(data).mark_line(point=x_type != "T").encode(**enc).properties(
         width=style.width, height=style.height
     )
@@ -110,14 +113,18 @@ def histogram_chart(frame: pl.DataFrame, value: str, series: str | None = None, 
 
 
 def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *,
-                   x_title: str, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+                   x_title: str, zero_rule: bool = False, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
     """Point estimates with interval rules, one row per ``label`` (e.g. Sharpe with its bootstrap
-    interval per policy)."""
+    interval per policy); ``zero_rule`` adds a dashed line at 0 (for differences)."""
     data = alt.Data(values=_records(frame.select(label, estimate, low, high)))
     base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", sort=None, title=label.replace("_", " ")))
     rule = base.mark_rule(strokeWidth=2, color="#7a9cc6").encode(x=alt.X(f"{low}:Q", title=x_title), x2=f"{high}:Q")
     point = base.mark_point(filled=True, size=50, color="#1f4e8c").encode(x=f"{estimate}:Q")
-    return alt.layer(rule, point).properties(width=style.width, height=max(60, 24 * frame.height))
+    layers = [rule, point]
+    if zero_rule:
+        layers.append(alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999", strokeDash=[4, 3])
+                      .encode(x="zero:Q"))
+    return alt.layer(*layers).properties(width=style.width, height=max(60, 24 * frame.height))
 
 
 _ID_DEF = re.compile(r'\bid="([^"]+)"')

@@ -161,6 +161,7 @@ class AnalysisTableNames(BaseModel):
     nav: str = "nav"
     holding_period: str = "holding_period_sweep"
     metrics: str = "metrics"
+    skipped: str = "skipped"
 
 
 class ReportConfig(BaseModel):
@@ -445,7 +446,15 @@ class _Builder:
         section.add("svg", markup=chart_svg(build(), f"chart{self._chart_count}"))
 
     def missing(self, section: Section, what: str, rel: str) -> None:
-        section.add("note", f"{what}: not available in this evidence (no {rel} in the folder).")
+        """The explicit note for a table the folder lacks, with the export's reason when
+        ``analysis/skipped`` gives one."""
+        stem = Path(rel).name.split(".")[0]
+        reason = ""
+        skipped = self.f.analysis.get(self.cfg.tables.skipped)
+        if skipped is not None and {"table", "reason"} <= set(skipped.columns):
+            hits = skipped.filter(pl.col("table") == stem)["reason"].to_list()
+            reason = f" The export skipped it: {'; '.join(str(h) for h in hits)}." if hits else ""
+        section.add("note", f"{what}: not available in this evidence (no {rel} in the folder).{reason}")
 
     def analysis(self, key: str) -> tuple[pl.DataFrame | None, str]:
         stem = getattr(self.cfg.tables, key)
@@ -741,7 +750,19 @@ class _Builder:
         s.add("h", "Ablations")
         self.show_table(s, "ablations", "Ablation table")
         s.add("h", "Constant-policy check (can always-trade or never-trade pay?)")
-        self.show_table(s, "constant_policy", "Constant-policy check")
+        frame, rel = self.analysis("constant_policy")
+        if frame is None:
+            self.missing(s, "Constant-policy check", rel)
+        else:
+            if "beats_oracle" in frame.columns:
+                beating = frame.filter(pl.col("beats_oracle").cast(pl.Boolean))
+                if beating.height:
+                    s.add("bad", f"{beating.height} of {frame.height} constant policies score a higher mean reward "
+                                 "than the oracle: the reward can be gamed without looking at the news.")
+                else:
+                    s.add("good", f"None of the {frame.height} constant policies (always long, short or hold, with "
+                                  "any fixed type and CAR guess) outscores the oracle's mean reward.")
+            self.table(s, frame, rel)
         s.add("h", "Reward rows")
         frame, rel = self.analysis("reward_rows")
         if frame is None:
@@ -779,12 +800,17 @@ class _Builder:
         frame, rel = self.analysis("nav")
         if frame is None:
             self.missing(s, "NAV table", rel)
-        else:
-            series = next((c for c in ("series", "policy", "name") if c in frame.columns), None)
-            if not self.lacks(s, frame, rel, ("date", "nav")) and series is not None:
-                self.chart(s, lambda: line_chart(frame.sort(series, "date"), "date", "nav", series, x_type="T",
-                                                 x_title="date", y_title="NAV", style=self.cfg.chart))
-            self.table(s, frame, rel)
+        elif not self.lacks(s, frame, rel, ("series", "date", "nav")):
+            kind = "kind" if "kind" in frame.columns else None
+            order = [c for c in (kind, "series", "date") if c is not None]
+            self.chart(s, lambda: line_chart(frame.sort(order), "date", "nav", "series", x_type="T", x_title="date",
+                                             y_title="NAV", dash=kind, style=self.cfg.chart))
+            keys = [c for c in (kind, "series") if c is not None]
+            ends = frame.sort(order).group_by(keys, maintain_order=True).agg(
+                pl.col("date").first().alias("first_date"), pl.col("date").last().alias("last_date"),
+                pl.len().alias("days"), pl.col("nav").last().alias("final_nav"), pl.col("nav").min().alias("min_nav"))
+            s.add("p", f"Daily NAV per series is in {rel}; first and last day per series:")
+            self.table(s, ends, f"{rel} summarised per series")
         s.add("h", "Holding-period sweep")
         frame, rel = self.analysis("holding_period")
         if frame is None:
@@ -804,11 +830,14 @@ class _Builder:
             self.missing(s, "Metrics with bootstrap intervals", rel)
         else:
             label = next((c for c in ("policy", "series", "strategy_id") if c in frame.columns), None)
-            for metric, title in (("sharpe", "Sharpe ratio"), ("da", "directional accuracy")):
+            for metric, title in (("sharpe", "Sharpe ratio"), ("da", "directional accuracy"),
+                                  ("sharpe_diff", "Sharpe ratio minus the baseline's"),
+                                  ("da_diff", "directional accuracy minus the baseline's")):
                 lo, hi = f"{metric}_ci_low", f"{metric}_ci_high"
                 if label is not None and all(c in frame.columns for c in (metric, lo, hi)):
                     self.chart(s, lambda m=metric, a=lo, b=hi, t=title: interval_chart(
-                        frame, label, m, a, b, x_title=f"{t} (bootstrap interval)", style=self.cfg.chart))
+                        frame, label, m, a, b, x_title=f"{t} (bootstrap interval)", zero_rule=m.endswith("_diff"),
+                        style=self.cfg.chart))
                 else:
                     s.add("note", f"{rel} lacks {metric}, {lo} or {hi}: no interval chart for the {title}.")
             self.table(s, frame, rel)
