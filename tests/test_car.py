@@ -347,3 +347,21 @@ def test_config_validation():
     with pytest.raises(ValueError, match="min_estimation_obs"):
         CarConfig(estimation_window=30, min_estimation_obs=60)
     assert CarConfig().model_dump()["event_window"] == (0, 2)
+
+
+def test_ragged_calendars_match_the_rectangular_path(hand):
+    """A stock listed late (rows only from day 180, so it never has enough estimation days) makes
+    the panel ragged; every result must equal the run without it (the scatter path of the
+    cross-section and the padded matrices agree with the rectangular ones)."""
+    late = hand.prices.filter(pl.col("symbol") == "F00").slice(180).with_columns(symbol=pl.lit("G"))
+    exposures = hand.exposures.filter(pl.col("symbol") == "F00").slice(180).with_columns(symbol=pl.lit("G"))
+    ragged = Dataset(
+        meta=hand.meta,
+        events=hand.events,
+        prices=pl.concat([hand.prices, late]).sort("symbol", "date"),
+        benchmarks=hand.benchmarks,
+        securities=pl.concat([hand.securities, pl.DataFrame({"symbol": ["G"], "benchmark": ["IDX"], "industry": ["bank"]})]),
+        exposures=pl.concat([hand.exposures, exposures]),
+    )
+    cfg = CarConfig()
+    assert compute_car(ragged, cfg).equals(compute_car(hand, cfg))
