@@ -206,9 +206,10 @@ def _plan_trades(
     window: tuple[int, int, int],
     weights: Mapping[str, float],
 ) -> tuple[pl.DataFrame, np.ndarray]:
-    """One row per decision with its skip reason, entry/exit days and prices, and the per-trade
-    price increments ``(close_d - ref_d) / open_entry`` for each holding day (matrix, executed rows
-    first in trades order)."""
+    """One row per decision (sorted by ``event_id``) with its skip reason, entry/exit days and
+    prices, and the matrix (one row per decision, one column per holding day) of price increments
+    ``(close_d - ref_d) / open_entry`` with ``ref`` the entry open on day 1 and the previous close
+    after; rows of skipped decisions are zero."""
     first, last_entry, _ = window
     hp = cfg.holding_period
     cal = pl.Series("date", calendar.astype("datetime64[D]"), dtype=pl.Date)
@@ -256,11 +257,15 @@ def _plan_trades(
     public = (published < open_utc).fill_null(False).to_numpy()
 
     # Holding-day prices: one row per (trade, holding day).
-    lo_day, hi_day = cal[int(safe_entry.min())], cal[int(safe_exit.max())]
-    prices = ds.prices.filter(
-        pl.col("symbol").is_in(frame.get_column("symbol").drop_nulls().unique().implode())
-        & pl.col("date").is_between(lo_day, hi_day)
-    ).select("symbol", "date", "open", "close", "tradable")
+    located = has_day & in_data
+    if located.any():
+        lo_day, hi_day = cal[int(safe_entry[located].min())], cal[int(safe_exit[located].max())]
+        wanted = pl.col("symbol").is_in(frame.get_column("symbol").drop_nulls().unique().implode()) & pl.col(
+            "date"
+        ).is_between(lo_day, hi_day)
+    else:
+        wanted = pl.lit(False)
+    prices = ds.prices.filter(wanted).select("symbol", "date", "open", "close", "tradable")
     dup_price = prices.select("symbol", "date").is_duplicated()
     if dup_price.any():
         r = prices.filter(dup_price).row(0, named=True)
@@ -301,11 +306,10 @@ def _plan_trades(
     for name, failed in checks:
         reason[(reason == None) & failed] = name  # noqa: E711 (elementwise on an object array)
     executed = reason == None  # noqa: E711
-    increments = np.empty_like(close)
+    increments = np.zeros_like(close)
     increments[:, 0] = close[:, 0] - entry_open
     increments[:, 1:] = close[:, 1:] - close[:, :-1]
-    increments = increments / entry_open[:, None]
-    located = has_day & in_data
+    increments[executed] /= entry_open[executed, None]
     frame = frame.with_columns(
         pl.Series("executed", executed, dtype=pl.Boolean),
         pl.Series("skip_reason", reason.tolist(), dtype=pl.String),
@@ -315,7 +319,8 @@ def _plan_trades(
     ).with_columns(
         pl.when(pl.col("located")).then(pl.col(c)).otherwise(None).alias(c) for c in ("entry_date", "exit_date")
     ).drop("located")
-    return frame, np.where(executed[:, None], increments, 0.0)
+    increments[~executed] = 0.0
+    return frame, increments
 
 
 def _cohort_fractions(frame: pl.DataFrame, cfg: BacktestConfig, weights: Mapping[str, float]) -> np.ndarray:
@@ -380,9 +385,10 @@ def run_backtest(
     executed = frame.get_column("executed").to_numpy()
     hp = cfg.holding_period
     cost_rate = cfg.cost_bps / 1e4
-    price_relative = np.where(
-        executed, frame.get_column("exit_close").to_numpy() / frame.get_column("entry_open").to_numpy(), np.nan
-    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # skipped rows may lack prices; masked below
+        price_relative = np.where(
+            executed, frame.get_column("exit_close").to_numpy() / frame.get_column("entry_open").to_numpy(), np.nan
+        )
 
     n_days = last - first + 1
     nav = np.empty(n_days + 1)

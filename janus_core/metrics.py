@@ -67,11 +67,15 @@ class BootstrapConfig(BaseModel):
     seed: int = 0
 
 
-def resolve_bootstrap_config(cfg: BootstrapConfig | None, overrides: dict[str, object]) -> BootstrapConfig:
-    """``cfg`` (default ``BootstrapConfig()``) with keyword ``overrides`` applied and validated, so
-    ``bootstrap_sharpe_ci(r, n_boot=500, seed=1, block=5)`` and ``cfg=...`` both work."""
+def resolve_bootstrap_config(
+    cfg: BootstrapConfig | None, n_boot: int | None, seed: int | None, overrides: dict[str, object]
+) -> BootstrapConfig:
+    """``cfg`` (default ``BootstrapConfig()``) with ``n_boot``, ``seed`` (when given) and keyword
+    ``overrides`` (``block``, ``method``, ``alpha``) applied and validated, so
+    ``bootstrap_sharpe_ci(r, 500, 1, block=5)`` and ``bootstrap_sharpe_ci(r, cfg=...)`` both work."""
     base = cfg or BootstrapConfig()
-    return BootstrapConfig(**{**base.model_dump(), **overrides}) if overrides else base
+    given = {k: v for k, v in (("n_boot", n_boot), ("seed", seed)) if v is not None} | overrides
+    return BootstrapConfig(**{**base.model_dump(), **given}) if given else base
 
 
 def _as_array(values: Sequence[float] | pl.Series | np.ndarray, what: str) -> np.ndarray:
@@ -285,14 +289,19 @@ def _interval(estimate: float, draws: np.ndarray, cfg: BootstrapConfig, block: i
 
 
 def bootstrap_sharpe_ci(
-    returns: Sequence[float] | pl.Series | np.ndarray, cfg: BootstrapConfig | None = None, **overrides: object
+    returns: Sequence[float] | pl.Series | np.ndarray,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    *,
+    cfg: BootstrapConfig | None = None,
+    **overrides: object,
 ) -> dict[str, float]:
     """Percentile interval of the Sharpe ratio of daily ``returns`` under a block bootstrap.
 
     Returns ``estimate`` (Sharpe of the sample), ``lo``, ``hi``, ``se`` (std of the draws),
     ``n_boot``, ``alpha`` and the ``block`` length used.
     """
-    cfg = resolve_bootstrap_config(cfg, overrides)
+    cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
     r = _as_array(returns, "returns")
     idx = block_bootstrap_indices(r.size, cfg)
     return _interval(sharpe_ratio(r), _sharpe_rows(r[idx]), cfg, min(cfg.block or default_block(r.size), r.size))
@@ -301,6 +310,9 @@ def bootstrap_sharpe_ci(
 def bootstrap_sharpe_diff_ci(
     returns: Sequence[float] | pl.Series | np.ndarray,
     baseline_returns: Sequence[float] | pl.Series | np.ndarray,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    *,
     cfg: BootstrapConfig | None = None,
     **overrides: object,
 ) -> dict[str, float]:
@@ -309,7 +321,7 @@ def bootstrap_sharpe_diff_ci(
     Both series must cover the same days in the same order (equal length); each resample draws
     one set of day indices and applies it to both.
     """
-    cfg = resolve_bootstrap_config(cfg, overrides)
+    cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
     a = _as_array(returns, "returns")
     b = _as_array(baseline_returns, "baseline_returns")
     if a.size != b.size:
@@ -328,10 +340,16 @@ def _scored_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFram
 
 
 def bootstrap_da_ci(
-    decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: BootstrapConfig | None = None, **overrides: object
+    decisions: pl.DataFrame,
+    labelled: pl.DataFrame,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    *,
+    cfg: BootstrapConfig | None = None,
+    **overrides: object,
 ) -> dict[str, float]:
     """Percentile interval of DA, resampling scored events i.i.d. (one decision per event)."""
-    cfg = resolve_bootstrap_config(cfg, overrides)
+    cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
     hit = _scored_hits(decisions, labelled)["hit"].cast(pl.Float64).to_numpy()
     if hit.size == 0:
         raise ValueError("bootstrap_da_ci: no scored events")
@@ -344,6 +362,9 @@ def bootstrap_da_diff_ci(
     decisions: pl.DataFrame,
     baseline_decisions: pl.DataFrame,
     labelled: pl.DataFrame,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    *,
     cfg: BootstrapConfig | None = None,
     **overrides: object,
 ) -> dict[str, float]:
@@ -352,7 +373,7 @@ def bootstrap_da_diff_ci(
     Events are matched by ``event_id`` (sorted, so the result does not depend on row order); each
     resample draws one set of events and scores both policies on it.
     """
-    cfg = resolve_bootstrap_config(cfg, overrides)
+    cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
     a = _scored_hits(decisions, labelled)
     b = _scored_hits(baseline_decisions, labelled)
     paired = a.join(b, on="event_id", how="inner", suffix="_baseline").sort("event_id")
@@ -380,8 +401,8 @@ def sharpe_interval_table(
         raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(returns_by_policy)}")
     rows = []
     for name in sorted(returns_by_policy):
-        one = bootstrap_sharpe_ci(returns_by_policy[name], cfg)
-        diff = bootstrap_sharpe_diff_ci(returns_by_policy[name], returns_by_policy[baseline], cfg)
+        one = bootstrap_sharpe_ci(returns_by_policy[name], cfg=cfg)
+        diff = bootstrap_sharpe_diff_ci(returns_by_policy[name], returns_by_policy[baseline], cfg=cfg)
         rows.append({"policy": name, "sharpe": one["estimate"], "sharpe_ci_low": one["lo"],
                      "sharpe_ci_high": one["hi"], "sharpe_diff": diff["estimate"],
                      "sharpe_diff_ci_low": diff["lo"], "sharpe_diff_ci_high": diff["hi"]})
@@ -402,8 +423,8 @@ def da_interval_table(
         raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(decisions_by_policy)}")
     rows = []
     for name in sorted(decisions_by_policy):
-        one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg)
-        diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg)
+        one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg=cfg)
+        diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg=cfg)
         rows.append({"policy": name, "da": one["estimate"], "da_ci_low": one["lo"], "da_ci_high": one["hi"],
                      "da_diff": diff["estimate"], "da_diff_ci_low": diff["lo"], "da_diff_ci_high": diff["hi"],
                      "n_paired": int(diff["n_paired"])})

@@ -386,3 +386,11 @@ def test_duplicate_price_rows_are_rejected():
     lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.05)])
     with pytest.raises(ValueError, match=r"prices: \(symbol, date\) \('A', 2024-01-04\) appears twice"):
         run_backtest(_dataset(dup), _decisions({"e1": "long"}), lab, EQUAL)
+
+
+def test_empty_decisions_give_a_flat_nav():
+    ds, lab = _cohort_dataset_labelled()
+    empty = _decisions({}).cast({"event_id": pl.String, "strategy_id": pl.String, "action": pl.String})
+    res = run_backtest(ds, empty, lab, EQUAL)
+    assert res.trades.height == 0 and (res.nav["nav"] == 1.0).all()
+    assert res.nav["date"].to_list() == DAYS[:4]  # base day, window 01-03..01-04, one more day to exit

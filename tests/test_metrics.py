@@ -155,6 +155,7 @@ def test_bootstrap_is_seeded_and_deterministic():
     a = bootstrap_sharpe_ci(r, n_boot=300, seed=7, block=4)
     assert a == bootstrap_sharpe_ci(r, n_boot=300, seed=7, block=4)
     assert a == bootstrap_sharpe_ci(r, cfg=BootstrapConfig(n_boot=300, seed=7, block=4))
+    assert a == bootstrap_sharpe_ci(r, 300, 7, block=4)  # positional n_boot, seed
     assert a != bootstrap_sharpe_ci(r, n_boot=300, seed=8, block=4)
     assert a["lo"] < a["estimate"] < a["hi"]
 
@@ -253,7 +254,7 @@ def test_interval_tables_pair_against_the_baseline():
     assert row["random"]["sharpe_diff"] == row["random"]["sharpe_diff_ci_low"] == 0.0
     assert row["random"]["sharpe_diff_ci_high"] == 0.0
     assert row["skilled"]["sharpe_diff_ci_low"] > 0  # paired shift on the same days
-    one = bootstrap_sharpe_ci(returns["noisy"], cfg)
+    one = bootstrap_sharpe_ci(returns["noisy"], cfg=cfg)
     assert (row["noisy"]["sharpe"], row["noisy"]["sharpe_ci_low"], row["noisy"]["sharpe_ci_high"]) == (
         one["estimate"], one["lo"], one["hi"])
     with pytest.raises(ValueError, match="baseline 'oracle'"):
