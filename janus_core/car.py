@@ -45,6 +45,8 @@ ARs are demeaned within (date, industry) before the style regression.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -102,6 +104,9 @@ class CarConfig(BaseModel):
     #: industry groups minus style factors); fewer and that date has no risk model. 10 keeps
     #: factor returns from being fitted on a near-saturated cross-section.
     min_cross_section_dof: int = Field(10, ge=1)
+    #: Worker threads for the panel-wide array work; 0 = one per CPU core. Results are identical
+    #: for every value (each task writes its own slice; no reduction crosses threads).
+    threads: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> "CarConfig":
@@ -256,7 +261,7 @@ class Fit:
 class _Moments:
     """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
 
-    def __init__(self, panel: Panel, model: Model):
+    def __init__(self, panel: Panel, model: Model, pool: ThreadPoolExecutor):
         ok = panel.estimation_ok(model)
         if model == "market_adjusted":
             y = np.where(ok, panel.r - panel.m, 0.0)
@@ -271,9 +276,11 @@ class _Moments:
             np.cumsum(v, axis=1, out=out[:, 1:])
             return out
 
-        self.c = {"n": prefix(ok.astype(np.float64)), "sy": prefix(y), "syy": prefix(y * y)}
+        sources = {"n": lambda: ok.astype(np.float64), "sy": lambda: y, "syy": lambda: y * y}
         if model == "market":
-            self.c.update(sx=prefix(x), sxx=prefix(x * x), sxy=prefix(x * y))
+            sources.update(sx=lambda: x, sxx=lambda: x * x, sxy=lambda: x * y)
+        names = list(sources)
+        self.c = dict(zip(names, pool.map(lambda name: prefix(sources[name]()), names), strict=True))
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
@@ -282,7 +289,11 @@ class _Moments:
     def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
         [lo[c], hi[c])."""
-        return self._fit({k: np.take(v, hi, axis=1) - np.take(v, lo, axis=1) for k, v in self.c.items() if k != "syy"})
+        def cols(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+            contiguous = len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1
+            return v[:, idx[0] : idx[-1] + 1] if contiguous else np.take(v, idx, axis=1)
+
+        return self._fit({k: cols(v, hi) - cols(v, lo) for k, v in self.c.items() if k != "syy"})
 
     def _fit(self, s: dict[str, np.ndarray]) -> Fit:
         n = np.rint(s["n"])
@@ -362,6 +373,11 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     null), ``neutralized``, ``untradable_window_days``, ``excluded_reason``. Model outputs are null
     for excluded events.
     """
+    with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
+        return _compute_car(ds, cfg, pool)
+
+
+def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.DataFrame:
     a, b = cfg.event_window
     w = cfg.window_days
     events = ds.events.sort("published_at", "symbol", "event_id", maintain_order=True).with_columns(
@@ -378,7 +394,7 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     )
     width = panel.r.shape[1]
 
-    moments = _Moments(panel, cfg.model)
+    moments = _Moments(panel, cfg.model, pool)
     lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
     hi = np.clip(k0 + a - cfg.gap, 0, width)
     mapped = k0 >= 0
@@ -399,7 +415,7 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     neutralize = cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
     ar = ar_mm
     if neutralize:
-        cell_ar = _cell_abnormal_returns(panel, cfg, moments)
+        cell_ar = _cell_abnormal_returns(panel, cfg, moments, pool)
         del moments  # the prefix sums are no longer needed: free them before the cross-section
         ar = _neutralize(panel, ds, cfg, cell_ar, j, posc, in_range, ar_mm)
 
@@ -506,13 +522,15 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
 _CELL_BLOCK = 64
 
 
-def _cell_abnormal_returns(panel: Panel, cfg: CarConfig, moments: _Moments) -> np.ndarray:
+def _cell_abnormal_returns(panel: Panel, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor) -> np.ndarray:
     """Every (stock, day) cell's AR under its rolling model, fitted on [c - gap - L, c - gap);
     NaN where the cell is not usable in the cross-section (too few estimation days, missing
-    return, not tradable). Computed in blocks of columns so temporaries stay small."""
+    return, not tradable). Computed in blocks of columns (in parallel; each block writes its own
+    columns, so the result does not depend on the thread count) so temporaries stay small."""
     n_sym, width = panel.r.shape
     out = np.empty((n_sym, width))
-    for c0 in range(0, width, _CELL_BLOCK):
+
+    def block_ar(c0: int) -> None:
         cols = np.arange(c0, min(c0 + _CELL_BLOCK, width))
         fit = moments.fit_columns(
             np.clip(cols - cfg.gap - cfg.estimation_window, 0, width), np.clip(cols - cfg.gap, 0, width)
@@ -522,6 +540,8 @@ def _cell_abnormal_returns(panel: Panel, cfg: CarConfig, moments: _Moments) -> n
             block -= fit.beta * panel.m[:, cols]
         block[(fit.n < cfg.min_estimation_obs) | ~panel.tradable[:, cols]] = np.nan
         out[:, cols] = block
+
+    list(pool.map(block_ar, range(0, width, _CELL_BLOCK)))
     return out
 
 

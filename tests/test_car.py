@@ -365,3 +365,8 @@ def test_ragged_calendars_match_the_rectangular_path(hand):
     )
     cfg = CarConfig()
     assert compute_car(ragged, cfg).equals(compute_car(hand, cfg))
+
+
+def test_thread_count_does_not_change_results(demo):
+    one = compute_car(demo, CarConfig(threads=1))
+    assert one.equals(compute_car(demo, CarConfig(threads=3)))
