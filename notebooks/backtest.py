@@ -9,6 +9,7 @@ def _():
     import json
     from pathlib import Path
 
+    import altair as alt
     import marimo as mo
     import polars as pl
 
@@ -22,6 +23,7 @@ def _():
         CarConfig,
         Path,
         WorkbenchPaths,
+        alt,
         backtest,
         compute_car,
         interval_chart,
@@ -204,14 +206,24 @@ def _(mo, results):
 
 
 @app.cell
-def _(mo, pl, results, type_policy_picker):
+def _(alt, mo, pl, results, type_policy_picker):
     per_type = pl.concat([
         _r.per_type.select(pl.lit(_p).alias("policy"), pl.all()) for _p, _r in sorted(results.items())
     ])
-    mo.vstack([
-        mo.md(f"### Per event type: {type_policy_picker.value}"),
-        per_type.filter(pl.col("policy") == type_policy_picker.value),
-    ])
+    _shown = per_type.filter(pl.col("policy") == type_policy_picker.value)
+    _chart = (
+        alt.Chart(_shown)
+        .mark_bar()
+        .encode(
+            x=alt.X("pnl:Q", title="P&L (NAV units, net of cost)"),
+            y=alt.Y("event_type:N", sort="-x", title=None),
+            color=alt.condition("datum.pnl > 0", alt.value("#2ca02c"), alt.value("#d62728")),
+            tooltip=["event_type", "w", "n_decisions", "n_executed", alt.Tooltip("hit_rate:Q", format=".1%"),
+                     alt.Tooltip("mean_net_return:Q", format=".4f"), alt.Tooltip("pnl:Q", format=".4f")],
+        )
+        .properties(title=f"P&L by event type: {type_policy_picker.value}", height=260)
+    )
+    mo.vstack([mo.md(f"### Per event type: {type_policy_picker.value}"), _chart, _shown])
     return (per_type,)
 
 
@@ -237,6 +249,8 @@ def _(baseline_picker, interval_chart, intervals, mo):
                        x_title=f"Sharpe minus {baseline_picker.value}'s (paired on days)"),
         interval_chart(intervals, "policy", "da", "da_ci_low", "da_ci_high",
                        x_title="directional accuracy (bootstrap over events)"),
+        interval_chart(intervals, "policy", "da_diff", "da_diff_ci_low", "da_diff_ci_high",
+                       x_title=f"DA minus {baseline_picker.value}'s (paired on events)"),
         intervals,
     ])
     return

@@ -107,6 +107,8 @@ def test_one_long_trade_exact_nav():
     expected = nav_metrics([1.0, nav1, nav2])
     assert {k: res.metrics[k] for k in expected} == pytest.approx(expected, rel=1e-12)
     assert res.metrics["n_executed"] == 1 and res.metrics["total_cost"] == pytest.approx(0.0021)
+    summary = res.summary()
+    assert summary["total_return"] == round(nav2 - 1.0, 4) and summary["n_executed"] == 1
 
 
 def test_one_short_trade_exact_nav_and_holding_period_one():
