@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.decisions import DECISION_SCHEMA, format_completion
 from janus_core.events import EVENT_TYPES
+from janus_core.reward import group_means
 
 POLICIES: tuple[str, ...] = ("oracle", "type_prior", "sentiment", "always_long", "always_hold", "random")
 
@@ -102,11 +103,9 @@ def type_prior_table(labelled: pl.DataFrame, cfg: PolicyConfig) -> pl.DataFrame:
         raise PolicyError("type_prior needs the 'split' column (janus_core chronological split) to use the "
                           "historical split only")
     hist = labelled.filter((pl.col("split") == "historical") & pl.col("car").is_not_null())
-    stats = (
-        hist.group_by("event_type")
-        .agg(pl.len().alias("historical_events"), pl.col("car").mean().alias("historical_mean_car"))
-        .sort("event_type")
-    )
+    stats = hist.group_by("event_type").agg(pl.len().alias("historical_events")).join(
+        group_means(hist, "event_type", {"historical_mean_car": pl.col("car")}), on="event_type"
+    ).sort("event_type")
     enough = pl.col("historical_events") >= cfg.type_prior_min_events
     return stats.with_columns(
         pl.when(enough & (pl.col("historical_mean_car") > 0)).then(pl.lit("long"))

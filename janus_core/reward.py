@@ -56,6 +56,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -388,24 +389,43 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     )
 
 
+def group_means(frame: pl.DataFrame, key: str, values: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Per value of ``key`` (sorted ascending): the mean of each expression in ``values`` over its
+    non-null entries (null when there are none). Sums run with numpy over the rows in their input
+    order, so the last bit never depends on the thread count (polars' parallel group-by sums do)."""
+    f = frame.select(pl.col(key), *[e.alias(n) for n, e in values.items()]).with_row_index("_row").sort(key, "_row")
+    if f.height == 0:
+        return pl.DataFrame({key: f[key], **{n: pl.Series(n, [], dtype=pl.Float64) for n in values}})
+    keys = f[key]
+    starts = (keys != keys.shift(1)).fill_null(True).arg_true().to_numpy()
+    out: dict[str, pl.Series] = {key: keys.gather(starts)}
+    for name in values:
+        col = f[name].cast(pl.Float64)
+        sums = np.add.reduceat(col.fill_null(0.0).to_numpy(), starts)
+        counts = np.add.reduceat(col.is_not_null().to_numpy().astype(np.int64), starts)
+        means = np.divide(sums, counts, out=np.full(len(starts), np.nan), where=counts > 0)
+        out[name] = pl.Series(name, means, dtype=pl.Float64).fill_nan(None)
+    return pl.DataFrame(out)
+
+
 def reward_summary(scored: pl.DataFrame) -> pl.DataFrame:
     """Per strategy (sorted by ``strategy_id``): decision count, mapped count, mean of every reward
     term over mapped decisions, the direction-gate pass ratio (share "match") and the event-type
     match ratio, the clipped count."""
     m = pl.col("mapped")
-    return (
-        scored.group_by("strategy_id", maintain_order=True)
-        .agg(
-            pl.len().alias("decisions"),
-            m.sum().alias("mapped"),
-            *[pl.col(c).filter(m).mean().alias(f"mean_{c}") for c in (
-                "final_reward", "direction_reward", "event_reward", "pnl_reward", "magnitude_reward",
-                "process_reward", "strength_penalty")],
-            (pl.col("direction_gate") == "match").filter(m).mean().alias("direction_gate_pass_ratio"),
-            (pl.col("event_type_gate") == "match").filter(m).mean().alias("event_type_match_ratio"),
-            pl.col("clipped").filter(m).sum().alias("clipped"),
-        )
-        .sort("strategy_id")
+    counts = scored.group_by("strategy_id").agg(
+        pl.len().alias("decisions"), m.sum().alias("mapped"), pl.col("clipped").filter(m).sum().alias("clipped")
+    )
+    mapped_only = {
+        **{f"mean_{c}": pl.when(m).then(pl.col(c)) for c in (
+            "final_reward", "direction_reward", "event_reward", "pnl_reward", "magnitude_reward", "process_reward",
+            "strength_penalty")},
+        "direction_gate_pass_ratio": pl.when(m).then(pl.col("direction_gate") == "match"),
+        "event_type_match_ratio": pl.when(m).then(pl.col("event_type_gate") == "match"),
+    }
+    means = group_means(scored, "strategy_id", mapped_only)
+    return counts.join(means, on="strategy_id", how="left").sort("strategy_id").select(
+        "strategy_id", "decisions", "mapped", *mapped_only, "clipped"
     )
 
 
@@ -478,12 +498,10 @@ def constant_policy_check(labelled: pl.DataFrame, cfg: HgrmConfig | None = None)
     cfg = cfg or HgrmConfig()
     consts = constant_decisions(labelled)
     scored = score(consts, labelled, cfg)
-    per = (
-        scored.with_columns(consts.select("predicted_car"))
-        .group_by("strategy_id", maintain_order=True)
-        .agg(pl.first("action"), pl.first("predicted_event_type"), pl.first("predicted_car"),
-             pl.col("final_reward").mean().alias("mean_final_reward"))
-    )
+    firsts = consts.group_by("strategy_id").agg(pl.first("action"), pl.first("predicted_event_type"),
+                                                 pl.first("predicted_car"))
+    per = firsts.join(group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")}),
+                      on="strategy_id", how="left")
     oracle = oracle_mean_reward(labelled, cfg)
     return per.with_columns(
         pl.lit(oracle).alias("oracle_mean_reward"), (pl.col("mean_final_reward") >= oracle).alias("beats_oracle")
@@ -495,4 +513,4 @@ def oracle_mean_reward(labelled: pl.DataFrame, cfg: HgrmConfig | None = None) ->
     from janus_core.policies import PolicyConfig, make_decisions
 
     scored = score(make_decisions("oracle", labelled, PolicyConfig()), labelled, cfg or HgrmConfig())
-    return float(scored["final_reward"].mean())
+    return float(group_means(scored, "profile", {"m": pl.col("final_reward")})["m"][0])

@@ -19,6 +19,7 @@ from janus_core.reward import (
     ablation_table,
     constant_decisions,
     constant_policy_check,
+    group_means,
     reward_config_hash,
     reward_config_payload,
     reward_profile,
@@ -385,3 +386,43 @@ def test_demo_policy_ordering_and_no_reward_hacking(demo_labelled):
     # the oracle ranks first under every ablation variant too
     table = ablation_table(decisions, demo_labelled)
     assert table.filter(pl.col("strategy_id") == "oracle")["rank"].to_list() == [1] * 7
+
+
+def test_group_means_against_numpy_with_nulls():
+    frame = pl.DataFrame({"k": ["b", "a", "b", "a", "c"], "x": [1.0, 2.0, None, 4.0, None]})
+    out = group_means(frame, "k", {"mx": pl.col("x"), "pos": pl.col("x") > 1.5})
+    assert out["k"].to_list() == ["a", "b", "c"]
+    assert out["mx"].to_list() == [np.mean([2.0, 4.0]), 1.0, None]
+    assert out["pos"].to_list() == [1.0, 0.0, None]
+    assert group_means(frame.head(0), "k", {"mx": pl.col("x")}).height == 0
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, polars as pl
+from janus_core.car import CarConfig, compute_car
+from janus_core.labels import LabelConfig, chronological_split, label
+from janus_core.policies import POLICIES, make_decisions
+from janus_core.reward import ablation_table, constant_policy_check, score
+from janus_core.synthetic import SyntheticConfig, generate
+lab = chronological_split(label(compute_car(generate(SyntheticConfig()), CarConfig()), LabelConfig()))
+dec = pl.concat([make_decisions(p, lab) for p in POLICIES])
+h = hashlib.sha256()
+for frame in (dec, score(dec, lab), ablation_table(dec, lab), constant_policy_check(lab)):
+    h.update(repr(frame.rows()).encode())
+print(h.hexdigest())
+"""
+
+
+def test_outputs_do_not_depend_on_thread_count_or_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads, seed in (("1", "1"), ("2", "2")):
+        env = dict(os.environ, POLARS_MAX_THREADS=threads, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1
