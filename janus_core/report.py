@@ -432,7 +432,7 @@ class _Builder:
         shown = frame.select(cols).head(self.cfg.max_table_rows)
         limit = self.cfg.max_cell_chars
         rows = tuple(tuple(_clip(self.fmt(v), limit) for v in row) for row in shown.iter_rows())
-        section.add("table", caption, headers=tuple(cols), rows=rows)
+        section.add("table", caption or f"from {source}", headers=tuple(cols), rows=rows)
         left_out = []
         if frame.height > shown.height:
             left_out.append(f"the first {shown.height} of {frame.height} rows")
@@ -961,6 +961,7 @@ table.kv td:first-child { font-weight: 600; background: #f7f8fb; }
 .good { background: #e8f5e9; border-left: 6px solid #2e7d32; padding: .5em .9em; font-weight: 600; }
 .note { background: #fff8e1; border-left: 6px solid #f9a825; padding: .4em .9em; }
 pre { background: #f4f5f8; padding: .7em; overflow-x: auto; font-size: .82em; }
+caption { caption-side: bottom; text-align: left; color: #5a6272; font-size: .9em; padding-top: .2em; }
 .chart { overflow-x: auto; } .meta { color: #5a6272; }
 </style>
 </head>

@@ -114,7 +114,11 @@ def test_handmade_folder_renders_every_section_in_order(handmade):
         assert f". {title}</h2>" in html
     verdict = section_html(html, "verdict")
     assert "NOT PROMOTABLE to paper" in verdict
-    # the synthetic authority reasons of the real gate, each with its plain words and raw code
+    # every reason of the real gate, and among them the synthetic authority reasons, each with its
+    # plain words and raw code
+    codes = {r.code for r in gate.evaluate_gate(handmade, "paper").reasons}
+    for code in sorted(codes):
+        assert f'<td class="rcode">{code}</td>' in verdict and jinja_escape(REASON_TEXT[code]) in verdict, code
     for code in ("janus_event_car_evidence_insufficient", "janus_hgrm_reward_evidence_insufficient",
                  "artifact_authority_provenance_invalid", "artifact_authority_not_authoritative",
                  "promotion_authority_ineligible", "janus_q_evidence_incomplete", "janus_empirical_authority_missing"):
@@ -331,3 +335,23 @@ def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace
 def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspace):
     first = render_report(sample_copy, paths=sample_workspace).read_bytes()
     assert render_report(sample_copy, paths=sample_workspace).read_bytes() == first
+
+
+def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sample_copy):
+    html = render_report(sample_copy).read_text(encoding="utf-8")
+    where = {"car_labels": "labels", "caar_by_type": "event-study", "exclusions": "event-study",
+             "decision_mapping": "reward", "tau_sweep": "labels", "reward_rows": "reward", "ablations": "reward",
+             "constant_policy": "reward", "nav": "backtest", "holding_period": "backtest", "metrics": "backtest"}
+    names = ReportConfig().tables
+    for key, anchor in sorted(where.items()):
+        stem = getattr(names, key)
+        section = section_html(html, anchor)
+        note = f"not available in this evidence (no analysis/{stem}.* in the folder)"
+        if (sample_copy / "analysis" / f"{stem}.csv").is_file():
+            assert f"analysis/{stem}.csv" in section and note not in section, stem
+        else:
+            assert note in section, stem
+    backtest = section_html(html, "backtest")
+    charts = {"nav": 1, "holding_period_sweep": 1, "metrics": 4}
+    expected = sum(n for stem, n in charts.items() if (sample_copy / "analysis" / f"{stem}.csv").is_file())
+    assert backtest.count("<svg") == expected
