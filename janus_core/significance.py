@@ -121,9 +121,10 @@ def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray) -> float:
     return float(pair_sum / (n * (n - 1) / 2.0))
 
 
-def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray) -> float:
-    """Corrado (1989) rank statistic over the event window (Campbell and Wasley 1993 form; module
-    docstring). ``est_ar`` (N x L) and ``event_ar`` (N x W), NaN = missing."""
+def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray, days: list[int] | None = None) -> float:
+    """Corrado (1989) rank statistic over the event-window columns ``days`` (default: all; one
+    column gives the single-day statistic Ubar_t / S_U), in the Campbell and Wasley (1993) form of
+    the module docstring. ``est_ar`` (N x L) and ``event_ar`` (N x W), NaN = missing."""
     if len(event_ar) == 0:
         return float("nan")
     combined = np.concatenate([est_ar, event_ar], axis=1)
@@ -134,7 +135,8 @@ def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray) -> float:
         ubar = np.nanmean(u, axis=0)
     s_u = np.sqrt(np.nanmean(ubar**2))
     w = event_ar.shape[1]
-    return float(np.nansum(ubar[-w:]) / (np.sqrt(w) * s_u))
+    chosen = ubar[est_ar.shape[1] :][list(range(w)) if days is None else days]
+    return float(np.nansum(chosen) / (np.sqrt(len(chosen)) * s_u))
 
 
 def generalized_sign_z(est_ar: np.ndarray, car: np.ndarray) -> float:
@@ -203,4 +205,43 @@ def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by:
                 "same_day_clusters": int((np.unique(days, return_counts=True)[1] > 1).sum()) if n else 0,
             }
         )
+    return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
+
+
+def daily_significance(
+    car_table: pl.DataFrame, estimation_ar: pl.DataFrame, first_day: int = 0, by: str = "event_type"
+) -> pl.DataFrame:
+    """The tests of the module docstring for each event day's AAR, per group of ``by`` and the
+    pooled ``"all"``: with SAR_it = AR_it / s(AR_it) (``ar_se``) in place of SCAR_i, the
+    single-day Corrado statistic Ubar_t / S_U and the sign test on AR_it > 0. Columns: ``by``,
+    ``rel_day``, ``n``, ``aar``, ``t_cs``, ``patell_z``, ``bmp_t``, ``kp_t``, ``corrado_z``,
+    ``gsign_z``, with two-sided p-values ``p_*`` for each."""
+    inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
+    if inc["ar_estimation"].null_count():
+        raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
+    groups = sorted(inc[by].cast(pl.String).unique().to_list())
+    rows = []
+    for group in [*groups, ALL_GROUP]:
+        g = inc if group == ALL_GROUP else inc.filter(pl.col(by).cast(pl.String) == group)
+        n = g.height
+        est, ev, se = _matrix(g["ar_estimation"]), _matrix(g["ar"]), _matrix(g["ar_se"])
+        dof = _dof(g["model"].to_numpy(), g["estimation_days"].to_numpy().astype(float))
+        rbar = same_day_correlation(est, g["event_day"].cast(pl.Int64).to_numpy())
+        df = max(n - 1, 1)
+        for t in range(ev.shape[1]):
+            sar = ev[:, t] / se[:, t]
+            t_cs, z_p, t_b = cross_sectional_t(ev[:, t]), patell_z(sar, dof), bmp_t(sar)
+            t_kp = kolari_pynnonen(t_b, rbar, n)
+            z_c, z_s = corrado_z(est, ev, [t]), generalized_sign_z(est, ev[:, t])
+            rows.append(
+                {
+                    by: group, "rel_day": first_day + t, "n": n, "aar": float(np.mean(ev[:, t])) if n else None,
+                    "t_cs": t_cs, "p_cs": float(2 * stats.t.sf(abs(t_cs), df)),
+                    "patell_z": z_p, "p_patell": float(2 * stats.norm.sf(abs(z_p))),
+                    "bmp_t": t_b, "p_bmp": float(2 * stats.t.sf(abs(t_b), df)),
+                    "kp_t": t_kp, "p_kp": float(2 * stats.t.sf(abs(t_kp), df)),
+                    "corrado_z": z_c, "p_corrado": float(2 * stats.norm.sf(abs(z_c))),
+                    "gsign_z": z_s, "p_gsign": float(2 * stats.norm.sf(abs(z_s))),
+                }
+            )  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))

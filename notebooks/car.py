@@ -140,8 +140,10 @@ def _(
 def _(car_cfg, car_study, ds, estimation_abnormal_returns, label_cfg, significance):
     table = car_study(ds, car_cfg, label_cfg)
     aar = significance.aar_caar(table, first_day=car_cfg.event_window[0])
-    tests = significance.significance_table(table, estimation_abnormal_returns(ds, car_cfg, table))
-    return aar, table, tests
+    _est = estimation_abnormal_returns(ds, car_cfg, table)
+    tests = significance.significance_table(table, _est)
+    daily_tests = significance.daily_significance(table, _est, first_day=car_cfg.event_window[0])
+    return aar, daily_tests, table, tests
 
 
 @app.cell
@@ -189,7 +191,7 @@ def _(alt, mo, pl, table):
 
 
 @app.cell
-def _(mo, tests):
+def _(daily_tests, mo, tests):
     mo.vstack(
         [
             mo.md(
@@ -197,6 +199,8 @@ def _(mo, tests):
                 "Corrado rank, generalised sign"
             ),
             mo.ui.table(tests, selection=None, page_size=12),
+            mo.md("AAR tests by event day"),
+            mo.ui.table(daily_tests, selection=None, page_size=12),
         ]
     )
     return
