@@ -223,11 +223,17 @@ class Panel:
         bcodes = bench["benchmark"].replace_strict(bcode_of, return_dtype=pl.Int64).to_numpy()
         bmat[bcodes[on_cal], bidx[on_cal]] = bench["close"].to_numpy()[on_cal]
         sym_bench = per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
-        bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
-        bclose[day_index < 0] = np.nan
-        m = np.full_like(close, np.nan)
-        np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
-        m[:, 1:] -= 1.0
+        if (length == len(days)).all():  # every stock on every day: benchmark returns by row
+            bret = np.full_like(bmat, np.nan)
+            np.divide(bmat[:, 1:], bmat[:, :-1], out=bret[:, 1:])
+            bret[:, 1:] -= 1.0
+            m = bret[sym_bench]
+        else:
+            bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
+            bclose[day_index < 0] = np.nan
+            m = np.full_like(close, np.nan)
+            np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
+            m[:, 1:] -= 1.0
         if "industry" in per_sym.columns:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
