@@ -11,9 +11,11 @@ reproduce the published Table 2 from the published NAV curves to 4 decimals). Fo
 
 Decision metrics compare a decisions table to the labelled CAR table (one row per event):
 
-- DA (direction accuracy): the share of scored events whose predicted direction equals
-  ``sign(CAR)``. ``long`` predicts +1, ``short`` -1, ``hold`` 0. A ``hold`` is scored and is a hit
-  only when ``CAR`` is exactly 0, so a policy cannot raise its DA by abstaining; ``da_traded``
+- DA (direction accuracy): the share of scored events whose predicted direction equals the true
+  direction. ``long`` predicts +1, ``short`` -1, ``hold`` 0 (neutral). The true direction is the
+  labeller's ``direction`` (positive|negative|neutral: sign(CAR) with its neutral band, the
+  paper's label d) when the labelled table has it, else ``sign(car)``. A ``hold`` is therefore a
+  hit only on a neutral event, so a policy cannot raise its DA by abstaining; ``da_traded``
   reports the same share over long/short decisions only. Events the labeller excluded (null
   ``car``) are not scored and are counted in ``n_unscored``.
 - ETA (event-type accuracy): share of scored events with ``predicted_event_type == event_type``; a
@@ -44,6 +46,7 @@ TRADING_DAYS_PER_YEAR = 252
 NAV_METRIC_KEYS: tuple[str, ...] = ("sharpe", "max_drawdown", "total_return", "annualized_return", "calmar")
 
 _ACTION_SIGN: dict[str, int] = {"long": 1, "short": -1, "hold": 0}
+_DIRECTION_SIGN: dict[str, int] = {"positive": 1, "negative": -1, "neutral": 0}
 
 
 class BootstrapConfig(BaseModel):
@@ -143,7 +146,8 @@ def _check_columns(frame: pl.DataFrame, required: Sequence[str], what: str) -> N
 
 def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
     """One row per decision: ``event_id, strategy_id, action, predicted_sign, car, true_sign,
-    scored, hit`` where ``hit = predicted_sign == sign(car)`` (null when not scored).
+    scored, hit`` where ``hit = predicted_sign == true_sign`` (null when not scored) and
+    ``true_sign`` is +1/-1/0 from the labelled ``direction`` when present, else ``sign(car)``.
 
     Every decision must name an event of ``labelled``; an unknown ``event_id`` or an action other
     than long|short|hold is an error naming the row.
@@ -159,8 +163,22 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
     if labelled["event_id"].is_duplicated().any():
         dup = labelled.filter(pl.col("event_id").is_duplicated())["event_id"][0]
         raise ValueError(f"labelled: column 'event_id' has duplicate {dup!r}; one row per event is required")
+    if "direction" in labelled.columns:
+        bad_dir = labelled.with_row_index("row").filter(
+            pl.col("car").is_not_null() & ~pl.col("direction").is_in(list(_DIRECTION_SIGN))
+        )
+        if bad_dir.height:
+            row = bad_dir.row(0, named=True)
+            raise ValueError(
+                f"labelled: row {row['row']}, column 'direction' is {row['direction']!r}; "
+                "must be positive|negative|neutral for an event with a CAR"
+            )
+        truth = pl.col("direction").replace_strict(_DIRECTION_SIGN, default=None, return_dtype=pl.Int8)
+    else:
+        truth = pl.col("car").sign().cast(pl.Int8)
     joined = decisions.with_row_index("row").join(
-        labelled.select("event_id", "car"), on="event_id", how="left", maintain_order="left"
+        labelled.select("event_id", "car", truth.alias("true_sign")), on="event_id", how="left",
+        maintain_order="left",
     )
     known = set(labelled["event_id"].to_list())
     unknown = joined.filter(~pl.col("event_id").is_in(list(known)))
@@ -175,7 +193,7 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
         "action",
         pl.col("action").replace_strict(_ACTION_SIGN, return_dtype=pl.Int8).alias("predicted_sign"),
         "car",
-        pl.col("car").sign().cast(pl.Int8).alias("true_sign"),
+        "true_sign",
     ).with_columns(
         pl.col("car").is_not_null().alias("scored"),
         (pl.col("predicted_sign") == pl.col("true_sign")).alias("hit"),

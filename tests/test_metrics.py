@@ -266,3 +266,18 @@ def test_interval_tables_pair_against_the_baseline():
     assert d["policy"].to_list() == ["a", "b"]
     assert d["da"].to_list() == pytest.approx([0.5, 0.0]) and d["da_diff"].to_list() == pytest.approx([0.5, 0.0])
     assert d["n_paired"].to_list() == [4, 4]
+
+
+def test_da_uses_the_labelled_direction_with_its_neutral_band():
+    # e3's CAR 0.0002 is inside the labeller's neutral band: a hold on it is a hit.
+    lab = _labelled().with_columns(
+        pl.when(pl.col("event_id") == "e3").then(0.0002).otherwise("car").alias("car"),
+        pl.Series("direction", ["positive", "negative", "neutral", "negative", None]),
+    )
+    m = decision_metrics(_decisions(), lab)
+    assert m["da"] == pytest.approx(3 / 4) and m["da_traded"] == pytest.approx(2 / 3)
+    assert decision_metrics(_decisions(), lab.drop("direction"))["da"] == pytest.approx(2 / 4)  # sign(car)
+    bad = lab.with_columns(pl.when(pl.col("event_id") == "e2").then(pl.lit("down")).otherwise("direction")
+                           .alias("direction"))
+    with pytest.raises(ValueError, match="row 1, column 'direction' is 'down'"):
+        decision_metrics(_decisions(), bad)
