@@ -936,16 +936,16 @@ def _rounded(text: str) -> str:
     return decimal_text(Decimal(text).quantize(Decimal(1).scaleb(-SUMMARY_PLACES), rounding=ROUND_HALF_EVEN))
 
 
-def export_summary(inputs: EvidenceInputs, docs: EvidenceDocs) -> dict[str, Any]:
+def export_summary(docs: EvidenceDocs, dataset: str, decisions_ref: str, reward_profile: str) -> dict[str, Any]:
     """``evidence-summary.json``: the key outputs of an export in a few lines (counts, reasons and
-    headline numbers rounded to ``SUMMARY_PLACES`` places), what the notebook test harness compares."""
+    headline numbers rounded to ``SUMMARY_PLACES`` places), what the notebook test harness compares.
+    No hashes or run id: those change with any config default, the outputs here only with results."""
     ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
     return {
-        "dataset": inputs.dataset_name,
-        "decisions": inputs.decisions_ref,
-        "reward_profile": inputs.reward_profile,
+        "dataset": dataset,
+        "decisions": decisions_ref,
+        "reward_profile": reward_profile,
         "provenance": docs.event_car["artifact_authority"]["provenance"],
-        "run_id": docs.event_car["run_id"],
         "input_event_count": ev["input_event_count"],
         "event_count": ev["event_count"],
         "excluded_event_count": ev["excluded_event_count"],
@@ -962,7 +962,8 @@ def export_summary(inputs: EvidenceInputs, docs: EvidenceDocs) -> dict[str, Any]
     }
 
 
-def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(inputs: EvidenceInputs, *, generated: str,
+                  dspy: bool) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents."""
     config_hash = H(inputs.resolved)
@@ -988,7 +989,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool) -> tupl
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
-    files[SUMMARY_REF] = dumps(export_summary(inputs, docs))
+    files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
     if dspy:
         from janus_core.dspy_bundle import bundle_files
 

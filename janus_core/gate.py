@@ -266,8 +266,9 @@ def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | Non
         path = resolve_artifact_ref(out_dir, ref)
         doc, doc_why = _load(path)
         if doc is None:
+            why_missing = doc_why if path else "is not a file under the output folder"
             out.append(GateReason(code=f"{prefix}_artifact_missing",
-                                  detail=f"promotion: artifact_ref {ref!r} {doc_why if path else 'is not a file under the output folder'}"))
+                                  detail=f"promotion: artifact_ref {ref!r} {why_missing}"))
             continue
         problems = child_schema_problems(doc, schema)
         if problems:

@@ -12,7 +12,8 @@
 - the event-car and reward files: schema, ``manifest_hash``, summaries recomputed from the records,
   ``lineage_hash``, lineage and run id consistent with the run manifest, ``artifact_authority``
   recomputed from the dataset provenance and the lineage.
-- the companion summary: equal to the one recomputed from the two child files.
+- the companion summary: equal to the one recomputed from the two child files; likewise
+  ``evidence-summary.json``.
 - the analysis tables' row counts against the event-car summary's input and excluded counts.
 - the DSPy bundle, when present: its hash chain (:func:`janus_core.dspy_bundle.bundle_problems`).
 - with ``paths``: the recorded input digests against the dataset manifest in ``paths.manifest_dir``.
@@ -38,10 +39,13 @@ from janus_core.evidence import (
     HGRM_REWARD_SCHEMA,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
+    SUMMARY_REF,
+    EvidenceDocs,
     artifact_authority,
     dumps,
-    evidence_summary,
     event_car_summary,
+    evidence_summary,
+    export_summary,
     input_digests,
     read_dataset_manifest,
     reward_summary,
@@ -80,7 +84,8 @@ def _read_json(out_dir: Path, rel: str, problems: list[Problem]) -> dict[str, An
         return None
     if dumps(obj) != data:
         problems.append(Problem(file=rel, location="bytes",
-                                rule="not in canonical form json.dumps(sort_keys=True, indent=2, ensure_ascii=True)+newline"))
+                                rule="not in canonical form json.dumps(sort_keys=True, indent=2, "
+                                     "ensure_ascii=True) + newline"))
     return obj
 
 
@@ -159,7 +164,8 @@ def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
         return problems
     _check_manifest(out_dir, manifest, problems)
     for f in sorted(manifest.get("files") or {}):
-        if f.endswith(".json") and (out_dir / f).is_file() and f not in (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF):
+        checked_below = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF, SUMMARY_REF)
+        if f.endswith(".json") and (out_dir / f).is_file() and f not in checked_below:
             _read_json(out_dir, f, problems)
     event_doc = _read_json(out_dir, EVENT_CAR_REF, problems)
     reward_doc = _read_json(out_dir, HGRM_REWARD_REF, problems)
@@ -193,6 +199,21 @@ def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
             else:
                 for key in sorted(set(expected) | set(summary)):
                     _compare(problems, EVIDENCE_REF, key, summary.get(key), expected.get(key))
+
+    if event_doc is not None and reward_doc is not None and summary is not None:
+        short = _read_json(out_dir, SUMMARY_REF, problems)
+        if short is not None:
+            try:
+                docs = EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc, evidence=summary)
+                expected_short = export_summary(docs, str(dataset.get("name")), str(manifest.get("decisions_ref")),
+                                                str(((manifest.get("config") or {}).get("export") or {})
+                                                    .get("reward_profile")))
+            except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
+                problems.append(Problem(file=SUMMARY_REF, location="file",
+                                        rule=f"cannot recompute from the gate files: {exc!r}"))
+            else:
+                for key in sorted(set(expected_short) | set(short)):
+                    _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
 
     if (out_dir / "dspy").is_dir():
         from janus_core.dspy_bundle import bundle_problems

@@ -122,6 +122,7 @@ def _(TARGETS, evaluate_gate, mo, out_dir, paths, pl, result, verify_evidence):
         [{"target": t, "promotable": v.promotable, "reasons": len(v.reasons)} for t, v in verdicts.items()]
     )
     _ev = result.evidence
+    _checked = "every hash, summary and digest checks out" if not problems else f"{len(problems)} problem(s)"
     mo.vstack([
         mo.md(
             f"""
@@ -130,7 +131,7 @@ def _(TARGETS, evaluate_gate, mo, out_dir, paths, pl, result, verify_evidence):
             ({_ev['hgrm_reward']['event_mapped_count']:,} mapped), provenance
             `{_ev['artifact_authority']['provenance']}`, evidence complete: **{_ev['evidence_complete']}**
             {('(reasons: ' + ', '.join(f'`{r}`' for r in _ev['reasons']) + ')') if _ev['reasons'] else ''}.
-            Verification: {'every hash, summary and digest checks out' if not problems else f'{len(problems)} problem(s)'}.
+            Verification: {_checked}.
             """
         ),
         mo.ui.table(verdict_table, selection=None, label="The lane's verdict, locally"),

@@ -78,7 +78,8 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
 
     metrics = pl.read_csv(out / "analysis/metrics.csv")
     assert sorted(metrics["policy"]) == ["always_long", "janus-q-candidate", "oracle", "random"]
-    assert (metrics["sharpe_ci_low"] <= metrics["sharpe"]).all() and (metrics["sharpe"] <= metrics["sharpe_ci_high"]).all()
+    assert (metrics["sharpe_ci_low"] <= metrics["sharpe"]).all()
+    assert (metrics["sharpe"] <= metrics["sharpe_ci_high"]).all()
     nav = pl.read_csv(out / "analysis/nav.csv")
     assert set(nav["kind"]) == {"candidate", "baseline", "benchmark"}
     assert pl.read_csv(out / "analysis/holding_period_sweep.csv")["holding_period"].to_list() == list(range(1, 11))
@@ -197,3 +198,21 @@ def test_killed_export_leaves_no_half_written_evidence(sample_workspace, tmp_pat
         assert not out.exists()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.tmp-")]
     assert len(leftovers) == 1  # the killed export's private temp folder, never at OUT
+
+
+def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, monkeypatch, capsys):
+    from test_evidence_helpers import run_cli
+
+    for key, value in workspace_env(megacap_workspace).items():
+        if key.startswith("JANUS_"):
+            monkeypatch.setenv(key, value)
+    out = tmp_path / "cli"
+    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(out),
+                    "--reward-profile", "lane_scaffold", "--candidate-id", "cli-cand", "--dspy-bundle"]) == 0
+    printed = capsys.readouterr().out
+    assert f"evidence written to {out}" in printed and "historical_market_replay" in printed
+    assert (out / "dspy" / "eval-report.json").is_file()
+    summary = json.loads((out / "evidence-summary.json").read_text())
+    assert summary["reward_profile"] == "lane_scaffold" and summary["decisions"] == "policy:sentiment"
+    assert run_cli(["verify", str(out)]) == 0
+    assert run_cli(["gate", str(out), "--target", "paper"]) == 0

@@ -77,7 +77,8 @@ def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True, excluded: 
     if unmapped:
         rows.append(("f" * 24, "long", None, None))
     return pl.DataFrame(
-        [{"event_id": e, "strategy_id": "s1", "action": a, "predicted_event_type": t, "rationale": r} for e, a, t, r in rows],
+        [{"event_id": e, "strategy_id": "s1", "action": a, "predicted_event_type": t, "rationale": r}
+         for e, a, t, r in rows],
         schema={"event_id": pl.String, "strategy_id": pl.String, "action": pl.String,
                 "predicted_event_type": pl.String, "rationale": pl.String},
     )
@@ -96,7 +97,8 @@ def make_inputs(provenance: str = "synthetic_generated", *, complete: bool = Fal
         labelled=labelled, mapped=mapped, scored=scored, dataset_name="handbuilt", dataset_version="1",
         provenance=provenance, as_of="2024-11-20T23:59:59Z", snapshot_hash=H({"events": "b" * 64}),
         manifest_sha256=None, tables=tables,
-        resolved={"export": {"dataset": "handbuilt"}, "car": {"model": "market"}, "label": {"tau": "0.0015"},
+        resolved={"export": {"dataset": "handbuilt", "reward_profile": "lane_scaffold"}, "car": {"model": "market"},
+                  "label": {"tau": "0.0015"},
                   "reward": cfg.model_dump(mode="json"), "policy": None},
         decisions_ref="decisions:handbuilt", candidate_id="cand-1", reward_profile="lane_scaffold",
         reward_config=reward.reward_config_payload(cfg),
