@@ -109,8 +109,11 @@ class BacktestResult:
       first row is the base (previous close, ``daily_return`` null). ``gross_exposure`` is the
       gross entry notional of positions held that day over the previous close's NAV.
     - ``trades``: one row per decision (sorted by ``event_id``) with ``executed``, ``skip_reason``,
-      entry/exit dates and prices, ``weight`` (signed fraction of NAV at entry, after the cap),
-      ``notional``, ``gross_return``, ``cost``, ``pnl`` (currency) and ``net_return``.
+      the event's ``symbol, event_type, event_day`` (and ``car`` when labelled), entry/exit dates
+      and prices, ``cap_scale`` (share of the wanted size the cap allowed), ``weight`` (signed
+      fraction of NAV at entry, after the cap), ``notional``, ``gross_return`` (``sign *
+      (exit_close / entry_open - 1)``), ``cost``, ``pnl`` (currency, net of cost) and
+      ``net_return`` (``gross_return`` minus cost per unit notional).
     - ``metrics``: the paper's NAV metrics plus counts (``n_decisions``, ``n_executed``,
       ``skipped_<reason>`` for every reason, ``total_cost``, ``max_gross_exposure``, ``n_days``).
     - ``per_type``: per event type: weight, decisions, executed, hit rate, mean net return, P&L.
