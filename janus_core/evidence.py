@@ -690,7 +690,8 @@ class ExportConfig(BaseModel):
     The evidence covers every event of the dataset (all four chronological splits); the split is
     computed because the ``type_prior`` policy estimates its prior on the historical split.
 
-    ``decisions`` is a policy name (``policies.make_decisions``) or the path of a decisions file.
+    ``decisions`` is a baseline policy name (``policies.POLICIES``) or else the path of a decisions
+    file (Parquet, CSV or JSON Lines, ``decisions.load_decisions``).
     ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
     else the dataset's as-of time).
     """
@@ -873,7 +874,7 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
     from janus_core import car, labels, reward
     from janus_core.data import load_dataset
     from janus_core.evidence_analysis import research_tables
-    from janus_core.policies import PolicyConfig, make_decisions
+    from janus_core.policies import POLICIES, PolicyConfig, make_decisions
 
     ds = load_dataset(cfg.dataset, paths)
     car_cfg = car.CarConfig(**cfg.car)
@@ -884,15 +885,14 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
     labelled = labels.chronological_split(labels.label(car.compute_car(ds, car_cfg), label_cfg), split_cfg)
 
-    decisions_path = Path(cfg.decisions)
-    if decisions_path.suffix and decisions_path.is_file():
-        from janus_core.decisions import load_decisions
-
-        decisions = load_decisions(decisions_path)
-        decisions_ref = f"decisions:sha256:{sha256_file(decisions_path)}"
-    else:
+    if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
         decisions_ref = f"policy:{cfg.decisions}"
+    else:
+        from janus_core.decisions import load_decisions
+
+        decisions = load_decisions(cfg.decisions)
+        decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
 
     mapped = map_decisions(decisions, labelled)

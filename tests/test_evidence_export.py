@@ -216,3 +216,12 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
     assert summary["reward_profile"] == "lane_scaffold" and summary["decisions"] == "policy:sentiment"
     assert run_cli(["verify", str(out)]) == 0
     assert run_cli(["gate", str(out), "--target", "paper"]) == 0
+
+
+def test_unknown_decisions_source_is_a_clear_error(megacap_workspace, tmp_path):
+    """Not a policy name: read as a decisions file, and the error names the file."""
+    for source in (str(tmp_path / "missing.parquet"), "typo_policy"):
+        with pytest.raises(ValueError, match=source.rsplit("/", 1)[-1]):
+            export(ExportConfig(dataset="us-megacap", decisions=source, out_dir=tmp_path / "x", record_run=False),
+                   megacap_workspace)
+    assert not (tmp_path / "x").exists()
