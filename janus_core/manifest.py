@@ -137,15 +137,14 @@ def _order_codes(s: pl.Series) -> list[np.ndarray]:
     with text replaced by its rank among the column's distinct values (sorting a few thousand
     distinct strings is much faster than sorting millions of rows of them)."""
     nulls = s.is_null().to_numpy().astype(np.int8)
-    if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
-        text = s.cast(pl.String)
+    is_text = s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum)
+    if is_text or not (s.dtype.is_numeric() or s.dtype.is_temporal() or s.dtype == pl.Boolean):
+        text = s.cast(pl.String) if is_text else _rows_as_json(s)
         distinct = text.drop_nulls().unique().sort()
         values = text.replace_strict(distinct, pl.Series(np.arange(distinct.len(), dtype=np.int64)), default=-1,
                                      return_dtype=pl.Int64).to_numpy()
-    elif s.dtype.is_numeric() or s.dtype.is_temporal() or s.dtype == pl.Boolean:
-        values = s.to_physical().cast(pl.Float64 if s.dtype.is_float() else pl.Int64).fill_null(0).to_numpy()
     else:
-        values = _rows_as_json(s).to_numpy()
+        values = s.to_physical().cast(pl.Float64 if s.dtype.is_float() else pl.Int64).fill_null(0).to_numpy()
     return [nulls, values]
 
 
