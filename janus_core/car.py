@@ -421,9 +421,7 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     neutralize = cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
     ar = ar_mm
     if neutralize:
-        cell_ar = _cell_abnormal_returns(panel, cfg, moments, pool)
-        del moments  # the prefix sums are no longer needed: free them before the cross-section
-        ar = _neutralize(panel, ds, cfg, cell_ar, j, posc, in_range, ar_mm)
+        ar = _neutralize(panel, ds, cfg, moments, pool, j, posc, in_range, ar_mm)
 
     t_pos, t1_pos = k0 + a - 1, k0 + b
     price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
@@ -528,26 +526,27 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
 _CELL_BLOCK = 64
 
 
-def _cell_abnormal_returns(panel: Panel, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor) -> np.ndarray:
-    """Every (stock, day) cell's AR under its rolling model, fitted on [c - gap - L, c - gap);
-    NaN where the cell is not usable in the cross-section (too few estimation days, missing
-    return, not tradable). Computed in blocks of columns (in parallel; each block writes its own
-    columns, so the result does not depend on the thread count) so temporaries stay small."""
+def _cell_abnormal_returns(
+    panel: Panel, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor, cols: np.ndarray
+) -> np.ndarray:
+    """The AR of every stock on each panel column in ``cols`` under its rolling model, fitted on
+    [c - gap - L, c - gap); NaN where the cell is not usable in the cross-section (too few
+    estimation days, missing return, not tradable). Shape (n_sym, len(cols)). Computed in blocks
+    of columns (in parallel; each block writes its own columns, so the result does not depend on
+    the thread count) so temporaries stay small."""
     n_sym, width = panel.r.shape
-    out = np.empty((n_sym, width))
+    out = np.empty((n_sym, len(cols)))
 
-    def block_ar(c0: int) -> None:
-        cols = np.arange(c0, min(c0 + _CELL_BLOCK, width))
-        fit = moments.fit_columns(
-            np.clip(cols - cfg.gap - cfg.estimation_window, 0, width), np.clip(cols - cfg.gap, 0, width)
-        )
-        block = panel.r[:, cols] - fit.alpha
+    def block_ar(i0: int) -> None:
+        c = cols[i0 : i0 + _CELL_BLOCK]
+        fit = moments.fit_columns(np.clip(c - cfg.gap - cfg.estimation_window, 0, width), np.clip(c - cfg.gap, 0, width))
+        block = panel.r[:, c] - fit.alpha
         if cfg.model != "constant_mean":
-            block -= fit.beta * panel.m[:, cols]
-        block[(fit.n < cfg.min_estimation_obs) | ~panel.tradable[:, cols]] = np.nan
-        out[:, cols] = block
+            block -= fit.beta * panel.m[:, c]
+        block[(fit.n < cfg.min_estimation_obs) | ~panel.tradable[:, c]] = np.nan
+        out[:, i0 : i0 + len(c)] = block
 
-    list(pool.map(block_ar, range(0, width, _CELL_BLOCK)))
+    list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
     return out
 
 
@@ -555,42 +554,54 @@ def _neutralize(
     panel: Panel,
     ds: Dataset,
     cfg: CarConfig,
-    cell_ar: np.ndarray,
+    moments: _Moments,
+    pool: ThreadPoolExecutor,
     j: np.ndarray,
     posc: np.ndarray,
     in_range: np.ndarray,
     ar_mm: np.ndarray,
 ) -> np.ndarray:
     """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies.
-    ``cell_ar`` (from :func:`_cell_abnormal_returns`) is overwritten."""
+    Only the dates that fall in some event window get a cross-section."""
     n_sym, width = panel.r.shape
     factors = ds.style_factors()
     k = len(factors)
     expo = _exposures_on_panel(panel, ds, factors)
-    ok = np.isfinite(cell_ar)
-    for e in expo:
-        ok &= np.isfinite(e)
+    ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
+    need = np.unique(ev_day[ev_day >= 0])  # global day indices with a cross-section
+    slot = np.full(len(panel.days), -1, dtype=np.int64)
+    slot[need] = np.arange(len(need))
+    n_days, n_grp = len(need), int(panel.industry.max()) + 1
 
-    # Stock x date grid of the cross-section (columns are dates): y, x zero outside ``w``.
-    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
-    if panel.rectangular:
-        w = ok
-        y = cell_ar
-        y[~ok] = 0.0
-        x = [np.where(ok, e, 0.0) for e in expo]
+    # Stock x needed-date grid of the cross-section: y, x are zero outside the usable cells ``w``.
+    if panel.rectangular:  # columns are the dates
+        y = _cell_abnormal_returns(panel, cfg, moments, pool, need)
+        x = [e[:, need] for e in expo]
+        w = np.isfinite(y)
+        for v in x:
+            w &= np.isfinite(v)
+        outside = ~w
+        y[outside] = 0.0
+        for v in x:
+            v[outside] = 0.0
     else:
+        cell = _cell_abnormal_returns(panel, cfg, moments, pool, np.arange(width))
+        ok = np.isfinite(cell) & (slot[np.maximum(panel.day_index, 0)] >= 0) & (panel.day_index >= 0)
+        for e in expo:
+            ok &= np.isfinite(e)
         sj, sk = np.nonzero(ok)
-        dd = panel.day_index[sj, sk]
+        dd = slot[panel.day_index[sj, sk]]
         w = np.zeros((n_sym, n_days), dtype=bool)
         w[sj, dd] = True
         y = np.zeros((n_sym, n_days))
-        y[sj, dd] = cell_ar[sj, sk]
+        y[sj, dd] = cell[sj, sk]
         x = []
         for e in expo:
             grid = np.zeros((n_sym, n_days))
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
-    del cell_ar
+        del cell, ok
+        outside = ~w
     gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
     flat = gid.ravel()
     cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
@@ -598,7 +609,6 @@ def _neutralize(
         mean_y = np.bincount(flat, weights=y.ravel(), minlength=n_days * n_grp) / cnt
         mean_x = [np.bincount(flat, weights=v.ravel(), minlength=n_days * n_grp) / cnt for v in x]
     # Frisch-Waugh-Lovell: demean within (industry, date), in place, then per-date normal equations.
-    outside = ~w
     y -= mean_y[gid]
     y[outside] = 0.0
     for v, mv in zip(x, mean_x):
@@ -624,7 +634,7 @@ def _neutralize(
     )
     factor_g[cnt_g == 0] = np.nan
 
-    ev_d = np.maximum(panel.day_index[j[:, None], posc], 0)
+    ev_d = np.maximum(slot[np.maximum(ev_day, 0)], 0)
     exposure_return = sum(e[j[:, None], posc] * gamma[ev_d, f] for f, e in enumerate(expo))
     neutral = ar_mm - factor_g[panel.industry[j][:, None], ev_d] - exposure_return
     return np.where(in_range, neutral, np.nan)
