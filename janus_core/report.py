@@ -372,6 +372,15 @@ class IntegrityOutcome:
         return not self.problems and self.error is None
 
 
+def _stat(column: pl.Series, stat: str) -> float | None:
+    """Mean, min or max of a numeric column's non-null values with numpy's sequential reduction, so
+    the digits never depend on how many threads read the table (None when there is no value)."""
+    values = column.drop_nulls().cast(pl.Float64).to_numpy()
+    if values.size == 0:
+        return None
+    return float({"mean": np.mean, "min": np.min, "max": np.max}[stat](values))
+
+
 def _flatten(obj: dict, prefix: str) -> list[tuple[str, Any]]:
     """(dotted key, value) for every non-object leaf of a nested dict, keys sorted."""
     out: list[tuple[str, Any]] = []
@@ -723,9 +732,7 @@ class _Builder:
             s.add("p", f"Every numeric reward component over the {comps.height} reward rows ({src}).")
             desc = pl.DataFrame({
                 "component": comps.columns,
-                "mean": [comps[c].mean() for c in comps.columns],
-                "min": [comps[c].min() for c in comps.columns],
-                "max": [comps[c].max() for c in comps.columns],
+                **{stat: [_stat(comps[c], stat) for c in comps.columns] for stat in ("mean", "min", "max")},
                 "non_zero": [int((comps[c] != 0).sum()) for c in comps.columns],
             }, schema={"component": pl.String, "mean": pl.Float64, "min": pl.Float64, "max": pl.Float64,
                        "non_zero": pl.Int64})

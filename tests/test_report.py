@@ -180,10 +180,10 @@ def test_render_is_byte_deterministic_across_renders_and_hash_seeds(handmade, tm
     assert first == second
     code = ("import sys; sys.path.insert(0, 'tests'); from janus_core.report import render_report; "
             f"render_report({str(handmade)!r})")
-    for seed in ("1", "12345"):
+    for seed, threads in (("1", "1"), ("12345", "2")):
         subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True,
-                       env={"PYTHONHASHSEED": seed, "POLARS_MAX_THREADS": seed[0], "PATH": "/usr/bin:/bin"})
-        assert (handmade / REPORT_FILE).read_bytes() == first, f"bytes changed with PYTHONHASHSEED={seed}"
+                       env={"PYTHONHASHSEED": seed, "POLARS_MAX_THREADS": threads, "PATH": "/usr/bin:/bin"})
+        assert (handmade / REPORT_FILE).read_bytes() == first, f"bytes changed with {seed=} {threads=}"
 
 
 def _assert_offline_markup(html: str) -> None:
@@ -335,6 +335,13 @@ def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace
 def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspace):
     first = render_report(sample_copy, paths=sample_workspace).read_bytes()
     assert render_report(sample_copy, paths=sample_workspace).read_bytes() == first
+    code = ("from janus_core.paths import WorkbenchPaths; from janus_core.report import render_report; "
+            f"render_report({str(sample_copy)!r}, paths=WorkbenchPaths.from_env())")
+    env = {"PYTHONHASHSEED": "4242", "POLARS_MAX_THREADS": "2", "PATH": "/usr/bin:/bin",
+           "JANUS_DATA_DIR": str(sample_workspace.data_dir), "JANUS_MANIFEST_DIR": str(sample_workspace.manifest_dir),
+           "JANUS_STORE": str(sample_workspace.store)}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, env=env)
+    assert (sample_copy / REPORT_FILE).read_bytes() == first, "bytes changed in another process"
 
 
 def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sample_copy):
