@@ -226,7 +226,8 @@ def artifact_authority(provenance: str, lineage: Mapping[str, Any]) -> tuple[dic
       authoritative, eligible.
     - ``historical_market_replay`` with incomplete lineage: ``calibrated``, not authoritative, not
       eligible (fail closed).
-    - anything else (``synthetic_generated``): ``uncalibrated``, never authoritative nor eligible.
+    - ``synthetic_generated``: ``uncalibrated``, never authoritative nor eligible.
+    - any other value: ``non_promotable_validation``, maturity ``stub`` (fail closed).
     """
     if provenance == "historical_market_replay" and lineage_complete(lineage):
         return (
@@ -242,10 +243,15 @@ def artifact_authority(provenance: str, lineage: Mapping[str, Any]) -> tuple[dic
              "notes": "historical market replay with incomplete lineage: not promotion evidence"},
             False,
         )
+    if provenance == "synthetic_generated":
+        return (
+            {"provenance": provenance, "maturity": "uncalibrated", "authoritative": False, "placeholder": False,
+             "notes": "built from synthetic generated data: never authoritative, never promotion evidence"},
+            False,
+        )
     return (
-        {"provenance": "synthetic_generated", "maturity": "uncalibrated", "authoritative": False,
-         "placeholder": False,
-         "notes": "built from synthetic generated data: never authoritative, never promotion evidence"},
+        {"provenance": "non_promotable_validation", "maturity": "stub", "authoritative": False,
+         "placeholder": False, "notes": f"unknown dataset provenance {provenance!r}: not promotion evidence"},
         False,
     )
 
@@ -261,7 +267,7 @@ def seal_lineage(lineage: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 def event_payload(headline: str | None, body: str | None) -> str:
     """The text an event id and ``payload_hash`` are derived from, as the data layer derives ids:
-    ``headline + "\n" + body`` (an absent body as the empty string)."""
+    ``headline + "\\n" + body`` (an absent body as the empty string)."""
     return f"{headline or ''}\n{body or ''}"
 
 

@@ -125,6 +125,7 @@ def test_reward_records_keep_every_decision_and_summary_by_hand():
     ("synthetic_generated", True, ("synthetic_generated", "uncalibrated", False, False)),
     ("historical_market_replay", True, ("historical_market_replay", "empirically_validated", True, True)),
     ("historical_market_replay", False, ("historical_market_replay", "calibrated", False, False)),
+    ("paper_runtime_observed", True, ("non_promotable_validation", "stub", False, False)),
 ])
 def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expected):
     lineage = {"job_run_id": "r", "dataset_snapshot_ref": "d" if lineage_ok else "", "runtime_version_refs": ["x"],
