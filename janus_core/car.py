@@ -421,7 +421,12 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     neutralize = cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
     ar = ar_mm
     if neutralize:
-        ar = _neutralize(panel, ds, cfg, moments, pool, j, posc, in_range, ar_mm)
+        ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
+        need = np.unique(ev_day[ev_day >= 0])  # global day indices that get a cross-section
+        # Rectangular panel: columns are dates, fit only the needed ones; else fit every cell.
+        cells = _cell_abnormal_returns(panel, cfg, moments, pool, need if panel.rectangular else np.arange(width))
+        del moments  # free the prefix sums before the cross-section
+        ar = _neutralize(panel, ds, cfg, cells, need, ev_day, j, posc, in_range, ar_mm)
 
     t_pos, t1_pos = k0 + a - 1, k0 + b
     price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
@@ -554,28 +559,29 @@ def _neutralize(
     panel: Panel,
     ds: Dataset,
     cfg: CarConfig,
-    moments: _Moments,
-    pool: ThreadPoolExecutor,
+    cells: np.ndarray,
+    need: np.ndarray,
+    ev_day: np.ndarray,
     j: np.ndarray,
     posc: np.ndarray,
     in_range: np.ndarray,
     ar_mm: np.ndarray,
 ) -> np.ndarray:
     """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies.
-    Only the dates that fall in some event window get a cross-section."""
+    Only the dates ``need`` (global day indices inside some event window) get a cross-section;
+    ``cells`` holds the rolling-model ARs of those columns (rectangular panel) or of every column,
+    and is overwritten."""
     n_sym, width = panel.r.shape
     factors = ds.style_factors()
     k = len(factors)
     expo = _exposures_on_panel(panel, ds, factors)
-    ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
-    need = np.unique(ev_day[ev_day >= 0])  # global day indices with a cross-section
     slot = np.full(len(panel.days), -1, dtype=np.int64)
     slot[need] = np.arange(len(need))
     n_days, n_grp = len(need), int(panel.industry.max()) + 1
 
     # Stock x needed-date grid of the cross-section: y, x are zero outside the usable cells ``w``.
     if panel.rectangular:  # columns are the dates
-        y = _cell_abnormal_returns(panel, cfg, moments, pool, need)
+        y = cells
         x = [e[:, need] for e in expo]
         w = np.isfinite(y)
         for v in x:
@@ -585,7 +591,7 @@ def _neutralize(
         for v in x:
             v[outside] = 0.0
     else:
-        cell = _cell_abnormal_returns(panel, cfg, moments, pool, np.arange(width))
+        cell = cells
         ok = np.isfinite(cell) & (slot[np.maximum(panel.day_index, 0)] >= 0) & (panel.day_index >= 0)
         for e in expo:
             ok &= np.isfinite(e)
@@ -600,7 +606,7 @@ def _neutralize(
             grid = np.zeros((n_sym, n_days))
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
-        del cell, ok
+        del cell, cells, ok
         outside = ~w
     gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
     flat = gid.ravel()
