@@ -13,7 +13,7 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import labels, policies, reward
+    from janus_core import labels, policies, reward, training
     from janus_core.car import CarConfig, compute_car
     from janus_core.data import list_datasets, load_dataset
     from janus_core.paths import WorkbenchPaths
@@ -32,6 +32,7 @@ def _():
         pl,
         policies,
         reward,
+        training,
     )
 
 
@@ -54,7 +55,9 @@ def _(mo):
     reward-hacking check (what every *constant* policy would score) update as you move them.
     The lane's reference reward (`lane_scaffold`) is selectable too.
 
-    Run headless: `python notebooks/reward.py --dataset NAME [--out DIR]`.
+    Run headless: `python notebooks/reward.py --dataset NAME [--out DIR]`; with `--out` it writes
+    every policy's scored decisions (`rewards.parquet`), `reward-summary.json`, and the SFT/GRPO
+    training records of the train, validation and test splits (`training/<split>.jsonl`).
     """)
     return
 
@@ -248,7 +251,23 @@ def _(alt, cfg, labelled, mo, pl, reward):
 
 
 @app.cell
-def _(Path, ablations, args, cfg, constants, defaults, ds, json, pl, reward, scored, split_picker, summary):
+def _(
+    Path,
+    ablations,
+    args,
+    cfg,
+    constants,
+    defaults,
+    ds,
+    json,
+    labelled,
+    pl,
+    reward,
+    scored,
+    split_picker,
+    summary,
+    training,
+):
     def _r(x):
         return None if x is None else round(float(x), 4)
 
@@ -278,9 +297,13 @@ def _(Path, ablations, args, cfg, constants, defaults, ds, json, pl, reward, sco
         _out = Path(str(args.get("out")))
         _out.mkdir(parents=True, exist_ok=True)
         scored.sort("strategy_id", "event_id", maintain_order=True).write_parquet(_out / "rewards.parquet")
+        _records = training.write_training_records(ds, labelled, _out / "training")
+        reward_summary_json["training_records"] = {
+            _split: sum(1 for _ in _path.open(encoding="utf-8")) for _split, _path in _records.items()
+        }
         (_out / "reward-summary.json").write_text(json.dumps(reward_summary_json, sort_keys=True, indent=2) + "\n")
         print(f"reward: {scored.height:,} decisions of {summary.height} policies on {ds.name}; "
-              f"outputs written to {_out}")
+              f"outputs (rewards.parquet, reward-summary.json, training/*.jsonl) written to {_out}")
     pl.DataFrame({"key": list(reward_summary_json), "value": [str(v)[:80] for v in reward_summary_json.values()]})
     return
 
