@@ -655,6 +655,9 @@ def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes]) -> None:
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the published folder private
     old: Path | None = None
     try:
         for rel in sorted(files):

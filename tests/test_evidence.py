@@ -254,3 +254,12 @@ def test_successful_export_replaces_the_old_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     summary = json.loads((out / evidence.EVIDENCE_REF).read_text())
     assert summary["artifact_authority"]["provenance"] == "historical_market_replay"
+
+
+def test_published_folder_has_ordinary_permissions(tmp_path):
+    import stat
+
+    out = write_folder(tmp_path / "out")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
