@@ -38,7 +38,7 @@ class PolicyConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    seed: int = Field(20260219, description="Seed of the random policy (the paper's arXiv month, any fixed value).")
+    seed: int = Field(20260219, description="Seed of the random policy; any fixed value works (this one is a date, 2026-02-19).")
     random_car_sd: float = Field(0.03, gt=0.0, description=(
         "Spread of the random policy's predicted CAR: about the published mean |CAR| (0.019..0.051)."))
     type_prior_min_events: int = Field(5, ge=1, description=(

@@ -39,9 +39,10 @@ changed the value.
 Profile ``lane_scaffold`` (the lane's reference reward, lane-contract.md, exactly)
 ----------------------------------------------------------------------------------
 ``direction_gate``: "neutral" when the expected direction is neutral, "match" when the action equals
-it, else "mismatch"; a hold (the lane has none) takes no direction and is "neutral" unless the
-expected direction is neutral too. Values 1 / -1 / -0.5 go to ``s_dir`` and ``g_dir``. Type gate
-match 1 / mismatch 0.4 / unknown (no ``e_hat``) 0.7 goes to ``r_evt`` and ``m_evt``.
+it, else "mismatch"; a hold (the lane has none) takes no direction, so its gate is "neutral".
+Values 1 / -1 / -0.5 go to ``s_dir`` and ``g_dir``. Type gate match 1 / mismatch 0.4 / unknown (no
+``e_hat``) 0.7 goes to ``r_evt`` and ``m_evt``; as in the lane, a prediction is compared with the
+true type as a string, so any prediction for an "unknown" true type is a mismatch.
 ``pnl_reward = r_pnl = c * a - cost`` (cost 5 bps, so a hold pays it as written),
 ``magnitude_reward = r_mag = |c|`` if the action's direction equals the expected one, else ``-|c|``,
 ``process_reward = r_fmt = 0.10`` when a non-empty rationale is present,
