@@ -398,11 +398,15 @@ def _shown(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String).str.slice(0, 60)
 
 
-def _err(cond: pl.Expr, template: str, col: str) -> pl.Expr:
-    return pl.when(cond).then(pl.format(template, _shown(col))).otherwise(None)
+#: A per-row check: (condition that flags a bad row, message template with ``{}`` for the raw value).
+Check = tuple[pl.Expr, str]
 
 
-def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None) -> tuple[pl.Expr, dict[Rule, pl.Expr]] | str:
+def _err(cond: pl.Expr, template: str) -> Check:
+    return cond, template
+
+
+def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None) -> tuple[pl.Expr, dict[Rule, Check]] | str:
     """(value expression, {rule: error-message expression}) converting ``col`` to ``dtype``, or
     a string describing why the column's type cannot be converted at all."""
     c = pl.col(col)
@@ -425,7 +429,7 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = c.cast(dtype)
         else:
             return f"expected {kind}, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not " + kind, col)}
+        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not " + kind)}
     if dtype == pl.Boolean:
         if raw == pl.Boolean:
             return c, {}
@@ -436,7 +440,7 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = pl.when(c == 1).then(True).when(c == 0).then(False).otherwise(None)
         else:
             return f"expected true/false, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not true/false", col)}
+        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not true/false")}
     if dtype == pl.Date:
         if raw == pl.Date:
             return c, {}
@@ -446,13 +450,13 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = pl.when(c.dt.time() == dt.time(0)).then(c.dt.date())
         else:
             return f"expected a date, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not a date (YYYY-MM-DD)", col)}
+        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not a date (YYYY-MM-DD)")}
     if dtype == UTC_DATETIME:
         return _coerce_datetime(col, raw, timezone, is_text)
     raise TypeError(f"no conversion to {dtype}")
 
 
-def _coerce_datetime(col: str, raw: pl.DataType, timezone: str | None, is_text: bool) -> tuple[pl.Expr, dict[Rule, pl.Expr]] | str:
+def _coerce_datetime(col: str, raw: pl.DataType, timezone: str | None, is_text: bool) -> tuple[pl.Expr, dict[Rule, Check]] | str:
     """ISO-8601 text or a Datetime column -> Datetime(us, UTC). With an offset the time is exact;
     without one it is exchange-local time in ``timezone`` (a ``naive_time`` problem when None)."""
     c = pl.col(col)
@@ -480,16 +484,16 @@ def _coerce_datetime(col: str, raw: pl.DataType, timezone: str | None, is_text: 
         sign * (digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60 + digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0))
     )
     exact = local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes)
-    errors: dict[Rule, pl.Expr] = {"wrong_type": _err(unparsed, "'{}' is not an ISO-8601 date-time", col)}
+    errors: dict[Rule, Check] = {"wrong_type": _err(unparsed, "'{}' is not an ISO-8601 date-time")}
     naive = given & ~unparsed & offset.is_null()
     if timezone is None:
         value = pl.when(offset.is_not_null()).then(exact)
-        errors["naive_time"] = _err(naive, "'{}' has no UTC offset and the dataset declares no time zone", col)
+        errors["naive_time"] = _err(naive, "'{}' has no UTC offset and the dataset declares no time zone")
     else:
         zoned = local.dt.replace_time_zone(timezone, ambiguous="null", non_existent="null").dt.convert_time_zone("UTC")
         value = pl.when(offset.is_not_null()).then(exact).otherwise(zoned)
         errors["nonexistent_local_time"] = _err(
-            naive & zoned.is_null(), "'{}' does not exist or is ambiguous in " + timezone.replace("{", "("), col
+            naive & zoned.is_null(), "'{}' does not exist or is ambiguous in " + timezone.replace("{", "(")
         )
     return value.cast(UTC_DATETIME), errors
 
@@ -531,7 +535,8 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
     declared = {s.name for s in specs}
     extras = sorted(c for c in frame.columns if c not in declared and c != _ROW)
     values: list[pl.Expr] = [pl.col(_ROW)]
-    errors: list[pl.Expr] = []
+    checks: dict[str, tuple[Rule, str, str]] = {}
+    flags: list[pl.Expr] = []
     targets = [s for s in specs if s.name in frame.columns] + (
         [ColumnSpec(c, pl.Float64(), False) for c in extras] if model.numeric_extras else []
     )
@@ -545,24 +550,20 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
             value = value.str.strip_chars().str.to_lowercase()
             value = pl.when(value != "").then(value)
         values.append(value.alias(spec.name))
-        errors += [e.alias(f"{rule}\x1f{spec.name}") for rule, e in errs.items()]
+        for rule, (cond, template) in errs.items():
+            flag = f"{rule}\x1f{spec.name}"
+            checks[flag] = (rule, spec.name, template)
+            flags.append(cond.fill_null(False).alias(flag))
     if any(p["row"].is_null().any() for p in problems):
         return frame.select(_ROW), pl.concat(problems)
-    out = frame.select(*values, *errors)
-    error_cols = [c for c in out.columns if "\x1f" in c]
-    if error_cols:
-        problems.append(
-            out.select(_ROW, *error_cols)
-            .unpivot(index=_ROW, variable_name="what", value_name="message")
-            .drop_nulls("message")
-            .select(
-                pl.lit(raw.file).alias("file"),
-                pl.col(_ROW).alias("row"),
-                pl.col("what").str.split("\x1f").list.get(1).alias("column"),
-                pl.col("what").str.split("\x1f").list.get(0).alias("rule"),
-                pl.col("message"),
-            )
-        )
+    out = frame.lazy().select(*values, *flags).collect()  # lazy: shared conversions computed once
+    for flag, (rule, column, template) in checks.items():
+        if out[flag].any():  # messages only for the flagged rows
+            problems.append(frame.filter(out[flag]).select(
+                pl.lit(raw.file).alias("file"), pl.col(_ROW).alias("row"), pl.lit(column).alias("column"),
+                pl.lit(rule).alias("rule"), pl.format(template, _shown(column)).alias("message"),
+            ))
+    error_cols = list(checks)
     out = out.drop(error_cols)
     for spec in specs:
         if spec.name not in out.columns:
