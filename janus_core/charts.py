@@ -128,20 +128,19 @@ def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, hig
 
 
 _ID_DEF = re.compile(r'\bid="([^"]+)"')
+_ID_USE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 
 
 def chart_svg(chart: alt.TopLevelMixin, id_prefix: str) -> str:
-    """Render ``chart`` to SVG text with vl-convert (offline) and prefix every ``id`` it defines,
-    and every reference to one (``url(#id)``, ``href="#id"``), with ``id_prefix``.
+    """Render ``chart`` to SVG text with vl-convert (offline) and rename every element ``id`` it
+    defines, and every reference to one (``url(#id)``, ``href="#id"``), to ``{id_prefix}-{n}`` with
+    n counted in order of first definition.
 
-    The output depends only on the chart's spec: vl-convert's SVG is deterministic for a given spec.
+    vl-convert numbers ids (e.g. clip paths) with a counter that lives for the whole process, so the
+    raw SVG of the same spec differs between calls; after renaming it depends only on the spec, and
+    many charts can share one HTML page without their ids colliding.
     """
     spec = chart.to_dict()
     svg = vlc.vegalite_to_svg(json.dumps(spec, sort_keys=True))
-    ids = sorted(set(_ID_DEF.findall(svg)), key=len, reverse=True)
-    for old in ids:
-        new = f"{id_prefix}-{old}"
-        svg = svg.replace(f'id="{old}"', f'id="{new}"')
-        svg = svg.replace(f"url(#{old})", f"url(#{new})")
-        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
-    return svg
+    names = {old: f"{id_prefix}-{n}" for n, old in enumerate(dict.fromkeys(_ID_DEF.findall(svg)), start=1)}
+    return _ID_USE.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)

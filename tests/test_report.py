@@ -98,6 +98,23 @@ def test_reason_sentence_for_qualified_and_unknown_codes():
     assert reason_sentence("something_new") == UNKNOWN_REASON_TEXT
 
 
+def test_chart_svg_prefixes_element_ids_so_charts_can_share_a_page():
+    import altair as alt
+
+    from janus_core.charts import chart_svg
+
+    data = alt.Data(values=[{"x": 0, "y": 0}, {"x": 1, "y": 5}, {"x": 2, "y": -3}, {"x": 3, "y": 2}])
+    clipped = alt.Chart(data).mark_line(clip=True).encode(x=alt.X("x:Q", scale=alt.Scale(domain=[0, 2])), y="y:Q")
+    page = chart_svg(clipped, "one") + chart_svg(clipped, "two")
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    refs = re.findall(r"url\(#([^)]+)\)", page)
+    assert ids and len(ids) == len(set(ids)), ids
+    assert refs and set(refs) <= set(ids), (refs, ids)
+    assert {i.split("-", 1)[0] for i in ids} == {"one", "two"}
+    # vl-convert's own id counter runs on across calls; the renamed SVG must not
+    assert chart_svg(clipped, "one") == chart_svg(clipped, "one")
+
+
 # ---------------------------------------------------------------------------------------------
 # A hand-made folder: every number known, no analysis beyond three tables, does not verify
 
