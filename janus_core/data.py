@@ -188,8 +188,14 @@ class DecisionRow(TableRow):
     """One trading decision of a strategy on an event."""
 
     sort_by: ClassVar[tuple[str, ...]] = (
-        "event_id", "strategy_id", "action", "predicted_event_type", "predicted_strength", "predicted_car",
-        "rationale", "completion",
+        "event_id",
+        "strategy_id",
+        "action",
+        "predicted_event_type",
+        "predicted_strength",
+        "predicted_car",
+        "rationale",
+        "completion",
     )
 
     event_id: str
@@ -228,7 +234,11 @@ def _column_spec(name: str, annotation: Any, required: bool) -> ColumnSpec:
     if typing.get_origin(base) is Literal:
         return ColumnSpec(name, pl.String(), required, tuple(typing.get_args(base)))
     dtypes: dict[Any, pl.DataType] = {
-        str: pl.String(), float: pl.Float64(), int: pl.Int64(), bool: pl.Boolean(), dt.date: pl.Date(),
+        str: pl.String(),
+        float: pl.Float64(),
+        int: pl.Int64(),
+        bool: pl.Boolean(),
+        dt.date: pl.Date(),
         dt.datetime: UTC_DATETIME,
     }
     return ColumnSpec(name, dtypes[base], required)
@@ -237,9 +247,7 @@ def _column_spec(name: str, annotation: Any, required: bool) -> ColumnSpec:
 def table_columns(table: str) -> tuple[ColumnSpec, ...]:
     """The declared columns of ``table`` in canonical order, read from its row model."""
     model = TABLE_SCHEMAS[table]
-    return tuple(
-        _column_spec(name, f.annotation, f.is_required()) for name, f in model.model_fields.items()
-    )
+    return tuple(_column_spec(name, f.annotation, f.is_required()) for name, f in model.model_fields.items())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,7 +320,11 @@ def detect_format(path: str | Path) -> FileFormat:
     """File format from the extension: .parquet/.pq, .csv, .jsonl/.ndjson/.json (JSON Lines)."""
     suffix = Path(path).suffix.lower()
     formats: dict[str, FileFormat] = {
-        ".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".csv": "csv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
         ".json": "jsonl",
     }
     if suffix not in formats:
@@ -370,7 +382,9 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
     """
     if isinstance(source, pl.DataFrame):
         label = name or "<memory>"
-        return RawTable(label, source.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64)), _identity_rows)
+        return RawTable(
+            label, source.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64)), _identity_rows
+        )
     path = Path(source)
     label = name or str(path)
     fmt = fmt or detect_format(path)
@@ -384,7 +398,9 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
             frame = pl.read_ndjson(path, schema={c: pl.String for c in columns})
             rows = _jsonl_rows(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataValidationError(_table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {exc}")) from exc
+        raise DataValidationError(
+            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {exc}")
+        ) from exc
     frame = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
     return RawTable(label, frame, rows)
 
@@ -402,13 +418,11 @@ def _shown(col: str) -> pl.Expr:
 Check = tuple[pl.Expr, str]
 
 
-def _err(cond: pl.Expr, template: str) -> Check:
-    return cond, template
-
-
-def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None) -> tuple[pl.Expr, dict[Rule, Check]] | str:
-    """(value expression, {rule: error-message expression}) converting ``col`` to ``dtype``, or
-    a string describing why the column's type cannot be converted at all."""
+def _coerce_column(
+    col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None
+) -> tuple[pl.Expr, dict[Rule, Check]] | str:
+    """(value expression, {rule: check}) converting ``col`` to ``dtype``, or a string describing
+    why the column's type cannot be converted at all."""
     c = pl.col(col)
     if raw == pl.Null:
         return c.cast(dtype), {}
@@ -429,7 +443,7 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = c.cast(dtype)
         else:
             return f"expected {kind}, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not " + kind)}
+        return value, {"wrong_type": (given & value.is_null(), "'{}' is not " + kind)}
     if dtype == pl.Boolean:
         if raw == pl.Boolean:
             return c, {}
@@ -440,7 +454,7 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = pl.when(c == 1).then(True).when(c == 0).then(False).otherwise(None)
         else:
             return f"expected true/false, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not true/false")}
+        return value, {"wrong_type": (given & value.is_null(), "'{}' is not true/false")}
     if dtype == pl.Date:
         if raw == pl.Date:
             return c, {}
@@ -450,13 +464,15 @@ def _coerce_column(col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str
             value = pl.when(c.dt.time() == dt.time(0)).then(c.dt.date())
         else:
             return f"expected a date, the file has {raw}"
-        return value, {"wrong_type": _err(given & value.is_null(), "'{}' is not a date (YYYY-MM-DD)")}
+        return value, {"wrong_type": (given & value.is_null(), "'{}' is not a date (YYYY-MM-DD)")}
     if dtype == UTC_DATETIME:
         return _coerce_datetime(col, raw, timezone, is_text)
     raise TypeError(f"no conversion to {dtype}")
 
 
-def _coerce_datetime(col: str, raw: pl.DataType, timezone: str | None, is_text: bool) -> tuple[pl.Expr, dict[Rule, Check]] | str:
+def _coerce_datetime(
+    col: str, raw: pl.DataType, timezone: str | None, is_text: bool
+) -> tuple[pl.Expr, dict[Rule, Check]] | str:
     """ISO-8601 text or a Datetime column -> Datetime(us, UTC). With an offset the time is exact;
     without one it is exchange-local time in ``timezone`` (a ``naive_time`` problem when None)."""
     c = pl.col(col)
@@ -480,20 +496,29 @@ def _coerce_datetime(col: str, raw: pl.DataType, timezone: str | None, is_text: 
         return f"expected an ISO-8601 date-time, the file has {raw}"
     sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     digits = offset.str.replace_all(r"[+\-:]", "")
-    minutes = pl.when(offset.str.to_lowercase() == "z").then(0).otherwise(
-        sign * (digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60 + digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0))
+    minutes = (
+        pl.when(offset.str.to_lowercase() == "z")
+        .then(0)
+        .otherwise(
+            sign
+            * (
+                digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
+                + digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
+            )
+        )
     )
     exact = local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes)
-    errors: dict[Rule, Check] = {"wrong_type": _err(unparsed, "'{}' is not an ISO-8601 date-time")}
+    errors: dict[Rule, Check] = {"wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time")}
     naive = given & ~unparsed & offset.is_null()
     if timezone is None:
         value = pl.when(offset.is_not_null()).then(exact)
-        errors["naive_time"] = _err(naive, "'{}' has no UTC offset and the dataset declares no time zone")
+        errors["naive_time"] = (naive, "'{}' has no UTC offset and the dataset declares no time zone")
     else:
         zoned = local.dt.replace_time_zone(timezone, ambiguous="null", non_existent="null").dt.convert_time_zone("UTC")
         value = pl.when(offset.is_not_null()).then(exact).otherwise(zoned)
-        errors["nonexistent_local_time"] = _err(
-            naive & zoned.is_null(), "'{}' does not exist or is ambiguous in " + timezone.replace("{", "(")
+        errors["nonexistent_local_time"] = (
+            naive & zoned.is_null(),
+            "'{}' does not exist or is ambiguous in " + timezone.replace("{", "("),
         )
     return value.cast(UTC_DATETIME), errors
 
@@ -515,8 +540,13 @@ def _derive_event_ids(frame: pl.DataFrame) -> pl.Series:
         (pl.col("headline") + pl.lit("\n") + pl.col("body").fill_null("")).alias("payload"),
     )
     out = [
-        given if given is not None
-        else (derive_event_id(ts, sym, seq, src, payload) if ts is not None and sym is not None and payload is not None else None)
+        given
+        if given is not None
+        else (
+            derive_event_id(ts, sym, seq, src, payload)
+            if ts is not None and sym is not None and payload is not None
+            else None
+        )
         for given, ts, sym, seq, src, payload in parts.iter_rows()
     ]
     return pl.Series("event_id", out, dtype=pl.String)
@@ -559,12 +589,16 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
     out = frame.lazy().select(*values, *flags).collect()  # lazy: shared conversions computed once
     for flag, (rule, column, template) in checks.items():
         if out[flag].any():  # messages only for the flagged rows
-            problems.append(frame.filter(out[flag]).select(
-                pl.lit(raw.file).alias("file"), pl.col(_ROW).alias("row"), pl.lit(column).alias("column"),
-                pl.lit(rule).alias("rule"), pl.format(template, _shown(column)).alias("message"),
-            ))
-    error_cols = list(checks)
-    out = out.drop(error_cols)
+            problems.append(
+                frame.filter(out[flag]).select(
+                    pl.lit(raw.file).alias("file"),
+                    pl.col(_ROW).alias("row"),
+                    pl.lit(column).alias("column"),
+                    pl.lit(rule).alias("rule"),
+                    pl.format(template, _shown(column)).alias("message"),
+                )
+            )
+    out = out.drop(list(checks))
     for spec in specs:
         if spec.name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype=spec.dtype).alias(spec.name))
@@ -595,7 +629,9 @@ def canonical_order(table: str, frame: pl.DataFrame, keep: tuple[str, ...] = ())
 # --------------------------------------------------------------------------------------------------
 
 
-def _row_problems(frame: pl.DataFrame, file: str, column: str, rule: Rule, cond: pl.Expr, message: pl.Expr) -> pl.DataFrame:
+def _row_problems(
+    frame: pl.DataFrame, file: str, column: str, rule: Rule, cond: pl.Expr, message: pl.Expr
+) -> pl.DataFrame:
     return frame.filter(cond).select(
         pl.lit(file).alias("file"),
         pl.col(_ROW).alias("row"),
@@ -616,35 +652,77 @@ def check_rules(table: str, frame: pl.DataFrame, file: str) -> pl.DataFrame:
         c = pl.col(spec.name)
         if spec.required:
             blank = c.is_null() | (c.str.strip_chars() == "") if spec.dtype == pl.String else c.is_null()
-            out.append(_row_problems(frame, file, spec.name, "missing_value", blank, pl.lit(f"required value of '{spec.name}' is empty")))
+            out.append(
+                _row_problems(
+                    frame, file, spec.name, "missing_value", blank, pl.lit(f"required value of '{spec.name}' is empty")
+                )
+            )
         if spec.allowed is not None:
-            out.append(_row_problems(frame, file, spec.name, "invalid_enum", c.is_not_null() & ~c.is_in(spec.allowed),
-                                     pl.format("'{}' is not one of " + ", ".join(spec.allowed), c)))
+            out.append(
+                _row_problems(
+                    frame,
+                    file,
+                    spec.name,
+                    "invalid_enum",
+                    c.is_not_null() & ~c.is_in(spec.allowed),
+                    pl.format("'{}' is not one of " + ", ".join(spec.allowed), c),
+                )
+            )
     floats = [c for c, t in frame.schema.items() if t == pl.Float64]
     for name in floats:
         c = pl.col(name)
-        out.append(_row_problems(frame, file, name, "non_finite", c.is_nan() | c.is_infinite(), pl.format("{} is not a finite number", c)))
+        out.append(
+            _row_problems(
+                frame, file, name, "non_finite", c.is_nan() | c.is_infinite(), pl.format("{} is not a finite number", c)
+            )
+        )
     for name in model.positive:
         c = pl.col(name)
-        out.append(_row_problems(frame, file, name, "non_positive_price", c.is_finite() & (c <= 0), pl.format("price {} is not > 0", c)))
+        out.append(
+            _row_problems(
+                frame, file, name, "non_positive_price", c.is_finite() & (c <= 0), pl.format("price {} is not > 0", c)
+            )
+        )
     if table == "events":
         allowed_types = (*EVENT_TYPES, UNKNOWN_EVENT_TYPE)
-        out.append(_row_problems(frame, file, "event_type", "invalid_enum", ~pl.col("event_type").is_in(allowed_types),
-                                 pl.format("'{}' is not an event-type slug or 'unknown'", pl.col("event_type"))))
+        out.append(
+            _row_problems(
+                frame,
+                file,
+                "event_type",
+                "invalid_enum",
+                ~pl.col("event_type").is_in(allowed_types),
+                pl.format("'{}' is not an event-type slug or 'unknown'", pl.col("event_type")),
+            )
+        )
     if model.key:
         keyed = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in model.key))
         shown = pl.concat_str([pl.format(f"{k}={{}}", pl.col(k)) for k in model.key], separator=", ")
-        out.append(_row_problems(
-            keyed, file, ",".join(model.key), "duplicate_key", pl.len().over(model.key) > 1,
-            pl.format("duplicate key ({}): {} rows share it", shown, pl.len().over(model.key)),
-        ))
+        out.append(
+            _row_problems(
+                keyed,
+                file,
+                ",".join(model.key),
+                "duplicate_key",
+                pl.len().over(model.key) > 1,
+                pl.format("duplicate key ({}): {} rows share it", shown, pl.len().over(model.key)),
+            )
+        )
     return pl.concat(out)
 
 
-def _membership_problems(frame: pl.DataFrame, file: str, column: str, known: pl.Series, rule: Rule, what: str) -> pl.DataFrame:
+def _membership_problems(
+    frame: pl.DataFrame, file: str, column: str, known: pl.Series, rule: Rule, what: str
+) -> pl.DataFrame:
     c = pl.col(column)
-    return _row_problems(frame, file, column, rule, c.is_not_null() & ~c.is_in(known.implode()),
-                         pl.format("'{}' is not in the " + what, c))
+    return _row_problems(
+        frame,
+        file,
+        column,
+        rule,
+        c.is_not_null() & ~c.is_in(known.implode()),
+        pl.format("'{}' is not in the " + what, c),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -701,21 +779,31 @@ def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFra
     reasons = (
         problems.filter(pl.col("row").is_not_null())
         .group_by("row")
-        .agg(pl.concat_str(pl.col("column"), pl.lit(": "), pl.col("rule"), pl.lit(": "), pl.col("message"))
-             .sort().str.join("; ").alias("reason"))
+        .agg(
+            pl.concat_str(pl.col("column"), pl.lit(": "), pl.col("rule"), pl.lit(": "), pl.col("message"))
+            .sort()
+            .str.join("; ")
+            .alias("reason")
+        )
         .rename({"row": _ROW})
     )
     good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left").drop(_ROW)
     rejected = raw.frame.join(reasons, on=_ROW, how="inner").sort(_ROW)
     if problems.height:
         indices = pl.concat([problems["row"].drop_nulls(), rejected[_ROW]]).unique().sort()
-        lines = pl.DataFrame({_ROW: indices, "line": raw.row_numbers(indices.to_list())},
-                             schema={_ROW: pl.Int64, "line": pl.Int64})
+        lines = pl.DataFrame(
+            {_ROW: indices, "line": raw.row_numbers(indices.to_list())}, schema={_ROW: pl.Int64, "line": pl.Int64}
+        )
         problems = (
             problems.join(lines.rename({_ROW: "row"}), on="row", how="left", maintain_order="left")
-            .with_columns(pl.col("line").alias("row")).drop("line")
+            .with_columns(pl.col("line").alias("row"))
+            .drop("line")
         )
-        rejected = rejected.join(lines, on=_ROW, how="left", maintain_order="left").with_columns(pl.col("line").alias(_ROW)).drop("line")
+        rejected = (
+            rejected.join(lines, on=_ROW, how="left", maintain_order="left")
+            .with_columns(pl.col("line").alias(_ROW))
+            .drop("line")
+        )
     rejected = rejected.rename({_ROW: "row"}).select("row", "reason", pl.exclude("row", "reason"))
     return TableLoad(table, raw.file, good, rejected, raw.frame.height), _sort_problems(problems)
 
@@ -760,14 +848,23 @@ def load_tables(
             fatal.append(problems)
             continue
         # a value that failed conversion is null now: do not report it again as missing
-        rules = check_rules(table, frame, raw.file).join(problems.select("row", "column"), on=["row", "column"], how="anti")
+        rules = check_rules(table, frame, raw.file).join(
+            problems.select("row", "column"), on=["row", "column"], how="anti"
+        )
         problems = pl.concat([problems, rules])
         if table == "securities" and "benchmarks" in loads:
             known = _good_values(loads["benchmarks"], "benchmark")
-            problems = pl.concat([problems, _membership_problems(frame, raw.file, "benchmark", known, "unknown_benchmark", "benchmarks table")])
+            problems = pl.concat(
+                [
+                    problems,
+                    _membership_problems(frame, raw.file, "benchmark", known, "unknown_benchmark", "benchmarks table"),
+                ]
+            )
         if table in ("prices", "exposures") and "securities" in loads:
             known = _good_values(loads["securities"], "symbol")
-            problems = pl.concat([problems, _membership_problems(frame, raw.file, "symbol", known, "unknown_symbol", "securities table")])
+            problems = pl.concat(
+                [problems, _membership_problems(frame, raw.file, "symbol", known, "unknown_symbol", "securities table")]
+            )
         loads[table] = (raw, frame, problems)
         if progress is not None:
             progress(table)
@@ -794,8 +891,9 @@ def load_table(
     on_invalid: OnInvalid = "fail",
 ) -> TableLoad:
     """Read and validate one table on its own (no cross-table rules); see :func:`load_tables`."""
-    return load_tables({table: source}, timezone=timezone, on_invalid=on_invalid,
-                       formats={table: fmt} if fmt else None).tables[table]
+    return load_tables(
+        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None
+    ).tables[table]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -837,8 +935,13 @@ class Dataset:
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The present tables by name, in ``TABLE_NAMES`` order."""
-        frames = {"events": self.events, "prices": self.prices, "benchmarks": self.benchmarks,
-                  "securities": self.securities, "exposures": self.exposures}
+        frames = {
+            "events": self.events,
+            "prices": self.prices,
+            "benchmarks": self.benchmarks,
+            "securities": self.securities,
+            "exposures": self.exposures,
+        }
         return {name: frames[name] for name in TABLE_NAMES if frames[name] is not None}
 
     def style_factors(self) -> list[str]:
@@ -857,24 +960,44 @@ def check_dataset(ds: Dataset) -> None:
     for table, frame in tables.items():
         file = f"<{ds.name}/{table}>"
         wrong = [
-            _table_problem(file, s.name, "missing_column" if s.name not in frame.columns else "wrong_type",
-                           f"canonical column '{s.name}' must be {s.dtype}"
-                           + ("" if s.name not in frame.columns else f", is {frame.schema[s.name]}"))
+            _table_problem(
+                file,
+                s.name,
+                "missing_column" if s.name not in frame.columns else "wrong_type",
+                f"canonical column '{s.name}' must be {s.dtype}"
+                + ("" if s.name not in frame.columns else f", is {frame.schema[s.name]}"),
+            )
             for s in table_columns(table)
             if s.name not in frame.columns or frame.schema[s.name] != s.dtype
         ]
         if table == "exposures":
-            wrong += [_table_problem(file, c, "wrong_type", f"style factor '{c}' must be Float64, is {t}")
-                      for c, t in frame.schema.items() if c not in ("symbol", "date") and t != pl.Float64]
+            wrong += [
+                _table_problem(file, c, "wrong_type", f"style factor '{c}' must be Float64, is {t}")
+                for c, t in frame.schema.items()
+                if c not in ("symbol", "date") and t != pl.Float64
+            ]
         if wrong:
             problems += wrong
             continue
         indexed = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
         problems.append(check_rules(table, indexed, file))
         if table == "securities":
-            problems.append(_membership_problems(indexed, file, "benchmark", ds.benchmarks["benchmark"].unique(), "unknown_benchmark", "benchmarks table"))
+            problems.append(
+                _membership_problems(
+                    indexed,
+                    file,
+                    "benchmark",
+                    ds.benchmarks["benchmark"].unique(),
+                    "unknown_benchmark",
+                    "benchmarks table",
+                )
+            )
         if table in ("prices", "exposures"):
-            problems.append(_membership_problems(indexed, file, "symbol", ds.securities["symbol"].unique(), "unknown_symbol", "securities table"))
+            problems.append(
+                _membership_problems(
+                    indexed, file, "symbol", ds.securities["symbol"].unique(), "unknown_symbol", "securities table"
+                )
+            )
     found = pl.concat(problems)
     if found.height:
         raise DataValidationError(_sort_problems(found))

@@ -110,8 +110,12 @@ class DatasetManifest(BaseModel):
 
     def meta(self) -> DatasetMeta:
         return DatasetMeta(
-            name=self.name, version=self.version, provenance=self.provenance,
-            exchange_timezone=self.exchange_timezone, news_cutoff=self.news_cutoff, as_of=self.as_of,
+            name=self.name,
+            version=self.version,
+            provenance=self.provenance,
+            exchange_timezone=self.exchange_timezone,
+            news_cutoff=self.news_cutoff,
+            as_of=self.as_of,
             snapshot_hash=self.snapshot_hash,
         )
 
@@ -141,8 +145,9 @@ def _order_codes(s: pl.Series) -> list[np.ndarray]:
     if is_text or not (s.dtype.is_numeric() or s.dtype.is_temporal() or s.dtype == pl.Boolean):
         text = s.cast(pl.String) if is_text else _rows_as_json(s)
         distinct = text.drop_nulls().unique().sort()
-        values = text.replace_strict(distinct, pl.Series(np.arange(distinct.len(), dtype=np.int64)), default=-1,
-                                     return_dtype=pl.Int64).to_numpy()
+        values = text.replace_strict(
+            distinct, pl.Series(np.arange(distinct.len(), dtype=np.int64)), default=-1, return_dtype=pl.Int64
+        ).to_numpy()
     else:
         values = s.to_physical().cast(pl.Float64 if s.dtype.is_float() else pl.Int64).fill_null(0).to_numpy()
     return [nulls, values]
@@ -208,8 +213,11 @@ def snapshot_hash(content_hashes: dict[str, str]) -> str:
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` with the fixed writer settings (same frame, same bytes)."""
     frame.rechunk().write_parquet(
-        path, compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL,
-        statistics=True, row_group_size=PARQUET_ROW_GROUP_SIZE,
+        path,
+        compression=PARQUET_COMPRESSION,
+        compression_level=PARQUET_COMPRESSION_LEVEL,
+        statistics=True,
+        row_group_size=PARQUET_ROW_GROUP_SIZE,
     )
 
 
@@ -231,8 +239,13 @@ def hash_order(table: str, frame: pl.DataFrame, rejected: bool = False) -> tuple
 
 
 def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool = False) -> TableEntry:
-    return TableEntry(path=rel, rows=frame.height, sha256=sha256_file(path),
-                      content_hash=content_hash(frame, hash_order(table, frame, rejected)), schema_=table_schema(frame))
+    return TableEntry(
+        path=rel,
+        rows=frame.height,
+        sha256=sha256_file(path),
+        content_hash=content_hash(frame, hash_order(table, frame, rejected)),
+        schema_=table_schema(frame),
+    )
 
 
 def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
@@ -293,14 +306,27 @@ def save_dataset(
                 continue
             ordered = _sorted_rejected(frame)
             write_parquet(ordered, tmp_dir / "rejected" / f"{table}.parquet")
-            rejected_entries[table] = _entry(table, ordered, tmp_dir / "rejected" / f"{table}.parquet",
-                                             f"{name}/rejected/{table}.parquet", rejected=True)
+            rejected_entries[table] = _entry(
+                table,
+                ordered,
+                tmp_dir / "rejected" / f"{table}.parquet",
+                f"{name}/rejected/{table}.parquet",
+                rejected=True,
+            )
         if not rejected_entries:
             (tmp_dir / "rejected").rmdir()
         manifest = DatasetManifest(
-            name=name, version=ds.meta.version, provenance=ds.meta.provenance, source=source, licence=licence,
-            exchange_timezone=ds.meta.exchange_timezone, news_cutoff=ds.meta.news_cutoff, as_of=ds.meta.as_of,
-            production=production, tables=tables, rejected=rejected_entries,
+            name=name,
+            version=ds.meta.version,
+            provenance=ds.meta.provenance,
+            source=source,
+            licence=licence,
+            exchange_timezone=ds.meta.exchange_timezone,
+            news_cutoff=ds.meta.news_cutoff,
+            as_of=ds.meta.as_of,
+            production=production,
+            tables=tables,
+            rejected=rejected_entries,
             snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
         )
         write_json(manifest.to_json(), tmp_manifest)

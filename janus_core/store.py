@@ -33,9 +33,15 @@ _SCHEMA = (
         out_dir VARCHAR)""",
 )
 RUNS_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(), "created_at": pl.String(), "dataset": pl.String(), "dataset_snapshot_hash": pl.String(),
-    "config_hash": pl.String(), "artifact_hashes": pl.String(), "headline_metrics": pl.String(),
-    "gate_verdict": pl.String(), "out_dir": pl.String(),
+    "run_id": pl.String(),
+    "created_at": pl.String(),
+    "dataset": pl.String(),
+    "dataset_snapshot_hash": pl.String(),
+    "config_hash": pl.String(),
+    "artifact_hashes": pl.String(),
+    "headline_metrics": pl.String(),
+    "gate_verdict": pl.String(),
+    "out_dir": pl.String(),
 }
 
 
@@ -89,7 +95,9 @@ def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duc
                 conn.execute(ddl)
         return conn
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open the store {paths.store} ({'read-only' if read_only else 'read-write'}): {exc}") from exc
+        raise StoreError(
+            f"cannot open the store {paths.store} ({'read-only' if read_only else 'read-write'}): {exc}"
+        ) from exc
 
 
 def register_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
@@ -103,19 +111,31 @@ def register_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str
     wanted |= {view_name(name, f"rejected_{t}"): e.path for t, e in manifest.rejected.items()}
     prefix = view_name(name, "")
     with connect(paths) as conn:
-        existing = [r[0] for r in conn.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, ?)", [prefix]).fetchall()]
+        existing = [
+            r[0]
+            for r in conn.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, ?)", [prefix]
+            ).fetchall()
+        ]
         conn.execute("BEGIN TRANSACTION")
         for view in sorted(set(existing) - set(wanted)):
             conn.execute(f"DROP VIEW {_quote_ident(view)}")
         for view, rel in sorted(wanted.items()):
             target = (paths.data_dir / rel).resolve()
-            conn.execute(f"CREATE OR REPLACE VIEW {_quote_ident(view)} AS SELECT * FROM read_parquet({_quote_str(str(target))})")
+            conn.execute(
+                f"CREATE OR REPLACE VIEW {_quote_ident(view)} AS SELECT * FROM read_parquet({_quote_str(str(target))})"
+            )
         conn.execute("DELETE FROM datasets WHERE name = ?", [name])
         conn.execute(
             "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
-            [name, manifest.version, manifest.provenance, manifest.snapshot_hash,
-             str(paths.manifest_path(name).resolve()), json.dumps(sorted(wanted))],
+            [
+                name,
+                manifest.version,
+                manifest.provenance,
+                manifest.snapshot_hash,
+                str(paths.manifest_path(name).resolve()),
+                json.dumps(sorted(wanted)),
+            ],
         )
         conn.execute("COMMIT")
     return sorted(wanted)

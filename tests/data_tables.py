@@ -20,31 +20,85 @@ DATES = ("2024-01-02", "2024-01-03", "2024-01-04")
 
 def raw_tables() -> dict[str, list[dict[str, str | None]]]:
     """A valid five-table dataset: two stocks on two benchmarks, three days, four events."""
-    benchmarks = [{"benchmark": b, "date": d, "close": str(100 + i + (50 if b == "IDX500" else 0))}
-                  for b in ("IDX300", "IDX500") for i, d in enumerate(DATES)]
+    benchmarks = [
+        {"benchmark": b, "date": d, "close": str(100 + i + (50 if b == "IDX500" else 0))}
+        for b in ("IDX300", "IDX500")
+        for i, d in enumerate(DATES)
+    ]
     securities = [
         {"symbol": "600001.SH", "benchmark": "IDX300", "name": "Alpha", "industry": "banks", "size_tier": "large"},
         {"symbol": "000002.SZ", "benchmark": "IDX500", "name": "Beta", "industry": "tech", "size_tier": "mid"},
     ]
-    prices = [{"symbol": s, "date": d, "open": f"{10 + i}.5", "close": f"{11 + i}.25", "volume": "1000",
-               "tradable": "false" if (s, i) == ("000002.SZ", 1) else "true"}
-              for s in ("600001.SH", "000002.SZ") for i, d in enumerate(DATES)]
-    exposures = [{"symbol": s, "date": d, "size": f"0.{i + 1}", "value": f"-0.{i + 2}"}
-                 for s in ("600001.SH", "000002.SZ") for i, d in enumerate(DATES)]
-    events = [
-        {"event_id": None, "symbol": "600001.SH", "published_at": "2024-01-02 10:00", "event_type": "Dividend",
-         "headline": "Alpha raises dividend", "seq": "1", "body": "Cash dividend up 10%", "sentiment": "positive",
-         "source": "wire"},
-        {"event_id": "given-id-1", "symbol": "000002.SZ", "published_at": "2024-01-03T09:00:00+08:00",
-         "event_type": "violation", "headline": "Beta fined", "seq": None, "body": None, "sentiment": "Negative",
-         "source": None},
-        {"event_id": None, "symbol": "000002.SZ", "published_at": "2024-01-03T01:30:00Z", "event_type": "gossip",
-         "headline": "Beta rumour", "seq": None, "body": "line one\nline two", "sentiment": None, "source": "blog"},
-        {"event_id": None, "symbol": "600001.SH", "published_at": "2024-01-04 15:05:30.250", "event_type": "评级调整",
-         "headline": "Alpha upgraded", "seq": "2", "body": "", "sentiment": "neutral", "source": "wire"},
+    prices = [
+        {
+            "symbol": s,
+            "date": d,
+            "open": f"{10 + i}.5",
+            "close": f"{11 + i}.25",
+            "volume": "1000",
+            "tradable": "false" if (s, i) == ("000002.SZ", 1) else "true",
+        }
+        for s in ("600001.SH", "000002.SZ")
+        for i, d in enumerate(DATES)
     ]
-    return {"events": events, "prices": prices, "benchmarks": benchmarks, "securities": securities,
-            "exposures": exposures}
+    exposures = [
+        {"symbol": s, "date": d, "size": f"0.{i + 1}", "value": f"-0.{i + 2}"}
+        for s in ("600001.SH", "000002.SZ")
+        for i, d in enumerate(DATES)
+    ]
+    events = [
+        {
+            "event_id": None,
+            "symbol": "600001.SH",
+            "published_at": "2024-01-02 10:00",
+            "event_type": "Dividend",
+            "headline": "Alpha raises dividend",
+            "seq": "1",
+            "body": "Cash dividend up 10%",
+            "sentiment": "positive",
+            "source": "wire",
+        },
+        {
+            "event_id": "given-id-1",
+            "symbol": "000002.SZ",
+            "published_at": "2024-01-03T09:00:00+08:00",
+            "event_type": "violation",
+            "headline": "Beta fined",
+            "seq": None,
+            "body": None,
+            "sentiment": "Negative",
+            "source": None,
+        },
+        {
+            "event_id": None,
+            "symbol": "000002.SZ",
+            "published_at": "2024-01-03T01:30:00Z",
+            "event_type": "gossip",
+            "headline": "Beta rumour",
+            "seq": None,
+            "body": "line one\nline two",
+            "sentiment": None,
+            "source": "blog",
+        },
+        {
+            "event_id": None,
+            "symbol": "600001.SH",
+            "published_at": "2024-01-04 15:05:30.250",
+            "event_type": "评级调整",
+            "headline": "Alpha upgraded",
+            "seq": "2",
+            "body": "",
+            "sentiment": "neutral",
+            "source": "wire",
+        },
+    ]
+    return {
+        "events": events,
+        "prices": prices,
+        "benchmarks": benchmarks,
+        "securities": securities,
+        "exposures": exposures,
+    }
 
 
 def frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:
@@ -81,17 +135,30 @@ def typed(table: str, rows: list[dict[str, str | None]]) -> pl.DataFrame:
     f = frame(rows)
     casts = {
         "date": pl.col("date").str.to_date(),
-        "open": pl.col("open").cast(pl.Float64), "close": pl.col("close").cast(pl.Float64),
-        "volume": pl.col("volume").cast(pl.Float64), "tradable": pl.col("tradable") == "true",
-        "size": pl.col("size").cast(pl.Float64), "value": pl.col("value").cast(pl.Float64),
+        "open": pl.col("open").cast(pl.Float64),
+        "close": pl.col("close").cast(pl.Float64),
+        "volume": pl.col("volume").cast(pl.Float64),
+        "tradable": pl.col("tradable") == "true",
+        "size": pl.col("size").cast(pl.Float64),
+        "value": pl.col("value").cast(pl.Float64),
         "seq": pl.col("seq").cast(pl.Int32),
     }
     f = f.with_columns([e for c, e in casts.items() if c in f.columns])
     if table == "events":
-        f = f.with_columns(pl.Series("published_at", [
-            pl.select(pl.lit(v).str.to_datetime(time_zone="UTC")).item() for v in
-            ("2024-01-02T02:00:00Z", "2024-01-03T01:00:00Z", "2024-01-03T01:30:00Z", "2024-01-04T07:05:30.250Z")
-        ]).dt.convert_time_zone("Asia/Tokyo"))
+        f = f.with_columns(
+            pl.Series(
+                "published_at",
+                [
+                    pl.select(pl.lit(v).str.to_datetime(time_zone="UTC")).item()
+                    for v in (
+                        "2024-01-02T02:00:00Z",
+                        "2024-01-03T01:00:00Z",
+                        "2024-01-03T01:30:00Z",
+                        "2024-01-04T07:05:30.250Z",
+                    )
+                ],
+            ).dt.convert_time_zone("Asia/Tokyo")
+        )
     return f
 
 
@@ -118,6 +185,11 @@ def small_dataset(tmp: Path, name: str = "tiny") -> Dataset:
     """The tables of :func:`raw_tables`, loaded from CSV, as a Dataset."""
     files = write_all(raw_tables(), tmp / "in", "csv")
     frames = load_tables(files, timezone="Asia/Shanghai").frames()
-    meta = DatasetMeta(name=name, version="1", provenance="historical_market_replay",
-                       exchange_timezone="Asia/Shanghai", as_of="2024-01-04T23:59:59Z")
+    meta = DatasetMeta(
+        name=name,
+        version="1",
+        provenance="historical_market_replay",
+        exchange_timezone="Asia/Shanghai",
+        as_of="2024-01-04T23:59:59Z",
+    )
     return Dataset(meta=meta, **{t: frames[t] for t in TABLE_NAMES})

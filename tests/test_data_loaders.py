@@ -46,7 +46,9 @@ def test_valid_tables_load_to_canonical_dtypes(tmp_path):
     exposures = loaded.frames()["exposures"]
     assert exposures.schema["size"] == pl.Float64 and exposures.schema["value"] == pl.Float64
     prices = loaded.frames()["prices"]
-    assert prices.filter(~pl.col("tradable")).select("symbol", "date").rows() == [("000002.SZ", datetime(2024, 1, 3).date())]
+    assert prices.filter(~pl.col("tradable")).select("symbol", "date").rows() == [
+        ("000002.SZ", datetime(2024, 1, 3).date())
+    ]
 
 
 # (table, row index in raw_tables, column, bad value, rule); the problem's row is the CSV line
@@ -105,10 +107,15 @@ def test_missing_column_still_fails_in_quarantine_mode(tmp_path):
     assert ("events.csv", None, "headline", "missing_column") in problems_of(exc)
 
 
-@pytest.mark.parametrize(("table", "key"), [
-    ("prices", ("symbol", "date")), ("benchmarks", ("benchmark", "date")), ("securities", ("symbol",)),
-    ("exposures", ("symbol", "date")),
-])
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("prices", ("symbol", "date")),
+        ("benchmarks", ("benchmark", "date")),
+        ("securities", ("symbol",)),
+        ("exposures", ("symbol", "date")),
+    ],
+)
 def test_duplicate_keys_flag_every_copy(tmp_path, table, key):
     tables = raw_tables()
     tables[table].append(dict(tables[table][0]))
@@ -116,7 +123,10 @@ def test_duplicate_keys_flag_every_copy(tmp_path, table, key):
         load_csvs(tables, tmp_path)
     n = len(tables[table])
     dup = {p for p in problems_of(exc) if p[3] == "duplicate_key"}
-    assert dup == {(f"{table}.csv", 2, ",".join(key), "duplicate_key"), (f"{table}.csv", n + 1, ",".join(key), "duplicate_key")}
+    assert dup == {
+        (f"{table}.csv", 2, ",".join(key), "duplicate_key"),
+        (f"{table}.csv", n + 1, ",".join(key), "duplicate_key"),
+    }
 
 
 def test_duplicate_event_ids_given_or_derived(tmp_path):
@@ -136,19 +146,31 @@ def test_unknown_symbol_in_prices_and_exposures(tmp_path):
     tables["exposures"][0]["symbol"] = "999999.SH"
     with pytest.raises(DataValidationError) as exc:
         load_csvs(tables, tmp_path)
-    assert problems_of(exc) == {("prices.csv", 4, "symbol", "unknown_symbol"),
-                                ("exposures.csv", 2, "symbol", "unknown_symbol")}
+    assert problems_of(exc) == {
+        ("prices.csv", 4, "symbol", "unknown_symbol"),
+        ("exposures.csv", 2, "symbol", "unknown_symbol"),
+    }
 
 
 def test_decisions_enums(tmp_path):
-    rows = [{"event_id": "e1", "strategy_id": "s", "action": "LONG", "predicted_strength": "strong", "predicted_car": "0.01"},
-            {"event_id": "e2", "strategy_id": "s", "action": "buy", "predicted_strength": "huge", "predicted_car": "x"}]
+    rows = [
+        {
+            "event_id": "e1",
+            "strategy_id": "s",
+            "action": "LONG",
+            "predicted_strength": "strong",
+            "predicted_car": "0.01",
+        },
+        {"event_id": "e2", "strategy_id": "s", "action": "buy", "predicted_strength": "huge", "predicted_car": "x"},
+    ]
     path = write_csv(rows, tmp_path / "decisions.csv")
     with pytest.raises(DataValidationError) as exc:
         load_table("decisions", path, timezone=None)
-    assert problems_of(exc) == {("decisions.csv", 3, "action", "invalid_enum"),
-                                ("decisions.csv", 3, "predicted_strength", "invalid_enum"),
-                                ("decisions.csv", 3, "predicted_car", "wrong_type")}
+    assert problems_of(exc) == {
+        ("decisions.csv", 3, "action", "invalid_enum"),
+        ("decisions.csv", 3, "predicted_strength", "invalid_enum"),
+        ("decisions.csv", 3, "predicted_car", "wrong_type"),
+    }
     good = load_table("decisions", path, timezone=None, on_invalid="quarantine")
     assert good.frame["action"].to_list() == ["long"] and good.rejected["row"].to_list() == [3]
 
@@ -176,16 +198,19 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize(("text", "zone", "expected"), [
-    ("2024-01-02 10:00", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
-    ("2024-01-02T10:00:00", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
-    ("2024-01-02 10:00", "America/New_York", utc(2024, 1, 2, 15, 0)),
-    ("2024-07-02 10:00", "America/New_York", utc(2024, 7, 2, 14, 0)),  # daylight saving
-    ("2024-01-02T10:00:00+08:00", "America/New_York", utc(2024, 1, 2, 2, 0)),  # offset wins
-    ("2024-01-02T02:00:00Z", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
-    ("2024-01-02T10:00:00.5-0130", None, utc(2024, 1, 2, 11, 30, 0, 500000)),
-    ("2024-01-02 10:00+05", None, utc(2024, 1, 2, 5, 0)),
-])
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("2024-01-02 10:00", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
+        ("2024-01-02T10:00:00", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
+        ("2024-01-02 10:00", "America/New_York", utc(2024, 1, 2, 15, 0)),
+        ("2024-07-02 10:00", "America/New_York", utc(2024, 7, 2, 14, 0)),  # daylight saving
+        ("2024-01-02T10:00:00+08:00", "America/New_York", utc(2024, 1, 2, 2, 0)),  # offset wins
+        ("2024-01-02T02:00:00Z", "Asia/Shanghai", utc(2024, 1, 2, 2, 0)),
+        ("2024-01-02T10:00:00.5-0130", None, utc(2024, 1, 2, 11, 30, 0, 500000)),
+        ("2024-01-02 10:00+05", None, utc(2024, 1, 2, 5, 0)),
+    ],
+)
 def test_times_with_and_without_offset(tmp_path, text, zone, expected):
     rows = [dict(raw_tables()["events"][0], published_at=text)]
     loaded = load_table("events", write_csv(rows, tmp_path / "events.csv"), timezone=zone)
@@ -197,8 +222,10 @@ def test_naive_time_without_declared_zone_is_rejected(tmp_path):
     with pytest.raises(DataValidationError) as exc:
         load_table("events", write_csv(rows, tmp_path / "events.csv"), timezone=None)
     # rows 0 and 3 have no offset; row 3 is on line 6 (row 2's body spans two lines)
-    assert {p for p in problems_of(exc)} == {("events.csv", 2, "published_at", "naive_time"),
-                                             ("events.csv", 6, "published_at", "naive_time")}
+    assert {p for p in problems_of(exc)} == {
+        ("events.csv", 2, "published_at", "naive_time"),
+        ("events.csv", 6, "published_at", "naive_time"),
+    }
 
 
 def test_nonexistent_local_time(tmp_path):
@@ -210,7 +237,8 @@ def test_nonexistent_local_time(tmp_path):
 
 def test_parquet_naive_datetime_is_read_in_the_declared_zone(tmp_path):
     f = typed("events", raw_tables()["events"]).with_columns(
-        pl.col("published_at").dt.convert_time_zone("Asia/Shanghai").dt.replace_time_zone(None))
+        pl.col("published_at").dt.convert_time_zone("Asia/Shanghai").dt.replace_time_zone(None)
+    )
     f.write_parquet(tmp_path / "events.parquet")
     from_naive = load_table("events", tmp_path / "events.parquet", timezone="Asia/Shanghai").frame
     from_csv = load_table("events", write_csv(raw_tables()["events"], tmp_path / "events.csv"), timezone=TZ).frame
@@ -264,18 +292,24 @@ def test_event_ids_are_derived_from_content_and_given_ids_kept(tmp_path):
     by_headline = {r["headline"]: r["event_id"] for r in events.iter_rows(named=True)}
     assert by_headline["Beta fined"] == "given-id-1"
     assert by_headline["Alpha raises dividend"] == derive_event_id(
-        "2024-01-02T02:00:00Z", "600001.SH", 1, "wire", "Alpha raises dividend\nCash dividend up 10%")
+        "2024-01-02T02:00:00Z", "600001.SH", 1, "wire", "Alpha raises dividend\nCash dividend up 10%"
+    )
     assert by_headline["Beta rumour"] == derive_event_id(
-        "2024-01-03T01:30:00Z", "000002.SZ", None, "blog", "Beta rumour\nline one\nline two")
+        "2024-01-03T01:30:00Z", "000002.SZ", None, "blog", "Beta rumour\nline one\nline two"
+    )
     assert by_headline["Alpha upgraded"] == derive_event_id(
-        "2024-01-04T07:05:30.250Z", "600001.SH", 2, "wire", "Alpha upgraded\n")
+        "2024-01-04T07:05:30.250Z", "600001.SH", 2, "wire", "Alpha upgraded\n"
+    )
 
 
 def test_event_types_normalised_raw_kept_unknown_counted(tmp_path):
     loaded = load_csvs(raw_tables(), tmp_path)
     events = loaded.frames()["events"].sort("headline")
     assert events.select("event_type", "event_type_raw").rows() == [
-        ("dividend", "Dividend"), ("rating_adjustment", "评级调整"), ("violation", "violation"), ("unknown", "gossip"),
+        ("dividend", "Dividend"),
+        ("rating_adjustment", "评级调整"),
+        ("violation", "violation"),
+        ("unknown", "gossip"),
     ]
     assert loaded.counts()["events"] == {"read": 4, "accepted": 4, "rejected": 0, "unknown_event_type": 1}
     assert events.filter(pl.col("headline") == "Beta fined")["sentiment"].item() == "negative"
@@ -286,7 +320,9 @@ def test_extra_columns_are_kept(tmp_path):
     for i, r in enumerate(tables["events"]):
         r["url"] = f"https://example.org/{i}"
     events = load_csvs(tables, tmp_path).frames()["events"]
-    assert events.columns[-1] == "url" and events["url"].sort().to_list() == [f"https://example.org/{i}" for i in range(4)]
+    assert events.columns[-1] == "url" and events["url"].sort().to_list() == [
+        f"https://example.org/{i}" for i in range(4)
+    ]
 
 
 def test_reloading_canonical_frames_is_idempotent(tmp_path):
@@ -327,7 +363,9 @@ def test_strict_mode_lists_all_problems_of_all_tables(tmp_path):
     tables["benchmarks"][0]["close"] = "nan"
     with pytest.raises(DataValidationError) as exc:
         load_csvs(tables, tmp_path)
-    assert problems_of(exc) == {("prices.csv", 2, "open", "non_positive_price"),
-                                ("benchmarks.csv", 2, "close", "non_finite")}
+    assert problems_of(exc) == {
+        ("prices.csv", 2, "open", "non_positive_price"),
+        ("benchmarks.csv", 2, "close", "non_finite"),
+    }
     assert all(isinstance(p, Problem) for p in exc.value.problems)
     assert str(exc.value).startswith("2 data problem(s):")

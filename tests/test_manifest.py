@@ -17,7 +17,7 @@ from data_tables import small_dataset, workspace
 from polars.testing import assert_frame_equal
 
 from janus_core import manifest as mf
-from janus_core.data import DataValidationError, Dataset, load_dataset
+from janus_core.data import Dataset, DataValidationError, load_dataset
 from janus_core.hashing import H, sha256_file
 
 SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": {"generator": "tests", "seed": 0}}
@@ -37,16 +37,28 @@ def test_round_trip_and_manifest_fields(saved):
     for table, frame in ds.tables().items():
         assert_frame_equal(back.tables()[table], frame)
     data = json.loads(paths.manifest_path("tiny").read_text())
-    assert {k: data[k] for k in ("name", "version", "provenance", "source", "licence", "exchange_timezone",
-                                 "news_cutoff", "as_of")} == {
-        "name": "tiny", "version": "1", "provenance": "historical_market_replay", "source": "hand-made test tables",
-        "licence": "CC0", "exchange_timezone": "Asia/Shanghai", "news_cutoff": "09:30", "as_of": "2024-01-04T23:59:59Z"}
+    assert {
+        k: data[k]
+        for k in ("name", "version", "provenance", "source", "licence", "exchange_timezone", "news_cutoff", "as_of")
+    } == {
+        "name": "tiny",
+        "version": "1",
+        "provenance": "historical_market_replay",
+        "source": "hand-made test tables",
+        "licence": "CC0",
+        "exchange_timezone": "Asia/Shanghai",
+        "news_cutoff": "09:30",
+        "as_of": "2024-01-04T23:59:59Z",
+    }
     assert data["production"] == {"generator": "tests", "seed": 0}
     events = data["tables"]["events"]
     assert events["path"] == "tiny/events.parquet" and events["format"] == "parquet" and events["rows"] == 4
     assert events["sha256"] == hashlib.sha256((paths.data_dir / "tiny/events.parquet").read_bytes()).hexdigest()
-    assert events["schema"][:3] == [{"name": "event_id", "type": "string"}, {"name": "symbol", "type": "string"},
-                                    {"name": "published_at", "type": "datetime[us,UTC]"}]
+    assert events["schema"][:3] == [
+        {"name": "event_id", "type": "string"},
+        {"name": "symbol", "type": "string"},
+        {"name": "published_at", "type": "datetime[us,UTC]"},
+    ]
     assert data["snapshot_hash"] == H({t: e["content_hash"] for t, e in data["tables"].items()})
     assert back.meta.snapshot_hash == data["snapshot_hash"]
     assert data["manifest_hash"] == H({k: v for k, v in data.items() if k != "manifest_hash"})
@@ -77,12 +89,17 @@ def _reference_hash(columns: dict[str, tuple[str, list]]) -> str:
 
 def test_content_hash_matches_an_independent_encoding():
     frame = pl.DataFrame({"b": ["é\n", "x", None], "a": [100.0, 1.5, None], "d": [3, None, 7]}).with_columns(
-        pl.Series("day", ["2024-01-03", "2024-01-02", "1970-01-05"]).str.to_date())
+        pl.Series("day", ["2024-01-03", "2024-01-02", "1970-01-05"]).str.to_date()
+    )
     # canonical row order (no key given): by every column in name order, i.e. by a: 1.5, 100.0, null
-    expected = _reference_hash({
-        "a": ("float64", [1.5, 100.0, None]), "b": ("string", ["x", "é\n", None]),
-        "d": ("int64", [None, 3, 7]), "day": ("date", [19724, 19725, 4]),
-    })
+    expected = _reference_hash(
+        {
+            "a": ("float64", [1.5, 100.0, None]),
+            "b": ("string", ["x", "é\n", None]),
+            "d": ("int64", [None, 3, 7]),
+            "day": ("date", [19724, 19725, 4]),
+        }
+    )
     assert mf.content_hash(frame) == expected
     assert mf.content_hash(frame.reverse().select(sorted(frame.columns, reverse=True))) == expected
     assert mf.content_hash(frame, order_by=["day"]) != expected  # the canonical order is part of the hash
@@ -93,10 +110,14 @@ def test_content_hash_matches_an_independent_encoding():
 def test_same_dataset_same_bytes(saved, tmp_path):
     ds, paths = saved
     other = workspace(tmp_path / "other")
-    shuffled = Dataset(meta=ds.meta, **{t: f.sample(fraction=1.0, shuffle=True, seed=3) for t, f in ds.tables().items()})
+    shuffled = Dataset(
+        meta=ds.meta, **{t: f.sample(fraction=1.0, shuffle=True, seed=3) for t, f in ds.tables().items()}
+    )
     mf.save_dataset(shuffled, other, **SAVE_ARGS, register=False)
     for table in ds.tables():
-        assert sha256_file(paths.data_dir / f"tiny/{table}.parquet") == sha256_file(other.data_dir / f"tiny/{table}.parquet")
+        assert sha256_file(paths.data_dir / f"tiny/{table}.parquet") == sha256_file(
+            other.data_dir / f"tiny/{table}.parquet"
+        )
     assert paths.manifest_path("tiny").read_bytes() == other.manifest_path("tiny").read_bytes()
 
 
@@ -162,8 +183,10 @@ def test_verify_missing_and_unexpected_files(saved):
     (paths.data_dir / "tiny/exposures.parquet").unlink()
     pl.DataFrame({"x": [1]}).write_parquet(paths.data_dir / "tiny/extra.parquet")
     findings = mf.verify_dataset("tiny", paths)
-    assert findings == [f"exposures: file missing ({paths.data_dir / 'tiny/exposures.parquet'})",
-                        f"extra: file not in the manifest ({paths.data_dir / 'tiny/extra.parquet'})"]
+    assert findings == [
+        f"exposures: file missing ({paths.data_dir / 'tiny/exposures.parquet'})",
+        f"extra: file not in the manifest ({paths.data_dir / 'tiny/extra.parquet'})",
+    ]
     assert mf.verify_dataset("nope", paths)[0].startswith("manifest: unreadable or missing")
 
 
@@ -184,12 +207,22 @@ def test_rejected_rows_are_written_and_recorded(tmp_path):
 def test_invalid_dataset_writes_nothing(tmp_path):
     paths = workspace(tmp_path / "ws")
     ds = small_dataset(tmp_path)
-    bad = Dataset(meta=ds.meta, events=ds.events, prices=ds.prices.with_columns(pl.col("date").cast(pl.String)),
-                  benchmarks=ds.benchmarks, securities=ds.securities)
+    bad = Dataset(
+        meta=ds.meta,
+        events=ds.events,
+        prices=ds.prices.with_columns(pl.col("date").cast(pl.String)),
+        benchmarks=ds.benchmarks,
+        securities=ds.securities,
+    )
     with pytest.raises(DataValidationError, match="<tiny/prices>:-: date: wrong_type"):
         mf.save_dataset(bad, paths, **SAVE_ARGS, register=False)
-    negative = Dataset(meta=ds.meta, events=ds.events, prices=ds.prices.with_columns(pl.col("open") * -1),
-                       benchmarks=ds.benchmarks, securities=ds.securities)
+    negative = Dataset(
+        meta=ds.meta,
+        events=ds.events,
+        prices=ds.prices.with_columns(pl.col("open") * -1),
+        benchmarks=ds.benchmarks,
+        securities=ds.securities,
+    )
     with pytest.raises(DataValidationError, match="<tiny/prices>:1: open: non_positive_price"):
         mf.save_dataset(negative, paths, **SAVE_ARGS, register=False)
     assert not paths.manifest_path("tiny").exists() and not paths.dataset_dir("tiny").exists()
@@ -208,8 +241,13 @@ def test_failure_mid_write_keeps_the_previous_version(saved, monkeypatch):
         frame.write_parquet(path)
 
     monkeypatch.setattr(mf, "write_parquet", failing)
-    changed = Dataset(meta=ds.meta, events=ds.events, prices=ds.prices.with_columns(pl.col("close") + 1),
-                      benchmarks=ds.benchmarks, securities=ds.securities)
+    changed = Dataset(
+        meta=ds.meta,
+        events=ds.events,
+        prices=ds.prices.with_columns(pl.col("close") + 1),
+        benchmarks=ds.benchmarks,
+        securities=ds.securities,
+    )
     with pytest.raises(OSError, match="disk full"):
         mf.save_dataset(changed, paths, **SAVE_ARGS, register=False)
     assert {p.name: p.read_bytes() for p in paths.dataset_dir("tiny").iterdir()} == before

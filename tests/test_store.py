@@ -29,15 +29,21 @@ def test_views_are_queryable_with_sql(registered):
     ds, paths = registered
     with store.connect(paths, read_only=True) as conn:
         for table, frame in ds.tables().items():
-            assert conn.execute(f"SELECT count(*) FROM {store.view_name('tiny-set', table)}").fetchall()[0][0] == frame.height
+            assert (
+                conn.execute(f"SELECT count(*) FROM {store.view_name('tiny-set', table)}").fetchall()[0][0]
+                == frame.height
+            )
         joined = conn.sql(
             "SELECT p.symbol, p.date, p.close / b.close AS rel FROM tiny_set__prices p "
             "JOIN tiny_set__securities s USING (symbol) JOIN tiny_set__benchmarks b ON b.benchmark = s.benchmark "
-            "AND b.date = p.date ORDER BY p.symbol, p.date").pl()
+            "AND b.date = p.date ORDER BY p.symbol, p.date"
+        ).pl()
         datasets = conn.sql("SELECT name, provenance, snapshot_hash FROM datasets").fetchall()
     expected = (
-        ds.prices.join(ds.securities, on="symbol").join(ds.benchmarks, on=["benchmark", "date"], suffix="_b")
-        .select("symbol", "date", (pl.col("close") / pl.col("close_b")).alias("rel")).sort("symbol", "date")
+        ds.prices.join(ds.securities, on="symbol")
+        .join(ds.benchmarks, on=["benchmark", "date"], suffix="_b")
+        .select("symbol", "date", (pl.col("close") / pl.col("close_b")).alias("rel"))
+        .sort("symbol", "date")
     )
     assert joined.rows() == expected.rows()
     assert datasets == [("tiny-set", "historical_market_replay", mf.read_manifest("tiny-set", paths).snapshot_hash)]
@@ -45,8 +51,9 @@ def test_views_are_queryable_with_sql(registered):
 
 def test_reregistering_drops_views_of_removed_tables(registered, tmp_path):
     ds, paths = registered
-    smaller = type(ds)(meta=ds.meta, events=ds.events, prices=ds.prices, benchmarks=ds.benchmarks,
-                       securities=ds.securities)
+    smaller = type(ds)(
+        meta=ds.meta, events=ds.events, prices=ds.prices, benchmarks=ds.benchmarks, securities=ds.securities
+    )
     mf.save_dataset(smaller, paths, **SAVE_ARGS)
     with store.connect(paths, read_only=True) as conn:
         views = sorted(r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall())
@@ -57,9 +64,15 @@ def test_runs_append_and_replace(tmp_path):
     paths = workspace(tmp_path / "ws")
     assert store.runs(paths).height == 0 and store.runs(paths).columns == list(store.RUNS_SCHEMA)
     record = store.RunRecord(
-        run_id="run-b", created_at="2024-02-01T00:00:00Z", dataset="tiny", dataset_snapshot_hash="abc",
-        config_hash="cfg", artifact_hashes={"gates/x.json": "00"}, headline_metrics={"sharpe": 1.25, "n": 3},
-        gate_verdict="pass", out_dir="out/b",
+        run_id="run-b",
+        created_at="2024-02-01T00:00:00Z",
+        dataset="tiny",
+        dataset_snapshot_hash="abc",
+        config_hash="cfg",
+        artifact_hashes={"gates/x.json": "00"},
+        headline_metrics={"sharpe": 1.25, "n": 3},
+        gate_verdict="pass",
+        out_dir="out/b",
     )
     store.append_run(record, paths)
     store.append_run(record.model_copy(update={"run_id": "run-a", "created_at": "2024-01-01T00:00:00Z"}), paths)
@@ -68,7 +81,10 @@ def test_runs_append_and_replace(tmp_path):
     assert runs["run_id"].to_list() == ["run-a", "run-b"]
     assert runs.filter(pl.col("run_id") == "run-b")["gate_verdict"].item() == "fail"
     with store.connect(paths, read_only=True) as conn:
-        assert conn.execute("SELECT headline_metrics->>'$.sharpe' FROM runs WHERE run_id = 'run-a'").fetchall()[0][0] == "1.25"
+        assert (
+            conn.execute("SELECT headline_metrics->>'$.sharpe' FROM runs WHERE run_id = 'run-a'").fetchall()[0][0]
+            == "1.25"
+        )
 
 
 def test_read_only_connect_creates_a_missing_store(tmp_path):

@@ -26,9 +26,9 @@ from tqdm import tqdm
 from janus_core import __version__
 from janus_core.data import (
     TABLE_NAMES,
-    DataValidationError,
     Dataset,
     DatasetMeta,
+    DataValidationError,
     FileFormat,
     Provenance,
     detect_format,
@@ -69,47 +69,68 @@ def _handle_import(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 2
     with tqdm(total=len(files) + 1, desc=f"import {args.name}", unit="table", disable=None, file=sys.stderr) as bar:
+
         def step(table: str) -> None:
             bar.set_postfix_str(table)
             bar.update()
 
         try:
-            load = load_tables(files, timezone=args.timezone, on_invalid=args.on_invalid, formats=formats, progress=step)
+            load = load_tables(
+                files, timezone=args.timezone, on_invalid=args.on_invalid, formats=formats, progress=step
+            )
         except DataValidationError as exc:
             bar.close()
             for problem in exc.problems:
                 _err(str(problem))
-            _err(f"{exc.problem_frame.height} problem(s); nothing written (use --on-invalid quarantine to keep the good rows)")
+            _err(
+                f"{exc.problem_frame.height} problem(s); nothing written (use --on-invalid quarantine to keep the good rows)"
+            )
             return 1
         frames = load.frames()
         empty = [t for t in IMPORT_TABLES if frames[t].height == 0]
         if empty:
             bar.close()
             for problem in load.problems.head(QUARANTINE_LISTED).iter_rows(named=True):
-                _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
+                _err(
+                    f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}"
+                )
             _err(f"no valid rows left in {', '.join(empty)}; nothing written")
             return 1
         meta = DatasetMeta(
-            name=args.name, version=args.version, provenance=args.provenance, exchange_timezone=args.timezone,
-            news_cutoff=args.news_cutoff, as_of=args.as_of or derive_as_of(frames),
+            name=args.name,
+            version=args.version,
+            provenance=args.provenance,
+            exchange_timezone=args.timezone,
+            news_cutoff=args.news_cutoff,
+            as_of=args.as_of or derive_as_of(frames),
         )
         production = {
             "importer": "janus data import",
             "janus_core_version": __version__,
             "on_invalid": args.on_invalid,
-            "inputs": {t: {"file": f.name, "format": formats[t], "sha256": sha256_file(f)} for t, f in sorted(files.items())},
+            "inputs": {
+                t: {"file": f.name, "format": formats[t], "sha256": sha256_file(f)} for t, f in sorted(files.items())
+            },
         }
         try:
-            manifest = save_dataset(Dataset(meta=meta, **frames), paths, source=args.source, licence=args.licence,
-                                    production=production, rejected=load.rejected())
+            manifest = save_dataset(
+                Dataset(meta=meta, **frames),
+                paths,
+                source=args.source,
+                licence=args.licence,
+                production=production,
+                rejected=load.rejected(),
+            )
         except (DataValidationError, ValueError, OSError) as exc:
             bar.close()
             _err(f"could not write dataset {args.name!r}: {exc}")
             return 1
         except StoreError as exc:
             bar.close()
-            _err(f"dataset {args.name!r} written, but not registered in the store: {exc}\n"
-                 f"retry with: janus data register {args.name}")
+            _err(
+                f"dataset {args.name!r} written, but not registered in the store: {exc}\n"
+                f"retry with: janus data register {args.name}"
+            )
             return 1
         step("written")
     counts = load.counts()
@@ -121,11 +142,15 @@ def _handle_import(args: argparse.Namespace) -> int:
             _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
         if load.problems.height > QUARANTINE_LISTED:
             _err(f"... and {load.problems.height - QUARANTINE_LISTED} more problems")
-        print(f"quarantined {sum(rejected.values()):,} rejected row(s) ("
-              + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
-              + f") with reasons -> {paths.dataset_dir(args.name) / 'rejected'}")
-    print(f"imported {args.name} ({args.provenance}, as of {meta.as_of}): {written} rows, "
-          f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name)}, manifest {manifest}")
+        print(
+            f"quarantined {sum(rejected.values()):,} rejected row(s) ("
+            + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
+            + f") with reasons -> {paths.dataset_dir(args.name) / 'rejected'}"
+        )
+    print(
+        f"imported {args.name} ({args.provenance}, as of {meta.as_of}): {written} rows, "
+        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name)}, manifest {manifest}"
+    )
     return 0
 
 
@@ -180,14 +205,26 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="validate tables and save them as a dataset with a manifest")
     imp.add_argument("name", help="dataset name (letters, digits, '.', '_', '-')")
     for table in TABLE_NAMES:
-        imp.add_argument(f"--{table}", required=table in IMPORT_TABLES, metavar="FILE",
-                         help=f"{table} table (.parquet, .csv or .jsonl)" + ("" if table in IMPORT_TABLES else ", optional"))
+        imp.add_argument(
+            f"--{table}",
+            required=table in IMPORT_TABLES,
+            metavar="FILE",
+            help=f"{table} table (.parquet, .csv or .jsonl)" + ("" if table in IMPORT_TABLES else ", optional"),
+        )
     imp.add_argument("--timezone", required=True, help="exchange time zone (IANA), used for times without offset")
     imp.add_argument("--provenance", required=True, choices=get_args(Provenance))
-    imp.add_argument("--on-invalid", choices=("fail", "quarantine"), default="fail",
-                     help="fail: write nothing on any problem (default); quarantine: keep good rows, write rejected ones")
-    imp.add_argument("--format", choices=("parquet", "csv", "jsonl"), default=None,
-                     help="format of every input file (default: from each file's extension)")
+    imp.add_argument(
+        "--on-invalid",
+        choices=("fail", "quarantine"),
+        default="fail",
+        help="fail: write nothing on any problem (default); quarantine: keep good rows, write rejected ones",
+    )
+    imp.add_argument(
+        "--format",
+        choices=("parquet", "csv", "jsonl"),
+        default=None,
+        help="format of every input file (default: from each file's extension)",
+    )
     imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from")
     imp.add_argument("--licence", default=DEFAULT_LICENCE, help="the data's licence")
     imp.add_argument("--version", default="1", help="dataset version")
