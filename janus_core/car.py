@@ -264,6 +264,14 @@ class Fit:
     cxx: np.ndarray
 
 
+def _columns(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``mat[:, idx]``: a view when ``idx`` is a run of consecutive columns (the usual case), else
+    a gather."""
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1:
+        return mat[:, idx[0] : idx[-1] + 1]
+    return np.take(mat, idx, axis=1)
+
+
 class _Moments:
     """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
 
@@ -295,11 +303,7 @@ class _Moments:
     def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
         [lo[c], hi[c])."""
-        def cols(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
-            contiguous = len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1
-            return v[:, idx[0] : idx[-1] + 1] if contiguous else np.take(v, idx, axis=1)
-
-        return self._fit({k: cols(v, hi) - cols(v, lo) for k, v in self.c.items() if k != "syy"})
+        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if k != "syy"})
 
     def _fit(self, s: dict[str, np.ndarray]) -> Fit:
         n = np.rint(s["n"])
@@ -545,10 +549,10 @@ def _cell_abnormal_returns(
     def block_ar(i0: int) -> None:
         c = cols[i0 : i0 + _CELL_BLOCK]
         fit = moments.fit_columns(np.clip(c - cfg.gap - cfg.estimation_window, 0, width), np.clip(c - cfg.gap, 0, width))
-        block = panel.r[:, c] - fit.alpha
+        block = _columns(panel.r, c) - fit.alpha
         if cfg.model != "constant_mean":
-            block -= fit.beta * panel.m[:, c]
-        block[(fit.n < cfg.min_estimation_obs) | ~panel.tradable[:, c]] = np.nan
+            block -= fit.beta * _columns(panel.m, c)
+        block[(fit.n < cfg.min_estimation_obs) | ~_columns(panel.tradable, c)] = np.nan
         out[:, i0 : i0 + len(c)] = block
 
     list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
@@ -582,7 +586,7 @@ def _neutralize(
     # Stock x needed-date grid of the cross-section: y, x are zero outside the usable cells ``w``.
     if panel.rectangular:  # columns are the dates
         y = cells
-        x = [e[:, need] for e in expo]
+        x = [np.array(_columns(e, need)) for e in expo]
         w = np.isfinite(y)
         for v in x:
             w &= np.isfinite(v)
