@@ -531,6 +531,30 @@ def benchmark_navs(ds: Dataset, start: dt.date, end: dt.date) -> pl.DataFrame:
     )
 
 
+SWEEP_KEYS: tuple[str, ...] = (*NAV_METRIC_KEYS, "n_executed", "total_cost", "max_gross_exposure")
+
+
+def config_sweep(
+    ds: Dataset,
+    decisions: pl.DataFrame,
+    labelled: pl.DataFrame,
+    cfg: BacktestConfig,
+    field: str,
+    values: Iterable[object],
+    type_weights: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """One backtest per value of the config ``field`` (every other setting from ``cfg``), in the
+    order given: columns ``field`` and :data:`SWEEP_KEYS`."""
+    if field not in BacktestConfig.model_fields:
+        raise ValueError(f"config_sweep: {field!r} is not a BacktestConfig field")
+    rows = []
+    for value in values:
+        swept = BacktestConfig(**{**cfg.model_dump(), field: value})
+        res = run_backtest(ds, decisions, labelled, swept, type_weights)
+        rows.append({field: value, **{k: res.metrics[k] for k in SWEEP_KEYS}})
+    return pl.DataFrame(rows)
+
+
 def holding_period_sweep(
     ds: Dataset,
     decisions: pl.DataFrame,
@@ -539,17 +563,8 @@ def holding_period_sweep(
     periods: Iterable[int] = range(1, 11),
     type_weights: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
-    """The paper's holding-period sensitivity: one backtest per HP in ``periods`` (other settings
-    from ``cfg``); columns ``holding_period``, the NAV metrics, ``n_executed``, ``total_cost``."""
-    rows = []
-    for hp in periods:
-        hp_cfg = BacktestConfig(**{**cfg.model_dump(), "holding_period": hp})
-        res = run_backtest(ds, decisions, labelled, hp_cfg, type_weights)
-        rows.append(
-            {"holding_period": hp, **{k: res.metrics[k] for k in NAV_METRIC_KEYS},
-             "n_executed": res.metrics["n_executed"], "total_cost": res.metrics["total_cost"]}
-        )
-    return pl.DataFrame(rows)
+    """The paper's holding-period sensitivity (HP = 1..10): :func:`config_sweep` over ``holding_period``."""
+    return config_sweep(ds, decisions, labelled, cfg, "holding_period", periods, type_weights)
 
 
 def weighting_comparison(
@@ -559,22 +574,27 @@ def weighting_comparison(
     cfg: BacktestConfig,
     type_weights: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
-    """Type (w_k) versus equal weighting, other settings from ``cfg``: columns ``weighting``, the
-    NAV metrics, ``n_executed``."""
-    rows = []
-    for weighting in ("type", "equal"):
-        w_cfg = BacktestConfig(**{**cfg.model_dump(), "weighting": weighting})
-        res = run_backtest(ds, decisions, labelled, w_cfg, type_weights)
-        rows.append({"weighting": weighting, **{k: res.metrics[k] for k in NAV_METRIC_KEYS},
-                     "n_executed": res.metrics["n_executed"]})
-    return pl.DataFrame(rows)
+    """Type (w_k) versus equal weighting: :func:`config_sweep` over ``weighting``."""
+    return config_sweep(ds, decisions, labelled, cfg, "weighting", ("type", "equal"), type_weights)
+
+
+def position_cap_sweep(
+    ds: Dataset,
+    decisions: pl.DataFrame,
+    labelled: pl.DataFrame,
+    cfg: BacktestConfig,
+    caps: Iterable[float | None] = (None, 1.0, 2.0, 3.0),
+    type_weights: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """The paper's cap study (none, 1x, 2x, 3x NAV): :func:`config_sweep` over ``position_cap``."""
+    return config_sweep(ds, decisions, labelled, cfg, "position_cap", caps, type_weights)
 
 
 def compare_policies(results: Mapping[str, BacktestResult]) -> pl.DataFrame:
-    """One row per policy (sorted by name): the NAV metrics, ``n_executed``, ``total_cost`` and
-    ``max_gross_exposure``."""
-    keys = (*NAV_METRIC_KEYS, "n_executed", "total_cost", "max_gross_exposure")
-    return pl.DataFrame([{"policy": name, **{k: results[name].metrics[k] for k in keys}} for name in sorted(results)])
+    """One row per policy (sorted by name): ``policy`` and :data:`SWEEP_KEYS`."""
+    return pl.DataFrame(
+        [{"policy": name, **{k: results[name].metrics[k] for k in SWEEP_KEYS}} for name in sorted(results)]
+    )
 
 
 def nav_long(results: Mapping[str, BacktestResult]) -> pl.DataFrame:

@@ -199,6 +199,17 @@ def _(backtest, bt_cfg, decisions_by_policy, ds, mo, pl, type_weights, window):
 
 
 @app.cell
+def _(backtest, bt_cfg, decisions_by_policy, ds, mo, pl, type_weights, window):
+    cap_table = pl.concat([
+        backtest.position_cap_sweep(ds, _d, window, bt_cfg, type_weights=type_weights)
+        .select(pl.lit(_p).alias("policy"), pl.all())
+        for _p, _d in sorted(decisions_by_policy.items())
+    ])
+    mo.vstack([mo.md("### Position cap: none, 1x, 2x, 3x NAV of gross entry notional"), cap_table])
+    return (cap_table,)
+
+
+@app.cell
 def _(mo, results):
     type_policy_picker = mo.ui.dropdown(options=sorted(results), value=sorted(results)[0], label="Per-type results of")
     type_policy_picker
@@ -264,6 +275,7 @@ def _(
     bench_metrics,
     boot_cfg,
     bt_cfg,
+    cap_table,
     ds,
     hp_sweep,
     intervals,
@@ -310,6 +322,10 @@ def _(
         },
         "weighting_sharpe": {
             f"{row['policy']}/{row['weighting']}": _r(row["sharpe"], 3) for row in weighting_table.iter_rows(named=True)
+        },
+        "position_cap_sharpe": {
+            f"{row['policy']}/{row['position_cap'] or 'none'}": _r(row["sharpe"], 3)
+            for row in cap_table.iter_rows(named=True)
         },
         "benchmark_sharpe": {row["benchmark"]: _r(row["sharpe"]) for row in bench_metrics.iter_rows(named=True)},
         "bootstrap_n_boot": boot_cfg.n_boot,

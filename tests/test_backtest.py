@@ -13,7 +13,9 @@ from janus_core.backtest import (
     BacktestConfig,
     benchmark_navs,
     compare_policies,
+    config_sweep,
     nav_long,
+    position_cap_sweep,
     historical_type_weights,
     holding_period_sweep,
     run_backtest,
@@ -287,6 +289,13 @@ def test_benchmark_navs_and_sweeps():
     comp = weighting_comparison(ds, dec, lab, EQUAL, type_weights={"dividend": 0.01, "violation": 0.03})
     assert comp["weighting"].to_list() == ["type", "equal"]
     assert comp["total_return"][0] != comp["total_return"][1]
+    caps = position_cap_sweep(ds, dec, lab, EQUAL)
+    assert caps["position_cap"].to_list() == [None, 1.0, 2.0, 3.0]
+    assert caps["max_gross_exposure"][0] > 1.5
+    for cap, gross in zip(caps["position_cap"].to_list()[1:], caps["max_gross_exposure"].to_list()[1:], strict=True):
+        assert gross <= cap + 1e-12
+    with pytest.raises(ValueError, match="not a BacktestConfig field"):
+        config_sweep(ds, dec, lab, EQUAL, "holding", [1])
 
 
 def test_policy_comparison_tables():
