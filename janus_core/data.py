@@ -33,15 +33,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import types
 import typing
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from janus_core.events import EVENT_TYPES, UNKNOWN_EVENT_TYPE, derive_event_id, normalise_event_types
 
@@ -901,8 +903,25 @@ def load_table(
 # --------------------------------------------------------------------------------------------------
 
 
+def check_timezone(zone: str) -> str:
+    """``zone`` when it is an IANA time-zone name (e.g. ``Asia/Shanghai``), else ValueError."""
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{zone!r} is not an IANA time zone (e.g. Asia/Shanghai, America/New_York)") from exc
+    return zone
+
+
+def check_news_cutoff(cutoff: str) -> str:
+    """``cutoff`` when it is an exchange-local ``HH:MM`` time, else ValueError."""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cutoff):
+        raise ValueError(f"news cut-off {cutoff!r} must be HH:MM (exchange local time)")
+    return cutoff
+
+
 class DatasetMeta(BaseModel):
-    """Per-dataset facts from the manifest that the computation needs."""
+    """Per-dataset facts from the manifest that the computation needs (time zone and cut-off are
+    checked: an IANA zone name and ``HH:MM``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -916,6 +935,16 @@ class DatasetMeta(BaseModel):
     as_of: str
     #: H over the tables' content hashes, from the manifest (None before the dataset is saved).
     snapshot_hash: str | None = None
+
+    @field_validator("exchange_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        return check_timezone(zone)
+
+    @field_validator("news_cutoff")
+    @classmethod
+    def _hh_mm(cls, cutoff: str) -> str:
+        return check_news_cutoff(cutoff)
 
 
 @dataclass(frozen=True)

@@ -369,3 +369,24 @@ def test_strict_mode_lists_all_problems_of_all_tables(tmp_path):
     }
     assert all(isinstance(p, Problem) for p in exc.value.problems)
     assert str(exc.value).startswith("2 data problem(s):")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("exchange_timezone", "Asia/Beijing"), ("news_cutoff", "9:30"), ("news_cutoff", "24:00")]
+)
+def test_dataset_meta_checks_zone_and_cutoff(field, value):
+    from pydantic import ValidationError
+
+    from janus_core.data import DatasetMeta
+
+    good = {
+        "name": "x",
+        "version": "1",
+        "provenance": "synthetic_generated",
+        "exchange_timezone": "Asia/Shanghai",
+        "news_cutoff": "09:30",
+        "as_of": "2024-01-01T00:00:00Z",
+    }
+    DatasetMeta(**good)
+    with pytest.raises(ValidationError, match=field):
+        DatasetMeta(**{**good, field: value})

@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import zoneinfo
 from pathlib import Path
 from typing import get_args
 
@@ -31,6 +29,8 @@ from janus_core.data import (
     DataValidationError,
     FileFormat,
     Provenance,
+    check_news_cutoff,
+    check_timezone,
     detect_format,
     load_tables,
 )
@@ -54,12 +54,10 @@ def _handle_import(args: argparse.Namespace) -> int:
     from janus_core.store import StoreError
 
     try:
-        zoneinfo.ZoneInfo(args.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        _err(f"--timezone {args.timezone!r} is not an IANA time zone (e.g. Asia/Shanghai, America/New_York)")
-        return 2
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.news_cutoff):
-        _err(f"--news-cutoff {args.news_cutoff!r} must be HH:MM (exchange local time)")
+        check_timezone(args.timezone)
+        check_news_cutoff(args.news_cutoff)
+    except ValueError as exc:
+        _err(f"janus data import: {exc}")
         return 2
     paths = WorkbenchPaths.from_env()
     files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
