@@ -140,7 +140,9 @@ def chart_svg(chart: alt.TopLevelMixin, id_prefix: str) -> str:
     raw SVG of the same spec differs between calls; after renaming it depends only on the spec, and
     many charts can share one HTML page without their ids colliding.
     """
-    spec = chart.to_dict()
+    # the specs are fixed by the builders above (and vl-convert rejects an invalid one); altair's
+    # schema validation would walk every inline data row, seconds for a few thousand rows
+    spec = chart.to_dict(validate=False)
     svg = vlc.vegalite_to_svg(json.dumps(spec, sort_keys=True))
     names = {old: f"{id_prefix}-{n}" for n, old in enumerate(dict.fromkeys(_ID_DEF.findall(svg)), start=1)}
     return _ID_USE.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)

@@ -372,6 +372,16 @@ class IntegrityOutcome:
         return not self.problems and self.error is None
 
 
+def _number(value: Any) -> float | None:
+    """A number from the evidence (decimal strings included), or None when it is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _stat(column: pl.Series, stat: str) -> float | None:
     """Mean, min or max of a numeric column's non-null values with numpy's sequential reduction, so
     the digits never depend on how many threads read the table (None when there is no value)."""
@@ -686,6 +696,15 @@ class _Builder:
             self.kv(s, tau_pairs + cost_pairs)
         else:
             s.add("note", "The threshold and cost settings are not stated in this evidence.")
+        tau = _number(meth.get("strength_threshold")) if isinstance(meth, dict) else None
+        label_cfg = meth.get("label_config") if isinstance(meth, dict) else None
+        bps = _number(label_cfg.get("round_trip_cost_bps")) if isinstance(label_cfg, dict) else None
+        if tau is not None and bps:
+            cost = bps / 10_000.0
+            s.add("p", f"An event is labelled strong when |CAR| >= tau = {self.fmt(tau)}. The round-trip trading "
+                       f"cost is {self.fmt(bps)} bps = {self.fmt(cost)}, so tau is {self.fmt(tau / cost)} x the cost: "
+                       + ("a strong event's move at least pays for a round trip." if tau >= cost else
+                          "tau is BELOW the cost, so some events labelled strong cannot pay for a round trip."))
         frame, rel = self.analysis("tau_sweep")
         if frame is None:
             self.missing(s, "Strength threshold sweep", rel)

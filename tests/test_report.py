@@ -297,6 +297,11 @@ def test_sample_export_report_shows_provenance_and_reproducibility(sample_copy, 
     assert "synthetic_generated" in prov and "never authoritative" in prov
     for table, digest in manifest["dataset"]["tables"].items():
         assert table in prov and digest["sha256"] in prov
+    meth = json.loads((sample_copy / "gates/janus-event-car-v1.json").read_text())["methodology"]
+    tau, bps = float(meth["strength_threshold"]), float(meth["label_config"]["round_trip_cost_bps"])
+    labels = section_html(html, "labels")
+    assert f"tau = {tau:.4g}" in labels and f"cost is {bps:.4g} bps = {bps / 1e4:.4g}" in labels
+    assert f"tau is {tau / (bps / 1e4):.4g} x the cost" in labels
     repro = section_html(html, "reproducibility")
     for rel, digest in manifest["files"].items():
         assert rel in repro and digest in repro
