@@ -429,7 +429,8 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
         need = np.unique(ev_day[ev_day >= 0])  # global day indices that get a cross-section
         # Rectangular panel: columns are dates, fit only the needed ones; else fit every cell.
         cells = _cell_abnormal_returns(panel, cfg, moments, pool, need if panel.rectangular else np.arange(width))
-        del moments  # free the prefix sums before the cross-section
+    del moments  # free the prefix sums before the cross-section and the output
+    if neutralize:
         ar = _neutralize(panel, ds, cfg, cells, need, ev_day, j, posc, in_range, ar_mm)
 
     t_pos, t1_pos = k0 + a - 1, k0 + b
