@@ -98,6 +98,23 @@ def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_typ
     return alt.layer(chart, rule)
 
 
+def dot_chart(frame: pl.DataFrame, category: str, value: str, colour: str, *, x_title: str,
+              style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """One dot per row at ``value`` on the row of its ``category`` (in the frame's order), coloured
+    by ``colour``: e.g. the mean reward of each strategy under each ablation variant."""
+    data = alt.Data(values=_records(frame.select(category, value, colour)))
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True, size=60)
+        .encode(
+            y=alt.Y(f"{category}:N", sort=None, title=category.replace("_", " ")),
+            x=alt.X(f"{value}:Q", title=x_title),
+            color=alt.Color(f"{colour}:N", title=colour.replace("_", " ")),
+        )
+        .properties(width=style.width, height=max(60, 24 * frame[category].n_unique()))
+    )
+
+
 def histogram_chart(frame: pl.DataFrame, value: str, series: str | None = None, *, bins: int = 40,
                     title: str | None = None, style: ChartStyle = ChartStyle()) -> alt.Chart:
     """Histogram of ``value`` with ``bins`` bins (stacked by ``series`` when given)."""

@@ -38,6 +38,7 @@ from janus_core.charts import (
     caar_by_type_chart,
     chart_svg,
     count_bar_chart,
+    dot_chart,
     histogram_chart,
     interval_chart,
     line_chart,
@@ -170,7 +171,7 @@ class ReportConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     #: Rows shown per table; longer tables say how many rows were left out and where the rest is.
-    max_table_rows: int = 40
+    max_table_rows: int = 20
     #: Problems listed in the red integrity banner at the top (all of them are listed in section 2).
     banner_max_problems: int = Field(8, ge=1)
     #: Characters shown per table cell (longer text, e.g. news bodies, is cut with an ellipsis).
@@ -451,7 +452,7 @@ class _Builder:
         shown = frame.select(cols).head(self.cfg.max_table_rows)
         limit = self.cfg.max_cell_chars
         rows = tuple(tuple(_clip(self.fmt(v), limit) for v in row) for row in shown.iter_rows())
-        section.add("table", caption or f"from {source}", headers=tuple(cols), rows=rows)
+        section.add("table", caption or f"Source: {source}", headers=tuple(cols), rows=rows)
         left_out = []
         if frame.height > shown.height:
             left_out.append(f"the first {shown.height} of {frame.height} rows")
@@ -774,7 +775,17 @@ class _Builder:
                            f"{rel} grouped by mapping_status")
             self.table(s, frame, rel)
         s.add("h", "Ablations")
-        self.show_table(s, "ablations", "Ablation table")
+        frame, rel = self.analysis("ablations")
+        if frame is None:
+            self.missing(s, "Ablation table", rel)
+        else:
+            if not self.lacks(s, frame, rel, ("variant", "strategy_id", "mean_final_reward")):
+                s.add("p", "Mean final reward of each strategy with the full HGRM and with each component switched "
+                           "off (the paper's Table 4 variants).")
+                self.chart(s, lambda: dot_chart(frame.with_columns(pl.col("mean_final_reward").cast(pl.Float64)),
+                                                "variant", "mean_final_reward", "strategy_id",
+                                                x_title="mean final reward", style=self.cfg.chart))
+            self.table(s, frame, rel)
         s.add("h", "Constant-policy check (can always-trade or never-trade pay?)")
         frame, rel = self.analysis("constant_policy")
         if frame is None:
