@@ -263,3 +263,12 @@ def test_published_folder_has_ordinary_permissions(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
+
+
+def test_strategy_selection_is_explicit():
+    two = pl.DataFrame({"strategy_id": ["a", "b", "a"], "event_id": ["1", "2", "3"]})
+    with pytest.raises(ValueError, match=r"decisions.csv: column strategy_id has 2 strategies \['a', 'b'\]"):
+        evidence._select_strategy(two, None, "decisions.csv")
+    assert evidence._select_strategy(two, "a", "decisions.csv")["event_id"].to_list() == ["1", "3"]
+    with pytest.raises(ValueError, match="no rows for 'c'"):
+        evidence._select_strategy(two, "c", "decisions.csv")
