@@ -1108,7 +1108,7 @@ def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) 
                                sha256=sha256_bytes(data))
 
 
-def render_report(out_dir: str | Path, target: str = "paper", *, paths: WorkbenchPaths | None = None,
+def render_report(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
                   policy: GatePolicy | None = None, config: ReportConfig | None = None) -> Path:
     """Verify the evidence folder ``out_dir``, evaluate the gate for ``target`` and write
     ``out_dir/report.html`` (module docstring). With ``paths`` the recorded input digests are also

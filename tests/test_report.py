@@ -115,6 +115,15 @@ def test_chart_svg_prefixes_element_ids_so_charts_can_share_a_page():
     assert chart_svg(clipped, "one") == chart_svg(clipped, "one")
 
 
+def test_chart_text_from_the_evidence_is_escaped_in_the_svg():
+    from janus_core.charts import chart_svg, count_bar_chart
+
+    frame = pl.DataFrame({"event_type": ["<script>alert(1)</script>&", "dividend"], "strength_label": ["strong", "weak"],
+                          "count": [1, 2]})
+    svg = chart_svg(count_bar_chart(frame, "event_type", "strength_label"), "x")
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+
+
 # ---------------------------------------------------------------------------------------------
 # A hand-made folder: every number known, no analysis beyond three tables, does not verify
 
