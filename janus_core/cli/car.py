@@ -68,7 +68,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", choices=get_args(Model), default=d.model)
     p.add_argument("--estimation-window", type=int, default=d.estimation_window, help="trading days")
     p.add_argument("--gap", type=int, default=d.gap, help="trading days between estimation and event window")
-    p.add_argument("--event-window", type=_window, default=d.event_window, help="a,b in trading days (default 0,2)")
+    p.add_argument("--event-window", type=_window, default=d.event_window,
+                   help="a,b in trading days (default 0,2; write --event-window=-1,2 for a negative start)")
     p.add_argument("--min-estimation-obs", type=int, default=None, help=f"default {d.min_estimation_obs} (capped at the window)")
     p.add_argument("--no-risk-neutralize", action="store_true", help="keep market-model ARs even when exposures exist")
     p.add_argument("--round-trip-cost-bps", type=float, default=ld.round_trip_cost_bps)
