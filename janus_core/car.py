@@ -654,8 +654,8 @@ def _neutralize(
 def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataFrame) -> pl.DataFrame:
     """Market-model (or the configured model's) abnormal returns over each included event's
     estimation window, for the rank and sign tests and the Kolari-Pynnonen correlation
-    (``janus_core.significance``): ``event_id``, ``ar_estimation`` (List[Float64] of
-    ``estimation_window`` values, oldest first; NaN on days that were not valid for estimation).
+    (``janus_core.significance``): ``event_id``, ``ar_estimation`` (Array[Float64,
+    estimation_window], oldest first; NaN on days that were not valid for estimation).
     ``car_table`` must come from :func:`compute_car` on ``ds`` with ``cfg``."""
     a = cfg.event_window[0]
     inc = car_table.filter(pl.col("excluded_reason").is_null()).select("event_id", "symbol", "event_day", "alpha", "beta")
@@ -680,9 +680,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     m = panel.m[j[:, None], posc] if cfg.model != "constant_mean" else 0.0
     ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
     ar = np.where(valid, ar, np.nan)
-    return pl.DataFrame(
-        {"event_id": inc["event_id"], "ar_estimation": pl.Series(ar).cast(pl.List(pl.Float64))}
-    )
+    return pl.DataFrame({"event_id": inc["event_id"], "ar_estimation": pl.Series(ar)})
 
 
 #: Decimals of the headline numbers in the CAR summary (enough to see a change, stable across BLAS).

@@ -114,11 +114,32 @@ def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray) -> float:
         mu = np.nanmean(est_ar, axis=1, keepdims=True)
         sd = np.nanstd(est_ar, axis=1, keepdims=True)
         z = np.nan_to_num((est_ar - mu) / sd)
-    _, cluster = np.unique(event_day, return_inverse=True)
-    totals = np.zeros((cluster.max() + 1, length))
-    np.add.at(totals, cluster, z)
+    order = np.argsort(event_day, kind="stable")
+    days = event_day[order]
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    totals = np.add.reduceat(z[order], starts, axis=0)
     pair_sum = ((totals**2).sum() - (z**2).sum()) / (2.0 * length)
     return float(pair_sum / (n * (n - 1) / 2.0))
+
+
+def corrado_ranks(est_ar: np.ndarray, event_ar: np.ndarray) -> np.ndarray:
+    """U_it = rank(A_it) / (1 + M_i) - 1/2 over each event's estimation + event window (N x (L+W);
+    NaN where the AR is missing), the input of :func:`corrado_z_from_ranks`."""
+    combined = np.concatenate([est_ar, event_ar], axis=1)
+    ranks = stats.rankdata(combined, axis=1, nan_policy="omit")
+    m = np.isfinite(combined).sum(axis=1, keepdims=True)
+    return ranks / (1.0 + m) - 0.5
+
+
+def corrado_z_from_ranks(u: np.ndarray, columns: list[int]) -> float:
+    """Z = sum_(t in columns) Ubar_t / (sqrt(len(columns)) S_U), S_U = sqrt(mean_t Ubar_t^2) over
+    all L + W days (Corrado 1989; Campbell and Wasley 1993)."""
+    if len(u) == 0:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        ubar = np.nanmean(u, axis=0)
+    s_u = np.sqrt(np.nanmean(ubar**2))
+    return float(np.nansum(ubar[columns]) / (np.sqrt(len(columns)) * s_u))
 
 
 def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray, days: list[int] | None = None) -> float:
@@ -127,16 +148,9 @@ def corrado_z(est_ar: np.ndarray, event_ar: np.ndarray, days: list[int] | None =
     the module docstring. ``est_ar`` (N x L) and ``event_ar`` (N x W), NaN = missing."""
     if len(event_ar) == 0:
         return float("nan")
-    combined = np.concatenate([est_ar, event_ar], axis=1)
-    ranks = stats.rankdata(combined, axis=1, nan_policy="omit")
-    m = np.isfinite(combined).sum(axis=1, keepdims=True)
-    u = ranks / (1.0 + m) - 0.5
-    with np.errstate(invalid="ignore"):
-        ubar = np.nanmean(u, axis=0)
-    s_u = np.sqrt(np.nanmean(ubar**2))
-    w = event_ar.shape[1]
-    chosen = ubar[est_ar.shape[1] :][list(range(w)) if days is None else days]
-    return float(np.nansum(chosen) / (np.sqrt(len(chosen)) * s_u))
+    length, w = est_ar.shape[1], event_ar.shape[1]
+    chosen = list(range(w)) if days is None else days
+    return corrado_z_from_ranks(corrado_ranks(est_ar, event_ar), [length + d for d in chosen])
 
 
 def generalized_sign_z(est_ar: np.ndarray, car: np.ndarray) -> float:
@@ -150,14 +164,40 @@ def generalized_sign_z(est_ar: np.ndarray, car: np.ndarray) -> float:
     return float((w - n * p) / np.sqrt(n * p * (1.0 - p)))
 
 
-def _matrix(lists: pl.Series) -> np.ndarray:
-    """Equal-length Float64 lists as an (N x len) array (nulls as NaN)."""
-    width = int(lists.list.len().max() or 0)
-    return lists.list.to_array(width).to_numpy().astype(float).reshape(len(lists), width)
+def _matrix(values: pl.Series) -> np.ndarray:
+    """Equal-length Float64 lists (or a fixed-width array column) as an (N x len) array, nulls
+    as NaN."""
+    if isinstance(values.dtype, pl.List):
+        values = values.list.to_array(int(values.list.len().max() or 0))
+    width = values.dtype.size if isinstance(values.dtype, pl.Array) else 0
+    return values.to_numpy().astype(float).reshape(len(values), width)
 
 
-def _dof(model: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return n - np.where(model == "market", 2.0, 1.0)
+class _Inputs:
+    """Arrays of the included events, built once and shared by every group of a table."""
+
+    def __init__(self, car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str):
+        inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
+        if inc["ar_estimation"].null_count():
+            raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
+        self.group = inc[by].cast(pl.String).to_numpy()
+        self.groups = sorted(set(self.group.tolist()))
+        self.car = inc["car"].to_numpy()
+        self.car_se = inc["car_se"].to_numpy()
+        self.dof = inc["estimation_days"].to_numpy().astype(float) - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
+        self.est, self.ev, self.se = _matrix(inc["ar_estimation"]), _matrix(inc["ar"]), _matrix(inc["ar_se"])
+        self.day = inc["event_day"].cast(pl.Int64).to_numpy()
+        self.u = corrado_ranks(self.est, self.ev) if len(inc) else np.empty((0, 0))
+
+    def masks(self):
+        """(group name, row mask) for each group, then the pooled ``"all"``."""
+        for g in self.groups:
+            yield g, self.group == g
+        yield ALL_GROUP, np.ones(len(self.group), dtype=bool)
+
+
+def _two_sided(stat: float, df: float | None) -> float:
+    return float(2 * (stats.norm.sf(abs(stat)) if df is None else stats.t.sf(abs(stat), df)))
 
 
 def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str = "event_type") -> pl.DataFrame:
@@ -166,45 +206,27 @@ def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by:
     ``bmp_t``, ``p_bmp``, ``rbar``, ``kp_t``, ``p_kp``, ``corrado_z``, ``p_corrado``, ``gsign_z``,
     ``p_gsign``, ``same_day_clusters`` (event days with more than one event). ``estimation_ar``
     comes from :func:`janus_core.car.estimation_abnormal_returns`."""
-    inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
-    if inc["ar_estimation"].null_count():
-        raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
-    groups = sorted(inc[by].cast(pl.String).unique().to_list())
+    x = _Inputs(car_table, estimation_ar, by)
+    length, w = x.est.shape[1], x.ev.shape[1]
     rows = []
-    for group in [*groups, ALL_GROUP]:
-        g = inc if group == ALL_GROUP else inc.filter(pl.col(by).cast(pl.String) == group)
-        n = g.height
-        car = g["car"].to_numpy()
-        scar = car / g["car_se"].to_numpy()
-        dof = _dof(g["model"].to_numpy(), g["estimation_days"].to_numpy().astype(float))
-        est, ev = _matrix(g["ar_estimation"]), _matrix(g["ar"])
-        days = g["event_day"].cast(pl.Int64).to_numpy()
-        t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, dof), bmp_t(scar)
-        rbar = same_day_correlation(est, days)
+    for group, mask in x.masks():
+        n = int(mask.sum())
+        car, scar = x.car[mask], x.car[mask] / x.car_se[mask]
+        t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, x.dof[mask]), bmp_t(scar)
+        rbar = same_day_correlation(x.est[mask], x.day[mask])
         t_kp = kolari_pynnonen(t_b, rbar, n)
-        z_c, z_s = corrado_z(est, ev), generalized_sign_z(est, car)
+        z_c = corrado_z_from_ranks(x.u[mask], list(range(length, length + w)))
+        z_s = generalized_sign_z(x.est[mask], car)
         df = max(n - 1, 1)
         rows.append(
             {
-                by: group,
-                "n": n,
-                "caar": float(np.mean(car)) if n else None,
-                "t_cs": t_cs,
-                "p_cs": float(2 * stats.t.sf(abs(t_cs), df)),
-                "patell_z": z_p,
-                "p_patell": float(2 * stats.norm.sf(abs(z_p))),
-                "bmp_t": t_b,
-                "p_bmp": float(2 * stats.t.sf(abs(t_b), df)),
-                "rbar": rbar,
-                "kp_t": t_kp,
-                "p_kp": float(2 * stats.t.sf(abs(t_kp), df)),
-                "corrado_z": z_c,
-                "p_corrado": float(2 * stats.norm.sf(abs(z_c))),
-                "gsign_z": z_s,
-                "p_gsign": float(2 * stats.norm.sf(abs(z_s))),
-                "same_day_clusters": int((np.unique(days, return_counts=True)[1] > 1).sum()) if n else 0,
+                by: group, "n": n, "caar": float(np.mean(car)) if n else None,
+                "t_cs": t_cs, "p_cs": _two_sided(t_cs, df), "patell_z": z_p, "p_patell": _two_sided(z_p, None),
+                "bmp_t": t_b, "p_bmp": _two_sided(t_b, df), "rbar": rbar, "kp_t": t_kp, "p_kp": _two_sided(t_kp, df),
+                "corrado_z": z_c, "p_corrado": _two_sided(z_c, None), "gsign_z": z_s, "p_gsign": _two_sided(z_s, None),
+                "same_day_clusters": int((np.unique(x.day[mask], return_counts=True)[1] > 1).sum()) if n else 0,
             }
-        )
+        )  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
 
 
@@ -216,32 +238,25 @@ def daily_significance(
     single-day Corrado statistic Ubar_t / S_U and the sign test on AR_it > 0. Columns: ``by``,
     ``rel_day``, ``n``, ``aar``, ``t_cs``, ``patell_z``, ``bmp_t``, ``kp_t``, ``corrado_z``,
     ``gsign_z``, with two-sided p-values ``p_*`` for each."""
-    inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
-    if inc["ar_estimation"].null_count():
-        raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
-    groups = sorted(inc[by].cast(pl.String).unique().to_list())
+    x = _Inputs(car_table, estimation_ar, by)
+    length = x.est.shape[1]
     rows = []
-    for group in [*groups, ALL_GROUP]:
-        g = inc if group == ALL_GROUP else inc.filter(pl.col(by).cast(pl.String) == group)
-        n = g.height
-        est, ev, se = _matrix(g["ar_estimation"]), _matrix(g["ar"]), _matrix(g["ar_se"])
-        dof = _dof(g["model"].to_numpy(), g["estimation_days"].to_numpy().astype(float))
-        rbar = same_day_correlation(est, g["event_day"].cast(pl.Int64).to_numpy())
+    for group, mask in x.masks():
+        n = int(mask.sum())
+        est, ev, se, dof, u = x.est[mask], x.ev[mask], x.se[mask], x.dof[mask], x.u[mask]
+        rbar = same_day_correlation(est, x.day[mask])
         df = max(n - 1, 1)
         for t in range(ev.shape[1]):
             sar = ev[:, t] / se[:, t]
             t_cs, z_p, t_b = cross_sectional_t(ev[:, t]), patell_z(sar, dof), bmp_t(sar)
             t_kp = kolari_pynnonen(t_b, rbar, n)
-            z_c, z_s = corrado_z(est, ev, [t]), generalized_sign_z(est, ev[:, t])
+            z_c, z_s = corrado_z_from_ranks(u, [length + t]), generalized_sign_z(est, ev[:, t])
             rows.append(
                 {
                     by: group, "rel_day": first_day + t, "n": n, "aar": float(np.mean(ev[:, t])) if n else None,
-                    "t_cs": t_cs, "p_cs": float(2 * stats.t.sf(abs(t_cs), df)),
-                    "patell_z": z_p, "p_patell": float(2 * stats.norm.sf(abs(z_p))),
-                    "bmp_t": t_b, "p_bmp": float(2 * stats.t.sf(abs(t_b), df)),
-                    "kp_t": t_kp, "p_kp": float(2 * stats.t.sf(abs(t_kp), df)),
-                    "corrado_z": z_c, "p_corrado": float(2 * stats.norm.sf(abs(z_c))),
-                    "gsign_z": z_s, "p_gsign": float(2 * stats.norm.sf(abs(z_s))),
+                    "t_cs": t_cs, "p_cs": _two_sided(t_cs, df), "patell_z": z_p, "p_patell": _two_sided(z_p, None),
+                    "bmp_t": t_b, "p_bmp": _two_sided(t_b, df), "kp_t": t_kp, "p_kp": _two_sided(t_kp, df),
+                    "corrado_z": z_c, "p_corrado": _two_sided(z_c, None), "gsign_z": z_s, "p_gsign": _two_sided(z_s, None),
                 }
             )  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
