@@ -1129,6 +1129,9 @@ def render_report(out_dir: str | Path, target: Target = "paper", *, paths: Workb
     )
     dest = out_dir / REPORT_FILE
     tmp = out_dir / f".{REPORT_FILE}.tmp"
-    tmp.write_bytes(html.encode("utf-8"))
-    os.replace(tmp, dest)
+    try:
+        tmp.write_bytes(html.encode("utf-8"))
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return dest
