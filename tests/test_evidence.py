@@ -272,3 +272,42 @@ def test_strategy_selection_is_explicit():
     assert evidence._select_strategy(two, "a", "decisions.csv")["event_id"].to_list() == ["1", "3"]
     with pytest.raises(ValueError, match="no rows for 'c'"):
         evidence._select_strategy(two, "c", "decisions.csv")
+
+
+def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
+    import random
+
+    def reference(obj) -> bytes:
+        return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("utf-8")
+
+    rng = random.Random(7)
+    alphabet = ["a", "Z", "0", " ", '"', "\\", "\n", "\t", "\x01", "é", "€", "𝄞", "/", "{", "]", ":"]
+
+    def value(depth: int):
+        kind = rng.randrange(8 if depth < 4 else 5)
+        if kind == 0:
+            return "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
+        if kind == 1:
+            return rng.randrange(-10**20, 10**20)
+        if kind == 2:
+            return rng.choice([True, False, None])
+        if kind == 3:
+            return rng.choice([0, -1, "", "0.0123"])
+        if kind == 4:
+            return []
+        if kind == 5:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        if kind == 6:
+            return tuple(value(depth + 1) for _ in range(rng.randrange(3)))
+        return {"".join(rng.choice(alphabet) for _ in range(rng.randrange(4))): value(depth + 1)
+                for _ in range(rng.randrange(5))}
+
+    for _ in range(500):
+        obj = value(0)
+        assert evidence.dumps(obj) == reference(obj)
+    out = write_folder(tmp_path / "out", dspy=True)
+    for path in out.rglob("*.json"):
+        assert evidence.dumps(json.loads(path.read_bytes())) == reference(json.loads(path.read_bytes()))
+    # values outside the fast path go through json itself
+    for odd in ({"x": 1.5}, {2: "y", 1: None}, [float("1e-7")]):
+        assert evidence.dumps(odd) == reference(odd)
