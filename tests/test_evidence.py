@@ -311,3 +311,18 @@ def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
     # values outside the fast path go through json itself
     for odd in ({"x": 1.5}, {2: "y", 1: None}, [float("1e-7")]):
         assert evidence.dumps(odd) == reference(odd)
+
+
+def test_run_manifest_provenance_fields(tmp_path):
+    assert evidence.git_commit(tmp_path) == "unknown"
+    commit = evidence.git_commit(evidence.repo_root())
+    assert commit == "unknown" or len(commit) == 40
+    out = write_folder(tmp_path / "out")
+    manifest = json.loads((out / "run-manifest.json").read_text())
+    assert manifest["config_hash"] == H(manifest["config"])
+    assert manifest["run_id"] == H({"config_hash": manifest["config_hash"],
+                                    "input_digest_hash": manifest["input_digest_hash"]})[:24]
+    assert set(manifest["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*")
+                                      if p.is_file() and p.name != "run-manifest.json"}
+    assert manifest["packages"]["polars"] == pl.__version__
+    assert all(len(d) == 64 for d in manifest["sources"].values()) and "janus_core/verify.py" in manifest["sources"]
