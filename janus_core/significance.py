@@ -260,3 +260,22 @@ def daily_significance(
                 }
             )  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
+
+
+def car_distribution(car_table: pl.DataFrame, bins: int = 60, limit: float = 0.3, by: str = "event_type") -> pl.DataFrame:
+    """Histogram of the included events' CAR per group of ``by``: ``bins`` equal bins over
+    [-limit, limit] (CARs outside are clipped into the end bins). Columns: ``by``, ``bin_start``,
+    ``bin_end``, ``n``; only non-empty bins, sorted by group and bin."""
+    if bins < 1 or limit <= 0:
+        raise ValueError(f"car_distribution: need bins >= 1 and limit > 0, got bins={bins}, limit={limit}")
+    width = 2 * limit / bins
+    inc = _included(car_table).select(pl.col(by).cast(pl.String), "car")
+    binned = inc.with_columns(
+        bin=((pl.col("car").clip(-limit, limit) + limit) / width).floor().cast(pl.Int64).clip(0, bins - 1)
+    )
+    return (
+        binned.group_by(by, "bin")
+        .agg(n=pl.len())
+        .sort(by, "bin")
+        .select(by, bin_start=pl.col("bin") * width - limit, bin_end=(pl.col("bin") + 1) * width - limit, n="n")
+    )

@@ -173,20 +173,20 @@ def _(aar, alt, mo):
 
 
 @app.cell
-def _(alt, mo, pl, table):
-    _inc = table.filter(pl.col("car").is_not_null()).select("event_type", "car")
+def _(alt, mo, significance, table):
     _hist = (
-        alt.Chart(alt.Data(values=_inc.to_dicts()))
-        .transform_filter("abs(datum.car) < 0.3")
+        alt.Chart(alt.Data(values=significance.car_distribution(table, bins=60, limit=0.3).to_dicts()))
         .mark_bar(opacity=0.7)
         .encode(
-            x=alt.X("car:Q", bin=alt.Bin(maxbins=60), title="CAR"),
-            y=alt.Y("count():Q", title="events"),
+            x=alt.X("bin_start:Q", bin="binned", title="CAR (clipped to +/-0.3)"),
+            x2="bin_end:Q",
+            y=alt.Y("n:Q", stack=True, title="events"),
             color=alt.Color("event_type:N", title="type"),
+            tooltip=["event_type:N", "bin_start:Q", "bin_end:Q", "n:Q"],
         )
         .properties(height=260)
     )
-    mo.vstack([mo.md("### CAR distribution (|CAR| < 0.3)"), _hist])
+    mo.vstack([mo.md("### CAR distribution"), _hist])
     return
 
 

@@ -102,3 +102,21 @@ def test_daily_tests_pick_up_the_injection_profile():
         assert min(values) > 1.96 and values[0] == max(values), (stat, values)
     aar = sg.aar_caar(car).filter(pl.col("event_type") == "all").sort("rel_day")
     np.testing.assert_allclose(pooled["aar"].to_numpy(), aar["aar"].to_numpy(), atol=1e-12)
+
+
+def test_car_distribution_bins_and_clips():
+    table = pl.DataFrame(
+        {
+            "event_id": ["a", "b", "c", "d", "e"],
+            "event_type": ["x", "x", "x", "y", "y"],
+            "car": [0.01, 0.015, -0.5, 0.0, None],
+            "ar": [[0.0]] * 5,
+            "excluded_reason": [None, None, None, None, "untradable"],
+        }
+    )
+    out = sg.car_distribution(table, bins=10, limit=0.1)
+    assert out["n"].sum() == 4
+    x = out.filter(pl.col("event_type") == "x")
+    assert x["n"].to_list() == [1, 2]  # -0.5 clipped into the first bin; 0.01 and 0.015 share [0, 0.02)
+    assert x["bin_start"].to_list() == pytest.approx([-0.1, 0.0])
+    assert out.filter(pl.col("event_type") == "y")["bin_start"].to_list() == pytest.approx([0.0])
