@@ -55,6 +55,20 @@ def caar_by_type_chart(frame: pl.DataFrame, style: ChartStyle = ChartStyle()) ->
     return alt.layer(band, point, zero).properties(width=style.width, height=max(style.height, 22 * frame.height))
 
 
+def caar_path_chart(frame: pl.DataFrame, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+    """CAAR through event time per event type: a line of ``caar`` against ``rel_day`` with a shaded
+    band from ``ci_low`` to ``ci_high``, one colour per ``event_type``."""
+    data = alt.Data(values=_records(frame.select("event_type", "rel_day", "caar", "ci_low", "ci_high")))
+    base = alt.Chart(data).encode(
+        x=alt.X("rel_day:Q", title="trading days relative to the event",
+                axis=alt.Axis(values=sorted(frame["rel_day"].unique().to_list()), format="d")),
+        color=alt.Color("event_type:N", title="event type"),
+    )
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("ci_low:Q", title="CAAR"), y2="ci_high:Q")
+    line = base.mark_line(point=True).encode(y="caar:Q")
+    return alt.layer(band, line).properties(width=style.width, height=style.height)
+
+
 def count_bar_chart(frame: pl.DataFrame, category: str, colour: str, count: str = "count",
                     style: ChartStyle = ChartStyle()) -> alt.Chart:
     """Stacked horizontal bars: ``count`` per ``category``, split by ``colour``."""

@@ -36,6 +36,7 @@ from scipy import stats
 from janus_core.charts import (
     ChartStyle,
     caar_by_type_chart,
+    caar_path_chart,
     chart_svg,
     count_bar_chart,
     dot_chart,
@@ -152,6 +153,7 @@ class AnalysisTableNames(BaseModel):
 
     car_labels: str = "labelled_car"
     caar_by_type: str = "caar_by_type"
+    caar_path: str = "caar_path"
     significance: str = "significance_by_type"
     exclusions: str = "exclusions"
     decision_mapping: str = "decision_mapping"
@@ -654,10 +656,15 @@ class _Builder:
             s.add("h", "Significance by event type (cross-sectional t test of CAAR = 0)")
             self.table(s, tested.select("event_type", "n", "caar", *[c for c in ("mean_abs_car",) if c in tested.columns],
                                         "std_car", "se", "t_stat", "p_value", "ci_low", "ci_high"), rel)
-        extra, extra_rel = self.analysis("significance")
-        if extra is not None:
-            s.add("h", "Further significance tests")
-            self.table(s, extra, extra_rel)
+        s.add("h", "CAAR through the event window, with confidence bands")
+        path, path_rel = self.analysis("caar_path")
+        if path is None:
+            self.missing(s, "CAAR path by event day", path_rel)
+        elif not self.lacks(s, path, path_rel, ("event_type", "rel_day", "caar", "ci_low", "ci_high")):
+            self.chart(s, lambda: caar_path_chart(path.sort("event_type", "rel_day"), self.cfg.chart))
+            self.table(s, path, path_rel)
+        s.add("h", "Event-study test statistics (parametric and non-parametric)")
+        self.show_table(s, "significance", "Test statistics by event type")
         s.add("h", "Exclusions")
         ex, ex_rel = self.analysis("exclusions")
         if ex is None:

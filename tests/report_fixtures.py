@@ -115,6 +115,13 @@ def write_evidence_folder(out: Path, *, with_analysis: bool = True) -> Path:
                  "mean_abs_car": float(np.mean(np.abs(CARS[t]))), "std_car": float(np.std(CARS[t], ddof=1))}
                 for t in sorted(TYPES)]
         pl.DataFrame(rows).write_csv(out / "analysis/caar_by_type.csv")
+        pl.DataFrame({"event_type": ["dividend"] * 3 + ["violation"] * 3, "rel_day": [0, 1, 2] * 2,
+                      "n": [5] * 3 + [4] * 3, "caar": [0.004, 0.008, 0.0104, -0.01, -0.015, -0.018],
+                      "ci_low": [0.0, 0.002, 0.0, -0.02, -0.03, -0.04],
+                      "ci_high": [0.008, 0.014, 0.0216, 0.0, 0.0, 0.0048]}).write_csv(out / "analysis/caar_path.csv")
+        pl.DataFrame({"event_type": ["all", "dividend"], "n": [11, 5], "caar": [-0.011, 0.0104],
+                      "t_cs": [-1.5, 2.579], "p_cs": [0.16, 0.061], "patell_z": [-1.2, 2.1],
+                      "p_patell": [0.23, 0.036]}).write_csv(out / "analysis/significance_by_type.csv")
         pl.DataFrame({"event_id": ["x0001", "x0002"], "event_type": ["dividend", "industry"],
                       "excluded_reason": ["estimation_window_short", "suspended"]}).write_csv(
             out / "analysis/exclusions.csv")

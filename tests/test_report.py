@@ -174,7 +174,8 @@ def test_missing_analysis_table_is_an_explicit_note_in_its_section(handmade, anc
 def test_present_analysis_tables_are_shown_and_charted(handmade):
     html = render_report(handmade).read_text(encoding="utf-8")
     study = section_html(html, "event-study")
-    assert study.count("<svg") == 1 and "estimation_window_short" in study
+    assert study.count("<svg") == 2 and "estimation_window_short" in study
+    assert "analysis/caar_path.csv" in study and "analysis/significance_by_type.csv" in study and "patell_z" in study
     assert "not available" not in study
     band = caar_confidence_band(pl.read_csv(handmade / "analysis/caar_by_type.csv"), 0.95)
     ci_low = band.filter(pl.col("event_type") == "dividend")["ci_low"][0]
@@ -378,6 +379,7 @@ def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspac
 def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sample_copy):
     html = render_report(sample_copy).read_text(encoding="utf-8")
     where = {"car_labels": "labels", "caar_by_type": "event-study", "exclusions": "event-study",
+             "caar_path": "event-study", "significance": "event-study",
              "decision_mapping": "reward", "tau_sweep": "labels", "reward_rows": "reward", "ablations": "reward",
              "constant_policy": "reward", "nav": "backtest", "holding_period": "backtest", "metrics": "backtest"}
     names = ReportConfig().tables
