@@ -158,14 +158,11 @@ class Panel:
         duplicates, or a symbol appears twice in ``securities``."""
         if ds.prices.height == 0:
             raise ValueError("prices: the table is empty, no event study is possible")
-        p = ds.prices.select(
-            code=pl.col("symbol").rle_id().cast(pl.Int64),
-            day=pl.col("date").cast(pl.Int64),
-            close=pl.col("close").cast(pl.Float64),
-            tradable=pl.col("tradable").fill_null(True),
-        )
-        code = p["code"].to_numpy()
-        day = p["day"].to_numpy()
+        prices = ds.prices
+        code = prices["symbol"].rle_id().to_numpy()  # run id of the symbol (prices are sorted)
+        day = prices["date"].to_physical().to_numpy()  # days since 1970-01-01 (int32)
+        tradable_col = prices["tradable"]
+        close_col = prices["close"].cast(pl.Float64)
         n_rows = len(code)
         length = np.bincount(code)
         start = np.concatenate([[0], np.cumsum(length)[:-1]])
@@ -182,11 +179,11 @@ class Panel:
         bdays = bench["day"].to_numpy()
         first = int(min(day.min(), bdays.min() if len(bdays) else day.min()))
         last = int(max(day.max(), bdays.max() if len(bdays) else day.max()))
-        lut = np.full(last - first + 1, -1, dtype=np.int64)
+        lut = np.full(last - first + 1, -1, dtype=np.int32)
         lut[day - first] = 0
         days = np.flatnonzero(lut == 0) + first
         lut[:] = -1
-        lut[days - first] = np.arange(len(days))
+        lut[days - first] = np.arange(len(days), dtype=np.int32)
         didx_rows = lut[day - first]
 
         if (length == width).all():
@@ -200,9 +197,9 @@ class Panel:
                 out[code, pos] = values
                 return out
 
-        close = pad(p["close"].to_numpy(), np.nan, np.float64)
-        tradable = pad(p["tradable"].to_numpy(), False, bool)
-        day_index = pad(didx_rows, -1, np.int64)
+        close = pad(close_col.to_numpy(), np.nan, np.float64)
+        tradable = pad((tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool)
+        day_index = pad(didx_rows, -1, np.int32)
         r = np.full_like(close, np.nan)
         np.divide(close[:, 1:], close[:, :-1], out=r[:, 1:])
         r[:, 1:] -= 1.0
@@ -238,7 +235,7 @@ class Panel:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
             industry = np.zeros(n_sym, dtype=np.int64)
-        keys = code * CALENDAR_DAY_SPAN + day
+        keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
         has_benchmark = sym_bench < len(bnames)
         return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
 
@@ -285,16 +282,26 @@ class _Moments:
             x = np.where(ok, panel.m, 0.0) if model == "market" else np.zeros_like(y)
         self.model = model
 
-        def prefix(v: np.ndarray) -> np.ndarray:
-            out = np.zeros((v.shape[0], v.shape[1] + 1))
-            np.cumsum(v, axis=1, out=out[:, 1:])
+        def prefix(fill) -> np.ndarray:
+            """Zero column, then the running sum of ``fill(body)`` written in place (no temporary)."""
+            out = np.empty((y.shape[0], y.shape[1] + 1))
+            out[:, 0] = 0.0
+            body = out[:, 1:]
+            fill(body)
+            np.cumsum(body, axis=1, out=body)
             return out
 
-        sources = {"n": lambda: ok.astype(np.float64), "sy": lambda: y, "syy": lambda: y * y}
+        sources = {
+            "n": lambda o: np.copyto(o, ok),
+            "sy": lambda o: np.copyto(o, y),
+            "syy": lambda o: np.multiply(y, y, out=o),
+        }
         if model == "market":
-            sources.update(sx=lambda: x, sxx=lambda: x * x, sxy=lambda: x * y)
+            sources.update(
+                sx=lambda o: np.copyto(o, x), sxx=lambda o: np.multiply(x, x, out=o), sxy=lambda o: np.multiply(x, y, out=o)
+            )
         names = list(sources)
-        self.c = dict(zip(names, pool.map(lambda name: prefix(sources[name]()), names), strict=True))
+        self.c = dict(zip(names, pool.map(lambda name: prefix(sources[name]), names), strict=True))
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
