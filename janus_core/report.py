@@ -533,6 +533,7 @@ class _Builder:
             s.add("bad", f"NOT PROMOTABLE to {self.gate.target}: the gate could not be evaluated ({self.gate.error}).")
         elif self.gate.promotable and self.integrity.clean:
             s.add("good", f"PROMOTABLE to {self.gate.target}: the local gate found no blocking reason.")
+            s.add("p", "The local gate mirrors the promotion lane's Janus checks; the lane itself makes the decision.")
         elif self.gate.promotable:
             s.add("bad", f"NOT PROMOTABLE to {self.gate.target}: the gate passed, but the evidence failed verification "
                          "(see the banner above), so its verdict cannot be trusted.")
@@ -604,7 +605,10 @@ class _Builder:
             and (self.f.documents.get(rel) or {}).get("promotion_authority_eligible") is True
             for rel, a in list(self.authority().items())[:2]
         )
-        if not truthful:
+        if truthful:
+            s.add("good", "Both lane artifacts claim authoritative, empirically validated evidence from "
+                          f"{', '.join(sorted({a.get('provenance') for a in self.authority().values()}))}.")
+        else:
             s.add("p", "At least one artifact does not claim authoritative, empirically validated provenance, "
                        "so the lane will not count it as evidence.")
         return s

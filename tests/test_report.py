@@ -395,3 +395,25 @@ def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sampl
     charts = {"nav": 1, "holding_period_sweep": 1, "metrics": 4}
     expected = sum(n for stem, n in charts.items() if (sample_copy / "analysis" / f"{stem}.csv").is_file())
     assert backtest.count("<svg") == expected
+
+
+def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path):
+    from janus_core.paths import WorkbenchPaths
+    from janus_core.samples import build_sample
+
+    paths = WorkbenchPaths(data_dir=tmp_path / "data", manifest_dir=tmp_path / "manifests", store=tmp_path / "s.duckdb")
+    build_sample("us-megacap", paths, progress=False)
+    out = tmp_path / "evidence"
+    evidence.export(evidence.ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out,
+                                          record_run=False), paths)
+    html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
+    assert banner_html(html) is None
+    verdict = section_html(html, "verdict")
+    assert "PROMOTABLE to paper: the local gate found no blocking reason" in verdict and "NOT PROMOTABLE" not in verdict
+    prov = section_html(html, "provenance")
+    assert "historical_market_replay" in prov and "Synthetic data" not in prov
+    assert "licence" in prov and "matches the manifest_sha256 recorded at export" in prov
+    live = section_html(render_report(out, "live", paths=paths).read_text(encoding="utf-8"), "verdict")
+    assert "NOT PROMOTABLE to live" in live
+    for code in ("live_rollout_disabled_by_policy", "approval_token_missing"):
+        assert f'<td class="rcode">{code}</td>' in live and jinja_escape(REASON_TEXT[code]) in live
