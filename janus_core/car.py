@@ -40,7 +40,10 @@ own group) estimates the date's factor returns (gamma_t, f_(g,t)); the event's n
 AR_RM(i,t) = AR_MM(i,t) - f_(g(i),t) - x(i,t)' gamma_t, the residual of that regression (the
 cross-section uses each stock's rolling market model, fitted on the same-length window ending
 ``gap`` days before t). Industry dummies enter by the Frisch-Waugh-Lovell theorem: exposures and
-ARs are demeaned within (date, industry) before the style regression.
+ARs are demeaned within (date, industry) before the style regression. The cross-section holds
+every usable stock of the date, the event stocks included (their own reaction moves the date's
+factor returns by about 1/(stocks in their industry) of it). Only dates inside some event window
+get a cross-section.
 """
 
 from __future__ import annotations
