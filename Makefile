@@ -6,6 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 DATASET ?= synthetic-ashare
 OUT ?= out
+POLICY ?= type_prior
 
 .PHONY: env run test edit bench clean
 
@@ -16,11 +17,21 @@ OUT ?= out
 env: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 	$(UV) sync --frozen
 
-## run: build and verify the bundled sample dataset, then run the notebooks headless and export evidence
+## run: build and verify the bundled sample, run every notebook headless, export the gate evidence
+## and its review report, and print what the local promotion gate says about it for paper trading
 run: env
 	$(RUN) janus data build $(DATASET)
 	$(RUN) janus data verify $(DATASET)
 	$(RUN) python notebooks/events.py --dataset $(DATASET) --out $(OUT)/events
+	$(RUN) python notebooks/car.py --dataset $(DATASET) --out $(OUT)/car
+	$(RUN) python notebooks/reward.py --dataset $(DATASET) --out $(OUT)/reward
+	$(RUN) python notebooks/backtest.py --dataset $(DATASET) --out $(OUT)/backtest
+	$(RUN) python notebooks/evidence.py --dataset $(DATASET) --decisions $(POLICY) --out $(OUT)/evidence
+	$(RUN) janus verify $(OUT)/evidence
+	@$(RUN) janus gate $(OUT)/evidence --target paper > $(OUT)/gate-paper.json; \
+	  status=$$?; \
+	  echo "gate (paper): $$(if [ $$status -eq 0 ]; then echo promotable; else echo 'not promotable'; fi); reasons in $(OUT)/gate-paper.json"; \
+	  echo "evidence: $(OUT)/evidence/gates/  report: $(OUT)/evidence/report.html"
 
 ## test: the whole test suite (notebooks run headless and compared with committed references)
 test: env
@@ -33,8 +44,10 @@ edit: env
 ## bench: speed benchmarks (prints measured ratios; needs the bench dependency group)
 bench: env
 	$(UV) sync --frozen --all-groups
+	$(RUN) python benchmarks/bench_data.py
 	$(RUN) python benchmarks/bench_car.py
 	$(RUN) python benchmarks/bench_reward.py
+	$(RUN) python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf .venv .tools $(OUT) data janus.duckdb
