@@ -365,10 +365,13 @@ class DatasetManifestView:
 
 @dataclass(frozen=True)
 class IntegrityOutcome:
-    """The verification result: each problem as text; ``error`` when verification itself failed."""
+    """The verification result: each problem as text; ``error`` when verification itself failed;
+    ``inputs_checked_against`` names the dataset manifest the recorded input digests were compared
+    with (None: the folder was judged alone)."""
 
     problems: tuple[str, ...]
     error: str | None = None
+    inputs_checked_against: str | None = None
 
     @property
     def clean(self) -> bool:
@@ -565,7 +568,14 @@ class _Builder:
                          "changed after it was written, or is incomplete.")
             s.add("table", headers=("problem",), rows=tuple((p,) for p in self.integrity.problems))
         if self.integrity.clean:
-            s.add("good", "Verified: every hash, summary and input digest was recomputed and matches.")
+            s.add("good", "Verified: every file digest, hash, summary and lineage field of the folder was "
+                          "recomputed and matches.")
+            if self.integrity.inputs_checked_against is not None:
+                s.add("p", "The input table digests recorded at export also match the dataset manifest "
+                           f"{self.integrity.inputs_checked_against}.")
+            else:
+                s.add("note", "The recorded input table digests were not compared with a dataset manifest: this "
+                              "report was rendered from the evidence folder alone.")
         return s
 
     def provenance(self) -> Section:
@@ -1088,7 +1098,10 @@ def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths
     problems = [str(p) for p in found if not (p.file == REPORT_FILE and p.location == "file")]
     seen = set(problems)
     problems += [e for e in folder.load_errors if e not in seen]
-    return IntegrityOutcome(problems=tuple(problems))
+    name = (folder.run_manifest.get("dataset") or {}).get("name") if isinstance(
+        folder.run_manifest.get("dataset"), dict) else None
+    checked = Path(paths.manifest_path(name)).as_posix() if paths is not None and isinstance(name, str) else None
+    return IntegrityOutcome(problems=tuple(problems), inputs_checked_against=checked)
 
 
 def gate_outcome(out_dir: Path, target: str, policy: GatePolicy | None) -> GateOutcome:

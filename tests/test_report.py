@@ -280,7 +280,9 @@ def test_sample_export_report_has_every_section_and_every_reason_code(sample_cop
         html = render_report(sample_copy, target, paths=sample_workspace).read_text(encoding="utf-8")
         assert SECTION_RE.findall(html) == [anchor for anchor, _ in SECTIONS]
         assert banner_html(html) is None, "an untouched export must verify"
-        assert "Verified: every hash" in section_html(html, "integrity")
+        integrity = section_html(html, "integrity")
+        assert "Verified: every file digest" in integrity
+        assert f"also match the dataset manifest {sample_workspace.manifest_path('synthetic-ashare').as_posix()}" in integrity
         verdict_obj = gate.evaluate_gate(sample_copy, target)
         verdict = section_html(html, "verdict")
         codes = {r.code for r in verdict_obj.reasons}
@@ -298,6 +300,11 @@ def test_sample_export_report_has_every_section_and_every_reason_code(sample_cop
         for code in summary["reasons"]:
             assert code in verdict
         _assert_offline_markup(html)
+
+
+def test_sample_export_report_rendered_alone_says_inputs_were_not_checked(sample_copy):
+    integrity = section_html(render_report(sample_copy).read_text(encoding="utf-8"), "integrity")
+    assert "Verified: every file digest" in integrity and "were not compared with a dataset manifest" in integrity
 
 
 def test_sample_export_report_shows_provenance_and_reproducibility(sample_copy, sample_workspace):
