@@ -359,15 +359,33 @@ def test_rerun_commands_in_the_report_reproduce_the_folder(sample_copy, sample_w
         assert rerun["run-manifest.json"] == table["run-manifest.json"]
 
 
-def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace):
-    path = sample_copy / "gates/janus-event-car-v1.json"
+def _edit_record(folder: Path) -> str:
+    path = folder / "gates/janus-event-car-v1.json"
     doc = json.loads(path.read_text())
     doc["records"][0]["car"] = "0.5"
     path.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n")
+    return "gates/janus-event-car-v1.json"
+
+
+def _edit_analysis_table(folder: Path) -> str:
+    path = folder / "analysis/caar_by_type.csv"
+    path.write_text(path.read_text().replace("dividend", "dividend ", 1))
+    return "analysis/caar_by_type.csv"
+
+
+def _delete_reward_file(folder: Path) -> str:
+    (folder / "gates/janus-hgrm-reward-v1.json").unlink()
+    return "gates/janus-hgrm-reward-v1.json"
+
+
+@pytest.mark.parametrize("tamper", [_edit_record, _edit_analysis_table, _delete_reward_file])
+def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace, tamper):
+    changed = tamper(sample_copy)
     html = render_report(sample_copy, paths=sample_workspace).read_text(encoding="utf-8")
     banner = banner_html(html)
     assert banner is not None, "the tampered folder's report must open with the integrity banner"
-    assert "gates/janus-event-car-v1.json" in banner
+    assert changed in banner
+    assert "Verification found" in section_html(html, "integrity")
     assert "NOT PROMOTABLE" in section_html(html, "verdict")
 
 
@@ -424,3 +442,8 @@ def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path
     assert "NOT PROMOTABLE to live" in live
     for code in ("live_rollout_disabled_by_policy", "approval_token_missing"):
         assert f'<td class="rcode">{code}</td>' in live and jinja_escape(REASON_TEXT[code]) in live
+    # tampering a table the gate does not read: the gate still passes, the report must not
+    _edit_analysis_table(out)
+    html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
+    assert banner_html(html) is not None
+    assert "NOT PROMOTABLE to paper: the gate passed, but the evidence failed verification" in section_html(html, "verdict")
