@@ -11,15 +11,15 @@ Prints, from one run on the same events:
   ``car.car_study``: CAR, labels and split), each run in a fresh process: median wall time over
   the repeats, and the engine alone (in-memory dataset) for reference; with and without risk
   neutralisation;
-- peak memory: the maximum resident set size of the fresh worker processes, each doing one
+- peak memory: the peak resident set size (VmHWM) of the fresh worker processes, each doing one
   end-to-end run (interpreter and libraries included), next to the RSS after imports;
 - speed ratios against (a) ``eventstudy.Multiple.from_list`` with ``Single.market_model`` and (b) a
   per-event ``statsmodels.OLS`` loop over pre-built arrays. Both run on a random subsample of events
   and are extrapolated linearly to all events (the output says so), and the subsample's CARs are
   compared with the engine's.
 
-Run: ``uv sync --frozen --all-groups`` once (for eventstudy), then
-``uv run --frozen python benchmarks/bench_car.py [--repeats 5] [--es-sample 500] [--sm-sample 3000]``.
+Run (the bench group provides eventstudy):
+``uv run --frozen --group bench python benchmarks/bench_car.py [--repeats 5] [--es-sample 500] [--sm-sample 3000]``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import argparse
 import gc
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -48,10 +47,13 @@ NAME = "synthetic-ashare"
 TARGETS = {"median_s": 1.0, "peak_gib": 1.0, "vs_eventstudy": 25.0, "vs_statsmodels": 10.0}
 
 
-def _rss_mib() -> float:
+def _status_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS: now; VmHWM: peak). VmHWM
+    belongs to the process image, so unlike ``ru_maxrss`` it does not inherit the parent's peak
+    across fork + exec."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -65,13 +67,13 @@ def worker(root: Path, neutralize: bool) -> None:
     time, the CPU time and the peak RSS."""
     paths = _paths(root)
     cfg = CarConfig(risk_neutralize=neutralize)
-    after_imports = _rss_mib()
+    after_imports = _status_mib("VmRSS")
     gc.collect()
     t0, c0 = time.perf_counter(), time.process_time()
     ds = load_dataset(NAME, paths, verify_files=False)
     table = car_study(ds, cfg, LabelConfig())
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mib("VmHWM")
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": peak, "after_imports_mib": after_imports, "events": table.height}))
 
 
@@ -220,7 +222,7 @@ def main() -> int:
               f"without untradable estimation days {es_diff:.2e} (eventstudy does not skip untradable days)")
     except ImportError as exc:
         es_full = float("nan")
-        print(f"eventstudy could not run: {exc!r} (install the bench group: uv sync --frozen --all-groups)")
+        print(f"eventstudy could not run: {exc!r} (run with: uv run --frozen --group bench ...)")
 
     peak_gib = max(results["peakTrue"], results["peakFalse"]) / 1024
     mm_s, rn_s = results[False], results[True]
