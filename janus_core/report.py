@@ -12,7 +12,7 @@ unreadable file) is announced in a red banner above everything else. A missing a
 as an explicit "not available in this evidence" note in its section.
 
 The bytes depend only on the evidence folder's contents and the config: no clock, no random ids
-(chart element ids are prefixed deterministically), every listing sorted.
+(chart element ids are renamed per chart, in order), every listing sorted.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from janus_core.charts import (
     interval_chart,
     line_chart,
 )
-from janus_core.gate import TARGETS, GatePolicy, evaluate_gate
+from janus_core.gate import TARGETS, TRUTHFUL_MATURITY, TRUTHFUL_PROVENANCE, GatePolicy, evaluate_gate
 from janus_core.hashing import sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
 from janus_core.verify import verify_evidence
@@ -130,7 +130,6 @@ NON_COMPONENT_COLUMNS: tuple[str, ...] = ("decision_index", "car", "predicted_ca
 #: Keys of a dataset description that state where the data came from and under which terms.
 LICENCE_KEYS: tuple[str, ...] = ("source", "licence", "license", "produced_by", "generator")
 
-PROMOTABLE_PROVENANCES = ("historical_market_replay", "paper_runtime_observed", "live_runtime_observed")
 
 
 def reason_sentence(code: str) -> str:
@@ -609,15 +608,16 @@ class _Builder:
                          self.fmt(doc.get("promotion_authority_eligible")), self.fmt(a.get("notes"))))
         s.add("table", headers=("artifact", "provenance", "maturity", "authoritative", "placeholder",
                                 "promotion eligible", "notes"), rows=tuple(rows))
+        children = [(rel, a) for rel, a in self.authority().items() if rel in (EVENT_CAR_FILE, HGRM_REWARD_FILE)]
         truthful = all(
-            a.get("provenance") in PROMOTABLE_PROVENANCES and a.get("maturity") == "empirically_validated"
+            a.get("provenance") in TRUTHFUL_PROVENANCE and a.get("maturity") == TRUTHFUL_MATURITY
             and a.get("authoritative") is True and a.get("placeholder") is False
             and (self.f.documents.get(rel) or {}).get("promotion_authority_eligible") is True
-            for rel, a in list(self.authority().items())[:2]
+            for rel, a in children
         )
         if truthful:
             s.add("good", "Both lane artifacts claim authoritative, empirically validated evidence from "
-                          f"{', '.join(sorted({a.get('provenance') for a in self.authority().values()}))}.")
+                          f"{', '.join(sorted({str(a['provenance']) for _, a in children}))}.")
         else:
             s.add("p", "At least one artifact does not claim authoritative, empirically validated provenance, "
                        "so the lane will not count it as evidence.")

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import REPO_ROOT
+from report_fixtures import CARS, write_evidence_folder
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
-from conftest import REPO_ROOT
 from janus_core import evidence, gate
 from janus_core.cli import main as janus_main
 from janus_core.hashing import sha256_file
@@ -31,7 +32,6 @@ from janus_core.report import (
     reason_sentence,
     render_report,
 )
-from report_fixtures import CARS, write_evidence_folder
 
 SECTION_RE = re.compile(r'<section id="([^"]+)">')
 
