@@ -648,7 +648,9 @@ def _neutralize(
     gamma = np.full((n_days, k), np.nan)
     solvable = dof >= cfg.min_cross_section_dof
     if solvable.any():
-        gamma[solvable] = np.linalg.solve(xtx[solvable], xty[solvable][..., None])[..., 0]
+        # Pseudo-inverse: with collinear exposures (e.g. a factor constant within industries) the
+        # least-squares residual is still unique, and so is the neutralised AR.
+        gamma[solvable] = (np.linalg.pinv(xtx[solvable], hermitian=True) @ xty[solvable][..., None])[..., 0]
     # Industry factor return f(g, d) = mean_g(y) - mean_g(x)' gamma_d.
     factor_g = mean_y.reshape(n_grp, n_days) - sum(
         mv.reshape(n_grp, n_days) * gamma[:, f][None, :] for f, mv in enumerate(mean_x)

@@ -380,3 +380,15 @@ def test_ragged_calendars_match_the_rectangular_path(hand):
 def test_thread_count_does_not_change_results(demo):
     one = compute_car(demo, CarConfig(threads=1))
     assert one.equals(compute_car(demo, CarConfig(threads=3)))
+
+
+def test_collinear_exposures_do_not_break_neutralisation(hand):
+    """A style factor that is constant on every date is absorbed by the industry dummies: the
+    least-squares residual, hence every neutralised AR, is unchanged."""
+    constant = Dataset(
+        meta=hand.meta, events=hand.events, prices=hand.prices, benchmarks=hand.benchmarks,
+        securities=hand.securities, exposures=hand.exposures.with_columns(level=pl.lit(1.0)),
+    )  # fmt: skip
+    got, expected = compute_car(constant, CarConfig()), compute_car(hand, CarConfig())
+    assert got["excluded_reason"].to_list() == expected["excluded_reason"].to_list()
+    np.testing.assert_allclose(got["car"].to_numpy().astype(float), expected["car"].to_numpy().astype(float), atol=1e-12)
