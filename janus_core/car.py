@@ -586,6 +586,8 @@ def _neutralize(
     Only the dates ``need`` (global day indices inside some event window) get a cross-section;
     ``cells`` holds the rolling-model ARs of those columns (rectangular panel) or of every column,
     and is overwritten."""
+    if len(need) == 0:  # no event window on the calendar: nothing to neutralise
+        return np.full_like(ar_mm, np.nan)
     n_sym, width = panel.r.shape
     factors = ds.style_factors()
     k = len(factors)

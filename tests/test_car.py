@@ -392,3 +392,13 @@ def test_collinear_exposures_do_not_break_neutralisation(hand):
     got, expected = compute_car(constant, CarConfig()), compute_car(hand, CarConfig())
     assert got["excluded_reason"].to_list() == expected["excluded_reason"].to_list()
     np.testing.assert_allclose(got["car"].to_numpy().astype(float), expected["car"].to_numpy().astype(float), atol=1e-12)
+
+
+@pytest.mark.parametrize("ids", [["noprice"], ["after", "early"], []])
+def test_no_included_event_still_gives_one_row_each(hand, ids):
+    ds = Dataset(
+        meta=hand.meta, events=hand.events.filter(pl.col("event_id").is_in(ids)), prices=hand.prices,
+        benchmarks=hand.benchmarks, securities=hand.securities, exposures=hand.exposures,
+    )  # fmt: skip
+    out = compute_car(ds, CarConfig())
+    assert out.height == len(ids) and out["excluded_reason"].null_count() == 0
