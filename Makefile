@@ -41,13 +41,12 @@ test: env
 edit: env
 	$(RUN) marimo edit notebooks
 
-## bench: speed benchmarks (prints measured ratios; needs the bench dependency group)
+## bench: speed benchmarks (print measured ratios; the bench dependency group adds eventstudy for comparison)
 bench: env
-	$(UV) sync --frozen --all-groups
-	$(RUN) python benchmarks/bench_data.py
-	$(RUN) python benchmarks/bench_car.py
-	$(RUN) python benchmarks/bench_reward.py
-	$(RUN) python benchmarks/bench_backtest.py
+	$(RUN) --group bench python benchmarks/bench_data.py
+	$(RUN) --group bench python benchmarks/bench_car.py
+	$(RUN) --group bench python benchmarks/bench_reward.py
+	$(RUN) --group bench python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf .venv .tools $(OUT) data janus.duckdb

@@ -54,6 +54,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data import Dataset
+from janus_core.labels import mean_abs_car_by_type
 from janus_core.metrics import NAV_METRIC_KEYS, nav_metrics
 
 SKIP_REASONS: tuple[str, ...] = (
@@ -144,12 +145,7 @@ def historical_type_weights(labelled: pl.DataFrame) -> dict[str, float]:
     hist = labelled.filter((pl.col("split") == "historical") & pl.col("car").is_not_null())
     if hist.height == 0:
         raise ValueError("labelled: no event with a CAR in the 'historical' split; cannot estimate type weights")
-    groups = hist.group_by("event_type").agg(pl.col("car").abs()).sort("event_type")
-    # math.fsum is exactly rounded, so the weights do not depend on row order or thread count.
-    return {
-        k: math.fsum(v) / len(v)
-        for k, v in zip(groups["event_type"].to_list(), groups["car"].to_list(), strict=True)
-    }
+    return mean_abs_car_by_type(hist)
 
 
 def trading_calendar(ds: Dataset) -> pl.Series:

@@ -12,6 +12,7 @@ Excluded events (null ``car``) get null direction and strength.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Literal
 
@@ -63,22 +64,32 @@ def label(car_table: pl.DataFrame, cfg: LabelConfig) -> pl.DataFrame:
     )
 
 
+def mean_abs_car_by_type(labelled: pl.DataFrame) -> dict[str, float]:
+    """``w_k = (1 / n_k) * sum_i |c_i|`` over the included events (non-null ``car``) of each type k,
+    keys sorted by type. Sums are exactly rounded (``math.fsum``), so the weights never depend on row
+    order or the thread count."""
+    groups = (
+        labelled.filter(pl.col("car").is_not_null())
+        .group_by("event_type")
+        .agg(pl.col("car").abs())
+        .sort("event_type")
+    )
+    return {
+        k: math.fsum(v) / len(v)
+        for k, v in zip(groups["event_type"].to_list(), groups["car"].to_list(), strict=True)
+    }
+
+
 def historical_mean_abs_car(labelled: pl.DataFrame, start: date, end: date) -> dict[str, float]:
-    """Mean |CAR| per event type over the included events published (exchange-local date,
-    ``published_date``) in [start, end], inclusive: the paper's backtest weights w_k, estimated on
-    one split only so that no later information leaks into them. Keys sorted by type."""
+    """Mean |CAR| per event type (:func:`mean_abs_car_by_type`) over the included events published
+    (exchange-local date, ``published_date``) in [start, end], inclusive: the paper's backtest weights
+    w_k, estimated on one split only so that no later information leaks into them."""
     for col in ("published_date", "event_type", "car"):
         if col not in labelled.columns:
             raise ValueError(f"labelled: column {col!r} is missing (expected the output of car.compute_car)")
     if start > end:
         raise ValueError(f"historical_mean_abs_car: start {start} is after end {end}")
-    rows = (
-        labelled.filter(pl.col("car").is_not_null() & pl.col("published_date").is_between(start, end))
-        .group_by("event_type")
-        .agg(mean_abs_car=pl.col("car").abs().mean())
-        .sort("event_type")
-    )
-    return dict(zip(rows["event_type"].to_list(), rows["mean_abs_car"].to_list(), strict=True))
+    return mean_abs_car_by_type(labelled.filter(pl.col("published_date").is_between(start, end)))
 
 
 class SplitConfig(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -87,3 +89,19 @@ def test_tau_sweep_counts_and_net_edge():
     assert out["mean_abs_car_strong"][1] == pytest.approx(0.007)
     assert out["mean_net_strong"][1] == pytest.approx(0.007 - 0.002)
     assert out["mean_net_strong"][2] is None
+
+
+def test_mean_abs_car_by_type_is_exact_and_order_free():
+    from janus_core.labels import mean_abs_car_by_type
+
+    rng = np.random.default_rng(7)
+    cars = rng.normal(0, 0.03, 5_000)
+    t = pl.DataFrame({"event_type": rng.choice(["a", "b", "c"], 5_000), "car": cars}).with_columns(
+        pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise(pl.col("car")).alias("car"))
+    got = mean_abs_car_by_type(t)
+    assert list(got) == ["a", "b", "c"]
+    for k, v in got.items():
+        vals = [abs(x) for x in t.filter((pl.col("event_type") == k) & pl.col("car").is_not_null())["car"]]
+        assert v == math.fsum(vals) / len(vals)
+    for seed in range(3):
+        assert mean_abs_car_by_type(t.sample(fraction=1.0, shuffle=True, seed=seed)) == got
