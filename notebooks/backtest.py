@@ -128,9 +128,12 @@ def _(backtest, cap_picker, cost_input, hp_slider, labelled, pl, policies, polic
 
 
 @app.cell
-def _(backtest, bt_cfg, decisions_by_policy, ds, type_weights, window):
+def _(backtest, bt_cfg, decisions_by_policy, ds, mo, type_weights, window):
     results = {
-        _p: backtest.run_backtest(ds, _d, window, bt_cfg, type_weights) for _p, _d in decisions_by_policy.items()
+        _p: backtest.run_backtest(ds, _d, window, bt_cfg, type_weights)
+        for _p, _d in mo.status.progress_bar(
+            sorted(decisions_by_policy.items()), title="Backtesting policies", remove_on_exit=True
+        )
     }
     return (results,)
 
@@ -178,7 +181,9 @@ def _(backtest, bt_cfg, decisions_by_policy, ds, line_chart, mo, pl, type_weight
     hp_sweep = pl.concat([
         backtest.holding_period_sweep(ds, _d, window, bt_cfg, range(1, 11), type_weights)
         .select(pl.lit(_p).alias("policy"), pl.all())
-        for _p, _d in sorted(decisions_by_policy.items())
+        for _p, _d in mo.status.progress_bar(
+            sorted(decisions_by_policy.items()), title="Holding-period sweep", remove_on_exit=True
+        )
     ])
     mo.vstack([
         mo.md("### Holding-period sweep (HP = 1..10)"),
