@@ -8,7 +8,7 @@ DATASET ?= synthetic-ashare
 OUT ?= out
 POLICY ?= type_prior
 
-.PHONY: env run test edit bench clean
+.PHONY: env data run test edit html bench clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -17,11 +17,14 @@ POLICY ?= type_prior
 env: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 	$(UV) sync --frozen
 
-## run: build and verify the bundled sample, run every notebook headless, export the gate evidence
-## and its review report, and print what the local promotion gate says about it for paper trading
-run: env
+## data: build the sample dataset deterministically and verify it against its committed manifest
+data: env
 	$(RUN) janus data build $(DATASET)
 	$(RUN) janus data verify $(DATASET)
+
+## run: build and verify the bundled sample, run every notebook headless, export the gate evidence
+## and its review report, and print what the local promotion gate says about it for paper trading
+run: data
 	$(RUN) python notebooks/events.py --dataset $(DATASET) --out $(OUT)/events
 	$(RUN) python notebooks/car.py --dataset $(DATASET) --out $(OUT)/car
 	$(RUN) python notebooks/reward.py --dataset $(DATASET) --out $(OUT)/reward
@@ -40,6 +43,15 @@ test: env
 ## edit: open the notebooks in marimo
 edit: env
 	$(RUN) marimo edit notebooks
+
+## html: interactive HTML exports of every notebook for exploration (optional; the review report is
+## the separate, self-contained out/evidence/report.html)
+html: data
+	@for nb in notebooks/*.py; do \
+	  name=$$(basename $$nb .py); \
+	  $(RUN) marimo export html $$nb -o $(OUT)/html/$$name.html -- --dataset $(DATASET) || exit 1; \
+	done
+	@echo "notebook HTML exports: $(OUT)/html/"
 
 ## bench: speed benchmarks (print measured ratios; the bench dependency group adds eventstudy for comparison)
 bench: env

@@ -409,6 +409,26 @@ def group_means(frame: pl.DataFrame, key: str, values: dict[str, pl.Expr]) -> pl
     return pl.DataFrame(out)
 
 
+def reward_quantiles(scored: pl.DataFrame) -> pl.DataFrame:
+    """The distribution of ``final_reward`` per strategy over its mapped decisions (sorted by
+    ``strategy_id``): ``n``, ``min``, ``q25``, ``median``, ``q75``, ``max``, the quantiles by linear
+    interpolation between order statistics; enough to draw a box plot without shipping every row."""
+    r = pl.col("final_reward")
+    return (
+        scored.filter(pl.col("mapped"))
+        .group_by("strategy_id")
+        .agg(
+            n=pl.len(),
+            min=r.min(),
+            q25=r.quantile(0.25, interpolation="linear"),
+            median=r.quantile(0.5, interpolation="linear"),
+            q75=r.quantile(0.75, interpolation="linear"),
+            max=r.max(),
+        )
+        .sort("strategy_id")
+    )
+
+
 def reward_summary(scored: pl.DataFrame) -> pl.DataFrame:
     """Per strategy (sorted by ``strategy_id``): decision count, mapped count, mean of every reward
     term over mapped decisions, the direction-gate pass ratio (share "match") and the event-type

@@ -168,19 +168,16 @@ def _(cfg, decisions, labelled, mo, reward):
 
 
 @app.cell
-def _(alt, pl, scored):
-    _points = scored.filter(pl.col("mapped")).select("strategy_id", "final_reward")
-    _box = (
-        alt.Chart(alt.Data(values=_points.to_dicts()))
-        .mark_boxplot(extent="min-max")
-        .encode(
-            y=alt.Y("strategy_id:N", title="policy", sort="-x"),
-            x=alt.X("final_reward:Q", title="final reward"),
-            color=alt.Color("strategy_id:N", legend=None),
-        )
-        .properties(title="Reward distribution per policy", width=560, height=220)
-    )
-    _box
+def _(alt, reward, scored):
+    _q = reward.reward_quantiles(scored)
+    _y = alt.Y("strategy_id:N", title="policy", sort=alt.EncodingSortField("median", order="descending"))
+    _base = alt.Chart(_q).encode(y=_y, color=alt.Color("strategy_id:N", legend=None))
+    _tooltip = ["strategy_id", "n", "min", "q25", "median", "q75", "max"]
+    (
+        _base.mark_rule().encode(x=alt.X("min:Q", title="final reward"), x2="max:Q", tooltip=_tooltip)
+        + _base.mark_bar(size=14).encode(x="q25:Q", x2="q75:Q", tooltip=_tooltip)
+        + _base.mark_tick(size=18, thickness=2).encode(x="median:Q", color=alt.value("black"), tooltip=_tooltip)
+    ).properties(title="Reward distribution per policy (min, quartiles, median, max)", width=560, height=220)
     return
 
 
@@ -191,7 +188,7 @@ def _(alt, pl, summary):
         "mean_process_reward", (-pl.col("mean_strength_penalty")).alias("mean_strength_penalty"),
     ).unpivot(index="strategy_id", variable_name="component", value_name="mean")
     (
-        alt.Chart(alt.Data(values=_parts.to_dicts()))
+        alt.Chart(_parts)
         .mark_bar()
         .encode(
             y=alt.Y("strategy_id:N", title="policy"),
@@ -239,7 +236,7 @@ def _(alt, cfg, labelled, mo, pl, reward):
         pl.col("mean_final_reward").max().alias("best constant")).sort("action").with_columns(
         pl.lit(_oracle).alias("oracle"))
     _chart = (
-        alt.Chart(alt.Data(values=_by_action.unpivot(index="action").to_dicts()))
+        alt.Chart(_by_action.unpivot(index="action"))
         .mark_bar()
         .encode(y=alt.Y("action:N", title="constant action"), x=alt.X("value:Q", title="mean reward"),
                 color=alt.Color("variable:N", title=None), yOffset="variable:N")

@@ -426,3 +426,25 @@ def test_outputs_do_not_depend_on_thread_count_or_hash_seed():
         assert proc.returncode == 0, proc.stderr[-2000:]
         digests.add(proc.stdout.strip())
     assert len(digests) == 1
+
+
+def test_reward_quantiles_match_numpy_over_mapped_decisions():
+    import numpy as np
+    import polars as pl
+
+    from janus_core.reward import reward_quantiles
+
+    rng = np.random.default_rng(3)
+    n = 1_001
+    scored = pl.DataFrame({
+        "strategy_id": rng.choice(["b", "a"], n),
+        "final_reward": rng.normal(0, 1, n),
+        "mapped": rng.random(n) > 0.1,
+    })
+    got = reward_quantiles(scored)
+    assert got["strategy_id"].to_list() == ["a", "b"]
+    for row in got.iter_rows(named=True):
+        vals = scored.filter((pl.col("strategy_id") == row["strategy_id"]) & pl.col("mapped"))["final_reward"].to_numpy()
+        assert row["n"] == len(vals)
+        expected = np.quantile(vals, [0.0, 0.25, 0.5, 0.75, 1.0])
+        assert [row[k] for k in ("min", "q25", "median", "q75", "max")] == pytest.approx(expected.tolist(), abs=1e-12)
