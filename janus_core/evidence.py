@@ -19,19 +19,25 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   per event type over the included events.
 - ``analysis/decision_mapping.csv``: every decision, the event it maps to and how.
 - ``analysis/rewards.csv``: the reward rows with every component the reward module reports.
-- ``analysis/tau_sweep.csv``, ``ablations.csv``, ``constant_policy_check.csv``, ``nav.csv``,
-  ``holding_period_sweep.csv``, ``metrics.csv`` and ``skipped.csv``: the research tables of
-  :mod:`janus_core.evidence_analysis` (strength threshold, reward ablations and hacking check,
-  backtest NAVs of the candidate, baselines and benchmarks, holding-period sweep, Sharpe and DA
-  with bootstrap intervals; ``skipped`` names any that could not be computed and why).
+- ``analysis/caar_path.csv``, ``significance_by_type.csv``, ``tau_sweep.csv``, ``ablations.csv``,
+  ``constant_policy_check.csv``, ``nav.csv``, ``holding_period_sweep.csv``, ``metrics.csv`` and
+  ``skipped.csv``: the research tables of :mod:`janus_core.evidence_analysis` (CAAR through the
+  event window and the event-study test statistics, strength threshold, reward ablations and
+  hacking check, backtest NAVs of the candidate, baselines and benchmarks, holding-period sweep,
+  Sharpe and DA with bootstrap intervals; ``skipped`` names any that could not be computed and why).
 - ``evidence-summary.json``: counts, reasons and a few rounded headline numbers
   (:func:`export_summary`; the notebook's ``<name>-summary.json``).
 - ``dspy/`` (only with ``dspy_bundle=True``): see :mod:`janus_core.dspy_bundle`.
-- ``run-manifest.json``: input table digests, the full config and its hash, package versions, git
-  commit, SHA-256 of every ``janus_core`` module and notebook, the SHA-256 of every other file of the
-  export, and ``self_hash = H(manifest without self_hash)``. Every JSON file is written in one
+- ``run-manifest.json``: input table digests, the dataset's provenance, as-of time, source and
+  licence (from its manifest, so the evidence stands without the data folder), the full config and
+  its hash, package versions, git commit, SHA-256 of every ``janus_core`` module and notebook, the
+  SHA-256 of every other file of the export, and ``self_hash = H(manifest without self_hash)``. Every JSON file is written in one
   canonical byte form (:func:`dumps`), so :func:`janus_core.verify.verify_evidence` catches any edit
   of any byte.
+- ``report.html`` (unless ``report=False``): the reviewer's self-contained report
+  (:func:`janus_core.report.render_report` for ``report_target``), a view derived from the files
+  above; it is rendered last and cannot be listed in the run manifest it shows, so verification
+  leaves it out.
 
 Hashing and numbers: ``H`` is the lane's canonical hash (:mod:`janus_core.hashing`); numbers inside
 records are decimal strings (``hashing.decimal_str``), counts are integers, ``seq`` stays an integer
@@ -43,8 +49,9 @@ Authority follows the dataset's provenance: ``synthetic_generated`` evidence is 
 
 Determinism: ``run_id`` is derived from the config hash and the input digests; ``generated_at`` from
 ``SOURCE_DATE_EPOCH`` (config field, else environment), else the dataset's as-of time; records are
-sorted explicitly. Atomicity: every file is rendered in memory, written to a hidden sibling folder and
-renamed into place; an old ``OUT`` is replaced only once the new one is complete.
+sorted explicitly. Atomicity: every file is rendered in memory, written to a hidden sibling folder,
+the report is rendered from that complete folder, and only then is it renamed into place; an old
+``OUT`` is replaced only once the new one is complete.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from json.encoder import encode_basestring_ascii
@@ -81,6 +88,8 @@ HGRM_REWARD_REF = "gates/janus-hgrm-reward-v1.json"
 EVIDENCE_REF = "gates/janus-q-evidence-v1.json"
 RUN_MANIFEST_REF = "run-manifest.json"
 SUMMARY_REF = "evidence-summary.json"
+#: The review report: derived from the other files, never listed in the run manifest.
+REPORT_REF = "report.html"
 #: Decimal places of the headline numbers in ``evidence-summary.json``.
 SUMMARY_PLACES = 6
 
@@ -697,12 +706,14 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes]) -> None:
+def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes],
+                          finish: Callable[[Path], None] | None = None) -> None:
     """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing.
 
-    The files go to a hidden sibling temp folder, which is renamed to ``out_dir`` once complete; an
-    existing ``out_dir`` is first renamed aside and deleted only after the new folder is in place. Any
-    exception removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
+    The files go to a hidden sibling temp folder; ``finish(temp_folder)``, when given, then adds what
+    is derived from the complete folder (the report); then the temp folder is renamed to ``out_dir``.
+    An existing ``out_dir`` is first renamed aside and deleted only after the new folder is in place.
+    Any exception removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
     """
     out_dir = Path(os.path.abspath(out_dir))
     parent = out_dir.parent
@@ -717,6 +728,8 @@ def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes]) -> None:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_file(target, files[rel])
+        if finish is not None:
+            finish(tmp)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
             os.rename(out_dir, old / "previous")
@@ -755,7 +768,8 @@ class ExportConfig(BaseModel):
     ``decisions`` is a baseline policy name (``policies.POLICIES``) or else the path of a decisions
     file (Parquet, CSV or JSON Lines, ``decisions.load_decisions``).
     ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
-    else the dataset's as-of time).
+    else the dataset's as-of time). ``report`` renders ``report.html`` for the promotion target
+    ``report_target``; neither changes the evidence, so neither enters the config hash.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -775,6 +789,8 @@ class ExportConfig(BaseModel):
     dspy_bundle: bool = False
     source_date_epoch: int | None = None
     record_run: bool = True
+    report: bool = True
+    report_target: Literal["shadow", "paper", "live"] = "paper"
 
 
 class ExportResult(BaseModel):
@@ -904,8 +920,9 @@ class EvidenceInputs(BaseModel):
     """Everything an export renders: the computed tables, the dataset facts and the resolved configs.
 
     ``resolved`` holds the full configs as JSON (hashed into ``config_hash``); ``tables`` the input
-    table digests from the dataset manifest; ``decisions_ref`` names the decision source
-    (``policy:NAME`` or ``decisions:sha256:HEX``).
+    table digests from the dataset manifest and ``source`` / ``licence`` its statements of where the
+    data came from and under which terms (None when it states none); ``decisions_ref`` names the
+    decision source (``policy:NAME`` or ``decisions:sha256:HEX``).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -919,6 +936,8 @@ class EvidenceInputs(BaseModel):
     as_of: str
     snapshot_hash: str
     manifest_sha256: str | None
+    source: str | None
+    licence: str | None
     tables: dict[str, dict[str, Any]]
     resolved: dict[str, Any]
     decisions_ref: str
@@ -965,16 +984,24 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
         labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
         dataset_version=ds.meta.version, provenance=ds.meta.provenance, as_of=ds.meta.as_of,
         snapshot_hash=ds.meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
+        source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
         resolved={
-            "export": _jsonable(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run"})),
+            "export": _jsonable(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run",
+                                                        "report", "report_target"})),
             "car": _jsonable(car_cfg), "label": _jsonable(label_cfg), "split": _jsonable(split_cfg),
             "reward": _jsonable(reward_cfg), "policy": _jsonable(policy_cfg),
         },
         decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
         reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
-                                 policy_cfg, cfg.analysis),
+                                 policy_cfg, car_cfg, cfg.analysis),
     )
+
+
+def _statement(manifest: Mapping[str, Any] | None, key: str) -> str | None:
+    """A dataset manifest's top-level text statement ``key`` (``source``, ``licence``), or None."""
+    value = (manifest or {}).get(key)
+    return None if value is None else str(value)
 
 
 def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Any) -> pl.DataFrame:
@@ -1068,6 +1095,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str,
             "name": inputs.dataset_name, "version": inputs.dataset_version, "provenance": inputs.provenance,
             "as_of": inputs.as_of, "snapshot_hash": inputs.snapshot_hash, "snapshot_ref": snapshot_ref,
             "manifest_sha256": inputs.manifest_sha256, "tables": inputs.tables,
+            "source": inputs.source, "licence": inputs.licence,
         },
         "decisions_ref": inputs.decisions_ref,
         "input_digest_hash": input_digest_hash,
@@ -1085,12 +1113,19 @@ def render_export(inputs: EvidenceInputs, *, generated: str,
 
 def export(cfg: ExportConfig, paths: Any) -> ExportResult:
     """Compute (:func:`compute_inputs`), render (:func:`render_export`) and write the evidence folder
-    ``cfg.out_dir`` atomically, then append a row to the research store's ``runs`` table
-    (``cfg.record_run``)."""
+    ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the complete
+    temp folder before it is published, the input digests checked against the dataset manifest
+    under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``)."""
     inputs = compute_inputs(cfg, paths)
     files, run_manifest, docs = render_export(
         inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle)
-    write_tree_atomically(cfg.out_dir, files)
+
+    def render_review_report(folder: Path) -> None:
+        from janus_core.report import render_report
+
+        render_report(folder, cfg.report_target, paths=paths)
+
+    write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
     if cfg.record_run:
         record_run(paths, Path(cfg.out_dir), run_manifest, docs)
     return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],

@@ -2,6 +2,13 @@
 
 Computed by the other research steps and gathered here, every constant in :class:`AnalysisConfig`:
 
+- ``caar_path``: AAR and CAAR per event type (and pooled ``all``) on each day of the event window,
+  with the t(n-1) ``caar_confidence`` interval (``significance.aar_caar``; ``rel_day`` counts from
+  the CAR config's event-window start).
+- ``significance_by_type``: the event-study test statistics per event type and pooled (cross-
+  sectional t, Patell, BMP, Kolari-Pynnonen, Corrado rank, generalised sign, with two-sided
+  p-values; ``significance.significance_table`` on the estimation-window ARs of
+  ``car.estimation_abnormal_returns``).
 - ``tau_sweep``: for each tau of ``tau_grid``, the share of included events labelled strong
   (|CAR| >= tau), next to the round-trip ``cost`` the default tau is tied to.
 - ``ablations``: mean reward per strategy under each HGRM ablation (``reward.ablation_table``;
@@ -41,6 +48,8 @@ class AnalysisConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
+    #: Two-sided confidence level of the CAAR path's interval (t distribution, n - 1 dof).
+    caar_confidence: float = Field(0.95, gt=0.0, lt=1.0)
     #: Strength thresholds studied: zero, around the 15 bps default round-trip cost, up to 2%.
     tau_grid: tuple[float, ...] = (0.0, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02)
     #: Baseline policies compared with the candidate (``janus_core.policies``): a naive always-long,
@@ -67,6 +76,27 @@ def tau_sweep(labelled: pl.DataFrame, grid: tuple[float, ...], cost: float) -> p
              "strong_share": float((cars >= t).sum()) / n if n else None, "cost": cost} for t in sorted(grid)]
     return pl.DataFrame(rows, schema={"tau": pl.Float64, "n": pl.Int64, "strong_n": pl.Int64,
                                       "strong_share": pl.Float64, "cost": pl.Float64})
+
+
+def event_study_tables(ds: Any, labelled: pl.DataFrame, car_cfg: Any,
+                       cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """``caar_path`` and ``significance_by_type`` (module docstring) of the included events, and the
+    reason for leaving them out: a labelled table without the per-day abnormal returns ``ar`` of
+    ``car.compute_car``, or no included event."""
+    from janus_core import significance
+    from janus_core.car import estimation_abnormal_returns
+
+    names = ("caar_path", "significance_by_type")
+    if "ar" not in labelled.columns:
+        return {}, {t: "labelled table lacks the per-day abnormal returns 'ar'" for t in names}
+    if labelled.filter(pl.col("excluded_reason").is_null()).is_empty():
+        return {}, {t: "no included event" for t in names}
+    return {
+        "caar_path": significance.aar_caar(labelled, first_day=car_cfg.event_window[0],
+                                           confidence=cfg.caar_confidence),
+        "significance_by_type": significance.significance_table(
+            labelled, estimation_abnormal_returns(ds, car_cfg, labelled)),
+    }, {}
 
 
 def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: Any) -> dict[str, pl.DataFrame]:
@@ -122,7 +152,7 @@ def backtest_tables(ds: Any, labelled: pl.DataFrame, decisions: dict[str, pl.Dat
 
 
 def research_tables(ds: Any, labelled: pl.DataFrame, candidate_decisions: pl.DataFrame, candidate: str,
-                    reward_cfg: Any, label_cfg: Any, policy_cfg: Any,
+                    reward_cfg: Any, label_cfg: Any, policy_cfg: Any, car_cfg: Any,
                     cfg: AnalysisConfig) -> dict[str, pl.DataFrame]:
     """Every research table of the module docstring, keyed by file stem (``skipped`` included)."""
     from janus_core import reward
@@ -145,6 +175,9 @@ def research_tables(ds: Any, labelled: pl.DataFrame, candidate_decisions: pl.Dat
             labelled, reward_cfg)
     else:
         skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
+    es_tables, es_skipped = event_study_tables(ds, labelled, car_cfg, cfg)
+    tables.update(es_tables)
+    skipped.update(es_skipped)
     bt_tables, bt_skipped = backtest_tables(ds, labelled, decisions, candidate, cfg)
     tables.update(bt_tables)
     skipped.update(bt_skipped)

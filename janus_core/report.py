@@ -44,6 +44,7 @@ from janus_core.charts import (
     interval_chart,
     line_chart,
 )
+from janus_core.evidence import REPORT_REF
 from janus_core.gate import TARGETS, TRUTHFUL_MATURITY, TRUTHFUL_PROVENANCE, GatePolicy, evaluate_gate
 from janus_core.hashing import sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
@@ -56,7 +57,7 @@ HGRM_REWARD_FILE = "gates/janus-hgrm-reward-v1.json"
 EVIDENCE_FILE = "gates/janus-q-evidence-v1.json"
 RUN_MANIFEST_FILE = "run-manifest.json"
 ANALYSIS_DIR = "analysis"
-REPORT_FILE = "report.html"
+REPORT_FILE = REPORT_REF
 
 #: Every reason code of the lane contract (lane-contract.md), in plain words for the reviewer.
 REASON_TEXT: dict[str, str] = {
@@ -581,7 +582,8 @@ class _Builder:
         s = Section(*SECTIONS[2])
         ds = self.run_dataset()
         if ds:
-            self.kv(s, [(k, v) for k, v in sorted(ds.items()) if not isinstance(v, (dict, list))])
+            self.kv(s, [(k, v) for k, v in sorted(ds.items())
+                        if not isinstance(v, (dict, list)) and k not in LICENCE_KEYS])
         else:
             s.add("note", f"Dataset description: not available in this evidence (no 'dataset' in {RUN_MANIFEST_FILE}).")
         tables = ds.get("tables")
@@ -624,8 +626,12 @@ class _Builder:
         return s
 
     def licence(self, s: Section, ds: dict) -> None:
-        recorded = [(k, ds[k]) for k in LICENCE_KEYS if k in ds]
+        """Source and licence as the run manifest recorded them at export; only when it recorded
+        neither, as the dataset manifest consulted at render time states them."""
+        recorded = [(k, ds[k]) for k in LICENCE_KEYS if ds.get(k) is not None]
         if recorded:
+            s.add("p", f"As recorded in {RUN_MANIFEST_FILE} at export, from the dataset manifest whose SHA-256 "
+                       f"was {self.fmt(ds.get('manifest_sha256'))}:")
             self.kv(s, recorded)
             return
         view = self.dataset_manifest
@@ -1088,14 +1094,14 @@ def build_report_html(folder: EvidenceFolder, integrity: IntegrityOutcome, gate:
 
 
 def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None) -> IntegrityOutcome:
-    """``verify.verify_evidence`` on the folder, plus every file the report could not read. The
-    report file itself is derived output, not evidence: its absence from the run manifest's file
-    list is not a problem. A crash of the verifier is reported as an error (fail closed)."""
+    """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself),
+    plus every file the report could not read. A crash of the verifier is reported as an error
+    (fail closed)."""
     try:
         found = verify_evidence(out_dir, paths=paths)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return IntegrityOutcome(problems=tuple(folder.load_errors), error=f"{type(exc).__name__}: {exc}")
-    problems = [str(p) for p in found if not (p.file == REPORT_FILE and p.location == "file")]
+    problems = [str(p) for p in found]
     seen = set(problems)
     problems += [e for e in folder.load_errors if e not in seen]
     name = (folder.run_manifest.get("dataset") or {}).get("name") if isinstance(

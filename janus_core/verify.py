@@ -6,7 +6,9 @@
 - ``run-manifest.json``: canonical bytes, ``self_hash = H(manifest without self_hash)``,
   ``config_hash = H(config)``, ``run_id = H({config_hash, input_digest_hash})[:24]`` and
   ``input_digest_hash`` from the recorded table digests; every file of the folder is listed with
-  the SHA-256 of its bytes, and no file is missing or unlisted.
+  the SHA-256 of its bytes, and no file is missing or unlisted, except ``report.html``: the review
+  report is a view derived from the hashed files (and showing the run manifest's hashes), so it
+  cannot be listed in the run manifest; no evidence is read from it.
 - every JSON file: its bytes equal the canonical form ``evidence.dumps(json.loads(bytes))``, so
   even a whitespace edit is caught.
 - the event-car and reward files: schema, ``manifest_hash``, summaries recomputed from the records,
@@ -16,7 +18,8 @@
   ``evidence-summary.json``.
 - the analysis tables' row counts against the event-car summary's input and excluded counts.
 - the DSPy bundle, when present: its hash chain (:func:`janus_core.dspy_bundle.bundle_problems`).
-- with ``paths``: the recorded input digests against the dataset manifest in ``paths.manifest_dir``.
+- with ``paths``: the recorded input digests, and the recorded source and licence, against the
+  dataset manifest in ``paths.manifest_dir``.
 
 Since the run manifest holds the digest of every other file and its own hash, and every JSON file
 has exactly one accepted byte form, no byte of the folder can change undetected by accident.
@@ -39,6 +42,7 @@ from janus_core.evidence import (
     HGRM_REWARD_SCHEMA,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
+    REPORT_REF,
     SUMMARY_REF,
     EvidenceDocs,
     artifact_authority,
@@ -108,7 +112,7 @@ def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Prob
     listed = manifest.get("files") or {}
     on_disk = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
     for f in on_disk:
-        if f != rel and f not in listed:
+        if f not in (rel, REPORT_REF) and f not in listed:
             problems.append(Problem(file=f, location="file", rule="not listed in run-manifest.json files"))
     for f, digest in sorted(listed.items()):
         path = out_dir / f
@@ -235,4 +239,6 @@ def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
                                         rule="table not in the current dataset manifest"))
             _compare(problems, RUN_MANIFEST_REF, "dataset.manifest_sha256", dataset.get("manifest_sha256"),
                      current_sha)
+            for key in ("source", "licence"):
+                _compare(problems, RUN_MANIFEST_REF, f"dataset.{key}", dataset.get(key), current.get(key))
     return problems

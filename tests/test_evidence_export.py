@@ -1,6 +1,7 @@
 """The real export on the bundled samples: authority by provenance, verification, the runs table,
-byte-identical output across thread counts and hash seeds, and no half-written folder when the
-process dies part-way."""
+the review report rendered with the evidence, the event-study tables and the dataset's source and
+licence in the run manifest, byte-identical output across thread counts and hash seeds, and no
+half-written folder when the process dies (or the report fails) part-way."""
 
 from __future__ import annotations
 
@@ -140,9 +141,11 @@ def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_pat
     for other in trees[1:]:
         assert other.keys() == trees[0].keys()
         differing = [k for k in trees[0] if trees[0][k] != other[k]]
-        if differing == ["run-manifest.json"]:
+        if "run-manifest.json" in differing:
             # In a shared checkout another engineer may save a source file between two runs: then,
-            # and only then, the recorded source digests (and the hashes over them) may differ.
+            # and only then, the recorded source digests (and the hashes over them, which the
+            # review report shows) may differ.
+            assert set(differing) <= {"run-manifest.json", "report.html"}
             a, b = (json.loads(t["run-manifest.json"]) for t in (trees[0], other))
             assert a["sources"] != b["sources"]
             assert {k for k in a if a[k] != b[k]} <= {"sources", "self_hash", "git_commit"}
@@ -211,11 +214,21 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
                     "--reward-profile", "lane_scaffold", "--candidate-id", "cli-cand", "--dspy-bundle"]) == 0
     printed = capsys.readouterr().out
     assert f"evidence written to {out}" in printed and "historical_market_replay" in printed
+    assert f"review report for paper: {out / 'report.html'}" in printed
+    assert "PROMOTABLE to paper: the local gate found no blocking reason" in (out / "report.html").read_text()
     assert (out / "dspy" / "eval-report.json").is_file()
     summary = json.loads((out / "evidence-summary.json").read_text())
     assert summary["reward_profile"] == "lane_scaffold" and summary["decisions"] == "policy:sentiment"
     assert run_cli(["verify", str(out)]) == 0
     assert run_cli(["gate", str(out), "--target", "paper"]) == 0
+    bare = tmp_path / "cli-bare"
+    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(bare),
+                    "--no-record", "--no-report"]) == 0
+    assert "review report" not in capsys.readouterr().out and not (bare / "report.html").exists()
+    live = tmp_path / "cli-live"
+    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(live),
+                    "--no-record", "--report-target", "live"]) == 0
+    assert "NOT PROMOTABLE to live" in (live / "report.html").read_text()
 
 
 def test_unknown_decisions_source_is_a_clear_error(megacap_workspace, tmp_path):
@@ -225,3 +238,102 @@ def test_unknown_decisions_source_is_a_clear_error(megacap_workspace, tmp_path):
             export(ExportConfig(dataset="us-megacap", decisions=source, out_dir=tmp_path / "x", record_run=False),
                    megacap_workspace)
     assert not (tmp_path / "x").exists()
+
+
+def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_path):
+    """The report comes with the export, for paper by default; it is rendered before the folder is
+    published, yet has the same bytes as a report rendered afterwards in place; verify accepts it."""
+    from janus_core.report import render_report
+
+    out = tmp_path / "with-report"
+    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
+           sample_workspace)
+    report = out / evidence.REPORT_REF
+    html = report.read_text(encoding="utf-8")
+    assert "Target: paper." in html and "NOT PROMOTABLE to paper" in html and 'id="tampered"' not in html
+    for table in ("caar_path", "significance_by_type"):
+        assert (out / "analysis" / f"{table}.csv").is_file()
+        assert f"no analysis/{table}.* in the folder" not in html
+    assert "Verified: every file digest" in html and "also match the dataset manifest" in html
+    assert verify_evidence(out, sample_workspace) == []
+    manifest = json.loads((out / "run-manifest.json").read_text())
+    assert evidence.REPORT_REF not in manifest["files"]
+    exported = report.read_bytes()
+    assert render_report(out, "paper", paths=sample_workspace).read_bytes() == exported
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "temp folder left behind"
+
+    live = tmp_path / "live"
+    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=live, record_run=False,
+                        report_target="live"), sample_workspace)
+    assert "Target: live." in (live / evidence.REPORT_REF).read_text(encoding="utf-8")
+    assert json.loads((live / "run-manifest.json").read_text())["run_id"] == manifest["run_id"]
+    none = tmp_path / "no-report"
+    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=none, record_run=False,
+                        report=False), sample_workspace)
+    assert not (none / evidence.REPORT_REF).exists()
+    assert _tree(none) == {k: v for k, v in _tree(out).items() if k != evidence.REPORT_REF}
+
+
+def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypatch):
+    from janus_core import report
+
+    out = tmp_path / "out"
+    export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False,
+                        report=False), sample_workspace)
+    before = _tree(out)
+
+    def broken(folder, *args, **kwargs):
+        (Path(folder) / "report.html").write_text("half")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(report, "render_report", broken)
+    for target in (out, tmp_path / "fresh"):
+        with pytest.raises(RuntimeError, match="renderer crashed"):
+            export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=target,
+                                record_run=False), sample_workspace)
+    assert _tree(out) == before
+    assert not (tmp_path / "fresh").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_run_manifest_records_the_datasets_source_and_licence(megacap_workspace, tmp_path):
+    out = tmp_path / "megacap"
+    export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False, report=False),
+           megacap_workspace)
+    dataset_manifest = json.loads(megacap_workspace.manifest_path("us-megacap").read_text())
+    recorded = json.loads((out / "run-manifest.json").read_text())["dataset"]
+    for key in ("source", "licence", "provenance", "as_of"):
+        assert recorded[key] == dataset_manifest[key] and recorded[key], key
+    # a later change of the dataset's stated licence is named by verify
+    mpath = megacap_workspace.manifest_path("us-megacap")
+    original = mpath.read_bytes()
+    try:
+        mpath.write_text(json.dumps({**dataset_manifest, "licence": "proprietary"}))
+        locations = {p.location for p in verify_evidence(out, megacap_workspace)}
+        assert "dataset.licence" in locations and "dataset.source" not in locations
+    finally:
+        mpath.write_bytes(original)
+
+
+def test_event_study_tables_in_the_export_agree_with_the_labelled_cars(sample_workspace, tmp_path):
+    """analysis/significance_by_type and analysis/caar_path against scipy on analysis/labelled_car."""
+    import polars as pl
+    from scipy import stats
+
+    out = tmp_path / "es"
+    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False,
+                        report=False), sample_workspace)
+    cars = pl.read_csv(out / "analysis/labelled_car.csv").filter(pl.col("excluded_reason").is_null())
+    sig = pl.read_csv(out / "analysis/significance_by_type.csv")
+    path = pl.read_csv(out / "analysis/caar_path.csv")
+    assert sorted(sig["event_type"]) == sorted([*set(cars["event_type"]), "all"])
+    window = json.loads((out / "run-manifest.json").read_text())["config"]["car"]["event_window"]
+    assert sorted(set(path["rel_day"])) == list(range(int(window[0]), int(window[1]) + 1))
+    for group in ("all", "dividend", "risk_warning"):
+        sample = cars["car"] if group == "all" else cars.filter(pl.col("event_type") == group)["car"]
+        ref = stats.ttest_1samp(sample.to_numpy(), 0.0)
+        row = sig.filter(pl.col("event_type") == group).row(0, named=True)
+        assert row["n"] == sample.len()
+        assert (row["caar"], row["t_cs"]) == pytest.approx((sample.mean(), ref.statistic), rel=1e-8, abs=1e-11)
+        end = path.filter((pl.col("event_type") == group) & (pl.col("rel_day") == int(window[1]))).row(0, named=True)
+        assert end["caar"] == pytest.approx(sample.mean(), rel=1e-8, abs=1e-11)

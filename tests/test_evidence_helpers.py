@@ -96,7 +96,7 @@ def make_inputs(provenance: str = "synthetic_generated", *, complete: bool = Fal
     return evidence.EvidenceInputs(
         labelled=labelled, mapped=mapped, scored=scored, dataset_name="handbuilt", dataset_version="1",
         provenance=provenance, as_of="2024-11-20T23:59:59Z", snapshot_hash=H({"events": "b" * 64}),
-        manifest_sha256=None, tables=tables,
+        manifest_sha256=None, tables=tables, source="hand-built test tables", licence="CC0-1.0 (test fixture)",
         resolved={"export": {"dataset": "handbuilt", "reward_profile": "lane_scaffold"}, "car": {"model": "market"},
                   "label": {"tau": "0.0015"},
                   "reward": cfg.model_dump(mode="json"), "policy": None},

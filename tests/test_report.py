@@ -408,6 +408,7 @@ def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sampl
              "decision_mapping": "reward", "tau_sweep": "labels", "reward_rows": "reward", "ablations": "reward",
              "constant_policy": "reward", "nav": "backtest", "holding_period": "backtest", "metrics": "backtest"}
     names = ReportConfig().tables
+    assert {"caar_path", "significance_by_type"} <= {p.stem for p in (sample_copy / "analysis").iterdir()}
     for key, anchor in sorted(where.items()):
         stem = getattr(names, key)
         section = section_html(html, anchor)
@@ -437,7 +438,13 @@ def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path
     assert "PROMOTABLE to paper: the local gate found no blocking reason" in verdict and "NOT PROMOTABLE" not in verdict
     prov = section_html(html, "provenance")
     assert "historical_market_replay" in prov and "Synthetic data" not in prov
-    assert "licence" in prov and "matches the manifest_sha256 recorded at export" in prov
+    manifest = json.loads(paths.manifest_path("us-megacap").read_text())
+    # the licence is read from the run manifest, so the report rendered from the folder alone states it too
+    alone = section_html(render_report(out, "paper").read_text(encoding="utf-8"), "provenance")
+    for text in (prov, alone):
+        assert "As recorded in run-manifest.json at export" in text
+        assert jinja_escape(manifest["licence"]) in text and jinja_escape(manifest["source"]) in text
+        assert "taken from the dataset manifest" not in text and "no dataset manifest was consulted" not in text
     live = section_html(render_report(out, "live", paths=paths).read_text(encoding="utf-8"), "verdict")
     assert "NOT PROMOTABLE to live" in live
     for code in ("live_rollout_disabled_by_policy", "approval_token_missing"):
@@ -447,3 +454,20 @@ def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path
     html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
     assert banner_html(html) is not None
     assert "NOT PROMOTABLE to paper: the gate passed, but the evidence failed verification" in section_html(html, "verdict")
+
+
+def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manifest(sample_copy, sample_workspace):
+    """An evidence folder whose run manifest states no source or licence: the report takes them from
+    the dataset manifest when it may consult one (saying whether its digest matches the export's),
+    else says it could not."""
+    path = sample_copy / "run-manifest.json"
+    manifest = json.loads(path.read_text())
+    for key in ("source", "licence"):
+        manifest["dataset"][key] = None
+    path.write_bytes(evidence.dumps(manifest))
+    prov = section_html(render_report(sample_copy, paths=sample_workspace).read_text(encoding="utf-8"), "provenance")
+    dataset = json.loads(sample_workspace.manifest_path("synthetic-ashare").read_text())
+    assert "Not recorded in run-manifest.json; taken from the dataset manifest" in prov
+    assert "matches the manifest_sha256 recorded at export" in prov and jinja_escape(dataset["licence"]) in prov
+    alone = section_html(render_report(sample_copy).read_text(encoding="utf-8"), "provenance")
+    assert "no dataset manifest was consulted" in alone and jinja_escape(dataset["licence"]) not in alone

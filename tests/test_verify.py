@@ -1,5 +1,5 @@
-"""``verify_evidence`` and ``janus verify``: a clean export verifies; any edit of any byte is caught
-and named."""
+"""``verify_evidence`` and ``janus verify``: a clean export verifies, with or without its review
+report; any edit of any byte of any hashed file is caught and named."""
 
 from __future__ import annotations
 
@@ -15,13 +15,20 @@ from janus_core.verify import verify_evidence
 from test_evidence_helpers import run_cli, write_folder
 
 
-@pytest.fixture()
-def folder(tmp_path) -> Path:
-    return write_folder(tmp_path / "out", dspy=True)
+@pytest.fixture(params=[False, True], ids=["bare", "with-report"])
+def folder(tmp_path, request) -> Path:
+    out = write_folder(tmp_path / "out", dspy=True)
+    if request.param:
+        from janus_core.report import render_report
+
+        render_report(out)
+    return out
 
 
 def _files(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    """Every file of the folder except the review report, a derived view nothing is hashed over."""
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+                  and p.relative_to(out).as_posix() != evidence.REPORT_REF)
 
 
 def test_clean_export_verifies(folder):
@@ -109,3 +116,17 @@ def test_cli_verify_exit_codes(folder, capsys):
     out = capsys.readouterr().out
     assert f"{evidence.HGRM_REWARD_REF}: summary.reward_count: recorded 8 but recomputed 7" in out
     assert f"{evidence.HGRM_REWARD_REF}: sha256" in out
+
+
+def test_the_review_report_is_a_derived_view_not_evidence(folder):
+    """The report cannot be listed in the run manifest it shows; verify accepts it, and still names a
+    leftover temp file beside it."""
+    from janus_core.report import render_report
+
+    render_report(folder)
+    assert (folder / evidence.REPORT_REF).is_file()
+    assert evidence.REPORT_REF not in json.loads((folder / "run-manifest.json").read_text())["files"]
+    assert verify_evidence(folder) == []
+    (folder / ".report.html.tmp").write_text("partial")
+    assert [(p.file, p.rule) for p in verify_evidence(folder)] == [
+        (".report.html.tmp", "not listed in run-manifest.json files")]

@@ -1,8 +1,10 @@
 """``janus export``, ``janus verify`` and ``janus gate``: the gate-evidence commands.
 
 - ``janus export --dataset NAME --decisions POLICY-or-PATH --out DIR [--reward-profile hgrm|lane_scaffold]
-  [--candidate-id ID] [--strategy-id ID] [--dspy-bundle] [--no-record]``: writes the evidence folder
-  (:func:`janus_core.evidence.export`) and prints where it went with the summary's reasons.
+  [--candidate-id ID] [--strategy-id ID] [--dspy-bundle] [--no-record] [--no-report]
+  [--report-target shadow|paper|live]``: writes the evidence folder with its review report
+  ``report.html`` for the target (default paper; :func:`janus_core.evidence.export`) and prints where
+  it went with the summary's reasons.
 - ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.verify.verify_evidence`).
 - ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN]``: prints the
   verdict JSON ``{target, promotable, reasons: [{code, detail}]}``; exit 0 only when promotable.
@@ -18,11 +20,12 @@ from janus_core.paths import WorkbenchPaths
 
 
 def _export(args: argparse.Namespace) -> int:
-    from janus_core.evidence import ExportConfig, export
+    from janus_core.evidence import REPORT_REF, ExportConfig, export
 
     cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
                        reward_profile=args.reward_profile, candidate_id=args.candidate_id,
-                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, record_run=not args.no_record)
+                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, record_run=not args.no_record,
+                       report=not args.no_report, report_target=args.report_target)
     result = export(cfg, WorkbenchPaths.from_env())
     ev = result.evidence
     print(f"evidence written to {result.out_dir} (run {result.run_id})")
@@ -30,6 +33,8 @@ def _export(args: argparse.Namespace) -> int:
           f"(mapped {ev['hgrm_reward']['event_mapped_count']}), provenance "
           f"{ev['artifact_authority']['provenance']}, evidence_complete {str(ev['evidence_complete']).lower()}"
           + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else ""))
+    if cfg.report:
+        print(f"  review report for {cfg.report_target}: {result.out_dir / REPORT_REF}")
     return 0
 
 
@@ -65,6 +70,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
     p.add_argument("--dspy-bundle", action="store_true", help="also write the DSPy compile/eval bundle")
     p.add_argument("--no-record", action="store_true", help="do not append the run to the research store")
+    p.add_argument("--no-report", action="store_true", help="do not render the review report DIR/report.html")
+    p.add_argument("--report-target", choices=("shadow", "paper", "live"), default="paper",
+                   help="promotion target the review report is rendered for (default: paper)")
     p.set_defaults(handler=_export)
 
     v = subparsers.add_parser("verify", help="recompute every hash of an evidence folder")
