@@ -48,7 +48,8 @@ def _(mo):
     evidence: one record per event with its CAR and labels (`janus-event-car-v1`), one record per
     decision with its HGRM reward (`janus-hgrm-reward-v1`) and a summary tying them together
     (`janus-q-evidence-v1`). This notebook runs the **same export** as `janus export`, verifies
-    every hash of what it wrote and shows what the lane will decide for each target.
+    every hash of what it wrote and shows what the lane will decide for each target. The export
+    also renders the reviewer's self-contained report, `OUT/report.html`, for the paper target.
 
     Evidence built from synthetic data is never authoritative: the lane refuses it for paper. Live
     promotion is disabled by the lane's default policy.
@@ -175,6 +176,17 @@ def _(alt, out_dir, pl):
 
 
 @app.cell
+def _(mo, out_dir, pl):
+    significance = pl.read_csv(out_dir / "analysis" / "significance_by_type.csv")
+    mo.ui.table(
+        significance.select("event_type", "n", "caar", "t_cs", "p_cs", "bmp_t", "p_bmp", "kp_t", "p_kp",
+                            "corrado_z", "p_corrado", "gsign_z", "p_gsign"),
+        selection=None, page_size=11, label="Event-study test statistics (analysis/significance_by_type.csv)",
+    )
+    return (significance,)
+
+
+@app.cell
 def _(alt, out_dir, pl):
     rewards = pl.read_csv(out_dir / "analysis" / "rewards.csv")
     (
@@ -199,13 +211,14 @@ def _(mo, paths, store):
 
 
 @app.cell
-def _(args, caar, out_dir, problems, result, rewards, runs, verdicts):
+def _(args, caar, out_dir, problems, result, rewards, runs, significance, verdicts):
     if args.get("out"):
         print(
             f"evidence: run {result.run_id} of {result.evidence['event_car']['event_count']:,} events written to "
             f"{out_dir}; paper promotable: {verdicts['paper'].promotable}; verify problems: {len(problems)}; "
-            f"{caar.height} event types, {rewards.height:,} reward rows, {runs.height} recorded run(s); "
-            f"summary {out_dir / 'evidence-summary.json'}"
+            f"{caar.height} event types, {significance.height} significance rows, {rewards.height:,} reward rows, "
+            f"{runs.height} recorded run(s); summary {out_dir / 'evidence-summary.json'}; "
+            f"report {out_dir / 'report.html'}"
         )
     return
 
