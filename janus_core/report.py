@@ -1106,7 +1106,8 @@ def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths
     problems += [e for e in folder.load_errors if e not in seen]
     name = (folder.run_manifest.get("dataset") or {}).get("name") if isinstance(
         folder.run_manifest.get("dataset"), dict) else None
-    checked = Path(paths.manifest_path(name)).as_posix() if paths is not None and isinstance(name, str) else None
+    # The manifest is named by file name only, so the report bytes do not depend on where the workspace lives.
+    checked = Path(paths.manifest_path(name)).name if paths is not None and isinstance(name, str) else None
     return IntegrityOutcome(problems=tuple(problems), inputs_checked_against=checked)
 
 
@@ -1134,7 +1135,7 @@ def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) 
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return DatasetManifestView(path=path.as_posix(), manifest=manifest if isinstance(manifest, dict) else {},
+    return DatasetManifestView(path=path.name, manifest=manifest if isinstance(manifest, dict) else {},
                                sha256=sha256_bytes(data))
 
 
