@@ -1044,3 +1044,11 @@ def list_datasets(paths: WorkbenchPaths | None = None) -> list[str]:
     from janus_core import manifest
 
     return manifest.list_datasets(paths)
+
+
+def dataset_choices(paths: WorkbenchPaths | None, requested: object = None,
+                    default: str = "synthetic-ashare") -> tuple[list[str], str]:
+    """A dataset picker's options and value: the datasets with a manifest under ``paths`` plus the
+    requested one (``requested`` or ``default`` when empty), sorted by name."""
+    value = str(requested or default)
+    return sorted(set(list_datasets(paths)) | {value}), value

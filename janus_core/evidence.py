@@ -964,7 +964,7 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
     policy_cfg = PolicyConfig(**cfg.policy)
     base_reward = reward.reward_profile(cfg.reward_profile)
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
-    labelled = labels.chronological_split(labels.label(car.compute_car(ds, car_cfg), label_cfg), split_cfg)
+    labelled = car.car_study(ds, car_cfg, label_cfg, split_cfg)
 
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)

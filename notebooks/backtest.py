@@ -13,10 +13,10 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import backtest, labels, metrics, policies
-    from janus_core.car import CarConfig, compute_car
+    from janus_core import backtest, metrics, policies
+    from janus_core.car import CarConfig, car_study
     from janus_core.charts import interval_chart, line_chart
-    from janus_core.data import list_datasets, load_dataset
+    from janus_core.data import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (
@@ -25,12 +25,11 @@ def _():
         WorkbenchPaths,
         alt,
         backtest,
-        compute_car,
+        car_study,
+        dataset_choices,
         interval_chart,
         json,
-        labels,
         line_chart,
-        list_datasets,
         load_dataset,
         metrics,
         mo,
@@ -60,20 +59,19 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, list_datasets, mo):
+def _(WorkbenchPaths, dataset_choices, mo):
     args = mo.cli_args()
     paths = WorkbenchPaths.from_env()
-    available = list_datasets(paths) or ["synthetic-ashare"]
-    requested = str(args.get("dataset") or "synthetic-ashare")
-    dataset_picker = mo.ui.dropdown(options=sorted(set(available) | {requested}), value=requested, label="Dataset")
+    _options, _value = dataset_choices(paths, args.get("dataset"))
+    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
     dataset_picker
     return args, dataset_picker, paths
 
 
 @app.cell
-def _(CarConfig, backtest, compute_car, dataset_picker, labels, load_dataset, paths):
+def _(CarConfig, backtest, car_study, dataset_picker, load_dataset, paths):
     ds = load_dataset(dataset_picker.value, paths)
-    labelled = labels.chronological_split(labels.label(compute_car(ds, CarConfig()), labels.LabelConfig()))
+    labelled = car_study(ds, CarConfig())
     type_weights = backtest.historical_type_weights(labelled)
     return ds, labelled, type_weights
 
@@ -110,8 +108,18 @@ def _(backtest, labelled, metrics, mo, policies):
 
 
 @app.cell
-def _(backtest, cap_picker, cost_input, hp_slider, labelled, pl, policies, policy_picker, split_picker,
-      weighting_picker):
+def _(
+    backtest,
+    cap_picker,
+    cost_input,
+    hp_slider,
+    labelled,
+    pl,
+    policies,
+    policy_picker,
+    split_picker,
+    weighting_picker,
+):
     bt_cfg = backtest.BacktestConfig(
         holding_period=hp_slider.value,
         cost_bps=float(cost_input.value),
@@ -166,7 +174,16 @@ def _(line_chart, mo, nav_table, split_picker):
 
 
 @app.cell
-def _(backtest, bench_metrics, decisions_by_policy, metrics, mo, pl, results, window):
+def _(
+    backtest,
+    bench_metrics,
+    decisions_by_policy,
+    metrics,
+    mo,
+    pl,
+    results,
+    window,
+):
     _decision = pl.DataFrame([
         {"policy": _p, **{k: metrics.decision_metrics(_d, window)[k] for k in ("da", "eta", "mae", "rmse")}}
         for _p, _d in sorted(decisions_by_policy.items())
@@ -177,7 +194,17 @@ def _(backtest, bench_metrics, decisions_by_policy, metrics, mo, pl, results, wi
 
 
 @app.cell
-def _(backtest, bt_cfg, decisions_by_policy, ds, line_chart, mo, pl, type_weights, window):
+def _(
+    backtest,
+    bt_cfg,
+    decisions_by_policy,
+    ds,
+    line_chart,
+    mo,
+    pl,
+    type_weights,
+    window,
+):
     hp_sweep = pl.concat([
         backtest.holding_period_sweep(ds, _d, window, bt_cfg, range(1, 11), type_weights)
         .select(pl.lit(_p).alias("policy"), pl.all())
@@ -244,7 +271,15 @@ def _(alt, mo, pl, results, type_policy_picker):
 
 
 @app.cell
-def _(baseline_picker, decisions_by_policy, metrics, mo, n_boot_slider, pl, results, window):
+def _(
+    baseline_picker,
+    decisions_by_policy,
+    metrics,
+    mo,
+    n_boot_slider,
+    results,
+    window,
+):
     mo.stop(baseline_picker.value not in results, mo.md("_The baseline policy must be one of the picked policies._"))
     boot_cfg = metrics.BootstrapConfig(n_boot=n_boot_slider.value)
     _returns = {_p: _r.nav["daily_return"].drop_nulls() for _p, _r in results.items()}

@@ -20,7 +20,7 @@ def _():
         estimation_abnormal_returns,
         write_car_artifacts,
     )
-    from janus_core.data import list_datasets, load_dataset
+    from janus_core.data import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (
@@ -30,9 +30,9 @@ def _():
         alt,
         car_study,
         car_summary,
+        dataset_choices,
         estimation_abnormal_returns,
         labels,
-        list_datasets,
         load_dataset,
         mo,
         pl,
@@ -60,12 +60,11 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, list_datasets, mo):
+def _(WorkbenchPaths, dataset_choices, mo):
     args = mo.cli_args()
     paths = WorkbenchPaths.from_env()
-    available = list_datasets(paths) or ["synthetic-ashare"]
-    requested = str(args.get("dataset") or "synthetic-ashare")
-    dataset_picker = mo.ui.dropdown(options=sorted(set(available) | {requested}), value=requested, label="Dataset")
+    _options, _value = dataset_choices(paths, args.get("dataset"))
+    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
     dataset_picker
     return args, dataset_picker, paths
 
@@ -137,7 +136,14 @@ def _(
 
 
 @app.cell
-def _(car_cfg, car_study, ds, estimation_abnormal_returns, label_cfg, significance):
+def _(
+    car_cfg,
+    car_study,
+    ds,
+    estimation_abnormal_returns,
+    label_cfg,
+    significance,
+):
     table = car_study(ds, car_cfg, label_cfg)
     aar = significance.aar_caar(table, first_day=car_cfg.event_window[0])
     _est = estimation_abnormal_returns(ds, car_cfg, table)
@@ -214,7 +220,7 @@ def _(mo, pl, table):
         .sort("len", "excluded_reason", descending=[True, False])
     )
     mo.vstack([mo.md("### Exclusions"), mo.ui.table(exclusions, selection=None)])
-    return (exclusions,)
+    return
 
 
 @app.cell
@@ -231,11 +237,20 @@ def _(alt, label_cfg, labels, mo, table):
             mo.hstack([alt.layer(_share, _rule).properties(height=220), alt.layer(_net, _rule).properties(height=220)]),
         ]
     )
-    return (sweep,)
+    return
 
 
 @app.cell
-def _(Path, args, car_cfg, car_summary, label_cfg, table, tests, write_car_artifacts):
+def _(
+    Path,
+    args,
+    car_cfg,
+    car_summary,
+    label_cfg,
+    table,
+    tests,
+    write_car_artifacts,
+):
     summary = car_summary(table, car_cfg, label_cfg)
     summary["significance_all"] = {
         k: (round(v, 3) if isinstance(v, float) else v)
@@ -245,7 +260,7 @@ def _(Path, args, car_cfg, car_summary, label_cfg, table, tests, write_car_artif
     if args.get("out"):
         _paths = write_car_artifacts(table, summary, Path(str(args.get("out"))))
         print(f"car: {table.height:,} events -> {_paths[0]}, {_paths[1]}")
-    return (summary,)
+    return
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def _():
     import polars as pl
 
     from janus_core import catalog, store
-    from janus_core.data import list_datasets, load_dataset
+    from janus_core.data import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (
@@ -23,8 +23,8 @@ def _():
         WorkbenchPaths,
         alt,
         catalog,
+        dataset_choices,
         json,
-        list_datasets,
         load_dataset,
         mo,
         pl,
@@ -47,14 +47,11 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, list_datasets, mo):
+def _(WorkbenchPaths, dataset_choices, mo):
     args = mo.cli_args()
     paths = WorkbenchPaths.from_env()
-    available = list_datasets(paths) or ["synthetic-ashare"]
-    requested = str(args.get("dataset") or "synthetic-ashare")
-    dataset_picker = mo.ui.dropdown(
-        options=sorted(set(available) | {requested}), value=requested, label="Dataset"
-    )
+    _options, _value = dataset_choices(paths, args.get("dataset"))
+    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
     dataset_picker
     return args, dataset_picker, paths
 

@@ -13,7 +13,7 @@ def _():
     import polars as pl
 
     from janus_core import store
-    from janus_core.data import list_datasets
+    from janus_core.data import dataset_choices
     from janus_core.evidence import ExportConfig, export
     from janus_core.gate import TARGETS, evaluate_gate
     from janus_core.paths import WorkbenchPaths
@@ -29,9 +29,9 @@ def _():
         TARGETS,
         WorkbenchPaths,
         alt,
+        dataset_choices,
         evaluate_gate,
         export,
-        list_datasets,
         mo,
         pl,
         store,
@@ -60,14 +60,12 @@ def _(mo):
 
 
 @app.cell
-def _(POLICIES, PROFILES, WorkbenchPaths, list_datasets, mo):
+def _(POLICIES, PROFILES, WorkbenchPaths, dataset_choices, mo):
     args = mo.cli_args()
     paths = WorkbenchPaths.from_env()
-    requested = str(args.get("dataset") or "synthetic-ashare")
+    _options, _value = dataset_choices(paths, args.get("dataset"))
     requested_decisions = str(args.get("decisions") or "type_prior")
-    dataset_picker = mo.ui.dropdown(
-        options=sorted(set(list_datasets(paths)) | {requested}), value=requested, label="Dataset"
-    )
+    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
     decisions_picker = mo.ui.dropdown(
         options=sorted(set(POLICIES) | {requested_decisions}), value=requested_decisions,
         label="Decisions (policy or file)",
@@ -211,7 +209,17 @@ def _(mo, paths, store):
 
 
 @app.cell
-def _(args, caar, out_dir, problems, result, rewards, runs, significance, verdicts):
+def _(
+    args,
+    caar,
+    out_dir,
+    problems,
+    result,
+    rewards,
+    runs,
+    significance,
+    verdicts,
+):
     if args.get("out"):
         print(
             f"evidence: run {result.run_id} of {result.evidence['event_car']['event_count']:,} events written to "

@@ -13,9 +13,9 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import labels, policies, reward, training
-    from janus_core.car import CarConfig, compute_car
-    from janus_core.data import list_datasets, load_dataset
+    from janus_core import policies, reward, training
+    from janus_core.car import CarConfig, car_study
+    from janus_core.data import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (
@@ -23,10 +23,9 @@ def _():
         Path,
         WorkbenchPaths,
         alt,
-        compute_car,
+        car_study,
+        dataset_choices,
         json,
-        labels,
-        list_datasets,
         load_dataset,
         mo,
         pl,
@@ -63,20 +62,19 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, list_datasets, mo):
+def _(WorkbenchPaths, dataset_choices, mo):
     args = mo.cli_args()
     paths = WorkbenchPaths.from_env()
-    available = list_datasets(paths) or ["synthetic-ashare"]
-    requested = str(args.get("dataset") or "synthetic-ashare")
-    dataset_picker = mo.ui.dropdown(options=sorted(set(available) | {requested}), value=requested, label="Dataset")
+    _options, _value = dataset_choices(paths, args.get("dataset"))
+    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
     dataset_picker
     return args, dataset_picker, paths
 
 
 @app.cell
-def _(CarConfig, compute_car, dataset_picker, labels, load_dataset, paths):
+def _(CarConfig, car_study, dataset_picker, load_dataset, paths):
     ds = load_dataset(dataset_picker.value, paths)
-    labelled = labels.chronological_split(labels.label(compute_car(ds, CarConfig()), labels.LabelConfig()))
+    labelled = car_study(ds, CarConfig())
     return ds, labelled
 
 
@@ -135,7 +133,15 @@ def _(mo, reward):
 
 
 @app.cell
-def _(constant_sliders, max_chars, mo, profile_picker, reward, switches, tau_override):
+def _(
+    constant_sliders,
+    max_chars,
+    mo,
+    profile_picker,
+    reward,
+    switches,
+    tau_override,
+):
     _problem = ""
     try:
         cfg = reward.HgrmConfig(
