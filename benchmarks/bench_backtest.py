@@ -1,4 +1,4 @@
-"""Benchmark: time to backtest a decisions table at the paper's scale (``janus_core.backtest``).
+"""Benchmark: time to backtest a decisions table at the paper's scale (``janus_core.backtest.engine``).
 
 Workload: the paper-scale synthetic dataset (62,400 events; ``SyntheticConfig.for_scale("paper")``),
 labelled and split 4:4:1:1; the ``random`` policy's decisions on the test split and on every
@@ -17,11 +17,16 @@ import time
 
 import polars as pl
 
-from janus_core import labels
-from janus_core.backtest import BacktestConfig, historical_type_weights, holding_period_sweep, run_backtest
-from janus_core.car import CarConfig, compute_car
-from janus_core.policies import make_decisions
-from janus_core.synthetic import SyntheticConfig, generate
+from janus_core.backtest.engine import (
+    BacktestConfig,
+    historical_type_weights,
+    holding_period_sweep,
+    run_backtest,
+)
+from janus_core.data.synthetic import SyntheticConfig, generate
+from janus_core.decide.policies import make_decisions
+from janus_core.study import labels
+from janus_core.study.car import CarConfig, compute_car
 
 
 def _median_seconds(fn, repeats: int) -> float:

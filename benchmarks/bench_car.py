@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from janus_core.car import CarConfig, Panel, car_study, compute_car
-from janus_core.data import load_dataset
-from janus_core.labels import LabelConfig
+from janus_core.data.manifest import load_dataset
 from janus_core.paths import WorkbenchPaths
+from janus_core.study.car import CarConfig, Panel, compute_car
+from janus_core.study.labels import LabelConfig, car_study
 
 NAME = "synthetic-ashare"
 TARGETS = {"median_s": 1.0, "peak_gib": 1.0, "vs_eventstudy": 25.0, "vs_statsmodels": 10.0}
@@ -160,7 +160,7 @@ def main() -> int:
         worker(args.worker, not args.no_neutralize)
         return 0
 
-    from janus_core.samples import build_sample
+    from janus_core.data.samples import build_sample
 
     tmp = None
     root = args.workspace

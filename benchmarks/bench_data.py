@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from janus_core.data import load_tables
-from janus_core.manifest import save_dataset, verify_dataset
+from janus_core.data.manifest import save_dataset, verify_dataset
+from janus_core.data.synthetic import SyntheticConfig, generate
+from janus_core.data.tables import load_tables
 from janus_core.paths import WorkbenchPaths
-from janus_core.synthetic import SyntheticConfig, generate
 
 
 def _timed(fn):

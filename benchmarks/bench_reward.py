@@ -1,4 +1,4 @@
-"""Benchmark: time to score 1,000,000 decisions with the HGRM (``janus_core.reward.score``).
+"""Benchmark: time to score 1,000,000 decisions with the HGRM (``janus_core.decide.reward.score``).
 
 Workload: 1,000,000 random well-formed or malformed decisions (uniform action, type or none, a
 normal predicted CAR or none; completions of 400 characters, 2% of 4,100 so the verbosity rule bites)
@@ -19,8 +19,8 @@ import time
 import numpy as np
 import polars as pl
 
-from janus_core.events import EVENT_TYPES
-from janus_core.reward import HgrmConfig, reward_profile, score
+from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.reward import HgrmConfig, reward_profile, score
 
 
 def workload(n_events: int, n_decisions: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -13,10 +13,13 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import backtest, metrics, policies
-    from janus_core.car import CarConfig, car_study
-    from janus_core.charts import interval_chart, line_chart
-    from janus_core.data import dataset_choices, load_dataset
+    from janus_core.backtest import engine as backtest
+    from janus_core.backtest import metrics
+    from janus_core.decide import policies
+    from janus_core.study.car import CarConfig
+    from janus_core.study.labels import car_study
+    from janus_core.report.charts import interval_chart, line_chart
+    from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (

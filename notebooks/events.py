@@ -14,8 +14,9 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import catalog, store
-    from janus_core.data import dataset_choices, load_dataset
+    from janus_core.data import catalog
+    from janus_core.data import store
+    from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (

@@ -12,14 +12,14 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import store
-    from janus_core.data import dataset_choices
-    from janus_core.evidence import ExportConfig, export
-    from janus_core.gate import TARGETS, evaluate_gate
+    from janus_core.data import store
+    from janus_core.data.manifest import dataset_choices
+    from janus_core.pipeline import ExportConfig, export
+    from janus_core.evidence.gate import TARGETS, evaluate_gate
     from janus_core.paths import WorkbenchPaths
-    from janus_core.policies import POLICIES
-    from janus_core.reward import PROFILES
-    from janus_core.verify import verify_evidence
+    from janus_core.decide.policies import POLICIES
+    from janus_core.decide.reward import PROFILES
+    from janus_core.evidence.verify import verify_evidence
 
     return (
         ExportConfig,

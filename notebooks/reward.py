@@ -13,9 +13,12 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core import policies, reward, training
-    from janus_core.car import CarConfig, car_study
-    from janus_core.data import dataset_choices, load_dataset
+    from janus_core.decide import policies
+    from janus_core.decide import reward
+    from janus_core.decide import training
+    from janus_core.study.car import CarConfig
+    from janus_core.study.labels import car_study
+    from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 
     return (

@@ -34,8 +34,8 @@ def sample_workspace(tmp_path_factory: pytest.TempPathFactory):
 
     Returns the ``WorkbenchPaths``; ``env`` for subprocesses is ``workspace_env(paths)``.
     """
+    from janus_core.data.samples import build_sample
     from janus_core.paths import WorkbenchPaths
-    from janus_core.samples import build_sample
 
     root = tmp_path_factory.mktemp("workspace")
     paths = WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "data_manifests", store=root / "janus.duckdb")

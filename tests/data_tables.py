@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from janus_core.data import TABLE_NAMES, Dataset, DatasetMeta, load_tables
+from janus_core.data.dataset import Dataset, DatasetMeta
+from janus_core.data.rows import TABLE_NAMES
+from janus_core.data.tables import load_tables
 from janus_core.paths import WorkbenchPaths
 
 DATES = ("2024-01-02", "2024-01-03", "2024-01-04")

@@ -1,4 +1,4 @@
-"""Tests for janus_core.backtest on a tiny hand-made dataset with known answers."""
+"""Tests for janus_core.backtest.engine on a tiny hand-made dataset with known answers."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.backtest import (
+from janus_core.backtest.engine import (
     SKIP_REASONS,
     BacktestConfig,
     benchmark_navs,
     compare_policies,
     config_sweep,
-    nav_long,
-    position_cap_sweep,
     historical_type_weights,
     holding_period_sweep,
+    nav_long,
+    position_cap_sweep,
     run_backtest,
     weighting_comparison,
 )
-from janus_core.data import Dataset, DatasetMeta
-from janus_core.metrics import nav_metrics
+from janus_core.backtest.metrics import nav_metrics
+from janus_core.data.dataset import Dataset, DatasetMeta
 
 DAYS = [dt.date(2024, 1, d) for d in (2, 3, 4, 5, 8, 9, 10)]  # trading calendar (weekdays)
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -312,9 +312,9 @@ def test_policy_comparison_tables():
 
 @pytest.fixture(scope="module")
 def synthetic_labelled():
-    from janus_core import labels
-    from janus_core.car import CarConfig, compute_car
-    from janus_core.synthetic import SyntheticConfig, generate
+    from janus_core.data.synthetic import SyntheticConfig, generate
+    from janus_core.study import labels
+    from janus_core.study.car import CarConfig, compute_car
 
     ds = generate(SyntheticConfig())
     labelled = labels.chronological_split(labels.label(compute_car(ds, CarConfig()), labels.LabelConfig()))
@@ -322,7 +322,7 @@ def synthetic_labelled():
 
 
 def test_synthetic_demo_oracle_beats_type_prior_beats_random(synthetic_labelled):
-    from janus_core.policies import make_decisions
+    from janus_core.decide.policies import make_decisions
 
     ds, labelled = synthetic_labelled
     test = labelled.filter(pl.col("split") == "test")
@@ -338,7 +338,7 @@ def test_synthetic_demo_oracle_beats_type_prior_beats_random(synthetic_labelled)
 
 
 def test_synthetic_demo_is_deterministic(synthetic_labelled):
-    from janus_core.policies import make_decisions
+    from janus_core.decide.policies import make_decisions
 
     ds, labelled = synthetic_labelled
     test = labelled.filter(pl.col("split") == "test")
@@ -357,11 +357,11 @@ def test_synthetic_demo_is_deterministic(synthetic_labelled):
 _DIGEST_SCRIPT = """
 import hashlib, sys
 import polars as pl
-from janus_core import labels
-from janus_core.backtest import BacktestConfig, historical_type_weights, run_backtest
-from janus_core.car import CarConfig, compute_car
-from janus_core.policies import make_decisions
-from janus_core.synthetic import SyntheticConfig, generate
+from janus_core.study import labels
+from janus_core.backtest.engine import BacktestConfig, historical_type_weights, run_backtest
+from janus_core.study.car import CarConfig, compute_car
+from janus_core.decide.policies import make_decisions
+from janus_core.data.synthetic import SyntheticConfig, generate
 
 ds = generate(SyntheticConfig())
 lab = labels.chronological_split(labels.label(compute_car(ds, CarConfig()), labels.LabelConfig()))

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 import statsmodels.api as sm
 
-from janus_core.car import EXCLUSION_REASONS, CarConfig, compute_car
-from janus_core.data import Dataset, DatasetMeta
-from janus_core.synthetic import SyntheticConfig, generate
+from janus_core.data.dataset import Dataset, DatasetMeta
+from janus_core.data.synthetic import SyntheticConfig, generate
+from janus_core.study.car import EXCLUSION_REASONS, CarConfig, compute_car
 
 TZ = "Asia/Shanghai"
 
@@ -226,7 +226,7 @@ def test_recovers_injected_car_on_synthetic_sample(demo):
     err_mm = (out["car_mm"] - out["injected_car"]).to_numpy()
     assert err.std() < err_mm.std()
     # Mean CAR by type is close to the calibrated one, E[c] = (2p - 1) * mean|c| per type.
-    from janus_core.events import EVENT_TYPES
+    from janus_core.data.events import EVENT_TYPES
 
     by_type = out.group_by("event_type").agg(
         mean=pl.col("car").mean(), sd=pl.col("car").std(), n=pl.len(), injected=pl.col("injected_car").mean()

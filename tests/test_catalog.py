@@ -7,8 +7,8 @@ from datetime import date, datetime, timezone
 import polars as pl
 import pytest
 
-from janus_core import catalog
-from janus_core.data import Dataset, DatasetMeta
+from janus_core.data import catalog
+from janus_core.data.dataset import Dataset, DatasetMeta
 
 
 @pytest.fixture()

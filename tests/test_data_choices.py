@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from janus_core.data import dataset_choices
+from janus_core.data.manifest import dataset_choices
 from janus_core.paths import WorkbenchPaths
 
 

@@ -10,8 +10,7 @@ import pytest
 from data_tables import raw_tables, workspace, write_all
 
 from janus_core.cli import data as cli_data
-from janus_core.data import load_dataset
-from janus_core.manifest import verify_dataset
+from janus_core.data.manifest import load_dataset, verify_dataset
 
 
 def janus_data(*argv: str) -> int:

@@ -13,16 +13,15 @@ import pytest
 from data_tables import raw_tables, typed, write_all, write_csv, write_jsonl
 from polars.testing import assert_frame_equal
 
-from janus_core.data import (
+from janus_core.data.events import derive_event_id
+from janus_core.data.manifest import content_hash
+from janus_core.data.rows import (
     TABLE_SCHEMAS,
     DataValidationError,
     Problem,
-    load_table,
-    load_tables,
     table_columns,
 )
-from janus_core.events import derive_event_id
-from janus_core.manifest import content_hash
+from janus_core.data.tables import load_table, load_tables
 
 TZ = "Asia/Shanghai"
 
@@ -377,7 +376,7 @@ def test_strict_mode_lists_all_problems_of_all_tables(tmp_path):
 def test_dataset_meta_checks_zone_and_cutoff(field, value):
     from pydantic import ValidationError
 
-    from janus_core.data import DatasetMeta
+    from janus_core.data.dataset import DatasetMeta
 
     good = {
         "name": "x",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from janus_core.decisions import (
+from janus_core.decide.decisions import (
     DECISION_SCHEMA,
     DecisionsError,
     decisions_from_completions,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from janus_core import dspy_bundle, evidence
-from janus_core.verify import verify_evidence
 from test_evidence_helpers import make_inputs, write_folder
+
+from janus_core.evidence import dspy_bundle, schema
+from janus_core.evidence.verify import verify_evidence
 
 
 def _h(x) -> str:
@@ -22,8 +23,8 @@ def test_bundle_files_follow_the_hash_chain(tmp_path):
     compiled = json.loads((out / dspy_bundle.COMPILE_REF).read_text())
     report = json.loads((out / dspy_bundle.EVAL_REF).read_text())
     record = json.loads((out / dspy_bundle.PROMOTION_REF).read_text())
-    event_doc = json.loads((out / evidence.EVENT_CAR_REF).read_text())
-    reward_doc = json.loads((out / evidence.HGRM_REWARD_REF).read_text())
+    event_doc = json.loads((out / schema.EVENT_CAR_REF).read_text())
+    reward_doc = json.loads((out / schema.HGRM_REWARD_REF).read_text())
 
     assert {"datasetHash", "compiledPromptHash", "metricBundle", "reproducibilityHash", "artifactHash",
             "programName", "signatureVersions", "compiledArtifactUri"} <= set(compiled)
@@ -58,7 +59,7 @@ def test_bundle_files_follow_the_hash_chain(tmp_path):
 
 def test_decision_rates_by_hand():
     inputs = make_inputs("historical_market_replay", complete=True)
-    _, _, docs = evidence.render_export(inputs, generated="x", dspy=False)
+    _, _, docs = pipeline.render_export(inputs, generated="x", dspy=False)
     rates = dspy_bundle.decision_rates(docs.event_car, docs.hgrm_reward, inputs.mapped)
     # five mapped decisions: long/strong, long/strong, short/strong, hold/weak, short/weak:
     # aligned = trades on strong (3) + hold on weak (1) = 4 of 5; no hold on a strong event
@@ -73,7 +74,9 @@ def test_broken_chain_is_named(tmp_path):
     path = out / dspy_bundle.EVAL_REF
     report = json.loads(path.read_text())
     report["falseVetoRate"] = "0.5"
-    path.write_bytes(evidence.dumps(report))
+    path.write_bytes(hashing.dumps(report))
     problems = dspy_bundle.bundle_problems(out, None, None)
     assert [p[0] for p in problems] == [dspy_bundle.EVAL_REF] and "evalHash" in problems[0][1]
     assert any(p.file == dspy_bundle.EVAL_REF and p.location == "hash chain" for p in verify_evidence(out))
+
+from janus_core import hashing, pipeline

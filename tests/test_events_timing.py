@@ -9,7 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.events import first_session_index, map_event_days, point_in_time_dates
+from janus_core.data.events import (
+    first_session_index,
+    map_event_days,
+    point_in_time_dates,
+)
 
 
 def _prices(calendars: dict[str, list[str]]) -> pl.DataFrame:

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
-from janus_core import evidence
-from janus_core.data import event_ts_iso
-from janus_core.events import derive_event_id
-from janus_core.hashing import H
 from test_evidence_helpers import EVENTS, labelled_table, make_inputs, write_folder
+
+from janus_core import hashing, pipeline
+from janus_core.data.events import derive_event_id
+from janus_core.data.tables import event_ts_iso
+from janus_core.evidence import output, records, schema
+from janus_core.hashing import H
 
 GOLDEN = Path(__file__).parent / "golden" / "evidence"
 REGEN = os.environ.get("JANUS_REGEN_GOLDENS") == "1"
@@ -29,37 +30,37 @@ FIXED_RUNTIME = ["janus_core==0.1.0", "polars==pinned", "python==pinned"]
 def test_iso_utc_matches_the_data_layers_event_ts_text():
     stamps = [datetime(2024, 1, 2, 3, 4, 5, us, tzinfo=timezone.utc) for us in (0, 1, 999, 1000, 120000, 999999)]
     frame = pl.DataFrame({"t": stamps}, schema={"t": pl.Datetime("us", "UTC")})
-    assert [evidence.iso_utc(t) for t in frame["t"]] == frame.select(event_ts_iso(pl.col("t"))).to_series().to_list()
+    assert [schema.iso_utc(t) for t in frame["t"]] == frame.select(event_ts_iso(pl.col("t"))).to_series().to_list()
 
 
 def test_decimal_mean_and_ratio_are_exact():
     values = ["0.1", "0.2", "-0.0000000001", "3"]
     exact = sum(Fraction(v) for v in values) / len(values)
-    assert Decimal(evidence.decimal_mean(values)) == round(Decimal(exact.numerator) / Decimal(exact.denominator), 10)
-    assert evidence.decimal_mean([]) == "0"
-    assert evidence.ratio_text(2, 7) == "0.2857142857"
-    assert evidence.ratio_text(1, 0) == "0"
-    assert evidence.decimal_text(Decimal("-0.00000000001")) == "0"
+    assert Decimal(schema.decimal_mean(values)) == round(Decimal(exact.numerator) / Decimal(exact.denominator), 10)
+    assert schema.decimal_mean([]) == "0"
+    assert schema.ratio_text(2, 7) == "0.2857142857"
+    assert schema.ratio_text(1, 0) == "0"
+    assert schema.decimal_text(Decimal("-0.00000000001")) == "0"
 
 
 def test_event_records_cover_included_events_with_contract_fields():
     labelled = labelled_table()
-    records = evidence.event_car_records(labelled)
-    assert len(records) == 5
-    assert all(set(evidence.EVENT_RECORD_FIELDS) <= set(r) for r in records)
-    assert [r["semantic_direction"] for r in records] == ["long", "short", "short", "neutral", "long"]
-    risk = records[2]
+    recs = records.event_car_records(labelled)
+    assert len(recs) == 5
+    assert all(set(schema.EVENT_RECORD_FIELDS) <= set(r) for r in recs)
+    assert [r["semantic_direction"] for r in recs] == ["long", "short", "short", "neutral", "long"]
+    risk = recs[2]
     assert risk["car"] == "-0.0512" and risk["event_ts"] == "2024-11-13T02:30:00.120Z" and risk["seq"] is None
-    assert records[3]["car"] == "0"
+    assert recs[3]["car"] == "0"
     # event ids are the data's, and reproducible from the record by the lane's rule
-    for rec, (sym, ts, seq, src, head, *_rest) in zip(records, EVENTS):
-        assert rec["event_id"] == derive_event_id(rec["event_ts"], sym, seq, src, evidence.event_payload(head, None))
+    for rec, (sym, ts, seq, src, head, *_rest) in zip(recs, EVENTS):
+        assert rec["event_id"] == derive_event_id(rec["event_ts"], sym, seq, src, records.event_payload(head, None))
         assert rec["payload_hash"] == H(f"{head}\n")
-    assert all(isinstance(r[f], str) for r in records for f in ("price_t", "raw_return", "abnormal_return"))
+    assert all(isinstance(r[f], str) for r in recs for f in ("price_t", "raw_return", "abnormal_return"))
 
 
 def test_event_summary_counts_by_hand():
-    summary = evidence.event_car_summary(evidence.event_car_records(labelled_table()))
+    summary = records.event_car_summary(records.event_car_records(labelled_table()))
     assert summary == {
         "event_count": 5, "positive_direction_count": 2, "negative_direction_count": 2,
         "neutral_direction_count": 1, "strong_event_count": 3, "unknown_event_type_count": 1,
@@ -71,7 +72,7 @@ def test_event_summary_counts_by_hand():
 def test_bad_direction_label_names_event_column_and_rule():
     labelled = labelled_table().with_columns(pl.lit("up").alias("direction"))
     with pytest.raises(ValueError, match=r"event .*column direction has 'up'.*rule"):
-        evidence.event_car_records(labelled)
+        records.event_car_records(labelled)
 
 
 def _decision(**kw) -> pl.DataFrame:
@@ -95,7 +96,7 @@ def test_decision_mapping_follows_the_lane_rule(kw, status, index):
     ids = labelled["event_id"].to_list()
     if kw.get("event_id") == "by-id":
         kw = {"event_id": ids[0]}
-    out = evidence.map_decisions(_decision(**kw), labelled)
+    out = records.map_decisions(_decision(**kw), labelled)
     assert out["mapping_status"].to_list() == [status]
     assert out["event_id"].to_list() == [ids[index] if index is not None else None]
     assert out["decision_index"].to_list() == [0]
@@ -103,20 +104,20 @@ def test_decision_mapping_follows_the_lane_rule(kw, status, index):
 
 def test_reward_records_keep_every_decision_and_summary_by_hand():
     inputs = make_inputs()
-    rewards = evidence.reward_records(inputs.mapped, inputs.scored, inputs.labelled, "cand-1")
-    assert len(rewards) == 7 and all(set(evidence.REWARD_RECORD_FIELDS) <= set(r) for r in rewards)
+    rewards = records.reward_records(inputs.mapped, inputs.scored, inputs.labelled, "cand-1")
+    assert len(rewards) == 7 and all(set(schema.REWARD_RECORD_FIELDS) <= set(r) for r in rewards)
     assert [r["mapping_status"] for r in rewards] == ["mapped"] * 5 + ["event_excluded", "unmapped"]
     assert rewards[5]["final_reward"] is None and rewards[6]["event_id"] is None
     assert len({r["reward_id"] for r in rewards}) == 7
     # lane scaffold by hand, event 0: long on +0.0125 dividend, type match, rationale present:
     # pnl = 0.0125 - 0.0005; magnitude = +0.0125; final = 1 * 1 * 0.012 + 0.0125 + 0.10
     assert rewards[0]["pnl_reward"] == "0.012" and rewards[0]["final_reward"] == "0.1245"
-    summary = evidence.reward_summary(rewards)
+    summary = records.reward_summary(rewards)
     assert summary["reward_count"] == 7 and summary["event_mapped_count"] == 5
     assert summary["event_ambiguous_unmapped_count"] == 2
     gates = [r["direction_gate"] for r in rewards[:5]]
     assert summary["hard_gate_fail_count"] == gates.count("mismatch")
-    assert summary["direction_gate_pass_ratio"] == evidence.ratio_text(gates.count("match"), 7)
+    assert summary["direction_gate_pass_ratio"] == schema.ratio_text(gates.count("match"), 7)
     expected_mean = sum(Decimal(r["final_reward"]) for r in rewards[:5]) / 5
     assert Decimal(summary["mean_final_reward"]) == round(expected_mean, 10)
 
@@ -130,45 +131,45 @@ def test_reward_records_keep_every_decision_and_summary_by_hand():
 def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expected):
     lineage = {"job_run_id": "r", "dataset_snapshot_ref": "d" if lineage_ok else "", "runtime_version_refs": ["x"],
                "model_refs": ["m"]}
-    auth, eligible = evidence.artifact_authority(provenance, lineage)
+    auth, eligible = schema.artifact_authority(provenance, lineage)
     assert (auth["provenance"], auth["maturity"], auth["authoritative"], eligible) == expected
     assert auth["placeholder"] is False
 
 
 def test_evidence_reasons():
     complete = make_inputs("historical_market_replay", complete=True)
-    _, _, docs = evidence.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
+    _, _, docs = pipeline.render_export(complete, generated="2024-11-20T23:59:59Z", dspy=False)
     assert docs.evidence["evidence_complete"] is True and docs.evidence["reasons"] == []
     assert docs.evidence["promotion_authority_eligible"] is True
 
-    synthetic = evidence.render_export(make_inputs(), generated="x", dspy=False)[2].evidence
+    synthetic = pipeline.render_export(make_inputs(), generated="x", dspy=False)[2].evidence
     assert synthetic["reasons"] == ["janus_reward_event_mapping_incomplete", "janus_empirical_authority_missing"]
 
     empty = labelled_table().filter(pl.lit(False))
     inputs = make_inputs("historical_market_replay", labelled=labelled_table())
     no_events = inputs.model_copy(update={"labelled": empty, "mapped": inputs.mapped.head(0),
                                           "scored": inputs.scored.head(0)})
-    docs = evidence.render_export(no_events, generated="x", dspy=False)[2]
+    docs = pipeline.render_export(no_events, generated="x", dspy=False)[2]
     assert docs.evidence["reasons"] == ["janus_event_count_missing", "janus_reward_count_missing"]
     assert docs.evidence["evidence_complete"] is False
 
 
 def test_generated_at_pinning(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    assert evidence.generated_at("2025-02-06T23:59:59Z", None) == "2025-02-06T23:59:59Z"
-    assert evidence.generated_at("2025-02-07T07:59:59+08:00", None) == "2025-02-06T23:59:59Z"
+    assert pipeline.generated_at("2025-02-06T23:59:59Z", None) == "2025-02-06T23:59:59Z"
+    assert pipeline.generated_at("2025-02-07T07:59:59+08:00", None) == "2025-02-06T23:59:59Z"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert evidence.generated_at("2025-02-06T23:59:59Z", None) == "2023-11-14T22:13:20Z"
-    assert evidence.generated_at("2025-02-06T23:59:59Z", 0) == "1970-01-01T00:00:00Z"
+    assert pipeline.generated_at("2025-02-06T23:59:59Z", None) == "2023-11-14T22:13:20Z"
+    assert pipeline.generated_at("2025-02-06T23:59:59Z", 0) == "1970-01-01T00:00:00Z"
 
 
 def test_artifact_refs_are_relative_and_numbers_are_strings(tmp_path):
     out = write_folder(tmp_path / "out")
-    summary = json.loads((out / evidence.EVIDENCE_REF).read_text())
+    summary = json.loads((out / schema.EVIDENCE_REF).read_text())
     for block in ("event_car", "hgrm_reward"):
         ref = summary[block]["artifact_ref"]
         assert not Path(ref).is_absolute() and (out / ref).is_file()
-    rewards = json.loads((out / evidence.HGRM_REWARD_REF).read_text())
+    rewards = json.loads((out / schema.HGRM_REWARD_REF).read_text())
     assert all(isinstance(v, str) for v in rewards["reward_config"].values())
     assert "e" not in "".join(r["final_reward"] or "" for r in rewards["rewards"]).lower()
 
@@ -177,10 +178,10 @@ def test_golden_bytes(tmp_path, monkeypatch):
     """The three lane files of the hand-built inputs, byte for byte (runtime refs pinned so the
     golden does not depend on the interpreter's patch version). Regenerate with
     ``JANUS_REGEN_GOLDENS=1 pytest tests/test_evidence.py -k golden``."""
-    monkeypatch.setattr(evidence, "runtime_version_refs", lambda: list(FIXED_RUNTIME))
-    files, _, _ = evidence.render_export(make_inputs("historical_market_replay"), generated="2024-11-20T23:59:59Z",
+    monkeypatch.setattr(pipeline, "runtime_version_refs", lambda: list(FIXED_RUNTIME))
+    files, _, _ = pipeline.render_export(make_inputs("historical_market_replay"), generated="2024-11-20T23:59:59Z",
                                          dspy=False)
-    for ref in (evidence.EVENT_CAR_REF, evidence.HGRM_REWARD_REF, evidence.EVIDENCE_REF):
+    for ref in (schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF):
         golden = GOLDEN / Path(ref).name
         if REGEN:
             golden.parent.mkdir(parents=True, exist_ok=True)
@@ -207,7 +208,7 @@ def test_caar_t_stat_against_scipy():
     cars = [0.01, 0.03, -0.005, 0.02]
     frame = pl.DataFrame({"event_type": ["dividend"] * 4, "car": cars, "excluded_reason": [None] * 4},
                          schema_overrides={"excluded_reason": pl.String})
-    out = evidence.caar_by_type(frame)
+    out = records.caar_by_type(frame)
     t_ref = ttest_1samp(cars, 0.0).statistic
     assert out["t_stat"][0] == pytest.approx(t_ref, rel=1e-12)
 
@@ -216,7 +217,7 @@ def test_caar_t_stat_against_scipy():
 # Atomic writes
 # ---------------------------------------------------------------------------------------------
 def _failing_writer(monkeypatch, fail_at: int):
-    real = evidence._write_file
+    real = output._write_file
     calls = {"n": 0}
 
     def writer(path, data):
@@ -225,7 +226,7 @@ def _failing_writer(monkeypatch, fail_at: int):
             raise OSError("disk full (simulated)")
         real(path, data)
 
-    monkeypatch.setattr(evidence, "_write_file", writer)
+    monkeypatch.setattr(output, "_write_file", writer)
 
 
 def test_failed_export_leaves_no_folder(tmp_path, monkeypatch):
@@ -252,7 +253,7 @@ def test_successful_export_replaces_the_old_folder(tmp_path):
     write_folder(out, "historical_market_replay")
     assert not (out / "stale.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    summary = json.loads((out / evidence.EVIDENCE_REF).read_text())
+    summary = json.loads((out / schema.EVIDENCE_REF).read_text())
     assert summary["artifact_authority"]["provenance"] == "historical_market_replay"
 
 
@@ -268,10 +269,10 @@ def test_published_folder_has_ordinary_permissions(tmp_path):
 def test_strategy_selection_is_explicit():
     two = pl.DataFrame({"strategy_id": ["a", "b", "a"], "event_id": ["1", "2", "3"]})
     with pytest.raises(ValueError, match=r"decisions.csv: column strategy_id has 2 strategies \['a', 'b'\]"):
-        evidence._select_strategy(two, None, "decisions.csv")
-    assert evidence._select_strategy(two, "a", "decisions.csv")["event_id"].to_list() == ["1", "3"]
+        pipeline._select_strategy(two, None, "decisions.csv")
+    assert pipeline._select_strategy(two, "a", "decisions.csv")["event_id"].to_list() == ["1", "3"]
     with pytest.raises(ValueError, match="no rows for 'c'"):
-        evidence._select_strategy(two, "c", "decisions.csv")
+        pipeline._select_strategy(two, "c", "decisions.csv")
 
 
 def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
@@ -304,18 +305,18 @@ def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
 
     for _ in range(500):
         obj = value(0)
-        assert evidence.dumps(obj) == reference(obj)
+        assert hashing.dumps(obj) == reference(obj)
     out = write_folder(tmp_path / "out", dspy=True)
     for path in out.rglob("*.json"):
-        assert evidence.dumps(json.loads(path.read_bytes())) == reference(json.loads(path.read_bytes()))
+        assert hashing.dumps(json.loads(path.read_bytes())) == reference(json.loads(path.read_bytes()))
     # values outside the fast path go through json itself
     for odd in ({"x": 1.5}, {2: "y", 1: None}, [float("1e-7")]):
-        assert evidence.dumps(odd) == reference(odd)
+        assert hashing.dumps(odd) == reference(odd)
 
 
 def test_run_manifest_provenance_fields(tmp_path):
-    assert evidence.git_commit(tmp_path) == "unknown"
-    commit = evidence.git_commit(evidence.repo_root())
+    assert pipeline.git_commit(tmp_path) == "unknown"
+    commit = pipeline.git_commit(pipeline.repo_root())
     assert commit == "unknown" or len(commit) == 40
     out = write_folder(tmp_path / "out")
     manifest = json.loads((out / "run-manifest.json").read_text())
@@ -325,4 +326,4 @@ def test_run_manifest_provenance_fields(tmp_path):
     assert set(manifest["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*")
                                       if p.is_file() and p.name != "run-manifest.json"}
     assert manifest["packages"]["polars"] == pl.__version__
-    assert all(len(d) == 64 for d in manifest["sources"].values()) and "janus_core/verify.py" in manifest["sources"]
+    assert all(len(d) == 64 for d in manifest["sources"].values()) and "janus_core/evidence/verify.py" in manifest["sources"]

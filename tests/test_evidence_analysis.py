@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
-from janus_core.car import CarConfig
-from janus_core.evidence_analysis import AnalysisConfig, event_study_tables, research_tables, tau_sweep
-from janus_core.labels import LabelConfig
-from janus_core.policies import PolicyConfig
-from janus_core.reward import reward_profile
 from test_evidence_helpers import labelled_table
+
+from janus_core.decide.policies import PolicyConfig
+from janus_core.decide.reward import reward_profile
+from janus_core.research import (
+    AnalysisConfig,
+    event_study_tables,
+    research_tables,
+    tau_sweep,
+)
+from janus_core.study.car import CarConfig
+from janus_core.study.labels import LabelConfig
 
 
 def test_tau_sweep_by_hand():
@@ -24,7 +29,7 @@ def test_tau_sweep_by_hand():
 
 
 def test_disabled_and_skipped_tables_are_named():
-    from janus_core.policies import make_decisions
+    from janus_core.decide.policies import make_decisions
 
     labelled = labelled_table().with_columns(pl.lit("train").alias("split"))
     off = research_tables(None, labelled, pl.DataFrame(), "c", reward_profile("hgrm"), LabelConfig(), PolicyConfig(),
@@ -57,8 +62,8 @@ def test_event_study_tables_on_the_sample_match_independent_references(sample_wo
     import numpy as np
     from scipy import stats
 
-    from janus_core.car import compute_car
-    from janus_core.data import load_dataset
+    from janus_core.data.manifest import load_dataset
+    from janus_core.study.car import compute_car
 
     ds = load_dataset("synthetic-ashare", sample_workspace)
     car_cfg = CarConfig(event_window=(-1, 1))

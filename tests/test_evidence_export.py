@@ -14,18 +14,20 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, workspace_env
-from janus_core import evidence, store
-from janus_core.evidence import ExportConfig, export
-from janus_core.gate import evaluate_gate
+
+from janus_core import pipeline
+from janus_core.data import store
+from janus_core.evidence import schema
+from janus_core.evidence.gate import evaluate_gate
+from janus_core.evidence.verify import verify_evidence
 from janus_core.paths import WorkbenchPaths
-from janus_core.verify import verify_evidence
+from janus_core.pipeline import ExportConfig, export
 
 
 @pytest.fixture(scope="module")
 def megacap_workspace(tmp_path_factory) -> WorkbenchPaths:
-    from janus_core.samples import build_sample
+    from janus_core.data.samples import build_sample
 
     root = tmp_path_factory.mktemp("megacap")
     paths = WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "data_manifests", store=root / "janus.duckdb")
@@ -42,7 +44,7 @@ def test_synthetic_evidence_is_refused_for_paper(sample_workspace, tmp_path):
     result = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out), sample_workspace)
     assert result.evidence["evidence_complete"] is False
     assert result.evidence["reasons"] == ["janus_empirical_authority_missing"]
-    event_doc = json.loads((out / evidence.EVENT_CAR_REF).read_text())
+    event_doc = json.loads((out / schema.EVENT_CAR_REF).read_text())
     assert event_doc["artifact_authority"]["provenance"] == "synthetic_generated"
     assert event_doc["artifact_authority"]["authoritative"] is False
     labelled_rows = (out / "analysis/labelled_car.csv").read_text().count("\n") - 1
@@ -74,7 +76,7 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
     assert verify_evidence(out, megacap_workspace) == []
     manifest = json.loads((out / "run-manifest.json").read_text())
     assert set(manifest["dataset"]["tables"]) >= {"events", "prices", "benchmarks", "securities"}
-    assert "janus_core/evidence.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
+    assert "janus_core/pipeline.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
     import polars as pl
 
     metrics = pl.read_csv(out / "analysis/metrics.csv")
@@ -92,15 +94,15 @@ def test_decisions_file_and_changed_inputs_are_detected(megacap_workspace, tmp_p
     first = export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False),
                    megacap_workspace)
     # write that policy's decisions to a file and export from it: same rewards, different decision ref
-    from janus_core.evidence import compute_inputs
+    from janus_core.pipeline import compute_inputs
 
     inputs = compute_inputs(ExportConfig(dataset="us-megacap", decisions="type_prior"), megacap_workspace)
     path = tmp_path / "decisions.parquet"
     inputs.mapped.drop("decision_index", "mapping_status").write_parquet(path)
     second = export(ExportConfig(dataset="us-megacap", decisions=str(path), out_dir=tmp_path / "file",
                                  record_run=False), megacap_workspace)
-    a = json.loads((out / evidence.HGRM_REWARD_REF).read_text())
-    b = json.loads((tmp_path / "file" / evidence.HGRM_REWARD_REF).read_text())
+    a = json.loads((out / schema.HGRM_REWARD_REF).read_text())
+    b = json.loads((tmp_path / "file" / schema.HGRM_REWARD_REF).read_text())
     assert a["summary"] == b["summary"] and first.run_id != second.run_id
     assert b["lineage"]["model_refs"][0].startswith("decisions:sha256:")
     # the dataset manifest changes after the export: verify names the input digest
@@ -119,7 +121,7 @@ def test_decisions_file_and_changed_inputs_are_detected(megacap_workspace, tmp_p
 EXPORT_SCRIPT = """
 import sys
 from pathlib import Path
-from janus_core.evidence import ExportConfig, export
+from janus_core.pipeline import ExportConfig, export
 from janus_core.paths import WorkbenchPaths
 export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=Path(sys.argv[1]),
                     dspy_bundle=True, record_run=False), WorkbenchPaths.from_env())
@@ -156,10 +158,11 @@ def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_pat
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
-from janus_core import evidence
-from janus_core.evidence import ExportConfig, export
+from janus_core.evidence import output
+from janus_core.evidence import schema
+from janus_core.pipeline import ExportConfig, export
 from janus_core.paths import WorkbenchPaths
-real = evidence._write_file
+real = output._write_file
 calls = []
 def slow(path, data):
     real(path, data)
@@ -167,7 +170,7 @@ def slow(path, data):
     if len(calls) == 3:
         Path(sys.argv[2]).write_text("ready")
         time.sleep(120)
-evidence._write_file = slow
+output._write_file = slow
 export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=Path(sys.argv[1]),
                     record_run=False), WorkbenchPaths.from_env())
 """
@@ -243,12 +246,12 @@ def test_unknown_decisions_source_is_a_clear_error(megacap_workspace, tmp_path):
 def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_path):
     """The report comes with the export, for paper by default; it is rendered before the folder is
     published, yet has the same bytes as a report rendered afterwards in place; verify accepts it."""
-    from janus_core.report import render_report
+    from janus_core.report.render import render_report
 
     out = tmp_path / "with-report"
     export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
            sample_workspace)
-    report = out / evidence.REPORT_REF
+    report = out / schema.REPORT_REF
     html = report.read_text(encoding="utf-8")
     assert "Target: paper." in html and "NOT PROMOTABLE to paper" in html and 'id="tampered"' not in html
     for table in ("caar_path", "significance_by_type"):
@@ -257,7 +260,7 @@ def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_
     assert "Verified: every file digest" in html and "also match the dataset manifest" in html
     assert verify_evidence(out, sample_workspace) == []
     manifest = json.loads((out / "run-manifest.json").read_text())
-    assert evidence.REPORT_REF not in manifest["files"]
+    assert schema.REPORT_REF not in manifest["files"]
     exported = report.read_bytes()
     assert render_report(out, "paper", paths=sample_workspace).read_bytes() == exported
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "temp folder left behind"
@@ -265,17 +268,16 @@ def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_
     live = tmp_path / "live"
     export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=live, record_run=False,
                         report_target="live"), sample_workspace)
-    assert "Target: live." in (live / evidence.REPORT_REF).read_text(encoding="utf-8")
+    assert "Target: live." in (live / schema.REPORT_REF).read_text(encoding="utf-8")
     assert json.loads((live / "run-manifest.json").read_text())["run_id"] == manifest["run_id"]
     none = tmp_path / "no-report"
     export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=none, record_run=False,
                         report=False), sample_workspace)
-    assert not (none / evidence.REPORT_REF).exists()
-    assert _tree(none) == {k: v for k, v in _tree(out).items() if k != evidence.REPORT_REF}
+    assert not (none / schema.REPORT_REF).exists()
+    assert _tree(none) == {k: v for k, v in _tree(out).items() if k != schema.REPORT_REF}
 
 
 def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypatch):
-    from janus_core import report
 
     out = tmp_path / "out"
     export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False,
@@ -286,7 +288,7 @@ def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypa
         (Path(folder) / "report.html").write_text("half")
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(report, "render_report", broken)
+    monkeypatch.setattr(pipeline, "render_report", broken)
     for target in (out, tmp_path / "fresh"):
         with pytest.raises(RuntimeError, match="renderer crashed"):
             export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=target,

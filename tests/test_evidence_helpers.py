@@ -11,8 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
-from janus_core import evidence, reward
-from janus_core.events import derive_event_id
+from janus_core.data.events import derive_event_id
+from janus_core.decide import reward
+from janus_core.evidence import output
 from janus_core.hashing import H
 
 UTC = timezone.utc
@@ -37,7 +38,7 @@ def labelled_table() -> pl.DataFrame:
     """The labelled CAR table in the columns ``labels.label`` returns."""
     rows = []
     for i, (sym, ts, seq, src, head, etype, car, direction, strength, excl) in enumerate(EVENTS):
-        ts_text = evidence.iso_utc(ts)
+        ts_text = schema.iso_utc(ts)
         inc = excl is None
         rows.append({
             "event_id": derive_event_id(ts_text, sym, seq, src, f"{head}\n"),
@@ -85,15 +86,15 @@ def decisions_table(labelled: pl.DataFrame, *, unmapped: bool = True, excluded: 
 
 
 def make_inputs(provenance: str = "synthetic_generated", *, complete: bool = False,
-                labelled: pl.DataFrame | None = None) -> evidence.EvidenceInputs:
+                labelled: pl.DataFrame | None = None) -> pipeline.EvidenceInputs:
     """Consistent export inputs from the hand-built tables, scored with the lane scaffold reward;
     ``complete`` leaves out the decisions that cannot map (on the excluded and an unknown event)."""
     labelled = labelled_table() if labelled is None else labelled
     cfg = reward.reward_profile("lane_scaffold")
-    mapped = evidence.map_decisions(decisions_table(labelled, unmapped=not complete, excluded=not complete), labelled)
-    scored = evidence.score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, cfg))
+    mapped = records.map_decisions(decisions_table(labelled, unmapped=not complete, excluded=not complete), labelled)
+    scored = pipeline.score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, cfg))
     tables = {"events": {"sha256": "a" * 64, "content_hash": "b" * 64, "rows": labelled.height}}
-    return evidence.EvidenceInputs(
+    return pipeline.EvidenceInputs(
         labelled=labelled, mapped=mapped, scored=scored, dataset_name="handbuilt", dataset_version="1",
         provenance=provenance, as_of="2024-11-20T23:59:59Z", snapshot_hash=H({"events": "b" * 64}),
         manifest_sha256=None, tables=tables, source="hand-built test tables", licence="CC0-1.0 (test fixture)",
@@ -111,9 +112,9 @@ def make_inputs(provenance: str = "synthetic_generated", *, complete: bool = Fal
 def write_folder(out: Path, provenance: str = "synthetic_generated", *, complete: bool = False,
                  dspy: bool = False) -> Path:
     """Render and write an evidence folder from :func:`make_inputs`; returns ``out``."""
-    files, _, _ = evidence.render_export(make_inputs(provenance, complete=complete),
+    files, _, _ = pipeline.render_export(make_inputs(provenance, complete=complete),
                                          generated="2024-11-20T23:59:59Z", dspy=dspy)
-    evidence.write_tree_atomically(out, files)
+    output.write_tree_atomically(out, files)
     return out
 
 
@@ -128,3 +129,6 @@ def run_cli(argv: list[str]) -> int:
     cli_evidence.add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)
+
+from janus_core import pipeline
+from janus_core.evidence import records, schema

@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from janus_core import evidence
-from janus_core.gate import GatePolicy, evaluate_gate, resolve_artifact_ref
 from test_evidence_helpers import run_cli, write_folder
+
+from janus_core import hashing
+from janus_core.evidence import schema
+from janus_core.evidence.gate import GatePolicy, evaluate_gate, resolve_artifact_ref
 
 TRUTH_CODES = {
     "artifact_authority_provenance_invalid", "artifact_authority_maturity_invalid",
@@ -68,7 +69,7 @@ def _edit(folder: Path, ref: str, change) -> None:
     path = folder / ref
     doc = json.loads(path.read_text())
     change(doc)
-    path.write_bytes(evidence.dumps(doc))
+    path.write_bytes(hashing.dumps(doc))
 
 
 def _set(*keys_value):
@@ -86,7 +87,7 @@ def _set(*keys_value):
 
 
 _DELETE = object()
-EV, EC, RW = evidence.EVIDENCE_REF, evidence.EVENT_CAR_REF, evidence.HGRM_REWARD_REF
+EV, EC, RW = schema.EVIDENCE_REF, schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF
 
 TAMPERS = [
     # (id, file, change or None to delete the file, codes expected for target paper)

@@ -9,7 +9,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.labels import LabelConfig, SplitConfig, chronological_split, historical_mean_abs_car, label, split_starts
+from janus_core.study.labels import (
+    LabelConfig,
+    SplitConfig,
+    chronological_split,
+    historical_mean_abs_car,
+    label,
+    split_starts,
+)
 
 
 def _table(cars, types=None, dates=None) -> pl.DataFrame:
@@ -79,7 +86,7 @@ def test_paper_dates_used_when_in_range():
 
 
 def test_tau_sweep_counts_and_net_edge():
-    from janus_core.labels import tau_sweep
+    from janus_core.study.labels import tau_sweep
 
     t = _table([0.001, -0.002, 0.004, None, -0.01])
     out = tau_sweep(t, [0.003, 0.0, 0.02], round_trip_cost_bps=20)
@@ -92,7 +99,7 @@ def test_tau_sweep_counts_and_net_edge():
 
 
 def test_mean_abs_car_by_type_is_exact_and_order_free():
-    from janus_core.labels import mean_abs_car_by_type
+    from janus_core.study.labels import mean_abs_car_by_type
 
     rng = np.random.default_rng(7)
     cars = rng.normal(0, 0.03, 5_000)

@@ -16,8 +16,10 @@ import pytest
 from data_tables import small_dataset, workspace
 from polars.testing import assert_frame_equal
 
-from janus_core import manifest as mf
-from janus_core.data import Dataset, DataValidationError, load_dataset
+from janus_core.data import manifest as mf
+from janus_core.data.dataset import Dataset
+from janus_core.data.manifest import load_dataset
+from janus_core.data.rows import DataValidationError
 from janus_core.hashing import H, sha256_file
 
 SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": {"generator": "tests", "seed": 0}}
@@ -27,7 +29,7 @@ SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": 
 def saved(tmp_path):
     paths = workspace(tmp_path / "ws")
     ds = small_dataset(tmp_path)
-    mf.save_dataset(ds, paths, **SAVE_ARGS, register=False)
+    mf.save_dataset(ds, paths, **SAVE_ARGS)
     return ds, paths
 
 
@@ -113,7 +115,7 @@ def test_same_dataset_same_bytes(saved, tmp_path):
     shuffled = Dataset(
         meta=ds.meta, **{t: f.sample(fraction=1.0, shuffle=True, seed=3) for t, f in ds.tables().items()}
     )
-    mf.save_dataset(shuffled, other, **SAVE_ARGS, register=False)
+    mf.save_dataset(shuffled, other, **SAVE_ARGS)
     for table in ds.tables():
         assert sha256_file(paths.data_dir / f"tiny/{table}.parquet") == sha256_file(
             other.data_dir / f"tiny/{table}.parquet"
@@ -126,9 +128,9 @@ def test_same_bytes_whatever_the_thread_count_and_hash_seed(saved, tmp_path):
     _, paths = saved
     script = (
         "import sys; from pathlib import Path; sys.path.insert(0, 'tests');"
-        "from data_tables import small_dataset, workspace; from janus_core import manifest as mf;"
+        "from data_tables import small_dataset, workspace; from janus_core.data import manifest as mf;"
         "root = Path(sys.argv[1]); mf.save_dataset(small_dataset(root), workspace(root / 'ws'), "
-        "source='hand-made test tables', licence='CC0', production={'generator': 'tests', 'seed': 0}, register=False)"
+        "source='hand-made test tables', licence='CC0', production={'generator': 'tests', 'seed': 0})"
     )
     repo = Path(__file__).resolve().parents[1]
     for threads, seed in (("1", "1"), ("2", "12345")):
@@ -193,14 +195,14 @@ def test_verify_missing_and_unexpected_files(saved):
 def test_rejected_rows_are_written_and_recorded(tmp_path):
     paths = workspace(tmp_path / "ws")
     rejected = {"prices": pl.DataFrame({"row": [3, 2], "reason": ["b", "a"], "open": ["x", "y"]})}
-    mf.save_dataset(small_dataset(tmp_path), paths, **SAVE_ARGS, rejected=rejected, register=False)
+    mf.save_dataset(small_dataset(tmp_path), paths, **SAVE_ARGS, rejected=rejected)
     data = json.loads(paths.manifest_path("tiny").read_text())
     assert data["rejected"]["prices"]["path"] == "tiny/rejected/prices.parquet"
     assert pl.read_parquet(paths.data_dir / "tiny/rejected/prices.parquet")["row"].to_list() == [2, 3]
     assert mf.verify_dataset("tiny", paths) == []
     assert set(data["tables"]) == {"events", "prices", "benchmarks", "securities", "exposures"}
     plain = workspace(tmp_path / "plain")  # the snapshot covers the dataset tables, not the rejected rows
-    mf.save_dataset(small_dataset(tmp_path), plain, **SAVE_ARGS, register=False)
+    mf.save_dataset(small_dataset(tmp_path), plain, **SAVE_ARGS)
     assert json.loads(plain.manifest_path("tiny").read_text())["snapshot_hash"] == data["snapshot_hash"]
 
 
@@ -215,7 +217,7 @@ def test_invalid_dataset_writes_nothing(tmp_path):
         securities=ds.securities,
     )
     with pytest.raises(DataValidationError, match="<tiny/prices>:-: date: wrong_type"):
-        mf.save_dataset(bad, paths, **SAVE_ARGS, register=False)
+        mf.save_dataset(bad, paths, **SAVE_ARGS)
     negative = Dataset(
         meta=ds.meta,
         events=ds.events,
@@ -224,7 +226,7 @@ def test_invalid_dataset_writes_nothing(tmp_path):
         securities=ds.securities,
     )
     with pytest.raises(DataValidationError, match="<tiny/prices>:1: open: non_positive_price"):
-        mf.save_dataset(negative, paths, **SAVE_ARGS, register=False)
+        mf.save_dataset(negative, paths, **SAVE_ARGS)
     assert not paths.manifest_path("tiny").exists() and not paths.dataset_dir("tiny").exists()
 
 
@@ -249,7 +251,7 @@ def test_failure_mid_write_keeps_the_previous_version(saved, monkeypatch):
         securities=ds.securities,
     )
     with pytest.raises(OSError, match="disk full"):
-        mf.save_dataset(changed, paths, **SAVE_ARGS, register=False)
+        mf.save_dataset(changed, paths, **SAVE_ARGS)
     assert {p.name: p.read_bytes() for p in paths.dataset_dir("tiny").iterdir()} == before
     assert paths.manifest_path("tiny").read_bytes() == manifest_before
     assert sorted(p.name for p in paths.data_dir.iterdir()) == ["tiny"]
@@ -259,4 +261,4 @@ def test_failure_mid_write_keeps_the_previous_version(saved, monkeypatch):
 def test_bad_dataset_name_is_refused(tmp_path):
     ds = small_dataset(tmp_path, name="../escape")
     with pytest.raises(ValueError, match="dataset name"):
-        mf.save_dataset(ds, workspace(tmp_path / "ws"), **SAVE_ARGS, register=False)
+        mf.save_dataset(ds, workspace(tmp_path / "ws"), **SAVE_ARGS)

@@ -13,9 +13,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from janus_core.data import check_dataset
-from janus_core.events import map_event_days
-from janus_core.megacap import (
+from janus_core.data.dataset import check_dataset
+from janus_core.data.events import map_event_days
+from janus_core.data.megacap import (
     MegacapConfig,
     build_us_megacap,
     clean_split_factor,
@@ -143,8 +143,8 @@ def test_unexplained_adjustment_fails_closed():
 
 
 def test_build_sample_refuses_seed_or_scale_for_real_data(tmp_path):
+    from janus_core.data.samples import build_sample
     from janus_core.paths import WorkbenchPaths
-    from janus_core.samples import build_sample
 
     paths = WorkbenchPaths(data_dir=tmp_path / "d", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb")
     with pytest.raises(ValueError, match="--scale and --seed do not apply"):

@@ -1,4 +1,4 @@
-"""Tests for janus_core.metrics: the paper's metrics on hand-computed and published NAVs, decision
+"""Tests for janus_core.backtest.metrics: the paper's metrics on hand-computed and published NAVs, decision
 metrics on a hand-made labelled table, and the bootstrap intervals against independent references."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.metrics import (
+from janus_core.backtest.metrics import (
     NAV_METRIC_KEYS,
     BootstrapConfig,
     block_bootstrap_indices,
@@ -20,11 +20,11 @@ from janus_core.metrics import (
     bootstrap_sharpe_ci,
     bootstrap_sharpe_diff_ci,
     da_interval_table,
-    sharpe_interval_table,
     daily_returns,
     decision_metrics,
     direction_hits,
     nav_metrics,
+    sharpe_interval_table,
 )
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "janus-q-demo"

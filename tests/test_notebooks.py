@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO_ROOT, workspace_env
 
 NOTEBOOKS = sorted(p.stem for p in (REPO_ROOT / "notebooks").glob("*.py"))

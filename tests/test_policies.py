@@ -6,8 +6,18 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from janus_core.decisions import DECISION_SCHEMA, parse_completion, validate_decisions
-from janus_core.policies import POLICIES, PolicyConfig, PolicyError, make_decisions, type_prior_table
+from janus_core.decide.decisions import (
+    DECISION_SCHEMA,
+    parse_completion,
+    validate_decisions,
+)
+from janus_core.decide.policies import (
+    POLICIES,
+    PolicyConfig,
+    PolicyError,
+    make_decisions,
+    type_prior_table,
+)
 
 LABELLED = pl.DataFrame(
     {

@@ -19,19 +19,15 @@ from report_fixtures import CARS, write_evidence_folder
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
-from janus_core import evidence, gate
+from janus_core import hashing
 from janus_core.cli import main as janus_main
+from janus_core.evidence import gate, schema
 from janus_core.hashing import sha256_file
-from janus_core.report import (
-    REASON_TEXT,
-    REPORT_FILE,
-    SECTIONS,
-    UNKNOWN_REASON_TEXT,
-    ReportConfig,
-    caar_confidence_band,
-    reason_sentence,
-    render_report,
-)
+from janus_core.report.folder import REPORT_FILE
+from janus_core.report.page import SECTIONS, ReportConfig
+from janus_core.report.reasons import REASON_TEXT, UNKNOWN_REASON_TEXT, reason_sentence
+from janus_core.report.render import render_report
+from janus_core.study.significance import caar_confidence_band
 
 SECTION_RE = re.compile(r'<section id="([^"]+)">')
 
@@ -76,7 +72,7 @@ def test_caar_band_matches_scipy_and_statsmodels():
 def _contract_codes() -> set[str]:
     """Every reason code the gate and the evidence summary can emit, read from their sources."""
     codes = set(re.findall(r"``([a-z0-9_]+)``", gate.__doc__ or ""))
-    codes |= {v for k, v in vars(evidence).items() if k.startswith("REASON_") and isinstance(v, str)}
+    codes |= {v for k, v in vars(schema).items() if k.startswith("REASON_") and isinstance(v, str)}
     source = Path(gate.__file__).read_text(encoding="utf-8")
     codes |= set(re.findall(r'code="([a-z0-9_]+)"', source))
     for prefix in re.findall(r'"(janus_[a-z_]+)"\),?\s*$', source, re.M):
@@ -101,7 +97,7 @@ def test_reason_sentence_for_qualified_and_unknown_codes():
 def test_chart_svg_prefixes_element_ids_so_charts_can_share_a_page():
     import altair as alt
 
-    from janus_core.charts import chart_svg
+    from janus_core.report.charts import chart_svg
 
     data = alt.Data(values=[{"x": 0, "y": 0}, {"x": 1, "y": 5}, {"x": 2, "y": -3}, {"x": 3, "y": 2}])
     clipped = alt.Chart(data).mark_line(clip=True).encode(x=alt.X("x:Q", scale=alt.Scale(domain=[0, 2])), y="y:Q")
@@ -116,7 +112,7 @@ def test_chart_svg_prefixes_element_ids_so_charts_can_share_a_page():
 
 
 def test_chart_text_from_the_evidence_is_escaped_in_the_svg():
-    from janus_core.charts import chart_svg, count_bar_chart
+    from janus_core.report.charts import chart_svg, count_bar_chart
 
     frame = pl.DataFrame({"event_type": ["<script>alert(1)</script>&", "dividend"], "strength_label": ["strong", "weak"],
                           "count": [1, 2]})
@@ -205,7 +201,7 @@ def test_render_is_byte_deterministic_across_renders_and_hash_seeds(handmade, tm
     first = render_report(handmade).read_bytes()
     second = render_report(handmade).read_bytes()  # report.html now exists in the folder
     assert first == second
-    code = ("import sys; sys.path.insert(0, 'tests'); from janus_core.report import render_report; "
+    code = ("import sys; sys.path.insert(0, 'tests'); from janus_core.report.render import render_report; "
             f"render_report({str(handmade)!r})")
     for seed, threads in (("1", "1"), ("12345", "2")):
         subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True,
@@ -231,7 +227,12 @@ def test_markup_loads_nothing_from_outside(handmade):
 def test_config_limits_rows_and_says_where_the_rest_is(handmade):
     html = render_report(handmade).read_text(encoding="utf-8")
     assert "Showing the first" not in section_html(html, "labels")
-    from janus_core.report import build_report_html, check_integrity, gate_outcome, load_evidence_folder
+    from janus_core.report.folder import load_evidence_folder
+    from janus_core.report.render import (
+        build_report_html,
+        check_integrity,
+        gate_outcome,
+    )
 
     folder = load_evidence_folder(handmade)
     small = build_report_html(folder, check_integrity(handmade, folder, None), gate_outcome(handmade, "paper", None),
@@ -263,7 +264,7 @@ def test_cli_writes_the_report_and_fails_clearly_without_a_folder(handmade, tmp_
 @pytest.fixture(scope="module")
 def sample_export(sample_workspace, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample-export") / "evidence"
-    evidence.export(evidence.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
+    pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
                                           record_run=False), sample_workspace)
     return out
 
@@ -394,7 +395,7 @@ def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace
 def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspace):
     first = render_report(sample_copy, paths=sample_workspace).read_bytes()
     assert render_report(sample_copy, paths=sample_workspace).read_bytes() == first
-    code = ("from janus_core.paths import WorkbenchPaths; from janus_core.report import render_report; "
+    code = ("from janus_core.paths import WorkbenchPaths; from janus_core.report.render import render_report; "
             f"render_report({str(sample_copy)!r}, paths=WorkbenchPaths.from_env())")
     env = {"PYTHONHASHSEED": "4242", "POLARS_MAX_THREADS": "2", "PATH": "/usr/bin:/bin",
            "JANUS_DATA_DIR": str(sample_workspace.data_dir), "JANUS_MANIFEST_DIR": str(sample_workspace.manifest_dir),
@@ -426,13 +427,13 @@ def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sampl
 
 
 def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path):
+    from janus_core.data.samples import build_sample
     from janus_core.paths import WorkbenchPaths
-    from janus_core.samples import build_sample
 
     paths = WorkbenchPaths(data_dir=tmp_path / "data", manifest_dir=tmp_path / "manifests", store=tmp_path / "s.duckdb")
     build_sample("us-megacap", paths, progress=False)
     out = tmp_path / "evidence"
-    evidence.export(evidence.ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out,
+    pipeline.export(pipeline.ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out,
                                           record_run=False), paths)
     html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
     assert banner_html(html) is None
@@ -466,10 +467,12 @@ def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manif
     manifest = json.loads(path.read_text())
     for key in ("source", "licence"):
         manifest["dataset"][key] = None
-    path.write_bytes(evidence.dumps(manifest))
+    path.write_bytes(hashing.dumps(manifest))
     prov = section_html(render_report(sample_copy, paths=sample_workspace).read_text(encoding="utf-8"), "provenance")
     dataset = json.loads(sample_workspace.manifest_path("synthetic-ashare").read_text())
     assert "Not recorded in run-manifest.json; taken from the dataset manifest" in prov
     assert "matches the manifest_sha256 recorded at export" in prov and jinja_escape(dataset["licence"]) in prov
     alone = section_html(render_report(sample_copy).read_text(encoding="utf-8"), "provenance")
     assert "no dataset manifest was consulted" in alone and jinja_escape(dataset["licence"]) not in alone
+
+from janus_core import pipeline

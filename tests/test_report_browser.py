@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from janus_core import evidence
+from janus_core import pipeline
+from janus_core.evidence import schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -32,9 +33,9 @@ def _chromium() -> Path:
 @pytest.fixture(scope="module")
 def sample_report(sample_workspace, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser-export") / "evidence"
-    evidence.export(evidence.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
+    pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
                                           record_run=False), sample_workspace)
-    return out / evidence.REPORT_REF  # the report the export itself rendered
+    return out / schema.REPORT_REF  # the report the export itself rendered
 
 
 def test_report_renders_offline_in_headless_chromium(sample_report, tmp_path):

@@ -11,21 +11,21 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from janus_core.events import EVENT_TYPES
-from janus_core.reward import (
+from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.reward import (
     SCORE_COLUMNS,
     HgrmConfig,
     RewardError,
     ablation_table,
     constant_decisions,
     constant_policy_check,
-    group_means,
     reward_config_hash,
     reward_config_payload,
     reward_profile,
     reward_summary,
     score,
 )
+from janus_core.study.labels import group_means
 
 LABELS = pl.DataFrame(
     {
@@ -360,15 +360,15 @@ def test_constant_policy_check_on_hand_labels():
 # ---- the synthetic demo, through the real Stage I pipeline ---------------------------------------------
 @pytest.fixture(scope="module")
 def demo_labelled() -> pl.DataFrame:
-    from janus_core.car import CarConfig, compute_car
-    from janus_core.labels import LabelConfig, chronological_split, label
-    from janus_core.synthetic import SyntheticConfig, generate
+    from janus_core.data.synthetic import SyntheticConfig, generate
+    from janus_core.study.car import CarConfig, compute_car
+    from janus_core.study.labels import LabelConfig, chronological_split, label
 
     return chronological_split(label(compute_car(generate(SyntheticConfig()), CarConfig()), LabelConfig()))
 
 
 def test_demo_policy_ordering_and_no_reward_hacking(demo_labelled):
-    from janus_core.policies import POLICIES, make_decisions
+    from janus_core.decide.policies import POLICIES, make_decisions
 
     decisions = pl.concat([make_decisions(p, demo_labelled) for p in POLICIES])
     summary = reward_summary(score(decisions, demo_labelled))
@@ -399,11 +399,11 @@ def test_group_means_against_numpy_with_nulls():
 
 _DETERMINISM_SCRIPT = """
 import hashlib, polars as pl
-from janus_core.car import CarConfig, compute_car
-from janus_core.labels import LabelConfig, chronological_split, label
-from janus_core.policies import POLICIES, make_decisions
-from janus_core.reward import ablation_table, constant_policy_check, score
-from janus_core.synthetic import SyntheticConfig, generate
+from janus_core.study.car import CarConfig, compute_car
+from janus_core.study.labels import LabelConfig, chronological_split, label
+from janus_core.decide.policies import POLICIES, make_decisions
+from janus_core.decide.reward import ablation_table, constant_policy_check, score
+from janus_core.data.synthetic import SyntheticConfig, generate
 lab = chronological_split(label(compute_car(generate(SyntheticConfig()), CarConfig()), LabelConfig()))
 dec = pl.concat([make_decisions(p, lab) for p in POLICIES])
 h = hashlib.sha256()
@@ -432,7 +432,7 @@ def test_reward_quantiles_match_numpy_over_mapped_decisions():
     import numpy as np
     import polars as pl
 
-    from janus_core.reward import reward_quantiles
+    from janus_core.decide.reward import reward_quantiles
 
     rng = np.random.default_rng(3)
     n = 1_001

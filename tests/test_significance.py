@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from janus_core import significance as sg
-from janus_core.car import CarConfig, compute_car, estimation_abnormal_returns
-from janus_core.synthetic import SyntheticConfig, generate
+from janus_core.data.synthetic import SyntheticConfig, generate
+from janus_core.study import significance as sg
+from janus_core.study.car import CarConfig, compute_car, estimation_abnormal_returns
 
 
 def test_t_and_bmp_match_scipy_one_sample_t():

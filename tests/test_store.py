@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 from data_tables import small_dataset, workspace
 
-from janus_core import manifest as mf
-from janus_core import store
+from janus_core.data import manifest as mf
+from janus_core.data import store
 
 SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": {"generator": "tests"}}
 
@@ -16,7 +16,8 @@ SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": 
 def registered(tmp_path):
     paths = workspace(tmp_path / "ws")
     ds = small_dataset(tmp_path, name="tiny-set")
-    mf.save_dataset(ds, paths, **SAVE_ARGS)  # registers
+    mf.save_dataset(ds, paths, **SAVE_ARGS)
+    store.register_dataset(ds.name, paths)
     return ds, paths
 
 
@@ -55,6 +56,7 @@ def test_reregistering_drops_views_of_removed_tables(registered, tmp_path):
         meta=ds.meta, events=ds.events, prices=ds.prices, benchmarks=ds.benchmarks, securities=ds.securities
     )
     mf.save_dataset(smaller, paths, **SAVE_ARGS)
+    store.register_dataset(smaller.name, paths)
     with store.connect(paths, read_only=True) as conn:
         views = sorted(r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall())
     assert views == ["tiny_set__benchmarks", "tiny_set__events", "tiny_set__prices", "tiny_set__securities"]

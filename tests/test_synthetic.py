@@ -12,13 +12,18 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from janus_core.data import check_dataset
-from janus_core.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, map_event_days
-from janus_core.manifest import load_dataset
+from janus_core.data.dataset import check_dataset
+from janus_core.data.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, map_event_days
+from janus_core.data.manifest import load_dataset
+from janus_core.data.samples import build_sample
+from janus_core.data.synthetic import (
+    BENCHMARKS,
+    STYLE_FACTORS,
+    SyntheticConfig,
+    generate,
+    trading_calendar,
+)
 from janus_core.paths import WorkbenchPaths
-from janus_core.samples import build_sample
-from janus_core.synthetic import BENCHMARKS, STYLE_FACTORS, SyntheticConfig, generate, trading_calendar
-
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO = SyntheticConfig.for_scale("demo")

@@ -10,10 +10,10 @@ import math
 import polars as pl
 import pytest
 
-from janus_core.data import Dataset, DatasetMeta
-from janus_core.decisions import format_completion, parse_completion
-from janus_core.reward import HgrmConfig, reward_profile
-from janus_core.training import (
+from janus_core.data.dataset import Dataset, DatasetMeta
+from janus_core.decide.decisions import format_completion, parse_completion
+from janus_core.decide.reward import HgrmConfig, reward_profile
+from janus_core.decide.training import (
     SPLITS,
     TrainingConfig,
     TrainingError,

@@ -7,19 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
+from test_evidence_helpers import run_cli, write_folder
 
-from janus_core import evidence
+from janus_core import hashing
+from janus_core.evidence import schema
+from janus_core.evidence.verify import verify_evidence
 from janus_core.hashing import H, sha256_file
 from janus_core.paths import WorkbenchPaths
-from janus_core.verify import verify_evidence
-from test_evidence_helpers import run_cli, write_folder
 
 
 @pytest.fixture(params=[False, True], ids=["bare", "with-report"])
 def folder(tmp_path, request) -> Path:
     out = write_folder(tmp_path / "out", dspy=True)
     if request.param:
-        from janus_core.report import render_report
+        from janus_core.report.render import render_report
 
         render_report(out)
     return out
@@ -28,7 +29,7 @@ def folder(tmp_path, request) -> Path:
 def _files(out: Path) -> list[str]:
     """Every file of the folder except the review report, a derived view nothing is hashed over."""
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
-                  and p.relative_to(out).as_posix() != evidence.REPORT_REF)
+                  and p.relative_to(out).as_posix() != schema.REPORT_REF)
 
 
 def test_clean_export_verifies(folder):
@@ -37,7 +38,7 @@ def test_clean_export_verifies(folder):
 
 def test_every_file_is_covered(folder):
     files = _files(folder)
-    assert {"run-manifest.json", evidence.EVENT_CAR_REF, evidence.HGRM_REWARD_REF, evidence.EVIDENCE_REF,
+    assert {"run-manifest.json", schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF,
             "dspy/compile-result.json", "analysis/labelled_car.csv"} <= set(files)
     for rel in files:
         data = (folder / rel).read_bytes()
@@ -61,18 +62,18 @@ def test_whitespace_edit_of_the_run_manifest_is_caught(folder):
 
 def test_consistent_record_edit_is_still_caught_by_the_summary(folder):
     """Change a CAR and re-seal every hash an editor could: the recomputed summary still differs."""
-    path = folder / evidence.EVENT_CAR_REF
+    path = folder / schema.EVENT_CAR_REF
     doc = json.loads(path.read_text())
     doc["records"][0]["car"] = "0.5"
     doc["manifest_hash"] = H(doc["records"])
-    path.write_bytes(evidence.dumps(doc))
+    path.write_bytes(hashing.dumps(doc))
     manifest = json.loads((folder / "run-manifest.json").read_text())
-    manifest["files"][evidence.EVENT_CAR_REF] = sha256_file(path)
+    manifest["files"][schema.EVENT_CAR_REF] = sha256_file(path)
     manifest["self_hash"] = H({k: v for k, v in manifest.items() if k != "self_hash"})
-    (folder / "run-manifest.json").write_bytes(evidence.dumps(manifest))
+    (folder / "run-manifest.json").write_bytes(hashing.dumps(manifest))
     locations = {(p.file, p.location) for p in verify_evidence(folder)}
-    assert (evidence.EVENT_CAR_REF, "summary.mean_abs_car") in locations
-    assert (evidence.EVIDENCE_REF, "event_car") in locations
+    assert (schema.EVENT_CAR_REF, "summary.mean_abs_car") in locations
+    assert (schema.EVIDENCE_REF, "event_car") in locations
     assert ("dspy/compile-result.json", "hash chain") in locations
 
 
@@ -86,14 +87,14 @@ def test_missing_and_unlisted_files(folder):
 
 def test_authority_upgrade_is_caught(folder):
     """Marking synthetic evidence authoritative (and re-sealing the hashes) is named."""
-    for ref in (evidence.EVENT_CAR_REF, evidence.HGRM_REWARD_REF):
+    for ref in (schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF):
         path = folder / ref
         doc = json.loads(path.read_text())
         doc["artifact_authority"]["authoritative"] = True
-        path.write_bytes(evidence.dumps(doc))
+        path.write_bytes(hashing.dumps(doc))
     problems = {(p.file, p.location) for p in verify_evidence(folder)}
-    assert (evidence.EVENT_CAR_REF, "artifact_authority") in problems
-    assert (evidence.HGRM_REWARD_REF, "artifact_authority") in problems
+    assert (schema.EVENT_CAR_REF, "artifact_authority") in problems
+    assert (schema.HGRM_REWARD_REF, "artifact_authority") in problems
 
 
 def test_input_digests_against_the_dataset_manifest(folder, tmp_path):
@@ -109,23 +110,23 @@ def test_input_digests_against_the_dataset_manifest(folder, tmp_path):
 
 def test_cli_verify_exit_codes(folder, capsys):
     assert run_cli(["verify", str(folder), "--no-dataset"]) == 0
-    path = folder / evidence.HGRM_REWARD_REF
+    path = folder / schema.HGRM_REWARD_REF
     path.write_bytes(path.read_bytes().replace(b'"reward_count": 7', b'"reward_count": 8'))
     capsys.readouterr()
     assert run_cli(["verify", str(folder), "--no-dataset"]) == 1
     out = capsys.readouterr().out
-    assert f"{evidence.HGRM_REWARD_REF}: summary.reward_count: recorded 8 but recomputed 7" in out
-    assert f"{evidence.HGRM_REWARD_REF}: sha256" in out
+    assert f"{schema.HGRM_REWARD_REF}: summary.reward_count: recorded 8 but recomputed 7" in out
+    assert f"{schema.HGRM_REWARD_REF}: sha256" in out
 
 
 def test_the_review_report_is_a_derived_view_not_evidence(folder):
     """The report cannot be listed in the run manifest it shows; verify accepts it, and still names a
     leftover temp file beside it."""
-    from janus_core.report import render_report
+    from janus_core.report.render import render_report
 
     render_report(folder)
-    assert (folder / evidence.REPORT_REF).is_file()
-    assert evidence.REPORT_REF not in json.loads((folder / "run-manifest.json").read_text())["files"]
+    assert (folder / schema.REPORT_REF).is_file()
+    assert schema.REPORT_REF not in json.loads((folder / "run-manifest.json").read_text())["files"]
     assert verify_evidence(folder) == []
     (folder / ".report.html.tmp").write_text("partial")
     assert [(p.file, p.rule) for p in verify_evidence(folder)] == [

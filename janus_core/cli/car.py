@@ -15,9 +15,14 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from janus_core.car import CarConfig, Model, car_study, car_summary, write_car_artifacts
-from janus_core.labels import LabelConfig
 from janus_core.paths import WorkbenchPaths
+from janus_core.study.car import CarConfig, Model
+from janus_core.study.labels import (
+    LabelConfig,
+    car_study,
+    car_summary,
+    write_car_artifacts,
+)
 
 
 def _window(text: str) -> tuple[int, int]:
@@ -29,8 +34,7 @@ def _window(text: str) -> tuple[int, int]:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from janus_core.data import load_dataset
-    from janus_core.manifest import DatasetIntegrityError
+    from janus_core.data.manifest import DatasetIntegrityError, load_dataset
 
     defaults = CarConfig()
     try:

@@ -22,18 +22,19 @@ from typing import get_args
 from tqdm import tqdm
 
 from janus_core import __version__
-from janus_core.data import (
-    TABLE_NAMES,
+from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
+    check_news_cutoff,
+    check_timezone,
+)
+from janus_core.data.rows import (
+    TABLE_NAMES,
     DataValidationError,
     FileFormat,
     Provenance,
-    check_news_cutoff,
-    check_timezone,
-    detect_format,
-    load_tables,
 )
+from janus_core.data.tables import detect_format, load_tables
 from janus_core.hashing import sha256_file
 from janus_core.paths import WorkbenchPaths
 
@@ -50,8 +51,8 @@ def _err(message: str) -> None:
 
 
 def _handle_import(args: argparse.Namespace) -> int:
-    from janus_core.manifest import derive_as_of, save_dataset
-    from janus_core.store import StoreError
+    from janus_core.data.manifest import derive_as_of, save_dataset
+    from janus_core.data.store import StoreError, register_dataset
 
     try:
         check_timezone(args.timezone)
@@ -119,6 +120,7 @@ def _handle_import(args: argparse.Namespace) -> int:
                 production=production,
                 rejected=load.rejected(),
             )
+            register_dataset(args.name, paths)
         except (DataValidationError, ValueError, OSError) as exc:
             bar.close()
             _err(f"could not write dataset {args.name!r}: {exc}")
@@ -153,7 +155,7 @@ def _handle_import(args: argparse.Namespace) -> int:
 
 
 def _handle_verify(args: argparse.Namespace) -> int:
-    from janus_core.manifest import verify_dataset
+    from janus_core.data.manifest import verify_dataset
 
     findings = verify_dataset(args.name, WorkbenchPaths.from_env())
     if not findings:
@@ -165,7 +167,7 @@ def _handle_verify(args: argparse.Namespace) -> int:
 
 
 def _handle_list(args: argparse.Namespace) -> int:
-    from janus_core.manifest import list_datasets, read_manifest
+    from janus_core.data.manifest import list_datasets, read_manifest
 
     paths = WorkbenchPaths.from_env()
     names = list_datasets(paths)
@@ -182,7 +184,7 @@ def _handle_list(args: argparse.Namespace) -> int:
 
 
 def _handle_register(args: argparse.Namespace) -> int:
-    from janus_core.store import StoreError, register_dataset
+    from janus_core.data.store import StoreError, register_dataset
 
     try:
         views = register_dataset(args.name, WorkbenchPaths.from_env())
@@ -195,7 +197,7 @@ def _handle_register(args: argparse.Namespace) -> int:
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Register ``janus data {import,verify,list,register,build}``."""
-    from janus_core.samples import add_build_parser
+    from janus_core.data.samples import add_build_parser
 
     data = subparsers.add_parser("data", help="import, verify, list and build datasets")
     sub = data.add_subparsers(dest="data_command", required=True)

@@ -3,9 +3,9 @@
 - ``janus export --dataset NAME --decisions POLICY-or-PATH --out DIR [--reward-profile hgrm|lane_scaffold]
   [--candidate-id ID] [--strategy-id ID] [--dspy-bundle] [--no-record] [--no-report]
   [--report-target shadow|paper|live]``: writes the evidence folder with its review report
-  ``report.html`` for the target (default paper; :func:`janus_core.evidence.export`) and prints where
+  ``report.html`` for the target (default paper; :func:`janus_core.pipeline.export`) and prints where
   it went with the summary's reasons.
-- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.verify.verify_evidence`).
+- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.evidence.verify.verify_evidence`).
 - ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN]``: prints the
   verdict JSON ``{target, promotable, reasons: [{code, detail}]}``; exit 0 only when promotable.
 """
@@ -20,7 +20,8 @@ from janus_core.paths import WorkbenchPaths
 
 
 def _export(args: argparse.Namespace) -> int:
-    from janus_core.evidence import REPORT_REF, ExportConfig, export
+    from janus_core.evidence.schema import REPORT_REF
+    from janus_core.pipeline import ExportConfig, export
 
     cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
                        reward_profile=args.reward_profile, candidate_id=args.candidate_id,
@@ -39,7 +40,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from janus_core.verify import verify_evidence
+    from janus_core.evidence.verify import verify_evidence
 
     problems = verify_evidence(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env())
     for p in problems:
@@ -52,7 +53,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from janus_core.gate import GatePolicy, evaluate_gate
+    from janus_core.evidence.gate import GatePolicy, evaluate_gate
 
     policy = GatePolicy.from_file(args.policy) if args.policy else GatePolicy()
     verdict = evaluate_gate(Path(args.dir), args.target, policy, approval_token=args.approval_token)

@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from janus_core.gate import TARGETS, GatePolicy
+from janus_core.evidence.gate import TARGETS, GatePolicy
 from janus_core.paths import WorkbenchPaths
-from janus_core.report import render_report
+from janus_core.report.render import render_report
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -57,13 +57,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from janus_core.decisions import validate_decisions
-from janus_core.events import EVENT_TYPES
+from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.decisions import validate_decisions
+from janus_core.decide.policies import PolicyConfig, make_decisions
 from janus_core.hashing import H, decimal_str
+from janus_core.study.labels import group_means
 
 ProfileName = Literal["hgrm", "lane_scaffold"]
 PROFILES: tuple[str, ...] = ("hgrm", "lane_scaffold")
@@ -344,7 +345,7 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     """Score every decision against the labelled CAR table: one row per decision, same order, the
     columns of ``SCORE_COLUMNS`` (meanings in the module docstring) plus ``profile``.
 
-    ``decisions`` is validated with :func:`janus_core.decisions.validate_decisions` (duplicates
+    ``decisions`` is validated with :func:`janus_core.decide.decisions.validate_decisions` (duplicates
     allowed: a GRPO group scores several completions of one event). Unmapped rows (event not in
     the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
     """
@@ -390,23 +391,7 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     )
 
 
-def group_means(frame: pl.DataFrame, key: str, values: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Per value of ``key`` (sorted ascending): the mean of each expression in ``values`` over its
-    non-null entries (null when there are none). Sums run with numpy over the rows in their input
-    order, so the last bit never depends on the thread count (polars' parallel group-by sums do)."""
-    f = frame.select(pl.col(key), *[e.alias(n) for n, e in values.items()]).with_row_index("_row").sort(key, "_row")
-    if f.height == 0:
-        return pl.DataFrame({key: f[key], **{n: pl.Series(n, [], dtype=pl.Float64) for n in values}})
-    keys = f[key]
-    starts = (keys != keys.shift(1)).fill_null(True).arg_true().to_numpy()
-    out: dict[str, pl.Series] = {key: keys.gather(starts)}
-    for name in values:
-        col = f[name].cast(pl.Float64)
-        sums = np.add.reduceat(col.fill_null(0.0).to_numpy(), starts)
-        counts = np.add.reduceat(col.is_not_null().to_numpy().astype(np.int64), starts)
-        means = np.divide(sums, counts, out=np.full(len(starts), np.nan), where=counts > 0)
-        out[name] = pl.Series(name, means, dtype=pl.Float64).fill_nan(None)
-    return pl.DataFrame(out)
+
 
 
 def reward_quantiles(scored: pl.DataFrame) -> pl.DataFrame:
@@ -531,7 +516,6 @@ def constant_policy_check(labelled: pl.DataFrame, cfg: HgrmConfig | None = None)
 
 def oracle_mean_reward(labelled: pl.DataFrame, cfg: HgrmConfig | None = None) -> float:
     """Mean final reward of the oracle policy (``janus_core.policies``) on the included events."""
-    from janus_core.policies import PolicyConfig, make_decisions
 
     scored = score(make_decisions("oracle", labelled, PolicyConfig()), labelled, cfg or HgrmConfig())
     return float(group_means(scored, "profile", {"m": pl.col("final_reward")})["m"][0])

@@ -51,18 +51,18 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from janus_core.data import Dataset
-from janus_core.events import CALENDAR_DAY_SPAN, first_session_index, point_in_time_dates
-
-if TYPE_CHECKING:
-    from janus_core.labels import LabelConfig, SplitConfig
+from janus_core.data.dataset import Dataset
+from janus_core.data.events import (
+    CALENDAR_DAY_SPAN,
+    first_session_index,
+    point_in_time_dates,
+)
 
 Model = Literal["market", "market_adjusted", "constant_mean"]
 
@@ -83,7 +83,7 @@ class CarConfig(BaseModel):
     """Event-study parameters. The paper publishes no window lengths; the defaults follow common
     event-study practice for daily news studies (janus-q-method.md, Stage I.4)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: Normal-return model. "market" is the paper's (Stage I.1).
     model: Model = "market"
@@ -695,57 +695,3 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
     ar = np.where(valid, ar, np.nan)
     return pl.DataFrame({"event_id": inc["event_id"], "ar_estimation": pl.Series(ar)})
-
-
-#: Decimals of the headline numbers in the CAR summary (enough to see a change, stable across BLAS).
-SUMMARY_DECIMALS = 6
-
-
-def car_study(ds: Dataset, cfg: CarConfig, label_cfg: "LabelConfig | None" = None, split_cfg: "SplitConfig | None" = None) -> pl.DataFrame:
-    """The labelled CAR table: :func:`compute_car`, then ``labels.label`` and
-    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``)."""
-    from janus_core.labels import LabelConfig, chronological_split, label
-
-    return chronological_split(label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg)
-
-
-def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: "LabelConfig") -> dict[str, object]:
-    """Small deterministic digest of a labelled CAR table: counts by exclusion reason, direction,
-    strength and split, and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
-
-    def counts(col: str) -> dict[str, int]:
-        rows = table.group_by(pl.col(col).fill_null("null")).len().sort(col).rows()
-        return {str(k): int(v) for k, v in rows}
-
-    inc = table.filter(pl.col("excluded_reason").is_null())
-    by_type = inc.group_by("event_type").agg(n=pl.len(), mean_car=pl.col("car").mean(), mean_abs_car=pl.col("car").abs().mean()).sort("event_type")
-    rnd = lambda x: None if x is None else round(float(x), SUMMARY_DECIMALS)  # noqa: E731
-    return {
-        "config": {"car": cfg.model_dump(mode="json"), "label": label_cfg.model_dump(mode="json"), "tau": label_cfg.effective_tau},
-        "event_count": table.height,
-        "included_count": inc.height,
-        "excluded_reason": counts("excluded_reason"),
-        "direction": counts("direction"),
-        "strength": counts("strength"),
-        "split": counts("split") if "split" in table.columns else {},
-        "neutralized": bool(table["neutralized"].any()) if table.height else False,
-        "mean_car": rnd(inc["car"].mean()),
-        "mean_abs_car": rnd(inc["car"].abs().mean()),
-        "by_type": {
-            r["event_type"]: {"n": r["n"], "mean_car": rnd(r["mean_car"]), "mean_abs_car": rnd(r["mean_abs_car"])}
-            for r in by_type.iter_rows(named=True)
-        },
-    }
-
-
-def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str) -> tuple[Path, Path]:
-    """Write ``out_dir/car.parquet`` (the table) and ``out_dir/car-summary.json`` (sorted keys,
-    2-space indent); same inputs give the same bytes. Returns both paths."""
-    import json
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    table_path, summary_path = out / "car.parquet", out / "car-summary.json"
-    table.write_parquet(table_path, statistics=False)
-    summary_path.write_text(json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
-    return table_path, summary_path

@@ -53,9 +53,9 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data import Dataset
-from janus_core.labels import mean_abs_car_by_type
-from janus_core.metrics import NAV_METRIC_KEYS, nav_metrics
+from janus_core.backtest.metrics import NAV_METRIC_KEYS, nav_metrics
+from janus_core.data.dataset import Dataset
+from janus_core.study.labels import mean_abs_car_by_type
 
 SKIP_REASONS: tuple[str, ...] = (
     "hold",

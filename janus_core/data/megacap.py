@@ -38,8 +38,9 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data import Dataset, DatasetMeta, event_ts_iso
-from janus_core.events import derive_event_id
+from janus_core.data.dataset import Dataset, DatasetMeta
+from janus_core.data.events import derive_event_id
+from janus_core.data.tables import event_ts_iso
 from janus_core.hashing import sha256_file
 
 DATASET_NAME = "us-megacap"
@@ -284,7 +285,7 @@ def build_us_megacap(cfg: MegacapConfig | None = None) -> tuple[Dataset, dict[st
         as_of=str(last),
     )
     production: dict[str, object] = {
-        "builder": "janus_core.megacap.build_us_megacap",
+        "builder": "janus_core.data.megacap.build_us_megacap",
         "sources": [
             _package_info("bokeh-sampledata", files["stocks"]),
             _package_info("arch", files["sp500"]),

@@ -36,7 +36,16 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.decisions import DECISION_SCHEMA
+from janus_core.backtest import engine as backtest
+from janus_core.backtest import metrics
+from janus_core.data.dataset import Dataset
+from janus_core.decide import reward
+from janus_core.decide.decisions import DECISION_SCHEMA
+from janus_core.decide.policies import PolicyConfig, make_decisions
+from janus_core.decide.reward import HgrmConfig
+from janus_core.study import significance
+from janus_core.study.car import CarConfig, estimation_abnormal_returns
+from janus_core.study.labels import LabelConfig
 
 #: Policies that need more than the labelled table's event columns, and the column they need.
 _POLICY_NEEDS: dict[str, str] = {"sentiment": "sentiment", "type_prior": "split"}
@@ -78,13 +87,11 @@ def tau_sweep(labelled: pl.DataFrame, grid: tuple[float, ...], cost: float) -> p
                                       "strong_share": pl.Float64, "cost": pl.Float64})
 
 
-def event_study_tables(ds: Any, labelled: pl.DataFrame, car_cfg: Any,
+def event_study_tables(ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig,
                        cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """``caar_path`` and ``significance_by_type`` (module docstring) of the included events, and the
     reason for leaving them out: a labelled table without the per-day abnormal returns ``ar`` of
     ``car.compute_car``, or no included event."""
-    from janus_core import significance
-    from janus_core.car import estimation_abnormal_returns
 
     names = ("caar_path", "significance_by_type")
     if "ar" not in labelled.columns:
@@ -99,18 +106,16 @@ def event_study_tables(ds: Any, labelled: pl.DataFrame, car_cfg: Any,
     }, {}
 
 
-def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: Any) -> dict[str, pl.DataFrame]:
+def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: PolicyConfig) -> dict[str, pl.DataFrame]:
     """Decisions of each baseline policy on ``labelled`` (``policies.make_decisions``)."""
-    from janus_core.policies import make_decisions
 
     return {name: make_decisions(name, labelled, policy_cfg) for name in names}
 
 
-def backtest_tables(ds: Any, labelled: pl.DataFrame, decisions: dict[str, pl.DataFrame], candidate: str,
+def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl.DataFrame], candidate: str,
                     cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """``nav``, ``holding_period_sweep`` and ``metrics`` (module docstring) for the policies in
     ``decisions`` (``candidate`` among them), and the reasons for any table left out."""
-    from janus_core import backtest, metrics
 
     in_window = labelled.filter(pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null()
                                 & pl.col("excluded_reason").is_null())
@@ -151,11 +156,10 @@ def backtest_tables(ds: Any, labelled: pl.DataFrame, decisions: dict[str, pl.Dat
     return tables, skipped
 
 
-def research_tables(ds: Any, labelled: pl.DataFrame, candidate_decisions: pl.DataFrame, candidate: str,
-                    reward_cfg: Any, label_cfg: Any, policy_cfg: Any, car_cfg: Any,
+def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl.DataFrame, candidate: str,
+                    reward_cfg: HgrmConfig, label_cfg: LabelConfig, policy_cfg: PolicyConfig, car_cfg: CarConfig,
                     cfg: AnalysisConfig) -> dict[str, pl.DataFrame]:
     """Every research table of the module docstring, keyed by file stem (``skipped`` included)."""
-    from janus_core import reward
 
     if not cfg.enabled:
         return {"skipped": pl.DataFrame({"table": ["all"], "reason": ["analysis disabled by config"]})}

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 class ChartStyle(BaseModel):
     """Size of a chart's plotting area in pixels (the SVG adds axes and legends around it)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     width: int = 560
     height: int = 240

@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.decisions import DECISION_SCHEMA, format_completion
-from janus_core.events import EVENT_TYPES
-from janus_core.reward import group_means
+from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.decisions import DECISION_SCHEMA, format_completion
+from janus_core.study.labels import group_means
 
 POLICIES: tuple[str, ...] = ("oracle", "type_prior", "sentiment", "always_long", "always_hold", "random")
 

@@ -44,7 +44,13 @@ from pathlib import Path
 
 import polars as pl
 
-from janus_core.events import EVENT_TYPES, UNKNOWN_EVENT_TYPE, normalise_event_type, normalise_event_types
+from janus_core.data.events import (
+    EVENT_TYPES,
+    UNKNOWN_EVENT_TYPE,
+    normalise_event_type,
+    normalise_event_types,
+)
+from janus_core.data.tables import load_table
 
 ACTIONS: tuple[str, ...] = ("long", "short", "hold")
 STRENGTHS: tuple[str, ...] = ("strong", "weak")
@@ -323,10 +329,9 @@ def validate_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = Tru
 
 def load_decisions(path: str | Path) -> pl.DataFrame:
     """Read a decisions file (Parquet, CSV or JSON Lines) with the data layer's strict loader
-    (``janus_core.data.load_table``: row-level errors name the file, row, column and rule), then
+    (``janus_core.data.tables.load_table``: row-level errors name the file, row, column and rule), then
     apply :func:`validate_decisions` (type normalisation, ``format_ok``, one decision per event and
     strategy). Rows come back in the loader's canonical order."""
-    from janus_core.data import load_table
 
     loaded = load_table("decisions", Path(path), timezone=None)
     return validate_decisions(loaded.frame, str(path))

@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data import Dataset
-from janus_core.decisions import (
+from janus_core.data.dataset import Dataset
+from janus_core.data.events import EVENT_TYPE_NAMES, EVENT_TYPES
+from janus_core.decide.decisions import (
     CONCLUSION_KEYS,
     ParsedCompletion,
     completion_text,
@@ -38,8 +39,7 @@ from janus_core.decisions import (
     parse_completion,
     parse_conclusion,
 )
-from janus_core.events import EVENT_TYPE_NAMES, EVENT_TYPES
-from janus_core.reward import HgrmConfig, score
+from janus_core.decide.reward import HgrmConfig, score
 
 SPLITS: tuple[str, ...] = ("historical", "train", "validation", "test")
 #: Label columns of a training record and the paper's names for them.
@@ -220,7 +220,7 @@ def training_records(
     """One SFT/GRPO record per included event of ``split`` (a split name, several, or ``None`` for
     all), sorted by (published_at, event_id). Columns: ``event_id, split, published_at, symbol,
     prompt, completion`` (the SFT target, written from the labels by
-    :func:`janus_core.decisions.format_completion`), the labels ``car, direction, strength,
+    :func:`janus_core.decide.decisions.format_completion`), the labels ``car, direction, strength,
     event_type`` (the paper's c, d, s, e) and the pre-event state of :func:`pre_event_state`."""
     cfg = cfg or TrainingConfig()
     needed = ("event_id", "symbol", "published_at", "headline", "event_day", "split", *LABEL_ALIASES)
@@ -278,7 +278,7 @@ def training_records(
     )
 
 
-def _jsonable(v: Any) -> Any:
+def _iso_values(v: Any) -> Any:
     if hasattr(v, "isoformat"):
         return v.isoformat()
     return v
@@ -297,7 +297,7 @@ def write_training_records(
     for split in splits:
         records = training_records(ds, labelled, split, cfg)
         path = out / f"{split}.jsonl"
-        lines = [json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
+        lines = [json.dumps({k: _iso_values(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
                  for row in records.iter_rows(named=True)]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         written[split] = path

@@ -17,7 +17,7 @@
 - the companion summary: equal to the one recomputed from the two child files; likewise
   ``evidence-summary.json``.
 - the analysis tables' row counts against the event-car summary's input and excluded counts.
-- the DSPy bundle, when present: its hash chain (:func:`janus_core.dspy_bundle.bundle_problems`).
+- the DSPy bundle, when present: its hash chain (:func:`janus_core.evidence.dspy_bundle.bundle_problems`).
 - with ``paths``: the recorded input digests, and the recorded source and licence, against the
   dataset manifest in ``paths.manifest_dir``.
 
@@ -34,28 +34,30 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from janus_core.evidence import (
+from janus_core.data.manifest import input_digests, read_dataset_manifest
+from janus_core.evidence.dspy_bundle import bundle_problems
+from janus_core.evidence.gate import child_schema_problems
+from janus_core.evidence.records import (
+    EvidenceDocs,
+    event_car_summary,
+    evidence_summary,
+    export_summary,
+    reward_summary,
+)
+from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
     EVIDENCE_REF,
     HGRM_REWARD_REF,
     HGRM_REWARD_SCHEMA,
+    REPORT_REF,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
-    REPORT_REF,
     SUMMARY_REF,
-    EvidenceDocs,
     artifact_authority,
-    dumps,
-    event_car_summary,
-    evidence_summary,
-    export_summary,
-    input_digests,
-    read_dataset_manifest,
-    reward_summary,
 )
-from janus_core.gate import child_schema_problems
-from janus_core.hashing import H, sha256_file
+from janus_core.hashing import H, dumps, sha256_file
+from janus_core.paths import WorkbenchPaths
 
 
 class Problem(BaseModel):
@@ -156,7 +158,7 @@ def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str,
     _compare(problems, rel, "promotion_authority_eligible", doc.get("promotion_authority_eligible"), eligible)
 
 
-def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
+def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None) -> list[Problem]:
     """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
     ``paths`` (a ``WorkbenchPaths``) enables the check of input digests against the dataset manifest."""
     out_dir = Path(out_dir)
@@ -220,8 +222,6 @@ def verify_evidence(out_dir: str | Path, paths: Any = None) -> list[Problem]:
                     _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
 
     if (out_dir / "dspy").is_dir():
-        from janus_core.dspy_bundle import bundle_problems
-
         for where, rule in bundle_problems(out_dir, event_doc, reward_doc):
             problems.append(Problem(file=where, location="hash chain", rule=rule))
 

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from janus_core.data.manifest import read_manifest
 from janus_core.paths import WorkbenchPaths
 
 _SCHEMA = (
@@ -103,8 +104,6 @@ def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duc
 def register_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
     """Create or replace the views of dataset ``name`` (from its manifest) and its ``datasets`` row;
     views of tables no longer in the manifest are dropped. Returns the view names."""
-    from janus_core.manifest import read_manifest
-
     paths = paths or WorkbenchPaths.from_env()
     manifest = read_manifest(name, paths)
     wanted = {view_name(name, t): e.path for t, e in manifest.tables.items()}

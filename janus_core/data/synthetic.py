@@ -1,6 +1,6 @@
 """Synthetic A-share sample: a seeded, fully vectorised market with injected event reactions.
 
-The generator builds a :class:`~janus_core.data.Dataset` whose event reactions are *known*, so every
+The generator builds a :class:`~janus_core.data.dataset.Dataset` whose event reactions are *known*, so every
 Stage I estimator (market model, risk neutralisation, CAR) can be checked against the truth.
 
 Market
@@ -35,7 +35,7 @@ Events
 Each event has a point-in-time event day ``d``: news published from 09:30 on trading day ``t`` up to
 (not including) 09:30 on the next trading day trades on that next trading day, i.e. ``d`` is the
 first trading day whose 09:30 (Asia/Shanghai) is strictly after ``published_at`` (the rule of
-:func:`janus_core.events.map_event_days`). Publication times follow a mix of intraday, after-close,
+:func:`janus_core.data.events.map_event_days`). Publication times follow a mix of intraday, after-close,
 pre-open and non-trading-day (weekend / holiday) slots inside that interval. An event injects the
 abnormal return path ``AR(d + j) = injection_profile[j] * c`` for j = 0, 1, 2 with total
 ``c = s m``: sign ``s = +1`` with the type's probability, magnitude ``m ~ Gamma(k, mean_type / k)``
@@ -57,8 +57,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.signal import lfilter
 from tqdm import tqdm
 
-from janus_core.data import Dataset, DatasetMeta, event_ts_iso
-from janus_core.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_id
+from janus_core.data.dataset import Dataset, DatasetMeta
+from janus_core.data.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_id
+from janus_core.data.tables import event_ts_iso
 
 GENERATOR_VERSION = "1"
 EXCHANGE_TIMEZONE = "Asia/Shanghai"
@@ -563,7 +564,7 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
 def production_info(cfg: SyntheticConfig) -> dict[str, object]:
     """How the dataset was produced, for the manifest: generator, version, seed and full config."""
     return {
-        "generator": "janus_core.synthetic.generate",
+        "generator": "janus_core.data.synthetic.generate",
         "generator_version": GENERATOR_VERSION,
         "seed": cfg.seed,
         "scale": cfg.scale,

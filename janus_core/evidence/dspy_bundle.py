@@ -40,8 +40,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from janus_core.evidence import dumps, ratio_text
-from janus_core.hashing import H
+from janus_core.evidence.schema import ratio_text
+from janus_core.hashing import H, dumps
 
 PromotionRecommendation = Literal["hold", "paper", "shadow", "constrained_live", "scaled_live"]
 COMPILE_REF = "dspy/compile-result.json"

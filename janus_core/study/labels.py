@@ -1,6 +1,6 @@
 """Labels y = {c, d, s, e} of Stage I (janus-q-method.md, Stage I.4) and the chronological split.
 
-- c = CAR (``car`` from :func:`janus_core.car.compute_car`);
+- c = CAR (``car`` from :func:`janus_core.study.car.compute_car`);
 - d = direction: ``positive`` when c > band, ``negative`` when c < -band, else ``neutral``
   (band = ``neutral_band``);
 - s = strength: ``strong`` when |c| >= tau, else ``weak``; tau defaults to the round-trip trading
@@ -12,12 +12,18 @@ Excluded events (null ``car``) get null direction and strength.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from janus_core.data.dataset import Dataset
+from janus_core.study.car import CarConfig, compute_car
 
 SPLITS: tuple[str, ...] = ("historical", "train", "validation", "test")
 
@@ -25,7 +31,7 @@ SPLITS: tuple[str, ...] = ("historical", "train", "validation", "test")
 class LabelConfig(BaseModel):
     """Label thresholds; every default with its reason."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: Round-trip cost of an A-share trade, in basis points: stamp duty 5 bps (sell side, since
     #: 2023-08-28) + broker commission about 2.5 bps per side + exchange/transfer fees about 0.5 bps
@@ -95,7 +101,7 @@ def historical_mean_abs_car(labelled: pl.DataFrame, start: date, end: date) -> d
 class SplitConfig(BaseModel):
     """The paper's chronological 4:4:1:1 split (historical statistics : train : validation : test)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: Shares of events (by publication date) per split, in ``SPLITS`` order.
     ratios: tuple[float, float, float, float] = (4.0, 4.0, 1.0, 1.0)
@@ -191,3 +197,72 @@ def tau_sweep(car_table: pl.DataFrame, taus: list[float], round_trip_cost_bps: f
         schema={"tau": pl.Float64, "strong_count": pl.Int64, "strong_share": pl.Float64,
                 "mean_abs_car_strong": pl.Float64, "mean_net_strong": pl.Float64},
     )  # fmt: skip
+
+
+def group_means(frame: pl.DataFrame, key: str, values: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Per value of ``key`` (sorted ascending): the mean of each expression in ``values`` over its
+    non-null entries (null when there are none). Sums run with numpy over the rows in their input
+    order, so the last bit never depends on the thread count (polars' parallel group-by sums do)."""
+    f = frame.select(pl.col(key), *[e.alias(n) for n, e in values.items()]).with_row_index("_row").sort(key, "_row")
+    if f.height == 0:
+        return pl.DataFrame({key: f[key], **{n: pl.Series(n, [], dtype=pl.Float64) for n in values}})
+    keys = f[key]
+    starts = (keys != keys.shift(1)).fill_null(True).arg_true().to_numpy()
+    out: dict[str, pl.Series] = {key: keys.gather(starts)}
+    for name in values:
+        col = f[name].cast(pl.Float64)
+        sums = np.add.reduceat(col.fill_null(0.0).to_numpy(), starts)
+        counts = np.add.reduceat(col.is_not_null().to_numpy().astype(np.int64), starts)
+        means = np.divide(sums, counts, out=np.full(len(starts), np.nan), where=counts > 0)
+        out[name] = pl.Series(name, means, dtype=pl.Float64).fill_nan(None)
+    return pl.DataFrame(out)
+
+
+#: Decimals of the headline numbers in the CAR summary (enough to see a change, stable across BLAS).
+SUMMARY_DECIMALS = 6
+
+
+def car_study(ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig | None = None, split_cfg: SplitConfig | None = None) -> pl.DataFrame:
+    """The labelled CAR table: :func:`compute_car`, then ``labels.label`` and
+    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``)."""
+    return chronological_split(label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg)
+
+
+def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> dict[str, object]:
+    """Small deterministic digest of a labelled CAR table: counts by exclusion reason, direction,
+    strength and split, and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
+
+    def counts(col: str) -> dict[str, int]:
+        rows = table.group_by(pl.col(col).fill_null("null")).len().sort(col).rows()
+        return {str(k): int(v) for k, v in rows}
+
+    inc = table.filter(pl.col("excluded_reason").is_null())
+    by_type = inc.group_by("event_type").agg(n=pl.len(), mean_car=pl.col("car").mean(), mean_abs_car=pl.col("car").abs().mean()).sort("event_type")
+    rnd = lambda x: None if x is None else round(float(x), SUMMARY_DECIMALS)  # noqa: E731
+    return {
+        "config": {"car": cfg.model_dump(mode="json"), "label": label_cfg.model_dump(mode="json"), "tau": label_cfg.effective_tau},
+        "event_count": table.height,
+        "included_count": inc.height,
+        "excluded_reason": counts("excluded_reason"),
+        "direction": counts("direction"),
+        "strength": counts("strength"),
+        "split": counts("split") if "split" in table.columns else {},
+        "neutralized": bool(table["neutralized"].any()) if table.height else False,
+        "mean_car": rnd(inc["car"].mean()),
+        "mean_abs_car": rnd(inc["car"].abs().mean()),
+        "by_type": {
+            r["event_type"]: {"n": r["n"], "mean_car": rnd(r["mean_car"]), "mean_abs_car": rnd(r["mean_abs_car"])}
+            for r in by_type.iter_rows(named=True)
+        },
+    }
+
+
+def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str) -> tuple[Path, Path]:
+    """Write ``out_dir/car.parquet`` (the table) and ``out_dir/car-summary.json`` (sorted keys,
+    2-space indent); same inputs give the same bytes. Returns both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table_path, summary_path = out / "car.parquet", out / "car-summary.json"
+    table.write_parquet(table_path, statistics=False)
+    summary_path.write_text(json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+    return table_path, summary_path

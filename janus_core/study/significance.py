@@ -205,7 +205,7 @@ def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by:
     the pooled group ``"all"``: ``n``, ``caar``, ``t_cs``, ``p_cs``, ``patell_z``, ``p_patell``,
     ``bmp_t``, ``p_bmp``, ``rbar``, ``kp_t``, ``p_kp``, ``corrado_z``, ``p_corrado``, ``gsign_z``,
     ``p_gsign``, ``same_day_clusters`` (event days with more than one event). ``estimation_ar``
-    comes from :func:`janus_core.car.estimation_abnormal_returns`."""
+    comes from :func:`janus_core.study.car.estimation_abnormal_returns`."""
     x = _Inputs(car_table, estimation_ar, by)
     length, w = x.est.shape[1], x.ev.shape[1]
     rows = []
@@ -278,4 +278,31 @@ def car_distribution(car_table: pl.DataFrame, bins: int = 60, limit: float = 0.3
         .agg(n=pl.len())
         .sort(by, "bin")
         .select(by, bin_start=pl.col("bin") * width - limit, bin_end=(pl.col("bin") + 1) * width - limit, n="n")
+    )
+
+
+def caar_confidence_band(caar_table: pl.DataFrame, level: float) -> pl.DataFrame:
+    """Add the cross-sectional t test of CAAR_k = 0 per event type to a table with columns
+    ``event_type``, ``n``, ``caar`` and ``std_car`` (sample standard deviation of CAR, ddof 1):
+
+    se_k = std_k / sqrt(n_k);  t_k = CAAR_k / se_k;  p_k = 2 * (1 - F(|t_k|; n_k - 1));
+    band_k = CAAR_k -/+ F^-1((1 + level) / 2; n_k - 1) * se_k   (F: Student t CDF).
+
+    Adds ``se``, ``t_stat``, ``p_value``, ``ci_low``, ``ci_high``; all null when n_k < 2 or std_k is
+    0 or null (no test is possible). Row order is kept."""
+    n = caar_table["n"].cast(pl.Float64).to_numpy()
+    caar = caar_table["caar"].cast(pl.Float64).to_numpy()
+    std = caar_table["std_car"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    ok = (n >= 2) & np.isfinite(std) & (std > 0)
+    df = np.where(ok, n - 1, 1.0)
+    se = np.where(ok, std / np.sqrt(np.where(ok, n, 1.0)), np.nan)
+    t = caar / se
+    p = 2.0 * stats.t.sf(np.abs(t), df)
+    half = stats.t.ppf((1.0 + level) / 2.0, df) * se
+
+    def col(x: np.ndarray) -> pl.Series:
+        return pl.Series(np.where(ok, x, np.nan)).fill_nan(None)
+
+    return caar_table.with_columns(
+        se=col(se), t_stat=col(t), p_value=col(p), ci_low=col(caar - half), ci_high=col(caar + half)
     )

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +32,10 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data import (
-    TABLE_NAMES,
-    TABLE_SCHEMAS,
-    Dataset,
-    DatasetMeta,
-    Provenance,
-    canonical_order,
-    check_dataset,
-)
-from janus_core.hashing import H, canonical_json, sha256_file
+from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset
+from janus_core.data.rows import TABLE_NAMES, TABLE_SCHEMAS, Provenance
+from janus_core.data.tables import canonical_order
+from janus_core.hashing import H, canonical_json, sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
 
 MANIFEST_VERSION = "janus-dataset-manifest-v1"
@@ -271,12 +265,11 @@ def save_dataset(
     licence: str,
     production: dict[str, Any],
     rejected: dict[str, pl.DataFrame] | None = None,
-    register: bool = True,
 ) -> Path:
-    """Write ``ds`` as ``data_dir/NAME/<table>.parquet`` plus the manifest ``manifest_dir/NAME.json``
-    and (``register``) register it in the DuckDB store. Returns the manifest path.
+    """Write ``ds`` as ``data_dir/NAME/<table>.parquet`` plus the manifest ``manifest_dir/NAME.json``.
+    Returns the manifest path (``store.register_dataset`` then registers it in the research store).
 
-    The dataset is validated first (:func:`janus_core.data.check_dataset`, fail closed). Files are
+    The dataset is validated first (:func:`janus_core.data.dataset.check_dataset`, fail closed). Files are
     written into a temporary folder that replaces any previous version only once everything is
     written, so a failure leaves the old dataset (or none) and no half-written one.
     ``production`` says how the data was made (generator and seed, or source packages, versions
@@ -343,10 +336,6 @@ def save_dataset(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         shutil.rmtree(old_dir, ignore_errors=True)
         tmp_manifest.unlink(missing_ok=True)
-    if register:
-        from janus_core import store
-
-        store.register_dataset(name, paths)
     return paths.manifest_path(name)
 
 
@@ -447,3 +436,32 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
             if path.resolve() not in expected_files:
                 findings.append(f"{path.stem}: file not in the manifest ({path})")
     return findings
+
+
+def dataset_choices(paths: WorkbenchPaths | None, requested: object = None,
+                    default: str = "synthetic-ashare") -> tuple[list[str], str]:
+    """A dataset picker's options and value: the datasets with a manifest under ``paths`` plus the
+    requested one (``requested`` or ``default`` when empty), sorted by name."""
+    value = str(requested or default)
+    return sorted(set(list_datasets(paths)) | {value}), value
+
+
+def input_digests(manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Per-table ``sha256``, ``content_hash`` and ``rows`` from a dataset manifest (empty without one)."""
+    if manifest is None:
+        return {}
+    tables = manifest.get("tables", {})
+    items = tables.items() if isinstance(tables, Mapping) else ((t["name"], t) for t in tables)
+    return {
+        name: {k: info.get(k) for k in ("sha256", "content_hash", "rows")}
+        for name, info in sorted(items)
+    }
+
+
+def read_dataset_manifest(name: str, paths: WorkbenchPaths) -> tuple[dict[str, Any] | None, str | None]:
+    """The dataset manifest JSON and the SHA-256 of its bytes, or ``(None, None)`` when absent."""
+    path = Path(paths.manifest_path(name))
+    if not path.is_file():
+        return None, None
+    data = path.read_bytes()
+    return json.loads(data), sha256_bytes(data)

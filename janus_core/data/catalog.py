@@ -1,7 +1,7 @@
 """Event catalog: the exploratory views of a dataset's news events (counts by type, symbol, month and
 sentiment; headline search; an event's price path against its benchmark).
 
-Pure functions over the canonical frames of :class:`janus_core.data.Dataset`; the events notebook
+Pure functions over the canonical frames of :class:`janus_core.data.dataset.Dataset`; the events notebook
 holds the controls and charts and calls these.
 """
 
@@ -12,14 +12,14 @@ from datetime import date
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from janus_core.data import Dataset
+from janus_core.data.dataset import Dataset
 
 
 class EventFilter(BaseModel):
     """Which events to look at. Empty tuples mean "all"; ``query`` is a case-insensitive literal
     substring matched against the headline; dates are exchange-local publication dates, inclusive."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_types: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()

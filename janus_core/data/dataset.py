@@ -1,0 +1,160 @@
+"""The canonical in-memory dataset: validated frames plus the manifest facts the computation needs."""
+
+
+from __future__ import annotations
+
+import re
+import typing
+import zoneinfo
+from dataclasses import dataclass
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from janus_core.data.rows import (
+    _ROW,
+    TABLE_NAMES,
+    DataValidationError,
+    Provenance,
+    _empty_problems,
+    _sort_problems,
+    _table_problem,
+    table_columns,
+)
+from janus_core.data.tables import _membership_problems, check_rules
+
+if typing.TYPE_CHECKING:
+    pass
+
+# --------------------------------------------------------------------------------------------------
+# The canonical in-memory dataset
+# --------------------------------------------------------------------------------------------------
+
+
+def check_timezone(zone: str) -> str:
+    """``zone`` when it is an IANA time-zone name (e.g. ``Asia/Shanghai``), else ValueError."""
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{zone!r} is not an IANA time zone (e.g. Asia/Shanghai, America/New_York)") from exc
+    return zone
+
+
+def check_news_cutoff(cutoff: str) -> str:
+    """``cutoff`` when it is an exchange-local ``HH:MM`` time, else ValueError."""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cutoff):
+        raise ValueError(f"news cut-off {cutoff!r} must be HH:MM (exchange local time)")
+    return cutoff
+
+
+class DatasetMeta(BaseModel):
+    """Per-dataset facts from the manifest that the computation needs (time zone and cut-off are
+    checked: an IANA zone name and ``HH:MM``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+    provenance: Provenance
+    exchange_timezone: str
+    #: Point-in-time cut-off in exchange local time: news from this time on day t up to the same
+    #: time on the next trading day informs day t+1 (the paper: 09:30, UTC+8).
+    news_cutoff: str = "09:30"
+    as_of: str
+    #: H over the tables' content hashes, from the manifest (None before the dataset is saved).
+    snapshot_hash: str | None = None
+
+    @field_validator("exchange_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        return check_timezone(zone)
+
+    @field_validator("news_cutoff")
+    @classmethod
+    def _hh_mm(cls, cutoff: str) -> str:
+        return check_news_cutoff(cutoff)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded, validated dataset: canonical polars frames plus its manifest metadata."""
+
+    meta: DatasetMeta
+    events: pl.DataFrame
+    prices: pl.DataFrame
+    benchmarks: pl.DataFrame
+    securities: pl.DataFrame
+    exposures: pl.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The present tables by name, in ``TABLE_NAMES`` order."""
+        frames = {
+            "events": self.events,
+            "prices": self.prices,
+            "benchmarks": self.benchmarks,
+            "securities": self.securities,
+            "exposures": self.exposures,
+        }
+        return {name: frames[name] for name in TABLE_NAMES if frames[name] is not None}
+
+    def style_factors(self) -> list[str]:
+        """Names of the numeric style-factor columns in ``exposures`` (empty when absent)."""
+        if self.exposures is None:
+            return []
+        return [c for c in self.exposures.columns if c not in ("symbol", "date")]
+
+
+def check_dataset(ds: Dataset) -> None:
+    """Fail closed unless every table of ``ds`` is canonical: each declared column present with its
+    canonical dtype (exposure factors Float64) and every rule of :func:`load_tables` satisfied.
+    Raises :class:`DataValidationError`; problem rows are 1-based row indices of the frames."""
+    problems: list[pl.DataFrame] = [_empty_problems()]
+    tables = ds.tables()
+    for table, frame in tables.items():
+        file = f"<{ds.name}/{table}>"
+        wrong = [
+            _table_problem(
+                file,
+                s.name,
+                "missing_column" if s.name not in frame.columns else "wrong_type",
+                f"canonical column '{s.name}' must be {s.dtype}"
+                + ("" if s.name not in frame.columns else f", is {frame.schema[s.name]}"),
+            )
+            for s in table_columns(table)
+            if s.name not in frame.columns or frame.schema[s.name] != s.dtype
+        ]
+        if table == "exposures":
+            wrong += [
+                _table_problem(file, c, "wrong_type", f"style factor '{c}' must be Float64, is {t}")
+                for c, t in frame.schema.items()
+                if c not in ("symbol", "date") and t != pl.Float64
+            ]
+        if wrong:
+            problems += wrong
+            continue
+        indexed = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
+        problems.append(check_rules(table, indexed, file))
+        if table == "securities":
+            problems.append(
+                _membership_problems(
+                    indexed,
+                    file,
+                    "benchmark",
+                    ds.benchmarks["benchmark"].unique(),
+                    "unknown_benchmark",
+                    "benchmarks table",
+                )
+            )
+        if table in ("prices", "exposures"):
+            problems.append(
+                _membership_problems(
+                    indexed, file, "symbol", ds.securities["symbol"].unique(), "unknown_symbol", "securities table"
+                )
+            )
+    found = pl.concat(problems)
+    if found.height:
+        raise DataValidationError(_sort_problems(found))

@@ -1,0 +1,63 @@
+"""Atomic output: an evidence folder is written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+
+# --------------------------------------------------------------------------------------------------
+# Atomic output
+# --------------------------------------------------------------------------------------------------
+def _write_file(path: Path, data: bytes) -> None:
+    """Write bytes and fsync them (the single file writer of an export)."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes],
+                          finish: Callable[[Path], None] | None = None) -> None:
+    """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing.
+
+    The files go to a hidden sibling temp folder; ``finish(temp_folder)``, when given, then adds what
+    is derived from the complete folder (the report); then the temp folder is renamed to ``out_dir``.
+    An existing ``out_dir`` is first renamed aside and deleted only after the new folder is in place.
+    Any exception removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
+    """
+    out_dir = Path(os.path.abspath(out_dir))
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the published folder private
+    old: Path | None = None
+    try:
+        for rel in sorted(files):
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_file(target, files[rel])
+        if finish is not None:
+            finish(tmp)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.rename(out_dir, old / "previous")
+            try:
+                os.rename(tmp, out_dir)
+            except BaseException:
+                os.rename(old / "previous", out_dir)
+                raise
+        else:
+            os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,440 @@
+"""The three lane documents from computed tables: ``janus-event-car-v1`` records, the decision-to-event
+mapping, ``janus-hgrm-reward-v1`` records, the ``janus-q-evidence-v1`` summary, and the reviewer's
+analysis tables (CSV bytes). Pure functions: same tables, same objects, same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from janus_core.evidence.schema import (
+    EVENT_CAR_REF,
+    EVENT_CAR_SCHEMA,
+    EVIDENCE_SCHEMA,
+    HGRM_REWARD_REF,
+    HGRM_REWARD_SCHEMA,
+    REASON_AUTHORITY_MISSING,
+    REASON_EVENT_COUNT_MISSING,
+    REASON_MAPPING_INCOMPLETE,
+    REASON_REWARD_COUNT_MISSING,
+    REWARD_NUMBER_FIELDS,
+    SEMANTIC_DIRECTION,
+    SUMMARY_PLACES,
+    MappingStatus,
+    _num,
+    artifact_authority,
+    decimal_mean,
+    decimal_text,
+    iso_utc,
+    ratio_text,
+    seal_lineage,
+)
+from janus_core.hashing import H
+
+
+# --------------------------------------------------------------------------------------------------
+# janus-event-car-v1
+# --------------------------------------------------------------------------------------------------
+def event_payload(headline: str | None, body: str | None) -> str:
+    """The text an event id and ``payload_hash`` are derived from, as the data layer derives ids:
+    ``headline + "\\n" + body`` (an absent body as the empty string)."""
+    return f"{headline or ''}\n{body or ''}"
+
+
+def event_car_records(labelled: pl.DataFrame) -> list[dict[str, Any]]:
+    """One ``janus-event-car-v1`` record per included event (``excluded_reason`` null) of the labelled
+    CAR table, sorted by (published_at, symbol, seq, event_id).
+
+    ``semantic_direction``: positive -> long, negative -> short, neutral -> neutral;
+    ``payload_hash = H(event_payload(headline, body))``.
+    """
+    included = labelled.filter(pl.col("excluded_reason").is_null()).sort(
+        ["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True
+    )
+    has_body = "body" in included.columns
+    records: list[dict[str, Any]] = []
+    for row in included.iter_rows(named=True):
+        direction = row["direction"]
+        if direction not in SEMANTIC_DIRECTION:
+            raise ValueError(f"labelled CAR table, event {row['event_id']}: column direction has {direction!r}; "
+                             f"rule: one of {sorted(SEMANTIC_DIRECTION)}")
+        records.append({
+            "event_id": row["event_id"],
+            "event_ts": iso_utc(row["published_at"]),
+            "symbol": row["symbol"],
+            "seq": row["seq"],
+            "event_type": row["event_type"],
+            "semantic_direction": SEMANTIC_DIRECTION[direction],
+            "strength_label": row["strength"],
+            "price_t": _num(row["price_t"]),
+            "price_t_plus_1": _num(row["price_t_plus_1"]),
+            "raw_return": _num(row["raw_return"]),
+            "abnormal_return": _num(row["abnormal_return"]),
+            "risk_neutralized_return": _num(row["risk_neutralized_return"]),
+            "car": _num(row["car"]),
+            "payload_hash": H(event_payload(row["headline"], row["body"] if has_body else None)),
+            "source": row["source"],
+            "event_day": row["event_day"].isoformat() if row["event_day"] is not None else None,
+            "model": row["model"],
+            "alpha": _num(row["alpha"]),
+            "beta": _num(row["beta"]),
+            "sigma": _num(row["sigma"]),
+            "estimation_days": row["estimation_days"],
+            "car_mm": _num(row["car_mm"]),
+        })
+    return records
+
+
+def event_car_summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The contract's event-car summary, computed from the written records: counts by
+    ``semantic_direction``, strong events, ``unknown`` event types, and the exact mean |car|."""
+    return {
+        "event_count": len(records),
+        "positive_direction_count": sum(r["semantic_direction"] == "long" for r in records),
+        "negative_direction_count": sum(r["semantic_direction"] == "short" for r in records),
+        "neutral_direction_count": sum(r["semantic_direction"] == "neutral" for r in records),
+        "strong_event_count": sum(r["strength_label"] == "strong" for r in records),
+        "unknown_event_type_count": sum(r["event_type"] == "unknown" for r in records),
+        "mean_abs_car": decimal_mean([r["car"].lstrip("-") for r in records]),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Decision-to-event mapping
+# --------------------------------------------------------------------------------------------------
+def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
+    """Map each decision to an event, the lane's way, and keep every decision once.
+
+    Adds ``decision_index`` (input position), ``event_id`` (resolved, null when not mapped) and
+    ``mapping_status``:
+
+    - a decision with an ``event_id`` maps to that event;
+    - otherwise by (``event_ts``, ``symbol``, ``seq``) when the decision has a seq; with no seq only
+      when exactly one event has that (event_ts, symbol), else ``ambiguous``;
+    - no matching event: ``unmapped``; the matching event is excluded from the CAR table (no CAR):
+      ``event_excluded``.
+
+    ``event_ts`` of a decision is a UTC ISO-8601 string or datetime compared to the event's
+    ``published_at``.
+    """
+    events = labelled.select("event_id", "symbol", "seq", "published_at", "excluded_reason")
+    by_id = {r["event_id"]: r for r in events.iter_rows(named=True)}
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in events.sort("event_id").iter_rows(named=True):
+        by_key.setdefault((iso_utc(r["published_at"]), r["symbol"]), []).append(r)
+
+    cols = decisions.columns
+    resolved: list[str | None] = []
+    status: list[MappingStatus] = []
+    for row in decisions.iter_rows(named=True):
+        event = None
+        state: MappingStatus = "unmapped"
+        given = row.get("event_id") if "event_id" in cols else None
+        if given is not None:
+            event = by_id.get(given)
+        elif "event_ts" in cols and "symbol" in cols and row.get("event_ts") is not None:
+            ts = row["event_ts"]
+            key = (iso_utc(ts) if isinstance(ts, datetime) else iso_utc(datetime.fromisoformat(
+                str(ts).replace("Z", "+00:00"))), row["symbol"])
+            matches = by_key.get(key, [])
+            seq = row.get("seq") if "seq" in cols else None
+            if seq is not None:
+                matches = [m for m in matches if m["seq"] == seq]
+                event = matches[0] if len(matches) == 1 else None
+                state = "ambiguous" if len(matches) > 1 else "unmapped"
+            elif len(matches) == 1:
+                event = matches[0]
+            elif len(matches) > 1:
+                state = "ambiguous"
+        if event is not None:
+            state = "mapped" if event["excluded_reason"] is None else "event_excluded"
+        resolved.append(event["event_id"] if event is not None and state == "mapped" else None)
+        status.append(state)
+    base = decisions.drop("event_id") if "event_id" in cols else decisions
+    return base.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("decision_index"),
+        pl.Series("event_id", resolved, dtype=pl.String),
+        pl.Series("mapping_status", status, dtype=pl.String),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# janus-hgrm-reward-v1
+# --------------------------------------------------------------------------------------------------
+def reward_records(mapped: pl.DataFrame, scored: pl.DataFrame, labelled: pl.DataFrame,
+                   candidate_id: str) -> list[dict[str, Any]]:
+    """One ``janus-hgrm-reward-v1`` record per decision, in decision order.
+
+    ``mapped`` is :func:`map_decisions`' output; ``scored`` is the reward module's rows for the mapped
+    decisions, carrying ``decision_index``. A decision that did not map keeps its identity fields and
+    ``mapping_status``; its gates and reward numbers are ``null``.
+    ``reward_id = H({candidate_id, strategy_id, decision_index, event_id})[:24]``.
+    """
+    scored_by_index = {r["decision_index"]: r for r in scored.iter_rows(named=True)}
+    events = {r["event_id"]: r for r in labelled.select("event_id", "symbol", "published_at", "event_type")
+              .iter_rows(named=True)}
+    missing = [i for i, s in zip(mapped["decision_index"], mapped["mapping_status"])
+               if s == "mapped" and i not in scored_by_index]
+    if missing:
+        raise ValueError(f"reward rows: decisions {missing[:5]} mapped to an event but the reward module "
+                         f"returned no row for them; rule: one reward row per mapped decision")
+    records: list[dict[str, Any]] = []
+    for row in mapped.sort("decision_index").iter_rows(named=True):
+        idx = row["decision_index"]
+        event = events.get(row["event_id"]) if row["event_id"] is not None else None
+        s = scored_by_index.get(idx) if row["mapping_status"] == "mapped" else None
+        rec: dict[str, Any] = {
+            "reward_id": H({"candidate_id": candidate_id, "strategy_id": row["strategy_id"],
+                            "decision_index": idx, "event_id": row["event_id"]})[:24],
+            "event_id": row["event_id"],
+            "event_ts": iso_utc(event["published_at"]) if event is not None else None,
+            "symbol": event["symbol"] if event is not None else row.get("symbol"),
+            "strategy_id": row["strategy_id"],
+            "action": row["action"],
+            "expected_direction": s["expected_direction"] if s else None,
+            "event_type": event["event_type"] if event is not None else None,
+            "predicted_event_type": row.get("predicted_event_type"),
+            "direction_gate": s["direction_gate"] if s else None,
+            "event_type_gate": s["event_type_gate"] if s else None,
+            "clipped": bool(s["clipped"]) if s else False,
+            "decision_index": idx,
+            "mapping_status": row["mapping_status"],
+        }
+        for f in REWARD_NUMBER_FIELDS:
+            rec[f] = _num(s[f]) if s else None
+        records.append(rec)
+    return records
+
+
+def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The contract's reward summary, computed from the written reward records.
+
+    ``hard_gate_fail_count``: direction gate ``mismatch``; ``direction_gate_pass_ratio``: share of all
+    rewards whose direction gate is ``match``; ``event_type_match_ratio``: share of all rewards whose
+    event-type gate is ``match`` (unmapped decisions count as neither, so they lower both ratios);
+    means are exact over the mapped rewards.
+    """
+    n = len(rewards)
+    mapped = [r for r in rewards if r["mapping_status"] == "mapped"]
+    return {
+        "reward_count": n,
+        "event_mapped_count": len(mapped),
+        "event_ambiguous_unmapped_count": n - len(mapped),
+        "hard_gate_fail_count": sum(r["direction_gate"] == "mismatch" for r in rewards),
+        "clipped_final_reward_count": sum(bool(r["clipped"]) for r in rewards),
+        "direction_gate_pass_ratio": ratio_text(sum(r["direction_gate"] == "match" for r in rewards), n),
+        "event_type_match_ratio": ratio_text(sum(r["event_type_gate"] == "match" for r in rewards), n),
+        "mean_final_reward": decimal_mean([r["final_reward"] for r in mapped]),
+        "mean_pnl_reward": decimal_mean([r["pnl_reward"] for r in mapped]),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# janus-q-evidence-v1
+# --------------------------------------------------------------------------------------------------
+def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The companion summary of the two child files, with the contract's reason codes:
+    no events, no rewards, mapped < rewards, either child not authoritative (or not eligible)."""
+    ev_sum, rw_sum = event_doc["summary"], reward_doc["summary"]
+    reasons: list[str] = []
+    if ev_sum["event_count"] == 0:
+        reasons.append(REASON_EVENT_COUNT_MISSING)
+    if rw_sum["reward_count"] == 0:
+        reasons.append(REASON_REWARD_COUNT_MISSING)
+    if rw_sum["event_mapped_count"] < rw_sum["reward_count"]:
+        reasons.append(REASON_MAPPING_INCOMPLETE)
+    authoritative = all(
+        d["artifact_authority"]["authoritative"] is True and d["promotion_authority_eligible"] is True
+        for d in (event_doc, reward_doc)
+    )
+    if not authoritative:
+        reasons.append(REASON_AUTHORITY_MISSING)
+    return {
+        "schema_version": EVIDENCE_SCHEMA,
+        "evidence_complete": not reasons,
+        "reasons": reasons,
+        "event_car": {
+            "schema_version": event_doc["schema_version"],
+            "event_count": ev_sum["event_count"],
+            "manifest_hash": event_doc["manifest_hash"],
+            "artifact_ref": EVENT_CAR_REF,
+        },
+        "hgrm_reward": {
+            "schema_version": reward_doc["schema_version"],
+            "reward_count": rw_sum["reward_count"],
+            "event_mapped_count": rw_sum["event_mapped_count"],
+            "direction_gate_pass_ratio": rw_sum["direction_gate_pass_ratio"],
+            "manifest_hash": reward_doc["manifest_hash"],
+            "artifact_ref": HGRM_REWARD_REF,
+        },
+        "artifact_authority": event_doc["artifact_authority"] if authoritative else {
+            **event_doc["artifact_authority"], "authoritative": False},
+        "promotion_authority_eligible": authoritative,
+        "run_id": event_doc["run_id"],
+        "candidate_id": reward_doc["candidate_id"],
+        "generated_at": event_doc["generated_at"],
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The three documents from computed tables
+# --------------------------------------------------------------------------------------------------
+class EvidenceContext(BaseModel):
+    """Everything about a run the evidence documents state besides the tables themselves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    generated_at: str
+    candidate_id: str
+    provenance: str
+    dataset_snapshot_ref: str
+    dataset_snapshot_hash: str
+    config_hash: str
+    input_digest_hash: str
+    runtime_version_refs: list[str]
+    model_refs: list[str]
+    methodology: dict[str, Any]
+    reward_version: str
+    reward_config: dict[str, Any]
+
+
+class EvidenceDocs(BaseModel):
+    """The three lane documents of one export, as JSON objects."""
+
+    event_car: dict[str, Any]
+    hgrm_reward: dict[str, Any]
+    evidence: dict[str, Any]
+
+
+def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame,
+                        ctx: EvidenceContext) -> EvidenceDocs:
+    """Assemble ``janus-event-car-v1``, ``janus-hgrm-reward-v1`` and ``janus-q-evidence-v1`` from the
+    labelled CAR table, the decision mapping and the reward rows (pure: same inputs, same objects)."""
+    lineage = seal_lineage({
+        "job_run_id": ctx.run_id,
+        "dataset_snapshot_ref": ctx.dataset_snapshot_ref,
+        "runtime_version_refs": list(ctx.runtime_version_refs),
+        "model_refs": list(ctx.model_refs),
+        "dataset_snapshot_hash": ctx.dataset_snapshot_hash,
+        "config_hash": ctx.config_hash,
+        "input_digest_hash": ctx.input_digest_hash,
+    })
+    authority, eligible = artifact_authority(ctx.provenance, lineage)
+    records = event_car_records(labelled)
+    excluded = labelled.filter(pl.col("excluded_reason").is_not_null()).height
+    event_doc = {
+        "schema_version": EVENT_CAR_SCHEMA,
+        "run_id": ctx.run_id,
+        "generated_at": ctx.generated_at,
+        "methodology": ctx.methodology,
+        "lineage": lineage,
+        "records": records,
+        "summary": {**event_car_summary(records), "input_event_count": labelled.height,
+                    "excluded_event_count": excluded},
+        "manifest_hash": H(records),
+        "artifact_authority": authority,
+        "promotion_authority_eligible": eligible,
+    }
+    rewards = reward_records(mapped, scored, labelled, ctx.candidate_id)
+    reward_doc = {
+        "schema_version": HGRM_REWARD_SCHEMA,
+        "run_id": ctx.run_id,
+        "candidate_id": ctx.candidate_id,
+        "generated_at": ctx.generated_at,
+        "reward_version": ctx.reward_version,
+        "reward_config": ctx.reward_config,
+        "lineage": lineage,
+        "rewards": rewards,
+        "summary": reward_summary(rewards),
+        "manifest_hash": H(rewards),
+        "artifact_authority": authority,
+        "promotion_authority_eligible": eligible,
+    }
+    return EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc,
+                        evidence=evidence_summary(event_doc, reward_doc))
+
+
+# --------------------------------------------------------------------------------------------------
+# Analysis tables
+# --------------------------------------------------------------------------------------------------
+def caar_by_type(labelled: pl.DataFrame) -> pl.DataFrame:
+    """Per event type over included events: ``n``, CAAR = mean(car), mean |car|, std(car) (ddof 1)
+    and the cross-sectional t statistic ``CAAR / (std / sqrt(n))`` (null when n < 2 or std = 0)."""
+    inc = labelled.filter(pl.col("excluded_reason").is_null())
+    out = inc.group_by("event_type").agg(
+        pl.len().alias("n"),
+        pl.col("car").mean().alias("caar"),
+        pl.col("car").abs().mean().alias("mean_abs_car"),
+        pl.col("car").std(ddof=1).alias("std_car"),
+    ).sort("event_type")
+    return out.with_columns(
+        pl.when((pl.col("n") >= 2) & (pl.col("std_car") > 0))
+        .then(pl.col("caar") / (pl.col("std_car") / pl.col("n").cast(pl.Float64).sqrt()))
+        .otherwise(None).alias("t_stat")
+    )
+
+
+#: Decimal places of floats in the analysis CSVs: far below any research-relevant digit, and above
+#: the last-ulp noise of multi-threaded float sums upstream (e.g. a group mean), so the bytes do
+#: not depend on the thread count.
+ANALYSIS_FLOAT_PLACES = 12
+
+
+def _csv(df: pl.DataFrame) -> bytes:
+    """CSV bytes of a flat frame (UTF-8, floats with ``ANALYSIS_FLOAT_PLACES`` decimals)."""
+    return df.write_csv(float_precision=ANALYSIS_FLOAT_PLACES).encode("utf-8")
+
+
+def analysis_tables(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame) -> dict[str, bytes]:
+    """The reviewer's tables (see the module docstring), as CSV bytes keyed by path relative to OUT."""
+    flat = labelled.select([c for c, t in labelled.schema.items() if not isinstance(t, (pl.List, pl.Struct,
+                                                                                        pl.Array))])
+    ordered = flat.sort(["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True)
+    return {
+        "analysis/labelled_car.csv": _csv(ordered),
+        "analysis/exclusions.csv": _csv(ordered.filter(pl.col("excluded_reason").is_not_null()).select(
+            "event_id", "symbol", "published_at", "event_type", "excluded_reason")),
+        "analysis/caar_by_type.csv": _csv(caar_by_type(labelled)),
+        "analysis/decision_mapping.csv": _csv(mapped.sort("decision_index").select(
+            [c for c, t in mapped.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])),
+        "analysis/rewards.csv": _csv(scored.sort("decision_index").select(
+            [c for c, t in scored.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])),
+    }
+
+
+def _rounded(text: str) -> str:
+    """A headline decimal string rounded to ``SUMMARY_PLACES`` places."""
+    return decimal_text(Decimal(text).quantize(Decimal(1).scaleb(-SUMMARY_PLACES), rounding=ROUND_HALF_EVEN))
+
+
+def export_summary(docs: EvidenceDocs, dataset: str, decisions_ref: str, reward_profile: str) -> dict[str, Any]:
+    """``evidence-summary.json``: the key outputs of an export in a few lines (counts, reasons and
+    headline numbers rounded to ``SUMMARY_PLACES`` places), what the notebook test harness compares.
+    No hashes or run id: those change with any config default, the outputs here only with results."""
+    ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
+    return {
+        "dataset": dataset,
+        "decisions": decisions_ref,
+        "reward_profile": reward_profile,
+        "provenance": docs.event_car["artifact_authority"]["provenance"],
+        "input_event_count": ev["input_event_count"],
+        "event_count": ev["event_count"],
+        "excluded_event_count": ev["excluded_event_count"],
+        "strong_event_count": ev["strong_event_count"],
+        "reward_count": rw["reward_count"],
+        "event_mapped_count": rw["event_mapped_count"],
+        "hard_gate_fail_count": rw["hard_gate_fail_count"],
+        "mean_abs_car": _rounded(ev["mean_abs_car"]),
+        "direction_gate_pass_ratio": _rounded(rw["direction_gate_pass_ratio"]),
+        "mean_final_reward": _rounded(rw["mean_final_reward"]),
+        "evidence_complete": docs.evidence["evidence_complete"],
+        "reasons": list(docs.evidence["reasons"]),
+        "promotion_authority_eligible": docs.evidence["promotion_authority_eligible"],
+    }

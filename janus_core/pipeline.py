@@ -1,0 +1,480 @@
+"""The pipeline: the one place that runs the research steps in order and writes the gate evidence.
+
+One export turns a dataset, a strategy's decisions and the CAR / label / reward configs into the files
+the promotion lane reads (lane-contract.md; every field name and string value exact):
+
+``OUT/`` layout
+---------------
+- ``gates/janus-event-car-v1.json``: one record per *included* event (CAR, direction, strength).
+- ``gates/janus-hgrm-reward-v1.json``: one record per decision with its HGRM reward; decisions that map
+  to no included event are records too (``mapping_status`` != ``mapped``, reward numbers ``null``),
+  so ``event_mapped_count < reward_count`` and the summary reports
+  ``janus_reward_event_mapping_incomplete``.
+- ``gates/janus-q-evidence-v1.json``: the companion summary tying the two together.
+- ``analysis/labelled_car.csv``: every input event once, with its CAR and labels or its
+  ``excluded_reason``.
+- ``analysis/exclusions.csv``: the excluded events and why (also counted in the event-car summary as
+  the extra fields ``input_event_count`` and ``excluded_event_count``).
+- ``analysis/caar_by_type.csv``: mean CAR (CAAR), mean |CAR|, cross-sectional t statistic and count
+  per event type over the included events.
+- ``analysis/decision_mapping.csv``: every decision, the event it maps to and how.
+- ``analysis/rewards.csv``: the reward rows with every component the reward module reports.
+- ``analysis/caar_path.csv``, ``significance_by_type.csv``, ``tau_sweep.csv``, ``ablations.csv``,
+  ``constant_policy_check.csv``, ``nav.csv``, ``holding_period_sweep.csv``, ``metrics.csv`` and
+  ``skipped.csv``: the research tables of :mod:`janus_core.research` (CAAR through the
+  event window and the event-study test statistics, strength threshold, reward ablations and
+  hacking check, backtest NAVs of the candidate, baselines and benchmarks, holding-period sweep,
+  Sharpe and DA with bootstrap intervals; ``skipped`` names any that could not be computed and why).
+- ``evidence-summary.json``: counts, reasons and a few rounded headline numbers
+  (:func:`export_summary`; the notebook's ``<name>-summary.json``).
+- ``dspy/`` (only with ``dspy_bundle=True``): see :mod:`janus_core.dspy_bundle`.
+- ``run-manifest.json``: input table digests, the dataset's provenance, as-of time, source and
+  licence (from its manifest, so the evidence stands without the data folder), the full config and
+  its hash, package versions, git commit, SHA-256 of every ``janus_core`` module and notebook, the
+  SHA-256 of every other file of the export, and ``self_hash = H(manifest without self_hash)``. Every JSON file is written in one
+  canonical byte form (:func:`dumps`), so :func:`janus_core.evidence.verify.verify_evidence` catches any edit
+  of any byte.
+- ``report.html`` (unless ``report=False``): the reviewer's self-contained report
+  (:func:`janus_core.report.render.render_report` for ``report_target``), a view derived from the files
+  above; it is rendered last and cannot be listed in the run manifest it shows, so verification
+  leaves it out.
+
+Hashing and numbers: ``H`` is the lane's canonical hash (:mod:`janus_core.hashing`); numbers inside
+records are decimal strings (``hashing.decimal_str``), counts are integers, ``seq`` stays an integer
+identifier (or ``null``); ``manifest_hash = H(records)`` (or ``H(rewards)``). Summaries are computed
+from the written strings with exact decimal arithmetic, so a verifier recomputes them bit for bit.
+
+Authority follows the dataset's provenance: ``synthetic_generated`` evidence is never authoritative;
+``historical_market_replay`` evidence with complete lineage is ``empirically_validated`` and eligible.
+
+Determinism: ``run_id`` is derived from the config hash and the input digests; ``generated_at`` from
+``SOURCE_DATE_EPOCH`` (config field, else environment), else the dataset's as-of time; records are
+sorted explicitly. Atomicity: every file is rendered in memory, written to a hidden sibling folder,
+the report is rendered from that complete folder, and only then is it renamed into place; an old
+``OUT`` is replaced only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+import janus_core
+from janus_core.data import store
+from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
+from janus_core.data.store import RunRecord
+from janus_core.decide import reward
+from janus_core.decide.decisions import load_decisions
+from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
+from janus_core.evidence.dspy_bundle import bundle_files
+from janus_core.evidence.gate import TARGETS, evaluate_gate
+from janus_core.evidence.output import write_tree_atomically
+from janus_core.evidence.records import (
+    EvidenceContext,
+    EvidenceDocs,
+    _csv,
+    analysis_tables,
+    build_evidence_docs,
+    export_summary,
+    map_decisions,
+)
+from janus_core.evidence.schema import (
+    EVENT_CAR_REF,
+    EVIDENCE_REF,
+    HGRM_REWARD_REF,
+    RUN_MANIFEST_REF,
+    RUN_MANIFEST_SCHEMA,
+    SUMMARY_REF,
+    config_json,
+    iso_utc,
+    stringify_constants,
+)
+from janus_core.hashing import H, decimal_str, dumps, sha256_bytes, sha256_file
+from janus_core.paths import WorkbenchPaths
+from janus_core.report.render import render_report
+from janus_core.research import AnalysisConfig, research_tables
+from janus_core.study.car import CarConfig
+from janus_core.study.labels import LabelConfig, SplitConfig, car_study
+
+# --------------------------------------------------------------------------------------------------
+# The export
+# --------------------------------------------------------------------------------------------------
+#: Distributions whose versions the run manifest records (and the lineage's ``runtime_version_refs``).
+RUNTIME_PACKAGES: tuple[str, ...] = ("polars", "numpy", "scipy", "statsmodels", "pydantic", "pyarrow", "duckdb")
+#: Extra distributions recorded in the run manifest only.
+MANIFEST_PACKAGES: tuple[str, ...] = ("marimo", "altair")
+
+
+class ExportConfig(BaseModel):
+    """One evidence export. ``car``, ``label``, ``split`` and ``policy`` are the step configs (a mapping
+    of overrides is validated into one, unknown fields refused); ``reward`` holds overrides of the
+    reward profile's ``HgrmConfig``. The fully resolved configs are written to the run manifest and hashed.
+    The evidence covers every event of the dataset (all four chronological splits); the split is
+    computed because the ``type_prior`` policy estimates its prior on the historical split.
+
+    ``decisions`` is a baseline policy name (``policies.POLICIES``) or else the path of a decisions
+    file (Parquet, CSV or JSON Lines, ``decisions.load_decisions``).
+    ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
+    else the dataset's as-of time). ``report`` renders ``report.html`` for the promotion target
+    ``report_target``; neither changes the evidence, so neither enters the config hash.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str = "synthetic-ashare"
+    decisions: str = "type_prior"
+    candidate_id: str = "janus-q-candidate"
+    strategy_id: str | None = None
+    reward_profile: Literal["hgrm", "lane_scaffold"] = "hgrm"
+    car: CarConfig = Field(default_factory=CarConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    #: Overrides of the reward profile's ``HgrmConfig`` (the profile decides the defaults).
+    reward: dict[str, float | int | bool | str | None] = Field(default_factory=dict)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    out_dir: Path = Path("out/evidence")
+    dspy_bundle: bool = False
+    source_date_epoch: int | None = None
+    record_run: bool = True
+    report: bool = True
+    report_target: Literal["shadow", "paper", "live"] = "paper"
+
+
+class ExportResult(BaseModel):
+    """What an export wrote: where, under which run id, the file digests and the summary."""
+
+    out_dir: Path
+    run_id: str
+    config_hash: str
+    files: dict[str, str]
+    evidence: dict[str, Any]
+
+
+def generated_at(as_of: str, source_date_epoch: int | None) -> str:
+    """``generated_at``: ``source_date_epoch`` (seconds, UTC) if given, else ``SOURCE_DATE_EPOCH``
+    from the environment, else the dataset's as-of time (ISO-8601; without an offset it is UTC)."""
+    epoch = source_date_epoch
+    if epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        epoch = int(os.environ["SOURCE_DATE_EPOCH"].strip())
+    if epoch is not None:
+        return iso_utc(datetime.fromtimestamp(epoch, tz=timezone.utc))
+    return iso_utc(datetime.fromisoformat(as_of.replace("Z", "+00:00")))
+
+
+def repo_root() -> Path:
+    """The folder holding the ``janus_core`` package (the repository root in a checkout)."""
+    return Path(janus_core.__file__).resolve().parent.parent
+
+
+def git_commit(root: Path) -> str:
+    """``git rev-parse HEAD`` of ``root``, or ``"unknown"`` outside a repository."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    out = proc.stdout.strip()
+    return out if proc.returncode == 0 and out else "unknown"
+
+
+def source_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every ``janus_core`` module and every notebook, keyed by path relative to ``root``
+    (all of them, not only the ones imported, so the record does not depend on import order)."""
+    files = sorted(root.glob("janus_core/**/*.py")) + sorted(root.glob("notebooks/*.py"))
+    return {f.relative_to(root).as_posix(): sha256_file(f) for f in files if "__pycache__" not in f.parts}
+
+
+def package_versions(names: Sequence[str]) -> dict[str, str]:
+    """Installed versions of ``names`` (``"not-installed"`` when absent)."""
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not-installed"
+    return out
+
+
+def runtime_version_refs() -> list[str]:
+    """``name==version`` of Python, ``janus_core`` and the numerical packages, sorted."""
+    refs = [f"python=={platform.python_version()}", f"janus_core=={janus_core.__version__}"]
+    refs += [f"{k}=={v}" for k, v in package_versions(RUNTIME_PACKAGES).items()]
+    return sorted(refs)
+
+
+
+
+
+
+
+
+def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: str) -> pl.DataFrame:
+    """The decisions of one strategy: ``strategy_id`` if given, else the only one present."""
+    present = sorted(decisions["strategy_id"].drop_nulls().unique().to_list())
+    if strategy_id is None:
+        if len(present) != 1:
+            raise ValueError(f"{source}: column strategy_id has {len(present)} strategies {present[:10]}; "
+                             f"rule: exactly one, or pass strategy_id to pick one")
+        return decisions
+    if strategy_id not in present:
+        raise ValueError(f"{source}: column strategy_id has no rows for {strategy_id!r} (present: {present[:10]})")
+    return decisions.filter(pl.col("strategy_id") == strategy_id)
+
+
+def methodology(car_cfg: CarConfig, label_cfg: LabelConfig) -> dict[str, Any]:
+    """The event-car ``methodology`` object: the CAR and label configs (every constant as a string)
+    under the contract's headings, with the paper references they follow."""
+    car_c = stringify_constants(car_cfg.model_dump(mode="json"))
+    label_c = stringify_constants(label_cfg.model_dump(mode="json"))
+    neutralize = car_c.get("risk_neutralize") == "true"
+    return {
+        "abnormal_return_model": f"{car_c.get('model')}_model_ols" if car_c.get("model") == "market"
+        else str(car_c.get("model")),
+        "risk_neutralization_model": "cross_sectional_style_industry_regression" if neutralize else "none",
+        "estimation_window": car_c.get("estimation_window"),
+        "gap": car_c.get("gap"),
+        "event_window": car_c.get("event_window"),
+        "strength_threshold": decimal_str(label_cfg.effective_tau),
+        "neutral_band": label_c.get("neutral_band"),
+        "car_config": car_c,
+        "label_config": label_c,
+        "paper_alignment": [
+            "arXiv:2602.19919 Stage I.1: market model OLS over an estimation window ending a gap before the event",
+            "arXiv:2602.19919 Stage I.2: risk neutralisation of AR_MM against style-factor exposures",
+            "arXiv:2602.19919 Stage I.3: CAR = sum of AR_RM over the event window",
+            "arXiv:2602.19919 Stage I.4: labels direction = sign(CAR), strength strong when |CAR| >= tau",
+            "arXiv:2602.19919 Stage I.5: point-in-time news cut-off in exchange local time",
+        ],
+    }
+
+
+class EvidenceInputs(BaseModel):
+    """Everything an export renders: the computed tables, the dataset facts and the resolved configs.
+
+    ``resolved`` holds the full configs as JSON (hashed into ``config_hash``); ``tables`` the input
+    table digests from the dataset manifest and ``source`` / ``licence`` its statements of where the
+    data came from and under which terms (None when it states none); ``decisions_ref`` names the
+    decision source (``policy:NAME`` or ``decisions:sha256:HEX``).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    labelled: pl.DataFrame
+    mapped: pl.DataFrame
+    scored: pl.DataFrame
+    dataset_name: str
+    dataset_version: str
+    provenance: str
+    as_of: str
+    snapshot_hash: str
+    manifest_sha256: str | None
+    source: str | None
+    licence: str | None
+    tables: dict[str, dict[str, Any]]
+    resolved: dict[str, Any]
+    decisions_ref: str
+    candidate_id: str
+    reward_profile: str
+    reward_config: dict[str, Any]
+    methodology: dict[str, Any]
+    research: dict[str, pl.DataFrame] = Field(default_factory=dict)
+
+
+def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
+    """Load the dataset and run the event study, labels, decisions, HGRM reward and research tables
+    for ``cfg``. A dataset without a snapshot hash gets an empty ``dataset_snapshot_ref`` (so its
+    evidence is never eligible)."""
+
+    ds = load_dataset(cfg.dataset, paths)
+    car_cfg, label_cfg, split_cfg, policy_cfg = cfg.car, cfg.label, cfg.split, cfg.policy
+    base_reward = reward.reward_profile(cfg.reward_profile)
+    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
+    labelled = car_study(ds, car_cfg, label_cfg, split_cfg)
+
+    if cfg.decisions in POLICIES:
+        decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
+        decisions_ref = f"policy:{cfg.decisions}"
+    else:
+        decisions = load_decisions(cfg.decisions)
+        decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
+    decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
+
+    mapped = map_decisions(decisions, labelled)
+    scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
+    manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
+    candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
+    return EvidenceInputs(
+        labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
+        dataset_version=ds.meta.version, provenance=ds.meta.provenance, as_of=ds.meta.as_of,
+        snapshot_hash=ds.meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
+        source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
+        resolved={
+            "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run",
+                                                        "report", "report_target", "car", "label", "split",
+                                                        "policy"})),
+            "car": config_json(car_cfg), "label": config_json(label_cfg), "split": config_json(split_cfg),
+            "reward": config_json(reward_cfg), "policy": config_json(policy_cfg),
+        },
+        decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
+        reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
+        research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
+                                 policy_cfg, car_cfg, cfg.analysis),
+    )
+
+
+def _statement(manifest: Mapping[str, Any] | None, key: str) -> str | None:
+    """A dataset manifest's top-level text statement ``key`` (``source``, ``licence``), or None."""
+    value = (manifest or {}).get(key)
+    return None if value is None else str(value)
+
+
+def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """Reward rows of the mapped decisions, carrying their ``decision_index``. ``scorer(decisions)``
+    returns one row per decision in order (``reward.score``); a row it reports as not mapped is an
+    error (the two mappings must agree)."""
+    to_score = mapped.filter(pl.col("mapping_status") == "mapped")
+    scored = scorer(to_score.drop("decision_index", "mapping_status"))
+    if scored.height != to_score.height:
+        raise ValueError(f"reward rows: {scored.height} rows for {to_score.height} decisions; "
+                         f"rule: one reward row per decision, in order")
+    if "mapped" in scored.columns and not scored["mapped"].all():
+        bad = scored.filter(~pl.col("mapped")).row(0, named=True)
+        raise ValueError(f"reward rows: decision on event {bad['event_id']} mapped here but not by the reward "
+                         f"({bad.get('unmapped_reason')}); rule: both mappings agree")
+    return scored.with_columns(to_score["decision_index"])
+
+
+
+
+
+
+
+
+def render_export(inputs: EvidenceInputs, *, generated: str,
+                  dspy: bool) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+    """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
+    manifest object and the three lane documents."""
+    config_hash = H(inputs.resolved)
+    input_digest_hash = H({"dataset": inputs.dataset_name, "tables": inputs.tables,
+                           "snapshot_hash": inputs.snapshot_hash, "decisions": inputs.decisions_ref})
+    run_id = H({"config_hash": config_hash, "input_digest_hash": input_digest_hash})[:24]
+    snapshot_ref = (f"{inputs.dataset_name}@{inputs.dataset_version}#{inputs.snapshot_hash}"
+                    if inputs.snapshot_hash else "")
+    ctx = EvidenceContext(
+        run_id=run_id, generated_at=generated, candidate_id=inputs.candidate_id, provenance=inputs.provenance,
+        dataset_snapshot_ref=snapshot_ref, dataset_snapshot_hash=inputs.snapshot_hash, config_hash=config_hash,
+        input_digest_hash=input_digest_hash, runtime_version_refs=runtime_version_refs(),
+        model_refs=[inputs.decisions_ref, f"car:{H(inputs.resolved.get('car'))[:16]}",
+                    f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
+        methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
+        reward_config=inputs.reward_config,
+    )
+    docs = build_evidence_docs(inputs.labelled, inputs.mapped, inputs.scored, ctx)
+    files: dict[str, bytes] = {
+        EVENT_CAR_REF: dumps(docs.event_car),
+        HGRM_REWARD_REF: dumps(docs.hgrm_reward),
+        EVIDENCE_REF: dumps(docs.evidence),
+        **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
+        **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
+    }
+    files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
+    if dspy:
+        files.update(bundle_files(docs.event_car, docs.hgrm_reward, docs.evidence, inputs.mapped,
+                                  inputs.decisions_ref, inputs.candidate_id))
+    root = repo_root()
+    run_manifest: dict[str, Any] = {
+        "schema_version": RUN_MANIFEST_SCHEMA,
+        "run_id": run_id,
+        "generated_at": generated,
+        "config": inputs.resolved,
+        "config_hash": config_hash,
+        "dataset": {
+            "name": inputs.dataset_name, "version": inputs.dataset_version, "provenance": inputs.provenance,
+            "as_of": inputs.as_of, "snapshot_hash": inputs.snapshot_hash, "snapshot_ref": snapshot_ref,
+            "manifest_sha256": inputs.manifest_sha256, "tables": inputs.tables,
+            "source": inputs.source, "licence": inputs.licence,
+        },
+        "decisions_ref": inputs.decisions_ref,
+        "input_digest_hash": input_digest_hash,
+        "packages": package_versions((*RUNTIME_PACKAGES, *MANIFEST_PACKAGES)),
+        "python": platform.python_version(),
+        "janus_core_version": janus_core.__version__,
+        "git_commit": git_commit(root),
+        "sources": source_digests(root),
+        "files": {rel: sha256_bytes(data) for rel, data in sorted(files.items())},
+    }
+    run_manifest["self_hash"] = H(run_manifest)
+    files[RUN_MANIFEST_REF] = dumps(run_manifest)
+    return files, run_manifest, docs
+
+
+def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
+    """Compute (:func:`compute_inputs`), render (:func:`render_export`) and write the evidence folder
+    ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the complete
+    temp folder before it is published, the input digests checked against the dataset manifest
+    under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``)."""
+    inputs = compute_inputs(cfg, paths)
+    files, run_manifest, docs = render_export(
+        inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle)
+
+    def render_review_report(folder: Path) -> None:
+        render_report(folder, cfg.report_target, paths=paths)
+
+    write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
+    if cfg.record_run:
+        record_run(paths, Path(cfg.out_dir), run_manifest, docs)
+    return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],
+                        config_hash=run_manifest["config_hash"],
+                        files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
+                        evidence=docs.evidence)
+
+
+def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,
+               verdicts: Mapping[str, Any]) -> RunRecord:
+    """The research store's ``runs`` row of one export (``store.RunRecord``): run id, dataset and
+    config hashes, the artifact hashes, headline numbers and the local gate verdict per target
+    (canonical JSON ``{target: {promotable, codes}}``). ``created_at`` is ``generated_at``, so a
+    re-run replaces its row with identical values."""
+
+    ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
+    return RunRecord(
+        run_id=run_manifest["run_id"],
+        created_at=run_manifest["generated_at"],
+        dataset=run_manifest["dataset"]["name"],
+        dataset_snapshot_hash=run_manifest["dataset"]["snapshot_hash"] or None,
+        config_hash=run_manifest["config_hash"],
+        artifact_hashes={**run_manifest["files"], RUN_MANIFEST_REF: H(run_manifest)},
+        headline_metrics={
+            "event_count": ev["event_count"], "excluded_event_count": ev["excluded_event_count"],
+            "mean_abs_car": ev["mean_abs_car"], "reward_count": rw["reward_count"],
+            "event_mapped_count": rw["event_mapped_count"],
+            "direction_gate_pass_ratio": rw["direction_gate_pass_ratio"],
+            "mean_final_reward": rw["mean_final_reward"], "evidence_complete": docs.evidence["evidence_complete"],
+            "candidate_id": docs.hgrm_reward["candidate_id"],
+        },
+        gate_verdict=json.dumps(dict(verdicts), sort_keys=True, separators=(",", ":")),
+        out_dir=str(out_dir),
+    )
+
+
+def record_run(paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs) -> None:
+    """Evaluate the local gate on the written folder for every target and append the run to the
+    store's ``runs`` table."""
+
+    verdicts = {}
+    for target in TARGETS:
+        verdict = evaluate_gate(out_dir, target)
+        verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
+    store.append_run(run_record(run_manifest, docs, out_dir, verdicts), paths)
+
