@@ -2,6 +2,8 @@
 
 Computed by the other research steps and gathered here, every constant in :class:`AnalysisConfig`:
 
+- ``caar_by_type``: per event type, n, CAAR, mean |CAR|, std and the cross-sectional t test of
+  CAAR = 0 with its t(n-1) ``caar_confidence`` interval (``significance.caar_by_type``).
 - ``caar_path``: AAR and CAAR per event type (and pooled ``all``) on each day of the event window,
   with the t(n-1) ``caar_confidence`` interval (``significance.aar_caar``; ``rel_day`` counts from
   the CAR config's event-window start).
@@ -9,8 +11,8 @@ Computed by the other research steps and gathered here, every constant in :class
   sectional t, Patell, BMP, Kolari-Pynnonen, Corrado rank, generalised sign, with two-sided
   p-values; ``significance.significance_table`` on the estimation-window ARs of
   ``car.estimation_abnormal_returns``).
-- ``tau_sweep``: for each tau of ``tau_grid``, the share of included events labelled strong
-  (|CAR| >= tau), next to the round-trip ``cost`` the default tau is tied to.
+- ``tau_sweep``: for each tau of ``tau_grid``, the included events labelled strong (|CAR| >= tau),
+  their share, and their mean |CAR| before and after the round-trip cost (``labels.tau_sweep``).
 - ``ablations``: mean reward per strategy under each HGRM ablation (``reward.ablation_table``;
   hgrm profile only) for the candidate and the baselines.
 - ``constant_policy_check``: every constant policy's mean reward against the oracle's
@@ -45,7 +47,8 @@ from janus_core.decide.policies import PolicyConfig, make_decisions
 from janus_core.decide.reward import HgrmConfig
 from janus_core.study import significance
 from janus_core.study.car import CarConfig, estimation_abnormal_returns
-from janus_core.study.labels import LabelConfig
+from janus_core.study.exclusion import included, is_included
+from janus_core.study.labels import LabelConfig, tau_sweep
 
 #: Policies that need more than the labelled table's event columns, and the column they need.
 _POLICY_NEEDS: dict[str, str] = {"sentiment": "sentiment", "type_prior": "split"}
@@ -57,7 +60,7 @@ class AnalysisConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
-    #: Two-sided confidence level of the CAAR path's interval (t distribution, n - 1 dof).
+    #: Two-sided confidence level of the CAAR intervals, by type and along the path (t, n - 1 dof).
     caar_confidence: float = Field(0.95, gt=0.0, lt=1.0)
     #: Strength thresholds studied: zero, around the 15 bps default round-trip cost, up to 2%.
     tau_grid: tuple[float, ...] = (0.0, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02)
@@ -76,34 +79,23 @@ class AnalysisConfig(BaseModel):
     bootstrap: dict[str, Any] = Field(default_factory=dict)
 
 
-def tau_sweep(labelled: pl.DataFrame, grid: tuple[float, ...], cost: float) -> pl.DataFrame:
-    """Per tau of ``grid``: ``n`` included events, ``strong_n`` with |car| >= tau and
-    ``strong_share = strong_n / n`` (null without events), plus the constant ``cost``."""
-    cars = labelled.filter(pl.col("excluded_reason").is_null())["car"].abs()
-    n = cars.len()
-    rows = [{"tau": t, "n": n, "strong_n": int((cars >= t).sum()),
-             "strong_share": float((cars >= t).sum()) / n if n else None, "cost": cost} for t in sorted(grid)]
-    return pl.DataFrame(rows, schema={"tau": pl.Float64, "n": pl.Int64, "strong_n": pl.Int64,
-                                      "strong_share": pl.Float64, "cost": pl.Float64})
-
-
 def event_study_tables(ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig,
                        cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
-    """``caar_path`` and ``significance_by_type`` (module docstring) of the included events, and the
-    reason for leaving them out: a labelled table without the per-day abnormal returns ``ar`` of
-    ``car.compute_car``, or no included event."""
+    """``caar_by_type``, ``caar_path`` and ``significance_by_type`` (module docstring) of the included
+    events, and the reason for leaving any out: no included event, or (for the two tables built from
+    daily abnormal returns) a labelled table without the per-day ``ar`` of ``car.compute_car``."""
 
-    names = ("caar_path", "significance_by_type")
-    if "ar" not in labelled.columns:
-        return {}, {t: "labelled table lacks the per-day abnormal returns 'ar'" for t in names}
-    if labelled.filter(pl.col("excluded_reason").is_null()).is_empty():
+    names = ("caar_by_type", "caar_path", "significance_by_type")
+    if included(labelled).is_empty():
         return {}, {t: "no included event" for t in names}
-    return {
-        "caar_path": significance.aar_caar(labelled, first_day=car_cfg.event_window[0],
-                                           confidence=cfg.caar_confidence),
-        "significance_by_type": significance.significance_table(
-            labelled, estimation_abnormal_returns(ds, car_cfg, labelled)),
-    }, {}
+    tables = {"caar_by_type": significance.caar_by_type(labelled, cfg.caar_confidence)}
+    if "ar" not in labelled.columns:
+        return tables, {t: "labelled table lacks the per-day abnormal returns 'ar'" for t in names[1:]}
+    tables["caar_path"] = significance.aar_caar(labelled, first_day=car_cfg.event_window[0],
+                                                confidence=cfg.caar_confidence)
+    tables["significance_by_type"] = significance.significance_table(
+        labelled, estimation_abnormal_returns(ds, car_cfg, labelled))
+    return tables, {}
 
 
 def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: PolicyConfig) -> dict[str, pl.DataFrame]:
@@ -118,7 +110,7 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
     ``decisions`` (``candidate`` among them), and the reasons for any table left out."""
 
     in_window = labelled.filter(pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null()
-                                & pl.col("excluded_reason").is_null())
+                                & is_included())
     if in_window.is_empty():
         reason = f"no included event in the backtest splits {list(cfg.backtest_splits)}"
         return {}, {t: reason for t in ("nav", "holding_period_sweep", "metrics")}
@@ -169,7 +161,7 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
                for b in cfg.baselines if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns}
     decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
     tables: dict[str, pl.DataFrame] = {
-        "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps / 10_000.0),
+        "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
         "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg),
     }
     if reward_cfg.profile == "hgrm":

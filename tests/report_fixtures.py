@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from janus_core.hashing import H, decimal_str
+from janus_core.study.significance import caar_confidence_band
 
 TYPES = ("dividend", "violation", "risk_warning")
 #: Per-type CAR samples of the hand-made folder (known answer for the CAAR bands).
@@ -114,7 +115,8 @@ def write_evidence_folder(out: Path, *, with_analysis: bool = True) -> Path:
         rows = [{"event_type": t, "n": len(CARS[t]), "caar": float(np.mean(CARS[t])),
                  "mean_abs_car": float(np.mean(np.abs(CARS[t]))), "std_car": float(np.std(CARS[t], ddof=1))}
                 for t in sorted(TYPES)]
-        pl.DataFrame(rows).write_csv(out / "analysis/caar_by_type.csv")
+        caar_confidence_band(pl.DataFrame(rows), 0.95).with_columns(confidence=pl.lit(0.95)).write_csv(
+            out / "analysis/caar_by_type.csv")
         pl.DataFrame({"event_type": ["dividend"] * 3 + ["violation"] * 3, "rel_day": [0, 1, 2] * 2,
                       "n": [5] * 3 + [4] * 3, "caar": [0.004, 0.008, 0.0104, -0.01, -0.015, -0.018],
                       "ci_low": [0.0, 0.002, 0.0, -0.02, -0.03, -0.04],

@@ -196,21 +196,8 @@ def test_analysis_tables_list_every_event_once(tmp_path):
     assert labelled.height == len(EVENTS) and labelled["event_id"].n_unique() == len(EVENTS)
     exclusions = pl.read_csv(out / "analysis/exclusions.csv")
     assert exclusions["excluded_reason"].to_list() == ["too_few_estimation_days"]
-    caar = pl.read_csv(out / "analysis/caar_by_type.csv")
-    assert caar["n"].sum() == 5
     mapping = pl.read_csv(out / "analysis/decision_mapping.csv")
     assert mapping.height == 7
-
-
-def test_caar_t_stat_against_scipy():
-    from scipy.stats import ttest_1samp
-
-    cars = [0.01, 0.03, -0.005, 0.02]
-    frame = pl.DataFrame({"event_type": ["dividend"] * 4, "car": cars, "excluded_reason": [None] * 4},
-                         schema_overrides={"excluded_reason": pl.String})
-    out = records.caar_by_type(frame)
-    t_ref = ttest_1samp(cars, 0.0).statistic
-    assert out["t_stat"][0] == pytest.approx(t_ref, rel=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

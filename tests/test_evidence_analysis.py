@@ -1,4 +1,4 @@
-"""Research tables of the export (``janus_core.evidence_analysis``): hand-checked tau sweep, the
+"""Research tables of the export (``janus_core.research``): hand-checked tau sweep, the
 explicit ``skipped`` list, and the event-study tables against independent references."""
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from janus_core.research import (
     AnalysisConfig,
     event_study_tables,
     research_tables,
-    tau_sweep,
 )
 from janus_core.study.car import CarConfig
-from janus_core.study.labels import LabelConfig
+from janus_core.study.labels import LabelConfig, tau_sweep
 
 
 def test_tau_sweep_by_hand():
-    # |car| of the included events: 0.0125, 0.0031, 0.0512, 0, 0.0009
-    out = tau_sweep(labelled_table(), (0.02, 0.0, 0.001), 0.0015)
+    """The research table is the labels step's sweep over the included events only (one rule)."""
+    # |car| of the included events: 0.0125, 0.0031, 0.0512, 0, 0.0009; one excluded event is left out
+    out = tau_sweep(labelled_table(), (0.02, 0.0, 0.001), 15)
     assert out["tau"].to_list() == [0.0, 0.001, 0.02]
-    assert out["strong_n"].to_list() == [5, 3, 1]
+    assert out["strong_count"].to_list() == [5, 3, 1]
     assert out["strong_share"].to_list() == [1.0, 0.6, 0.2]
-    assert out["n"].to_list() == [5, 5, 5] and out["cost"].to_list() == [0.0015] * 3
+    assert out["mean_net_strong"][2] == pytest.approx(0.0512 - 0.0015, abs=1e-15)
 
 
 def test_disabled_and_skipped_tables_are_named():
@@ -46,14 +46,15 @@ def test_disabled_and_skipped_tables_are_named():
                                "nav", "significance_by_type"]
     assert "test" in skipped["nav"] and "lane_scaffold" in skipped["ablations"]
     assert "'ar'" in skipped["caar_path"] and "'ar'" in skipped["significance_by_type"]
-    assert {"tau_sweep", "constant_policy_check"} <= set(tables)
+    assert {"tau_sweep", "constant_policy_check", "caar_by_type"} <= set(tables)
 
 
 def test_event_study_tables_without_included_events_are_skipped_with_the_reason():
     labelled = labelled_table().with_columns(pl.lit("too_few_estimation_days").alias("excluded_reason"),
                                              pl.lit([0.0, 0.0, 0.0]).alias("ar"))
     tables, skipped = event_study_tables(None, labelled, CarConfig(), AnalysisConfig())
-    assert tables == {} and skipped == {"caar_path": "no included event", "significance_by_type": "no included event"}
+    assert tables == {} and skipped == {"caar_by_type": "no included event", "caar_path": "no included event",
+                                        "significance_by_type": "no included event"}
 
 
 def test_event_study_tables_on_the_sample_match_independent_references(sample_workspace):

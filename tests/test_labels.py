@@ -88,7 +88,8 @@ def test_paper_dates_used_when_in_range():
 def test_tau_sweep_counts_and_net_edge():
     from janus_core.study.labels import tau_sweep
 
-    t = _table([0.001, -0.002, 0.004, None, -0.01])
+    t = _table([0.001, -0.002, 0.004, None, -0.01]).with_columns(
+        excluded_reason=pl.when(pl.col("car").is_null()).then(pl.lit("too_few_estimation_days")))
     out = tau_sweep(t, [0.003, 0.0, 0.02], round_trip_cost_bps=20)
     assert out["tau"].to_list() == [0.0, 0.003, 0.02]
     assert out["strong_count"].to_list() == [4, 2, 0]

@@ -120,3 +120,19 @@ def test_car_distribution_bins_and_clips():
     assert x["n"].to_list() == [1, 2]  # -0.5 clipped into the first bin; 0.01 and 0.015 share [0, 0.02)
     assert x["bin_start"].to_list() == pytest.approx([-0.1, 0.0])
     assert out.filter(pl.col("event_type") == "y")["bin_start"].to_list() == pytest.approx([0.0])
+
+
+def test_caar_by_type_is_the_one_sample_t_test_over_included_events():
+    from scipy.stats import ttest_1samp
+
+    cars = [0.01, 0.03, -0.005, 0.02]
+    frame = pl.DataFrame({"event_type": ["dividend"] * 5, "car": [*cars, 0.9],
+                          "excluded_reason": [None] * 4 + ["too_few_estimation_days"]},
+                         schema_overrides={"excluded_reason": pl.String})
+    out = sg.caar_by_type(frame, 0.9)
+    ref = ttest_1samp(cars, 0.0)
+    row = out.row(0, named=True)
+    assert row["n"] == 4 and row["confidence"] == 0.9
+    assert row["t_stat"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(ref.confidence_interval(0.9), rel=1e-10)

@@ -36,6 +36,7 @@ from janus_core.evidence.schema import (
     seal_lineage,
 )
 from janus_core.hashing import H
+from janus_core.study.exclusion import excluded, included
 
 
 # --------------------------------------------------------------------------------------------------
@@ -54,12 +55,12 @@ def event_car_records(labelled: pl.DataFrame) -> list[dict[str, Any]]:
     ``semantic_direction``: positive -> long, negative -> short, neutral -> neutral;
     ``payload_hash = H(event_payload(headline, body))``.
     """
-    included = labelled.filter(pl.col("excluded_reason").is_null()).sort(
+    kept = included(labelled).sort(
         ["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True
     )
-    has_body = "body" in included.columns
+    has_body = "body" in kept.columns
     records: list[dict[str, Any]] = []
-    for row in included.iter_rows(named=True):
+    for row in kept.iter_rows(named=True):
         direction = row["direction"]
         if direction not in SEMANTIC_DIRECTION:
             raise ValueError(f"labelled CAR table, event {row['event_id']}: column direction has {direction!r}; "
@@ -328,7 +329,7 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
     })
     authority, eligible = artifact_authority(ctx.provenance, lineage)
     records = event_car_records(labelled)
-    excluded = labelled.filter(pl.col("excluded_reason").is_not_null()).height
+    n_excluded = excluded(labelled).height
     event_doc = {
         "schema_version": EVENT_CAR_SCHEMA,
         "run_id": ctx.run_id,
@@ -337,7 +338,7 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
         "lineage": lineage,
         "records": records,
         "summary": {**event_car_summary(records), "input_event_count": labelled.height,
-                    "excluded_event_count": excluded},
+                    "excluded_event_count": n_excluded},
         "manifest_hash": H(records),
         "artifact_authority": authority,
         "promotion_authority_eligible": eligible,
@@ -364,23 +365,6 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
-def caar_by_type(labelled: pl.DataFrame) -> pl.DataFrame:
-    """Per event type over included events: ``n``, CAAR = mean(car), mean |car|, std(car) (ddof 1)
-    and the cross-sectional t statistic ``CAAR / (std / sqrt(n))`` (null when n < 2 or std = 0)."""
-    inc = labelled.filter(pl.col("excluded_reason").is_null())
-    out = inc.group_by("event_type").agg(
-        pl.len().alias("n"),
-        pl.col("car").mean().alias("caar"),
-        pl.col("car").abs().mean().alias("mean_abs_car"),
-        pl.col("car").std(ddof=1).alias("std_car"),
-    ).sort("event_type")
-    return out.with_columns(
-        pl.when((pl.col("n") >= 2) & (pl.col("std_car") > 0))
-        .then(pl.col("caar") / (pl.col("std_car") / pl.col("n").cast(pl.Float64).sqrt()))
-        .otherwise(None).alias("t_stat")
-    )
-
-
 #: Decimal places of floats in the analysis CSVs: far below any research-relevant digit, and above
 #: the last-ulp noise of multi-threaded float sums upstream (e.g. a group mean), so the bytes do
 #: not depend on the thread count.
@@ -399,9 +383,8 @@ def analysis_tables(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.Dat
     ordered = flat.sort(["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True)
     return {
         "analysis/labelled_car.csv": _csv(ordered),
-        "analysis/exclusions.csv": _csv(ordered.filter(pl.col("excluded_reason").is_not_null()).select(
+        "analysis/exclusions.csv": _csv(excluded(ordered).select(
             "event_id", "symbol", "published_at", "event_type", "excluded_reason")),
-        "analysis/caar_by_type.csv": _csv(caar_by_type(labelled)),
         "analysis/decision_mapping.csv": _csv(mapped.sort("decision_index").select(
             [c for c, t in mapped.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])),
         "analysis/rewards.csv": _csv(scored.sort("decision_index").select(

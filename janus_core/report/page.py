@@ -73,8 +73,6 @@ class ReportConfig(BaseModel):
     significant_digits: int = 4
     #: Bins of the reward histogram.
     histogram_bins: int = 40
-    #: Two-sided confidence level of the CAAR bands (t distribution with n - 1 degrees of freedom).
-    confidence_level: float = Field(0.95, gt=0.0, lt=1.0)
     chart: ChartStyle = ChartStyle()
     tables: AnalysisTableNames = AnalysisTableNames()
 

@@ -35,7 +35,6 @@ from janus_core.report.page import (
     _stat,
 )
 from janus_core.report.reasons import reason_sentence
-from janus_core.study.significance import caar_confidence_band
 
 
 class ReportBuilder(Page):
@@ -182,19 +181,20 @@ class ReportBuilder(Page):
         if isinstance(summ, dict):
             s.add("h", "Summary")
             self.kv(s, sorted(summ.items()))
-        level = self.cfg.confidence_level
-        s.add("h", f"CAAR by event type, with {level:.0%} confidence bands")
         frame, rel = self.analysis("caar_by_type")
+        level = frame["confidence"][0] if frame is not None and "confidence" in frame.columns and frame.height else None
+        s.add("h", "CAAR by event type" + (f", with {level:.0%} confidence bands" if level is not None else ""))
         if frame is None:
             self.missing(s, "CAAR by event type", rel)
-        elif not self.lacks(s, frame, rel, ("event_type", "n", "caar", "std_car")):
-            tested = caar_confidence_band(frame.drop("t_stat", strict=False), level).sort("event_type")
+        elif not self.lacks(s, frame, rel, ("event_type", "n", "caar", "std_car", "se", "t_stat", "p_value",
+                                              "ci_low", "ci_high")):
+            shown = frame.sort("event_type")
             s.add("p", f"CAAR_k is the mean CAR of the included events of type k; the band is CAAR_k -/+ "
-                       f"t(n-1) x std/sqrt(n), computed here from {rel}.")
-            self.chart(s, lambda: caar_by_type_chart(tested, self.cfg.chart))
+                       f"t(n-1) x std/sqrt(n), as the export computed it in {rel}.")
+            self.chart(s, lambda: caar_by_type_chart(shown, self.cfg.chart))
             s.add("h", "Significance by event type (cross-sectional t test of CAAR = 0)")
-            self.table(s, tested.select("event_type", "n", "caar", *[c for c in ("mean_abs_car",) if c in tested.columns],
-                                        "std_car", "se", "t_stat", "p_value", "ci_low", "ci_high"), rel)
+            self.table(s, shown.select("event_type", "n", "caar", *[c for c in ("mean_abs_car",) if c in shown.columns],
+                                       "std_car", "se", "t_stat", "p_value", "ci_low", "ci_high"), rel)
         s.add("h", "CAAR through the event window, with confidence bands")
         path, path_rel = self.analysis("caar_path")
         if path is None:

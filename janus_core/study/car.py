@@ -63,6 +63,7 @@ from janus_core.data.events import (
     first_session_index,
     point_in_time_dates,
 )
+from janus_core.study.exclusion import included
 
 Model = Literal["market", "market_adjusted", "constant_mean"]
 
@@ -672,7 +673,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     estimation_window], oldest first; NaN on days that were not valid for estimation).
     ``car_table`` must come from :func:`compute_car` on ``ds`` with ``cfg``."""
     a = cfg.event_window[0]
-    inc = car_table.filter(pl.col("excluded_reason").is_null()).select("event_id", "symbol", "event_day", "alpha", "beta")
+    inc = included(car_table).select("event_id", "symbol", "event_day", "alpha", "beta")
     panel = Panel.build(ds)
     code = (
         inc.select("symbol")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
 from janus_core.study.car import CarConfig, compute_car
+from janus_core.study.exclusion import included
 
 SPLITS: tuple[str, ...] = ("historical", "train", "validation", "test")
 
@@ -169,7 +171,7 @@ def chronological_split(labelled: pl.DataFrame, cfg: SplitConfig | None = None) 
     )
 
 
-def tau_sweep(car_table: pl.DataFrame, taus: list[float], round_trip_cost_bps: float) -> pl.DataFrame:
+def tau_sweep(car_table: pl.DataFrame, taus: Sequence[float], round_trip_cost_bps: float) -> pl.DataFrame:
     """How the strength threshold trades coverage against cost: for each tau, over the included
     events, ``strong_count``, ``strong_share`` (= strong / included), ``mean_abs_car_strong``
     (mean |CAR| of the strong events) and ``mean_net_strong`` = mean(|CAR| - cost) of the strong
@@ -178,7 +180,7 @@ def tau_sweep(car_table: pl.DataFrame, taus: list[float], round_trip_cost_bps: f
     if any(t < 0 for t in taus):
         raise ValueError(f"tau_sweep: taus must be non-negative, got {taus}")
     cost = round_trip_cost_bps / 10_000.0
-    abs_car = car_table.filter(pl.col("car").is_not_null())["car"].abs()
+    abs_car = included(car_table)["car"].abs()
     n = len(abs_car)
     rows = []
     for tau in sorted(taus):
@@ -236,7 +238,7 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
         rows = table.group_by(pl.col(col).fill_null("null")).len().sort(col).rows()
         return {str(k): int(v) for k, v in rows}
 
-    inc = table.filter(pl.col("excluded_reason").is_null())
+    inc = included(table)
     by_type = inc.group_by("event_type").agg(n=pl.len(), mean_car=pl.col("car").mean(), mean_abs_car=pl.col("car").abs().mean()).sort("event_type")
     rnd = lambda x: None if x is None else round(float(x), SUMMARY_DECIMALS)  # noqa: E731
     return {

@@ -34,6 +34,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from janus_core.study.exclusion import included
+
 ALL_GROUP = "all"
 
 
@@ -41,7 +43,7 @@ def _included(car_table: pl.DataFrame) -> pl.DataFrame:
     for col in ("excluded_reason", "ar", "car"):
         if col not in car_table.columns:
             raise ValueError(f"car table: column {col!r} is missing (expected the output of car.compute_car)")
-    return car_table.filter(pl.col("excluded_reason").is_null())
+    return included(car_table)
 
 
 def aar_caar(car_table: pl.DataFrame, first_day: int = 0, by: str = "event_type", confidence: float = 0.95) -> pl.DataFrame:
@@ -306,3 +308,18 @@ def caar_confidence_band(caar_table: pl.DataFrame, level: float) -> pl.DataFrame
     return caar_table.with_columns(
         se=col(se), t_stat=col(t), p_value=col(p), ci_low=col(caar - half), ci_high=col(caar + half)
     )
+
+
+def caar_by_type(labelled: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
+    """The one per-type CAAR statistic: over the included events (``excluded_reason`` null) of each
+    event type k, ``n``, CAAR_k = mean(CAR), ``mean_abs_car``, ``std_car`` (ddof 1), then the
+    cross-sectional t test of :func:`caar_confidence_band` at ``level`` (``se``, ``t_stat``,
+    ``p_value``, ``ci_low``, ``ci_high``) and the ``confidence`` level itself. Sorted by event type."""
+    inc = included(labelled)
+    out = inc.group_by("event_type").agg(
+        pl.len().alias("n"),
+        pl.col("car").mean().alias("caar"),
+        pl.col("car").abs().mean().alias("mean_abs_car"),
+        pl.col("car").std(ddof=1).alias("std_car"),
+    ).sort("event_type")
+    return caar_confidence_band(out, level).with_columns(pl.lit(level).alias("confidence"))
