@@ -245,7 +245,8 @@ def _compare_models(ref: str, recorded: BaseModel, expected: BaseModel, skip: tu
         if field == "metric_bundle":
             for key in sorted(set(a) | set(b)):
                 if a.get(key) != b.get(key):
-                    problems.append((ref, f"{name}.{key}", f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}"))
+                    problems.append((ref, f"{name}.{key}",
+                                     f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}"))
         elif a != b:
             problems.append((ref, name, f"recorded {_short(a)}, {what} {_short(b)}"))
 

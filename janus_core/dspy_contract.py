@@ -287,7 +287,8 @@ def build_bundle(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromotionRecord
 # --------------------------------------------------------------------------------------------------
 # The metrics policy and the lane's evaluator
 # --------------------------------------------------------------------------------------------------
-REPRODUCIBILITY_KEYS: tuple[str, ...] = ("dataset_hash", "compiled_prompt_hash", "artifact_hash", "reproducibility_hash")
+REPRODUCIBILITY_KEYS: tuple[str, ...] = ("dataset_hash", "compiled_prompt_hash", "artifact_hash",
+                                         "reproducibility_hash")
 
 
 class DspyMetricsPolicy(BaseModel):

@@ -1105,8 +1105,8 @@ def export_summary(docs: EvidenceDocs, dataset: str, decisions_ref: str, reward_
     }
 
 
-def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool,
-                  dspy_policy: DspyMetricsPolicy | None = None) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None
+                  ) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents. With ``dspy`` the DSPy bundle is evaluated under
     ``dspy_policy`` (default: the lane's shipped metrics policy)."""

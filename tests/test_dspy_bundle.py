@@ -33,7 +33,8 @@ GENERATED = "2024-11-20T23:59:59Z"
 #: The keys of each file, from lane-contract.md (no others are allowed).
 CONTRACT_KEYS = {
     dspy_bundle.COMPILE_REF: {"programName", "signatureVersions", "optimizer", "datasetHash", "compiledPromptHash",
-                              "artifactHash", "reproducibilityHash", "metricBundle", "compiledArtifactUri", "createdAt"},
+                              "artifactHash", "reproducibilityHash", "metricBundle", "compiledArtifactUri",
+                              "createdAt"},
     dspy_bundle.EVAL_REF: {"artifactHash", "evalHash", "schemaValidRate", "vetoAlignmentRate", "falseVetoRate",
                            "latencyP95Ms", "gateCompatibility", "promotionRecommendation", "metricBundle", "createdAt"},
     dspy_bundle.PROMOTION_REF: {"artifactHash", "evalHash", "promotionHash", "promotionTarget", "approved",
