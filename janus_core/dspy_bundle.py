@@ -16,7 +16,7 @@ Compile result (:func:`compile_result_for`)
 - The dataset is the event-car records, so ``datasetHash`` equals the event-car ``manifest_hash``.
 - The seed (``reproducibilityHash`` input, run manifest ``dspy.seed``) is the seed of the step that
   made the decisions: the baseline policies' ``PolicyConfig.seed`` as a decimal string (only
-  ``random`` draws from it), ``"none"`` for a decisions file.
+  ``random`` draws from it), ``"none"`` for a decisions file (``evidence.NO_DECISION_SEED``).
 - ``metricBundle``: the Janus metrics under ``janus_*`` keys (both manifest hashes, the event count,
   the reward summary and version, ``janus_evidence_complete`` and ``janus_evidence_reasons`` from
   the companion summary, ``janus_decision_latency`` the :class:`janus_core.latency.DecisionLatency`
@@ -84,6 +84,7 @@ from janus_core.dspy_contract import (
     promotion_hash,
     reproducibility_hash,
 )
+from janus_core.evidence import RUN_MANIFEST_REF
 from janus_core.hashing import H
 from janus_core.latency import DecisionLatency
 
@@ -95,14 +96,11 @@ BUNDLE_REF = f"{DSPY_DIR}/{BUNDLE_FILE}"
 DSPY_REFS: tuple[str, ...] = (COMPILE_REF, EVAL_REF, PROMOTION_REF, BUNDLE_REF)
 #: The run manifest's section of the bundle, and the file a verifier rebuilds ``schemaValidRate`` from.
 MANIFEST_KEY = "dspy"
-RUN_MANIFEST_REF = "run-manifest.json"
 DECISION_MAPPING_REF = "analysis/decision_mapping.csv"
 
 PROGRAM_SIGNATURES: dict[str, str] = {"janus_event_decision": "v1"}
 OPTIMIZER = "none"
 PROMOTED_BY = "janus-workbench-export"
-#: The seed of a decision source the workbench did not run (a decisions file).
-NO_SEED = "none"
 
 
 class DspyRunRecord(BaseModel):
@@ -258,6 +256,8 @@ def _format_ok_from_csv(path: Path) -> tuple[list[bool] | None, str | None]:
     frame = pl.read_csv(path, infer_schema=False)
     if "format_ok" not in frame.columns:
         return None, None
+    if "decision_index" not in frame.columns:
+        return None, "no decision_index column"
     values = frame.sort(pl.col("decision_index").cast(pl.Int64))["format_ok"].to_list()
     if any(v not in ("true", "false") for v in values):
         return None, "column format_ok holds a value other than true/false"

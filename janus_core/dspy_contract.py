@@ -64,7 +64,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -126,7 +126,7 @@ class _ContractModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
 
     @classmethod
-    def parse(cls, obj: Any):
+    def parse(cls, obj: Any) -> Self:
         """Validate a parsed file object (camelCase keys only)."""
         return cls.model_validate(obj, by_alias=True, by_name=False)
 

@@ -940,6 +940,10 @@ def methodology(car_cfg: Any, label_cfg: Any) -> dict[str, Any]:
     }
 
 
+#: The decision seed of a decisions file: the workbench did not run the step that made them.
+NO_DECISION_SEED = "none"
+
+
 class EvidenceInputs(BaseModel):
     """Everything an export renders: the computed tables, the dataset facts and the resolved configs.
 
@@ -971,7 +975,7 @@ class EvidenceInputs(BaseModel):
     reward_config: dict[str, Any]
     methodology: dict[str, Any]
     research: dict[str, pl.DataFrame] = Field(default_factory=dict)
-    decision_seed: str = "none"
+    decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
 
@@ -1003,7 +1007,7 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
 
         decisions = load_decisions(cfg.decisions)
         decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
-        seed = "none"
+        seed = NO_DECISION_SEED
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
     latency = decision_latency(cfg, decisions, labelled, policy_cfg)
 

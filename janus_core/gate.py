@@ -67,7 +67,8 @@ TRUTHFUL_MATURITY = "empirically_validated"
 
 
 class GatePolicy(BaseModel):
-    """The lane's promotion policy, defaults as the lane ships them."""
+    """The lane's promotion policy, defaults as the lane ships them; ``dspy_metrics`` is its DSPy
+    metrics policy (judges an export's DSPy eval report, not the gate verdict)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
