@@ -253,12 +253,13 @@ def _format_ok_from_csv(path: Path) -> tuple[list[bool] | None, str | None]:
     """``format_ok`` per decision from the decision mapping table, or why it cannot be read."""
     if not path.is_file():
         return None, "missing"
-    frame = pl.read_csv(path, infer_schema=False)
-    if "format_ok" not in frame.columns:
-        return None, None
-    if "decision_index" not in frame.columns:
-        return None, "no decision_index column"
-    values = frame.sort(pl.col("decision_index").cast(pl.Int64))["format_ok"].to_list()
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+        if "format_ok" not in frame.columns:
+            return None, None
+        values = frame.sort(pl.col("decision_index").cast(pl.Int64))["format_ok"].to_list()
+    except pl.exceptions.PolarsError as exc:
+        return None, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     if any(v not in ("true", "false") for v in values):
         return None, "column format_ok holds a value other than true/false"
     return [v == "true" for v in values], None
@@ -346,19 +347,21 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
                 expected_c = compile_result_for(event_doc, reward_doc, evidence, format_ok,
                                                 decisions_ref=str(manifest.get("decisions_ref")), seed=run.seed,
                                                 latency=run.decision_latency, created_at=c.created_at)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
             else:
                 _compare_models(COMPILE_REF, c, expected_c, hash_fields, problems, "rebuilt from the gate files")
+        summary = reward_doc.get("summary")
+        decisions = summary.get("reward_count") if isinstance(summary, dict) else None
+        if run.decision_latency.measured and run.decision_latency.samples != decisions:
+            problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples",
+                             f"{run.decision_latency.samples} timed decisions, but the reward file has "
+                             f"{decisions!r} decisions"))
+    if run is not None:
         expected_r = eval_report_for(c, run.metrics_policy, r.created_at)
         _compare_models(EVAL_REF, r, expected_r, hash_fields, problems, "re-evaluated under the recorded policy")
         expected_p = promotion_record_for(r, run.metrics_policy, p.created_at)
         _compare_models(PROMOTION_REF, p, expected_p, hash_fields, problems, "expected")
-        latency = run.decision_latency
-        if latency.measured and latency.samples != reward_doc.get("summary", {}).get("reward_count"):
-            problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples",
-                             f"{latency.samples} timed decisions, but the reward file has "
-                             f"{reward_doc.get('summary', {}).get('reward_count')!r} decisions"))
     generated = _utc(manifest.get("generated_at"))
     for ref, model in ((COMPILE_REF, c), (EVAL_REF, r), (PROMOTION_REF, p)):
         if model.created_at != generated:
