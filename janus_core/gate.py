@@ -24,10 +24,9 @@ reason codes, each with a detail:
 - *Live policy*: ``live_rollout_disabled_by_policy`` (``gate5_live_enabled`` false) and
   ``approval_token_missing`` (token required, none given).
 
-The policy also holds the lane's DSPy metrics policy (``dspy_metrics``,
-:class:`janus_core.dspy_contract.DspyMetricsPolicy`: the thresholds an export's DSPy eval report is
-judged by, written and hashed into that report and the run manifest); the gate verdict itself does
-not read the DSPy bundle.
+The policy also holds the lane's DSPy metrics policy (:class:`janus_core.dspy_contract.DspyMetricsPolicy`:
+the thresholds an export's DSPy eval report is judged by, written and hashed into that report and the
+run manifest); the gate verdict itself does not read the DSPy bundle.
 
 The shadow target needs no Janus evidence. A code reached by both gate 6 and the prerequisites is
 reported once per stage (the detail names the stage). An artifact ref is resolved under ``out_dir``
