@@ -27,7 +27,9 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   Sharpe and DA with bootstrap intervals; ``skipped`` names any that could not be computed and why).
 - ``evidence-summary.json``: counts, reasons and a few rounded headline numbers
   (:func:`export_summary`; the notebook's ``<name>-summary.json``).
-- ``dspy/`` (only with ``dspy_bundle=True``): see :mod:`janus_core.dspy_bundle`.
+- ``dspy/`` (only with ``dspy_bundle=True``): the lane's DSPy compile/eval/promotion files and
+  ``dspy-bundle.json``, in the lane's compact canonical JSON (:mod:`janus_core.evidence.dspy_bundle`); the
+  run manifest then has a ``dspy`` section (seed, decision latency, metrics policy and its hash).
 - ``run-manifest.json``: input table digests, the dataset's provenance, as-of time, source and
   licence (from its manifest, so the evidence stands without the data folder), the full config and
   its hash, package versions, git commit, SHA-256 of every ``janus_core`` module and notebook, the
@@ -67,7 +69,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import janus_core
 from janus_core.data import store
@@ -75,8 +77,16 @@ from janus_core.data.manifest import input_digests, load_dataset, read_dataset_m
 from janus_core.data.store import RunRecord
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions
+from janus_core.decide.latency import (
+    LATENCY_COLUMN,
+    DecisionLatency,
+    latency_from_column,
+    not_measured,
+    policy_latency,
+)
 from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
-from janus_core.evidence.dspy_bundle import bundle_files
+from janus_core.evidence import dspy_bundle
+from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
 from janus_core.evidence.output import write_tree_atomically
 from janus_core.evidence.records import (
@@ -127,6 +137,12 @@ class ExportConfig(BaseModel):
     ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
     else the dataset's as-of time). ``report`` renders ``report.html`` for the promotion target
     ``report_target``; neither changes the evidence, so neither enters the config hash.
+    ``dspy_bundle`` adds the DSPy bundle, evaluated under ``dspy_metrics`` (the gate policy's DSPy
+    metrics policy); ``measure_latency`` times a baseline policy's decisions for it
+    (:func:`janus_core.decide.latency.policy_latency`: the timings vary run to run, so the bundle, the run
+    manifest and the report then do too; the gate files never carry them). These change only the
+    bundle, which records them itself (and the run manifest's ``dspy`` section), so they stay out of
+    the config hash and the gate files.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -145,10 +161,22 @@ class ExportConfig(BaseModel):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     out_dir: Path = Path("out/evidence")
     dspy_bundle: bool = False
+    dspy_metrics: DspyMetricsPolicy = Field(default_factory=DspyMetricsPolicy)
+    measure_latency: bool = False
     source_date_epoch: int | None = None
     record_run: bool = True
     report: bool = True
     report_target: Literal["shadow", "paper", "live"] = "paper"
+
+    @model_validator(mode="after")
+    def _latency_needs_a_policy_and_a_bundle(self) -> ExportConfig:
+        if self.measure_latency and not self.dspy_bundle:
+            raise ValueError("measure_latency: the timings feed only the DSPy bundle; rule: set dspy_bundle too")
+        if self.measure_latency and self.decisions not in POLICIES:
+            raise ValueError(f"measure_latency: decisions {self.decisions!r} come from a file the workbench did not "
+                             f"compute, so it cannot time them; rule: bring the time per decision as a "
+                             f"latency_ms column of the decisions file")
+        return self
 
 
 class ExportResult(BaseModel):
@@ -259,13 +287,18 @@ def methodology(car_cfg: CarConfig, label_cfg: LabelConfig) -> dict[str, Any]:
     }
 
 
+#: The decision seed of a decisions file: the workbench did not run the step that made them.
+NO_DECISION_SEED = "none"
+
+
 class EvidenceInputs(BaseModel):
     """Everything an export renders: the computed tables, the dataset facts and the resolved configs.
 
     ``resolved`` holds the full configs as JSON (hashed into ``config_hash``); ``tables`` the input
     table digests from the dataset manifest and ``source`` / ``licence`` its statements of where the
     data came from and under which terms (None when it states none); ``decisions_ref`` names the
-    decision source (``policy:NAME`` or ``decisions:sha256:HEX``).
+    decision source (``policy:NAME`` or ``decisions:sha256:HEX``). ``decision_seed`` and
+    ``decision_latency`` describe the step that made the decisions, for the DSPy bundle only.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -289,6 +322,9 @@ class EvidenceInputs(BaseModel):
     reward_config: dict[str, Any]
     methodology: dict[str, Any]
     research: dict[str, pl.DataFrame] = Field(default_factory=dict)
+    decision_seed: str = NO_DECISION_SEED
+    decision_latency: DecisionLatency = Field(
+        default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
 
 
 def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
@@ -305,10 +341,13 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
         decisions_ref = f"policy:{cfg.decisions}"
+        seed = str(policy_cfg.seed)
     else:
         decisions = load_decisions(cfg.decisions)
         decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
+        seed = NO_DECISION_SEED
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
+    latency = decision_latency(cfg, decisions, labelled, policy_cfg)
 
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
@@ -320,9 +359,9 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
         snapshot_hash=ds.meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
         source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
         resolved={
-            "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "source_date_epoch", "record_run",
-                                                        "report", "report_target", "car", "label", "split",
-                                                        "policy"})),
+            "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "dspy_metrics", "measure_latency",
+                                                        "source_date_epoch", "record_run", "report",
+                                                        "report_target", "car", "label", "split", "policy"})),
             "car": config_json(car_cfg), "label": config_json(label_cfg), "split": config_json(split_cfg),
             "reward": config_json(reward_cfg), "policy": config_json(policy_cfg),
         },
@@ -330,7 +369,26 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
         reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
                                  policy_cfg, car_cfg, cfg.analysis),
+        decision_seed=seed, decision_latency=latency,
     )
+
+
+def decision_latency(cfg: ExportConfig, decisions: pl.DataFrame, labelled: pl.DataFrame,
+                     policy_cfg: PolicyConfig) -> DecisionLatency:
+    """The time per decision for the DSPy bundle (:mod:`janus_core.decide.latency`): a decisions file's
+    ``latency_ms`` column, else a policy timed on request (``cfg.measure_latency``), else not
+    measured, with the reason. Nothing is read or timed without ``cfg.dspy_bundle``."""
+    if not cfg.dspy_bundle:
+        return not_measured("no DSPy bundle was requested")
+    if LATENCY_COLUMN in decisions.columns:
+        return latency_from_column(decisions, cfg.decisions)
+    if cfg.measure_latency:
+        return policy_latency(cfg.decisions, labelled, policy_cfg)
+    if cfg.decisions in POLICIES:
+        return not_measured(f"policy {cfg.decisions}'s compute time per decision was not measured; export with "
+                            f"measure_latency (janus export --measure-latency) to time it")
+    return not_measured(f"the decisions file has no {LATENCY_COLUMN} column: the time per decision was not "
+                        f"recorded where the decisions were made")
 
 
 def _statement(manifest: Mapping[str, Any] | None, key: str) -> str | None:
@@ -361,10 +419,11 @@ def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[
 
 
 
-def render_export(inputs: EvidenceInputs, *, generated: str,
-                  dspy: bool) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None
+                  ) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
-    manifest object and the three lane documents."""
+    manifest object and the three lane documents. With ``dspy`` the DSPy bundle is evaluated under
+    ``dspy_policy`` (default: the lane's shipped metrics policy)."""
     config_hash = H(inputs.resolved)
     input_digest_hash = H({"dataset": inputs.dataset_name, "tables": inputs.tables,
                            "snapshot_hash": inputs.snapshot_hash, "decisions": inputs.decisions_ref})
@@ -389,9 +448,15 @@ def render_export(inputs: EvidenceInputs, *, generated: str,
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
     files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
+    dspy_record: dict[str, Any] | None = None
     if dspy:
-        files.update(bundle_files(docs.event_car, docs.hgrm_reward, docs.evidence, inputs.mapped,
-                                  inputs.decisions_ref, inputs.candidate_id))
+        policy = dspy_policy or DspyMetricsPolicy()
+        bundle = dspy_bundle.export_bundle(docs.event_car, docs.hgrm_reward, docs.evidence, inputs.mapped,
+                                           decisions_ref=inputs.decisions_ref, seed=inputs.decision_seed,
+                                           latency=inputs.decision_latency, policy=policy, created_at=generated)
+        files.update(dspy_bundle.bundle_files(bundle))
+        dspy_record = dspy_bundle.run_record(inputs.decision_seed, inputs.decision_latency,
+                                             policy).model_dump(mode="json")
     root = repo_root()
     run_manifest: dict[str, Any] = {
         "schema_version": RUN_MANIFEST_SCHEMA,
@@ -414,6 +479,8 @@ def render_export(inputs: EvidenceInputs, *, generated: str,
         "sources": source_digests(root),
         "files": {rel: sha256_bytes(data) for rel, data in sorted(files.items())},
     }
+    if dspy_record is not None:
+        run_manifest["dspy"] = dspy_record
     run_manifest["self_hash"] = H(run_manifest)
     files[RUN_MANIFEST_REF] = dumps(run_manifest)
     return files, run_manifest, docs
@@ -426,7 +493,8 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``)."""
     inputs = compute_inputs(cfg, paths)
     files, run_manifest, docs = render_export(
-        inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle)
+        inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
+        dspy_policy=cfg.dspy_metrics)
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths)

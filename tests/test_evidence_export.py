@@ -219,7 +219,7 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
     assert f"evidence written to {out}" in printed and "historical_market_replay" in printed
     assert f"review report for paper: {out / 'report.html'}" in printed
     assert "PROMOTABLE to paper: the local gate found no blocking reason" in (out / "report.html").read_text()
-    assert (out / "dspy" / "eval-report.json").is_file()
+    assert (out / "dspy" / "dspy-eval-report.json").is_file()
     summary = json.loads((out / "evidence-summary.json").read_text())
     assert summary["reward_profile"] == "lane_scaffold" and summary["decisions"] == "policy:sentiment"
     assert run_cli(["verify", str(out)]) == 0

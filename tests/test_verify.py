@@ -39,7 +39,7 @@ def test_clean_export_verifies(folder):
 def test_every_file_is_covered(folder):
     files = _files(folder)
     assert {"run-manifest.json", schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF,
-            "dspy/compile-result.json", "analysis/labelled_car.csv"} <= set(files)
+            "dspy/dspy-compile-result.json", "dspy/dspy-bundle.json", "analysis/labelled_car.csv"} <= set(files)
     for rel in files:
         data = (folder / rel).read_bytes()
         for pos in (0, len(data) // 2, len(data) - 2):
@@ -74,7 +74,7 @@ def test_consistent_record_edit_is_still_caught_by_the_summary(folder):
     locations = {(p.file, p.location) for p in verify_evidence(folder)}
     assert (schema.EVENT_CAR_REF, "summary.mean_abs_car") in locations
     assert (schema.EVIDENCE_REF, "event_car") in locations
-    assert ("dspy/compile-result.json", "hash chain") in locations
+    assert ("dspy/dspy-compile-result.json", "datasetHash") in locations
 
 
 def test_missing_and_unlisted_files(folder):

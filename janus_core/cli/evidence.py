@@ -1,11 +1,13 @@
 """``janus export``, ``janus verify`` and ``janus gate``: the gate-evidence commands.
 
 - ``janus export --dataset NAME --decisions POLICY-or-PATH --out DIR [--reward-profile hgrm|lane_scaffold]
-  [--candidate-id ID] [--strategy-id ID] [--dspy-bundle] [--no-record] [--no-report]
-  [--report-target shadow|paper|live]``: writes the evidence folder with its review report
-  ``report.html`` for the target (default paper; :func:`janus_core.pipeline.export`) and prints where
-  it went with the summary's reasons.
-- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.evidence.verify.verify_evidence`).
+  [--candidate-id ID] [--strategy-id ID] [--dspy-bundle [--measure-latency] [--gate-policy FILE]]
+  [--no-record] [--no-report] [--report-target shadow|paper|live]``: writes the evidence folder with
+  its review report ``report.html`` for the target (default paper; :func:`janus_core.evidence.export`)
+  and prints where it went with the summary's reasons (and, with the DSPy bundle, its eval verdict).
+  ``--gate-policy`` takes the DSPy metrics policy from a GatePolicy JSON file (its ``dspy_metrics``);
+  ``--measure-latency`` times a baseline policy's decisions (the bundle's bytes then vary run to run).
+- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.verify.verify_evidence`).
 - ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN]``: prints the
   verdict JSON ``{target, promotable, reasons: [{code, detail}]}``; exit 0 only when promotable.
 """
@@ -20,12 +22,15 @@ from janus_core.paths import WorkbenchPaths
 
 
 def _export(args: argparse.Namespace) -> int:
+    from janus_core.evidence.gate import GatePolicy
     from janus_core.evidence.schema import REPORT_REF
     from janus_core.pipeline import ExportConfig, export
 
+    dspy_metrics = (GatePolicy.from_file(args.gate_policy) if args.gate_policy else GatePolicy()).dspy_metrics
     cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
                        reward_profile=args.reward_profile, candidate_id=args.candidate_id,
-                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, record_run=not args.no_record,
+                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
+                       measure_latency=args.measure_latency, record_run=not args.no_record,
                        report=not args.no_report, report_target=args.report_target)
     result = export(cfg, WorkbenchPaths.from_env())
     ev = result.evidence
@@ -34,6 +39,14 @@ def _export(args: argparse.Namespace) -> int:
           f"(mapped {ev['hgrm_reward']['event_mapped_count']}), provenance "
           f"{ev['artifact_authority']['provenance']}, evidence_complete {str(ev['evidence_complete']).lower()}"
           + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else ""))
+    if cfg.dspy_bundle:
+        from janus_core.evidence.dspy_bundle import EVAL_REF
+
+        report = json.loads((result.out_dir / EVAL_REF).read_text(encoding="utf-8"))
+        failures = report["metricBundle"]["gateFailures"]
+        print(f"  DSPy eval {result.out_dir / EVAL_REF}: gateCompatibility {report['gateCompatibility']}, "
+              f"recommendation {report['promotionRecommendation']}"
+              + (f", failures {', '.join(failures)}" if failures else ""))
     if cfg.report:
         print(f"  review report for {cfg.report_target}: {result.out_dir / REPORT_REF}")
     return 0
@@ -70,6 +83,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--candidate-id", default="janus-q-candidate")
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
     p.add_argument("--dspy-bundle", action="store_true", help="also write the DSPy compile/eval bundle")
+    p.add_argument("--measure-latency", action="store_true",
+                   help="time a baseline policy's decisions for the DSPy eval (its bytes then vary run to run)")
+    p.add_argument("--gate-policy", default=None,
+                   help="JSON file of GatePolicy fields; its dspy_metrics judge the DSPy eval")
     p.add_argument("--no-record", action="store_true", help="do not append the run to the research store")
     p.add_argument("--no-report", action="store_true", help="do not render the review report DIR/report.html")
     p.add_argument("--report-target", choices=("shadow", "paper", "live"), default="paper",

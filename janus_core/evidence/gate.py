@@ -24,6 +24,10 @@ reason codes, each with a detail:
 - *Live policy*: ``live_rollout_disabled_by_policy`` (``gate5_live_enabled`` false) and
   ``approval_token_missing`` (token required, none given).
 
+The policy also holds the lane's DSPy metrics policy (:class:`janus_core.dspy_contract.DspyMetricsPolicy`:
+the thresholds an export's DSPy eval report is judged by, written and hashed into that report and the
+run manifest); the gate verdict itself does not read the DSPy bundle.
+
 The shadow target needs no Janus evidence. A code reached by both gate 6 and the prerequisites is
 reported once per stage (the detail names the stage). An artifact ref is resolved under ``out_dir``
 only: absolute paths, ``..`` escapes and URLs other than ``file://`` count as missing. Fail closed:
@@ -37,8 +41,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
@@ -60,7 +65,8 @@ TRUTHFUL_MATURITY = "empirically_validated"
 
 
 class GatePolicy(BaseModel):
-    """The lane's promotion policy, defaults as the lane ships them."""
+    """The lane's promotion policy, defaults as the lane ships them; ``dspy_metrics`` is its DSPy
+    metrics policy (judges an export's DSPy eval report, not the gate verdict)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -71,6 +77,7 @@ class GatePolicy(BaseModel):
     promotion_min_janus_reward_count: int = 1
     gate5_live_enabled: bool = False
     approval_token_required: bool = True
+    dspy_metrics: DspyMetricsPolicy = Field(default_factory=DspyMetricsPolicy)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "GatePolicy":

@@ -9,15 +9,18 @@
   the SHA-256 of its bytes, and no file is missing or unlisted, except ``report.html``: the review
   report is a view derived from the hashed files (and showing the run manifest's hashes), so it
   cannot be listed in the run manifest; no evidence is read from it.
-- every JSON file: its bytes equal the canonical form ``evidence.dumps(json.loads(bytes))``, so
-  even a whitespace edit is caught.
+- every JSON file: its bytes equal the canonical form ``evidence.dumps(json.loads(bytes))`` (the
+  DSPy files: the lane's compact form), so even a whitespace edit is caught.
 - the event-car and reward files: schema, ``manifest_hash``, summaries recomputed from the records,
   ``lineage_hash``, lineage and run id consistent with the run manifest, ``artifact_authority``
   recomputed from the dataset provenance and the lineage.
 - the companion summary: equal to the one recomputed from the two child files; likewise
   ``evidence-summary.json``.
 - the analysis tables' row counts against the event-car summary's input and excluded counts.
-- the DSPy bundle, when present: its hash chain (:func:`janus_core.evidence.dspy_bundle.bundle_problems`).
+- the DSPy bundle, when present (or named in the run manifest): each file against the lane's strict
+  models (a wrong type or unknown key is named by field), every hash recomputed from the parsed
+  values, and the content rebuilt from the gate files, the decision mapping and the run manifest's
+  seed, latency record and metrics policy (:func:`janus_core.dspy_bundle.bundle_problems`).
 - with ``paths``: the recorded input digests, and the recorded source and licence, against the
   dataset manifest in ``paths.manifest_dir``.
 
@@ -35,7 +38,12 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from janus_core.data.manifest import input_digests, read_dataset_manifest
-from janus_core.evidence.dspy_bundle import bundle_problems
+from janus_core.evidence.dspy_bundle import (
+    DSPY_DIR,
+    DSPY_REFS,
+    MANIFEST_KEY,
+    bundle_problems,
+)
 from janus_core.evidence.gate import child_schema_problems
 from janus_core.evidence.records import (
     EvidenceDocs,
@@ -170,7 +178,7 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
         return problems
     _check_manifest(out_dir, manifest, problems)
     for f in sorted(manifest.get("files") or {}):
-        checked_below = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF, SUMMARY_REF)
+        checked_below = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF, SUMMARY_REF, *DSPY_REFS)
         if f.endswith(".json") and (out_dir / f).is_file() and f not in checked_below:
             _read_json(out_dir, f, problems)
     event_doc = _read_json(out_dir, EVENT_CAR_REF, problems)
@@ -221,9 +229,9 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
                 for key in sorted(set(expected_short) | set(short)):
                     _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
 
-    if (out_dir / "dspy").is_dir():
-        for where, rule in bundle_problems(out_dir, event_doc, reward_doc):
-            problems.append(Problem(file=where, location="hash chain", rule=rule))
+    if MANIFEST_KEY in manifest or (out_dir / DSPY_DIR).is_dir():
+        for file, location, rule in bundle_problems(out_dir, manifest, event_doc, reward_doc, summary):
+            problems.append(Problem(file=file, location=location, rule=rule))
 
     if paths is not None and dataset.get("name"):
         current, current_sha = read_dataset_manifest(str(dataset["name"]), paths)
