@@ -73,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import janus_core
 from janus_core.data import store
+from janus_core.data.dataset import Dataset
 from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
 from janus_core.data.store import RunRecord
 from janus_core.decide import reward
@@ -85,6 +86,7 @@ from janus_core.decide.latency import (
     policy_latency,
 )
 from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
+from janus_core.decide.reward import HgrmConfig
 from janus_core.evidence import dspy_bundle
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
@@ -114,6 +116,7 @@ from janus_core.paths import WorkbenchPaths
 from janus_core.report.render import render_report
 from janus_core.research import AnalysisConfig, research_tables
 from janus_core.study.car import CarConfig
+from janus_core.study.exclusion import excluded, included
 from janus_core.study.labels import LabelConfig, SplitConfig, car_study
 
 # --------------------------------------------------------------------------------------------------
@@ -177,16 +180,6 @@ class ExportConfig(BaseModel):
                              f"compute, so it cannot time them; rule: bring the time per decision as a "
                              f"latency_ms column of the decisions file")
         return self
-
-
-class ExportResult(BaseModel):
-    """What an export wrote: where, under which run id, the file digests and the summary."""
-
-    out_dir: Path
-    run_id: str
-    config_hash: str
-    files: dict[str, str]
-    evidence: dict[str, Any]
 
 
 def generated_at(as_of: str, source_date_epoch: int | None) -> str:
@@ -327,50 +320,138 @@ class EvidenceInputs(BaseModel):
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
 
 
-def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
-    """Load the dataset and run the event study, labels, decisions, HGRM reward and research tables
-    for ``cfg``. A dataset without a snapshot hash gets an empty ``dataset_snapshot_ref`` (so its
-    evidence is never eligible)."""
+class ResearchRun(BaseModel):
+    """One run of the research steps, in order, with everything they produced: the typed result that
+    the export, the notebooks and the report consume (in the manner of linearmodels' results).
 
-    ds = load_dataset(cfg.dataset, paths)
-    car_cfg, label_cfg, split_cfg, policy_cfg = cfg.car, cfg.label, cfg.split, cfg.policy
-    base_reward = reward.reward_profile(cfg.reward_profile)
-    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
-    labelled = car_study(ds, car_cfg, label_cfg, split_cfg)
+    - ``dataset``: the loaded snapshot (``dataset.meta.snapshot_hash`` names it);
+    - the resolved step configs: ``car``, ``label``, ``split``, ``policy``, ``reward``, ``analysis``;
+    - ``labelled``: every input event once, with its CAR, labels and split, or its exclusion reason;
+    - ``decisions``: the candidate's decisions (one strategy), from ``decisions_ref``
+      (``policy:NAME`` or ``decisions:sha256:HEX``) with ``decision_seed`` / ``decision_latency``;
+    - ``mapped``: every decision once, with the event it maps to and how (``mapping_status``);
+    - ``scored``: the HGRM reward rows of the mapped decisions;
+    - ``research``: the research tables of :mod:`janus_core.research`, keyed by file stem.
+    """
 
-    if cfg.decisions in POLICIES:
-        decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
-        decisions_ref = f"policy:{cfg.decisions}"
-        seed = str(policy_cfg.seed)
-    else:
-        decisions = load_decisions(cfg.decisions)
-        decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
-        seed = NO_DECISION_SEED
-    decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
-    latency = decision_latency(cfg, decisions, labelled, policy_cfg)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    mapped = map_decisions(decisions, labelled)
-    scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
-    manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
-    candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
-    return EvidenceInputs(
-        labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
-        dataset_version=ds.meta.version, provenance=ds.meta.provenance, as_of=ds.meta.as_of,
-        snapshot_hash=ds.meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
-        source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
-        resolved={
+    dataset: Dataset
+    car: CarConfig
+    label: LabelConfig
+    split: SplitConfig
+    policy: PolicyConfig
+    reward: HgrmConfig
+    analysis: AnalysisConfig
+    candidate_id: str
+    reward_profile: str
+    decisions_ref: str
+    decision_seed: str
+    decision_latency: DecisionLatency
+    labelled: pl.DataFrame
+    decisions: pl.DataFrame
+    mapped: pl.DataFrame
+    scored: pl.DataFrame
+    research: dict[str, pl.DataFrame]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and headline numbers of the run, for a notebook's headline or a quick check:
+        events in, included and excluded (by reason), decisions mapped, mean reward, and the
+        research tables present and skipped."""
+        inc = included(self.labelled)
+        reasons = excluded(self.labelled).group_by("excluded_reason").len().sort("excluded_reason").rows()
+        skipped = self.research.get("skipped")
+        return {
+            "dataset": self.dataset.name,
+            "snapshot_hash": self.dataset.meta.snapshot_hash,
+            "provenance": self.dataset.meta.provenance,
+            "candidate_id": self.candidate_id,
+            "decisions": self.decisions_ref,
+            "input_event_count": self.labelled.height,
+            "included_event_count": inc.height,
+            "excluded_by_reason": {str(k): int(v) for k, v in reasons},
+            "decision_count": self.mapped.height,
+            "mapped_decision_count": self.scored.height,
+            "mean_final_reward": float(self.scored["final_reward"].mean()) if self.scored.height else None,
+            "research_tables": sorted(k for k in self.research if k != "skipped"),
+            "skipped_tables": dict(skipped.iter_rows()) if skipped is not None else {},
+        }
+
+    def resolved_configs(self, cfg: ExportConfig) -> dict[str, Any]:
+        """Every config of the run as JSON, the object hashed into ``config_hash``."""
+        return {
             "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "dspy_metrics", "measure_latency",
                                                         "source_date_epoch", "record_run", "report",
                                                         "report_target", "car", "label", "split", "policy"})),
-            "car": config_json(car_cfg), "label": config_json(label_cfg), "split": config_json(split_cfg),
-            "reward": config_json(reward_cfg), "policy": config_json(policy_cfg),
-        },
-        decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
-        reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
-        research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
-                                 policy_cfg, car_cfg, cfg.analysis),
-        decision_seed=seed, decision_latency=latency,
+            "car": config_json(self.car), "label": config_json(self.label), "split": config_json(self.split),
+            "reward": config_json(self.reward), "policy": config_json(self.policy),
+        }
+
+
+class ExportResult(BaseModel):
+    """What an export wrote (where, under which run id, the file digests and the evidence summary)
+    and the research run it was computed from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    out_dir: Path
+    run_id: str
+    config_hash: str
+    files: dict[str, str]
+    evidence: dict[str, Any]
+    run: ResearchRun
+
+
+def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
+    """Run the research steps of ``cfg`` in order: load the dataset, the event study and labels
+    (``labels.car_study``), the candidate's decisions (a baseline policy or a decisions file), their
+    mapping to events, the HGRM reward and the research tables."""
+    ds = load_dataset(cfg.dataset, paths)
+    base_reward = reward.reward_profile(cfg.reward_profile)
+    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
+    labelled = car_study(ds, cfg.car, cfg.label, cfg.split)
+    if cfg.decisions in POLICIES:
+        decisions = make_decisions(cfg.decisions, labelled, cfg.policy)
+        decisions_ref, seed = f"policy:{cfg.decisions}", str(cfg.policy.seed)
+    else:
+        decisions = load_decisions(cfg.decisions)
+        decisions_ref, seed = f"decisions:sha256:{sha256_file(cfg.decisions)}", NO_DECISION_SEED
+    decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
+    mapped = map_decisions(decisions, labelled)
+    scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
+    candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
+    return ResearchRun(
+        dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
+        analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
+        decisions_ref=decisions_ref, decision_seed=seed,
+        decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
+        labelled=labelled, decisions=decisions, mapped=mapped, scored=scored,
+        research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
+                                 cfg.policy, cfg.car, cfg.analysis),
     )
+
+
+def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
+    """What an export renders from a research run: its tables, the dataset's manifest facts (input
+    digests, source, licence) and the resolved configs. A dataset without a snapshot hash gets an
+    empty ``dataset_snapshot_ref`` (so its evidence is never eligible)."""
+    meta = run.dataset.meta
+    manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
+    return EvidenceInputs(
+        labelled=run.labelled, mapped=run.mapped, scored=run.scored, dataset_name=meta.name,
+        dataset_version=meta.version, provenance=meta.provenance, as_of=meta.as_of,
+        snapshot_hash=meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
+        source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
+        resolved=run.resolved_configs(cfg), decisions_ref=run.decisions_ref, candidate_id=run.candidate_id,
+        reward_profile=run.reward_profile, reward_config=reward.reward_config_payload(run.reward),
+        methodology=methodology(run.car, run.label), research=run.research,
+        decision_seed=run.decision_seed, decision_latency=run.decision_latency,
+    )
+
+
+def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
+    """:func:`run_research`, then :func:`evidence_inputs`."""
+    return evidence_inputs(run_research(cfg, paths), cfg, paths)
 
 
 def decision_latency(cfg: ExportConfig, decisions: pl.DataFrame, labelled: pl.DataFrame,
@@ -487,11 +568,13 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
 
 
 def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
-    """Compute (:func:`compute_inputs`), render (:func:`render_export`) and write the evidence folder
-    ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the complete
-    temp folder before it is published, the input digests checked against the dataset manifest
-    under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``)."""
-    inputs = compute_inputs(cfg, paths)
+    """Run the research (:func:`run_research`), render (:func:`render_export`) and write the evidence
+    folder ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the
+    complete temp folder before it is published, the input digests checked against the dataset
+    manifest under ``paths``), then append a row to the research store's ``runs`` table
+    (``cfg.record_run``). The result carries the :class:`ResearchRun` it was computed from."""
+    run = run_research(cfg, paths)
+    inputs = evidence_inputs(run, cfg, paths)
     files, run_manifest, docs = render_export(
         inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
         dspy_policy=cfg.dspy_metrics)
@@ -505,7 +588,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],
                         config_hash=run_manifest["config_hash"],
                         files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
-                        evidence=docs.evidence)
+                        evidence=docs.evidence, run=run)
 
 
 def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from conftest import REPO_ROOT, workspace_env
 
@@ -339,3 +340,23 @@ def test_event_study_tables_in_the_export_agree_with_the_labelled_cars(sample_wo
         assert (row["caar"], row["t_cs"]) == pytest.approx((sample.mean(), ref.statistic), rel=1e-8, abs=1e-11)
         end = path.filter((pl.col("event_type") == group) & (pl.col("rel_day") == int(window[1]))).row(0, named=True)
         assert end["caar"] == pytest.approx(sample.mean(), rel=1e-8, abs=1e-11)
+
+
+def test_export_returns_the_research_run_its_files_were_written_from(megacap_workspace, tmp_path):
+    """The typed ResearchRun is what the files say: the labelled table is the analysis CSV, the research
+    tables are the analysis tables, the reward rows are the gate file's, and a second run is equal."""
+    out = tmp_path / "run"
+    cfg = ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False, report=False)
+    result = export(cfg, megacap_workspace)
+    run = result.run
+    assert run.car == cfg.car and run.label == cfg.label and run.dataset.meta.snapshot_hash
+    labelled_csv = pl.read_csv(out / "analysis/labelled_car.csv")
+    assert labelled_csv.height == run.labelled.height == run.summary()["input_event_count"]
+    caar = pl.read_csv(out / "analysis/caar_by_type.csv")
+    assert caar["n"].to_list() == run.research["caar_by_type"]["n"].to_list()
+    rewards = json.loads((out / schema.HGRM_REWARD_REF).read_text())["rewards"]
+    assert len(rewards) == run.mapped.height and run.summary()["mapped_decision_count"] == run.scored.height
+    again = pipeline.run_research(cfg, megacap_workspace)
+    assert again.labelled.equals(run.labelled) and again.scored.equals(run.scored)
+    with pytest.raises(ValueError, match="estimation_windw"):
+        ExportConfig(car={"estimation_windw": 60})
