@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset
 from janus_core.data.rows import TABLE_NAMES, TABLE_SCHEMAS, Provenance
 from janus_core.data.tables import canonical_order
-from janus_core.hashing import H, canonical_json, sha256_bytes, sha256_file
+from janus_core.hashing import H, canonical_json, dumps, sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
 
 MANIFEST_VERSION = "janus-dataset-manifest-v1"
@@ -216,8 +216,8 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
 
 def write_json(data: Any, path: Path) -> None:
-    """JSON with sorted keys, indent 2, ASCII only, trailing newline."""
-    path.write_text(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+    """The canonical JSON file form (``hashing.dumps``: sorted keys, indent 2, ASCII, trailing newline)."""
+    path.write_bytes(dumps(data))
 
 
 def _sorted_rejected(frame: pl.DataFrame) -> pl.DataFrame:

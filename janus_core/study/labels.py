@@ -12,7 +12,6 @@ Excluded events (null ``car``) get null direction and strength.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import date
@@ -24,6 +23,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
+from janus_core.hashing import dumps
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.exclusion import included
 
@@ -266,5 +266,5 @@ def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir
     out.mkdir(parents=True, exist_ok=True)
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
     table.write_parquet(table_path, statistics=False)
-    summary_path.write_text(json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+    summary_path.write_bytes(dumps(summary))
     return table_path, summary_path
