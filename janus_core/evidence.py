@@ -922,7 +922,8 @@ class EvidenceInputs(BaseModel):
     ``resolved`` holds the full configs as JSON (hashed into ``config_hash``); ``tables`` the input
     table digests from the dataset manifest and ``source`` / ``licence`` its statements of where the
     data came from and under which terms (None when it states none); ``decisions_ref`` names the
-    decision source (``policy:NAME`` or ``decisions:sha256:HEX``).
+    decision source (``policy:NAME`` or ``decisions:sha256:HEX``) and ``model_refs`` the model behind a
+    decisions file from its lineage (``model_lineage.decisions_model_refs``; empty without one).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -941,6 +942,7 @@ class EvidenceInputs(BaseModel):
     tables: dict[str, dict[str, Any]]
     resolved: dict[str, Any]
     decisions_ref: str
+    model_refs: list[str] = Field(default_factory=list)
     candidate_id: str
     reward_profile: str
     reward_config: dict[str, Any]
@@ -966,14 +968,17 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
     labelled = car.car_study(ds, car_cfg, label_cfg, split_cfg)
 
+    model_refs: list[str] = []
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
         decisions_ref = f"policy:{cfg.decisions}"
     else:
         from janus_core.decisions import load_decisions
+        from janus_core.model_lineage import decisions_model_refs
 
         decisions = load_decisions(cfg.decisions)
         decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
+        model_refs = decisions_model_refs(cfg.decisions, decisions)
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
 
     mapped = map_decisions(decisions, labelled)
@@ -991,8 +996,9 @@ def compute_inputs(cfg: ExportConfig, paths: Any) -> EvidenceInputs:
             "car": _jsonable(car_cfg), "label": _jsonable(label_cfg), "split": _jsonable(split_cfg),
             "reward": _jsonable(reward_cfg), "policy": _jsonable(policy_cfg),
         },
-        decisions_ref=decisions_ref, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
-        reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
+        decisions_ref=decisions_ref, model_refs=model_refs, candidate_id=cfg.candidate_id,
+        reward_profile=cfg.reward_profile, reward_config=reward.reward_config_payload(reward_cfg),
+        methodology=methodology(car_cfg, label_cfg),
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
                                  policy_cfg, car_cfg, cfg.analysis),
     )
@@ -1065,7 +1071,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str,
         run_id=run_id, generated_at=generated, candidate_id=inputs.candidate_id, provenance=inputs.provenance,
         dataset_snapshot_ref=snapshot_ref, dataset_snapshot_hash=inputs.snapshot_hash, config_hash=config_hash,
         input_digest_hash=input_digest_hash, runtime_version_refs=runtime_version_refs(),
-        model_refs=[inputs.decisions_ref, f"car:{H(inputs.resolved.get('car'))[:16]}",
+        model_refs=[inputs.decisions_ref, *inputs.model_refs, f"car:{H(inputs.resolved.get('car'))[:16]}",
                     f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
         methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
         reward_config=inputs.reward_config,
