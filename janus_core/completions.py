@@ -26,8 +26,9 @@ Cache
 Completions are cached in the store's ``completions`` table (``store.cached_completions``) under
 (``model_id``, endpoint fingerprint, prompt hash, ``H(sampling params)``): a prompt seen before
 under the same model and parameters is never sent again unless ``refresh`` is set. Completed
-requests are written to the cache as they arrive (every ``CACHE_FLUSH`` results and at the end, also
-when the run stops on an error), so an interrupted run loses nothing it paid for.
+requests are written to the cache as they arrive (every ``CACHE_FLUSH_ROWS`` results or
+``CACHE_FLUSH_SECONDS`` seconds, and at the end, also when the run stops on an error), so an
+interrupted run loses at most a few seconds of what it paid for.
 
 Throughput
 ----------
@@ -55,8 +56,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.hashing import H, canonical_json
 
-#: Completed requests buffered before they are written to the cache.
-CACHE_FLUSH = 16
+#: Completed requests are written to the cache once this many are buffered ...
+CACHE_FLUSH_ROWS = 256
+#: ... or this many seconds after the last write (opening the store and inserting costs ~0.1 s, so
+#: a fast local server is not slowed down; a crash loses at most this much paid-for work).
+CACHE_FLUSH_SECONDS = 2.0
 RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -278,16 +282,18 @@ class _Flusher:
     paths: Any
     messages: dict[str, list[dict[str, str]]]
     pending: list[Completion] = field(default_factory=list)
+    last: float = field(default_factory=time.monotonic)
 
     def add(self, c: Completion) -> None:
         if c.text is not None and not c.cached:
             self.pending.append(c)
-        if len(self.pending) >= CACHE_FLUSH:
+        if len(self.pending) >= CACHE_FLUSH_ROWS or time.monotonic() - self.last >= CACHE_FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         from janus_core.store import put_completions
 
+        self.last = time.monotonic()
         if not self.pending:
             return
         now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

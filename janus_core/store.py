@@ -221,11 +221,14 @@ def put_completions(rows: list[dict[str, Any]], paths: WorkbenchPaths | None = N
     paths = paths or WorkbenchPaths.from_env()
     if not rows:
         return
+    one = f"({', '.join('?' for _ in COMPLETIONS_SCHEMA)})"
     with connect(paths) as conn:
         conn.execute("BEGIN TRANSACTION")
-        conn.executemany(
-            f"INSERT OR REPLACE INTO completions ({', '.join(COMPLETIONS_SCHEMA)}) "
-            f"VALUES ({', '.join('?' for _ in COMPLETIONS_SCHEMA)})",
-            [[r[c] for c in COMPLETIONS_SCHEMA] for r in rows],
-        )
+        for start in range(0, len(rows), 500):  # multi-row VALUES: far faster than executemany in DuckDB
+            chunk = rows[start:start + 500]
+            conn.execute(
+                f"INSERT OR REPLACE INTO completions ({', '.join(COMPLETIONS_SCHEMA)}) VALUES "
+                + ", ".join(one for _ in chunk),
+                [r[c] for r in chunk for c in COMPLETIONS_SCHEMA],
+            )
         conn.execute("COMMIT")
