@@ -34,7 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.completions import Completion, EndpointConfig, RunStats, complete_all
 from janus_core.decisions import DECISION_SCHEMA, decisions_from_completions, validate_decisions
-from janus_core.prompts import PromptConfig, decision_events, load_template, messages, render_prompts
+from janus_core.prompts import (
+    PromptConfig,
+    PromptTemplate,
+    decision_events,
+    load_template,
+    messages,
+    render_prompts,
+)
 from janus_core.text_baseline import TextBaseline, TextBaselineConfig, baseline_decisions, fit_text_baseline
 from janus_core.training import SPLITS
 
@@ -165,27 +172,48 @@ def _from_completions(events: pl.DataFrame, completions: list[Completion], strat
         pl.coalesce("_err", "format_error").alias("format_error")).drop("_err")
 
 
-def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], None] | None = None) -> DecideResult:
-    """Run ``cfg.model`` on the included events of ``cfg.split`` (module docstring).
-    ``progress(done, total)`` reports completions as they arrive."""
-    import time
+@dataclass(frozen=True)
+class DecidePlan:
+    """What a decide run works on, before any model is asked: the dataset, its labelled CAR table,
+    the chosen events, the template and the rendered prompts (``prompts.render_prompts``)."""
 
+    ds: Any
+    labelled: pl.DataFrame
+    events: pl.DataFrame
+    template: PromptTemplate
+    rendered: pl.DataFrame
+
+
+def plan_decisions(cfg: DecideConfig, paths: Any = None) -> DecidePlan:
+    """Load ``cfg.dataset``, label its events with the configured CAR study, choose the events
+    (``prompts.decision_events``) and render their prompts."""
     from janus_core import car, labels
     from janus_core.data import load_dataset
 
-    spec = parse_model_spec(cfg.model)
-    strategy_id = cfg.strategy_id or spec.default_strategy_id
     template = load_template(cfg.prompt.template)
-    endpoint = endpoint_config(spec, cfg.endpoint) if spec.kind == "openai" else None
-    if spec.kind != "openai" and cfg.endpoint:
-        raise DecideError(f"endpoint settings {sorted(cfg.endpoint)} apply to openai:MODEL@URL models only")
     ds = load_dataset(cfg.dataset, paths)
     labelled = car.car_study(ds, car.CarConfig(**cfg.car), labels.LabelConfig(**cfg.label),
                              labels.SplitConfig(**cfg.split_config))
     events = decision_events(labelled, cfg.split, cfg.limit)
     if events.height == 0:
         raise DecideError(f"{cfg.dataset}: no included event in split {cfg.split!r}")
-    rendered = render_prompts(ds, events, template, cfg.prompt)
+    return DecidePlan(ds, labelled, events, template, render_prompts(ds, events, template, cfg.prompt))
+
+
+def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], None] | None = None,
+           plan: DecidePlan | None = None) -> DecideResult:
+    """Run ``cfg.model`` on the included events of ``cfg.split`` (module docstring).
+    ``progress(done, total)`` reports completions as they arrive; ``plan`` is
+    :func:`plan_decisions` of the same ``cfg`` when already computed (a notebook previews it)."""
+    import time
+
+    spec = parse_model_spec(cfg.model)
+    strategy_id = cfg.strategy_id or spec.default_strategy_id
+    endpoint = endpoint_config(spec, cfg.endpoint) if spec.kind == "openai" else None
+    if spec.kind != "openai" and cfg.endpoint:
+        raise DecideError(f"endpoint settings {sorted(cfg.endpoint)} apply to openai:MODEL@URL models only")
+    plan = plan or plan_decisions(cfg, paths)
+    ds, labelled, events, template, rendered = plan.ds, plan.labelled, plan.events, plan.template, plan.rendered
     started = time.perf_counter()
     stats = RunStats(prompts=events.height)
     fitted: TextBaseline | None = None
