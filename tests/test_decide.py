@@ -185,13 +185,16 @@ def test_openai_model_decides_caches_and_exports(ws, tmp_path):
     lineage = read_lineage(a)
     assert lineage["model_fingerprints"] == ["fp_test_1"]
     assert lineage["sampling"] == {"temperature": 0.0, "seed": 20260219, "max_tokens": 1024}
-    _export(ws, a, tmp_path / "ev")
+    export(ExportConfig(dataset="synthetic-ashare", decisions=str(a), out_dir=tmp_path / "ev", record_run=False), ws)
     refs = _model_refs(tmp_path / "ev")
     assert refs[1:3] == [f"model:openai:test-model@{srv.url}", "model_fingerprint:fp_test_1"]
     assert verify_evidence(tmp_path / "ev", ws) == []
+    report = (tmp_path / "ev" / "report.html").read_text()
+    assert f"model:openai:test-model@{srv.url}" in report
+    assert "Malformed completions: 0 of 8 decisions" in report
 
 
-def test_endpoint_failures_become_malformed_decisions(ws, labelled):
+def test_endpoint_failures_become_malformed_decisions(ws, labelled, tmp_path):
     events = decision_events(labelled, "test", limit=10)
     failing = set(events["headline"].to_list()[2:5])
     with ChatServer(lambda prompt, attempt: "500" if any(f"Headline: {h}\n" in prompt for h in failing)
@@ -205,6 +208,12 @@ def test_endpoint_failures_become_malformed_decisions(ws, labelled):
     assert result.stats.failures == failed.height == result.lineage["malformed"] == 3
     assert (failed["format_error"] == "endpoint: HTTP 500 after 2 attempt(s)").all()
     assert (failed["action"] == "hold").all() and not failed["format_ok"].any()
+    out = tmp_path / "failed.parquet"
+    write_decisions(d, result.lineage, out)
+    ev = export(ExportConfig(dataset="synthetic-ashare", decisions=str(out), out_dir=tmp_path / "ev",
+                             record_run=False), ws)
+    assert ev.evidence["hgrm_reward"]["reward_count"] == 10  # failed completions are scored, not dropped
+    assert "Malformed completions: 3 of 10 decisions" in (tmp_path / "ev" / "report.html").read_text()
 
 
 def test_cli_errors_are_one_line(ws, tmp_path, capsys):
