@@ -279,3 +279,23 @@ def test_compare_decisions_reports_the_library_metrics(ws):
         assert row["da_lo"] <= row["da"] <= row["da_hi"] and row["reward_lo"] <= row["mean_reward"] <= row["reward_hi"]
         assert row["n"] == ids.height
     assert table.filter(pl.col("policy") == "random")["da_diff"].item() == 0.0
+
+
+def test_text_baseline_on_the_real_megacap_sample_exports_with_complete_lineage(tmp_path_factory, monkeypatch):
+    from janus_core.samples import build_sample
+
+    root = tmp_path_factory.mktemp("megacap")
+    paths = WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "manifests", store=root / "janus.duckdb")
+    build_sample("us-megacap", paths, progress=False)
+    for key, value in (("JANUS_DATA_DIR", paths.data_dir), ("JANUS_MANIFEST_DIR", paths.manifest_dir),
+                       ("JANUS_STORE", paths.store)):
+        monkeypatch.setenv(key, str(value))
+    out = root / "mc.parquet"
+    assert main(["decide", "--dataset", "us-megacap", "--model", "text-baseline", "--out", str(out)]) == 0
+    assert main(["export", "--dataset", "us-megacap", "--decisions", str(out), "--out", str(root / "ev"),
+                 "--no-record", "--no-report"]) == 0
+    refs = _model_refs(root / "ev")
+    assert f"fitted_model:sha256:{sha256_file(root / 'mc.text-baseline.json')}" in refs
+    evidence = json.loads((root / "ev" / "gates" / "janus-q-evidence-v1.json").read_text())
+    assert evidence["evidence_complete"] is True
+    assert verify_evidence(root / "ev", paths) == []
