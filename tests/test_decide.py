@@ -107,7 +107,7 @@ def test_cli_text_baseline_then_export_names_the_fitted_model(ws, tmp_path, caps
     assert again.read_bytes() == first
 
 
-def test_tampered_rows_are_refused_by_the_export(ws, tmp_path):
+def test_tampered_rows_are_refused_by_the_export(ws, tmp_path, capsys):
     out = tmp_path / "tb.parquet"
     result = decide(DecideConfig(model="text-baseline", limit=30), ws)
     write_decisions(result.decisions, result.lineage, out)
@@ -119,6 +119,10 @@ def test_tampered_rows_are_refused_by_the_export(ws, tmp_path):
         _export(ws, out, tmp_path / "ev")
     assert "does not match the rows" in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "ev").exists()
+    assert main(["export", "--dataset", "synthetic-ashare", "--decisions", str(out), "--out", str(tmp_path / "ev"),
+                 "--no-record", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"janus export: {out}: lineage decisions_content_hash")
 
 
 def test_a_decisions_file_without_lineage_still_exports(ws, tmp_path, labelled):

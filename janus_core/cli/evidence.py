@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from janus_core.paths import WorkbenchPaths
@@ -21,12 +22,17 @@ from janus_core.paths import WorkbenchPaths
 
 def _export(args: argparse.Namespace) -> int:
     from janus_core.evidence import REPORT_REF, ExportConfig, export
+    from janus_core.model_lineage import LineageError
 
     cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
                        reward_profile=args.reward_profile, candidate_id=args.candidate_id,
                        strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, record_run=not args.no_record,
                        report=not args.no_report, report_target=args.report_target)
-    result = export(cfg, WorkbenchPaths.from_env())
+    try:
+        result = export(cfg, WorkbenchPaths.from_env())
+    except LineageError as exc:  # a decisions file whose lineage does not describe its rows
+        print(f"janus export: {exc}", file=sys.stderr)
+        return 2
     ev = result.evidence
     print(f"evidence written to {result.out_dir} (run {result.run_id})")
     print(f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "
