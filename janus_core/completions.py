@@ -82,9 +82,11 @@ class EndpointConfig(BaseModel):
     max_tokens: int = Field(1024, ge=1, description="Completion length cap: the structured answer needs a few hundred.")
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; None leaves the endpoint default.")
     concurrency: int = Field(4, ge=1, description="Requests in flight at once.")
-    requests_per_second: float | None = Field(None, gt=0.0, description="Cap on request starts per second (None: no cap).")
+    requests_per_second: float | None = Field(None, gt=0.0, description=(
+        "Cap on request starts per second (None: no cap)."))
     timeout_s: float = Field(120.0, gt=0.0, description="Seconds to wait for one response before retrying.")
-    max_retries: int = Field(5, ge=0, description="Retries after the first attempt on 408/429/5xx, timeouts, malformed bodies.")
+    max_retries: int = Field(5, ge=0, description=(
+        "Retries after the first attempt on 408/429/5xx, timeouts, malformed bodies."))
     backoff_s: float = Field(1.0, ge=0.0, description="First retry wait; doubles each retry.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Longest wait between retries (also caps Retry-After).")
     fingerprint: str | None = Field(None, description=(
@@ -92,8 +94,8 @@ class EndpointConfig(BaseModel):
 
     @property
     def model_id(self) -> str:
-        """``openai:MODEL@BASE_URL``: the cache's and the lineage's model identity."""
-        return f"openai:{self.model}@{self.base_url}"
+        """``openai:MODEL@BASE_URL`` (trailing slashes dropped): the cache's and the lineage's model identity."""
+        return f"openai:{self.model}@{self.base_url.rstrip('/')}"
 
     @property
     def url(self) -> str:
@@ -102,7 +104,8 @@ class EndpointConfig(BaseModel):
 
     def sampling(self) -> dict[str, Any]:
         """The sampling parameters sent with every request (None values left out)."""
-        params = {"temperature": self.temperature, "seed": self.seed, "max_tokens": self.max_tokens, "top_p": self.top_p}
+        params = {"temperature": self.temperature, "seed": self.seed, "max_tokens": self.max_tokens,
+                  "top_p": self.top_p}
         return {k: v for k, v in params.items() if v is not None}
 
     def params_hash(self) -> str:

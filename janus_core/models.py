@@ -14,7 +14,9 @@ template, gets one completion per event, parses it (``decisions.decisions_from_c
 malformed output is kept as a ``hold`` with ``format_ok`` false and its ``format_error``) and
 returns the decisions with their record columns (``RECORD_COLUMNS``: the rendered prompt, its hash,
 the template hash, the model id and fingerprint) and the lineage that
-``model_lineage.write_decisions`` seals into the decisions file.
+``model_lineage.write_decisions`` seals into the decisions file. The text baseline does not read the
+prompt (it reads the headline, the body and the dataset's event-type tag), but its records carry the
+prompt too, so every decisions file shows what was known at decision time.
 """
 
 from __future__ import annotations
@@ -233,7 +235,8 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
         if progress is not None:
             progress(events.height, events.height)
     elif spec.kind == "openai":
-        pairs = [(h, messages(s, u)) for h, s, u in rendered.select("prompt_hash", "prompt_system", "prompt_user").iter_rows()]
+        pairs = [(h, messages(s, u))
+                 for h, s, u in rendered.select("prompt_hash", "prompt_system", "prompt_user").iter_rows()]
         completions, stats = complete_all(endpoint, pairs, paths, refresh=cfg.refresh, progress=progress)
         decisions = _from_completions(events, completions, strategy_id)
         model_id, fingerprints = endpoint.model_id, [c.fingerprint or None for c in completions]
@@ -244,7 +247,8 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
             try:
                 texts.append(fn(messages(s, u)))
             except Exception as exc:  # noqa: BLE001 - a user's callable may raise anything
-                raise DecideError(f"model {spec.target!r} raised on event {eid}: {exc.__class__.__name__}: {exc}") from None
+                raise DecideError(f"model {spec.target!r} raised on event {eid}: "
+                                  f"{exc.__class__.__name__}: {exc}") from None
             if not isinstance(texts[-1], str):
                 raise DecideError(f"model {spec.target!r} returned {type(texts[-1]).__name__} for event {eid}; "
                                   "rule: function(messages) -> str")

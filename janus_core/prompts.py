@@ -188,7 +188,8 @@ def prompt_fields(ds: Dataset, events: pl.DataFrame, cfg: PromptConfig | None = 
         raise PromptError(f"events lack column(s) {', '.join(missing)}")
     body = pl.col("body") if "body" in events.columns else pl.lit(None, dtype=pl.String)
     base = events.select(*needed, body.fill_null("").str.slice(0, cfg.max_body_chars).alias("body"))
-    state = pre_event_state(ds, base, TrainingConfig(lookback_days=cfg.lookback_days, max_body_chars=cfg.max_body_chars))
+    state = pre_event_state(ds, base, TrainingConfig(lookback_days=cfg.lookback_days,
+                                                     max_body_chars=cfg.max_body_chars))
     profile = ds.securities.select(
         "symbol", *[pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
                     for c in ("name", "industry", "size_tier")])

@@ -70,7 +70,8 @@ class TextBaselineConfig(BaseModel):
     min_df: int = Field(2, ge=1, description="A term must occur in this many training documents (drops one-off names).")
     max_features: int | None = Field(20000, ge=1, description="Keep at most this many terms by document frequency.")
     sublinear_tf: bool = Field(True, description="Term frequency as 1 + log(tf): repeated words do not dominate.")
-    c: float = Field(1.0, gt=0.0, description="Inverse l2 strength of the logistic regressions (scikit-learn's default).")
+    c: float = Field(1.0, gt=0.0, description=(
+        "Inverse l2 strength of the logistic regressions (scikit-learn's default)."))
     max_iter: int = Field(2000, ge=1, description="lbfgs iterations: enough to converge on the demo's ~1,200 events.")
     tol: float = Field(1e-8, gt=0.0, description="lbfgs gradient tolerance: tight, so the fit is a converged optimum.")
 
@@ -99,7 +100,8 @@ def training_events(labelled: pl.DataFrame, split: str) -> pl.DataFrame:
         raise TextBaselineError(f"labelled CAR table lacks column(s) {', '.join(missing)}")
     out = labelled.filter(pl.col("car").is_not_null() & (pl.col("split") == split)).sort("published_at", "event_id")
     if out.height < 2:
-        raise TextBaselineError(f"the {split} split has {out.height} included event(s); the text baseline needs at least 2")
+        raise TextBaselineError(f"the {split} split has {out.height} included event(s); "
+                                "the text baseline needs at least 2")
     return out
 
 
@@ -198,8 +200,8 @@ class TextBaseline:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TextBaselineError(f"{source}: not a JSON text-baseline model ({exc})") from None
         if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
-            raise TextBaselineError(f"{source}: schema is {payload.get('schema') if isinstance(payload, dict) else None!r}, "
-                                    f"expected {SCHEMA!r}")
+            found = payload.get("schema") if isinstance(payload, dict) else None
+            raise TextBaselineError(f"{source}: schema is {found!r}, expected {SCHEMA!r}")
         try:
             n_terms = len(payload["vectorizer"]["vocabulary"])
             if len(payload["vectorizer"]["idf"]) != n_terms:
@@ -209,7 +211,8 @@ class TextBaseline:
                 h = payload["heads"][head]
                 width = n_terms + (len(EVENT_TYPES) if HEAD_USES_TYPE[head] else 0)
                 if h["coef"] and (len(h["coef"]) != len(h["intercept"]) or any(len(r) != width for r in h["coef"])):
-                    raise TextBaselineError(f"{source}: head {head} coefficients are not {len(h['intercept'])} x {width}")
+                    raise TextBaselineError(f"{source}: head {head} coefficients are not "
+                                            f"{len(h['intercept'])} x {width}")
         except (KeyError, TypeError) as exc:
             raise TextBaselineError(f"{source}: malformed text-baseline model (missing {exc})") from None
         return cls(payload)

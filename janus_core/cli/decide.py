@@ -58,7 +58,8 @@ def _handle(args: argparse.Namespace) -> int:
                            prompt=PromptConfig(template=args.template), endpoint=endpoint)
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}", file=sys.stderr)
+        where = ".".join(str(x) for x in first["loc"])
+        print(f"janus decide: invalid setting {where}: {first['msg']}", file=sys.stderr)
         return 2
     if out.suffix.lower() != ".parquet":
         print(f"janus decide: --out {out}: the decisions file is Parquet; name it *.parquet", file=sys.stderr)
@@ -95,12 +96,14 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"  prompts {s.prompts}, cache hits {s.cache_hits}{hit_rate}, requests {s.requests}, "
               f"failed after retries {s.failures}, {s.seconds:.1f} s{rate}")
         if s.failures:
-            print(f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; re-run to retry them")
+            print(f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; "
+                  "re-run to retry them")
     return 0
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("decide", help="a model's decisions on a dataset's events (text baseline, endpoint, callable)")
+    p = subparsers.add_parser("decide", help="a model's decisions on a dataset's events "
+                                             "(text baseline, endpoint, callable)")
     p.add_argument("--dataset", required=True, help="dataset name (data_manifests/NAME.json)")
     p.add_argument("--model", required=True,
                    help="text-baseline | text-baseline:PATH | openai:MODEL@URL | module:function")
@@ -117,7 +120,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--concurrency", type=int, default=None, help="requests in flight (default 4)")
     e.add_argument("--requests-per-second", type=float, default=None, help="cap on request starts per second")
     e.add_argument("--timeout", type=float, default=None, help="seconds per response before a retry (default 120)")
-    e.add_argument("--max-retries", type=int, default=None, help="retries on 408/429/5xx, timeouts, bad bodies (default 5)")
+    e.add_argument("--max-retries", type=int, default=None,
+                   help="retries on 408/429/5xx, timeouts, bad bodies (default 5)")
     e.add_argument("--backoff", type=float, default=None, help="first retry wait in seconds, doubling (default 1)")
     e.add_argument("--temperature", type=float, default=None, help="default 0")
     e.add_argument("--seed", type=int, default=None, help="sampling seed (default 20260219)")
