@@ -85,6 +85,7 @@ from janus_core.decide.latency import (
     not_measured,
     policy_latency,
 )
+from janus_core.decide.lineage import decisions_model_refs
 from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
 from janus_core.decide.reward import HgrmConfig
 from janus_core.evidence import dspy_bundle
@@ -290,7 +291,8 @@ class EvidenceInputs(BaseModel):
     ``resolved`` holds the full configs as JSON (hashed into ``config_hash``); ``tables`` the input
     table digests from the dataset manifest and ``source`` / ``licence`` its statements of where the
     data came from and under which terms (None when it states none); ``decisions_ref`` names the
-    decision source (``policy:NAME`` or ``decisions:sha256:HEX``). ``decision_seed`` and
+    decision source (``policy:NAME`` or ``decisions:sha256:HEX``) and ``model_refs`` the model behind a
+    decisions file from its lineage (``lineage.decisions_model_refs``; empty without one). ``decision_seed`` and
     ``decision_latency`` describe the step that made the decisions, for the DSPy bundle only.
     """
 
@@ -310,6 +312,7 @@ class EvidenceInputs(BaseModel):
     tables: dict[str, dict[str, Any]]
     resolved: dict[str, Any]
     decisions_ref: str
+    model_refs: list[str] = Field(default_factory=list)
     candidate_id: str
     reward_profile: str
     reward_config: dict[str, Any]
@@ -328,7 +331,8 @@ class ResearchRun(BaseModel):
     - the resolved step configs: ``car``, ``label``, ``split``, ``policy``, ``reward``, ``analysis``;
     - ``labelled``: every input event once, with its CAR, labels and split, or its exclusion reason;
     - ``decisions``: the candidate's decisions (one strategy), from ``decisions_ref``
-      (``policy:NAME`` or ``decisions:sha256:HEX``) with ``decision_seed`` / ``decision_latency``;
+      (``policy:NAME`` or ``decisions:sha256:HEX``) with ``decision_seed`` / ``decision_latency`` and, for a
+      model's decisions file, ``model_refs`` from its lineage (model id, fingerprint, template and fit hashes);
     - ``mapped``: every decision once, with the event it maps to and how (``mapping_status``);
     - ``scored``: the HGRM reward rows of the mapped decisions;
     - ``research``: the research tables of :mod:`janus_core.research`, keyed by file stem.
@@ -346,6 +350,7 @@ class ResearchRun(BaseModel):
     candidate_id: str
     reward_profile: str
     decisions_ref: str
+    model_refs: list[str]
     decision_seed: str
     decision_latency: DecisionLatency
     labelled: pl.DataFrame
@@ -412,10 +417,11 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     labelled = car_study(ds, cfg.car, cfg.label, cfg.split)
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, cfg.policy)
-        decisions_ref, seed = f"policy:{cfg.decisions}", str(cfg.policy.seed)
+        decisions_ref, seed, model_refs = f"policy:{cfg.decisions}", str(cfg.policy.seed), []
     else:
         decisions = load_decisions(cfg.decisions)
         decisions_ref, seed = f"decisions:sha256:{sha256_file(cfg.decisions)}", NO_DECISION_SEED
+        model_refs = decisions_model_refs(cfg.decisions, decisions)
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
@@ -423,7 +429,7 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     return ResearchRun(
         dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
         analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
-        decisions_ref=decisions_ref, decision_seed=seed,
+        decisions_ref=decisions_ref, model_refs=model_refs, decision_seed=seed,
         decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
         labelled=labelled, decisions=decisions, mapped=mapped, scored=scored,
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
@@ -442,7 +448,8 @@ def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) 
         dataset_version=meta.version, provenance=meta.provenance, as_of=meta.as_of,
         snapshot_hash=meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
         source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
-        resolved=run.resolved_configs(cfg), decisions_ref=run.decisions_ref, candidate_id=run.candidate_id,
+        resolved=run.resolved_configs(cfg), decisions_ref=run.decisions_ref, model_refs=run.model_refs,
+        candidate_id=run.candidate_id,
         reward_profile=run.reward_profile, reward_config=reward.reward_config_payload(run.reward),
         methodology=methodology(run.car, run.label), research=run.research,
         decision_seed=run.decision_seed, decision_latency=run.decision_latency,
@@ -515,7 +522,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         run_id=run_id, generated_at=generated, candidate_id=inputs.candidate_id, provenance=inputs.provenance,
         dataset_snapshot_ref=snapshot_ref, dataset_snapshot_hash=inputs.snapshot_hash, config_hash=config_hash,
         input_digest_hash=input_digest_hash, runtime_version_refs=runtime_version_refs(),
-        model_refs=[inputs.decisions_ref, f"car:{H(inputs.resolved.get('car'))[:16]}",
+        model_refs=[inputs.decisions_ref, *inputs.model_refs, f"car:{H(inputs.resolved.get('car'))[:16]}",
                     f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
         methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
         reward_config=inputs.reward_config,

@@ -33,18 +33,25 @@ historical split (``backtest.historical_type_weights``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.backtest import engine as backtest
 from janus_core.backtest import metrics
+from janus_core.backtest.metrics import (
+    BootstrapConfig,
+    da_interval_table,
+    decision_metrics,
+)
 from janus_core.data.dataset import Dataset
 from janus_core.decide import reward
 from janus_core.decide.decisions import DECISION_SCHEMA
 from janus_core.decide.policies import PolicyConfig, make_decisions
-from janus_core.decide.reward import HgrmConfig
+from janus_core.decide.reward import HgrmConfig, score
 from janus_core.study import significance
 from janus_core.study.car import CarConfig, estimation_abnormal_returns
 from janus_core.study.exclusion import included, is_included
@@ -180,3 +187,42 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
     tables["skipped"] = pl.DataFrame({"table": sorted(skipped), "reason": [skipped[k] for k in sorted(skipped)]},
                                      schema={"table": pl.String, "reason": pl.String})
     return tables
+
+
+def bootstrap_mean_ci(values: np.ndarray, n_boot: int, alpha: float, seed: int) -> tuple[float, float, float]:
+    """``(mean, lo, hi)``: the percentile interval of the mean under an i.i.d. bootstrap
+    (``n_boot`` resamples of ``len(values)`` indices drawn with ``numpy.random.default_rng(seed)``,
+    the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled means), the resampling
+    ``metrics.bootstrap_da_ci`` uses for DA."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        raise ValueError("bootstrap_mean_ci: no values")
+    rng = np.random.default_rng(seed)
+    draws = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    lo, hi = np.quantile(draws, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def compare_decisions(decisions_by_name: Mapping[str, pl.DataFrame], labelled: pl.DataFrame,
+                      reward_cfg: HgrmConfig | None = None, boot: BootstrapConfig | None = None, baseline: str = "random") -> pl.DataFrame:
+    """One row per decision source (sorted by name) on the events each decided: ``policy, n, da,
+    da_lo, da_hi, da_diff, da_diff_lo, da_diff_hi`` (paired against ``baseline`` on shared events;
+    ``metrics.da_interval_table``), ``mean_reward, reward_lo, reward_hi`` (HGRM ``final_reward``,
+    :func:`bootstrap_mean_ci`), ``eta`` and ``malformed`` (decisions with ``format_ok`` false)."""
+    reward_cfg = reward_cfg or HgrmConfig()
+    boot = boot or BootstrapConfig()
+    da = da_interval_table(dict(decisions_by_name), labelled, baseline, boot)
+    rows = []
+    for name in sorted(decisions_by_name):
+        d = decisions_by_name[name]
+        rewards = score(d, labelled, reward_cfg).filter(pl.col("mapped"))["final_reward"].to_numpy()
+        mean, lo, hi = bootstrap_mean_ci(rewards, boot.n_boot, boot.alpha, boot.seed)
+        m = decision_metrics(d, labelled)
+        rows.append({"policy": name, "n": int(rewards.size), "mean_reward": mean, "reward_lo": lo, "reward_hi": hi,
+                     "eta": m["eta"], "malformed": int((~d["format_ok"]).sum()) if "format_ok" in d.columns else 0})
+    table = pl.DataFrame(rows)
+    da = da.rename({"da_ci_low": "da_lo", "da_ci_high": "da_hi", "da_diff_ci_low": "da_diff_lo",
+                    "da_diff_ci_high": "da_diff_hi"}).drop("n_paired")
+    return table.join(da, on="policy", how="left").select(
+        "policy", "n", "da", "da_lo", "da_hi", "da_diff", "da_diff_lo", "da_diff_hi", "mean_reward", "reward_lo",
+        "reward_hi", "eta", "malformed")

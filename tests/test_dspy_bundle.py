@@ -588,4 +588,3 @@ def test_cli_export_with_a_gate_policy_reports_the_eval(megacap, tmp_path, monke
 from janus_core import hashing, pipeline
 from janus_core.evidence import output, schema
 
-# FIXME imports: from janus_core.study import labels

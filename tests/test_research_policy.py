@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from janus_core.evidence.gate import GateVerdict
-from janus_core.evidence.research_policy import ResearchPolicy, evaluate_promotion, evaluate_research
+from janus_core.evidence.research_policy import (
+    ResearchPolicy,
+    evaluate_promotion,
+    evaluate_research,
+)
 
 CANDIDATE = "cand"
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from janus_core.paths import WorkbenchPaths
 
 
 def _export(args: argparse.Namespace) -> int:
+    from janus_core.decide.lineage import LineageError
     from janus_core.evidence.gate import GatePolicy
     from janus_core.evidence.schema import REPORT_REF
     from janus_core.pipeline import ExportConfig, export
@@ -32,7 +34,11 @@ def _export(args: argparse.Namespace) -> int:
                        strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
                        measure_latency=args.measure_latency, record_run=not args.no_record,
                        report=not args.no_report, report_target=args.report_target)
-    result = export(cfg, WorkbenchPaths.from_env())
+    try:
+        result = export(cfg, WorkbenchPaths.from_env())
+    except LineageError as exc:  # a decisions file whose lineage does not describe its rows
+        print(f"janus export: {exc}", file=sys.stderr)
+        return 2
     ev = result.evidence
     print(f"evidence written to {result.out_dir} (run {result.run_id})")
     print(f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "

@@ -5,7 +5,8 @@ Each registered dataset appears as one view per table over its Parquet file, nam
 rejected rows of a quarantine import as ``<dataset>__rejected_<table>``), so notebooks and users
 query them with SQL (``mo.sql(..., engine=connect(paths, read_only=True))``). The ``datasets``
 table lists what is registered; the ``runs`` table holds one row per export
-(:func:`append_run`).
+(:func:`append_run`); the ``completions`` table caches model completions for ``janus decide``
+(:func:`cached_completions`, :func:`put_completions`).
 
 The store is a derived index, not a source of truth: views point at the Parquet files by absolute
 path, and re-registering a dataset (``janus data register NAME``) rebuilds its views.
@@ -32,6 +33,10 @@ _SCHEMA = (
         run_id VARCHAR PRIMARY KEY, created_at VARCHAR, dataset VARCHAR, dataset_snapshot_hash VARCHAR,
         config_hash VARCHAR, artifact_hashes VARCHAR, headline_metrics VARCHAR, gate_verdict VARCHAR,
         out_dir VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS completions (
+        model_id VARCHAR, fingerprint VARCHAR, prompt_hash VARCHAR, params_hash VARCHAR, params VARCHAR,
+        messages VARCHAR, completion VARCHAR, response_model VARCHAR, finish_reason VARCHAR, created_at VARCHAR,
+        PRIMARY KEY (model_id, fingerprint, prompt_hash, params_hash))""",
 )
 RUNS_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -43,6 +48,22 @@ RUNS_SCHEMA: dict[str, pl.DataType] = {
     "headline_metrics": pl.String(),
     "gate_verdict": pl.String(),
     "out_dir": pl.String(),
+}
+
+#: Columns of the ``completions`` cache. ``fingerprint`` is the endpoint-reported model fingerprint
+#: (``""`` when the endpoint reports none); ``params`` the sampling parameters as canonical JSON and
+#: ``params_hash`` their ``H``; ``messages`` the prompt as canonical JSON; ``created_at`` UTC ISO-8601.
+COMPLETIONS_SCHEMA: dict[str, pl.DataType] = {
+    "model_id": pl.String(),
+    "fingerprint": pl.String(),
+    "prompt_hash": pl.String(),
+    "params_hash": pl.String(),
+    "params": pl.String(),
+    "messages": pl.String(),
+    "completion": pl.String(),
+    "response_model": pl.String(),
+    "finish_reason": pl.String(),
+    "created_at": pl.String(),
 }
 
 
@@ -169,3 +190,44 @@ def registered_datasets(paths: WorkbenchPaths | None = None) -> pl.DataFrame:
     paths = paths or WorkbenchPaths.from_env()
     with connect(paths, read_only=True) as conn:
         return conn.sql("SELECT * FROM datasets ORDER BY name").pl()
+
+
+def cached_completions(model_id: str, params_hash: str, prompt_hashes: list[str], fingerprint: str | None = None,
+                       paths: WorkbenchPaths | None = None) -> dict[str, dict[str, Any]]:
+    """Cached completions of ``model_id`` under the sampling parameters ``params_hash`` for the
+    given prompt hashes, as ``{prompt_hash: row}`` (rows of ``COMPLETIONS_SCHEMA``). With
+    ``fingerprint`` only completions the endpoint reported under that fingerprint count; without,
+    a prompt cached under several fingerprints gives its latest (``created_at``, then the greatest
+    fingerprint)."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not prompt_hashes:
+        return {}
+    pin = "" if fingerprint is None else " AND fingerprint = ?"
+    args: list[Any] = [model_id, params_hash, sorted(set(prompt_hashes))] + ([] if fingerprint is None else [fingerprint])
+    with connect(paths) as conn:
+        rows = conn.execute(
+            f"SELECT {', '.join(COMPLETIONS_SCHEMA)} FROM completions "
+            f"WHERE model_id = ? AND params_hash = ? AND list_contains(?, prompt_hash){pin} "
+            "QUALIFY row_number() OVER (PARTITION BY prompt_hash ORDER BY created_at DESC, fingerprint DESC) = 1",
+            args,
+        ).fetchall()
+    return {r[2]: dict(zip(COMPLETIONS_SCHEMA, r)) for r in rows}
+
+
+def put_completions(rows: list[dict[str, Any]], paths: WorkbenchPaths | None = None) -> None:
+    """Insert completions (dicts with the ``COMPLETIONS_SCHEMA`` keys) in one transaction; a row
+    with the key of an existing one (model, fingerprint, prompt, parameters) replaces it."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not rows:
+        return
+    one = f"({', '.join('?' for _ in COMPLETIONS_SCHEMA)})"
+    with connect(paths) as conn:
+        conn.execute("BEGIN TRANSACTION")
+        for start in range(0, len(rows), 500):  # multi-row VALUES: far faster than executemany in DuckDB
+            chunk = rows[start:start + 500]
+            conn.execute(
+                f"INSERT OR REPLACE INTO completions ({', '.join(COMPLETIONS_SCHEMA)}) VALUES "
+                + ", ".join(one for _ in chunk),
+                [r[c] for r in chunk for c in COMPLETIONS_SCHEMA],
+            )
+        conn.execute("COMMIT")

@@ -269,7 +269,10 @@ class ReportBuilder(Page):
     def reward(self) -> Section:
         s = Section(*SECTIONS[5])
         rw = self.f.hgrm_reward
-        self.kv(s, [("reward version", rw.get("reward_version")), ("candidate", rw.get("candidate_id"))])
+        refs = [r for r in (rw.get("lineage") or {}).get("model_refs") or [] if isinstance(r, str)]
+        decided_by = ", ".join(r for r in refs if not r.startswith(("car:", "reward:"))) or None
+        self.kv(s, [("reward version", rw.get("reward_version")), ("candidate", rw.get("candidate_id")),
+                    ("decided by (lineage model_refs)", decided_by)])
         s.add("h", "Reward configuration")
         rcfg = rw.get("reward_config")
         if isinstance(rcfg, dict) and rcfg:
@@ -316,6 +319,10 @@ class ReportBuilder(Page):
         if frame is None:
             self.missing(s, "Decision mapping", rel)
         else:
+            if "format_ok" in frame.columns:
+                bad = int((~frame["format_ok"].cast(pl.Boolean).fill_null(False)).sum())
+                s.add("bad" if bad else "p", f"Malformed completions: {bad} of {frame.height} decisions "
+                                             "(format_ok false: kept as hold and scored by the format term).")
             if "mapping_status" in frame.columns:
                 self.table(s, frame.group_by("mapping_status").len("decisions").sort("mapping_status"),
                            f"{rel} grouped by mapping_status")

@@ -1,0 +1,131 @@
+"""``janus decide``: a model's decisions on a dataset's events, as a decisions file with lineage.
+
+``janus decide --dataset NAME --model SPEC --out DECISIONS.parquet [--split test] [--limit N]
+[--refresh] [--strategy-id ID] [--template NAME-or-PATH] [--model-out PATH]
+[--concurrency N] [--requests-per-second R] [--timeout S] [--max-retries N] [--backoff S]
+[--temperature T] [--seed N] [--max-tokens N] [--api-key-env NAME] [--fingerprint FP]``
+
+SPEC is ``text-baseline`` (fitted on the train split; the fitted model is written to ``--model-out``,
+default ``DECISIONS.text-baseline.json`` next to the decisions), ``text-baseline:PATH`` (a saved
+model), ``openai:MODEL@URL`` (an OpenAI-compatible endpoint; the key comes from the environment
+variable ``--api-key-env``, default ``OPENAI_API_KEY``; completions are cached in the research store,
+``--refresh`` asks again) or ``module:function`` (``function(messages) -> str``). The endpoint flags
+apply to ``openai:`` models only. The file is accepted by ``janus export --decisions``, whose
+evidence then names the model in ``lineage.model_refs`` (:mod:`janus_core.decide.lineage`).
+Prints what was written, the malformed count, and the run's requests, cache hits and failures.
+Exit 0 on success, 2 on a bad argument, dataset, model or unreachable endpoint (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from janus_core.paths import WorkbenchPaths
+
+#: CLI flag (argparse dest) -> EndpointConfig field.
+ENDPOINT_FLAGS: dict[str, str] = {
+    "concurrency": "concurrency", "requests_per_second": "requests_per_second", "timeout": "timeout_s",
+    "max_retries": "max_retries", "backoff": "backoff_s", "temperature": "temperature", "seed": "seed",
+    "max_tokens": "max_tokens", "api_key_env": "api_key_env", "fingerprint": "fingerprint",
+}
+
+
+def default_model_out(out: Path) -> Path:
+    """``DIR/NAME.text-baseline.json`` for ``--out DIR/NAME.parquet``."""
+    return out.with_name(out.stem + ".text-baseline.json")
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from janus_core.data.manifest import DatasetIntegrityError
+    from janus_core.data.store import StoreError
+    from janus_core.decide.completions import EndpointError
+    from janus_core.decide.lineage import LineageError, write_decisions
+    from janus_core.decide.models import DecideConfig, DecideError, decide
+    from janus_core.decide.prompts import PromptConfig, PromptError
+    from janus_core.decide.text_baseline import TextBaselineError
+
+    out = Path(args.out)
+    endpoint = {field: getattr(args, dest) for dest, field in ENDPOINT_FLAGS.items() if getattr(args, dest) is not None}
+    try:
+        cfg = DecideConfig(dataset=args.dataset, model=args.model, split=None if args.split == "all" else args.split,
+                           limit=args.limit, strategy_id=args.strategy_id, refresh=args.refresh,
+                           prompt=PromptConfig(template=args.template), endpoint=endpoint)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        print(f"janus decide: invalid setting {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    if out.suffix.lower() != ".parquet":
+        print(f"janus decide: --out {out}: the decisions file is Parquet; name it *.parquet", file=sys.stderr)
+        return 2
+    bar = tqdm(total=0, desc=f"decide {args.model}", unit="event", disable=None, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = decide(cfg, WorkbenchPaths.from_env(), progress)
+    except (DecideError, PromptError, TextBaselineError, EndpointError, LineageError, StoreError,
+            DatasetIntegrityError, FileNotFoundError, ValidationError, ValueError) as exc:
+        bar.close()
+        print(f"janus decide: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    bar.close()
+    model_path = None
+    if result.fitted is not None and args.model == "text-baseline":
+        model_path = result.fitted.save(Path(args.model_out) if args.model_out else default_model_out(out))
+    sealed = write_decisions(result.decisions, result.lineage, out)
+    s = result.stats
+    print(f"{sealed['decisions']} decisions by {sealed['model_id']} on {args.dataset} "
+          f"({args.split} split) -> {out}")
+    print(f"  malformed {sealed['malformed']}, template {sealed['template']['name']} "
+          f"sha256 {sealed['template']['sha256'][:16]}, decisions content {sealed['decisions_content_hash'][:16]}")
+    if result.fitted is not None:
+        print(f"  fitted model sha256 {result.fitted.sha256}" + (f" -> {model_path}" if model_path else ""))
+    if sealed["model_kind"] == "openai":
+        rate = f", {s.requests_per_second:.1f} requests/s" if s.requests_per_second else ""
+        hit_rate = f" ({s.cache_hit_rate:.0%})" if s.cache_hit_rate is not None else ""
+        print(f"  prompts {s.prompts}, cache hits {s.cache_hits}{hit_rate}, requests {s.requests}, "
+              f"failed after retries {s.failures}, {s.seconds:.1f} s{rate}")
+        if s.failures:
+            print(f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; "
+                  "re-run to retry them")
+    return 0
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("decide", help="a model's decisions on a dataset's events "
+                                             "(text baseline, endpoint, callable)")
+    p.add_argument("--dataset", required=True, help="dataset name (data_manifests/NAME.json)")
+    p.add_argument("--model", required=True,
+                   help="text-baseline | text-baseline:PATH | openai:MODEL@URL | module:function")
+    p.add_argument("--out", required=True, help="decisions file to write (.parquet)")
+    p.add_argument("--split", choices=("historical", "train", "validation", "test", "all"), default="test",
+                   help="events to decide on (default test; text-baseline fits on train, so validation or test)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N events of the split, in time order")
+    p.add_argument("--refresh", action="store_true", help="ask the endpoint again even for cached prompts")
+    p.add_argument("--strategy-id", default=None, help="strategy_id of the decisions (default from the SPEC)")
+    p.add_argument("--template", default="decision-v1", help="prompt template name (janus_core/templates) or path")
+    p.add_argument("--model-out", default=None, help="where to save a fitted text baseline "
+                                                     "(default DECISIONS.text-baseline.json)")
+    e = p.add_argument_group("endpoint (openai:MODEL@URL only; defaults in janus_core.decide.completions.EndpointConfig)")
+    e.add_argument("--concurrency", type=int, default=None, help="requests in flight (default 4)")
+    e.add_argument("--requests-per-second", type=float, default=None, help="cap on request starts per second")
+    e.add_argument("--timeout", type=float, default=None, help="seconds per response before a retry (default 120)")
+    e.add_argument("--max-retries", type=int, default=None,
+                   help="retries on 408/429/5xx, timeouts, bad bodies (default 5)")
+    e.add_argument("--backoff", type=float, default=None, help="first retry wait in seconds, doubling (default 1)")
+    e.add_argument("--temperature", type=float, default=None, help="default 0")
+    e.add_argument("--seed", type=int, default=None, help="sampling seed (default 20260219)")
+    e.add_argument("--max-tokens", type=int, default=None, help="default 1024")
+    e.add_argument("--api-key-env", default=None, help="environment variable holding the key (default OPENAI_API_KEY)")
+    e.add_argument("--fingerprint", default=None, help="use only cached completions of this system_fingerprint")
+    p.set_defaults(handler=_handle)
