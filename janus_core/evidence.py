@@ -77,15 +77,21 @@ from pydantic import BaseModel, ConfigDict, Field
 import janus_core
 from janus_core.evidence_analysis import AnalysisConfig
 from janus_core.hashing import DECIMAL_PLACES, H, decimal_str, sha256_bytes, sha256_file
+from janus_core.lane_contract import (
+    EVENT_CAR_REF,
+    EVENT_CAR_SCHEMA,
+    EVENT_RECORD_FIELDS,
+    EVENT_SUMMARY_FIELDS,
+    EVIDENCE_REF,
+    EVIDENCE_SCHEMA,
+    HGRM_REWARD_REF,
+    HGRM_REWARD_SCHEMA,
+    REWARD_RECORD_FIELDS,
+    REWARD_SUMMARY_FIELDS,
+)
 
-EVENT_CAR_SCHEMA = "janus-event-car-v1"
-HGRM_REWARD_SCHEMA = "janus-hgrm-reward-v1"
-EVIDENCE_SCHEMA = "janus-q-evidence-v1"
 RUN_MANIFEST_SCHEMA = "janus-run-manifest-v1"
 
-EVENT_CAR_REF = "gates/janus-event-car-v1.json"
-HGRM_REWARD_REF = "gates/janus-hgrm-reward-v1.json"
-EVIDENCE_REF = "gates/janus-q-evidence-v1.json"
 RUN_MANIFEST_REF = "run-manifest.json"
 SUMMARY_REF = "evidence-summary.json"
 #: The review report: derived from the other files, never listed in the run manifest.
@@ -101,28 +107,9 @@ REASON_AUTHORITY_MISSING = "janus_empirical_authority_missing"
 
 SEMANTIC_DIRECTION: dict[str, str] = {"positive": "long", "negative": "short", "neutral": "neutral"}
 
-EVENT_RECORD_FIELDS: tuple[str, ...] = (
-    "event_id", "event_ts", "symbol", "seq", "event_type", "semantic_direction", "strength_label",
-    "price_t", "price_t_plus_1", "raw_return", "abnormal_return", "risk_neutralized_return", "car",
-    "payload_hash", "source",
-)
-REWARD_RECORD_FIELDS: tuple[str, ...] = (
-    "reward_id", "event_id", "event_ts", "symbol", "strategy_id", "action", "expected_direction",
-    "event_type", "predicted_event_type", "direction_gate", "event_type_gate", "pnl_reward",
-    "magnitude_reward", "process_reward", "final_reward_unclipped", "final_reward", "clipped",
-)
 #: Numeric reward fields written as decimal strings (``null`` for decisions that did not map).
 REWARD_NUMBER_FIELDS: tuple[str, ...] = (
     "pnl_reward", "magnitude_reward", "process_reward", "final_reward_unclipped", "final_reward",
-)
-EVENT_SUMMARY_FIELDS: tuple[str, ...] = (
-    "event_count", "positive_direction_count", "negative_direction_count", "neutral_direction_count",
-    "strong_event_count", "unknown_event_type_count", "mean_abs_car",
-)
-REWARD_SUMMARY_FIELDS: tuple[str, ...] = (
-    "reward_count", "event_mapped_count", "event_ambiguous_unmapped_count", "hard_gate_fail_count",
-    "clipped_final_reward_count", "direction_gate_pass_ratio", "event_type_match_ratio",
-    "mean_final_reward", "mean_pnl_reward",
 )
 MappingStatus = Literal["mapped", "ambiguous", "unmapped", "event_excluded"]
 

@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
-from janus_core.evidence import (
+from janus_core.lane_contract import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
     EVENT_RECORD_FIELDS,

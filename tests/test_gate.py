@@ -186,7 +186,7 @@ def test_policy_file_and_cli(complete, tmp_path, capsys):
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"gate5_live_enabled": True, "approval_token_required": False}))
     assert GatePolicy.from_file(policy).gate5_live_enabled is True
-    assert run_cli(["gate", str(complete), "--target", "live", "--policy", str(policy)]) == 0
+    assert run_cli(["gate", str(complete), "--target", "live", "--gate-policy", str(policy)]) == 0
     capsys.readouterr()
     assert run_cli(["gate", str(complete), "--target", "live"]) == 1
     out = json.loads(capsys.readouterr().out)
