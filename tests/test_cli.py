@@ -158,3 +158,17 @@ def test_help_and_gate_do_not_import_the_heavy_libraries(ws, argv):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(ws["root"]))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_store_commands_exit_without_noise(sample_workspace, tmp_path):
+    """Commands that open the DuckDB store close it: nothing on stderr at exit (no "nanobind: leaked")."""
+    from conftest import workspace_env
+
+    env = workspace_env(sample_workspace)
+    for argv in (["data", "register", "synthetic-ashare"], ["data", "list"],
+                 ["export", "--decisions", "always_long", "--out", str(tmp_path / "ev"), "--no-report"]):
+        result = subprocess.run([sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr == "", (argv, result.stderr)
+    from janus_core import store
+
+    assert store.runs(sample_workspace).height >= 1  # the export recorded its run

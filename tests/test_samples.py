@@ -76,7 +76,8 @@ def test_cli_build_fails_in_one_line_then_update_manifest(paths):
     def janus(*argv):
         return subprocess.run([sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True)
 
-    assert janus("data", "build", "synthetic-ashare", "--quiet").returncode == 0
+    first = janus("data", "build", "synthetic-ashare", "--quiet")
+    assert first.returncode == 0 and first.stderr == ""  # registered in the store, no DuckDB leak noise at exit
     pinned = paths.manifest_path("synthetic-ashare").read_bytes()
     bad = janus("data", "build", "synthetic-ashare", "--seed", "7", "--quiet")
     assert bad.returncode != 0 and bad.stdout == ""
@@ -86,6 +87,6 @@ def test_cli_build_fails_in_one_line_then_update_manifest(paths):
     assert "production.seed: 7 built vs 20260221" in bad.stderr
     assert paths.manifest_path("synthetic-ashare").read_bytes() == pinned
     good = janus("data", "build", "synthetic-ashare", "--seed", "7", "--quiet", "--update-manifest")
-    assert good.returncode == 0, good.stderr
+    assert good.returncode == 0 and good.stderr == "", good.stderr
     assert json.loads(paths.manifest_path("synthetic-ashare").read_text())["production"]["seed"] == 7
     assert janus("data", "verify", "synthetic-ashare").stdout == "OK\n"
