@@ -146,8 +146,8 @@ def _count(size: int | tuple[int, ...]) -> tuple[tuple[int, ...], int]:
 def uniform(bitgen: np.random.BitGenerator, size: int | tuple[int, ...]) -> np.ndarray:
     """Uniforms on (0, 1): ``(2k + 1) 2^-53`` with ``k = raw >> 12`` (exact; see the module docstring)."""
     shape, n = _count(size)
-    k = np.asarray(bitgen.random_raw(n), dtype=np.uint64) >> np.uint64(12)
-    return ((k << np.uint64(1)) | np.uint64(1)).astype(np.float64).reshape(shape) * _TWO_M53
+    odd = (np.asarray(bitgen.random_raw(n), dtype=np.uint64) >> np.uint64(11)) | np.uint64(1)  # 2k + 1 < 2^53
+    return odd.view(np.int64).astype(np.float64).reshape(shape) * _TWO_M53
 
 
 def standard_normal(bitgen: np.random.BitGenerator, size: int | tuple[int, ...]) -> np.ndarray:
