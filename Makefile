@@ -32,8 +32,8 @@ run: data
 	$(RUN) python notebooks/evidence.py --dataset $(DATASET) --decisions $(POLICY) --out $(OUT)/evidence
 	$(RUN) janus verify $(OUT)/evidence
 	@$(RUN) janus gate $(OUT)/evidence --target paper > $(OUT)/gate-paper.json; \
-	  status=$$?; \
-	  echo "gate (paper): $$(if [ $$status -eq 0 ]; then echo promotable; else echo 'not promotable'; fi); reasons in $(OUT)/gate-paper.json"; \
+	  $(RUN) janus gate $(OUT)/evidence --target paper --text; \
+	  echo "verdict JSON: $(OUT)/gate-paper.json"; \
 	  echo "evidence: $(OUT)/evidence/gates/  report: $(OUT)/evidence/report.html"
 
 ## test: the whole test suite (notebooks run headless and compared with committed references)

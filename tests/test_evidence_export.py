@@ -231,7 +231,7 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
     assert "review report" not in capsys.readouterr().out and not (bare / "report.html").exists()
     live = tmp_path / "cli-live"
     assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(live),
-                    "--no-record", "--report-target", "live"]) == 0
+                    "--no-record", "--target", "live"]) == 0
     assert "NOT PROMOTABLE to live" in (live / "report.html").read_text()
 
 

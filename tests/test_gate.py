@@ -187,12 +187,19 @@ def test_policy_file_and_cli(complete, tmp_path, capsys):
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"gate5_live_enabled": True, "approval_token_required": False}))
     assert GatePolicy.from_file(policy).gate5_live_enabled is True
-    assert run_cli(["gate", str(complete), "--target", "live", "--policy", str(policy)]) == 0
-    capsys.readouterr()
+    # the lane's part passes under the permissive policy; the research part fails closed (this hand-built
+    # folder has no backtest tables), so the command still says not promotable
+    assert run_cli(["gate", str(complete), "--target", "live", "--gate-policy", str(policy)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["lane"] == {"promotable": True, "reasons": []}
+    assert out["research"]["pass"] is False and out["promotable"] is False
+    assert [r["code"] for r in out["research"]["reasons"]] == ["research_metrics_missing"]
     assert run_cli(["gate", str(complete), "--target", "live"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["target"] == "live" and out["promotable"] is False
-    assert [r["code"] for r in out["reasons"]] == ["live_rollout_disabled_by_policy", "approval_token_missing"]
+    assert [r["code"] for r in out["lane"]["reasons"]] == ["live_rollout_disabled_by_policy", "approval_token_missing"]
+    assert run_cli(["gate", str(complete), "--target", "shadow"]) == 0
+    capsys.readouterr()
     (tmp_path / "bad.json").write_text(json.dumps({"gate5_live": True}))
     with pytest.raises(ValueError):
         GatePolicy.from_file(tmp_path / "bad.json")

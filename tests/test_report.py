@@ -248,7 +248,7 @@ def test_render_rejects_a_bad_target_and_a_missing_folder(handmade, tmp_path):
 
 
 def test_cli_writes_the_report_and_fails_clearly_without_a_folder(handmade, tmp_path, capsys):
-    assert janus_main(["report", str(handmade), "--target", "live", "--evidence-only"]) == 0
+    assert janus_main(["report", str(handmade), "--target", "live", "--no-dataset"]) == 0
     assert capsys.readouterr().out.strip() == str(handmade / REPORT_FILE)
     html = (handmade / REPORT_FILE).read_text(encoding="utf-8")
     verdict = section_html(html, "verdict")

@@ -2,7 +2,7 @@
 
 - ``janus data import NAME --events F --prices F --benchmarks F --securities F [--exposures F]
   --timezone ZONE --provenance historical_market_replay|synthetic_generated
-  [--on-invalid fail|quarantine] [--source S] [--licence L] [--version V] [--news-cutoff HH:MM]
+  [--on-invalid fail|quarantine] [--source S] [--licence L] [--dataset-version V] [--news-cutoff HH:MM]
   [--as-of ISO] [--format parquet|csv|jsonl]``: validate, write the dataset and its manifest,
   register it in the store. Bad input (strict mode): exit 1, every problem printed, nothing written.
   Quarantine: the good rows are written and the rejected ones go to ``data/NAME/rejected/``.
@@ -22,6 +22,7 @@ from typing import get_args
 from tqdm import tqdm
 
 from janus_core import __version__
+from janus_core.cli import command_help
 from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
@@ -62,6 +63,9 @@ def _handle_import(args: argparse.Namespace) -> int:
         return 2
     paths = WorkbenchPaths.from_env()
     files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
+    missing = [f"--{t} {f}" for t, f in files.items() if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"file(s) not found: {', '.join(missing)}; nothing written")
     try:
         formats: dict[str, FileFormat] = {t: args.format or detect_format(f) for t, f in files.items()}
     except ValueError as exc:
@@ -97,7 +101,7 @@ def _handle_import(args: argparse.Namespace) -> int:
             return 1
         meta = DatasetMeta(
             name=args.name,
-            version=args.version,
+            version=args.dataset_version,
             provenance=args.provenance,
             exchange_timezone=args.timezone,
             news_cutoff=args.news_cutoff,
@@ -155,9 +159,11 @@ def _handle_import(args: argparse.Namespace) -> int:
 
 
 def _handle_verify(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import verify_dataset
+    from janus_core.data.manifest import read_manifest, verify_dataset
 
-    findings = verify_dataset(args.name, WorkbenchPaths.from_env())
+    paths = WorkbenchPaths.from_env()
+    read_manifest(args.name, paths)  # an unknown dataset is an error naming the known ones, not a finding
+    findings = verify_dataset(args.name, paths)
     if not findings:
         print("OK")
         return 0
@@ -199,8 +205,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Register ``janus data {import,verify,list,register,build}``."""
     from janus_core.data.samples import add_build_parser
 
-    data = subparsers.add_parser("data", help="import, verify, list and build datasets")
-    sub = data.add_subparsers(dest="data_command", required=True)
+    data = subparsers.add_parser("data", help=command_help("data"), description=command_help("data"))
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
     imp = sub.add_parser("import", help="validate tables and save them as a dataset with a manifest")
     imp.add_argument("name", help="dataset name (letters, digits, '.', '_', '-')")
@@ -212,7 +218,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
             help=f"{table} table (.parquet, .csv or .jsonl)" + ("" if table in IMPORT_TABLES else ", optional"),
         )
     imp.add_argument("--timezone", required=True, help="exchange time zone (IANA), used for times without offset")
-    imp.add_argument("--provenance", required=True, choices=get_args(Provenance))
+    imp.add_argument("--provenance", required=True, choices=get_args(Provenance),
+                     help="where the prices come from: real market history or generated data")
     imp.add_argument(
         "--on-invalid",
         choices=("fail", "quarantine"),
@@ -225,22 +232,22 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="format of every input file (default: from each file's extension)",
     )
-    imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from")
-    imp.add_argument("--licence", default=DEFAULT_LICENCE, help="the data's licence")
-    imp.add_argument("--version", default="1", help="dataset version")
+    imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from (recorded in the manifest)")
+    imp.add_argument("--licence", default=DEFAULT_LICENCE, help=f"the data's licence (default: {DEFAULT_LICENCE})")
+    imp.add_argument("--dataset-version", default="1", metavar="V", help="version recorded for the dataset (default: 1)")
     imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
     imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
     imp.set_defaults(handler=_handle_import)
 
     ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
-    ver.add_argument("name")
+    ver.add_argument("name", help="dataset name (data_manifests/NAME.json)")
     ver.set_defaults(handler=_handle_verify)
 
     lst = sub.add_parser("list", help="datasets with a manifest")
     lst.set_defaults(handler=_handle_list)
 
     reg = sub.add_parser("register", help="(re)create a saved dataset's views in the DuckDB store")
-    reg.add_argument("name")
+    reg.add_argument("name", help="dataset name (data_manifests/NAME.json)")
     reg.set_defaults(handler=_handle_register)
 
     add_build_parser(sub)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from janus_core.cli import command_help
+from janus_core.cli.options import add_dataset
 from janus_core.paths import WorkbenchPaths
 
 #: CLI flag (argparse dest) -> EndpointConfig field.
@@ -102,9 +104,8 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("decide", help="a model's decisions on a dataset's events "
-                                             "(text baseline, endpoint, callable)")
-    p.add_argument("--dataset", required=True, help="dataset name (data_manifests/NAME.json)")
+    p = subparsers.add_parser("decide", help=command_help("decide"), description=command_help("decide"))
+    add_dataset(p)
     p.add_argument("--model", required=True,
                    help="text-baseline | text-baseline:PATH | openai:MODEL@URL | module:function")
     p.add_argument("--out", required=True, help="decisions file to write (.parquet)")

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +265,7 @@ def save_dataset(
     licence: str,
     production: dict[str, Any],
     rejected: dict[str, pl.DataFrame] | None = None,
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """Write ``ds`` as ``data_dir/NAME/<table>.parquet`` plus the manifest ``manifest_dir/NAME.json``.
     Returns the manifest path (``store.register_dataset`` then registers it in the research store).
@@ -273,7 +274,9 @@ def save_dataset(
     written into a temporary folder that replaces any previous version only once everything is
     written, so a failure leaves the old dataset (or none) and no half-written one.
     ``production`` says how the data was made (generator and seed, or source packages, versions
-    and digests); ``rejected`` holds a quarantine import's rejected rows per table.
+    and digests); ``rejected`` holds a quarantine import's rejected rows per table. ``check`` is
+    called with the new manifest (as written) once every file is written and before anything is
+    replaced; if it raises, the previous dataset and manifest stay as they were.
     """
     name = ds.name
     if not _NAME.match(name):
@@ -322,7 +325,10 @@ def save_dataset(
             rejected=rejected_entries,
             snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
         )
-        write_json(manifest.to_json(), tmp_manifest)
+        body = manifest.to_json()
+        if check is not None:
+            check(body)
+        write_json(body, tmp_manifest)
         if final_dir.exists():
             final_dir.rename(old_dir)
         try:

@@ -104,7 +104,11 @@ def _quote_str(value: str) -> str:
 
 def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the store, creating the file and its ``datasets`` and ``runs`` tables if
-    missing. Use ``read_only=True`` in notebooks so several readers can share the file."""
+    missing. Use ``read_only=True`` in notebooks so several readers can share the file.
+
+    Open it for one operation and close it (``with connect(paths) as conn: ...`` closes on exit, as
+    every function of this module does): a connection still alive when the interpreter exits holds
+    the file's lock until then and makes DuckDB's bindings print "nanobind: leaked ..." lines."""
     paths = paths or WorkbenchPaths.from_env()
     try:
         if read_only and not paths.store.exists():
@@ -112,9 +116,13 @@ def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duc
         if not read_only:
             paths.store.parent.mkdir(parents=True, exist_ok=True)
         conn = duckdb.connect(str(paths.store), read_only=read_only)
-        if not read_only:
-            for ddl in _SCHEMA:
-                conn.execute(ddl)
+        try:
+            if not read_only:
+                for ddl in _SCHEMA:
+                    conn.execute(ddl)
+        except BaseException:
+            conn.close()
+            raise
         return conn
     except duckdb.Error as exc:
         raise StoreError(

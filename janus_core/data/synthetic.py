@@ -1,7 +1,17 @@
-"""Synthetic A-share sample: a seeded, fully vectorised market with injected event reactions.
+"""Synthetic A-share sample: a seeded, vectorised market with injected event reactions.
 
 The generator builds a :class:`~janus_core.data.dataset.Dataset` whose event reactions are *known*, so every
 Stage I estimator (market model, risk neutralisation, CAR) can be checked against the truth.
+
+Same bits on every CPU
+----------------------
+The tables are bit-identical on any x86-64 or ARM machine: random numbers are raw 64-bit integers
+from PCG64 turned into variates by :mod:`janus_core.portable` (no numpy ``exp``/``log`` SIMD kernels,
+no BLAS, no libm inside the samplers), every formula below is evaluated with correctly rounded
+elementwise operations in a fixed order (sums over stocks or factors as running sums, the 3 x 3
+Cholesky factor in plain Python), and prices, index closes and volumes are then stored as whole ticks
+and lots. ``tests/test_synthetic.py`` recomputes a small market value by value in plain Python and
+compares the bits.
 
 Market
 ------
@@ -26,9 +36,12 @@ Market
   suspended day the price row is **kept and marked untradable**: open = close = the previous close,
   volume 0 (so the suspended-day return is exactly 0 and no return is imputed); the price catches up
   with the latent path in one step on the resumption day (unlike the exchange's limit rules).
-- Opens: ``open(t) = close(t-1) (1 + omega r(t) + u(t))``, ``u ~ N(0, open_noise)``, clipped to the
-  limit: the overnight gap carries part of the day's move, including pre-open news.
-- Prices are adjusted prices (not rounded to the tick).
+- Opens: ``open(t) = close(t-1) (1 + g(t))``, ``g = clip(omega r_obs(t) + u(t), +/-limit)``,
+  ``u ~ N(0, open_noise)``: the overnight gap carries part of the day's move, including pre-open news.
+- Ticks: the latent close path ``price0 prod(1 + r)`` is rounded (half to even) to whole ticks of
+  ``10^-price_decimals`` (at least one tick), and so is each open; ``r_obs`` is the return between
+  observed (tick) closes. Index closes are rounded to ``10^-index_decimals``; volumes are
+  ``volume_median(tier) exp(volume_dispersion z)`` rounded to whole lots of ``volume_lot`` shares.
 
 Events
 ------
@@ -49,19 +62,20 @@ can cut an extreme day, which is rare).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Literal
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.signal import lfilter
 from tqdm import tqdm
 
+from janus_core.data import portable
 from janus_core.data.dataset import Dataset, DatasetMeta
 from janus_core.data.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_id
 from janus_core.data.tables import event_ts_iso
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 EXCHANGE_TIMEZONE = "Asia/Shanghai"
 NEWS_CUTOFF = "09:30"
 BENCHMARKS: tuple[str, ...] = ("CSI300", "CSI500", "CSI1000")
@@ -170,7 +184,9 @@ class SyntheticConfig(BaseModel):
     #: Idiosyncratic daily volatility per tier (large, mid, small) and its cross-stock dispersion.
     idio_vol: tuple[float, float, float] = (0.012, 0.016, 0.020)
     idio_vol_dispersion: float = 0.2
-    t_dof: float = Field(4.0, gt=2.0)
+    #: Degrees of freedom of the Student-t idiosyncratic returns (an integer: the t variate is built
+    #: from ``t_dof + 1`` normals, see :func:`janus_core.portable.student_t`).
+    t_dof: int = Field(4, ge=3)
     #: Mean style exposure level per tier (size factor only; other factors have mean 0).
     tier_size_level: tuple[float, float, float] = (1.5, 0.0, -1.0)
     exposure_level_sd: float = 1.0
@@ -182,6 +198,13 @@ class SyntheticConfig(BaseModel):
     open_omega: float = 0.3
     open_noise: float = 0.003
     volume_median: tuple[float, float, float] = (2.0e7, 8.0e6, 3.0e6)
+    #: Log-normal dispersion of daily volume around the tier median.
+    volume_dispersion: float = 0.5
+    #: Volume is a whole number of lots of this many shares (at least one lot on a trading day).
+    volume_lot: int = Field(100, ge=1)
+    #: Stock prices are whole ticks of 10^-price_decimals (0.01 yuan); index closes of 10^-index_decimals.
+    price_decimals: int = Field(2, ge=0, le=6)
+    index_decimals: int = Field(2, ge=0, le=6)
     limit: float = 0.10
     limit_lock_threshold: float = 0.095
     limit_lock_rate: float = Field(0.003, ge=0.0, le=1.0)
@@ -196,8 +219,9 @@ class SyntheticConfig(BaseModel):
     type_positive_prob: tuple[float, ...] = (0.45, 0.45, 0.55, 0.80, 0.25, 0.45, 0.50, 0.10, 0.55, 0.55)
     #: Mean |injected CAR| per type; defaults to the paper's published figures.
     type_mean_abs_car: tuple[float, ...] = tuple(PUBLISHED_MEAN_ABS_CAR[t] for t in EVENT_TYPES)
-    #: Gamma shape of the injected |CAR| (coefficient of variation 1/sqrt(k)).
-    magnitude_shape: float = Field(2.0, gt=0.0)
+    #: Gamma shape of the injected |CAR| (coefficient of variation 1/sqrt(k)); an integer (Erlang,
+    #: see :func:`janus_core.portable.erlang`).
+    magnitude_shape: int = Field(2, ge=1)
     #: Share of the injected CAR realised on days d, d+1, d+2.
     injection_profile: tuple[float, float, float] = (0.60, 0.25, 0.15)
     min_event_gap: int = Field(5, ge=3)
@@ -259,20 +283,20 @@ def trading_calendar(cfg: SyntheticConfig) -> np.ndarray:
     return open_days[: cfg.n_days]
 
 
-def _allocate_events(cfg: SyntheticConfig, rng: np.random.Generator, tier: np.ndarray, capacity: int) -> np.ndarray:
-    """Events per stock: multinomial by tier news weight, overflow above ``capacity`` re-drawn
-    among stocks with room."""
+def _allocate_events(cfg: SyntheticConfig, bits: np.random.BitGenerator, tier: np.ndarray, capacity: int) -> np.ndarray:
+    """Events per stock: each event picks a stock with probability proportional to its tier's news
+    weight; the events above a stock's ``capacity`` pick again among the stocks with room."""
     weight = np.asarray(cfg.tier_news_weight)[tier]
-    counts = rng.multinomial(cfg.n_events, weight / weight.sum())
+    counts = np.bincount(portable.categorical(bits, weight, cfg.n_events), minlength=tier.size)
     while (excess := int(np.maximum(counts - capacity, 0).sum())) > 0:
         counts = np.minimum(counts, capacity)
-        room = weight * (counts < capacity)
-        counts = counts + rng.multinomial(excess, room / room.sum())
+        room = np.where(counts < capacity, weight, 0.0)
+        counts = counts + np.bincount(portable.categorical(bits, room, excess), minlength=tier.size)
     return counts
 
 
 def _event_days(
-    cfg: SyntheticConfig, rng: np.random.Generator, counts: np.ndarray
+    cfg: SyntheticConfig, bits: np.random.BitGenerator, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(stock index, event-day index) per event. Per stock with n events: sorted uniforms
     ``y_j`` on [0, M), ``M = news_days - (n - 1) gap``, and ``d_j = warmup + floor(y_j) + j gap``,
@@ -281,7 +305,7 @@ def _event_days(
     gap = cfg.min_event_gap
     stock = np.repeat(np.arange(counts.size), counts)
     span = (news_days - (counts - 1) * gap)[stock].astype(np.float64)
-    y = rng.random(stock.size) * span
+    y = portable.uniform(bits, stock.size) * span
     order = np.lexsort((y, stock))
     stock, y = stock[order], y[order]
     first = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -290,37 +314,45 @@ def _event_days(
 
 
 def _publication_times(
-    cfg: SyntheticConfig, rng: np.random.Generator, calendar: np.ndarray, day: np.ndarray
+    cfg: SyntheticConfig, bits: np.random.BitGenerator, calendar: np.ndarray, day: np.ndarray
 ) -> np.ndarray:
     """Local (Asia/Shanghai) publication times ``datetime64[s]`` inside [t 09:30, d 09:30), t the
     trading day before d: intraday on t, after close on t, pre-open on d, or on a non-trading day
-    between (falls back to after close when t and d are adjacent calendar days)."""
+    between (falls back to after close when t and d are adjacent calendar days). Offsets inside a
+    slot are whole seconds ``floor(u * slot length)``."""
     n = day.size
     d = calendar[day].astype("datetime64[s]")
     t = calendar[day - 1].astype("datetime64[s]")
     gap_days = ((d - t) // np.timedelta64(1, "D")).astype(np.int64)
-    slot = rng.choice(4, size=n, p=np.asarray(cfg.slot_shares) / sum(cfg.slot_shares))
+    slot = portable.categorical(bits, cfg.slot_shares, n)
     slot = np.where((slot == 3) & (gap_days <= 1), 1, slot)
-    u = rng.random(n)
+    u = portable.uniform(bits, n)
+
+    def offset(seconds: int) -> np.ndarray:
+        return np.floor(u * float(seconds)).astype(np.int64).astype("timedelta64[s]")
+
     hour = np.timedelta64(3600, "s")
-    intraday = t + np.timedelta64(9 * 3600 + 1800, "s") + (u * 5.5 * 3600).astype("timedelta64[s]")
-    after_close = t + 15 * hour + (u * 9 * 3600).astype("timedelta64[s]")
-    pre_open = d + 6 * hour + (u * (3.5 * 3600 - 1)).astype("timedelta64[s]")
-    between = np.floor(rng.random(n) * np.maximum(gap_days - 1, 1)).astype(np.int64) + 1
-    non_trading = t + between.astype("timedelta64[D]") + 8 * hour + (u * 14 * 3600).astype("timedelta64[s]")
+    intraday = t + np.timedelta64(9 * 3600 + 1800, "s") + offset(5 * 3600 + 1800)
+    after_close = t + 15 * hour + offset(9 * 3600)
+    pre_open = d + 6 * hour + offset(3 * 3600 + 1800 - 1)
+    between = np.floor(portable.uniform(bits, n) * np.maximum(gap_days - 1, 1)).astype(np.int64) + 1
+    non_trading = t + between.astype("timedelta64[D]") + 8 * hour + offset(14 * 3600)
     return np.choose(slot, [intraday, after_close, pre_open, non_trading])
 
 
 def _suspensions(
-    cfg: SyntheticConfig, rng: np.random.Generator, protected: np.ndarray
+    cfg: SyntheticConfig, bits: np.random.BitGenerator, protected: np.ndarray
 ) -> np.ndarray:
     """Boolean (days, stocks) suspension mask: episodes start with probability ``suspension_rate``
-    per stock-day (never on day 0), last Geometric(1 / mean) days capped at the maximum; episodes
-    touching a protected (event) day are dropped."""
+    per stock-day (never on day 0), last Geometric(1 / mean) days capped at the maximum (one length
+    drawn per start, starts in (day, stock) order); episodes touching a protected (event) day are
+    dropped."""
     n_days, n_stocks = protected.shape
-    starts = np.argwhere(rng.random((n_days, n_stocks)) < cfg.suspension_rate)
+    starts = np.argwhere(portable.uniform(bits, (n_days, n_stocks)) < cfg.suspension_rate)
     starts = starts[starts[:, 0] > 0]
-    length = np.minimum(rng.geometric(1.0 / cfg.suspension_mean_days, starts.shape[0]), cfg.suspension_max_days)
+    length = np.minimum(
+        portable.geometric(bits, 1.0 / cfg.suspension_mean_days, starts.shape[0]), cfg.suspension_max_days
+    )
     episode = np.repeat(np.arange(starts.shape[0]), length)
     offset = np.arange(episode.size) - np.repeat(np.cumsum(length) - length, length)
     rows = starts[episode, 0] + offset
@@ -371,101 +403,160 @@ def _headlines(
     return out
 
 
-def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
-    """Generate the synthetic dataset for ``cfg`` (deterministic in ``cfg``; see module docstring).
+def _cholesky(matrix: list[list[float]]) -> list[list[float]]:
+    """Lower Cholesky factor of a small positive definite matrix, in plain Python floats (the
+    Cholesky-Banachiewicz order, sums left to right), so the factor does not depend on a LAPACK build."""
+    n = len(matrix)
+    low = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1):
+            acc = matrix[i][j]
+            for k in range(j):
+                acc = acc - low[i][k] * low[j][k]
+            if i == j:
+                if not acc > 0.0:
+                    raise ValueError("SyntheticConfig: the benchmark covariance is not positive definite")
+                low[i][j] = math.sqrt(acc)
+            else:
+                low[i][j] = acc / low[j][j]
+    return low
 
-    Every random component draws from its own stream spawned from ``SeedSequence(cfg.seed)``.
+
+def _sequential_sum(x: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along ``axis`` in index order (a running sum, never the pairwise / SIMD-blocked order of
+    ``np.sum``), keeping the axis with length 1."""
+    return np.take(np.add.accumulate(x, axis=axis), [-1], axis=axis)
+
+
+def _to_ticks(value: np.ndarray, decimals: int) -> np.ndarray:
+    """``rint(value * 10^decimals)`` (half to even) as a float of whole ticks, at least one tick."""
+    return np.maximum(np.rint(value * float(10**decimals)), 1.0)
+
+
+def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
+    """Generate the synthetic dataset for ``cfg`` (deterministic in ``cfg`` and bit-identical on every
+    CPU; see the module docstring).
+
+    Every random component draws raw 64-bit integers from its own PCG64 stream spawned from
+    ``SeedSequence(cfg.seed)`` (securities, market, exposures, returns, events, limits, suspensions,
+    text) and turns them into variates with :mod:`janus_core.portable`, in the order written below.
     """
     steps = tqdm(total=6, desc=f"synthetic {cfg.scale}", disable=not progress, unit="step")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
-    rng_sec, rng_mkt, rng_exp, rng_ret, rng_evt, rng_lim, rng_susp, rng_txt = streams
+    streams = [np.random.PCG64(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
+    b_sec, b_mkt, b_exp, b_ret, b_evt, b_lim, b_susp, b_txt = streams
     T, N, K = cfg.n_days, cfg.n_stocks, len(STYLE_FACTORS)
+    normal = portable.standard_normal
 
     # Calendar and securities.
     calendar = trading_calendar(cfg)
     symbols = _symbols(N)
-    tier = rng_sec.choice(3, size=N, p=np.asarray(cfg.tier_shares) / sum(cfg.tier_shares))
-    industry = rng_sec.integers(0, cfg.n_industries, N)
-    alpha = rng_sec.normal(0.0, cfg.alpha_sd, N)
-    beta = np.clip(rng_sec.normal(cfg.beta_mean, cfg.beta_sd, N), *cfg.beta_bounds)
-    sigma = np.asarray(cfg.idio_vol)[tier] * np.exp(rng_sec.normal(0.0, cfg.idio_vol_dispersion, N))
-    price0 = np.exp(rng_sec.uniform(np.log(cfg.price_range[0]), np.log(cfg.price_range[1]), N))
+    tier = portable.categorical(b_sec, cfg.tier_shares, N)
+    industry = portable.integers(b_sec, cfg.n_industries, N)
+    alpha = normal(b_sec, N) * cfg.alpha_sd
+    beta = np.clip(normal(b_sec, N) * cfg.beta_sd + cfg.beta_mean, *cfg.beta_bounds)
+    sigma = np.asarray(cfg.idio_vol)[tier] * portable.exp(normal(b_sec, N) * cfg.idio_vol_dispersion)
+    log_lo, log_hi = portable.log(np.asarray(cfg.price_range))
+    price0 = portable.exp(portable.uniform(b_sec, N) * (log_hi - log_lo) + log_lo)
     names = [f"{INDUSTRIES[industry[i]].split()[0]} Syn {i + 1:04d}" for i in range(N)]
     steps.update()
 
-    # Benchmarks: correlated index returns.
+    # Benchmarks: correlated index returns r_b = mu_b + L z (L z summed left to right).
     c12, c13, c23 = cfg.bench_corr
-    corr = np.array([[1.0, c12, c13], [c12, 1.0, c23], [c13, c23, 1.0]])
-    vol = np.asarray(cfg.bench_vol)
-    chol = np.linalg.cholesky(corr * np.outer(vol, vol))
-    r_bench = np.asarray(cfg.bench_mean) + rng_mkt.standard_normal((T, 3)) @ chol.T
+    corr = [[1.0, c12, c13], [c12, 1.0, c23], [c13, c23, 1.0]]
+    vol = cfg.bench_vol
+    chol = _cholesky([[corr[i][j] * vol[i] * vol[j] for j in range(3)] for i in range(3)])
+    z_mkt = normal(b_mkt, (T, 3))
+    r_bench = np.empty((T, 3))
+    for i in range(3):
+        lz = z_mkt[:, 0] * chol[i][0]
+        for j in range(1, i + 1):
+            lz = lz + z_mkt[:, j] * chol[i][j]
+        r_bench[:, i] = lz + cfg.bench_mean[i]
     r_bench[0] = 0.0
-    bench_close = np.asarray(cfg.bench_base) * np.cumprod(1.0 + r_bench, axis=0)
+    bench_ticks = _to_ticks(np.cumprod(1.0 + r_bench, axis=0) * np.asarray(cfg.bench_base), cfg.index_decimals)
+    bench_close = bench_ticks / float(10**cfg.index_decimals)
 
-    # Style exposures (standardised per date), factor and industry returns.
-    level = rng_exp.normal(0.0, cfg.exposure_level_sd, (N, K))
-    level[:, 0] += np.asarray(cfg.tier_size_level)[tier]
-    eta = rng_exp.standard_normal((T, N, K)) * cfg.exposure_drift_sd * np.sqrt(1.0 - cfg.exposure_phi**2)
-    init = rng_exp.standard_normal((N, K)) * cfg.exposure_drift_sd
-    drift = lfilter([1.0], [1.0, -cfg.exposure_phi], eta, axis=0, zi=(cfg.exposure_phi * init)[None])[0]
-    raw = level[None] + drift
-    exposures = (raw - raw.mean(axis=1, keepdims=True)) / raw.std(axis=1, keepdims=True)
-    f = rng_exp.standard_normal((T, K)) * np.asarray(cfg.factor_vol)
-    g = rng_exp.standard_normal((T, cfg.n_industries)) * cfg.industry_vol
+    # Style exposures (AR(1) drift around a level, standardised per date), factor and industry returns.
+    level = normal(b_exp, (N, K)) * cfg.exposure_level_sd
+    level[:, 0] = level[:, 0] + np.asarray(cfg.tier_size_level)[tier]
+    eta = normal(b_exp, (T, N, K)) * (cfg.exposure_drift_sd * math.sqrt(1.0 - cfg.exposure_phi * cfg.exposure_phi))
+    drift = normal(b_exp, (N, K)) * cfg.exposure_drift_sd
+    raw = np.empty((T, N, K))
+    for t in range(T):
+        drift = drift * cfg.exposure_phi + eta[t]
+        raw[t] = level + drift
+    del eta
+    mean = _sequential_sum(raw, axis=1) / float(N)
+    dev = raw - mean
+    sd = np.sqrt(_sequential_sum(dev * dev, axis=1) / float(N))
+    exposures = dev / sd
+    del raw, dev
+    f = normal(b_exp, (T, K)) * np.asarray(cfg.factor_vol)
+    g = normal(b_exp, (T, cfg.n_industries)) * cfg.industry_vol
     steps.update()
 
-    # Base returns.
-    scale_t = np.sqrt(cfg.t_dof / (cfg.t_dof - 2.0))
-    eps = rng_ret.standard_t(cfg.t_dof, (T, N)) * (sigma / scale_t)
-    r = alpha + beta * r_bench[:, tier] + np.einsum("tnk,tk->tn", exposures, f) + g[:, industry] + eps
+    # Base returns: alpha + beta r_b + sum_k X_k f_k + g + eps, added left to right.
+    scale_t = math.sqrt(cfg.t_dof / (cfg.t_dof - 2.0))
+    eps = portable.student_t(b_ret, cfg.t_dof, (T, N)) * (sigma / scale_t)
+    style = exposures[:, :, 0] * f[:, 0:1]
+    for j in range(1, K):
+        style = style + exposures[:, :, j] * f[:, j : j + 1]
+    r = alpha + beta * r_bench[:, tier] + style + g[:, industry] + eps
     steps.update()
 
     # Events: allocation, days, types, injected reactions.
     news_days = cfg.n_days - cfg.warmup_days - cfg.tail_days
-    counts = _allocate_events(cfg, rng_evt, tier, (news_days - 1) // cfg.min_event_gap + 1)
-    ev_stock, ev_day = _event_days(cfg, rng_evt, counts)
+    counts = _allocate_events(cfg, b_evt, tier, (news_days - 1) // cfg.min_event_gap + 1)
+    ev_stock, ev_day = _event_days(cfg, b_evt, counts)
     n_ev = ev_stock.size
-    ev_type = rng_evt.choice(len(EVENT_TYPES), size=n_ev, p=np.asarray(cfg.type_shares) / sum(cfg.type_shares))
-    ev_positive = rng_evt.random(n_ev) < np.asarray(cfg.type_positive_prob)[ev_type]
+    ev_type = portable.categorical(b_evt, cfg.type_shares, n_ev)
+    ev_positive = portable.uniform(b_evt, n_ev) < np.asarray(cfg.type_positive_prob)[ev_type]
     k = cfg.magnitude_shape
-    magnitude = rng_evt.gamma(k, np.asarray(cfg.type_mean_abs_car)[ev_type] / k)
+    magnitude = portable.erlang(b_evt, k, n_ev) * (np.asarray(cfg.type_mean_abs_car)[ev_type] / float(k))
     ev_car = np.where(ev_positive, magnitude, -magnitude)
     injected = np.zeros((T, N))
     protected = np.zeros((T, N), dtype=bool)
-    for j, share in enumerate(cfg.injection_profile):
-        np.add.at(injected, (ev_day + j, ev_stock), share * ev_car)
+    for j, share in enumerate(cfg.injection_profile):  # event days of a stock are >= 3 apart: no overlaps
+        injected[ev_day + j, ev_stock] = ev_car * share
     for j in (-1, 0, 1, 2):
         protected[ev_day + j, ev_stock] = True
     r = r + injected
 
     # Limits: one-price limit moves on unprotected days, then the +/- limit clip.
-    lock = (rng_lim.random((T, N)) < cfg.limit_lock_rate) & ~protected
+    lock = (portable.uniform(b_lim, (T, N)) < cfg.limit_lock_rate) & ~protected
     lock[0] = False
-    lock_sign = np.where(rng_lim.random((T, N)) < 0.5, 1.0, -1.0)
+    lock_sign = np.where(portable.uniform(b_lim, (T, N)) < 0.5, 1.0, -1.0)
     r = np.where(lock, lock_sign * cfg.limit, np.clip(r, -cfg.limit, cfg.limit))
     r[0] = 0.0
-    latent = price0 * np.cumprod(1.0 + r, axis=0)
+    latent_ticks = _to_ticks(price0 * np.cumprod(1.0 + r, axis=0), cfg.price_decimals)
     steps.update()
 
-    # Suspensions, observed prices and flags.
-    suspended = _suspensions(cfg, rng_susp, protected)
-    close = np.take_along_axis(latent, _fill_forward_index(~suspended), axis=0)
-    prev_close = np.vstack([close[:1], close[:-1]])
-    r_obs = close / prev_close - 1.0
-    gap_open = np.clip(cfg.open_omega * r_obs + rng_lim.normal(0.0, cfg.open_noise, (T, N)), -cfg.limit, cfg.limit)
-    open_ = np.where(suspended, prev_close, np.where(lock, close, prev_close * (1.0 + gap_open)))
-    open_[0] = close[0]
+    # Suspensions, observed prices (whole ticks) and flags.
+    suspended = _suspensions(cfg, b_susp, protected)
+    ticks = np.take_along_axis(latent_ticks, _fill_forward_index(~suspended), axis=0)
+    prev_ticks = np.vstack([ticks[:1], ticks[:-1]])
+    r_obs = ticks / prev_ticks - 1.0
+    noise = normal(b_lim, (T, N)) * cfg.open_noise
+    gap_open = np.clip(r_obs * cfg.open_omega + noise, -cfg.limit, cfg.limit)
+    open_ticks = np.where(suspended, prev_ticks, np.where(lock, ticks, _to_ticks(prev_ticks * (1.0 + gap_open), 0)))
+    open_ticks[0] = ticks[0]
+    per_unit = float(10**cfg.price_decimals)
+    close, open_ = ticks / per_unit, open_ticks / per_unit
     tradable = ~suspended & (np.abs(r_obs) < cfg.limit_lock_threshold)
-    volume = np.where(
-        suspended, 0.0, np.asarray(cfg.volume_median)[tier] * np.exp(rng_lim.normal(0.0, 0.5, (T, N)))
+    lots = _to_ticks(
+        np.asarray(cfg.volume_median)[tier] * portable.exp(normal(b_lim, (T, N)) * cfg.volume_dispersion)
+        / float(cfg.volume_lot),
+        0,
     )
+    volume = np.where(suspended, 0.0, lots * float(cfg.volume_lot))
     steps.update()
 
     # Event text and timestamps.
-    local_ts = _publication_times(cfg, rng_txt, calendar, ev_day)
-    sentiment_draw = rng_txt.random(n_ev)
+    rng_txt = np.random.Generator(b_txt)
+    local_ts = _publication_times(cfg, b_txt, calendar, ev_day)
+    sentiment_draw = portable.uniform(b_txt, n_ev)
     agree = sentiment_draw < cfg.sentiment_accuracy
-    neutral = ~agree & (rng_txt.random(n_ev) < cfg.sentiment_neutral_share)
+    neutral = ~agree & (portable.uniform(b_txt, n_ev) < cfg.sentiment_neutral_share)
     sentiment = np.where(agree == ev_positive, "positive", "negative")
     sentiment = np.where(neutral, "neutral", sentiment)
     source = np.asarray(SOURCES)[rng_txt.integers(0, len(SOURCES), n_ev)]

@@ -114,6 +114,26 @@ class PromotionVerdict(BaseModel):
         }
 
 
+def verdict_text(verdict: PromotionVerdict) -> str:
+    """The two-part verdict in plain lines, for a terminal: each part with its reasons, the headline
+    numbers and the warnings."""
+    lane, research = verdict.lane, verdict.research
+    lines = [f"promotion to {verdict.target}: {'PROMOTABLE' if verdict.promotable else 'NOT PROMOTABLE'}",
+             f"  lane (the lane's Janus checks: provenance, integrity, completeness): "
+             f"{'pass' if lane.promotable else 'fail'}"]
+    lines += [f"    - {r.code}: {r.detail}" for r in lane.reasons]
+    lines.append(f"  research (the workbench's performance policy): {'pass' if research.passed else 'fail'}")
+    lines += [f"    - {r.code}: {r.detail}" for r in research.reasons]
+    head = research.headline
+    if head.get("sharpe") is not None:
+        lines.append(f"    candidate {head['candidate']}: Sharpe {head['sharpe']:.3f} {head['sharpe_ci']}, "
+                     f"DA {head['da']}, trades {head['trades']}, test days {head['test_days']}, "
+                     f"trials {head['trials']}, DSR {head['deflated_sharpe']}")
+        lines.append(f"    baselines {head['baselines']}; benchmarks {head['benchmarks']}")
+    lines += [f"  warning: {w}" for w in research.warnings]
+    return "\n".join(lines)
+
+
 def _rows(path: Path) -> list[dict[str, str]] | None:
     if not path.is_file():
         return None
