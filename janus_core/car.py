@@ -42,8 +42,26 @@ cross-section uses each stock's rolling market model, fitted on the same-length 
 ``gap`` days before t). Industry dummies enter by the Frisch-Waugh-Lovell theorem: exposures and
 ARs are demeaned within (date, industry) before the style regression. The cross-section holds
 every usable stock of the date, the event stocks included (their own reaction moves the date's
-factor returns by about 1/(stocks in their industry) of it). Only dates inside some event window
-get a cross-section.
+factor returns by about 1/(stocks in their industry) of it). Every date of the panel gets a
+cross-section.
+
+Test statistics under neutralisation (one model throughout, ``janus_core.significance``): the
+estimation window is neutralised exactly like the event window. ``sigma_neutral`` is the residual SD
+of the OLS of the factor-adjusted returns r - f_(g,t) - x' gamma_t on [1, r_m] (the configured
+model's regressors) over the estimation days that have a risk model (``neutral_estimation_days``;
+fewer than ``min_estimation_obs`` excludes the event ``no_risk_model``). The forecast-error
+variances use it for the disturbance, while the estimation-error terms keep the plain fit's sigma
+(alpha and beta come from the plain fit, so their error does too):
+  s^2(AR_t) = sigma_neutral^2 + sigma^2 * (h/n + k*(m_t - mean_m)^2 / Cxx)
+  s^2(CAR)  = W*sigma_neutral^2 + sigma^2 * (h*W^2/n + k*(sum_t m_t - W*mean_m)^2 / Cxx)
+:func:`estimation_abnormal_returns` gives the neutralised estimation-window ARs for the rank, sign
+and Kolari-Pynnonen tests. alpha, beta, sigma and the event-window ARs do not depend on this. On
+placebo events (no effect) every test then rejects at its nominal rate, neutralised or not
+(``tests/test_significance.py``); with the plain market-model sigma the standardised neutralised
+CAR has an SD of about 0.88 and Patell and Corrado reject about half as often as they should.
+
+The CAR window of an event ends on ``window_end_day`` (the stock's trading day at offset b), the
+last price its label uses; ``labels.chronological_split`` purges on it.
 """
 
 from __future__ import annotations
@@ -75,7 +93,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "untradable",  # the event day (offset 0) is not tradable
     "too_few_estimation_days",  # fewer than ``min_estimation_obs`` valid days in the estimation window
     "missing_returns",  # a return in the event window is missing (e.g. benchmark close absent that day)
-    "no_risk_model",  # neutralising, but no exposures or no cross-section for a window day
+    "no_risk_model",  # neutralising, but no risk model for a window day or too few estimation days with one
 )
 
 
@@ -407,10 +425,13 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     with its event day, model estimates, AR path and CAR, or an ``excluded_reason`` from
     :data:`EXCLUSION_REASONS`. All event columns are passed through.
 
-    Output columns (beyond the events'): ``published_date``, ``pit_date``, ``event_day``, ``model``,
-    ``alpha``, ``beta``, ``sigma``, ``estimation_days``, ``ar`` (neutralised when neutralisation
+    Output columns (beyond the events'): ``published_date``, ``pit_date``, ``event_day``,
+    ``window_end_day`` (last day of the event window; null when it is past the data), ``model``,
+    ``alpha``, ``beta``, ``sigma``, ``estimation_days``, ``sigma_neutral`` and
+    ``neutral_estimation_days`` (the neutralised disturbance SD and its days; null / 0 when not
+    neutralised), ``ar`` (neutralised when neutralisation
     applies, else = ``ar_mm``), ``ar_mm``, ``ar_se`` (forecast-error SD per day), ``car``,
-    ``car_mm``, ``car_se``, ``price_t`` (close of the trading day before the window starts),
+    ``car_mm``, ``car_se`` (of ``car``), ``price_t`` (close of the trading day before the window starts),
     ``price_t_plus_1`` (close on the window's last day), ``raw_return`` = price_t_plus_1 / price_t
     - 1, ``abnormal_return`` (= car_mm), ``risk_neutralized_return`` (= car when neutralised, else
     null), ``neutralized``, ``untradable_window_days``, ``excluded_reason``. Model outputs are null
@@ -812,9 +833,12 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: "LabelConfig") -
     }
 
 
-def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str) -> tuple[Path, Path]:
-    """Write ``out_dir/car.parquet`` (the table) and ``out_dir/car-summary.json`` (sorted keys,
-    2-space indent); same inputs give the same bytes. Returns both paths."""
+def write_car_artifacts(
+    table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str, significance: pl.DataFrame | None = None
+) -> tuple[Path, ...]:
+    """Write ``out_dir/car.parquet`` (the table), ``out_dir/car-summary.json`` (sorted keys, 2-space
+    indent) and, when given, ``out_dir/significance.parquet`` (e.g. ``significance.significance_long``);
+    same inputs give the same bytes. Returns the paths written, in that order."""
     import json
 
     out = Path(out_dir)
@@ -822,4 +846,8 @@ def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
     table.write_parquet(table_path, statistics=False)
     summary_path.write_text(json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
-    return table_path, summary_path
+    if significance is None:
+        return table_path, summary_path
+    significance_path = out / "significance.parquet"
+    significance.write_parquet(significance_path, statistics=False)
+    return table_path, summary_path, significance_path

@@ -5,6 +5,14 @@ return of event i on event day t, CAR_i = sum_t AR_it, s(CAR_i) its forecast-err
 sigma_i * sqrt(W + W^2/n_i + (sum_t m_t - W mean_m)^2 / Cxx_i) for the market model; MacKinlay 1997,
 eq. 4.4.10; Campbell, Lo and MacKinlay 1997, ch. 4), SCAR_i = CAR_i / s(CAR_i).
 
+One model throughout: every test runs on the abnormal returns it is given and on their own
+variance and estimation window. With risk neutralisation (``car.compute_car``) the event-window
+ARs, ``car_se`` / ``ar_se`` (from the neutralised disturbance SD ``sigma_neutral``, with
+d_i counted on ``neutral_estimation_days`` in Patell's variance) and the estimation-window ARs of
+``car.estimation_abnormal_returns`` are all neutralised; without it all are the plain model's. A
+placebo study (random event dates, no effect) holds every test's rejection rate at its nominal level
+either way (``tests/test_significance.py``).
+
 - AAR_t = (1/N) sum_i AR_it; CAAR_t = sum_(tau <= t) AAR_tau (MacKinlay 1997, eq. 4.4.16-17).
 - Cross-sectional t (Brown and Warner 1985): t = mean(CAR) / (sd(CAR) / sqrt(N)), sd with ddof 1;
   t(N-1) reference.
@@ -16,8 +24,9 @@ eq. 4.4.10; Campbell, Lo and MacKinlay 1997, ch. 4), SCAR_i = CAR_i / s(CAR_i).
 - Kolari-Pynnonen (2010) adjustment of BMP for cross-correlation when events cluster on the same
   date: t_KP = t_BMP * sqrt((1 - r) / (1 + (N - 1) r)), r the average pairwise correlation of the
   estimation-window abnormal returns. Events on different event days are taken as uncorrelated; for
-  events sharing an event day, the pair's correlation is (1/L) sum_t z_it z_jt over the aligned
-  estimation window (z = AR standardised per event), so r = sum over same-day pairs / (N(N-1)/2).
+  events sharing an event day, the pair's correlation is Pearson's over the calendar dates on which
+  both have an estimation-window AR (pairwise-present days; a pair with fewer than 3 such days
+  counts 0), so r = sum over same-day pairs / (N(N-1)/2).
 - Corrado rank test (Corrado 1989, with Campbell and Wasley 1993 for missing days and multi-day
   windows): rank every event's ARs over its estimation + event window, K_it = rank / (1 + M_i)
   (M_i = non-missing days), U_it = K_it - 1/2, Ubar_t = mean over events, S_U = sqrt(mean over all
@@ -262,6 +271,34 @@ def significance_table(
             }
         )  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
+
+
+#: The tests of :func:`significance_table` in long form: (test name, statistic column, p-value column).
+TEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("cross_sectional_t", "t_cs", "p_cs"),
+    ("patell_z", "patell_z", "p_patell"),
+    ("bmp_t", "bmp_t", "p_bmp"),
+    ("kolari_pynnonen_t", "kp_t", "p_kp"),
+    ("corrado_z", "corrado_z", "p_corrado"),
+    ("generalized_sign_z", "gsign_z", "p_gsign"),
+)
+
+
+def significance_long(table: pl.DataFrame, by: str = "event_type") -> pl.DataFrame:
+    """:func:`significance_table` in long form, one row per group and test: ``by`` (a group or
+    ``"all"``), ``test`` (names of ``TEST_COLUMNS``), ``statistic``, ``p_value`` (two-sided; null
+    when undefined) and ``n_events``, in the table's group order and ``TEST_COLUMNS`` order."""
+    frames = [
+        table.select(
+            pl.col(by).cast(pl.String),
+            pl.lit(name).alias("test"),
+            pl.col(stat).cast(pl.Float64).alias("statistic"),
+            pl.col(p).cast(pl.Float64).alias("p_value"),
+            pl.col("n").cast(pl.Int64).alias("n_events"),
+        ).with_row_index("_group")
+        for name, stat, p in TEST_COLUMNS
+    ]
+    return pl.concat(frames).with_row_index("_row").sort("_group", "_row").drop("_group", "_row")
 
 
 def daily_significance(

@@ -4,8 +4,10 @@
 ``janus car --dataset NAME --out DIR [--model market|market_adjusted|constant_mean]
 [--estimation-window 120] [--gap 10] [--event-window 0,2] [--min-estimation-obs 60]
 [--no-risk-neutralize] [--round-trip-cost-bps 15] [--tau T] [--neutral-band 0.0005]`` writes
-``DIR/car.parquet`` (one row per input event, labelled, with its split) and
-``DIR/car-summary.json``. Exit 0 on success, 2 on a bad argument or dataset."""
+``DIR/car.parquet`` (one row per input event, labelled, with its split and ``window_end_day``),
+``DIR/car-summary.json`` and ``DIR/significance.parquet`` (``event_type`` or ``all``, ``test``,
+``statistic``, ``p_value``, ``n_events``: every event-study test per event type and pooled; null
+statistics where a test is undefined, e.g. without events). Exit 0 on success, 2 on a bad argument or dataset."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from janus_core.car import CarConfig, Model, car_study, car_summary, write_car_artifacts
+from janus_core.car import CarConfig, Model, car_study, car_summary, estimation_abnormal_returns, write_car_artifacts
 from janus_core.labels import LabelConfig
+from janus_core.significance import significance_long, significance_table
 from janus_core.paths import WorkbenchPaths
 
 
@@ -54,9 +57,11 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"janus car: cannot load dataset {args.dataset!r}: {exc}", file=sys.stderr)
         return 2
     table = car_study(ds, cfg, label_cfg)
-    table_path, summary_path = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out)
     included = table["excluded_reason"].null_count()
-    print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> {table_path}, {summary_path}")
+    tests = significance_long(significance_table(table, estimation_abnormal_returns(ds, cfg, table)))
+    paths = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out, tests)
+    print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> "
+          + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -64,7 +69,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     d, ld = CarConfig(), LabelConfig()
     p = subparsers.add_parser("car", help="event study: CAR, labels and exclusions for every event of a dataset")
     p.add_argument("--dataset", required=True, help="dataset name (data_manifests/NAME.json)")
-    p.add_argument("--out", required=True, help="output folder for car.parquet and car-summary.json")
+    p.add_argument("--out", required=True, help="output folder for car.parquet, car-summary.json and significance.parquet")
     p.add_argument("--model", choices=get_args(Model), default=d.model)
     p.add_argument("--estimation-window", type=int, default=d.estimation_window, help="trading days")
     p.add_argument("--gap", type=int, default=d.gap, help="trading days between estimation and event window")
