@@ -798,15 +798,29 @@ SUMMARY_DECIMALS = 6
 
 def car_study(ds: Dataset, cfg: CarConfig, label_cfg: "LabelConfig | None" = None, split_cfg: "SplitConfig | None" = None) -> pl.DataFrame:
     """The labelled CAR table: :func:`compute_car`, then ``labels.label`` and
-    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``)."""
+    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``, ``split_period``,
+    ``split_excluded_reason``; purged at ``window_end_day``, embargoed on the dataset's trading
+    calendar, by default for the event window's length)."""
     from janus_core.labels import LabelConfig, chronological_split, label
 
-    return chronological_split(label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg)
+    return chronological_split(
+        label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg, ds.prices["date"].unique(), cfg.window_days
+    )
+
+
+def _nested_counts(table: pl.DataFrame, key: str, sub: str) -> dict[str, dict[str, int]]:
+    """Row counts per non-null ``key``, then per ``sub`` (both sorted)."""
+    out: dict[str, dict[str, int]] = {}
+    for k, sub_value, n in table.filter(pl.col(key).is_not_null()).group_by(key, sub).len().sort(key, sub).rows():
+        out.setdefault(str(k), {})[str(sub_value)] = int(n)
+    return out
 
 
 def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: "LabelConfig") -> dict[str, object]:
     """Small deterministic digest of a labelled CAR table: counts by exclusion reason, direction,
-    strength and split, and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
+    strength and split, the purged and embargoed events per reason and chronological period
+    (``split_excluded``: the purge at a boundary counts in the period before it, the embargo in the
+    period after it), and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
 
     def counts(col: str) -> dict[str, int]:
         rows = table.group_by(pl.col(col).fill_null("null")).len().sort(col).rows()
@@ -823,6 +837,8 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: "LabelConfig") -
         "direction": counts("direction"),
         "strength": counts("strength"),
         "split": counts("split") if "split" in table.columns else {},
+        "split_excluded": _nested_counts(table, "split_excluded_reason", "split_period")
+        if "split_excluded_reason" in table.columns else {},
         "neutralized": bool(table["neutralized"].any()) if table.height else False,
         "mean_car": rnd(inc["car"].mean()),
         "mean_abs_car": rnd(inc["car"].abs().mean()),
