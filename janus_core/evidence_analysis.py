@@ -13,8 +13,10 @@ Computed by the other research steps and gathered here, every constant in :class
   (|CAR| >= tau), next to the round-trip ``cost`` the default tau is tied to.
 - ``ablations``: mean reward per strategy under each HGRM ablation (``reward.ablation_table``;
   hgrm profile only) for the candidate and the baselines.
-- ``constant_policy_check``: every constant policy's mean reward against the oracle's
-  (``reward.constant_policy_check``).
+- ``constant_policy_check``: the reward-hacking check: every policy that ignores the news (the
+  constants, random, the label-shuffled oracle) against a realistically skilled baseline and zero,
+  with the margins and a ``flagged`` column (``reward.constant_policy_check``; constants in
+  ``hacking_check``).
 - ``nav``: NAV of the candidate, the baseline policies and the buy-and-hold benchmarks over the
   backtest window (columns ``series, kind, date, nav``; kind is candidate, baseline or benchmark).
 - ``holding_period_sweep``: the candidate's NAV metrics for each holding period.
@@ -65,6 +67,8 @@ class AnalysisConfig(BaseModel):
     backtest: dict[str, Any] = Field(default_factory=dict)
     #: Overrides of ``metrics.BootstrapConfig``.
     bootstrap: dict[str, Any] = Field(default_factory=dict)
+    #: Overrides of ``reward.HackingCheckConfig`` (the skilled baseline's accuracies, seed, margin).
+    hacking_check: dict[str, Any] = Field(default_factory=dict)
 
 
 def tau_sweep(labelled: pl.DataFrame, grid: tuple[float, ...], cost: float) -> pl.DataFrame:
@@ -166,7 +170,8 @@ def research_tables(ds: Any, labelled: pl.DataFrame, candidate_decisions: pl.Dat
     decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
     tables: dict[str, pl.DataFrame] = {
         "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps / 10_000.0),
-        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg),
+        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg,
+                                                              reward.HackingCheckConfig(**cfg.hacking_check)),
     }
     if reward_cfg.profile == "hgrm":
         tables["ablations"] = reward.ablation_table(

@@ -813,19 +813,25 @@ class _Builder:
                                                 "variant", "mean_final_reward", "strategy_id",
                                                 x_title="mean final reward", style=self.cfg.chart))
             self.table(s, frame, rel)
-        s.add("h", "Constant-policy check (can always-trade or never-trade pay?)")
+        s.add("h", "Reward-hacking check (can a policy that ignores the news pay?)")
         frame, rel = self.analysis("constant_policy")
         if frame is None:
-            self.missing(s, "Constant-policy check", rel)
+            self.missing(s, "Reward-hacking check", rel)
         else:
-            if "beats_oracle" in frame.columns:
-                beating = frame.filter(pl.col("beats_oracle").cast(pl.Boolean))
-                if beating.height:
-                    s.add("bad", f"{beating.height} of {frame.height} constant policies score a higher mean reward "
-                                 "than the oracle: the reward can be gamed without looking at the news.")
+            if frame.height and {"flagged", "skilled_mean_reward", "margin_vs_skilled", "margin_vs_zero"} <= set(frame.columns):
+                flagged = frame.filter(pl.col("flagged").cast(pl.Boolean))
+                skilled = float(frame["skilled_mean_reward"].cast(pl.Float64)[0])
+                vs_skilled = float(frame["margin_vs_skilled"].cast(pl.Float64).min())
+                vs_zero = float(frame["margin_vs_zero"].cast(pl.Float64).min())
+                if flagged.height:
+                    s.add("bad", f"{flagged.height} of {frame.height} policies that ignore the news (constant, random, "
+                                 f"label-shuffled) reach the skilled baseline's mean reward ({skilled:.4f}) or zero: "
+                                 "the reward can be gamed without reading the news.")
                 else:
-                    s.add("good", f"None of the {frame.height} constant policies (always long, short or hold, with "
-                                  "any fixed type and CAR guess) outscores the oracle's mean reward.")
+                    s.add("good", f"None of the {frame.height} policies that ignore the news (always long, short or "
+                                  "hold with any fixed type and CAR guess, random, label-shuffled) reaches the skilled "
+                                  f"baseline's mean reward ({skilled:.4f}) or zero; smallest margins {vs_skilled:.4f} "
+                                  f"and {vs_zero:.4f}.")
             self.table(s, frame, rel)
         s.add("h", "Reward rows")
         frame, rel = self.analysis("reward_rows")

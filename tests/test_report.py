@@ -473,3 +473,26 @@ def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manif
     assert "matches the manifest_sha256 recorded at export" in prov and jinja_escape(dataset["licence"]) in prov
     alone = section_html(render_report(sample_copy).read_text(encoding="utf-8"), "provenance")
     assert "no dataset manifest was consulted" in alone and jinja_escape(dataset["licence"]) not in alone
+
+
+@pytest.mark.parametrize("flagged", [False, True])
+def test_reward_hacking_check_verdict_in_plain_words(handmade, flagged):
+    """The reward section states the hacking check's verdict from analysis/constant_policy_check.csv:
+    flagged no-skill policies in red, otherwise the smallest margins to the skilled baseline and zero."""
+    rows = {
+        "strategy_id": ["const:long|none|car=+q", "random", "shuffled_oracle"],
+        "kind": ["constant", "random", "shuffled"],
+        "mean_final_reward": [0.05 if flagged else -0.12, -0.3, -0.25],
+        "skilled_mean_reward": [0.7, 0.7, 0.7],
+    }
+    frame = pl.DataFrame(rows).with_columns(
+        margin_vs_skilled=pl.col("skilled_mean_reward") - pl.col("mean_final_reward"),
+        margin_vs_zero=-pl.col("mean_final_reward"),
+    ).with_columns(flagged=pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= 0)
+    frame.write_csv(handmade / "analysis" / "constant_policy_check.csv")
+    reward = section_html(render_report(handmade).read_text(encoding="utf-8"), "reward")
+    if flagged:
+        assert '<p class="bad">1 of 3 policies that ignore the news' in reward and "(0.7000)" in reward
+    else:
+        assert '<p class="good">None of the 3 policies that ignore the news' in reward
+        assert "smallest margins 0.8200 and 0.1200" in reward
