@@ -15,8 +15,10 @@ Computed by the other research steps and gathered here, every constant in :class
   their share, and their mean |CAR| before and after the round-trip cost (``labels.tau_sweep``).
 - ``ablations``: mean reward per strategy under each HGRM ablation (``reward.ablation_table``;
   hgrm profile only) for the candidate and the baselines.
-- ``constant_policy_check``: every constant policy's mean reward against the oracle's
-  (``reward.constant_policy_check``).
+- ``constant_policy_check``: the reward-hacking check: every policy that ignores the news (the
+  constants, random, the label-shuffled oracle) against a realistically skilled baseline and zero,
+  with the margins and a ``flagged`` column (``reward.constant_policy_check``; constants in
+  ``hacking_check``).
 - ``nav``: NAV of the candidate, the baseline policies and the buy-and-hold benchmarks over the
   backtest window (columns ``series, kind, date, nav``; kind is candidate, baseline or benchmark).
 - ``holding_period_sweep``: the candidate's NAV metrics for each holding period.
@@ -51,7 +53,7 @@ from janus_core.data.dataset import Dataset
 from janus_core.decide import reward
 from janus_core.decide.decisions import DECISION_SCHEMA
 from janus_core.decide.policies import PolicyConfig, make_decisions
-from janus_core.decide.reward import HgrmConfig, score
+from janus_core.decide.reward import HackingCheckConfig, HgrmConfig, score
 from janus_core.study import significance
 from janus_core.study.car import CarConfig, estimation_abnormal_returns
 from janus_core.study.exclusion import included, is_included
@@ -84,6 +86,8 @@ class AnalysisConfig(BaseModel):
     backtest: dict[str, Any] = Field(default_factory=dict)
     #: Overrides of ``metrics.BootstrapConfig``.
     bootstrap: dict[str, Any] = Field(default_factory=dict)
+    #: The reward-hacking check's constants (the skilled baseline's accuracies, seed, margin).
+    hacking_check: HackingCheckConfig = Field(default_factory=HackingCheckConfig)
 
 
 def event_study_tables(ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig,
@@ -169,7 +173,8 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
     decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
     tables: dict[str, pl.DataFrame] = {
         "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
-        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg),
+        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg,
+                                                              cfg.hacking_check),
     }
     if reward_cfg.profile == "hgrm":
         tables["ablations"] = reward.ablation_table(

@@ -209,13 +209,24 @@ def _(daily_tests, mo, tests):
 
 
 @app.cell
-def _(mo, pl, table):
+def _(labels, mo, pl, table):
     exclusions = (
         table.group_by(pl.col("excluded_reason").fill_null("(included)"))
         .len()
         .sort("len", "excluded_reason", descending=[True, False])
     )
-    mo.vstack([mo.md("### Exclusions"), mo.ui.table(exclusions, selection=None)])
+    _split = (
+        table.group_by("split_period", pl.col("split_excluded_reason").fill_null("(kept)"))
+        .len()
+        .sort(pl.col("split_period").replace_strict({s: i for i, s in enumerate(labels.SPLITS)}), "split_excluded_reason")
+    )
+    mo.vstack([
+        mo.md("### Exclusions"),
+        mo.ui.table(exclusions, selection=None),
+        mo.md("### Chronological split: events purged (CAR window reaches the next split) or embargoed "
+              "(first trading days of a split); they stay in the table with `split` null"),
+        mo.ui.table(_split, selection=None),
+    ])
     return
 
 

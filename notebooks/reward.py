@@ -229,31 +229,33 @@ def _(cfg, decisions, labelled, mo, reward):
 @app.cell
 def _(alt, cfg, labelled, mo, pl, reward):
     constants = reward.constant_policy_check(labelled, cfg)
-    _oracle = constants["oracle_mean_reward"][0]
+    hacking = reward.hacking_verdict(constants)
+    _skilled = hacking["skilled_mean_reward"]
     _best = constants.row(0, named=True)
-    _hacked = bool(constants["beats_oracle"].any())
     _callout = mo.callout(
         mo.md(
-            f"**Reward hacking possible:** `{_best['strategy_id']}` scores {_best['mean_final_reward']:.4f} "
-            f">= the oracle's {_oracle:.4f}." if _hacked else
-            f"**No constant policy reaches the oracle.** Best constant `{_best['strategy_id']}` scores "
-            f"{_best['mean_final_reward']:.4f}; the oracle {_oracle:.4f}."
+            f"**Reward hacking possible:** `{_best['strategy_id']}` ignores the news and scores "
+            f"{_best['mean_final_reward']:.4f}, against {_skilled:.4f} for the skilled baseline and 0; "
+            f"{hacking['flagged']} of {hacking['policies']} no-skill policies are flagged." if hacking["hackable"] else
+            f"**No policy that ignores the news pays.** The best, `{_best['strategy_id']}`, scores "
+            f"{_best['mean_final_reward']:.4f}: {hacking['margin_vs_skilled']:.4f} below the skilled baseline "
+            f"({_skilled:.4f}: the paper's direction and type accuracy) and {hacking['margin_vs_zero']:.4f} below zero."
         ),
-        kind="danger" if _hacked else "success",
+        kind="danger" if hacking["hackable"] else "success",
     )
-    _by_action = constants.group_by("action", maintain_order=True).agg(
+    _by_action = constants.filter(pl.col("kind") == "constant").group_by("action", maintain_order=True).agg(
         pl.col("mean_final_reward").max().alias("best constant")).sort("action").with_columns(
-        pl.lit(_oracle).alias("oracle"))
+        pl.lit(_skilled).alias("skilled baseline"), pl.lit(0.0).alias("zero"))
     _chart = (
         alt.Chart(_by_action.unpivot(index="action"))
         .mark_bar()
         .encode(y=alt.Y("action:N", title="constant action"), x=alt.X("value:Q", title="mean reward"),
                 color=alt.Color("variable:N", title=None), yOffset="variable:N")
-        .properties(title="Always trade or never trade, versus the oracle", width=560, height=160)
+        .properties(title="Always trade or never trade, versus the skilled baseline and zero", width=560, height=200)
     )
-    mo.vstack([mo.md("### Reward-hacking check: every constant policy"), _callout, _chart,
+    mo.vstack([mo.md("### Reward-hacking check: every policy that ignores the news"), _callout, _chart,
                mo.ui.table(constants.head(15), selection=None)])
-    return (constants,)
+    return constants, hacking
 
 
 @app.cell
@@ -265,6 +267,7 @@ def _(
     constants,
     defaults,
     ds,
+    hacking,
     json,
     labelled,
     pl,
@@ -293,11 +296,13 @@ def _(
         "ablation_mean_final_reward": None if ablations is None else {
             f"{r['variant']}/{r['strategy_id']}": _r(r["mean_final_reward"]) for r in ablations.iter_rows(named=True)
         },
-        "constant_policy_count": constants.height,
-        "best_constant_policy": constants["strategy_id"][0],
-        "best_constant_mean_reward": _r(constants["mean_final_reward"][0]),
-        "oracle_mean_reward": _r(constants["oracle_mean_reward"][0]),
-        "any_constant_beats_oracle": bool(constants["beats_oracle"].any()),
+        "no_skill_policy_count": constants.height,
+        "best_no_skill_policy": hacking["best_policy"],
+        "best_no_skill_mean_reward": _r(hacking["best_mean_reward"]),
+        "skilled_mean_reward": _r(hacking["skilled_mean_reward"]),
+        "hacking_margin_vs_skilled": _r(hacking["margin_vs_skilled"]),
+        "hacking_margin_vs_zero": _r(hacking["margin_vs_zero"]),
+        "reward_hackable": hacking["hackable"],
     }
     if args.get("out"):
         _out = Path(str(args.get("out")))

@@ -402,3 +402,101 @@ def test_no_included_event_still_gives_one_row_each(hand, ids):
     )  # fmt: skip
     out = compute_car(ds, CarConfig())
     assert out.height == len(ids) and out["excluded_reason"].null_count() == 0
+
+
+# ---------------------------------------------------------------- neutralised estimation window
+
+
+def _cross_section_factor_return(hand: Dataset, cfg: CarConfig, k: int, symbol: str) -> float | None:
+    """Reference factor return of ``symbol`` on calendar position ``k``: every stock's rolling
+    market-model AR of that day (statsmodels OLS on its own window), regressed on the style
+    exposures and industry dummies (statsmodels); the fitted value of ``symbol``. None when the
+    stock is not in a solvable cross-section."""
+    ys, xs, inds, syms = [], [], [], []
+    sec = hand.securities.filter(pl.col("benchmark") == "IDX")
+    bench = hand.benchmarks.filter(pl.col("benchmark") == "IDX").select("date", bclose="close")
+    for sym, industry in sec.select("symbol", "industry").rows():
+        px = hand.prices.filter(pl.col("symbol") == sym).sort("date").join(bench, on="date", how="left").sort("date")
+        r = np.r_[np.nan, px["close"].to_numpy()[1:] / px["close"].to_numpy()[:-1] - 1]
+        bc = px["bclose"].to_numpy().astype(float)
+        m = np.r_[np.nan, bc[1:] / bc[:-1] - 1]
+        trad = px["tradable"].to_numpy()
+        ok = np.r_[False, trad[1:] & trad[:-1]] & np.isfinite(r) & np.isfinite(m)
+        est = np.arange(max(k - cfg.gap - cfg.estimation_window, 0), max(k - cfg.gap, 0))
+        est = est[ok[est]]
+        ex = hand.exposures.filter((pl.col("symbol") == sym) & (pl.col("date") == px["date"][int(k)]))
+        if len(est) < cfg.min_estimation_obs or not trad[k] or not np.isfinite(r[k] + m[k]) or ex.height == 0:
+            continue
+        fit = sm.OLS(r[est], sm.add_constant(m[est])).fit()
+        ys.append(r[k] - fit.params[0] - fit.params[1] * m[k])
+        xs.append(ex.select("size", "value").row(0))
+        inds.append(industry)
+        syms.append(sym)
+    if symbol not in syms or len(ys) - len(set(inds)) - 2 < cfg.min_cross_section_dof:
+        return None
+    design = np.c_[np.array(xs), pl.Series(inds).to_dummies().to_numpy().astype(float)]
+    fit = sm.OLS(np.array(ys), design).fit()
+    return float(design[syms.index(symbol)] @ fit.params)
+
+
+def test_neutralised_sigma_and_estimation_ars_match_a_reference(hand):
+    """With risk neutralisation the estimation window is neutralised like the event window:
+    AR_RM(t) = r - alpha - beta m - F(t) with each date's cross-sectional factor return F, sigma_neutral
+    is the residual SD of the OLS of r - F on [1, m] over the estimation days that have a risk model,
+    and car_se^2 = W sigma_neutral^2 + sigma^2 (W^2/n + (sum m - W mean_m)^2 / Cxx)."""
+    from janus_core.study.car import estimation_abnormal_returns
+
+    cfg = CarConfig()
+    out = compute_car(hand, cfg)
+    row = out.filter((pl.col("event_id") == "ok") & pl.col("excluded_reason").is_null()).row(0, named=True)
+    est_ar = estimation_abnormal_returns(hand, cfg, out).filter(pl.col("event_id") == "ok")
+    px = hand.prices.filter(pl.col("symbol") == "A").sort("date")
+    bench = hand.benchmarks.filter(pl.col("benchmark") == "IDX").select("date", bclose="close")
+    px = px.join(bench, on="date", how="left").sort("date")
+    r = np.r_[np.nan, px["close"].to_numpy()[1:] / px["close"].to_numpy()[:-1] - 1]
+    bc = px["bclose"].to_numpy().astype(float)
+    m = np.r_[np.nan, bc[1:] / bc[:-1] - 1]
+    trad = px["tradable"].to_numpy()
+    ok = np.r_[False, trad[1:] & trad[:-1]] & np.isfinite(r) & np.isfinite(m)
+    k0 = px["date"].to_list().index(row["event_day"])
+    window = np.arange(k0 - cfg.gap - cfg.estimation_window, k0 - cfg.gap)
+    plain = window[ok[window]]
+    fit = sm.OLS(r[plain], sm.add_constant(m[plain])).fit()
+    factor = np.array([_cross_section_factor_return(hand, cfg, int(k), "A") if ok[k] else None for k in window], dtype=float)
+    expected_ar = np.where(ok[window], r[window] - fit.params[0] - fit.params[1] * m[window] - factor, np.nan)
+    got_ar = est_ar["ar_estimation"].to_numpy()[0]
+    np.testing.assert_array_equal(np.isnan(got_ar), np.isnan(expected_ar))
+    np.testing.assert_allclose(got_ar, expected_ar, rtol=0, atol=1e-9)
+    assert est_ar["estimation_dates"].to_list()[0] == px["date"].to_list()[window[0] : window[-1] + 1]
+    used = np.isfinite(expected_ar)
+    assert 0 < used.sum() < len(plain) == row["estimation_days"]  # early days have no cross-section yet
+    neutral = sm.OLS(r[window][used] - factor[used], sm.add_constant(m[window][used])).fit()
+    assert row["neutral_estimation_days"] == used.sum()
+    np.testing.assert_allclose(row["sigma_neutral"], np.sqrt(neutral.scale), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(row["sigma"], np.sqrt(fit.scale), rtol=0, atol=1e-9)
+    w = cfg.window_days
+    m_win = m[k0 : k0 + w]
+    cxx = ((m[plain] - m[plain].mean()) ** 2).sum()
+    car_var = w * neutral.scale + fit.scale * (w * w / len(plain) + (m_win.sum() - w * m[plain].mean()) ** 2 / cxx)
+    np.testing.assert_allclose(row["car_se"], np.sqrt(car_var), rtol=1e-9)
+    day_var = neutral.scale + fit.scale * (1 / len(plain) + (m_win - m[plain].mean()) ** 2 / cxx)
+    np.testing.assert_allclose(row["ar_se"], np.sqrt(day_var), rtol=1e-9)
+    # Without neutralisation the plain market model's sigma and forecast SD are used throughout.
+    plain_row = compute_car(hand, CarConfig(risk_neutralize=False)).filter(
+        (pl.col("event_id") == "ok") & pl.col("excluded_reason").is_null()).row(0, named=True)
+    assert plain_row["sigma_neutral"] is None and plain_row["neutral_estimation_days"] == 0
+    plain_var = fit.scale * (w + w * w / len(plain) + (m_win.sum() - w * m[plain].mean()) ** 2 / cxx)
+    np.testing.assert_allclose(plain_row["car_se"], np.sqrt(plain_var), rtol=1e-9)
+
+
+def test_too_few_neutralised_estimation_days_is_no_risk_model(hand):
+    """An event whose estimation window has enough plain days but fewer than min_estimation_obs
+    with a risk model is excluded no_risk_model (its sigma_neutral would rest on too few days)."""
+    cfg = CarConfig()
+    row = compute_car(hand, cfg).filter(pl.col("event_id") == "ok").row(0, named=True)
+    strict = CarConfig(min_estimation_obs=row["neutral_estimation_days"] + 1)
+    assert row["estimation_days"] >= strict.min_estimation_obs
+    got = compute_car(hand, strict).filter(pl.col("event_id") == "ok")
+    assert got["excluded_reason"].to_list() == ["no_risk_model", "duplicate"]
+    assert compute_car(hand, strict.model_copy(update={"risk_neutralize": False})).filter(
+        pl.col("event_id") == "ok")["excluded_reason"].to_list() == [None, "duplicate"]

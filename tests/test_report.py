@@ -426,7 +426,9 @@ def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sampl
     assert backtest.count("<svg") == expected
 
 
-def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path):
+def test_real_replay_export_reads_lane_pass_research_fail_for_paper(tmp_path):
+    """The losing us-megacap candidate: the lane's checks pass on real replay data, the research verdict
+    fails, and the first screen says so in plain words, never in green."""
     from janus_core.data.samples import build_sample
     from janus_core.paths import WorkbenchPaths
 
@@ -438,7 +440,10 @@ def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path
     html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
     assert banner_html(html) is None
     verdict = section_html(html, "verdict")
-    assert "PROMOTABLE to paper: the local gate found no blocking reason" in verdict and "NOT PROMOTABLE" not in verdict
+    assert "NOT PROMOTABLE to paper: the research verdict did not pass." in verdict
+    assert 'class="good"' not in verdict
+    assert "<td>lane</td>" in verdict and "research_too_few_trades" in verdict
+    assert "Sharpe ratio [interval]" in verdict and "short sample" in verdict
     prov = section_html(html, "provenance")
     assert "historical_market_replay" in prov and "Synthetic data" not in prov
     manifest = json.loads(paths.manifest_path("us-megacap").read_text())
@@ -456,7 +461,7 @@ def test_real_replay_export_reads_promotable_for_paper_and_not_for_live(tmp_path
     _edit_analysis_table(out)
     html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
     assert banner_html(html) is not None
-    assert "NOT PROMOTABLE to paper: the gate passed, but the evidence failed verification" in section_html(html, "verdict")
+    assert "NOT PROMOTABLE to paper" in section_html(html, "verdict")
 
 
 def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manifest(sample_copy, sample_workspace):
@@ -476,3 +481,26 @@ def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manif
     assert "no dataset manifest was consulted" in alone and jinja_escape(dataset["licence"]) not in alone
 
 from janus_core import pipeline
+
+
+@pytest.mark.parametrize("flagged", [False, True])
+def test_reward_hacking_check_verdict_in_plain_words(handmade, flagged):
+    """The reward section states the hacking check's verdict from analysis/constant_policy_check.csv:
+    flagged no-skill policies in red, otherwise the smallest margins to the skilled baseline and zero."""
+    rows = {
+        "strategy_id": ["const:long|none|car=+q", "random", "shuffled_oracle"],
+        "kind": ["constant", "random", "shuffled"],
+        "mean_final_reward": [0.05 if flagged else -0.12, -0.3, -0.25],
+        "skilled_mean_reward": [0.7, 0.7, 0.7],
+    }
+    frame = pl.DataFrame(rows).with_columns(
+        margin_vs_skilled=pl.col("skilled_mean_reward") - pl.col("mean_final_reward"),
+        margin_vs_zero=-pl.col("mean_final_reward"),
+    ).with_columns(flagged=pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= 0)
+    frame.write_csv(handmade / "analysis" / "constant_policy_check.csv")
+    reward = section_html(render_report(handmade).read_text(encoding="utf-8"), "reward")
+    if flagged:
+        assert '<p class="bad">1 of 3 policies that ignore the news' in reward and "(0.7000)" in reward
+    else:
+        assert '<p class="good">None of the 3 policies that ignore the news' in reward
+        assert "smallest margins 0.8200 and 0.1200" in reward

@@ -70,6 +70,7 @@ def test_a_candidate_that_clears_every_threshold_passes(tmp_path):
 def test_each_threshold_fails_on_its_own(tmp_path, kwargs, code):
     v = evaluate_research(folder(tmp_path, **kwargs))
     assert not v.passed and codes(v) == [code]
+    assert bool(v.warnings) == (code in ("research_too_few_trades", "research_test_window_too_short"))
 
 
 def test_short_sample_warns_and_thresholds_come_from_the_policy(tmp_path):

@@ -19,11 +19,13 @@ from janus_core.decide.reward import (
     ablation_table,
     constant_decisions,
     constant_policy_check,
+    hacking_verdict,
     reward_config_hash,
     reward_config_payload,
     reward_profile,
     reward_summary,
     score,
+    skilled_decisions,
 )
 from janus_core.study.labels import group_means
 
@@ -57,7 +59,7 @@ def one(row, cfg=None, labels=LABELS) -> dict:
     return out.row(0, named=True)
 
 
-# Hand-computed with the defaults: lambda_dir 1.5, lambda_evt 0.5, lambda_miss 0.25, alpha 0.5,
+# Hand-computed with the defaults: lambda_dir 2, s_dir_neutral -0.25, lambda_evt 0.5, lambda_miss 0.25, alpha 0.5,
 # kappa 0.0015, rho 0.05, sigma 0.02, penalties 0.2 (weak traded) / 0.1 (strong skipped),
 # w_dir 1, w_evt 0.5, w_fmt 0.2, w_pnl 20, w_mag 0.3, clip 3.
 CASES = [
@@ -66,10 +68,10 @@ CASES = [
      dict(direction_gate="match", event_type_gate="match", s_dir=1.0, g_dir=1.0, r_evt=1.0, m_evt=1.0,
           r_pnl=0.0285, r_mag=1.0, r_fmt=1.0, strength_penalty=0.0, pnl_reward=0.57, magnitude_reward=0.3,
           final_reward=2.57)),
-    # wrong direction closes the gate: -1.5 + 0.5 + 0.2; the PnL and magnitude terms are off
+    # wrong direction closes the gate: -2 + 0.5 + 0.2; the PnL and magnitude terms are off
     ("wrong direction", decision("E1", "short", "dividend", -0.03),
-     dict(direction_gate="mismatch", s_dir=-1.5, g_dir=0.0, r_pnl=-0.0315, r_mag=math.exp(-4.5),
-          pnl_reward=0.0, magnitude_reward=0.0, final_reward=-0.8)),
+     dict(direction_gate="mismatch", s_dir=-2.0, g_dir=0.0, r_pnl=-0.0315, r_mag=math.exp(-4.5),
+          pnl_reward=0.0, magnitude_reward=0.0, final_reward=-1.3)),
     # wrong type: r_evt -0.5, PnL halved: 1 - 0.25 + 0.2 + 20 * 0.5 * 0.0285
     ("wrong type", decision("E1", "long", "violation"),
      dict(event_type_gate="mismatch", r_evt=-0.5, m_evt=0.5, r_mag=0.0, pnl_reward=0.285, final_reward=1.235)),
@@ -80,15 +82,24 @@ CASES = [
     ("hold strong with c_hat", decision("E1", "hold", "dividend", 0.01),
      dict(direction_gate="match", r_pnl=0.0, r_mag=math.exp(-0.5), strength_penalty=0.1,
           final_reward=1.6 + 0.3 * math.exp(-0.5))),
-    # hold with no c_hat expresses no direction: neutral, 0 + 0.5 + 0.2 - 0.1
+    # hold with no c_hat expresses no direction: neutral, -0.25 + 0.5 + 0.2 - 0.1
     ("hold strong no c_hat", decision("E1", "hold", "dividend"),
-     dict(direction_gate="neutral", s_dir=0.0, g_dir=1.0, final_reward=0.6)),
+     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, final_reward=0.35)),
+    # abstention (hold, no type, c_hat 0) on a strong event: the gate closes, so c_hat 0 earns no
+    # magnitude for being near the CAR: -0.25 - 0.125 + 0.2 - 0.1
+    ("abstain strong", decision("E1", "hold", None, 0.0),
+     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_mag=math.exp(-1.125), magnitude_reward=0.0,
+          pnl_reward=0.0, strength_penalty=0.1, final_reward=-0.275)),
+    # ... and on a weak event that moved (no skip penalty): -0.25 - 0.125 + 0.2, still below zero
+    ("abstain weak", decision("E3", "hold", None, 0.0),
+     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_mag=math.exp(-0.00125), magnitude_reward=0.0,
+          strength_penalty=0.0, final_reward=-0.175)),
     # trading a weak event: PnL 20 * (0.001 - 0.0015) = -0.01, penalty 0.2: 1 + 0.5 + 0.2 - 0.01 + 0.3 - 0.2
     ("trade weak", decision("E3", "long", "industry", 0.001),
      dict(direction_gate="match", r_pnl=-0.0005, pnl_reward=-0.01, strength_penalty=0.2, final_reward=1.79)),
-    # trading a neutral event: neutral gate (0), cost only, weak-trade penalty: 0.5 + 0.2 - 0.03 - 0.2
+    # trading a neutral event: neutral (-0.25, gate closed), weak-trade penalty: -0.25 + 0.5 + 0.2 - 0.2
     ("trade neutral", decision("E4", "long", "financing"),
-     dict(direction_gate="neutral", s_dir=0.0, g_dir=1.0, r_pnl=-0.0015, pnl_reward=-0.03, final_reward=0.47)),
+     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_pnl=-0.0015, pnl_reward=0.0, final_reward=0.25)),
     # holding a neutral event with c_hat 0: match, 1 + 0.5 + 0.2 + 0.3
     ("hold neutral", decision("E4", "hold", "financing", 0.0),
      dict(direction_gate="match", s_dir=1.0, strength_penalty=0.0, final_reward=2.0)),
@@ -98,7 +109,7 @@ CASES = [
      dict(direction_gate="match", r_mag=math.exp(-0.0002), final_reward=1.7 + 0.3 * math.exp(-0.0002))),
     # just outside the band it is a direction: neutral gate on a neutral event
     ("hold outside band", decision("E4", "hold", "financing", 0.0006),
-     dict(direction_gate="neutral", s_dir=0.0)),
+     dict(direction_gate="neutral", s_dir=-0.25)),
     # PnL clipped at rho: 20 * 0.05 = 1: 1 + 0.5 + 0.2 + 1 + 0.3 = 3, not clipped by the final clip
     ("pnl clip", decision("E6", "long", "risk_warning", 0.08),
      dict(r_pnl=0.05, pnl_reward=1.0, final_reward=3.0, final_reward_unclipped=3.0, clipped=False)),
@@ -147,7 +158,7 @@ def test_predicted_strength_does_not_dodge_the_penalty():
     [
         # gate open: the wrong-direction trade's loss and magnitude now count
         ("use_direction_gate", decision("E1", "short", "dividend", -0.03),
-         -0.8 + 20 * -0.0315 + 0.3 * math.exp(-4.5)),
+         -1.3 + 20 * -0.0315 + 0.3 * math.exp(-4.5)),
         # no type term and no discount: 1 + 0.2 + 20 * 0.0285
         ("use_event_gate", decision("E1", "long", "violation"), 1.77),
         ("use_pnl", decision("E1", "long", "dividend", 0.03), 2.0),
@@ -345,16 +356,67 @@ def test_constant_decisions_grid():
 
 def test_constant_policy_check_on_hand_labels():
     check = constant_policy_check(LABELS)
-    assert check.height == 132 and not check["beats_oracle"].any()
+    assert check.height == 134
+    assert dict(check.group_by("kind").len().iter_rows()) == {"constant": 132, "random": 1, "shuffled": 1}
     # always long with no type and no CAR, by hand over the six included events
     cfg = HgrmConfig()
+    included = LABELS.filter(pl.col("car").is_not_null())
     want = np.mean([
         reference_hgrm({"action": "long", "predicted_car": None, "predicted_event_type": None, "format_ok": True,
                         "completion": None}, lab, cfg)
-        for lab in LABELS.filter(pl.col("car").is_not_null()).iter_rows(named=True)
+        for lab in included.iter_rows(named=True)
     ])
-    got = check.filter(pl.col("strategy_id") == "const:long|none|car=none")["mean_final_reward"].item()
-    assert got == pytest.approx(want, abs=1e-12)
+    got = check.filter(pl.col("strategy_id") == "const:long|none|car=none").row(0, named=True)
+    assert got["mean_final_reward"] == pytest.approx(want, abs=1e-12)
+    # The yardsticks: the skilled baseline's mean reward (by the reference) and zero.
+    skilled = skilled_decisions(LABELS)
+    skilled_mean = np.mean([reference_hgrm(d, lab, cfg) for d, lab in zip(
+        skilled.iter_rows(named=True), included.iter_rows(named=True), strict=True)])
+    assert check["skilled_mean_reward"].unique().to_list() == [pytest.approx(skilled_mean, abs=1e-12)]
+    assert got["margin_vs_skilled"] == pytest.approx(skilled_mean - want, abs=1e-12)
+    assert got["margin_vs_zero"] == pytest.approx(-want, abs=1e-12)
+    assert check["flagged"].to_list() == list(
+        np.minimum(check["margin_vs_skilled"].to_numpy(), check["margin_vs_zero"].to_numpy()) <= 0)
+    # The varying policies carry no single action, type or CAR.
+    varying = check.filter(pl.col("kind") != "constant")
+    assert varying["strategy_id"].sort().to_list() == ["random", "shuffled_oracle"]
+    assert varying.select("action", "predicted_event_type", "predicted_car").null_count().row(0) == (2, 2, 2)
+
+
+def test_skilled_baseline_has_exactly_the_paper_skill():
+    """Direction right on round(DA * N) events, type right on round(ETA * N), trades everything at
+    +/- the median |CAR|; the label-shuffled oracle is a permutation of the oracle's answers."""
+    from janus_core.decide.policies import make_decisions
+    from janus_core.decide.reward import HackingCheckConfig, no_skill_decisions
+
+    rng = np.random.default_rng(9)
+    n = 500
+    cars = rng.normal(0.0, 0.03, n)
+    labels = pl.DataFrame({
+        "event_id": [f"e{i}" for i in range(n)],
+        "event_type": rng.choice(EVENT_TYPES, n),
+        "car": cars,
+        "direction": np.where(cars > 0.0005, "positive", np.where(cars < -0.0005, "negative", "neutral")),
+        "strength": np.where(np.abs(cars) >= 0.0015, "strong", "weak"),
+    })
+    check = HackingCheckConfig()
+    dec = skilled_decisions(labels, check)
+    assert dec["event_id"].to_list() == labels["event_id"].to_list()
+    right = (dec["action"] == "long").to_numpy() == (cars >= 0)
+    assert right.sum() == round(check.skilled_direction_accuracy * n)
+    assert (dec["predicted_event_type"] == labels["event_type"]).sum() == round(check.skilled_type_accuracy * n)
+    assert dec["predicted_event_type"].is_in(EVENT_TYPES).all() and (dec["predicted_strength"] == "strong").all()
+    q = float(np.median(np.abs(cars)))
+    np.testing.assert_allclose(dec["predicted_car"].to_numpy(), np.where(dec["action"] == "long", q, -q))
+    assert skilled_decisions(labels, check).equals(dec)  # seeded
+    assert not skilled_decisions(labels, HackingCheckConfig(seed=1)).equals(dec)
+    no_skill = no_skill_decisions(labels, check)
+    shuffled = no_skill.filter(pl.col("kind") == "shuffled")
+    oracle = make_decisions("oracle", labels)
+    assert shuffled["event_id"].to_list() == oracle["event_id"].to_list()
+    cols = ["action", "predicted_event_type", "predicted_car"]
+    assert shuffled.select(cols).sort(cols).equals(oracle.select(cols).sort(cols))
+    assert not shuffled.select(cols).equals(oracle.select(cols))
 
 
 # ---- the synthetic demo, through the real Stage I pipeline ---------------------------------------------
@@ -367,7 +429,7 @@ def demo_labelled() -> pl.DataFrame:
     return chronological_split(label(compute_car(generate(SyntheticConfig()), CarConfig()), LabelConfig()))
 
 
-def test_demo_policy_ordering_and_no_reward_hacking(demo_labelled):
+def test_demo_policy_ordering(demo_labelled):
     from janus_core.decide.policies import POLICIES, make_decisions
 
     decisions = pl.concat([make_decisions(p, demo_labelled) for p in POLICIES])
@@ -379,13 +441,39 @@ def test_demo_policy_ordering_and_no_reward_hacking(demo_labelled):
     on_test = reward_summary(score(decisions.filter(pl.col("event_id").is_in(test_ids)), demo_labelled))
     test_mean = dict(zip(on_test["strategy_id"], on_test["mean_final_reward"]))
     assert test_mean["oracle"] > test_mean["type_prior"] > test_mean["random"]
-    check = constant_policy_check(demo_labelled)
-    assert check.height == 132
-    assert check["oracle_mean_reward"][0] == pytest.approx(mean["oracle"])
-    assert not check["beats_oracle"].any(), check.head(3)
     # the oracle ranks first under every ablation variant too
     table = ablation_table(decisions, demo_labelled)
     assert table.filter(pl.col("strategy_id") == "oracle")["rank"].to_list() == [1] * 7
+
+
+def test_default_reward_cannot_be_hacked_on_the_demo(demo_labelled):
+    """No policy that ignores the news (132 constants, random, label-shuffled oracle) reaches the
+    skilled baseline's mean reward or zero under the default HGRM: the check passes, with margin."""
+    check = constant_policy_check(demo_labelled)
+    verdict = hacking_verdict(check)
+    assert check.height == 134 and not check["flagged"].any(), check.head(3)
+    assert verdict["hackable"] is False and verdict["flagged"] == 0
+    assert verdict["margin_vs_zero"] > 0.1 and verdict["margin_vs_skilled"] > 0.5
+    assert verdict["skilled_mean_reward"] > 0.5
+
+
+@pytest.mark.parametrize("hack, update, yardstick", [
+    # The earlier defaults: abstention scored 0 and kept the gate open, a wrong call cost 1.5: holding
+    # with a predicted CAR of 0 earned the magnitude credit, always-long the gated PnL.
+    ("abstention pays", {"lambda_dir": 1.5, "s_dir_neutral": 0.0}, "margin_vs_zero"),
+    # Abstaining counted as a right call: never-trade outscores real skill.
+    ("abstention is right", {"s_dir_neutral": 1.0}, "margin_vs_skilled"),
+    # A fat format reward: any well-formed answer is paid, whatever it says.
+    ("format farm", {"w_fmt": 2.0}, "margin_vs_zero"),
+])
+def test_a_hackable_reward_is_flagged(demo_labelled, hack, update, yardstick):
+    check = constant_policy_check(demo_labelled, HgrmConfig(**update))
+    verdict = hacking_verdict(check)
+    assert verdict["hackable"] is True and verdict["flagged"] > 0, hack
+    assert verdict[yardstick] < 0, (hack, verdict)
+    flagged = check.filter(pl.col("flagged"))
+    assert (np.minimum(flagged["margin_vs_skilled"].to_numpy(), flagged["margin_vs_zero"].to_numpy()) <= 0).all()
+    assert check["strategy_id"][0] == verdict["best_policy"]
 
 
 def test_group_means_against_numpy_with_nulls():

@@ -36,8 +36,9 @@ def test_grpo_reward_func_with_trl_keyword_convention():
     out = reward(prompts=["p"] * 3, completions=[GOOD_LONG, wrong, "no tags at all"], completion_ids=[[1], [2], [3]],
                  trainer_state=object(), **LABELS)
     assert isinstance(out, list) and all(isinstance(x, float) for x in out)
-    # 1 + 0.5 + 0.2 + 20 * 0.0285 + 0.3 ; -1.5 + 0.5 + 0.2 ; malformed -> hold, no type: 0 - 0.125 - 0.2 - 0.1
-    assert out == pytest.approx([2.57, -0.8, -0.425])
+    # 1 + 0.5 + 0.2 + 20 * 0.0285 + 0.3 ; -2 + 0.5 + 0.2 ; malformed -> hold, no type (an abstention on an
+    # event that moved): -0.25 - 0.125 - 0.2 - 0.1
+    assert out == pytest.approx([2.57, -1.3, -0.675])
 
 
 def test_grpo_reward_func_with_chat_completions_and_paper_label_names():
@@ -71,7 +72,7 @@ def test_dspy_metric_with_completion_and_with_fields():
     assert metric(example, fields, None) == pytest.approx(2.57)
     assert metric(example, fields, trace=[("step", {}, {})]) == pytest.approx(2.57)
     bad = Obj(action="buy", event_type="dividend", strength="strong", car=0.03)
-    assert metric(example, bad) == pytest.approx(-0.425)  # malformed: hold, no type, no CAR
+    assert metric(example, bad) == pytest.approx(-0.675)  # malformed: hold, no type, no CAR: -0.25 - 0.125 - 0.2 - 0.1
     with pytest.raises(TrainingError, match="'car'"):
         metric(Obj(direction="positive", strength="strong"), fields)
 

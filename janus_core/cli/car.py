@@ -4,9 +4,11 @@
 ``janus car [--dataset NAME] --out DIR [--model market|market_adjusted|constant_mean]
 [--estimation-window 120] [--gap 10] [--event-window 0,2] [--min-estimation-obs 60]
 [--no-risk-neutralize] [--round-trip-cost-bps 15] [--tau T] [--neutral-band 0.0005]`` writes
-``DIR/car.parquet`` (one row per input event, labelled, with its split) and
-``DIR/car-summary.json``. Exit 0 on success, 2 on a bad argument or dataset (one line on stderr,
-from the ``janus`` error handler)."""
+``DIR/car.parquet`` (one row per input event, labelled, with its split and ``window_end_day``),
+``DIR/car-summary.json`` and ``DIR/significance.parquet`` (``event_type`` or ``all``, ``test``,
+``statistic``, ``p_value``, ``n_events``: every event-study test per event type and pooled; null
+statistics where a test is undefined, e.g. without events). Exit 0 on success, 2 on a bad argument or
+dataset (one line on stderr, from the ``janus`` error handler)."""
 
 from __future__ import annotations
 
@@ -28,13 +30,14 @@ def _window(text: str) -> tuple[int, int]:
 def _handle(args: argparse.Namespace) -> int:
     from janus_core.data.manifest import load_dataset
     from janus_core.paths import WorkbenchPaths
-    from janus_core.study.car import CarConfig
+    from janus_core.study.car import CarConfig, estimation_abnormal_returns
     from janus_core.study.labels import (
         LabelConfig,
         car_study,
         car_summary,
         write_car_artifacts,
     )
+    from janus_core.study.significance import significance_long, significance_table
 
     defaults = CarConfig()
     cfg = CarConfig(
@@ -50,9 +53,11 @@ def _handle(args: argparse.Namespace) -> int:
     label_cfg = LabelConfig(round_trip_cost_bps=args.round_trip_cost_bps, tau=args.tau, neutral_band=args.neutral_band)
     ds = load_dataset(args.dataset, WorkbenchPaths.from_env())
     table = car_study(ds, cfg, label_cfg)
-    table_path, summary_path = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out)
+    tests = significance_long(significance_table(table, estimation_abnormal_returns(ds, cfg, table)))
+    written = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out, tests)
     included = table["excluded_reason"].null_count()
-    print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> {table_path}, {summary_path}")
+    print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> "
+          + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -63,7 +68,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     d, ld = CarConfig(), LabelConfig()
     p = subparsers.add_parser("car", help=command_help("car"), description=command_help("car"))
     add_dataset(p)
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder for car.parquet and car-summary.json")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder for car.parquet, car-summary.json and significance.parquet")
     p.add_argument("--model", choices=get_args(Model), default=d.model,
                    help=f"normal-return model (default: {d.model})")
     p.add_argument("--estimation-window", type=int, default=d.estimation_window, metavar="DAYS",

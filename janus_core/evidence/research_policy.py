@@ -204,10 +204,13 @@ def evaluate_research(out_dir: str | Path, policy: ResearchPolicy | None = None)
         head = _headline(candidate, metrics, _rows(out_dir / NAV_REF), _rows(out_dir / OVERFITTING_REF))
         reasons += _threshold_reasons(head, policy)
     warnings = []
-    days = head.get("test_days")
+    days, trades = head.get("test_days"), head.get("trades")
     if days is not None and days < policy.short_sample_days:
         warnings.append(f"short sample: {days} trading days in the backtest window (< {policy.short_sample_days}); "
                         f"Sharpe ratios this short are unreliable")
+    if trades is not None and trades < policy.min_trades:
+        warnings.append(f"short sample: {trades} trades (< {policy.min_trades}); every number above rests on "
+                        f"too few trades to mean much")
     return ResearchVerdict(passed=not reasons, reasons=reasons, headline=head, warnings=warnings,
                            policy_hash=H(policy.model_dump(mode="json")))
 

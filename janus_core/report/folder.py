@@ -11,6 +11,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from janus_core.evidence.research_policy import ResearchVerdict
 from janus_core.evidence.schema import REPORT_REF
 from janus_core.hashing import sha256_file
 
@@ -145,6 +146,12 @@ class GateOutcome:
     promotable: bool
     reasons: tuple[tuple[str, str], ...]
     error: str | None = None
+    #: The workbench's research verdict (None when it could not be evaluated: then not promotable).
+    research: ResearchVerdict | None = None
+
+    @property
+    def research_passed(self) -> bool:
+        return self.research is not None and self.research.passed
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,24 @@ REASON_TEXT: dict[str, str] = {
     # live target policy
     "live_rollout_disabled_by_policy": "Live rollout is switched off by policy; no evidence can promote to live.",
     "approval_token_missing": "Promotion to live needs a human approval token, and none was given.",
+    # the workbench's research verdict (janus_core.evidence.research_policy)
+    "research_metrics_missing": "The evidence has no backtest metrics of the candidate, so its performance is unknown.",
+    "research_too_few_trades": "The candidate made too few trades in the backtest for its performance to mean anything.",
+    "research_test_window_too_short": "The backtest window is too short to judge the candidate's performance.",
+    "research_sharpe_not_positive": (
+        "The candidate's Sharpe ratio is not above zero with confidence: its interval reaches zero or below."
+    ),
+    "research_not_beating_baseline": (
+        "The candidate does not beat its naive baseline with confidence (the interval of the Sharpe difference "
+        "reaches zero or below)."
+    ),
+    "research_deflated_sharpe_missing": (
+        "No Deflated Sharpe Ratio: the number of configurations tried before this one is unknown."
+    ),
+    "research_deflated_sharpe_below_threshold": (
+        "After accounting for the configurations tried, the Sharpe ratio is not convincingly positive "
+        "(Deflated Sharpe Ratio below the policy's threshold)."
+    ),
 }
 
 UNKNOWN_REASON_TEXT = "This code is not in the lane contract this report knows; treat it as blocking."

@@ -24,7 +24,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from janus_core.evidence.gate import TARGETS, GatePolicy, evaluate_gate
+from janus_core.evidence.gate import TARGETS, GatePolicy
+from janus_core.evidence.research_policy import evaluate_promotion
 from janus_core.evidence.verify import verify_evidence
 from janus_core.hashing import sha256_bytes
 from janus_core.paths import WorkbenchPaths
@@ -151,13 +152,14 @@ def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths
 
 
 def gate_outcome(out_dir: Path, target: str, policy: GatePolicy | None) -> GateOutcome:
-    """``gate.evaluate_gate`` for ``target``; a crash is reported as not promotable (fail closed)."""
+    """Both parts of the verdict for ``target`` (``research_policy.evaluate_promotion``: the lane's
+    checks and the research policy); a crash is reported as not promotable (fail closed)."""
     try:
-        verdict = evaluate_gate(out_dir, target, policy)
+        verdict = evaluate_promotion(out_dir, target, policy)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return GateOutcome(target=target, promotable=False, reasons=(), error=f"{type(exc).__name__}: {exc}")
-    return GateOutcome(target=verdict.target, promotable=verdict.promotable,
-                       reasons=tuple((r.code, r.detail) for r in verdict.reasons))
+    return GateOutcome(target=verdict.target, promotable=verdict.lane.promotable,
+                       reasons=tuple((r.code, r.detail) for r in verdict.lane.reasons), research=verdict.research)
 
 
 def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) -> DatasetManifestView | None:

@@ -9,6 +9,7 @@ from datetime import datetime
 import polars as pl
 
 from janus_core.evidence.gate import TRUTHFUL_MATURITY, TRUTHFUL_PROVENANCE
+from janus_core.evidence.research_policy import ResearchVerdict
 from janus_core.report.charts import (
     caar_by_type_chart,
     caar_path_chart,
@@ -50,22 +51,42 @@ class ReportBuilder(Page):
             ("evidence generated at", ec.get("generated_at") or rw.get("generated_at")),
             ("promotion target", self.gate.target),
         ])
+        target, research = self.gate.target, self.gate.research
         if self.gate.error is not None:
-            s.add("bad", f"NOT PROMOTABLE to {self.gate.target}: the gate could not be evaluated ({self.gate.error}).")
-        elif self.gate.promotable and self.integrity.clean:
-            s.add("good", f"PROMOTABLE to {self.gate.target}: the local gate found no blocking reason.")
+            s.add("bad", f"NOT PROMOTABLE to {target}: the verdict could not be evaluated ({self.gate.error}).")
+        elif self.gate.promotable and self.gate.research_passed and self.integrity.clean:
+            s.add("good", f"PROMOTABLE to {target}: the lane's Janus checks and the research verdict both pass.")
             s.add("p", "The local gate mirrors the promotion lane's Janus checks; the lane itself makes the decision.")
-        elif self.gate.promotable:
-            s.add("bad", f"NOT PROMOTABLE to {self.gate.target}: the gate passed, but the evidence failed verification "
-                         "(see the banner above), so its verdict cannot be trusted.")
+        elif self.gate.promotable and self.gate.research_passed:
+            s.add("bad", f"NOT PROMOTABLE to {target}: both parts passed, but the evidence failed verification "
+                         "(see the banner above), so the verdict cannot be trusted.")
         else:
-            s.add("bad", f"NOT PROMOTABLE to {self.gate.target}.")
-        s.add("h", "Why: the gate's reasons")
+            failed = [name for name, ok in (("the lane's Janus checks", self.gate.promotable),
+                                            ("the research verdict", self.gate.research_passed)) if not ok]
+            s.add("bad", f"NOT PROMOTABLE to {target}: {' and '.join(failed)} did not pass.")
+        s.add("table", "The verdict in two parts", headers=("part", "what it checks", "result"), rows=(
+            ("lane", "the evidence's provenance, authority, lineage, integrity and completeness (not performance)",
+             "pass" if self.gate.promotable and self.gate.error is None else "fail"),
+            ("research", "the candidate's performance: trades, test window, Sharpe against zero and its baseline, "
+                         "Deflated Sharpe Ratio over the trials tried",
+             "pass" if self.gate.research_passed else "fail"),
+        ))
+        if research is not None:
+            self.headline(s, research)
+        s.add("h", "Why: the lane's reasons")
         if self.gate.reasons:
             s.add("reasons", headers=("reason code", "in plain words", "detail"),
                   rows=tuple((c, reason_sentence(c), d) for c, d in self.gate.reasons))
         else:
-            s.add("p", "The gate reported no reasons.")
+            s.add("p", "The lane's checks reported no reasons.")
+        s.add("h", "Why: the research verdict's reasons")
+        if research is None:
+            s.add("note", "The research verdict could not be evaluated: treat it as failed.")
+        elif research.reasons:
+            s.add("reasons", headers=("reason code", "in plain words", "detail"),
+                  rows=tuple((r.code, reason_sentence(r.code), r.detail) for r in research.reasons))
+        else:
+            s.add("p", "The research verdict reported no reasons.")
         s.add("h", "The evidence summary's own reasons (janus-q-evidence-v1)")
         codes = ev.get("reasons")
         if isinstance(codes, list) and codes:
@@ -76,6 +97,31 @@ class ReportBuilder(Page):
         else:
             s.add("note", "The evidence summary is missing or carries no reasons list.")
         return s
+
+    def headline(self, s: Section, research: ResearchVerdict) -> None:
+        """The candidate's headline numbers next to its baselines and benchmarks, and any warning."""
+        head = research.headline
+        for warning in research.warnings:
+            s.add("bad", f"Warning: {warning}.")
+        if head.get("sharpe") is None:
+            return
+        s.add("kv", rows=tuple((k, self.fmt(v)) for k, v in (
+            ("candidate", head.get("candidate")),
+            ("Sharpe ratio [interval]", f"{self.fmt(head['sharpe'])} [{self.fmt(head['sharpe_ci'][0])}, "
+                                        f"{self.fmt(head['sharpe_ci'][1])}]"),
+            ("Sharpe minus baseline [interval]", f"[{self.fmt(head['sharpe_diff_vs_baseline_ci'][0])}, "
+                                                 f"{self.fmt(head['sharpe_diff_vs_baseline_ci'][1])}]"),
+            ("directional accuracy [interval]", f"{self.fmt(head.get('da'))} [{self.fmt(head['da_ci'][0])}, "
+                                                f"{self.fmt(head['da_ci'][1])}]"),
+            ("trades", head.get("trades")),
+            ("test-window trading days", head.get("test_days")),
+            ("trials behind the candidate", head.get("trials")),
+            ("Deflated Sharpe Ratio", head.get("deflated_sharpe")),
+        )))
+        rows = [(name, "baseline", self.fmt(v)) for name, v in sorted(head.get("baselines", {}).items())]
+        rows += [(name, "benchmark (buy and hold)", self.fmt(v)) for name, v in sorted(head.get("benchmarks", {}).items())]
+        if rows:
+            s.add("table", "Sharpe ratios over the same window", headers=("series", "kind", "Sharpe"), rows=tuple(rows))
 
     def integrity_section(self) -> Section:
         s = Section(*SECTIONS[1])
@@ -339,19 +385,25 @@ class ReportBuilder(Page):
                                                 "variant", "mean_final_reward", "strategy_id",
                                                 x_title="mean final reward", style=self.cfg.chart))
             self.table(s, frame, rel)
-        s.add("h", "Constant-policy check (can always-trade or never-trade pay?)")
+        s.add("h", "Reward-hacking check (can a policy that ignores the news pay?)")
         frame, rel = self.analysis("constant_policy")
         if frame is None:
-            self.missing(s, "Constant-policy check", rel)
+            self.missing(s, "Reward-hacking check", rel)
         else:
-            if "beats_oracle" in frame.columns:
-                beating = frame.filter(pl.col("beats_oracle").cast(pl.Boolean))
-                if beating.height:
-                    s.add("bad", f"{beating.height} of {frame.height} constant policies score a higher mean reward "
-                                 "than the oracle: the reward can be gamed without looking at the news.")
+            if frame.height and {"flagged", "skilled_mean_reward", "margin_vs_skilled", "margin_vs_zero"} <= set(frame.columns):
+                flagged = frame.filter(pl.col("flagged").cast(pl.Boolean))
+                skilled = float(frame["skilled_mean_reward"].cast(pl.Float64)[0])
+                vs_skilled = float(frame["margin_vs_skilled"].cast(pl.Float64).min())
+                vs_zero = float(frame["margin_vs_zero"].cast(pl.Float64).min())
+                if flagged.height:
+                    s.add("bad", f"{flagged.height} of {frame.height} policies that ignore the news (constant, random, "
+                                 f"label-shuffled) reach the skilled baseline's mean reward ({skilled:.4f}) or zero: "
+                                 "the reward can be gamed without reading the news.")
                 else:
-                    s.add("good", f"None of the {frame.height} constant policies (always long, short or hold, with "
-                                  "any fixed type and CAR guess) outscores the oracle's mean reward.")
+                    s.add("good", f"None of the {frame.height} policies that ignore the news (always long, short or "
+                                  "hold with any fixed type and CAR guess, random, label-shuffled) reaches the skilled "
+                                  f"baseline's mean reward ({skilled:.4f}) or zero; smallest margins {vs_skilled:.4f} "
+                                  f"and {vs_zero:.4f}.")
             self.table(s, frame, rel)
         s.add("h", "Reward rows")
         frame, rel = self.analysis("reward_rows")

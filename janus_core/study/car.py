@@ -42,8 +42,26 @@ cross-section uses each stock's rolling market model, fitted on the same-length 
 ``gap`` days before t). Industry dummies enter by the Frisch-Waugh-Lovell theorem: exposures and
 ARs are demeaned within (date, industry) before the style regression. The cross-section holds
 every usable stock of the date, the event stocks included (their own reaction moves the date's
-factor returns by about 1/(stocks in their industry) of it). Only dates inside some event window
-get a cross-section.
+factor returns by about 1/(stocks in their industry) of it). Every date of the panel gets a
+cross-section.
+
+Test statistics under neutralisation (one model throughout, ``janus_core.significance``): the
+estimation window is neutralised exactly like the event window. ``sigma_neutral`` is the residual SD
+of the OLS of the factor-adjusted returns r - f_(g,t) - x' gamma_t on [1, r_m] (the configured
+model's regressors) over the estimation days that have a risk model (``neutral_estimation_days``;
+fewer than ``min_estimation_obs`` excludes the event ``no_risk_model``). The forecast-error
+variances use it for the disturbance, while the estimation-error terms keep the plain fit's sigma
+(alpha and beta come from the plain fit, so their error does too):
+  s^2(AR_t) = sigma_neutral^2 + sigma^2 * (h/n + k*(m_t - mean_m)^2 / Cxx)
+  s^2(CAR)  = W*sigma_neutral^2 + sigma^2 * (h*W^2/n + k*(sum_t m_t - W*mean_m)^2 / Cxx)
+:func:`estimation_abnormal_returns` gives the neutralised estimation-window ARs for the rank, sign
+and Kolari-Pynnonen tests. alpha, beta, sigma and the event-window ARs do not depend on this. On
+placebo events (no effect) every test then rejects at its nominal rate, neutralised or not
+(``tests/test_significance.py``); with the plain market-model sigma the standardised neutralised
+CAR has an SD of about 0.88 and Patell and Corrado reject about half as often as they should.
+
+The CAR window of an event ends on ``window_end_day`` (the stock's trading day at offset b), the
+last price its label uses; ``labels.chronological_split`` purges on it.
 """
 
 from __future__ import annotations
@@ -76,7 +94,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "untradable",  # the event day (offset 0) is not tradable
     "too_few_estimation_days",  # fewer than ``min_estimation_obs`` valid days in the estimation window
     "missing_returns",  # a return in the event window is missing (e.g. benchmark close absent that day)
-    "no_risk_model",  # neutralising, but no exposures or no cross-section for a window day
+    "no_risk_model",  # neutralising, but no risk model for a window day or too few estimation days with one
 )
 
 
@@ -276,13 +294,19 @@ def _columns(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
 class _Moments:
     """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
 
-    def __init__(self, panel: Panel, model: Model, pool: ThreadPoolExecutor):
-        ok = panel.estimation_ok(model)
+    def __init__(
+        self, panel: Panel, model: Model, pool: ThreadPoolExecutor, r: np.ndarray | None = None,
+        ok: np.ndarray | None = None,
+    ):
+        """Moments of the stock returns ``r`` (default ``panel.r``; the risk-neutralised fit passes
+        the factor-adjusted returns) on the days ``ok`` (default ``panel.estimation_ok(model)``)."""
+        r = panel.r if r is None else r
+        ok = panel.estimation_ok(model) if ok is None else ok
         if model == "market_adjusted":
-            y = np.where(ok, panel.r - panel.m, 0.0)
+            y = np.where(ok, r - panel.m, 0.0)
             x = np.zeros_like(y)
         else:
-            y = np.where(ok, panel.r, 0.0)
+            y = np.where(ok, r, 0.0)
             x = np.where(ok, panel.m, 0.0) if model == "market" else np.zeros_like(y)
         self.model = model
 
@@ -337,13 +361,25 @@ class _Moments:
         return Fit(n.astype(np.int64), alpha, beta, sigma, mx, cxx)
 
 
-def _forecast_se(cfg: CarConfig, fit: Fit, m_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forecast-error SD of each event-window AR and of the CAR (formulas in the module docstring)."""
+def _forecast_se(
+    cfg: CarConfig, fit: Fit, m_window: np.ndarray, sigma_neutral: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast-error SD of each event-window AR and of the CAR (formulas in the module docstring).
+    With ``sigma_neutral`` (risk neutralisation) the disturbance term uses it and the estimation-
+    error terms keep the model's ``fit.sigma``."""
     w = m_window.shape[1]
     h = 0.0 if cfg.model == "market_adjusted" else 1.0
     n = fit.n[:, None].astype(np.float64)
     s2 = fit.sigma[:, None] ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
+        if sigma_neutral is not None:
+            est_day = h / n
+            est_car = h * w * w / fit.n.astype(np.float64)
+            if cfg.model == "market":
+                est_day = est_day + (m_window - fit.mean_m[:, None]) ** 2 / fit.cxx[:, None]
+                est_car = est_car + (m_window.sum(axis=1) - w * fit.mean_m) ** 2 / fit.cxx
+            day_se = np.sqrt(sigma_neutral[:, None] ** 2 + s2 * est_day) * np.ones_like(m_window)
+            return day_se, np.sqrt(w * sigma_neutral**2 + fit.sigma**2 * est_car)
         day_var = 1.0 + h / n
         car_var = w + h * w * w / fit.n.astype(np.float64)
         if cfg.model == "market":
@@ -380,15 +416,23 @@ def _locate(panel: Panel, symbol: pl.Series, pit_date: pl.Series) -> _Located:
     return _Located(j, k0, code >= 0)
 
 
+def _neutralizes(ds: Dataset, cfg: CarConfig) -> bool:
+    """Risk neutralisation applies: switched on and the dataset has style exposures."""
+    return cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
+
+
 def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     """One row per input event, sorted by (published_at, symbol, event_id) (ties keep input order),
     with its event day, model estimates, AR path and CAR, or an ``excluded_reason`` from
     :data:`EXCLUSION_REASONS`. All event columns are passed through.
 
-    Output columns (beyond the events'): ``published_date``, ``pit_date``, ``event_day``, ``model``,
-    ``alpha``, ``beta``, ``sigma``, ``estimation_days``, ``ar`` (neutralised when neutralisation
+    Output columns (beyond the events'): ``published_date``, ``pit_date``, ``event_day``,
+    ``window_end_day`` (last day of the event window; null when it is past the data), ``model``,
+    ``alpha``, ``beta``, ``sigma``, ``estimation_days``, ``sigma_neutral`` and
+    ``neutral_estimation_days`` (the neutralised disturbance SD and its days; null / 0 when not
+    neutralised), ``ar`` (neutralised when neutralisation
     applies, else = ``ar_mm``), ``ar_mm``, ``ar_se`` (forecast-error SD per day), ``car``,
-    ``car_mm``, ``car_se``, ``price_t`` (close of the trading day before the window starts),
+    ``car_mm``, ``car_se`` (of ``car``), ``price_t`` (close of the trading day before the window starts),
     ``price_t_plus_1`` (close on the window's last day), ``raw_return`` = price_t_plus_1 / price_t
     - 1, ``abnormal_return`` (= car_mm), ``risk_neutralized_return`` (= car when neutralised, else
     null), ``neutralized``, ``untradable_window_days``, ``excluded_reason``. Model outputs are null
@@ -409,11 +453,15 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     n_ev = len(events)
     j, k0 = loc.j, loc.k0
     length = np.where(loc.known, panel.length[j], 0)
-    event_day = np.where(k0 >= 0, panel.days[panel.day_index[j, np.maximum(k0, 0)]], 0)
-    events = events.with_columns(
-        event_day=pl.when(pl.Series(k0 >= 0)).then(pl.Series(event_day).cast(pl.Int32).cast(pl.Date)).otherwise(None)
-    )
     width = panel.r.shape[1]
+    event_day = np.where(k0 >= 0, panel.days[panel.day_index[j, np.maximum(k0, 0)]], 0)
+    end_pos = k0 + b
+    has_end = (k0 >= 0) & (end_pos >= 0) & (end_pos < length)
+    end_day = np.where(has_end, panel.days[panel.day_index[j, np.clip(end_pos, 0, width - 1)]], 0)
+    events = events.with_columns(
+        event_day=pl.when(pl.Series(k0 >= 0)).then(pl.Series(event_day).cast(pl.Int32).cast(pl.Date)).otherwise(None),
+        window_end_day=pl.when(pl.Series(has_end)).then(pl.Series(end_day).cast(pl.Int32).cast(pl.Date)).otherwise(None),
+    )
 
     moments = _Moments(panel, cfg.model, pool)
     lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
@@ -433,16 +481,22 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     tradable_win = np.where(in_range, panel.tradable[j[:, None], posc], False)
     event_tradable = np.where(mapped, panel.tradable[j, np.maximum(k0, 0)], False)
 
-    neutralize = cfg.risk_neutralize and ds.exposures is not None and bool(ds.style_factors())
+    neutralize = _neutralizes(ds, cfg)
     ar = ar_mm
+    sigma_neutral = np.full(n_ev, np.nan)
+    neutral_n = np.zeros(n_ev, dtype=np.int64)
     if neutralize:
+        xs = _cross_sections(panel, ds, cfg, moments, pool)
+        del moments  # free the prefix sums before the neutralised fit and the output
         ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
-        need = np.unique(ev_day[ev_day >= 0])  # global day indices that get a cross-section
-        # Rectangular panel: columns are dates, fit only the needed ones; else fit every cell.
-        cells = _cell_abnormal_returns(panel, cfg, moments, pool, need if panel.rectangular else np.arange(width))
-    del moments  # free the prefix sums before the cross-section and the output
-    if neutralize:
-        ar = _neutralize(panel, ds, cfg, cells, need, ev_day, j, posc, in_range, ar_mm)
+        ar = xs.residual(ar_mm, panel.industry, j, posc, ev_day)
+        adjusted = xs.adjusted_returns(panel)
+        rm_fit = _Moments(panel, cfg.model, pool, adjusted, panel.estimation_ok(cfg.model) & np.isfinite(adjusted)).fit(j, lo, hi)
+        del adjusted, xs
+        sigma_neutral, neutral_n = rm_fit.sigma, np.where(mapped & loc.known, rm_fit.n, 0)
+        ar_se, car_se = _forecast_se(cfg, fit, np.nan_to_num(m_win) if cfg.model != "market" else m_win, sigma_neutral)
+    else:
+        del moments
 
     t_pos, t1_pos = k0 + a - 1, k0 + b
     price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
@@ -458,7 +512,7 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
         ~event_tradable,
         fit.n < cfg.min_estimation_obs,
         ~np.isfinite(ar_mm).all(axis=1),
-        ~np.isfinite(ar).all(axis=1),
+        ~np.isfinite(ar).all(axis=1) | (neutralize & (neutral_n < cfg.min_estimation_obs)),
     ]
     reason_code = np.select(conditions, list(range(len(EXCLUSION_REASONS))), default=-1)
     included = reason_code < 0
@@ -479,6 +533,8 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
         beta=pl.Series(scalar(fit.beta)).fill_nan(None),
         sigma=pl.Series(scalar(fit.sigma)).fill_nan(None),
         estimation_days=pl.Series(np.where(mapped & loc.known, fit.n, 0), dtype=pl.Int64),
+        sigma_neutral=pl.Series(scalar(sigma_neutral)).fill_nan(None),
+        neutral_estimation_days=pl.Series(neutral_n, dtype=pl.Int64),
         ar=lists("ar", ar),
         ar_mm=lists("ar_mm", ar_mm),
         ar_se=lists("ar_se", ar_se),
@@ -571,36 +627,50 @@ def _cell_abnormal_returns(
     return out
 
 
-def _neutralize(
-    panel: Panel,
-    ds: Dataset,
-    cfg: CarConfig,
-    cells: np.ndarray,
-    need: np.ndarray,
-    ev_day: np.ndarray,
-    j: np.ndarray,
-    posc: np.ndarray,
-    in_range: np.ndarray,
-    ar_mm: np.ndarray,
-) -> np.ndarray:
-    """Risk-neutralised event-window ARs (module docstring); NaN where no risk model applies.
-    Only the dates ``need`` (global day indices inside some event window) get a cross-section;
-    ``cells`` holds the rolling-model ARs of those columns (rectangular panel) or of every column,
-    and is overwritten."""
-    if len(need) == 0:  # no event window on the calendar: nothing to neutralise
-        return np.full_like(ar_mm, np.nan)
+@dataclass(frozen=True)
+class _CrossSections:
+    """The risk model's factor returns of every panel date (module docstring): style factor returns
+    ``gamma`` (date x factor) and industry factor returns ``factor_g`` (industry x date), indexed by
+    the global day index (``Panel.days``), NaN where a date has no solvable cross-section or an
+    industry no stock; ``expo`` holds the style exposures on the panel."""
+
+    gamma: np.ndarray
+    factor_g: np.ndarray
+    expo: list[np.ndarray]
+
+    def residual(self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
+        (same shape as ``ar``; -1 = no day, NaN out)."""
+        d = np.maximum(day, 0)
+        exposure_return = sum(e[j[:, None], posc] * self.gamma[d, f] for f, e in enumerate(self.expo))
+        neutral = ar - self.factor_g[industry[j][:, None], d] - exposure_return
+        return np.where(day >= 0, neutral, np.nan)
+
+    def adjusted_returns(self, panel: Panel) -> np.ndarray:
+        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every panel cell,
+        NaN where the risk model does not apply (the input of the neutralised estimation fit)."""
+        d = np.maximum(panel.day_index, 0)
+        out = panel.r - self.factor_g[panel.industry[:, None], d]
+        for f, e in enumerate(self.expo):
+            out -= e * self.gamma[d, f]
+        out[panel.day_index < 0] = np.nan
+        return out
+
+
+def _cross_sections(panel: Panel, ds: Dataset, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor) -> _CrossSections:
+    """Fit the risk model's cross-section on every date of the panel (module docstring), from every
+    stock's rolling-model AR of that date."""
     n_sym, width = panel.r.shape
+    cells = _cell_abnormal_returns(panel, cfg, moments, pool, np.arange(width))
     factors = ds.style_factors()
     k = len(factors)
     expo = _exposures_on_panel(panel, ds, factors)
-    slot = np.full(len(panel.days), -1, dtype=np.int64)
-    slot[need] = np.arange(len(need))
-    n_days, n_grp = len(need), int(panel.industry.max()) + 1
+    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
 
-    # Stock x needed-date grid of the cross-section: y, x are zero outside the usable cells ``w``.
+    # Stock x date grid of the cross-section: y, x are zero outside the usable cells ``w``.
     if panel.rectangular:  # columns are the dates
         y = cells
-        x = [np.array(_columns(e, need)) for e in expo]
+        x = [e.copy() for e in expo]
         w = np.isfinite(y)
         for v in x:
             w &= np.isfinite(v)
@@ -610,11 +680,11 @@ def _neutralize(
             v[outside] = 0.0
     else:
         cell = cells
-        ok = np.isfinite(cell) & (slot[np.maximum(panel.day_index, 0)] >= 0) & (panel.day_index >= 0)
+        ok = np.isfinite(cell) & (panel.day_index >= 0)
         for e in expo:
             ok &= np.isfinite(e)
         sj, sk = np.nonzero(ok)
-        dd = slot[panel.day_index[sj, sk]]
+        dd = panel.day_index[sj, sk]
         w = np.zeros((n_sym, n_days), dtype=bool)
         w[sj, dd] = True
         y = np.zeros((n_sym, n_days))
@@ -660,20 +730,31 @@ def _neutralize(
     )
     factor_g[cnt_g == 0] = np.nan
 
-    ev_d = np.maximum(slot[np.maximum(ev_day, 0)], 0)
-    exposure_return = sum(e[j[:, None], posc] * gamma[ev_d, f] for f, e in enumerate(expo))
-    neutral = ar_mm - factor_g[panel.industry[j][:, None], ev_d] - exposure_return
-    return np.where(in_range, neutral, np.nan)
+    return _CrossSections(gamma, factor_g, expo)
 
 
 def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataFrame) -> pl.DataFrame:
-    """Market-model (or the configured model's) abnormal returns over each included event's
-    estimation window, for the rank and sign tests and the Kolari-Pynnonen correlation
-    (``janus_core.significance``): ``event_id``, ``ar_estimation`` (Array[Float64,
-    estimation_window], oldest first; NaN on days that were not valid for estimation).
-    ``car_table`` must come from :func:`compute_car` on ``ds`` with ``cfg``."""
+    """Abnormal returns over each included event's estimation window, computed exactly like its
+    event-window ARs, for the rank and sign tests and the Kolari-Pynnonen correlation
+    (``janus_core.significance``): AR(i,t) = r - alpha_i - beta_i * r_m with the event's own fit,
+    and, when the table is risk-neutralised, AR_RM(i,t) = AR(i,t) - f_(g(i),t) - x(i,t)' gamma_t with
+    the factor returns of date t (module docstring), so the tests compare like with like.
+
+    Columns: ``event_id``, ``ar_estimation`` (Array[Float64, estimation_window], oldest first; NaN
+    on days that were not valid for estimation or, neutralised, have no risk model) and
+    ``estimation_dates`` (Array[Date, estimation_window], the trading date of each column; null
+    before the stock's first price). ``car_table`` must come from :func:`compute_car` on ``ds``
+    with ``cfg``; raises ``ValueError`` when its ``neutralized`` flag disagrees with ``cfg``."""
     a = cfg.event_window[0]
     inc = included(car_table).select("event_id", "symbol", "event_day", "alpha", "beta")
+    neutralize = _neutralizes(ds, cfg)
+    if "neutralized" in car_table.columns and inc.height:
+        flags = included(car_table)["neutralized"]
+        if not (flags == neutralize).all():
+            raise ValueError(
+                f"car table: column neutralized is not {neutralize} for every included event (the config and dataset "
+                f"give {neutralize}; pass the CarConfig the table was computed with)"
+            )
     panel = Panel.build(ds)
     code = (
         inc.select("symbol")
@@ -691,8 +772,22 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     ok = panel.estimation_ok(cfg.model)
     valid = pos >= 0
     posc = np.maximum(pos, 0)
+    day = np.where(valid, panel.day_index[j[:, None], posc], -1)
     valid &= ok[j[:, None], posc]
     m = panel.m[j[:, None], posc] if cfg.model != "constant_mean" else 0.0
     ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
+    if neutralize and inc.height:
+        with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
+            xs = _cross_sections(panel, ds, cfg, _Moments(panel, cfg.model, pool), pool)
+        ar = xs.residual(ar, panel.industry, j, posc, np.where(valid, day, -1))
     ar = np.where(valid, ar, np.nan)
-    return pl.DataFrame({"event_id": inc["event_id"], "ar_estimation": pl.Series(ar)})
+    dates = pl.Series(np.where(day >= 0, panel.days[np.maximum(day, 0)], 0).astype(np.int32).reshape(-1))
+    dates = pl.select(pl.when(pl.Series(day.reshape(-1) >= 0)).then(dates.cast(pl.Date))).to_series()
+    length = cfg.estimation_window
+    return pl.DataFrame(
+        {
+            "event_id": inc["event_id"],
+            "ar_estimation": pl.Series(ar.reshape(len(inc), length), dtype=pl.Array(pl.Float64, length)),
+            "estimation_dates": dates.reshape((len(inc), length)),
+        }
+    )

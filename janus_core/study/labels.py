@@ -8,6 +8,11 @@
 - e = the normalised event type (already on the CAR table).
 
 Excluded events (null ``car``) get null direction and strength.
+
+The chronological split (:func:`chronological_split`) is purged and embargoed at each boundary: an
+event whose CAR window reaches into the next split, or whose event day falls in the embargo after
+a split's first date, leaves its split with a reason (``split_excluded_reason``), so no kept
+event's label uses prices of a later split.
 """
 
 from __future__ import annotations
@@ -100,8 +105,16 @@ def historical_mean_abs_car(labelled: pl.DataFrame, start: date, end: date) -> d
     return mean_abs_car_by_type(labelled.filter(pl.col("published_date").is_between(start, end)))
 
 
+#: Why an event with a CAR is left out of its chronological split (``split_excluded_reason``).
+SPLIT_EXCLUSION_REASONS: tuple[str, ...] = (
+    "purged",  # its CAR window ends on or after the first date of the next split
+    "embargoed",  # its event day is among the first embargo_days trading days of its split
+)
+
+
 class SplitConfig(BaseModel):
-    """The paper's chronological 4:4:1:1 split (historical statistics : train : validation : test)."""
+    """The paper's chronological 4:4:1:1 split (historical statistics : train : validation : test),
+    purged and embargoed at each boundary (:func:`chronological_split`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -115,6 +128,16 @@ class SplitConfig(BaseModel):
     #: "Dataset facts"): historical 2023-01-01..2023-10-24, train 2023-10-25..2024-08-27,
     #: validation 2024-08-28..2024-11-11, test 2024-11-12..2025-01-25.
     paper_starts: tuple[date, date, date] = (date(2023, 10, 25), date(2024, 8, 28), date(2024, 11, 12))
+    #: Purge: an event whose CAR window ends on or after the first date of the next split leaves
+    #: its split ("purged"); its label holds prices of the next split's period, which the next
+    #: split's model is evaluated on (leakage across the boundary).
+    purge: bool = True
+    #: Embargo after each boundary, in trading days: events whose event day is among the first
+    #: ``embargo_days`` trading days on or after a split's first date leave that split
+    #: ("embargoed"). None = the CAR event window's length, so no kept event of the next split has
+    #: a window that starts (for a negative window start) or reacts inside the boundary's
+    #: overlap; 0 = no embargo.
+    embargo_days: int | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> "SplitConfig":
@@ -151,24 +174,86 @@ def split_starts(published_date: pl.Series, cfg: SplitConfig) -> tuple[tuple[dat
     return (picked[0], picked[1], picked[2]), "quantile"
 
 
-def chronological_split(labelled: pl.DataFrame, cfg: SplitConfig | None = None) -> pl.DataFrame:
-    """Add ``split`` in {historical, train, validation, test} by exchange-local publication date
-    (``published_date``): historical < s1 <= train < s2 <= validation < s3 <= test, with
-    (s1, s2, s3) from :func:`split_starts`. Outer splits are open-ended."""
+def chronological_split(
+    labelled: pl.DataFrame,
+    cfg: SplitConfig | None = None,
+    calendar: pl.Series | None = None,
+    window_days: int | None = None,
+) -> pl.DataFrame:
+    """Add ``split_period`` in {historical, train, validation, test} by exchange-local publication
+    date (``published_date``): historical < s1 <= train < s2 <= validation < s3 <= test, with
+    (s1, s2, s3) from :func:`split_starts` (outer splits open-ended); ``split``, the same period
+    or null when the event is purged or embargoed; and ``split_excluded_reason``
+    (:data:`SPLIT_EXCLUSION_REASONS`, null when kept).
+
+    Purge and embargo apply to the events with a CAR (``excluded_reason`` null, when the column
+    exists); the others keep ``split = split_period``, since they are in no split's data anyway.
+
+    - Purged (``cfg.purge``): the event's ``window_end_day`` (``car.compute_car``) is on or after
+      the next split's first date s_k, i.e. its label uses a price of the next period.
+    - Embargoed: the event's day (``event_day``, else ``published_date``) is on or before e_k, the
+      ``embargo``-th trading day of ``calendar`` on or after s_k (the first ``embargo`` trading days
+      of the split). ``embargo = cfg.embargo_days``, or the event window's length when None:
+      ``window_days``, else the length of the ``ar`` paths. ``calendar`` (the dataset's trading
+      dates; ``car.car_study`` passes them) defaults to the distinct ``event_day`` and
+      ``window_end_day`` values of the table, which can only miss trading days, so the embargo is
+      then at least ``embargo`` trading days long.
+
+    Raises ``ValueError`` naming the missing column when ``window_end_day`` (purge) or the window
+    length (embargo) is needed and absent."""
     cfg = cfg or SplitConfig()
     if "published_date" not in labelled.columns:
         raise ValueError("labelled: column 'published_date' is missing (expected the output of car.compute_car)")
     (s1, s2, s3), _ = split_starts(labelled["published_date"], cfg)
     d = pl.col("published_date")
-    return labelled.with_columns(
-        split=pl.when(d < s1)
-        .then(pl.lit("historical"))
-        .when(d < s2)
-        .then(pl.lit("train"))
-        .when(d < s3)
-        .then(pl.lit("validation"))
-        .otherwise(pl.lit("test"))
+    period = (
+        pl.when(d < s1).then(pl.lit("historical")).when(d < s2).then(pl.lit("train"))
+        .when(d < s3).then(pl.lit("validation")).otherwise(pl.lit("test"))
     )
+    next_start = pl.when(d < s1).then(pl.lit(s1)).when(d < s2).then(pl.lit(s2)).when(d < s3).then(pl.lit(s3))
+    out = labelled.with_columns(period.alias("split_period"))
+    with_car = pl.col("excluded_reason").is_null() if "excluded_reason" in labelled.columns else pl.lit(True)
+    purged = pl.lit(False)
+    if cfg.purge:
+        if "window_end_day" not in labelled.columns:
+            raise ValueError("labelled: column 'window_end_day' is missing; purging needs each event's CAR window end "
+                             "(car.compute_car), or set SplitConfig(purge=False)")
+        purged = (pl.col("window_end_day") >= next_start).fill_null(False)
+    embargo = cfg.embargo_days
+    if embargo is None:
+        if window_days is None:
+            if "ar" not in labelled.columns:
+                raise ValueError("labelled: column 'ar' is missing; the default embargo is the event window's length "
+                                 "(pass window_days or set SplitConfig.embargo_days)")
+            window_days = int(labelled["ar"].list.len().max() or 0)
+        embargo = window_days
+    embargoed = pl.lit(False)
+    if embargo > 0:
+        if calendar is None:
+            calendar = pl.concat([labelled[c].drop_nulls() for c in ("event_day", "window_end_day") if c in labelled.columns]
+                                 or [labelled["published_date"].drop_nulls()])
+        days = calendar.cast(pl.Date).unique().sort()
+        ends = []
+        for start in (s1, s2, s3):
+            after = days.filter(days >= start)
+            ends.append(after[min(embargo, len(after)) - 1] if len(after) else start)
+        day = pl.coalesce(pl.col("event_day"), d) if "event_day" in labelled.columns else d
+        embargoed = (
+            pl.when(d < s1).then(False)
+            .when(d < s2).then(day <= ends[0])
+            .when(d < s3).then(day <= ends[1])
+            .otherwise(day <= ends[2])
+        )
+    reason = (
+        pl.when(with_car & purged).then(pl.lit("purged"))
+        .when(with_car & embargoed).then(pl.lit("embargoed"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    out = out.with_columns(reason.alias("split_excluded_reason")).with_columns(
+        split=pl.when(pl.col("split_excluded_reason").is_null()).then(pl.col("split_period"))
+    )
+    return out.select(pl.exclude("split", "split_period", "split_excluded_reason"), "split", "split_period",
+                      "split_excluded_reason")
 
 
 def tau_sweep(car_table: pl.DataFrame, taus: Sequence[float], round_trip_cost_bps: float) -> pl.DataFrame:
@@ -226,13 +311,27 @@ SUMMARY_DECIMALS = 6
 
 def car_study(ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig | None = None, split_cfg: SplitConfig | None = None) -> pl.DataFrame:
     """The labelled CAR table: :func:`compute_car`, then ``labels.label`` and
-    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``)."""
-    return chronological_split(label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg)
+    ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``, ``split_period``,
+    ``split_excluded_reason``; purged at ``window_end_day``, embargoed on the dataset's trading
+    calendar, by default for the event window's length)."""
+    return chronological_split(
+        label(compute_car(ds, cfg), label_cfg or LabelConfig()), split_cfg, ds.prices["date"].unique(), cfg.window_days
+    )
+
+
+def _nested_counts(table: pl.DataFrame, key: str, sub: str) -> dict[str, dict[str, int]]:
+    """Row counts per non-null ``key``, then per ``sub`` (both sorted)."""
+    out: dict[str, dict[str, int]] = {}
+    for k, sub_value, n in table.filter(pl.col(key).is_not_null()).group_by(key, sub).len().sort(key, sub).rows():
+        out.setdefault(str(k), {})[str(sub_value)] = int(n)
+    return out
 
 
 def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> dict[str, object]:
     """Small deterministic digest of a labelled CAR table: counts by exclusion reason, direction,
-    strength and split, and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
+    strength and split, the purged and embargoed events per reason and chronological period
+    (``split_excluded``: the purge at a boundary counts in the period before it, the embargo in the
+    period after it), and rounded headline numbers (mean CAR and mean |CAR| per event type)."""
 
     def counts(col: str) -> dict[str, int]:
         rows = table.group_by(pl.col(col).fill_null("null")).len().sort(col).rows()
@@ -249,6 +348,8 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
         "direction": counts("direction"),
         "strength": counts("strength"),
         "split": counts("split") if "split" in table.columns else {},
+        "split_excluded": _nested_counts(table, "split_excluded_reason", "split_period")
+        if "split_excluded_reason" in table.columns else {},
         "neutralized": bool(table["neutralized"].any()) if table.height else False,
         "mean_car": rnd(inc["car"].mean()),
         "mean_abs_car": rnd(inc["car"].abs().mean()),
@@ -259,12 +360,19 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
     }
 
 
-def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str) -> tuple[Path, Path]:
-    """Write ``out_dir/car.parquet`` (the table) and ``out_dir/car-summary.json`` (sorted keys,
-    2-space indent); same inputs give the same bytes. Returns both paths."""
+def write_car_artifacts(
+    table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str, significance: pl.DataFrame | None = None
+) -> tuple[Path, ...]:
+    """Write ``out_dir/car.parquet`` (the table), ``out_dir/car-summary.json`` (sorted keys, 2-space
+    indent) and, when given, ``out_dir/significance.parquet`` (e.g. ``significance.significance_long``);
+    same inputs give the same bytes. Returns the paths written, in that order."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
     table.write_parquet(table_path, statistics=False)
     summary_path.write_bytes(dumps(summary))
-    return table_path, summary_path
+    if significance is None:
+        return table_path, summary_path
+    significance_path = out / "significance.parquet"
+    significance.write_parquet(significance_path, statistics=False)
+    return table_path, summary_path, significance_path

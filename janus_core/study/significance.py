@@ -5,6 +5,14 @@ return of event i on event day t, CAR_i = sum_t AR_it, s(CAR_i) its forecast-err
 sigma_i * sqrt(W + W^2/n_i + (sum_t m_t - W mean_m)^2 / Cxx_i) for the market model; MacKinlay 1997,
 eq. 4.4.10; Campbell, Lo and MacKinlay 1997, ch. 4), SCAR_i = CAR_i / s(CAR_i).
 
+One model throughout: every test runs on the abnormal returns it is given and on their own
+variance and estimation window. With risk neutralisation (``car.compute_car``) the event-window
+ARs, ``car_se`` / ``ar_se`` (from the neutralised disturbance SD ``sigma_neutral``, with
+d_i counted on ``neutral_estimation_days`` in Patell's variance) and the estimation-window ARs of
+``car.estimation_abnormal_returns`` are all neutralised; without it all are the plain model's. A
+placebo study (random event dates, no effect) holds every test's rejection rate at its nominal level
+either way (``tests/test_significance.py``).
+
 - AAR_t = (1/N) sum_i AR_it; CAAR_t = sum_(tau <= t) AAR_tau (MacKinlay 1997, eq. 4.4.16-17).
 - Cross-sectional t (Brown and Warner 1985): t = mean(CAR) / (sd(CAR) / sqrt(N)), sd with ddof 1;
   t(N-1) reference.
@@ -16,8 +24,9 @@ eq. 4.4.10; Campbell, Lo and MacKinlay 1997, ch. 4), SCAR_i = CAR_i / s(CAR_i).
 - Kolari-Pynnonen (2010) adjustment of BMP for cross-correlation when events cluster on the same
   date: t_KP = t_BMP * sqrt((1 - r) / (1 + (N - 1) r)), r the average pairwise correlation of the
   estimation-window abnormal returns. Events on different event days are taken as uncorrelated; for
-  events sharing an event day, the pair's correlation is (1/L) sum_t z_it z_jt over the aligned
-  estimation window (z = AR standardised per event), so r = sum over same-day pairs / (N(N-1)/2).
+  events sharing an event day, the pair's correlation is Pearson's over the calendar dates on which
+  both have an estimation-window AR (pairwise-present days; a pair with fewer than 3 such days
+  counts 0), so r = sum over same-day pairs / (N(N-1)/2).
 - Corrado rank test (Corrado 1989, with Campbell and Wasley 1993 for missing days and multi-day
   windows): rank every event's ARs over its estimation + event window, K_it = rank / (1 + M_i)
   (M_i = non-missing days), U_it = K_it - 1/2, Ubar_t = mean over events, S_U = sqrt(mean over all
@@ -105,22 +114,46 @@ def kolari_pynnonen(t_bmp: float, rbar: float, n: int) -> float:
     return float(t_bmp * np.sqrt((1.0 - rbar) / denom))
 
 
-def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray) -> float:
+def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray, est_dates: np.ndarray | None = None) -> float:
     """Average pairwise correlation r of the estimation-window ARs (rows = events, NaN = missing)
     over all N(N-1)/2 pairs, counting only pairs that share ``event_day`` (module docstring).
-    For a cluster c: sum of its pair correlations = (||sum_i z_i||^2 - sum_i ||z_i||^2) / (2 L)."""
-    n, length = est_ar.shape
-    if n < 2 or length == 0:
+
+    A pair's correlation is Pearson's over the days on which both ARs are present: the same
+    calendar dates when ``est_dates`` (integer dates, same shape, negative = none) is given, else
+    the same column. A pair with fewer than 3 common days or no variation on them counts as 0."""
+    n = est_ar.shape[0]
+    if n < 2 or est_ar.shape[1] == 0:
         return 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.nanmean(est_ar, axis=1, keepdims=True)
-        sd = np.nanstd(est_ar, axis=1, keepdims=True)
-        z = np.nan_to_num((est_ar - mu) / sd)
     order = np.argsort(event_day, kind="stable")
     days = event_day[order]
-    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    totals = np.add.reduceat(z[order], starts, axis=0)
-    pair_sum = ((totals**2).sum() - (z**2).sum()) / (2.0 * length)
+    bounds = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
+    pair_sum = 0.0
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if hi - lo < 2:
+            continue
+        rows = order[lo:hi]
+        values = est_ar[rows]
+        if est_dates is not None:  # align the cluster on the union of its dates
+            dates = est_dates[rows]
+            present = dates >= 0
+            grid = np.unique(dates[present])
+            aligned = np.full((len(rows), len(grid)), np.nan)
+            r_idx, c_idx = np.nonzero(present)
+            aligned[r_idx, np.searchsorted(grid, dates[r_idx, c_idx])] = values[r_idx, c_idx]
+            values = aligned
+        mask = np.isfinite(values).astype(float)
+        x = np.where(mask > 0, values, 0.0)
+        # einsum's own loops (not BLAS), so the sums never depend on the thread count.
+        count = np.einsum("it,jt->ij", mask, mask)  # common days of each pair
+        s_i = np.einsum("it,jt->ij", x, mask)  # [i, j]: sum of x_i over the days both have
+        s_ii = np.einsum("it,jt->ij", x * x, mask)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = np.einsum("it,jt->ij", x, x) - s_i * s_i.T / count
+            var = s_ii - s_i**2 / count
+            corr = cov / np.sqrt(var * var.T)
+        defined = (count >= 3) & (var > 0) & (var.T > 0) & np.isfinite(corr)
+        upper = np.triu(np.ones_like(count, dtype=bool), k=1)
+        pair_sum += float(corr[defined & upper].sum())
     return float(pair_sum / (n * (n - 1) / 2.0))
 
 
@@ -182,40 +215,50 @@ class _Inputs:
         inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
         if inc["ar_estimation"].null_count():
             raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
-        self.group = inc[by].cast(pl.String).to_numpy()
-        self.groups = sorted(set(self.group.tolist()))
+        names = inc[by].cast(pl.String).to_numpy()
+        self.groups, self.code = np.unique(names, return_inverse=True)
         self.car = inc["car"].to_numpy()
         self.car_se = inc["car_se"].to_numpy()
-        self.dof = inc["estimation_days"].to_numpy().astype(float) - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
+        days = inc["estimation_days"].to_numpy().astype(float)
+        if "neutralized" in inc.columns and "neutral_estimation_days" in inc.columns:
+            days = np.where(inc["neutralized"].to_numpy(), inc["neutral_estimation_days"].to_numpy(), days)
+        self.dof = days - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
         self.est, self.ev, self.se = _matrix(inc["ar_estimation"]), _matrix(inc["ar"]), _matrix(inc["ar_se"])
+        self.est_dates = (  # days since epoch, -1 = none
+            inc["estimation_dates"].arr.eval(pl.element().cast(pl.Int64).fill_null(-1)).to_numpy().reshape(self.est.shape)
+            if "estimation_dates" in inc.columns else None
+        )
         self.day = inc["event_day"].cast(pl.Int64).to_numpy()
         self.u = corrado_ranks(self.est, self.ev) if len(inc) else np.empty((0, 0))
 
-    def masks(self):
-        """(group name, row mask) for each group, then the pooled ``"all"``."""
-        for g in self.groups:
-            yield g, self.group == g
-        yield ALL_GROUP, np.ones(len(self.group), dtype=bool)
+    def masks(self, pooled: bool = True):
+        """(group name, row mask) for each group in sorted order, then the pooled ``"all"``."""
+        for k, g in enumerate(self.groups.tolist()):
+            yield g, self.code == k
+        if pooled:
+            yield ALL_GROUP, np.ones(len(self.code), dtype=bool)
 
 
 def _two_sided(stat: float, df: float | None) -> float:
     return float(2 * (stats.norm.sf(abs(stat)) if df is None else stats.t.sf(abs(stat), df)))
 
 
-def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str = "event_type") -> pl.DataFrame:
-    """Every test of the module docstring for the full event window, per group of ``by`` and for
-    the pooled group ``"all"``: ``n``, ``caar``, ``t_cs``, ``p_cs``, ``patell_z``, ``p_patell``,
+def significance_table(
+    car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str = "event_type", pooled: bool = True
+) -> pl.DataFrame:
+    """Every test of the module docstring for the full event window, per group of ``by`` and (with
+    ``pooled``) for the pooled group ``"all"``: ``n``, ``caar``, ``t_cs``, ``p_cs``, ``patell_z``, ``p_patell``,
     ``bmp_t``, ``p_bmp``, ``rbar``, ``kp_t``, ``p_kp``, ``corrado_z``, ``p_corrado``, ``gsign_z``,
     ``p_gsign``, ``same_day_clusters`` (event days with more than one event). ``estimation_ar``
     comes from :func:`janus_core.study.car.estimation_abnormal_returns`."""
     x = _Inputs(car_table, estimation_ar, by)
     length, w = x.est.shape[1], x.ev.shape[1]
     rows = []
-    for group, mask in x.masks():
+    for group, mask in x.masks(pooled):
         n = int(mask.sum())
         car, scar = x.car[mask], x.car[mask] / x.car_se[mask]
         t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, x.dof[mask]), bmp_t(scar)
-        rbar = same_day_correlation(x.est[mask], x.day[mask])
+        rbar = same_day_correlation(x.est[mask], x.day[mask], None if x.est_dates is None else x.est_dates[mask])
         t_kp = kolari_pynnonen(t_b, rbar, n)
         z_c = corrado_z_from_ranks(x.u[mask], list(range(length, length + w)))
         z_s = generalized_sign_z(x.est[mask], car)
@@ -232,6 +275,34 @@ def significance_table(car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by:
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
 
 
+#: The tests of :func:`significance_table` in long form: (test name, statistic column, p-value column).
+TEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("cross_sectional_t", "t_cs", "p_cs"),
+    ("patell_z", "patell_z", "p_patell"),
+    ("bmp_t", "bmp_t", "p_bmp"),
+    ("kolari_pynnonen_t", "kp_t", "p_kp"),
+    ("corrado_z", "corrado_z", "p_corrado"),
+    ("generalized_sign_z", "gsign_z", "p_gsign"),
+)
+
+
+def significance_long(table: pl.DataFrame, by: str = "event_type") -> pl.DataFrame:
+    """:func:`significance_table` in long form, one row per group and test: ``by`` (a group or
+    ``"all"``), ``test`` (names of ``TEST_COLUMNS``), ``statistic``, ``p_value`` (two-sided; null
+    when undefined) and ``n_events``, in the table's group order and ``TEST_COLUMNS`` order."""
+    frames = [
+        table.select(
+            pl.col(by).cast(pl.String),
+            pl.lit(name).alias("test"),
+            pl.col(stat).cast(pl.Float64).alias("statistic"),
+            pl.col(p).cast(pl.Float64).alias("p_value"),
+            pl.col("n").cast(pl.Int64).alias("n_events"),
+        ).with_row_index("_group")
+        for name, stat, p in TEST_COLUMNS
+    ]
+    return pl.concat(frames).with_row_index("_row").sort("_group", "_row").drop("_group", "_row")
+
+
 def daily_significance(
     car_table: pl.DataFrame, estimation_ar: pl.DataFrame, first_day: int = 0, by: str = "event_type"
 ) -> pl.DataFrame:
@@ -246,7 +317,7 @@ def daily_significance(
     for group, mask in x.masks():
         n = int(mask.sum())
         est, ev, se, dof, u = x.est[mask], x.ev[mask], x.se[mask], x.dof[mask], x.u[mask]
-        rbar = same_day_correlation(est, x.day[mask])
+        rbar = same_day_correlation(est, x.day[mask], None if x.est_dates is None else x.est_dates[mask])
         df = max(n - 1, 1)
         for t in range(ev.shape[1]):
             sar = ev[:, t] / se[:, t]
