@@ -83,7 +83,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from janus_core.car import CarConfig
 from janus_core.data import Dataset
 from janus_core.labels import mean_abs_car_by_type
-from janus_core.metrics import NAV_METRIC_KEYS, nav_metrics
+from janus_core.metrics import (
+    NAV_METRIC_KEYS,
+    BootstrapConfig,
+    bootstrap_sharpe_ci,
+    decision_metrics,
+    nav_metrics,
+    return_moments,
+)
 
 SKIP_REASONS: tuple[str, ...] = (
     "hold",
@@ -764,3 +771,38 @@ def nav_long(results: Mapping[str, BacktestResult]) -> pl.DataFrame:
     """Every policy's NAV frame stacked, with a leading ``policy`` column; sorted by (policy, date)."""
     frames = [results[name].nav.select(pl.lit(name).alias("policy"), pl.all()) for name in sorted(results)]
     return pl.concat(frames, how="vertical")
+
+
+def split_window(
+    labelled: pl.DataFrame, decisions: pl.DataFrame, splits: Iterable[str]
+) -> tuple[pl.DataFrame, dt.date, dt.date]:
+    """The decisions on the included events (``excluded_reason`` null, an ``event_day``) of the
+    chronological ``splits`` (the paper backtests its test split), and the window's first and last
+    event day; an error when no included event is in those splits."""
+    wanted = sorted(set(splits))
+    _require(labelled, ("event_id", "split", "event_day", "excluded_reason"), "labelled")
+    events = labelled.filter(
+        pl.col("split").is_in(wanted) & pl.col("event_day").is_not_null() & pl.col("excluded_reason").is_null()
+    )
+    if events.is_empty():
+        raise ValueError(f"labelled: no included event in the splits {wanted}; nothing to backtest")
+    chosen = decisions.filter(pl.col("event_id").is_in(events.get_column("event_id").implode()))
+    return chosen, events.get_column("event_day").min(), events.get_column("event_day").max()
+
+
+def backtest_summary(
+    result: BacktestResult, decisions: pl.DataFrame, labelled: pl.DataFrame, boot: BootstrapConfig
+) -> dict[str, dict[str, float | int | None]]:
+    """The paper's metrics of one backtest, grouped: ``portfolio`` (:attr:`BacktestResult.metrics`:
+    Sharpe, MDD, TR, ARR, Calmar and the trade counts), ``decision_metrics`` (DA, ETA, MAE, RMSE of the
+    backtested decisions, ``metrics.decision_metrics``), ``sharpe_interval``
+    (``metrics.bootstrap_sharpe_ci`` of the daily returns under ``boot``) and ``return_moments``
+    (per-day Sharpe, skew, kurtosis, count: the inputs of the Deflated Sharpe Ratio)."""
+    returns = result.nav.get_column("daily_return").drop_nulls()
+    interval: dict[str, float | int | None] = dict(bootstrap_sharpe_ci(returns, cfg=boot)) if returns.len() >= 2 else {}
+    return {
+        "portfolio": dict(result.metrics),
+        "decision_metrics": dict(decision_metrics(decisions, labelled)),
+        "sharpe_interval": interval,
+        "return_moments": dict(return_moments(returns)) if returns.len() >= 2 else {},
+    }

@@ -699,6 +699,21 @@ def deflated_sharpe_ratio(
             "n_returns": float(n_returns)}
 
 
+def deflated_sharpe_of_returns(
+    returns: Sequence[float] | pl.Series | np.ndarray, n_trials: int, annual_sharpe_variance: float | None
+) -> dict[str, float]:
+    """:func:`deflated_sharpe_ratio` of daily ``returns`` selected among ``n_trials`` trials whose
+    annualised Sharpe ratios have variance ``annual_sharpe_variance`` (converted to per day by
+    dividing by 252; None, as with a single trial, counts as 0). ``sharpe0`` and ``sharpe`` are
+    returned annualised here, next to the per-day ``skew`` and ``kurtosis`` used."""
+    m = return_moments(returns)
+    var = (annual_sharpe_variance or 0.0) / TRADING_DAYS_PER_YEAR
+    d = deflated_sharpe_ratio(m["sharpe"], int(m["n_returns"]), m["skew"], m["kurtosis"], max(n_trials, 1), var)
+    ann = math.sqrt(TRADING_DAYS_PER_YEAR)
+    return {**d, "sharpe": d["sharpe"] * ann, "sharpe0": d["sharpe0"] * ann,
+            "trial_sharpe_variance": float(annual_sharpe_variance or 0.0), "skew": m["skew"], "kurtosis": m["kurtosis"]}
+
+
 def cscv_logits(returns: np.ndarray, n_splits: int = 16) -> np.ndarray:
     """The CSCV logits of Bailey, Borwein, Lopez de Prado & Zhu (2017), one per split combination.
 

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("data", "report", "evidence", "car")
+COMMAND_MODULES: tuple[str, ...] = ("data", "report", "evidence", "car", "backtest")
 
 
 def build_parser() -> argparse.ArgumentParser:
