@@ -401,20 +401,25 @@ def studentized_sharpe_ci(
     columns of ``returns`` (n days x k series, same days), annualised (module docstring).
 
     Returns ``estimate``, ``lo``, ``hi``, ``se`` (delta-method HAC standard error), ``n_boot``,
-    ``alpha``, ``block``. A statistic with zero standard error (e.g. a series against itself, or
-    no dispersion) gets the degenerate interval ``[estimate, estimate]``.
+    ``alpha``, ``block``. A series without dispersion (a flat NAV) contributes its Sharpe ratio 0
+    as a constant; a statistic with zero standard error (e.g. a series against itself, or no
+    dispersion at all) gets the degenerate interval ``[estimate, estimate]``.
     """
     r = returns.reshape(returns.shape[0], -1)
     n = r.shape[0]
     c = np.asarray(weights, dtype=np.float64)
     ann = math.sqrt(TRADING_DAYS_PER_YEAR)
-    block = min(cfg.block or sharpe_block_length(r), n)
-    theta, grad = _sharpe_moments(r, c)
     estimate = float(sum(w * sharpe_ratio(col) for w, col in zip(c, r.T, strict=True)))
+    # A series without dispersion has Sharpe ratio 0 (sharpe_ratio's convention) in every resample
+    # too: a constant of the statistic, left out of its moments.
+    varying = r.std(axis=0) > 0
+    r, c = r[:, varying], c[varying]
+    block = min(cfg.block or sharpe_block_length(r), n) if r.shape[1] else 1
     out = {"estimate": estimate, "lo": estimate, "hi": estimate, "se": 0.0, "n_boot": float(cfg.n_boot),
            "alpha": float(cfg.alpha), "block": float(block)}
-    if not np.isfinite(theta):
+    if not r.shape[1]:
         return out
+    theta, grad = _sharpe_moments(r, c)
     se0 = math.sqrt(max(float(grad @ natural_long_run_covariance(r, block) @ grad), 0.0) / n)
     if se0 <= 1e-12 * max(1.0, abs(float(theta))):
         return out

@@ -340,6 +340,11 @@ def test_studentized_interval_degenerate_and_paired_cases():
     assert same["estimate"] == same["lo"] == same["hi"] == 0.0
     d = bootstrap_sharpe_diff_ci(r + 0.002, r, n_boot=500)
     assert d["lo"] > 0  # a paired shift on the same days is clearly positive
+    # a flat baseline (always hold) is a constant 0: the difference carries the other's uncertainty
+    vs_flat = bootstrap_sharpe_diff_ci(np.zeros(120), r, n_boot=500)
+    own = bootstrap_sharpe_ci(r, n_boot=500)
+    assert vs_flat["estimate"] == -own["estimate"]
+    assert (vs_flat["lo"], vs_flat["hi"], vs_flat["se"]) == pytest.approx((-own["hi"], -own["lo"], own["se"]))
     # wider than the single-series interval of the same data would suggest is not required, but the
     # paired interval must contain its estimate and be deterministic
     assert d == bootstrap_sharpe_diff_ci(r + 0.002, r, n_boot=500)
