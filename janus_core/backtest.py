@@ -307,91 +307,126 @@ def _window(calendar: np.ndarray, labelled: pl.DataFrame, cfg: BacktestConfig) -
     return first, last_entry
 
 
-def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> pl.DataFrame:
-    """The price rows of ``symbols`` on their own calendars: ``symbol, date, day (dataset-calendar
-    index), k (own-calendar index), n_rows, last_day, open, close, prev_close, suspended (volume
-    0), exitable (tradable and not suspended), next_exit_k (first exitable own row at or after
-    k)``."""
-    has_volume = "volume" in ds.prices.columns
-    prices = ds.prices.filter(pl.col("symbol").is_in(symbols.unique().implode())).select(
-        "symbol", "date", "open", "close", "tradable",
-        (pl.col("volume") if has_volume else pl.lit(None, dtype=pl.Float64)).alias("volume"),
-    )
-    dup = prices.select("symbol", "date").is_duplicated()
-    if dup.any():
-        r = prices.filter(dup).row(0, named=True)
+@dataclass(frozen=True)
+class _StockDays:
+    """The price rows of the traded symbols, sorted by (symbol, date), as arrays: one row per
+    stock-day of the stock's own calendar. ``key = code * n_cal + day`` (``code`` the symbol's
+    rank, ``day`` the dataset-calendar index) is sorted, so a (symbol, date) is found by binary
+    search. ``last`` is each row's symbol's last row; ``next_exit`` the first exitable row (tradable
+    and not suspended) at or after it, -1 when none."""
+
+    codes: dict[str, int]
+    key: np.ndarray
+    day: np.ndarray
+    open: np.ndarray
+    close: np.ndarray
+    prev_close: np.ndarray
+    suspended: np.ndarray
+    last: np.ndarray
+    next_exit: np.ndarray
+
+
+def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
+    """:class:`_StockDays` of ``symbols``; duplicate (symbol, date) rows are an error."""
+    n_cal = calendar.len()
+    prices = ds.prices
+    sym = prices.get_column("symbol")
+    date = prices.get_column("date")
+    run = sym.rle_id().to_numpy()
+    in_order = sym.is_sorted() and bool(np.all(np.diff(date.to_physical().to_numpy())[run[1:] == run[:-1]] >= 0))
+    if not in_order:  # loaded datasets are sorted by (symbol, date) (data.py); hand-made ones may not be
+        prices = prices.sort("symbol", "date")
+        sym, date = prices.get_column("symbol"), prices.get_column("date")
+        run = sym.rle_id().to_numpy()
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if run.size else np.zeros(0, dtype=np.int64)
+    names = sym.gather(starts)
+    keep_run = names.is_in(symbols.unique().implode()).to_numpy()
+    rows = np.flatnonzero(keep_run[run]) if run.size else np.zeros(0, dtype=np.int64)
+    if rows.size == 0:
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+        return _StockDays({}, empty_i, empty_i, empty_f, empty_f, empty_f, np.zeros(0, dtype=bool), empty_i, empty_i)
+    kept_runs = np.flatnonzero(keep_run)
+    code = np.searchsorted(kept_runs, run[rows]).astype(np.int64)  # 0.. over the kept symbols, in order
+    cal_days = calendar.to_physical().to_numpy().astype(np.int64)
+    lookup = np.zeros(int(cal_days[-1] - cal_days[0]) + 1, dtype=np.int64)  # date -> calendar index
+    lookup[cal_days - cal_days[0]] = np.arange(n_cal)
+    day = lookup[date.to_physical().to_numpy()[rows].astype(np.int64) - cal_days[0]]
+    key = code * n_cal + day
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if dup.size:
+        r = prices.row(int(rows[dup[0]]), named=True)
         raise ValueError(f"dataset {ds.name!r} prices: (symbol, date) ({r['symbol']!r}, {r['date']}) appears twice")
-    cal = pl.DataFrame({"date": calendar, "day": np.arange(calendar.len(), dtype=np.int64)})
-    suspended = (pl.col("volume") == 0).fill_null(False)
-    return (
-        prices.sort("symbol", "date")
-        .join(cal, on="date", how="left")
-        .with_columns(
-            k=pl.int_range(pl.len(), dtype=pl.Int64).over("symbol"),
-            n_rows=pl.len().over("symbol").cast(pl.Int64),
-            last_day=pl.col("day").max().over("symbol"),
-            prev_close=pl.col("close").shift(1).over("symbol"),
-            suspended=suspended,
-            exitable=pl.col("tradable").fill_null(True) & ~suspended,
-        )
-        .with_columns(
-            next_exit_k=pl.when(pl.col("exitable")).then(pl.col("k")).otherwise(None).backward_fill().over("symbol")
-        )
-    )
+    n = key.size
+    first_of = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = np.r_[first_of[1:], n] - 1
+    last = np.repeat(ends, np.diff(np.r_[first_of, n]))
+    close = prices.get_column("close").to_numpy()[rows].astype(np.float64)
+    prev_close = np.full(n, np.nan)
+    same = np.r_[False, code[1:] == code[:-1]]
+    prev_close[same] = close[np.flatnonzero(same) - 1]
+    volume = prices.get_column("volume").to_numpy()[rows] if "volume" in prices.columns else np.full(n, np.nan)
+    suspended = np.asarray(volume, dtype=np.float64) == 0.0  # NaN (no volume) is not 0
+    exitable = prices.get_column("tradable").fill_null(True).to_numpy()[rows] & ~suspended
+    # next exitable row at or after each row, within its symbol: a backward running minimum
+    candidate = np.where(exitable, np.arange(n), n)
+    next_exit = np.minimum.accumulate(candidate[::-1])[::-1]
+    next_exit = np.where(next_exit <= last, next_exit, -1)
+    codes = dict(zip(names.gather(kept_runs).to_list(), range(kept_runs.size), strict=True))
+    return _StockDays(codes, key, day, prices.get_column("open").to_numpy()[rows].astype(np.float64), close,
+                      prev_close, suspended, last, next_exit)
 
 
-def _plan(labelled: pl.DataFrame, stock: pl.DataFrame, cfg: BacktestConfig, n_cal: int) -> pl.DataFrame:
-    """One row per labelled event with an ``event_day``: where its trade would enter and exit,
-    whatever the action: ``event_id, entry_day, entry_date, entry_price, prev_close, suspended,
-    planned_day, planned_exit_date, exit_day, exit_date, exit_price, exit_rule, past_data``.
+def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calendar: pl.Series) -> pl.DataFrame:
+    """One row per labelled event with an ``event_day`` whose stock has a row on or after it:
+    where its trade would enter and exit, whatever the action: ``event_id, entry_day,
+    entry_date, entry_price, prev_close, suspended, planned_day, planned_exit_date, exit_day,
+    exit_date, exit_price, exit_rule, past_data``.
 
     The event day is the stock's first own trading day on or after ``event_day``; the entry is
     ``entry_offset_days`` own days later, the planned exit ``holding_period - 1`` own days after
     the entry, the exit the first exitable own day at or after it (the stock's last row when none).
     """
-    hp = cfg.holding_period
+    n_cal = calendar.len()
     events = labelled.filter(pl.col("event_day").is_not_null()).select("event_id", "symbol", "event_day")
-    by_k = stock.select("symbol", "k", "date", "day", "open", "close", "prev_close", "suspended", "next_exit_k")
-    located = (
-        events.sort("event_day")
-        .join_asof(
-            stock.select("symbol", pl.col("date").alias("event_day"), "k", "n_rows", "last_day").sort("event_day"),
-            on="event_day", by="symbol", strategy="forward", check_sortedness=False,  # sorted by event_day
-        )
-        .with_columns(entry_k=pl.col("k") + cfg.entry_offset_days)
-        .with_columns(planned_k=pl.col("entry_k") + (hp - 1))
-        .filter(pl.col("entry_k") < pl.col("n_rows"))
-    )
-    entry = located.join(
-        by_k.select("symbol", pl.col("k").alias("entry_k"), pl.col("day").alias("entry_day"),
-                    pl.col("date").alias("entry_date"), pl.col("open").alias("entry_price"), "prev_close",
-                    "suspended"),
-        on=["symbol", "entry_k"], how="left",
-    )
-    beyond = pl.col("planned_k") >= pl.col("n_rows")
-    entry = entry.with_columns(
-        past_data=beyond & (pl.col("last_day") == n_cal - 1),
-        planned_row=pl.min_horizontal("planned_k", pl.col("n_rows") - 1),
-    ).join(
-        by_k.select("symbol", pl.col("k").alias("planned_row"), pl.col("day").alias("planned_day"),
-                    pl.col("date").alias("planned_exit_date"), "next_exit_k"),
-        on=["symbol", "planned_row"], how="left",
-    )
-    last_price = beyond | pl.col("next_exit_k").is_null()
-    entry = entry.with_columns(
-        exit_k=pl.when(last_price).then(pl.col("n_rows") - 1).otherwise(pl.col("next_exit_k")),
-        exit_rule=pl.when(last_price).then(pl.lit("last_price"))
-        .when(pl.col("next_exit_k") > pl.col("planned_k")).then(pl.lit("carried"))
-        .otherwise(pl.lit("planned")),
-    ).join(
-        by_k.select("symbol", pl.col("k").alias("exit_k"), pl.col("day").alias("exit_day"),
-                    pl.col("date").alias("exit_date"), pl.col("close").alias("exit_price")),
-        on=["symbol", "exit_k"], how="left",
-    )
-    return entry.select(
-        "event_id", "entry_day", "entry_date", "entry_price", "prev_close", "suspended", "planned_day",
-        "planned_exit_date", "exit_day", "exit_date", "exit_price", "exit_rule", "past_data",
-    )
+    if stock.key.size == 0:  # no price row for any labelled symbol: every plan is empty
+        events = events.clear()
+    code = events.get_column("symbol").replace_strict(stock.codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    ev_day = np.searchsorted(calendar.to_numpy(), events.get_column("event_day").to_numpy())
+    row0 = np.searchsorted(stock.key, code * n_cal + ev_day, side="left")
+    n = stock.key.size
+    safe0 = np.clip(row0, 0, max(n - 1, 0))
+    found = (code >= 0) & (row0 < n) & (stock.key[safe0] // n_cal == code) if n else np.zeros(0, dtype=bool)
+    entry = safe0 + cfg.entry_offset_days
+    last = stock.last[safe0]
+    found &= entry <= last
+    entry = np.where(found, entry, 0)
+    planned = entry + cfg.holding_period - 1
+    beyond = planned > last
+    planned_row = np.minimum(planned, last)
+    nxt = stock.next_exit[planned_row]
+    last_price = beyond | (nxt < 0)
+    exit_row = np.where(last_price, last, nxt)
+    keep = np.flatnonzero(found)
+    cal = calendar.cast(pl.Date)
+
+    def days(rows: np.ndarray) -> pl.Series:
+        return cal.gather(stock.day[rows[keep]])
+
+    return pl.DataFrame({
+        "event_id": events.get_column("event_id").gather(keep),
+        "entry_day": stock.day[entry[keep]],
+        "entry_date": days(entry),
+        "entry_price": stock.open[entry[keep]],
+        "prev_close": stock.prev_close[entry[keep]],
+        "suspended": stock.suspended[entry[keep]],
+        "planned_day": stock.day[planned_row[keep]],
+        "planned_exit_date": days(planned_row),
+        "exit_day": stock.day[exit_row[keep]],
+        "exit_date": days(exit_row),
+        "exit_price": stock.close[exit_row[keep]],
+        "exit_rule": np.where(last_price, "last_price", np.where(exit_row > planned, "carried", "planned"))[keep],
+        "past_data": (beyond & (stock.day[last] == n_cal - 1))[keep],
+    }, schema_overrides={"exit_rule": pl.String}).with_columns(pl.col("prev_close").fill_nan(None))
 
 
 def _plan_trades(
@@ -411,7 +446,7 @@ def _plan_trades(
     n_cal = calendar.size
     cal = pl.Series("date", calendar.astype("datetime64[D]"), dtype=pl.Date)
     stock = _stock_days(ds, labelled.get_column("symbol"), cal)
-    plan = _plan(labelled, stock, cfg, n_cal)
+    plan = _plan(labelled, stock, cfg, cal)
 
     in_window = pl.col("entry_day").is_between(first, last_entry)
     enterable = plan.filter(in_window & ~pl.col("past_data"))
@@ -465,19 +500,20 @@ def _plan_trades(
         pl.col("skip_reason").is_null().alias("executed")
     ).drop("past_data", "prev_close", "suspended")
 
+    # Holding-day increments: P_d is the close of the stock's latest row on or before day d.
     ex = frame.with_row_index("i").filter(pl.col("executed"))
-    days = (
-        ex.select("i", "symbol", "entry_price", pl.int_ranges("entry_day", pl.col("exit_day") + 1).alias("day"))
-        .explode("day")
-        .join(stock.select("symbol", "day", "close"), on=["symbol", "day"], how="left", maintain_order="left")
-        .with_columns(pl.col("close").forward_fill().over("i"))
-        .with_columns(
-            inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
-            / pl.col("entry_price")
-        )
-        .select(pl.col("i").cast(pl.Int64), "day", "inc")
-        .sort("day", "i")
-    )
+    days = ex.select(
+        pl.col("i").cast(pl.Int64),
+        pl.col("symbol").replace_strict(stock.codes, return_dtype=pl.Int64).alias("code"),
+        "entry_price",
+        pl.int_ranges("entry_day", pl.col("exit_day") + 1).alias("day"),
+    ).explode("day")
+    row = np.searchsorted(stock.key, days.get_column("code").to_numpy() * n_cal + days.get_column("day").to_numpy(),
+                          side="right") - 1
+    days = days.with_columns(pl.Series("close", stock.close[row])).with_columns(
+        inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
+        / pl.col("entry_price")
+    ).select("i", "day", "inc").sort("day", "i")
     return frame, days, last
 
 

@@ -582,3 +582,12 @@ def test_config_follows_the_label_window():
         BacktestConfig(label_window=(2, 1))
     with pytest.raises(ValueError, match="extra"):
         BacktestConfig(hp=2)
+
+
+def test_symbols_without_prices_are_past_data_not_errors():
+    ds = _dataset(_prices().filter(pl.col("symbol") == "A"))
+    lab = _labelled([("a1", "A", "dividend", DAYS[1], 0.01), ("z1", "Z", "dividend", DAYS[1], 0.01)])
+    res = run_backtest(ds, _decisions({"a1": "long", "z1": "long"}), lab, EQUAL)
+    assert res.trades["status"].to_list() == ["executed", "not_entered:past_data"]
+    only_z = run_backtest(ds, _decisions({"z1": "long"}), lab.filter(pl.col("symbol") == "Z"), EQUAL)
+    assert only_z.trades["status"].to_list() == ["not_entered:past_data"] and (only_z.nav["nav"] == 1.0).all()
