@@ -94,3 +94,44 @@ def test_read_only_connect_creates_a_missing_store(tmp_path):
     with store.connect(paths, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchall()[0][0] == 0
     assert paths.store.exists()
+
+
+def _trial(config: str, sharpe: float, kind: str = "backtest", candidate: str = "cand", dataset: str = "ds",
+           created: str = "2026-01-01T00:00:00Z") -> store.TrialRecord:
+    return store.TrialRecord(created_at=created, dataset=dataset, dataset_snapshot_hash="snap", candidate_id=candidate,
+                             config_hash=config, kind=kind, sharpe=sharpe, n_returns=54, skew=0.1, kurtosis=3.5,
+                             metrics={"total_return": 0.02})
+
+
+def test_trials_ledger_counts_configurations_and_their_sharpe_variance(tmp_path):
+    import numpy as np
+
+    paths = workspace(tmp_path / "ws")
+    assert store.trial_count("ds", "cand", paths) == 0 and store.trial_sharpe_variance("ds", "cand", paths) is None
+    first = store.record_trial(_trial("c1", 1.0), paths)
+    assert store.trial_count("ds", "cand", paths) == 1 and store.trial_sharpe_variance("ds", "cand", paths) is None
+    assert store.record_trial(_trial("c1", 1.0, created="2026-01-02T00:00:00Z"), paths) == first  # a re-run
+    store.record_trial(_trial("c2", 2.0), paths)
+    store.record_trial(_trial("c3", -0.5, kind="sweep"), paths)
+    store.record_trial(_trial("c2", 2.5, kind="export", created="2026-01-03T00:00:00Z"), paths)  # same config, later
+    store.record_trial(_trial("c9", 9.0, candidate="other"), paths)
+    store.record_trial(_trial("c8", 8.0, dataset="elsewhere"), paths)
+    rows = store.trials(paths, "ds", "cand")
+    assert rows.height == 4 and rows.columns == list(store.TRIALS_SCHEMA)
+    assert rows.filter(pl.col("config_hash") == "c1")["created_at"].to_list() == ["2026-01-02T00:00:00Z"]
+    assert store.trial_count("ds", "cand", paths) == 3  # c1, c2, c3: kinds do not multiply a configuration
+    expected = float(np.var([1.0, 2.5, -0.5], ddof=1))  # c2's latest record
+    assert store.trial_sharpe_variance("ds", "cand", paths) == pytest.approx(expected, rel=1e-12)
+    assert store.trials(paths).height == 6
+    assert rows["metrics"][0] == '{"total_return": 0.02}'
+    with pytest.raises(ValueError):
+        _trial("c1", 1.0, kind="guess")
+
+
+def test_trials_read_an_old_store_without_the_table(tmp_path):
+    import duckdb
+
+    paths = workspace(tmp_path / "ws")
+    paths.store.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(paths.store)).close()  # a store file from before the ledger
+    assert store.trials(paths).height == 0 and store.trial_count("ds", "cand", paths) == 0

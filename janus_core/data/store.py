@@ -6,7 +6,11 @@ rejected rows of a quarantine import as ``<dataset>__rejected_<table>``), so not
 query them with SQL (``mo.sql(..., engine=connect(paths, read_only=True))``). The ``datasets``
 table lists what is registered; the ``runs`` table holds one row per export
 (:func:`append_run`); the ``completions`` table caches model completions for ``janus decide``
-(:func:`cached_completions`, :func:`put_completions`).
+(:func:`cached_completions`, :func:`put_completions`); the ``trials`` table is the trials ledger: one row
+per evaluated configuration of a candidate on a dataset (:func:`record_trial`), from which the number of
+trials behind a candidate and the variance of their Sharpe ratios, the inputs of the Deflated Sharpe
+Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`).
+Every function opens the store for one operation and closes it.
 
 The store is a derived index, not a source of truth: views point at the Parquet files by absolute
 path, and re-registering a dataset (``janus data register NAME``) rebuilds its views.
@@ -16,13 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from janus_core.data.manifest import read_manifest
+from janus_core.hashing import H
 from janus_core.paths import WorkbenchPaths
 
 _SCHEMA = (
@@ -37,6 +42,10 @@ _SCHEMA = (
         model_id VARCHAR, fingerprint VARCHAR, prompt_hash VARCHAR, params_hash VARCHAR, params VARCHAR,
         messages VARCHAR, completion VARCHAR, response_model VARCHAR, finish_reason VARCHAR, created_at VARCHAR,
         PRIMARY KEY (model_id, fingerprint, prompt_hash, params_hash))""",
+    """CREATE TABLE IF NOT EXISTS trials (
+        trial_id VARCHAR PRIMARY KEY, created_at VARCHAR, dataset VARCHAR, dataset_snapshot_hash VARCHAR,
+        candidate_id VARCHAR, config_hash VARCHAR, kind VARCHAR, sharpe DOUBLE, n_returns BIGINT,
+        skew DOUBLE, kurtosis DOUBLE, metrics VARCHAR)""",
 )
 RUNS_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -65,6 +74,23 @@ COMPLETIONS_SCHEMA: dict[str, pl.DataType] = {
     "finish_reason": pl.String(),
     "created_at": pl.String(),
 }
+
+
+TRIALS_SCHEMA: dict[str, pl.DataType] = {
+    "trial_id": pl.String(),
+    "created_at": pl.String(),
+    "dataset": pl.String(),
+    "dataset_snapshot_hash": pl.String(),
+    "candidate_id": pl.String(),
+    "config_hash": pl.String(),
+    "kind": pl.String(),
+    "sharpe": pl.Float64(),
+    "n_returns": pl.Int64(),
+    "skew": pl.Float64(),
+    "kurtosis": pl.Float64(),
+    "metrics": pl.String(),
+}
+TrialKind = Literal["export", "backtest", "sweep"]
 
 
 class StoreError(RuntimeError):
@@ -239,3 +265,97 @@ def put_completions(rows: list[dict[str, Any]], paths: WorkbenchPaths | None = N
                 [r[c] for r in chunk for c in COMPLETIONS_SCHEMA],
             )
         conn.execute("COMMIT")
+class TrialRecord(BaseModel):
+    """One evaluated configuration of a candidate on a dataset.
+
+    ``config_hash`` identifies the configuration (every constant that shaped the result, the
+    decisions included); ``kind`` says which command evaluated it (``export``, ``backtest`` or
+    ``sweep``). ``sharpe`` is the annualised Sharpe ratio of the daily returns (``metrics``
+    convention), ``skew`` and ``kurtosis`` (not in excess) their per-day moments, ``n_returns``
+    their count; ``metrics`` any further numbers (stored as canonical JSON text)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    created_at: str
+    dataset: str
+    dataset_snapshot_hash: str | None
+    candidate_id: str
+    config_hash: str
+    kind: TrialKind
+    sharpe: float
+    n_returns: int
+    skew: float
+    kurtosis: float
+    metrics: dict[str, Any] = {}
+
+    @property
+    def trial_id(self) -> str:
+        """``H`` of (dataset, snapshot hash, candidate, config hash, kind): the same configuration
+        evaluated again by the same command is the same trial."""
+        return H({"dataset": self.dataset, "dataset_snapshot_hash": self.dataset_snapshot_hash,
+                  "candidate_id": self.candidate_id, "config_hash": self.config_hash, "kind": self.kind})
+
+
+def record_trial(trial: TrialRecord, paths: WorkbenchPaths | None = None) -> str:
+    """Add ``trial`` to the ``trials`` table and return its ``trial_id``; a re-run of the same
+    trial (same id) replaces its row, so repeating a command does not inflate the count."""
+    paths = paths or WorkbenchPaths.from_env()
+    row = {"trial_id": trial.trial_id, **trial.model_dump()}
+    row["metrics"] = json.dumps(row["metrics"], sort_keys=True)
+    with connect(paths) as conn:
+        conn.execute(
+            f"INSERT OR REPLACE INTO trials ({', '.join(TRIALS_SCHEMA)}) "
+            f"VALUES ({', '.join('?' for _ in TRIALS_SCHEMA)})",
+            [row[c] for c in TRIALS_SCHEMA],
+        )
+    return trial.trial_id
+
+
+def trials(
+    paths: WorkbenchPaths | None = None, dataset: str | None = None, candidate_id: str | None = None
+) -> pl.DataFrame:
+    """The recorded trials (all, or of one ``dataset`` and/or ``candidate_id``), ordered by
+    (created_at, trial_id); empty (with the columns) when none."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not paths.store.exists():
+        return pl.DataFrame(schema=TRIALS_SCHEMA)
+    where, args = [], []
+    for column, value in (("dataset", dataset), ("candidate_id", candidate_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = f"SELECT {', '.join(TRIALS_SCHEMA)} FROM trials"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    with connect(paths, read_only=True) as conn:
+        if not conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'trials'").fetchall()[0][0]:
+            return pl.DataFrame(schema=TRIALS_SCHEMA)  # a store written before the ledger existed
+        frame = conn.sql(sql + " ORDER BY created_at, trial_id", params=args).pl()
+    return frame.cast(TRIALS_SCHEMA) if frame.height else pl.DataFrame(schema=TRIALS_SCHEMA)
+
+
+def _configurations(paths: WorkbenchPaths | None, dataset: str, candidate_id: str) -> pl.DataFrame:
+    """One row per distinct configuration (``config_hash``) of the candidate on the dataset, with
+    the Sharpe ratio of its latest record (by created_at, then trial_id)."""
+    return (
+        trials(paths, dataset, candidate_id)
+        .sort("created_at", "trial_id")
+        .group_by("config_hash", maintain_order=True)
+        .agg(pl.col("sharpe").last())
+        .sort("config_hash")
+    )
+
+
+def trial_count(dataset: str, candidate_id: str, paths: WorkbenchPaths | None = None) -> int:
+    """Number of distinct configurations (``config_hash``) of ``candidate_id`` evaluated on
+    ``dataset``, whatever the command (one configuration exported and backtested counts once when
+    both record the same hash)."""
+    return _configurations(paths, dataset, candidate_id).height
+
+
+def trial_sharpe_variance(dataset: str, candidate_id: str, paths: WorkbenchPaths | None = None) -> float | None:
+    """Sample variance (ddof 1) of the annualised Sharpe ratios of the candidate's distinct
+    configurations on the dataset (the latest record of each); None with fewer than two. Divide
+    by 252 for the per-day variance the DSR takes."""
+    sharpe = _configurations(paths, dataset, candidate_id).get_column("sharpe")
+    return float(sharpe.var(ddof=1)) if sharpe.len() >= 2 else None
