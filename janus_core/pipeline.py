@@ -72,10 +72,17 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import janus_core
+from janus_core.backtest.metrics import deflated_sharpe_of_returns, return_moments
 from janus_core.data import store
 from janus_core.data.dataset import Dataset
 from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
-from janus_core.data.store import RunRecord
+from janus_core.data.store import (
+    RunRecord,
+    TrialRecord,
+    record_trial,
+    trial_count,
+    trial_sharpe_variance,
+)
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions
 from janus_core.decide.latency import (
@@ -426,15 +433,60 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
     candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
-    return ResearchRun(
+    research = research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
+                               cfg.policy, cfg.car, cfg.analysis)
+    run = ResearchRun(
         dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
         analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
         decisions_ref=decisions_ref, model_refs=model_refs, decision_seed=seed,
         decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
-        labelled=labelled, decisions=decisions, mapped=mapped, scored=scored,
-        research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
-                                 cfg.policy, cfg.car, cfg.analysis),
+        labelled=labelled, decisions=decisions, mapped=mapped, scored=scored, research=research,
     )
+    overfitting = trials_table(run, cfg, paths)
+    return run if overfitting is None else run.model_copy(update={"research": {**research, "overfitting": overfitting}})
+
+
+def candidate_returns(run: ResearchRun) -> pl.Series | None:
+    """The candidate's daily returns in the backtest window (from the ``nav`` research table), or
+    None when the backtest was skipped."""
+    nav = run.research.get("nav")
+    if nav is None:
+        return None
+    navs = nav.filter((pl.col("kind") == "candidate") & (pl.col("series") == run.candidate_id)).sort("date")["nav"]
+    return (navs / navs.shift(1) - 1.0).drop_nulls() if navs.len() >= 3 else None
+
+
+def trials_table(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> pl.DataFrame | None:
+    """``analysis/overfitting``: the trials behind the candidate and its Deflated Sharpe Ratio.
+
+    The export's configuration is one trial of the candidate on the dataset: it is recorded in the
+    research store's trials ledger (``store.record_trial``, kind ``export``; with ``cfg.record_run``),
+    and the DSR (Bailey and Lopez de Prado 2014, ``metrics.deflated_sharpe_of_returns``) deflates
+    the candidate's Sharpe ratio by the number of distinct configurations in the ledger (at least
+    this one) and the variance of their Sharpe ratios. The count is an input of the evidence: the
+    same export after other configurations were tried says so. Columns: ``n_trials``,
+    ``trial_sharpe_variance``, ``sharpe``, ``sharpe0`` (the best skill-less trial's expected
+    Sharpe), ``deflated_sharpe``. None when the backtest was skipped."""
+    returns = candidate_returns(run)
+    if returns is None:
+        return None
+    moments = return_moments(returns)
+    ds = run.dataset
+    if cfg.record_run:
+        record_trial(TrialRecord(
+            created_at=iso_utc(datetime.now(timezone.utc)), dataset=ds.name, dataset_snapshot_hash=ds.meta.snapshot_hash,
+            candidate_id=run.candidate_id, config_hash=H({"configs": run.resolved_configs(cfg),
+                                                          "decisions": run.decisions_ref}),
+            kind="export", sharpe=float(moments["sharpe"]) * 252 ** 0.5, n_returns=int(moments["n_returns"]),
+            skew=float(moments["skew"]), kurtosis=float(moments["kurtosis"])), paths)
+    n_trials = max(1, trial_count(ds.name, run.candidate_id, paths))
+    variance = trial_sharpe_variance(ds.name, run.candidate_id, paths)
+    deflated = deflated_sharpe_of_returns(returns, n_trials, variance)
+    return pl.DataFrame({"n_trials": [n_trials], "trial_sharpe_variance": [variance],
+                         "sharpe": [deflated["sharpe"]], "sharpe0": [deflated["sharpe0"]],
+                         "deflated_sharpe": [deflated["dsr"]]},
+                        schema={"n_trials": pl.Int64, "trial_sharpe_variance": pl.Float64, "sharpe": pl.Float64,
+                                "sharpe0": pl.Float64, "deflated_sharpe": pl.Float64})
 
 
 def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:

@@ -17,8 +17,9 @@ import pytest
 from pydantic import ValidationError
 from test_evidence_helpers import labelled_table, make_inputs, run_cli, write_folder
 
+from janus_core import hashing, pipeline
 from janus_core.decide import latency
-from janus_core.evidence import dspy_bundle
+from janus_core.evidence import dspy_bundle, output, schema
 from janus_core.evidence.dspy_contract import (
     LATENCY_NOT_MEASURED_MS,
     DspyArtifactBundle,
@@ -583,8 +584,3 @@ def test_cli_export_with_a_gate_policy_reports_the_eval(megacap, tmp_path, monke
     assert "latency_p95_ms_not_measured" in printed
     assert _json(out, "run-manifest.json")["dspy"]["metrics_policy"]["default_recommendation"] == "paper"
     assert run_cli(["verify", str(out)]) == 0
-
-
-from janus_core import hashing, pipeline
-from janus_core.evidence import output, schema
-

@@ -20,7 +20,7 @@ from conftest import REPO_ROOT, workspace_env
 from janus_core import pipeline
 from janus_core.data import store
 from janus_core.evidence import schema
-from janus_core.evidence.gate import evaluate_gate
+from janus_core.evidence.gate import evaluate_gate, truthfulness_reasons
 from janus_core.evidence.verify import verify_evidence
 from janus_core.paths import WorkbenchPaths
 from janus_core.pipeline import ExportConfig, export
@@ -75,6 +75,10 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
     assert not live.promotable
     assert [r.code for r in live.reasons] == ["live_rollout_disabled_by_policy", "approval_token_missing"]
     assert verify_evidence(out, megacap_workspace) == []
+    # the lane's truthfulness rule holds for every file that claims authority, the summary included
+    for ref in (schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF):
+        doc = json.loads((out / ref).read_text())
+        assert doc["promotion_authority_eligible"] is True and truthfulness_reasons(doc, ref) == [], ref
     manifest = json.loads((out / "run-manifest.json").read_text())
     assert set(manifest["dataset"]["tables"]) >= {"events", "prices", "benchmarks", "securities"}
     assert "janus_core/pipeline.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
@@ -219,12 +223,17 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
     printed = capsys.readouterr().out
     assert f"evidence written to {out}" in printed and "historical_market_replay" in printed
     assert f"review report for paper: {out / 'report.html'}" in printed
-    assert "PROMOTABLE to paper: the local gate found no blocking reason" in (out / "report.html").read_text()
+    assert "NOT PROMOTABLE to paper: the research verdict did not pass." in (out / "report.html").read_text()
     assert (out / "dspy" / "dspy-eval-report.json").is_file()
     summary = json.loads((out / "evidence-summary.json").read_text())
     assert summary["reward_profile"] == "lane_scaffold" and summary["decisions"] == "policy:sentiment"
     assert run_cli(["verify", str(out)]) == 0
-    assert run_cli(["gate", str(out), "--target", "paper"]) == 0
+    # the lane's checks pass on real replay data; the losing candidate fails the research verdict
+    capsys.readouterr()
+    assert run_cli(["gate", str(out), "--target", "paper"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["lane"]["promotable"] is True and verdict["research"]["pass"] is False
+    assert "research_too_few_trades" in {r["code"] for r in verdict["research"]["reasons"]}
     bare = tmp_path / "cli-bare"
     assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(bare),
                     "--no-record", "--no-report"]) == 0

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
+from janus_core import pipeline
 from janus_core.data.events import derive_event_id
 from janus_core.decide import reward
-from janus_core.evidence import output
+from janus_core.evidence import output, records, schema
 from janus_core.hashing import H
 
 UTC = timezone.utc
@@ -129,6 +130,3 @@ def run_cli(argv: list[str]) -> int:
     cli_evidence.add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)
-
-from janus_core import pipeline
-from janus_core.evidence import records, schema

@@ -19,7 +19,7 @@ from report_fixtures import CARS, write_evidence_folder
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
-from janus_core import hashing
+from janus_core import hashing, pipeline
 from janus_core.cli import main as janus_main
 from janus_core.evidence import gate, schema
 from janus_core.hashing import sha256_file
@@ -479,8 +479,6 @@ def test_licence_of_a_folder_that_did_not_record_it_comes_from_the_dataset_manif
     assert "matches the manifest_sha256 recorded at export" in prov and jinja_escape(dataset["licence"]) in prov
     alone = section_html(render_report(sample_copy).read_text(encoding="utf-8"), "provenance")
     assert "no dataset manifest was consulted" in alone and jinja_escape(dataset["licence"]) not in alone
-
-from janus_core import pipeline
 
 
 @pytest.mark.parametrize("flagged", [False, True])

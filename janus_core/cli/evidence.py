@@ -63,8 +63,9 @@ def _export(args: argparse.Namespace) -> int:
           + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else ""))
     if cfg.dspy_bundle:
         dspy_eval = json.loads((result.out_dir / EVAL_REF).read_text(encoding="utf-8"))
+        failures = dspy_eval.get("metricBundle", {}).get("gateFailures") or []
         print(f"  DSPy eval: gateCompatibility {dspy_eval['gateCompatibility']}, recommendation "
-              f"{dspy_eval['promotionRecommendation']}")
+              f"{dspy_eval['promotionRecommendation']}" + (f" (failures: {', '.join(failures)})" if failures else ""))
     if cfg.report:
         print(f"  review report for {cfg.report_target}: {result.out_dir / REPORT_REF}")
     return 0

@@ -241,7 +241,9 @@ def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> dict[str, Any]:
     """The companion summary of the two child files, with the contract's reason codes:
-    no events, no rewards, mapped < rewards, either child not authoritative (or not eligible)."""
+    no events, no rewards, mapped < rewards, either child not authoritative (or not eligible). It
+    carries the children's ``lineage`` too: under the lane's truthfulness rule any artifact that
+    claims authority needs its four lineage fields, the summary included."""
     ev_sum, rw_sum = event_doc["summary"], reward_doc["summary"]
     reasons: list[str] = []
     if ev_sum["event_count"] == 0:
@@ -277,6 +279,7 @@ def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]
         "artifact_authority": event_doc["artifact_authority"] if authoritative else {
             **event_doc["artifact_authority"], "authoritative": False},
         "promotion_authority_eligible": authoritative,
+        "lineage": event_doc["lineage"],
         "run_id": event_doc["run_id"],
         "candidate_id": reward_doc["candidate_id"],
         "generated_at": event_doc["generated_at"],
