@@ -21,7 +21,7 @@ from janus_core.data.synthetic import (
     STYLE_FACTORS,
     SyntheticConfig,
     generate,
-    trading_calendar,
+    session_days,
 )
 from janus_core.paths import WorkbenchPaths
 
@@ -68,7 +68,7 @@ def test_demo_shapes_and_canonical_tables(demo):
 
 
 def test_calendar_weekdays_and_holidays():
-    days = [d.astype(object) for d in trading_calendar(DEMO)]
+    days = [d.astype(object) for d in session_days(DEMO)]
     assert len(days) == DEMO.n_days and days == sorted(days)
     assert all(d.weekday() < 5 for d in days)
     for closed in (dt.date(2022, 10, 3), dt.date(2024, 1, 1), dt.date(2023, 1, 24), dt.date(2023, 5, 1)):
@@ -150,7 +150,7 @@ def test_suspension_and_limit_flags(demo):
     normal = prices.filter(pl.col("volume") > 0, pl.col("ret").abs() < DEMO.limit_lock_threshold)
     assert normal["tradable"].all()
     # suspended days are price rows, never missing rows; none of them falls in an event window
-    days = pl.Series(trading_calendar(DEMO)).cast(pl.Date)
+    days = pl.Series(session_days(DEMO)).cast(pl.Date)
     index = pl.DataFrame({"date": days, "i": np.arange(days.len())})
     susp_idx = suspended.join(index, on="date").select("symbol", "i")
     ev_idx = demo.events.select("symbol", pl.col("injected_event_day").alias("date")).join(index, on="date")
@@ -160,7 +160,7 @@ def test_suspension_and_limit_flags(demo):
 
 
 def test_events_on_a_stock_are_spaced(demo):
-    days = pl.Series(trading_calendar(DEMO)).cast(pl.Date)
+    days = pl.Series(session_days(DEMO)).cast(pl.Date)
     index = pl.DataFrame({"injected_event_day": days, "i": np.arange(days.len())})
     gaps = (
         demo.events.join(index, on="injected_event_day")

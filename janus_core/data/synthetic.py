@@ -264,7 +264,7 @@ class SyntheticConfig(BaseModel):
         return cls(scale=scale, **{**sizes[scale], **overrides})
 
 
-def trading_calendar(cfg: SyntheticConfig) -> np.ndarray:
+def session_days(cfg: SyntheticConfig) -> np.ndarray:
     """The first ``cfg.n_days`` weekdays on or after ``start_date`` that are not holidays
     (``datetime64[D]`` array)."""
     span = int(cfg.n_days * 1.6) + 60
@@ -279,7 +279,7 @@ def trading_calendar(cfg: SyntheticConfig) -> np.ndarray:
         holiday |= (days >= np.datetime64(first, "D")) & (days <= np.datetime64(last, "D"))
     open_days = days[(weekday < 5) & ~holiday]
     if open_days.size < cfg.n_days:
-        raise ValueError("trading_calendar: calendar span too short")
+        raise ValueError("session_days: calendar span too short")
     return open_days[: cfg.n_days]
 
 
@@ -448,7 +448,7 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
     normal = portable.standard_normal
 
     # Calendar and securities.
-    calendar = trading_calendar(cfg)
+    calendar = session_days(cfg)
     symbols = _symbols(N)
     tier = portable.categorical(b_sec, cfg.tier_shares, N)
     industry = portable.integers(b_sec, cfg.n_industries, N)
