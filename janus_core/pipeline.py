@@ -180,6 +180,16 @@ class ExportConfig(BaseModel):
     report_target: Literal["shadow", "paper", "live"] = "paper"
 
     @model_validator(mode="after")
+    def _one_trading_cost(self) -> ExportConfig:
+        cost = self.label.round_trip_cost_bps
+        for where, given in (("reward", self.reward.get("round_trip_cost_bps")),
+                             ("analysis.backtest", self.analysis.backtest.get("round_trip_cost_bps"))):
+            if given is not None and float(given) != cost:
+                raise ValueError(f"{where}.round_trip_cost_bps {given} differs from label.round_trip_cost_bps {cost}; "
+                                 f"rule: one trading cost for labels, reward and backtest (set label's)")
+        return self
+
+    @model_validator(mode="after")
     def _latency_needs_a_policy_and_a_bundle(self) -> ExportConfig:
         if self.measure_latency and not self.dspy_bundle:
             raise ValueError("measure_latency: the timings feed only the DSPy bundle; rule: set dspy_bundle too")
@@ -420,7 +430,8 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     mapping to events, the HGRM reward and the research tables."""
     ds = load_dataset(cfg.dataset, paths)
     base_reward = reward.reward_profile(cfg.reward_profile)
-    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
+    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(),
+                                                   "round_trip_cost_bps": cfg.label.round_trip_cost_bps, **cfg.reward})
     labelled = car_study(ds, cfg.car, cfg.label, cfg.split)
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, cfg.policy)

@@ -116,10 +116,12 @@ def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cf
 
 
 def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl.DataFrame], candidate: str,
-                    cfg: AnalysisConfig, car_cfg: CarConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+                    cfg: AnalysisConfig, car_cfg: CarConfig,
+                    round_trip_cost_bps: float) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """``nav``, ``holding_period_sweep`` and ``metrics`` (module docstring) for the policies in
     ``decisions`` (``candidate`` among them), and the reasons for any table left out. The backtest's
-    entry and holding period follow the labels' event window (``BacktestConfig.for_labels``)."""
+    entry and holding period follow the labels' event window (``BacktestConfig.for_labels``) and its
+    cost is the labels' round-trip cost (one cost fact)."""
 
     in_window = labelled.filter(pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null()
                                 & is_included())
@@ -128,7 +130,8 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         return {}, {t: reason for t in ("nav", "holding_period_sweep", "metrics")}
     ids = in_window["event_id"].implode()
     chosen = {name: d.filter(pl.col("event_id").is_in(ids)) for name, d in sorted(decisions.items())}
-    bt_cfg = backtest.BacktestConfig.for_labels(car_cfg, **{**cfg.backtest, "start": in_window["event_day"].min(),
+    bt_cfg = backtest.BacktestConfig.for_labels(car_cfg, **{**cfg.backtest, "round_trip_cost_bps": round_trip_cost_bps,
+                                                           "start": in_window["event_day"].min(),
                                                            "end": in_window["event_day"].max()})
     weights = backtest.historical_type_weights(labelled) if bt_cfg.weighting == "type" else None
     results = {name: backtest.run_backtest(ds, d, labelled, bt_cfg, weights) for name, d in chosen.items()}
@@ -187,7 +190,8 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
     es_tables, es_skipped = event_study_tables(ds, labelled, car_cfg, cfg)
     tables.update(es_tables)
     skipped.update(es_skipped)
-    bt_tables, bt_skipped = backtest_tables(ds, labelled, decisions, candidate, cfg, car_cfg)
+    bt_tables, bt_skipped = backtest_tables(ds, labelled, decisions, candidate, cfg, car_cfg,
+                                            label_cfg.round_trip_cost_bps)
     tables.update(bt_tables)
     skipped.update(bt_skipped)
     tables["skipped"] = pl.DataFrame({"table": sorted(skipped), "reason": [skipped[k] for k in sorted(skipped)]},

@@ -50,7 +50,7 @@ def _(mo):
     its event day (the first session after the news), is held for **HP** trading days (the entry
     day is day 1; exit at the close of day HP), with each day's capital split across event types by
     **w_k**, the historical mean |CAR| of the type (historical split only), then equally within a
-    type. Long/short, a configurable cost per side and an optional gross position cap; suspended or
+    type. Long/short, the round-trip cost (the labels' one cost, half per side) and an optional gross position cap; suspended or
     limit-locked entries and exits are skipped and counted, never imputed. Metrics are the paper's
     (Sharpe with population std x sqrt(252), MDD, TR, ARR, Calmar), and because the paper reports
     no uncertainty, every Sharpe ratio and directional accuracy comes with a bootstrap interval and
@@ -87,7 +87,7 @@ def _(backtest, labelled, metrics, mo, policies):
     policy_picker = mo.ui.multiselect(options=list(policies.POLICIES), value=list(policies.POLICIES), label="Policies")
     split_picker = mo.ui.dropdown(options=_splits, value=_splits[0], label="Backtest window (split)")
     hp_slider = mo.ui.slider(1, 10, value=_bt.holding_period, label="Holding period (days)", show_value=True)
-    cost_input = mo.ui.number(start=0.0, stop=100.0, step=0.5, value=_bt.cost_bps, label="Cost (bps per side)")
+    cost_input = mo.ui.number(start=0.0, stop=100.0, step=0.5, value=_bt.round_trip_cost_bps, label="Round-trip cost (bps)")
     cap_picker = mo.ui.dropdown(options={"none": None, "1x NAV": 1.0, "2x NAV": 2.0, "3x NAV": 3.0},
                                 value="none", label="Position cap")
     weighting_picker = mo.ui.radio(options=["type", "equal"], value=_bt.weighting, label="Weighting", inline=True)
@@ -125,7 +125,7 @@ def _(
 ):
     bt_cfg = backtest.BacktestConfig(
         holding_period=hp_slider.value,
-        cost_bps=float(cost_input.value),
+        round_trip_cost_bps=float(cost_input.value),
         position_cap=cap_picker.value,
         weighting=weighting_picker.value,
     )

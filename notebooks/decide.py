@@ -193,8 +193,8 @@ def _(backtest, decisions_by_source, line_chart, mo, plan, result, window):
     }
     backtest_table = backtest.compare_policies(backtests)
     mo.vstack([
-        mo.md(f"### Backtest on the decided events (hold {bt_cfg.holding_period} days, {bt_cfg.cost_bps:g} bps "
-              "per side, type weights from the historical split)"),
+        mo.md(f"### Backtest on the decided events (hold {bt_cfg.holding_period} days, {bt_cfg.round_trip_cost_bps:g} bps round trip, "
+              "half per side, type weights from the historical split)"),
         line_chart(backtest.nav_long(backtests), "date", "nav", "policy", x_type="T", x_title="date", y_title="NAV"),
         backtest_table,
     ])

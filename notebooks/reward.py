@@ -45,7 +45,7 @@ def _(mo):
 
     Stage II of Janus-Q trains a language model with a reward that is *hierarchical and gated*:
     a wrong direction closes the gate on every profit-based term, a wrong or missing event type
-    discounts the profit by **alpha**, the profit is cost-aware (**kappa**) and clipped (**rho**),
+    discounts the profit by **alpha**, the profit is cost-aware (**kappa**, the round-trip cost in bps / 10,000) and clipped (**rho**),
     misjudged strength is penalised asymmetrically, the predicted CAR earns a Gaussian magnitude
     reward (**sigma**), and well-formed output earns a format reward:
 
@@ -88,7 +88,7 @@ def _(mo, reward):
     _ranges = {
         "lambda_dir": (1.05, 5.0, 0.05), "s_dir_neutral": (-1.0, 1.0, 0.05), "neutral_band": (0.0, 0.005, 0.0001),
         "lambda_evt": (0.0, 2.0, 0.05), "lambda_miss": (0.0, 2.0, 0.05), "alpha": (0.05, 0.95, 0.05),
-        "kappa": (0.0, 0.01, 0.0005), "rho": (0.005, 0.2, 0.005), "penalty_trade_weak": (0.0, 1.0, 0.05),
+        "round_trip_cost_bps": (0.0, 100.0, 0.5), "rho": (0.005, 0.2, 0.005), "penalty_trade_weak": (0.0, 1.0, 0.05),
         "penalty_skip_strong": (0.0, 1.0, 0.05), "sigma": (0.002, 0.1, 0.002), "fmt_ok_reward": (0.0, 2.0, 0.1),
         "fmt_fail_reward": (-2.0, 0.0, 0.1), "verbosity_penalty": (0.0, 2.0, 0.1), "w_dir": (0.0, 3.0, 0.1),
         "w_evt": (0.0, 3.0, 0.1), "w_fmt": (0.0, 3.0, 0.1), "w_pnl": (0.0, 100.0, 1.0), "w_mag": (0.0, 3.0, 0.1),
@@ -149,7 +149,7 @@ def _(
     try:
         cfg = reward.HgrmConfig(
             profile=profile_picker.value, **constant_sliders.value, **switches.value,
-            max_completion_chars=int(max_chars.value), tau=tau_override.value or None,
+            max_completion_chars=int(max_chars.value), strength_tau_override=tau_override.value or None,
         )
     except ValueError as _err:
         cfg = None

@@ -88,7 +88,7 @@ def _decisions(actions: dict[str, str], strategy: str = "s") -> pl.DataFrame:
                          "action": list(actions.values())})
 
 
-EQUAL = BacktestConfig(weighting="equal", cost_bps=10.0, holding_period=2)
+EQUAL = BacktestConfig(weighting="equal", round_trip_cost_bps=20.0, holding_period=2)
 
 
 def test_one_long_trade_exact_nav():
@@ -211,7 +211,7 @@ def test_outside_window_and_type_weight_skips():
     ds = _dataset()
     lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.01), ("e2", "B", "unknown", DAYS[2], 0.01),
                      ("e3", "B", "violation", DAYS[4], 0.01)])
-    cfg = BacktestConfig(end=DAYS[2], cost_bps=0.0)
+    cfg = BacktestConfig(end=DAYS[2], round_trip_cost_bps=0.0)
     res = run_backtest(ds, _decisions({"e1": "long", "e2": "long", "e3": "long"}), lab, cfg,
                        type_weights={"dividend": 0.02, "violation": 0.03})
     assert res.trades["skip_reason"].to_list() == [None, "no_type_weight", "outside_window"]
@@ -227,13 +227,13 @@ def test_type_weighting_splits_by_w_then_equally_within_type():
     ds, lab = _cohort_dataset_labelled()
     dec = _decisions({"d1": "long", "d2": "short", "v1": "long", "n1": "short"})
     w = {"dividend": 0.01, "violation": 0.03}
-    res = run_backtest(ds, dec, lab, BacktestConfig(cost_bps=0.0), type_weights=w)
+    res = run_backtest(ds, dec, lab, BacktestConfig(round_trip_cost_bps=0.0), type_weights=w)
     weight = dict(zip(res.trades["event_id"], res.trades["weight"], strict=True))
     # 01-03 cohort: dividend gets 0.01 / 0.04 = 1/4, split over two trades; violation 3/4.
     assert weight["d1"] == pytest.approx(0.125) and weight["d2"] == pytest.approx(-0.125)
     assert weight["v1"] == pytest.approx(0.75)
     assert weight["n1"] == pytest.approx(-1.0)  # alone on 01-04: the whole day's capital
-    eq = run_backtest(ds, dec, lab, BacktestConfig(cost_bps=0.0, weighting="equal"))
+    eq = run_backtest(ds, dec, lab, BacktestConfig(round_trip_cost_bps=0.0, weighting="equal"))
     weight = dict(zip(eq.trades["event_id"], eq.trades["weight"], strict=True))
     assert [weight[k] for k in ("d1", "d2", "v1", "n1")] == pytest.approx([1 / 3, -1 / 3, 1 / 3, -1.0])
     assert res.per_type["event_type"].to_list() == ["dividend", "violation"]
@@ -245,7 +245,7 @@ def test_nav_equals_sum_of_trade_pnl():
     ds, lab = _cohort_dataset_labelled()
     dec = _decisions({"d1": "long", "d2": "short", "v1": "long", "n1": "short"})
     for hp in (1, 2, 3):
-        res = run_backtest(ds, dec, lab, BacktestConfig(holding_period=hp, cost_bps=7.0),
+        res = run_backtest(ds, dec, lab, BacktestConfig(holding_period=hp, round_trip_cost_bps=14.0),
                            type_weights={"dividend": 0.02, "violation": 0.03})
         assert res.nav["nav"][-1] - 1.0 == pytest.approx(res.trades["pnl"].sum(), abs=1e-14)
         assert res.nav["cost"].sum() == pytest.approx(res.trades["cost"].sum(), abs=1e-15)

@@ -63,9 +63,9 @@ def test_backtest_command_writes_trades_nav_and_metrics(env, tmp_path, capsys):
     assert store.trial_count("synthetic-ashare", "type_prior", env) == 1
 
     # another configuration is another trial; the earlier output folder is replaced in place
-    assert _run("--decisions", "type_prior", "--out", str(out), "--holding-period", "2", "--cost-bps", "10") == 0
+    assert _run("--decisions", "type_prior", "--out", str(out), "--holding-period", "2", "--round-trip-cost-bps", "20") == 0
     doc2 = json.loads((out / "metrics.json").read_text())
-    assert doc2["config"]["backtest"]["holding_period"] == 2 and doc2["config"]["backtest"]["cost_bps"] == 10.0
+    assert doc2["config"]["backtest"]["holding_period"] == 2 and doc2["config"]["backtest"]["round_trip_cost_bps"] == 20.0
     assert doc2["trials"]["n_trials"] == 2 and doc2["trials"]["sharpe_variance"] > 0
     assert store.trials(env)["kind"].to_list() == ["backtest", "backtest"]
     assert _run("--decisions", "type_prior", "--out", str(tmp_path / "c"), "--holding-period", "4", "--no-record") == 0
@@ -96,7 +96,7 @@ def test_backtest_command_reads_a_decisions_file(env, tmp_path, capsys):
     [
         (["--decisions", "nonsense"], "neither a policy"),
         (["--decisions", "oracle", "--holding-period", "0"], "holding_period"),
-        (["--decisions", "oracle", "--cost-bps", "-1"], "cost_bps"),
+        (["--decisions", "oracle", "--round-trip-cost-bps", "-1"], "round_trip_cost_bps"),
         (["--decisions", "oracle", "--splits", "nosuch"], "no included event in the splits"),
     ],
 )

@@ -369,3 +369,15 @@ def test_export_returns_the_research_run_its_files_were_written_from(megacap_wor
     assert again.labelled.equals(run.labelled) and again.scored.equals(run.scored)
     with pytest.raises(ValueError, match="estimation_windw"):
         ExportConfig(car={"estimation_windw": 60})
+
+
+def test_one_trading_cost_flows_from_the_labels(megacap_workspace):
+    """One cost fact: the labels' round-trip cost is the reward's kappa and the backtest's cost; a
+    second, different value anywhere is refused before anything runs."""
+    with pytest.raises(ValueError, match="one trading cost"):
+        ExportConfig(label={"round_trip_cost_bps": 20}, reward={"round_trip_cost_bps": 15})
+    with pytest.raises(ValueError, match="one trading cost"):
+        ExportConfig(analysis={"backtest": {"round_trip_cost_bps": 10}})
+    run = pipeline.run_research(ExportConfig(dataset="us-megacap", decisions="type_prior", record_run=False,
+                                             label={"round_trip_cost_bps": 20}), megacap_workspace)
+    assert run.label.effective_tau == 0.002 and run.reward.round_trip_cost_bps == 20 and run.reward.kappa == 0.002

@@ -60,7 +60,7 @@ def one(row, cfg=None, labels=LABELS) -> dict:
 
 
 # Hand-computed with the defaults: lambda_dir 2, s_dir_neutral -0.25, lambda_evt 0.5, lambda_miss 0.25, alpha 0.5,
-# kappa 0.0015, rho 0.05, sigma 0.02, penalties 0.2 (weak traded) / 0.1 (strong skipped),
+# kappa 0.0015 (15 bps round trip), rho 0.05, sigma 0.02, penalties 0.2 (weak traded) / 0.1 (strong skipped),
 # w_dir 1, w_evt 0.5, w_fmt 0.2, w_pnl 20, w_mag 0.3, clip 3.
 CASES = [
     # right direction, type and CAR: 1 + 0.5 + 0.2 + 20 * (0.03 - 0.0015) + 0.3
@@ -179,7 +179,7 @@ def test_tau_override_rederives_true_strength():
     row = decision("E2", "short", "violation", -0.02)
     assert one(row)["strength_penalty"] == 0.0
     # with tau 0.025 the -0.02 event is weak: trading it costs 0.2; 1 + 0.5 + 0.2 + 0.37 + 0.3 - 0.2
-    got = one(row, HgrmConfig(tau=0.025))
+    got = one(row, HgrmConfig(strength_tau_override=0.025))
     assert got["strength_penalty"] == 0.2 and got["final_reward"] == pytest.approx(2.17)
 
 
@@ -217,8 +217,10 @@ def test_config_rules():
     with pytest.raises(RewardError):
         reward_profile("nope")
     payload = reward_config_payload(HgrmConfig())
-    assert payload["kappa"] == "0.0015" and payload["use_pnl"] == "true" and payload["tau"] == "none"
-    assert reward_config_hash(HgrmConfig()) != reward_config_hash(HgrmConfig(kappa=0.001))
+    assert payload["round_trip_cost_bps"] == "15" and payload["use_pnl"] == "true"
+    assert payload["strength_tau_override"] == "none" and "kappa" not in payload and "tau" not in payload
+    assert HgrmConfig().kappa == 0.0015
+    assert reward_config_hash(HgrmConfig()) != reward_config_hash(HgrmConfig(round_trip_cost_bps=10))
 
 
 # ---- the lane's scaffold profile, on the contract's numbers ----------------------------------------

@@ -46,7 +46,7 @@ information from after the moment the decision is taken.
   day may not exceed ``c * NAV`` (previous close): the new cohort is scaled down pro rata to fit
   (``cap_scale`` in the trades table); held positions (carried ones included) are never cut.
   None = no cap (paper's main run).
-- **Costs.** ``cost_bps`` per side, on traded value: ``|notional|`` at entry and
+- **Costs.** half of ``round_trip_cost_bps`` per side, on traded value: ``|notional|`` at entry and
   ``|shares * exit close|`` at exit.
 - **Mark-to-market.** A position of ``q = notional / open_entry`` shares (negative when short) is
   valued each NAV day at the stock's latest close on or before that day (the entry open before its
@@ -141,10 +141,10 @@ class BacktestConfig(BaseModel):
     - ``entry_offset_days`` ``max(a, 0)``: enter at the open of that own trading day after
       ``event_day`` (0: the first open at which the news is public).
     - ``holding_period`` ``b - entry_offset_days + 1``: planned holding days (entry day = day 1).
-    - ``cost_bps`` 5.0 per side: the paper does not publish its cost. 5 bps a side (10 bps round
-      trip) is the A-share retail order of magnitude (commission about 2.5 bps a side plus the
-      0.05% stamp duty on sales since August 2023, averaged over both sides) and matches the
-      lane's reference profile cost of 5 bps (lane-contract.md).
+    - ``round_trip_cost_bps`` 15.0: the workbench's one cost fact (``LabelConfig.round_trip_cost_bps``:
+      stamp duty, commission both ways, fees and a few bps of spread), charged half at entry and half
+      at exit; the export passes the same value to labels, reward and backtest. The paper does not
+      publish its cost.
     - ``position_cap`` None: no cap in the paper's main run; 1.0, 2.0, 3.0 (NAV multiples) studied.
     - ``weighting`` "type": the paper's w_k split; "equal" for the comparison.
     - ``daily_capital`` 1.0: each day's new cohort gets gross notional 1 x NAV, so with HP days
@@ -163,7 +163,7 @@ class BacktestConfig(BaseModel):
     label_window: tuple[int, int] = DEFAULT_LABEL_WINDOW
     entry_offset_days: int = Field(ge=0)
     holding_period: int = Field(ge=1)
-    cost_bps: float = Field(5.0, ge=0.0)
+    round_trip_cost_bps: float = Field(15.0, ge=0.0)
     position_cap: float | None = Field(None, gt=0.0)
     weighting: Literal["type", "equal"] = "type"
     daily_capital: float = Field(1.0, gt=0.0)
@@ -578,7 +578,7 @@ def run_backtest(
     executed = frame.get_column("executed").to_numpy()
     entry_day = frame.get_column("entry_day").fill_null(-1).to_numpy()
     exit_day = frame.get_column("exit_day").fill_null(-1).to_numpy()
-    cost_rate = cfg.cost_bps / 1e4
+    cost_rate = cfg.round_trip_cost_bps / 2e4  # per side: half the round trip
     with np.errstate(invalid="ignore", divide="ignore"):  # skipped rows may lack prices; masked below
         price_relative = np.where(
             executed, frame.get_column("exit_price").to_numpy() / frame.get_column("entry_price").to_numpy(), np.nan

@@ -2,7 +2,7 @@
 headless counterpart of ``notebooks/backtest.py``).
 
 ``janus backtest --dataset NAME --decisions POLICY|PATH --out DIR [--holding-period N]
-[--cost-bps X] [--splits test] [--strategy-id ID] [--candidate-id ID] [--no-record]``:
+[--round-trip-cost-bps X] [--splits test] [--strategy-id ID] [--candidate-id ID] [--no-record]``:
 
 1. runs the default event study on the dataset (``car.car_study``: CAR, labels, splits) and takes
    the decisions of a baseline policy (``policies.POLICIES``) or of a decisions file (one strategy:
@@ -141,8 +141,10 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
 
     out = Path(args.out)
     check_out_dir(out)
-    car_cfg, label_cfg, split_cfg, policy_cfg, boot = CarConfig(), LabelConfig(), SplitConfig(), PolicyConfig(), BootstrapConfig()
-    overrides = {k: v for k, v in (("holding_period", args.holding_period), ("cost_bps", args.cost_bps)) if v is not None}
+    label_cfg = LabelConfig() if args.round_trip_cost_bps is None else LabelConfig(round_trip_cost_bps=args.round_trip_cost_bps)
+    car_cfg, split_cfg, policy_cfg, boot = CarConfig(), SplitConfig(), PolicyConfig(), BootstrapConfig()
+    overrides = {"round_trip_cost_bps": label_cfg.round_trip_cost_bps,  # one cost for labels and trades
+                 **({} if args.holding_period is None else {"holding_period": args.holding_period})}
     splits = sorted({s.strip() for s in args.splits.split(",") if s.strip()})
     backtest.BacktestConfig.for_labels(car_cfg, **overrides)  # bad settings fail before any work
     ds = load_dataset(args.dataset, paths)
@@ -221,7 +223,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (written to a temp folder, then renamed)")
     p.add_argument("--holding-period", type=int, default=None,
                    help="trading days held (default: follows the label window, 3 for [0, 2])")
-    p.add_argument("--cost-bps", type=float, default=None, help="cost per side in basis points (default 5)")
+    p.add_argument("--round-trip-cost-bps", type=float, default=None, metavar="BPS",
+                   help="round-trip trading cost in basis points, for the labels' tau and the trades (half per "
+                        "side); default: LabelConfig's 15")
     p.add_argument("--splits", default="test", help="comma-separated chronological splits to backtest (default test)")
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
     p.add_argument("--candidate-id", default=None, help="name in the trials ledger (default: policy or strategy id)")

@@ -23,7 +23,7 @@ Profile ``hgrm`` (the paper's structure; constants are ours, the paper publishes
   ``r_evt = -lambda_miss``, ``m_evt = alpha``; "unknown" because the true type is outside the
   taxonomy: ``r_evt = 0``, ``m_evt = 1`` (nothing to judge). ``use_event_gate`` off: ``r_evt = 0``,
   ``m_evt = 1``.
-- Cost-aware PnL: ``r_pnl = clip(a * c - kappa, -rho, rho)`` when trading, 0 for a hold (0 with
+- Cost-aware PnL: ``r_pnl = clip(a * c - kappa, -rho, rho)`` with ``kappa = round_trip_cost_bps / 10,000`` when trading, 0 for a hold (0 with
   ``use_pnl`` off). Trading *is* the strength judgement (the paper takes a position only on a
   predicted strong event), so ``predicted_strength`` is kept for decision metrics but not rewarded:
   it cannot be used to dodge the penalty below.
@@ -117,15 +117,16 @@ class HgrmConfig(BaseModel):
         "PnL multiplier m_evt when the type is wrong or missing (paper: in (0,1)); 0.5 halves profit "
         "earned without understanding the event."))
     # Cost-aware PnL
-    kappa: float = Field(0.0015, ge=0.0, description=(
-        "Round-trip trading cost in return units: A-share commission both ways plus the 0.05% stamp "
-        "duty; equals the 0.0015 strength cut drawn in the paper's figure."))
+    round_trip_cost_bps: float = Field(15.0, ge=0.0, description=(
+        "kappa of the paper: the round-trip trading cost, in basis points of traded value (the one "
+        "cost fact of the workbench, LabelConfig.round_trip_cost_bps; the export passes the same "
+        "value to labels, reward and backtest). r_pnl subtracts it as a return, / 10,000."))
     rho: float = Field(0.05, gt=0.0, description=(
         "PnL clip: twice the largest published mean |CAR| by type (risk_warning 0.0511 aside, about "
         "2x 0.025), so tail events cannot dominate a batch."))
-    tau: float | None = Field(None, gt=0.0, description=(
-        "Strength threshold for the true strength: None uses the labels' own ``strength`` (set by the "
-        "label step's tau); a number re-derives it as |c| >= tau, to study tau without relabelling."))
+    strength_tau_override: float | None = Field(None, gt=0.0, description=(
+        "Re-derive the true strength as |c| >= this (to study the label step's tau without "
+        "relabelling); None uses the labels' own ``strength`` (set by LabelConfig.tau)."))
     penalty_trade_weak: float = Field(0.2, ge=0.0, description=(
         "Penalty for trading a weak event: the larger side of the asymmetry, since such a trade loses "
         "the cost for certain."))
@@ -173,6 +174,11 @@ class HgrmConfig(BaseModel):
     scaffold_type_unknown: float = Field(0.7, description="Lane scaffold: event-type gate value with no type.")
     scaffold_cost_bps: float = Field(5.0, ge=0.0, description="Lane scaffold: cost in basis points.")
     scaffold_process_bonus: float = Field(0.10, description="Lane scaffold: process reward when a rationale is present.")
+
+    @property
+    def kappa(self) -> float:
+        """The paper's kappa in return units: ``round_trip_cost_bps / 10,000``."""
+        return self.round_trip_cost_bps / 10_000.0
 
     @model_validator(mode="after")
     def _penalties_ordered(self) -> "HgrmConfig":
@@ -227,8 +233,8 @@ def _labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     reason = pl.col("excluded_reason") if "excluded_reason" in labelled.columns else pl.lit(None, dtype=pl.String)
     strength = (
         pl.col("strength")
-        if cfg.tau is None
-        else pl.when(pl.col("car").abs() >= cfg.tau).then(pl.lit("strong")).otherwise(pl.lit("weak"))
+        if cfg.strength_tau_override is None
+        else pl.when(pl.col("car").abs() >= cfg.strength_tau_override).then(pl.lit("strong")).otherwise(pl.lit("weak"))
     )
     return labelled.select(
         pl.col("event_id").cast(pl.String),
