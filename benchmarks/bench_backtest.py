@@ -17,12 +17,9 @@ import time
 
 import polars as pl
 
-from janus_core.backtest.engine import (
-    BacktestConfig,
-    historical_type_weights,
-    holding_period_sweep,
-    run_backtest,
-)
+from janus_core.backtest.config import BacktestConfig
+from janus_core.backtest.engine import historical_type_weights, run_backtest
+from janus_core.backtest.studies import holding_period_sweep
 from janus_core.data.synthetic import SyntheticConfig, generate
 from janus_core.decide.policies import make_decisions
 from janus_core.study import labels

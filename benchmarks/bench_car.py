@@ -40,8 +40,9 @@ import polars as pl
 
 from janus_core.data.manifest import load_dataset
 from janus_core.paths import WorkbenchPaths
-from janus_core.study.car import CarConfig, Panel, compute_car
+from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.labels import LabelConfig, car_study
+from janus_core.study.panel import Panel
 
 NAME = "synthetic-ashare"
 TARGETS = {"median_s": 1.0, "peak_gib": 1.0, "vs_eventstudy": 25.0, "vs_statsmodels": 10.0}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from janus_core.backtest.metrics import BootstrapConfig, ma1_sharpe_coverage
+from janus_core.backtest.intervals import ma1_sharpe_coverage
+from janus_core.backtest.metrics import BootstrapConfig
 
 SETTINGS: tuple[tuple[int, float], ...] = ((54, 0.6), (54, 0.0), (54, 0.3), (120, 0.6), (250, 0.6))
 

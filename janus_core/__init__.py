@@ -65,11 +65,11 @@ _ENTRY_POINTS: dict[str, str] = {
     "reward_profile": "janus_core.decide.reward",
     "score": "janus_core.decide.reward",
     "ablation_table": "janus_core.decide.reward",
-    "constant_policy_check": "janus_core.decide.reward",
+    "constant_policy_check": "janus_core.decide.hacking",
     # backtest
-    "BacktestConfig": "janus_core.backtest.engine",
+    "BacktestConfig": "janus_core.backtest.config",
     "run_backtest": "janus_core.backtest.engine",
-    "holding_period_sweep": "janus_core.backtest.engine",
+    "holding_period_sweep": "janus_core.backtest.studies",
     "nav_metrics": "janus_core.backtest.metrics",
     "decision_metrics": "janus_core.backtest.metrics",
     # evidence, report, pipeline

@@ -58,12 +58,9 @@ the report is rendered from that complete folder, and only then is it renamed in
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import platform
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -72,7 +69,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import janus_core
-from janus_core.backtest.metrics import deflated_sharpe_of_returns, return_moments
+from janus_core.backtest.overfitting import deflated_sharpe_of_returns, return_moments
 from janus_core.data import store
 from janus_core.data.dataset import Dataset
 from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
@@ -121,6 +118,16 @@ from janus_core.evidence.schema import (
 )
 from janus_core.hashing import H, decimal_str, dumps, sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
+from janus_core.provenance import (
+    MANIFEST_PACKAGES,
+    RUNTIME_PACKAGES,
+    generated_at,
+    git_commit,
+    package_versions,
+    repo_root,
+    runtime_version_refs,
+    source_digests,
+)
 from janus_core.report.render import render_report
 from janus_core.research import AnalysisConfig, research_tables
 from janus_core.study.car import CarConfig
@@ -130,10 +137,6 @@ from janus_core.study.labels import LabelConfig, SplitConfig, car_study
 # --------------------------------------------------------------------------------------------------
 # The export
 # --------------------------------------------------------------------------------------------------
-#: Distributions whose versions the run manifest records (and the lineage's ``runtime_version_refs``).
-RUNTIME_PACKAGES: tuple[str, ...] = ("polars", "numpy", "scipy", "statsmodels", "pydantic", "pyarrow", "duckdb")
-#: Extra distributions recorded in the run manifest only.
-MANIFEST_PACKAGES: tuple[str, ...] = ("marimo", "altair")
 
 
 class ExportConfig(BaseModel):
@@ -198,64 +201,6 @@ class ExportConfig(BaseModel):
                              f"compute, so it cannot time them; rule: bring the time per decision as a "
                              f"latency_ms column of the decisions file")
         return self
-
-
-def generated_at(as_of: str, source_date_epoch: int | None) -> str:
-    """``generated_at``: ``source_date_epoch`` (seconds, UTC) if given, else ``SOURCE_DATE_EPOCH``
-    from the environment, else the dataset's as-of time (ISO-8601; without an offset it is UTC)."""
-    epoch = source_date_epoch
-    if epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip():
-        epoch = int(os.environ["SOURCE_DATE_EPOCH"].strip())
-    if epoch is not None:
-        return iso_utc(datetime.fromtimestamp(epoch, tz=timezone.utc))
-    return iso_utc(datetime.fromisoformat(as_of.replace("Z", "+00:00")))
-
-
-def repo_root() -> Path:
-    """The folder holding the ``janus_core`` package (the repository root in a checkout)."""
-    return Path(janus_core.__file__).resolve().parent.parent
-
-
-def git_commit(root: Path) -> str:
-    """``git rev-parse HEAD`` of ``root``, or ``"unknown"`` outside a repository."""
-    try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    out = proc.stdout.strip()
-    return out if proc.returncode == 0 and out else "unknown"
-
-
-def source_digests(root: Path) -> dict[str, str]:
-    """SHA-256 of every ``janus_core`` module and every notebook, keyed by path relative to ``root``
-    (all of them, not only the ones imported, so the record does not depend on import order)."""
-    files = sorted(root.glob("janus_core/**/*.py")) + sorted(root.glob("notebooks/*.py"))
-    return {f.relative_to(root).as_posix(): sha256_file(f) for f in files if "__pycache__" not in f.parts}
-
-
-def package_versions(names: Sequence[str]) -> dict[str, str]:
-    """Installed versions of ``names`` (``"not-installed"`` when absent)."""
-    out: dict[str, str] = {}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not-installed"
-    return out
-
-
-def runtime_version_refs() -> list[str]:
-    """``name==version`` of Python, ``janus_core`` and the numerical packages, sorted."""
-    refs = [f"python=={platform.python_version()}", f"janus_core=={janus_core.__version__}"]
-    refs += [f"{k}=={v}" for k, v in package_versions(RUNTIME_PACKAGES).items()]
-    return sorted(refs)
-
-
-
-
-
-
 
 
 def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: str) -> pl.DataFrame:

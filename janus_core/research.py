@@ -17,7 +17,7 @@ Computed by the other research steps and gathered here, every constant in :class
   hgrm profile only) for the candidate and the baselines.
 - ``constant_policy_check``: the reward-hacking check: every policy that ignores the news (the
   constants, random, the label-shuffled oracle) against a realistically skilled baseline and zero,
-  with the margins and a ``flagged`` column (``reward.constant_policy_check``; constants in
+  with the margins and a ``flagged`` column (``hacking.constant_policy_check``; constants in
   ``hacking_check``).
 - ``nav``: NAV of the candidate, the baseline policies and the buy-and-hold benchmarks over the
   backtest window (columns ``series, kind, date, nav``; kind is candidate, baseline or benchmark).
@@ -42,18 +42,16 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from janus_core.backtest import config, intervals, metrics, studies
 from janus_core.backtest import engine as backtest
-from janus_core.backtest import metrics
-from janus_core.backtest.metrics import (
-    BootstrapConfig,
-    da_interval_table,
-    decision_metrics,
-)
+from janus_core.backtest.intervals import da_interval_table
+from janus_core.backtest.metrics import BootstrapConfig, decision_metrics
 from janus_core.data.dataset import Dataset
-from janus_core.decide import reward
+from janus_core.decide import hacking, reward
 from janus_core.decide.decisions import DECISION_SCHEMA
+from janus_core.decide.hacking import HackingCheckConfig
 from janus_core.decide.policies import PolicyConfig, make_decisions
-from janus_core.decide.reward import HackingCheckConfig, HgrmConfig, score
+from janus_core.decide.reward import HgrmConfig, score
 from janus_core.study import significance
 from janus_core.study.car import CarConfig, estimation_abnormal_returns
 from janus_core.study.exclusion import included, is_included
@@ -82,7 +80,7 @@ class AnalysisConfig(BaseModel):
     backtest_splits: tuple[str, ...] = ("test",)
     #: Holding periods of the sweep (the paper: 1..10 trading days).
     holding_periods: tuple[int, ...] = tuple(range(1, 11))
-    #: Overrides of ``backtest.BacktestConfig`` (window bounds are set from the backtest splits).
+    #: Overrides of ``config.BacktestConfig`` (window bounds are set from the backtest splits).
     backtest: dict[str, Any] = Field(default_factory=dict)
     #: Overrides of ``metrics.BootstrapConfig``.
     bootstrap: dict[str, Any] = Field(default_factory=dict)
@@ -130,7 +128,7 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         return {}, {t: reason for t in ("nav", "holding_period_sweep", "metrics")}
     ids = in_window["event_id"].implode()
     chosen = {name: d.filter(pl.col("event_id").is_in(ids)) for name, d in sorted(decisions.items())}
-    bt_cfg = backtest.BacktestConfig.for_labels(car_cfg, **{**cfg.backtest, "round_trip_cost_bps": round_trip_cost_bps,
+    bt_cfg = config.BacktestConfig.for_labels(car_cfg, **{**cfg.backtest, "round_trip_cost_bps": round_trip_cost_bps,
                                                            "start": in_window["event_day"].min(),
                                                            "end": in_window["event_day"].max()})
     weights = backtest.historical_type_weights(labelled) if bt_cfg.weighting == "type" else None
@@ -138,11 +136,11 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
     navs = [r.nav.select(pl.lit(name).alias("series"),
                          pl.lit("candidate" if name == candidate else "baseline").alias("kind"), "date", "nav")
             for name, r in results.items()]
-    bench = backtest.benchmark_navs(ds, bt_cfg.start, bt_cfg.end).select(
+    bench = studies.benchmark_navs(ds, bt_cfg.start, bt_cfg.end).select(
         pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav")
     tables: dict[str, pl.DataFrame] = {
         "nav": pl.concat([*navs, bench], how="vertical").sort("kind", "series", "date"),
-        "holding_period_sweep": backtest.holding_period_sweep(
+        "holding_period_sweep": studies.holding_period_sweep(
             ds, chosen[candidate], labelled, bt_cfg, cfg.holding_periods, weights
         ).select(pl.lit(candidate).alias("policy"), pl.all()),
     }
@@ -155,9 +153,9 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         skipped["metrics"] = "fewer than two daily returns in the backtest window"
     else:
         boot = metrics.BootstrapConfig(**cfg.bootstrap)
-        sharpe = metrics.sharpe_interval_table(returns, baseline, boot)
-        da = metrics.da_interval_table(chosen, labelled, baseline, boot)
-        nav_metrics = backtest.compare_policies(results).drop("sharpe")
+        sharpe = intervals.sharpe_interval_table(returns, baseline, boot)
+        da = intervals.da_interval_table(chosen, labelled, baseline, boot)
+        nav_metrics = studies.compare_policies(results).drop("sharpe")
         tables["metrics"] = sharpe.join(da, on="policy", how="left", maintain_order="left").join(
             nav_metrics, on="policy", how="left", maintain_order="left").sort("policy")
     return tables, skipped
@@ -177,7 +175,7 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
     decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
     tables: dict[str, pl.DataFrame] = {
         "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
-        "constant_policy_check": reward.constant_policy_check(labelled, reward_cfg,
+        "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg,
                                                               cfg.hacking_check),
     }
     if reward_cfg.profile == "hgrm":
@@ -203,7 +201,7 @@ def bootstrap_mean_ci(values: np.ndarray, n_boot: int, alpha: float, seed: int) 
     """``(mean, lo, hi)``: the percentile interval of the mean under an i.i.d. bootstrap
     (``n_boot`` resamples of ``len(values)`` indices drawn with ``numpy.random.default_rng(seed)``,
     the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled means), the resampling
-    ``metrics.bootstrap_da_ci`` uses for DA."""
+    ``intervals.bootstrap_da_ci`` uses for DA."""
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
         raise ValueError("bootstrap_mean_ci: no values")
@@ -217,7 +215,7 @@ def compare_decisions(decisions_by_name: Mapping[str, pl.DataFrame], labelled: p
                       reward_cfg: HgrmConfig | None = None, boot: BootstrapConfig | None = None, baseline: str = "random") -> pl.DataFrame:
     """One row per decision source (sorted by name) on the events each decided: ``policy, n, da,
     da_lo, da_hi, da_diff, da_diff_lo, da_diff_hi`` (paired against ``baseline`` on shared events;
-    ``metrics.da_interval_table``), ``mean_reward, reward_lo, reward_hi`` (HGRM ``final_reward``,
+    ``intervals.da_interval_table``), ``mean_reward, reward_lo, reward_hi`` (HGRM ``final_reward``,
     :func:`bootstrap_mean_ci`), ``eta`` and ``malformed`` (decisions with ``format_ok`` false)."""
     reward_cfg = reward_cfg or HgrmConfig()
     boot = boot or BootstrapConfig()

@@ -13,22 +13,23 @@ def _():
     import marimo as mo
     import polars as pl
 
+    from janus_core.backtest import config, metrics, studies
     from janus_core.backtest import engine as backtest
-    from janus_core.backtest import metrics
+    from janus_core.backtest import intervals as boot_intervals
+    from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.decide import policies
+    from janus_core.paths import WorkbenchPaths
+    from janus_core.report.charts import interval_chart, line_chart
     from janus_core.study.car import CarConfig
     from janus_core.study.labels import car_study
-    from janus_core.report.charts import interval_chart, line_chart
-    from janus_core.data.manifest import dataset_choices, load_dataset
-    from janus_core.paths import WorkbenchPaths
 
     return (
-        CarConfig,
-        Path,
-        WorkbenchPaths,
         alt,
         backtest,
+        boot_intervals,
         car_study,
+        CarConfig,
+        config,
         dataset_choices,
         interval_chart,
         json,
@@ -36,8 +37,11 @@ def _():
         load_dataset,
         metrics,
         mo,
+        Path,
         pl,
         policies,
+        studies,
+        WorkbenchPaths,
     )
 
 
@@ -80,8 +84,15 @@ def _(CarConfig, backtest, car_study, dataset_picker, load_dataset, paths):
 
 
 @app.cell
-def _(backtest, labelled, metrics, mo, policies):
-    _bt = backtest.BacktestConfig()
+def _(
+    backtest,
+    config,
+    labelled,
+    metrics,
+    mo,
+    policies,
+):
+    _bt = config.BacktestConfig()
     _boot = metrics.BootstrapConfig()
     _splits = [s for s in ("test", "validation", "train") if s in set(labelled["split"].to_list())]
     policy_picker = mo.ui.multiselect(options=list(policies.POLICIES), value=list(policies.POLICIES), label="Policies")
@@ -114,6 +125,7 @@ def _(backtest, labelled, metrics, mo, policies):
 def _(
     backtest,
     cap_picker,
+    config,
     cost_input,
     hp_slider,
     labelled,
@@ -123,7 +135,7 @@ def _(
     split_picker,
     weighting_picker,
 ):
-    bt_cfg = backtest.BacktestConfig(
+    bt_cfg = config.BacktestConfig(
         holding_period=hp_slider.value,
         round_trip_cost_bps=float(cost_input.value),
         position_cap=cap_picker.value,
@@ -150,11 +162,19 @@ def _(backtest, bt_cfg, decisions_by_policy, ds, mo, type_weights, window):
 
 
 @app.cell
-def _(backtest, ds, metrics, mo, pl, results):
+def _(
+    backtest,
+    ds,
+    metrics,
+    mo,
+    pl,
+    results,
+    studies,
+):
     mo.stop(not results, mo.md("_Pick at least one policy._"))
-    navs = backtest.nav_long(results)
+    navs = studies.nav_long(results)
     _dates = navs["date"]
-    bench = backtest.benchmark_navs(ds, _dates.min(), _dates.max())
+    bench = studies.benchmark_navs(ds, _dates.min(), _dates.max())
     bench_metrics = pl.DataFrame([
         {"benchmark": _b, **metrics.nav_metrics(bench.filter(pl.col("benchmark") == _b)["nav"])}
         for _b in sorted(bench["benchmark"].unique().to_list())
@@ -185,13 +205,14 @@ def _(
     mo,
     pl,
     results,
+    studies,
     window,
 ):
     _decision = pl.DataFrame([
         {"policy": _p, **{k: metrics.decision_metrics(_d, window)[k] for k in ("da", "eta", "mae", "rmse")}}
         for _p, _d in sorted(decisions_by_policy.items())
     ], schema_overrides={"da": pl.Float64, "eta": pl.Float64, "mae": pl.Float64, "rmse": pl.Float64})
-    policy_table = backtest.compare_policies(results).join(_decision, on="policy", how="left", maintain_order="left")
+    policy_table = studies.compare_policies(results).join(_decision, on="policy", how="left", maintain_order="left")
     mo.vstack([mo.md("### Policies (paper metrics)"), policy_table, mo.md("Benchmarks, buy and hold:"), bench_metrics])
     return (policy_table,)
 
@@ -205,11 +226,12 @@ def _(
     line_chart,
     mo,
     pl,
+    studies,
     type_weights,
     window,
 ):
     hp_sweep = pl.concat([
-        backtest.holding_period_sweep(ds, _d, window, bt_cfg, range(1, 11), type_weights)
+        studies.holding_period_sweep(ds, _d, window, bt_cfg, range(1, 11), type_weights)
         .select(pl.lit(_p).alias("policy"), pl.all())
         for _p, _d in mo.status.progress_bar(
             sorted(decisions_by_policy.items()), title="Holding-period sweep", remove_on_exit=True
@@ -224,9 +246,19 @@ def _(
 
 
 @app.cell
-def _(backtest, bt_cfg, decisions_by_policy, ds, mo, pl, type_weights, window):
+def _(
+    backtest,
+    bt_cfg,
+    decisions_by_policy,
+    ds,
+    mo,
+    pl,
+    studies,
+    type_weights,
+    window,
+):
     weighting_table = pl.concat([
-        backtest.weighting_comparison(ds, _d, window, bt_cfg, type_weights).select(pl.lit(_p).alias("policy"), pl.all())
+        studies.weighting_comparison(ds, _d, window, bt_cfg, type_weights).select(pl.lit(_p).alias("policy"), pl.all())
         for _p, _d in sorted(decisions_by_policy.items())
     ])
     mo.vstack([mo.md("### Type (w_k) versus equal weighting"), weighting_table])
@@ -234,9 +266,19 @@ def _(backtest, bt_cfg, decisions_by_policy, ds, mo, pl, type_weights, window):
 
 
 @app.cell
-def _(backtest, bt_cfg, decisions_by_policy, ds, mo, pl, type_weights, window):
+def _(
+    backtest,
+    bt_cfg,
+    decisions_by_policy,
+    ds,
+    mo,
+    pl,
+    studies,
+    type_weights,
+    window,
+):
     cap_table = pl.concat([
-        backtest.position_cap_sweep(ds, _d, window, bt_cfg, type_weights=type_weights)
+        studies.position_cap_sweep(ds, _d, window, bt_cfg, type_weights=type_weights)
         .select(pl.lit(_p).alias("policy"), pl.all())
         for _p, _d in sorted(decisions_by_policy.items())
     ])
@@ -276,6 +318,7 @@ def _(alt, mo, pl, results, type_policy_picker):
 @app.cell
 def _(
     baseline_picker,
+    boot_intervals,
     decisions_by_policy,
     metrics,
     mo,
@@ -286,8 +329,8 @@ def _(
     mo.stop(baseline_picker.value not in results, mo.md("_The baseline policy must be one of the picked policies._"))
     boot_cfg = metrics.BootstrapConfig(n_boot=n_boot_slider.value)
     _returns = {_p: _r.nav["daily_return"].drop_nulls() for _p, _r in results.items()}
-    intervals = metrics.sharpe_interval_table(_returns, baseline_picker.value, boot_cfg).join(
-        metrics.da_interval_table(decisions_by_policy, window, baseline_picker.value, boot_cfg),
+    intervals = boot_intervals.sharpe_interval_table(_returns, baseline_picker.value, boot_cfg).join(
+        boot_intervals.da_interval_table(decisions_by_policy, window, baseline_picker.value, boot_cfg),
         on="policy", how="left", maintain_order="left",
     )
     return boot_cfg, intervals

@@ -12,12 +12,11 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core.study import labels
-    from janus_core.study import significance
-    from janus_core.study.car import CarConfig, estimation_abnormal_returns
-    from janus_core.study.labels import car_study, car_summary, write_car_artifacts
     from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
+    from janus_core.study import labels, significance
+    from janus_core.study.car import CarConfig, estimation_abnormal_returns
+    from janus_core.study.labels import car_study, car_summary, write_car_artifacts
 
     return (
         CarConfig,

@@ -12,19 +12,18 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core.backtest import engine as backtest
-    from janus_core.backtest import metrics
     from janus_core import research
-    from janus_core.decide import models, policies
-    from janus_core.report.charts import interval_chart, line_chart
+    from janus_core.backtest import config, metrics, studies
+    from janus_core.backtest import engine as backtest
     from janus_core.data.manifest import dataset_choices
+    from janus_core.decide import models, policies
     from janus_core.decide.lineage import write_decisions
     from janus_core.paths import WorkbenchPaths
+    from janus_core.report.charts import interval_chart, line_chart
 
     return (
-        Path,
-        WorkbenchPaths,
         backtest,
+        config,
         dataset_choices,
         interval_chart,
         json,
@@ -32,9 +31,12 @@ def _():
         metrics,
         mo,
         models,
+        Path,
         pl,
         policies,
         research,
+        studies,
+        WorkbenchPaths,
         write_decisions,
     )
 
@@ -153,7 +155,14 @@ def _(mo, pl, result):
 
 
 @app.cell
-def _(metrics, models, pl, policies, result):
+def _(
+    metrics,
+    models,
+    pl,
+    policies,
+    research,
+    result,
+):
     _ids = result.decisions.select("event_id")
     decisions_by_source = {
         "model": result.decisions,
@@ -183,19 +192,29 @@ def _(comparison, interval_chart, mo):
 
 
 @app.cell
-def _(backtest, decisions_by_source, line_chart, mo, plan, result, window):
+def _(
+    backtest,
+    config,
+    decisions_by_source,
+    line_chart,
+    mo,
+    plan,
+    result,
+    studies,
+    window,
+):
     _weights = backtest.historical_type_weights(result.labelled)
-    bt_cfg = backtest.BacktestConfig()
+    bt_cfg = config.BacktestConfig()
     backtests = {
         _p: backtest.run_backtest(plan.ds, _d, window, bt_cfg, _weights)
         for _p, _d in mo.status.progress_bar(sorted(decisions_by_source.items()), title="Backtesting",
                                              remove_on_exit=True)
     }
-    backtest_table = backtest.compare_policies(backtests)
+    backtest_table = studies.compare_policies(backtests)
     mo.vstack([
         mo.md(f"### Backtest on the decided events (hold {bt_cfg.holding_period} days, {bt_cfg.round_trip_cost_bps:g} bps round trip, "
               "half per side, type weights from the historical split)"),
-        line_chart(backtest.nav_long(backtests), "date", "nav", "policy", x_type="T", x_title="date", y_title="NAV"),
+        line_chart(studies.nav_long(backtests), "date", "nav", "policy", x_type="T", x_title="date", y_title="NAV"),
         backtest_table,
     ])
     return (backtest_table,)

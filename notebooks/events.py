@@ -7,15 +7,13 @@ app = marimo.App(width="medium", app_title="Janus-Q: news events")
 @app.cell
 def _():
     import json
-    from datetime import date
     from pathlib import Path
 
     import altair as alt
     import marimo as mo
     import polars as pl
 
-    from janus_core.data import catalog
-    from janus_core.data import store
+    from janus_core.data import catalog, store
     from janus_core.data.manifest import dataset_choices, load_dataset
     from janus_core.paths import WorkbenchPaths
 

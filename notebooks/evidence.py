@@ -14,12 +14,12 @@ def _():
 
     from janus_core.data import store
     from janus_core.data.manifest import dataset_choices
-    from janus_core.pipeline import ExportConfig, export
-    from janus_core.evidence.gate import TARGETS, evaluate_gate
-    from janus_core.paths import WorkbenchPaths
     from janus_core.decide.policies import POLICIES
     from janus_core.decide.reward import PROFILES
+    from janus_core.evidence.gate import TARGETS, evaluate_gate
     from janus_core.evidence.verify import verify_evidence
+    from janus_core.paths import WorkbenchPaths
+    from janus_core.pipeline import ExportConfig, export
 
     return (
         ExportConfig,

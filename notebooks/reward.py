@@ -13,15 +13,15 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from janus_core.decide import policies
-    from janus_core.decide import reward
-    from janus_core.decide import training
+    from janus_core.data.manifest import dataset_choices, load_dataset
+    from janus_core.decide import hacking as hacking_check
+    from janus_core.decide import policies, reward, training
+    from janus_core.paths import WorkbenchPaths
     from janus_core.study.car import CarConfig
     from janus_core.study.labels import car_study
-    from janus_core.data.manifest import dataset_choices, load_dataset
-    from janus_core.paths import WorkbenchPaths
 
     return (
+        hacking_check,
         CarConfig,
         Path,
         WorkbenchPaths,
@@ -227,9 +227,9 @@ def _(cfg, decisions, labelled, mo, reward):
 
 
 @app.cell
-def _(alt, cfg, labelled, mo, pl, reward):
-    constants = reward.constant_policy_check(labelled, cfg)
-    hacking = reward.hacking_verdict(constants)
+def _(alt, cfg, hacking_check, labelled, mo, pl, reward):
+    constants = hacking_check.constant_policy_check(labelled, cfg)
+    hacking = hacking_check.hacking_verdict(constants)
     _skilled = hacking["skilled_mean_reward"]
     _best = constants.row(0, named=True)
     _callout = mo.callout(

@@ -8,20 +8,18 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.backtest.engine import (
-    SKIP_REASONS,
-    BacktestConfig,
+from janus_core.backtest.config import SKIP_REASONS, BacktestConfig
+from janus_core.backtest.engine import historical_type_weights, run_backtest
+from janus_core.backtest.metrics import decision_metrics, nav_metrics
+from janus_core.backtest.studies import (
     benchmark_navs,
     compare_policies,
     config_sweep,
-    historical_type_weights,
     holding_period_sweep,
     nav_long,
     position_cap_sweep,
-    run_backtest,
     weighting_comparison,
 )
-from janus_core.backtest.metrics import decision_metrics, nav_metrics
 from janus_core.data.dataset import Dataset, DatasetMeta
 
 DAYS = [dt.date(2024, 1, d) for d in (2, 3, 4, 5, 8, 9, 10)]  # trading calendar (weekdays)
@@ -419,7 +417,8 @@ _DIGEST_SCRIPT = """
 import hashlib, sys
 import polars as pl
 from janus_core.study import labels
-from janus_core.backtest.engine import BacktestConfig, historical_type_weights, run_backtest
+from janus_core.backtest.config import BacktestConfig
+from janus_core.backtest.engine import historical_type_weights, run_backtest
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.decide.policies import make_decisions
 from janus_core.data.synthetic import SyntheticConfig, generate

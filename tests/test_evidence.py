@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from test_evidence_helpers import EVENTS, labelled_table, make_inputs, write_folder
 
-from janus_core import hashing, pipeline
+from janus_core import hashing, pipeline, provenance
 from janus_core.data.events import derive_event_id
 from janus_core.data.tables import event_ts_iso
 from janus_core.evidence import output, records, schema
@@ -156,11 +156,11 @@ def test_evidence_reasons():
 
 def test_generated_at_pinning(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    assert pipeline.generated_at("2025-02-06T23:59:59Z", None) == "2025-02-06T23:59:59Z"
-    assert pipeline.generated_at("2025-02-07T07:59:59+08:00", None) == "2025-02-06T23:59:59Z"
+    assert provenance.generated_at("2025-02-06T23:59:59Z", None) == "2025-02-06T23:59:59Z"
+    assert provenance.generated_at("2025-02-07T07:59:59+08:00", None) == "2025-02-06T23:59:59Z"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert pipeline.generated_at("2025-02-06T23:59:59Z", None) == "2023-11-14T22:13:20Z"
-    assert pipeline.generated_at("2025-02-06T23:59:59Z", 0) == "1970-01-01T00:00:00Z"
+    assert provenance.generated_at("2025-02-06T23:59:59Z", None) == "2023-11-14T22:13:20Z"
+    assert provenance.generated_at("2025-02-06T23:59:59Z", 0) == "1970-01-01T00:00:00Z"
 
 
 def test_artifact_refs_are_relative_and_numbers_are_strings(tmp_path):
@@ -302,8 +302,8 @@ def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
 
 
 def test_run_manifest_provenance_fields(tmp_path):
-    assert pipeline.git_commit(tmp_path) == "unknown"
-    commit = pipeline.git_commit(pipeline.repo_root())
+    assert provenance.git_commit(tmp_path) == "unknown"
+    commit = provenance.git_commit(provenance.repo_root())
     assert commit == "unknown" or len(commit) == 40
     out = write_folder(tmp_path / "out")
     manifest = json.loads((out / "run-manifest.json").read_text())

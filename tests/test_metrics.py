@@ -11,29 +11,33 @@ import numpy as np
 import polars as pl
 import pytest
 
-from janus_core.backtest.metrics import (
-    NAV_METRIC_KEYS,
-    BootstrapConfig,
+from janus_core.backtest.intervals import (
     block_bootstrap_indices,
     bootstrap_da_ci,
     bootstrap_da_diff_ci,
     bootstrap_sharpe_ci,
     bootstrap_sharpe_diff_ci,
-    cscv_logits,
     da_interval_table,
-    daily_returns,
-    decision_metrics,
-    deflated_sharpe_ratio,
-    direction_hits,
-    expected_max_sharpe,
     ma1_sharpe_coverage,
     natural_long_run_covariance,
+    sharpe_block_length,
+    sharpe_interval_table,
+)
+from janus_core.backtest.metrics import (
+    NAV_METRIC_KEYS,
+    BootstrapConfig,
+    daily_returns,
+    decision_metrics,
+    direction_hits,
     nav_metrics,
+)
+from janus_core.backtest.overfitting import (
+    cscv_logits,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
     probabilistic_sharpe_ratio,
     probability_of_backtest_overfitting,
     return_moments,
-    sharpe_block_length,
-    sharpe_interval_table,
 )
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "janus-q-demo"

@@ -12,20 +12,22 @@ import pytest
 from pydantic import ValidationError
 
 from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.hacking import (
+    constant_decisions,
+    constant_policy_check,
+    hacking_verdict,
+    skilled_decisions,
+)
 from janus_core.decide.reward import (
     SCORE_COLUMNS,
     HgrmConfig,
     RewardError,
     ablation_table,
-    constant_decisions,
-    constant_policy_check,
-    hacking_verdict,
     reward_config_hash,
     reward_config_payload,
     reward_profile,
     reward_summary,
     score,
-    skilled_decisions,
 )
 from janus_core.study.labels import group_means
 
@@ -388,8 +390,8 @@ def test_constant_policy_check_on_hand_labels():
 def test_skilled_baseline_has_exactly_the_paper_skill():
     """Direction right on round(DA * N) events, type right on round(ETA * N), trades everything at
     +/- the median |CAR|; the label-shuffled oracle is a permutation of the oracle's answers."""
+    from janus_core.decide.hacking import HackingCheckConfig, no_skill_decisions
     from janus_core.decide.policies import make_decisions
-    from janus_core.decide.reward import HackingCheckConfig, no_skill_decisions
 
     rng = np.random.default_rng(9)
     n = 500
@@ -492,7 +494,8 @@ import hashlib, polars as pl
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.labels import LabelConfig, chronological_split, label
 from janus_core.decide.policies import POLICIES, make_decisions
-from janus_core.decide.reward import ablation_table, constant_policy_check, score
+from janus_core.decide.reward import ablation_table, score
+from janus_core.decide.hacking import constant_policy_check
 from janus_core.data.synthetic import SyntheticConfig, generate
 lab = chronological_split(label(compute_car(generate(SyntheticConfig()), CarConfig()), LabelConfig()))
 dec = pl.concat([make_decisions(p, lab) for p in POLICIES])

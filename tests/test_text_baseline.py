@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from conftest import REPO_ROOT, workspace_env
 
-from janus_core.backtest import metrics
+from janus_core.backtest import intervals
 from janus_core.data.manifest import load_dataset
 from janus_core.decide import prompts
 from janus_core.decide import text_baseline as tb
@@ -113,7 +113,7 @@ def test_beats_random_on_the_test_split_direction_accuracy(fitted, labelled):
     test = labelled.filter(pl.col("split") == "test")
     ours = tb.baseline_decisions(model, events)
     rand = make_decisions("random", labelled).join(events.select("event_id"), on="event_id", how="semi")
-    diff = metrics.bootstrap_da_diff_ci(ours, rand, test)
+    diff = intervals.bootstrap_da_diff_ci(ours, rand, test)
     assert diff["n_paired"] == events.height
     assert diff["lo"] > 0.0, f"text baseline DA - random DA = {diff['estimate']:.3f} [{diff['lo']:.3f}, {diff['hi']:.3f}]"
 

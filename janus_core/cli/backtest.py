@@ -16,7 +16,7 @@ headless counterpart of ``notebooks/backtest.py``).
 4. writes ``DIR/trades.parquet`` (one row per decision: ``status`` ``executed`` or
    ``not_entered:<reason>``), ``DIR/nav.parquet`` (``date, nav`` and the daily returns, exposure,
    positions and cost) and ``DIR/metrics.json`` (canonical JSON: the paper's metrics from
-   ``backtest.backtest_summary``, the config and its hash, and the ``trials`` section, which
+   ``studies.backtest_summary``, the config and its hash, and the ``trials`` section, which
    depends on the ledger at run time) into a temporary sibling folder that is then renamed to
    DIR. An existing DIR is replaced only when it is an earlier ``janus backtest`` output.
 
@@ -129,8 +129,10 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
     """Compute, record and write one ``janus backtest`` (module docstring); returns metrics.json's
     content. User mistakes raise :class:`UserError` (or a validation error) before anything is
     written."""
+    from janus_core.backtest import config, studies
     from janus_core.backtest import engine as backtest
-    from janus_core.backtest.metrics import BootstrapConfig, deflated_sharpe_of_returns
+    from janus_core.backtest.metrics import BootstrapConfig
+    from janus_core.backtest.overfitting import deflated_sharpe_of_returns
     from janus_core.data import store
     from janus_core.data.manifest import load_dataset
     from janus_core.decide.policies import PolicyConfig
@@ -146,16 +148,16 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
     overrides = {"round_trip_cost_bps": label_cfg.round_trip_cost_bps,  # one cost for labels and trades
                  **({} if args.holding_period is None else {"holding_period": args.holding_period})}
     splits = sorted({s.strip() for s in args.splits.split(",") if s.strip()})
-    backtest.BacktestConfig.for_labels(car_cfg, **overrides)  # bad settings fail before any work
+    config.BacktestConfig.for_labels(car_cfg, **overrides)  # bad settings fail before any work
     ds = load_dataset(args.dataset, paths)
     labelled = car_study(ds, car_cfg, label_cfg, split_cfg)
     decisions, source, default_id = _decisions(args.decisions, labelled, args.strategy_id)
     candidate = args.candidate_id or default_id
-    chosen, start, end = backtest.split_window(labelled, decisions, splits)
-    cfg = backtest.BacktestConfig.for_labels(car_cfg, start=start, end=end, **overrides)
+    chosen, start, end = studies.split_window(labelled, decisions, splits)
+    cfg = config.BacktestConfig.for_labels(car_cfg, start=start, end=end, **overrides)
     weights = backtest.historical_type_weights(labelled) if cfg.weighting == "type" else None
     result = backtest.run_backtest(ds, chosen, labelled, cfg, weights)
-    summary = backtest.backtest_summary(result, chosen, labelled, boot)
+    summary = studies.backtest_summary(result, chosen, labelled, boot)
 
     resolved = {"backtest": cfg.model_dump(mode="json"), "car": car_cfg.model_dump(mode="json"),
                 "label": label_cfg.model_dump(mode="json"), "split": split_cfg.model_dump(mode="json"),

@@ -62,8 +62,9 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    from janus_core.study.car import CarConfig, Model
+    from janus_core.study.car import CarConfig
     from janus_core.study.labels import LabelConfig
+    from janus_core.study.panel import Model
 
     d, ld = CarConfig(), LabelConfig()
     p = subparsers.add_parser("car", help=command_help("car"), description=command_help("car"))

@@ -1,0 +1,224 @@
+"""Trade planning without hindsight: for each decision, the stock's own sessions, the entry decided
+at the open (not entered when suspended or limit-locked at the open) and the exit at the planned close,
+carried to the next tradable close when that day cannot trade."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from janus_core.backtest.config import BacktestConfig
+from janus_core.data.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class _StockDays:
+    """The price rows of the traded symbols, sorted by (symbol, date), as arrays: one row per
+    stock-day of the stock's own calendar. ``key = code * n_cal + day`` (``code`` the symbol's
+    rank, ``day`` the dataset-calendar index) is sorted, so a (symbol, date) is found by binary
+    search. ``last`` is each row's symbol's last row; ``next_exit`` the first exitable row (tradable
+    and not suspended) at or after it, -1 when none."""
+
+    codes: dict[str, int]
+    key: np.ndarray
+    day: np.ndarray
+    open: np.ndarray
+    close: np.ndarray
+    prev_close: np.ndarray
+    suspended: np.ndarray
+    last: np.ndarray
+    next_exit: np.ndarray
+
+
+def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
+    """:class:`_StockDays` of ``symbols``; duplicate (symbol, date) rows are an error."""
+    n_cal = calendar.len()
+    prices = ds.prices
+    sym = prices.get_column("symbol")
+    date = prices.get_column("date")
+    run = sym.rle_id().to_numpy()
+    in_order = sym.is_sorted() and bool(np.all(np.diff(date.to_physical().to_numpy())[run[1:] == run[:-1]] >= 0))
+    if not in_order:  # loaded datasets are sorted by (symbol, date) (data.py); hand-made ones may not be
+        prices = prices.sort("symbol", "date")
+        sym, date = prices.get_column("symbol"), prices.get_column("date")
+        run = sym.rle_id().to_numpy()
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if run.size else np.zeros(0, dtype=np.int64)
+    names = sym.gather(starts)
+    keep_run = names.is_in(symbols.unique().implode()).to_numpy()
+    rows = np.flatnonzero(keep_run[run]) if run.size else np.zeros(0, dtype=np.int64)
+    if rows.size == 0:
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+        return _StockDays({}, empty_i, empty_i, empty_f, empty_f, empty_f, np.zeros(0, dtype=bool), empty_i, empty_i)
+    kept_runs = np.flatnonzero(keep_run)
+    code = np.searchsorted(kept_runs, run[rows]).astype(np.int64)  # 0.. over the kept symbols, in order
+    cal_days = calendar.to_physical().to_numpy().astype(np.int64)
+    lookup = np.zeros(int(cal_days[-1] - cal_days[0]) + 1, dtype=np.int64)  # date -> calendar index
+    lookup[cal_days - cal_days[0]] = np.arange(n_cal)
+    day = lookup[date.to_physical().to_numpy()[rows].astype(np.int64) - cal_days[0]]
+    key = code * n_cal + day
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if dup.size:
+        r = prices.row(int(rows[dup[0]]), named=True)
+        raise ValueError(f"dataset {ds.name!r} prices: (symbol, date) ({r['symbol']!r}, {r['date']}) appears twice")
+    n = key.size
+    first_of = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = np.r_[first_of[1:], n] - 1
+    last = np.repeat(ends, np.diff(np.r_[first_of, n]))
+    close = prices.get_column("close").to_numpy()[rows].astype(np.float64)
+    prev_close = np.full(n, np.nan)
+    same = np.r_[False, code[1:] == code[:-1]]
+    prev_close[same] = close[np.flatnonzero(same) - 1]
+    volume = prices.get_column("volume").to_numpy()[rows] if "volume" in prices.columns else np.full(n, np.nan)
+    suspended = np.asarray(volume, dtype=np.float64) == 0.0  # NaN (no volume) is not 0
+    exitable = prices.get_column("tradable").fill_null(True).to_numpy()[rows] & ~suspended
+    # next exitable row at or after each row, within its symbol: a backward running minimum
+    candidate = np.where(exitable, np.arange(n), n)
+    next_exit = np.minimum.accumulate(candidate[::-1])[::-1]
+    next_exit = np.where(next_exit <= last, next_exit, -1)
+    codes = dict(zip(names.gather(kept_runs).to_list(), range(kept_runs.size), strict=True))
+    return _StockDays(codes, key, day, prices.get_column("open").to_numpy()[rows].astype(np.float64), close,
+                      prev_close, suspended, last, next_exit)
+
+
+def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calendar: pl.Series) -> pl.DataFrame:
+    """One row per labelled event with an ``event_day`` whose stock has a row on or after it:
+    where its trade would enter and exit, whatever the action: ``event_id, entry_day,
+    entry_date, entry_price, prev_close, suspended, planned_day, planned_exit_date, exit_day,
+    exit_date, exit_price, exit_rule, past_data``.
+
+    The event day is the stock's first own trading day on or after ``event_day``; the entry is
+    ``entry_offset_days`` own days later, the planned exit ``holding_period - 1`` own days after
+    the entry, the exit the first exitable own day at or after it (the stock's last row when none).
+    """
+    n_cal = calendar.len()
+    events = labelled.filter(pl.col("event_day").is_not_null()).select("event_id", "symbol", "event_day")
+    if stock.key.size == 0:  # no price row for any labelled symbol: every plan is empty
+        events = events.clear()
+    code = events.get_column("symbol").replace_strict(stock.codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    ev_day = np.searchsorted(calendar.to_numpy(), events.get_column("event_day").to_numpy())
+    row0 = np.searchsorted(stock.key, code * n_cal + ev_day, side="left")
+    n = stock.key.size
+    safe0 = np.clip(row0, 0, max(n - 1, 0))
+    found = (code >= 0) & (row0 < n) & (stock.key[safe0] // n_cal == code) if n else np.zeros(0, dtype=bool)
+    entry = safe0 + cfg.entry_offset_days
+    last = stock.last[safe0]
+    found &= entry <= last
+    entry = np.where(found, entry, 0)
+    planned = entry + cfg.holding_period - 1
+    beyond = planned > last
+    planned_row = np.minimum(planned, last)
+    nxt = stock.next_exit[planned_row]
+    last_price = beyond | (nxt < 0)
+    exit_row = np.where(last_price, last, nxt)
+    keep = np.flatnonzero(found)
+    cal = calendar.cast(pl.Date)
+
+    def days(rows: np.ndarray) -> pl.Series:
+        return cal.gather(stock.day[rows[keep]])
+
+    return pl.DataFrame({
+        "event_id": events.get_column("event_id").gather(keep),
+        "entry_day": stock.day[entry[keep]],
+        "entry_date": days(entry),
+        "entry_price": stock.open[entry[keep]],
+        "prev_close": stock.prev_close[entry[keep]],
+        "suspended": stock.suspended[entry[keep]],
+        "planned_day": stock.day[planned_row[keep]],
+        "planned_exit_date": days(planned_row),
+        "exit_day": stock.day[exit_row[keep]],
+        "exit_date": days(exit_row),
+        "exit_price": stock.close[exit_row[keep]],
+        "exit_rule": np.where(last_price, "last_price", np.where(exit_row > planned, "carried", "planned"))[keep],
+        "past_data": (beyond & (stock.day[last] == n_cal - 1))[keep],
+    }, schema_overrides={"exit_rule": pl.String}).with_columns(pl.col("prev_close").fill_nan(None))
+
+
+def _plan_trades(
+    ds: Dataset,
+    decisions: pl.DataFrame,
+    labelled: pl.DataFrame,
+    cfg: BacktestConfig,
+    calendar: np.ndarray,
+    window: tuple[int, int],
+    weights: Mapping[str, float],
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """The decisions (sorted by ``event_id``) with their plan and first applicable skip reason; the
+    holding-day price increments of the executed trades (``i`` the trade's row, ``day``, ``inc`` =
+    ``(P_day - P_{day-1}) / entry open``, P the latest close, the entry open before the first);
+    and the last NAV day (module docstring, "Window")."""
+    first, last_entry = window
+    n_cal = calendar.size
+    cal = pl.Series("date", calendar.astype("datetime64[D]"), dtype=pl.Date)
+    stock = _stock_days(ds, labelled.get_column("symbol"), cal)
+    plan = _plan(labelled, stock, cfg, cal)
+
+    in_window = pl.col("entry_day").is_between(first, last_entry)
+    enterable = plan.filter(in_window & ~pl.col("past_data"))
+    last = min(last_entry + cfg.holding_period - 1, n_cal - 1)
+    if enterable.height:
+        last = max(last, int(enterable.get_column("exit_day").max()))
+
+    extra_label_cols = [c for c in ("car",) if c in labelled.columns]
+    frame = (
+        decisions.select("event_id", "strategy_id", "action")
+        .join(
+            labelled.select("event_id", "symbol", "published_at", "event_type", "event_day", *extra_label_cols),
+            on="event_id", how="left",
+        )
+        .join(plan, on="event_id", how="left")
+        .sort("event_id")
+    )
+
+    # Point-in-time guard: the entry open (news cut-off on the entry day, exchange time) must be
+    # after publication.
+    hh, mm = (int(x) for x in ds.meta.news_cutoff.split(":"))
+    open_utc = (
+        pl.col("entry_date").cast(pl.Datetime("us")).dt.offset_by(f"{hh}h{mm}m")
+        .dt.replace_time_zone(ds.meta.exchange_timezone).dt.convert_time_zone("UTC")
+    )
+    published = pl.col("published_at")
+    if frame.schema["published_at"] != pl.Datetime("us", "UTC"):
+        published = published.cast(pl.Datetime("us", "UTC"))
+    gap = (pl.col("entry_price") / pl.col("prev_close") - 1.0).abs()
+    locked = (gap >= cfg.open_limit).fill_null(False) if cfg.open_limit is not None else pl.lit(False)
+    has_weight = (
+        pl.lit(True) if cfg.weighting == "equal"
+        else pl.col("event_type").replace_strict(
+            {k: float(v) > 0.0 for k, v in weights.items()}, default=False, return_dtype=pl.Boolean
+        )
+    )
+    checks = [
+        ("hold", pl.col("action") == "hold"),
+        ("event_excluded", pl.col("event_day").is_null()),
+        ("past_data", pl.col("entry_day").is_null() | pl.col("past_data")),
+        ("outside_window", ~in_window),
+        ("not_public_at_entry", ~(published < open_utc).fill_null(False)),
+        ("suspended_at_open", pl.col("suspended")),
+        ("limit_locked_open", locked),
+        ("no_type_weight", ~has_weight),
+    ]
+    reason = pl.when(checks[0][1].fill_null(True)).then(pl.lit(checks[0][0]))
+    for name, failed in checks[1:]:
+        reason = reason.when(failed.fill_null(True)).then(pl.lit(name))
+    frame = frame.with_columns(reason.otherwise(None).alias("skip_reason")).with_columns(
+        pl.col("skip_reason").is_null().alias("executed")
+    ).drop("past_data", "prev_close", "suspended")
+
+    # Holding-day increments: P_d is the close of the stock's latest row on or before day d.
+    ex = frame.with_row_index("i").filter(pl.col("executed"))
+    days = ex.select(
+        pl.col("i").cast(pl.Int64),
+        pl.col("symbol").replace_strict(stock.codes, return_dtype=pl.Int64).alias("code"),
+        "entry_price",
+        pl.int_ranges("entry_day", pl.col("exit_day") + 1).alias("day"),
+    ).explode("day")
+    row = np.searchsorted(stock.key, days.get_column("code").to_numpy() * n_cal + days.get_column("day").to_numpy(),
+                          side="right") - 1
+    days = days.with_columns(pl.Series("close", stock.close[row])).with_columns(
+        inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
+        / pl.col("entry_price")
+    ).select("i", "day", "inc").sort("day", "i")
+    return frame, days, last

@@ -1,0 +1,233 @@
+"""The symbol x date panel the CAR engine works on (returns, benchmark returns, tradability, as
+dense arrays) and the market-model fit by prefix sums: per-event OLS moments over the estimation window
+without a per-event regression."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from janus_core.data.dataset import Dataset
+from janus_core.data.events import CALENDAR_DAY_SPAN
+
+#: The normal-return models of the event study (``CarConfig.model``).
+Model = Literal["market", "market_adjusted", "constant_mean"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Prices and benchmark returns as symbol x own-trading-day matrices (padded with NaN).
+
+    Row j is the j-th symbol (in the sorted order of ``prices``); column k its k-th trading day.
+    ``r`` is the stock's close-to-close return, ``m`` the return of its benchmark over the same two
+    dates. ``keys`` (= code * 2**20 + day, one per price row) and ``start`` locate events."""
+
+    symbols: pl.Series
+    start: np.ndarray  # first price row of each symbol
+    length: np.ndarray  # rows per symbol
+    keys: np.ndarray  # per price row, sorted
+    day_index: np.ndarray  # (n_sym, width) index into ``days``; -1 padding
+    days: np.ndarray  # sorted distinct trading days (days since epoch)
+    close: np.ndarray
+    tradable: np.ndarray  # bool
+    r: np.ndarray
+    m: np.ndarray
+    has_benchmark: np.ndarray  # bool per symbol
+    industry: np.ndarray  # int group code per symbol
+
+    @property
+    def rectangular(self) -> bool:
+        """Every symbol trades on every day of ``days`` (columns are dates)."""
+        return bool(self.length.size and (self.length == len(self.days)).all())
+
+    @classmethod
+    def build(cls, ds: Dataset) -> "Panel":
+        """Pack ``ds.prices`` (canonical: sorted by symbol, date) and the benchmarks into matrices.
+
+        Raises ``ValueError`` when prices are empty or not sorted by (symbol, date) without
+        duplicates, or a symbol appears twice in ``securities``."""
+        if ds.prices.height == 0:
+            raise ValueError("prices: the table is empty, no event study is possible")
+        prices = ds.prices
+        code = prices["symbol"].rle_id().to_numpy()  # run id of the symbol (prices are sorted)
+        day = prices["date"].to_physical().to_numpy()  # days since 1970-01-01 (int32)
+        tradable_col = prices["tradable"]
+        close_col = prices["close"].cast(pl.Float64)
+        n_rows = len(code)
+        length = np.bincount(code)
+        start = np.concatenate([[0], np.cumsum(length)[:-1]])
+        symbols = ds.prices["symbol"].gather(start)
+        bad = np.flatnonzero((code[1:] == code[:-1]) & (day[1:] <= day[:-1]))
+        if bad.size or not symbols.is_sorted() or symbols.n_unique() != len(symbols):
+            row = int(bad[0]) + 1 if bad.size else 0
+            raise ValueError(
+                f"prices row {row}: columns symbol, date must be sorted by (symbol, date) without duplicates"
+            )
+        n_sym, width = len(length), int(length.max())
+
+        bench = ds.benchmarks.select("benchmark", day=pl.col("date").cast(pl.Int64), close=pl.col("close"))
+        bdays = bench["day"].to_numpy()
+        first = int(min(day.min(), bdays.min() if len(bdays) else day.min()))
+        last = int(max(day.max(), bdays.max() if len(bdays) else day.max()))
+        lut = np.full(last - first + 1, -1, dtype=np.int32)
+        lut[day - first] = 0
+        days = np.flatnonzero(lut == 0) + first
+        lut[:] = -1
+        lut[days - first] = np.arange(len(days), dtype=np.int32)
+        didx_rows = lut[day - first]
+
+        if (length == width).all():
+            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+                return values.astype(dtype, copy=False).reshape(n_sym, width)
+        else:
+            pos = np.arange(n_rows) - start[code]
+
+            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+                out = np.full((n_sym, width), fill, dtype=dtype)
+                out[code, pos] = values
+                return out
+
+        close = pad(close_col.to_numpy(), np.nan, np.float64)
+        tradable = pad((tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool)
+        day_index = pad(didx_rows, -1, np.int32)
+        r = np.full_like(close, np.nan)
+        np.divide(close[:, 1:], close[:, :-1], out=r[:, 1:])
+        r[:, 1:] -= 1.0
+
+        sec_cols = ["symbol", "benchmark"] + (["industry"] if "industry" in ds.securities.columns else [])
+        sec = ds.securities.select(sec_cols)
+        dup = sec["symbol"].is_duplicated()
+        if dup.any():
+            row = int(dup.arg_true()[0])
+            raise ValueError(f"securities row {row}: column symbol must be unique ({sec['symbol'][row]!r} repeats)")
+        per_sym = pl.DataFrame({"symbol": symbols}).join(sec, on="symbol", how="left", maintain_order="left")
+
+        bnames = bench["benchmark"].unique().sort()
+        bcode_of = {name: i for i, name in enumerate(bnames.to_list())}
+        bmat = np.full((len(bnames) + 1, len(days)), np.nan)  # last row: "no benchmark"
+        bidx = lut[bdays - first]
+        on_cal = bidx >= 0
+        bcodes = bench["benchmark"].replace_strict(bcode_of, return_dtype=pl.Int64).to_numpy()
+        bmat[bcodes[on_cal], bidx[on_cal]] = bench["close"].to_numpy()[on_cal]
+        sym_bench = per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
+        if (length == len(days)).all():  # every stock on every day: benchmark returns by row
+            bret = np.full_like(bmat, np.nan)
+            np.divide(bmat[:, 1:], bmat[:, :-1], out=bret[:, 1:])
+            bret[:, 1:] -= 1.0
+            m = bret[sym_bench]
+        else:
+            bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
+            bclose[day_index < 0] = np.nan
+            m = np.full_like(close, np.nan)
+            np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
+            m[:, 1:] -= 1.0
+        if "industry" in per_sym.columns:
+            industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
+        else:
+            industry = np.zeros(n_sym, dtype=np.int64)
+        keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
+        has_benchmark = sym_bench < len(bnames)
+        return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
+
+    def estimation_ok(self, model: Model) -> np.ndarray:
+        """Days usable for estimation: finite returns (benchmark too unless constant_mean) and both
+        the day and the previous row tradable."""
+        ok = np.isfinite(self.r) & self.tradable
+        ok[:, 1:] &= self.tradable[:, :-1]
+        if model != "constant_mean":
+            ok &= np.isfinite(self.m)
+        return ok
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Normal-return model estimates for a batch of windows (arrays of equal length)."""
+
+    n: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma: np.ndarray
+    mean_m: np.ndarray
+    cxx: np.ndarray
+
+
+def _columns(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``mat[:, idx]``: a view when ``idx`` is a run of consecutive columns (the usual case), else
+    a gather."""
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1:
+        return mat[:, idx[0] : idx[-1] + 1]
+    return np.take(mat, idx, axis=1)
+
+
+class _Moments:
+    """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
+
+    def __init__(
+        self, panel: Panel, model: Model, pool: ThreadPoolExecutor, r: np.ndarray | None = None,
+        ok: np.ndarray | None = None,
+    ):
+        """Moments of the stock returns ``r`` (default ``panel.r``; the risk-neutralised fit passes
+        the factor-adjusted returns) on the days ``ok`` (default ``panel.estimation_ok(model)``)."""
+        r = panel.r if r is None else r
+        ok = panel.estimation_ok(model) if ok is None else ok
+        if model == "market_adjusted":
+            y = np.where(ok, r - panel.m, 0.0)
+            x = np.zeros_like(y)
+        else:
+            y = np.where(ok, r, 0.0)
+            x = np.where(ok, panel.m, 0.0) if model == "market" else np.zeros_like(y)
+        self.model = model
+
+        def prefix(fill) -> np.ndarray:
+            """Zero column, then the running sum of ``fill(body)`` written in place (no temporary)."""
+            out = np.empty((y.shape[0], y.shape[1] + 1))
+            out[:, 0] = 0.0
+            body = out[:, 1:]
+            fill(body)
+            np.cumsum(body, axis=1, out=body)
+            return out
+
+        sources = {
+            "n": lambda o: np.copyto(o, ok),
+            "sy": lambda o: np.copyto(o, y),
+            "syy": lambda o: np.multiply(y, y, out=o),
+        }
+        if model == "market":
+            sources.update(
+                sx=lambda o: np.copyto(o, x), sxx=lambda o: np.multiply(x, x, out=o), sxy=lambda o: np.multiply(x, y, out=o)
+            )
+        names = list(sources)
+        self.c = dict(zip(names, pool.map(lambda name: prefix(sources[name]), names), strict=True))
+
+    def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
+        """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
+        return self._fit({k: v[j, hi] - v[j, lo] for k, v in self.c.items()})
+
+    def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
+        """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
+        [lo[c], hi[c])."""
+        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if k != "syy"})
+
+    def _fit(self, s: dict[str, np.ndarray]) -> Fit:
+        n = np.rint(s["n"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            my = s["sy"] / n
+            cyy = s["syy"] - s["sy"] * my if "syy" in s else None
+            if self.model == "market":
+                mx = s["sx"] / n
+                cxx = s["sxx"] - s["sx"] * mx
+                cxy = s["sxy"] - s["sx"] * my
+                beta = cxy / cxx
+                alpha = my - beta * mx
+                sigma = np.empty(0) if cyy is None else np.sqrt(np.maximum(cyy - beta * cxy, 0.0) / (n - 2))
+            else:
+                mx = np.zeros_like(my)
+                cxx = np.full_like(my, np.nan)
+                sigma = np.empty(0) if cyy is None else np.sqrt(np.maximum(cyy, 0.0) / (n - 1))
+                beta = np.ones_like(my) if self.model == "market_adjusted" else np.zeros_like(my)
+                alpha = np.zeros_like(my) if self.model == "market_adjusted" else my
+        return Fit(n.astype(np.int64), alpha, beta, sigma, mx, cxx)
