@@ -73,7 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import janus_core
 from janus_core.data import store
-from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
+from janus_core.data.manifest import input_digests, load_snapshot
 from janus_core.data.store import RunRecord
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions
@@ -88,7 +88,7 @@ from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
 from janus_core.evidence import dspy_bundle
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
-from janus_core.evidence.output import write_tree_atomically
+from janus_core.evidence.output import check_export_target, write_tree_atomically
 from janus_core.evidence.records import (
     EvidenceContext,
     EvidenceDocs,
@@ -187,6 +187,8 @@ class ExportResult(BaseModel):
     config_hash: str
     files: dict[str, str]
     evidence: dict[str, Any]
+    #: What was done about temp folders of killed earlier runs (one line each; usually empty).
+    notes: list[str] = Field(default_factory=list)
 
 
 def generated_at(as_of: str, source_date_epoch: int | None) -> str:
@@ -329,10 +331,14 @@ class EvidenceInputs(BaseModel):
 
 def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
     """Load the dataset and run the event study, labels, decisions, HGRM reward and research tables
-    for ``cfg``. A dataset without a snapshot hash gets an empty ``dataset_snapshot_ref`` (so its
-    evidence is never eligible)."""
+    for ``cfg``. The dataset is read through one snapshot (:func:`janus_core.data.manifest.load_snapshot`):
+    the tables are parsed from exactly the bytes whose hashes were checked against the manifest that
+    was read, and that same manifest gives the digests, provenance, source and licence the evidence
+    records, so a concurrent re-import cannot mix versions. A dataset without a snapshot hash gets an
+    empty ``dataset_snapshot_ref`` (so its evidence is never eligible)."""
 
-    ds = load_dataset(cfg.dataset, paths)
+    snapshot = load_snapshot(cfg.dataset, paths)
+    ds, manifest, manifest_sha = snapshot.dataset, snapshot.manifest, snapshot.manifest_sha256
     car_cfg, label_cfg, split_cfg, policy_cfg = cfg.car, cfg.label, cfg.split, cfg.policy
     base_reward = reward.reward_profile(cfg.reward_profile)
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
@@ -351,7 +357,6 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
 
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
-    manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
     candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
     return EvidenceInputs(
         labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
@@ -490,7 +495,11 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     """Compute (:func:`compute_inputs`), render (:func:`render_export`) and write the evidence folder
     ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the complete
     temp folder before it is published, the input digests checked against the dataset manifest
-    under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``)."""
+    under ``paths``), then append a row to the research store's ``runs`` table (``cfg.record_run``).
+
+    ``cfg.out_dir`` must be absent, empty or an earlier export (checked before anything is computed and
+    again before it is replaced; :func:`janus_core.evidence.output.check_export_target`)."""
+    check_export_target(cfg.out_dir)
     inputs = compute_inputs(cfg, paths)
     files, run_manifest, docs = render_export(
         inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
@@ -499,13 +508,13 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths)
 
-    write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
+    notes = write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
     if cfg.record_run:
         record_run(paths, Path(cfg.out_dir), run_manifest, docs)
     return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],
                         config_hash=run_manifest["config_hash"],
                         files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
-                        evidence=docs.evidence)
+                        evidence=docs.evidence, notes=notes)
 
 
 def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,

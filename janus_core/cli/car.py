@@ -5,7 +5,8 @@
 [--estimation-window 120] [--gap 10] [--event-window 0,2] [--min-estimation-obs 60]
 [--no-risk-neutralize] [--round-trip-cost-bps 15] [--tau T] [--neutral-band 0.0005]`` writes
 ``DIR/car.parquet`` (one row per input event, labelled, with its split) and
-``DIR/car-summary.json``. Exit 0 on success, 2 on a bad argument or dataset."""
+``DIR/car-summary.json``. DIR must be absent, empty or an earlier ``janus car`` output
+(:mod:`janus_core.outdir`). Exit 0 on success, 2 on a bad argument, dataset or output folder."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from typing import get_args
 
 from pydantic import ValidationError
 
+from janus_core.outdir import OutputRefused, check_output_target
 from janus_core.paths import WorkbenchPaths
 from janus_core.study.car import CarConfig, Model
 from janus_core.study.labels import (
     LabelConfig,
     car_study,
     car_summary,
+    is_car_output,
     write_car_artifacts,
 )
 
@@ -53,12 +56,24 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"janus car: invalid settings: {exc}", file=sys.stderr)
         return 2
     try:
+        check_output_target(args.out, "car", is_car_output)
+    except OutputRefused as exc:
+        print(f"janus car: {exc}", file=sys.stderr)
+        return 2
+    try:
         ds = load_dataset(args.dataset, WorkbenchPaths.from_env())
     except (FileNotFoundError, ValueError, DatasetIntegrityError) as exc:
         print(f"janus car: cannot load dataset {args.dataset!r}: {exc}", file=sys.stderr)
         return 2
     table = car_study(ds, cfg, label_cfg)
-    table_path, summary_path = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out)
+    try:
+        table_path, summary_path = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out)
+    except OutputRefused as exc:
+        print(f"janus car: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"janus car: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     included = table["excluded_reason"].null_count()
     print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> {table_path}, {summary_path}")
     return 0

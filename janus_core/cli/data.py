@@ -3,12 +3,15 @@
 - ``janus data import NAME --events F --prices F --benchmarks F --securities F [--exposures F]
   --timezone ZONE --provenance historical_market_replay|synthetic_generated
   [--on-invalid fail|quarantine] [--source S] [--licence L] [--version V] [--news-cutoff HH:MM]
-  [--as-of ISO] [--format parquet|csv|jsonl]``: validate, write the dataset and its manifest,
-  register it in the store. Bad input (strict mode): exit 1, every problem printed, nothing written.
+  [--as-of ISO] [--format parquet|csv|jsonl] [--replace]``: validate, write the dataset and its
+  manifest, register it in the store. An existing NAME is refused unless ``--replace``, which adds
+  the import as a new version (``data/NAME/VERSION/``) and keeps the earlier ones. Bad input (strict mode): exit 1, every problem printed, nothing written.
   Quarantine: the good rows are written and the rejected ones go to ``data/NAME/rejected/``.
 - ``janus data verify NAME``: recompute every hash; ``OK`` (exit 0) or each change (exit 1).
 - ``janus data list``: the datasets with a manifest.
 - ``janus data register NAME``: rebuild the store views of a saved dataset.
+- ``janus data versions NAME`` / ``janus data restore NAME VERSION``: the versions kept on disk, and
+  making a kept version current again.
 - ``janus data build NAME``: the bundled samples (:mod:`janus_core.samples`).
 """
 
@@ -35,7 +38,6 @@ from janus_core.data.rows import (
     Provenance,
 )
 from janus_core.data.tables import detect_format, load_tables
-from janus_core.hashing import sha256_file
 from janus_core.paths import WorkbenchPaths
 
 #: Required tables accepted by ``import`` (``exposures`` is optional).
@@ -51,7 +53,13 @@ def _err(message: str) -> None:
 
 
 def _handle_import(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import derive_as_of, save_dataset
+    from janus_core.data.manifest import (
+        DatasetExistsError,
+        derive_as_of,
+        list_datasets,
+        next_version,
+        save_dataset,
+    )
     from janus_core.data.store import StoreError, register_dataset
 
     try:
@@ -61,6 +69,12 @@ def _handle_import(args: argparse.Namespace) -> int:
         _err(f"janus data import: {exc}")
         return 2
     paths = WorkbenchPaths.from_env()
+    exists = args.name in list_datasets(paths)
+    if exists and not args.replace:
+        _err(f"janus data import: dataset {args.name!r} exists; rule: an import never overwrites a dataset: pass "
+             f"--replace to add a new version (the current one stays recoverable), or choose another name")
+        return 2
+    version = args.version or (next_version(args.name, paths) if exists else "1")
     files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
     try:
         formats: dict[str, FileFormat] = {t: args.format or detect_format(f) for t, f in files.items()}
@@ -97,7 +111,7 @@ def _handle_import(args: argparse.Namespace) -> int:
             return 1
         meta = DatasetMeta(
             name=args.name,
-            version=args.version,
+            version=version,
             provenance=args.provenance,
             exchange_timezone=args.timezone,
             news_cutoff=args.news_cutoff,
@@ -108,7 +122,8 @@ def _handle_import(args: argparse.Namespace) -> int:
             "janus_core_version": __version__,
             "on_invalid": args.on_invalid,
             "inputs": {
-                t: {"file": f.name, "format": formats[t], "sha256": sha256_file(f)} for t, f in sorted(files.items())
+                t: {"file": f.name, "format": formats[t], "sha256": load.tables[t].sha256}
+                for t, f in sorted(files.items())
             },
         }
         try:
@@ -119,8 +134,13 @@ def _handle_import(args: argparse.Namespace) -> int:
                 licence=args.licence,
                 production=production,
                 rejected=load.rejected(),
+                replace=args.replace,
             )
             register_dataset(args.name, paths)
+        except DatasetExistsError as exc:
+            bar.close()
+            _err(f"janus data import: {exc}")
+            return 2
         except (DataValidationError, ValueError, OSError) as exc:
             bar.close()
             _err(f"could not write dataset {args.name!r}: {exc}")
@@ -145,11 +165,11 @@ def _handle_import(args: argparse.Namespace) -> int:
         print(
             f"quarantined {sum(rejected.values()):,} rejected row(s) ("
             + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
-            + f") with reasons -> {paths.dataset_dir(args.name) / 'rejected'}"
+            + f") with reasons -> {paths.dataset_dir(args.name) / version / 'rejected'}"
         )
     print(
-        f"imported {args.name} ({args.provenance}, as of {meta.as_of}): {written} rows, "
-        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name)}, manifest {manifest}"
+        f"imported {args.name} version {version} ({args.provenance}, as of {meta.as_of}): {written} rows, "
+        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name) / version}, manifest {manifest}"
     )
     return 0
 
@@ -180,6 +200,40 @@ def _handle_list(args: argparse.Namespace) -> int:
             print(f"{name}\tversion {m.version}\t{m.provenance}\tsnapshot {m.snapshot_hash[:12]}\t{rows}")
         except (ValueError, KeyError, TypeError) as exc:
             print(f"{name}\tunreadable manifest: {exc}")
+    return 0
+
+
+def _handle_versions(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import dataset_versions, read_manifest
+
+    paths = WorkbenchPaths.from_env()
+    try:
+        current = read_manifest(args.name, paths).version
+    except (FileNotFoundError, ValueError) as exc:
+        current = None
+        _err(f"janus data versions: {exc}")
+    versions = dataset_versions(args.name, paths)
+    if current is not None and current not in versions:
+        versions.append(current)  # a dataset saved before versioned folders: its one version
+    if not versions:
+        return 1
+    for version in versions:
+        print(f"{args.name}\tversion {version}" + ("\tcurrent" if version == current else ""))
+    return 0
+
+
+def _handle_restore(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import DatasetIntegrityError, restore_version
+    from janus_core.data.store import StoreError, register_dataset
+
+    paths = WorkbenchPaths.from_env()
+    try:
+        manifest = restore_version(args.name, args.version, paths)
+        register_dataset(args.name, paths)
+    except (FileNotFoundError, DatasetIntegrityError, StoreError, OSError) as exc:
+        _err(f"janus data restore: {exc}")
+        return 1
+    print(f"restored {args.name} version {args.version} as current: manifest {manifest}")
     return 0
 
 
@@ -227,7 +281,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from")
     imp.add_argument("--licence", default=DEFAULT_LICENCE, help="the data's licence")
-    imp.add_argument("--version", default="1", help="dataset version")
+    imp.add_argument("--version", default=None,
+                     help="version id of this import (default: 1 for a new dataset, the next number with --replace)")
+    imp.add_argument("--replace", action="store_true",
+                     help="the dataset exists: add this import as its new current version (earlier versions are kept: "
+                          "janus data versions / janus data restore)")
     imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
     imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
     imp.set_defaults(handler=_handle_import)
@@ -238,6 +296,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
     lst = sub.add_parser("list", help="datasets with a manifest")
     lst.set_defaults(handler=_handle_list)
+
+    vers = sub.add_parser("versions", help="the versions of a dataset kept on disk")
+    vers.add_argument("name")
+    vers.set_defaults(handler=_handle_versions)
+
+    res = sub.add_parser("restore", help="make a kept version of a dataset current again")
+    res.add_argument("name")
+    res.add_argument("version")
+    res.set_defaults(handler=_handle_restore)
 
     reg = sub.add_parser("register", help="(re)create a saved dataset's views in the DuckDB store")
     reg.add_argument("name")

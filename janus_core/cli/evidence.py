@@ -16,23 +16,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from janus_core.cli.messages import fail
 from janus_core.paths import WorkbenchPaths
 
 
 def _export(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import DatasetIntegrityError
+    from janus_core.data.store import StoreError
     from janus_core.evidence.gate import GatePolicy
     from janus_core.evidence.schema import REPORT_REF
     from janus_core.pipeline import ExportConfig, export
 
-    dspy_metrics = (GatePolicy.from_file(args.gate_policy) if args.gate_policy else GatePolicy()).dspy_metrics
-    cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
-                       reward_profile=args.reward_profile, candidate_id=args.candidate_id,
-                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
-                       measure_latency=args.measure_latency, record_run=not args.no_record,
-                       report=not args.no_report, report_target=args.report_target)
-    result = export(cfg, WorkbenchPaths.from_env())
+    try:
+        dspy_metrics = (GatePolicy.from_file(args.gate_policy) if args.gate_policy else GatePolicy()).dspy_metrics
+        cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
+                           reward_profile=args.reward_profile, candidate_id=args.candidate_id,
+                           strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
+                           measure_latency=args.measure_latency, record_run=not args.no_record,
+                           report=not args.no_report, report_target=args.report_target)
+        result = export(cfg, WorkbenchPaths.from_env())
+    except (ValueError, OSError, DatasetIntegrityError, StoreError) as exc:
+        return fail("export", exc, 2 if isinstance(exc, (ValueError, FileNotFoundError)) else 1)
+    for note in result.notes:
+        print(f"janus export: {note}", file=sys.stderr)
     ev = result.evidence
     print(f"evidence written to {result.out_dir} (run {result.run_id})")
     print(f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "
@@ -78,7 +87,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write the Janus gate evidence of a candidate")
     p.add_argument("--dataset", default="synthetic-ashare")
     p.add_argument("--decisions", required=True, help="a baseline policy name or a decisions file path")
-    p.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    p.add_argument("--out", required=True, help="output folder: absent, empty or an earlier export (replaced atomically); anything else is refused")
     p.add_argument("--reward-profile", choices=("hgrm", "lane_scaffold"), default="hgrm")
     p.add_argument("--candidate-id", default="janus-q-candidate")
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")

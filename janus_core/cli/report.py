@@ -8,14 +8,22 @@ import sys
 from pathlib import Path
 
 from janus_core.evidence.gate import TARGETS, GatePolicy
+from janus_core.evidence.schema import EVENT_CAR_REF, EVIDENCE_REF, HGRM_REWARD_REF, RUN_MANIFEST_REF
 from janus_core.paths import WorkbenchPaths
 from janus_core.report.render import render_report
+
+
+GATE_REFS: tuple[str, ...] = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF)
 
 
 def _run(args: argparse.Namespace) -> int:
     out_dir = Path(args.dir)
     if not out_dir.is_dir():
         print(f"janus report: {out_dir}: evidence folder not found", file=sys.stderr)
+        return 2
+    if not any((out_dir / ref).is_file() for ref in (RUN_MANIFEST_REF, *GATE_REFS)):
+        print(f"janus report: {out_dir}: not an evidence folder (no {RUN_MANIFEST_REF} and no gate file); rule: the "
+              f"report is written only into an export's own folder", file=sys.stderr)
         return 2
     try:
         policy = GatePolicy.from_file(args.policy) if args.policy else None

@@ -8,11 +8,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Literal
 
-from janus_core.data.manifest import save_dataset
+from janus_core.data.manifest import (
+    DatasetExistsError,
+    next_version,
+    read_dataset_manifest,
+    save_dataset,
+)
 from janus_core.data.megacap import LICENCE as MEGACAP_LICENCE
 from janus_core.data.megacap import SOURCE as MEGACAP_SOURCE
 from janus_core.data.megacap import build_us_megacap
@@ -32,23 +39,35 @@ def build_sample(
     scale: Literal["demo", "paper"] = "demo",
     seed: int | None = None,
     progress: bool = True,
+    replace: bool = False,
 ) -> Path:
     """Build the sample dataset ``name``, save it (Parquet tables + manifest, registered in the
-    store) and return the manifest path. Prints one summary line of what was written where."""
+    store) and return the manifest path. Prints one summary line of what was written where.
+
+    Rebuilding the same sample is a no-op. When the sample's content differs from the current version
+    (another seed or scale, or a changed generator), the build is saved as a new version and the
+    earlier one is kept (:func:`janus_core.data.manifest.save_dataset`); a dataset of that name that
+    is not this bundled sample (data imported under its name) is refused unless ``replace``."""
     started = time.perf_counter()
     if name == "synthetic-ashare":
         cfg = SyntheticConfig.for_scale(scale, **({} if seed is None else {"seed": seed}))
         ds = generate(cfg, progress=progress and scale == "paper")
-        manifest = save_dataset(
-            ds, paths, source=SYNTHETIC_SOURCE, licence=SYNTHETIC_LICENCE, production=production_info(cfg)
-        )
+        save_args = {"source": SYNTHETIC_SOURCE, "licence": SYNTHETIC_LICENCE, "production": production_info(cfg)}
     elif name == "us-megacap":
         if scale != "demo" or seed is not None:
             raise ValueError("us-megacap is real market data: --scale and --seed do not apply")
         ds, production = build_us_megacap()
-        manifest = save_dataset(ds, paths, source=MEGACAP_SOURCE, licence=MEGACAP_LICENCE, production=production)
+        save_args = {"source": MEGACAP_SOURCE, "licence": MEGACAP_LICENCE, "production": production}
     else:
         raise ValueError(f"unknown sample dataset {name!r}; expected one of {', '.join(SAMPLE_DATASETS)}")
+    try:
+        manifest = save_dataset(ds, paths, **save_args)
+    except DatasetExistsError:
+        current, _ = read_dataset_manifest(name, paths)
+        if not (replace or (current or {}).get("source") == save_args["source"]):
+            raise  # a dataset of that name that is not this bundled sample: only with replace
+        ds = dataclasses.replace(ds, meta=ds.meta.model_copy(update={"version": next_version(name, paths)}))
+        manifest = save_dataset(ds, paths, **save_args, replace=True)
     register_dataset(name, paths)
     counts = ", ".join(f"{t} {f.height:,}" for t, f in ds.tables().items())
     print(
@@ -59,7 +78,12 @@ def build_sample(
 
 
 def _handle_build(args: argparse.Namespace) -> int:
-    build_sample(args.name, WorkbenchPaths.from_env(), scale=args.scale, seed=args.seed, progress=not args.quiet)
+    try:
+        build_sample(args.name, WorkbenchPaths.from_env(), scale=args.scale, seed=args.seed, progress=not args.quiet,
+                     replace=args.replace)
+    except DatasetExistsError as exc:
+        print(f"janus data build: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -71,4 +95,6 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="synthetic-ashare size: demo (seconds) or paper (5,282 stocks, 62,400 events)")
     parser.add_argument("--seed", type=int, default=None, help="synthetic-ashare seed (default: the config's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--replace", action="store_true",
+                        help="a dataset of that name with other content exists: save the sample as its new version")
     parser.set_defaults(handler=_handle_build)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from janus_core.data.rows import (
     _table_problem,
     table_columns,
 )
+from janus_core.hashing import sha256_bytes
 
 if typing.TYPE_CHECKING:
     pass
@@ -65,40 +67,41 @@ def detect_format(path: str | Path) -> FileFormat:
 @dataclass(frozen=True)
 class RawTable:
     """A table as read: raw columns (CSV and JSON Lines: all String) plus ``__row`` (1-based record
-    index), and how to turn record indices into the row numbers a person sees in the file."""
+    index), how to turn record indices into the row numbers a person sees in the file, and the SHA-256
+    of exactly the bytes that were parsed (None for an in-memory frame)."""
 
     file: str
     frame: pl.DataFrame
     row_numbers: Callable[[list[int]], list[int]]
+    sha256: str | None = None
 
 
 def _identity_rows(indices: list[int]) -> list[int]:
     return indices
 
 
-def _csv_rows(path: Path) -> Callable[[list[int]], list[int]]:
+def _csv_rows(data: bytes) -> Callable[[list[int]], list[int]]:
     """Record index -> line where that record starts (header is line 1). Uses the csv module only
     when asked (on error), so quoted fields spanning lines are numbered correctly."""
 
     def rows(indices: list[int]) -> list[int]:
         starts: list[int] = []
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            last = 0
-            for _ in reader:
-                starts.append(last + 1)
-                last = reader.line_num
-        return [starts[i] for i in indices]  # starts[0] is the header line, so record i starts at starts[i]
+        reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+        last = 0
+        for _ in reader:
+            starts.append(last + 1)
+            last = reader.line_num
+        return [starts[i] if i < len(starts) else last for i in indices]  # starts[0] is the header line
 
     return rows
 
 
-def _jsonl_rows(path: Path) -> Callable[[list[int]], list[int]]:
+def _jsonl_rows(data: bytes) -> Callable[[list[int]], list[int]]:
     """Record index -> line number, skipping blank lines as the JSON Lines reader does."""
 
     def rows(indices: list[int]) -> list[int]:
-        lines = [n for n, line in enumerate(path.read_bytes().split(b"\n"), start=1) if line.strip()]
-        return [lines[i - 1] for i in indices]
+        lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
+        return [lines[i - 1] if 0 < i <= len(lines) else i for i in indices]
 
     return rows
 
@@ -106,9 +109,11 @@ def _jsonl_rows(path: Path) -> Callable[[list[int]], list[int]]:
 def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *, name: str | None = None) -> RawTable:
     """Read a table file (or take an in-memory frame) without interpreting its values.
 
-    CSV and JSON Lines are read with every column as String so that each value is parsed and
-    checked by the rules; Parquet keeps its types. Raises :class:`DataValidationError`
-    (``unreadable_file``) when the file cannot be read at all.
+    The path is taken literally (no glob expansion: ``evg[1].csv`` is that file, never ``evg1.csv``):
+    the file's bytes are read once, hashed (``RawTable.sha256``) and parsed from memory, so what is
+    recorded is exactly what was read. CSV and JSON Lines are read with every column as String so that
+    each value is parsed and checked by the rules; Parquet keeps its types. Raises
+    :class:`DataValidationError` (``unreadable_file``) when the file cannot be read at all.
     """
     if isinstance(source, pl.DataFrame):
         label = name or "<memory>"
@@ -119,20 +124,27 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
     label = name or str(path)
     fmt = fmt or detect_format(path)
     try:
-        if fmt == "parquet":
-            frame, rows = pl.read_parquet(path), _identity_rows
-        elif fmt == "csv":
-            frame, rows = pl.read_csv(path, infer_schema=False, raise_if_empty=False), _csv_rows(path)
-        else:
-            columns = pl.read_ndjson(path, infer_schema_length=None).columns
-            frame = pl.read_ndjson(path, schema={c: pl.String for c in columns})
-            rows = _jsonl_rows(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise DataValidationError(
-            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {exc}")
+            _table_problem(label, None, "unreadable_file", f"cannot read the file: {exc.strerror or exc}")
+        ) from exc
+    try:
+        if fmt == "parquet":
+            frame, rows = pl.read_parquet(io.BytesIO(data)), _identity_rows
+        elif fmt == "csv":
+            frame, rows = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False), _csv_rows(data)
+        else:
+            columns = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None).columns
+            frame = pl.read_ndjson(io.BytesIO(data), schema={c: pl.String for c in columns})
+            rows = _jsonl_rows(data)
+    except (OSError, pl.exceptions.PolarsError, ValueError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataValidationError(
+            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {first}")
         ) from exc
     frame = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
-    return RawTable(label, frame, rows)
+    return RawTable(label, frame, rows, sha256_bytes(data))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,6 +482,8 @@ class TableLoad:
     frame: pl.DataFrame
     rejected: pl.DataFrame
     rows_read: int
+    #: SHA-256 of the bytes that were parsed (None for an in-memory frame).
+    sha256: str | None = None
 
     @property
     def unknown_event_types(self) -> int:
@@ -535,7 +549,7 @@ def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFra
             .drop("line")
         )
     rejected = rejected.rename({_ROW: "row"}).select("row", "reason", pl.exclude("row", "reason"))
-    return TableLoad(table, raw.file, good, rejected, raw.frame.height), _sort_problems(problems)
+    return TableLoad(table, raw.file, good, rejected, raw.frame.height, raw.sha256), _sort_problems(problems)
 
 
 def load_tables(

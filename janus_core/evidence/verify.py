@@ -65,6 +65,7 @@ from janus_core.evidence.schema import (
     artifact_authority,
 )
 from janus_core.hashing import H, dumps, sha256_file
+from janus_core.outdir import hidden_temp_folder
 from janus_core.paths import WorkbenchPaths
 
 
@@ -173,6 +174,10 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
     problems: list[Problem] = []
     if not out_dir.is_dir():
         return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
+    if hidden_temp_folder(out_dir):
+        return [Problem(file=str(out_dir), location="folder",
+                        rule="a hidden temp folder of an unfinished or killed export (.NAME.tmp-* / .NAME.old-*), "
+                             "never evidence")]
     manifest = _read_json(out_dir, RUN_MANIFEST_REF, problems)
     if manifest is None:
         return problems
@@ -234,10 +239,12 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
             problems.append(Problem(file=file, location=location, rule=rule))
 
     if paths is not None and dataset.get("name"):
-        current, current_sha = read_dataset_manifest(str(dataset["name"]), paths)
+        version = dataset.get("version") if isinstance(dataset.get("version"), str) else None
+        current, current_sha = read_dataset_manifest(str(dataset["name"]), paths, version)
         if current is None:
             problems.append(Problem(file=str(Path(paths.manifest_path(dataset["name"]))), location="file",
-                                    rule="dataset manifest not found: input digests cannot be checked"))
+                                    rule=f"dataset manifest (version {version}) not found: input digests cannot be "
+                                         f"checked"))
         else:
             recorded = dataset.get("tables") or {}
             for table, digest in sorted(input_digests(current).items()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
+from janus_core.outdir import check_output_target
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.exclusion import included
 
@@ -259,12 +261,33 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
     }
 
 
+def is_car_output(path: Path) -> bool:
+    """An earlier ``janus car`` output folder: its ``car-summary.json`` is a JSON object with the
+    summary's ``config``, ``event_count`` and ``included_count``."""
+    try:
+        obj = json.loads((path / "car-summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and {"config", "event_count", "included_count"} <= set(obj)
+
+
 def write_car_artifacts(table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str) -> tuple[Path, Path]:
     """Write ``out_dir/car.parquet`` (the table) and ``out_dir/car-summary.json`` (sorted keys,
-    2-space indent); same inputs give the same bytes. Returns both paths."""
+    2-space indent); same inputs give the same bytes. Returns both paths.
+
+    ``out_dir`` must be absent, empty or an earlier car output (:func:`is_car_output`), else
+    :class:`janus_core.outdir.OutputRefused`; each file replaces its predecessor atomically."""
     out = Path(out_dir)
+    check_output_target(out, "car", is_car_output)
     out.mkdir(parents=True, exist_ok=True)
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
-    table.write_parquet(table_path, statistics=False)
-    summary_path.write_text(json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+    text = json.dumps(summary, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    for path, write in ((table_path, lambda p: table.write_parquet(p, statistics=False)),
+                        (summary_path, lambda p: p.write_text(text, encoding="utf-8"))):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return table_path, summary_path
