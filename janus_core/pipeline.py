@@ -506,7 +506,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         dspy_policy=cfg.dspy_metrics)
 
     def render_review_report(folder: Path) -> None:
-        render_report(folder, cfg.report_target, paths=paths)
+        render_report(folder, cfg.report_target, paths=paths, publishing=True)
 
     notes = write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
     if cfg.record_run:

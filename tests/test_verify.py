@@ -102,7 +102,8 @@ def test_input_digests_against_the_dataset_manifest(folder, tmp_path):
     problems = verify_evidence(folder, paths)
     assert [p.rule for p in problems] == ["dataset manifest (version 1) not found: input digests cannot be checked"]
     paths.manifest_dir.mkdir()
-    manifest = {"name": "handbuilt", "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}}}
+    manifest = {"name": "handbuilt", "version": "1",
+                "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}}}
     paths.manifest_path("handbuilt").write_text(json.dumps(manifest))
     locations = [p.location for p in verify_evidence(folder, paths)]
     assert "dataset.tables.events" in locations

@@ -7,9 +7,12 @@
   and prints where it went with the summary's reasons (and, with the DSPy bundle, its eval verdict).
   ``--gate-policy`` takes the DSPy metrics policy from a GatePolicy JSON file (its ``dspy_metrics``);
   ``--measure-latency`` times a baseline policy's decisions (the bundle's bytes then vary run to run).
-- ``janus verify DIR``: exit 1 naming each mismatch (:func:`janus_core.verify.verify_evidence`).
-- ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN]``: prints the
-  verdict JSON ``{target, promotable, reasons: [{code, detail}]}``; exit 0 only when promotable.
+- ``janus verify DIR [--no-dataset]``: exit 1 naming each mismatch (:func:`janus_core.evidence.verify.verify_evidence`,
+  then the report check :func:`janus_core.report.render.report_problems`).
+- ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN] [--no-dataset]``:
+  verifies the folder first, then prints the verdict JSON ``{target, promotable, reasons: [{code, detail}]}``
+  (any verification problem: not promotable, ``workbench_evidence_integrity_failed``); exit 0 only
+  when promotable, 2 for a missing or malformed ``--policy``.
 """
 
 from __future__ import annotations
@@ -61,24 +64,41 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _integrity(folder: Path, paths: WorkbenchPaths | None) -> list[str]:
+    """Every problem of the folder: :func:`janus_core.evidence.verify.verify_evidence`, then the
+    report check :func:`janus_core.report.render.report_problems` (which the evidence layer cannot
+    import)."""
     from janus_core.evidence.verify import verify_evidence
+    from janus_core.report.render import report_problems
 
-    problems = verify_evidence(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env())
+    problems = [str(p) for p in verify_evidence(folder, paths)]
+    if not problems:
+        problems += report_problems(folder, paths)
+    return problems
+
+
+def _verify(args: argparse.Namespace) -> int:
+    problems = _integrity(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env())
     for p in problems:
         print(p)
     if problems:
         print(f"{len(problems)} problem(s) in {args.dir}")
         return 1
-    print(f"{args.dir}: every hash, summary and digest verifies")
+    print(f"{args.dir}: every hash, summary, claim and digest verifies")
     return 0
 
 
 def _gate(args: argparse.Namespace) -> int:
     from janus_core.evidence.gate import GatePolicy, evaluate_gate
 
-    policy = GatePolicy.from_file(args.policy) if args.policy else GatePolicy()
-    verdict = evaluate_gate(Path(args.dir), args.target, policy, approval_token=args.approval_token)
+    try:
+        policy = GatePolicy.from_file(args.policy) if args.policy else GatePolicy()
+    except ValueError as exc:
+        return fail("gate", exc, 2)
+    folder = Path(args.dir)
+    problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env())
+    verdict = evaluate_gate(folder, args.target, policy, approval_token=args.approval_token,
+                            integrity_problems=problems)
     print(json.dumps(verdict.to_json(), indent=2, sort_keys=True, ensure_ascii=True))
     return 0 if verdict.promotable else 1
 
@@ -112,4 +132,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--target", choices=("shadow", "paper", "live"), required=True)
     g.add_argument("--policy", default=None, help="JSON file of GatePolicy fields")
     g.add_argument("--approval-token", default=None)
+    g.add_argument("--no-dataset", action="store_true",
+                   help="verify the folder alone (skip the dataset manifest and runs registry checks)")
     g.set_defaults(handler=_gate)

@@ -200,6 +200,20 @@ def runs(paths: WorkbenchPaths | None = None) -> pl.DataFrame:
     return frame.cast(RUNS_SCHEMA) if frame.height else pl.DataFrame(schema=RUNS_SCHEMA)
 
 
+def recorded_run(run_id: str, paths: WorkbenchPaths | None = None) -> dict[str, Any] | None:
+    """The ``runs`` row of ``run_id`` as a dict, or None when the store does not exist, cannot be opened
+    read-only (another process holds its write lock) or has no such row. Never creates the store."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not paths.store.is_file():
+        return None
+    try:
+        with connect(paths, read_only=True) as conn:
+            row = conn.execute(f"SELECT {', '.join(RUNS_SCHEMA)} FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    except (StoreError, duckdb.Error):
+        return None
+    return dict(zip(RUNS_SCHEMA, row, strict=True)) if row is not None else None
+
+
 def registered_datasets(paths: WorkbenchPaths | None = None) -> pl.DataFrame:
     """The ``datasets`` table, ordered by name."""
     paths = paths or WorkbenchPaths.from_env()

@@ -3,12 +3,12 @@ nothing that is not an earlier evidence folder (:mod:`janus_core.outdir`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from janus_core.evidence.jsonio import parse_json_object
 from janus_core.evidence.schema import RUN_MANIFEST_REF, RUN_MANIFEST_SCHEMA
 from janus_core.hashing import H
 from janus_core.outdir import (
@@ -17,48 +17,15 @@ from janus_core.outdir import (
     temp_sibling,
 )
 
-#: Deepest JSON nesting an evidence reader accepts (the run manifest nests 4 levels; a deeper file is
-#: malformed, and refusing it keeps ``json`` far from Python's recursion limit).
-MAX_JSON_DEPTH = 64
-
-
-def json_depth_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """False when the JSON text nests ``[`` / ``{`` deeper than ``limit`` (counted outside strings),
-    so a hostile file is refused before ``json.loads`` could recurse too deep."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
 
 def is_export_folder(path: Path) -> bool:
     """An earlier evidence export: ``run-manifest.json`` present, a JSON object of the run-manifest
     schema whose ``self_hash`` equals ``H`` of the rest."""
-    manifest = path / RUN_MANIFEST_REF
     try:
-        data = manifest.read_bytes()
-        if not json_depth_ok(data):
-            return False
-        obj = json.loads(data)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        obj, _ = parse_json_object((path / RUN_MANIFEST_REF).read_bytes())
+    except OSError:
         return False
-    if not isinstance(obj, dict) or obj.get("schema_version") != RUN_MANIFEST_SCHEMA:
+    if obj is None or obj.get("schema_version") != RUN_MANIFEST_SCHEMA:
         return False
     return obj.get("self_hash") == H({k: v for k, v in obj.items() if k != "self_hash"})
 

@@ -1,4 +1,5 @@
-"""Every reason code of the lane contract (lane-contract.md), in plain words for the reviewer."""
+"""Every reason code of the lane contract (lane-contract.md), and the workbench's own codes, in plain
+words for the reviewer."""
 
 from __future__ import annotations
 
@@ -52,6 +53,11 @@ REASON_TEXT: dict[str, str] = {
     # live target policy
     "live_rollout_disabled_by_policy": "Live rollout is switched off by policy; no evidence can promote to live.",
     "approval_token_missing": "Promotion to live needs a human approval token, and none was given.",
+    # the workbench's own codes (not the lane's)
+    "workbench_evidence_integrity_failed": (
+        "The evidence folder did not verify (a file, hash, record or claim was changed, is missing or "
+        "contradicts another), so nothing in it can be trusted; the workbench's gate fails closed."
+    ),
 }
 
 UNKNOWN_REASON_TEXT = "This code is not in the lane contract this report knows; treat it as blocking."
