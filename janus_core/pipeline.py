@@ -76,7 +76,7 @@ from janus_core.data import store
 from janus_core.data.manifest import input_digests, load_snapshot
 from janus_core.data.store import RunRecord
 from janus_core.decide import reward
-from janus_core.decide.decisions import load_decisions
+from janus_core.decide.decisions import load_decisions_checked
 from janus_core.decide.latency import (
     LATENCY_COLUMN,
     DecisionLatency,
@@ -89,6 +89,12 @@ from janus_core.evidence import dspy_bundle
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
 from janus_core.evidence.output import check_export_target, write_tree_atomically
+from janus_core.evidence.quarantine import (
+    QUARANTINE_KEY,
+    REJECTED_DECISIONS_REF,
+    quarantine_record,
+    universe_rows_rejected,
+)
 from janus_core.evidence.records import (
     EvidenceContext,
     EvidenceDocs,
@@ -149,6 +155,10 @@ class ExportConfig(BaseModel):
 
     dataset: str = "synthetic-ashare"
     decisions: str = "type_prior"
+    #: A decisions file's invalid rows: ``fail`` (the default: any problem stops the export) or
+    #: ``quarantine`` (kept out, listed in ``analysis/rejected_decisions.csv``, counted in the run
+    #: manifest, and the summary gets ``workbench_universe_rows_quarantined``).
+    decisions_on_invalid: Literal["fail", "quarantine"] = "fail"
     candidate_id: str = "janus-q-candidate"
     strategy_id: str | None = None
     reward_profile: Literal["hgrm", "lane_scaffold"] = "hgrm"
@@ -250,8 +260,11 @@ def runtime_version_refs() -> list[str]:
 
 
 def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: str) -> pl.DataFrame:
-    """The decisions of one strategy: ``strategy_id`` if given, else the only one present."""
+    """The decisions of one strategy: ``strategy_id`` if given, else the only one present (an empty
+    table stays empty: its evidence then says ``janus_reward_count_missing``)."""
     present = sorted(decisions["strategy_id"].drop_nulls().unique().to_list())
+    if decisions.height == 0:
+        return decisions  # no decision at all (e.g. a policy on a study whose every event was excluded)
     if strategy_id is None:
         if len(present) != 1:
             raise ValueError(f"{source}: column strategy_id has {len(present)} strategies {present[:10]}; "
@@ -324,6 +337,10 @@ class EvidenceInputs(BaseModel):
     reward_config: dict[str, Any]
     methodology: dict[str, Any]
     research: dict[str, pl.DataFrame] = Field(default_factory=dict)
+    #: The run manifest's ``quarantine`` section (:mod:`janus_core.evidence.quarantine`; empty: none).
+    quarantine: dict[str, Any] = Field(default_factory=dict)
+    #: Rows of a decisions file rejected in quarantine mode (``analysis/rejected_decisions.csv``).
+    rejected_decisions: pl.DataFrame | None = None
     decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
@@ -344,13 +361,18 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(), **cfg.reward})
     labelled = car_study(ds, car_cfg, label_cfg, split_cfg)
 
+    counts: dict[str, int] | None = None
+    rejected_decisions: pl.DataFrame | None = None
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, policy_cfg)
         decisions_ref = f"policy:{cfg.decisions}"
         seed = str(policy_cfg.seed)
     else:
-        decisions = load_decisions(cfg.decisions)
-        decisions_ref = f"decisions:sha256:{sha256_file(cfg.decisions)}"
+        check, digest = load_decisions_checked(cfg.decisions, cfg.decisions_on_invalid)
+        decisions = check.frame
+        counts = {"read": check.rows_read, "accepted": check.frame.height, "rejected": check.rejected.height}
+        rejected_decisions = check.rejected if check.rejected.height else None
+        decisions_ref = f"decisions:sha256:{digest}"  # the bytes that were parsed, read once
         seed = NO_DECISION_SEED
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
     latency = decision_latency(cfg, decisions, labelled, policy_cfg)
@@ -358,6 +380,10 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
     candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
+    universe = set(ds.events["symbol"].drop_nulls().to_list())
+    if "symbol" in decisions.columns:
+        universe |= set(decisions["symbol"].cast(pl.String, strict=False).drop_nulls().to_list())
+    quarantine = quarantine_record(manifest, snapshot.rejected, universe, counts)
     return EvidenceInputs(
         labelled=labelled, mapped=mapped, scored=scored, dataset_name=ds.meta.name,
         dataset_version=ds.meta.version, provenance=ds.meta.provenance, as_of=ds.meta.as_of,
@@ -374,7 +400,7 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
         reward_config=reward.reward_config_payload(reward_cfg), methodology=methodology(car_cfg, label_cfg),
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
                                  policy_cfg, car_cfg, cfg.analysis),
-        decision_seed=seed, decision_latency=latency,
+        decision_seed=seed, decision_latency=latency, quarantine=quarantine, rejected_decisions=rejected_decisions,
     )
 
 
@@ -442,7 +468,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         model_refs=[inputs.decisions_ref, f"car:{H(inputs.resolved.get('car'))[:16]}",
                     f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
         methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
-        reward_config=inputs.reward_config,
+        reward_config=inputs.reward_config, quarantined_rows=universe_rows_rejected(inputs.quarantine),
     )
     docs = build_evidence_docs(inputs.labelled, inputs.mapped, inputs.scored, ctx)
     files: dict[str, bytes] = {
@@ -452,6 +478,8 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
+    if inputs.rejected_decisions is not None:
+        files[REJECTED_DECISIONS_REF] = _csv(inputs.rejected_decisions)
     files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
     dspy_record: dict[str, Any] | None = None
     if dspy:
@@ -484,6 +512,8 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         "sources": source_digests(root),
         "files": {rel: sha256_bytes(data) for rel, data in sorted(files.items())},
     }
+    if inputs.quarantine:
+        run_manifest[QUARANTINE_KEY] = inputs.quarantine
     if dspy_record is not None:
         run_manifest["dspy"] = dspy_record
     run_manifest["self_hash"] = H(run_manifest)

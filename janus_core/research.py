@@ -155,6 +155,9 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
 
     if not cfg.enabled:
         return {"skipped": pl.DataFrame({"table": ["all"], "reason": ["analysis disabled by config"]})}
+    if included(labelled).height == 0:
+        return {"skipped": pl.DataFrame({"table": ["all"], "reason": [
+            "no event has a CAR (every event was excluded): nothing to study, backtest or score"]})}
     usable = tuple(b for b in cfg.baselines if b != candidate
                    and (b not in _POLICY_NEEDS or _POLICY_NEEDS[b] in labelled.columns))
     skipped = {f"baseline {b}": f"labelled table lacks {_POLICY_NEEDS[b]!r}"

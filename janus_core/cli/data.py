@@ -28,6 +28,7 @@ from janus_core import __version__
 from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
+    check_as_of,
     check_news_cutoff,
     check_timezone,
 )
@@ -55,6 +56,7 @@ def _err(message: str) -> None:
 def _handle_import(args: argparse.Namespace) -> int:
     from janus_core.data.manifest import (
         DatasetExistsError,
+        as_of_problem,
         derive_as_of,
         list_datasets,
         next_version,
@@ -65,6 +67,8 @@ def _handle_import(args: argparse.Namespace) -> int:
     try:
         check_timezone(args.timezone)
         check_news_cutoff(args.news_cutoff)
+        if args.as_of is not None:
+            check_as_of(args.as_of)
     except ValueError as exc:
         _err(f"janus data import: {exc}")
         return 2
@@ -109,6 +113,11 @@ def _handle_import(args: argparse.Namespace) -> int:
                 )
             _err(f"no valid rows left in {', '.join(empty)}; nothing written")
             return 1
+        late = as_of_problem(args.as_of, frames) if args.as_of is not None else None
+        if late is not None:
+            bar.close()
+            _err(f"janus data import: {late}; nothing written")
+            return 2
         meta = DatasetMeta(
             name=args.name,
             version=version,

@@ -36,6 +36,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         dspy_metrics = (GatePolicy.from_file(args.gate_policy) if args.gate_policy else GatePolicy()).dspy_metrics
         cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
+                           decisions_on_invalid=args.decisions_on_invalid,
                            reward_profile=args.reward_profile, candidate_id=args.candidate_id,
                            strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
                            measure_latency=args.measure_latency, record_run=not args.no_record,
@@ -107,6 +108,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write the Janus gate evidence of a candidate")
     p.add_argument("--dataset", default="synthetic-ashare")
     p.add_argument("--decisions", required=True, help="a baseline policy name or a decisions file path")
+    p.add_argument("--decisions-on-invalid", choices=("fail", "quarantine"), default="fail",
+                   help="a decisions file's invalid rows: fail (default) or quarantine (kept out, listed in "
+                        "analysis/rejected_decisions.csv, and the evidence is not complete)")
     p.add_argument("--out", required=True, help="output folder: absent, empty or an earlier export (replaced atomically); anything else is refused")
     p.add_argument("--reward-profile", choices=("hgrm", "lane_scaffold"), default="hgrm")
     p.add_argument("--candidate-id", default="janus-q-candidate")

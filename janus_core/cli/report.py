@@ -8,10 +8,14 @@ import sys
 from pathlib import Path
 
 from janus_core.evidence.gate import TARGETS, GatePolicy
-from janus_core.evidence.schema import EVENT_CAR_REF, EVIDENCE_REF, HGRM_REWARD_REF, RUN_MANIFEST_REF
+from janus_core.evidence.schema import (
+    EVENT_CAR_REF,
+    EVIDENCE_REF,
+    HGRM_REWARD_REF,
+    RUN_MANIFEST_REF,
+)
 from janus_core.paths import WorkbenchPaths
 from janus_core.report.render import render_report
-
 
 GATE_REFS: tuple[str, ...] = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF)
 

@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset
+from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset, parse_as_of
 from janus_core.data.rows import TABLE_NAMES, TABLE_SCHEMAS, Provenance
 from janus_core.data.tables import canonical_order
 from janus_core.hashing import H, canonical_json, sha256_bytes, sha256_file
@@ -246,18 +246,34 @@ def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool
 
 
 def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
-    """The latest time the data speaks of, as ISO-8601 UTC: the later of the last event's
-    publication time and the end (23:59:59 UTC) of the last price date."""
-    candidates: list[str] = []
-    events = ds_tables.get("events")
-    if events is not None and events.height:
-        candidates.append(events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item())
+    """The latest time the data speaks of, as ISO-8601 UTC: the end (23:59:59 UTC) of the last price
+    date; without prices, the last event's publication time. Events after the last price date are
+    left out: no session follows them, so they can never be included, and an event dated 2099 must not
+    date the data (nor the evidence's ``generated_at``, which defaults to the as-of time)."""
     prices = ds_tables.get("prices")
     if prices is not None and prices.height:
-        candidates.append(prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item())
-    if not candidates:
-        raise ValueError("cannot derive as_of: no events and no prices")
-    return max(candidates)
+        return prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item()
+    events = ds_tables.get("events")
+    if events is not None and events.height:
+        return events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item()
+    raise ValueError("cannot derive as_of: no events and no prices")
+
+
+def as_of_problem(as_of: str, ds_tables: dict[str, pl.DataFrame]) -> str | None:
+    """Why ``as_of`` cannot be the dataset's as-of time, or None: it must parse
+    (:func:`janus_core.data.dataset.parse_as_of`) and its UTC date must not be before the data's last
+    price date (the data cannot be as of a day before the prices it holds)."""
+    try:
+        value = parse_as_of(as_of)
+    except ValueError as exc:
+        return str(exc)
+    prices = ds_tables.get("prices")
+    if prices is None or not prices.height:
+        return None
+    last = prices["date"].max()
+    if value.date() < last:
+        return f"as-of {as_of!r} is before the data's last price date {last}; rule: as-of is on or after it"
+    return None
 
 
 class DatasetExistsError(ValueError):
@@ -363,6 +379,9 @@ def save_dataset(
     if not _NAME.match(version) or version in ("rejected",):
         raise ValueError(f"dataset version {version!r} must match {_NAME.pattern} (and not be 'rejected')")
     check_dataset(ds)
+    late = as_of_problem(ds.meta.as_of, ds.tables())
+    if late is not None:
+        raise ValueError(f"dataset {name!r}: {late}")
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.manifest_dir.mkdir(parents=True, exist_ok=True)
     final_dir = version_dir(paths, name, version)
@@ -565,11 +584,14 @@ class DatasetSnapshot:
     dataset: Dataset
     manifest: dict[str, Any]
     manifest_sha256: str
+    #: Rows a quarantine import rejected, per table (their values as read, ``row`` and ``reason``).
+    rejected: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> DatasetSnapshot:
-    """Read the saved dataset ``name`` once: the manifest's bytes, then each table file's bytes, each
-    hashed and parsed from the same bytes in memory (never re-opened). With ``verify_files`` (default)
+    """Read the saved dataset ``name`` once: the manifest's bytes, then each table file's bytes (and
+    each file of rows a quarantine import rejected), each hashed and parsed from the same bytes in
+    memory (never re-opened). With ``verify_files`` (default)
     the manifest's own hash and every table's SHA-256 are checked and a :class:`DatasetIntegrityError`
     names what differs (``verify_dataset`` also recomputes content hashes). A manifest that names the
     bundled generator must say ``synthetic_generated`` (always checked,
@@ -585,20 +607,23 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
     if verify_files:
         problems += _manifest_problems(raw, manifest)
     frames: dict[str, pl.DataFrame] = {}
-    for table, entry in sorted(manifest.tables.items()):
-        file = paths.data_dir / entry.path
-        try:
-            content = file.read_bytes()
-        except OSError as exc:
-            problems.append(f"{table}: file missing or unreadable ({file}: {exc.strerror or exc})")
-            continue
-        if verify_files and sha256_bytes(content) != entry.sha256:
-            problems.append(f"{table}: file bytes changed ({file})")
-            continue
-        try:
-            frames[table] = pl.read_parquet(io.BytesIO(content))
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            problems.append(f"{table}: not readable Parquet ({file}: {str(exc).splitlines()[0] if str(exc) else exc})")
+    rejected: dict[str, pl.DataFrame] = {}
+    for kind, entries, into in (("", manifest.tables, frames), ("rejected ", manifest.rejected, rejected)):
+        for table, entry in sorted(entries.items()):
+            file = paths.data_dir / entry.path
+            try:
+                content = file.read_bytes()
+            except OSError as exc:
+                problems.append(f"{kind}{table}: file missing or unreadable ({file}: {exc.strerror or exc})")
+                continue
+            if verify_files and sha256_bytes(content) != entry.sha256:
+                problems.append(f"{kind}{table}: file bytes changed ({file})")
+                continue
+            try:
+                into[table] = pl.read_parquet(io.BytesIO(content))
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                problems.append(f"{kind}{table}: not readable Parquet ({file}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")
     if problems:
         raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
     missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
@@ -609,7 +634,7 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
     except ValueError as exc:
         raise DatasetIntegrityError(f"{path}: {str(exc).splitlines()[0]}") from None
     ds = Dataset(meta=meta, **{t: frames[t] for t in TABLE_NAMES if t in frames})
-    return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=sha256_bytes(data))
+    return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=sha256_bytes(data), rejected=rejected)
 
 
 def load_dataset(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> Dataset:

@@ -26,6 +26,9 @@ from janus_core.data.rows import (
     _FALSE,
     _ROW,
     _TRUE,
+    MAX_OFFSET_MINUTES,
+    PRICE_MAX,
+    PRICE_MIN,
     TABLE_SCHEMAS,
     UTC_DATETIME,
     ColumnSpec,
@@ -249,8 +252,19 @@ def _coerce_datetime(
             )
         )
     )
-    exact = local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes)
-    errors: dict[Rule, Check] = {"wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time")}
+    offset_hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
+    offset_minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
+    bad_offset = (
+        offset.is_not_null()
+        & (offset.str.to_lowercase() != "z")
+        & ((offset_minutes >= 60) | (offset_hours * 60 + offset_minutes > MAX_OFFSET_MINUTES))
+    ).fill_null(False)
+    exact = pl.when(~bad_offset).then(local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes))
+    errors: dict[Rule, Check] = {
+        "wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time"),
+        "invalid_offset": (given & ~unparsed & bad_offset,
+                           "'{}' has a UTC offset outside -14:00..+14:00 or with minutes >= 60"),
+    }
     naive = given & ~unparsed & offset.is_null()
     if timezone is None:
         value = pl.when(offset.is_not_null()).then(exact)
@@ -425,6 +439,13 @@ def check_rules(table: str, frame: pl.DataFrame, file: str) -> pl.DataFrame:
                 frame, file, name, "non_positive_price", c.is_finite() & (c <= 0), pl.format("price {} is not > 0", c)
             )
         )
+        out.append(
+            _row_problems(
+                frame, file, name, "price_out_of_range",
+                c.is_finite() & (c > 0) & ((c < PRICE_MIN) | (c > PRICE_MAX)),
+                pl.format(f"price {{}} is outside [{PRICE_MIN:g}, {PRICE_MAX:g}]", c),
+            )
+        )
     if table == "events":
         allowed_types = (*EVENT_TYPES, UNKNOWN_EVENT_TYPE)
         out.append(
@@ -517,9 +538,11 @@ class DatasetLoad:
         return out
 
 
-def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame) -> tuple[TableLoad, pl.DataFrame]:
+def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame,
+            line_column: str | None = None) -> tuple[TableLoad, pl.DataFrame]:
     """Split ``frame`` into good and rejected rows by ``problems`` (whose rows are record indices)
-    and map every row to the row number a person sees in the file."""
+    and map every row to the row number a person sees in the file (kept for the good rows in
+    ``line_column`` when given)."""
     reasons = (
         problems.filter(pl.col("row").is_not_null())
         .group_by("row")
@@ -531,7 +554,10 @@ def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFra
         )
         .rename({"row": _ROW})
     )
-    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left").drop(_ROW)
+    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left")
+    if line_column is not None:
+        good = good.with_columns(pl.Series(line_column, raw.row_numbers(good[_ROW].to_list()), dtype=pl.Int64))
+    good = good.drop(_ROW)
     rejected = raw.frame.join(reasons, on=_ROW, how="inner").sort(_ROW)
     if problems.height:
         indices = pl.concat([problems["row"].drop_nulls(), rejected[_ROW]]).unique().sort()
@@ -559,6 +585,7 @@ def load_tables(
     on_invalid: OnInvalid = "fail",
     formats: Mapping[str, FileFormat] | None = None,
     progress: Callable[[str], None] | None = None,
+    line_column: str | None = None,
 ) -> DatasetLoad:
     """Read, convert and validate every table of a dataset (files or in-memory frames).
 
@@ -571,7 +598,8 @@ def load_tables(
     problem of every table. ``"quarantine"`` returns the good rows and the rejected rows with their
     reasons; problems of a whole file or column (unreadable file, missing required column, a
     column of the wrong type) still raise, since no row of that table can be trusted.
-    ``progress(table)`` is called after each table is read and checked.
+    ``progress(table)`` is called after each table is read and checked. ``line_column`` keeps each
+    accepted row's number in its file (line for CSV and JSON Lines, row for Parquet) in that column.
     """
     unknown = sorted(set(sources) - set(TABLE_SCHEMAS))
     if unknown:
@@ -614,7 +642,7 @@ def load_tables(
             progress(table)
     if fatal:
         raise DataValidationError(_sort_problems(pl.concat([*fatal, *(p for _, _, p in loads.values())])))
-    finished = {t: _finish(t, raw, frame, problems) for t, (raw, frame, problems) in loads.items()}
+    finished = {t: _finish(t, raw, frame, problems, line_column) for t, (raw, frame, problems) in loads.items()}
     all_problems = _sort_problems(pl.concat([_empty_problems(), *(p for _, p in finished.values())]))
     if on_invalid == "fail" and all_problems.height:
         raise DataValidationError(all_problems)
@@ -633,8 +661,10 @@ def load_table(
     timezone: str | None,
     fmt: FileFormat | None = None,
     on_invalid: OnInvalid = "fail",
+    line_column: str | None = None,
 ) -> TableLoad:
     """Read and validate one table on its own (no cross-table rules); see :func:`load_tables`."""
     return load_tables(
-        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None
+        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None,
+        line_column=line_column,
     ).tables[table]

@@ -41,6 +41,9 @@ REASON_EVENT_COUNT_MISSING = "janus_event_count_missing"
 REASON_REWARD_COUNT_MISSING = "janus_reward_count_missing"
 REASON_MAPPING_INCOMPLETE = "janus_reward_event_mapping_incomplete"
 REASON_AUTHORITY_MISSING = "janus_empirical_authority_missing"
+#: The workbench's own summary reason (not the lane's): a quarantine import or a quarantined decisions
+#: file rejected rows of the candidate's universe (:mod:`janus_core.evidence.quarantine`).
+REASON_QUARANTINED = "workbench_universe_rows_quarantined"
 
 SEMANTIC_DIRECTION: dict[str, str] = {"positive": "long", "negative": "short", "neutral": "neutral"}
 

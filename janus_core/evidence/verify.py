@@ -66,7 +66,7 @@ from janus_core.data.manifest import (
     input_digests,
     read_dataset_manifest,
 )
-from janus_core.evidence import claims
+from janus_core.evidence import claims, quarantine
 from janus_core.evidence.dspy_bundle import (
     DECISION_MAPPING_REF,
     DSPY_DIR,
@@ -254,6 +254,13 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
              H({"config_hash": manifest.get("config_hash"),
                 "input_digest_hash": manifest.get("input_digest_hash")})[:24])
     _add(problems, claims.dataset_problems(manifest))
+    if quarantine.QUARANTINE_KEY in manifest:
+        record = manifest[quarantine.QUARANTINE_KEY]
+        for location, rule in quarantine.record_problems(record):
+            problems.append(Problem(file=RUN_MANIFEST_REF, location=location, rule=rule))
+        rejected_rows = _csv_rows(out_dir / quarantine.REJECTED_DECISIONS_REF) or 0
+        stated = (record.get("decisions") or {}).get("rejected") if isinstance(record, dict) else None
+        _compare(problems, quarantine.REJECTED_DECISIONS_REF, "rows", rejected_rows, stated)
 
     if event_doc is not None:
         _check_child(event_doc, EVENT_CAR_REF, EVENT_CAR_SCHEMA, manifest, problems)
@@ -268,7 +275,8 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
         _check_claims(out_dir, manifest, event_doc, reward_doc, problems)
         if summary is not None:
             try:
-                expected = evidence_summary(event_doc, reward_doc)
+                expected = evidence_summary(event_doc, reward_doc,
+                                            quarantine.universe_rows_rejected(manifest.get(quarantine.QUARANTINE_KEY)))
             except (KeyError, TypeError, AttributeError) as exc:
                 problems.append(Problem(file=EVIDENCE_REF, location="file",
                                         rule=f"cannot recompute from the child files: {exc!r}"))
@@ -297,7 +305,7 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
             problems.append(Problem(file=file, location=location, rule=rule))
 
     if paths is not None and dataset.get("name"):
-        _check_dataset_manifest(dataset, paths, problems)
+        _check_dataset_manifest(dataset, paths, problems, manifest.get(quarantine.QUARANTINE_KEY))
         _check_registry(out_dir, manifest, paths, problems)
 
 
@@ -333,8 +341,10 @@ def _check_claims(out_dir: Path, manifest: dict[str, Any], event_doc: dict[str, 
 DATASET_FIELDS: tuple[str, ...] = ("name", "version", "provenance", "as_of", "snapshot_hash", "source", "licence")
 
 
-def _check_dataset_manifest(dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem]) -> None:
-    """Every recorded dataset field against the manifest of the version the evidence names."""
+def _check_dataset_manifest(dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem],
+                            manifest_quarantine: Any = None) -> None:
+    """Every recorded dataset field (and the quarantine counts) against the manifest of the version
+    the evidence names."""
     version = dataset.get("version") if isinstance(dataset.get("version"), str) else None
     try:
         current, current_sha = read_dataset_manifest(str(dataset["name"]), paths, version)
@@ -356,6 +366,10 @@ def _check_dataset_manifest(dataset: dict[str, Any], paths: WorkbenchPaths, prob
     _compare(problems, RUN_MANIFEST_REF, "dataset.manifest_sha256", dataset.get("manifest_sha256"), current_sha)
     for key in DATASET_FIELDS:
         _compare(problems, RUN_MANIFEST_REF, f"dataset.{key}", dataset.get(key), current.get(key))
+    record = manifest_quarantine.get("dataset") if isinstance(manifest_quarantine, dict) else None
+    if isinstance(record, dict):
+        expected = quarantine.quarantine_record(current, {}, ())["dataset"]["tables"]
+        _compare(problems, RUN_MANIFEST_REF, "quarantine.dataset.tables", record.get("tables"), expected)
     for rule in generator_provenance_problems(current):
         problems.append(Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="provenance",
                                 rule=rule))

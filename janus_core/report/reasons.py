@@ -54,6 +54,11 @@ REASON_TEXT: dict[str, str] = {
     "live_rollout_disabled_by_policy": "Live rollout is switched off by policy; no evidence can promote to live.",
     "approval_token_missing": "Promotion to live needs a human approval token, and none was given.",
     # the workbench's own codes (not the lane's)
+    "workbench_universe_rows_quarantined": (
+        "Rows of the candidate's universe (its decisions, or events, prices, exposures, securities or benchmark "
+        "rows its securities need) were rejected when the data was imported, so the evidence covers less than "
+        "its inputs; see the rows rejected at import."
+    ),
     "workbench_evidence_integrity_failed": (
         "The evidence folder did not verify (a file, hash, record or claim was changed, is missing or "
         "contradicts another), so nothing in it can be trusted; the workbench's gate fails closed."
