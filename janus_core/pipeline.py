@@ -110,6 +110,7 @@ from janus_core.evidence.schema import (
     HGRM_REWARD_REF,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
+    SIGNATURE_REF,
     SUMMARY_REF,
     config_json,
     iso_utc,
@@ -119,6 +120,12 @@ from janus_core.hashing import H, decimal_str, dumps, sha256_bytes, sha256_file
 from janus_core.paths import WorkbenchPaths
 from janus_core.report.render import render_report
 from janus_core.research import AnalysisConfig, research_tables
+from janus_core.signing import (
+    EVIDENCE_PREDICATE,
+    Ed25519PrivateKey,
+    attest,
+    load_private_key,
+)
 from janus_core.study.car import CarConfig
 from janus_core.study.labels import LabelConfig, SplitConfig, car_study
 
@@ -174,6 +181,9 @@ class ExportConfig(BaseModel):
     dspy_metrics: DspyMetricsPolicy = Field(default_factory=DspyMetricsPolicy)
     measure_latency: bool = False
     source_date_epoch: int | None = None
+    #: An Ed25519 private key file (``janus keygen``): the run manifest is attested as
+    #: ``run-manifest.sig.json`` (:mod:`janus_core.signing`). Who signs is not part of the config hash.
+    sign_key: Path | None = None
     record_run: bool = True
     report: bool = True
     report_target: Literal["shadow", "paper", "live"] = "paper"
@@ -341,6 +351,8 @@ class EvidenceInputs(BaseModel):
     quarantine: dict[str, Any] = Field(default_factory=dict)
     #: Rows of a decisions file rejected in quarantine mode (``analysis/rejected_decisions.csv``).
     rejected_decisions: pl.DataFrame | None = None
+    #: The dataset's attestation of the manifest that was read (carried into the run manifest).
+    dataset_signature: dict[str, Any] | None = None
     decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
@@ -391,7 +403,7 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
         source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
         resolved={
             "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "dspy_metrics", "measure_latency",
-                                                        "source_date_epoch", "record_run", "report",
+                                                        "source_date_epoch", "sign_key", "record_run", "report",
                                                         "report_target", "car", "label", "split", "policy"})),
             "car": config_json(car_cfg), "label": config_json(label_cfg), "split": config_json(split_cfg),
             "reward": config_json(reward_cfg), "policy": config_json(policy_cfg),
@@ -401,6 +413,7 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
         research=research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, label_cfg,
                                  policy_cfg, car_cfg, cfg.analysis),
         decision_seed=seed, decision_latency=latency, quarantine=quarantine, rejected_decisions=rejected_decisions,
+        dataset_signature=snapshot.signature,
     )
 
 
@@ -450,11 +463,13 @@ def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[
 
 
 
-def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None
-                  ) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None,
+                  sign_key: Ed25519PrivateKey | None = None) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents. With ``dspy`` the DSPy bundle is evaluated under
-    ``dspy_policy`` (default: the lane's shipped metrics policy)."""
+    ``dspy_policy`` (default: the lane's shipped metrics policy). With ``sign_key`` the run manifest's
+    attestation is added as ``run-manifest.sig.json`` (:mod:`janus_core.signing`); a signed dataset's
+    attestation is carried in the run manifest as ``dataset.signature``."""
     config_hash = H(inputs.resolved)
     input_digest_hash = H({"dataset": inputs.dataset_name, "tables": inputs.tables,
                            "snapshot_hash": inputs.snapshot_hash, "decisions": inputs.decisions_ref})
@@ -502,6 +517,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
             "as_of": inputs.as_of, "snapshot_hash": inputs.snapshot_hash, "snapshot_ref": snapshot_ref,
             "manifest_sha256": inputs.manifest_sha256, "tables": inputs.tables,
             "source": inputs.source, "licence": inputs.licence,
+            **({"signature": inputs.dataset_signature} if inputs.dataset_signature is not None else {}),
         },
         "decisions_ref": inputs.decisions_ref,
         "input_digest_hash": input_digest_hash,
@@ -518,6 +534,11 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         run_manifest["dspy"] = dspy_record
     run_manifest["self_hash"] = H(run_manifest)
     files[RUN_MANIFEST_REF] = dumps(run_manifest)
+    if sign_key is not None:
+        files[SIGNATURE_REF] = dumps(attest(
+            RUN_MANIFEST_REF, sha256_bytes(files[RUN_MANIFEST_REF]), EVIDENCE_PREDICATE,
+            {"run_id": run_id, "config_hash": config_hash, "dataset_snapshot_ref": snapshot_ref,
+             "candidate_id": inputs.candidate_id}, sign_key))
     return files, run_manifest, docs
 
 
@@ -530,10 +551,11 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     ``cfg.out_dir`` must be absent, empty or an earlier export (checked before anything is computed and
     again before it is replaced; :func:`janus_core.evidence.output.check_export_target`)."""
     check_export_target(cfg.out_dir)
+    key = load_private_key(cfg.sign_key) if cfg.sign_key is not None else None
     inputs = compute_inputs(cfg, paths)
     files, run_manifest, docs = render_export(
         inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
-        dspy_policy=cfg.dspy_metrics)
+        dspy_policy=cfg.dspy_metrics, sign_key=key)
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True)

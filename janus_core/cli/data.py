@@ -3,11 +3,12 @@
 - ``janus data import NAME --events F --prices F --benchmarks F --securities F [--exposures F]
   --timezone ZONE --provenance historical_market_replay|synthetic_generated
   [--on-invalid fail|quarantine] [--source S] [--licence L] [--version V] [--news-cutoff HH:MM]
-  [--as-of ISO] [--format parquet|csv|jsonl] [--replace]``: validate, write the dataset and its
+  [--as-of ISO] [--format parquet|csv|jsonl] [--replace] [--sign-key KEY]``: validate, write the dataset and its
   manifest, register it in the store. An existing NAME is refused unless ``--replace``, which adds
   the import as a new version (``data/NAME/VERSION/``) and keeps the earlier ones. Bad input (strict mode): exit 1, every problem printed, nothing written.
   Quarantine: the good rows are written and the rejected ones go to ``data/NAME/rejected/``.
-- ``janus data verify NAME``: recompute every hash; ``OK`` (exit 0) or each change (exit 1).
+- ``janus data verify NAME [--trusted-key PUB]``: recompute every hash (and check the attestation);
+  ``OK`` (exit 0) or each change (exit 1).
 - ``janus data list``: the datasets with a manifest.
 - ``janus data register NAME``: rebuild the store views of a saved dataset.
 - ``janus data versions NAME`` / ``janus data restore NAME VERSION``: the versions kept on disk, and
@@ -79,6 +80,15 @@ def _handle_import(args: argparse.Namespace) -> int:
              f"--replace to add a new version (the current one stays recoverable), or choose another name")
         return 2
     version = args.version or (next_version(args.name, paths) if exists else "1")
+    sign_key = None
+    if args.sign_key is not None:
+        from janus_core.signing import SignatureError, load_private_key
+
+        try:
+            sign_key = load_private_key(args.sign_key)
+        except SignatureError as exc:
+            _err(f"janus data import: {exc}")
+            return 2
     files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
     try:
         formats: dict[str, FileFormat] = {t: args.format or detect_format(f) for t, f in files.items()}
@@ -144,6 +154,7 @@ def _handle_import(args: argparse.Namespace) -> int:
                 production=production,
                 rejected=load.rejected(),
                 replace=args.replace,
+                sign_key=sign_key,
             )
             register_dataset(args.name, paths)
         except DatasetExistsError as exc:
@@ -185,8 +196,14 @@ def _handle_import(args: argparse.Namespace) -> int:
 
 def _handle_verify(args: argparse.Namespace) -> int:
     from janus_core.data.manifest import verify_dataset
+    from janus_core.signing import SignatureError, load_public_key
 
-    findings = verify_dataset(args.name, WorkbenchPaths.from_env())
+    try:
+        trusted = [load_public_key(k) for k in args.trusted_key] if args.trusted_key else None
+    except SignatureError as exc:
+        _err(f"janus data verify: {exc}")
+        return 2
+    findings = verify_dataset(args.name, WorkbenchPaths.from_env(), trusted)
     if not findings:
         print("OK")
         return 0
@@ -292,6 +309,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--licence", default=DEFAULT_LICENCE, help="the data's licence")
     imp.add_argument("--version", default=None,
                      help="version id of this import (default: 1 for a new dataset, the next number with --replace)")
+    imp.add_argument("--sign-key", default=None, metavar="KEY",
+                     help="attest the dataset manifest with this Ed25519 private key (janus keygen)")
     imp.add_argument("--replace", action="store_true",
                      help="the dataset exists: add this import as its new current version (earlier versions are kept: "
                           "janus data versions / janus data restore)")
@@ -301,6 +320,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
     ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
     ver.add_argument("name")
+    ver.add_argument("--trusted-key", action="append", default=None, metavar="PUB",
+                     help="require the dataset's attestation to be signed by this public key (repeatable)")
     ver.set_defaults(handler=_handle_verify)
 
     lst = sub.add_parser("list", help="datasets with a manifest")

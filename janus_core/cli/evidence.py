@@ -37,6 +37,7 @@ def _export(args: argparse.Namespace) -> int:
         dspy_metrics = (GatePolicy.from_file(args.gate_policy) if args.gate_policy else GatePolicy()).dspy_metrics
         cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
                            decisions_on_invalid=args.decisions_on_invalid,
+                           sign_key=Path(args.sign_key) if args.sign_key else None,
                            reward_profile=args.reward_profile, candidate_id=args.candidate_id,
                            strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle, dspy_metrics=dspy_metrics,
                            measure_latency=args.measure_latency, record_run=not args.no_record,
@@ -65,21 +66,34 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _integrity(folder: Path, paths: WorkbenchPaths | None) -> list[str]:
-    """Every problem of the folder: :func:`janus_core.evidence.verify.verify_evidence`, then the
-    report check :func:`janus_core.report.render.report_problems` (which the evidence layer cannot
-    import)."""
+def _trusted(paths: list[str] | None):
+    """The public keys of ``--trusted-key`` / ``--trusted-dataset-key`` (None when none was given)."""
+    from janus_core.signing import load_public_key
+
+    return [load_public_key(p) for p in paths] if paths else None
+
+
+def _integrity(folder: Path, paths: WorkbenchPaths | None, args: argparse.Namespace) -> list[str]:
+    """Every problem of the folder: :func:`janus_core.evidence.verify.verify_evidence` (with the
+    trusted keys of ``args``), then the report check :func:`janus_core.report.render.report_problems`
+    (which the evidence layer cannot import)."""
     from janus_core.evidence.verify import verify_evidence
     from janus_core.report.render import report_problems
 
-    problems = [str(p) for p in verify_evidence(folder, paths)]
+    problems = [str(p) for p in verify_evidence(folder, paths, trusted_keys=_trusted(args.trusted_key),
+                                                trusted_dataset_keys=_trusted(args.trusted_dataset_key))]
     if not problems:
         problems += report_problems(folder, paths)
     return problems
 
 
 def _verify(args: argparse.Namespace) -> int:
-    problems = _integrity(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env())
+    from janus_core.signing import SignatureError
+
+    try:
+        problems = _integrity(Path(args.dir), None if args.no_dataset else WorkbenchPaths.from_env(), args)
+    except SignatureError as exc:
+        return fail("verify", exc, 2)
     for p in problems:
         print(p)
     if problems:
@@ -96,12 +110,41 @@ def _gate(args: argparse.Namespace) -> int:
         policy = GatePolicy.from_file(args.policy) if args.policy else GatePolicy()
     except ValueError as exc:
         return fail("gate", exc, 2)
+    from janus_core.signing import SignatureError
+
     folder = Path(args.dir)
-    problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env())
+    try:
+        problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env(), args)
+    except SignatureError as exc:
+        return fail("gate", exc, 2)
     verdict = evaluate_gate(folder, args.target, policy, approval_token=args.approval_token,
                             integrity_problems=problems)
     print(json.dumps(verdict.to_json(), indent=2, sort_keys=True, ensure_ascii=True))
     return 0 if verdict.promotable else 1
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from janus_core.signing import (
+        SignatureError,
+        generate_keypair,
+        key_id,
+        load_public_key,
+    )
+
+    try:
+        private, public = generate_keypair(args.key)
+    except (SignatureError, OSError) as exc:
+        return fail("keygen", exc, 2)
+    print(f"private key {private} (keep it secret; mode 0600), public key {public} "
+          f"(key id {key_id(load_public_key(public))})")
+    return 0
+
+
+def _trust_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trusted-key", action="append", default=None, metavar="PUB",
+                        help="require the evidence to be signed by this Ed25519 public key (repeatable)")
+    parser.add_argument("--trusted-dataset-key", action="append", default=None, metavar="PUB",
+                        help="require the evidence to carry its dataset's attestation by this public key (repeatable)")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -120,6 +163,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="time a baseline policy's decisions for the DSPy eval (its bytes then vary run to run)")
     p.add_argument("--gate-policy", default=None,
                    help="JSON file of GatePolicy fields; its dspy_metrics judge the DSPy eval")
+    p.add_argument("--sign-key", default=None, metavar="KEY",
+                   help="attest the run manifest with this Ed25519 private key (janus keygen): run-manifest.sig.json")
     p.add_argument("--no-record", action="store_true", help="do not append the run to the research store")
     p.add_argument("--no-report", action="store_true", help="do not render the review report DIR/report.html")
     p.add_argument("--report-target", choices=("shadow", "paper", "live"), default="paper",
@@ -129,6 +174,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     v = subparsers.add_parser("verify", help="recompute every hash of an evidence folder")
     v.add_argument("dir")
     v.add_argument("--no-dataset", action="store_true", help="skip the check against the dataset manifest")
+    _trust_flags(v)
     v.set_defaults(handler=_verify)
 
     g = subparsers.add_parser("gate", help="the lane's verdict on an evidence folder, locally")
@@ -138,4 +184,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--approval-token", default=None)
     g.add_argument("--no-dataset", action="store_true",
                    help="verify the folder alone (skip the dataset manifest and runs registry checks)")
+    _trust_flags(g)
     g.set_defaults(handler=_gate)
+
+    k = subparsers.add_parser("keygen", help="make an Ed25519 key pair for signing evidence and datasets")
+    k.add_argument("key", help="private key file to create (the public key goes to KEY.pub); never overwritten")
+    k.set_defaults(handler=_keygen)

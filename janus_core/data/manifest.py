@@ -40,6 +40,13 @@ from janus_core.data.tables import canonical_order
 from janus_core.hashing import H, canonical_json, sha256_bytes, sha256_file
 from janus_core.outdir import clean_stale_temp_folders, temp_sibling
 from janus_core.paths import WorkbenchPaths
+from janus_core.signing import (
+    DATASET_PREDICATE,
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    attest,
+    check_attestation,
+)
 
 MANIFEST_VERSION = "janus-dataset-manifest-v1"
 #: Parquet writer settings: fixed so that the same frame always gives the same bytes.
@@ -283,6 +290,9 @@ class DatasetExistsError(ValueError):
 
 #: The copy of a version's manifest kept in its own data folder (``data_dir/NAME/VERSION/``).
 VERSION_MANIFEST = "manifest.json"
+#: A signed dataset's attestation (:mod:`janus_core.signing`), next to its manifest:
+#: ``manifest_dir/NAME.json.sig`` and ``data_dir/NAME/VERSION/manifest.json.sig``.
+SIGNATURE_SUFFIX = ".sig"
 #: ``production.generator`` / ``source`` naming the bundled generator: such data is synthetic.
 BUNDLED_GENERATOR = re.compile(r"janus_core(\.data)?\.synthetic")
 
@@ -352,6 +362,7 @@ def save_dataset(
     production: dict[str, Any],
     rejected: dict[str, pl.DataFrame] | None = None,
     replace: bool = False,
+    sign_key: Ed25519PrivateKey | None = None,
 ) -> Path:
     """Write ``ds`` as version ``ds.meta.version`` of dataset ``ds.name``:
     ``data_dir/NAME/VERSION/<table>.parquet`` (rejected rows of a quarantine import in
@@ -371,7 +382,9 @@ def save_dataset(
     the version folder only once complete, and the manifest is replaced last (one rename), so a failure
     or a kill leaves the previous state; temp folders of killed runs are removed at the next save.
     ``production`` says how the data was made (generator and seed, or source packages, versions
-    and digests); ``rejected`` holds a quarantine import's rejected rows per table.
+    and digests); ``rejected`` holds a quarantine import's rejected rows per table. With ``sign_key``
+    the manifest is attested (:func:`dataset_attestation`, ``NAME.json.sig`` beside the manifest and in
+    the version folder); an unsigned save leaves no current signature behind.
     """
     name, version = ds.name, ds.meta.version
     if not _NAME.match(name):
@@ -432,6 +445,10 @@ def save_dataset(
         if forged:
             raise ValueError(f"dataset {name!r}: {forged[0]}")
         write_json(body, tmp_dir / VERSION_MANIFEST)
+        envelope = None
+        if sign_key is not None:
+            envelope = dataset_attestation(body, sha256_file(tmp_dir / VERSION_MANIFEST), sign_key)
+            write_json(envelope, tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
         current = _raw_manifest(name, paths)
         same = current == body
         if current is not None and not same:
@@ -456,6 +473,9 @@ def save_dataset(
                     f"{next_version(name, paths)}) or restore it with janus data restore {name} {version}")
         if final_dir.exists():
             if _version_intact(final_dir, body):
+                if envelope is not None:
+                    os.replace(tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
+                               final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
                 shutil.rmtree(tmp_dir, ignore_errors=True)
             else:  # same content, files missing or damaged: put the complete copy in place
                 old_dir = temp_sibling(final_dir, "old")
@@ -466,10 +486,59 @@ def save_dataset(
             tmp_dir.rename(final_dir)
         write_json(body, tmp_manifest)
         os.replace(tmp_manifest, paths.manifest_path(name))
+        _install_signature(paths, name, final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX), replace_stale=not same)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         tmp_manifest.unlink(missing_ok=True)
     return paths.manifest_path(name)
+
+
+def signature_path(paths: WorkbenchPaths, name: str) -> Path:
+    """The current manifest's attestation: ``manifest_dir/NAME.json.sig``."""
+    return paths.manifest_dir / f"{name}.json{SIGNATURE_SUFFIX}"
+
+
+def _install_signature(paths: WorkbenchPaths, name: str, kept: Path, replace_stale: bool = True) -> None:
+    """Make the version's attestation (``kept``) the current one; without one, remove a current
+    attestation of another manifest (``replace_stale``) so no stale signature sits beside it."""
+    current = signature_path(paths, name)
+    if kept.is_file():
+        tmp = current.with_name(f".{current.name}.tmp-{os.getpid()}")
+        try:
+            shutil.copyfile(kept, tmp)
+            os.replace(tmp, current)
+        finally:
+            tmp.unlink(missing_ok=True)
+    elif replace_stale:
+        current.unlink(missing_ok=True)
+
+
+def dataset_attestation(manifest: Mapping[str, Any], manifest_sha256: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The attestation of a dataset manifest (:mod:`janus_core.signing`): subject ``NAME.json`` with the
+    SHA-256 of its bytes; predicate its name, version, provenance and snapshot hash."""
+    predicate = {k: manifest.get(k) for k in ("name", "version", "provenance", "snapshot_hash")}
+    return attest(f"{manifest.get('name')}.json", manifest_sha256, DATASET_PREDICATE, predicate, key)
+
+
+def read_signature(path: Path) -> dict[str, Any] | None:
+    """An attestation file as JSON, None when absent or unreadable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def signature_problems(name: str, paths: WorkbenchPaths, trusted: Sequence[Ed25519PublicKey] | None = None
+                       ) -> list[str]:
+    """The current manifest's attestation checked against the manifest's bytes (any present one must
+    verify); with ``trusted`` keys, one must be present and signed by one of them."""
+    envelope = read_signature(signature_path(paths, name))
+    if envelope is None:
+        return ["signature: none (the dataset is not signed)"] if trusted is not None else []
+    data = paths.manifest_path(name).read_bytes() if paths.manifest_path(name).is_file() else b""
+    found, _ = check_attestation(envelope, f"{name}.json", sha256_bytes(data), DATASET_PREDICATE, trusted)
+    return [f"signature: {p}" for p in found]
 
 
 def _raw_version_manifest(folder: Path) -> dict[str, Any] | None:
@@ -505,6 +574,8 @@ def _keep_current_manifest(name: str, paths: WorkbenchPaths, current: Mapping[st
         return
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(paths.manifest_path(name), folder / VERSION_MANIFEST)
+    if signature_path(paths, name).is_file():
+        shutil.copyfile(signature_path(paths, name), folder / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
 
 
 def restore_version(name: str, version: str, paths: WorkbenchPaths | None = None) -> Path:
@@ -535,6 +606,7 @@ def restore_version(name: str, version: str, paths: WorkbenchPaths | None = None
     try:
         shutil.copyfile(folder / VERSION_MANIFEST, tmp_manifest)
         os.replace(tmp_manifest, paths.manifest_path(name))
+        _install_signature(paths, name, folder / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
     finally:
         tmp_manifest.unlink(missing_ok=True)
     return paths.manifest_path(name)
@@ -586,6 +658,8 @@ class DatasetSnapshot:
     manifest_sha256: str
     #: Rows a quarantine import rejected, per table (their values as read, ``row`` and ``reason``).
     rejected: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: The dataset's attestation when it names exactly the manifest bytes read (else None).
+    signature: dict[str, Any] | None = None
 
 
 def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> DatasetSnapshot:
@@ -634,7 +708,11 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
     except ValueError as exc:
         raise DatasetIntegrityError(f"{path}: {str(exc).splitlines()[0]}") from None
     ds = Dataset(meta=meta, **{t: frames[t] for t in TABLE_NAMES if t in frames})
-    return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=sha256_bytes(data), rejected=rejected)
+    digest = sha256_bytes(data)
+    envelope = read_signature(signature_path(paths, name))
+    if envelope is not None and check_attestation(envelope, f"{name}.json", digest, DATASET_PREDICATE)[0]:
+        envelope = None  # not a valid attestation of the manifest that was read (e.g. a concurrent re-import)
+    return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=digest, rejected=rejected, signature=envelope)
 
 
 def load_dataset(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> Dataset:
@@ -653,11 +731,13 @@ def _manifest_problems(raw: dict[str, Any], manifest: DatasetManifest) -> list[s
     return out
 
 
-def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
+def verify_dataset(name: str, paths: WorkbenchPaths | None = None,
+                   trusted: Sequence[Ed25519PublicKey] | None = None) -> list[str]:
     """Recompute every hash of dataset ``name`` and say what changed, one line per finding naming
     the table and whether its file bytes, its content, its row count or schema changed, or the
     manifest itself was edited (its own hash, the copy kept with its version, a provenance that
-    contradicts the bundled generator it names). An empty list means the dataset is intact."""
+    contradicts the bundled generator it names), or its attestation does not verify (with ``trusted``
+    public keys: is missing or signed by another key). An empty list means the dataset is intact."""
     paths = paths or WorkbenchPaths.from_env()
     try:
         path = paths.manifest_path(name)
@@ -669,6 +749,7 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
         return [f"manifest: unreadable or missing ({exc})"]
     findings = _manifest_problems(raw, manifest)
     findings += [f"manifest: {p}" for p in generator_provenance_problems(raw)]
+    findings += signature_problems(name, paths, trusted)
     copy = version_dir(paths, name, manifest.version) / VERSION_MANIFEST if _NAME.match(manifest.version) else None
     if copy is not None and copy.is_file() and copy.read_bytes() != data:
         findings.append(f"manifest: differs from the copy kept with version {manifest.version} ({copy})")

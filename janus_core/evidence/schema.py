@@ -33,6 +33,8 @@ RUN_MANIFEST_REF = "run-manifest.json"
 SUMMARY_REF = "evidence-summary.json"
 #: The review report: derived from the other files, never listed in the run manifest.
 REPORT_REF = "report.html"
+#: The export's attestation (:mod:`janus_core.signing`): signs the run manifest, so it is not listed in it.
+SIGNATURE_REF = "run-manifest.sig.json"
 #: Decimal places of the headline numbers in ``evidence-summary.json``.
 SUMMARY_PLACES = 6
 

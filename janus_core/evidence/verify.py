@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +93,19 @@ from janus_core.evidence.schema import (
     REPORT_REF,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
+    SIGNATURE_REF,
     SUMMARY_REF,
     artifact_authority,
 )
-from janus_core.hashing import H, dumps, sha256_file
+from janus_core.hashing import H, dumps, sha256_bytes, sha256_file
 from janus_core.outdir import hidden_temp_folder
 from janus_core.paths import WorkbenchPaths
+from janus_core.signing import (
+    DATASET_PREDICATE,
+    EVIDENCE_PREDICATE,
+    Ed25519PublicKey,
+    check_attestation,
+)
 
 
 class Problem(BaseModel):
@@ -161,7 +169,7 @@ def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Prob
         listed = {}
     on_disk = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
     for f in on_disk:
-        if f not in (rel, REPORT_REF) and f not in listed:
+        if f not in (rel, REPORT_REF, SIGNATURE_REF) and f not in listed:
             problems.append(Problem(file=f, location="file", rule="not listed in run-manifest.json files"))
     for f, digest in sorted(listed.items()):
         path = out_dir / f
@@ -208,11 +216,17 @@ def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str,
 
 
 def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None, *,
+                    trusted_keys: Sequence[Ed25519PublicKey] | None = None,
+                    trusted_dataset_keys: Sequence[Ed25519PublicKey] | None = None,
                     publishing: bool = False) -> list[Problem]:
     """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
     ``paths`` (a ``WorkbenchPaths``) enables the checks against the dataset manifest and the runs
-    registry. ``publishing`` is for the export itself only: the folder is its own temp folder about
-    to be renamed into place, so its hidden temp name is not held against it."""
+    registry. Attestations (:mod:`janus_core.signing`): a present ``run-manifest.sig.json`` or
+    ``dataset.signature`` must verify against the bytes (and digest) it names; with ``trusted_keys``
+    the folder must be signed by one of them (unsigned evidence does not verify), with
+    ``trusted_dataset_keys`` it must carry its dataset's attestation by one of those. ``publishing`` is
+    for the export itself only: the folder is its own temp folder about to be renamed into place, so
+    its hidden temp name is not held against it."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
@@ -223,6 +237,7 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None, *,
     problems: list[Problem] = []
     try:
         _verify(out_dir, paths, problems)
+        _check_signatures(out_dir, trusted_keys, trusted_dataset_keys, problems)
     except Exception as exc:  # noqa: BLE001 - fail closed: a folder whose checks cannot complete does not verify
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         problems.append(Problem(file=str(out_dir), location="folder",
@@ -307,6 +322,34 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
     if paths is not None and dataset.get("name"):
         _check_dataset_manifest(dataset, paths, problems, manifest.get(quarantine.QUARANTINE_KEY))
         _check_registry(out_dir, manifest, paths, problems)
+
+
+def _check_signatures(out_dir: Path, trusted: Sequence[Ed25519PublicKey] | None,
+                      trusted_dataset: Sequence[Ed25519PublicKey] | None, problems: list[Problem]) -> None:
+    """The export's attestation of its run manifest, and the dataset attestation it carries."""
+    manifest_path = out_dir / RUN_MANIFEST_REF
+    manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""
+    envelope, why = (parse_json_object((out_dir / SIGNATURE_REF).read_bytes()) if (out_dir / SIGNATURE_REF).is_file()
+                     else (None, "missing"))
+    if envelope is None:
+        if trusted is not None:
+            problems.append(Problem(file=SIGNATURE_REF, location="file",
+                                    rule=f"{why}: the evidence is not signed, and a trusted key was required"))
+    else:
+        found, _ = check_attestation(envelope, RUN_MANIFEST_REF, sha256_bytes(manifest_bytes), EVIDENCE_PREDICATE,
+                                     trusted)
+        problems.extend(Problem(file=SIGNATURE_REF, location="signature", rule=rule) for rule in found)
+    manifest, _ = parse_json_object(manifest_bytes) if manifest_bytes else (None, None)
+    dataset = (manifest or {}).get("dataset") if isinstance((manifest or {}).get("dataset"), dict) else {}
+    signed = dataset.get("signature")
+    if signed is None:
+        if trusted_dataset is not None:
+            problems.append(Problem(file=RUN_MANIFEST_REF, location="dataset.signature",
+                                    rule="missing: the dataset was not signed, and a trusted dataset key was required"))
+        return
+    found, _ = check_attestation(signed, f"{dataset.get('name')}.json", str(dataset.get("manifest_sha256")),
+                                 DATASET_PREDICATE, trusted_dataset)
+    problems.extend(Problem(file=RUN_MANIFEST_REF, location="dataset.signature", rule=rule) for rule in found)
 
 
 def _add(problems: list[Problem], found: list[tuple[str, str, str]]) -> None:
