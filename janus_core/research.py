@@ -138,6 +138,10 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         skipped["metrics"] = f"bootstrap baseline {baseline!r} is not among the backtested policies {sorted(results)}"
     elif min(len(r) for r in returns.values()) < 2:
         skipped["metrics"] = "fewer than two daily returns in the backtest window"
+    elif unscored := sorted(name for name, d in chosen.items()
+                            if not d.height or not metrics.direction_hits(d, labelled)["scored"].any()):
+        skipped["metrics"] = (f"no scored decision of {unscored} on an event in the backtest window: no "
+                              f"directional accuracy to bootstrap")
     else:
         boot = metrics.BootstrapConfig(**cfg.bootstrap)
         sharpe = metrics.sharpe_interval_table(returns, baseline, boot)
