@@ -36,6 +36,10 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   SHA-256 of every other file of the export, and ``self_hash = H(manifest without self_hash)``. Every JSON file is written in one
   canonical byte form (:func:`dumps`), so :func:`janus_core.evidence.verify.verify_evidence` catches any edit
   of any byte.
+- ``analysis/rejected_decisions.csv`` (only when a decisions file was read with
+  ``decisions_on_invalid="quarantine"`` and rows were rejected): each rejected row with its line and reason.
+- ``run-manifest.sig.json`` (only with ``sign_key``): the attestation of ``run-manifest.json``
+  (:mod:`janus_core.signing`); not listed in the run manifest it signs.
 - ``report.html`` (unless ``report=False``): the reviewer's self-contained report
   (:func:`janus_core.report.render.render_report` for ``report_target``), a view derived from the files
   above; it is rendered last and cannot be listed in the run manifest it shows, so verification
@@ -53,7 +57,10 @@ Determinism: ``run_id`` is derived from the config hash and the input digests; `
 ``SOURCE_DATE_EPOCH`` (config field, else environment), else the dataset's as-of time; records are
 sorted explicitly. Atomicity: every file is rendered in memory, written to a hidden sibling folder,
 the report is rendered from that complete folder, and only then is it renamed into place; an old
-``OUT`` is replaced only once the new one is complete.
+``OUT`` is replaced only once the new one is complete, and only when it is an earlier export (or empty):
+anything else at ``OUT`` is refused before any computation (:func:`janus_core.evidence.output.check_export_target`).
+The run manifest also records the dataset's attestation when it is signed (``dataset.signature``) and
+what quarantine left out (``quarantine``, :mod:`janus_core.evidence.quarantine`).
 """
 
 from __future__ import annotations

@@ -213,7 +213,7 @@ def _handle_verify(args: argparse.Namespace) -> int:
 
 
 def _handle_list(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import list_datasets, read_manifest
+    from janus_core.data.manifest import DatasetIntegrityError, list_datasets, read_manifest
 
     paths = WorkbenchPaths.from_env()
     names = list_datasets(paths)
@@ -224,7 +224,7 @@ def _handle_list(args: argparse.Namespace) -> int:
             m = read_manifest(name, paths)
             rows = ", ".join(f"{t} {e.rows:,}" for t, e in sorted(m.tables.items()))
             print(f"{name}\tversion {m.version}\t{m.provenance}\tsnapshot {m.snapshot_hash[:12]}\t{rows}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, DatasetIntegrityError) as exc:
             print(f"{name}\tunreadable manifest: {exc}")
     return 0
 
@@ -264,11 +264,12 @@ def _handle_restore(args: argparse.Namespace) -> int:
 
 
 def _handle_register(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import DatasetIntegrityError
     from janus_core.data.store import StoreError, register_dataset
 
     try:
         views = register_dataset(args.name, WorkbenchPaths.from_env())
-    except (FileNotFoundError, StoreError) as exc:
+    except (FileNotFoundError, StoreError, DatasetIntegrityError) as exc:
         _err(str(exc))
         return 1
     print(f"registered {args.name}: views {', '.join(views)}")

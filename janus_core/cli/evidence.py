@@ -1,4 +1,4 @@
-"""``janus export``, ``janus verify`` and ``janus gate``: the gate-evidence commands.
+"""``janus export``, ``janus verify``, ``janus gate`` and ``janus keygen``: the gate-evidence commands.
 
 - ``janus export --dataset NAME --decisions POLICY-or-PATH --out DIR [--reward-profile hgrm|lane_scaffold]
   [--candidate-id ID] [--strategy-id ID] [--dspy-bundle [--measure-latency] [--gate-policy FILE]]
@@ -7,12 +7,18 @@
   and prints where it went with the summary's reasons (and, with the DSPy bundle, its eval verdict).
   ``--gate-policy`` takes the DSPy metrics policy from a GatePolicy JSON file (its ``dspy_metrics``);
   ``--measure-latency`` times a baseline policy's decisions (the bundle's bytes then vary run to run).
+  ``--out`` must be absent, empty or an earlier export (else one line, exit 2); ``--sign-key KEY`` writes
+  ``run-manifest.sig.json``; ``--decisions-on-invalid quarantine`` keeps a decisions file's bad rows out.
+  Library errors (bad dataset, decisions, key, output folder, disk) end in one line on stderr.
 - ``janus verify DIR [--no-dataset]``: exit 1 naming each mismatch (:func:`janus_core.evidence.verify.verify_evidence`,
   then the report check :func:`janus_core.report.render.report_problems`).
 - ``janus gate DIR --target shadow|paper|live [--policy FILE] [--approval-token TOKEN] [--no-dataset]``:
   verifies the folder first, then prints the verdict JSON ``{target, promotable, reasons: [{code, detail}]}``
   (any verification problem: not promotable, ``workbench_evidence_integrity_failed``); exit 0 only
-  when promotable, 2 for a missing or malformed ``--policy``.
+  when promotable, 2 for a missing or malformed ``--policy``. Both take ``--trusted-key PUB`` (the
+  evidence must be signed by it) and ``--trusted-dataset-key PUB`` (it must carry its dataset's
+  attestation by it), each repeatable (:mod:`janus_core.signing`).
+- ``janus keygen KEY``: a new Ed25519 key pair, ``KEY`` and ``KEY.pub`` (never over an existing file).
 """
 
 from __future__ import annotations
