@@ -1,7 +1,8 @@
 """Benchmark: time to score 1,000,000 decisions with the HGRM (``janus_core.decide.reward.score``).
 
 Workload: 1,000,000 random well-formed or malformed decisions (uniform action, type or none, a
-normal predicted CAR or none; completions of 400 characters, 2% of 4,100 so the verbosity rule bites)
+normal predicted CAR or none; 10% with a malformed model output of 400 characters, a fifth of those
+4,100 so the verbosity rule bites)
 over 62,400 labelled events, the paper's dataset size. Prints the median wall time of the repeats,
 decisions per second, CPU seconds (the machine may be shared), and the ratio to a per-decision
 scalar Python reference (timed on a sample; it also cross-checks the values).
@@ -36,14 +37,20 @@ def workload(n_events: int, n_decisions: int, seed: int) -> tuple[pl.DataFrame, 
     types = np.array([None, *EVENT_TYPES], dtype=object)
     c_hat = rng.normal(0.0, 0.03, n_decisions)
     bodies = np.array(["x" * 400, "y" * 4100], dtype=object)
+    # 10% of the decisions carry a (malformed) model output, a fifth of those verbose: what such an output
+    # says is a hold with no prediction and a failed format (the reward reads the completion, never a
+    # self-declared flag); the others carry structured fields and a format flag only
+    text = rng.random(n_decisions) < 0.1
+    completion = np.where(text, bodies[(rng.random(n_decisions) < 0.2).astype(int)], None)
     decisions = pl.DataFrame({
         "event_id": labels["event_id"].to_numpy()[rng.integers(0, n_events, n_decisions)],
         "strategy_id": np.where(rng.random(n_decisions) < 0.5, "a", "b"),
-        "action": np.array(["long", "short", "hold"])[rng.integers(0, 3, n_decisions)],
-        "predicted_event_type": pl.Series(types[rng.integers(0, len(types), n_decisions)], dtype=pl.String),
-        "predicted_car": pl.Series(np.where(rng.random(n_decisions) < 0.1, np.nan, c_hat)).fill_nan(None),
-        "completion": pl.Series(bodies[(rng.random(n_decisions) < 0.02).astype(int)], dtype=pl.String),
-        "format_ok": rng.random(n_decisions) < 0.9,
+        "action": np.where(text, "hold", np.array(["long", "short", "hold"])[rng.integers(0, 3, n_decisions)]),
+        "predicted_event_type": pl.Series(
+            np.where(text, None, types[rng.integers(0, len(types), n_decisions)]).tolist(), dtype=pl.String),
+        "predicted_car": pl.Series(np.where(text | (rng.random(n_decisions) < 0.1), np.nan, c_hat)).fill_nan(None),
+        "completion": pl.Series(completion.tolist(), dtype=pl.String),
+        "format_ok": ~text & (rng.random(n_decisions) < 0.9),
     })
     return labels, decisions
 
@@ -61,7 +68,8 @@ def scalar_reference(d: dict, lab: dict, cfg: HgrmConfig) -> float:
     r_pnl = min(max(a * c - cfg.kappa, -cfg.rho), cfg.rho) if a else 0.0
     r_mag = 0.0 if c_hat is None else math.exp(-((c_hat - c) ** 2) / (2 * cfg.sigma**2))
     r_fmt = (cfg.fmt_ok_reward if d["format_ok"] else cfg.fmt_fail_reward) - (
-        cfg.verbosity_penalty if len(d["completion"]) > cfg.max_completion_chars else 0.0)
+        cfg.verbosity_penalty if d["completion"] is not None and len(d["completion"]) > cfg.max_completion_chars
+        else 0.0)
     strong = lab["strength"] == "strong"
     pen = cfg.penalty_trade_weak if (a and not strong) else cfg.penalty_skip_strong if (not a and strong) else 0.0
     g = 1.0 if s_dir >= 0 else 0.0

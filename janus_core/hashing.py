@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
@@ -46,13 +46,17 @@ def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | No
     """Format a number as a plain decimal string: rounded half-even to ``places`` decimals,
     trailing zeros stripped, no exponent, ``"0"`` for zero (and for -0). ``None`` stays ``None``.
 
-    Raises ``ValueError`` for NaN or infinity: evidence never carries them.
+    Raises ``ValueError`` for NaN or infinity (evidence never carries them) and for a number too large
+    to write at that precision (input validation keeps prices far below that).
     """
     if x is None:
         return None
     if isinstance(x, float) and not math.isfinite(x):
         raise ValueError(f"non-finite number {x!r} cannot be written as evidence")
-    q = Decimal(repr(float(x)) if isinstance(x, float) else int(x)).quantize(Decimal(1).scaleb(-places))
+    try:
+        q = Decimal(repr(float(x)) if isinstance(x, float) else int(x)).quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        raise ValueError(f"number {x!r} is too large to write with {places} decimals as evidence") from None
     s = format(q, "f")
     if "." in s:
         s = s.rstrip("0").rstrip(".")

@@ -36,6 +36,10 @@ the promotion lane reads (lane-contract.md; every field name and string value ex
   SHA-256 of every other file of the export, and ``self_hash = H(manifest without self_hash)``. Every JSON file is written in one
   canonical byte form (:func:`dumps`), so :func:`janus_core.evidence.verify.verify_evidence` catches any edit
   of any byte.
+- ``analysis/rejected_decisions.csv`` (only when a decisions file was read with
+  ``decisions_on_invalid="quarantine"`` and rows were rejected): each rejected row with its line and reason.
+- ``run-manifest.sig.json`` (only with ``sign_key``): the attestation of ``run-manifest.json``
+  (:mod:`janus_core.signing`); not listed in the run manifest it signs.
 - ``report.html`` (unless ``report=False``): the reviewer's self-contained report
   (:func:`janus_core.report.render.render_report` for ``report_target``), a view derived from the files
   above; it is rendered last and cannot be listed in the run manifest it shows, so verification
@@ -53,7 +57,10 @@ Determinism: ``run_id`` is derived from the config hash and the input digests; `
 ``SOURCE_DATE_EPOCH`` (config field, else environment), else the dataset's as-of time; records are
 sorted explicitly. Atomicity: every file is rendered in memory, written to a hidden sibling folder,
 the report is rendered from that complete folder, and only then is it renamed into place; an old
-``OUT`` is replaced only once the new one is complete.
+``OUT`` is replaced only once the new one is complete, and only when it is an earlier export (or empty):
+anything else at ``OUT`` is refused before any computation (:func:`janus_core.evidence.output.check_export_target`).
+The run manifest also records the dataset's attestation when it is signed (``dataset.signature``) and
+what quarantine left out (``quarantine``, :mod:`janus_core.evidence.quarantine`).
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ import janus_core
 from janus_core.backtest.overfitting import deflated_sharpe_of_returns, return_moments
 from janus_core.data import store
 from janus_core.data.dataset import Dataset
-from janus_core.data.manifest import input_digests, load_dataset, read_dataset_manifest
+from janus_core.data.manifest import DatasetSnapshot, input_digests, load_snapshot
 from janus_core.data.store import (
     RunRecord,
     TrialRecord,
@@ -81,7 +88,7 @@ from janus_core.data.store import (
     trial_sharpe_variance,
 )
 from janus_core.decide import reward
-from janus_core.decide.decisions import load_decisions
+from janus_core.decide.decisions import load_decisions_checked
 from janus_core.decide.latency import (
     LATENCY_COLUMN,
     DecisionLatency,
@@ -95,7 +102,13 @@ from janus_core.decide.reward import HgrmConfig
 from janus_core.evidence import dspy_bundle
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
-from janus_core.evidence.output import write_tree_atomically
+from janus_core.evidence.output import check_export_target, write_tree_atomically
+from janus_core.evidence.quarantine import (
+    QUARANTINE_KEY,
+    REJECTED_DECISIONS_REF,
+    quarantine_record,
+    universe_rows_rejected,
+)
 from janus_core.evidence.records import (
     EvidenceContext,
     EvidenceDocs,
@@ -111,12 +124,13 @@ from janus_core.evidence.schema import (
     HGRM_REWARD_REF,
     RUN_MANIFEST_REF,
     RUN_MANIFEST_SCHEMA,
+    SIGNATURE_REF,
     SUMMARY_REF,
     config_json,
     iso_utc,
     stringify_constants,
 )
-from janus_core.hashing import H, decimal_str, dumps, sha256_bytes, sha256_file
+from janus_core.hashing import H, decimal_str, dumps, sha256_bytes
 from janus_core.paths import WorkbenchPaths
 from janus_core.provenance import (
     MANIFEST_PACKAGES,
@@ -130,6 +144,12 @@ from janus_core.provenance import (
 )
 from janus_core.report.render import render_report
 from janus_core.research import AnalysisConfig, research_tables
+from janus_core.signing import (
+    EVIDENCE_PREDICATE,
+    Ed25519PrivateKey,
+    attest,
+    load_private_key,
+)
 from janus_core.study.car import CarConfig
 from janus_core.study.exclusion import excluded, included
 from janus_core.study.labels import LabelConfig, SplitConfig, car_study
@@ -163,6 +183,10 @@ class ExportConfig(BaseModel):
 
     dataset: str = "synthetic-ashare"
     decisions: str = "type_prior"
+    #: A decisions file's invalid rows: ``fail`` (the default: any problem stops the export) or
+    #: ``quarantine`` (kept out, listed in ``analysis/rejected_decisions.csv``, counted in the run
+    #: manifest, and the summary gets ``workbench_universe_rows_quarantined``).
+    decisions_on_invalid: Literal["fail", "quarantine"] = "fail"
     candidate_id: str = "janus-q-candidate"
     strategy_id: str | None = None
     reward_profile: Literal["hgrm", "lane_scaffold"] = "hgrm"
@@ -178,6 +202,9 @@ class ExportConfig(BaseModel):
     dspy_metrics: DspyMetricsPolicy = Field(default_factory=DspyMetricsPolicy)
     measure_latency: bool = False
     source_date_epoch: int | None = None
+    #: An Ed25519 private key file (``janus keygen``): the run manifest is attested as
+    #: ``run-manifest.sig.json`` (:mod:`janus_core.signing`). Who signs is not part of the config hash.
+    sign_key: Path | None = None
     record_run: bool = True
     report: bool = True
     report_target: Literal["shadow", "paper", "live"] = "paper"
@@ -204,8 +231,11 @@ class ExportConfig(BaseModel):
 
 
 def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: str) -> pl.DataFrame:
-    """The decisions of one strategy: ``strategy_id`` if given, else the only one present."""
+    """The decisions of one strategy: ``strategy_id`` if given, else the only one present (an empty
+    table stays empty: its evidence then says ``janus_reward_count_missing``)."""
     present = sorted(decisions["strategy_id"].drop_nulls().unique().to_list())
+    if decisions.height == 0:
+        return decisions  # no decision at all (e.g. a policy on a study whose every event was excluded)
     if strategy_id is None:
         if len(present) != 1:
             raise ValueError(f"{source}: column strategy_id has {len(present)} strategies {present[:10]}; "
@@ -280,6 +310,12 @@ class EvidenceInputs(BaseModel):
     reward_config: dict[str, Any]
     methodology: dict[str, Any]
     research: dict[str, pl.DataFrame] = Field(default_factory=dict)
+    #: The run manifest's ``quarantine`` section (:mod:`janus_core.evidence.quarantine`; empty: none).
+    quarantine: dict[str, Any] = Field(default_factory=dict)
+    #: Rows of a decisions file rejected in quarantine mode (``analysis/rejected_decisions.csv``).
+    rejected_decisions: pl.DataFrame | None = None
+    #: The dataset's attestation of the manifest that was read (carried into the run manifest).
+    dataset_signature: dict[str, Any] | None = None
     decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
@@ -297,7 +333,9 @@ class ResearchRun(BaseModel):
       model's decisions file, ``model_refs`` from its lineage (model id, fingerprint, template and fit hashes);
     - ``mapped``: every decision once, with the event it maps to and how (``mapping_status``);
     - ``scored``: the HGRM reward rows of the mapped decisions;
-    - ``research``: the research tables of :mod:`janus_core.research`, keyed by file stem.
+    - ``research``: the research tables of :mod:`janus_core.research`, keyed by file stem;
+    - ``snapshot``, ``quarantine``, ``rejected_decisions``: the one snapshot the dataset was read
+      through (so a concurrent re-import cannot mix versions) and what quarantine kept out.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -320,6 +358,11 @@ class ResearchRun(BaseModel):
     mapped: pl.DataFrame
     scored: pl.DataFrame
     research: dict[str, pl.DataFrame]
+    #: How the dataset was read (one snapshot: the manifest, the bytes hashed and parsed, rejected rows,
+    #: its attestation) and what quarantine kept out of this run.
+    snapshot: DatasetSnapshot
+    quarantine: dict[str, Any] = {}
+    rejected_decisions: pl.DataFrame | None = None
 
     def summary(self) -> dict[str, Any]:
         """Counts and headline numbers of the run, for a notebook's headline or a quick check:
@@ -348,7 +391,7 @@ class ResearchRun(BaseModel):
         """Every config of the run as JSON, the object hashed into ``config_hash``."""
         return {
             "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "dspy_metrics", "measure_latency",
-                                                        "source_date_epoch", "record_run", "report",
+                                                        "source_date_epoch", "sign_key", "record_run", "report",
                                                         "report_target", "car", "label", "split", "policy"})),
             "car": config_json(self.car), "label": config_json(self.label), "split": config_json(self.split),
             "reward": config_json(self.reward), "policy": config_json(self.policy),
@@ -367,23 +410,31 @@ class ExportResult(BaseModel):
     files: dict[str, str]
     evidence: dict[str, Any]
     run: ResearchRun
+    #: What was done about temp folders of killed earlier runs (one line each; usually empty).
+    notes: list[str] = Field(default_factory=list)
 
 
 def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     """Run the research steps of ``cfg`` in order: load the dataset, the event study and labels
     (``labels.car_study``), the candidate's decisions (a baseline policy or a decisions file), their
     mapping to events, the HGRM reward and the research tables."""
-    ds = load_dataset(cfg.dataset, paths)
+    snapshot = load_snapshot(cfg.dataset, paths)
+    ds = snapshot.dataset
     base_reward = reward.reward_profile(cfg.reward_profile)
     reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(),
                                                    "round_trip_cost_bps": cfg.label.round_trip_cost_bps, **cfg.reward})
     labelled = car_study(ds, cfg.car, cfg.label, cfg.split)
+    counts: dict[str, int] | None = None
+    rejected_decisions: pl.DataFrame | None = None
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, cfg.policy)
         decisions_ref, seed, model_refs = f"policy:{cfg.decisions}", str(cfg.policy.seed), []
     else:
-        decisions = load_decisions(cfg.decisions)
-        decisions_ref, seed = f"decisions:sha256:{sha256_file(cfg.decisions)}", NO_DECISION_SEED
+        check, digest = load_decisions_checked(cfg.decisions, cfg.decisions_on_invalid)
+        decisions = check.frame
+        counts = {"read": check.rows_read, "accepted": check.frame.height, "rejected": check.rejected.height}
+        rejected_decisions = check.rejected if check.rejected.height else None
+        decisions_ref, seed = f"decisions:sha256:{digest}", NO_DECISION_SEED  # the bytes parsed, read once
         model_refs = decisions_model_refs(cfg.decisions, decisions)
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
     mapped = map_decisions(decisions, labelled)
@@ -391,12 +442,17 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
     research = research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
                                cfg.policy, cfg.car, cfg.analysis)
+    universe = set(ds.events["symbol"].drop_nulls().to_list())
+    if "symbol" in decisions.columns:
+        universe |= set(decisions["symbol"].cast(pl.String, strict=False).drop_nulls().to_list())
     run = ResearchRun(
         dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
         analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
         decisions_ref=decisions_ref, model_refs=model_refs, decision_seed=seed,
         decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
         labelled=labelled, decisions=decisions, mapped=mapped, scored=scored, research=research,
+        snapshot=snapshot, quarantine=quarantine_record(snapshot.manifest, snapshot.rejected, universe, counts),
+        rejected_decisions=rejected_decisions,
     )
     overfitting = trials_table(run, cfg, paths)
     return run if overfitting is None else run.model_copy(update={"research": {**research, "overfitting": overfitting}})
@@ -450,7 +506,7 @@ def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) 
     digests, source, licence) and the resolved configs. A dataset without a snapshot hash gets an
     empty ``dataset_snapshot_ref`` (so its evidence is never eligible)."""
     meta = run.dataset.meta
-    manifest, manifest_sha = read_dataset_manifest(cfg.dataset, paths)
+    manifest, manifest_sha = run.snapshot.manifest, run.snapshot.manifest_sha256
     return EvidenceInputs(
         labelled=run.labelled, mapped=run.mapped, scored=run.scored, dataset_name=meta.name,
         dataset_version=meta.version, provenance=meta.provenance, as_of=meta.as_of,
@@ -460,7 +516,8 @@ def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) 
         candidate_id=run.candidate_id,
         reward_profile=run.reward_profile, reward_config=reward.reward_config_payload(run.reward),
         methodology=methodology(run.car, run.label), research=run.research,
-        decision_seed=run.decision_seed, decision_latency=run.decision_latency,
+        decision_seed=run.decision_seed, decision_latency=run.decision_latency, quarantine=run.quarantine,
+        rejected_decisions=run.rejected_decisions, dataset_signature=run.snapshot.signature,
     )
 
 
@@ -515,11 +572,13 @@ def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[
 
 
 
-def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None
-                  ) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None,
+                  sign_key: Ed25519PrivateKey | None = None) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents. With ``dspy`` the DSPy bundle is evaluated under
-    ``dspy_policy`` (default: the lane's shipped metrics policy)."""
+    ``dspy_policy`` (default: the lane's shipped metrics policy). With ``sign_key`` the run manifest's
+    attestation is added as ``run-manifest.sig.json`` (:mod:`janus_core.signing`); a signed dataset's
+    attestation is carried in the run manifest as ``dataset.signature``."""
     config_hash = H(inputs.resolved)
     input_digest_hash = H({"dataset": inputs.dataset_name, "tables": inputs.tables,
                            "snapshot_hash": inputs.snapshot_hash, "decisions": inputs.decisions_ref})
@@ -533,7 +592,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         model_refs=[inputs.decisions_ref, *inputs.model_refs, f"car:{H(inputs.resolved.get('car'))[:16]}",
                     f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
         methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
-        reward_config=inputs.reward_config,
+        reward_config=inputs.reward_config, quarantined_rows=universe_rows_rejected(inputs.quarantine),
     )
     docs = build_evidence_docs(inputs.labelled, inputs.mapped, inputs.scored, ctx)
     files: dict[str, bytes] = {
@@ -543,6 +602,8 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
+    if inputs.rejected_decisions is not None:
+        files[REJECTED_DECISIONS_REF] = _csv(inputs.rejected_decisions)
     files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
     dspy_record: dict[str, Any] | None = None
     if dspy:
@@ -565,6 +626,7 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
             "as_of": inputs.as_of, "snapshot_hash": inputs.snapshot_hash, "snapshot_ref": snapshot_ref,
             "manifest_sha256": inputs.manifest_sha256, "tables": inputs.tables,
             "source": inputs.source, "licence": inputs.licence,
+            **({"signature": inputs.dataset_signature} if inputs.dataset_signature is not None else {}),
         },
         "decisions_ref": inputs.decisions_ref,
         "input_digest_hash": input_digest_hash,
@@ -575,10 +637,17 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         "sources": source_digests(root),
         "files": {rel: sha256_bytes(data) for rel, data in sorted(files.items())},
     }
+    if inputs.quarantine:
+        run_manifest[QUARANTINE_KEY] = inputs.quarantine
     if dspy_record is not None:
         run_manifest["dspy"] = dspy_record
     run_manifest["self_hash"] = H(run_manifest)
     files[RUN_MANIFEST_REF] = dumps(run_manifest)
+    if sign_key is not None:
+        files[SIGNATURE_REF] = dumps(attest(
+            RUN_MANIFEST_REF, sha256_bytes(files[RUN_MANIFEST_REF]), EVIDENCE_PREDICATE,
+            {"run_id": run_id, "config_hash": config_hash, "dataset_snapshot_ref": snapshot_ref,
+             "candidate_id": inputs.candidate_id}, sign_key))
     return files, run_manifest, docs
 
 
@@ -587,23 +656,28 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     folder ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the
     complete temp folder before it is published, the input digests checked against the dataset
     manifest under ``paths``), then append a row to the research store's ``runs`` table
-    (``cfg.record_run``). The result carries the :class:`ResearchRun` it was computed from."""
+    (``cfg.record_run``). The result carries the :class:`ResearchRun` it was computed from.
+
+    ``cfg.out_dir`` must be absent, empty or an earlier export (checked before anything is computed and
+    again before it is replaced; :func:`janus_core.evidence.output.check_export_target`)."""
+    check_export_target(cfg.out_dir)
+    key = load_private_key(cfg.sign_key) if cfg.sign_key is not None else None
     run = run_research(cfg, paths)
     inputs = evidence_inputs(run, cfg, paths)
     files, run_manifest, docs = render_export(
         inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
-        dspy_policy=cfg.dspy_metrics)
+        dspy_policy=cfg.dspy_metrics, sign_key=key)
 
     def render_review_report(folder: Path) -> None:
-        render_report(folder, cfg.report_target, paths=paths)
+        render_report(folder, cfg.report_target, paths=paths, publishing=True)
 
-    write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
+    notes = write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
     if cfg.record_run:
         record_run(paths, Path(cfg.out_dir), run_manifest, docs)
     return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],
                         config_hash=run_manifest["config_hash"],
                         files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
-                        evidence=docs.evidence, run=run)
+                        evidence=docs.evidence, run=run, notes=notes)
 
 
 def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,

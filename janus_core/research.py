@@ -151,6 +151,10 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         skipped["metrics"] = f"bootstrap baseline {baseline!r} is not among the backtested policies {sorted(results)}"
     elif min(len(r) for r in returns.values()) < 2:
         skipped["metrics"] = "fewer than two daily returns in the backtest window"
+    elif unscored := sorted(name for name, d in chosen.items()
+                            if not d.height or not metrics.direction_hits(d, labelled)["scored"].any()):
+        skipped["metrics"] = (f"no scored decision of {unscored} on an event in the backtest window: no "
+                              f"directional accuracy to bootstrap")
     else:
         boot = metrics.BootstrapConfig(**cfg.bootstrap)
         sharpe = intervals.sharpe_interval_table(returns, baseline, boot)
@@ -168,6 +172,9 @@ def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl
 
     if not cfg.enabled:
         return {"skipped": pl.DataFrame({"table": ["all"], "reason": ["analysis disabled by config"]})}
+    if included(labelled).height == 0:
+        return {"skipped": pl.DataFrame({"table": ["all"], "reason": [
+            "no event has a CAR (every event was excluded): nothing to study, backtest or score"]})}
     usable = tuple(b for b in cfg.baselines if b != candidate
                    and (b not in _POLICY_NEEDS or _POLICY_NEEDS[b] in labelled.columns))
     skipped = {f"baseline {b}": f"labelled table lacks {_POLICY_NEEDS[b]!r}"

@@ -41,12 +41,12 @@ def test_import_happy_path_then_verify_and_list(paths, tmp_path, capsys):
     files["events"] = write_all({"events": raw_tables()["events"]}, tmp_path / "in_jsonl", "jsonl")["events"]
     assert janus_data(*import_args(files, "--source", "my vendor", "--licence", "internal")) == 0
     out = capsys.readouterr().out
-    assert "imported mine (historical_market_replay" in out and "events 4, prices 6" in out
+    assert "imported mine version 1 (historical_market_replay" in out and "events 4, prices 6" in out
     assert "1 event(s) of unknown type" in out and str(paths.manifest_path("mine")) in out
     ds = load_dataset("mine", paths)
     assert ds.meta.exchange_timezone == "Asia/Shanghai" and ds.meta.as_of == "2024-01-04T23:59:59Z"
     assert ds.style_factors() == ["size", "value"]
-    assert not (paths.dataset_dir("mine") / "rejected").exists()
+    assert not (paths.dataset_dir("mine") / "1" / "rejected").exists()
     assert janus_data("verify", "mine") == 0 and capsys.readouterr().out == "OK\n"
     assert janus_data("list") == 0 and capsys.readouterr().out.startswith("mine\tversion 1\thistorical_market_replay")
 
@@ -72,7 +72,7 @@ def test_import_quarantine_writes_good_rows_and_rejected_file(paths, tmp_path, c
     captured = capsys.readouterr()
     assert "quarantined 1 rejected row(s) (prices 1)" in captured.out
     assert f"{files['prices']}:3: close: non_positive_price" in captured.err
-    rejected = pl.read_parquet(paths.dataset_dir("mine") / "rejected/prices.parquet")
+    rejected = pl.read_parquet(paths.dataset_dir("mine") / "1" / "rejected/prices.parquet")
     assert rejected["row"].to_list() == [3] and rejected["close"].to_list() == ["-4"]
     assert load_dataset("mine", paths).prices.height == 5
     assert verify_dataset("mine", paths) == []
@@ -81,7 +81,7 @@ def test_import_quarantine_writes_good_rows_and_rejected_file(paths, tmp_path, c
 def test_verify_exit_code_names_changed_table(paths, tmp_path, capsys):
     files = write_all(raw_tables(), tmp_path / "in", "parquet")
     assert janus_data(*import_args(files)) == 0
-    target = paths.dataset_dir("mine") / "securities.parquet"
+    target = paths.dataset_dir("mine") / "1" / "securities.parquet"
     pl.read_parquet(target).with_columns(pl.lit("x").alias("name")).write_parquet(target)
     capsys.readouterr()
     assert janus_data("verify", "mine") == 1

@@ -209,6 +209,12 @@ def test_killed_export_leaves_no_half_written_evidence(sample_workspace, tmp_pat
         assert not out.exists()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.tmp-")]
     assert len(leftovers) == 1  # the killed export's private temp folder, never at OUT
+    assert [p.rule for p in verify_evidence(tmp_path / leftovers[0])][0].startswith("a hidden temp folder")
+    # the next run removes it and says so
+    result = export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False,
+                                 report=False), sample_workspace)
+    assert result.notes == [f"removed stale temp folder {tmp_path / leftovers[0]} of killed process {proc.pid}"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, monkeypatch, capsys):

@@ -189,16 +189,17 @@ def test_policy_file_and_cli(complete, tmp_path, capsys):
     assert GatePolicy.from_file(policy).gate5_live_enabled is True
     # the lane's part passes under the permissive policy; the research part fails closed (this hand-built
     # folder has no backtest tables), so the command still says not promotable
-    assert run_cli(["gate", str(complete), "--target", "live", "--gate-policy", str(policy)]) == 1
+    # (the hand-built folder has no dataset manifest to check against: judge it alone)
+    assert run_cli(["gate", str(complete), "--target", "live", "--gate-policy", str(policy), "--no-dataset"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["lane"] == {"promotable": True, "reasons": []}
     assert out["research"]["pass"] is False and out["promotable"] is False
     assert [r["code"] for r in out["research"]["reasons"]] == ["research_metrics_missing"]
-    assert run_cli(["gate", str(complete), "--target", "live"]) == 1
+    assert run_cli(["gate", str(complete), "--target", "live", "--no-dataset"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["target"] == "live" and out["promotable"] is False
     assert [r["code"] for r in out["lane"]["reasons"]] == ["live_rollout_disabled_by_policy", "approval_token_missing"]
-    assert run_cli(["gate", str(complete), "--target", "shadow"]) == 0
+    assert run_cli(["gate", str(complete), "--target", "shadow", "--no-dataset"]) == 0
     capsys.readouterr()
     (tmp_path / "bad.json").write_text(json.dumps({"gate5_live": True}))
     with pytest.raises(ValueError):

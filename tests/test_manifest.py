@@ -54,8 +54,8 @@ def test_round_trip_and_manifest_fields(saved):
     }
     assert data["production"] == {"generator": "tests", "seed": 0}
     events = data["tables"]["events"]
-    assert events["path"] == "tiny/events.parquet" and events["format"] == "parquet" and events["rows"] == 4
-    assert events["sha256"] == hashlib.sha256((paths.data_dir / "tiny/events.parquet").read_bytes()).hexdigest()
+    assert events["path"] == "tiny/1/events.parquet" and events["format"] == "parquet" and events["rows"] == 4
+    assert events["sha256"] == hashlib.sha256((paths.data_dir / "tiny/1/events.parquet").read_bytes()).hexdigest()
     assert events["schema"][:3] == [
         {"name": "event_id", "type": "string"},
         {"name": "symbol", "type": "string"},
@@ -117,8 +117,8 @@ def test_same_dataset_same_bytes(saved, tmp_path):
     )
     mf.save_dataset(shuffled, other, **SAVE_ARGS)
     for table in ds.tables():
-        assert sha256_file(paths.data_dir / f"tiny/{table}.parquet") == sha256_file(
-            other.data_dir / f"tiny/{table}.parquet"
+        assert sha256_file(paths.data_dir / f"tiny/1/{table}.parquet") == sha256_file(
+            other.data_dir / f"tiny/1/{table}.parquet"
         )
     assert paths.manifest_path("tiny").read_bytes() == other.manifest_path("tiny").read_bytes()
 
@@ -142,7 +142,7 @@ def test_same_bytes_whatever_the_thread_count_and_hash_seed(saved, tmp_path):
 
 def test_verify_names_a_table_whose_content_changed(saved):
     _, paths = saved
-    path = paths.data_dir / "tiny/prices.parquet"
+    path = paths.data_dir / "tiny/1/prices.parquet"
     pl.read_parquet(path).with_columns(pl.col("close") * 1.01).write_parquet(path)
     findings = mf.verify_dataset("tiny", paths)
     assert findings == [f"prices: file bytes and content changed ({path})"]
@@ -152,7 +152,7 @@ def test_verify_names_a_table_whose_content_changed(saved):
 
 def test_verify_tells_re_encoding_from_content_change(saved):
     _, paths = saved
-    path = paths.data_dir / "tiny/events.parquet"
+    path = paths.data_dir / "tiny/1/events.parquet"
     pl.read_parquet(path).write_parquet(path, compression="snappy")
     assert mf.verify_dataset("tiny", paths) == [f"events: file bytes changed, content unchanged ({path})"]
 
@@ -163,7 +163,9 @@ def test_verify_detects_edited_manifest(saved):
     data = json.loads(path.read_text())
     data["provenance"] = "synthetic_generated"
     path.write_text(json.dumps(data, sort_keys=True, indent=2) + "\n")
-    assert mf.verify_dataset("tiny", paths) == ["manifest: edited since it was written (manifest_hash mismatch)"]
+    assert mf.verify_dataset("tiny", paths) == [
+        "manifest: edited since it was written (manifest_hash mismatch)",
+        f"manifest: differs from the copy kept with version 1 ({paths.dataset_dir('tiny') / '1' / 'manifest.json'})"]
     with pytest.raises(mf.DatasetIntegrityError, match="manifest_hash"):
         load_dataset("tiny", paths)
 
@@ -182,12 +184,12 @@ def test_verify_detects_edited_table_hash_in_manifest(saved):
 
 def test_verify_missing_and_unexpected_files(saved):
     _, paths = saved
-    (paths.data_dir / "tiny/exposures.parquet").unlink()
-    pl.DataFrame({"x": [1]}).write_parquet(paths.data_dir / "tiny/extra.parquet")
+    (paths.data_dir / "tiny/1/exposures.parquet").unlink()
+    pl.DataFrame({"x": [1]}).write_parquet(paths.data_dir / "tiny/1/extra.parquet")
     findings = mf.verify_dataset("tiny", paths)
     assert findings == [
-        f"exposures: file missing ({paths.data_dir / 'tiny/exposures.parquet'})",
-        f"extra: file not in the manifest ({paths.data_dir / 'tiny/extra.parquet'})",
+        f"exposures: file missing ({paths.data_dir / 'tiny/1/exposures.parquet'})",
+        f"extra: file not in the manifest ({paths.data_dir / 'tiny/1/extra.parquet'})",
     ]
     assert mf.verify_dataset("nope", paths)[0].startswith("manifest: unreadable or missing")
 
@@ -197,8 +199,8 @@ def test_rejected_rows_are_written_and_recorded(tmp_path):
     rejected = {"prices": pl.DataFrame({"row": [3, 2], "reason": ["b", "a"], "open": ["x", "y"]})}
     mf.save_dataset(small_dataset(tmp_path), paths, **SAVE_ARGS, rejected=rejected)
     data = json.loads(paths.manifest_path("tiny").read_text())
-    assert data["rejected"]["prices"]["path"] == "tiny/rejected/prices.parquet"
-    assert pl.read_parquet(paths.data_dir / "tiny/rejected/prices.parquet")["row"].to_list() == [2, 3]
+    assert data["rejected"]["prices"]["path"] == "tiny/1/rejected/prices.parquet"
+    assert pl.read_parquet(paths.data_dir / "tiny/1/rejected/prices.parquet")["row"].to_list() == [2, 3]
     assert mf.verify_dataset("tiny", paths) == []
     assert set(data["tables"]) == {"events", "prices", "benchmarks", "securities", "exposures"}
     plain = workspace(tmp_path / "plain")  # the snapshot covers the dataset tables, not the rejected rows
@@ -232,7 +234,7 @@ def test_invalid_dataset_writes_nothing(tmp_path):
 
 def test_failure_mid_write_keeps_the_previous_version(saved, monkeypatch):
     ds, paths = saved
-    before = {p.name: p.read_bytes() for p in paths.dataset_dir("tiny").iterdir()}
+    before = {p.name: p.read_bytes() for p in (paths.dataset_dir("tiny") / "1").iterdir()}
     manifest_before = paths.manifest_path("tiny").read_bytes()
     calls = []
 
@@ -252,7 +254,8 @@ def test_failure_mid_write_keeps_the_previous_version(saved, monkeypatch):
     )
     with pytest.raises(OSError, match="disk full"):
         mf.save_dataset(changed, paths, **SAVE_ARGS)
-    assert {p.name: p.read_bytes() for p in paths.dataset_dir("tiny").iterdir()} == before
+    assert {p.name: p.read_bytes() for p in (paths.dataset_dir("tiny") / "1").iterdir()} == before
+    assert sorted(p.name for p in paths.dataset_dir("tiny").iterdir()) == ["1"]  # no temp folder left
     assert paths.manifest_path("tiny").read_bytes() == manifest_before
     assert sorted(p.name for p in paths.data_dir.iterdir()) == ["tiny"]
     assert sorted(p.name for p in paths.manifest_dir.iterdir()) == ["tiny.json"]

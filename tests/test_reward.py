@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.decisions import format_completion
 from janus_core.decide.hacking import (
     constant_decisions,
     constant_policy_check,
@@ -118,9 +119,11 @@ CASES = [
     # true type outside the taxonomy: nothing to judge (r_evt 0, m_evt 1): 1 + 0.2 + 20 * 0.0185
     ("unknown true type", decision("E7", "long", "dividend"),
      dict(event_type_gate="unknown", r_evt=0.0, m_evt=1.0, pnl_reward=0.37, final_reward=1.57)),
-    # malformed and verbose output: r_fmt -1 - 0.5: 1 + 0.5 - 0.3 + 20 * 0.0185
-    ("malformed verbose", decision("E2", "short", "violation", ok=False, completion="x" * 4001),
-     dict(r_fmt=-1.5, process_reward=-0.3, final_reward=1.57)),
+    # malformed and verbose output, which says nothing: a hold with no type (the parser's reading) on a
+    # strong event: neutral gate, r_evt -0.25, r_fmt -1 - 0.5, skip penalty: 0 - 0.125 - 0.3 - 0.1
+    ("malformed verbose", decision("E2", "hold", ok=False, completion="x" * 4001),
+     dict(direction_gate="neutral", r_evt=-0.25, r_fmt=-1.5, process_reward=-0.3, strength_penalty=0.1,
+          final_reward=-0.525)),
 ]
 
 
@@ -135,9 +138,15 @@ def test_hgrm_components_on_hand_computed_cases(name, row, expected):
     assert got["final_reward_unclipped"] == pytest.approx(parts, abs=1e-12)
 
 
+def well_formed(length: int, action: str = "short", etype: str = "violation") -> str:
+    """A well-formed completion of exactly ``length`` characters saying ``action`` and ``etype``."""
+    base = format_completion(action, etype, "strong", None, "a", "b")
+    return format_completion(action, etype, "strong", None, "a" * (1 + length - len(base)), "b")
+
+
 def test_verbosity_boundary():
-    at_limit = one(decision("E2", "short", "violation", completion="x" * 4000))
-    over = one(decision("E2", "short", "violation", completion="x" * 4001))
+    at_limit = one(decision("E2", "short", "violation", completion=well_formed(4000)))
+    over = one(decision("E2", "short", "violation", completion=well_formed(4001)))
     assert at_limit["r_fmt"] == 1.0 and over["r_fmt"] == 0.5
 
 
@@ -165,8 +174,8 @@ def test_predicted_strength_does_not_dodge_the_penalty():
         ("use_event_gate", decision("E1", "long", "violation"), 1.77),
         ("use_pnl", decision("E1", "long", "dividend", 0.03), 2.0),
         ("use_magnitude", decision("E1", "long", "dividend", 0.03), 2.27),
-        # 1 + 0.5 + 20 * 0.0185
-        ("use_format", decision("E2", "short", "violation", ok=False, completion="x" * 4001), 1.87),
+        # the malformed verbose hold without its format term: 0 - 0.125 - 0.1
+        ("use_format", decision("E2", "hold", ok=False, completion="x" * 4001), -0.225),
         ("use_strength_penalty", decision("E3", "long", "industry", 0.001), 1.99),
     ],
 )
@@ -304,10 +313,14 @@ def random_world(n_events: int, n_decisions: int, seed: int):
     c_hat_near_zero = rng.random(n_decisions) < 0.1
     types = np.array([None, *EVENT_TYPES], dtype=object)
     c_hat = np.where(c_hat_near_zero, rng.normal(0, 0.0005, n_decisions), rng.normal(0, 0.03, n_decisions))
+    # a fifth of the decisions come with a (malformed, long) model output: what it says is a hold with
+    # no prediction and a failed format; the others carry only structured fields and a format flag
     decisions = frame([
+        decision(f"e{rng.integers(n_events)}", "hold", ok=False, completion="y" * int(rng.integers(3990, 4010)))
+        if rng.random() < 0.2 else
         decision(f"e{rng.integers(n_events)}", str(rng.choice(["long", "short", "hold"])),
                  types[rng.integers(len(types))], None if rng.random() < 0.2 else float(c_hat[i]),
-                 ok=bool(rng.random() < 0.8), completion="y" * int(rng.integers(3990, 4010)))
+                 ok=bool(rng.random() < 0.8))
         for i in range(n_decisions)
     ])
     return labels, decisions

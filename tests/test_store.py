@@ -23,7 +23,70 @@ def registered(tmp_path):
 
 def test_view_name():
     assert store.view_name("synthetic-ashare", "events") == "synthetic_ashare__events"
-    assert store.view_name("US Megacap.v2", "prices") == "us_megacap_v2__prices"
+    assert store.view_name("us-megacap", "prices") == "us_megacap__prices"
+    assert store.view_name("Mini", "events") == "_mini___events"
+    assert store.view_name("mini", "events") == "mini__events"
+    assert store.view_name("CON", "events") == "_c_o_n___events"
+    assert store.view_name("CON-", "events") == "_c_o_n_0___events"
+    assert store.view_name("US Megacap.v2", "prices") == "_u_s_9000020_megacap_1v2___prices"
+
+
+def _decode(identifier: str) -> str:
+    """An independent inverse of ``dataset_identifier`` as documented (proves it injective)."""
+    if not identifier.endswith("_"):
+        return identifier.replace("_", "-")
+    body, out, i = identifier[:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "_":
+            out.append(ch)
+            i += 1
+        elif body[i + 1] == "9":
+            out.append(chr(int(body[i + 2:i + 8], 16)))
+            i += 8
+        else:
+            out.append({"0": "-", "1": ".", "2": "_"}.get(body[i + 1], body[i + 1].upper()))
+            i += 2
+    return "".join(out)
+
+
+def test_dataset_identifiers_are_injective():
+    """Every dataset name of up to 3 characters over letters of both cases, a digit and the three
+    punctuation marks a name may hold: all identifiers distinct, decodable, free of '__'."""
+    import itertools
+
+    alphabet = "aZ0-._"
+    names = ["".join(t) for n in range(1, 4) for t in itertools.product(alphabet, repeat=n)]
+    seen: dict[str, str] = {}
+    for name in names:
+        ident = store.dataset_identifier(name)
+        assert "__" not in ident and set(ident) <= set("abcdefghijklmnopqrstuvwxyz0123456789_"), (name, ident)
+        assert _decode(ident) == name, (name, ident)
+        assert ident not in seen, (name, seen.get(ident))
+        seen[ident] = name
+    views = {store.view_name(n, t) for n in names for t in ("events", "rejected_events", "prices")}
+    assert len(views) == 3 * len(names)
+
+
+def test_names_differing_in_case_or_a_trailing_hyphen_keep_their_own_views(tmp_path):
+    """The issue's repro: importing ``Mini`` must not repoint ``mini``'s views, and registering ``CON``
+    must not drop the views of ``CON-``."""
+    paths = workspace(tmp_path / "ws")
+    for name in ("mini", "Mini", "CON-", "CON"):
+        ds = small_dataset(tmp_path / name, name=name)
+        if name in ("Mini", "CON"):  # different data, so a view pointing at the wrong files shows
+            ds = type(ds)(meta=ds.meta, events=ds.events.head(2), prices=ds.prices, benchmarks=ds.benchmarks,
+                          securities=ds.securities, exposures=ds.exposures)
+        mf.save_dataset(ds, paths, **SAVE_ARGS)
+        store.register_dataset(name, paths)
+    store.register_dataset("CON", paths)
+    with store.connect(paths, read_only=True) as conn:
+        counts = {n: conn.execute(f"SELECT count(*) FROM {store.view_name(n, 'events')}").fetchall()[0][0]
+                  for n in ("mini", "Mini", "CON-", "CON")}
+        views = {r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert counts == {"mini": 4, "Mini": 2, "CON-": 4, "CON": 2}
+    assert {store.view_name(n, t) for n in ("mini", "Mini", "CON-", "CON") for t in
+            ("events", "prices", "benchmarks", "securities", "exposures")} == views
 
 
 def test_views_are_queryable_with_sql(registered):
@@ -53,9 +116,10 @@ def test_views_are_queryable_with_sql(registered):
 def test_reregistering_drops_views_of_removed_tables(registered, tmp_path):
     ds, paths = registered
     smaller = type(ds)(
-        meta=ds.meta, events=ds.events, prices=ds.prices, benchmarks=ds.benchmarks, securities=ds.securities
+        meta=ds.meta.model_copy(update={"version": "2"}), events=ds.events, prices=ds.prices,
+        benchmarks=ds.benchmarks, securities=ds.securities
     )
-    mf.save_dataset(smaller, paths, **SAVE_ARGS)
+    mf.save_dataset(smaller, paths, **SAVE_ARGS, replace=True)
     store.register_dataset(smaller.name, paths)
     with store.connect(paths, read_only=True) as conn:
         views = sorted(r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall())

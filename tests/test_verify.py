@@ -100,9 +100,10 @@ def test_authority_upgrade_is_caught(folder):
 def test_input_digests_against_the_dataset_manifest(folder, tmp_path):
     paths = WorkbenchPaths(data_dir=tmp_path / "data", manifest_dir=tmp_path / "manifests", store=tmp_path / "s.duckdb")
     problems = verify_evidence(folder, paths)
-    assert [p.rule for p in problems] == ["dataset manifest not found: input digests cannot be checked"]
+    assert [p.rule for p in problems] == ["dataset manifest (version 1) not found: input digests cannot be checked"]
     paths.manifest_dir.mkdir()
-    manifest = {"name": "handbuilt", "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}}}
+    manifest = {"name": "handbuilt", "version": "1",
+                "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}}}
     paths.manifest_path("handbuilt").write_text(json.dumps(manifest))
     locations = [p.location for p in verify_evidence(folder, paths)]
     assert "dataset.tables.events" in locations

@@ -5,7 +5,8 @@
 [--estimation-window 120] [--gap 10] [--event-window 0,2] [--min-estimation-obs 60]
 [--no-risk-neutralize] [--round-trip-cost-bps 15] [--tau T] [--neutral-band 0.0005]`` writes
 ``DIR/car.parquet`` (one row per input event, labelled, with its split and ``window_end_day``),
-``DIR/car-summary.json`` and ``DIR/significance.parquet`` (``event_type`` or ``all``, ``test``,
+``DIR/car-summary.json`` and ``DIR/significance.parquet`` (DIR must be absent, empty or an earlier
+``janus car`` output, :mod:`janus_core.outdir`) (``event_type`` or ``all``, ``test``,
 ``statistic``, ``p_value``, ``n_events``: every event-study test per event type and pooled; null
 statistics where a test is undefined, e.g. without events). Exit 0 on success, 2 on a bad argument or
 dataset (one line on stderr, from the ``janus`` error handler)."""
@@ -29,12 +30,14 @@ def _window(text: str) -> tuple[int, int]:
 
 def _handle(args: argparse.Namespace) -> int:
     from janus_core.data.manifest import load_dataset
+    from janus_core.outdir import check_output_target
     from janus_core.paths import WorkbenchPaths
     from janus_core.study.car import CarConfig, estimation_abnormal_returns
     from janus_core.study.labels import (
         LabelConfig,
         car_study,
         car_summary,
+        is_car_output,
         write_car_artifacts,
     )
     from janus_core.study.significance import significance_long, significance_table
@@ -51,6 +54,7 @@ def _handle(args: argparse.Namespace) -> int:
         risk_neutralize=not args.no_risk_neutralize,
     )
     label_cfg = LabelConfig(round_trip_cost_bps=args.round_trip_cost_bps, tau=args.tau, neutral_band=args.neutral_band)
+    check_output_target(args.out, "car", is_car_output)  # before any work: never over a foreign folder
     ds = load_dataset(args.dataset, WorkbenchPaths.from_env())
     table = car_study(ds, cfg, label_cfg)
     tests = significance_long(significance_table(table, estimation_abnormal_returns(ds, cfg, table)))

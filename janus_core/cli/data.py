@@ -3,12 +3,16 @@
 - ``janus data import NAME --events F --prices F --benchmarks F --securities F [--exposures F]
   --timezone ZONE --provenance historical_market_replay|synthetic_generated
   [--on-invalid fail|quarantine] [--source S] [--licence L] [--dataset-version V] [--news-cutoff HH:MM]
-  [--as-of ISO] [--format parquet|csv|jsonl]``: validate, write the dataset and its manifest,
-  register it in the store. Bad input (strict mode): exit 1, every problem printed, nothing written.
+  [--as-of ISO] [--format parquet|csv|jsonl] [--replace] [--sign-key KEY]``: validate, write the dataset and its
+  manifest, register it in the store. An existing NAME is refused unless ``--replace``, which adds
+  the import as a new version (``data/NAME/VERSION/``) and keeps the earlier ones. Bad input (strict mode): exit 1, every problem printed, nothing written.
   Quarantine: the good rows are written and the rejected ones go to ``data/NAME/rejected/``.
-- ``janus data verify NAME``: recompute every hash; ``OK`` (exit 0) or each change (exit 1).
+- ``janus data verify NAME [--trusted-key PUB]``: recompute every hash (and check the attestation);
+  ``OK`` (exit 0) or each change (exit 1).
 - ``janus data list``: the datasets with a manifest.
 - ``janus data register NAME``: rebuild the store views of a saved dataset.
+- ``janus data versions NAME`` / ``janus data restore NAME VERSION``: the versions kept on disk, and
+  making a kept version current again.
 - ``janus data build NAME``: the bundled samples (:mod:`janus_core.samples`).
 """
 
@@ -26,6 +30,7 @@ from janus_core.cli import command_help
 from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
+    check_as_of,
     check_news_cutoff,
     check_timezone,
 )
@@ -36,7 +41,6 @@ from janus_core.data.rows import (
     Provenance,
 )
 from janus_core.data.tables import detect_format, load_tables
-from janus_core.hashing import sha256_file
 from janus_core.paths import WorkbenchPaths
 
 #: Required tables accepted by ``import`` (``exposures`` is optional).
@@ -52,16 +56,40 @@ def _err(message: str) -> None:
 
 
 def _handle_import(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import derive_as_of, save_dataset
+    from janus_core.data.manifest import (
+        DatasetExistsError,
+        as_of_problem,
+        derive_as_of,
+        list_datasets,
+        next_version,
+        save_dataset,
+    )
     from janus_core.data.store import StoreError, register_dataset
 
     try:
         check_timezone(args.timezone)
         check_news_cutoff(args.news_cutoff)
+        if args.as_of is not None:
+            check_as_of(args.as_of)
     except ValueError as exc:
         _err(f"janus data import: {exc}")
         return 2
     paths = WorkbenchPaths.from_env()
+    exists = args.name in list_datasets(paths)
+    if exists and not args.replace:
+        _err(f"janus data import: dataset {args.name!r} exists; rule: an import never overwrites a dataset: pass "
+             f"--replace to add a new version (the current one stays recoverable), or choose another name")
+        return 2
+    version = args.dataset_version or (next_version(args.name, paths) if exists else "1")
+    sign_key = None
+    if args.sign_key is not None:
+        from janus_core.signing import SignatureError, load_private_key
+
+        try:
+            sign_key = load_private_key(args.sign_key)
+        except SignatureError as exc:
+            _err(f"janus data import: {exc}")
+            return 2
     files = {t: Path(getattr(args, t)) for t in TABLE_NAMES if getattr(args, t) is not None}
     missing = [f"--{t} {f}" for t, f in files.items() if not f.is_file()]
     if missing:
@@ -99,9 +127,14 @@ def _handle_import(args: argparse.Namespace) -> int:
                 )
             _err(f"no valid rows left in {', '.join(empty)}; nothing written")
             return 1
+        late = as_of_problem(args.as_of, frames) if args.as_of is not None else None
+        if late is not None:
+            bar.close()
+            _err(f"janus data import: {late}; nothing written")
+            return 2
         meta = DatasetMeta(
             name=args.name,
-            version=args.dataset_version,
+            version=version,
             provenance=args.provenance,
             exchange_timezone=args.timezone,
             news_cutoff=args.news_cutoff,
@@ -112,7 +145,8 @@ def _handle_import(args: argparse.Namespace) -> int:
             "janus_core_version": __version__,
             "on_invalid": args.on_invalid,
             "inputs": {
-                t: {"file": f.name, "format": formats[t], "sha256": sha256_file(f)} for t, f in sorted(files.items())
+                t: {"file": f.name, "format": formats[t], "sha256": load.tables[t].sha256}
+                for t, f in sorted(files.items())
             },
         }
         try:
@@ -123,8 +157,14 @@ def _handle_import(args: argparse.Namespace) -> int:
                 licence=args.licence,
                 production=production,
                 rejected=load.rejected(),
+                replace=args.replace,
+                sign_key=sign_key,
             )
             register_dataset(args.name, paths)
+        except DatasetExistsError as exc:
+            bar.close()
+            _err(f"janus data import: {exc}")
+            return 2
         except (DataValidationError, ValueError, OSError) as exc:
             bar.close()
             _err(f"could not write dataset {args.name!r}: {exc}")
@@ -149,21 +189,27 @@ def _handle_import(args: argparse.Namespace) -> int:
         print(
             f"quarantined {sum(rejected.values()):,} rejected row(s) ("
             + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
-            + f") with reasons -> {paths.dataset_dir(args.name) / 'rejected'}"
+            + f") with reasons -> {paths.dataset_dir(args.name) / version / 'rejected'}"
         )
     print(
-        f"imported {args.name} ({args.provenance}, as of {meta.as_of}): {written} rows, "
-        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name)}, manifest {manifest}"
+        f"imported {args.name} version {version} ({args.provenance}, as of {meta.as_of}): {written} rows, "
+        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name) / version}, manifest {manifest}"
     )
     return 0
 
 
 def _handle_verify(args: argparse.Namespace) -> int:
     from janus_core.data.manifest import read_manifest, verify_dataset
+    from janus_core.signing import SignatureError, load_public_key
 
+    try:
+        trusted = [load_public_key(k) for k in args.trusted_key] if args.trusted_key else None
+    except SignatureError as exc:
+        _err(f"janus data verify: {exc}")
+        return 2
     paths = WorkbenchPaths.from_env()
     read_manifest(args.name, paths)  # an unknown dataset is an error naming the known ones, not a finding
-    findings = verify_dataset(args.name, paths)
+    findings = verify_dataset(args.name, paths, trusted)
     if not findings:
         print("OK")
         return 0
@@ -173,7 +219,11 @@ def _handle_verify(args: argparse.Namespace) -> int:
 
 
 def _handle_list(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import list_datasets, read_manifest
+    from janus_core.data.manifest import (
+        DatasetIntegrityError,
+        list_datasets,
+        read_manifest,
+    )
 
     paths = WorkbenchPaths.from_env()
     names = list_datasets(paths)
@@ -184,17 +234,52 @@ def _handle_list(args: argparse.Namespace) -> int:
             m = read_manifest(name, paths)
             rows = ", ".join(f"{t} {e.rows:,}" for t, e in sorted(m.tables.items()))
             print(f"{name}\tversion {m.version}\t{m.provenance}\tsnapshot {m.snapshot_hash[:12]}\t{rows}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, DatasetIntegrityError) as exc:
             print(f"{name}\tunreadable manifest: {exc}")
     return 0
 
 
+def _handle_versions(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import dataset_versions, read_manifest
+
+    paths = WorkbenchPaths.from_env()
+    try:
+        current = read_manifest(args.name, paths).version
+    except (FileNotFoundError, ValueError) as exc:
+        current = None
+        _err(f"janus data versions: {exc}")
+    versions = dataset_versions(args.name, paths)
+    if current is not None and current not in versions:
+        versions.append(current)  # a dataset saved before versioned folders: its one version
+    if not versions:
+        return 1
+    for version in versions:
+        print(f"{args.name}\tversion {version}" + ("\tcurrent" if version == current else ""))
+    return 0
+
+
+def _handle_restore(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import DatasetIntegrityError, restore_version
+    from janus_core.data.store import StoreError, register_dataset
+
+    paths = WorkbenchPaths.from_env()
+    try:
+        manifest = restore_version(args.name, args.version, paths)
+        register_dataset(args.name, paths)
+    except (FileNotFoundError, DatasetIntegrityError, StoreError, OSError) as exc:
+        _err(f"janus data restore: {exc}")
+        return 1
+    print(f"restored {args.name} version {args.version} as current: manifest {manifest}")
+    return 0
+
+
 def _handle_register(args: argparse.Namespace) -> int:
+    from janus_core.data.manifest import DatasetIntegrityError
     from janus_core.data.store import StoreError, register_dataset
 
     try:
         views = register_dataset(args.name, WorkbenchPaths.from_env())
-    except (FileNotFoundError, StoreError) as exc:
+    except (FileNotFoundError, StoreError, DatasetIntegrityError) as exc:
         _err(str(exc))
         return 1
     print(f"registered {args.name}: views {', '.join(views)}")
@@ -234,17 +319,34 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from (recorded in the manifest)")
     imp.add_argument("--licence", default=DEFAULT_LICENCE, help=f"the data's licence (default: {DEFAULT_LICENCE})")
-    imp.add_argument("--dataset-version", default="1", metavar="V", help="version recorded for the dataset (default: 1)")
+    imp.add_argument("--dataset-version", default=None, metavar="V",
+                     help="version id of this import (default: 1 for a new dataset, the next number with --replace)")
+    imp.add_argument("--sign-key", default=None, metavar="KEY",
+                     help="attest the dataset manifest with this Ed25519 private key (janus keygen)")
+    imp.add_argument("--replace", action="store_true",
+                     help="the dataset exists: add this import as its new current version (earlier versions are kept: "
+                          "janus data versions / janus data restore)")
     imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
     imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
     imp.set_defaults(handler=_handle_import)
 
     ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
     ver.add_argument("name", help="dataset name (data_manifests/NAME.json)")
+    ver.add_argument("--trusted-key", action="append", default=None, metavar="PUB",
+                     help="require the dataset's attestation to be signed by this public key (repeatable)")
     ver.set_defaults(handler=_handle_verify)
 
     lst = sub.add_parser("list", help="datasets with a manifest")
     lst.set_defaults(handler=_handle_list)
+
+    vers = sub.add_parser("versions", help="the versions of a dataset kept on disk")
+    vers.add_argument("name", help="dataset name (data_manifests/NAME.json)")
+    vers.set_defaults(handler=_handle_versions)
+
+    res = sub.add_parser("restore", help="make a kept version of a dataset current again")
+    res.add_argument("name", help="dataset name (data_manifests/NAME.json)")
+    res.add_argument("version", help="a kept version id (janus data versions NAME)")
+    res.set_defaults(handler=_handle_restore)
 
     reg = sub.add_parser("register", help="(re)create a saved dataset's views in the DuckDB store")
     reg.add_argument("name", help="dataset name (data_manifests/NAME.json)")

@@ -16,10 +16,19 @@ from janus_core.cli.options import (
 
 
 def _run(args: argparse.Namespace) -> int:
+    from janus_core.evidence.schema import (
+        EVENT_CAR_REF,
+        EVIDENCE_REF,
+        HGRM_REWARD_REF,
+        RUN_MANIFEST_REF,
+    )
     from janus_core.paths import WorkbenchPaths
     from janus_core.report.render import render_report
 
     out_dir = evidence_dir(args.dir)
+    if not any((out_dir / ref).is_file() for ref in (RUN_MANIFEST_REF, EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF)):
+        raise ValueError(f"{out_dir}: not an evidence folder (no {RUN_MANIFEST_REF} and no gate file); rule: the "
+                         f"report is written only into an export's own folder")
     policy = gate_policy(args.gate_policy)
     paths = None if args.no_dataset else WorkbenchPaths.from_env()
     print(render_report(out_dir, args.target, paths=paths, policy=policy))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing
 import zoneinfo
@@ -47,9 +48,33 @@ def check_news_cutoff(cutoff: str) -> str:
     return cutoff
 
 
+def parse_as_of(as_of: str) -> dt.datetime:
+    """An as-of time as an aware UTC datetime: ISO-8601 date (taken as the end of that day,
+    23:59:59 UTC) or date-time (``Z`` or an offset; without one it is UTC); ValueError otherwise."""
+    text = as_of.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(23, 59, 59), dt.timezone.utc)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+(Z|z|[+-]\d{2}:?\d{2})?", text):
+            raise ValueError(text)
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"as-of {as_of[:60]!r} is not an ISO-8601 date (YYYY-MM-DD) or date-time "
+                         f"(YYYY-MM-DDTHH:MM:SSZ)") from None
+    if value.utcoffset() is not None and abs(value.utcoffset()) > dt.timedelta(hours=14):
+        raise ValueError(f"as-of {as_of!r} has a UTC offset outside -14:00..+14:00")
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def check_as_of(as_of: str) -> str:
+    """``as_of`` when :func:`parse_as_of` reads it, else ValueError."""
+    parse_as_of(as_of)
+    return as_of
+
+
 class DatasetMeta(BaseModel):
-    """Per-dataset facts from the manifest that the computation needs (time zone and cut-off are
-    checked: an IANA zone name and ``HH:MM``)."""
+    """Per-dataset facts from the manifest that the computation needs (time zone, cut-off and as-of
+    are checked: an IANA zone name, ``HH:MM`` and an ISO-8601 date or date-time)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -73,6 +98,11 @@ class DatasetMeta(BaseModel):
     @classmethod
     def _hh_mm(cls, cutoff: str) -> str:
         return check_news_cutoff(cutoff)
+
+    @field_validator("as_of")
+    @classmethod
+    def _iso(cls, as_of: str) -> str:
+        return check_as_of(as_of)
 
 
 @dataclass(frozen=True)

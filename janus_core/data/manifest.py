@@ -20,11 +20,13 @@ manifest_hash)``, so an edited manifest is detected too.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,19 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset
+from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset, parse_as_of
 from janus_core.data.rows import TABLE_NAMES, TABLE_SCHEMAS, Provenance
 from janus_core.data.tables import canonical_order
 from janus_core.hashing import H, canonical_json, dumps, sha256_bytes, sha256_file
+from janus_core.outdir import clean_stale_temp_folders, temp_sibling
 from janus_core.paths import WorkbenchPaths
+from janus_core.signing import (
+    DATASET_PREDICATE,
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    attest,
+    check_attestation,
+)
 
 MANIFEST_VERSION = "janus-dataset-manifest-v1"
 #: Parquet writer settings: fixed so that the same frame always gives the same bytes.
@@ -243,18 +253,104 @@ def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool
 
 
 def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
-    """The latest time the data speaks of, as ISO-8601 UTC: the later of the last event's
-    publication time and the end (23:59:59 UTC) of the last price date."""
-    candidates: list[str] = []
-    events = ds_tables.get("events")
-    if events is not None and events.height:
-        candidates.append(events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item())
+    """The latest time the data speaks of, as ISO-8601 UTC: the end (23:59:59 UTC) of the last price
+    date; without prices, the last event's publication time. Events after the last price date are
+    left out: no session follows them, so they can never be included, and an event dated 2099 must not
+    date the data (nor the evidence's ``generated_at``, which defaults to the as-of time)."""
     prices = ds_tables.get("prices")
     if prices is not None and prices.height:
-        candidates.append(prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item())
-    if not candidates:
-        raise ValueError("cannot derive as_of: no events and no prices")
-    return max(candidates)
+        return prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item()
+    events = ds_tables.get("events")
+    if events is not None and events.height:
+        return events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item()
+    raise ValueError("cannot derive as_of: no events and no prices")
+
+
+def as_of_problem(as_of: str, ds_tables: dict[str, pl.DataFrame]) -> str | None:
+    """Why ``as_of`` cannot be the dataset's as-of time, or None: it must parse
+    (:func:`janus_core.data.dataset.parse_as_of`) and its UTC date must not be before the data's last
+    price date (the data cannot be as of a day before the prices it holds)."""
+    try:
+        value = parse_as_of(as_of)
+    except ValueError as exc:
+        return str(exc)
+    prices = ds_tables.get("prices")
+    if prices is None or not prices.height:
+        return None
+    last = prices["date"].max()
+    if value.date() < last:
+        return f"as-of {as_of!r} is before the data's last price date {last}; rule: as-of is on or after it"
+    return None
+
+
+class DatasetExistsError(ValueError):
+    """Saving would replace a dataset (or a version of one) that exists: refused unless asked to add a
+    new version (``replace``), and a version id is never reused for other content."""
+
+
+#: The copy of a version's manifest kept in its own data folder (``data_dir/NAME/VERSION/``).
+VERSION_MANIFEST = "manifest.json"
+#: A signed dataset's attestation (:mod:`janus_core.signing`), next to its manifest:
+#: ``manifest_dir/NAME.json.sig`` and ``data_dir/NAME/VERSION/manifest.json.sig``.
+SIGNATURE_SUFFIX = ".sig"
+#: ``production.generator`` / ``source`` naming the bundled generator: such data is synthetic.
+BUNDLED_GENERATOR = re.compile(r"janus_core(\.data)?\.synthetic")
+
+
+def version_dir(paths: WorkbenchPaths, name: str, version: str) -> Path:
+    """The folder of one version of a dataset: ``data_dir/NAME/VERSION``."""
+    return paths.dataset_dir(name) / version
+
+
+def _version_key(version: str) -> tuple[int, int, str]:
+    return (0, int(version), version) if version.isdigit() else (1, 0, version)
+
+
+def dataset_versions(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
+    """The versions of dataset ``name`` kept on disk (a folder ``data_dir/NAME/VERSION`` holding its
+    manifest), numeric versions first in numeric order."""
+    paths = paths or WorkbenchPaths.from_env()
+    folder = paths.dataset_dir(name)
+    if not folder.is_dir():
+        return []
+    found = [p.name for p in folder.iterdir() if p.is_dir() and (p / VERSION_MANIFEST).is_file()]
+    return sorted(found, key=_version_key)
+
+
+def next_version(name: str, paths: WorkbenchPaths | None = None) -> str:
+    """The next free numeric version of ``name``: one more than the largest numeric version on disk or
+    in its current manifest, ``"1"`` for a new dataset."""
+    paths = paths or WorkbenchPaths.from_env()
+    used = set(dataset_versions(name, paths))
+    current = _raw_manifest(name, paths)
+    if current is not None and isinstance(current.get("version"), str):
+        used.add(current["version"])
+    numbers = [int(v) for v in used if v.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
+def _raw_manifest(name: str, paths: WorkbenchPaths) -> dict[str, Any] | None:
+    path = paths.manifest_path(name)
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def generator_provenance_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """A dataset made by the bundled generator (``production.generator`` or ``source`` naming
+    ``janus_core.data.synthetic``) is synthetic, whatever else its manifest says: any provenance other
+    than ``synthetic_generated`` is a problem (a forged authority)."""
+    production = manifest.get("production")
+    generator = production.get("generator") if isinstance(production, Mapping) else None
+    source = manifest.get("source")
+    named = [f"{field} {value!r}" for field, value in (("production.generator", generator), ("source", source))
+             if isinstance(value, str) and BUNDLED_GENERATOR.search(value)]
+    if named and manifest.get("provenance") != "synthetic_generated":
+        return [f"provenance {manifest.get('provenance')!r} but {' and '.join(named)} names the bundled generator; "
+                f"rule: generated data is synthetic_generated"]
+    return []
 
 
 def save_dataset(
@@ -265,37 +361,59 @@ def save_dataset(
     licence: str,
     production: dict[str, Any],
     rejected: dict[str, pl.DataFrame] | None = None,
+    replace: bool = False,
+    sign_key: Ed25519PrivateKey | None = None,
     check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
-    """Write ``ds`` as ``data_dir/NAME/<table>.parquet`` plus the manifest ``manifest_dir/NAME.json``.
-    Returns the manifest path (``store.register_dataset`` then registers it in the research store).
+    """Write ``ds`` as version ``ds.meta.version`` of dataset ``ds.name``:
+    ``data_dir/NAME/VERSION/<table>.parquet`` (rejected rows of a quarantine import in
+    ``.../rejected/``) with a copy of its manifest in ``data_dir/NAME/VERSION/manifest.json``, and make
+    it the current version: the manifest ``manifest_dir/NAME.json``. Returns the manifest path
+    (``store.register_dataset`` then registers it in the research store).
 
-    The dataset is validated first (:func:`janus_core.data.dataset.check_dataset`, fail closed). Files are
-    written into a temporary folder that replaces any previous version only once everything is
-    written, so a failure leaves the old dataset (or none) and no half-written one.
+    Nothing is ever overwritten: saving the same content and facts again is a no-op (the files are
+    rewritten only when missing or changed); a dataset of that name with other content or facts is
+    refused with :class:`DatasetExistsError` unless ``replace`` is given, and then the new content must
+    come as a new version (a version id is never reused for other content; :func:`next_version`). Every
+    earlier version stays on disk with its manifest, recoverable with :func:`restore_version`.
+
+    The dataset is validated first (:func:`janus_core.data.dataset.check_dataset`, fail closed), and a
+    dataset made by the bundled generator must be ``synthetic_generated``
+    (:func:`generator_provenance_problems`). Files are written into a hidden temp folder that becomes
+    the version folder only once complete, and the manifest is replaced last (one rename), so a failure
+    or a kill leaves the previous state; temp folders of killed runs are removed at the next save.
     ``production`` says how the data was made (generator and seed, or source packages, versions
-    and digests); ``rejected`` holds a quarantine import's rejected rows per table. ``check`` is
+    and digests); ``rejected`` holds a quarantine import's rejected rows per table. With ``sign_key``
+    the manifest is attested (:func:`dataset_attestation`, ``NAME.json.sig`` beside the manifest and in
+    the version folder); an unsigned save leaves no current signature behind. ``check`` is
     called with the new manifest (as written) once every file is written and before anything is
     replaced; if it raises, the previous dataset and manifest stay as they were.
     """
-    name = ds.name
+    name, version = ds.name, ds.meta.version
     if not _NAME.match(name):
         raise ValueError(f"dataset name {name!r} must match {_NAME.pattern}")
+    if not _NAME.match(version) or version in ("rejected",):
+        raise ValueError(f"dataset version {version!r} must match {_NAME.pattern} (and not be 'rejected')")
     check_dataset(ds)
+    late = as_of_problem(ds.meta.as_of, ds.tables())
+    if late is not None:
+        raise ValueError(f"dataset {name!r}: {late}")
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.manifest_dir.mkdir(parents=True, exist_ok=True)
-    final_dir = paths.dataset_dir(name)
-    tmp_dir = paths.data_dir / f".{name}.tmp-{os.getpid()}"
+    final_dir = version_dir(paths, name, version)
+    for left in (paths.dataset_dir(name), final_dir, paths.manifest_path(name)):
+        clean_stale_temp_folders(left)  # killed earlier saves (and the pre-version layout's temp folders)
+    paths.dataset_dir(name).mkdir(parents=True, exist_ok=True)
+    tmp_dir = temp_sibling(final_dir, "tmp")
     tmp_manifest = paths.manifest_dir / f".{name}.json.tmp-{os.getpid()}"
-    old_dir = paths.data_dir / f".{name}.old-{os.getpid()}"
     try:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
         (tmp_dir / "rejected").mkdir(parents=True)
+        rel_dir = f"{name}/{version}"
         tables: dict[str, TableEntry] = {}
         for table, frame in ds.tables().items():
             canonical = canonical_order(table, frame)
             write_parquet(canonical, tmp_dir / f"{table}.parquet")
-            tables[table] = _entry(table, canonical, tmp_dir / f"{table}.parquet", f"{name}/{table}.parquet")
+            tables[table] = _entry(table, canonical, tmp_dir / f"{table}.parquet", f"{rel_dir}/{table}.parquet")
         rejected_entries: dict[str, TableEntry] = {}
         for table, frame in sorted((rejected or {}).items()):
             if frame.height == 0:
@@ -306,14 +424,14 @@ def save_dataset(
                 table,
                 ordered,
                 tmp_dir / "rejected" / f"{table}.parquet",
-                f"{name}/rejected/{table}.parquet",
+                f"{rel_dir}/rejected/{table}.parquet",
                 rejected=True,
             )
         if not rejected_entries:
             (tmp_dir / "rejected").rmdir()
         manifest = DatasetManifest(
             name=name,
-            version=ds.meta.version,
+            version=version,
             provenance=ds.meta.provenance,
             source=source,
             licence=licence,
@@ -326,21 +444,175 @@ def save_dataset(
             snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
         )
         body = manifest.to_json()
+        forged = generator_provenance_problems(body)
+        if forged:
+            raise ValueError(f"dataset {name!r}: {forged[0]}")
         if check is not None:
             check(body)
-        write_json(body, tmp_manifest)
+        write_json(body, tmp_dir / VERSION_MANIFEST)
+        envelope = None
+        if sign_key is not None:
+            envelope = dataset_attestation(body, sha256_file(tmp_dir / VERSION_MANIFEST), sign_key)
+            write_json(envelope, tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
+        current = _raw_manifest(name, paths)
+        same = current == body
+        if current is not None and not same:
+            current_version = current.get("version")
+            if not replace:
+                raise DatasetExistsError(
+                    f"dataset {name!r} exists (version {current_version}, snapshot "
+                    f"{str(current.get('snapshot_hash'))[:12]}) with other content or facts; rule: an import never "
+                    f"overwrites a dataset: pass --replace to add it as a new version (version {current_version} "
+                    f"stays recoverable), or choose another name")
+            if version == current_version or final_dir.exists():
+                raise DatasetExistsError(
+                    f"dataset {name!r} already has a version {version!r}; rule: a version id is never reused for "
+                    f"other content: give a new version (next free: {next_version(name, paths)})")
+            _keep_current_manifest(name, paths, current)
+        elif current is None and final_dir.exists():
+            kept = _raw_version_manifest(final_dir)
+            if kept != body:
+                raise DatasetExistsError(
+                    f"{final_dir} holds an earlier version {version!r} of dataset {name!r} (no longer current); "
+                    f"rule: a version id is never reused for other content: give a new version (next free: "
+                    f"{next_version(name, paths)}) or restore it with janus data restore {name} {version}")
         if final_dir.exists():
-            final_dir.rename(old_dir)
-        try:
+            if _version_intact(final_dir, body):
+                if envelope is not None:
+                    os.replace(tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
+                               final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+            else:  # same content, files missing or damaged: put the complete copy in place
+                old_dir = temp_sibling(final_dir, "old")
+                final_dir.rename(old_dir / "previous")
+                tmp_dir.rename(final_dir)
+                shutil.rmtree(old_dir, ignore_errors=True)
+        else:
             tmp_dir.rename(final_dir)
-        except OSError:
-            if old_dir.exists():
-                old_dir.rename(final_dir)
-            raise
+        write_json(body, tmp_manifest)
         os.replace(tmp_manifest, paths.manifest_path(name))
+        _install_signature(paths, name, final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX), replace_stale=not same)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        shutil.rmtree(old_dir, ignore_errors=True)
+        tmp_manifest.unlink(missing_ok=True)
+    return paths.manifest_path(name)
+
+
+def signature_path(paths: WorkbenchPaths, name: str) -> Path:
+    """The current manifest's attestation: ``manifest_dir/NAME.json.sig``."""
+    return paths.manifest_dir / f"{name}.json{SIGNATURE_SUFFIX}"
+
+
+def _install_signature(paths: WorkbenchPaths, name: str, kept: Path, replace_stale: bool = True) -> None:
+    """Make the version's attestation (``kept``) the current one; without one, remove a current
+    attestation of another manifest (``replace_stale``) so no stale signature sits beside it."""
+    current = signature_path(paths, name)
+    if kept.is_file():
+        tmp = current.with_name(f".{current.name}.tmp-{os.getpid()}")
+        try:
+            shutil.copyfile(kept, tmp)
+            os.replace(tmp, current)
+        finally:
+            tmp.unlink(missing_ok=True)
+    elif replace_stale:
+        current.unlink(missing_ok=True)
+
+
+def dataset_attestation(manifest: Mapping[str, Any], manifest_sha256: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The attestation of a dataset manifest (:mod:`janus_core.signing`): subject ``NAME.json`` with the
+    SHA-256 of its bytes; predicate its name, version, provenance and snapshot hash."""
+    predicate = {k: manifest.get(k) for k in ("name", "version", "provenance", "snapshot_hash")}
+    return attest(f"{manifest.get('name')}.json", manifest_sha256, DATASET_PREDICATE, predicate, key)
+
+
+def read_signature(path: Path) -> dict[str, Any] | None:
+    """An attestation file as JSON, None when absent or unreadable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def signature_problems(name: str, paths: WorkbenchPaths, trusted: Sequence[Ed25519PublicKey] | None = None
+                       ) -> list[str]:
+    """The current manifest's attestation checked against the manifest's bytes (any present one must
+    verify); with ``trusted`` keys, one must be present and signed by one of them."""
+    envelope = read_signature(signature_path(paths, name))
+    if envelope is None:
+        return ["signature: none (the dataset is not signed)"] if trusted is not None else []
+    data = paths.manifest_path(name).read_bytes() if paths.manifest_path(name).is_file() else b""
+    found, _ = check_attestation(envelope, f"{name}.json", sha256_bytes(data), DATASET_PREDICATE, trusted)
+    return [f"signature: {p}" for p in found]
+
+
+def _raw_version_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / VERSION_MANIFEST).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _version_intact(folder: Path, body: Mapping[str, Any]) -> bool:
+    """The version folder holds this manifest and every file it lists, byte for byte."""
+    if _raw_version_manifest(folder) != body:
+        return False
+    data_dir = folder.parent.parent
+    for entries in (body.get("tables") or {}, body.get("rejected") or {}):
+        for entry in entries.values():
+            path = data_dir / entry["path"]
+            if not path.is_file() or sha256_file(path) != entry["sha256"]:
+                return False
+    return True
+
+
+def _keep_current_manifest(name: str, paths: WorkbenchPaths, current: Mapping[str, Any]) -> None:
+    """Before another version becomes current, make sure the current one's manifest is kept in its
+    version folder (datasets written before versioned folders keep their tables where they are)."""
+    version = current.get("version")
+    if not isinstance(version, str) or not _NAME.match(version):
+        raise DatasetExistsError(f"dataset {name!r}: current manifest has no usable version ({version!r}); rule: "
+                                 f"it could not be kept recoverable, so it is not replaced")
+    folder = version_dir(paths, name, version)
+    if (folder / VERSION_MANIFEST).is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(paths.manifest_path(name), folder / VERSION_MANIFEST)
+    if signature_path(paths, name).is_file():
+        shutil.copyfile(signature_path(paths, name), folder / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
+
+
+def restore_version(name: str, version: str, paths: WorkbenchPaths | None = None) -> Path:
+    """Make the kept version ``version`` of ``name`` current again (its manifest copy becomes
+    ``manifest_dir/NAME.json``) after checking the copy and its files; the version being replaced is
+    kept too. Returns the manifest path. :class:`DatasetIntegrityError` when the copy does not verify."""
+    paths = paths or WorkbenchPaths.from_env()
+    folder = version_dir(paths, name, version)
+    if not _NAME.match(version) or not (folder / VERSION_MANIFEST).is_file():
+        known = ", ".join(dataset_versions(name, paths)) or "none"
+        raise FileNotFoundError(f"dataset {name!r} has no kept version {version!r} (kept versions: {known})")
+    raw = _raw_version_manifest(folder)
+    if raw is None:
+        raise DatasetIntegrityError(f"{folder / VERSION_MANIFEST}: not a JSON manifest")
+    problems = _manifest_problems(raw, DatasetManifest.from_json(raw))
+    if raw.get("name") != name or raw.get("version") != version:
+        problems.append(f"manifest names {raw.get('name')!r} version {raw.get('version')!r}")
+    for entry in (raw.get("tables") or {}).values():
+        path = paths.data_dir / entry["path"]
+        if not path.is_file() or sha256_file(path) != entry["sha256"]:
+            problems.append(f"file {path} missing or changed")
+    if problems:
+        raise DatasetIntegrityError(f"version {version!r} of dataset {name!r} does not verify: " + "; ".join(problems))
+    current = _raw_manifest(name, paths)
+    if current is not None and current != raw:
+        _keep_current_manifest(name, paths, current)
+    tmp_manifest = paths.manifest_dir / f".{name}.json.tmp-{os.getpid()}"
+    try:
+        shutil.copyfile(folder / VERSION_MANIFEST, tmp_manifest)
+        os.replace(tmp_manifest, paths.manifest_path(name))
+        _install_signature(paths, name, folder / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
+    finally:
         tmp_manifest.unlink(missing_ok=True)
     return paths.manifest_path(name)
 
@@ -353,39 +625,105 @@ def list_datasets(paths: WorkbenchPaths | None = None) -> list[str]:
     return sorted(p.stem for p in paths.manifest_dir.glob("*.json") if not p.name.startswith("."))
 
 
+def _parse_manifest(data: bytes, path: Path) -> tuple[dict[str, Any], DatasetManifest]:
+    """The manifest JSON and model from its bytes; :class:`DatasetIntegrityError` (one line) when they
+    are not a dataset manifest."""
+    try:
+        raw = json.loads(data)
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return raw, DatasetManifest.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if hasattr(exc, "errors"):
+            err = exc.errors()[0]
+            first = f"{'.'.join(str(x) for x in err.get('loc', ()))}: {err.get('msg')}"
+        raise DatasetIntegrityError(f"{path}: not a valid dataset manifest ({first})") from None
+
+
 def read_manifest(name: str, paths: WorkbenchPaths | None = None) -> DatasetManifest:
-    """The manifest of ``name``; FileNotFoundError naming the known datasets when absent."""
+    """The manifest of ``name``; FileNotFoundError naming the known datasets when absent,
+    :class:`DatasetIntegrityError` when it is not a valid manifest."""
     paths = paths or WorkbenchPaths.from_env()
     path = paths.manifest_path(name)
     if not path.is_file():
         known = ", ".join(list_datasets(paths)) or "none"
         raise FileNotFoundError(f"no manifest {path} for dataset {name!r} (known datasets: {known})")
-    return DatasetManifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return _parse_manifest(path.read_bytes(), path)[1]
+
+
+@dataclass(frozen=True)
+class DatasetSnapshot:
+    """One consistent read of a saved dataset: the frames parsed from exactly the bytes whose
+    SHA-256 was checked, and the manifest as read (JSON and the SHA-256 of its bytes). Everything an
+    export records about its input comes from here, so a concurrent re-import cannot mix versions."""
+
+    dataset: Dataset
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    #: Rows a quarantine import rejected, per table (their values as read, ``row`` and ``reason``).
+    rejected: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: The dataset's attestation when it names exactly the manifest bytes read (else None).
+    signature: dict[str, Any] | None = None
+
+
+def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> DatasetSnapshot:
+    """Read the saved dataset ``name`` once: the manifest's bytes, then each table file's bytes (and
+    each file of rows a quarantine import rejected), each hashed and parsed from the same bytes in
+    memory (never re-opened). With ``verify_files`` (default)
+    the manifest's own hash and every table's SHA-256 are checked and a :class:`DatasetIntegrityError`
+    names what differs (``verify_dataset`` also recomputes content hashes). A manifest that names the
+    bundled generator must say ``synthetic_generated`` (always checked,
+    :func:`generator_provenance_problems`)."""
+    paths = paths or WorkbenchPaths.from_env()
+    path = paths.manifest_path(name)
+    if not path.is_file():
+        known = ", ".join(list_datasets(paths)) or "none"
+        raise FileNotFoundError(f"no manifest {path} for dataset {name!r} (known datasets: {known})")
+    data = path.read_bytes()
+    raw, manifest = _parse_manifest(data, path)
+    problems = generator_provenance_problems(raw)
+    if verify_files:
+        problems += _manifest_problems(raw, manifest)
+    frames: dict[str, pl.DataFrame] = {}
+    rejected: dict[str, pl.DataFrame] = {}
+    for kind, entries, into in (("", manifest.tables, frames), ("rejected ", manifest.rejected, rejected)):
+        for table, entry in sorted(entries.items()):
+            file = paths.data_dir / entry.path
+            try:
+                content = file.read_bytes()
+            except OSError as exc:
+                problems.append(f"{kind}{table}: file missing or unreadable ({file}: {exc.strerror or exc})")
+                continue
+            if verify_files and sha256_bytes(content) != entry.sha256:
+                problems.append(f"{kind}{table}: file bytes changed ({file})")
+                continue
+            try:
+                into[table] = pl.read_parquet(io.BytesIO(content))
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                problems.append(f"{kind}{table}: not readable Parquet ({file}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")
+    if problems:
+        raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
+    missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
+    if missing:
+        raise DatasetIntegrityError(f"dataset {name!r} has no table(s) {missing}")
+    try:
+        meta = manifest.meta()
+    except ValueError as exc:
+        raise DatasetIntegrityError(f"{path}: {str(exc).splitlines()[0]}") from None
+    ds = Dataset(meta=meta, **{t: frames[t] for t in TABLE_NAMES if t in frames})
+    digest = sha256_bytes(data)
+    envelope = read_signature(signature_path(paths, name))
+    if envelope is not None and check_attestation(envelope, f"{name}.json", digest, DATASET_PREDICATE)[0]:
+        envelope = None  # not a valid attestation of the manifest that was read (e.g. a concurrent re-import)
+    return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=digest, rejected=rejected, signature=envelope)
 
 
 def load_dataset(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> Dataset:
     """Read the saved dataset ``name`` into canonical frames, with its manifest facts (including
-    ``snapshot_hash``) in ``meta``. With ``verify_files`` (default) the manifest's own hash and every
-    table file's SHA-256 are checked first and a :class:`DatasetIntegrityError` names what differs
-    (``verify_dataset`` also recomputes content hashes)."""
-    paths = paths or WorkbenchPaths.from_env()
-    manifest = read_manifest(name, paths)
-    raw = json.loads(paths.manifest_path(name).read_text(encoding="utf-8"))
-    if verify_files:
-        problems = _manifest_problems(raw, manifest)
-        for table, entry in sorted(manifest.tables.items()):
-            path = paths.data_dir / entry.path
-            if not path.is_file():
-                problems.append(f"{table}: file missing ({path})")
-            elif sha256_file(path) != entry.sha256:
-                problems.append(f"{table}: file bytes changed ({path})")
-        if problems:
-            raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
-    frames = {t: pl.read_parquet(paths.data_dir / e.path) for t, e in manifest.tables.items()}
-    missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
-    if missing:
-        raise DatasetIntegrityError(f"dataset {name!r} has no table(s) {missing}")
-    return Dataset(meta=manifest.meta(), **{t: frames[t] for t in TABLE_NAMES if t in frames})
+    ``snapshot_hash``) in ``meta`` (:func:`load_snapshot`, which says what is checked)."""
+    return load_snapshot(name, paths, verify_files=verify_files).dataset
 
 
 def _manifest_problems(raw: dict[str, Any], manifest: DatasetManifest) -> list[str]:
@@ -398,30 +736,44 @@ def _manifest_problems(raw: dict[str, Any], manifest: DatasetManifest) -> list[s
     return out
 
 
-def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
+def verify_dataset(name: str, paths: WorkbenchPaths | None = None,
+                   trusted: Sequence[Ed25519PublicKey] | None = None) -> list[str]:
     """Recompute every hash of dataset ``name`` and say what changed, one line per finding naming
     the table and whether its file bytes, its content, its row count or schema changed, or the
-    manifest itself was edited. An empty list means the dataset is intact."""
+    manifest itself was edited (its own hash, the copy kept with its version, a provenance that
+    contradicts the bundled generator it names), or its attestation does not verify (with ``trusted``
+    public keys: is missing or signed by another key). An empty list means the dataset is intact."""
     paths = paths or WorkbenchPaths.from_env()
     try:
-        manifest = read_manifest(name, paths)
-        raw = json.loads(paths.manifest_path(name).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError, KeyError, TypeError) as exc:
+        path = paths.manifest_path(name)
+        if not path.is_file():
+            read_manifest(name, paths)
+        data = path.read_bytes()
+        raw, manifest = _parse_manifest(data, path)
+    except (FileNotFoundError, DatasetIntegrityError, OSError) as exc:
         return [f"manifest: unreadable or missing ({exc})"]
     findings = _manifest_problems(raw, manifest)
+    findings += [f"manifest: {p}" for p in generator_provenance_problems(raw)]
+    findings += signature_problems(name, paths, trusted)
+    copy = version_dir(paths, name, manifest.version) / VERSION_MANIFEST if _NAME.match(manifest.version) else None
+    if copy is not None and copy.is_file() and copy.read_bytes() != data:
+        findings.append(f"manifest: differs from the copy kept with version {manifest.version} ({copy})")
     expected_files = set()
+    folders: set[Path] = set()
     for kind, entries in (("", manifest.tables), ("rejected ", manifest.rejected)):
         is_rejected = kind != ""
         for table, entry in sorted(entries.items()):
             label = f"{kind}{table}"
             path = paths.data_dir / entry.path
             expected_files.add(path.resolve())
+            if not is_rejected:
+                folders.add(path.parent)
             if not path.is_file():
                 findings.append(f"{label}: file missing ({path})")
                 continue
             bytes_changed = sha256_file(path) != entry.sha256
             try:
-                frame = pl.read_parquet(path)
+                frame = pl.read_parquet(path, glob=False)
             except (OSError, pl.exceptions.PolarsError) as exc:
                 findings.append(f"{label}: file bytes changed and the file is no longer readable Parquet ({exc})")
                 continue
@@ -436,9 +788,8 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
                 findings.append(f"{label}: row count {frame.height}, manifest says {entry.rows}")
             if table_schema(frame) != entry.schema_:
                 findings.append(f"{label}: schema changed")
-    folder = paths.dataset_dir(name)
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*.parquet")):
+    for folder in sorted(folders):
+        for path in sorted([*folder.glob("*.parquet"), *folder.glob("rejected/*.parquet")]):
             if path.resolve() not in expected_files:
                 findings.append(f"{path.stem}: file not in the manifest ({path})")
     return findings
@@ -464,10 +815,24 @@ def input_digests(manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any
     }
 
 
-def read_dataset_manifest(name: str, paths: WorkbenchPaths) -> tuple[dict[str, Any] | None, str | None]:
-    """The dataset manifest JSON and the SHA-256 of its bytes, or ``(None, None)`` when absent."""
+def read_dataset_manifest(name: str, paths: WorkbenchPaths, version: str | None = None
+                          ) -> tuple[dict[str, Any] | None, str | None]:
+    """The dataset manifest JSON and the SHA-256 of its bytes, or ``(None, None)`` when absent. With
+    ``version``, the manifest of that version: the current one when it is that version, else the copy
+    kept in ``data_dir/NAME/VERSION/``. :class:`DatasetIntegrityError` when the file is not a JSON object."""
     path = Path(paths.manifest_path(name))
-    if not path.is_file():
+    data = path.read_bytes() if path.is_file() else None
+    if version is not None and _NAME.match(version):
+        current = _raw_manifest(name, paths)
+        if current is None or current.get("version") != version:
+            kept = version_dir(paths, name, version) / VERSION_MANIFEST
+            path, data = kept, (kept.read_bytes() if kept.is_file() else None)
+    if data is None:
         return None, None
-    data = path.read_bytes()
-    return json.loads(data), sha256_bytes(data)
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise DatasetIntegrityError(f"{path}: not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise DatasetIntegrityError(f"{path}: not a JSON object")
+    return obj, sha256_bytes(data)

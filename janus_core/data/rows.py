@@ -65,7 +65,19 @@ Rule = Literal[
     "invalid_enum",
     "unknown_benchmark",
     "unknown_symbol",
+    "invalid_offset",
+    "price_out_of_range",
 ]
+
+#: Prices and index levels a table may hold: positive and within [PRICE_MIN, PRICE_MAX]
+#: (``price_out_of_range`` otherwise). Below a millionth or above a billion per share is a unit or
+#: data error, not a market (the highest listed share price is below a million); the bounds also keep
+#: every derived return and decimal string far from floating-point and decimal-context limits.
+PRICE_MIN = 1e-6
+PRICE_MAX = 1e9
+#: Largest UTC offset a time may carry (``invalid_offset`` beyond it, or with minutes >= 60): real
+#: offsets run from -12:00 to +14:00.
+MAX_OFFSET_MINUTES = 14 * 60
 
 #: ISO-8601 date-time as accepted in files: date, ``T`` or space, ``HH:MM[:SS[.fff]]``, optional
 #: offset (``Z`` or ``+HH:MM``, ``+HHMM``, ``+HH``).

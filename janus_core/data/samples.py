@@ -13,13 +13,22 @@ writes one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-from janus_core.data.manifest import save_dataset
-from janus_core.data.megacap import LICENCE, SOURCE, build_us_megacap
+from janus_core.data.manifest import (
+    DatasetExistsError,
+    next_version,
+    read_dataset_manifest,
+    save_dataset,
+)
+from janus_core.data.megacap import LICENCE as MEGACAP_LICENCE
+from janus_core.data.megacap import SOURCE as MEGACAP_SOURCE
+from janus_core.data.megacap import build_us_megacap
 from janus_core.data.store import register_dataset
 from janus_core.data.synthetic import SyntheticConfig, generate, production_info
 from janus_core.paths import WorkbenchPaths
@@ -90,6 +99,7 @@ def build_sample(
     seed: int | None = None,
     progress: bool = True,
     update_manifest: bool = False,
+    replace: bool = False,
 ) -> Path:
     """Build the sample dataset ``name``, save it (Parquet tables + manifest, registered in the
     store) and return the manifest path. Prints one summary line of what was written where.
@@ -98,8 +108,10 @@ def build_sample(
     (:func:`manifest_differences` empty), else :class:`ManifestMismatchError` names every table and
     field that differs and nothing is replaced; ``update_manifest=True`` replaces the manifest
     instead (a deliberate change, to be reviewed and committed).
-    """
-
+    Rebuilding the same sample is a no-op. When the sample's content differs from the current version
+    (another seed or scale, or a changed generator), the build is saved as a new version and the
+    earlier one is kept (:func:`janus_core.data.manifest.save_dataset`); a dataset of that name that
+    is not this bundled sample (data imported under its name) is refused unless ``replace``."""
     started = time.perf_counter()
     pinned_path = paths.manifest_path(name)
     pinned = json.loads(pinned_path.read_text(encoding="utf-8")) if pinned_path.is_file() else None
@@ -122,16 +134,22 @@ def build_sample(
     if name == "synthetic-ashare":
         cfg = SyntheticConfig.for_scale(scale, **({} if seed is None else {"seed": seed}))
         ds = generate(cfg, progress=progress and scale == "paper")
-        manifest = save_dataset(
-            ds, paths, source=SYNTHETIC_SOURCE, licence=SYNTHETIC_LICENCE, production=production_info(cfg), check=check
-        )
+        save_args = {"source": SYNTHETIC_SOURCE, "licence": SYNTHETIC_LICENCE, "production": production_info(cfg)}
     elif name == "us-megacap":
         if scale != "demo" or seed is not None:
             raise ValueError("us-megacap is real market data: --scale and --seed do not apply")
         ds, production = build_us_megacap()
-        manifest = save_dataset(ds, paths, source=SOURCE, licence=LICENCE, production=production, check=check)
+        save_args = {"source": MEGACAP_SOURCE, "licence": MEGACAP_LICENCE, "production": production}
     else:
         raise ValueError(f"unknown sample dataset {name!r}; expected one of {', '.join(SAMPLE_DATASETS)}")
+    try:
+        manifest = save_dataset(ds, paths, **save_args, check=check)
+    except DatasetExistsError:
+        current, _ = read_dataset_manifest(name, paths)
+        if not (replace or (current or {}).get("source") == save_args["source"]):
+            raise  # a dataset of that name that is not this bundled sample: only with replace
+        ds = dataclasses.replace(ds, meta=ds.meta.model_copy(update={"version": next_version(name, paths)}))
+        manifest = save_dataset(ds, paths, **save_args, replace=True, check=check)
     register_dataset(name, paths)
     counts = ", ".join(f"{t} {f.height:,}" for t, f in ds.tables().items())
     print(
@@ -142,14 +160,12 @@ def build_sample(
 
 
 def _handle_build(args: argparse.Namespace) -> int:
-    build_sample(
-        args.name,
-        WorkbenchPaths.from_env(),
-        scale=args.scale,
-        seed=args.seed,
-        progress=not args.quiet,
-        update_manifest=args.update_manifest,
-    )
+    try:
+        build_sample(args.name, WorkbenchPaths.from_env(), scale=args.scale, seed=args.seed, progress=not args.quiet,
+                     update_manifest=args.update_manifest, replace=args.replace)
+    except DatasetExistsError as exc:
+        print(f"janus data build: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -169,4 +185,6 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--update-manifest", action="store_true",
                         help="replace the manifest with what was built (a deliberate change: review and commit it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--replace", action="store_true",
+                        help="a dataset of that name with other content exists: save the sample as its new version")
     parser.set_defaults(handler=_handle_build)

@@ -1,9 +1,9 @@
 """The DuckDB research store (``paths.store``, default ``janus.duckdb``).
 
 Each registered dataset appears as one view per table over its Parquet file, named
-``<dataset with non-alphanumerics as underscores>__<table>`` (e.g. ``synthetic_ashare__events``;
-rejected rows of a quarantine import as ``<dataset>__rejected_<table>``), so notebooks and users
-query them with SQL (``mo.sql(..., engine=connect(paths, read_only=True))``). The ``datasets``
+``<dataset identifier>__<table>`` (e.g. ``synthetic_ashare__events``; rejected rows of a quarantine
+import as ``<dataset identifier>__rejected_<table>``; :func:`dataset_identifier` is an injective
+mapping, so two datasets never share a view), so notebooks and users query them with SQL (``mo.sql(..., engine=connect(paths, read_only=True))``). The ``datasets``
 table lists what is registered; the ``runs`` table holds one row per export
 (:func:`append_run`); the ``completions`` table caches model completions for ``janus decide``
 (:func:`cached_completions`, :func:`put_completions`); the ``trials`` table is the trials ledger: one row
@@ -12,8 +12,9 @@ trials behind a candidate and the variance of their Sharpe ratios, the inputs of
 Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`).
 Every function opens the store for one operation and closes it.
 
-The store is a derived index, not a source of truth: views point at the Parquet files by absolute
-path, and re-registering a dataset (``janus data register NAME``) rebuilds its views.
+The store is a derived index, not a source of truth: views point at the Parquet files of the
+dataset's current version by absolute path, and re-registering a dataset (``janus data register NAME``)
+rebuilds its views, dropping only the views recorded for that same dataset in ``datasets``.
 """
 
 from __future__ import annotations
@@ -114,10 +115,42 @@ class RunRecord(BaseModel):
     out_dir: str
 
 
+_SIMPLE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+#: The escapes of :func:`dataset_identifier` for characters other than lowercase letters and digits.
+_ESCAPES: dict[str, str] = {"-": "_0", ".": "_1", "_": "_2"}
+
+
+def dataset_identifier(dataset: str) -> str:
+    """The SQL identifier part of a dataset name, an injective mapping onto ``[a-z0-9_]`` with no
+    ``__`` in it (DuckDB identifiers ignore case, so case must be spelled out):
+
+    - a *simple* name (lowercase letters and digits in groups joined by single hyphens) maps to itself
+      with each hyphen as ``_``: ``synthetic-ashare`` -> ``synthetic_ashare``;
+    - any other name maps character by character (lowercase letters and digits as themselves, an
+      uppercase letter as ``_`` + its lowercase, ``-`` as ``_0``, ``.`` as ``_1``, ``_`` as ``_2``, any
+      other character as ``_9`` + its code point in 6 hex digits), followed by one ``_``:
+      ``Mini`` -> ``_mini_``, ``CON-`` -> ``_c_o_n_0_``, ``con-`` -> ``con_0_``.
+
+    Simple images never end in ``_`` and the others always do, and within each family the encoding
+    is prefix-free, so two names never share an identifier; since no identifier contains ``__``,
+    ``<identifier>__<table>`` never collides either."""
+    if _SIMPLE_NAME.match(dataset):
+        return dataset.replace("-", "_")
+    out = []
+    for ch in dataset:
+        if "a" <= ch <= "z" or "0" <= ch <= "9":
+            out.append(ch)
+        elif "A" <= ch <= "Z":
+            out.append("_" + ch.lower())
+        else:
+            out.append(_ESCAPES.get(ch) or f"_9{ord(ch):06x}")
+    return "".join(out) + "_"
+
+
 def view_name(dataset: str, table: str) -> str:
-    """SQL view name of ``table`` of ``dataset``: ``synthetic-ashare``, ``events`` ->
-    ``synthetic_ashare__events``."""
-    return re.sub(r"[^0-9a-zA-Z]+", "_", dataset).lower() + "__" + table
+    """SQL view name of ``table`` of ``dataset``: ``dataset_identifier(dataset) + "__" + table``
+    (``synthetic-ashare``, ``events`` -> ``synthetic_ashare__events``)."""
+    return dataset_identifier(dataset) + "__" + table
 
 
 def _quote_ident(name: str) -> str:
@@ -158,21 +191,24 @@ def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duc
 
 def register_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
     """Create or replace the views of dataset ``name`` (from its manifest) and its ``datasets`` row;
-    views of tables no longer in the manifest are dropped. Returns the view names."""
+    views this dataset registered before for tables no longer in the manifest are dropped (only those:
+    the ``datasets`` row records each dataset's views). Returns the view names."""
     paths = paths or WorkbenchPaths.from_env()
     manifest = read_manifest(name, paths)
     wanted = {view_name(name, t): e.path for t, e in manifest.tables.items()}
     wanted |= {view_name(name, f"rejected_{t}"): e.path for t, e in manifest.rejected.items()}
-    prefix = view_name(name, "")
     with connect(paths) as conn:
-        existing = [
-            r[0]
-            for r in conn.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, ?)", [prefix]
-            ).fetchall()
-        ]
+        recorded: dict[str, set[str]] = {}
+        for owner, views in conn.execute("SELECT name, views FROM datasets").fetchall():
+            try:
+                recorded[owner] = {v for v in json.loads(views or "[]") if isinstance(v, str)}
+            except ValueError:
+                recorded[owner] = set()
+        others = set().union(*(v for owner, v in recorded.items() if owner != name))
+        present = {r[0] for r in conn.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         conn.execute("BEGIN TRANSACTION")
-        for view in sorted(set(existing) - set(wanted)):
+        # a store written before the injective names may record a view under two datasets: keep those
+        for view in sorted((recorded.get(name, set()) & present) - set(wanted) - others):
             conn.execute(f"DROP VIEW {_quote_ident(view)}")
         for view, rel in sorted(wanted.items()):
             target = (paths.data_dir / rel).resolve()
@@ -217,6 +253,20 @@ def runs(paths: WorkbenchPaths | None = None) -> pl.DataFrame:
     with connect(paths, read_only=True) as conn:
         frame = conn.sql(f"SELECT {', '.join(RUNS_SCHEMA)} FROM runs ORDER BY created_at, run_id").pl()
     return frame.cast(RUNS_SCHEMA) if frame.height else pl.DataFrame(schema=RUNS_SCHEMA)
+
+
+def recorded_run(run_id: str, paths: WorkbenchPaths | None = None) -> dict[str, Any] | None:
+    """The ``runs`` row of ``run_id`` as a dict, or None when the store does not exist, cannot be opened
+    read-only (another process holds its write lock) or has no such row. Never creates the store."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not paths.store.is_file():
+        return None
+    try:
+        with connect(paths, read_only=True) as conn:
+            row = conn.execute(f"SELECT {', '.join(RUNS_SCHEMA)} FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    except (StoreError, duckdb.Error):
+        return None
+    return dict(zip(RUNS_SCHEMA, row, strict=True)) if row is not None else None
 
 
 def registered_datasets(paths: WorkbenchPaths | None = None) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from janus_core.data.rows import (
     _FALSE,
     _ROW,
     _TRUE,
+    MAX_OFFSET_MINUTES,
+    PRICE_MAX,
+    PRICE_MIN,
     TABLE_SCHEMAS,
     UTC_DATETIME,
     ColumnSpec,
@@ -37,6 +41,7 @@ from janus_core.data.rows import (
     _table_problem,
     table_columns,
 )
+from janus_core.hashing import sha256_bytes
 
 if typing.TYPE_CHECKING:
     pass
@@ -65,40 +70,41 @@ def detect_format(path: str | Path) -> FileFormat:
 @dataclass(frozen=True)
 class RawTable:
     """A table as read: raw columns (CSV and JSON Lines: all String) plus ``__row`` (1-based record
-    index), and how to turn record indices into the row numbers a person sees in the file."""
+    index), how to turn record indices into the row numbers a person sees in the file, and the SHA-256
+    of exactly the bytes that were parsed (None for an in-memory frame)."""
 
     file: str
     frame: pl.DataFrame
     row_numbers: Callable[[list[int]], list[int]]
+    sha256: str | None = None
 
 
 def _identity_rows(indices: list[int]) -> list[int]:
     return indices
 
 
-def _csv_rows(path: Path) -> Callable[[list[int]], list[int]]:
+def _csv_rows(data: bytes) -> Callable[[list[int]], list[int]]:
     """Record index -> line where that record starts (header is line 1). Uses the csv module only
     when asked (on error), so quoted fields spanning lines are numbered correctly."""
 
     def rows(indices: list[int]) -> list[int]:
         starts: list[int] = []
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            last = 0
-            for _ in reader:
-                starts.append(last + 1)
-                last = reader.line_num
-        return [starts[i] for i in indices]  # starts[0] is the header line, so record i starts at starts[i]
+        reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+        last = 0
+        for _ in reader:
+            starts.append(last + 1)
+            last = reader.line_num
+        return [starts[i] if i < len(starts) else last for i in indices]  # starts[0] is the header line
 
     return rows
 
 
-def _jsonl_rows(path: Path) -> Callable[[list[int]], list[int]]:
+def _jsonl_rows(data: bytes) -> Callable[[list[int]], list[int]]:
     """Record index -> line number, skipping blank lines as the JSON Lines reader does."""
 
     def rows(indices: list[int]) -> list[int]:
-        lines = [n for n, line in enumerate(path.read_bytes().split(b"\n"), start=1) if line.strip()]
-        return [lines[i - 1] for i in indices]
+        lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
+        return [lines[i - 1] if 0 < i <= len(lines) else i for i in indices]
 
     return rows
 
@@ -106,9 +112,11 @@ def _jsonl_rows(path: Path) -> Callable[[list[int]], list[int]]:
 def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *, name: str | None = None) -> RawTable:
     """Read a table file (or take an in-memory frame) without interpreting its values.
 
-    CSV and JSON Lines are read with every column as String so that each value is parsed and
-    checked by the rules; Parquet keeps its types. Raises :class:`DataValidationError`
-    (``unreadable_file``) when the file cannot be read at all.
+    The path is taken literally (no glob expansion: ``evg[1].csv`` is that file, never ``evg1.csv``):
+    the file's bytes are read once, hashed (``RawTable.sha256``) and parsed from memory, so what is
+    recorded is exactly what was read. CSV and JSON Lines are read with every column as String so that
+    each value is parsed and checked by the rules; Parquet keeps its types. Raises
+    :class:`DataValidationError` (``unreadable_file``) when the file cannot be read at all.
     """
     if isinstance(source, pl.DataFrame):
         label = name or "<memory>"
@@ -119,20 +127,27 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
     label = name or str(path)
     fmt = fmt or detect_format(path)
     try:
-        if fmt == "parquet":
-            frame, rows = pl.read_parquet(path), _identity_rows
-        elif fmt == "csv":
-            frame, rows = pl.read_csv(path, infer_schema=False, raise_if_empty=False), _csv_rows(path)
-        else:
-            columns = pl.read_ndjson(path, infer_schema_length=None).columns
-            frame = pl.read_ndjson(path, schema={c: pl.String for c in columns})
-            rows = _jsonl_rows(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise DataValidationError(
-            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {exc}")
+            _table_problem(label, None, "unreadable_file", f"cannot read the file: {exc.strerror or exc}")
+        ) from exc
+    try:
+        if fmt == "parquet":
+            frame, rows = pl.read_parquet(io.BytesIO(data)), _identity_rows
+        elif fmt == "csv":
+            frame, rows = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False), _csv_rows(data)
+        else:
+            columns = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None).columns
+            frame = pl.read_ndjson(io.BytesIO(data), schema={c: pl.String for c in columns})
+            rows = _jsonl_rows(data)
+    except (OSError, pl.exceptions.PolarsError, ValueError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataValidationError(
+            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {first}")
         ) from exc
     frame = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
-    return RawTable(label, frame, rows)
+    return RawTable(label, frame, rows, sha256_bytes(data))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,8 +252,19 @@ def _coerce_datetime(
             )
         )
     )
-    exact = local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes)
-    errors: dict[Rule, Check] = {"wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time")}
+    offset_hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
+    offset_minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
+    bad_offset = (
+        offset.is_not_null()
+        & (offset.str.to_lowercase() != "z")
+        & ((offset_minutes >= 60) | (offset_hours * 60 + offset_minutes > MAX_OFFSET_MINUTES))
+    ).fill_null(False)
+    exact = pl.when(~bad_offset).then(local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes))
+    errors: dict[Rule, Check] = {
+        "wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time"),
+        "invalid_offset": (given & ~unparsed & bad_offset,
+                           "'{}' has a UTC offset outside -14:00..+14:00 or with minutes >= 60"),
+    }
     naive = given & ~unparsed & offset.is_null()
     if timezone is None:
         value = pl.when(offset.is_not_null()).then(exact)
@@ -413,6 +439,13 @@ def check_rules(table: str, frame: pl.DataFrame, file: str) -> pl.DataFrame:
                 frame, file, name, "non_positive_price", c.is_finite() & (c <= 0), pl.format("price {} is not > 0", c)
             )
         )
+        out.append(
+            _row_problems(
+                frame, file, name, "price_out_of_range",
+                c.is_finite() & (c > 0) & ((c < PRICE_MIN) | (c > PRICE_MAX)),
+                pl.format(f"price {{}} is outside [{PRICE_MIN:g}, {PRICE_MAX:g}]", c),
+            )
+        )
     if table == "events":
         allowed_types = (*EVENT_TYPES, UNKNOWN_EVENT_TYPE)
         out.append(
@@ -470,6 +503,8 @@ class TableLoad:
     frame: pl.DataFrame
     rejected: pl.DataFrame
     rows_read: int
+    #: SHA-256 of the bytes that were parsed (None for an in-memory frame).
+    sha256: str | None = None
 
     @property
     def unknown_event_types(self) -> int:
@@ -503,9 +538,11 @@ class DatasetLoad:
         return out
 
 
-def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame) -> tuple[TableLoad, pl.DataFrame]:
+def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame,
+            line_column: str | None = None) -> tuple[TableLoad, pl.DataFrame]:
     """Split ``frame`` into good and rejected rows by ``problems`` (whose rows are record indices)
-    and map every row to the row number a person sees in the file."""
+    and map every row to the row number a person sees in the file (kept for the good rows in
+    ``line_column`` when given)."""
     reasons = (
         problems.filter(pl.col("row").is_not_null())
         .group_by("row")
@@ -517,7 +554,10 @@ def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFra
         )
         .rename({"row": _ROW})
     )
-    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left").drop(_ROW)
+    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left")
+    if line_column is not None:
+        good = good.with_columns(pl.Series(line_column, raw.row_numbers(good[_ROW].to_list()), dtype=pl.Int64))
+    good = good.drop(_ROW)
     rejected = raw.frame.join(reasons, on=_ROW, how="inner").sort(_ROW)
     if problems.height:
         indices = pl.concat([problems["row"].drop_nulls(), rejected[_ROW]]).unique().sort()
@@ -535,7 +575,7 @@ def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFra
             .drop("line")
         )
     rejected = rejected.rename({_ROW: "row"}).select("row", "reason", pl.exclude("row", "reason"))
-    return TableLoad(table, raw.file, good, rejected, raw.frame.height), _sort_problems(problems)
+    return TableLoad(table, raw.file, good, rejected, raw.frame.height, raw.sha256), _sort_problems(problems)
 
 
 def load_tables(
@@ -545,6 +585,7 @@ def load_tables(
     on_invalid: OnInvalid = "fail",
     formats: Mapping[str, FileFormat] | None = None,
     progress: Callable[[str], None] | None = None,
+    line_column: str | None = None,
 ) -> DatasetLoad:
     """Read, convert and validate every table of a dataset (files or in-memory frames).
 
@@ -557,7 +598,8 @@ def load_tables(
     problem of every table. ``"quarantine"`` returns the good rows and the rejected rows with their
     reasons; problems of a whole file or column (unreadable file, missing required column, a
     column of the wrong type) still raise, since no row of that table can be trusted.
-    ``progress(table)`` is called after each table is read and checked.
+    ``progress(table)`` is called after each table is read and checked. ``line_column`` keeps each
+    accepted row's number in its file (line for CSV and JSON Lines, row for Parquet) in that column.
     """
     unknown = sorted(set(sources) - set(TABLE_SCHEMAS))
     if unknown:
@@ -600,7 +642,7 @@ def load_tables(
             progress(table)
     if fatal:
         raise DataValidationError(_sort_problems(pl.concat([*fatal, *(p for _, _, p in loads.values())])))
-    finished = {t: _finish(t, raw, frame, problems) for t, (raw, frame, problems) in loads.items()}
+    finished = {t: _finish(t, raw, frame, problems, line_column) for t, (raw, frame, problems) in loads.items()}
     all_problems = _sort_problems(pl.concat([_empty_problems(), *(p for _, p in finished.values())]))
     if on_invalid == "fail" and all_problems.height:
         raise DataValidationError(all_problems)
@@ -619,8 +661,10 @@ def load_table(
     timezone: str | None,
     fmt: FileFormat | None = None,
     on_invalid: OnInvalid = "fail",
+    line_column: str | None = None,
 ) -> TableLoad:
     """Read and validate one table on its own (no cross-table rules); see :func:`load_tables`."""
     return load_tables(
-        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None
+        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None,
+        line_column=line_column,
     ).tables[table]

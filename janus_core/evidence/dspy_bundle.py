@@ -54,7 +54,6 @@ manifest, and the eval and promotion records from the parsed compile result and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +84,7 @@ from janus_core.evidence.dspy_contract import (
     promotion_hash,
     reproducibility_hash,
 )
+from janus_core.evidence.jsonio import parse_json_object
 from janus_core.evidence.schema import RUN_MANIFEST_REF
 from janus_core.hashing import H
 
@@ -279,10 +279,9 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
             problems.append((ref, "file", "missing"))
             continue
         data = path.read_bytes()
-        try:
-            obj = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append((ref, "file", f"not valid JSON: {exc}"))
+        obj, why = parse_json_object(data)
+        if obj is None:
+            problems.append((ref, "file", why or "not a JSON object"))
             continue
         try:
             parsed[ref] = model.parse(obj)

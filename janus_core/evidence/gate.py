@@ -28,6 +28,11 @@ The policy also holds the lane's DSPy metrics policy (:class:`janus_core.dspy_co
 the thresholds an export's DSPy eval report is judged by, written and hashed into that report and the
 run manifest); the gate verdict itself does not read the DSPy bundle.
 
+*Integrity* (the workbench's own fail-closed rule, not a lane code): ``evaluate_gate(...,
+integrity_problems=...)`` with any verification problem adds ``workbench_evidence_integrity_failed``
+listing them, for every target; ``janus gate`` always verifies first
+(:func:`janus_core.evidence.verify.verify_evidence` and the report check) and passes the findings.
+
 The shadow target needs no Janus evidence. A code reached by both gate 6 and the prerequisites is
 reported once per stage (the detail names the stage). An artifact ref is resolved under ``out_dir``
 only: absolute paths, ``..`` escapes and URLs other than ``file://`` count as missing. Fail closed:
@@ -36,14 +41,15 @@ unreadable or malformed files are reported, never skipped.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
+from janus_core.evidence.jsonio import parse_json_object
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
@@ -59,6 +65,8 @@ from janus_core.evidence.schema import (
 from janus_core.hashing import H
 
 Target = Literal["shadow", "paper", "live"]
+#: The workbench's own fail-closed reason: the folder did not verify (not a lane code).
+REASON_INTEGRITY_FAILED = "workbench_evidence_integrity_failed"
 TARGETS: tuple[str, ...] = ("shadow", "paper", "live")
 TRUTHFUL_PROVENANCE: tuple[str, ...] = ("historical_market_replay", "paper_runtime_observed", "live_runtime_observed")
 TRUTHFUL_MATURITY = "empirically_validated"
@@ -84,12 +92,18 @@ class GatePolicy(BaseModel):
         """Load a policy from a JSON object of the fields above (unknown keys are an error)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read the gate policy as JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: the gate policy must be a JSON object")
-        return cls.model_validate(data)
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read the gate policy: {exc.strerror or exc}") from None
+        data, why = parse_json_object(raw)
+        if data is None:
+            raise ValueError(f"{path}: the gate policy must be a JSON object ({why})")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err.get("loc", ())) or "-"
+            raise ValueError(f"{path}: {where}: {err.get('msg')} (rule: GatePolicy fields only, of their types)") from None
 
 
 class GateReason(BaseModel):
@@ -137,12 +151,10 @@ def _load(path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
     if path is None or not path.is_file():
         return None, "missing"
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"not valid JSON ({exc})"
-    if not isinstance(obj, dict):
-        return None, "not a JSON object"
-    return obj, None
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"not readable ({exc.strerror or exc})"
+    return parse_json_object(data)
 
 
 def _int(x: Any) -> int | None:
@@ -301,14 +313,27 @@ def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | Non
     return out
 
 
+def integrity_reason(problems: Sequence[str], listed: int = 20) -> GateReason:
+    """The workbench's fail-closed reason for evidence that did not verify, listing the problems."""
+    shown = "; ".join(problems[:listed]) + (f"; and {len(problems) - listed} more" if len(problems) > listed else "")
+    return GateReason(code=REASON_INTEGRITY_FAILED,
+                      detail=f"integrity: {len(problems)} verification problem(s), so no claim of this folder can be "
+                             f"trusted: {shown}")
+
+
 def evaluate_gate(out_dir: str | Path, target: str, policy: GatePolicy | None = None,
-                  approval_token: str | None = None) -> GateVerdict:
-    """The lane's verdict on the Janus evidence in ``out_dir`` for ``target`` (module docstring)."""
+                  approval_token: str | None = None, integrity_problems: Sequence[str] | None = None) -> GateVerdict:
+    """The lane's verdict on the Janus evidence in ``out_dir`` for ``target`` (module docstring).
+
+    ``integrity_problems`` are the findings of verifying the folder first (``verify_evidence``, and the
+    report check; ``janus gate`` always does): any problem makes the verdict fail closed, for every
+    target, with ``workbench_evidence_integrity_failed`` listing them, ahead of the lane's own codes.
+    This module does not verify by itself, so that reading a verdict loads no numerical library."""
     if target not in TARGETS:
         raise ValueError(f"target {target!r}: rule: one of {list(TARGETS)}")
     policy = policy or GatePolicy()
     out_dir = Path(out_dir)
-    reasons: list[GateReason] = []
+    reasons: list[GateReason] = [integrity_reason(list(integrity_problems))] if integrity_problems else []
     if target in policy.janus_evidence_required_targets:
         summary, why = _load(out_dir / EVIDENCE_REF)
         reasons += _gate6(summary, why, policy)

@@ -1,12 +1,39 @@
-"""Atomic output: an evidence folder is written whole or not at all."""
+"""Atomic output: an evidence folder is written whole or not at all, and only where it destroys
+nothing that is not an earlier evidence folder (:mod:`janus_core.outdir`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from janus_core.evidence.jsonio import parse_json_object
+from janus_core.evidence.schema import RUN_MANIFEST_REF, RUN_MANIFEST_SCHEMA
+from janus_core.hashing import H
+from janus_core.outdir import (
+    check_output_target,
+    clean_stale_temp_folders,
+    temp_sibling,
+)
+
+
+def is_export_folder(path: Path) -> bool:
+    """An earlier evidence export: ``run-manifest.json`` present, a JSON object of the run-manifest
+    schema whose ``self_hash`` equals ``H`` of the rest."""
+    try:
+        obj, _ = parse_json_object((path / RUN_MANIFEST_REF).read_bytes())
+    except OSError:
+        return False
+    if obj is None or obj.get("schema_version") != RUN_MANIFEST_SCHEMA:
+        return False
+    return obj.get("self_hash") == H({k: v for k, v in obj.items() if k != "self_hash"})
+
+
+def check_export_target(out_dir: str | Path) -> None:
+    """Raise :class:`janus_core.outdir.OutputRefused` unless ``out_dir`` is absent, empty or an earlier
+    evidence export (:func:`is_export_folder`)."""
+    check_output_target(out_dir, "export", is_export_folder)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -20,19 +47,24 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes],
-                          finish: Callable[[Path], None] | None = None) -> None:
-    """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing.
+def write_tree_atomically(out_dir: str | Path, files: Mapping[str, bytes],
+                          finish: Callable[[Path], None] | None = None) -> list[str]:
+    """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing, and return
+    what was done about temp folders left by killed runs (:func:`janus_core.outdir.clean_stale_temp_folders`).
 
-    The files go to a hidden sibling temp folder; ``finish(temp_folder)``, when given, then adds what
-    is derived from the complete folder (the report); then the temp folder is renamed to ``out_dir``.
-    An existing ``out_dir`` is first renamed aside and deleted only after the new folder is in place.
-    Any exception removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
+    ``out_dir`` must be absent, empty or an earlier export (:func:`check_export_target`, checked again
+    just before it is replaced). The files go to a hidden sibling temp folder ``.NAME.tmp-PID-*``;
+    ``finish(temp_folder)``, when given, then adds what is derived from the complete folder (the
+    report); then the temp folder is renamed to ``out_dir``. An existing ``out_dir`` is first renamed
+    aside (``.NAME.old-PID-*``) and deleted only after the new folder is in place. Any exception
+    removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
     """
     out_dir = Path(os.path.abspath(out_dir))
+    check_export_target(out_dir)
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    notes = clean_stale_temp_folders(out_dir)
+    tmp = temp_sibling(out_dir, "tmp")
     umask = os.umask(0o022)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the published folder private
@@ -44,8 +76,9 @@ def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes],
             _write_file(target, files[rel])
         if finish is not None:
             finish(tmp)
+        check_export_target(out_dir)
         if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            old = temp_sibling(out_dir, "old")
             os.rename(out_dir, old / "previous")
             try:
                 os.rename(tmp, out_dir)
@@ -61,3 +94,4 @@ def write_tree_atomically(out_dir: Path, files: Mapping[str, bytes],
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return notes

@@ -22,6 +22,7 @@ from janus_core.evidence.schema import (
     REASON_AUTHORITY_MISSING,
     REASON_EVENT_COUNT_MISSING,
     REASON_MAPPING_INCOMPLETE,
+    REASON_QUARANTINED,
     REASON_REWARD_COUNT_MISSING,
     REWARD_NUMBER_FIELDS,
     SEMANTIC_DIRECTION,
@@ -239,11 +240,15 @@ def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # janus-q-evidence-v1
 # --------------------------------------------------------------------------------------------------
-def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> dict[str, Any]:
+def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
+                     quarantined_rows: int = 0) -> dict[str, Any]:
     """The companion summary of the two child files, with the contract's reason codes:
     no events, no rewards, mapped < rewards, either child not authoritative (or not eligible). It
     carries the children's ``lineage`` too: under the lane's truthfulness rule any artifact that
-    claims authority needs its four lineage fields, the summary included."""
+    claims authority needs its four lineage fields, the summary included.
+    Also the
+    workbench's ``workbench_universe_rows_quarantined`` when ``quarantined_rows`` (rows of the
+    candidate's universe rejected at import, :mod:`janus_core.evidence.quarantine`) is not zero."""
     ev_sum, rw_sum = event_doc["summary"], reward_doc["summary"]
     reasons: list[str] = []
     if ev_sum["event_count"] == 0:
@@ -258,6 +263,8 @@ def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]
     )
     if not authoritative:
         reasons.append(REASON_AUTHORITY_MISSING)
+    if quarantined_rows:
+        reasons.append(REASON_QUARANTINED)
     return {
         "schema_version": EVIDENCE_SCHEMA,
         "evidence_complete": not reasons,
@@ -307,6 +314,8 @@ class EvidenceContext(BaseModel):
     methodology: dict[str, Any]
     reward_version: str
     reward_config: dict[str, Any]
+    #: Rows of the candidate's universe rejected at import (:mod:`janus_core.evidence.quarantine`).
+    quarantined_rows: int = 0
 
 
 class EvidenceDocs(BaseModel):
@@ -362,7 +371,7 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
         "promotion_authority_eligible": eligible,
     }
     return EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc,
-                        evidence=evidence_summary(event_doc, reward_doc))
+                        evidence=evidence_summary(event_doc, reward_doc, ctx.quarantined_rows))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -248,10 +248,12 @@ def _threshold_reasons(head: dict[str, Any], policy: ResearchPolicy) -> list[Gat
 
 def evaluate_promotion(out_dir: str | Path, target: Target, gate_policy: GatePolicy | None = None,
                        research_policy: ResearchPolicy | None = None,
-                       approval_token: str | None = None) -> PromotionVerdict:
+                       approval_token: str | None = None,
+                       integrity_problems: list[str] | None = None) -> PromotionVerdict:
     """Both parts of the verdict for ``target``: the lane's (:func:`evaluate_gate`) and the research
-    policy's (:func:`evaluate_research`; not required for shadow). Promotable only when both pass."""
-    lane = evaluate_gate(out_dir, target, gate_policy, approval_token)
+    policy's (:func:`evaluate_research`; not required for shadow). Promotable only when both pass.
+    ``integrity_problems`` (from verifying the folder first) fail the lane's part closed."""
+    lane = evaluate_gate(out_dir, target, gate_policy, approval_token, integrity_problems=integrity_problems)
     if target == "shadow":
         research = ResearchVerdict(passed=True, reasons=[], headline={}, warnings=[
             "shadow needs no research verdict: nothing is traded"],

@@ -33,6 +33,8 @@ RUN_MANIFEST_REF = "run-manifest.json"
 SUMMARY_REF = "evidence-summary.json"
 #: The review report: derived from the other files, never listed in the run manifest.
 REPORT_REF = "report.html"
+#: The export's attestation (:mod:`janus_core.signing`): signs the run manifest, so it is not listed in it.
+SIGNATURE_REF = "run-manifest.sig.json"
 #: Decimal places of the headline numbers in ``evidence-summary.json``.
 SUMMARY_PLACES = 6
 
@@ -41,6 +43,9 @@ REASON_EVENT_COUNT_MISSING = "janus_event_count_missing"
 REASON_REWARD_COUNT_MISSING = "janus_reward_count_missing"
 REASON_MAPPING_INCOMPLETE = "janus_reward_event_mapping_incomplete"
 REASON_AUTHORITY_MISSING = "janus_empirical_authority_missing"
+#: The workbench's own summary reason (not the lane's): a quarantine import or a quarantined decisions
+#: file rejected rows of the candidate's universe (:mod:`janus_core.evidence.quarantine`).
+REASON_QUARANTINED = "workbench_universe_rows_quarantined"
 
 SEMANTIC_DIRECTION: dict[str, str] = {"positive": "long", "negative": "short", "neutral": "neutral"}
 

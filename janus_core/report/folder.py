@@ -11,6 +11,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from janus_core.evidence.jsonio import MAX_JSON_DEPTH, json_depth_ok
 from janus_core.evidence.research_policy import ResearchVerdict
 from janus_core.evidence.schema import REPORT_REF
 from janus_core.hashing import sha256_file
@@ -108,8 +109,13 @@ def load_evidence_folder(out_dir: str | Path) -> EvidenceFolder:
             documents[rel] = None
             errors.append(f"{rel}: file is missing")
             continue
+        data = path.read_bytes()
+        if not json_depth_ok(data):
+            documents[rel] = None
+            errors.append(f"{rel}: not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
+            continue
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             documents[rel] = None
             errors.append(f"{rel}: not valid JSON ({exc})")

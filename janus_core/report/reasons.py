@@ -1,4 +1,5 @@
-"""Every reason code of the lane contract (lane-contract.md), in plain words for the reviewer."""
+"""Every reason code of the lane contract (lane-contract.md), and the workbench's own codes, in plain
+words for the reviewer."""
 
 from __future__ import annotations
 
@@ -69,6 +70,16 @@ REASON_TEXT: dict[str, str] = {
     "research_deflated_sharpe_below_threshold": (
         "After accounting for the configurations tried, the Sharpe ratio is not convincingly positive "
         "(Deflated Sharpe Ratio below the policy's threshold)."
+    ),
+    # the workbench's own codes (not the lane's)
+    "workbench_universe_rows_quarantined": (
+        "Rows of the candidate's universe (its decisions, or events, prices, exposures, securities or benchmark "
+        "rows its securities need) were rejected when the data was imported, so the evidence covers less than "
+        "its inputs; see the rows rejected at import."
+    ),
+    "workbench_evidence_integrity_failed": (
+        "The evidence folder did not verify (a file, hash, record or claim was changed, is missing or "
+        "contradicts another), so nothing in it can be trusted; the workbench's gate fails closed."
     ),
 }
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import jinja2
@@ -133,12 +134,13 @@ def build_report_html(folder: EvidenceFolder, integrity: IntegrityOutcome, gate:
 # Rendering an evidence folder
 
 
-def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None) -> IntegrityOutcome:
+def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None,
+                    publishing: bool = False) -> IntegrityOutcome:
     """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself),
     plus every file the report could not read. A crash of the verifier is reported as an error
-    (fail closed)."""
+    (fail closed). ``publishing``: the folder is the export's own temp folder (see ``verify_evidence``)."""
     try:
-        found = verify_evidence(out_dir, paths=paths)
+        found = verify_evidence(out_dir, paths=paths, publishing=publishing)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return IntegrityOutcome(problems=tuple(folder.load_errors), error=f"{type(exc).__name__}: {exc}")
     problems = [str(p) for p in found]
@@ -180,30 +182,67 @@ def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) 
                                sha256=sha256_bytes(data))
 
 
-def render_report(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
-                  policy: GatePolicy | None = None, config: ReportConfig | None = None) -> Path:
-    """Verify the evidence folder ``out_dir``, evaluate the gate for ``target`` and write
-    ``out_dir/report.html`` (module docstring). With ``paths`` the recorded input digests are also
-    checked against the current dataset manifest, and the dataset's source and licence are read from
-    it. Returns the report's path."""
+def report_html(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
+                policy: GatePolicy | None = None, config: ReportConfig | None = None,
+                publishing: bool = False) -> str:
+    """The review report of the evidence folder ``out_dir`` for ``target``, as text (what
+    :func:`render_report` writes)."""
     if target not in TARGETS:
         raise ValueError(f"target {target!r}: rule: one of {list(TARGETS)}")
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
     folder = load_evidence_folder(out_dir)
-    html = build_report_html(
+    return build_report_html(
         folder,
-        check_integrity(out_dir, folder, paths),
+        check_integrity(out_dir, folder, paths, publishing),
         gate_outcome(out_dir, target, policy),
         config,
         dataset_manifest_view(folder, paths),
     )
-    dest = out_dir / REPORT_FILE
-    tmp = out_dir / f".{REPORT_FILE}.tmp"
+
+
+def render_report(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
+                  policy: GatePolicy | None = None, config: ReportConfig | None = None,
+                  publishing: bool = False) -> Path:
+    """Verify the evidence folder ``out_dir``, evaluate the gate for ``target`` and write
+    ``out_dir/report.html`` (module docstring). With ``paths`` the recorded input digests are also
+    checked against the current dataset manifest, and the dataset's source and licence are read from
+    it. ``publishing`` is for the export only (its own temp folder, see ``verify_evidence``). Returns
+    the report's path."""
+    html = report_html(out_dir, target, paths=paths, policy=policy, config=config, publishing=publishing)
+    dest = Path(out_dir) / REPORT_FILE
+    tmp = Path(out_dir) / f".{REPORT_FILE}.tmp"
     try:
         tmp.write_bytes(html.encode("utf-8"))
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+_TARGET_RE = re.compile(rb"Target: (shadow|paper|live)\.")
+
+
+def report_problems(out_dir: str | Path, paths: WorkbenchPaths | None = None) -> list[str]:
+    """The check of ``report.html`` that :func:`janus_core.evidence.verify.verify_evidence` cannot do
+    (the evidence layer may not import the report): when the folder has a report, it must be byte for
+    byte what this folder renders to now, for the target the report names, under the default gate policy
+    and report config, with the dataset checks (``paths``) or without them (``--evidence-only``). An
+    edited report (a script, a fake green heading) is named; so is one rendered with a custom
+    ``--policy`` (re-render it with ``janus report`` to clear that). Empty when there is no report or it
+    matches. ``janus verify`` and ``janus gate`` run this after ``verify_evidence``."""
+    out_dir = Path(out_dir)
+    path = out_dir / REPORT_FILE
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    m = _TARGET_RE.search(data)
+    targets = [m.group(1).decode()] if m else list(TARGETS)
+    for target in targets:
+        for variant in ([paths, None] if paths is not None else [None]):
+            if report_html(out_dir, target, paths=variant).encode("utf-8") == data:
+                return []
+    return [f"{REPORT_FILE}: bytes: not what this evidence renders to (edited after the export, or rendered with "
+            f"a custom gate policy or report config); rule: the report is a view of the verified evidence, "
+            f"re-render it with janus report"]

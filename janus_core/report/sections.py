@@ -160,6 +160,7 @@ class ReportBuilder(Page):
             s.add("table", headers=("table", *cols), rows=rows)
         else:
             s.add("note", f"Input table digests: not available in this evidence (no dataset.tables in {RUN_MANIFEST_FILE}).")
+        self.quarantine(s)
         s.add("h", "Source and licence")
         self.licence(s, ds)
         s.add("h", "Authority")
@@ -188,6 +189,42 @@ class ReportBuilder(Page):
             s.add("p", "At least one artifact does not claim authoritative, empirically validated provenance, "
                        "so the lane will not count it as evidence.")
         return s
+
+    def quarantine(self, s: Section) -> None:
+        """What a quarantine import or a quarantined decisions file left out (run manifest ``quarantine``)."""
+        s.add("h", "Rows rejected at import")
+        record = self.f.run_manifest.get("quarantine")
+        if not isinstance(record, dict):
+            s.add("note", f"Not recorded in {RUN_MANIFEST_FILE} (no 'quarantine' section).")
+            return
+        dataset = record.get("dataset") if isinstance(record.get("dataset"), dict) else {}
+        decisions = record.get("decisions") if isinstance(record.get("decisions"), dict) else {}
+        tables = dataset.get("tables") if isinstance(dataset.get("tables"), dict) else {}
+        universe = dataset.get("universe_rows_rejected") if isinstance(dataset.get("universe_rows_rejected"),
+                                                                       dict) else {}
+        hit = record.get("universe_rows_rejected")
+        if hit:
+            s.add("bad", f"{self.fmt(hit)} row(s) of the candidate's universe were rejected at import and are not in "
+                         "this evidence: the study covers less than its inputs (reason "
+                         "workbench_universe_rows_quarantined).")
+        else:
+            s.add("p", "No row of the candidate's universe was rejected at import (dataset import mode "
+                       f"{self.fmt(dataset.get('on_invalid'))}).")
+        rows = tuple((name, self.fmt(t.get("accepted")), self.fmt(t.get("rejected")), self.fmt(universe.get(name, 0)))
+                     for name, t in sorted(tables.items()) if isinstance(t, dict))
+        if decisions.get("read"):
+            rows += (("decisions", self.fmt(decisions.get("accepted")), self.fmt(decisions.get("rejected")),
+                      self.fmt(decisions.get("rejected"))),)
+        if rows:
+            s.add("table", headers=("table", "rows accepted", "rows rejected", "rejected in the candidate's universe"),
+                  rows=rows)
+        securities = dataset.get("rejected_securities")
+        if isinstance(securities, list) and securities:
+            s.add("p", f"Rejected securities: {', '.join(str(x) for x in securities[:50])}"
+                       + (f" and {len(securities) - 50} more" if len(securities) > 50 else "") + ".")
+        symbols = dataset.get("universe_symbols")
+        if isinstance(symbols, list) and symbols:
+            s.add("p", f"Securities of the universe with rejected rows: {', '.join(str(x) for x in symbols)}.")
 
     def licence(self, s: Section, ds: dict) -> None:
         """Source and licence as the run manifest recorded them at export; only when it recorded

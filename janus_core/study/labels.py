@@ -17,7 +17,9 @@ event's label uses prices of a later split.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
 from janus_core.hashing import dumps
+from janus_core.outdir import check_output_target
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.exclusion import included
 
@@ -360,19 +363,38 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
     }
 
 
+def is_car_output(path: Path) -> bool:
+    """An earlier ``janus car`` output folder: its ``car-summary.json`` is a JSON object with the
+    summary's ``config``, ``event_count`` and ``included_count``."""
+    try:
+        obj = json.loads((path / "car-summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and {"config", "event_count", "included_count"} <= set(obj)
+
+
 def write_car_artifacts(
     table: pl.DataFrame, summary: dict[str, object], out_dir: Path | str, significance: pl.DataFrame | None = None
 ) -> tuple[Path, ...]:
-    """Write ``out_dir/car.parquet`` (the table), ``out_dir/car-summary.json`` (sorted keys, 2-space
-    indent) and, when given, ``out_dir/significance.parquet`` (e.g. ``significance.significance_long``);
-    same inputs give the same bytes. Returns the paths written, in that order."""
+    """Write ``out_dir/car.parquet`` (the table), ``out_dir/car-summary.json`` (canonical JSON) and,
+    when given, ``out_dir/significance.parquet`` (e.g. ``significance.significance_long``); same inputs
+    give the same bytes. Returns the paths written, in that order.
+
+    ``out_dir`` must be absent, empty or an earlier car output (:func:`is_car_output`), else
+    :class:`janus_core.outdir.OutputRefused`; each file replaces its predecessor atomically."""
     out = Path(out_dir)
+    check_output_target(out, "car", is_car_output)
     out.mkdir(parents=True, exist_ok=True)
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
-    table.write_parquet(table_path, statistics=False)
-    summary_path.write_bytes(dumps(summary))
-    if significance is None:
-        return table_path, summary_path
-    significance_path = out / "significance.parquet"
-    significance.write_parquet(significance_path, statistics=False)
-    return table_path, summary_path, significance_path
+    writers = [(table_path, lambda p: table.write_parquet(p, statistics=False)),
+               (summary_path, lambda p: p.write_bytes(dumps(summary)))]
+    if significance is not None:
+        writers.append((out / "significance.parquet", lambda p: significance.write_parquet(p, statistics=False)))
+    for path, write in writers:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return tuple(path for path, _ in writers)

@@ -1,0 +1,54 @@
+"""Reading evidence JSON without trusting it: a nesting-depth limit checked on the raw text before
+``json.loads`` (a hostile file nested thousands deep would otherwise raise ``RecursionError`` in the
+parser or in any code that walks it), and one ``(object, why-not)`` reader used by verify, the gate and
+the output guard. Standard library only, so the gate stays light."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: Deepest JSON nesting an evidence reader accepts: the deepest evidence file (the DSPy eval report's
+#: metric bundle) nests 6 levels; anything beyond 64 is malformed.
+MAX_JSON_DEPTH = 64
+
+
+def json_depth_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """False when the JSON text nests ``[`` / ``{`` deeper than ``limit`` (brackets inside strings
+    ignored)."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def parse_json_object(data: bytes | str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(object, None)`` for a JSON object, else ``(None, why)``: not UTF-8, not JSON, nested deeper
+    than :data:`MAX_JSON_DEPTH`, or not an object."""
+    if not json_depth_ok(data):
+        return None, f"nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(obj, dict):
+        return None, "not a JSON object"
+    return obj, None
