@@ -36,7 +36,7 @@ _ENTRY_POINTS: dict[str, str] = {
     "save_dataset": "janus_core.data.manifest",
     "load_dataset": "janus_core.data.manifest",
     "verify_dataset": "janus_core.data.manifest",
-    "dataset_choices": "janus_core.data.manifest",
+    "dataset_choices": "janus_core.data.workspace",
     "register_dataset": "janus_core.data.store",
     "generate": "janus_core.data.synthetic",
     "filter_events": "janus_core.data.catalog",
