@@ -1,0 +1,70 @@
+"""The notebooks' headless summaries are library calls on typed results: each is computed here
+directly on the demo sample (no notebook run) and compared with the committed reference
+``tests/notebook_refs/<name>.json`` that ``tests/test_notebooks.py`` compares the headless runs with,
+so the library and the notebooks cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from conftest import REPO_ROOT
+
+from janus_core.data.catalog import explore_events, sql_engine
+from janus_core.data.manifest import load_dataset
+from janus_core.data.store import view_name
+from janus_core.study.cache import cache_key, cached_car_study
+from janus_core.study.car import CarConfig
+from janus_core.study.event_study import event_study
+from janus_core.study.labels import LabelConfig, SplitConfig, car_study
+
+REFS = REPO_ROOT / "tests" / "notebook_refs"
+
+
+def _as_written(summary: dict) -> str:
+    """A summary as the notebooks write it (sorted keys, 2-space indent) and the test reads it back."""
+    return json.dumps(json.loads(json.dumps(summary, sort_keys=True, indent=2)), sort_keys=True, indent=2,
+                      ensure_ascii=False) + "\n"
+
+
+def _reference(name: str) -> str:
+    return (REFS / f"{name}.json").read_text()
+
+
+@pytest.fixture(scope="module")
+def demo(sample_workspace):
+    return load_dataset("synthetic-ashare", sample_workspace)
+
+
+def test_events_summary(demo, sample_workspace):
+    conn = sql_engine(demo.name, sample_workspace)
+    try:
+        counts = conn.sql(f'SELECT event_type, count(*) AS n FROM "{view_name(demo.name, "events")}" '
+                          f'GROUP BY event_type').pl()
+    finally:
+        conn.close()
+    assert _as_written(explore_events(demo).summary(counts)) == _reference("events")
+
+
+def test_car_summary(demo, sample_workspace):
+    study = event_study(demo, CarConfig(), LabelConfig(), cache_dir=sample_workspace.cache_dir)
+    assert _as_written(study.summary()) == _reference("car")
+
+
+def test_cached_car_study_is_the_study(demo, tmp_path):
+    cfg, label = CarConfig(), LabelConfig(neutral_band=0.001)
+    fresh = car_study(demo, cfg, label)
+    first = cached_car_study(demo, cfg, label, cache_dir=tmp_path)
+    assert list((tmp_path / "car").glob("*.parquet")) and first.equals(fresh)
+    again = cached_car_study(demo, cfg, label, cache_dir=tmp_path)
+    assert again.equals(fresh) and again.schema == fresh.schema
+    other = cached_car_study(demo, cfg, LabelConfig(neutral_band=0.002), cache_dir=tmp_path)
+    assert len(list((tmp_path / "car").glob("*.parquet"))) == 2
+    assert not other["direction"].equals(fresh["direction"])
+    # an unreadable entry is recomputed and replaced
+    for entry in (tmp_path / "car").glob("*.parquet"):
+        entry.write_bytes(b"not parquet")
+    assert cached_car_study(demo, cfg, label, cache_dir=tmp_path).equals(fresh)
+    key = cache_key(demo, cfg, label, SplitConfig())
+    assert pl.read_parquet(tmp_path / "car" / f"{key}.parquet").equals(fresh)
