@@ -11,9 +11,12 @@ import polars as pl
 import pytest
 from conftest import REPO_ROOT
 
+from janus_core.backtest.study import BacktestStudyConfig, backtest_study
 from janus_core.data.catalog import explore_events, sql_engine
 from janus_core.data.manifest import load_dataset
 from janus_core.data.store import view_name
+from janus_core.decide.reward import HgrmConfig
+from janus_core.decide.study import reward_study
 from janus_core.study.cache import cache_key, cached_car_study
 from janus_core.study.car import CarConfig
 from janus_core.study.event_study import event_study
@@ -68,3 +71,33 @@ def test_cached_car_study_is_the_study(demo, tmp_path):
     assert cached_car_study(demo, cfg, label, cache_dir=tmp_path).equals(fresh)
     key = cache_key(demo, cfg, label, SplitConfig())
     assert pl.read_parquet(tmp_path / "car" / f"{key}.parquet").equals(fresh)
+
+
+@pytest.fixture(scope="module")
+def labelled(demo, sample_workspace):
+    return cached_car_study(demo, CarConfig(), cache_dir=sample_workspace.cache_dir)
+
+
+def test_reward_summary(demo, labelled, tmp_path):
+    study = reward_study(demo, labelled, HgrmConfig())
+    written = study.write(tmp_path)
+    assert _as_written(written) == _reference("reward")
+    assert json.loads((tmp_path / "reward-summary.json").read_text()) == written
+    assert {k: v for k, v in written.items() if k != "training_records"} == study.summary()
+
+
+def test_backtest_summary(demo, labelled, tmp_path):
+    study = backtest_study(demo, labelled)
+    written = study.write(tmp_path)
+    assert _as_written(written) == _reference("backtest")
+    assert {p.name for p in tmp_path.iterdir()} == {"nav.parquet", "holding_period_sweep.parquet", "metrics.parquet",
+                                                    "per_type.parquet", "backtest-summary.json"}
+
+
+def test_backtest_study_config_refuses_unknown_policies_and_a_missing_baseline():
+    with pytest.raises(ValueError, match="rule: one or more of"):
+        BacktestStudyConfig(policies=("oracle", "typeprior"))
+    with pytest.raises(ValueError, match="baseline: 'random' is not among"):
+        BacktestStudyConfig(policies=("oracle",))
+    with pytest.raises(ValueError):
+        BacktestStudyConfig(windw="test")
