@@ -6,6 +6,7 @@ so the library and the notebooks cannot drift apart."""
 from __future__ import annotations
 
 import json
+import os
 
 import polars as pl
 import pytest
@@ -14,9 +15,13 @@ from conftest import REPO_ROOT
 from janus_core.backtest.study import BacktestStudyConfig, backtest_study
 from janus_core.data.catalog import explore_events, sql_engine
 from janus_core.data.manifest import load_dataset
+from janus_core.data import store
 from janus_core.data.store import view_name
 from janus_core.decide.reward import HgrmConfig
 from janus_core.decide.study import reward_study
+from janus_core.evidence.output import point_latest
+from janus_core.evidence.verify import verify_evidence
+from janus_core.pipeline import ExportConfig, export, wall_clock
 from janus_core.study.cache import cache_key, cached_car_study
 from janus_core.study.car import CarConfig
 from janus_core.study.event_study import event_study
@@ -101,3 +106,35 @@ def test_backtest_study_config_refuses_unknown_policies_and_a_missing_baseline()
         BacktestStudyConfig(policies=("oracle",))
     with pytest.raises(ValueError):
         BacktestStudyConfig(windw="test")
+
+
+def test_evidence_summary_run_folders_latest_and_a_wall_clock_run_record(sample_workspace, tmp_path):
+    root = tmp_path / "evidence"
+    before = wall_clock()
+    first = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=root, run_folders=True),
+                   sample_workspace)
+    assert first.out_dir == root / first.run_id
+    assert _as_written(first.summary) == _reference("evidence")
+    assert json.loads((first.out_dir / "evidence-summary.json").read_text()) == first.summary
+    latest = root / "latest"
+    assert latest.is_symlink() and os.readlink(latest) == first.run_id
+    assert verify_evidence(latest, sample_workspace) == []
+    second = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=root, run_folders=True,
+                                 candidate_id="another-candidate", report=False), sample_workspace)
+    assert second.run_id != first.run_id and os.readlink(latest) == second.run_id
+    assert (root / first.run_id / "evidence-summary.json").is_file()
+    runs = store.runs(sample_workspace).filter(pl.col("run_id").is_in([first.run_id, second.run_id]))
+    assert runs["run_id"].to_list() == [first.run_id, second.run_id]  # ordered by created_at
+    assert runs["out_dir"].to_list() == [str(root / first.run_id), str(root / second.run_id)]
+    generated = json.loads((first.out_dir / "run-manifest.json").read_text())["generated_at"]
+    assert all(before <= t <= wall_clock() for t in runs["created_at"].to_list())
+    assert generated not in runs["created_at"].to_list()
+
+
+def test_point_latest_replaces_the_link(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    point_latest(tmp_path, "a")
+    point_latest(tmp_path, "b")
+    assert os.readlink(tmp_path / "latest") == "b" and (tmp_path / "latest").resolve() == (tmp_path / "b").resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "latest"]
