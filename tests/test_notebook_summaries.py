@@ -45,14 +45,16 @@ def demo(sample_workspace):
     return load_dataset("synthetic-ashare", sample_workspace)
 
 
-def test_events_summary(demo, sample_workspace):
+def test_events_summary(demo, sample_workspace, tmp_path):
     conn = sql_engine(demo.name, sample_workspace)
     try:
         counts = conn.sql(f'SELECT event_type, count(*) AS n FROM "{view_name(demo.name, "events")}" '
                           f'GROUP BY event_type').pl()
     finally:
         conn.close()
-    assert _as_written(explore_events(demo).summary(counts)) == _reference("events")
+    events = explore_events(demo)
+    assert _as_written(events.write(tmp_path, counts)) == _reference("events")
+    assert (tmp_path / "events-summary.json").read_text() == _reference("events")
 
 
 def test_car_summary(demo, sample_workspace):

@@ -9,8 +9,10 @@ result, :class:`EventCatalog`, whose :meth:`EventCatalog.summary` is the noteboo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -181,6 +183,15 @@ class EventCatalog:
             "sql_counts_match": match,
             "price_path_rows": 0 if path is None else path.height,
         }
+
+    def write(self, out_dir: Path | str, sql_counts: pl.DataFrame | None = None) -> dict[str, Any]:
+        """Write :meth:`summary` to ``out_dir/events-summary.json`` (sorted keys, 2-space indent) and
+        return it."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = self.summary(sql_counts)
+        (out / "events-summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
+        return summary
 
 
 def explore_events(ds: Dataset, flt: EventFilter = EventFilter()) -> EventCatalog:
