@@ -52,7 +52,8 @@ def _(mo):
     a paired difference against a baseline policy.
 
     Change the backtest settings and press **Run backtests** (they apply together); every backtest
-    and sweep already computed in this session is reused.
+    already computed in this session is reused. The sensitivity sweeps (a hundred backtests) follow on
+    their own button.
     Run headless: `python notebooks/backtest.py --dataset NAME [--out DIR]`.
     """)
     return
@@ -125,26 +126,28 @@ def _(backtest_form, engine, mo):
 @app.cell
 def _(bt, ds, engine, labelled, mo, type_weights):
     @mo.cache
-    def backtest_of(snapshot: str, window: str, policy: str, cfg_json: str):
-        """One policy's backtest (``bt.policy_backtest``), keyed on the dataset's content and the config."""
-        cfg = engine.BacktestConfig.model_validate_json(cfg_json)
-        return bt.policy_backtest(ds, labelled, window, policy, cfg, type_weights)
+    def decisions_of(snapshot: str, window: str, policy: str):
+        """A policy's decisions on the window's events (``bt.policy_decisions``)."""
+        return bt.policy_decisions(labelled, window, policy)
 
     @mo.cache
-    def sweep_of(snapshot: str, window: str, policy: str, cfg_json: str, field: str):
-        """One policy's sweep over ``field`` (``bt.policy_sweep``); ``cfg_json`` has ``field`` at its
-        default, so moving that control reuses the sweep."""
-        cfg = engine.BacktestConfig.model_validate_json(cfg_json)
-        values = bt.BacktestStudyConfig().sweep_values(field)
-        return bt.policy_sweep(ds, labelled, window, policy, cfg, type_weights, field, values)
+    def backtest_of(snapshot: str, window: str, policy: str, cfg_json: str):
+        """One policy's backtest under one config, keyed on the dataset's content and the config, so
+        the main run and every sweep share the points they have in common."""
+        return engine.run_backtest(ds, decisions_of(snapshot, window, policy), bt.window_events(labelled, window),
+                                   engine.BacktestConfig.model_validate_json(cfg_json), type_weights)
 
-    return backtest_of, sweep_of
+    def runner(window: str, policy: str):
+        """``backtest_of`` for one policy, as the ``run`` of ``bt.policy_sweep``."""
+        return lambda cfg: backtest_of(ds.meta.snapshot_hash, window, policy, cfg.model_dump_json())
+
+    return decisions_of, runner
 
 
 @app.cell
-def _(backtest_of, bt, bt_cfg, ds, labelled, policies, window):
-    decisions = {_p: bt.policy_decisions(labelled, window, _p) for _p in policies}
-    results = {_p: backtest_of(ds.meta.snapshot_hash, window, _p, bt_cfg.model_dump_json()) for _p in policies}
+def _(bt, bt_cfg, decisions_of, ds, labelled, policies, runner, window):
+    decisions = {_p: decisions_of(ds.meta.snapshot_hash, window, _p) for _p in policies}
+    results = {_p: runner(window, _p)(bt_cfg) for _p in policies}
     window_events = bt.window_events(labelled, window)
     return decisions, results, window_events
 
@@ -175,25 +178,48 @@ def _(
 
 
 @app.cell
-def _(bt, bt_cfg, ds, engine, pl, policies, sweep_of, window):
-    def _sweep(field):
-        _base = engine.BacktestConfig(**{**bt_cfg.model_dump(), field: engine.BacktestConfig.model_fields[field].default})
-        return pl.concat([sweep_of(ds.meta.snapshot_hash, window, _p, _base.model_dump_json(), field)
-                          for _p in policies])
+def _(mo):
+    sweep_button = mo.ui.run_button(label="Run the sensitivity sweeps")
+    mo.vstack([
+        mo.md("### Sensitivity: holding period 1..10, type versus equal weighting, position caps"),
+        mo.md("Computed when the notebook opens and on this button after the settings change (14 backtests "
+              "per policy; points already computed are reused)."),
+        sweep_button,
+    ])
+    return (sweep_button,)
 
-    sweeps = {_field: _sweep(_field) for _field in bt.SWEEPS}
+
+@app.cell
+def _(
+    backtest_form,
+    bt,
+    bt_cfg,
+    mo,
+    pl,
+    policies,
+    runner,
+    sweep_button,
+    window,
+):
+    _wanted = sweep_button.value or backtest_form.value is None or mo.app_meta().mode == "script"
+    mo.stop(not _wanted, mo.md("_Press **Run the sensitivity sweeps** for these settings._"))
+    _values = bt.BacktestStudyConfig().sweep_values
+    sweeps = {
+        _field: pl.concat([bt.policy_sweep(_p, bt_cfg, _field, _values(_field), runner(window, _p)) for _p in policies])
+        for _field in bt.SWEEPS
+    }
     return (sweeps,)
 
 
 @app.cell
 def _(charts, display_formats, mo, sweeps):
     mo.vstack([
-        mo.md("### Holding-period sweep (HP = 1..10)"),
+        mo.md("Holding-period sweep (HP = 1..10)"),
         charts.line_chart(sweeps["holding_period"], "holding_period", "sharpe", "policy",
                           x_title="holding period (days)", y_title="Sharpe ratio"),
-        mo.md("### Type (w_k) versus equal weighting"),
+        mo.md("Type (w_k) versus equal weighting"),
         mo.ui.table(sweeps["weighting"], selection=None, format_mapping=display_formats(sweeps["weighting"])),
-        mo.md("### Position cap: none, 1x, 2x, 3x NAV of gross entry notional"),
+        mo.md("Position cap: none, 1x, 2x, 3x NAV of gross entry notional"),
         mo.ui.table(sweeps["position_cap"], selection=None, format_mapping=display_formats(sweeps["position_cap"])),
     ])
     return

@@ -160,6 +160,7 @@ def _(mo, pl, target_picker, verdicts):
 
 @app.cell
 def _(charts, display_formats, mo, result):
+    mo.stop(result is None)
     _research = result.run.research
     _caar, _tests = _research.get("caar_by_type"), _research.get("significance_by_type")
     _cols = ["event_type", "n", "caar", "t_cs", "p_cs", "bmp_t", "p_bmp", "kp_t", "p_kp", "corrado_z", "p_corrado",

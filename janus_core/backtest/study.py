@@ -3,9 +3,11 @@ split's events, with the buy-and-hold benchmarks, the paper's sensitivity studie
 type versus equal weighting, position cap), per-type results and bootstrap intervals, and
 :meth:`BacktestStudy.summary`, the backtest notebook's headless summary.
 
-Every piece is a function of its own inputs (:func:`policy_backtest`, :func:`policy_sweep`,
+Every piece is a function of its own inputs (:func:`policy_decisions`, :func:`policy_sweep`,
 :func:`benchmark_tables`, :func:`policy_table`, :func:`interval_table`), so the notebook computes
 (and caches) each where its controls change it, and :func:`backtest_study` assembles all of them.
+A sweep backtests each of its points through a ``run`` callable, so a caller that memoises backtests
+by (policy, config) computes a point shared by several sweeps, or by a sweep and the main run, once.
 Type weights come from the historical split (``engine.historical_type_weights``); a policy's
 decisions are made on the whole labelled table (so ``type_prior`` learns from the historical split)
 and kept on the window's events.
@@ -14,7 +16,7 @@ and kept on the window's events.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,20 +91,14 @@ def policy_decisions(labelled: pl.DataFrame, window: str, policy: str) -> pl.Dat
     return make_decisions(policy, labelled).filter(pl.col("event_id").is_in(ids))
 
 
-def policy_backtest(ds: Dataset, labelled: pl.DataFrame, window: str, policy: str, cfg: BacktestConfig,
-                    type_weights: Mapping[str, float]) -> BacktestResult:
-    """``engine.run_backtest`` of one policy's decisions on the events of ``window``."""
-    return engine.run_backtest(ds, policy_decisions(labelled, window, policy), window_events(labelled, window),
-                               cfg, type_weights)
+#: A policy's backtest under a config (``engine.run_backtest`` with the rest fixed, typically memoised).
+Runner = Callable[[BacktestConfig], BacktestResult]
 
 
-def policy_sweep(ds: Dataset, labelled: pl.DataFrame, window: str, policy: str, cfg: BacktestConfig,
-                 type_weights: Mapping[str, float], field: str, values: Iterable[object]) -> pl.DataFrame:
-    """``engine.config_sweep`` of one policy over ``field`` (every other setting from ``cfg``), with a
-    leading ``policy`` column."""
-    table = engine.config_sweep(ds, policy_decisions(labelled, window, policy), window_events(labelled, window),
-                                cfg, field, values, type_weights)
-    return table.select(pl.lit(policy).alias("policy"), pl.all())
+def policy_sweep(policy: str, cfg: BacktestConfig, field: str, values: Iterable[object], run: Runner) -> pl.DataFrame:
+    """``engine.sweep_rows`` of one policy over ``field`` (every other setting from ``cfg``), each point
+    backtested by ``run``, with a leading ``policy`` column."""
+    return engine.sweep_rows(cfg, field, values, run).select(pl.lit(policy).alias("policy"), pl.all())
 
 
 def benchmark_tables(ds: Dataset, results: Mapping[str, BacktestResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -232,16 +228,27 @@ class BacktestStudy:
 
 
 def backtest_study(ds: Dataset, labelled: pl.DataFrame, cfg: BacktestStudyConfig = BacktestStudyConfig()) -> BacktestStudy:
-    """Run every piece of a :class:`BacktestStudy` (module docstring)."""
+    """Run every piece of a :class:`BacktestStudy` (module docstring). Each (policy, config) is
+    backtested once: the sweeps share the points they have in common with each other and with the
+    main run."""
     weights = engine.historical_type_weights(labelled)
     policies = sorted(cfg.policies)
     window = window_events(labelled, cfg.window)
     decisions = {p: policy_decisions(labelled, cfg.window, p) for p in policies}
-    results = {p: engine.run_backtest(ds, decisions[p], window, cfg.backtest, weights) for p in policies}
+    memo: dict[tuple[str, str], BacktestResult] = {}
+
+    def runner(policy: str) -> Runner:
+        def run(config: BacktestConfig) -> BacktestResult:
+            key = (policy, config.model_dump_json())
+            if key not in memo:
+                memo[key] = engine.run_backtest(ds, decisions[policy], window, config, weights)
+            return memo[key]
+        return run
+
+    results = {p: runner(p)(cfg.backtest) for p in policies}
     benchmarks, nav_table = benchmark_tables(ds, results)
     sweeps = {
-        field: pl.concat([policy_sweep(ds, labelled, cfg.window, p, cfg.backtest, weights, field, cfg.sweep_values(field))
-                          for p in policies])
+        field: pl.concat([policy_sweep(p, cfg.backtest, field, cfg.sweep_values(field), runner(p)) for p in policies])
         for field in SWEEPS
     }
     return BacktestStudy(
