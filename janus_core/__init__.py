@@ -40,6 +40,7 @@ _ENTRY_POINTS: dict[str, str] = {
     "register_dataset": "janus_core.data.store",
     "generate": "janus_core.data.synthetic",
     "filter_events": "janus_core.data.catalog",
+    "explore_events": "janus_core.data.catalog",
     "EVENT_TYPES": "janus_core.data.events",
     "normalise_event_type": "janus_core.data.events",
     "derive_event_id": "janus_core.data.events",
@@ -55,6 +56,8 @@ _ENTRY_POINTS: dict[str, str] = {
     "chronological_split": "janus_core.study.labels",
     "car_study": "janus_core.study.labels",
     "historical_mean_abs_car": "janus_core.study.labels",
+    "event_study": "janus_core.study.event_study",
+    "cached_car_study": "janus_core.study.cache",
     # decide
     "parse_completion": "janus_core.decide.decisions",
     "validate_decisions": "janus_core.decide.decisions",
@@ -66,12 +69,15 @@ _ENTRY_POINTS: dict[str, str] = {
     "score": "janus_core.decide.reward",
     "ablation_table": "janus_core.decide.reward",
     "constant_policy_check": "janus_core.decide.reward",
+    "reward_study": "janus_core.decide.study",
     # backtest
     "BacktestConfig": "janus_core.backtest.engine",
     "run_backtest": "janus_core.backtest.engine",
     "holding_period_sweep": "janus_core.backtest.engine",
     "nav_metrics": "janus_core.backtest.metrics",
     "decision_metrics": "janus_core.backtest.metrics",
+    "BacktestStudyConfig": "janus_core.backtest.study",
+    "backtest_study": "janus_core.backtest.study",
     # evidence, report, pipeline
     "verify_evidence": "janus_core.evidence.verify",
     "GatePolicy": "janus_core.evidence.gate",

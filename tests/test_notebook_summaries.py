@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import polars as pl
 import pytest
 from conftest import REPO_ROOT
 
+from janus_core.backtest import engine
 from janus_core.backtest.study import BacktestStudyConfig, backtest_study
 from janus_core.data.catalog import explore_events, sql_engine
 from janus_core.data.manifest import load_dataset
@@ -140,3 +143,45 @@ def test_point_latest_replaces_the_link(tmp_path):
     point_latest(tmp_path, "b")
     assert os.readlink(tmp_path / "latest") == "b" and (tmp_path / "latest").resolve() == (tmp_path / "b").resolve()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "latest"]
+
+
+def test_backtest_study_backtests_each_policy_and_config_once(demo, labelled, monkeypatch):
+    calls: list[tuple[str, str]] = []
+    real = engine.run_backtest
+
+    def counting(ds, decisions, window, cfg, weights=None):
+        calls.append((decisions["strategy_id"][0], cfg.model_dump_json()))
+        return real(ds, decisions, window, cfg, weights)
+
+    monkeypatch.setattr(engine, "run_backtest", counting)
+    cfg = BacktestStudyConfig(policies=("type_prior", "random"))
+    study = backtest_study(demo, labelled, cfg)
+    assert len(calls) == len(set(calls)) == 2 * (1 + 9 + 1 + 3)  # main run; sweep points not shared with it
+    direct = engine.config_sweep(demo, study.decisions["random"], study.window, cfg.backtest, "holding_period",
+                                 cfg.holding_periods, engine.historical_type_weights(labelled))
+    assert study.sweeps["holding_period"].filter(pl.col("policy") == "random").drop("policy").equals(direct)
+
+
+def test_the_cache_key_follows_data_configs_and_code(demo, monkeypatch):
+    from janus_core.study import cache
+
+    base = cache.cache_key(demo, CarConfig(), LabelConfig(), SplitConfig())
+    assert base != cache.cache_key(demo, CarConfig(gap=5), LabelConfig(), SplitConfig())
+    assert base != cache.cache_key(demo, CarConfig(), LabelConfig(neutral_band=0.001), SplitConfig())
+    monkeypatch.setattr(cache, "code_digest", lambda: "another version of the library")
+    assert base != cache.cache_key(demo, CarConfig(), LabelConfig(), SplitConfig())
+
+
+def test_the_events_sql_engine_never_opens_the_store(demo, sample_workspace, tmp_path):
+    paths = sample_workspace.model_copy(update={"store": tmp_path / "absent.duckdb"})
+    conn = sql_engine(demo.name, paths)
+    try:
+        assert conn.execute(f'SELECT count(*) FROM "{view_name(demo.name, "events")}"').fetchone()[0] == demo.events.height
+        # another process can write the store while the notebook's SQL engine is open
+        code = ("import sys; from janus_core.data import store; from janus_core.paths import WorkbenchPaths; "
+                "store.connect(WorkbenchPaths(data_dir=sys.argv[1], manifest_dir=sys.argv[1], store=sys.argv[2]))"
+                ".close()")
+        subprocess.run([sys.executable, "-c", code, str(tmp_path), str(sample_workspace.store)], check=True)
+    finally:
+        conn.close()
+    assert not paths.store.exists()

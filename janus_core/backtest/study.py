@@ -124,10 +124,9 @@ def policy_table(results: Mapping[str, BacktestResult], decisions: Mapping[str, 
                  window: pl.DataFrame) -> pl.DataFrame:
     """One row per policy: ``engine.compare_policies`` and the decision metrics :data:`DECISION_KEYS`
     (``metrics.decision_metrics`` on the window's events)."""
-    scored = pl.DataFrame(
-        [{"policy": p, **{k: decision_metrics(d, window)[k] for k in DECISION_KEYS}} for p, d in sorted(decisions.items())],
-        schema_overrides={k: pl.Float64 for k in DECISION_KEYS},
-    )
+    rows = [{"policy": p, **{k: decision_metrics(d, window)[k] for k in DECISION_KEYS}}
+            for p, d in sorted(decisions.items())]
+    scored = pl.DataFrame(rows, schema_overrides={k: pl.Float64 for k in DECISION_KEYS})
     return engine.compare_policies(results).join(scored, on="policy", how="left", maintain_order="left")
 
 
@@ -189,7 +188,8 @@ class BacktestStudy:
                     "n_executed": row["n_executed"],
                     "da": _r(row["da"]),
                     "eta": _r(row["eta"]),
-                    "sharpe_ci": [_r(iv[row["policy"]]["sharpe_ci_low"], 3), _r(iv[row["policy"]]["sharpe_ci_high"], 3)],
+                    "sharpe_ci": [_r(iv[row["policy"]]["sharpe_ci_low"], 3),
+                                  _r(iv[row["policy"]]["sharpe_ci_high"], 3)],
                     "sharpe_diff_ci": [_r(iv[row["policy"]]["sharpe_diff_ci_low"], 3),
                                        _r(iv[row["policy"]]["sharpe_diff_ci_high"], 3)],
                 }
@@ -227,10 +227,11 @@ class BacktestStudy:
         return summary
 
 
-def backtest_study(ds: Dataset, labelled: pl.DataFrame, cfg: BacktestStudyConfig = BacktestStudyConfig()) -> BacktestStudy:
-    """Run every piece of a :class:`BacktestStudy` (module docstring). Each (policy, config) is
-    backtested once: the sweeps share the points they have in common with each other and with the
-    main run."""
+def backtest_study(ds: Dataset, labelled: pl.DataFrame, cfg: BacktestStudyConfig | None = None) -> BacktestStudy:
+    """Run every piece of a :class:`BacktestStudy` (module docstring) under ``cfg`` (default
+    :class:`BacktestStudyConfig`). Each (policy, config) is backtested once: the sweeps share the
+    points they have in common with each other and with the main run."""
+    cfg = cfg or BacktestStudyConfig()
     weights = engine.historical_type_weights(labelled)
     policies = sorted(cfg.policies)
     window = window_events(labelled, cfg.window)

@@ -72,7 +72,8 @@ def dataset_choices(requested: object = None, paths: WorkbenchPaths | None = Non
     if wanted and wanted not in options:
         how = (f"build it with `{build_command(wanted)}`" if wanted in SAMPLE_DATASETS
                else f"import it with `janus data import {wanted} ...`")
-        problem = f"dataset {wanted!r} is not built under {paths.data_dir} (built: {', '.join(options) or 'none'}); {how}"
+        built = ", ".join(options) or "none"
+        problem = f"dataset {wanted!r} is not built under {paths.data_dir} (built: {built}); {how}"
     elif not options:
         problem = f"no dataset is built under {paths.data_dir}; build the demo with `{build_command(default)}`"
     if wanted in options:
