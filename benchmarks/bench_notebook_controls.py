@@ -11,8 +11,8 @@ from the state the previous one left; nothing is asserted (this is a measurement
     uv run --frozen python benchmarks/bench_notebook_controls.py [NOTEBOOK ...]
 
 Uses the workspace of ``JANUS_DATA_DIR``/``JANUS_MANIFEST_DIR``/``JANUS_STORE`` (default: the project's
-``data/``) with ``synthetic-ashare`` built; the evidence notebook's export writes under
-``out/bench-evidence/``.
+``data/``) with ``synthetic-ashare`` built (and ``us-megacap``, when built, for the dataset pickers); the
+evidence notebook's export writes under ``out/bench-evidence/``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ from marimo._session.session import SessionImpl
 from marimo._session.startup import SessionStartup
 from marimo._types.ids import ConsumerId
 
+from janus_core.data.workspace import dataset_choices
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "synthetic-ashare"
+#: A second dataset to switch to, when built (``janus data build us-megacap``).
+OTHER = "us-megacap"
 _ELEMENT = re.compile(r"<marimo-ui-element object-id='([^']+)'[^>]*><marimo-([a-z-]+)([^>]*)>")
 _LABEL = re.compile(r"data-label='([^']*)'")
 
@@ -168,7 +172,6 @@ CHANGES: dict[str, list[tuple[str, str, Any]]] = {
         ("headline contains: profit", "Headline contains", "profit"),
         ("published: first half", "Published (local)", ["2023-01-01", "2023-06-30"]),
         ("table row selected", "Select an event to see its price path", ["3"]),
-        ("dataset picker (same dataset)", "Dataset", [DATASET]),
     ],
     "car": [
         ("model: market_adjusted", "form:Run event study", _with(CAR_FORM, model=["market_adjusted"])),
@@ -263,6 +266,8 @@ async def bench(name: str) -> list[tuple[str, float, int, int]]:
         opened = await nb.open({"dataset": DATASET, **extra})
         rows.append(("open (first run of every cell)", opened, len(nb.consumer.errors), len(nb.consumer.ran)))
         changes = _reward_changes(nb) if name == "reward" else CHANGES[name]
+        if name != "evidence" and OTHER in dataset_choices().options:
+            changes = [*changes, (f"dataset {OTHER}", "Dataset", [OTHER]), (f"dataset {DATASET} again", "Dataset", [DATASET])]
         for what, label, value in changes:
             seconds, errors, ran = await nb.change(label, value)
             rows.append((what, seconds, len(errors), ran))

@@ -89,9 +89,9 @@ def _(
 
 
 @app.cell
-def _(POLICIES, bt, labelled, mo):
+def _(POLICIES, bt, mo):
     _d = bt.BacktestStudyConfig()
-    _splits = [s for s in ("test", "validation", "train") if s in set(labelled["split"].to_list())]
+    _splits = ["test", "validation", "train"]
     backtest_form = mo.Html(
         "<p>{policies} {window}</p><p>{holding_period} {cost_bps} {position_cap} {weighting}</p>"
     ).batch(
@@ -145,10 +145,11 @@ def _(bt, ds, engine, labelled, mo, type_weights):
 
 
 @app.cell
-def _(bt, bt_cfg, decisions_of, ds, labelled, policies, runner, window):
+def _(bt, bt_cfg, decisions_of, ds, labelled, mo, policies, runner, window):
+    window_events = bt.window_events(labelled, window)
+    mo.stop(window_events.is_empty(), mo.md(f"_No event of {ds.name} falls in the {window} split._"))
     decisions = {_p: decisions_of(ds.meta.snapshot_hash, window, _p) for _p in policies}
     results = {_p: runner(window, _p)(bt_cfg) for _p in policies}
-    window_events = bt.window_events(labelled, window)
     return decisions, results, window_events
 
 
