@@ -53,6 +53,8 @@ bench: env
 	$(RUN) --group bench python benchmarks/bench_car.py
 	$(RUN) --group bench python benchmarks/bench_reward.py
 	$(RUN) --group bench python benchmarks/bench_backtest.py
+	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
+	$(RUN) python benchmarks/bench_notebook_controls.py
 
 clean:
 	rm -rf .venv .tools $(OUT) data janus.duckdb
