@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from janus_core.report import charts
+from janus_core.report.formats import display_formats
 
 
 def _spec(chart) -> dict:
@@ -27,7 +28,8 @@ TYPES = pl.DataFrame({"event_type": ["dividend", "violation", "financing"], "n":
 def test_ranked_bars_sort_by_value_and_colour_by_sign():
     spec = _spec(charts.ranked_bar_chart(TYPES, "event_type", "pnl", x_title="P&L", signed=True, tooltip=("n",)))
     assert spec["encoding"]["y"]["sort"] == "-x"
-    assert spec["encoding"]["color"]["condition"]["value"] == charts.GAIN and spec["encoding"]["color"]["value"] == charts.LOSS
+    colour = spec["encoding"]["color"]
+    assert colour["condition"]["value"] == charts.GAIN and colour["value"] == charts.LOSS
     assert _values(spec) == TYPES.select("event_type", "pnl", "n").to_dicts()
     assert "color" not in _spec(charts.ranked_bar_chart(TYPES, "event_type", "n", x_title="events"))["encoding"]
 
@@ -44,8 +46,8 @@ def test_stacked_bars_normalise_and_keep_a_fixed_palette():
 
 def test_grouped_monthly_binned_and_box_charts():
     grouped = pl.DataFrame({"action": ["hold", "long"], "variable": ["oracle", "best constant"], "value": [2.5, 0.1]})
-    assert _spec(charts.grouped_bar_chart(grouped, "action", "value", "variable", x_title="r"))["encoding"]["yOffset"] == {
-        "field": "variable", "type": "nominal"}
+    spec = _spec(charts.grouped_bar_chart(grouped, "action", "value", "variable", x_title="r"))
+    assert spec["encoding"]["yOffset"] == {"field": "variable", "type": "nominal"}
     monthly = pl.DataFrame({"month": [date(2024, 1, 1), date(2024, 2, 1)], "event_type": ["a", "b"], "n": [3, 4]})
     spec = _spec(charts.monthly_bar_chart(monthly, "month", "n", "event_type", y_title="events"))
     assert spec["encoding"]["x"]["timeUnit"] == "yearmonth" and _values(spec)[0]["month"] == "2024-01-01"
@@ -67,8 +69,6 @@ def test_new_builders_render_offline(build):
 
 
 def test_display_formats_round_floats_for_people_and_group_integer_digits():
-    from janus_core.report.formats import display_formats
-
     frame = pl.DataFrame({"name": ["a"], "n": [12345], "caar": [0.005680605980490262], "t": [12.3456789]})
     formats = display_formats(frame)
     assert formats == {"n": "{:,d}", "caar": "{:.4g}", "t": "{:.4g}"}

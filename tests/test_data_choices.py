@@ -61,7 +61,8 @@ def test_nothing_built_gives_no_value_and_the_demo_build_command(tmp_path):
 def test_default_folders_resolve_from_the_project_root_whatever_the_working_directory(tmp_path):
     assert project_root() == REPO_ROOT
     env = {k: v for k, v in os.environ.items() if k not in ("JANUS_DATA_DIR", "JANUS_MANIFEST_DIR", "JANUS_STORE")}
-    code = "from janus_core.paths import WorkbenchPaths; p = WorkbenchPaths.from_env(); print(p.data_dir, p.manifest_dir, p.store)"
+    code = ("from janus_core.paths import WorkbenchPaths; p = WorkbenchPaths.from_env(); "
+            "print(p.data_dir, p.manifest_dir, p.store)")
     for cwd in (REPO_ROOT / "notebooks", tmp_path):
         out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
                              check=True).stdout.split()

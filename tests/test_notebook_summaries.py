@@ -16,15 +16,16 @@ from conftest import REPO_ROOT
 
 from janus_core.backtest import engine
 from janus_core.backtest.study import BacktestStudyConfig, backtest_study
+from janus_core.data import store
 from janus_core.data.catalog import explore_events, sql_engine
 from janus_core.data.manifest import load_dataset
-from janus_core.data import store
 from janus_core.data.store import view_name
 from janus_core.decide.reward import HgrmConfig
 from janus_core.decide.study import reward_study
 from janus_core.evidence.output import point_latest
 from janus_core.evidence.verify import verify_evidence
 from janus_core.pipeline import ExportConfig, export, wall_clock
+from janus_core.study import cache
 from janus_core.study.cache import cache_key, cached_car_study
 from janus_core.study.car import CarConfig
 from janus_core.study.event_study import event_study
@@ -163,8 +164,6 @@ def test_backtest_study_backtests_each_policy_and_config_once(demo, labelled, mo
 
 
 def test_the_cache_key_follows_data_configs_and_code(demo, monkeypatch):
-    from janus_core.study import cache
-
     base = cache.cache_key(demo, CarConfig(), LabelConfig(), SplitConfig())
     assert base != cache.cache_key(demo, CarConfig(gap=5), LabelConfig(), SplitConfig())
     assert base != cache.cache_key(demo, CarConfig(), LabelConfig(neutral_band=0.001), SplitConfig())
@@ -176,7 +175,8 @@ def test_the_events_sql_engine_never_opens_the_store(demo, sample_workspace, tmp
     paths = sample_workspace.model_copy(update={"store": tmp_path / "absent.duckdb"})
     conn = sql_engine(demo.name, paths)
     try:
-        assert conn.execute(f'SELECT count(*) FROM "{view_name(demo.name, "events")}"').fetchone()[0] == demo.events.height
+        query = f'SELECT count(*) FROM "{view_name(demo.name, "events")}"'
+        assert conn.execute(query).fetchone()[0] == demo.events.height
         # another process can write the store while the notebook's SQL engine is open
         code = ("import sys; from janus_core.data import store; from janus_core.paths import WorkbenchPaths; "
                 "store.connect(WorkbenchPaths(data_dir=sys.argv[1], manifest_dir=sys.argv[1], store=sys.argv[2]))"
