@@ -8,7 +8,7 @@ DATASET ?= synthetic-ashare
 OUT ?= out
 POLICY ?= type_prior
 
-.PHONY: env data run test edit html bench clean
+.PHONY: env data run test edit bench clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -23,35 +23,29 @@ data: env
 	$(RUN) janus data verify $(DATASET)
 
 ## run: build and verify the bundled sample, run every notebook headless, export the gate evidence
-## and its review report, and print what the local promotion gate says about it for paper trading
+## and its review report (to $(OUT)/evidence/<run_id>/, $(OUT)/evidence/latest pointing at it), and
+## print what the local promotion gate says about it for paper trading
 run: data
 	$(RUN) python notebooks/events.py --dataset $(DATASET) --out $(OUT)/events
 	$(RUN) python notebooks/car.py --dataset $(DATASET) --out $(OUT)/car
 	$(RUN) python notebooks/reward.py --dataset $(DATASET) --out $(OUT)/reward
 	$(RUN) python notebooks/backtest.py --dataset $(DATASET) --out $(OUT)/backtest
 	$(RUN) python notebooks/evidence.py --dataset $(DATASET) --decisions $(POLICY) --out $(OUT)/evidence
-	$(RUN) janus verify $(OUT)/evidence
-	@$(RUN) janus gate $(OUT)/evidence --target paper > $(OUT)/gate-paper.json; \
-	  $(RUN) janus gate $(OUT)/evidence --target paper --text; \
+	$(RUN) janus verify $(OUT)/evidence/latest
+	@$(RUN) janus gate $(OUT)/evidence/latest --target paper > $(OUT)/gate-paper.json; \
+	  $(RUN) janus gate $(OUT)/evidence/latest --target paper --text; \
 	  echo "verdict JSON: $(OUT)/gate-paper.json"; \
-	  echo "evidence: $(OUT)/evidence/gates/  report: $(OUT)/evidence/report.html"
+	  echo "evidence: $(OUT)/evidence/latest/gates/  report: $(OUT)/evidence/latest/report.html"
 
 ## test: the whole test suite (notebooks run headless and compared with committed references)
 test: env
 	$(RUN) pytest -q
 
-## edit: open the notebooks in marimo
+## edit: open the notebooks in marimo, ready to run (pyproject's [tool.marimo.runtime] auto_instantiate);
+## builds the sample first when it is not built yet
 edit: env
+	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
 	$(RUN) marimo edit notebooks
-
-## html: interactive HTML exports of every notebook for exploration (optional; the review report is
-## the separate, self-contained out/evidence/report.html)
-html: data
-	@for nb in notebooks/*.py; do \
-	  name=$$(basename $$nb .py); \
-	  $(RUN) marimo export html $$nb -o $(OUT)/html/$$name.html -- --dataset $(DATASET) || exit 1; \
-	done
-	@echo "notebook HTML exports: $(OUT)/html/"
 
 ## bench: speed benchmarks (print measured ratios; the bench dependency group adds eventstudy for comparison)
 bench: env
@@ -59,6 +53,8 @@ bench: env
 	$(RUN) --group bench python benchmarks/bench_car.py
 	$(RUN) --group bench python benchmarks/bench_reward.py
 	$(RUN) --group bench python benchmarks/bench_backtest.py
+	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
+	$(RUN) python benchmarks/bench_notebook_controls.py
 
 clean:
 	rm -rf .venv .tools $(OUT) data janus.duckdb

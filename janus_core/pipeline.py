@@ -102,7 +102,11 @@ from janus_core.decide.reward import HgrmConfig
 from janus_core.evidence import dspy_bundle
 from janus_core.evidence.dspy_contract import DspyMetricsPolicy
 from janus_core.evidence.gate import TARGETS, evaluate_gate
-from janus_core.evidence.output import check_export_target, write_tree_atomically
+from janus_core.evidence.output import (
+    check_export_target,
+    point_latest,
+    write_tree_atomically,
+)
 from janus_core.evidence.quarantine import (
     QUARANTINE_KEY,
     REJECTED_DECISIONS_REF,
@@ -171,6 +175,9 @@ class ExportConfig(BaseModel):
     ``source_date_epoch`` pins ``generated_at`` (else the ``SOURCE_DATE_EPOCH`` environment variable,
     else the dataset's as-of time). ``report`` renders ``report.html`` for the promotion target
     ``report_target``; neither changes the evidence, so neither enters the config hash.
+    ``run_folders`` writes the export to ``out_dir/<run_id>/`` and points ``out_dir/latest`` at it
+    (``evidence.output.point_latest``), so successive runs sit side by side; without it the export
+    is ``out_dir`` itself.
     ``dspy_bundle`` adds the DSPy bundle, evaluated under ``dspy_metrics`` (the gate policy's DSPy
     metrics policy); ``measure_latency`` times a baseline policy's decisions for it
     (:func:`janus_core.decide.latency.policy_latency`: the timings vary run to run, so the bundle, the run
@@ -198,6 +205,7 @@ class ExportConfig(BaseModel):
     reward: dict[str, float | int | bool | str | None] = Field(default_factory=dict)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     out_dir: Path = Path("out/evidence")
+    run_folders: bool = False
     dspy_bundle: bool = False
     dspy_metrics: DspyMetricsPolicy = Field(default_factory=DspyMetricsPolicy)
     measure_latency: bool = False
@@ -228,6 +236,12 @@ class ExportConfig(BaseModel):
                              f"compute, so it cannot time them; rule: bring the time per decision as a "
                              f"latency_ms column of the decisions file")
         return self
+
+
+def wall_clock() -> str:
+    """The current time, UTC, as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (fixed width, so text order is time
+    order): when a run was made, kept out of the evidence, whose ``generated_at`` is reproducible."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: str) -> pl.DataFrame:
@@ -390,7 +404,7 @@ class ResearchRun(BaseModel):
     def resolved_configs(self, cfg: ExportConfig) -> dict[str, Any]:
         """Every config of the run as JSON, the object hashed into ``config_hash``."""
         return {
-            "export": config_json(cfg.model_dump(exclude={"out_dir", "dspy_bundle", "dspy_metrics", "measure_latency",
+            "export": config_json(cfg.model_dump(exclude={"out_dir", "run_folders", "dspy_bundle", "dspy_metrics", "measure_latency",
                                                         "source_date_epoch", "sign_key", "record_run", "report",
                                                         "report_target", "car", "label", "split", "policy"})),
             "car": config_json(self.car), "label": config_json(self.label), "split": config_json(self.split),
@@ -399,8 +413,9 @@ class ResearchRun(BaseModel):
 
 
 class ExportResult(BaseModel):
-    """What an export wrote (where, under which run id, the file digests and the evidence summary)
-    and the research run it was computed from."""
+    """What an export wrote (the folder, under which run id, the file digests, the evidence
+    document and ``summary``, the headline summary written as ``evidence-summary.json``) and the
+    research run it was computed from."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -409,6 +424,7 @@ class ExportResult(BaseModel):
     config_hash: str
     files: dict[str, str]
     evidence: dict[str, Any]
+    summary: dict[str, Any]
     run: ResearchRun
     #: What was done about temp folders of killed earlier runs (one line each; usually empty).
     notes: list[str] = Field(default_factory=list)
@@ -653,14 +669,17 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
 
 def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     """Run the research (:func:`run_research`), render (:func:`render_export`) and write the evidence
-    folder ``cfg.out_dir`` atomically, with its review report (``cfg.report``: rendered from the
-    complete temp folder before it is published, the input digests checked against the dataset
-    manifest under ``paths``), then append a row to the research store's ``runs`` table
-    (``cfg.record_run``). The result carries the :class:`ResearchRun` it was computed from.
+    folder (``cfg.out_dir``, or ``cfg.out_dir/<run_id>`` with ``cfg.run_folders``) atomically, with its
+    review report (``cfg.report``: rendered from the complete temp folder before it is published, the
+    input digests checked against the dataset manifest under ``paths``), then append a row to the
+    research store's ``runs`` table stamped with the wall-clock time of the export (``cfg.record_run``).
+    The result carries the :class:`ResearchRun` it was computed from.
 
     ``cfg.out_dir`` must be absent, empty or an earlier export (checked before anything is computed and
-    again before it is replaced; :func:`janus_core.evidence.output.check_export_target`)."""
-    check_export_target(cfg.out_dir)
+    again before it is replaced; :func:`janus_core.evidence.output.check_export_target`); with
+    ``cfg.run_folders`` that holds for the run's own folder."""
+    if not cfg.run_folders:
+        check_export_target(cfg.out_dir)
     key = load_private_key(cfg.sign_key) if cfg.sign_key is not None else None
     run = run_research(cfg, paths)
     inputs = evidence_inputs(run, cfg, paths)
@@ -671,26 +690,29 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True)
 
-    notes = write_tree_atomically(cfg.out_dir, files, render_review_report if cfg.report else None)
+    out_dir = Path(cfg.out_dir) / run_manifest["run_id"] if cfg.run_folders else Path(cfg.out_dir)
+    notes = write_tree_atomically(out_dir, files, render_review_report if cfg.report else None)
+    if cfg.run_folders:
+        point_latest(Path(cfg.out_dir), run_manifest["run_id"])
     if cfg.record_run:
-        record_run(paths, Path(cfg.out_dir), run_manifest, docs)
-    return ExportResult(out_dir=Path(cfg.out_dir), run_id=run_manifest["run_id"],
-                        config_hash=run_manifest["config_hash"],
+        record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock())
+    return ExportResult(out_dir=out_dir, run_id=run_manifest["run_id"], config_hash=run_manifest["config_hash"],
                         files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
-                        evidence=docs.evidence, run=run, notes=notes)
+                        evidence=docs.evidence, summary=json.loads(files[SUMMARY_REF]), run=run, notes=notes)
 
 
 def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,
-               verdicts: Mapping[str, Any]) -> RunRecord:
+               verdicts: Mapping[str, Any], created_at: str) -> RunRecord:
     """The research store's ``runs`` row of one export (``store.RunRecord``): run id, dataset and
     config hashes, the artifact hashes, headline numbers and the local gate verdict per target
-    (canonical JSON ``{target: {promotable, codes}}``). ``created_at`` is ``generated_at``, so a
-    re-run replaces its row with identical values."""
+    (canonical JSON ``{target: {promotable, codes}}``). ``created_at`` is when the export ran (wall
+    clock, UTC), not the evidence's reproducible ``generated_at``: a re-run replaces its row, now
+    stamped with the re-run's time and folder."""
 
     ev, rw = docs.event_car["summary"], docs.hgrm_reward["summary"]
     return RunRecord(
         run_id=run_manifest["run_id"],
-        created_at=run_manifest["generated_at"],
+        created_at=created_at,
         dataset=run_manifest["dataset"]["name"],
         dataset_snapshot_hash=run_manifest["dataset"]["snapshot_hash"] or None,
         config_hash=run_manifest["config_hash"],
@@ -708,13 +730,14 @@ def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Pat
     )
 
 
-def record_run(paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs) -> None:
-    """Evaluate the local gate on the written folder for every target and append the run to the
-    store's ``runs`` table."""
+def record_run(paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs,
+               created_at: str) -> None:
+    """Evaluate the local gate on the written folder for every target and append the run, made at
+    ``created_at``, to the store's ``runs`` table."""
 
     verdicts = {}
     for target in TARGETS:
         verdict = evaluate_gate(out_dir, target)
         verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
-    store.append_run(run_record(run_manifest, docs, out_dir, verdicts), paths)
+    store.append_run(run_record(run_manifest, docs, out_dir, verdicts, created_at), paths)
 

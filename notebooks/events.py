@@ -1,33 +1,39 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="Janus-Q: news events")
+app = marimo.App(
+    width="medium",
+    app_title="Janus-Q: news events",
+    sql_output="lazy-polars",
+)
 
 
 @app.cell
 def _():
-    import json
-    from pathlib import Path
-
-    import altair as alt
     import marimo as mo
-    import polars as pl
 
-    from janus_core.data import catalog, store
-    from janus_core.data.manifest import dataset_choices, load_dataset
-    from janus_core.paths import WorkbenchPaths
+    from janus_core.data import catalog
+    from janus_core.data.manifest import load_dataset
+    from janus_core.data.store import view_name
+    from janus_core.data.workspace import dataset_choices
+    from janus_core.report import charts
+    from janus_core.report.formats import display_formats
+
+
+    def chart_view(chart):
+        """An altair chart as marimo's chart element, without selections: it serialises the chart
+        without re-validating every inline row (about ten times faster than the default display)."""
+        return mo.ui.altair_chart(chart, chart_selection=False, legend_selection=False)
 
     return (
-        Path,
-        WorkbenchPaths,
-        alt,
         catalog,
+        chart_view,
+        charts,
         dataset_choices,
-        json,
+        display_formats,
         load_dataset,
         mo,
-        pl,
-        store,
+        view_name,
     )
 
 
@@ -46,31 +52,31 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, dataset_choices, mo):
+def _(dataset_choices, mo):
     args = mo.cli_args()
-    paths = WorkbenchPaths.from_env()
-    _options, _value = dataset_choices(paths, args.get("dataset"))
-    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
-    dataset_picker
-    return args, dataset_picker, paths
+    choices = dataset_choices(args.get("dataset"))
+    if choices.problem and mo.app_meta().mode == "script":
+        raise SystemExit(choices.problem)
+    dataset_picker = mo.ui.dropdown(options=list(choices.options), value=choices.value, label="Dataset")
+    mo.vstack([dataset_picker, mo.md(choices.note),
+               mo.callout(mo.md(choices.problem), kind="warn") if choices.problem else mo.md("")])
+    return args, choices, dataset_picker
 
 
 @app.cell
-def _(dataset_picker, load_dataset, paths):
-    ds = load_dataset(dataset_picker.value, paths)
+def _(choices, dataset_picker, load_dataset, mo):
+    mo.stop(dataset_picker.value is None, mo.md("_No dataset is built yet: see above._"))
+    ds = load_dataset(dataset_picker.value, choices.paths)
     return (ds,)
 
 
 @app.cell
 def _(ds, mo):
-    mo.md(
-        f"""
-        **{ds.name}** (version {ds.meta.version}, provenance `{ds.meta.provenance}`, exchange time zone
-        `{ds.meta.exchange_timezone}`, news cut-off {ds.meta.news_cutoff}, as of {ds.meta.as_of}):
-        {ds.events.height:,} events on {ds.events["symbol"].n_unique():,} symbols,
-        {ds.prices.height:,} price rows.
-        """
-    )
+    mo.md(f"""
+    **{ds.name}** (version {ds.meta.version}, provenance `{ds.meta.provenance}`, exchange time zone
+    `{ds.meta.exchange_timezone}`, news cut-off {ds.meta.news_cutoff}, as of {ds.meta.as_of}):
+    {ds.events.height:,} events on {ds.events["symbol"].n_unique():,} symbols, {ds.prices.height:,} price rows.
+    """)
     return
 
 
@@ -91,122 +97,68 @@ def _(catalog, ds, mo):
 
 @app.cell
 def _(catalog, date_filter, ds, headline_search, symbol_filter, type_filter):
-    event_filter = catalog.EventFilter(
+    events = catalog.explore_events(ds, catalog.EventFilter(
         event_types=tuple(type_filter.value),
         symbols=tuple(s.strip() for s in symbol_filter.value.split(",") if s.strip()),
         start=date_filter.value[0],
         end=date_filter.value[1],
         query=headline_search.value,
-    )
-    selected = catalog.filter_events(ds.events, event_filter, ds.meta.exchange_timezone)
-    return (selected,)
+    ))
+    return (events,)
 
 
 @app.cell
-def _(alt, catalog, mo, selected):
-    by_type = catalog.counts_by(selected, "event_type")
-    _chart = (
-        alt.Chart(by_type)
-        .mark_bar()
-        .encode(
-            x=alt.X("n:Q", title="events"),
-            y=alt.Y("event_type:N", sort="-x", title=None),
-            tooltip=["event_type", "n"],
-        )
-        .properties(title="Events by type", height=260)
-    )
-    mo.vstack([mo.md(f"### {selected.height:,} events selected"), _chart])
-    return (by_type,)
+def _(chart_view, charts, events, mo):
+    mo.vstack([
+        mo.md(f"### {events.selected.height:,} events selected"),
+        chart_view(charts.ranked_bar_chart(events.by_type, "event_type", "n", x_title="events")),
+        mo.md("### Events over time (exchange-local months)"),
+        chart_view(charts.monthly_bar_chart(events.monthly, "month", "n", "event_type", y_title="events")),
+    ])
+    return
 
 
 @app.cell
-def _(alt, catalog, ds, selected):
-    monthly = catalog.monthly_counts(selected, ds.meta.exchange_timezone)
-    (
-        alt.Chart(monthly)
-        .mark_bar()
-        .encode(
-            x=alt.X("yearmonth(month):T", title="month (exchange local)"),
-            y=alt.Y("n:Q", stack=True, title="events"),
-            color=alt.Color("event_type:N", title="type"),
-            tooltip=["month", "event_type", "n"],
-        )
-        .properties(title="Events over time", height=240)
-    )
-    return (monthly,)
+def _(chart_view, charts, events, mo):
+    mo.hstack([
+        mo.vstack([mo.md("### Most covered symbols (top 20)"),
+                   chart_view(charts.ranked_bar_chart(events.by_symbol.head(20), "symbol", "n", x_title="events",
+                                                      style=charts.ChartStyle(width=280)))]),
+        mo.vstack([mo.md("### Sentiment by type"),
+                   chart_view(charts.stacked_bar_chart(
+                       events.sentiment, "event_type", "share", "sentiment", x_title="share", normalize=True,
+                       style=charts.ChartStyle(width=280),
+                       palette={"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c",
+                                "missing": "#e0e0e0"}))]),
+    ])
+    return
 
 
 @app.cell
-def _(alt, catalog, mo, selected):
-    by_symbol = catalog.counts_by(selected, "symbol")
-    sentiment = catalog.sentiment_by_type(selected)
-    _symbols = (
-        alt.Chart(by_symbol.head(20))
-        .mark_bar()
-        .encode(x="n:Q", y=alt.Y("symbol:N", sort="-x"), tooltip=["symbol", "n"])
-        .properties(title="Most covered symbols (top 20)", height=300)
-    )
-    _sentiment = (
-        alt.Chart(sentiment)
-        .mark_bar()
-        .encode(
-            x=alt.X("share:Q", stack="normalize", title="share"),
-            y=alt.Y("event_type:N", title=None),
-            color=alt.Color(
-                "sentiment:N",
-                scale=alt.Scale(
-                    domain=["negative", "neutral", "positive", "missing"],
-                    range=["#d62728", "#9e9e9e", "#2ca02c", "#e0e0e0"],
-                ),
-            ),
-            tooltip=["event_type", "sentiment", "n", alt.Tooltip("share:Q", format=".1%")],
-        )
-        .properties(title="Sentiment by type", height=300)
-    )
-    mo.hstack([_symbols, _sentiment])
-    return by_symbol, sentiment
-
-
-@app.cell
-def _(mo, selected):
-    event_table = mo.ui.table(
-        selected.select("event_id", "published_local", "symbol", "event_type", "sentiment", "headline"),
-        selection="single",
-        page_size=10,
-        label="Select an event to see its price path",
-    )
+def _(display_formats, events, mo):
+    _shown = events.selected.select("event_id", "published_local", "symbol", "event_type", "sentiment", "headline")
+    event_table = mo.ui.table(_shown, selection="single", page_size=10, format_mapping=display_formats(_shown),
+                              label="Select an event to see its price path")
     event_table
     return (event_table,)
 
 
 @app.cell
-def _(alt, catalog, ds, event_table, mo, selected):
-    _picked = event_table.value
-    focus_id = _picked["event_id"][0] if _picked.height else (selected["event_id"][0] if selected.height else None)
-    path = catalog.price_path(ds, focus_id) if focus_id is not None else None
-    if path is None:
-        _view = mo.md("_No event selected._")
-    else:
-        _line = (
-            alt.Chart(path)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("rel_day:Q", title="trading days from publication"),
-                y=alt.Y("value:Q", scale=alt.Scale(zero=False), title="close, rebased to day -1"),
-                color=alt.Color("series:N"),
-                tooltip=["date", "rel_day", "series", alt.Tooltip("value:Q", format=".4f"), "tradable"],
-            )
-        )
-        _rule = alt.Chart(path.filter(path["rel_day"] == 0).head(1)).mark_rule(strokeDash=[4, 4]).encode(x="rel_day:Q")
-        _view = (_line + _rule).properties(title=f"Price path around event {focus_id}", height=260)
-    _view
-    return (path,)
+def _(chart_view, charts, event_table, events, mo):
+    _focus = events.focus(event_table.value["event_id"][0] if event_table.value.height else None)
+    _path = events.path(_focus)
+    mo.md("_No event selected._") if _path is None else mo.vstack([
+        mo.md(f"### Price path around event `{_focus}` (closes rebased to day -1; dashed: day 0)"),
+        chart_view(charts.line_chart(_path, "rel_day", "value", "series", x_title="trading days from publication",
+                                     y_title="close, rebased to day -1", rule_at=0)),
+    ])
+    return
 
 
 @app.cell
-def _(ds, paths, store):
-    conn = store.connect(paths, read_only=True)
-    events_view = store.view_name(ds.name, "events")
+def _(catalog, choices, ds, view_name):
+    conn = catalog.sql_engine(ds.name, choices.paths)
+    events_view = view_name(ds.name, "events")
     return conn, events_view
 
 
@@ -219,45 +171,17 @@ def _(conn, events_view, mo):
         GROUP BY event_type
         ORDER BY n DESC, event_type
         """,
-        engine=conn,
+        engine=conn
     )
     return (sql_counts,)
 
 
 @app.cell
-def _(
-    Path,
-    args,
-    by_symbol,
-    by_type,
-    ds,
-    json,
-    monthly,
-    path,
-    pl,
-    selected,
-    sentiment,
-    sql_counts,
-):
-    summary = {
-        "dataset": ds.name,
-        "provenance": ds.meta.provenance,
-        "event_count": selected.height,
-        "symbol_count": by_symbol.height,
-        "events_by_type": {r["event_type"]: r["n"] for r in by_type.sort("event_type").iter_rows(named=True)},
-        "months": monthly["month"].n_unique(),
-        "sentiment_share": {
-            f"{r['event_type']}/{r['sentiment']}": round(r["share"], 4) for r in sentiment.iter_rows(named=True)
-        },
-        "sql_counts_match": pl.DataFrame(sql_counts).sort("event_type")["n"].to_list()
-        == by_type.sort("event_type")["n"].to_list(),
-        "price_path_rows": 0 if path is None else path.height,
-    }
+def _(args, events, sql_counts):
     if args.get("out"):
-        _out = Path(str(args.get("out")))
-        _out.mkdir(parents=True, exist_ok=True)
-        (_out / "events-summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
-        print(f"events: {selected.height:,} events of {ds.name}; summary written to {_out / 'events-summary.json'}")
+        _summary = events.write(str(args.get("out")), sql_counts.collect())
+        print(f"events: {_summary['event_count']:,} events of {_summary['dataset']}; summary written to "
+              f"{args.get('out')}/events-summary.json")
     return
 
 

@@ -5,7 +5,7 @@ backtest (paper metrics, interval, decision metrics)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
@@ -35,6 +35,23 @@ def benchmark_navs(ds: Dataset, start: dt.date, end: dt.date) -> pl.DataFrame:
 SWEEP_KEYS: tuple[str, ...] = (*NAV_METRIC_KEYS, "n_executed", "total_cost", "max_gross_exposure")
 
 
+def sweep_rows(
+    cfg: BacktestConfig,
+    field: str,
+    values: Iterable[object],
+    run: Callable[[BacktestConfig], BacktestResult],
+) -> pl.DataFrame:
+    """One backtest per value of the config ``field`` (every other setting from ``cfg``), each run by
+    ``run(config)``, in the order given: columns ``field`` and :data:`SWEEP_KEYS`."""
+    if field not in BacktestConfig.model_fields:
+        raise ValueError(f"config_sweep: {field!r} is not a BacktestConfig field")
+    rows = []
+    for value in values:
+        res = run(BacktestConfig(**{**cfg.model_dump(), field: value}))
+        rows.append({field: value, **{k: res.metrics[k] for k in SWEEP_KEYS}})
+    return pl.DataFrame(rows)
+
+
 def config_sweep(
     ds: Dataset,
     decisions: pl.DataFrame,
@@ -44,16 +61,8 @@ def config_sweep(
     values: Iterable[object],
     type_weights: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
-    """One backtest per value of the config ``field`` (every other setting from ``cfg``), in the
-    order given: columns ``field`` and :data:`SWEEP_KEYS`."""
-    if field not in BacktestConfig.model_fields:
-        raise ValueError(f"config_sweep: {field!r} is not a BacktestConfig field")
-    rows = []
-    for value in values:
-        swept = BacktestConfig(**{**cfg.model_dump(), field: value})
-        res = run_backtest(ds, decisions, labelled, swept, type_weights)
-        rows.append({field: value, **{k: res.metrics[k] for k in SWEEP_KEYS}})
-    return pl.DataFrame(rows)
+    """:func:`sweep_rows` of :func:`run_backtest` on ``decisions``."""
+    return sweep_rows(cfg, field, values, lambda swept: run_backtest(ds, decisions, labelled, swept, type_weights))
 
 
 def holding_period_sweep(

@@ -2,17 +2,32 @@
 sentiment; headline search; an event's price path against its benchmark).
 
 Pure functions over the canonical frames of :class:`janus_core.data.dataset.Dataset`; the events notebook
-holds the controls and charts and calls these.
+holds the controls and charts and calls these. :func:`explore_events` gathers them into one typed
+result, :class:`EventCatalog`, whose :meth:`EventCatalog.summary` is the notebook's headless summary;
+:func:`sql_engine` gives the notebook's SQL cell the dataset's tables without opening the store.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from janus_core.data.dataset import Dataset
+from janus_core.data.manifest import read_manifest
+from janus_core.data.store import view_name
+from janus_core.paths import WorkbenchPaths
+
+#: Decimals of the shares in :meth:`EventCatalog.summary`.
+SHARE_DECIMALS = 4
+#: How many trading days before and after the event :func:`price_path` shows.
+PATH_DAYS = 10
 
 
 class EventFilter(BaseModel):
@@ -119,3 +134,87 @@ def price_path(ds: Dataset, event_id: str, before: int = 10, after: int = 10) ->
         bench.select("date", "rel_day", series=pl.lit("benchmark"), value=pl.col("close") / bench_base_value,
                      tradable=pl.lit(True)),
     ]).sort("series", "date")
+
+
+@dataclass(frozen=True)
+class EventCatalog:
+    """The events of ``dataset`` that match ``flt`` and their views: ``selected`` (with local time,
+    sorted as :func:`filter_events`), counts ``by_type`` and ``by_symbol`` (:func:`counts_by`),
+    ``monthly`` counts (:func:`monthly_counts`) and sentiment shares by type (:func:`sentiment_by_type`)."""
+
+    dataset: Dataset
+    flt: EventFilter
+    selected: pl.DataFrame
+    by_type: pl.DataFrame
+    by_symbol: pl.DataFrame
+    monthly: pl.DataFrame
+    sentiment: pl.DataFrame
+
+    def focus(self, event_id: str | None = None) -> str | None:
+        """``event_id`` when given, else the first selected event (None when nothing is selected)."""
+        if event_id is not None:
+            return event_id
+        return self.selected["event_id"][0] if self.selected.height else None
+
+    def path(self, event_id: str | None = None) -> pl.DataFrame | None:
+        """The price path (:func:`price_path`, :data:`PATH_DAYS` each side) around :meth:`focus`."""
+        focus = self.focus(event_id)
+        return None if focus is None else price_path(self.dataset, focus, PATH_DAYS, PATH_DAYS)
+
+    def summary(self, sql_counts: pl.DataFrame | None = None) -> dict[str, Any]:
+        """The notebook's headless summary: dataset and provenance, selected events and symbols, events
+        per type, months covered, sentiment share per ``type/sentiment`` (rounded to
+        :data:`SHARE_DECIMALS`), the rows of the default price path (:meth:`path`), and
+        ``sql_counts_match``: whether ``sql_counts`` (``event_type, n`` from SQL over the dataset's
+        events view) gives the same counts per type (None without it)."""
+        by_type = self.by_type.sort("event_type")
+        match = None if sql_counts is None else (
+            sql_counts.sort("event_type")["n"].to_list() == by_type["n"].to_list())
+        path = self.path()
+        return {
+            "dataset": self.dataset.name,
+            "provenance": self.dataset.meta.provenance,
+            "event_count": self.selected.height,
+            "symbol_count": self.by_symbol.height,
+            "events_by_type": {r["event_type"]: r["n"] for r in by_type.iter_rows(named=True)},
+            "months": self.monthly["month"].n_unique(),
+            "sentiment_share": {f"{r['event_type']}/{r['sentiment']}": round(r["share"], SHARE_DECIMALS)
+                                for r in self.sentiment.iter_rows(named=True)},
+            "sql_counts_match": match,
+            "price_path_rows": 0 if path is None else path.height,
+        }
+
+    def write(self, out_dir: Path | str, sql_counts: pl.DataFrame | None = None) -> dict[str, Any]:
+        """Write :meth:`summary` to ``out_dir/events-summary.json`` (sorted keys, 2-space indent) and
+        return it."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = self.summary(sql_counts)
+        (out / "events-summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
+        return summary
+
+
+def explore_events(ds: Dataset, flt: EventFilter = EventFilter()) -> EventCatalog:
+    """The :class:`EventCatalog` of the events of ``ds`` matching ``flt``."""
+    tz = ds.meta.exchange_timezone
+    selected = filter_events(ds.events, flt, tz)
+    return EventCatalog(dataset=ds, flt=flt, selected=selected, by_type=counts_by(selected, "event_type"),
+                        by_symbol=counts_by(selected, "symbol"), monthly=monthly_counts(selected, tz),
+                        sentiment=sentiment_by_type(selected))
+
+
+def sql_engine(name: str, paths: WorkbenchPaths) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with one view per table of dataset ``name``, named as in the
+    research store (``store.view_name``: ``synthetic_ashare__events``, ...) and reading the dataset's
+    Parquet files. SQL over the data without opening the store file, so a notebook that keeps this
+    connection holds no lock on ``janus.duckdb``; close it when done."""
+    manifest = read_manifest(name, paths)
+    conn = duckdb.connect(":memory:")
+    try:
+        for table, entry in sorted(manifest.tables.items()):
+            target = str((paths.data_dir / entry.path).resolve()).replace("'", "''")
+            conn.execute(f'CREATE VIEW "{view_name(name, table)}" AS SELECT * FROM read_parquet(\'{target}\')')
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -795,14 +795,6 @@ def verify_dataset(name: str, paths: WorkbenchPaths | None = None,
     return findings
 
 
-def dataset_choices(paths: WorkbenchPaths | None, requested: object = None,
-                    default: str = "synthetic-ashare") -> tuple[list[str], str]:
-    """A dataset picker's options and value: the datasets with a manifest under ``paths`` plus the
-    requested one (``requested`` or ``default`` when empty), sorted by name."""
-    value = str(requested or default)
-    return sorted(set(list_datasets(paths)) | {value}), value
-
-
 def input_digests(manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Per-table ``sha256``, ``content_hash`` and ``rows`` from a dataset manifest (empty without one)."""
     if manifest is None:

@@ -95,3 +95,28 @@ def write_tree_atomically(out_dir: str | Path, files: Mapping[str, bytes],
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return notes
+
+
+#: The entry of a runs folder that points at its newest run.
+LATEST = "latest"
+
+
+def point_latest(root: Path, name: str) -> Path:
+    """Point ``root/latest`` at the run folder ``root/name``: a relative symbolic link, replaced
+    atomically (a new link is renamed over the old one, so a reader sees the old or the new run,
+    never none). Where symbolic links cannot be made (e.g. Windows without the privilege),
+    ``root/latest`` is a small text file holding ``name`` instead. Returns the ``latest`` path."""
+    root = Path(os.path.abspath(root))
+    latest = root / LATEST
+    tmp = root / f".{LATEST}.tmp-{os.getpid()}"
+    try:
+        os.symlink(name, tmp, target_is_directory=True)
+    except OSError:
+        tmp.write_text(name + "\n", encoding="utf-8")
+    try:
+        os.replace(tmp, latest)
+    except OSError:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        raise
+    return latest

@@ -158,6 +158,140 @@ def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, hig
     return alt.layer(*layers).properties(width=style.width, height=max(60, 24 * frame.height))
 
 
+#: Colours of :func:`ranked_bar_chart` with ``signed``: gains and losses.
+GAIN, LOSS = "#2ca02c", "#d62728"
+
+
+def _tooltip(frame: pl.DataFrame, columns: list[str]) -> list[alt.Tooltip]:
+    """Tooltips for ``columns``: floats with 4 decimals, integers as they are, dates as dates, the
+    rest as text."""
+    out = []
+    for c in columns:
+        dtype = frame.schema[c]
+        if dtype.is_float():
+            out.append(alt.Tooltip(f"{c}:Q", format=".4f"))
+        elif dtype.is_integer():
+            out.append(alt.Tooltip(f"{c}:Q", format=","))
+        elif dtype.is_temporal():
+            out.append(alt.Tooltip(f"{c}:T"))
+        else:
+            out.append(alt.Tooltip(f"{c}:N"))
+    return out
+
+
+def ranked_bar_chart(frame: pl.DataFrame, category: str, value: str, *, x_title: str, signed: bool = False,
+                     tooltip: tuple[str, ...] = (), style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category``, largest at the top (e.g. events per type);
+    ``signed`` colours gains green and losses red (e.g. P&L or CAAR per type)."""
+    cols = list(dict.fromkeys((category, value, *tooltip)))
+    data = alt.Data(values=_records(frame.select(cols)))
+    enc = {
+        "x": alt.X(f"{value}:Q", title=x_title),
+        "y": alt.Y(f"{category}:N", sort="-x", title=None),
+        "tooltip": _tooltip(frame, cols),
+    }
+    if signed:
+        enc["color"] = alt.condition(f"datum.{value} > 0", alt.value(GAIN), alt.value(LOSS))
+    return alt.Chart(data).mark_bar().encode(**enc).properties(
+        width=style.width, height=max(60, 22 * frame[category].n_unique()))
+
+
+def stacked_bar_chart(frame: pl.DataFrame, category: str, value: str, colour: str, *, x_title: str,
+                      normalize: bool = False, palette: dict[str, str] | None = None,
+                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category`` (in the frame's order) stacked by ``colour``;
+    ``normalize`` stacks shares of 100% (e.g. sentiment within each event type); ``palette`` fixes
+    the colour of each ``colour`` value (in that order)."""
+    cols = list(dict.fromkeys([category, value, colour]))
+    data = alt.Data(values=_records(frame.select(cols)))
+    scale = alt.Scale(domain=list(palette), range=list(palette.values())) if palette else alt.Undefined
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", stack="normalize" if normalize else "zero", title=x_title),
+            y=alt.Y(f"{category}:N", sort=None, title=None),
+            color=alt.Color(f"{colour}:N", title=colour.replace("_", " "), scale=scale),
+            tooltip=_tooltip(frame, cols),
+        )
+        .properties(width=style.width, height=max(60, 22 * frame[category].n_unique()))
+    )
+
+
+def grouped_bar_chart(frame: pl.DataFrame, category: str, value: str, group: str, *, x_title: str,
+                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category``, one bar per ``group`` side by side (e.g. the
+    best constant policy's reward next to the oracle's, per action)."""
+    cols = list(dict.fromkeys([category, value, group]))
+    data = alt.Data(values=_records(frame.select(cols)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", sort=None, title=category.replace("_", " ")),
+            x=alt.X(f"{value}:Q", title=x_title),
+            color=alt.Color(f"{group}:N", title=None),
+            yOffset=f"{group}:N",
+            tooltip=_tooltip(frame, cols),
+        )
+        .properties(width=style.width, height=max(60, 16 * frame.height))
+    )
+
+
+def monthly_bar_chart(frame: pl.DataFrame, month: str, value: str, colour: str, *, y_title: str,
+                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """Vertical bars of ``value`` per calendar ``month`` (a date column), stacked by ``colour``."""
+    cols = list(dict.fromkeys([month, value, colour]))
+    data = alt.Data(values=_records(frame.select(cols)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"yearmonth({month}):T", title=month),
+            y=alt.Y(f"{value}:Q", stack="zero", title=y_title),
+            color=alt.Color(f"{colour}:N", title=colour.replace("_", " ")),
+            tooltip=_tooltip(frame, cols),
+        )
+        .properties(width=style.width, height=style.height)
+    )
+
+
+def binned_histogram_chart(frame: pl.DataFrame, start: str, end: str, count: str, series: str, *, x_title: str,
+                           style: ChartStyle = ChartStyle()) -> alt.Chart:
+    """A histogram already binned (one row per non-empty bin ``[start, end)`` with its ``count``),
+    stacked by ``series``: e.g. ``significance.car_distribution``."""
+    cols = list(dict.fromkeys([series, start, end, count]))
+    data = alt.Data(values=_records(frame.select(cols)))
+    return (
+        alt.Chart(data)
+        .mark_bar(opacity=0.8)
+        .encode(
+            x=alt.X(f"{start}:Q", bin="binned", title=x_title),
+            x2=f"{end}:Q",
+            y=alt.Y(f"{count}:Q", stack=True, title="count"),
+            color=alt.Color(f"{series}:N", title=series.replace("_", " ")),
+            tooltip=_tooltip(frame, cols),
+        )
+        .properties(width=style.width, height=style.height)
+    )
+
+
+def box_chart(frame: pl.DataFrame, category: str, *, x_title: str, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+    """A box per ``category`` from precomputed quantiles (columns ``min, q25, median, q75, max``, e.g.
+    ``reward.reward_quantiles``): a rule from min to max, a bar from q25 to q75, a tick at the median;
+    categories ordered by median, highest first."""
+    cols = [category, "min", "q25", "median", "q75", "max"]
+    data = alt.Data(values=_records(frame.select(cols)))
+    y = alt.Y(f"{category}:N", title=category.replace("_", " "),
+              sort=alt.EncodingSortField("median", order="descending"))
+    base = alt.Chart(data).encode(y=y, color=alt.Color(f"{category}:N", legend=None), tooltip=_tooltip(frame, cols))
+    return alt.layer(
+        base.mark_rule().encode(x=alt.X("min:Q", title=x_title), x2="max:Q"),
+        base.mark_bar(size=14).encode(x="q25:Q", x2="q75:Q"),
+        base.mark_tick(size=18, thickness=2).encode(x="median:Q", color=alt.value("black")),
+    ).properties(width=style.width, height=max(60, 30 * frame.height))
+
+
 _ID_DEF = re.compile(r'\bid="([^"]+)"')
 _ID_USE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 

@@ -1,0 +1,75 @@
+"""The chart builders the notebooks share with the report: each gives a valid Vega-Lite spec over the
+rows it was given, with the encodings its docstring promises, and renders offline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from janus_core.report import charts
+from janus_core.report.formats import display_formats
+
+
+def _spec(chart) -> dict:
+    return chart.to_dict(validate=True)
+
+
+def _values(spec: dict) -> list[dict]:
+    layers = spec.get("layer", [spec])
+    return next(layer["data"]["values"] for layer in [spec, *layers] if "data" in layer)
+
+
+TYPES = pl.DataFrame({"event_type": ["dividend", "violation", "financing"], "n": [5, 2, 9],
+                      "pnl": [0.01, -0.02, 0.005]})
+
+
+def test_ranked_bars_sort_by_value_and_colour_by_sign():
+    spec = _spec(charts.ranked_bar_chart(TYPES, "event_type", "pnl", x_title="P&L", signed=True, tooltip=("n",)))
+    assert spec["encoding"]["y"]["sort"] == "-x"
+    colour = spec["encoding"]["color"]
+    assert colour["condition"]["value"] == charts.GAIN and colour["value"] == charts.LOSS
+    assert _values(spec) == TYPES.select("event_type", "pnl", "n").to_dicts()
+    assert "color" not in _spec(charts.ranked_bar_chart(TYPES, "event_type", "n", x_title="events"))["encoding"]
+
+
+def test_stacked_bars_normalise_and_keep_a_fixed_palette():
+    shares = pl.DataFrame({"event_type": ["a", "a", "b"], "sentiment": ["negative", "positive", "missing"],
+                           "share": [0.25, 0.75, 1.0]})
+    palette = {"negative": "#d62728", "positive": "#2ca02c", "missing": "#e0e0e0"}
+    spec = _spec(charts.stacked_bar_chart(shares, "event_type", "share", "sentiment", x_title="share",
+                                          normalize=True, palette=palette))
+    assert spec["encoding"]["x"]["stack"] == "normalize"
+    assert spec["encoding"]["color"]["scale"] == {"domain": list(palette), "range": list(palette.values())}
+
+
+def test_grouped_monthly_binned_and_box_charts():
+    grouped = pl.DataFrame({"action": ["hold", "long"], "variable": ["oracle", "best constant"], "value": [2.5, 0.1]})
+    spec = _spec(charts.grouped_bar_chart(grouped, "action", "value", "variable", x_title="r"))
+    assert spec["encoding"]["yOffset"] == {"field": "variable", "type": "nominal"}
+    monthly = pl.DataFrame({"month": [date(2024, 1, 1), date(2024, 2, 1)], "event_type": ["a", "b"], "n": [3, 4]})
+    spec = _spec(charts.monthly_bar_chart(monthly, "month", "n", "event_type", y_title="events"))
+    assert spec["encoding"]["x"]["timeUnit"] == "yearmonth" and _values(spec)[0]["month"] == "2024-01-01"
+    bins = pl.DataFrame({"event_type": ["a", "a"], "bin_start": [-0.1, 0.0], "bin_end": [0.0, 0.1], "n": [2, 3]})
+    spec = _spec(charts.binned_histogram_chart(bins, "bin_start", "bin_end", "n", "event_type", x_title="CAR"))
+    assert spec["encoding"]["x"]["bin"] == "binned" and spec["encoding"]["x2"] == {"field": "bin_end"}
+    quantiles = pl.DataFrame({"strategy_id": ["x", "y"], "n": [3, 3], "min": [0.0, 1.0], "q25": [0.5, 1.5],
+                              "median": [1.0, 2.0], "q75": [1.5, 2.5], "max": [2.0, 3.0]})
+    spec = _spec(charts.box_chart(quantiles, "strategy_id", x_title="reward"))
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "bar", "tick"]
+
+
+@pytest.mark.parametrize("build", [
+    lambda: charts.ranked_bar_chart(TYPES, "event_type", "n", x_title="events"),
+    lambda: charts.stacked_bar_chart(TYPES, "event_type", "n", "event_type", x_title="events"),
+])
+def test_new_builders_render_offline(build):
+    assert charts.chart_svg(build(), "t").startswith("<svg")
+
+
+def test_display_formats_round_floats_for_people_and_group_integer_digits():
+    frame = pl.DataFrame({"name": ["a"], "n": [12345], "caar": [0.005680605980490262], "t": [12.3456789]})
+    formats = display_formats(frame)
+    assert formats == {"n": "{:,d}", "caar": "{:.4g}", "t": "{:.4g}"}
+    assert [formats[c].format(frame[c][0]) for c in formats] == ["12,345", "0.005681", "12.35"]
