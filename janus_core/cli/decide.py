@@ -62,11 +62,20 @@ def _handle(args: argparse.Namespace) -> int:
     from janus_core.decide.prompts import PromptConfig, PromptError
     from janus_core.decide.text_baseline import TextBaselineError
 
+    opt = None
     if args.optimize == "dspy":
-        from janus_core.decide.dspy_program import DSPY_GROUP_HINT, dspy_installed
+        from janus_core.decide.dspy_program import DSPY_GROUP_HINT, DspyOptimizeConfig, dspy_installed
 
         if not dspy_installed():
             print(f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",
+                  file=sys.stderr)
+            return 2
+        try:
+            opt = DspyOptimizeConfig(**{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items()
+                                        if getattr(args, dest) is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            print(f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
                   file=sys.stderr)
             return 2
     elif any(getattr(args, dest) is not None for dest in DSPY_FLAGS):
@@ -98,14 +107,12 @@ def _handle(args: argparse.Namespace) -> int:
                                            StoreError, DatasetIntegrityError, FileNotFoundError, ValidationError,
                                            ValueError)
     try:
-        if args.optimize == "dspy":
+        if opt is not None:
             import dspy
 
-            from janus_core.decide.dspy_program import DspyOptimizeConfig, optimize_dspy
+            from janus_core.decide.dspy_program import optimize_dspy
 
             errors = (*errors, dspy.utils.exceptions.DSPyError)
-            opt = DspyOptimizeConfig(**{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items()
-                                        if getattr(args, dest) is not None})
             result = optimize_dspy(cfg, opt, WorkbenchPaths.from_env(), progress)
         else:
             result = decide(cfg, WorkbenchPaths.from_env(), progress)

@@ -65,7 +65,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from janus_core.decide.completions import (
     Completion,
@@ -75,6 +75,7 @@ from janus_core.decide.completions import (
     complete_all,
 )
 from janus_core.decide.decisions import decisions_from_completions
+from janus_core.decide.lineage import LineageError, read_lineage
 from janus_core.decide.models import (
     DecideConfig,
     DecideError,
@@ -86,7 +87,13 @@ from janus_core.decide.models import (
     plan_decisions,
     run_lineage,
 )
-from janus_core.decide.prompts import TEMPLATE_FIELDS, PromptConfig, PromptTemplate, decision_events, prompt_fields
+from janus_core.decide.prompts import (
+    TEMPLATE_FIELDS,
+    PromptConfig,
+    PromptTemplate,
+    decision_events,
+    prompt_fields,
+)
 from janus_core.decide.reward import HgrmConfig, reward_config_hash
 from janus_core.decide.training import dspy_metric
 from janus_core.hashing import H
@@ -180,6 +187,21 @@ class DspyProgramRecord(BaseModel):
         return {"optimizer_config": self.optimizer_config, "metric": self.metric,
                 "train_event_ids": self.train_event_ids, "demo_event_ids": self.demo_event_ids(),
                 "evaluation": self.evaluation, "lm": self.lm, "dspy_version": self.dspy_version}
+
+
+def decisions_program_record(path: Any) -> DspyProgramRecord | None:
+    """The compile record in a decisions file's lineage (None without lineage or without one);
+    :class:`LineageError` naming the file when it breaks :class:`DspyProgramRecord`."""
+    lineage = read_lineage(path)
+    if lineage is None or lineage.get("dspy") is None:
+        return None
+    try:
+        return DspyProgramRecord.model_validate(lineage["dspy"])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = "".join(f".{x}" for x in err["loc"])
+        raise LineageError(f"{path}: lineage dspy{where}: {err['msg']} (rule: the DSPy compile record of "
+                           "janus decide --optimize dspy)") from None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
     if spec.kind != "openai" and cfg.endpoint:
         raise DecideError(f"endpoint settings {sorted(cfg.endpoint)} apply to openai:MODEL@URL models only")
     plan = plan or plan_decisions(cfg, paths)
-    ds, labelled, events, template, rendered = plan.ds, plan.labelled, plan.events, plan.template, plan.rendered
+    ds, labelled, events, rendered = plan.ds, plan.labelled, plan.events, plan.rendered
     started = time.perf_counter()
     stats = RunStats(prompts=events.height)
     fitted: TextBaseline | None = None
