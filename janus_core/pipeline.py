@@ -85,7 +85,7 @@ from janus_core.data.store import (
 )
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions
-from janus_core.decide.dspy_program import DspyProgramRecord, decisions_program_record
+from janus_core.decide.dspy_record import DspyProgramRecord, decisions_program_record
 from janus_core.decide.latency import (
     LATENCY_COLUMN,
     DecisionLatency,

@@ -30,7 +30,6 @@ from janus_core.decide.dspy_program import (
     PROGRAM_NAME,
     SIGNATURE_NAME,
     DspyOptimizeConfig,
-    DspyProgramRecord,
     DspyUnavailable,
     dspy_installed,
     optimize_dspy,
@@ -38,9 +37,21 @@ from janus_core.decide.dspy_program import (
     signature_version,
     template_field_order,
 )
-from janus_core.decide.lineage import LineageError, model_refs, read_lineage, write_decisions
+from janus_core.decide.dspy_record import DspyProgramRecord
+from janus_core.decide.lineage import (
+    LineageError,
+    model_refs,
+    read_lineage,
+    write_decisions,
+)
 from janus_core.decide.models import DecideConfig, DecideError
-from janus_core.decide.prompts import TEMPLATE_DIR, TEMPLATE_FIELDS, decision_events, load_template, prompt_fields
+from janus_core.decide.prompts import (
+    TEMPLATE_DIR,
+    TEMPLATE_FIELDS,
+    decision_events,
+    load_template,
+    prompt_fields,
+)
 from janus_core.decide.training import dspy_metric
 from janus_core.evidence import dspy_bundle, output
 from janus_core.evidence.verify import verify_evidence

@@ -64,7 +64,11 @@ def _handle(args: argparse.Namespace) -> int:
 
     opt = None
     if args.optimize == "dspy":
-        from janus_core.decide.dspy_program import DSPY_GROUP_HINT, DspyOptimizeConfig, dspy_installed
+        from janus_core.decide.dspy_program import (
+            DSPY_GROUP_HINT,
+            DspyOptimizeConfig,
+            dspy_installed,
+        )
 
         if not dspy_installed():
             print(f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",

@@ -46,7 +46,8 @@ The decisions file
 ------------------
 The decisions carry the record columns of every ``janus decide`` run (the template's rendered
 prompt of the event, its hash, the template hash, the model id and fingerprint); the lineage adds
-``model_kind`` ``dspy`` and ``dspy``: the compile record (:class:`DspyProgramRecord`), which
+``model_kind`` ``dspy`` and ``dspy``: the compile record
+(:class:`janus_core.decide.dspy_record.DspyProgramRecord`), which
 ``janus export --dspy-bundle`` turns into the bundle's compile result (program name, signature
 versions, optimizer, dataset hash, compiled prompt hash, seed). DSPy is an optional dependency
 group: without it :func:`require_dspy` raises :class:`DspyUnavailable` naming ``uv sync --group
@@ -65,7 +66,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.decide.completions import (
     Completion,
@@ -75,7 +76,7 @@ from janus_core.decide.completions import (
     complete_all,
 )
 from janus_core.decide.decisions import decisions_from_completions
-from janus_core.decide.lineage import LineageError, read_lineage
+from janus_core.decide.dspy_record import DspyProgramRecord
 from janus_core.decide.models import (
     DecideConfig,
     DecideError,
@@ -149,59 +150,6 @@ class DspyOptimizeConfig(BaseModel):
         "abstention below 0."))
     seed: int = Field(20260219, description="Seed of the draw of train events (a fixed date).")
     reward: HgrmConfig = Field(default_factory=HgrmConfig, description="The reward dspy_metric scores with.")
-
-
-class DspyProgramRecord(BaseModel):
-    """The compile record a decisions file's lineage carries under ``dspy`` (module docstring), and
-    the run manifest's ``dspy.program``. ``compiled_prompt_hash`` must be ``H(compiled_prompt)``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    program_name: str
-    signature_versions: dict[str, str]
-    optimizer: str
-    optimizer_config: dict[str, Any]
-    metric: dict[str, str]
-    seed: str
-    dataset_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-    train_event_ids: list[str]
-    compiled_prompt: dict[str, Any]
-    compiled_prompt_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-    evaluation: dict[str, Any]
-    lm: dict[str, Any]
-    dspy_version: str
-
-    @model_validator(mode="after")
-    def _prompt_hash(self) -> DspyProgramRecord:
-        actual = H(self.compiled_prompt)
-        if self.compiled_prompt_hash != actual:
-            raise ValueError(f"compiled_prompt_hash {self.compiled_prompt_hash} is not H(compiled_prompt) {actual}")
-        return self
-
-    def demo_event_ids(self) -> list[str]:
-        return [d["event_id"] for d in self.compiled_prompt.get("demos", [])]
-
-    def bundle_entry(self) -> dict[str, Any]:
-        """What the DSPy bundle's metric bundle carries of the record (``janus_dspy_compile``): all
-        but the fields the compile result has itself and the compiled prompt (its hash is there)."""
-        return {"optimizer_config": self.optimizer_config, "metric": self.metric,
-                "train_event_ids": self.train_event_ids, "demo_event_ids": self.demo_event_ids(),
-                "evaluation": self.evaluation, "lm": self.lm, "dspy_version": self.dspy_version}
-
-
-def decisions_program_record(path: Any) -> DspyProgramRecord | None:
-    """The compile record in a decisions file's lineage (None without lineage or without one);
-    :class:`LineageError` naming the file when it breaks :class:`DspyProgramRecord`."""
-    lineage = read_lineage(path)
-    if lineage is None or lineage.get("dspy") is None:
-        return None
-    try:
-        return DspyProgramRecord.model_validate(lineage["dspy"])
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = "".join(f".{x}" for x in err["loc"])
-        raise LineageError(f"{path}: lineage dspy{where}: {err['msg']} (rule: the DSPy compile record of "
-                           "janus decide --optimize dspy)") from None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
      "model_refs": [...], "decisions_content_hash": HEX}
 
 and, for a compiled DSPy program (``model_kind`` ``dspy``), ``"dspy"``: its compile record
-(``dspy_program.DspyProgramRecord``), which ``janus export --dspy-bundle`` turns into the bundle's
+(``dspy_record.DspyProgramRecord``), which ``janus export --dspy-bundle`` turns into the bundle's
 compile result.
 
 ``decisions_content_hash`` is :func:`decisions_content_hash` of the rows, so the lineage names the

@@ -9,7 +9,7 @@ record and the metrics policy with its hash), which a verifier needs to recomput
 Compile result (:func:`compile_result_for`)
 -------------------------------------------
 - A decisions file written by ``janus decide --optimize dspy`` carries the compile record of its
-  DSPy program (:class:`janus_core.decide.dspy_program.DspyProgramRecord`, the lineage's ``dspy``;
+  DSPy program (:class:`janus_core.decide.dspy_record.DspyProgramRecord`, the lineage's ``dspy``;
   the run manifest keeps it as ``dspy.program``). The compile result then names that program:
   ``programName``, ``signatureVersions``, ``optimizer``, ``datasetHash`` (H of the train examples
   it was compiled on) and ``compiledPromptHash`` (H of its compiled prompt) are the record's;
@@ -73,7 +73,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from janus_core.decide.dspy_program import DspyProgramRecord
+from janus_core.decide.dspy_record import DspyProgramRecord
 from janus_core.decide.latency import DecisionLatency
 from janus_core.evidence.dspy_contract import (
     BUNDLE_FILE,
