@@ -89,6 +89,7 @@ from janus_core.data.store import (
 )
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions_checked
+from janus_core.decide.dspy_record import DspyProgramRecord, decisions_program_record
 from janus_core.decide.latency import (
     LATENCY_COLUMN,
     DecisionLatency,
@@ -299,7 +300,8 @@ class EvidenceInputs(BaseModel):
     data came from and under which terms (None when it states none); ``decisions_ref`` names the
     decision source (``policy:NAME`` or ``decisions:sha256:HEX``) and ``model_refs`` the model behind a
     decisions file from its lineage (``lineage.decisions_model_refs``; empty without one). ``decision_seed`` and
-    ``decision_latency`` describe the step that made the decisions, for the DSPy bundle only.
+    ``decision_latency`` describe the step that made the decisions, for the DSPy bundle only, as does
+    ``dspy_program``, the compile record of a decisions file written by ``janus decide --optimize dspy``.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -333,6 +335,7 @@ class EvidenceInputs(BaseModel):
     decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
         default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
+    dspy_program: DspyProgramRecord | None = None
 
 
 class ResearchRun(BaseModel):
@@ -344,7 +347,8 @@ class ResearchRun(BaseModel):
     - ``labelled``: every input event once, with its CAR, labels and split, or its exclusion reason;
     - ``decisions``: the candidate's decisions (one strategy), from ``decisions_ref``
       (``policy:NAME`` or ``decisions:sha256:HEX``) with ``decision_seed`` / ``decision_latency`` and, for a
-      model's decisions file, ``model_refs`` from its lineage (model id, fingerprint, template and fit hashes);
+      model's decisions file, ``model_refs`` from its lineage (model id, fingerprint, template and fit hashes)
+      and ``dspy_program``, the compile record of a compiled DSPy program (its seed is the decision seed);
     - ``mapped``: every decision once, with the event it maps to and how (``mapping_status``);
     - ``scored``: the HGRM reward rows of the mapped decisions;
     - ``research``: the research tables of :mod:`janus_core.research`, keyed by file stem;
@@ -367,6 +371,7 @@ class ResearchRun(BaseModel):
     model_refs: list[str]
     decision_seed: str
     decision_latency: DecisionLatency
+    dspy_program: DspyProgramRecord | None = None
     labelled: pl.DataFrame
     decisions: pl.DataFrame
     mapped: pl.DataFrame
@@ -445,12 +450,15 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     if cfg.decisions in POLICIES:
         decisions = make_decisions(cfg.decisions, labelled, cfg.policy)
         decisions_ref, seed, model_refs = f"policy:{cfg.decisions}", str(cfg.policy.seed), []
+        program = None
     else:
         check, digest = load_decisions_checked(cfg.decisions, cfg.decisions_on_invalid)
         decisions = check.frame
         counts = {"read": check.rows_read, "accepted": check.frame.height, "rejected": check.rejected.height}
         rejected_decisions = check.rejected if check.rejected.height else None
-        decisions_ref, seed = f"decisions:sha256:{digest}", NO_DECISION_SEED  # the bytes parsed, read once
+        decisions_ref = f"decisions:sha256:{digest}"  # the bytes parsed, read once
+        program = decisions_program_record(cfg.decisions)
+        seed = NO_DECISION_SEED if program is None else program.seed
         model_refs = decisions_model_refs(cfg.decisions, decisions)
     decisions = _select_strategy(decisions, cfg.strategy_id, decisions_ref)
     mapped = map_decisions(decisions, labelled)
@@ -465,7 +473,7 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
         dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
         analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
         decisions_ref=decisions_ref, model_refs=model_refs, decision_seed=seed,
-        decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
+        decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy), dspy_program=program,
         labelled=labelled, decisions=decisions, mapped=mapped, scored=scored, research=research,
         snapshot=snapshot, quarantine=quarantine_record(snapshot.manifest, snapshot.rejected, universe, counts),
         rejected_decisions=rejected_decisions,
@@ -532,7 +540,7 @@ def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) 
         candidate_id=run.candidate_id,
         reward_profile=run.reward_profile, reward_config=reward.reward_config_payload(run.reward),
         methodology=methodology(run.car, run.label), research=run.research,
-        decision_seed=run.decision_seed, decision_latency=run.decision_latency, quarantine=run.quarantine,
+        decision_seed=run.decision_seed, decision_latency=run.decision_latency, quarantine=run.quarantine, dspy_program=run.dspy_program,
         rejected_decisions=run.rejected_decisions, dataset_signature=run.snapshot.signature,
     )
 
@@ -626,10 +634,11 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         policy = dspy_policy or DspyMetricsPolicy()
         bundle = dspy_bundle.export_bundle(docs.event_car, docs.hgrm_reward, docs.evidence, inputs.mapped,
                                            decisions_ref=inputs.decisions_ref, seed=inputs.decision_seed,
-                                           latency=inputs.decision_latency, policy=policy, created_at=generated)
+                                           latency=inputs.decision_latency, policy=policy, created_at=generated,
+                                           program=inputs.dspy_program)
         files.update(dspy_bundle.bundle_files(bundle))
-        dspy_record = dspy_bundle.run_record(inputs.decision_seed, inputs.decision_latency,
-                                             policy).model_dump(mode="json")
+        dspy_record = dspy_bundle.run_record(inputs.decision_seed, inputs.decision_latency, policy,
+                                             inputs.dspy_program).manifest_json()
     root = repo_root()
     run_manifest: dict[str, Any] = {
         "schema_version": RUN_MANIFEST_SCHEMA,

@@ -8,7 +8,12 @@ attempt)`` (attempt 1 for the first request carrying that prompt) returns one of
 - ``"bad_grammar"``: 200 with well-formed JSON whose completion ignores the answer format;
 - ``"429"`` / ``"500"`` / ``"503"`` / ``"404"``: that status (429 with ``Retry-After: 0``);
 - ``"slow"``: waits ``slow_s`` seconds, then answers ``"ok"`` (to a client that may have gone);
-- ``"garbage"``: 200 with a body that is not JSON; ``"no_choices"``: 200 with ``{"choices": []}``.
+- ``"garbage"``: 200 with a body that is not JSON; ``"no_choices"``: 200 with ``{"choices": []}``;
+- ``"no_markers"``: 200 with the structured completion but without DSPy's field markers.
+
+A request written by DSPy's ChatAdapter (its last message asks for the ``[[ ## completed ## ]]``
+marker) is answered in that format: ``[[ ## completion ## ]]``, the structured completion, then
+``[[ ## completed ## ]]`` (:func:`dspy_answer`).
 
 It counts every request (``requests``), keeps the parsed bodies and headers (``bodies``,
 ``headers``), and the largest number of requests it was serving at once (``max_in_flight``).
@@ -37,6 +42,14 @@ def answer(prompt: str) -> str:
     car = (digest[2] - 128) / 4000.0
     return format_completion(action, etype, "weak" if action == "hold" else "strong", car,
                              "The test server read the news.", f"It expects a CAR of {car:+.4f}.")
+
+
+DSPY_DONE = "[[ ## completed ## ]]"
+
+
+def dspy_answer(prompt: str) -> str:
+    """:func:`answer` as DSPy's ChatAdapter expects it: in the ``completion`` output field."""
+    return f"[[ ## completion ## ]]\n{answer(prompt)}\n\n{DSPY_DONE}"
 
 
 class ChatServer:
@@ -120,7 +133,13 @@ class ChatServer:
                 if action == "no_choices":
                     self._send(200, b'{"choices": []}')
                     return
-                content = "I would probably buy this stock." if action == "bad_grammar" else answer(prompt)
+                dspy_request = DSPY_DONE in body["messages"][-1]["content"]
+                if action == "bad_grammar":
+                    content = "I would probably buy this stock."
+                elif dspy_request and action != "no_markers":
+                    content = dspy_answer(prompt)
+                else:
+                    content = answer(prompt)
                 payload = {
                     "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": owner.model,
                     "system_fingerprint": owner.fingerprint,

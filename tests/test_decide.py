@@ -4,6 +4,8 @@ endpoint (a test server on 127.0.0.1) decide on the demo, write a decisions file
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 
@@ -117,8 +119,14 @@ def test_tampered_rows_are_refused_by_the_export(ws, tmp_path, capsys):
     result = decide(DecideConfig(model="text-baseline", limit=30), ws)
     write_decisions(result.decisions, result.lineage, out)
     meta = pl.read_parquet_metadata(out)
+    # flip the action and its completion together, so the completion check passes and only the
+    # lineage (the hash of the rows) can tell
     flipped = pl.read_parquet(out).with_columns(
         pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"))
+    first = flipped.row(0, named=True)
+    said = re.sub(r"action: \w+", "action: hold", first["completion"], count=1)
+    flipped = flipped.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(said))
+                                   .otherwise(pl.col("completion")).alias("completion"))
     flipped.write_parquet(out, metadata={LINEAGE_KEY: meta[LINEAGE_KEY]})
     with pytest.raises(LineageError) as info:
         _export(ws, out, tmp_path / "ev")

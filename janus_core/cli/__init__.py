@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keygen": ("evidence", "make an Ed25519 key pair for signing evidence and datasets"),
     "report": ("report", "render DIR/report.html, the self-contained review report of an evidence folder"),
     "backtest": ("backtest", "backtest a candidate's decisions without hindsight: trades, NAV and the paper's metrics"),
-    "decide": ("decide", "a model's decisions on a dataset's events (text baseline, endpoint, callable)"),
+    "decide": ("decide", "a model's decisions on a dataset's events (text baseline, endpoint, callable, DSPy program)"),
 }
 #: Exit status of a run that ended with an error (argparse uses the same for a bad command line).
 EXIT_ERROR = 2

@@ -3,7 +3,8 @@
 ``janus decide --dataset NAME --model SPEC --out DECISIONS.parquet [--split test] [--limit N]
 [--refresh] [--strategy-id ID] [--template NAME-or-PATH] [--model-out PATH]
 [--concurrency N] [--requests-per-second R] [--timeout S] [--max-retries N] [--backoff S]
-[--temperature T] [--seed N] [--max-tokens N] [--api-key-env NAME] [--fingerprint FP]``
+[--temperature T] [--seed N] [--max-tokens N] [--api-key-env NAME] [--fingerprint FP]
+[--optimize dspy [--train-examples N] [--max-demos N] [--metric-threshold X] [--optimizer-seed N]]``
 
 SPEC is ``text-baseline`` (fitted on the train split; the fitted model is written to ``--model-out``,
 default ``DECISIONS.text-baseline.json`` next to the decisions), ``text-baseline:PATH`` (a saved
@@ -12,6 +13,11 @@ variable ``--api-key-env``, default ``OPENAI_API_KEY``; completions are cached i
 ``--refresh`` asks again) or ``module:function`` (``function(messages) -> str``). The endpoint flags
 apply to ``openai:`` models only. The file is accepted by ``janus export --decisions``, whose
 evidence then names the model in ``lineage.model_refs`` (:mod:`janus_core.decide.lineage`).
+``--optimize dspy`` (an ``openai:`` model, the optional dependency group ``dspy``) compiles the DSPy
+decision program against the endpoint on the train split, decides the chosen split with it and
+writes its compile record into the lineage (:mod:`janus_core.decide.dspy_program`), which
+``janus export --dspy-bundle`` turns into the bundle's compile result; without DSPy it exits 2
+naming ``uv sync --group dspy``.
 Prints what was written, the malformed count, and the run's requests, cache hits and failures.
 Exit 0 on success, 2 on a bad argument, dataset, model or unreachable endpoint (one line).
 """
@@ -35,6 +41,10 @@ ENDPOINT_FLAGS: dict[str, str] = {
     "max_tokens": "max_tokens", "api_key_env": "api_key_env", "fingerprint": "fingerprint",
 }
 
+#: CLI flag (argparse dest) -> DspyOptimizeConfig field.
+DSPY_FLAGS: dict[str, str] = {"train_examples": "train_examples", "max_demos": "max_demos",
+                              "metric_threshold": "metric_threshold", "optimizer_seed": "seed"}
+
 
 def default_model_out(out: Path) -> Path:
     """``DIR/NAME.text-baseline.json`` for ``--out DIR/NAME.parquet``."""
@@ -52,6 +62,30 @@ def _handle(args: argparse.Namespace) -> int:
     from janus_core.decide.prompts import PromptConfig, PromptError
     from janus_core.decide.text_baseline import TextBaselineError
 
+    opt = None
+    if args.optimize == "dspy":
+        from janus_core.decide.dspy_program import (
+            DSPY_GROUP_HINT,
+            DspyOptimizeConfig,
+            dspy_installed,
+        )
+
+        if not dspy_installed():
+            print(f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",
+                  file=sys.stderr)
+            return 2
+        try:
+            opt = DspyOptimizeConfig(**{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items()
+                                        if getattr(args, dest) is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            print(f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
+                  file=sys.stderr)
+            return 2
+    elif any(getattr(args, dest) is not None for dest in DSPY_FLAGS):
+        print("janus decide: --train-examples, --max-demos, --metric-threshold and --optimizer-seed apply to "
+              "--optimize dspy only", file=sys.stderr)
+        return 2
     out = Path(args.out)
     endpoint = {field: getattr(args, dest) for dest, field in ENDPOINT_FLAGS.items() if getattr(args, dest) is not None}
     try:
@@ -73,10 +107,20 @@ def _handle(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
+    errors: tuple[type[Exception], ...] = (DecideError, PromptError, TextBaselineError, EndpointError, LineageError,
+                                           StoreError, DatasetIntegrityError, FileNotFoundError, ValidationError,
+                                           ValueError)
     try:
-        result = decide(cfg, WorkbenchPaths.from_env(), progress)
-    except (DecideError, PromptError, TextBaselineError, EndpointError, LineageError, StoreError,
-            DatasetIntegrityError, FileNotFoundError, ValidationError, ValueError) as exc:
+        if opt is not None:
+            import dspy
+
+            from janus_core.decide.dspy_program import optimize_dspy
+
+            errors = (*errors, dspy.utils.exceptions.DSPyError)
+            result = optimize_dspy(cfg, opt, WorkbenchPaths.from_env(), progress)
+        else:
+            result = decide(cfg, WorkbenchPaths.from_env(), progress)
+    except errors as exc:
         bar.close()
         print(f"janus decide: {exc}".splitlines()[0], file=sys.stderr)
         return 2
@@ -92,7 +136,15 @@ def _handle(args: argparse.Namespace) -> int:
           f"sha256 {sealed['template']['sha256'][:16]}, decisions content {sealed['decisions_content_hash'][:16]}")
     if result.fitted is not None:
         print(f"  fitted model sha256 {result.fitted.sha256}" + (f" -> {model_path}" if model_path else ""))
-    if sealed["model_kind"] == "openai":
+    if sealed["model_kind"] == "dspy":
+        rec = sealed["dspy"]
+        ev = rec["evaluation"]
+        print(f"  {rec['program_name']} compiled by {rec['optimizer']} on {len(rec['train_event_ids'])} train events "
+              f"(seed {rec['seed']}): {len(rec['compiled_prompt']['demos'])} demo(s), compiled prompt sha256 "
+              f"{rec['compiled_prompt_hash'][:16]}, dataset sha256 {rec['dataset_hash'][:16]}")
+        print(f"  {ev['split']} split: mean {rec['metric']['name']} {ev['mean_metric']:.4f} over {ev['events']} events, "
+              f"{ev['schema_valid']} well-formed; export with janus export --dspy-bundle --decisions {out}")
+    if sealed["model_kind"] in ("openai", "dspy"):
         rate = f", {s.requests_per_second:.1f} requests/s" if s.requests_per_second else ""
         hit_rate = f" ({s.cache_hit_rate:.0%})" if s.cache_hit_rate is not None else ""
         print(f"  prompts {s.prompts}, cache hits {s.cache_hits}{hit_rate}, requests {s.requests}, "
@@ -129,4 +181,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--max-tokens", type=int, default=None, help="default 1024")
     e.add_argument("--api-key-env", default=None, help="environment variable holding the key (default OPENAI_API_KEY)")
     e.add_argument("--fingerprint", default=None, help="use only cached completions of this system_fingerprint")
+    d = p.add_argument_group("DSPy (--optimize dspy only; defaults in janus_core.decide.dspy_program.DspyOptimizeConfig)")
+    d.add_argument("--optimize", choices=("dspy",), default=None,
+                   help="compile the DSPy decision program against the openai: model on the train split, then "
+                        "decide with it (needs `uv sync --group dspy`)")
+    d.add_argument("--train-examples", type=int, default=None, help="train events offered to the optimizer (default 8)")
+    d.add_argument("--max-demos", type=int, default=None, help="demos of the compiled program (default 2)")
+    d.add_argument("--metric-threshold", type=float, default=None,
+                   help="least HGRM reward of a train answer kept as a demo (default 0.5)")
+    d.add_argument("--optimizer-seed", type=int, default=None, help="seed of the train-event draw (default 20260219)")
     p.set_defaults(handler=_handle)

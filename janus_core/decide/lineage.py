@@ -8,6 +8,10 @@
      "sampling": {...} | null, "dataset": {...}, "split": ..., "decisions": n, "malformed": n,
      "model_refs": [...], "decisions_content_hash": HEX}
 
+and, for a compiled DSPy program (``model_kind`` ``dspy``), ``"dspy"``: its compile record
+(``dspy_record.DspyProgramRecord``), which ``janus export --dspy-bundle`` turns into the bundle's
+compile result.
+
 ``decisions_content_hash`` is :func:`decisions_content_hash` of the rows, so the lineage names the
 exact rows it describes. ``janus export`` reads it back (:func:`decisions_model_refs`): a file whose
 rows no longer match its lineage is refused; the lineage's ``model_refs`` go into the evidence's
@@ -48,7 +52,8 @@ def decisions_content_hash(decisions: pl.DataFrame) -> str:
 
 def model_refs(lineage: Mapping[str, Any]) -> list[str]:
     """The lineage's references, in the order the evidence lists them: model, fingerprints,
-    template, fitted model (text baseline), decisions content."""
+    template, fitted model (text baseline), compiled DSPy program (its compiled prompt hash),
+    decisions content."""
     refs = [f"model:{lineage['model_id']}"]
     refs += [f"model_fingerprint:{fp}" for fp in lineage.get("model_fingerprints") or []]
     template = lineage.get("template")
@@ -56,6 +61,8 @@ def model_refs(lineage: Mapping[str, Any]) -> list[str]:
         refs.append(f"template:{template['name']}:sha256:{template['sha256']}")
     if lineage.get("fitted_model_sha256"):
         refs.append(f"fitted_model:sha256:{lineage['fitted_model_sha256']}")
+    if lineage.get("dspy"):
+        refs.append(f"dspy_program:sha256:{lineage['dspy']['compiled_prompt_hash']}")
     refs.append(f"decisions_content:sha256:{lineage['decisions_content_hash']}")
     return refs
 

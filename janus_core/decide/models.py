@@ -228,7 +228,7 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
     if spec.kind != "openai" and cfg.endpoint:
         raise DecideError(f"endpoint settings {sorted(cfg.endpoint)} apply to openai:MODEL@URL models only")
     plan = plan or plan_decisions(cfg, paths)
-    ds, labelled, events, template, rendered = plan.ds, plan.labelled, plan.events, plan.template, plan.rendered
+    ds, labelled, events, rendered = plan.ds, plan.labelled, plan.events, plan.rendered
     started = time.perf_counter()
     stats = RunStats(prompts=events.height)
     fitted: TextBaseline | None = None
@@ -273,12 +273,29 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
         model_id, fingerprints = f"callable:{spec.target}", [fp] * events.height
     if spec.kind != "openai":
         stats = RunStats(prompts=events.height, seconds=time.perf_counter() - started)
+    validated = decision_records(decisions, rendered, model_id, fingerprints)
+    lineage = run_lineage(cfg, plan, validated, model_id=model_id, model_kind=spec.kind, strategy_id=strategy_id,
+                          fingerprints=fingerprints, fitted=fitted, endpoint=endpoint)
+    return DecideResult(decisions=validated, lineage=lineage, stats=stats, fitted=fitted, labelled=labelled)
+
+
+def decision_records(decisions: pl.DataFrame, rendered: pl.DataFrame, model_id: str,
+                     fingerprints: list[str | None]) -> pl.DataFrame:
+    """The decisions with their record columns (``RECORD_COLUMNS``: the rendered prompt of each
+    event, the model id and each decision's fingerprint), validated."""
     record = decisions.join(rendered, on="event_id", how="left", maintain_order="left").with_columns(
         pl.lit(model_id).alias("model_id"), pl.Series("model_fingerprint", fingerprints, dtype=pl.String))
-    validated = validate_decisions(record.select(*DECISION_SCHEMA, *RECORD_COLUMNS), "janus decide")
-    lineage = {
+    return validate_decisions(record.select(*DECISION_SCHEMA, *RECORD_COLUMNS), "janus decide")
+
+
+def run_lineage(cfg: DecideConfig, plan: DecidePlan, validated: pl.DataFrame, *, model_id: str, model_kind: str,
+                strategy_id: str, fingerprints: list[str | None], fitted: TextBaseline | None = None,
+                endpoint: EndpointConfig | None = None) -> dict[str, Any]:
+    """The lineage of a decide run (``lineage.write_decisions`` seals it into the decisions file)."""
+    ds, template = plan.ds, plan.template
+    return {
         "model_id": model_id,
-        "model_kind": spec.kind,
+        "model_kind": model_kind,
         "model_fingerprints": sorted({f for f in fingerprints if f}),
         "template": {"name": template.name, "sha256": template.sha256},
         "fitted_model_sha256": fitted.sha256 if fitted is not None else None,
@@ -291,7 +308,6 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
         "decisions": validated.height,
         "malformed": int((~validated["format_ok"]).sum()),
     }
-    return DecideResult(decisions=validated, lineage=lineage, stats=stats, fitted=fitted, labelled=labelled)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,13 +8,21 @@ record and the metrics policy with its hash), which a verifier needs to recomput
 
 Compile result (:func:`compile_result_for`)
 -------------------------------------------
-- The program is the candidate's decision source (a baseline policy or a decisions file), not
-  compiled by DSPy here: ``optimizer`` ``"none"``, ``programName`` the candidate id,
-  ``signatureVersions`` ``{"janus_event_decision": "v1"}``, compiled prompt ``{candidate_id,
-  decisions: decisions_ref}``, ``compiledArtifactUri`` the decisions ref (``policy:NAME`` or
-  ``decisions:sha256:HEX``).
-- The dataset is the event-car records, so ``datasetHash`` equals the event-car ``manifest_hash``.
-- The seed (``reproducibilityHash`` input, run manifest ``dspy.seed``) is the seed of the step that
+- A decisions file written by ``janus decide --optimize dspy`` carries the compile record of its
+  DSPy program (:class:`janus_core.decide.dspy_record.DspyProgramRecord`, the lineage's ``dspy``;
+  the run manifest keeps it as ``dspy.program``). The compile result then names that program:
+  ``programName``, ``signatureVersions``, ``optimizer``, ``datasetHash`` (H of the train examples
+  it was compiled on) and ``compiledPromptHash`` (H of its compiled prompt) are the record's;
+  ``compiledArtifactUri`` is the decisions ref (the file whose lineage holds the compiled prompt);
+  the seed is the record's (the draw of its train examples); ``metricBundle`` adds
+  ``janus_dspy_compile`` (``DspyProgramRecord.bundle_entry``: optimizer settings, metric, train and
+  demo event ids, the decide run's own evaluation, the LM and the DSPy version).
+- Any other decision source (a baseline policy or another decisions file) is not compiled by DSPy
+  here: ``optimizer`` ``"none"``, ``programName`` the candidate id, ``signatureVersions``
+  ``{"janus_event_decision": "v1"}``, compiled prompt ``{candidate_id, decisions: decisions_ref}``,
+  ``compiledArtifactUri`` the decisions ref (``policy:NAME`` or ``decisions:sha256:HEX``), and the
+  dataset is the event-car records, so ``datasetHash`` equals the event-car ``manifest_hash``. The
+  seed (``reproducibilityHash`` input, run manifest ``dspy.seed``) is the seed of the step that
   made the decisions: the baseline policies' ``PolicyConfig.seed`` as a decimal string (only
   ``random`` draws from it), ``"none"`` for a decisions file (``evidence.NO_DECISION_SEED``).
 - ``metricBundle``: the Janus metrics under ``janus_*`` keys (both manifest hashes, the event count,
@@ -49,7 +57,9 @@ token, ``promotedBy`` ``janus-workbench-export``). Every ``createdAt`` is the ex
 Verification (:func:`bundle_problems`) parses each file with the strict models, requires its
 canonical bytes, recomputes every hash from the parsed values (the seed from the run manifest), and
 rebuilds the compile result from the gate files, ``analysis/decision_mapping.csv`` and the run
-manifest, and the eval and promotion records from the parsed compile result and the recorded policy.
+manifest (with a compile record: its ``compiledPromptHash`` recomputed from the recorded compiled
+prompt, and its seed the manifest's), and the eval and promotion records from the parsed compile
+result and the recorded policy.
 """
 
 from __future__ import annotations
@@ -62,6 +72,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from janus_core.decide.dspy_record import DspyProgramRecord
 from janus_core.decide.latency import DecisionLatency
 from janus_core.evidence.dspy_contract import (
     BUNDLE_FILE,
@@ -74,6 +85,7 @@ from janus_core.evidence.dspy_contract import (
     DspyMetricsPolicy,
     DspyPromotionRecord,
     artifact_hash,
+    as_parsed,
     build_bundle,
     build_compile_result,
     build_eval_report,
@@ -104,7 +116,8 @@ PROMOTED_BY = "janus-workbench-export"
 
 
 class DspyRunRecord(BaseModel):
-    """The run manifest's ``dspy`` section: what a verifier needs besides the files."""
+    """The run manifest's ``dspy`` section: what a verifier needs besides the files (``program``:
+    the compile record of a compiled DSPy program, absent otherwise)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -112,6 +125,11 @@ class DspyRunRecord(BaseModel):
     decision_latency: DecisionLatency
     metrics_policy: DspyMetricsPolicy
     metrics_policy_hash: str
+    program: DspyProgramRecord | None = None
+
+    def manifest_json(self) -> dict[str, Any]:
+        """The section as JSON (no ``program`` key without a compile record)."""
+        return self.model_dump(mode="json", exclude={"program"} if self.program is None else None)
 
 
 def janus_metrics(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
@@ -152,17 +170,41 @@ def decision_rates(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
 
 def compile_result_for(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
                        format_ok: Sequence[bool] | None, *, decisions_ref: str, seed: str,
-                       latency: DecisionLatency, created_at: datetime | str) -> DspyCompileResult:
-    """The compile result of an export (module docstring)."""
+                       latency: DecisionLatency, created_at: datetime | str,
+                       program: DspyProgramRecord | None = None) -> DspyCompileResult:
+    """The compile result of an export (module docstring); ``program`` is the compile record of
+    a compiled DSPy program, whose seed it uses (``seed`` is then ignored)."""
     bundle: dict[str, Any] = {**janus_metrics(event_doc, reward_doc, evidence, latency),
                               **decision_rates(event_doc, reward_doc, format_ok)}
     if latency.measured:
         bundle["latencyP95Ms"] = latency.whole_ms()
+    if program is not None:
+        bundle["janus_dspy_compile"] = program.bundle_entry()
+        return compile_result_from_hashes(
+            program_name=program.program_name, signature_versions=program.signature_versions,
+            optimizer=program.optimizer, dataset_hash=program.dataset_hash,
+            compiled_prompt_hash=H(program.compiled_prompt), compiled_artifact_uri=decisions_ref, seed=program.seed,
+            metric_bundle=bundle, created_at=created_at)
     candidate_id = reward_doc["candidate_id"]
     return build_compile_result(
         program_name=candidate_id, signature_versions=PROGRAM_SIGNATURES, optimizer=OPTIMIZER,
         dataset=event_doc["records"], compiled_prompt={"candidate_id": candidate_id, "decisions": decisions_ref},
         compiled_artifact_uri=decisions_ref, seed=seed, metric_bundle=bundle, created_at=created_at)
+
+
+def compile_result_from_hashes(*, program_name: str, signature_versions: Mapping[str, str], optimizer: str,
+                               dataset_hash: str, compiled_prompt_hash: str, compiled_artifact_uri: str, seed: str,
+                               metric_bundle: Mapping[str, Any], created_at: datetime | str) -> DspyCompileResult:
+    """``dspy_contract.build_compile_result`` for a dataset and a compiled prompt given by their
+    hashes (the compile ran where the dataset was; the export has its hash): the same chain,
+    ``reproducibilityHash`` then ``artifactHash`` over the metric bundle as the lane parses it."""
+    c = DspyCompileResult(
+        program_name=program_name, signature_versions=dict(signature_versions), optimizer=optimizer,
+        dataset_hash=dataset_hash, metric_bundle=as_parsed(dict(metric_bundle)),
+        compiled_prompt_hash=compiled_prompt_hash, compiled_artifact_uri=compiled_artifact_uri,
+        artifact_hash="0" * 64, reproducibility_hash="0" * 64, created_at=created_at)
+    c = c.model_copy(update={"reproducibility_hash": reproducibility_hash(c, seed)})
+    return c.model_copy(update={"artifact_hash": artifact_hash(c)})
 
 
 def eval_report_for(compile_result: DspyCompileResult, policy: DspyMetricsPolicy,
@@ -186,18 +228,21 @@ def promotion_record_for(eval_report: DspyEvalReport, policy: DspyMetricsPolicy,
                                   approval_token_ref=None, promoted_by=PROMOTED_BY, created_at=created_at)
 
 
-def run_record(seed: str, latency: DecisionLatency, policy: DspyMetricsPolicy) -> DspyRunRecord:
-    """The run manifest's ``dspy`` section."""
-    return DspyRunRecord(seed=seed, decision_latency=latency, metrics_policy=policy,
-                         metrics_policy_hash=policy.policy_hash())
+def run_record(seed: str, latency: DecisionLatency, policy: DspyMetricsPolicy,
+               program: DspyProgramRecord | None = None) -> DspyRunRecord:
+    """The run manifest's ``dspy`` section (the seed is the compile record's when there is one)."""
+    return DspyRunRecord(seed=program.seed if program is not None else seed, decision_latency=latency,
+                         metrics_policy=policy, metrics_policy_hash=policy.policy_hash(), program=program)
 
 
 def export_bundle(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
                   mapped: pl.DataFrame, *, decisions_ref: str, seed: str, latency: DecisionLatency,
-                  policy: DspyMetricsPolicy, created_at: datetime | str) -> DspyArtifactBundle:
-    """The bundle of an export: compile result, eval report, promotion record and their hashes."""
+                  policy: DspyMetricsPolicy, created_at: datetime | str,
+                  program: DspyProgramRecord | None = None) -> DspyArtifactBundle:
+    """The bundle of an export: compile result, eval report, promotion record and their hashes
+    (``program``: the compile record of the decisions' DSPy program, if they have one)."""
     compiled = compile_result_for(event_doc, reward_doc, evidence, format_ok_of(mapped), decisions_ref=decisions_ref,
-                                  seed=seed, latency=latency, created_at=created_at)
+                                  seed=seed, latency=latency, created_at=created_at, program=program)
     report = eval_report_for(compiled, policy, created_at)
     return build_bundle(compiled, report, promotion_record_for(report, policy, created_at))
 
@@ -302,6 +347,9 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
     if run is not None and run.metrics_policy_hash != run.metrics_policy.policy_hash():
         problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.metrics_policy_hash",
                          f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}"))
+    if run is not None and run.program is not None and run.seed != run.program.seed:
+        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.seed",
+                         f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}"))
     if len(parsed) < len(DSPY_REFS):
         return problems
     c: DspyCompileResult = parsed[COMPILE_REF]
@@ -345,7 +393,8 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
             try:
                 expected_c = compile_result_for(event_doc, reward_doc, evidence, format_ok,
                                                 decisions_ref=str(manifest.get("decisions_ref")), seed=run.seed,
-                                                latency=run.decision_latency, created_at=c.created_at)
+                                                latency=run.decision_latency, created_at=c.created_at,
+                                                program=run.program)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
             else:
