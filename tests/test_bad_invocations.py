@@ -81,11 +81,11 @@ FAILURES = [
     ("export-bad-sign-key", lambda w, t: ["export", "--dataset", "us-megacap", "--decisions", "always_long",
                                           "--out", str(t / "o"), "--sign-key", "key"], 2),
     ("export-out-under-a-file", lambda w, t: ["export", "--dataset", "us-megacap", "--decisions", "always_long",
-                                              "--out", "input.csv/sub"], 1),
-    ("gate-policy-missing", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--policy", "none.json"], 2),
-    ("gate-policy-unknown-field", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--policy",
+                                              "--out", "input.csv/sub"], 2),
+    ("gate-policy-missing", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--gate-policy", "none.json"], 2),
+    ("gate-policy-unknown-field", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--gate-policy",
                                                 "policy-bad.json"], 2),
-    ("gate-policy-not-json", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--policy",
+    ("gate-policy-not-json", lambda w, t: ["gate", str(w["evidence"]), "--target", "paper", "--gate-policy",
                                            "policy-not-json.json"], 2),
     ("import-existing-name", lambda w, t: ["data", "import", "us-megacap",
                                            *[x for tb, p in w["files"]["tiny"].items() for x in (f"--{tb}", str(p))],
@@ -146,7 +146,7 @@ def test_full_disk_is_one_line(env, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(output, "_write_file", full)
     assert main(["export", "--dataset", "us-megacap", "--decisions", "always_long", "--out", str(tmp_path / "o"),
-                 "--no-record"]) == 1
+                 "--no-record"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0]
     assert not [p for p in tmp_path.iterdir()]
@@ -197,4 +197,4 @@ def test_verify_and_gate_on_malformed_evidence_do_not_crash(env, tmp_path, capsy
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     verdict = json.loads(captured.out[captured.out.index("{"):])
-    assert verdict["promotable"] is False and verdict["reasons"][0]["code"] == "workbench_evidence_integrity_failed"
+    assert verdict["promotable"] is False and verdict["lane"]["reasons"][0]["code"] == "workbench_evidence_integrity_failed"

@@ -120,13 +120,8 @@ def write_folder(out: Path, provenance: str = "synthetic_generated", *, complete
 
 
 def run_cli(argv: list[str]) -> int:
-    """Run a ``janus`` evidence subcommand in-process (only this module's parsers, so the test does
-    not pay for importing every other command)."""
-    import argparse
+    """Run a ``janus`` subcommand in-process through the real entry point (its one-line error
+    handler included; only the named command's module is imported)."""
+    from janus_core.cli import main
 
-    from janus_core.cli import evidence as cli_evidence
-
-    parser = argparse.ArgumentParser(prog="janus")
-    cli_evidence.add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    return main(argv)

@@ -220,24 +220,26 @@ def test_a_reimport_during_an_export_cannot_mix_versions(sample_workspace, tmp_p
     cfg = dict(dataset="synthetic-ashare", decisions="type_prior", record_run=False, report=False)
     export(ExportConfig(**cfg, out_dir=tmp_path / "clean"), paths)
     v1 = json.loads(paths.manifest_path("synthetic-ashare").read_text())
+    base = int(v1["version"])  # the sample's own version; each re-import adds the next one
+    first, second, third = str(base), str(base + 1), str(base + 2)
 
     real_study = pipeline.car_study
 
     def reimport_then_study(*args, **kwargs):  # after the dataset was read, before anything is computed
-        _reimport(paths, "2")
+        _reimport(paths, second)
         return real_study(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "car_study", reimport_then_study)
     export(ExportConfig(**cfg, out_dir=tmp_path / "during-compute"), paths)
     monkeypatch.setattr(pipeline, "car_study", real_study)
-    assert json.loads(paths.manifest_path("synthetic-ashare").read_text())["version"] == "2"
+    assert json.loads(paths.manifest_path("synthetic-ashare").read_text())["version"] == second
 
     real_hash, calls = mf.sha256_bytes, []
 
     def reimport_mid_read(data):  # between the manifest and the table files
         calls.append(1)
         if len(calls) == 1:
-            _reimport(paths, "3")
+            _reimport(paths, third)
         return real_hash(data)
 
     monkeypatch.setattr(mf, "sha256_bytes", reimport_mid_read)
@@ -245,7 +247,7 @@ def test_a_reimport_during_an_export_cannot_mix_versions(sample_workspace, tmp_p
     monkeypatch.setattr(mf, "sha256_bytes", real_hash)
 
     clean = tmp_path / "clean"
-    for name, version in (("during-compute", "1"), ("during-read", "2")):
+    for name, version in (("during-compute", first), ("during-read", second)):
         out = tmp_path / name
         dataset = json.loads((out / "run-manifest.json").read_text())["dataset"]
         assert dataset["version"] == version, name

@@ -185,7 +185,7 @@ def test_import_never_overwrites_and_keeps_versions_recoverable(paths, tmp_path,
     assert (paths.dataset_dir("mine") / "1" / "manifest.json").read_bytes() == v1_manifest
     assert mf.verify_dataset("mine", paths) == []
     assert mf.load_dataset("mine", paths).prices.filter(pl.col("close") == 123.0).height == 1
-    assert _import(second, "--replace", "--version", "1") == 2  # a version id is never reused
+    assert _import(second, "--replace", "--dataset-version", "1") == 2  # a version id is never reused
     assert "never reused" in capsys.readouterr().err
 
     assert janus_data("versions", "mine") == 0

@@ -130,7 +130,10 @@ def test_signed_export_from_a_signed_dataset(env, tmp_path, keys, capsys):
     lab, vendor, mallory = (str(pub(keys[k])) for k in ("lab", "vendor", "mallory"))
     capsys.readouterr()
     assert run_cli(["verify", str(out), "--trusted-key", lab, "--trusted-dataset-key", vendor]) == 0
-    assert run_cli(["gate", str(out), "--target", "paper", "--trusted-key", lab]) == 0
+    capsys.readouterr()
+    # signed by the trusted key: the lane's part passes (the research verdict on this replay does not)
+    assert run_cli(["gate", str(out), "--target", "paper", "--trusted-key", lab]) == 1
+    assert json.loads(capsys.readouterr().out)["lane"]["promotable"] is True
     capsys.readouterr()
     assert run_cli(["verify", str(out), "--trusted-key", mallory]) == 1
     assert "not a trusted key" in capsys.readouterr().out
@@ -138,7 +141,7 @@ def test_signed_export_from_a_signed_dataset(env, tmp_path, keys, capsys):
     capsys.readouterr()
     assert run_cli(["gate", str(out), "--target", "paper", "--trusted-key", mallory]) == 1
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["reasons"][0]["code"] == REASON_INTEGRITY_FAILED
+    assert verdict["lane"]["reasons"][0]["code"] == REASON_INTEGRITY_FAILED
     # unsigned evidence is refused when a trusted key is asked for
     bare = tmp_path / "bare"
     shutil.copytree(out, bare)

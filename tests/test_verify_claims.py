@@ -104,11 +104,15 @@ def _where(problems) -> set[tuple[str, str]]:
     return {(p.file, p.location.split(".")[0].split("[")[0]) for p in problems}
 
 
-def test_the_untouched_export_verifies_and_is_promotable(megacap, env, capsys):
+def test_the_untouched_export_verifies_and_the_lane_passes_it(megacap, env, capsys):
     paths, out = megacap
     assert verify_evidence(out, paths) == [] and report_problems(out, paths) == []
     assert run_cli(["verify", str(out)]) == 0
-    assert run_cli(["gate", str(out), "--target", "paper"]) == 0
+    capsys.readouterr()
+    # the lane's checks pass; the research verdict on this short, losing replay does not
+    assert run_cli(["gate", str(out), "--target", "paper"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["lane"] == {"promotable": True, "reasons": []} and verdict["research"]["pass"] is False
 
 
 def test_resealing_alone_changes_nothing(folder, megacap):
@@ -174,7 +178,7 @@ def test_resealed_edits_are_caught_and_the_gate_fails_closed(folder, env, rel, c
     capsys.readouterr()
     assert run_cli(["gate", str(folder), "--target", "paper"]) == 1
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["promotable"] is False and verdict["reasons"][0]["code"] == REASON_INTEGRITY_FAILED
+    assert verdict["promotable"] is False and verdict["lane"]["reasons"][0]["code"] == REASON_INTEGRITY_FAILED
 
 
 def child_schema_ok(folder: Path) -> bool:
@@ -227,8 +231,8 @@ def test_gate_fails_closed_without_a_run_manifest(folder, env, capsys):
     assert evaluate_gate(folder, "paper").promotable  # the lane's own checks never read it
     assert run_cli(["gate", str(folder), "--target", "paper"]) == 1
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["reasons"][0]["code"] == REASON_INTEGRITY_FAILED and "run-manifest.json" in \
-        verdict["reasons"][0]["detail"]
+    assert verdict["lane"]["reasons"][0]["code"] == REASON_INTEGRITY_FAILED and "run-manifest.json" in \
+        verdict["lane"]["reasons"][0]["detail"]
 
 
 @pytest.mark.parametrize("rel", [EC, "run-manifest.json", schema.SUMMARY_REF])

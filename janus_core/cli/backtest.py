@@ -194,7 +194,8 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
         return buf.getvalue()
 
     write_tree_atomically(out, {"trades.parquet": parquet(result.trades), "nav.parquet": parquet(result.nav),
-                                "metrics.json": (canonical_json(document) + "\n").encode("utf-8")})
+                                "metrics.json": (canonical_json(document) + "\n").encode("utf-8")},
+                          check_target=check_out_dir)
     return document
 
 

@@ -48,19 +48,20 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def write_tree_atomically(out_dir: str | Path, files: Mapping[str, bytes],
-                          finish: Callable[[Path], None] | None = None) -> list[str]:
+                          finish: Callable[[Path], None] | None = None,
+                          check_target: Callable[[Path], None] = check_export_target) -> list[str]:
     """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing, and return
     what was done about temp folders left by killed runs (:func:`janus_core.outdir.clean_stale_temp_folders`).
 
-    ``out_dir`` must be absent, empty or an earlier export (:func:`check_export_target`, checked again
-    just before it is replaced). The files go to a hidden sibling temp folder ``.NAME.tmp-PID-*``;
+    ``out_dir`` must be absent, empty or an earlier output of the same kind (``check_target``, by default
+    an earlier export, :func:`check_export_target`; checked again just before it is replaced). The files go to a hidden sibling temp folder ``.NAME.tmp-PID-*``;
     ``finish(temp_folder)``, when given, then adds what is derived from the complete folder (the
     report); then the temp folder is renamed to ``out_dir``. An existing ``out_dir`` is first renamed
     aside (``.NAME.old-PID-*``) and deleted only after the new folder is in place. Any exception
     removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
     """
     out_dir = Path(os.path.abspath(out_dir))
-    check_export_target(out_dir)
+    check_target(out_dir)
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     notes = clean_stale_temp_folders(out_dir)
@@ -76,7 +77,7 @@ def write_tree_atomically(out_dir: str | Path, files: Mapping[str, bytes],
             _write_file(target, files[rel])
         if finish is not None:
             finish(tmp)
-        check_export_target(out_dir)
+        check_target(out_dir)
         if out_dir.exists():
             old = temp_sibling(out_dir, "old")
             os.rename(out_dir, old / "previous")

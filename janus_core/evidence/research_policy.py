@@ -135,10 +135,14 @@ def verdict_text(verdict: PromotionVerdict) -> str:
 
 
 def _rows(path: Path) -> list[dict[str, str]] | None:
+    """The rows of a CSV table, or None when it is absent or unreadable (fail closed upstream)."""
     if not path.is_file():
         return None
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [r for r in csv.DictReader(fh) if isinstance(r, dict)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
 
 
 def _num(value: str | None) -> float | None:
@@ -152,7 +156,7 @@ def _num(value: str | None) -> float | None:
 def _candidate_id(out_dir: Path) -> str | None:
     try:
         doc = json.loads((out_dir / EVIDENCE_REF).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, malformed or absurdly nested: no candidate
         return None
     value = doc.get("candidate_id") if isinstance(doc, dict) else None
     return value if isinstance(value, str) else None
