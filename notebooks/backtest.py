@@ -30,9 +30,10 @@ def _():
 
     return (
         BootstrapConfig,
+        CarConfig,
+        POLICIES,
         bt,
         cached_car_study,
-        CarConfig,
         chart_view,
         charts,
         config,
@@ -42,7 +43,6 @@ def _():
         load_dataset,
         mo,
         pl,
-        POLICIES,
     )
 
 
@@ -124,12 +124,7 @@ def _(POLICIES, bt, mo):
 
 
 @app.cell
-def _(
-    backtest_form,
-    config,
-    engine,
-    mo,
-):
+def _(backtest_form, config, mo):
     _v = backtest_form.value if backtest_form.value is not None else backtest_form.element.value
     mo.stop(not _v["policies"], mo.md("_Pick at least one policy._"))
     window, policies = _v["window"], tuple(sorted(_v["policies"]))
@@ -139,15 +134,7 @@ def _(
 
 
 @app.cell
-def _(
-    bt,
-    config,
-    ds,
-    engine,
-    labelled,
-    mo,
-    type_weights,
-):
+def _(bt, config, ds, engine, labelled, mo, type_weights):
     @mo.cache
     def decisions_of(snapshot: str, window: str, policy: str):
         """A policy's decisions on the window's events (``bt.policy_decisions``)."""

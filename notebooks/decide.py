@@ -15,13 +15,14 @@ def _():
     from janus_core import research
     from janus_core.backtest import config, metrics, studies
     from janus_core.backtest import engine as backtest
-    from janus_core.data.manifest import dataset_choices
+    from janus_core.data.workspace import dataset_choices
     from janus_core.decide import models, policies
     from janus_core.decide.lineage import write_decisions
     from janus_core.paths import WorkbenchPaths
     from janus_core.report.charts import interval_chart, line_chart
 
     return (
+        Path,
         backtest,
         config,
         dataset_choices,
@@ -31,12 +32,10 @@ def _():
         metrics,
         mo,
         models,
-        Path,
         pl,
         policies,
         research,
         studies,
-        WorkbenchPaths,
         write_decisions,
     )
 
@@ -65,12 +64,14 @@ def _(mo):
 
 
 @app.cell
-def _(WorkbenchPaths, dataset_choices, mo):
+def _(dataset_choices, mo):
     args = mo.cli_args()
-    paths = WorkbenchPaths.from_env()
     headless = bool(args.get("out"))
-    _options, _value = dataset_choices(paths, args.get("dataset"))
-    dataset_picker = mo.ui.dropdown(options=_options, value=_value, label="Dataset")
+    _choices = dataset_choices(args.get("dataset"))
+    if _choices.problem and mo.app_meta().mode == "script":
+        raise SystemExit(_choices.problem)
+    paths = _choices.paths
+    dataset_picker = mo.ui.dropdown(options=list(_choices.options), value=_choices.value, label="Dataset")
     model_input = mo.ui.text(value=str(args.get("model") or "text-baseline"), label="Model spec", full_width=True)
     split_picker = mo.ui.dropdown(options=["test", "validation", "train", "historical"],
                                   value=str(args.get("split") or "test"), label="Split")
@@ -91,7 +92,15 @@ def _(WorkbenchPaths, dataset_choices, mo):
 
 
 @app.cell
-def _(dataset_picker, limit_input, mo, model_input, models, paths, split_picker):
+def _(
+    dataset_picker,
+    limit_input,
+    mo,
+    model_input,
+    models,
+    paths,
+    split_picker,
+):
     cfg = models.DecideConfig(dataset=dataset_picker.value, model=model_input.value.strip(),
                               split=split_picker.value, limit=int(limit_input.value) or None)
     spec = models.parse_model_spec(cfg.model)
@@ -155,14 +164,7 @@ def _(mo, pl, result):
 
 
 @app.cell
-def _(
-    metrics,
-    models,
-    pl,
-    policies,
-    research,
-    result,
-):
+def _(metrics, pl, policies, research, result):
     _ids = result.decisions.select("event_id")
     decisions_by_source = {
         "model": result.decisions,
@@ -173,7 +175,7 @@ def _(
     boot_cfg = metrics.BootstrapConfig()
     comparison = research.compare_decisions(decisions_by_source, window, boot=boot_cfg)
     comparison = comparison.sort(pl.col("policy") != "model", "policy")
-    return boot_cfg, comparison, decisions_by_source, window
+    return comparison, decisions_by_source, window
 
 
 @app.cell

@@ -26,13 +26,13 @@ def _():
         return mo.ui.altair_chart(chart, chart_selection=False, legend_selection=False)
 
     return (
-        hacking_check,
         CarConfig,
         cached_car_study,
         chart_view,
         charts,
         dataset_choices,
         display_formats,
+        hacking_check,
         load_dataset,
         mo,
         pl,
@@ -114,11 +114,11 @@ def _(mo, reward):
            for _name, (_lo, _hi, _step) in _ranges.items()},
         "max_completion_chars": mo.ui.number(start=100, stop=100_000, step=100, value=_defaults.max_completion_chars,
                                              label="max_completion_chars"),
-        "tau": mo.ui.slider(0.0, 0.02, step=0.0005, value=0.0, show_value=True,
+        "strength_tau_override": mo.ui.slider(0.0, 0.02, step=0.0005, value=0.0, show_value=True,
                             label="tau override (0 = the labels' own strength)"),
         **{_name: mo.ui.checkbox(value=True, label=_name) for _name in _switches},
     }
-    _hgrm = [k for k in _ranges if not k.startswith("scaffold")] + ["max_completion_chars", "tau"]
+    _hgrm = [k for k in _ranges if not k.startswith("scaffold")] + ["max_completion_chars", "strength_tau_override"]
     def _row(names):
         return "<p>" + " ".join("{" + name + "}" for name in names) + "</p>"
 
@@ -140,7 +140,7 @@ def _(mo, reward, reward_form):
     _problem = ""
     try:
         cfg = reward.HgrmConfig(**{**_v, "max_completion_chars": int(_v["max_completion_chars"]),
-                                   "tau": _v["tau"] or None})
+                                   "strength_tau_override": _v["strength_tau_override"] or None})
     except ValueError as _err:
         cfg = None
         _problem = str(_err)

@@ -120,10 +120,11 @@ CASES = [
     ("unknown true type", decision("E7", "long", "dividend"),
      dict(event_type_gate="unknown", r_evt=0.0, m_evt=1.0, pnl_reward=0.37, final_reward=1.57)),
     # malformed and verbose output, which says nothing: a hold with no type (the parser's reading) on a
-    # strong event: neutral gate, r_evt -0.25, r_fmt -1 - 0.5, skip penalty: 0 - 0.125 - 0.3 - 0.1
+    # strong event: neutral gate, s_dir -0.25 (an abstention on an event that moved), r_evt -0.25,
+    # r_fmt -1 - 0.5, skip penalty: -0.25 - 0.125 - 0.3 - 0.1
     ("malformed verbose", decision("E2", "hold", ok=False, completion="x" * 4001),
-     dict(direction_gate="neutral", r_evt=-0.25, r_fmt=-1.5, process_reward=-0.3, strength_penalty=0.1,
-          final_reward=-0.525)),
+     dict(direction_gate="neutral", s_dir=-0.25, r_evt=-0.25, r_fmt=-1.5, process_reward=-0.3,
+          strength_penalty=0.1, final_reward=-0.775)),
 ]
 
 
@@ -175,7 +176,7 @@ def test_predicted_strength_does_not_dodge_the_penalty():
         ("use_pnl", decision("E1", "long", "dividend", 0.03), 2.0),
         ("use_magnitude", decision("E1", "long", "dividend", 0.03), 2.27),
         # the malformed verbose hold without its format term: 0 - 0.125 - 0.1
-        ("use_format", decision("E2", "hold", ok=False, completion="x" * 4001), -0.225),
+        ("use_format", decision("E2", "hold", ok=False, completion="x" * 4001), -0.475),
         ("use_strength_penalty", decision("E3", "long", "industry", 0.001), 1.99),
     ],
 )
