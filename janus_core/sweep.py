@@ -594,17 +594,20 @@ def _local_evaluate(task: EvalTask) -> list[Outcome]:
 
 
 class LocalEngine:
-    """A ``spawn`` process pool of ``workers`` processes; a broken pool (a worker died) is replaced."""
+    """A ``spawn`` process pool of ``workers`` processes (each running ``initializer(*initargs)``
+    first); a broken pool (a worker died) is replaced on the next :meth:`map`."""
 
-    def __init__(self, workers: int, initargs: tuple[Any, ...]) -> None:
+    def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> None:
         self.workers = max(1, workers)
+        self.initializer = initializer
         self.initargs = initargs
         self.pool: cf.ProcessPoolExecutor | None = None
 
     def _pool(self) -> cf.ProcessPoolExecutor:
         if self.pool is None:
             self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                               initializer=_init_local_worker, initargs=self.initargs)
+                                               initializer=self.initializer, initargs=self.initargs)
         return self.pool
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
@@ -653,11 +656,21 @@ class RayEngine:
                 ray.init(address=address, **kwargs)
             else:
                 ray.init(num_cpus=max(1, workers), **kwargs)
-        self.prepare_fn = ray.remote(max_retries=0)(_ray_prepare)
-        self.evaluate_fn = ray.remote(max_retries=0)(_ray_evaluate)
+        self.remote: dict[Callable[..., Any], Any] = {}
 
     def put(self, value: Any) -> Any:
         return self.ray.put(value)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, num_returns: int = 1) -> Any:
+        """``fn(*args)`` as a Ray task (no retries: a dead worker is reported, not hidden); its ref,
+        or a list of ``num_returns`` refs."""
+        if fn not in self.remote:
+            self.remote[fn] = self.ray.remote(max_retries=0)(fn)
+        return self.remote[fn].options(num_returns=num_returns).remote(*args)
+
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """``(index, result)`` of ``fn(task)`` as tasks complete (as :meth:`LocalEngine.map`)."""
+        return self.wait_all({self.submit(fn, t): i for i, t in enumerate(tasks)})
 
     def wait_all(self, refs: Mapping[Any, int]) -> Iterator[tuple[int, Any]]:
         """``(index, value)`` as the refs complete; a task that raised yields its exception (the cause
@@ -830,7 +843,8 @@ def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, eng
 
     counts = {"car": 0, "labelled": 0}
     if todo:
-        runner = (LocalEngine(workers, (settings.dataset, paths, root, decisions, settings)) if engine == "local"
+        runner = (LocalEngine(workers, _init_local_worker, (settings.dataset, paths, root, decisions, settings))
+                  if engine == "local"
                   else RayEngine(address, workers))
         try:
             _run_phases(runner, engine, points, keys, by_labelled, todo, root, settings, decisions, paths,
@@ -880,8 +894,8 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
         outs: dict[int, list[Any]] = {}
         for i, task in enumerate(prepare):
             car_table = runner.put(pl.read_parquet(_cache_path(root, "car", task.car_key))) if task.car_cached else None
-            out = runner.prepare_fn.options(num_returns=1 + len(task.specs)).remote(ds_ref, task.car, car_table,
-                                                                                     list(task.specs))
+            out = runner.submit(_ray_prepare, ds_ref, task.car, car_table, list(task.specs),
+                                num_returns=1 + len(task.specs))
             outs[i] = out
             refs[out[0]] = i
         results: Iterable[tuple[int, Any]] = runner.wait_all(refs)
@@ -931,7 +945,7 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
             if lref is None:
                 lref = labelled_refs[t.labelled_key] = runner.put(
                     pl.read_parquet(_cache_path(root, "labelled", t.labelled_key)))
-            refs[runner.evaluate_fn.remote(ds_ref, lref, dec_ref, settings, list(t.points))] = i
+            refs[runner.submit(_ray_evaluate, ds_ref, lref, dec_ref, settings, list(t.points))] = i
         return runner.wait_all(refs)
 
     retry: list[EvalTask] = []
