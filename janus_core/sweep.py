@@ -595,11 +595,15 @@ def _local_evaluate(task: EvalTask) -> list[Outcome]:
 
 class LocalEngine:
     """A ``spawn`` process pool of ``workers`` processes (each running ``initializer(*initargs)``
-    first); a broken pool (a worker died) is replaced on the next :meth:`map`."""
+    first); a broken pool (a worker died) is replaced on the next :meth:`map`. ``inline`` runs the
+    tasks in this process instead, one after the other (``run_sweep`` with one worker: no process
+    start-up, but a task that kills its process kills the sweep)."""
 
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
-                 initargs: tuple[Any, ...] = ()) -> None:
+                 initargs: tuple[Any, ...] = (), inline: bool = False) -> None:
         self.workers = max(1, workers)
+        self.inline = inline
+        self.initialized = False
         self.initializer = initializer
         self.initargs = initargs
         self.pool: cf.ProcessPoolExecutor | None = None
@@ -613,6 +617,9 @@ class LocalEngine:
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """``(index, result)`` as tasks complete; a task that raised yields its exception, one whose
         worker died a :class:`WorkerDied`."""
+        if self.inline:
+            yield from self._map_inline(fn, tasks)
+            return
         pool = self._pool()
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         for fut in cf.as_completed(futures):
@@ -623,6 +630,17 @@ class LocalEngine:
                 yield futures[fut], WorkerDied(f"worker died: {exc}")
             except Exception as exc:  # noqa: BLE001 - the task's own error, reported in its rows
                 yield futures[fut], exc
+
+    def _map_inline(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        if not self.initialized and self.initializer is not None:
+            self.initializer(*self.initargs)
+        self.initialized = True
+        for i, task in enumerate(tasks):
+            try:
+                value = fn(task)
+            except Exception as exc:  # noqa: BLE001 - the task's own error, as from a pool
+                value = exc
+            yield i, value
 
     def close(self, cancel: bool = False) -> None:
         if self.pool is not None:
@@ -795,7 +813,8 @@ def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, eng
               workers: int | None = None, address: str | None = None, chunk_size: int | None = None,
               progress: Callable[[Progress], None] | None = None) -> SweepRun:
     """Evaluate every configuration of ``grid`` (module docstring): cached rows are read, the rest
-    computed on ``engine`` with ``workers`` processes or CPUs (default: the machine's cores) and
+    computed on ``engine`` with ``workers`` processes or CPUs (default: the machine's cores; the
+    local engine with one worker runs in this process) and
     cached as they finish; ``progress`` is called with the counts after each one. A
     ``KeyboardInterrupt`` stops the workers and propagates, leaving the cache of every finished
     configuration. The grid is expanded and validated (:func:`expand_grid`) before anything runs."""
@@ -843,8 +862,8 @@ def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, eng
 
     counts = {"car": 0, "labelled": 0}
     if todo:
-        runner = (LocalEngine(workers, _init_local_worker, (settings.dataset, paths, root, decisions, settings))
-                  if engine == "local"
+        runner = (LocalEngine(workers, _init_local_worker, (settings.dataset, paths, root, decisions, settings),
+                              inline=workers == 1) if engine == "local"
                   else RayEngine(address, workers))
         try:
             _run_phases(runner, engine, points, keys, by_labelled, todo, root, settings, decisions, paths,

@@ -161,20 +161,20 @@ def test_a_row_is_the_library_pipeline_on_the_test_split(paths):
 # --------------------------------------------------------------------------------------------------
 def test_rerun_computes_nothing_and_an_extended_grid_only_the_new_cells(paths):
     settings = sweep.SweepSettings()
-    first = sweep.run_sweep(sweep.parse_grid(SMALL), settings, paths, workers=2)
+    first = sweep.run_sweep(sweep.parse_grid(SMALL), settings, paths, workers=1)
     assert (first.computed, first.car_computed, first.labelled_computed) == (8, 2, 2)
     assert first.results["status"].to_list() == ["ok"] * 8
     assert first.results["config_hash"].is_sorted()
-    again = sweep.run_sweep(sweep.parse_grid(SMALL), settings, paths, workers=2)
+    again = sweep.run_sweep(sweep.parse_grid(SMALL), settings, paths, workers=1)
     assert (again.computed, again.car_computed, again.labelled_computed) == (0, 0, 0)
     assert again.results.equals(first.results) and again.returns.equals(first.returns)
     extended = sweep.run_sweep(sweep.parse_grid(SMALL.replace("cost_bps = [0, 10]", "cost_bps = [0, 10, 20]")),
-                               settings, paths, workers=2)
+                               settings, paths, workers=1)
     assert (extended.computed, extended.car_computed, extended.labelled_computed) == (4, 0, 0)
     old = extended.results.join(first.results.select("config_hash"), on="config_hash", how="semi")
     assert old.drop("backtest.cost_bps").equals(first.results.drop("backtest.cost_bps"))
     # a new label config on a cached CAR table computes the labels only
-    labels = sweep.run_sweep(sweep.parse_grid(SMALL + "[labels]\nneutral_band = [0.001]\n"), settings, paths, workers=2)
+    labels = sweep.run_sweep(sweep.parse_grid(SMALL + "[labels]\nneutral_band = [0.001]\n"), settings, paths, workers=1)
     assert (labels.computed, labels.car_computed, labels.labelled_computed) == (8, 0, 2)
 
 
