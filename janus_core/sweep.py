@@ -47,8 +47,8 @@ the DSR takes (``n_returns``, ``skew``, ``kurtosis``), the window, and ``status`
 **Reuse.** Work is cached on disk (:func:`cache_dir`) by content hash: the CAR table under
 ``H(code, dataset identity, CarConfig)`` (``threads`` left out), the labelled table under
 ``H(CAR key, LabelConfig, SplitConfig)`` and each result row under ``H(labelled key, config hash)``.
-``code`` is the SHA-256 of every ``janus_core`` module, so a changed library never reuses a stale
-result; the dataset identity is its snapshot hash and table digests. Configurations sharing CAR
+``code`` hashes every ``janus_core`` module the numbers depend on (:data:`CODE_PARTS`), so a
+changed library never reuses a stale result; the dataset identity is its snapshot hash and table digests. Configurations sharing CAR
 parameters share one CAR table, those sharing labels one labelled table; a re-run computes nothing
 new and an extended grid only its new cells. Every cache file is written to a temporary name and
 renamed, so an interrupted sweep (Ctrl-C) leaves only complete entries and a re-run resumes.
@@ -106,6 +106,7 @@ import tomllib
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import metadata
 from pathlib import Path
@@ -131,6 +132,7 @@ from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions
 from janus_core.decide.policies import POLICIES, PolicyConfig, make_decisions
 from janus_core.decide.reward import HgrmConfig
+from janus_core.evidence.output import write_tree_atomically
 from janus_core.evidence.records import map_decisions
 from janus_core.evidence.schema import config_json
 from janus_core.hashing import H, canonical_json, dumps, sha256_bytes, sha256_file
@@ -403,11 +405,16 @@ def cache_dir(paths: WorkbenchPaths) -> Path:
     return Path(env) if env else paths.store.parent / ".janus-cache" / "sweep"
 
 
+#: The ``janus_core`` modules a sweep's numbers are computed by (the steps below this module, and it).
+CODE_PARTS: tuple[str, ...] = ("data", "study", "decide", "backtest", "evidence", "hashing.py", "paths.py", "sweep.py")
+
+
 def code_key() -> str:
-    """SHA-256 over the sorted (path, SHA-256) of every ``janus_core`` module: the library version a
-    cached result was computed with."""
+    """``H`` of the (path, SHA-256) of every ``janus_core`` module in :data:`CODE_PARTS`: the library
+    a cached result was computed with (an edit of the CLI, the report or a notebook keeps the cache)."""
     root = Path(janus_core.__file__).resolve().parent
-    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    files = sorted(p for part in CODE_PARTS for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))
+                   if "__pycache__" not in p.parts)
     return H({p.relative_to(root).as_posix(): sha256_file(p) for p in files})
 
 
@@ -1209,3 +1216,44 @@ def json_load(path: Path) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     raise ValueError(f"{path}: not a JSON object")
+
+
+def check_out_dir(out: Path) -> None:
+    """``out`` may be written: absent, an empty folder, or an earlier sweep folder (only the sweep's
+    files, ``sweep-manifest.json`` of kind ``janus-sweep``); anything else is refused so that no
+    folder the sweep did not write is ever replaced."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    names = {p.name for p in out.iterdir()}
+    if not names:
+        return
+    kind = None
+    if names <= OUTPUT_FILES and "sweep-manifest.json" in names:
+        try:
+            kind = json_load(out / "sweep-manifest.json").get("kind")
+        except (OSError, ValueError):
+            kind = None
+    if kind != SWEEP_KIND:
+        extra = sorted(names - OUTPUT_FILES)[:3]
+        raise ValueError(f"--out {out}: exists and is not a sweep output folder"
+                         + (f" (it holds {', '.join(extra)})" if extra else "")
+                         + "; choose another folder or empty it yourself")
+
+
+def publish_sweep(run: SweepRun, out_dir: Path, paths: WorkbenchPaths, *, record: bool = True,
+                  created_at: str | None = None) -> dict[str, Any]:
+    """Compute the overfitting report, write the sweep folder ``out_dir`` atomically
+    (:func:`sweep_files`, ``evidence.output.write_tree_atomically``) and, with ``record``, the
+    store's ``sweeps`` row and trials (:func:`record_sweep`; ``created_at`` defaults to now, UTC).
+    Returns the overfitting report."""
+    ds = load_dataset(run.dataset, paths)
+    overfitting = overfitting_report(run, ds)
+    files = sweep_files(run, overfitting)
+    write_tree_atomically(Path(out_dir), files)
+    if record:
+        stamp = created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record_sweep(run, overfitting, files, Path(out_dir), paths, stamp)
+    return overfitting

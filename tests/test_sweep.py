@@ -15,7 +15,10 @@ import pytest
 
 from janus_core import sweep
 from janus_core.backtest import engine as backtest
-from janus_core.backtest.metrics import decision_metrics, probability_of_backtest_overfitting
+from janus_core.backtest.metrics import (
+    decision_metrics,
+    probability_of_backtest_overfitting,
+)
 from janus_core.data.manifest import load_dataset
 from janus_core.decide import reward
 from janus_core.decide.policies import make_decisions
