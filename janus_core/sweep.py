@@ -680,6 +680,9 @@ class RayEngine:
             if address:
                 ray.init(address=address, **kwargs)
             else:
+                # The local cluster's workers run this interpreter and environment: Ray's "uv run"
+                # hook (re-creating the environment per worker from the working directory) is not needed.
+                os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
                 ray.init(num_cpus=max(1, workers), **kwargs)
         self.remote: dict[Callable[..., Any], Any] = {}
 
