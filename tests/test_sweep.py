@@ -276,3 +276,42 @@ def test_overfitting_report_against_direct_calls(paths):
     assert report["spa"]["pvalue_consistent"] == pytest.approx(float(spa.pvalues["consistent"]), abs=0)
     assert report["spa"]["pvalue_lower"] == pytest.approx(float(spa.pvalues["lower"]), abs=0)
     assert report["spa"]["pvalue_upper"] == pytest.approx(float(spa.pvalues["upper"]), abs=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading a sweep
+# --------------------------------------------------------------------------------------------------
+def _toy_results() -> pl.DataFrame:
+    """A 3 x 3 grid with sharpe = a + 10 b (known answers), one failed cell."""
+    rows = []
+    for a in (1, 2, 3):
+        for b in (0.0, 0.5, 1.0):
+            ok = not (a == 3 and b == 1.0)
+            rows.append({"config_hash": f"h{a}{b}", "car.gap": a, "backtest.cost_bps": b,
+                         "sharpe": a + 10 * b if ok else None, "n_returns": 50, "skew": 0.1, "kurtosis": 3.5,
+                         "status": "ok" if ok else "error: ValueError: x"})
+    return pl.DataFrame(rows)
+
+
+def test_heatmap_neighbours_and_deflated_table_on_known_answers():
+    res = _toy_results()
+    heat = sweep.heatmap_table(res, "car.gap", "backtest.cost_bps", "sharpe")
+    assert heat.height == 8 and heat.filter((pl.col("car.gap") == 2) & (pl.col("backtest.cost_bps") == 0.5))["sharpe"][0] == 7
+    fixed = sweep.heatmap_table(res, "car.gap", "backtest.cost_bps", "sharpe", {"car.gap": 1})
+    assert fixed["sharpe"].to_list() == [1.0, 6.0, 11.0]
+    near = sweep.neighbours(res, "h20.5")
+    assert sorted(zip(near["parameter"], near["value"], near["delta"], strict=True)) == [
+        ("backtest.cost_bps", "0.0", -5.0), ("backtest.cost_bps", "1.0", 5.0),
+        ("car.gap", "1", -1.0), ("car.gap", "3", 1.0)]
+    corner = sweep.neighbours(res, "h21.0")  # its neighbour h31.0 failed: reported, no delta
+    failed = corner.filter(pl.col("status") != "ok")
+    assert failed.height == 1 and failed["delta"][0] is None
+    table = sweep.deflated_table(res)
+    ok = res.filter(pl.col("status") == "ok")
+    var = float(np.var(ok["sharpe"].to_numpy(), ddof=1)) / 252
+    from janus_core.backtest.metrics import deflated_sharpe_ratio
+
+    for r in table.iter_rows(named=True):
+        d = deflated_sharpe_ratio(r["sharpe"] / np.sqrt(252), 50, 0.1, 3.5, 8, var)
+        assert r["dsr"] == pytest.approx(d["dsr"], abs=1e-12) and r["survives"] == (d["dsr"] >= 0.95)
+    assert table.height == 8 and table["dsr"].is_sorted(descending=True)
