@@ -485,25 +485,58 @@ def candidate_decisions(decisions: pl.DataFrame | None, settings: SweepSettings,
     return mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
 
 
+class ChunkMemo:
+    """What configurations sharing one labelled table and decisions share: the backtest window and
+    the decisions in it (``engine.split_window``), the type weights, the DA, and every backtest and
+    mean reward already computed, keyed by their config (a sweep varying only reward constants
+    backtests once; one varying only backtest settings scores the reward once). Only pure results
+    are kept, so a row never depends on what was computed before it."""
+
+    def __init__(self, ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame, splits: Sequence[str]) -> None:
+        self.ds, self.labelled = ds, labelled
+        self.chosen, self.start, self.end = backtest.split_window(labelled, decisions, splits)
+        self._weights: dict[str, float] | None = None
+        self.da = decision_metrics(self.chosen, labelled)["da"]
+        self.backtests: dict[str, backtest.BacktestResult] = {}
+        self.rewards: dict[str, float | None] = {}
+
+    def weights(self) -> dict[str, float]:
+        if self._weights is None:
+            self._weights = backtest.historical_type_weights(self.labelled)
+        return self._weights
+
+    def backtest(self, cfg: backtest.BacktestConfig) -> backtest.BacktestResult:
+        key = canonical_json(config_json(cfg))
+        if key not in self.backtests:
+            weights = self.weights() if cfg.weighting == "type" else None
+            self.backtests[key] = backtest.run_backtest(self.ds, self.chosen, self.labelled, cfg, weights)
+        return self.backtests[key]
+
+    def mean_reward(self, cfg: HgrmConfig) -> float | None:
+        key = canonical_json(config_json(cfg))
+        if key not in self.rewards:
+            scored = reward.score(self.chosen, self.labelled, cfg)
+            rewards = scored.filter(pl.col("mapped"))["final_reward"]
+            self.rewards[key] = float(rewards.mean()) if rewards.len() else None
+        return self.rewards[key]
+
+
 def evaluate_point(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame, point: SweepPoint,
-                   splits: Sequence[str]) -> tuple[dict[str, Any], pl.DataFrame]:
+                   splits: Sequence[str], memo: ChunkMemo | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """One configuration's metrics on the included events of ``splits`` (module docstring) and its
-    daily returns (``date, daily_return``). ``decisions`` are the candidate's on ``labelled``."""
-    chosen, start, end = backtest.split_window(labelled, decisions, splits)
-    cfg = point.backtest_config(start=start, end=end)
-    weights = backtest.historical_type_weights(labelled) if cfg.weighting == "type" else None
-    result = backtest.run_backtest(ds, chosen, labelled, cfg, weights)
-    scored = reward.score(chosen, labelled, point.reward)
-    rewards = scored.filter(pl.col("mapped"))["final_reward"]
+    daily returns (``date, daily_return``). ``decisions`` are the candidate's on ``labelled``;
+    ``memo`` (:class:`ChunkMemo` of the same inputs) shares the work of configurations evaluated
+    together."""
+    memo = memo or ChunkMemo(ds, labelled, decisions, splits)
+    result = memo.backtest(point.backtest_config(start=memo.start, end=memo.end))
     returns = result.nav.select("date", "daily_return").drop_nulls()
     moments = return_moments(returns["daily_return"]) if returns.height >= 2 else {}
     row: dict[str, Any] = {k: float(result.metrics[k]) for k in NAV_METRIC_KEYS}
     row.update(
-        mean_reward=float(rewards.mean()) if rewards.len() else None,
-        da=decision_metrics(chosen, labelled)["da"],
+        mean_reward=memo.mean_reward(point.reward), da=memo.da,
         n_decisions=int(result.metrics["n_decisions"]), n_trades=int(result.metrics["n_executed"]),
         n_returns=returns.height, skew=moments.get("skew"), kurtosis=moments.get("kurtosis"),
-        window_start=start, window_end=end, status="ok",
+        window_start=memo.start, window_end=memo.end, status="ok",
     )
     return row, returns
 
@@ -531,12 +564,13 @@ def evaluate_chunk(ds: Dataset, labelled: pl.DataFrame | None, decisions: pl.Dat
         return [(_error_row(prepare_error or "error: no labelled table"), None) for _ in points]
     try:
         cand = candidate_decisions(decisions, settings, labelled)
+        memo = ChunkMemo(ds, labelled, cand, settings.splits)
     except Exception as exc:  # noqa: BLE001 - reported in every row of the chunk
         return [(_error_row(error_status(exc)), None) for _ in points]
     out: list[Outcome] = []
     for point in points:
         try:
-            out.append(evaluate_point(ds, labelled, cand, point, settings.splits))
+            out.append(evaluate_point(ds, labelled, cand, point, settings.splits, memo))
         except Exception as exc:  # noqa: BLE001 - a configuration that raises is reported, not fatal
             out.append((_error_row(error_status(exc)), None))
     return out
