@@ -705,7 +705,9 @@ def _ray_evaluate(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame |
 
 class RayEngine:
     """Tasks on a Ray cluster: ``ray.init(address=...)``, or a local cluster of ``workers`` CPUs
-    (shut down again by :meth:`close`). Inputs go through the object store."""
+    (shut down again by :meth:`close`; a cluster already initialised in this process is used as it
+    is and left running). Inputs go through the object store. The cluster's nodes need this
+    workbench installed in the same version (the tasks are this module's functions)."""
 
     def __init__(self, address: str | None, workers: int) -> None:
         import ray  # Ray is loaded only for this engine

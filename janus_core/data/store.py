@@ -9,8 +9,9 @@ table lists what is registered; the ``runs`` table holds one row per export
 (:func:`cached_completions`, :func:`put_completions`); the ``trials`` table is the trials ledger: one row
 per evaluated configuration of a candidate on a dataset (:func:`record_trial`), from which the number of
 trials behind a candidate and the variance of their Sharpe ratios, the inputs of the Deflated Sharpe
-Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`).
-Every function opens the store for one operation and closes it.
+Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`); the ``sweeps`` table holds one row per robustness
+sweep (:func:`record_sweep`, :func:`sweeps`; its configurations go to the trials ledger with
+:func:`record_trials`). Every function opens the store for one operation and closes it.
 
 The store is a derived index, not a source of truth: views point at the Parquet files by absolute
 path, and re-registering a dataset (``janus data register NAME``) rebuilds its views.
