@@ -516,8 +516,9 @@ class ChunkMemo:
         key = canonical_json(config_json(cfg))
         if key not in self.rewards:
             scored = reward.score(self.chosen, self.labelled, cfg)
-            rewards = scored.filter(pl.col("mapped"))["final_reward"]
-            self.rewards[key] = float(rewards.mean()) if rewards.len() else None
+            rewards = scored.filter(pl.col("mapped"))["final_reward"].drop_nulls().to_list()
+            # exact sum (math.fsum): the mean does not depend on the order or chunking of the rows
+            self.rewards[key] = math.fsum(rewards) / len(rewards) if rewards else None
         return self.rewards[key]
 
 

@@ -108,3 +108,31 @@ def test_an_interrupted_sweep_keeps_what_finished_and_resumes(env, tmp_path):
         sweep.run_sweep(grid, sweep.SweepSettings(), env, workers=1, chunk_size=1, progress=interrupt)
     resumed = sweep.run_sweep(grid, sweep.SweepSettings(), env, workers=1)
     assert resumed.computed == 2 and resumed.results["status"].to_list() == ["ok"] * 4
+
+
+def test_a_decisions_file_is_swept_like_the_policy_that_wrote_it(env, tmp_path, capsys):
+    from janus_core.data.manifest import load_dataset
+    from janus_core.decide.policies import make_decisions
+    from janus_core.study.car import CarConfig
+    from janus_core.study.labels import car_study
+
+    labelled = car_study(load_dataset("synthetic-ashare", env), CarConfig())
+    one = make_decisions("sentiment", labelled)  # every column, predicted event types included
+    two = pl.concat([one, one.with_columns(pl.lit("other").alias("strategy_id"))])
+    path = tmp_path / "decisions.parquet"
+    two.write_parquet(path)
+    grid = str(tmp_path / "grid.toml")
+    assert main(["sweep", "--grid", grid, "--decisions", str(path), "--out", str(tmp_path / "x"), "--workers", "1"]) == 2
+    assert "pick one with strategy_id" in capsys.readouterr().err
+    assert main(["sweep", "--grid", grid, "--decisions", str(path), "--strategy-id", "other", "--out",
+                 str(tmp_path / "x"), "--workers", "1", "--no-record"]) == 0
+    manifest = json.loads((tmp_path / "x" / "sweep-manifest.json").read_text())
+    assert manifest["candidate_id"] == "other" and manifest["decisions_ref"].startswith("decisions:sha256:")
+    from_file = pl.read_parquet(tmp_path / "x" / "results.parquet")
+    assert store.sweeps(env).height == 0  # --no-record
+    assert main(["sweep", "--grid", grid, "--decisions", "sentiment", "--out", str(tmp_path / "y"), "--workers", "1",
+                 "--no-record"]) == 0
+    from_policy = pl.read_parquet(tmp_path / "y" / "results.parquet")
+    metrics = ["sharpe", "max_drawdown", "total_return", "mean_reward", "da", "n_trades", "status"]
+    key = ["backtest.cost_bps", "car.event_window"]
+    assert from_file.sort(key).select(key + metrics).equals(from_policy.sort(key).select(key + metrics))
