@@ -102,6 +102,8 @@ import math
 import multiprocessing
 import os
 import platform
+import signal
+import threading
 import tomllib
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -665,8 +667,16 @@ class LocalEngine:
         if self.inline:
             yield from self._map_inline(fn, tasks)
             return
-        pool = self._pool()
-        futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+        # The workers are started while submitting, with SIGINT ignored (inherited across spawn): a
+        # Ctrl-C reaches only this process, which stops the pool (:meth:`close`) with the cache intact.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            pool = self._pool()
+            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         for fut in cf.as_completed(futures):
             try:
                 yield futures[fut], fut.result()
@@ -688,9 +698,19 @@ class LocalEngine:
             yield i, value
 
     def close(self, cancel: bool = False) -> None:
+        """Shut the pool down; with ``cancel`` (an interrupt) drop the queued tasks and end the
+        running ones at once."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=cancel)
-            self.pool = None
+            pool, self.pool = self.pool, None
+            if cancel:
+                processes = list(getattr(pool, "_processes", {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in processes:
+                    proc.terminate()
+                for proc in processes:
+                    proc.join()
+            else:
+                pool.shutdown(wait=True)
 
 
 def _ray_prepare(ds: Dataset, car_cfg: CarConfig, car_table: pl.DataFrame | None,
