@@ -68,7 +68,7 @@ def _(Path, WorkbenchPaths, dataset_choices, mo, store):
     _headless = bool(args.get("out"))
     sweep_picker = mo.ui.dropdown(options=_choices, value=_run if _headless or len(_choices) == 1 else list(_choices)[1],
                                   label="Sweep")
-    _grid_file = Path(str(args.get("grid") or Path(__file__).resolve().parent.parent / "grids" / "demo.toml"))
+    _grid_file = Path(str(args.get("grid") or Path(mo.notebook_dir() or "notebooks").resolve().parent / "grids" / "demo.toml"))
     grid_editor = mo.ui.code_editor(value=_grid_file.read_text(encoding="utf-8"), language="toml", label="Grid (TOML)")
     decisions_input = mo.ui.text(value=str(args.get("decisions") or "type_prior"), label="Decisions (policy or file)")
     run_button = mo.ui.run_button(label="Run the grid")
