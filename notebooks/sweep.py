@@ -99,7 +99,7 @@ def _(
     sweep_picker,
 ):
     if sweep_picker.value is not None:
-        results, returns, overfitting, manifest = sweep.load_sweep(Path(sweep_picker.value))
+        results, _returns, overfitting, manifest = sweep.load_sweep(Path(sweep_picker.value))
     else:
         mo.stop(not (args.get("out") or run_button.value),
                 mo.md("Pick a recorded sweep, or press **Run the grid**."))
@@ -115,7 +115,7 @@ def _(
 
             _run = sweep.run_sweep(_grid, _settings, paths, workers=1, progress=_progress)
         sweep.publish_sweep(_run, _out, paths)
-        results, returns, overfitting, manifest = sweep.load_sweep(_out)
+        results, _returns, overfitting, manifest = sweep.load_sweep(_out)
     params = sweep.parameter_columns(results)
     ok = results.filter(pl.col("status") == "ok")
     return manifest, ok, overfitting, params, results
