@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("janus_core.backtest",),
     ("janus_core.evidence",),
     ("janus_core.research",),
+    ("janus_core.sweep",),
     ("janus_core.report",),
     ("janus_core.pipeline", "janus_core.provenance"),
     ("janus_core.cli",),

@@ -138,7 +138,8 @@ def test_every_option_has_help_and_one_spelling_per_idea():
     for opt, commands in [("--target", {"janus export", "janus gate", "janus report"}),
                           ("--no-dataset", {"janus verify", "janus report", "janus gate"}),
                           ("--gate-policy", {"janus gate", "janus report", "janus export"}),
-                          ("--dataset", {"janus export", "janus car", "janus decide", "janus backtest"})]:
+                          ("--dataset", {"janus export", "janus car", "janus decide", "janus backtest",
+                                        "janus sweep"})]:
         assert set(options[opt]) == commands, opt
         assert len({(a.default, tuple(a.choices or ()), a.required) for a in options[opt].values()}) == 1, opt
 

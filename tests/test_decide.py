@@ -4,10 +4,9 @@ endpoint (a test server on 127.0.0.1) decide on the demo, write a decisions file
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import json
+import re
 
 import numpy as np
 import polars as pl

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "render DIR/report.html, the self-contained review report of an evidence folder"),
     "backtest": ("backtest", "backtest a candidate's decisions without hindsight: trades, NAV and the paper's metrics"),
     "decide": ("decide", "a model's decisions on a dataset's events (text baseline, endpoint, callable, DSPy program)"),
+    "sweep": ("sweep", "every configuration of a grid through the pipeline (local or Ray), with DSR, PBO and SPA"),
 }
 #: Exit status of a run that ended with an error (argparse uses the same for a bad command line).
 EXIT_ERROR = 2

@@ -9,8 +9,9 @@ table lists what is registered; the ``runs`` table holds one row per export
 (:func:`cached_completions`, :func:`put_completions`); the ``trials`` table is the trials ledger: one row
 per evaluated configuration of a candidate on a dataset (:func:`record_trial`), from which the number of
 trials behind a candidate and the variance of their Sharpe ratios, the inputs of the Deflated Sharpe
-Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`).
-Every function opens the store for one operation and closes it.
+Ratio (``metrics.deflated_sharpe_ratio``), are read (:func:`trial_count`, :func:`trial_sharpe_variance`); the ``sweeps`` table holds one row per robustness
+sweep (:func:`record_sweep`, :func:`sweeps`; its configurations go to the trials ledger with
+:func:`record_trials`). Every function opens the store for one operation and closes it.
 
 The store is a derived index, not a source of truth: views point at the Parquet files of the
 dataset's current version by absolute path, and re-registering a dataset (``janus data register NAME``)
@@ -47,6 +48,11 @@ _SCHEMA = (
         trial_id VARCHAR PRIMARY KEY, created_at VARCHAR, dataset VARCHAR, dataset_snapshot_hash VARCHAR,
         candidate_id VARCHAR, config_hash VARCHAR, kind VARCHAR, sharpe DOUBLE, n_returns BIGINT,
         skew DOUBLE, kurtosis DOUBLE, metrics VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS sweeps (
+        sweep_id VARCHAR PRIMARY KEY, created_at VARCHAR, dataset VARCHAR, dataset_snapshot_hash VARCHAR,
+        candidate_id VARCHAR, decisions_ref VARCHAR, engine VARCHAR, n_configurations BIGINT, n_ok BIGINT,
+        n_failed BIGINT, grid VARCHAR, results_sha256 VARCHAR, best_config_hash VARCHAR, overfitting VARCHAR,
+        out_dir VARCHAR)""",
 )
 RUNS_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -92,6 +98,27 @@ TRIALS_SCHEMA: dict[str, pl.DataType] = {
     "metrics": pl.String(),
 }
 TrialKind = Literal["export", "backtest", "sweep"]
+
+#: Columns of the ``sweeps`` table: one row per sweep (``janus sweep``), keyed by its deterministic
+#: ``sweep_id`` (a re-run of the same sweep replaces its row); ``grid`` and ``overfitting`` are
+#: canonical JSON text, ``results_sha256`` the SHA-256 of its ``results.parquet``.
+SWEEPS_SCHEMA: dict[str, pl.DataType] = {
+    "sweep_id": pl.String(),
+    "created_at": pl.String(),
+    "dataset": pl.String(),
+    "dataset_snapshot_hash": pl.String(),
+    "candidate_id": pl.String(),
+    "decisions_ref": pl.String(),
+    "engine": pl.String(),
+    "n_configurations": pl.Int64(),
+    "n_ok": pl.Int64(),
+    "n_failed": pl.Int64(),
+    "grid": pl.String(),
+    "results_sha256": pl.String(),
+    "best_config_hash": pl.String(),
+    "overfitting": pl.String(),
+    "out_dir": pl.String(),
+}
 
 
 class StoreError(RuntimeError):
@@ -359,6 +386,49 @@ def record_trial(trial: TrialRecord, paths: WorkbenchPaths | None = None) -> str
             [row[c] for c in TRIALS_SCHEMA],
         )
     return trial.trial_id
+
+
+def record_trials(records: list[TrialRecord], paths: WorkbenchPaths | None = None) -> list[str]:
+    """:func:`record_trial` for many trials in one transaction (a sweep's configurations)."""
+    paths = paths or WorkbenchPaths.from_env()
+    rows = []
+    for trial in records:
+        row = {"trial_id": trial.trial_id, **trial.model_dump()}
+        row["metrics"] = json.dumps(row["metrics"], sort_keys=True)
+        rows.append(row)
+    if rows:
+        one = f"({', '.join('?' for _ in TRIALS_SCHEMA)})"
+        with connect(paths) as conn:
+            conn.execute("BEGIN TRANSACTION")
+            for start in range(0, len(rows), 500):
+                chunk = rows[start:start + 500]
+                conn.execute(f"INSERT OR REPLACE INTO trials ({', '.join(TRIALS_SCHEMA)}) VALUES "
+                             + ", ".join(one for _ in chunk), [r[c] for r in chunk for c in TRIALS_SCHEMA])
+            conn.execute("COMMIT")
+    return [r["trial_id"] for r in rows]
+
+
+def record_sweep(row: dict[str, Any], paths: WorkbenchPaths | None = None) -> None:
+    """Add one sweep (a dict with the ``SWEEPS_SCHEMA`` keys) to ``sweeps``; the same ``sweep_id``
+    replaces its earlier row."""
+    paths = paths or WorkbenchPaths.from_env()
+    with connect(paths) as conn:
+        conn.execute(f"INSERT OR REPLACE INTO sweeps ({', '.join(SWEEPS_SCHEMA)}) "
+                     f"VALUES ({', '.join('?' for _ in SWEEPS_SCHEMA)})", [row[c] for c in SWEEPS_SCHEMA])
+
+
+def sweeps(paths: WorkbenchPaths | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """The recorded sweeps (all, or of one ``dataset``), ordered by (created_at, sweep_id); empty
+    (with the columns) when none."""
+    paths = paths or WorkbenchPaths.from_env()
+    if not paths.store.exists():
+        return pl.DataFrame(schema=SWEEPS_SCHEMA)
+    with connect(paths, read_only=True) as conn:
+        if not conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sweeps'").fetchall()[0][0]:
+            return pl.DataFrame(schema=SWEEPS_SCHEMA)
+        sql = f"SELECT {', '.join(SWEEPS_SCHEMA)} FROM sweeps" + (" WHERE dataset = ?" if dataset else "")
+        frame = conn.sql(sql + " ORDER BY created_at, sweep_id", params=[dataset] if dataset else []).pl()
+    return frame.cast(SWEEPS_SCHEMA) if frame.height else pl.DataFrame(schema=SWEEPS_SCHEMA)
 
 
 def trials(
