@@ -518,11 +518,31 @@ def trials_table(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> 
     n_trials = max(1, trial_count(ds.name, run.candidate_id, paths))
     variance = trial_sharpe_variance(ds.name, run.candidate_id, paths)
     deflated = deflated_sharpe_of_returns(returns, n_trials, variance)
+    sweep_id, pbo = latest_sweep_pbo(ds, run.candidate_id, paths)
     return pl.DataFrame({"n_trials": [n_trials], "trial_sharpe_variance": [variance],
                          "sharpe": [deflated["sharpe"]], "sharpe0": [deflated["sharpe0"]],
-                         "deflated_sharpe": [deflated["dsr"]]},
+                         "deflated_sharpe": [deflated["dsr"]], "sweep_id": [sweep_id], "pbo": [pbo]},
                         schema={"n_trials": pl.Int64, "trial_sharpe_variance": pl.Float64, "sharpe": pl.Float64,
-                                "sharpe0": pl.Float64, "deflated_sharpe": pl.Float64})
+                                "sharpe0": pl.Float64, "deflated_sharpe": pl.Float64, "sweep_id": pl.String,
+                                "pbo": pl.Float64})
+
+
+def latest_sweep_pbo(ds: Dataset, candidate_id: str, paths: WorkbenchPaths) -> tuple[str | None, float | None]:
+    """The newest recorded sweep of ``candidate_id`` on this dataset snapshot (``store.sweeps``) and its
+    probability of backtest overfitting (CSCV, ``janus sweep``'s ``overfitting.json``); ``(None, None)``
+    when there is none or it computed no PBO. A candidate exported from a sweep thus carries the
+    sweep's PBO next to its trial count and DSR."""
+    rows = store.sweeps(paths, ds.name)
+    rows = rows.filter((pl.col("candidate_id") == candidate_id)
+                       & (pl.col("dataset_snapshot_hash") == ds.meta.snapshot_hash)).sort("created_at", "sweep_id")
+    if rows.is_empty():
+        return None, None
+    last = rows.row(-1, named=True)
+    try:
+        pbo = json.loads(last["overfitting"] or "{}").get("pbo", {}).get("pbo")
+    except (ValueError, AttributeError):
+        pbo = None
+    return last["sweep_id"], float(pbo) if isinstance(pbo, (int, float)) else None
 
 
 def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:

@@ -387,3 +387,30 @@ def test_one_trading_cost_flows_from_the_labels(megacap_workspace):
     run = pipeline.run_research(ExportConfig(dataset="us-megacap", decisions="type_prior", record_run=False,
                                              label={"round_trip_cost_bps": 20}), megacap_workspace)
     assert run.label.effective_tau == 0.002 and run.reward.round_trip_cost_bps == 20 and run.reward.kappa == 0.002
+
+
+def test_a_candidate_exported_after_its_sweep_carries_the_sweeps_pbo(megacap_workspace, tmp_path):
+    """The export's overfitting table names the newest sweep of the same candidate on the same data
+    snapshot and carries its probability of backtest overfitting; another candidate's sweep is not its."""
+    from janus_core.data.manifest import load_dataset
+
+    snapshot = load_dataset("us-megacap", megacap_workspace).meta.snapshot_hash
+    row = {"sweep_id": "s-older", "created_at": "2026-01-01T00:00:00Z", "dataset": "us-megacap",
+           "dataset_snapshot_hash": snapshot, "candidate_id": "swept", "decisions_ref": "policy:type_prior",
+           "engine": "local", "n_configurations": 4, "n_ok": 4, "n_failed": 0, "grid": "{}",
+           "results_sha256": "0" * 64, "best_config_hash": "1" * 64, "overfitting": json.dumps({"pbo": {"pbo": 0.75}}),
+           "out_dir": "x"}
+    store.record_sweep(row, megacap_workspace)
+    store.record_sweep({**row, "sweep_id": "s-newer", "created_at": "2026-02-01T00:00:00Z",
+                        "overfitting": json.dumps({"pbo": {"pbo": 0.25}})}, megacap_workspace)
+    store.record_sweep({**row, "sweep_id": "s-other", "candidate_id": "someone-else",
+                        "created_at": "2026-03-01T00:00:00Z"}, megacap_workspace)
+    out = tmp_path / "swept"
+    export(ExportConfig(dataset="us-megacap", decisions="type_prior", candidate_id="swept", out_dir=out,
+                        record_run=False, report=False), megacap_workspace)
+    over = pl.read_csv(out / "analysis/overfitting.csv").row(0, named=True)
+    assert over["sweep_id"] == "s-newer" and over["pbo"] == 0.25
+    none = tmp_path / "unswept"
+    export(ExportConfig(dataset="us-megacap", decisions="type_prior", candidate_id="never-swept", out_dir=none,
+                        record_run=False, report=False), megacap_workspace)
+    assert pl.read_csv(none / "analysis/overfitting.csv")["pbo"].is_null().all()

@@ -187,6 +187,8 @@ def _headline(candidate: str, metrics: list[dict[str, str]], nav: list[dict[str,
         "test_days": days if days is None or days >= 0 else None,
         "trials": int(_num(over.get("n_trials")) or 0) if over.get("n_trials") else None,
         "deflated_sharpe": _num(over.get("deflated_sharpe")),
+        "pbo": _num(over.get("pbo")),
+        "sweep_id": over.get("sweep_id") or None,
         "baselines": {p: _num(r.get("sharpe")) for p, r in sorted(by_policy.items()) if p != candidate},
         "benchmarks": bench,
     }

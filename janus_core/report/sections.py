@@ -117,6 +117,7 @@ class ReportBuilder(Page):
             ("test-window trading days", head.get("test_days")),
             ("trials behind the candidate", head.get("trials")),
             ("Deflated Sharpe Ratio", head.get("deflated_sharpe")),
+            ("probability of backtest overfitting (its sweep)", head.get("pbo")),
         )))
         rows = [(name, "baseline", self.fmt(v)) for name, v in sorted(head.get("baselines", {}).items())]
         rows += [(name, "benchmark (buy and hold)", self.fmt(v)) for name, v in sorted(head.get("benchmarks", {}).items())]
