@@ -18,7 +18,6 @@ def _():
     from janus_core.data.workspace import dataset_choices
     from janus_core.decide import models, policies
     from janus_core.decide.lineage import write_decisions
-    from janus_core.paths import WorkbenchPaths
     from janus_core.report.charts import interval_chart, line_chart
 
     return (

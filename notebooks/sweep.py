@@ -16,7 +16,6 @@ def _():
     from janus_core import sweep
     from janus_core.data import store
     from janus_core.data.workspace import dataset_choices
-    from janus_core.paths import WorkbenchPaths
     from janus_core.report.charts import histogram_chart
 
     return (

@@ -181,7 +181,7 @@ def test_risk_neutralisation_matches_cross_sectional_ols(demo):
     for row in sample.iter_rows(named=True):
         day = row["event_day"]  # first window day
         k_day = px.filter((pl.col("symbol") == row["symbol"]) & (pl.col("date") == day))["k"][0]
-        ys, xs, inds, syms = [], [], [], []
+        ys, inds, syms = [], [], []
         for sym, g in px.group_by("symbol", maintain_order=True):
             g = g.sort("date")
             if g.height <= k_day or g["date"][k_day] != day:
