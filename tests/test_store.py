@@ -8,6 +8,7 @@ from data_tables import small_dataset, workspace
 
 from janus_core.data import manifest as mf
 from janus_core.data import store
+from janus_core.paths import WorkbenchPaths
 
 SAVE_ARGS = {"source": "hand-made test tables", "licence": "CC0", "production": {"generator": "tests"}}
 
@@ -199,3 +200,31 @@ def test_trials_read_an_old_store_without_the_table(tmp_path):
     paths.store.parent.mkdir(parents=True, exist_ok=True)
     duckdb.connect(str(paths.store)).close()  # a store file from before the ledger
     assert store.trials(paths).height == 0 and store.trial_count("ds", "cand", paths) == 0
+
+
+def test_two_processes_share_the_store(tmp_path):
+    """A notebook reading the runs table while another process (an export) records runs: DuckDB locks
+    the file per process, so each side waits briefly for the other and both finish without an error."""
+    import subprocess
+    import sys
+
+    paths = WorkbenchPaths(data_dir=tmp_path / "d", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb")
+    store.connect(paths).close()
+    env_code = (
+        "import sys; from pathlib import Path; from janus_core.paths import WorkbenchPaths; "
+        "from janus_core.data import store; "
+        f"p = WorkbenchPaths(data_dir=Path({str(paths.data_dir)!r}), manifest_dir=Path({str(paths.manifest_dir)!r}), "
+        f"store=Path({str(paths.store)!r})); "
+    )
+    writer = env_code + (
+        "[store.append_run(store.RunRecord(run_id=f'r{i}', created_at='2026-01-01T00:00:00Z', dataset='d', "
+        "dataset_snapshot_hash=None, config_hash='c', artifact_hashes={}, headline_metrics={}, gate_verdict='{}', "
+        "out_dir='o'), p) for i in range(40)]; print('written')"
+    )
+    reader = env_code + "[store.runs(p) for _ in range(80)]; print('read')"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for code in (writer, reader, reader)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outs]
+    assert [o[0].strip() for o in outs] == ["written", "read", "read"]
+    assert store.runs(paths).height == 40

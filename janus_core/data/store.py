@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, Literal
 
 import duckdb
@@ -188,32 +189,52 @@ def _quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+#: How long an operation waits for another process's hold on the store (DuckDB locks the file per
+#: process: a notebook reading the runs table while an export records its run) before it fails.
+LOCK_WAIT_SECONDS = 10.0
+
+
+def _open(paths: WorkbenchPaths, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if read_only and not paths.store.exists():
+        _open(paths, read_only=False).close()
+    if not read_only:
+        paths.store.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(paths.store), read_only=read_only)
+    try:
+        if not read_only:
+            for ddl in _SCHEMA:
+                conn.execute(ddl)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the store, creating the file and its ``datasets`` and ``runs`` tables if
-    missing. Use ``read_only=True`` in notebooks so several readers can share the file.
+    """A connection to the store, creating the file and its tables if missing. Use ``read_only=True``
+    where reading, so several readers can share the file.
 
     Open it for one operation and close it (``with connect(paths) as conn: ...`` closes on exit, as
     every function of this module does): a connection still alive when the interpreter exits holds
-    the file's lock until then and makes DuckDB's bindings print "nanobind: leaked ..." lines."""
+    the file's lock until then and makes DuckDB's bindings print "nanobind: leaked ..." lines. When
+    another process holds the file (DuckDB's ``Conflicting lock``), the open is retried with a short
+    backoff for up to :data:`LOCK_WAIT_SECONDS`, then fails with a :class:`StoreError` that says so."""
     paths = paths or WorkbenchPaths.from_env()
-    try:
-        if read_only and not paths.store.exists():
-            connect(paths, read_only=False).close()
-        if not read_only:
-            paths.store.parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(str(paths.store), read_only=read_only)
+    deadline, delay = time.monotonic() + LOCK_WAIT_SECONDS, 0.02
+    while True:
         try:
-            if not read_only:
-                for ddl in _SCHEMA:
-                    conn.execute(ddl)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-    except duckdb.Error as exc:
-        raise StoreError(
-            f"cannot open the store {paths.store} ({'read-only' if read_only else 'read-write'}): {exc}"
-        ) from exc
+            return _open(paths, read_only)
+        except duckdb.Error as exc:
+            locked = "lock" in str(exc).lower()
+            if locked and time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            why = (f"another process held it for more than {LOCK_WAIT_SECONDS:g} s (close the other notebook or "
+                   f"command and retry)" if locked else str(exc))
+            raise StoreError(
+                f"cannot open the store {paths.store} ({'read-only' if read_only else 'read-write'}): {why}"
+            ) from exc
 
 
 def register_dataset(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
