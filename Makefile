@@ -2,7 +2,7 @@
 # uv is used from PATH when present, else bootstrapped (pinned) into .tools/ with pip.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 DATASET ?= synthetic-ashare
 OUT ?= out
@@ -10,7 +10,7 @@ POLICY ?= type_prior
 
 .PHONY: env data run test edit bench clean
 
-.tools/bin/uv:
+$(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 

@@ -730,6 +730,20 @@ def _ray_evaluate(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame |
     return evaluate_chunk(ds, labelled, decisions, settings, points)
 
 
+
+
+def disable_uv_run_hook() -> None:
+    """Turn off Ray's "uv run" runtime-environment hook for a local cluster. Its workers run this
+    interpreter and environment, so re-creating the environment per worker from the working directory
+    is not needed, and it breaks when the driver was started through a relative path to uv (a
+    bootstrapped ``.tools/bin/uv``: the workers look for it inside Ray's copy of the working directory
+    and never start). Ray reads the switch at import and at ``ray.init``, so both are set."""
+    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
+    from ray._private import ray_constants  # the switch ray.init reads (no public API for it)
+
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
+
+
 class RayEngine:
     """Tasks on a Ray cluster: ``ray.init(address=...)``, or a local cluster of ``workers`` CPUs
     (shut down again by :meth:`close`; a cluster already initialised in this process is used as it
@@ -737,6 +751,7 @@ class RayEngine:
     workbench installed in the same version (the tasks are this module's functions)."""
 
     def __init__(self, address: str | None, workers: int) -> None:
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # read when Ray is first imported
         import ray  # Ray is loaded only for this engine
 
         self.ray = ray
@@ -746,9 +761,7 @@ class RayEngine:
             if address:
                 ray.init(address=address, **kwargs)
             else:
-                # The local cluster's workers run this interpreter and environment: Ray's "uv run"
-                # hook (re-creating the environment per worker from the working directory) is not needed.
-                os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+                disable_uv_run_hook()
                 ray.init(num_cpus=max(1, workers), **kwargs)
         self.remote: dict[Callable[..., Any], Any] = {}
 

@@ -23,6 +23,7 @@ round_trip_cost_bps = [0, 10]
 
 @pytest.fixture(scope="module")
 def cluster():
+    sweep.disable_uv_run_hook()  # as the engine does: a bootstrapped relative uv would stop the workers
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
