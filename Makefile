@@ -14,7 +14,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-env: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+env: $(if $(findstring .tools,$(UV)),$(UV))
 	$(UV) sync --frozen
 
 ## data: build the sample dataset deterministically and verify it against its committed manifest
