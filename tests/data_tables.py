@@ -6,12 +6,14 @@ Values are the strings a CSV would hold, so the same content can be written as C
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
 
 import polars as pl
 
+from janus_core.cli import data as cli_data
 from janus_core.data.dataset import Dataset, DatasetMeta
 from janus_core.data.rows import TABLE_NAMES
 from janus_core.data.tables import load_tables
@@ -181,6 +183,23 @@ def write_all(tables: dict[str, list[dict[str, str | None]]], folder: Path, fmt:
 
 def workspace(root: Path) -> WorkbenchPaths:
     return WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "data_manifests", store=root / "janus.duckdb")
+
+
+def isolated_workspace(root: Path, monkeypatch) -> WorkbenchPaths:
+    """A fresh workspace under ``root`` that the CLI sees through its JANUS_* environment variables."""
+    ws = workspace(root)
+    monkeypatch.setenv("JANUS_DATA_DIR", str(ws.data_dir))
+    monkeypatch.setenv("JANUS_MANIFEST_DIR", str(ws.manifest_dir))
+    monkeypatch.setenv("JANUS_STORE", str(ws.store))
+    return ws
+
+
+def janus_data(*argv: str) -> int:
+    """Run ``janus data ARGV...`` in process and return its exit code."""
+    parser = argparse.ArgumentParser(prog="janus")
+    cli_data.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["data", *argv])
+    return args.handler(args)
 
 
 def small_dataset(tmp: Path, name: str = "tiny") -> Dataset:

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import polars as pl
 import pytest
-from data_tables import raw_tables, workspace, write_all
+from data_tables import isolated_workspace, janus_data, raw_tables, write_all
 
-from janus_core.cli import data as cli_data
 from janus_core.data.manifest import load_dataset, verify_dataset
-
-
-def janus_data(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="janus")
-    cli_data.add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *argv])
-    return args.handler(args)
 
 
 @pytest.fixture
 def paths(tmp_path, monkeypatch):
-    ws = workspace(tmp_path / "ws")
-    monkeypatch.setenv("JANUS_DATA_DIR", str(ws.data_dir))
-    monkeypatch.setenv("JANUS_MANIFEST_DIR", str(ws.manifest_dir))
-    monkeypatch.setenv("JANUS_STORE", str(ws.store))
-    return ws
+    return isolated_workspace(tmp_path / "ws", monkeypatch)
 
 
 def import_args(files: dict[str, Path], *extra: str) -> list[str]:

@@ -4,16 +4,14 @@ carried into the evidence, and a re-import during an export that cannot mix vers
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-from data_tables import raw_tables, workspace, write_all
+from data_tables import isolated_workspace, janus_data, raw_tables, workspace, write_all
 
-from janus_core.cli import data as cli_data
 from janus_core.data import manifest as mf
 from janus_core.data.rows import DataValidationError
 from janus_core.data.tables import load_tables
@@ -25,20 +23,9 @@ from janus_core.pipeline import ExportConfig, export
 from janus_core.report.render import report_problems
 
 
-def janus_data(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="janus")
-    cli_data.add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *argv])
-    return args.handler(args)
-
-
 @pytest.fixture
 def paths(tmp_path, monkeypatch):
-    ws = workspace(tmp_path / "ws")
-    for key, value in (("JANUS_DATA_DIR", ws.data_dir), ("JANUS_MANIFEST_DIR", ws.manifest_dir),
-                       ("JANUS_STORE", ws.store)):
-        monkeypatch.setenv(key, str(value))
-    return ws
+    return isolated_workspace(tmp_path / "ws", monkeypatch)
 
 
 def _import(files: dict[str, Path], *extra: str, name: str = "mine", provenance: str = "historical_market_replay"

@@ -4,7 +4,6 @@ temp folders of killed runs are cleaned up at the next run and refused by ``veri
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -12,10 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from data_tables import raw_tables, workspace, write_all
+from data_tables import isolated_workspace, janus_data, raw_tables, write_all
 from test_evidence_helpers import run_cli, write_folder
 
-from janus_core.cli import data as cli_data
 from janus_core.data import manifest as mf
 from janus_core.evidence import output
 from janus_core.evidence.verify import verify_evidence
@@ -139,20 +137,9 @@ def test_car_and_report_refuse_foreign_folders(project, capsys):
 # --------------------------------------------------------------------------------------------------
 # janus data import: never overwrite, versions recoverable, literal paths, stale temp folders
 # --------------------------------------------------------------------------------------------------
-def janus_data(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="janus")
-    cli_data.add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *argv])
-    return args.handler(args)
-
-
 @pytest.fixture
 def paths(tmp_path, monkeypatch):
-    ws = workspace(tmp_path / "ws")
-    monkeypatch.setenv("JANUS_DATA_DIR", str(ws.data_dir))
-    monkeypatch.setenv("JANUS_MANIFEST_DIR", str(ws.manifest_dir))
-    monkeypatch.setenv("JANUS_STORE", str(ws.store))
-    return ws
+    return isolated_workspace(tmp_path / "ws", monkeypatch)
 
 
 def _import(files: dict[str, Path], *extra: str, name: str = "mine") -> int:
