@@ -37,10 +37,11 @@ run: data
 	  echo "verdict JSON: $(OUT)/gate-paper.json"; \
 	  echo "evidence: $(OUT)/evidence/latest/gates/  report: $(OUT)/evidence/latest/report.html"
 
-## test: lint (ruff: pyflakes and import order) and the whole test suite (notebooks run headless and
+## test: lint (ruff: pyflakes and import order; ruff format --check) and the whole test suite (notebooks run headless and
 ## compared with committed references)
 test: env
 	$(RUN) ruff check janus_core tests benchmarks notebooks
+	$(RUN) ruff format --check janus_core tests benchmarks notebooks
 	$(RUN) pytest -q
 
 ## edit: open the notebooks in marimo, ready to run (pyproject's [tool.marimo.runtime] auto_instantiate);

@@ -46,8 +46,10 @@ def main() -> None:
     decisions = make_decisions("random", labelled)
     cfg = BacktestConfig()
     runs = {}
-    for name, window in (("test split", labelled.filter(pl.col("split") == "test")),
-                         ("all non-historical", labelled.filter(pl.col("split") != "historical"))):
+    for name, window in (
+        ("test split", labelled.filter(pl.col("split") == "test")),
+        ("all non-historical", labelled.filter(pl.col("split") != "historical")),
+    ):
         dec = decisions.filter(pl.col("event_id").is_in(window["event_id"].implode()))
         seconds = _median_seconds(lambda d=dec, w=window: run_backtest(ds, d, w, cfg, weights), args.repeats)
         runs[name] = (dec, window, seconds)

@@ -75,7 +75,11 @@ def worker(root: Path, neutralize: bool) -> None:
     table = car_study(ds, cfg, LabelConfig())
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _status_mib("VmHWM")
-    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": peak, "after_imports_mib": after_imports, "events": table.height}))
+    print(
+        json.dumps(
+            {"wall": wall, "cpu": cpu, "peak_mib": peak, "after_imports_mib": after_imports, "events": table.height}
+        )
+    )
 
 
 def _run_worker(root: Path, neutralize: bool) -> dict:
@@ -95,7 +99,10 @@ def statsmodels_loop(ds, cfg: CarConfig, table: pl.DataFrame, sample: np.ndarray
     ok = panel.estimation_ok(cfg.model)
     rows = table[sample.tolist()]
     sym_j = dict(zip(panel.symbols.to_list(), range(len(panel.symbols)), strict=True))
-    day_to_col = [{d: k for k, d in enumerate(panel.days[panel.day_index[j, : panel.length[j]]])} for j in range(len(panel.symbols))]
+    day_to_col = [
+        {d: k for k, d in enumerate(panel.days[panel.day_index[j, : panel.length[j]]])}
+        for j in range(len(panel.symbols))
+    ]
     jobs = []
     for sym, day in zip(rows["symbol"].to_list(), rows["event_day"].cast(pl.Int64).to_list(), strict=True):
         j = sym_j[sym]
@@ -174,12 +181,16 @@ def main() -> int:
         build_sample(NAME, paths, scale="paper", progress=False)
         print(f"built the paper-scale dataset in {time.perf_counter() - t0:.1f} s -> {paths.data_dir / NAME}")
     cfg = CarConfig()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (other processes share the cores); config: model={cfg.model}, estimation={cfg.estimation_window}, "
-          f"gap={cfg.gap}, window={list(cfg.event_window)}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (other processes share the cores); config: model={cfg.model}, estimation={cfg.estimation_window}, "
+        f"gap={cfg.gap}, window={list(cfg.event_window)}"
+    )
 
     ds = load_dataset(NAME, paths)
-    print(f"dataset: {ds.events.height:,} events, {ds.prices['symbol'].n_unique():,} stocks, "
-          f"{ds.prices['date'].n_unique():,} trading days, exposures: {ds.exposures is not None}")
+    print(
+        f"dataset: {ds.events.height:,} events, {ds.prices['symbol'].n_unique():,} stocks, "
+        f"{ds.prices['date'].n_unique():,} trading days, exposures: {ds.exposures is not None}"
+    )
     t0 = time.perf_counter()
     load_dataset(NAME, paths, verify_files=True)
     print(f"load_dataset with file hashing: {time.perf_counter() - t0:.3f} s (once; the timings below skip hashing)")
@@ -197,10 +208,12 @@ def main() -> int:
         results[neutralize] = med
         results[f"peak{neutralize}"] = max(r["peak_mib"] for r in runs)
         results[f"engine{neutralize}"] = statistics.median(engine)
-        print(f"[{label}] end to end (files -> labelled CAR table, fresh process each), median of {args.repeats}: "
-              f"{med:.3f} s (runs {', '.join(format(r['wall'], '.3f') for r in runs)}; CPU {statistics.median(r['cpu'] for r in runs):.3f} s); "
-              f"engine alone (in memory, compute_car): {statistics.median(engine):.3f} s; peak RSS "
-              f"{results[f'peak{neutralize}']:.0f} MiB (after imports {runs[0]['after_imports_mib']:.0f} MiB)")
+        print(
+            f"[{label}] end to end (files -> labelled CAR table, fresh process each), median of {args.repeats}: "
+            f"{med:.3f} s (runs {', '.join(format(r['wall'], '.3f') for r in runs)}; CPU {statistics.median(r['cpu'] for r in runs):.3f} s); "
+            f"engine alone (in memory, compute_car): {statistics.median(engine):.3f} s; peak RSS "
+            f"{results[f'peak{neutralize}']:.0f} MiB (after imports {runs[0]['after_imports_mib']:.0f} MiB)"
+        )
 
     table = compute_car(ds, CarConfig(risk_neutralize=False))
     included = np.flatnonzero(table["excluded_reason"].is_null().to_numpy())
@@ -210,17 +223,21 @@ def main() -> int:
     sm_sample = np.sort(rng.choice(included, min(args.sm_sample, len(included)), replace=False))
     sm_s, sm_diff = statsmodels_loop(ds, cfg, table, sm_sample)
     sm_full = sm_s / len(sm_sample) * n_events
-    print(f"statsmodels per-event OLS loop: {sm_s:.2f} s for {len(sm_sample):,} events (subsample), "
-          f"extrapolated to {n_events:,}: {sm_full:.1f} s; max |CAR - engine| {sm_diff:.2e}")
+    print(
+        f"statsmodels per-event OLS loop: {sm_s:.2f} s for {len(sm_sample):,} events (subsample), "
+        f"extrapolated to {n_events:,}: {sm_full:.1f} s; max |CAR - engine| {sm_diff:.2e}"
+    )
 
     try:
         es_sample = np.sort(rng.choice(included, min(args.es_sample, len(included)), replace=False))
         es_s, es_diff, es_n = eventstudy_run(ds, cfg, table, es_sample)
         es_full = es_s / len(es_sample) * n_events
-        print(f"eventstudy {__import__('eventstudy').__version__ if hasattr(__import__('eventstudy'), '__version__') else ''}"
-              f"Multiple.from_list(Single.market_model): {es_s:.2f} s for {len(es_sample):,} events (subsample, "
-              f"{es_n} computed), extrapolated to {n_events:,}: {es_full:.1f} s; max |CAR - engine| on events "
-              f"without untradable estimation days {es_diff:.2e} (eventstudy does not skip untradable days)")
+        print(
+            f"eventstudy {__import__('eventstudy').__version__ if hasattr(__import__('eventstudy'), '__version__') else ''}"
+            f"Multiple.from_list(Single.market_model): {es_s:.2f} s for {len(es_sample):,} events (subsample, "
+            f"{es_n} computed), extrapolated to {n_events:,}: {es_full:.1f} s; max |CAR - engine| on events "
+            f"without untradable estimation days {es_diff:.2e} (eventstudy does not skip untradable days)"
+        )
     except ImportError as exc:
         es_full = float("nan")
         print(f"eventstudy could not run: {exc!r} (run with: uv run --frozen --group bench ...)")
@@ -233,10 +250,28 @@ def main() -> int:
         ("peak memory, either run (GiB)", peak_gib, "<", TARGETS["peak_gib"], peak_gib < TARGETS["peak_gib"]),
     ]
     for what, base in (("end to end", mm_s), ("engine alone", results["engineFalse"])):
-        rows.append((f"vs eventstudy, {what} (x)", es_full / base, ">=", TARGETS["vs_eventstudy"], es_full / base >= TARGETS["vs_eventstudy"]))
-        rows.append((f"vs statsmodels loop, {what} (x)", sm_full / base, ">=", TARGETS["vs_statsmodels"], sm_full / base >= TARGETS["vs_statsmodels"]))
-    print("\nsummary (speed-ups: the comparators' extrapolated full-sample market-model time over the engine's "
-          "market-model time, end to end from the files or the engine alone on the in-memory dataset):")
+        rows.append(
+            (
+                f"vs eventstudy, {what} (x)",
+                es_full / base,
+                ">=",
+                TARGETS["vs_eventstudy"],
+                es_full / base >= TARGETS["vs_eventstudy"],
+            )
+        )
+        rows.append(
+            (
+                f"vs statsmodels loop, {what} (x)",
+                sm_full / base,
+                ">=",
+                TARGETS["vs_statsmodels"],
+                sm_full / base >= TARGETS["vs_statsmodels"],
+            )
+        )
+    print(
+        "\nsummary (speed-ups: the comparators' extrapolated full-sample market-model time over the engine's "
+        "market-model time, end to end from the files or the engine alone on the in-memory dataset):"
+    )
     for name, value, op, target, ok in rows:
         print(f"  {name:<44} {value:10.3f}   target {op} {target:<6} {'PASS' if ok else 'FAIL'}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")

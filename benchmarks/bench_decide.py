@@ -41,20 +41,25 @@ def main() -> None:
         build_sample("synthetic-ashare", base, progress=False)
         t0 = time.perf_counter()
         tb = decide(DecideConfig(model="text-baseline"), base)
-        print(f"text-baseline: fit on the train split and decide {tb.decisions.height} test events in "
-              f"{time.perf_counter() - t0:.2f} s (dataset load and CAR study included)")
+        print(
+            f"text-baseline: fit on the train split and decide {tb.decisions.height} test events in "
+            f"{time.perf_counter() - t0:.2f} s (dataset load and CAR study included)"
+        )
         with ChatServer() as srv:
             for conc in args.concurrency:
                 paths = base.model_copy(update={"store": root / f"cache-{conc}.duckdb"})
-                cfg = DecideConfig(model=f"openai:test-model@{srv.url}", split=split,
-                                   endpoint={"concurrency": conc, "backoff_s": 0.0})
+                cfg = DecideConfig(
+                    model=f"openai:test-model@{srv.url}", split=split, endpoint={"concurrency": conc, "backoff_s": 0.0}
+                )
                 before = srv.requests
                 cold = decide(cfg, paths)
                 warm = decide(cfg, paths)
                 s, w = cold.stats, warm.stats
-                print(f"concurrency {conc}: cold run {s.prompts} prompts, {s.requests} requests in {s.seconds:.2f} s "
-                      f"= {s.requests_per_second:.0f} requests/s; re-run cache hit rate {w.cache_hit_rate:.1%}, "
-                      f"{w.requests} requests, {w.seconds:.2f} s (server counted {srv.requests - before} requests)")
+                print(
+                    f"concurrency {conc}: cold run {s.prompts} prompts, {s.requests} requests in {s.seconds:.2f} s "
+                    f"= {s.requests_per_second:.0f} requests/s; re-run cache hit rate {w.cache_hit_rate:.1%}, "
+                    f"{w.requests} requests, {w.seconds:.2f} s (server counted {srv.requests - before} requests)"
+                )
 
 
 if __name__ == "__main__":

@@ -95,13 +95,24 @@ class Notebook:
         manager = load_notebook(str(path))
         config = get_default_config_manager(current_path=str(path))
         self.session = await SessionImpl.create(
-            startup=SessionStartup(), initialization_id="_bench_", session_consumer=self.consumer,
+            startup=SessionStartup(),
+            initialization_id="_bench_",
+            session_consumer=self.consumer,
             mode=SessionMode.EDIT,
-            app_metadata=AppMetadata(query_params={}, filename=str(path), cli_args=cli_args, argv=None,
-                                     app_config=manager.app.config,
-                                     docstring=extract_docstring_from_header(manager.app._app._header)),
-            app_file_manager=manager, config_manager=config, virtual_file_storage=None,
-            redirect_console_to_browser=False, ttl_seconds=None, auto_instantiate=True,
+            app_metadata=AppMetadata(
+                query_params={},
+                filename=str(path),
+                cli_args=cli_args,
+                argv=None,
+                app_config=manager.app.config,
+                docstring=extract_docstring_from_header(manager.app._app._header),
+            ),
+            app_file_manager=manager,
+            config_manager=config,
+            virtual_file_storage=None,
+            redirect_console_to_browser=False,
+            ttl_seconds=None,
+            auto_instantiate=True,
         )
         started = time.perf_counter()
         self.consumer.done.clear()
@@ -138,8 +149,9 @@ class Notebook:
         self.consumer.errors.clear()
         self.consumer.ran.clear()
         started = time.perf_counter()
-        self.session.put_control_request(UpdateUIElementCommand(object_ids=[oid], values=[value]),
-                                         from_consumer_id=None)
+        self.session.put_control_request(
+            UpdateUIElementCommand(object_ids=[oid], values=[value]), from_consumer_id=None
+        )
         await self.consumer.done.wait()
         return time.perf_counter() - started, list(self.consumer.errors), len(self.consumer.ran)
 
@@ -148,11 +160,25 @@ class Notebook:
             self.session.close()
 
 
-CAR_FORM = {"model": ["market"], "estimation_window": 120, "gap": 10, "window_start": 0, "window_end": 2,
-            "risk_neutralize": True, "round_trip_cost_bps": 15.0, "tau": 0, "neutral_band": 0.0005}
-BACKTEST_FORM = {"policies": ["oracle", "type_prior", "sentiment", "always_long", "always_hold", "random"],
-                 "window": ["test"], "holding_period": 2, "cost_bps": 5.0, "position_cap": ["none"],
-                 "weighting": "type"}
+CAR_FORM = {
+    "model": ["market"],
+    "estimation_window": 120,
+    "gap": 10,
+    "window_start": 0,
+    "window_end": 2,
+    "risk_neutralize": True,
+    "round_trip_cost_bps": 15.0,
+    "tau": 0,
+    "neutral_band": 0.0005,
+}
+BACKTEST_FORM = {
+    "policies": ["oracle", "type_prior", "sentiment", "always_long", "always_hold", "random"],
+    "window": ["test"],
+    "holding_period": 2,
+    "cost_bps": 5.0,
+    "position_cap": ["none"],
+    "weighting": "type",
+}
 
 
 #: A run button's frontend value counts its clicks.
@@ -183,8 +209,7 @@ CHANGES: dict[str, list[tuple[str, str, Any]]] = {
         ("round-trip cost 20 bps", "form:Run event study", _with(CAR_FORM, round_trip_cost_bps=20.0)),
         ("tau 0.002", "form:Run event study", _with(CAR_FORM, tau=0.002)),
         ("neutral band 0.001", "form:Run event study", _with(CAR_FORM, neutral_band=0.001)),
-        ("three settings at once", "form:Run event study",
-         _with(CAR_FORM, estimation_window=100, gap=8, window_end=3)),
+        ("three settings at once", "form:Run event study", _with(CAR_FORM, estimation_window=100, gap=8, window_end=3)),
         ("back to the defaults (cached)", "form:Run event study", CAR_FORM),
     ],
     "backtest": [
@@ -198,20 +223,34 @@ CHANGES: dict[str, list[tuple[str, str, Any]]] = {
             ("three settings at once", _with(BACKTEST_FORM, holding_period=4, cost_bps=7.5, weighting="equal")),
             ("back to the defaults (memoised)", BACKTEST_FORM),
         )
-        for step in ((what, "form:Run backtests", value),
-                     ("  then Run the sensitivity sweeps", "Run the sensitivity sweeps", next(_CLICKS)))
-    ] + [
-        ("policies: drop random (baseline gone)", "form:Run backtests",
-         _with(BACKTEST_FORM, policies=BACKTEST_FORM["policies"][:-1])),
+        for step in (
+            (what, "form:Run backtests", value),
+            ("  then Run the sensitivity sweeps", "Run the sensitivity sweeps", next(_CLICKS)),
+        )
+    ]
+    + [
+        (
+            "policies: drop random (baseline gone)",
+            "form:Run backtests",
+            _with(BACKTEST_FORM, policies=BACKTEST_FORM["policies"][:-1]),
+        ),
         ("policies: all again", "form:Run backtests", BACKTEST_FORM),
         ("baseline always_long", "Baseline for differences", ["always_long"]),
         ("bootstrap resamples 1000", "Bootstrap resamples", 1000),
         ("per-type results of oracle", "Per-type results of", ["oracle"]),
     ],
     "evidence": [
-        ("Run export (the export itself)", "form:Run export", {
-            "dataset": [DATASET], "decisions": ["type_prior"], "reward_profile": ["hgrm"],
-            "candidate_id": "janus-q-candidate", "dspy_bundle": False}),
+        (
+            "Run export (the export itself)",
+            "form:Run export",
+            {
+                "dataset": [DATASET],
+                "decisions": ["type_prior"],
+                "reward_profile": ["hgrm"],
+                "candidate_id": "janus-q-candidate",
+                "dspy_bundle": False,
+            },
+        ),
         ("reasons for target: live", "Reasons for target", ["live"]),
     ],
 }
@@ -267,7 +306,11 @@ async def bench(name: str) -> list[tuple[str, float, int, int]]:
         rows.append(("open (first run of every cell)", opened, len(nb.consumer.errors), len(nb.consumer.ran)))
         changes = _reward_changes(nb) if name == "reward" else CHANGES[name]
         if name != "evidence" and OTHER in dataset_choices().options:
-            changes = [*changes, (f"dataset {OTHER}", "Dataset", [OTHER]), (f"dataset {DATASET} again", "Dataset", [DATASET])]
+            changes = [
+                *changes,
+                (f"dataset {OTHER}", "Dataset", [OTHER]),
+                (f"dataset {DATASET} again", "Dataset", [DATASET]),
+            ]
         for what, label, value in changes:
             seconds, errors, ran = await nb.change(label, value)
             rows.append((what, seconds, len(errors), ran))

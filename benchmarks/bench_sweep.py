@@ -44,8 +44,12 @@ def _grid(n: int) -> sweep.Grid:
     costs = max(1, n // (side * side))
     lambdas = [1.5 + 0.25 * i for i in range(side)]
     alphas = [round(0.05 + 0.9 * i / max(side - 1, 1), 4) for i in range(side)]
-    return sweep.parse_grid({"reward": {"lambda_dir": lambdas, "alpha": alphas},
-                             "backtest": {"round_trip_cost_bps": [0.5 * i for i in range(costs)]}})
+    return sweep.parse_grid(
+        {
+            "reward": {"lambda_dir": lambdas, "alpha": alphas},
+            "backtest": {"round_trip_cost_bps": [0.5 * i for i in range(costs)]},
+        }
+    )
 
 
 def main() -> None:
@@ -76,8 +80,10 @@ def main() -> None:
             again = sweep.run_sweep(grid, settings, paths, workers=workers)
             warm = time.perf_counter() - t0
             assert again.computed == 0
-            print(f"workers {workers}: cold {cold[workers]:.2f} s = {n / cold[workers]:.1f} configs/s; "
-                  f"cached {warm:.2f} s = {n / warm:.0f} configs/s ({cold[workers] / warm:.0f}x)")
+            print(
+                f"workers {workers}: cold {cold[workers]:.2f} s = {n / cold[workers]:.1f} configs/s; "
+                f"cached {warm:.2f} s = {n / warm:.0f} configs/s ({cold[workers] / warm:.0f}x)"
+            )
 
         ds = load_dataset("synthetic-ashare", paths)
         point = sweep.expand_grid(grid)[0]
@@ -92,11 +98,15 @@ def main() -> None:
         sweep.evaluate_point(ds, labelled, decisions, point, settings.splits)
         t_one = time.perf_counter() - t0
         alone = t_car + t_label + n * t_one
-        print(f"parts: one CAR table {t_car:.2f} s, one labelled table {t_label:.3f} s, one configuration alone "
-              f"{t_one * 1000:.1f} ms (window, backtest, reward)")
+        print(
+            f"parts: one CAR table {t_car:.2f} s, one labelled table {t_label:.3f} s, one configuration alone "
+            f"{t_one * 1000:.1f} ms (window, backtest, reward)"
+        )
         for workers, seconds in cold.items():
-            print(f"workers {workers}: cold sweep / (one CAR + labels + {n} configurations alone) = "
-                  f"{seconds / alone:.2f}; / one CAR computation = {seconds / t_car:.1f}")
+            print(
+                f"workers {workers}: cold sweep / (one CAR + labels + {n} configurations alone) = "
+                f"{seconds / alone:.2f}; / one CAR computation = {seconds / t_car:.1f}"
+            )
         me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak memory: this process {me:.0f} MiB, largest worker process {kids:.0f} MiB")

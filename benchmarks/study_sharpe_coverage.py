@@ -28,9 +28,12 @@ def main() -> None:
     for n, theta in SETTINGS if args.all else SETTINGS[:1]:
         for method in ("studentized", "stationary"):
             res = ma1_sharpe_coverage(n, theta, args.samples, BootstrapConfig(n_boot=args.n_boot, method=method))
-            print(f"n={n} theta={theta} {method:11s} coverage {res['coverage']:.3f} "
-                  f"(nominal 0.95, {args.samples} samples x {args.n_boot} resamples), "
-                  f"mean width {res['mean_width']:.2f}, mean block {res['mean_block']:.2f}", flush=True)
+            print(
+                f"n={n} theta={theta} {method:11s} coverage {res['coverage']:.3f} "
+                f"(nominal 0.95, {args.samples} samples x {args.n_boot} resamples), "
+                f"mean width {res['mean_width']:.2f}, mean block {res['mean_block']:.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -44,20 +44,26 @@ def check_output_target(path: str | Path, kind: str, recognise: Callable[[Path],
     if not os.path.lexists(p):
         return
     if p.is_symlink():
-        raise OutputRefused(f"{p}: is a symbolic link; rule: {kind} writes only to an absent path or an earlier "
-                            f"{kind} folder")
+        raise OutputRefused(
+            f"{p}: is a symbolic link; rule: {kind} writes only to an absent path or an earlier {kind} folder"
+        )
     if not p.is_dir():
-        raise OutputRefused(f"{p}: exists and is not a folder; rule: {kind} writes only to an absent path or an "
-                            f"earlier {kind} folder, never over a file")
+        raise OutputRefused(
+            f"{p}: exists and is not a folder; rule: {kind} writes only to an absent path or an "
+            f"earlier {kind} folder, never over a file"
+        )
     try:
         empty = not any(p.iterdir())
     except OSError as exc:
-        raise OutputRefused(f"{p}: cannot be read ({exc.strerror or exc}); rule: {kind} checks a folder before "
-                            f"replacing it") from exc
+        raise OutputRefused(
+            f"{p}: cannot be read ({exc.strerror or exc}); rule: {kind} checks a folder before replacing it"
+        ) from exc
     if empty or recognise(p):
         return
-    raise OutputRefused(f"{p}: exists and is not an earlier {kind} folder; rule: {kind} writes only to an absent "
-                        f"path, an empty folder or its own earlier output; choose another path or remove it yourself")
+    raise OutputRefused(
+        f"{p}: exists and is not an earlier {kind} folder; rule: {kind} writes only to an absent "
+        f"path, an empty folder or its own earlier output; choose another path or remove it yourself"
+    )
 
 
 def temp_sibling(path: Path, kind: str = "tmp") -> Path:

@@ -221,11 +221,15 @@ class ExportConfig(BaseModel):
     @model_validator(mode="after")
     def _one_trading_cost(self) -> ExportConfig:
         cost = self.label.round_trip_cost_bps
-        for where, given in (("reward", self.reward.get("round_trip_cost_bps")),
-                             ("analysis.backtest", self.analysis.backtest.get("round_trip_cost_bps"))):
+        for where, given in (
+            ("reward", self.reward.get("round_trip_cost_bps")),
+            ("analysis.backtest", self.analysis.backtest.get("round_trip_cost_bps")),
+        ):
             if given is not None and float(given) != cost:
-                raise ValueError(f"{where}.round_trip_cost_bps {given} differs from label.round_trip_cost_bps {cost}; "
-                                 f"rule: one trading cost for labels, reward and backtest (set label's)")
+                raise ValueError(
+                    f"{where}.round_trip_cost_bps {given} differs from label.round_trip_cost_bps {cost}; "
+                    f"rule: one trading cost for labels, reward and backtest (set label's)"
+                )
         return self
 
     @model_validator(mode="after")
@@ -233,9 +237,11 @@ class ExportConfig(BaseModel):
         if self.measure_latency and not self.dspy_bundle:
             raise ValueError("measure_latency: the timings feed only the DSPy bundle; rule: set dspy_bundle too")
         if self.measure_latency and self.decisions not in POLICIES:
-            raise ValueError(f"measure_latency: decisions {self.decisions!r} come from a file the workbench did not "
-                             f"compute, so it cannot time them; rule: bring the time per decision as a "
-                             f"latency_ms column of the decisions file")
+            raise ValueError(
+                f"measure_latency: decisions {self.decisions!r} come from a file the workbench did not "
+                f"compute, so it cannot time them; rule: bring the time per decision as a "
+                f"latency_ms column of the decisions file"
+            )
         return self
 
 
@@ -253,8 +259,10 @@ def _select_strategy(decisions: pl.DataFrame, strategy_id: str | None, source: s
         return decisions  # no decision at all (e.g. a policy on a study whose every event was excluded)
     if strategy_id is None:
         if len(present) != 1:
-            raise ValueError(f"{source}: column strategy_id has {len(present)} strategies {present[:10]}; "
-                             f"rule: exactly one, or pass strategy_id to pick one")
+            raise ValueError(
+                f"{source}: column strategy_id has {len(present)} strategies {present[:10]}; "
+                f"rule: exactly one, or pass strategy_id to pick one"
+            )
         return decisions
     if strategy_id not in present:
         raise ValueError(f"{source}: column strategy_id has no rows for {strategy_id!r} (present: {present[:10]})")
@@ -268,7 +276,8 @@ def methodology(car_cfg: CarConfig, label_cfg: LabelConfig) -> dict[str, Any]:
     label_c = stringify_constants(label_cfg.model_dump(mode="json"))
     neutralize = car_c.get("risk_neutralize") == "true"
     return {
-        "abnormal_return_model": f"{car_c.get('model')}_model_ols" if car_c.get("model") == "market"
+        "abnormal_return_model": f"{car_c.get('model')}_model_ols"
+        if car_c.get("model") == "market"
         else str(car_c.get("model")),
         "risk_neutralization_model": "cross_sectional_style_industry_regression" if neutralize else "none",
         "estimation_window": car_c.get("estimation_window"),
@@ -334,7 +343,8 @@ class EvidenceInputs(BaseModel):
     dataset_signature: dict[str, Any] | None = None
     decision_seed: str = NO_DECISION_SEED
     decision_latency: DecisionLatency = Field(
-        default_factory=lambda: not_measured("no time per decision was recorded for these decisions"))
+        default_factory=lambda: not_measured("no time per decision was recorded for these decisions")
+    )
     dspy_program: DspyProgramRecord | None = None
 
 
@@ -409,11 +419,31 @@ class ResearchRun(BaseModel):
     def resolved_configs(self, cfg: ExportConfig) -> dict[str, Any]:
         """Every config of the run as JSON, the object hashed into ``config_hash``."""
         return {
-            "export": config_json(cfg.model_dump(exclude={"out_dir", "run_folders", "dspy_bundle", "dspy_metrics", "measure_latency",
-                                                        "source_date_epoch", "sign_key", "record_run", "report",
-                                                        "report_target", "car", "label", "split", "policy"})),
-            "car": config_json(self.car), "label": config_json(self.label), "split": config_json(self.split),
-            "reward": config_json(self.reward), "policy": config_json(self.policy),
+            "export": config_json(
+                cfg.model_dump(
+                    exclude={
+                        "out_dir",
+                        "run_folders",
+                        "dspy_bundle",
+                        "dspy_metrics",
+                        "measure_latency",
+                        "source_date_epoch",
+                        "sign_key",
+                        "record_run",
+                        "report",
+                        "report_target",
+                        "car",
+                        "label",
+                        "split",
+                        "policy",
+                    }
+                )
+            ),
+            "car": config_json(self.car),
+            "label": config_json(self.label),
+            "split": config_json(self.split),
+            "reward": config_json(self.reward),
+            "policy": config_json(self.policy),
         }
 
 
@@ -442,8 +472,9 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     snapshot = load_snapshot(cfg.dataset, paths)
     ds = snapshot.dataset
     base_reward = reward.reward_profile(cfg.reward_profile)
-    reward_cfg = type(base_reward).model_validate({**base_reward.model_dump(),
-                                                   "round_trip_cost_bps": cfg.label.round_trip_cost_bps, **cfg.reward})
+    reward_cfg = type(base_reward).model_validate(
+        {**base_reward.model_dump(), "round_trip_cost_bps": cfg.label.round_trip_cost_bps, **cfg.reward}
+    )
     labelled = car_study(ds, cfg.car, cfg.label, cfg.split)
     counts: dict[str, int] | None = None
     rejected_decisions: pl.DataFrame | None = None
@@ -464,18 +495,34 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     mapped = map_decisions(decisions, labelled)
     scored = score_mapped(mapped, labelled, lambda d: reward.score(d, labelled, reward_cfg))
     candidate_decisions = mapped.filter(pl.col("mapping_status") == "mapped").drop("decision_index", "mapping_status")
-    research = research_tables(ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label,
-                               cfg.policy, cfg.car, cfg.analysis)
+    research = research_tables(
+        ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label, cfg.policy, cfg.car, cfg.analysis
+    )
     universe = set(ds.events["symbol"].drop_nulls().to_list())
     if "symbol" in decisions.columns:
         universe |= set(decisions["symbol"].cast(pl.String, strict=False).drop_nulls().to_list())
     run = ResearchRun(
-        dataset=ds, car=cfg.car, label=cfg.label, split=cfg.split, policy=cfg.policy, reward=reward_cfg,
-        analysis=cfg.analysis, candidate_id=cfg.candidate_id, reward_profile=cfg.reward_profile,
-        decisions_ref=decisions_ref, model_refs=model_refs, decision_seed=seed,
-        decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy), dspy_program=program,
-        labelled=labelled, decisions=decisions, mapped=mapped, scored=scored, research=research,
-        snapshot=snapshot, quarantine=quarantine_record(snapshot.manifest, snapshot.rejected, universe, counts),
+        dataset=ds,
+        car=cfg.car,
+        label=cfg.label,
+        split=cfg.split,
+        policy=cfg.policy,
+        reward=reward_cfg,
+        analysis=cfg.analysis,
+        candidate_id=cfg.candidate_id,
+        reward_profile=cfg.reward_profile,
+        decisions_ref=decisions_ref,
+        model_refs=model_refs,
+        decision_seed=seed,
+        decision_latency=decision_latency(cfg, decisions, labelled, cfg.policy),
+        dspy_program=program,
+        labelled=labelled,
+        decisions=decisions,
+        mapped=mapped,
+        scored=scored,
+        research=research,
+        snapshot=snapshot,
+        quarantine=quarantine_record(snapshot.manifest, snapshot.rejected, universe, counts),
         rejected_decisions=rejected_decisions,
     )
     overfitting = trials_table(run, cfg, paths)
@@ -509,22 +556,45 @@ def trials_table(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) -> 
     moments = return_moments(returns)
     ds = run.dataset
     if cfg.record_run:
-        record_trial(TrialRecord(
-            created_at=iso_utc(datetime.now(timezone.utc)), dataset=ds.name, dataset_snapshot_hash=ds.meta.snapshot_hash,
-            candidate_id=run.candidate_id, config_hash=H({"configs": run.resolved_configs(cfg),
-                                                          "decisions": run.decisions_ref}),
-            kind="export", sharpe=float(moments["sharpe"]) * 252 ** 0.5, n_returns=int(moments["n_returns"]),
-            skew=float(moments["skew"]), kurtosis=float(moments["kurtosis"])), paths)
+        record_trial(
+            TrialRecord(
+                created_at=iso_utc(datetime.now(timezone.utc)),
+                dataset=ds.name,
+                dataset_snapshot_hash=ds.meta.snapshot_hash,
+                candidate_id=run.candidate_id,
+                config_hash=H({"configs": run.resolved_configs(cfg), "decisions": run.decisions_ref}),
+                kind="export",
+                sharpe=float(moments["sharpe"]) * 252**0.5,
+                n_returns=int(moments["n_returns"]),
+                skew=float(moments["skew"]),
+                kurtosis=float(moments["kurtosis"]),
+            ),
+            paths,
+        )
     n_trials = max(1, trial_count(ds.name, run.candidate_id, paths))
     variance = trial_sharpe_variance(ds.name, run.candidate_id, paths)
     deflated = deflated_sharpe_of_returns(returns, n_trials, variance)
     sweep_id, pbo = latest_sweep_pbo(ds, run.candidate_id, paths)
-    return pl.DataFrame({"n_trials": [n_trials], "trial_sharpe_variance": [variance],
-                         "sharpe": [deflated["sharpe"]], "sharpe0": [deflated["sharpe0"]],
-                         "deflated_sharpe": [deflated["dsr"]], "sweep_id": [sweep_id], "pbo": [pbo]},
-                        schema={"n_trials": pl.Int64, "trial_sharpe_variance": pl.Float64, "sharpe": pl.Float64,
-                                "sharpe0": pl.Float64, "deflated_sharpe": pl.Float64, "sweep_id": pl.String,
-                                "pbo": pl.Float64})
+    return pl.DataFrame(
+        {
+            "n_trials": [n_trials],
+            "trial_sharpe_variance": [variance],
+            "sharpe": [deflated["sharpe"]],
+            "sharpe0": [deflated["sharpe0"]],
+            "deflated_sharpe": [deflated["dsr"]],
+            "sweep_id": [sweep_id],
+            "pbo": [pbo],
+        },
+        schema={
+            "n_trials": pl.Int64,
+            "trial_sharpe_variance": pl.Float64,
+            "sharpe": pl.Float64,
+            "sharpe0": pl.Float64,
+            "deflated_sharpe": pl.Float64,
+            "sweep_id": pl.String,
+            "pbo": pl.Float64,
+        },
+    )
 
 
 def latest_sweep_pbo(ds: Dataset, candidate_id: str, paths: WorkbenchPaths) -> tuple[str | None, float | None]:
@@ -533,8 +603,9 @@ def latest_sweep_pbo(ds: Dataset, candidate_id: str, paths: WorkbenchPaths) -> t
     when there is none or it computed no PBO. A candidate exported from a sweep thus carries the
     sweep's PBO next to its trial count and DSR."""
     rows = store.sweeps(paths, ds.name)
-    rows = rows.filter((pl.col("candidate_id") == candidate_id)
-                       & (pl.col("dataset_snapshot_hash") == ds.meta.snapshot_hash)).sort("created_at", "sweep_id")
+    rows = rows.filter(
+        (pl.col("candidate_id") == candidate_id) & (pl.col("dataset_snapshot_hash") == ds.meta.snapshot_hash)
+    ).sort("created_at", "sweep_id")
     if rows.is_empty():
         return None, None
     last = rows.row(-1, named=True)
@@ -552,16 +623,32 @@ def evidence_inputs(run: ResearchRun, cfg: ExportConfig, paths: WorkbenchPaths) 
     meta = run.dataset.meta
     manifest, manifest_sha = run.snapshot.manifest, run.snapshot.manifest_sha256
     return EvidenceInputs(
-        labelled=run.labelled, mapped=run.mapped, scored=run.scored, dataset_name=meta.name,
-        dataset_version=meta.version, provenance=meta.provenance, as_of=meta.as_of,
-        snapshot_hash=meta.snapshot_hash or "", manifest_sha256=manifest_sha, tables=input_digests(manifest),
-        source=_statement(manifest, "source"), licence=_statement(manifest, "licence"),
-        resolved=run.resolved_configs(cfg), decisions_ref=run.decisions_ref, model_refs=run.model_refs,
+        labelled=run.labelled,
+        mapped=run.mapped,
+        scored=run.scored,
+        dataset_name=meta.name,
+        dataset_version=meta.version,
+        provenance=meta.provenance,
+        as_of=meta.as_of,
+        snapshot_hash=meta.snapshot_hash or "",
+        manifest_sha256=manifest_sha,
+        tables=input_digests(manifest),
+        source=_statement(manifest, "source"),
+        licence=_statement(manifest, "licence"),
+        resolved=run.resolved_configs(cfg),
+        decisions_ref=run.decisions_ref,
+        model_refs=run.model_refs,
         candidate_id=run.candidate_id,
-        reward_profile=run.reward_profile, reward_config=reward.reward_config_payload(run.reward),
-        methodology=methodology(run.car, run.label), research=run.research,
-        decision_seed=run.decision_seed, decision_latency=run.decision_latency, quarantine=run.quarantine, dspy_program=run.dspy_program,
-        rejected_decisions=run.rejected_decisions, dataset_signature=run.snapshot.signature,
+        reward_profile=run.reward_profile,
+        reward_config=reward.reward_config_payload(run.reward),
+        methodology=methodology(run.car, run.label),
+        research=run.research,
+        decision_seed=run.decision_seed,
+        decision_latency=run.decision_latency,
+        quarantine=run.quarantine,
+        dspy_program=run.dspy_program,
+        rejected_decisions=run.rejected_decisions,
+        dataset_signature=run.snapshot.signature,
     )
 
 
@@ -570,8 +657,9 @@ def compute_inputs(cfg: ExportConfig, paths: WorkbenchPaths) -> EvidenceInputs:
     return evidence_inputs(run_research(cfg, paths), cfg, paths)
 
 
-def decision_latency(cfg: ExportConfig, decisions: pl.DataFrame, labelled: pl.DataFrame,
-                     policy_cfg: PolicyConfig) -> DecisionLatency:
+def decision_latency(
+    cfg: ExportConfig, decisions: pl.DataFrame, labelled: pl.DataFrame, policy_cfg: PolicyConfig
+) -> DecisionLatency:
     """The time per decision for the DSPy bundle (:mod:`janus_core.decide.latency`): a decisions file's
     ``latency_ms`` column, else a policy timed on request (``cfg.measure_latency``), else not
     measured, with the reason. Nothing is read or timed without ``cfg.dspy_bundle``."""
@@ -582,10 +670,14 @@ def decision_latency(cfg: ExportConfig, decisions: pl.DataFrame, labelled: pl.Da
     if cfg.measure_latency:
         return policy_latency(cfg.decisions, labelled, policy_cfg)
     if cfg.decisions in POLICIES:
-        return not_measured(f"policy {cfg.decisions}'s compute time per decision was not measured; export with "
-                            f"measure_latency (janus export --measure-latency) to time it")
-    return not_measured(f"the decisions file has no {LATENCY_COLUMN} column: the time per decision was not "
-                        f"recorded where the decisions were made")
+        return not_measured(
+            f"policy {cfg.decisions}'s compute time per decision was not measured; export with "
+            f"measure_latency (janus export --measure-latency) to time it"
+        )
+    return not_measured(
+        f"the decisions file has no {LATENCY_COLUMN} column: the time per decision was not "
+        f"recorded where the decisions were made"
+    )
 
 
 def _statement(manifest: Mapping[str, Any] | None, key: str) -> str | None:
@@ -594,49 +686,74 @@ def _statement(manifest: Mapping[str, Any] | None, key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def score_mapped(mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+def score_mapped(
+    mapped: pl.DataFrame, labelled: pl.DataFrame, scorer: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
     """Reward rows of the mapped decisions, carrying their ``decision_index``. ``scorer(decisions)``
     returns one row per decision in order (``reward.score``); a row it reports as not mapped is an
     error (the two mappings must agree)."""
     to_score = mapped.filter(pl.col("mapping_status") == "mapped")
     scored = scorer(to_score.drop("decision_index", "mapping_status"))
     if scored.height != to_score.height:
-        raise ValueError(f"reward rows: {scored.height} rows for {to_score.height} decisions; "
-                         f"rule: one reward row per decision, in order")
+        raise ValueError(
+            f"reward rows: {scored.height} rows for {to_score.height} decisions; "
+            f"rule: one reward row per decision, in order"
+        )
     if "mapped" in scored.columns and not scored["mapped"].all():
         bad = scored.filter(~pl.col("mapped")).row(0, named=True)
-        raise ValueError(f"reward rows: decision on event {bad['event_id']} mapped here but not by the reward "
-                         f"({bad.get('unmapped_reason')}); rule: both mappings agree")
+        raise ValueError(
+            f"reward rows: decision on event {bad['event_id']} mapped here but not by the reward "
+            f"({bad.get('unmapped_reason')}); rule: both mappings agree"
+        )
     return scored.with_columns(to_score["decision_index"])
 
 
-
-
-
-
-
-
-def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_policy: DspyMetricsPolicy | None = None,
-                  sign_key: Ed25519PrivateKey | None = None) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
+def render_export(
+    inputs: EvidenceInputs,
+    *,
+    generated: str,
+    dspy: bool,
+    dspy_policy: DspyMetricsPolicy | None = None,
+    sign_key: Ed25519PrivateKey | None = None,
+) -> tuple[dict[str, bytes], dict[str, Any], EvidenceDocs]:
     """All files of an export as bytes (relative path -> bytes, the run manifest last), the run
     manifest object and the three lane documents. With ``dspy`` the DSPy bundle is evaluated under
     ``dspy_policy`` (default: the lane's shipped metrics policy). With ``sign_key`` the run manifest's
     attestation is added as ``run-manifest.sig.json`` (:mod:`janus_core.signing`); a signed dataset's
     attestation is carried in the run manifest as ``dataset.signature``."""
     config_hash = H(inputs.resolved)
-    input_digest_hash = H({"dataset": inputs.dataset_name, "tables": inputs.tables,
-                           "snapshot_hash": inputs.snapshot_hash, "decisions": inputs.decisions_ref})
+    input_digest_hash = H(
+        {
+            "dataset": inputs.dataset_name,
+            "tables": inputs.tables,
+            "snapshot_hash": inputs.snapshot_hash,
+            "decisions": inputs.decisions_ref,
+        }
+    )
     run_id = H({"config_hash": config_hash, "input_digest_hash": input_digest_hash})[:24]
-    snapshot_ref = (f"{inputs.dataset_name}@{inputs.dataset_version}#{inputs.snapshot_hash}"
-                    if inputs.snapshot_hash else "")
+    snapshot_ref = (
+        f"{inputs.dataset_name}@{inputs.dataset_version}#{inputs.snapshot_hash}" if inputs.snapshot_hash else ""
+    )
     ctx = EvidenceContext(
-        run_id=run_id, generated_at=generated, candidate_id=inputs.candidate_id, provenance=inputs.provenance,
-        dataset_snapshot_ref=snapshot_ref, dataset_snapshot_hash=inputs.snapshot_hash, config_hash=config_hash,
-        input_digest_hash=input_digest_hash, runtime_version_refs=runtime_version_refs(),
-        model_refs=[inputs.decisions_ref, *inputs.model_refs, f"car:{H(inputs.resolved.get('car'))[:16]}",
-                    f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}"],
-        methodology=inputs.methodology, reward_version=f"{inputs.reward_profile}-v1",
-        reward_config=inputs.reward_config, quarantined_rows=universe_rows_rejected(inputs.quarantine),
+        run_id=run_id,
+        generated_at=generated,
+        candidate_id=inputs.candidate_id,
+        provenance=inputs.provenance,
+        dataset_snapshot_ref=snapshot_ref,
+        dataset_snapshot_hash=inputs.snapshot_hash,
+        config_hash=config_hash,
+        input_digest_hash=input_digest_hash,
+        runtime_version_refs=runtime_version_refs(),
+        model_refs=[
+            inputs.decisions_ref,
+            *inputs.model_refs,
+            f"car:{H(inputs.resolved.get('car'))[:16]}",
+            f"reward:{inputs.reward_profile}:{H(inputs.reward_config)[:16]}",
+        ],
+        methodology=inputs.methodology,
+        reward_version=f"{inputs.reward_profile}-v1",
+        reward_config=inputs.reward_config,
+        quarantined_rows=universe_rows_rejected(inputs.quarantine),
     )
     docs = build_evidence_docs(inputs.labelled, inputs.mapped, inputs.scored, ctx)
     files: dict[str, bytes] = {
@@ -652,13 +769,22 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
     dspy_record: dict[str, Any] | None = None
     if dspy:
         policy = dspy_policy or DspyMetricsPolicy()
-        bundle = dspy_bundle.export_bundle(docs.event_car, docs.hgrm_reward, docs.evidence, inputs.mapped,
-                                           decisions_ref=inputs.decisions_ref, seed=inputs.decision_seed,
-                                           latency=inputs.decision_latency, policy=policy, created_at=generated,
-                                           program=inputs.dspy_program)
+        bundle = dspy_bundle.export_bundle(
+            docs.event_car,
+            docs.hgrm_reward,
+            docs.evidence,
+            inputs.mapped,
+            decisions_ref=inputs.decisions_ref,
+            seed=inputs.decision_seed,
+            latency=inputs.decision_latency,
+            policy=policy,
+            created_at=generated,
+            program=inputs.dspy_program,
+        )
         files.update(dspy_bundle.bundle_files(bundle))
-        dspy_record = dspy_bundle.run_record(inputs.decision_seed, inputs.decision_latency, policy,
-                                             inputs.dspy_program).manifest_json()
+        dspy_record = dspy_bundle.run_record(
+            inputs.decision_seed, inputs.decision_latency, policy, inputs.dspy_program
+        ).manifest_json()
     root = repo_root()
     run_manifest: dict[str, Any] = {
         "schema_version": RUN_MANIFEST_SCHEMA,
@@ -667,10 +793,16 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
         "config": inputs.resolved,
         "config_hash": config_hash,
         "dataset": {
-            "name": inputs.dataset_name, "version": inputs.dataset_version, "provenance": inputs.provenance,
-            "as_of": inputs.as_of, "snapshot_hash": inputs.snapshot_hash, "snapshot_ref": snapshot_ref,
-            "manifest_sha256": inputs.manifest_sha256, "tables": inputs.tables,
-            "source": inputs.source, "licence": inputs.licence,
+            "name": inputs.dataset_name,
+            "version": inputs.dataset_version,
+            "provenance": inputs.provenance,
+            "as_of": inputs.as_of,
+            "snapshot_hash": inputs.snapshot_hash,
+            "snapshot_ref": snapshot_ref,
+            "manifest_sha256": inputs.manifest_sha256,
+            "tables": inputs.tables,
+            "source": inputs.source,
+            "licence": inputs.licence,
             **({"signature": inputs.dataset_signature} if inputs.dataset_signature is not None else {}),
         },
         "decisions_ref": inputs.decisions_ref,
@@ -689,10 +821,20 @@ def render_export(inputs: EvidenceInputs, *, generated: str, dspy: bool, dspy_po
     run_manifest["self_hash"] = H(run_manifest)
     files[RUN_MANIFEST_REF] = dumps(run_manifest)
     if sign_key is not None:
-        files[SIGNATURE_REF] = dumps(attest(
-            RUN_MANIFEST_REF, sha256_bytes(files[RUN_MANIFEST_REF]), EVIDENCE_PREDICATE,
-            {"run_id": run_id, "config_hash": config_hash, "dataset_snapshot_ref": snapshot_ref,
-             "candidate_id": inputs.candidate_id}, sign_key))
+        files[SIGNATURE_REF] = dumps(
+            attest(
+                RUN_MANIFEST_REF,
+                sha256_bytes(files[RUN_MANIFEST_REF]),
+                EVIDENCE_PREDICATE,
+                {
+                    "run_id": run_id,
+                    "config_hash": config_hash,
+                    "dataset_snapshot_ref": snapshot_ref,
+                    "candidate_id": inputs.candidate_id,
+                },
+                sign_key,
+            )
+        )
     return files, run_manifest, docs
 
 
@@ -713,8 +855,12 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     run = run_research(cfg, paths)
     inputs = evidence_inputs(run, cfg, paths)
     files, run_manifest, docs = render_export(
-        inputs, generated=generated_at(inputs.as_of, cfg.source_date_epoch), dspy=cfg.dspy_bundle,
-        dspy_policy=cfg.dspy_metrics, sign_key=key)
+        inputs,
+        generated=generated_at(inputs.as_of, cfg.source_date_epoch),
+        dspy=cfg.dspy_bundle,
+        dspy_policy=cfg.dspy_metrics,
+        sign_key=key,
+    )
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True)
@@ -725,13 +871,21 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         point_latest(Path(cfg.out_dir), run_manifest["run_id"])
     if cfg.record_run:
         record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock())
-    return ExportResult(out_dir=out_dir, run_id=run_manifest["run_id"], config_hash=run_manifest["config_hash"],
-                        files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
-                        evidence=docs.evidence, summary=json.loads(files[SUMMARY_REF]), run=run, notes=notes)
+    return ExportResult(
+        out_dir=out_dir,
+        run_id=run_manifest["run_id"],
+        config_hash=run_manifest["config_hash"],
+        files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
+        evidence=docs.evidence,
+        summary=json.loads(files[SUMMARY_REF]),
+        run=run,
+        notes=notes,
+    )
 
 
-def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path,
-               verdicts: Mapping[str, Any], created_at: str) -> RunRecord:
+def run_record(
+    run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Path, verdicts: Mapping[str, Any], created_at: str
+) -> RunRecord:
     """The research store's ``runs`` row of one export (``store.RunRecord``): run id, dataset and
     config hashes, the artifact hashes, headline numbers and the local gate verdict per target
     (canonical JSON ``{target: {promotable, codes}}``). ``created_at`` is when the export ran (wall
@@ -747,11 +901,14 @@ def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Pat
         config_hash=run_manifest["config_hash"],
         artifact_hashes={**run_manifest["files"], RUN_MANIFEST_REF: H(run_manifest)},
         headline_metrics={
-            "event_count": ev["event_count"], "excluded_event_count": ev["excluded_event_count"],
-            "mean_abs_car": ev["mean_abs_car"], "reward_count": rw["reward_count"],
+            "event_count": ev["event_count"],
+            "excluded_event_count": ev["excluded_event_count"],
+            "mean_abs_car": ev["mean_abs_car"],
+            "reward_count": rw["reward_count"],
             "event_mapped_count": rw["event_mapped_count"],
             "direction_gate_pass_ratio": rw["direction_gate_pass_ratio"],
-            "mean_final_reward": rw["mean_final_reward"], "evidence_complete": docs.evidence["evidence_complete"],
+            "mean_final_reward": rw["mean_final_reward"],
+            "evidence_complete": docs.evidence["evidence_complete"],
             "candidate_id": docs.hgrm_reward["candidate_id"],
         },
         gate_verdict=json.dumps(dict(verdicts), sort_keys=True, separators=(",", ":")),
@@ -759,8 +916,9 @@ def run_record(run_manifest: Mapping[str, Any], docs: EvidenceDocs, out_dir: Pat
     )
 
 
-def record_run(paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs,
-               created_at: str) -> None:
+def record_run(
+    paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs, created_at: str
+) -> None:
     """Evaluate the local gate on the written folder for every target and append the run, made at
     ``created_at``, to the store's ``runs`` table."""
 
@@ -769,4 +927,3 @@ def record_run(paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, 
         verdict = evaluate_gate(out_dir, target)
         verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
     store.append_run(run_record(run_manifest, docs, out_dir, verdicts, created_at), paths)
-

@@ -40,8 +40,9 @@ def repo_root() -> Path:
 def git_commit(root: Path) -> str:
     """``git rev-parse HEAD`` of ``root``, or ``"unknown"`` outside a repository."""
     try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=30, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     out = proc.stdout.strip()

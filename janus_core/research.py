@@ -88,8 +88,9 @@ class AnalysisConfig(BaseModel):
     hacking_check: HackingCheckConfig = Field(default_factory=HackingCheckConfig)
 
 
-def event_study_tables(ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig,
-                       cfg: AnalysisConfig) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+def event_study_tables(
+    ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig, cfg: AnalysisConfig
+) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """``caar_by_type``, ``caar_path`` and ``significance_by_type`` (module docstring) of the included
     events, and the reason for leaving any out: no included event, or (for the two tables built from
     daily abnormal returns) a labelled table without the per-day ``ar`` of ``car.compute_car``."""
@@ -100,44 +101,68 @@ def event_study_tables(ds: Dataset, labelled: pl.DataFrame, car_cfg: CarConfig,
     tables = {"caar_by_type": significance.caar_by_type(labelled, cfg.caar_confidence)}
     if "ar" not in labelled.columns:
         return tables, {t: "labelled table lacks the per-day abnormal returns 'ar'" for t in names[1:]}
-    tables["caar_path"] = significance.aar_caar(labelled, first_day=car_cfg.event_window[0],
-                                                confidence=cfg.caar_confidence)
+    tables["caar_path"] = significance.aar_caar(
+        labelled, first_day=car_cfg.event_window[0], confidence=cfg.caar_confidence
+    )
     tables["significance_by_type"] = significance.significance_table(
-        labelled, estimation_abnormal_returns(ds, car_cfg, labelled))
+        labelled, estimation_abnormal_returns(ds, car_cfg, labelled)
+    )
     return tables, {}
 
 
-def baseline_decisions(labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: PolicyConfig) -> dict[str, pl.DataFrame]:
+def baseline_decisions(
+    labelled: pl.DataFrame, names: tuple[str, ...], policy_cfg: PolicyConfig
+) -> dict[str, pl.DataFrame]:
     """Decisions of each baseline policy on ``labelled`` (``policies.make_decisions``)."""
 
     return {name: make_decisions(name, labelled, policy_cfg) for name in names}
 
 
-def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl.DataFrame], candidate: str,
-                    cfg: AnalysisConfig, car_cfg: CarConfig,
-                    round_trip_cost_bps: float) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+def backtest_tables(
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    decisions: dict[str, pl.DataFrame],
+    candidate: str,
+    cfg: AnalysisConfig,
+    car_cfg: CarConfig,
+    round_trip_cost_bps: float,
+) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """``nav``, ``holding_period_sweep`` and ``metrics`` (module docstring) for the policies in
     ``decisions`` (``candidate`` among them), and the reasons for any table left out. The backtest's
     entry and holding period follow the labels' event window (``BacktestConfig.for_labels``) and its
     cost is the labels' round-trip cost (one cost fact)."""
 
-    in_window = labelled.filter(pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null()
-                                & is_included())
+    in_window = labelled.filter(
+        pl.col("split").is_in(list(cfg.backtest_splits)) & pl.col("event_day").is_not_null() & is_included()
+    )
     if in_window.is_empty():
         reason = f"no included event in the backtest splits {list(cfg.backtest_splits)}"
         return {}, {t: reason for t in ("nav", "holding_period_sweep", "metrics")}
     ids = in_window["event_id"].implode()
     chosen = {name: d.filter(pl.col("event_id").is_in(ids)) for name, d in sorted(decisions.items())}
-    bt_cfg = config.BacktestConfig.for_labels(car_cfg, **{**cfg.backtest, "round_trip_cost_bps": round_trip_cost_bps,
-                                                           "start": in_window["event_day"].min(),
-                                                           "end": in_window["event_day"].max()})
+    bt_cfg = config.BacktestConfig.for_labels(
+        car_cfg,
+        **{
+            **cfg.backtest,
+            "round_trip_cost_bps": round_trip_cost_bps,
+            "start": in_window["event_day"].min(),
+            "end": in_window["event_day"].max(),
+        },
+    )
     weights = backtest.historical_type_weights(labelled) if bt_cfg.weighting == "type" else None
     results = {name: backtest.run_backtest(ds, d, labelled, bt_cfg, weights) for name, d in chosen.items()}
-    navs = [r.nav.select(pl.lit(name).alias("series"),
-                         pl.lit("candidate" if name == candidate else "baseline").alias("kind"), "date", "nav")
-            for name, r in results.items()]
+    navs = [
+        r.nav.select(
+            pl.lit(name).alias("series"),
+            pl.lit("candidate" if name == candidate else "baseline").alias("kind"),
+            "date",
+            "nav",
+        )
+        for name, r in results.items()
+    ]
     bench = studies.benchmark_navs(ds, bt_cfg.start, bt_cfg.end).select(
-        pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav")
+        pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav"
+    )
     tables: dict[str, pl.DataFrame] = {
         "nav": pl.concat([*navs, bench], how="vertical").sort("kind", "series", "date"),
         "holding_period_sweep": studies.holding_period_sweep(
@@ -151,56 +176,88 @@ def backtest_tables(ds: Dataset, labelled: pl.DataFrame, decisions: dict[str, pl
         skipped["metrics"] = f"bootstrap baseline {baseline!r} is not among the backtested policies {sorted(results)}"
     elif min(len(r) for r in returns.values()) < 2:
         skipped["metrics"] = "fewer than two daily returns in the backtest window"
-    elif unscored := sorted(name for name, d in chosen.items()
-                            if not d.height or not metrics.direction_hits(d, labelled)["scored"].any()):
-        skipped["metrics"] = (f"no scored decision of {unscored} on an event in the backtest window: no "
-                              f"directional accuracy to bootstrap")
+    elif unscored := sorted(
+        name for name, d in chosen.items() if not d.height or not metrics.direction_hits(d, labelled)["scored"].any()
+    ):
+        skipped["metrics"] = (
+            f"no scored decision of {unscored} on an event in the backtest window: no directional accuracy to bootstrap"
+        )
     else:
         boot = metrics.BootstrapConfig(**cfg.bootstrap)
         sharpe = intervals.sharpe_interval_table(returns, baseline, boot)
         da = intervals.da_interval_table(chosen, labelled, baseline, boot)
         nav_metrics = studies.compare_policies(results).drop("sharpe")
-        tables["metrics"] = sharpe.join(da, on="policy", how="left", maintain_order="left").join(
-            nav_metrics, on="policy", how="left", maintain_order="left").sort("policy")
+        tables["metrics"] = (
+            sharpe.join(da, on="policy", how="left", maintain_order="left")
+            .join(nav_metrics, on="policy", how="left", maintain_order="left")
+            .sort("policy")
+        )
     return tables, skipped
 
 
-def research_tables(ds: Dataset, labelled: pl.DataFrame, candidate_decisions: pl.DataFrame, candidate: str,
-                    reward_cfg: HgrmConfig, label_cfg: LabelConfig, policy_cfg: PolicyConfig, car_cfg: CarConfig,
-                    cfg: AnalysisConfig) -> dict[str, pl.DataFrame]:
+def research_tables(
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    candidate_decisions: pl.DataFrame,
+    candidate: str,
+    reward_cfg: HgrmConfig,
+    label_cfg: LabelConfig,
+    policy_cfg: PolicyConfig,
+    car_cfg: CarConfig,
+    cfg: AnalysisConfig,
+) -> dict[str, pl.DataFrame]:
     """Every research table of the module docstring, keyed by file stem (``skipped`` included)."""
 
     if not cfg.enabled:
         return {"skipped": pl.DataFrame({"table": ["all"], "reason": ["analysis disabled by config"]})}
     if included(labelled).height == 0:
-        return {"skipped": pl.DataFrame({"table": ["all"], "reason": [
-            "no event has a CAR (every event was excluded): nothing to study, backtest or score"]})}
-    usable = tuple(b for b in cfg.baselines if b != candidate
-                   and (b not in _POLICY_NEEDS or _POLICY_NEEDS[b] in labelled.columns))
-    skipped = {f"baseline {b}": f"labelled table lacks {_POLICY_NEEDS[b]!r}"
-               for b in cfg.baselines if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns}
+        return {
+            "skipped": pl.DataFrame(
+                {
+                    "table": ["all"],
+                    "reason": ["no event has a CAR (every event was excluded): nothing to study, backtest or score"],
+                }
+            )
+        }
+    usable = tuple(
+        b for b in cfg.baselines if b != candidate and (b not in _POLICY_NEEDS or _POLICY_NEEDS[b] in labelled.columns)
+    )
+    skipped = {
+        f"baseline {b}": f"labelled table lacks {_POLICY_NEEDS[b]!r}"
+        for b in cfg.baselines
+        if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns
+    }
     decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
     tables: dict[str, pl.DataFrame] = {
         "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
-        "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg,
-                                                              cfg.hacking_check),
+        "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg, cfg.hacking_check),
     }
     if reward_cfg.profile == "hgrm":
         tables["ablations"] = reward.ablation_table(
-            pl.concat([d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
-                       for name, d in sorted(decisions.items())], how="vertical"),
-            labelled, reward_cfg)
+            pl.concat(
+                [
+                    d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
+                    for name, d in sorted(decisions.items())
+                ],
+                how="vertical",
+            ),
+            labelled,
+            reward_cfg,
+        )
     else:
         skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
     es_tables, es_skipped = event_study_tables(ds, labelled, car_cfg, cfg)
     tables.update(es_tables)
     skipped.update(es_skipped)
-    bt_tables, bt_skipped = backtest_tables(ds, labelled, decisions, candidate, cfg, car_cfg,
-                                            label_cfg.round_trip_cost_bps)
+    bt_tables, bt_skipped = backtest_tables(
+        ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
+    )
     tables.update(bt_tables)
     skipped.update(bt_skipped)
-    tables["skipped"] = pl.DataFrame({"table": sorted(skipped), "reason": [skipped[k] for k in sorted(skipped)]},
-                                     schema={"table": pl.String, "reason": pl.String})
+    tables["skipped"] = pl.DataFrame(
+        {"table": sorted(skipped), "reason": [skipped[k] for k in sorted(skipped)]},
+        schema={"table": pl.String, "reason": pl.String},
+    )
     return tables
 
 
@@ -218,8 +275,13 @@ def bootstrap_mean_ci(values: np.ndarray, n_boot: int, alpha: float, seed: int) 
     return float(v.mean()), float(lo), float(hi)
 
 
-def compare_decisions(decisions_by_name: Mapping[str, pl.DataFrame], labelled: pl.DataFrame,
-                      reward_cfg: HgrmConfig | None = None, boot: BootstrapConfig | None = None, baseline: str = "random") -> pl.DataFrame:
+def compare_decisions(
+    decisions_by_name: Mapping[str, pl.DataFrame],
+    labelled: pl.DataFrame,
+    reward_cfg: HgrmConfig | None = None,
+    boot: BootstrapConfig | None = None,
+    baseline: str = "random",
+) -> pl.DataFrame:
     """One row per decision source (sorted by name) on the events each decided: ``policy, n, da,
     da_lo, da_hi, da_diff, da_diff_lo, da_diff_hi`` (paired against ``baseline`` on shared events;
     ``intervals.da_interval_table``), ``mean_reward, reward_lo, reward_hi`` (HGRM ``final_reward``,
@@ -233,11 +295,33 @@ def compare_decisions(decisions_by_name: Mapping[str, pl.DataFrame], labelled: p
         rewards = score(d, labelled, reward_cfg).filter(pl.col("mapped"))["final_reward"].to_numpy()
         mean, lo, hi = bootstrap_mean_ci(rewards, boot.n_boot, boot.alpha, boot.seed)
         m = decision_metrics(d, labelled)
-        rows.append({"policy": name, "n": int(rewards.size), "mean_reward": mean, "reward_lo": lo, "reward_hi": hi,
-                     "eta": m["eta"], "malformed": int((~d["format_ok"]).sum()) if "format_ok" in d.columns else 0})
+        rows.append(
+            {
+                "policy": name,
+                "n": int(rewards.size),
+                "mean_reward": mean,
+                "reward_lo": lo,
+                "reward_hi": hi,
+                "eta": m["eta"],
+                "malformed": int((~d["format_ok"]).sum()) if "format_ok" in d.columns else 0,
+            }
+        )
     table = pl.DataFrame(rows)
-    da = da.rename({"da_ci_low": "da_lo", "da_ci_high": "da_hi", "da_diff_ci_low": "da_diff_lo",
-                    "da_diff_ci_high": "da_diff_hi"}).drop("n_paired")
+    da = da.rename(
+        {"da_ci_low": "da_lo", "da_ci_high": "da_hi", "da_diff_ci_low": "da_diff_lo", "da_diff_ci_high": "da_diff_hi"}
+    ).drop("n_paired")
     return table.join(da, on="policy", how="left").select(
-        "policy", "n", "da", "da_lo", "da_hi", "da_diff", "da_diff_lo", "da_diff_hi", "mean_reward", "reward_lo",
-        "reward_hi", "eta", "malformed")
+        "policy",
+        "n",
+        "da",
+        "da_lo",
+        "da_hi",
+        "da_diff",
+        "da_diff_lo",
+        "da_diff_hi",
+        "mean_reward",
+        "reward_lo",
+        "reward_hi",
+        "eta",
+        "malformed",
+    )

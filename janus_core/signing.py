@@ -70,13 +70,16 @@ def generate_keypair(path: str | Path) -> tuple[Path, Path]:
     public_path = private_path.with_name(private_path.name + ".pub")
     for p in (private_path, public_path):
         if os.path.lexists(p):
-            raise SignatureError(f"{p}: exists; rule: keygen never overwrites a file (a lost private key cannot be "
-                                 f"recovered)")
+            raise SignatureError(
+                f"{p}: exists; rule: keygen never overwrites a file (a lost private key cannot be recovered)"
+            )
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     private_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -130,18 +133,28 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
 
 
-def attest(subject_name: str, subject_sha256: str, predicate_type: str, predicate: Mapping[str, Any],
-           key: Ed25519PrivateKey) -> dict[str, Any]:
+def attest(
+    subject_name: str, subject_sha256: str, predicate_type: str, predicate: Mapping[str, Any], key: Ed25519PrivateKey
+) -> dict[str, Any]:
     """The envelope attesting that ``subject_name`` has SHA-256 ``subject_sha256`` (module docstring)."""
-    statement = {"_type": STATEMENT_TYPE, "subject": [{"name": subject_name, "digest": {"sha256": subject_sha256}}],
-                 "predicateType": predicate_type, "predicate": dict(predicate)}
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": subject_name, "digest": {"sha256": subject_sha256}}],
+        "predicateType": predicate_type,
+        "predicate": dict(predicate),
+    }
     payload = canonical_json(statement).encode("utf-8")
     public = key.public_key()
     return {
         "payloadType": PAYLOAD_TYPE,
         "payload": base64.b64encode(payload).decode("ascii"),
-        "signatures": [{"keyid": key_id(public), "public_key": base64.b64encode(raw_public_key(public)).decode("ascii"),
-                        "sig": base64.b64encode(key.sign(pae(PAYLOAD_TYPE, payload))).decode("ascii")}],
+        "signatures": [
+            {
+                "keyid": key_id(public),
+                "public_key": base64.b64encode(raw_public_key(public)).decode("ascii"),
+                "sig": base64.b64encode(key.sign(pae(PAYLOAD_TYPE, payload))).decode("ascii"),
+            }
+        ],
     }
 
 
@@ -155,8 +168,13 @@ def statement_of(envelope: Any) -> dict[str, Any] | None:
     return statement if isinstance(statement, dict) else None
 
 
-def check_attestation(envelope: Any, subject_name: str | None, subject_sha256: str | None, predicate_type: str,
-                      trusted: Sequence[Ed25519PublicKey] | None = None) -> tuple[list[str], str | None]:
+def check_attestation(
+    envelope: Any,
+    subject_name: str | None,
+    subject_sha256: str | None,
+    predicate_type: str,
+    trusted: Sequence[Ed25519PublicKey] | None = None,
+) -> tuple[list[str], str | None]:
     """``(problems, keyid)`` for an envelope: its statement must be an in-toto Statement v1 of
     ``predicate_type`` whose only subject has SHA-256 ``subject_sha256`` (and name ``subject_name``,
     when given), and one signature must verify under the public key it names; with ``trusted`` (a list,
@@ -173,8 +191,9 @@ def check_attestation(envelope: Any, subject_name: str | None, subject_sha256: s
     if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], Mapping):
         problems.append("statement must name exactly one subject")
     else:
-        digest = (subjects[0].get("digest") or {}).get("sha256") if isinstance(subjects[0].get("digest"),
-                                                                              Mapping) else None
+        digest = (
+            (subjects[0].get("digest") or {}).get("sha256") if isinstance(subjects[0].get("digest"), Mapping) else None
+        )
         if subject_sha256 is not None and digest != subject_sha256:
             problems.append(f"signs SHA-256 {digest} but the file is {subject_sha256}")
         if subject_name is not None and subjects[0].get("name") != subject_name:

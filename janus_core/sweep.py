@@ -346,8 +346,12 @@ class SweepSettings(BaseModel):
 
     def fixed(self, decisions_ref: str) -> dict[str, Any]:
         """The part of every config hash that the grid does not vary."""
-        return {"decisions": decisions_ref, "strategy_id": self.strategy_id, "splits": sorted(self.splits),
-                "policy": config_json(self.policy) if decisions_ref.startswith("policy:") else None}
+        return {
+            "decisions": decisions_ref,
+            "strategy_id": self.strategy_id,
+            "splits": sorted(self.splits),
+            "policy": config_json(self.policy) if decisions_ref.startswith("policy:") else None,
+        }
 
 
 def _car_json(car: CarConfig) -> dict[str, Any]:
@@ -374,8 +378,13 @@ class SweepPoint:
 
     def resolved(self) -> dict[str, Any]:
         """Every config as plain JSON (floats as decimal strings)."""
-        return {"car": _car_json(self.car), "label": config_json(self.label), "split": config_json(self.split),
-                "reward": config_json(self.reward), "backtest": config_json(self.backtest_config())}
+        return {
+            "car": _car_json(self.car),
+            "label": config_json(self.label),
+            "split": config_json(self.split),
+            "reward": config_json(self.reward),
+            "backtest": config_json(self.backtest_config()),
+        }
 
 
 def expand_grid(grid: Grid) -> list[SweepPoint]:
@@ -396,11 +405,19 @@ def expand_grid(grid: Grid) -> list[SweepPoint]:
         try:
             label = LabelConfig(**parts["label"])
             reward_cfg = HgrmConfig(**{"round_trip_cost_bps": label.round_trip_cost_bps, **parts["reward"]})
-            point = SweepPoint(params=params, car=CarConfig(**parts["car"]), label=label,
-                               split=SplitConfig(**parts["split"]), reward=reward_cfg, backtest=parts["backtest"])
+            point = SweepPoint(
+                params=params,
+                car=CarConfig(**parts["car"]),
+                label=label,
+                split=SplitConfig(**parts["split"]),
+                reward=reward_cfg,
+                backtest=parts["backtest"],
+            )
             point.backtest_config()
         except (ValidationError, ValueError) as exc:
-            first = exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) else str(exc)
+            first = (
+                exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) else str(exc)
+            )
             shown = ", ".join(f"{k} = {v!r}" for k, v in params.items())
             raise GridError(f"the configuration {shown}: {first}") from None
         points.append(point)
@@ -424,8 +441,12 @@ def code_key() -> str:
     """``H`` of the (path, SHA-256) of every ``janus_core`` module in :data:`CODE_PARTS`: the library
     a cached result was computed with (an edit of the CLI, the report or a notebook keeps the cache)."""
     root = Path(janus_core.__file__).resolve().parent
-    files = sorted(p for part in CODE_PARTS for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))
-                   if "__pycache__" not in p.parts)
+    files = sorted(
+        p
+        for part in CODE_PARTS
+        for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))
+        if "__pycache__" not in p.parts
+    )
     return H({p.relative_to(root).as_posix(): sha256_file(p) for p in files})
 
 
@@ -444,8 +465,12 @@ def point_keys(point: SweepPoint, dataset_key: str, code: str, fixed: Mapping[st
     car = H({"kind": "car", "code": code, "dataset": dataset_key, "car": _car_json(point.car)})
     labelled = H({"kind": "labelled", "car": car, "label": config_json(point.label), "split": config_json(point.split)})
     config_hash = H({"configs": point.resolved(), **fixed})
-    return Keys(car=car, labelled=labelled, row=H({"kind": "row", "labelled": labelled, "config": config_hash}),
-                config_hash=config_hash)
+    return Keys(
+        car=car,
+        labelled=labelled,
+        row=H({"kind": "row", "labelled": labelled, "config": config_hash}),
+        config_hash=config_hash,
+    )
 
 
 def _atomic_write(path: Path, frame: pl.DataFrame) -> None:
@@ -478,13 +503,16 @@ METRIC_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def labelled_table(ds: Dataset, car_table: pl.DataFrame, label_cfg: LabelConfig, split_cfg: SplitConfig,
-                   car_cfg: CarConfig) -> pl.DataFrame:
+def labelled_table(
+    ds: Dataset, car_table: pl.DataFrame, label_cfg: LabelConfig, split_cfg: SplitConfig, car_cfg: CarConfig
+) -> pl.DataFrame:
     """``labels.car_study`` from a computed CAR table: labels, then the purged, embargoed split."""
     return chronological_split(label(car_table, label_cfg), split_cfg, ds.prices["date"].unique(), car_cfg.window_days)
 
 
-def candidate_decisions(decisions: pl.DataFrame | None, settings: SweepSettings, labelled: pl.DataFrame) -> pl.DataFrame:
+def candidate_decisions(
+    decisions: pl.DataFrame | None, settings: SweepSettings, labelled: pl.DataFrame
+) -> pl.DataFrame:
     """The candidate's decisions on ``labelled``: the policy's (``decisions`` None) or those of the
     file's frame that map to an included event (``records.map_decisions``)."""
     if decisions is None:
@@ -530,8 +558,14 @@ class ChunkMemo:
         return self.rewards[key]
 
 
-def evaluate_point(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame, point: SweepPoint,
-                   splits: Sequence[str], memo: ChunkMemo | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+def evaluate_point(
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    decisions: pl.DataFrame,
+    point: SweepPoint,
+    splits: Sequence[str],
+    memo: ChunkMemo | None = None,
+) -> tuple[dict[str, Any], pl.DataFrame]:
     """One configuration's metrics on the included events of ``splits`` (module docstring) and its
     daily returns (``date, daily_return``). ``decisions`` are the candidate's on ``labelled``;
     ``memo`` (:class:`ChunkMemo` of the same inputs) shares the work of configurations evaluated
@@ -542,10 +576,16 @@ def evaluate_point(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame,
     moments = return_moments(returns["daily_return"]) if returns.height >= 2 else {}
     row: dict[str, Any] = {k: float(result.metrics[k]) for k in NAV_METRIC_KEYS}
     row.update(
-        mean_reward=memo.mean_reward(point.reward), da=memo.da,
-        n_decisions=int(result.metrics["n_decisions"]), n_trades=int(result.metrics["n_executed"]),
-        n_returns=returns.height, skew=moments.get("skew"), kurtosis=moments.get("kurtosis"),
-        window_start=memo.start, window_end=memo.end, status="ok",
+        mean_reward=memo.mean_reward(point.reward),
+        da=memo.da,
+        n_decisions=int(result.metrics["n_decisions"]),
+        n_trades=int(result.metrics["n_executed"]),
+        n_returns=returns.height,
+        skew=moments.get("skew"),
+        kurtosis=moments.get("kurtosis"),
+        window_start=memo.start,
+        window_end=memo.end,
+        status="ok",
     )
     return row, returns
 
@@ -564,9 +604,14 @@ def _error_row(status: str) -> dict[str, Any]:
 Outcome = tuple[dict[str, Any], pl.DataFrame | None]
 
 
-def evaluate_chunk(ds: Dataset, labelled: pl.DataFrame | None, decisions: pl.DataFrame | None,
-                   settings: SweepSettings, points: Sequence[SweepPoint], prepare_error: str | None = None
-                   ) -> list[Outcome]:
+def evaluate_chunk(
+    ds: Dataset,
+    labelled: pl.DataFrame | None,
+    decisions: pl.DataFrame | None,
+    settings: SweepSettings,
+    points: Sequence[SweepPoint],
+    prepare_error: str | None = None,
+) -> list[Outcome]:
     """:func:`evaluate_point` for configurations sharing one labelled table, each error caught into
     its own row (``prepare_error``: the labelled table could not be built, every row says why)."""
     if prepare_error is not None or labelled is None:
@@ -585,8 +630,9 @@ def evaluate_chunk(ds: Dataset, labelled: pl.DataFrame | None, decisions: pl.Dat
     return out
 
 
-def prepare_labelled(ds: Dataset, car_cfg: CarConfig, car_table: pl.DataFrame | None,
-                     specs: Sequence[tuple[LabelConfig, SplitConfig]]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+def prepare_labelled(
+    ds: Dataset, car_cfg: CarConfig, car_table: pl.DataFrame | None, specs: Sequence[tuple[LabelConfig, SplitConfig]]
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """The CAR table of ``car_cfg`` (``car_table`` when cached, else ``compute_car``) and the labelled
     table of every (label, split) config in ``specs``."""
     table = compute_car(ds, car_cfg) if car_table is None else car_table
@@ -627,8 +673,9 @@ class WorkerDied(RuntimeError):
 _LOCAL: dict[str, Any] = {}
 
 
-def _init_local_worker(dataset: str, paths: WorkbenchPaths, cache: Path, decisions: pl.DataFrame | None,
-                       settings: SweepSettings) -> None:
+def _init_local_worker(
+    dataset: str, paths: WorkbenchPaths, cache: Path, decisions: pl.DataFrame | None, settings: SweepSettings
+) -> None:
     _LOCAL.clear()
     _LOCAL.update(ds=load_dataset(dataset, paths), cache=cache, decisions=decisions, settings=settings, labelled={})
 
@@ -652,8 +699,13 @@ class LocalEngine:
     tasks in this process instead, one after the other (``run_sweep`` with one worker: no process
     start-up, but a task that kills its process kills the sweep)."""
 
-    def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
-                 initargs: tuple[Any, ...] = (), inline: bool = False) -> None:
+    def __init__(
+        self,
+        workers: int,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+        inline: bool = False,
+    ) -> None:
         self.workers = max(1, workers)
         self.inline = inline
         self.initialized = False
@@ -663,8 +715,12 @@ class LocalEngine:
 
     def _pool(self) -> cf.ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                               initializer=self.initializer, initargs=self.initargs)
+            self.pool = cf.ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=self.initializer,
+                initargs=self.initargs,
+            )
         return self.pool
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
@@ -719,17 +775,21 @@ class LocalEngine:
                 pool.shutdown(wait=True)
 
 
-def _ray_prepare(ds: Dataset, car_cfg: CarConfig, car_table: pl.DataFrame | None,
-                 specs: Sequence[tuple[LabelConfig, SplitConfig]]) -> tuple[Any, ...]:
+def _ray_prepare(
+    ds: Dataset, car_cfg: CarConfig, car_table: pl.DataFrame | None, specs: Sequence[tuple[LabelConfig, SplitConfig]]
+) -> tuple[Any, ...]:
     table, labelled = prepare_labelled(ds, car_cfg, car_table, specs)
     return (table, *labelled)
 
 
-def _ray_evaluate(ds: Dataset, labelled: pl.DataFrame, decisions: pl.DataFrame | None, settings: SweepSettings,
-                  points: Sequence[SweepPoint]) -> list[Outcome]:
+def _ray_evaluate(
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    decisions: pl.DataFrame | None,
+    settings: SweepSettings,
+    points: Sequence[SweepPoint],
+) -> list[Outcome]:
     return evaluate_chunk(ds, labelled, decisions, settings, points)
-
-
 
 
 def disable_uv_run_hook() -> None:
@@ -788,8 +848,12 @@ class RayEngine:
             for ref in done:
                 try:
                     yield refs[ref], self.ray.get(ref)
-                except (self.ray.exceptions.WorkerCrashedError, self.ray.exceptions.NodeDiedError,
-                        self.ray.exceptions.ActorDiedError, self.ray.exceptions.ObjectLostError) as exc:
+                except (
+                    self.ray.exceptions.WorkerCrashedError,
+                    self.ray.exceptions.NodeDiedError,
+                    self.ray.exceptions.ActorDiedError,
+                    self.ray.exceptions.ObjectLostError,
+                ) as exc:
                     yield refs[ref], WorkerDied(f"worker died: {type(exc).__name__}")
                 except self.ray.exceptions.RayTaskError as exc:  # the task's own error, as the local engine has it
                     cause = getattr(exc, "cause", None)
@@ -839,8 +903,14 @@ class SweepRun:
     def sweep_id(self) -> str:
         """``H`` of (dataset identity, grid, shared settings): the same sweep has the same id whatever
         the engine."""
-        return H({"dataset": self.dataset_key, "grid": self.grid.to_json(),
-                  "settings": config_json(self.settings.model_dump(mode="json")), "decisions": self.decisions_ref})
+        return H(
+            {
+                "dataset": self.dataset_key,
+                "grid": self.grid.to_json(),
+                "settings": config_json(self.settings.model_dump(mode="json")),
+                "decisions": self.decisions_ref,
+            }
+        )
 
 
 def _param_column(name: str, values: list[Any]) -> pl.Series:
@@ -856,8 +926,9 @@ def _param_column(name: str, values: list[Any]) -> pl.Series:
     return pl.Series(name, [None if v is None else canonical_json(config_json(v)) for v in values], dtype=pl.String)
 
 
-def results_frame(grid: Grid, points: Sequence[SweepPoint], keys: Sequence[Keys], rows: Sequence[dict[str, Any]]
-                  ) -> pl.DataFrame:
+def results_frame(
+    grid: Grid, points: Sequence[SweepPoint], keys: Sequence[Keys], rows: Sequence[dict[str, Any]]
+) -> pl.DataFrame:
     """The result rows (:data:`METRIC_SCHEMA` after ``config_hash``, the parameters and ``config``),
     ordered by config hash."""
     base = pl.DataFrame({"config_hash": [k.config_hash for k in keys]}, schema={"config_hash": pl.String})
@@ -880,27 +951,41 @@ def _decisions_source(settings: SweepSettings) -> tuple[pl.DataFrame | None, str
         return None, f"policy:{settings.decisions}", settings.candidate_id or settings.decisions
     path = Path(settings.decisions)
     if not path.is_file():
-        raise ValueError(f"decisions {settings.decisions!r}: neither a policy ({', '.join(POLICIES)}) nor a decisions file")
+        raise ValueError(
+            f"decisions {settings.decisions!r}: neither a policy ({', '.join(POLICIES)}) nor a decisions file"
+        )
     frame = load_decisions(path)
     present = sorted(frame["strategy_id"].drop_nulls().unique().to_list())
     if settings.strategy_id is not None:
         if settings.strategy_id not in present:
-            raise ValueError(f"{path}: column strategy_id has no rows for {settings.strategy_id!r} (present: {present[:10]})")
+            raise ValueError(
+                f"{path}: column strategy_id has no rows for {settings.strategy_id!r} (present: {present[:10]})"
+            )
         frame = frame.filter(pl.col("strategy_id") == settings.strategy_id)
     elif len(present) != 1:
-        raise ValueError(f"{path}: column strategy_id has {len(present)} strategies {present[:10]}; "
-                         f"rule: exactly one, or pick one with strategy_id")
+        raise ValueError(
+            f"{path}: column strategy_id has {len(present)} strategies {present[:10]}; "
+            f"rule: exactly one, or pick one with strategy_id"
+        )
     candidate = settings.candidate_id or settings.strategy_id or present[0]
     return frame, f"decisions:sha256:{sha256_file(path)}", candidate
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, engine: Engine = "local",
-              workers: int | None = None, address: str | None = None, chunk_size: int | None = None,
-              progress: Callable[[Progress], None] | None = None) -> SweepRun:
+def run_sweep(
+    grid: Grid,
+    settings: SweepSettings,
+    paths: WorkbenchPaths,
+    *,
+    engine: Engine = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    chunk_size: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> SweepRun:
     """Evaluate every configuration of ``grid`` (module docstring): cached rows are read, the rest
     computed on ``engine`` with ``workers`` processes or CPUs (default: the machine's cores; the
     local engine with one worker runs in this process) and
@@ -951,12 +1036,29 @@ def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, eng
 
     counts = {"car": 0, "labelled": 0}
     if todo:
-        runner = (LocalEngine(workers, _init_local_worker, (settings.dataset, paths, root, decisions, settings),
-                              inline=workers == 1) if engine == "local"
-                  else RayEngine(address, workers))
+        runner = (
+            LocalEngine(
+                workers, _init_local_worker, (settings.dataset, paths, root, decisions, settings), inline=workers == 1
+            )
+            if engine == "local"
+            else RayEngine(address, workers)
+        )
         try:
-            _run_phases(runner, engine, points, keys, by_labelled, todo, root, settings, decisions, paths,
-                        chunk_size or max(1, min(25, math.ceil(len(todo) / (4 * workers)))), finish, counts)
+            _run_phases(
+                runner,
+                engine,
+                points,
+                keys,
+                by_labelled,
+                todo,
+                root,
+                settings,
+                decisions,
+                paths,
+                chunk_size or max(1, min(25, math.ceil(len(todo) / (4 * workers)))),
+                finish,
+                counts,
+            )
         except BaseException:
             runner.close(cancel=True)
             raise
@@ -969,28 +1071,59 @@ def run_sweep(grid: Grid, settings: SweepSettings, paths: WorkbenchPaths, *, eng
         if ret is not None and k.config_hash not in seen:
             seen.add(k.config_hash)
             frames.append(ret.select(pl.lit(k.config_hash).alias("config_hash"), "date", "daily_return"))
-    returns = (pl.concat(frames, how="vertical").sort("config_hash", "date") if frames
-               else pl.DataFrame(schema={"config_hash": pl.String, "date": pl.Date, "daily_return": pl.Float64}))
-    return SweepRun(settings=settings, grid=grid, dataset=settings.dataset, dataset_snapshot_hash=snapshot,
-                    dataset_key=ds_key, decisions_ref=decisions_ref, candidate_id=candidate, engine=engine,
-                    results=results, returns=returns, computed=len(todo), car_computed=counts["car"],
-                    labelled_computed=counts["labelled"])
+    returns = (
+        pl.concat(frames, how="vertical").sort("config_hash", "date")
+        if frames
+        else pl.DataFrame(schema={"config_hash": pl.String, "date": pl.Date, "daily_return": pl.Float64})
+    )
+    return SweepRun(
+        settings=settings,
+        grid=grid,
+        dataset=settings.dataset,
+        dataset_snapshot_hash=snapshot,
+        dataset_key=ds_key,
+        decisions_ref=decisions_ref,
+        candidate_id=candidate,
+        engine=engine,
+        results=results,
+        returns=returns,
+        computed=len(todo),
+        car_computed=counts["car"],
+        labelled_computed=counts["labelled"],
+    )
 
 
-def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[SweepPoint], keys: Sequence[Keys],
-                by_labelled: Mapping[str, list[str]], todo: Mapping[str, list[int]], root: Path,
-                settings: SweepSettings, decisions: pl.DataFrame | None, paths: WorkbenchPaths, chunk: int,
-                finish: Callable[..., None], counts: dict[str, int]) -> None:
+def _run_phases(
+    runner: LocalEngine | RayEngine,
+    engine: str,
+    points: Sequence[SweepPoint],
+    keys: Sequence[Keys],
+    by_labelled: Mapping[str, list[str]],
+    todo: Mapping[str, list[int]],
+    root: Path,
+    settings: SweepSettings,
+    decisions: pl.DataFrame | None,
+    paths: WorkbenchPaths,
+    chunk: int,
+    finish: Callable[..., None],
+    counts: dict[str, int],
+) -> None:
     """Phase 1 (missing labelled tables) and phase 2 (the configurations) on ``runner``."""
     first_of = {k.labelled: i for i, k in reversed(list(enumerate(keys)))}
     missing = [lk for lk in by_labelled if not _cache_path(root, "labelled", lk).is_file()]
     by_car: dict[str, list[str]] = {}
     for lk in missing:
         by_car.setdefault(keys[first_of[lk]].car, []).append(lk)
-    prepare = [PrepareTask(car_key=ck, car=points[first_of[lks[0]]].car,
-                           car_cached=_cache_path(root, "car", ck).is_file(), labelled_keys=tuple(lks),
-                           specs=tuple((points[first_of[lk]].label, points[first_of[lk]].split) for lk in lks))
-               for ck, lks in by_car.items()]
+    prepare = [
+        PrepareTask(
+            car_key=ck,
+            car=points[first_of[lks[0]]].car,
+            car_cached=_cache_path(root, "car", ck).is_file(),
+            labelled_keys=tuple(lks),
+            specs=tuple((points[first_of[lk]].label, points[first_of[lk]].split) for lk in lks),
+        )
+        for ck, lks in by_car.items()
+    ]
     prepare_errors: dict[str, str] = {}
     died: set[str] = set()  # labelled tables whose worker died: their rows are not cached
     labelled_refs: dict[str, Any] = {}
@@ -1002,8 +1135,9 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
         outs: dict[int, list[Any]] = {}
         for i, task in enumerate(prepare):
             car_table = runner.put(pl.read_parquet(_cache_path(root, "car", task.car_key))) if task.car_cached else None
-            out = runner.submit(_ray_prepare, ds_ref, task.car, car_table, list(task.specs),
-                                num_returns=1 + len(task.specs))
+            out = runner.submit(
+                _ray_prepare, ds_ref, task.car, car_table, list(task.specs), num_returns=1 + len(task.specs)
+            )
             outs[i] = out
             refs[out[0]] = i
         results: Iterable[tuple[int, Any]] = runner.wait_all(refs)
@@ -1042,7 +1176,9 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
                 finish(rk, (_error_row(prepare_errors[lk]), None), cache=lk not in died)
             continue
         for part in _chunks(row_keys, chunk):
-            tasks.append(EvalTask(labelled_key=lk, row_keys=tuple(part), points=tuple(points[todo[rk][0]] for rk in part)))
+            tasks.append(
+                EvalTask(labelled_key=lk, row_keys=tuple(part), points=tuple(points[todo[rk][0]] for rk in part))
+            )
 
     def submit(batch: Sequence[EvalTask]) -> Iterable[tuple[int, Any]]:
         if not ray_mode:
@@ -1052,7 +1188,8 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
             lref = labelled_refs.get(t.labelled_key)
             if lref is None:
                 lref = labelled_refs[t.labelled_key] = runner.put(
-                    pl.read_parquet(_cache_path(root, "labelled", t.labelled_key)))
+                    pl.read_parquet(_cache_path(root, "labelled", t.labelled_key))
+                )
             refs[runner.submit(_ray_evaluate, ds_ref, lref, dec_ref, settings, list(t.points))] = i
         return runner.wait_all(refs)
 
@@ -1060,7 +1197,9 @@ def _run_phases(runner: LocalEngine | RayEngine, engine: str, points: Sequence[S
     for i, value in submit(tasks):
         task = tasks[i]
         if isinstance(value, WorkerDied):
-            retry += [EvalTask(task.labelled_key, (rk,), (pt,)) for rk, pt in zip(task.row_keys, task.points, strict=True)]
+            retry += [
+                EvalTask(task.labelled_key, (rk,), (pt,)) for rk, pt in zip(task.row_keys, task.points, strict=True)
+            ]
             continue
         if isinstance(value, BaseException):
             value = [(_error_row(error_status(value)), None)] * len(task.row_keys)
@@ -1081,8 +1220,10 @@ def _write_row(path: Path, outcome: Outcome) -> None:
     frame = pl.DataFrame([{k: row.get(k) for k in METRIC_SCHEMA}], schema=METRIC_SCHEMA)
     dates = returns["date"].to_list() if returns is not None else None
     values = returns["daily_return"].to_list() if returns is not None else None
-    frame = frame.with_columns(pl.Series("returns_date", [dates], dtype=pl.List(pl.Date)),
-                               pl.Series("returns_value", [values], dtype=pl.List(pl.Float64)))
+    frame = frame.with_columns(
+        pl.Series("returns_date", [dates], dtype=pl.List(pl.Date)),
+        pl.Series("returns_value", [values], dtype=pl.List(pl.Float64)),
+    )
     _atomic_write(path, frame)
 
 
@@ -1092,7 +1233,9 @@ def _read_row(path: Path) -> Outcome:
     dates, values = frame["returns_date"][0], frame["returns_value"][0]
     if dates is None:
         return row, None
-    return row, pl.DataFrame({"date": dates, "daily_return": values}, schema={"date": pl.Date, "daily_return": pl.Float64})
+    return row, pl.DataFrame(
+        {"date": dates, "daily_return": values}, schema={"date": pl.Date, "daily_return": pl.Float64}
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1114,12 +1257,16 @@ def benchmark_returns(ds: Dataset, name: str) -> pl.DataFrame:
     """``date, daily_return`` of benchmark ``name``'s close (close over the previous close, minus one)."""
     b = ds.benchmarks.filter(pl.col("benchmark") == name).sort("date")
     if b.height == 0:
-        raise ValueError(f"benchmark {name!r} is not in the dataset's benchmarks "
-                         f"({', '.join(sorted(ds.benchmarks['benchmark'].unique().to_list()))})")
+        raise ValueError(
+            f"benchmark {name!r} is not in the dataset's benchmarks "
+            f"({', '.join(sorted(ds.benchmarks['benchmark'].unique().to_list()))})"
+        )
     return b.select("date", (pl.col("close") / pl.col("close").shift(1) - 1.0).alias("daily_return")).drop_nulls()
 
 
-def aligned_returns(returns: pl.DataFrame, bench: pl.DataFrame) -> tuple[list[str], int, pl.Series, np.ndarray, np.ndarray]:
+def aligned_returns(
+    returns: pl.DataFrame, bench: pl.DataFrame
+) -> tuple[list[str], int, pl.Series, np.ndarray, np.ndarray]:
     """The T x N matrix of the configurations' daily returns on the dates all of them and the
     benchmark have, identical columns kept once (config-hash order): the kept hashes, the number of
     configurations before that, the dates, the matrix and the benchmark's returns on those dates."""
@@ -1136,7 +1283,9 @@ def aligned_returns(returns: pl.DataFrame, bench: pl.DataFrame) -> tuple[list[st
     return [hashes[j] for j in kept], len(hashes), wide["date"], matrix[:, kept], wide["__benchmark"].to_numpy()
 
 
-def spa_test(benchmark: np.ndarray, models: np.ndarray, *, reps: int, block_size: int | None, seed: int) -> dict[str, Any]:
+def spa_test(
+    benchmark: np.ndarray, models: np.ndarray, *, reps: int, block_size: int | None, seed: int
+) -> dict[str, Any]:
     """Hansen's SPA test of the ``models`` (T x N daily returns) against the ``benchmark`` (T):
     ``arch.bootstrap.SPA`` on the losses ``-returns`` (stationary bootstrap, studentized); the
     p-values of the null that no model beats the benchmark."""
@@ -1145,38 +1294,64 @@ def spa_test(benchmark: np.ndarray, models: np.ndarray, *, reps: int, block_size
     spa = SPA(-benchmark, -models, block_size=block_size, reps=reps, seed=seed)
     spa.compute()
     p = spa.pvalues
-    return {"pvalue_lower": float(p["lower"]), "pvalue_consistent": float(p["consistent"]),
-            "pvalue_upper": float(p["upper"]), "reps": reps, "block_size": block_size, "seed": seed,
-            "bootstrap": "stationary", "studentize": True}
+    return {
+        "pvalue_lower": float(p["lower"]),
+        "pvalue_consistent": float(p["consistent"]),
+        "pvalue_upper": float(p["upper"]),
+        "reps": reps,
+        "block_size": block_size,
+        "seed": seed,
+        "bootstrap": "stationary",
+        "studentize": True,
+    }
 
 
 def overfitting_report(run: SweepRun, ds: Dataset) -> dict[str, Any]:
     """The overfitting statistics of the sweep (module docstring), as a JSON-able dict; a statistic
     that cannot be computed (fewer than two configurations, too few dates) carries its reason."""
     ok = run.results.filter(pl.col("status") == "ok")
-    out: dict[str, Any] = {"n_configurations": run.results.height, "n_ok": ok.height,
-                           "n_failed": run.results.height - ok.height}
+    out: dict[str, Any] = {
+        "n_configurations": run.results.height,
+        "n_ok": ok.height,
+        "n_failed": run.results.height - ok.height,
+    }
     if ok.height == 0:
-        return {**out, "best": None, "dsr": {"skipped": "no configuration finished ok"},
-                "pbo": {"skipped": "no configuration finished ok"}, "spa": {"skipped": "no configuration finished ok"}}
+        return {
+            **out,
+            "best": None,
+            "dsr": {"skipped": "no configuration finished ok"},
+            "pbo": {"skipped": "no configuration finished ok"},
+            "spa": {"skipped": "no configuration finished ok"},
+        }
     best = ok.sort(["sharpe", "config_hash"], descending=[True, False]).row(0, named=True)
-    out["best"] = {"config_hash": best["config_hash"], "sharpe": best["sharpe"],
-                   "params": {k: best[k] for k in run.grid.parameters}}
+    out["best"] = {
+        "config_hash": best["config_hash"],
+        "sharpe": best["sharpe"],
+        "params": {k: best[k] for k in run.grid.parameters},
+    }
     sharpes = ok["sharpe"]
     variance = float(sharpes.var(ddof=1)) if ok.height >= 2 else None
     best_returns = run.returns.filter(pl.col("config_hash") == best["config_hash"]).sort("date")["daily_return"]
     try:
-        out["dsr"] = {**deflated_sharpe_of_returns(best_returns, ok.height, variance), "n_trials": ok.height,
-                      "trial_sharpe_variance": variance}
+        out["dsr"] = {
+            **deflated_sharpe_of_returns(best_returns, ok.height, variance),
+            "n_trials": ok.height,
+            "trial_sharpe_variance": variance,
+        }
     except ValueError as exc:
         out["dsr"] = {"skipped": str(exc)}
     bench_name = run.settings.benchmark or default_benchmark(ds)
     bench = benchmark_returns(ds, bench_name)
     kept, n_series, dates, matrix, bench_r = aligned_returns(run.returns, bench)
     t = matrix.shape[0]
-    out["aligned"] = {"n_dates": t, "n_configurations": n_series, "n_distinct_return_series": len(kept),
-                      "benchmark": bench_name, "first_date": str(dates.min()) if t else None,
-                      "last_date": str(dates.max()) if t else None}
+    out["aligned"] = {
+        "n_dates": t,
+        "n_configurations": n_series,
+        "n_distinct_return_series": len(kept),
+        "benchmark": bench_name,
+        "first_date": str(dates.min()) if t else None,
+        "last_date": str(dates.max()) if t else None,
+    }
     splits = min(run.settings.cscv_splits, t - t % 2)
     if len(kept) < 2:
         out["pbo"] = {"skipped": f"{len(kept)} distinct return series; CSCV needs at least 2"}
@@ -1188,9 +1363,17 @@ def overfitting_report(run: SweepRun, ds: Dataset) -> dict[str, Any]:
         out["spa"] = {"skipped": f"{t} common dates and {len(kept)} return series; SPA needs 10 dates and a series"}
     else:
         best_kept = max(range(len(kept)), key=lambda j: (float(matrix[:, j].mean()), -j))
-        out["spa"] = {**spa_test(bench_r, matrix, reps=run.settings.spa_reps, block_size=run.settings.spa_block_size,
-                                 seed=run.settings.spa_seed),
-                      "benchmark": bench_name, "best_mean_return_config_hash": kept[best_kept]}
+        out["spa"] = {
+            **spa_test(
+                bench_r,
+                matrix,
+                reps=run.settings.spa_reps,
+                block_size=run.settings.spa_block_size,
+                seed=run.settings.spa_seed,
+            ),
+            "benchmark": bench_name,
+            "best_mean_return_config_hash": kept[best_kept],
+        }
     return out
 
 
@@ -1199,8 +1382,9 @@ def overfitting_report(run: SweepRun, ds: Dataset) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 #: ``kind`` of ``sweep-manifest.json`` and the files of a sweep folder.
 SWEEP_KIND = "janus-sweep"
-OUTPUT_FILES: frozenset[str] = frozenset({"results.parquet", "returns.parquet", "overfitting.json",
-                                          "sweep-manifest.json"})
+OUTPUT_FILES: frozenset[str] = frozenset(
+    {"results.parquet", "returns.parquet", "overfitting.json", "sweep-manifest.json"}
+)
 #: Distributions whose versions the sweep manifest records.
 SWEEP_PACKAGES: tuple[str, ...] = ("polars", "numpy", "scipy", "pydantic", "pyarrow", "duckdb", "arch", "ray")
 
@@ -1237,16 +1421,26 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 def sweep_files(run: SweepRun, overfitting: Mapping[str, Any]) -> dict[str, bytes]:
     """The files of a sweep folder (module docstring) as bytes: results, returns, overfitting and the
     manifest (every other file's SHA-256 in ``files``, the results' in ``results_sha256``)."""
-    files = {"results.parquet": _parquet(run.results), "returns.parquet": _parquet(run.returns),
-             "overfitting.json": dumps(_jsonable(overfitting))}
+    files = {
+        "results.parquet": _parquet(run.results),
+        "returns.parquet": _parquet(run.returns),
+        "overfitting.json": dumps(_jsonable(overfitting)),
+    }
     manifest = {
-        "kind": SWEEP_KIND, "sweep_id": run.sweep_id, "grid": run.grid.to_json(),
+        "kind": SWEEP_KIND,
+        "sweep_id": run.sweep_id,
+        "grid": run.grid.to_json(),
         "settings": _jsonable(run.settings.model_dump(mode="json")),
         "dataset": {"name": run.dataset, "snapshot_hash": run.dataset_snapshot_hash, "key": run.dataset_key},
-        "decisions_ref": run.decisions_ref, "candidate_id": run.candidate_id, "engine": run.engine,
-        "n_configurations": run.results.height, "n_failed": int((run.results["status"] != "ok").sum()),
-        "packages": _versions(SWEEP_PACKAGES), "python": platform.python_version(),
-        "janus_core_version": janus_core.__version__, "code_key": code_key(),
+        "decisions_ref": run.decisions_ref,
+        "candidate_id": run.candidate_id,
+        "engine": run.engine,
+        "n_configurations": run.results.height,
+        "n_failed": int((run.results["status"] != "ok").sum()),
+        "packages": _versions(SWEEP_PACKAGES),
+        "python": platform.python_version(),
+        "janus_core_version": janus_core.__version__,
+        "code_key": code_key(),
         "files": {rel: sha256_bytes(data) for rel, data in sorted(files.items())},
         "results_sha256": sha256_bytes(files["results.parquet"]),
     }
@@ -1254,32 +1448,58 @@ def sweep_files(run: SweepRun, overfitting: Mapping[str, Any]) -> dict[str, byte
     return files
 
 
-def record_sweep(run: SweepRun, overfitting: Mapping[str, Any], files: Mapping[str, bytes], out_dir: Path,
-                 paths: WorkbenchPaths, created_at: str) -> None:
+def record_sweep(
+    run: SweepRun,
+    overfitting: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    out_dir: Path,
+    paths: WorkbenchPaths,
+    created_at: str,
+) -> None:
     """The research store's ``sweeps`` row of ``run`` and every ``ok`` configuration in the trials
     ledger (kind ``sweep``, the annualised Sharpe ratio and the per-day moments of its returns)."""
     ok = run.results.filter(pl.col("status") == "ok")
     trials = [
         store.TrialRecord(
-            created_at=created_at, dataset=run.dataset, dataset_snapshot_hash=run.dataset_snapshot_hash,
-            candidate_id=run.candidate_id, config_hash=r["config_hash"], kind="sweep", sharpe=float(r["sharpe"]),
-            n_returns=int(r["n_returns"]), skew=float(r["skew"] if r["skew"] is not None else 0.0),
+            created_at=created_at,
+            dataset=run.dataset,
+            dataset_snapshot_hash=run.dataset_snapshot_hash,
+            candidate_id=run.candidate_id,
+            config_hash=r["config_hash"],
+            kind="sweep",
+            sharpe=float(r["sharpe"]),
+            n_returns=int(r["n_returns"]),
+            skew=float(r["skew"] if r["skew"] is not None else 0.0),
             kurtosis=float(r["kurtosis"] if r["kurtosis"] is not None else 3.0),
-            metrics=_jsonable({k: r[k] for k in (*NAV_METRIC_KEYS, "mean_reward", "da", "n_trades")}
-                              | {"sweep_id": run.sweep_id}))
-        for r in ok.iter_rows(named=True) if r["n_returns"] is not None and r["n_returns"] >= 2
+            metrics=_jsonable(
+                {k: r[k] for k in (*NAV_METRIC_KEYS, "mean_reward", "da", "n_trades")} | {"sweep_id": run.sweep_id}
+            ),
+        )
+        for r in ok.iter_rows(named=True)
+        if r["n_returns"] is not None and r["n_returns"] >= 2
     ]
     store.record_trials(trials, paths)
     best = overfitting.get("best") or {}
-    store.record_sweep({
-        "sweep_id": run.sweep_id, "created_at": created_at, "dataset": run.dataset,
-        "dataset_snapshot_hash": run.dataset_snapshot_hash, "candidate_id": run.candidate_id,
-        "decisions_ref": run.decisions_ref, "engine": run.engine, "n_configurations": run.results.height,
-        "n_ok": ok.height, "n_failed": run.results.height - ok.height,
-        "grid": canonical_json(run.grid.to_json()), "results_sha256": sha256_bytes(files["results.parquet"]),
-        "best_config_hash": best.get("config_hash"), "overfitting": canonical_json(_jsonable(overfitting)),
-        "out_dir": str(Path(out_dir).resolve()),
-    }, paths)
+    store.record_sweep(
+        {
+            "sweep_id": run.sweep_id,
+            "created_at": created_at,
+            "dataset": run.dataset,
+            "dataset_snapshot_hash": run.dataset_snapshot_hash,
+            "candidate_id": run.candidate_id,
+            "decisions_ref": run.decisions_ref,
+            "engine": run.engine,
+            "n_configurations": run.results.height,
+            "n_ok": ok.height,
+            "n_failed": run.results.height - ok.height,
+            "grid": canonical_json(run.grid.to_json()),
+            "results_sha256": sha256_bytes(files["results.parquet"]),
+            "best_config_hash": best.get("config_hash"),
+            "overfitting": canonical_json(_jsonable(overfitting)),
+            "out_dir": str(Path(out_dir).resolve()),
+        },
+        paths,
+    )
 
 
 def load_sweep(out_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any], dict[str, Any]]:
@@ -1288,8 +1508,12 @@ def load_sweep(out_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any
     manifest = json_load(out_dir / "sweep-manifest.json")
     if manifest.get("kind") != SWEEP_KIND:
         raise ValueError(f"{out_dir}: sweep-manifest.json is not of kind {SWEEP_KIND!r}")
-    return (pl.read_parquet(out_dir / "results.parquet"), pl.read_parquet(out_dir / "returns.parquet"),
-            json_load(out_dir / "overfitting.json"), manifest)
+    return (
+        pl.read_parquet(out_dir / "results.parquet"),
+        pl.read_parquet(out_dir / "returns.parquet"),
+        json_load(out_dir / "overfitting.json"),
+        manifest,
+    )
 
 
 def json_load(path: Path) -> dict[str, Any]:
@@ -1320,13 +1544,16 @@ def check_out_dir(out: Path) -> None:
             kind = None
     if kind != SWEEP_KIND:
         extra = sorted(names - OUTPUT_FILES)[:3]
-        raise ValueError(f"--out {out}: exists and is not a sweep output folder"
-                         + (f" (it holds {', '.join(extra)})" if extra else "")
-                         + "; choose another folder or empty it yourself")
+        raise ValueError(
+            f"--out {out}: exists and is not a sweep output folder"
+            + (f" (it holds {', '.join(extra)})" if extra else "")
+            + "; choose another folder or empty it yourself"
+        )
 
 
-def publish_sweep(run: SweepRun, out_dir: Path, paths: WorkbenchPaths, *, record: bool = True,
-                  created_at: str | None = None) -> dict[str, Any]:
+def publish_sweep(
+    run: SweepRun, out_dir: Path, paths: WorkbenchPaths, *, record: bool = True, created_at: str | None = None
+) -> dict[str, Any]:
     """Compute the overfitting report, write the sweep folder ``out_dir`` atomically
     (:func:`sweep_files`, ``evidence.output.write_tree_atomically``) and, with ``record``, the
     store's ``sweeps`` row and trials (:func:`record_sweep`; ``created_at`` defaults to now, UTC).
@@ -1370,26 +1597,39 @@ def deflated_table(results: pl.DataFrame, survival: float = SURVIVAL_DSR) -> pl.
     dsr: list[float | None] = []
     for r in ok.iter_rows(named=True):
         try:
-            dsr.append(probabilistic_sharpe_ratio(r["sharpe"] / ann, sr0, int(r["n_returns"] or 0),
-                                                  float(r["skew"] or 0.0), float(r["kurtosis"] or 3.0)))
+            dsr.append(
+                probabilistic_sharpe_ratio(
+                    r["sharpe"] / ann,
+                    sr0,
+                    int(r["n_returns"] or 0),
+                    float(r["skew"] or 0.0),
+                    float(r["kurtosis"] or 3.0),
+                )
+            )
         except ValueError:
             dsr.append(None)
-    return (ok.select("config_hash", *parameter_columns(results), "sharpe")
-            .with_columns(pl.lit(sr0 * ann).alias("sharpe0"), pl.Series("dsr", dsr, dtype=pl.Float64))
-            .with_columns((pl.col("dsr") >= survival).fill_null(False).alias("survives"))
-            .sort(["dsr", "config_hash"], descending=[True, False], nulls_last=True))
+    return (
+        ok.select("config_hash", *parameter_columns(results), "sharpe")
+        .with_columns(pl.lit(sr0 * ann).alias("sharpe0"), pl.Series("dsr", dsr, dtype=pl.Float64))
+        .with_columns((pl.col("dsr") >= survival).fill_null(False).alias("survives"))
+        .sort(["dsr", "config_hash"], descending=[True, False], nulls_last=True)
+    )
 
 
-def heatmap_table(results: pl.DataFrame, x: str, y: str, metric: str, fixed: Mapping[str, Any] | None = None
-                  ) -> pl.DataFrame:
+def heatmap_table(
+    results: pl.DataFrame, x: str, y: str, metric: str, fixed: Mapping[str, Any] | None = None
+) -> pl.DataFrame:
     """``metric`` over two parameters: the ``ok`` configurations with every parameter of ``fixed``
     at its value, then the mean of ``metric`` and the count per (``x``, ``y``), the other parameters
     averaged out; sorted by ``x`` then ``y``."""
     frame = results.filter(pl.col("status") == "ok")
     for name, value in (fixed or {}).items():
         frame = frame.filter(pl.col(name) == value)
-    return (frame.group_by(x, y).agg(pl.col(metric).sort().mean().alias(metric), pl.len().alias("n"))
-            .sort(x, y, nulls_last=True))
+    return (
+        frame.group_by(x, y)
+        .agg(pl.col(metric).sort().mean().alias(metric), pl.len().alias("n"))
+        .sort(x, y, nulls_last=True)
+    )
 
 
 def neighbours(results: pl.DataFrame, config_hash: str, metric: str = "sharpe") -> pl.DataFrame:
@@ -1417,9 +1657,22 @@ def neighbours(results: pl.DataFrame, config_hash: str, metric: str = "sharpe") 
                 hit = same.filter(pl.col(p) == values[j])
                 for r in hit.iter_rows(named=True):
                     value = r[metric] if r["status"] == "ok" else None
-                    rows.append({"parameter": p, "value": str(values[j]), "config_hash": r["config_hash"],
-                                 metric: value, "delta": None if value is None or c[metric] is None
-                                 else value - c[metric], "status": r["status"]})
-    schema = {"parameter": pl.String, "value": pl.String, "config_hash": pl.String, metric: pl.Float64,
-              "delta": pl.Float64, "status": pl.String}
+                    rows.append(
+                        {
+                            "parameter": p,
+                            "value": str(values[j]),
+                            "config_hash": r["config_hash"],
+                            metric: value,
+                            "delta": None if value is None or c[metric] is None else value - c[metric],
+                            "status": r["status"],
+                        }
+                    )
+    schema = {
+        "parameter": pl.String,
+        "value": pl.String,
+        "config_hash": pl.String,
+        metric: pl.Float64,
+        "delta": pl.Float64,
+        "status": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema).sort("parameter", "value") if rows else pl.DataFrame(schema=schema)

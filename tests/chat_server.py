@@ -40,8 +40,14 @@ def answer(prompt: str) -> str:
     action = ("long", "short", "hold")[digest[0] % 3]
     etype = EVENT_TYPES[digest[1] % len(EVENT_TYPES)]
     car = (digest[2] - 128) / 4000.0
-    return format_completion(action, etype, "weak" if action == "hold" else "strong", car,
-                             "The test server read the news.", f"It expects a CAR of {car:+.4f}.")
+    return format_completion(
+        action,
+        etype,
+        "weak" if action == "hold" else "strong",
+        car,
+        "The test server read the news.",
+        f"It expects a CAR of {car:+.4f}.",
+    )
 
 
 DSPY_DONE = "[[ ## completed ## ]]"
@@ -55,8 +61,14 @@ def dspy_answer(prompt: str) -> str:
 class ChatServer:
     """Context manager: ``with ChatServer(script) as srv: srv.url`` (``http://127.0.0.1:PORT/v1``)."""
 
-    def __init__(self, script: Script | None = None, *, slow_s: float = 1.0, fingerprint: str | None = "fp_test_1",
-                 model: str = "test-model") -> None:
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        slow_s: float = 1.0,
+        fingerprint: str | None = "fp_test_1",
+        model: str = "test-model",
+    ) -> None:
         self.script: Script = script or (lambda prompt, attempt: "ok")
         self.slow_s, self.fingerprint, self.model = slow_s, fingerprint, model
         self.requests = 0
@@ -141,10 +153,14 @@ class ChatServer:
                 else:
                     content = answer(prompt)
                 payload = {
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": owner.model,
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": owner.model,
                     "system_fingerprint": owner.fingerprint,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    ],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 }
                 self._send(200, json.dumps(payload).encode())

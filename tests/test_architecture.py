@@ -134,8 +134,10 @@ def test_no_function_level_imports_of_janus_core():
 
 @pytest.mark.parametrize("module", ["janus_core.evidence.gate", "janus_core"])
 def test_reading_evidence_does_not_load_the_computation(module):
-    code = (f"import sys, {module}; heavy = sorted(m for m in ('polars', 'scipy', 'altair', 'numpy', 'duckdb') "
-            f"if m in sys.modules); print(','.join(heavy))")
+    code = (
+        f"import sys, {module}; heavy = sorted(m for m in ('polars', 'scipy', 'altair', 'numpy', 'duckdb') "
+        f"if m in sys.modules); print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == ""
 

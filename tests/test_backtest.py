@@ -31,13 +31,26 @@ def _prices() -> pl.DataFrame:
     01-04 (volume 0, untradable); D has no price row on 01-05; E opens locked at +10% on 01-04 and
     closes limit-locked (untradable) on 01-05 after opening normally."""
     rows = []
-    a = {DAYS[0]: (9.9, 10.0), DAYS[1]: (10.0, 10.5), DAYS[2]: (10.8, 11.0), DAYS[3]: (11.0, 10.9),
-         DAYS[4]: (10.9, 11.2), DAYS[5]: (11.2, 11.0), DAYS[6]: (11.0, 11.1)}
+    a = {
+        DAYS[0]: (9.9, 10.0),
+        DAYS[1]: (10.0, 10.5),
+        DAYS[2]: (10.8, 11.0),
+        DAYS[3]: (11.0, 10.9),
+        DAYS[4]: (10.9, 11.2),
+        DAYS[5]: (11.2, 11.0),
+        DAYS[6]: (11.0, 11.1),
+    }
     for d, (o, c) in a.items():
         rows.append(("A", d, o, c, 1000.0, True))
-    e = {DAYS[0]: (10.0, 10.0, True), DAYS[1]: (10.0, 10.0, True), DAYS[2]: (11.0, 11.0, False),
-         DAYS[3]: (11.1, 12.1, False), DAYS[4]: (12.0, 12.2, True), DAYS[5]: (12.2, 12.3, True),
-         DAYS[6]: (12.3, 12.4, True)}
+    e = {
+        DAYS[0]: (10.0, 10.0, True),
+        DAYS[1]: (10.0, 10.0, True),
+        DAYS[2]: (11.0, 11.0, False),
+        DAYS[3]: (11.1, 12.1, False),
+        DAYS[4]: (12.0, 12.2, True),
+        DAYS[5]: (12.2, 12.3, True),
+        DAYS[6]: (12.3, 12.4, True),
+    }
     for d, (o, c, ok) in e.items():
         rows.append(("E", d, o, c, 1000.0, ok))
     for i, d in enumerate(DAYS):
@@ -45,19 +58,40 @@ def _prices() -> pl.DataFrame:
         rows.append(("C", d, 5.0, 5.0 + 0.1 * i, 0.0 if d == DAYS[2] else 1000.0, d != DAYS[2]))
         if d != DAYS[3]:
             rows.append(("D", d, 8.0, 8.0 - 0.05 * i, 1000.0, True))
-    return pl.DataFrame(rows, schema={"symbol": pl.String, "date": pl.Date, "open": pl.Float64, "close": pl.Float64,
-                                      "volume": pl.Float64, "tradable": pl.Boolean}, orient="row").sort("symbol", "date")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "symbol": pl.String,
+            "date": pl.Date,
+            "open": pl.Float64,
+            "close": pl.Float64,
+            "volume": pl.Float64,
+            "tradable": pl.Boolean,
+        },
+        orient="row",
+    ).sort("symbol", "date")
 
 
 def _dataset(prices: pl.DataFrame | None = None) -> Dataset:
-    meta = DatasetMeta(name="tiny", version="1", provenance="synthetic_generated",
-                       exchange_timezone="Asia/Shanghai", as_of="2024-01-31T00:00:00+08:00")
-    bench = pl.DataFrame({"benchmark": ["CSI300"] * len(DAYS), "date": DAYS,
-                          "close": [100.0, 101.0, 99.0, 98.0, 100.0, 102.0, 103.0]})
+    meta = DatasetMeta(
+        name="tiny",
+        version="1",
+        provenance="synthetic_generated",
+        exchange_timezone="Asia/Shanghai",
+        as_of="2024-01-31T00:00:00+08:00",
+    )
+    bench = pl.DataFrame(
+        {"benchmark": ["CSI300"] * len(DAYS), "date": DAYS, "close": [100.0, 101.0, 99.0, 98.0, 100.0, 102.0, 103.0]}
+    )
     securities = pl.DataFrame({"symbol": ["A", "B", "C", "D", "E"], "benchmark": ["CSI300"] * 5})
     events = pl.DataFrame({"event_id": ["x"], "symbol": ["A"]})  # not read by the backtest
-    return Dataset(meta=meta, events=events, prices=_prices() if prices is None else prices,
-                   benchmarks=bench, securities=securities)
+    return Dataset(
+        meta=meta,
+        events=events,
+        prices=_prices() if prices is None else prices,
+        benchmarks=bench,
+        securities=securities,
+    )
 
 
 def _labelled(rows: list[tuple[str, str, str, dt.date | None, float | None]]) -> pl.DataFrame:
@@ -76,14 +110,21 @@ def _labelled(rows: list[tuple[str, str, str, dt.date | None, float | None]]) ->
             "event_day": [r[3] for r in rows],
             "car": [r[4] for r in rows],
         },
-        schema={"event_id": pl.String, "symbol": pl.String, "published_at": pl.Datetime("us", "UTC"),
-                "event_type": pl.String, "event_day": pl.Date, "car": pl.Float64},
+        schema={
+            "event_id": pl.String,
+            "symbol": pl.String,
+            "published_at": pl.Datetime("us", "UTC"),
+            "event_type": pl.String,
+            "event_day": pl.Date,
+            "car": pl.Float64,
+        },
     )
 
 
 def _decisions(actions: dict[str, str], strategy: str = "s") -> pl.DataFrame:
-    return pl.DataFrame({"event_id": list(actions), "strategy_id": [strategy] * len(actions),
-                         "action": list(actions.values())})
+    return pl.DataFrame(
+        {"event_id": list(actions), "strategy_id": [strategy] * len(actions), "action": list(actions.values())}
+    )
 
 
 EQUAL = BacktestConfig(weighting="equal", round_trip_cost_bps=20.0, holding_period=2)
@@ -132,25 +173,36 @@ def test_one_short_trade_exact_nav_and_holding_period_one():
 def test_every_reason_is_counted_and_entry_uses_only_the_open():
     ds = _dataset()
     late_public = dt.datetime(2024, 1, 3, 9, 45, tzinfo=SH).astimezone(dt.UTC)  # after the 01-03 open
-    lab = _labelled([
-        ("e_hold", "A", "dividend", DAYS[1], 0.01),
-        ("e_excl", "A", "dividend", None, None),
-        ("e_past", "B", "dividend", DAYS[6], 0.01),      # HP 2 would exit after the last price date
-        ("e_late", "B", "dividend", DAYS[1], 0.01),
-        ("e_susp", "C", "dividend", DAYS[2], 0.01),      # C has volume 0 on 01-04: suspended at the open
-        ("e_lock", "E", "dividend", DAYS[2], 0.01),      # E opens +10% on 01-04: locked at the open
-        ("e_ok", "B", "dividend", DAYS[3], 0.01),
-        ("e_intraday", "E", "dividend", DAYS[3], 0.01),  # E opens +0.9% on 01-05, locks at the close
-    ]).with_columns(
-        pl.when(pl.col("event_id") == "e_late").then(pl.lit(late_public)).otherwise("published_at").alias("published_at")
+    lab = _labelled(
+        [
+            ("e_hold", "A", "dividend", DAYS[1], 0.01),
+            ("e_excl", "A", "dividend", None, None),
+            ("e_past", "B", "dividend", DAYS[6], 0.01),  # HP 2 would exit after the last price date
+            ("e_late", "B", "dividend", DAYS[1], 0.01),
+            ("e_susp", "C", "dividend", DAYS[2], 0.01),  # C has volume 0 on 01-04: suspended at the open
+            ("e_lock", "E", "dividend", DAYS[2], 0.01),  # E opens +10% on 01-04: locked at the open
+            ("e_ok", "B", "dividend", DAYS[3], 0.01),
+            ("e_intraday", "E", "dividend", DAYS[3], 0.01),  # E opens +0.9% on 01-05, locks at the close
+        ]
+    ).with_columns(
+        pl.when(pl.col("event_id") == "e_late")
+        .then(pl.lit(late_public))
+        .otherwise("published_at")
+        .alias("published_at")
     )
     acts = {e: ("hold" if e == "e_hold" else "long") for e in lab["event_id"]}
     res = run_backtest(ds, _decisions(acts), lab, EQUAL.model_copy(update={"end": DAYS[6]}))
     status = dict(zip(res.trades["event_id"], res.trades["status"], strict=True))
-    assert status == {"e_hold": "not_entered:hold", "e_excl": "not_entered:event_excluded",
-                      "e_past": "not_entered:past_data", "e_late": "not_entered:not_public_at_entry",
-                      "e_susp": "not_entered:suspended_at_open", "e_lock": "not_entered:limit_locked_open",
-                      "e_ok": "executed", "e_intraday": "executed"}
+    assert status == {
+        "e_hold": "not_entered:hold",
+        "e_excl": "not_entered:event_excluded",
+        "e_past": "not_entered:past_data",
+        "e_late": "not_entered:not_public_at_entry",
+        "e_susp": "not_entered:suspended_at_open",
+        "e_lock": "not_entered:limit_locked_open",
+        "e_ok": "executed",
+        "e_intraday": "executed",
+    }
     assert res.trades.height == len(acts)  # every decision once
     m = res.metrics
     assert m["n_executed"] == 2
@@ -168,24 +220,36 @@ def test_every_reason_is_counted_and_entry_uses_only_the_open():
 
 def test_untradable_exit_is_carried_never_dropped():
     ds = _dataset()
-    lab = _labelled([
-        ("c1", "C", "dividend", DAYS[1], 0.01),  # C suspended on 01-04, its planned exit (HP 2)
-        ("e1", "E", "dividend", DAYS[1], 0.01),  # E untradable on 01-04 and 01-05: carried two days
-        ("d1", "D", "dividend", DAYS[2], 0.01),  # D has no row on 01-05: its 2nd own day is 01-08
-    ])
+    lab = _labelled(
+        [
+            ("c1", "C", "dividend", DAYS[1], 0.01),  # C suspended on 01-04, its planned exit (HP 2)
+            ("e1", "E", "dividend", DAYS[1], 0.01),  # E untradable on 01-04 and 01-05: carried two days
+            ("d1", "D", "dividend", DAYS[2], 0.01),  # D has no row on 01-05: its 2nd own day is 01-08
+        ]
+    )
     res = run_backtest(ds, _decisions({"c1": "long", "e1": "short", "d1": "long"}), lab, EQUAL)
     t = {r["event_id"]: r for r in res.trades.iter_rows(named=True)}
     assert res.metrics["n_executed"] == 3 and res.metrics["n_carried"] == 2 and res.metrics["carry_days"] == 3
     c = t["c1"]
     assert (c["planned_exit_date"], c["exit_date"], c["exit_rule"], c["carry_days"], c["holding_days"]) == (
-        DAYS[2], DAYS[3], "carried", 1, 3)
+        DAYS[2],
+        DAYS[3],
+        "carried",
+        1,
+        3,
+    )
     assert c["exit_price"] == pytest.approx(5.3) and c["gross_return"] == pytest.approx(5.3 / 5.0 - 1)
     e = t["e1"]
     assert (e["exit_date"], e["exit_rule"], e["carry_days"], e["holding_days"]) == (DAYS[4], "carried", 2, 4)
     assert e["gross_return"] == pytest.approx(-(12.2 / 10.0 - 1))
     d = t["d1"]
     assert (d["planned_exit_date"], d["exit_date"], d["exit_rule"], d["carry_days"], d["holding_days"]) == (
-        DAYS[4], DAYS[4], "planned", 0, 3)
+        DAYS[4],
+        DAYS[4],
+        "planned",
+        0,
+        3,
+    )
     # NAV runs until the last carried exit (01-08) and equals the sum of the trades' P&L; D earns
     # nothing on 01-05, its missing day (valued at its last close).
     assert res.nav["date"].to_list() == DAYS[:5]
@@ -207,17 +271,33 @@ def test_stock_whose_prices_stop_is_closed_at_its_last_close():
 
 def test_outside_window_and_type_weight_skips():
     ds = _dataset()
-    lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.01), ("e2", "B", "unknown", DAYS[2], 0.01),
-                     ("e3", "B", "violation", DAYS[4], 0.01)])
+    lab = _labelled(
+        [
+            ("e1", "A", "dividend", DAYS[1], 0.01),
+            ("e2", "B", "unknown", DAYS[2], 0.01),
+            ("e3", "B", "violation", DAYS[4], 0.01),
+        ]
+    )
     cfg = BacktestConfig(end=DAYS[2], round_trip_cost_bps=0.0)
-    res = run_backtest(ds, _decisions({"e1": "long", "e2": "long", "e3": "long"}), lab, cfg,
-                       type_weights={"dividend": 0.02, "violation": 0.03})
+    res = run_backtest(
+        ds,
+        _decisions({"e1": "long", "e2": "long", "e3": "long"}),
+        lab,
+        cfg,
+        type_weights={"dividend": 0.02, "violation": 0.03},
+    )
     assert res.trades["skip_reason"].to_list() == [None, "no_type_weight", "outside_window"]
 
 
 def _cohort_dataset_labelled():
-    lab = _labelled([("d1", "A", "dividend", DAYS[1], 0.01), ("d2", "B", "dividend", DAYS[1], 0.01),
-                     ("v1", "D", "violation", DAYS[1], 0.01), ("n1", "B", "violation", DAYS[2], -0.01)])
+    lab = _labelled(
+        [
+            ("d1", "A", "dividend", DAYS[1], 0.01),
+            ("d2", "B", "dividend", DAYS[1], 0.01),
+            ("v1", "D", "violation", DAYS[1], 0.01),
+            ("n1", "B", "violation", DAYS[2], -0.01),
+        ]
+    )
     return _dataset(), lab
 
 
@@ -243,8 +323,13 @@ def test_nav_equals_sum_of_trade_pnl():
     ds, lab = _cohort_dataset_labelled()
     dec = _decisions({"d1": "long", "d2": "short", "v1": "long", "n1": "short"})
     for hp in (1, 2, 3):
-        res = run_backtest(ds, dec, lab, BacktestConfig(holding_period=hp, round_trip_cost_bps=14.0),
-                           type_weights={"dividend": 0.02, "violation": 0.03})
+        res = run_backtest(
+            ds,
+            dec,
+            lab,
+            BacktestConfig(holding_period=hp, round_trip_cost_bps=14.0),
+            type_weights={"dividend": 0.02, "violation": 0.03},
+        )
         assert res.nav["nav"][-1] - 1.0 == pytest.approx(res.trades["pnl"].sum(), abs=1e-14)
         assert res.nav["cost"].sum() == pytest.approx(res.trades["cost"].sum(), abs=1e-15)
 
@@ -266,8 +351,12 @@ def test_position_cap_is_respected():
     assert tight_scale["n1"] == pytest.approx(max(0.0, tight_prev - 1.0) / tight_prev)
     assert tight.nav["gross_exposure"].max() <= 1.0 + 1e-12
     # a losing first cohort (short A while it rises) leaves no room under a 1x cap: counted, not traded
-    full = run_backtest(ds, _decisions({"d1": "short", "n1": "short"}), lab,
-                        BacktestConfig(weighting="equal", position_cap=1.0, holding_period=2))
+    full = run_backtest(
+        ds,
+        _decisions({"d1": "short", "n1": "short"}),
+        lab,
+        BacktestConfig(weighting="equal", position_cap=1.0, holding_period=2),
+    )
     assert full.nav["nav"][1] < 1.0
     assert full.trades["status"].to_list() == ["executed", "not_entered:position_cap"]
     assert full.metrics["skipped_position_cap"] == 1 and full.nav["n_positions"].to_list() == [0, 1, 1, 0]
@@ -279,15 +368,21 @@ def test_deterministic_under_row_order():
     cfg = BacktestConfig(position_cap=2.0)
     w = {"dividend": 0.02, "violation": 0.03}
     a = run_backtest(ds, dec, lab, cfg, type_weights=w)
-    b = run_backtest(_dataset(_prices().reverse()), dec.reverse(), lab.reverse(), cfg,
-                     type_weights=dict(reversed(list(w.items()))))
+    b = run_backtest(
+        _dataset(_prices().reverse()), dec.reverse(), lab.reverse(), cfg, type_weights=dict(reversed(list(w.items())))
+    )
     assert a.nav.equals(b.nav) and a.trades.equals(b.trades) and a.per_type.equals(b.per_type)
     assert a.metrics == b.metrics
 
 
 def test_historical_type_weights_use_historical_split_only():
-    lab = pl.DataFrame({"event_type": ["a", "a", "b", "b", "a"], "car": [0.01, -0.03, 0.02, None, 0.5],
-                        "split": ["historical", "historical", "historical", "historical", "test"]})
+    lab = pl.DataFrame(
+        {
+            "event_type": ["a", "a", "b", "b", "a"],
+            "car": [0.01, -0.03, 0.02, None, 0.5],
+            "split": ["historical", "historical", "historical", "historical", "test"],
+        }
+    )
     assert historical_type_weights(lab) == pytest.approx({"a": 0.02, "b": 0.02})
     with pytest.raises(ValueError, match="split"):
         historical_type_weights(lab.drop("split"))
@@ -304,10 +399,14 @@ def test_type_weighting_without_weights_or_split_fails_closed():
     [
         (pl.DataFrame({"event_id": ["d1"], "strategy_id": ["s"], "action": ["buy"]}), "row 0, column 'action'"),
         (pl.DataFrame({"event_id": ["zz"], "strategy_id": ["s"], "action": ["long"]}), "row 0, column 'event_id' 'zz'"),
-        (pl.DataFrame({"event_id": ["d1", "d1"], "strategy_id": ["s", "s"], "action": ["long", "short"]}),
-         "row 1, column 'event_id' 'd1' appears more than once"),
-        (pl.DataFrame({"event_id": ["d1", "d2"], "strategy_id": ["s", "t"], "action": ["long", "long"]}),
-         "one strategy at a time"),
+        (
+            pl.DataFrame({"event_id": ["d1", "d1"], "strategy_id": ["s", "s"], "action": ["long", "short"]}),
+            "row 1, column 'event_id' 'd1' appears more than once",
+        ),
+        (
+            pl.DataFrame({"event_id": ["d1", "d2"], "strategy_id": ["s", "t"], "action": ["long", "long"]}),
+            "one strategy at a time",
+        ),
     ],
 )
 def test_bad_decisions_are_rejected(decisions, message):
@@ -349,8 +448,10 @@ def test_benchmark_navs_and_sweeps():
 
 def test_policy_comparison_tables():
     ds, lab = _cohort_dataset_labelled()
-    results = {name: run_backtest(ds, _decisions({"d1": act, "n1": act}, name), lab, EQUAL)
-               for name, act in (("short", "short"), ("long", "long"), ("hold", "hold"))}
+    results = {
+        name: run_backtest(ds, _decisions({"d1": act, "n1": act}, name), lab, EQUAL)
+        for name, act in (("short", "short"), ("long", "long"), ("hold", "hold"))
+    }
     table = compare_policies(results)
     assert table["policy"].to_list() == ["hold", "long", "short"]
     assert table["sharpe"].to_list() == [results[p].metrics["sharpe"] for p in ("hold", "long", "short")]
@@ -401,8 +502,13 @@ def test_synthetic_demo_is_deterministic(synthetic_labelled):
     cfg = BacktestConfig(position_cap=1.5)
     w = historical_type_weights(labelled)
     a = run_backtest(ds, dec, test, cfg, type_weights=w)
-    b = run_backtest(ds, dec.sample(fraction=1.0, shuffle=True, seed=3),
-                     test.sample(fraction=1.0, shuffle=True, seed=4), cfg, type_weights=dict(reversed(w.items())))
+    b = run_backtest(
+        ds,
+        dec.sample(fraction=1.0, shuffle=True, seed=3),
+        test.sample(fraction=1.0, shuffle=True, seed=4),
+        cfg,
+        type_weights=dict(reversed(w.items())),
+    )
     assert a.nav.equals(b.nav) and a.trades.equals(b.trades) and a.metrics == b.metrics
     # the cap binds when a cohort enters (held positions are never cut, so a later fall in NAV can lift
     # entry notional over NAV above the cap on days without entries)
@@ -444,8 +550,9 @@ def test_byte_identical_whatever_thread_count_or_hash_seed():
     digests = set()
     for threads, seed in (("1", "0"), ("2", "12345")):
         env = {**os.environ, "POLARS_MAX_THREADS": threads, "PYTHONHASHSEED": seed}
-        proc = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         digests.add(proc.stdout.strip())
     assert len(digests) == 1, digests
@@ -453,7 +560,9 @@ def test_byte_identical_whatever_thread_count_or_hash_seed():
 
 def test_duplicate_price_rows_are_rejected():
     prices = _prices()
-    dup = pl.concat([prices, prices.filter((pl.col("symbol") == "A") & (pl.col("date") == DAYS[2]))]).sort("symbol", "date")
+    dup = pl.concat([prices, prices.filter((pl.col("symbol") == "A") & (pl.col("date") == DAYS[2]))]).sort(
+        "symbol", "date"
+    )
     lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.05)])
     with pytest.raises(ValueError, match=r"prices: \(symbol, date\) \('A', 2024-01-04\) appears twice"):
         run_backtest(_dataset(dup), _decisions({"e1": "long"}), lab, EQUAL)
@@ -532,7 +641,8 @@ def test_label_and_trade_share_their_exit_despite_suspensions_and_locks(window):
     ds = dataclasses.replace(base, prices=_edit_prices(base.prices, edits))
     labelled = car_study(ds, car_cfg)
     dec = labelled.filter(pl.col("event_day").is_not_null()).select(
-        "event_id", pl.lit("s").alias("strategy_id"), pl.lit("long").alias("action"))
+        "event_id", pl.lit("s").alias("strategy_id"), pl.lit("long").alias("action")
+    )
     res = run_backtest(ds, dec, labelled, cfg)
     trades = res.trades.join(labelled.select("event_id", "price_t", "price_t_plus_1", "raw_return"), on="event_id")
     trades = trades.with_columns(pl.col("event_id").replace_strict(group_of, default="plain").alias("group"))
@@ -542,9 +652,13 @@ def test_label_and_trade_share_their_exit_despite_suspensions_and_locks(window):
     assert by_group["entry_suspended"] == ["not_entered:suspended_at_open"]
     assert by_group["entry_locked"] == ["not_entered:limit_locked_open"]
     assert by_group["entry_close_locked"] == ["executed"]  # the close-to-close lock is not known at the open
-    assert set(trades["status"].unique()) <= {"executed", "not_entered:suspended_at_open",
-                                              "not_entered:limit_locked_open", "not_entered:past_data",
-                                              "not_entered:outside_window"}  # entries after the last event day
+    assert set(trades["status"].unique()) <= {
+        "executed",
+        "not_entered:suspended_at_open",
+        "not_entered:limit_locked_open",
+        "not_entered:past_data",
+        "not_entered:outside_window",
+    }  # entries after the last event day
     done = trades.filter(pl.col("executed"))
     carried = done.filter(pl.col("group").is_in(["carry1", "carry2"]))
     assert carried.height == 16 and (carried["exit_rule"] == "carried").all()
@@ -553,10 +667,19 @@ def test_label_and_trade_share_their_exit_despite_suspensions_and_locks(window):
     assert (carried["holding_days"] == cfg.holding_period + carried["carry_days"]).all()
     # each carried exit is the first tradable close from the planned day on (the sample has its
     # own suspensions and locks, so a few carry further than the edits)
-    span = done.filter(pl.col("exit_rule") == "carried").join(ds.prices, on="symbol").filter(
-        pl.col("date").is_between(pl.col("planned_exit_date"), pl.col("exit_date")))
-    ok = span.with_columns((pl.col("tradable") & (pl.col("volume") > 0)).alias("ok")).group_by("event_id").agg(
-        pl.col("ok").sort_by("date").last().alias("last_ok"), pl.col("ok").sort_by("date").head(pl.len() - 1).any().alias("earlier_ok"))
+    span = (
+        done.filter(pl.col("exit_rule") == "carried")
+        .join(ds.prices, on="symbol")
+        .filter(pl.col("date").is_between(pl.col("planned_exit_date"), pl.col("exit_date")))
+    )
+    ok = (
+        span.with_columns((pl.col("tradable") & (pl.col("volume") > 0)).alias("ok"))
+        .group_by("event_id")
+        .agg(
+            pl.col("ok").sort_by("date").last().alias("last_ok"),
+            pl.col("ok").sort_by("date").head(pl.len() - 1).any().alias("earlier_ok"),
+        )
+    )
     assert ok["last_ok"].all() and not ok["earlier_ok"].any()
     assert res.metrics["n_carried"] == (done["carry_days"] > 0).sum() >= 16
     # The planned exit is the label window's last close, for every executed trade with a label.
@@ -568,13 +691,16 @@ def test_label_and_trade_share_their_exit_despite_suspensions_and_locks(window):
     # trade = label's raw return x overnight gap: (1 + g) = (1 + raw) * close(a-1) / open(a)
     np.testing.assert_allclose(
         (1.0 + planned["gross_return"]).to_numpy(),
-        ((1.0 + planned["raw_return"]) * planned["price_t"] / planned["entry_price"]).to_numpy(), rtol=1e-12)
+        ((1.0 + planned["raw_return"]) * planned["price_t"] / planned["entry_price"]).to_numpy(),
+        rtol=1e-12,
+    )
     # The paper's HP = 2 against a [0, 2] label does not share the exit: the check above can fail.
     if window == (0, 2):
         short = run_backtest(ds, dec, labelled, cfg.model_copy(update={"holding_period": 2}))
         assert not short.config.follows_label_window
         s = short.trades.join(labelled.select("event_id", "price_t_plus_1"), on="event_id").filter(
-            pl.col("executed") & pl.col("price_t_plus_1").is_not_null())
+            pl.col("executed") & pl.col("price_t_plus_1").is_not_null()
+        )
         assert (s["exit_price"] != s["price_t_plus_1"]).mean() > 0.95  # prices are whole ticks: some closes repeat
 
 

@@ -14,8 +14,19 @@ from janus_core.data import store
 from janus_core.hashing import canonical_json
 from janus_core.paths import WorkbenchPaths
 
-REQUIRED = ("event_id", "symbol", "action", "status", "entry_date", "exit_date", "entry_price", "exit_price",
-            "holding_days", "gross_return", "net_return")
+REQUIRED = (
+    "event_id",
+    "symbol",
+    "action",
+    "status",
+    "entry_date",
+    "exit_date",
+    "entry_price",
+    "exit_price",
+    "holding_days",
+    "gross_return",
+    "net_return",
+)
 
 
 @pytest.fixture()
@@ -43,8 +54,10 @@ def test_backtest_command_writes_trades_nav_and_metrics(env, tmp_path, capsys):
     assert text == canonical_json(doc) + "\n"
     assert all(c in trades.columns for c in REQUIRED) and nav.columns[:2] == ["date", "nav"]
     assert trades["event_id"].n_unique() == trades.height == doc["portfolio"]["n_decisions"]
-    assert set(trades["status"].unique()) <= {"executed"} | {f"not_entered:{r}" for r in (
-        "hold", "suspended_at_open", "limit_locked_open", "past_data", "outside_window", "no_type_weight")}
+    assert set(trades["status"].unique()) <= {"executed"} | {
+        f"not_entered:{r}"
+        for r in ("hold", "suspended_at_open", "limit_locked_open", "past_data", "outside_window", "no_type_weight")
+    }
     executed = trades.filter(pl.col("status") == "executed")
     assert executed.height == doc["portfolio"]["n_executed"] > 0
     assert executed["holding_days"].min() >= 3  # [0, 2] label window -> HP 3, carried trades longer
@@ -63,9 +76,14 @@ def test_backtest_command_writes_trades_nav_and_metrics(env, tmp_path, capsys):
     assert store.trial_count("synthetic-ashare", "type_prior", env) == 1
 
     # another configuration is another trial; the earlier output folder is replaced in place
-    assert _run("--decisions", "type_prior", "--out", str(out), "--holding-period", "2", "--round-trip-cost-bps", "20") == 0
+    assert (
+        _run("--decisions", "type_prior", "--out", str(out), "--holding-period", "2", "--round-trip-cost-bps", "20")
+        == 0
+    )
     doc2 = json.loads((out / "metrics.json").read_text())
-    assert doc2["config"]["backtest"]["holding_period"] == 2 and doc2["config"]["backtest"]["round_trip_cost_bps"] == 20.0
+    assert (
+        doc2["config"]["backtest"]["holding_period"] == 2 and doc2["config"]["backtest"]["round_trip_cost_bps"] == 20.0
+    )
     assert doc2["trials"]["n_trials"] == 2 and doc2["trials"]["sharpe_variance"] > 0
     assert store.trials(env)["kind"].to_list() == ["backtest", "backtest"]
     assert _run("--decisions", "type_prior", "--out", str(tmp_path / "c"), "--holding-period", "4", "--no-record") == 0

@@ -18,7 +18,9 @@ TZ = "Asia/Shanghai"
 
 
 def _meta(name: str = "hand") -> DatasetMeta:
-    return DatasetMeta(name=name, version="1", provenance="synthetic_generated", exchange_timezone=TZ, as_of="2025-01-01T00:00:00Z")
+    return DatasetMeta(
+        name=name, version="1", provenance="synthetic_generated", exchange_timezone=TZ, as_of="2025-01-01T00:00:00Z"
+    )
 
 
 def _calendar(n_days: int) -> list[dt.date]:
@@ -249,7 +251,9 @@ def hand() -> Dataset:
     bench_of = {s: "IDX" for s in symbols if s not in ("C", "D")} | {"D": "NOPE"}
     days, prices, bench = _market(symbols, 220, seed=11, benchmark_of={s: "IDX" for s in symbols})
     prices = prices.with_columns(
-        tradable=pl.when((pl.col("symbol") == "B") & (pl.col("date") == days[160])).then(False).otherwise(pl.col("tradable"))
+        tradable=pl.when((pl.col("symbol") == "B") & (pl.col("date") == days[160]))
+        .then(False)
+        .otherwise(pl.col("tradable"))
     )
     bench = bench.filter(pl.col("date") != days[170])
     securities = pl.DataFrame(
@@ -260,8 +264,12 @@ def hand() -> Dataset:
         }
     )
     rng = np.random.default_rng(5)
-    exposures = prices.select("symbol", "date").filter(pl.col("symbol") != "E").with_columns(
-        size=pl.Series(rng.normal(size=prices.height - 220)), value=pl.Series(rng.normal(size=prices.height - 220))
+    exposures = (
+        prices.select("symbol", "date")
+        .filter(pl.col("symbol") != "E")
+        .with_columns(
+            size=pl.Series(rng.normal(size=prices.height - 220)), value=pl.Series(rng.normal(size=prices.height - 220))
+        )
     )
     ev = _events(
         [
@@ -360,7 +368,9 @@ def test_ragged_calendars_match_the_rectangular_path(hand):
         events=hand.events,
         prices=pl.concat([hand.prices, late]).sort("symbol", "date"),
         benchmarks=hand.benchmarks,
-        securities=pl.concat([hand.securities, pl.DataFrame({"symbol": ["G"], "benchmark": ["IDX"], "industry": ["bank"]})]),
+        securities=pl.concat(
+            [hand.securities, pl.DataFrame({"symbol": ["G"], "benchmark": ["IDX"], "industry": ["bank"]})]
+        ),
         exposures=pl.concat([hand.exposures, exposures]),
     )
     cfg = CarConfig()
@@ -373,7 +383,10 @@ def test_ragged_calendars_match_the_rectangular_path(hand):
         np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0, atol=1e-14)
     for col in lists:
         np.testing.assert_allclose(
-            got[col].explode().to_numpy().astype(float), expected[col].explode().to_numpy().astype(float), rtol=0, atol=1e-14
+            got[col].explode().to_numpy().astype(float),
+            expected[col].explode().to_numpy().astype(float),
+            rtol=0,
+            atol=1e-14,
         )
 
 
@@ -391,7 +404,9 @@ def test_collinear_exposures_do_not_break_neutralisation(hand):
     )  # fmt: skip
     got, expected = compute_car(constant, CarConfig()), compute_car(hand, CarConfig())
     assert got["excluded_reason"].to_list() == expected["excluded_reason"].to_list()
-    np.testing.assert_allclose(got["car"].to_numpy().astype(float), expected["car"].to_numpy().astype(float), atol=1e-12)
+    np.testing.assert_allclose(
+        got["car"].to_numpy().astype(float), expected["car"].to_numpy().astype(float), atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("ids", [["noprice"], ["after", "early"], []])
@@ -462,7 +477,9 @@ def test_neutralised_sigma_and_estimation_ars_match_a_reference(hand):
     window = np.arange(k0 - cfg.gap - cfg.estimation_window, k0 - cfg.gap)
     plain = window[ok[window]]
     fit = sm.OLS(r[plain], sm.add_constant(m[plain])).fit()
-    factor = np.array([_cross_section_factor_return(hand, cfg, int(k), "A") if ok[k] else None for k in window], dtype=float)
+    factor = np.array(
+        [_cross_section_factor_return(hand, cfg, int(k), "A") if ok[k] else None for k in window], dtype=float
+    )
     expected_ar = np.where(ok[window], r[window] - fit.params[0] - fit.params[1] * m[window] - factor, np.nan)
     got_ar = est_ar["ar_estimation"].to_numpy()[0]
     np.testing.assert_array_equal(np.isnan(got_ar), np.isnan(expected_ar))
@@ -482,8 +499,11 @@ def test_neutralised_sigma_and_estimation_ars_match_a_reference(hand):
     day_var = neutral.scale + fit.scale * (1 / len(plain) + (m_win - m[plain].mean()) ** 2 / cxx)
     np.testing.assert_allclose(row["ar_se"], np.sqrt(day_var), rtol=1e-9)
     # Without neutralisation the plain market model's sigma and forecast SD are used throughout.
-    plain_row = compute_car(hand, CarConfig(risk_neutralize=False)).filter(
-        (pl.col("event_id") == "ok") & pl.col("excluded_reason").is_null()).row(0, named=True)
+    plain_row = (
+        compute_car(hand, CarConfig(risk_neutralize=False))
+        .filter((pl.col("event_id") == "ok") & pl.col("excluded_reason").is_null())
+        .row(0, named=True)
+    )
     assert plain_row["sigma_neutral"] is None and plain_row["neutral_estimation_days"] == 0
     plain_var = fit.scale * (w + w * w / len(plain) + (m_win.sum() - w * m[plain].mean()) ** 2 / cxx)
     np.testing.assert_allclose(plain_row["car_se"], np.sqrt(plain_var), rtol=1e-9)
@@ -498,5 +518,6 @@ def test_too_few_neutralised_estimation_days_is_no_risk_model(hand):
     assert row["estimation_days"] >= strict.min_estimation_obs
     got = compute_car(hand, strict).filter(pl.col("event_id") == "ok")
     assert got["excluded_reason"].to_list() == ["no_risk_model", "duplicate"]
-    assert compute_car(hand, strict.model_copy(update={"risk_neutralize": False})).filter(
-        pl.col("event_id") == "ok")["excluded_reason"].to_list() == [None, "duplicate"]
+    assert compute_car(hand, strict.model_copy(update={"risk_neutralize": False})).filter(pl.col("event_id") == "ok")[
+        "excluded_reason"
+    ].to_list() == [None, "duplicate"]

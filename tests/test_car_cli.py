@@ -25,8 +25,24 @@ def test_car_command_writes_table_and_summary(env, tmp_path):
     summary = json.loads((tmp_path / "a" / "car-summary.json").read_text())
     assert table.height == summary["event_count"] == 3000
     assert table.filter(pl.col("excluded_reason").is_null())["ar"].list.len().unique().to_list() == [2]
-    for col in ("event_id", "symbol", "event_day", "window_end_day", "model", "alpha", "beta", "sigma",
-                "estimation_days", "ar", "car", "direction", "strength", "event_type", "excluded_reason", "split"):
+    for col in (
+        "event_id",
+        "symbol",
+        "event_day",
+        "window_end_day",
+        "model",
+        "alpha",
+        "beta",
+        "sigma",
+        "estimation_days",
+        "ar",
+        "car",
+        "direction",
+        "strength",
+        "event_type",
+        "excluded_reason",
+        "split",
+    ):
         assert col in table.columns
     assert summary["config"]["car"]["estimation_window"] == 100 and summary["config"]["car"]["gap"] == 5
     assert main([*args, "--event-window", "0,1", "--out", str(tmp_path / "b")]) == 0
@@ -48,7 +64,9 @@ def test_car_command_writes_the_significance_table(env, tmp_path):
     types = sorted(table.filter(pl.col("excluded_reason").is_null())["event_type"].unique().to_list())
     assert sig["event_type"].unique(maintain_order=True).to_list() == [*types, "all"]
     assert sig.height == 6 * (len(types) + 1)
-    wide = significance_table(table, estimation_abnormal_returns(load_dataset("synthetic-ashare", env), CarConfig(), table))
+    wide = significance_table(
+        table, estimation_abnormal_returns(load_dataset("synthetic-ashare", env), CarConfig(), table)
+    )
     for row in wide.iter_rows(named=True):
         got = sig.filter(pl.col("event_type") == row["event_type"])
         assert got["test"].to_list() == [name for name, _, _ in TEST_COLUMNS]

@@ -42,8 +42,13 @@ def tiny() -> Dataset:
     )
     benchmarks = pl.DataFrame({"benchmark": ["IDX"] * 5, "date": days, "close": [100.0, 100.0, 101.0, 102.0, 103.0]})
     securities = pl.DataFrame({"symbol": ["AAA", "BBB"], "benchmark": ["IDX", "IDX"]})
-    meta = DatasetMeta(name="tiny", version="1", provenance="synthetic_generated",
-                       exchange_timezone="Asia/Shanghai", as_of="2024-01-08")
+    meta = DatasetMeta(
+        name="tiny",
+        version="1",
+        provenance="synthetic_generated",
+        exchange_timezone="Asia/Shanghai",
+        as_of="2024-01-08",
+    )
     return Dataset(meta=meta, events=events, prices=prices, benchmarks=benchmarks, securities=securities)
 
 
@@ -67,10 +72,16 @@ def test_counts_monthly_and_sentiment(tiny):
     counts = catalog.counts_by(tiny.events, "event_type")
     assert counts.rows() == [("dividend", 2), ("unknown", 1), ("violation", 1)]
     monthly = catalog.monthly_counts(tiny.events, "Asia/Shanghai")
-    assert monthly.rows() == [(date(2024, 1, 1), "dividend", 1), (date(2024, 1, 1), "violation", 1),
-                              (date(2024, 2, 1), "dividend", 1), (date(2024, 2, 1), "unknown", 1)]
+    assert monthly.rows() == [
+        (date(2024, 1, 1), "dividend", 1),
+        (date(2024, 1, 1), "violation", 1),
+        (date(2024, 2, 1), "dividend", 1),
+        (date(2024, 2, 1), "unknown", 1),
+    ]
     shares = catalog.sentiment_by_type(tiny.events)
-    dividend = {r["sentiment"]: r["share"] for r in shares.filter(pl.col("event_type") == "dividend").iter_rows(named=True)}
+    dividend = {
+        r["sentiment"]: r["share"] for r in shares.filter(pl.col("event_type") == "dividend").iter_rows(named=True)
+    }
     assert dividend == {"missing": 0.5, "positive": 0.5}
 
 

@@ -21,8 +21,9 @@ def _values(spec: dict) -> list[dict]:
     return next(layer["data"]["values"] for layer in [spec, *layers] if "data" in layer)
 
 
-TYPES = pl.DataFrame({"event_type": ["dividend", "violation", "financing"], "n": [5, 2, 9],
-                      "pnl": [0.01, -0.02, 0.005]})
+TYPES = pl.DataFrame(
+    {"event_type": ["dividend", "violation", "financing"], "n": [5, 2, 9], "pnl": [0.01, -0.02, 0.005]}
+)
 
 
 def test_ranked_bars_sort_by_value_and_colour_by_sign():
@@ -35,11 +36,15 @@ def test_ranked_bars_sort_by_value_and_colour_by_sign():
 
 
 def test_stacked_bars_normalise_and_keep_a_fixed_palette():
-    shares = pl.DataFrame({"event_type": ["a", "a", "b"], "sentiment": ["negative", "positive", "missing"],
-                           "share": [0.25, 0.75, 1.0]})
+    shares = pl.DataFrame(
+        {"event_type": ["a", "a", "b"], "sentiment": ["negative", "positive", "missing"], "share": [0.25, 0.75, 1.0]}
+    )
     palette = {"negative": "#d62728", "positive": "#2ca02c", "missing": "#e0e0e0"}
-    spec = _spec(charts.stacked_bar_chart(shares, "event_type", "share", "sentiment", x_title="share",
-                                          normalize=True, palette=palette))
+    spec = _spec(
+        charts.stacked_bar_chart(
+            shares, "event_type", "share", "sentiment", x_title="share", normalize=True, palette=palette
+        )
+    )
     assert spec["encoding"]["x"]["stack"] == "normalize"
     assert spec["encoding"]["color"]["scale"] == {"domain": list(palette), "range": list(palette.values())}
 
@@ -54,16 +59,28 @@ def test_grouped_monthly_binned_and_box_charts():
     bins = pl.DataFrame({"event_type": ["a", "a"], "bin_start": [-0.1, 0.0], "bin_end": [0.0, 0.1], "n": [2, 3]})
     spec = _spec(charts.binned_histogram_chart(bins, "bin_start", "bin_end", "n", "event_type", x_title="CAR"))
     assert spec["encoding"]["x"]["bin"] == "binned" and spec["encoding"]["x2"] == {"field": "bin_end"}
-    quantiles = pl.DataFrame({"strategy_id": ["x", "y"], "n": [3, 3], "min": [0.0, 1.0], "q25": [0.5, 1.5],
-                              "median": [1.0, 2.0], "q75": [1.5, 2.5], "max": [2.0, 3.0]})
+    quantiles = pl.DataFrame(
+        {
+            "strategy_id": ["x", "y"],
+            "n": [3, 3],
+            "min": [0.0, 1.0],
+            "q25": [0.5, 1.5],
+            "median": [1.0, 2.0],
+            "q75": [1.5, 2.5],
+            "max": [2.0, 3.0],
+        }
+    )
     spec = _spec(charts.box_chart(quantiles, "strategy_id", x_title="reward"))
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "bar", "tick"]
 
 
-@pytest.mark.parametrize("build", [
-    lambda: charts.ranked_bar_chart(TYPES, "event_type", "n", x_title="events"),
-    lambda: charts.stacked_bar_chart(TYPES, "event_type", "n", "event_type", x_title="events"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: charts.ranked_bar_chart(TYPES, "event_type", "n", x_title="events"),
+        lambda: charts.stacked_bar_chart(TYPES, "event_type", "n", "event_type", x_title="events"),
+    ],
+)
 def test_new_builders_render_offline(build):
     assert charts.chart_svg(build(), "t").startswith("<svg")
 

@@ -21,19 +21,42 @@ def ws(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("cli")
     (root / "empty-evidence").mkdir()
     (root / "bad-policy.json").write_text("{not json")
-    return {"root": str(root), "missing": str(root / "missing"), "empty": str(root / "empty-evidence"),
-            "bad_policy": str(root / "bad-policy.json"), "out": str(root / "out")}
+    return {
+        "root": str(root),
+        "missing": str(root / "missing"),
+        "empty": str(root / "empty-evidence"),
+        "bad_policy": str(root / "bad-policy.json"),
+        "out": str(root / "out"),
+    }
 
 
 def janus(argv: list[str], root: str, **kw) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JANUS_DATA_DIR=f"{root}/data", JANUS_MANIFEST_DIR=f"{root}/manifests",
-               JANUS_STORE=f"{root}/store.duckdb")
-    return subprocess.run([sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True,
-                          **kw)
+    env = dict(
+        os.environ,
+        JANUS_DATA_DIR=f"{root}/data",
+        JANUS_MANIFEST_DIR=f"{root}/manifests",
+        JANUS_STORE=f"{root}/store.duckdb",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True, **kw
+    )
 
 
-IMPORT = ["data", "import", "x", "--events", "{missing}.csv", "--prices", "{missing}.csv", "--benchmarks",
-          "{missing}.csv", "--securities", "{missing}.csv", "--provenance", "synthetic_generated"]
+IMPORT = [
+    "data",
+    "import",
+    "x",
+    "--events",
+    "{missing}.csv",
+    "--prices",
+    "{missing}.csv",
+    "--benchmarks",
+    "{missing}.csv",
+    "--securities",
+    "{missing}.csv",
+    "--provenance",
+    "synthetic_generated",
+]
 
 #: (argv, exit code, a fragment of the one stderr line)
 WRONG: list[tuple[list[str], int, str]] = [
@@ -49,13 +72,22 @@ WRONG: list[tuple[list[str], int, str]] = [
     (["verify", "{missing}"], 2, "janus verify: {missing}: evidence folder not found"),
     (["report", "{missing}"], 2, "janus report: {missing}: evidence folder not found"),
     (["report", "{empty}", "--evidence-only"], 2, "unrecognized arguments: --evidence-only"),
-    (["export", "--decisions", "typeprior", "--out", "{out}"], 2,
-     "not a baseline policy (oracle, type_prior, sentiment, always_long, always_hold, random)"),
-    (["export", "--dataset", "synthetic_ashare", "--decisions", "type_prior", "--out", "{out}"], 2,
-     "janus export: no manifest"),
+    (
+        ["export", "--decisions", "typeprior", "--out", "{out}"],
+        2,
+        "not a baseline policy (oracle, type_prior, sentiment, always_long, always_hold, random)",
+    ),
+    (
+        ["export", "--dataset", "synthetic_ashare", "--decisions", "type_prior", "--out", "{out}"],
+        2,
+        "janus export: no manifest",
+    ),
     (["export", "--decisions", "type_prior"], 2, "the following arguments are required: --out"),
-    (["export", "--decisions", "type_prior", "--out", "{out}", "--report-target", "live"], 2,
-     "unrecognized arguments: --report-target live"),
+    (
+        ["export", "--decisions", "type_prior", "--out", "{out}", "--report-target", "live"],
+        2,
+        "unrecognized arguments: --report-target live",
+    ),
     (["car", "--dataset", "nope", "--out", "{out}"], 2, "janus car: no manifest"),
     (["car", "--out", "{out}", "--event-window", "zero"], 2, "expected 'a,b'"),
     (["car", "--out", "{out}", "--event-window", "2,0"], 2, "invalid settings: event_window (2, 0)"),
@@ -99,8 +131,12 @@ def test_version(ws):
 def test_closed_output_pipe_ends_quietly(ws):
     """``janus gate DIR | head -c1`` when the reader is gone before the verdict is written."""
     env = dict(os.environ, JANUS_MANIFEST_DIR=f"{ws['root']}/manifests")
-    proc = subprocess.Popen([sys.executable, "-m", "janus_core.cli", "gate", ws["empty"]], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "janus_core.cli", "gate", ws["empty"]],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()
     err = proc.stderr.read()
     proc.stderr.close()
@@ -135,21 +171,25 @@ def test_every_option_has_help_and_one_spelling_per_idea():
                 options.setdefault(opt, {})[name] = action
     for old in ("--evidence-only", "--report-target", "--policy", "--version"):
         assert old not in options or set(options[old]) == {"janus"}, old
-    for opt, commands in [("--target", {"janus export", "janus gate", "janus report"}),
-                          ("--no-dataset", {"janus verify", "janus report", "janus gate"}),
-                          ("--gate-policy", {"janus gate", "janus report", "janus export"}),
-                          ("--dataset", {"janus export", "janus car", "janus decide", "janus backtest",
-                                        "janus sweep"})]:
+    for opt, commands in [
+        ("--target", {"janus export", "janus gate", "janus report"}),
+        ("--no-dataset", {"janus verify", "janus report", "janus gate"}),
+        ("--gate-policy", {"janus gate", "janus report", "janus export"}),
+        ("--dataset", {"janus export", "janus car", "janus decide", "janus backtest", "janus sweep"}),
+    ]:
         assert set(options[opt]) == commands, opt
         assert len({(a.default, tuple(a.choices or ()), a.required) for a in options[opt].values()}) == 1, opt
 
 
-@pytest.mark.parametrize(("argv", "allowed"), [
-    (["--help"], set()),
-    # the gate verifies the folder first (hashes, claims, the runs registry: polars, numpy, duckdb),
-    # but never renders charts or runs statistics
-    (["gate", "{empty}", "--no-dataset"], {"polars", "numpy", "duckdb"}),
-])
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        (["--help"], set()),
+        # the gate verifies the folder first (hashes, claims, the runs registry: polars, numpy, duckdb),
+        # but never renders charts or runs statistics
+        (["gate", "{empty}", "--no-dataset"], {"polars", "numpy", "duckdb"}),
+    ],
+)
 def test_help_and_gate_do_not_import_the_heavy_libraries(ws, argv, allowed):
     code = (
         "import sys, contextlib, io\n"
@@ -171,9 +211,14 @@ def test_store_commands_exit_without_noise(sample_workspace, tmp_path):
     from conftest import workspace_env
 
     env = workspace_env(sample_workspace)
-    for argv in (["data", "register", "synthetic-ashare"], ["data", "list"],
-                 ["export", "--decisions", "always_long", "--out", str(tmp_path / "ev"), "--no-report"]):
-        result = subprocess.run([sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True)
+    for argv in (
+        ["data", "register", "synthetic-ashare"],
+        ["data", "list"],
+        ["export", "--decisions", "always_long", "--out", str(tmp_path / "ev"), "--no-report"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True
+        )
         assert result.returncode == 0 and result.stderr == "", (argv, result.stderr)
     from janus_core.data import store
 

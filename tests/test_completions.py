@@ -66,17 +66,21 @@ def test_every_prompt_is_answered_in_order_with_the_protocol_fields(paths, monke
 def test_no_key_sends_no_authorization_header(paths, monkeypatch):
     monkeypatch.delenv("JANUS_TEST_KEY", raising=False)
     with ChatServer() as srv:
-        complete_all(EndpointConfig(model="m", base_url=srv.url, api_key_env="JANUS_TEST_KEY", **FAST),
-                     _prompts(2), paths)
+        complete_all(
+            EndpointConfig(model="m", base_url=srv.url, api_key_env="JANUS_TEST_KEY", **FAST), _prompts(2), paths
+        )
     assert all("Authorization" not in h for h in srv.headers)
 
 
-@pytest.mark.parametrize("script", [
-    ["429", "500", "ok"],
-    ["503", "429", "503", "ok"],
-    ["garbage", "no_choices", "ok"],
-    ["slow", "ok"],
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        ["429", "500", "ok"],
+        ["503", "429", "503", "ok"],
+        ["garbage", "no_choices", "ok"],
+        ["slow", "ok"],
+    ],
+)
 def test_transient_failures_are_retried_until_an_answer(paths, script):
     prompts = _prompts(5)
     with ChatServer(lambda p, attempt: script[min(attempt, len(script)) - 1], slow_s=1.0) as srv:
@@ -165,9 +169,16 @@ def test_a_non_retryable_status_stops_the_run_with_one_line(paths):
 
 def test_parse_response_names_what_is_missing():
     assert parse_response(b'{"choices":[{"message":{"content":"x"},"finish_reason":"stop"}],"model":"m"}') == (
-        "x", "", "m", "stop")
-    for body, msg in ((b"nope", "not JSON"), (b'{"choices": []}', "no choices"),
-                      (b'{"choices":[{"message":{"content":null}}]}', "not text")):
+        "x",
+        "",
+        "m",
+        "stop",
+    )
+    for body, msg in (
+        (b"nope", "not JSON"),
+        (b'{"choices": []}', "no choices"),
+        (b'{"choices":[{"message":{"content":null}}]}', "not text"),
+    ):
         with pytest.raises(ValueError, match=msg):
             parse_response(body)
 

@@ -51,8 +51,9 @@ from janus_core.study.labels import car_study
 @pytest.fixture
 def ws(sample_workspace, tmp_path, monkeypatch):
     """The demo workspace with a private research store (so completion caches do not mix)."""
-    paths = WorkbenchPaths(data_dir=sample_workspace.data_dir, manifest_dir=sample_workspace.manifest_dir,
-                           store=tmp_path / "store.duckdb")
+    paths = WorkbenchPaths(
+        data_dir=sample_workspace.data_dir, manifest_dir=sample_workspace.manifest_dir, store=tmp_path / "store.duckdb"
+    )
     monkeypatch.setenv("JANUS_DATA_DIR", str(paths.data_dir))
     monkeypatch.setenv("JANUS_MANIFEST_DIR", str(paths.manifest_dir))
     monkeypatch.setenv("JANUS_STORE", str(paths.store))
@@ -65,8 +66,10 @@ def labelled(sample_workspace):
 
 
 def _export(paths, decisions, out):
-    return export(ExportConfig(dataset="synthetic-ashare", decisions=str(decisions), out_dir=out, record_run=False,
-                               report=False), paths)
+    return export(
+        ExportConfig(dataset="synthetic-ashare", decisions=str(decisions), out_dir=out, record_run=False, report=False),
+        paths,
+    )
 
 
 def _model_refs(evidence_dir, doc="janus-event-car-v1.json"):
@@ -87,7 +90,7 @@ def test_cli_text_baseline_then_export_names_the_fitted_model(ws, tmp_path, caps
     assert lineage["model_id"] == "text-baseline" and lineage["split"] == "test" and lineage["malformed"] == 0
     loaded = load_decisions(out)
     assert lineage["decisions_content_hash"] == decisions_content_hash(loaded)
-    assert list(loaded.columns[:len(DECISION_SCHEMA)]) == list(DECISION_SCHEMA)
+    assert list(loaded.columns[: len(DECISION_SCHEMA)]) == list(DECISION_SCHEMA)
     assert set(RECORD_COLUMNS) <= set(loaded.columns)
     row = loaded.row(0, named=True)
     assert row["prompt_hash"] == H(messages(row["prompt_system"], row["prompt_user"]))
@@ -96,10 +99,13 @@ def test_cli_text_baseline_then_export_names_the_fitted_model(ws, tmp_path, caps
     result = _export(ws, out, tmp_path / "ev")
     refs = _model_refs(tmp_path / "ev", "janus-hgrm-reward-v1.json")
     assert refs == _model_refs(tmp_path / "ev")
-    assert refs[:5] == [f"decisions:sha256:{sha256_file(out)}", "model:text-baseline",
-                        f"template:decision-v1:sha256:{load_template().sha256}",
-                        f"fitted_model:sha256:{sha256_file(model_file)}",
-                        f"decisions_content:sha256:{lineage['decisions_content_hash']}"]
+    assert refs[:5] == [
+        f"decisions:sha256:{sha256_file(out)}",
+        "model:text-baseline",
+        f"template:decision-v1:sha256:{load_template().sha256}",
+        f"fitted_model:sha256:{sha256_file(model_file)}",
+        f"decisions_content:sha256:{lineage['decisions_content_hash']}",
+    ]
     assert refs[5].startswith("car:") and refs[6].startswith("reward:hgrm:") and len(refs) == 7
     assert verify_evidence(tmp_path / "ev", ws) == []
     assert result.evidence["hgrm_reward"]["reward_count"] == loaded.height
@@ -108,8 +114,10 @@ def test_cli_text_baseline_then_export_names_the_fitted_model(ws, tmp_path, caps
     assert main(["decide", "--dataset", "synthetic-ashare", "--model", "text-baseline", "--out", str(out)]) == 0
     assert out.read_bytes() == first
     again = tmp_path / "again.parquet"
-    assert main(["decide", "--dataset", "synthetic-ashare", "--model", f"text-baseline:{model_file}",
-                 "--out", str(again)]) == 0
+    assert (
+        main(["decide", "--dataset", "synthetic-ashare", "--model", f"text-baseline:{model_file}", "--out", str(again)])
+        == 0
+    )
     assert again.read_bytes() == first
 
 
@@ -121,18 +129,34 @@ def test_tampered_rows_are_refused_by_the_export(ws, tmp_path, capsys):
     # flip the action and its completion together, so the completion check passes and only the
     # lineage (the hash of the rows) can tell
     flipped = pl.read_parquet(out).with_columns(
-        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"))
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action")
+    )
     first = flipped.row(0, named=True)
     said = re.sub(r"action: \w+", "action: hold", first["completion"], count=1)
-    flipped = flipped.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(said))
-                                   .otherwise(pl.col("completion")).alias("completion"))
+    flipped = flipped.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(said)).otherwise(pl.col("completion")).alias("completion")
+    )
     flipped.write_parquet(out, metadata={LINEAGE_KEY: meta[LINEAGE_KEY]})
     with pytest.raises(LineageError) as info:
         _export(ws, out, tmp_path / "ev")
     assert "does not match the rows" in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "ev").exists()
-    assert main(["export", "--dataset", "synthetic-ashare", "--decisions", str(out), "--out", str(tmp_path / "ev"),
-                 "--no-record", "--no-report"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "--dataset",
+                "synthetic-ashare",
+                "--decisions",
+                str(out),
+                "--out",
+                str(tmp_path / "ev"),
+                "--no-record",
+                "--no-report",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"janus export: {out}: lineage decisions_content_hash")
 
@@ -165,7 +189,9 @@ def test_callable_models_decide_and_malformed_output_is_kept(ws):
     assert bad.decisions["action"].unique().to_list() == ["hold"]
     assert bad.decisions["format_error"].str.contains("sections must be").all()
 
-    with pytest.raises(DecideError, match=r"model 'decide_models:broken' raised on event \w+: RuntimeError: model crashed"):
+    with pytest.raises(
+        DecideError, match=r"model 'decide_models:broken' raised on event \w+: RuntimeError: model crashed"
+    ):
         decide(DecideConfig(model="decide_models:broken", limit=2), ws)
     with pytest.raises(DecideError, match="returned int"):
         decide(DecideConfig(model="decide_models:not_text", limit=2), ws)
@@ -213,10 +239,12 @@ def test_openai_model_decides_caches_and_exports(ws, tmp_path):
 def test_endpoint_failures_become_malformed_decisions(ws, labelled, tmp_path):
     events = decision_events(labelled, "test", limit=10)
     failing = set(events["headline"].to_list()[2:5])
-    with ChatServer(lambda prompt, attempt: "500" if any(f"Headline: {h}\n" in prompt for h in failing)
-                    else "ok") as srv:
-        result = decide(DecideConfig(model=f"openai:m@{srv.url}", limit=10,
-                                     endpoint={"backoff_s": 0.0, "max_retries": 1}), ws)
+    with ChatServer(
+        lambda prompt, attempt: "500" if any(f"Headline: {h}\n" in prompt for h in failing) else "ok"
+    ) as srv:
+        result = decide(
+            DecideConfig(model=f"openai:m@{srv.url}", limit=10, endpoint={"backoff_s": 0.0, "max_retries": 1}), ws
+        )
     assert srv.requests == 7 + 3 * 2
     d = result.decisions
     failed = d.filter(pl.col("completion").is_null())
@@ -226,8 +254,9 @@ def test_endpoint_failures_become_malformed_decisions(ws, labelled, tmp_path):
     assert (failed["action"] == "hold").all() and not failed["format_ok"].any()
     out = tmp_path / "failed.parquet"
     write_decisions(d, result.lineage, out)
-    ev = export(ExportConfig(dataset="synthetic-ashare", decisions=str(out), out_dir=tmp_path / "ev",
-                             record_run=False), ws)
+    ev = export(
+        ExportConfig(dataset="synthetic-ashare", decisions=str(out), out_dir=tmp_path / "ev", record_run=False), ws
+    )
     assert ev.evidence["hgrm_reward"]["reward_count"] == 10  # failed completions are scored, not dropped
     assert "Malformed completions: 3 of 10 decisions" in (tmp_path / "ev" / "report.html").read_text()
 
@@ -242,10 +271,14 @@ def test_cli_errors_are_one_line(ws, tmp_path, capsys):
         (["--model", "gpt-4", "--out", str(tmp_path / "x.parquet")], "expected text-baseline"),
         (["--model", "openai:m", "--out", str(tmp_path / "x.parquet")], "expected openai:MODEL@URL"),
         (["--model", "text-baseline", "--out", str(tmp_path / "x.csv")], "name it *.parquet"),
-        (["--model", f"openai:m@http://127.0.0.1:{port}/v1", "--out", str(tmp_path / "x.parquet"), "--limit", "2"],
-         "is unreachable"),
-        (["--model", "text-baseline", "--concurrency", "2", "--out", str(tmp_path / "x.parquet")],
-         "apply to openai:MODEL@URL models only"),
+        (
+            ["--model", f"openai:m@http://127.0.0.1:{port}/v1", "--out", str(tmp_path / "x.parquet"), "--limit", "2"],
+            "is unreachable",
+        ),
+        (
+            ["--model", "text-baseline", "--concurrency", "2", "--out", str(tmp_path / "x.parquet")],
+            "apply to openai:MODEL@URL models only",
+        ),
         (["--model", "text-baseline", "--template", "nope", "--out", str(tmp_path / "x.parquet")], "no such file"),
     ]
     for extra, message in cases:
@@ -255,14 +288,19 @@ def test_cli_errors_are_one_line(ws, tmp_path, capsys):
     assert not (tmp_path / "x.parquet").exists()
 
 
-@pytest.mark.parametrize(("spec", "parsed"), [
-    ("text-baseline", ModelSpec("text-baseline")),
-    ("text-baseline:models/m.json", ModelSpec("text-baseline", path="models/m.json")),
-    ("openai:qwen2.5:7b@http://127.0.0.1:11434/v1", ModelSpec("openai", model="qwen2.5:7b",
-                                                              url="http://127.0.0.1:11434/v1")),
-    ("openai:gpt@https://api.example.com/v1", ModelSpec("openai", model="gpt", url="https://api.example.com/v1")),
-    ("my_pkg.models:decide", ModelSpec("callable", target="my_pkg.models:decide")),
-])
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("text-baseline", ModelSpec("text-baseline")),
+        ("text-baseline:models/m.json", ModelSpec("text-baseline", path="models/m.json")),
+        (
+            "openai:qwen2.5:7b@http://127.0.0.1:11434/v1",
+            ModelSpec("openai", model="qwen2.5:7b", url="http://127.0.0.1:11434/v1"),
+        ),
+        ("openai:gpt@https://api.example.com/v1", ModelSpec("openai", model="gpt", url="https://api.example.com/v1")),
+        ("my_pkg.models:decide", ModelSpec("callable", target="my_pkg.models:decide")),
+    ],
+)
 def test_model_specs(spec, parsed):
     assert parse_model_spec(spec) == parsed
 
@@ -285,8 +323,10 @@ def test_compare_decisions_reports_the_library_metrics(ws):
     result = decide(DecideConfig(model="text-baseline"), ws)
     labelled = result.labelled
     ids = result.decisions.select("event_id")
-    named = {"text-baseline": result.decisions,
-             **{p: make_decisions(p, labelled).join(ids, on="event_id", how="semi") for p in ("random", "sentiment")}}
+    named = {
+        "text-baseline": result.decisions,
+        **{p: make_decisions(p, labelled).join(ids, on="event_id", how="semi") for p in ("random", "sentiment")},
+    }
     table = compare_decisions(named, labelled, boot=BootstrapConfig(n_boot=300))
     assert table["policy"].to_list() == ["random", "sentiment", "text-baseline"]
     for row in table.iter_rows(named=True):
@@ -303,13 +343,30 @@ def test_text_baseline_on_the_real_megacap_sample_exports_with_complete_lineage(
     root = tmp_path_factory.mktemp("megacap")
     paths = WorkbenchPaths(data_dir=root / "data", manifest_dir=root / "manifests", store=root / "janus.duckdb")
     build_sample("us-megacap", paths, progress=False)
-    for key, value in (("JANUS_DATA_DIR", paths.data_dir), ("JANUS_MANIFEST_DIR", paths.manifest_dir),
-                       ("JANUS_STORE", paths.store)):
+    for key, value in (
+        ("JANUS_DATA_DIR", paths.data_dir),
+        ("JANUS_MANIFEST_DIR", paths.manifest_dir),
+        ("JANUS_STORE", paths.store),
+    ):
         monkeypatch.setenv(key, str(value))
     out = root / "mc.parquet"
     assert main(["decide", "--dataset", "us-megacap", "--model", "text-baseline", "--out", str(out)]) == 0
-    assert main(["export", "--dataset", "us-megacap", "--decisions", str(out), "--out", str(root / "ev"),
-                 "--no-record", "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                str(out),
+                "--out",
+                str(root / "ev"),
+                "--no-record",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     refs = _model_refs(root / "ev")
     assert f"fitted_model:sha256:{sha256_file(root / 'mc.text-baseline.json')}" in refs
     evidence = json.loads((root / "ev" / "gates" / "janus-q-evidence-v1.json").read_text())

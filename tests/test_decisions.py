@@ -37,8 +37,9 @@ def test_parser_reads_a_well_formed_output():
     assert p.car_analysis == "Similar buybacks moved about +2%."
 
 
-@pytest.mark.parametrize("car_text, expected", [("-0.0123", -0.0123), ("1.5e-3", 0.0015), ("-2%", -0.02),
-                                                 ("none", None), (".5", 0.5)])
+@pytest.mark.parametrize(
+    "car_text, expected", [("-0.0123", -0.0123), ("1.5e-3", 0.0015), ("-2%", -0.02), ("none", None), (".5", 0.5)]
+)
 def test_parser_car_values(car_text, expected):
     text = GOOD.replace("+1.85%", car_text)
     p = parse_completion(text)
@@ -70,8 +71,13 @@ def test_parser_accepts_chat_messages_and_none_type():
         (lambda t: t.replace("strength: strong", "strength strong"), "is not 'key: value'"),
         (lambda t: t.replace("</conclusion>", ""), "unbalanced"),
         (lambda t: t.replace("<market_influence>", "<market_influence><conclusion>"), "unbalanced"),
-        (lambda t: t.replace("<market_influence>The buyback signals confidence.</market_influence>\n", "")
-         + "<market_influence>late</market_influence>", "sections must be"),
+        (
+            lambda t: (
+                t.replace("<market_influence>The buyback signals confidence.</market_influence>\n", "")
+                + "<market_influence>late</market_influence>"
+            ),
+            "sections must be",
+        ),
     ],
 )
 def test_parser_records_malformed_outputs(mutate, reason):
@@ -92,13 +98,16 @@ def test_format_completion_round_trips():
 
 def test_parse_conclusion_fields():
     assert parse_conclusion({"action": "hold", "event_type": None, "strength": "weak", "car": 1e-05}).format_ok
-    assert parse_conclusion({"action": "hold", "event_type": None, "strength": "weak", "car": float("nan")}).format_error
+    assert parse_conclusion(
+        {"action": "hold", "event_type": None, "strength": "weak", "car": float("nan")}
+    ).format_error
     assert "lacks car" in parse_conclusion({"action": "hold", "event_type": None, "strength": "weak"}).format_error
 
 
 def test_decisions_from_completions_keeps_every_row_in_order():
-    frame = pl.DataFrame({"event_id": ["e1", "e2", "e3"], "strategy_id": ["m"] * 3,
-                          "completion": [GOOD, "garbage", None]})
+    frame = pl.DataFrame(
+        {"event_id": ["e1", "e2", "e3"], "strategy_id": ["m"] * 3, "completion": [GOOD, "garbage", None]}
+    )
     out = decisions_from_completions(frame)
     assert out["event_id"].to_list() == ["e1", "e2", "e3"]
     assert out["format_ok"].to_list() == [True, False, False]
@@ -205,11 +214,13 @@ def test_structured_columns_must_say_what_the_completion_says(tmp_path):
         load_decisions(path)
     message = str(err.value)
     # the CSV's header is line 1 and the record is the 10th, on lines 11-20 (the completion spans lines)
-    assert message.startswith(f"{path}:11: completion: completion_mismatch: action 'long' but the completion says "
-                              f"'short'"), message
+    assert message.startswith(
+        f"{path}:11: completion: completion_mismatch: action 'long' but the completion says 'short'"
+    ), message
     car = GOOD.replace("+1.85%", "0.0185")
-    assert validate_decisions(_frame(action=["long", "hold"], completion=[car, None], predicted_car=[0.018500004, None]),
-                              "m")["predicted_car"][0] == pytest.approx(0.018500004)  # more precise, same value
+    assert validate_decisions(
+        _frame(action=["long", "hold"], completion=[car, None], predicted_car=[0.018500004, None]), "m"
+    )["predicted_car"][0] == pytest.approx(0.018500004)  # more precise, same value
     with pytest.raises(DecisionsError, match="predicted_car 0.0186"):
         validate_decisions(_frame(action=["long", "hold"], completion=[car, None], predicted_car=[0.0186, None]), "m")
 
@@ -217,8 +228,12 @@ def test_structured_columns_must_say_what_the_completion_says(tmp_path):
 def test_quarantine_keeps_the_good_rows_and_names_the_rejected(tmp_path):
     from janus_core.decide.decisions import load_decisions_checked
 
-    frame = _frame(event_id=["e1", "e2", "e1"], action=["long", "hold", "short"],
-                   completion=[GOOD, INJECTION, None], strategy_id=["s"] * 3)
+    frame = _frame(
+        event_id=["e1", "e2", "e1"],
+        action=["long", "hold", "short"],
+        completion=[GOOD, INJECTION, None],
+        strategy_id=["s"] * 3,
+    )
     frame = frame.with_columns(pl.Series("format_ok", [True, True, False]))
     check, digest = load_decisions_checked(_write(tmp_path / "d.jsonl", frame), "quarantine")
     assert check.frame["event_id"].to_list() == ["e1"] and check.rows_read == 3

@@ -34,24 +34,56 @@ from janus_core.evidence.verify import verify_evidence
 GENERATED = "2024-11-20T23:59:59Z"
 #: The keys of each file, from lane-contract.md (no others are allowed).
 CONTRACT_KEYS = {
-    dspy_bundle.COMPILE_REF: {"programName", "signatureVersions", "optimizer", "datasetHash", "compiledPromptHash",
-                              "artifactHash", "reproducibilityHash", "metricBundle", "compiledArtifactUri",
-                              "createdAt"},
-    dspy_bundle.EVAL_REF: {"artifactHash", "evalHash", "schemaValidRate", "vetoAlignmentRate", "falseVetoRate",
-                           "latencyP95Ms", "gateCompatibility", "promotionRecommendation", "metricBundle", "createdAt"},
-    dspy_bundle.PROMOTION_REF: {"artifactHash", "evalHash", "promotionHash", "promotionTarget", "approved",
-                                "approvalTokenRef", "promotedBy", "createdAt"},
+    dspy_bundle.COMPILE_REF: {
+        "programName",
+        "signatureVersions",
+        "optimizer",
+        "datasetHash",
+        "compiledPromptHash",
+        "artifactHash",
+        "reproducibilityHash",
+        "metricBundle",
+        "compiledArtifactUri",
+        "createdAt",
+    },
+    dspy_bundle.EVAL_REF: {
+        "artifactHash",
+        "evalHash",
+        "schemaValidRate",
+        "vetoAlignmentRate",
+        "falseVetoRate",
+        "latencyP95Ms",
+        "gateCompatibility",
+        "promotionRecommendation",
+        "metricBundle",
+        "createdAt",
+    },
+    dspy_bundle.PROMOTION_REF: {
+        "artifactHash",
+        "evalHash",
+        "promotionHash",
+        "promotionTarget",
+        "approved",
+        "approvalTokenRef",
+        "promotedBy",
+        "createdAt",
+    },
     dspy_bundle.BUNDLE_REF: {"compileResult", "evalReport", "promotionRecord", "manifestHash", "artifactHashes"},
 }
-MODELS = {dspy_bundle.COMPILE_REF: DspyCompileResult, dspy_bundle.EVAL_REF: DspyEvalReport,
-          dspy_bundle.PROMOTION_REF: DspyPromotionRecord, dspy_bundle.BUNDLE_REF: DspyArtifactBundle}
+MODELS = {
+    dspy_bundle.COMPILE_REF: DspyCompileResult,
+    dspy_bundle.EVAL_REF: DspyEvalReport,
+    dspy_bundle.PROMOTION_REF: DspyPromotionRecord,
+    dspy_bundle.BUNDLE_REF: DspyArtifactBundle,
+}
 PAPER = DspyMetricsPolicy(default_recommendation="paper")
 
 
 def _h(x) -> str:
     """The lane's H, written out independently of janus_core.hashing."""
-    return hashlib.sha256(json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
+    ).hexdigest()
 
 
 def _lane_bytes(obj) -> bytes:
@@ -85,8 +117,11 @@ def _json(out: Path, ref: str) -> dict:
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["synthetic-unmeasured", "complete-measured"])
 def test_each_file_round_trips_through_the_strict_models(tmp_path, case):
-    out = (write_folder(tmp_path / "out", dspy=True) if case == "synthetic-unmeasured"
-           else _write(tmp_path / "out", _inputs(7.25), PAPER))
+    out = (
+        write_folder(tmp_path / "out", dspy=True)
+        if case == "synthetic-unmeasured"
+        else _write(tmp_path / "out", _inputs(7.25), PAPER)
+    )
     assert sorted(p.relative_to(out).as_posix() for p in (out / "dspy").iterdir()) == sorted(dspy_bundle.DSPY_REFS)
     for ref, model in MODELS.items():
         data = (out / ref).read_bytes()
@@ -110,13 +145,23 @@ def test_the_strict_models_refuse_what_the_lane_refuses(tmp_path):
     out = write_folder(tmp_path / "out", dspy=True)
     compiled = _json(out, dspy_bundle.COMPILE_REF)
     report = _json(out, dspy_bundle.EVAL_REF)
-    for bad in ({**compiled, "seed": "0"}, {**compiled, "datasetHash": compiled["datasetHash"].upper()},
-                {k: v for k, v in compiled.items() if k != "createdAt"}):
+    for bad in (
+        {**compiled, "seed": "0"},
+        {**compiled, "datasetHash": compiled["datasetHash"].upper()},
+        {k: v for k, v in compiled.items() if k != "createdAt"},
+    ):
         with pytest.raises(ValidationError):
             DspyCompileResult.parse(bad)
-    for key, value in (("schemaValidRate", "1"), ("schemaValidRate", 1), ("falseVetoRate", 1.5),
-                       ("latencyP95Ms", None), ("latencyP95Ms", 12.0), ("latencyP95Ms", -1),
-                       ("gateCompatibility", "compatible"), ("promotionRecommendation", "live")):
+    for key, value in (
+        ("schemaValidRate", "1"),
+        ("schemaValidRate", 1),
+        ("falseVetoRate", 1.5),
+        ("latencyP95Ms", None),
+        ("latencyP95Ms", 12.0),
+        ("latencyP95Ms", -1),
+        ("gateCompatibility", "compatible"),
+        ("promotionRecommendation", "live"),
+    ):
         with pytest.raises(ValidationError, match=key):
             DspyEvalReport.parse({**report, key: value})
     snake = {"artifact_hash" if k == "artifactHash" else k: v for k, v in report.items()}
@@ -126,8 +171,11 @@ def test_the_strict_models_refuse_what_the_lane_refuses(tmp_path):
 
 @pytest.mark.parametrize("case", ["synthetic-unmeasured", "complete-measured"])
 def test_every_hash_recomputes_from_the_parsed_values(tmp_path, case):
-    out = (write_folder(tmp_path / "out", dspy=True) if case == "synthetic-unmeasured"
-           else _write(tmp_path / "out", _inputs(7.25), PAPER))
+    out = (
+        write_folder(tmp_path / "out", dspy=True)
+        if case == "synthetic-unmeasured"
+        else _write(tmp_path / "out", _inputs(7.25), PAPER)
+    )
     c = DspyCompileResult.parse(_json(out, dspy_bundle.COMPILE_REF))
     r = DspyEvalReport.parse(_json(out, dspy_bundle.EVAL_REF))
     p = DspyPromotionRecord.parse(_json(out, dspy_bundle.PROMOTION_REF))
@@ -139,26 +187,61 @@ def test_every_hash_recomputes_from_the_parsed_values(tmp_path, case):
 
     assert c.dataset_hash == _h(event_doc["records"]) == event_doc["manifest_hash"]
     assert c.compiled_prompt_hash == _h({"candidate_id": "cand-1", "decisions": "decisions:handbuilt"})
-    repro = _h({"program_name": c.program_name, "signature_versions": c.signature_versions,
-                "optimizer": c.optimizer, "dataset_hash": c.dataset_hash,
-                "compiled_prompt_hash": c.compiled_prompt_hash, "seed": seed, "metric_bundle": c.metric_bundle})
+    repro = _h(
+        {
+            "program_name": c.program_name,
+            "signature_versions": c.signature_versions,
+            "optimizer": c.optimizer,
+            "dataset_hash": c.dataset_hash,
+            "compiled_prompt_hash": c.compiled_prompt_hash,
+            "seed": seed,
+            "metric_bundle": c.metric_bundle,
+        }
+    )
     assert c.reproducibility_hash == repro
-    artifact = _h({"program_name": c.program_name, "signature_versions": c.signature_versions,
-                   "optimizer": c.optimizer, "dataset_hash": c.dataset_hash,
-                   "compiled_prompt_hash": c.compiled_prompt_hash, "compiled_artifact_uri": c.compiled_artifact_uri,
-                   "reproducibility_hash": repro})
+    artifact = _h(
+        {
+            "program_name": c.program_name,
+            "signature_versions": c.signature_versions,
+            "optimizer": c.optimizer,
+            "dataset_hash": c.dataset_hash,
+            "compiled_prompt_hash": c.compiled_prompt_hash,
+            "compiled_artifact_uri": c.compiled_artifact_uri,
+            "reproducibility_hash": repro,
+        }
+    )
     assert c.artifact_hash == r.artifact_hash == p.artifact_hash == artifact
-    evalh = _h({"artifact_hash": artifact, "schema_valid_rate": r.schema_valid_rate,
-                "veto_alignment_rate": r.veto_alignment_rate, "false_veto_rate": r.false_veto_rate,
-                "latency_p95_ms": r.latency_p95_ms, "gate_compatibility": r.gate_compatibility,
-                "promotion_recommendation": r.promotion_recommendation, "metric_bundle": r.metric_bundle})
+    evalh = _h(
+        {
+            "artifact_hash": artifact,
+            "schema_valid_rate": r.schema_valid_rate,
+            "veto_alignment_rate": r.veto_alignment_rate,
+            "false_veto_rate": r.false_veto_rate,
+            "latency_p95_ms": r.latency_p95_ms,
+            "gate_compatibility": r.gate_compatibility,
+            "promotion_recommendation": r.promotion_recommendation,
+            "metric_bundle": r.metric_bundle,
+        }
+    )
     assert r.eval_hash == p.eval_hash == evalh
-    assert p.promotion_hash == _h({"artifact_hash": artifact, "eval_hash": evalh,
-                                   "promotion_target": p.promotion_target, "approved": p.approved,
-                                   "approval_token_ref": p.approval_token_ref, "promoted_by": p.promoted_by})
-    files = {name: _json(out, ref) for name, ref in (("compile_result", dspy_bundle.COMPILE_REF),
-                                                     ("eval_report", dspy_bundle.EVAL_REF),
-                                                     ("promotion_record", dspy_bundle.PROMOTION_REF))}
+    assert p.promotion_hash == _h(
+        {
+            "artifact_hash": artifact,
+            "eval_hash": evalh,
+            "promotion_target": p.promotion_target,
+            "approved": p.approved,
+            "approval_token_ref": p.approval_token_ref,
+            "promoted_by": p.promoted_by,
+        }
+    )
+    files = {
+        name: _json(out, ref)
+        for name, ref in (
+            ("compile_result", dspy_bundle.COMPILE_REF),
+            ("eval_report", dspy_bundle.EVAL_REF),
+            ("promotion_record", dspy_bundle.PROMOTION_REF),
+        )
+    }
     assert b.artifact_hashes == {name: _h(obj) for name, obj in files.items()}
     assert b.manifest_hash == _h(b.artifact_hashes)
     # the Janus metrics ride along unchanged in both metric bundles
@@ -177,10 +260,17 @@ def test_the_seed_of_a_policy_is_its_seed_as_a_string():
     files, manifest, _ = pipeline.render_export(inputs, generated=GENERATED, dspy=True)
     c = DspyCompileResult.parse(json.loads(files[dspy_bundle.COMPILE_REF]))
     assert manifest["dspy"]["seed"] == "20260219"
-    assert c.reproducibility_hash == _h({
-        "program_name": c.program_name, "signature_versions": c.signature_versions, "optimizer": c.optimizer,
-        "dataset_hash": c.dataset_hash, "compiled_prompt_hash": c.compiled_prompt_hash, "seed": "20260219",
-        "metric_bundle": c.metric_bundle})
+    assert c.reproducibility_hash == _h(
+        {
+            "program_name": c.program_name,
+            "signature_versions": c.signature_versions,
+            "optimizer": c.optimizer,
+            "dataset_hash": c.dataset_hash,
+            "compiled_prompt_hash": c.compiled_prompt_hash,
+            "seed": "20260219",
+            "metric_bundle": c.metric_bundle,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -222,7 +312,10 @@ def test_unmeasured_latency_fails_and_holds(tmp_path):
 
     measured = _json(_write(tmp_path / "measured", _inputs(7.25), PAPER), dspy_bundle.EVAL_REF)
     assert (measured["gateCompatibility"], measured["promotionRecommendation"], measured["latencyP95Ms"]) == (
-        "pass", "paper", 8)  # 7.25 ms rounded up
+        "pass",
+        "paper",
+        8,
+    )  # 7.25 ms rounded up
     assert measured["metricBundle"]["gateFailures"] == []
 
 
@@ -231,20 +324,29 @@ def test_the_recommendation_follows_the_policy(tmp_path):
     report = _json(_write(tmp_path / "default", _inputs(7.25)), dspy_bundle.EVAL_REF)
     assert (report["gateCompatibility"], report["promotionRecommendation"]) == ("pass", "hold")
     assert report["metricBundle"]["thresholds"] == {
-        "schemaValidRateMin": 0.995, "vetoAlignmentRateMin": 0.02, "vetoAlignmentRateMinDelta": 0.02,
-        "falseVetoRateMax": 0.03, "latencyP95MsMax": 1800, "fallbackRateMax": 0.03}
+        "schemaValidRateMin": 0.995,
+        "vetoAlignmentRateMin": 0.02,
+        "vetoAlignmentRateMinDelta": 0.02,
+        "falseVetoRateMax": 0.03,
+        "latencyP95MsMax": 1800,
+        "fallbackRateMax": 0.03,
+    }
     slow = _json(_write(tmp_path / "slow", _inputs(2500.0), PAPER), dspy_bundle.EVAL_REF)
     assert (slow["gateCompatibility"], slow["promotionRecommendation"]) == ("fail", "hold")
     assert slow["metricBundle"]["gateFailures"] == ["latency_p95_ms_above_max"]
     unparsed = _json(_write(tmp_path / "unparsed", _inputs(7.25, format_ok=False), PAPER), dspy_bundle.EVAL_REF)
     assert unparsed["schemaValidRate"] == 0.0 and unparsed["metricBundle"]["gateFailures"] == [
-        "schema_valid_rate_below_min"]
+        "schema_valid_rate_below_min"
+    ]
     shadow = DspyMetricsPolicy(default_recommendation="shadow", allowed_targets=("paper",))
-    assert _json(_write(tmp_path / "shadow", _inputs(7.25), shadow), dspy_bundle.EVAL_REF)[
-        "promotionRecommendation"] == "hold"  # not an allowed target
+    assert (
+        _json(_write(tmp_path / "shadow", _inputs(7.25), shadow), dspy_bundle.EVAL_REF)["promotionRecommendation"]
+        == "hold"
+    )  # not an allowed target
     # incomplete Janus evidence (synthetic provenance) never passes
-    synthetic = make_inputs(complete=True).model_copy(update={"mapped": _inputs().mapped,
-                                                              "decision_latency": _inputs(7.25).decision_latency})
+    synthetic = make_inputs(complete=True).model_copy(
+        update={"mapped": _inputs().mapped, "decision_latency": _inputs(7.25).decision_latency}
+    )
     report = _json(_write(tmp_path / "synthetic", synthetic, PAPER), dspy_bundle.EVAL_REF)
     assert report["metricBundle"]["gateFailures"] == ["janus_evidence_incomplete"]
     assert report["promotionRecommendation"] == "hold"
@@ -262,6 +364,7 @@ def _lane_evaluate(metric_bundle: dict, policy: dict) -> tuple[str, str, list[st
     """An independent port of the lane's evaluator (observed metrics found anywhere in the compile
     bundle by normalised key, missing ones at their failing defaults, thresholds from the YAML
     policy block, deterministic compatibility assumed): gate, recommendation, failures."""
+
     def norm(k: str) -> str:
         return "".join(ch for ch in k.lower() if ch.isalnum())
 
@@ -280,14 +383,18 @@ def _lane_evaluate(metric_bundle: dict, policy: dict) -> tuple[str, str, list[st
     false_veto = flat.get("falsevetorate", 1.0)
     fallback = flat.get("fallbackrate", false_veto)
     lat = flat.get("latencyp95ms", 2**31 - 1)
-    veto_min = pol.get("vetoalignmentratemin", min(max(pol.get("baselinevetoalignmentrate", 0.0)
-                                                       + pol["vetoalignmentratemindelta"], 0.0), 1.0))
+    veto_min = pol.get(
+        "vetoalignmentratemin",
+        min(max(pol.get("baselinevetoalignmentrate", 0.0) + pol["vetoalignmentratemindelta"], 0.0), 1.0),
+    )
     failures = []
-    for ok, name in ((schema >= pol["schemavalidratemin"], "schema_valid_rate_below_min"),
-                     (veto >= veto_min, "veto_alignment_rate_below_min"),
-                     (false_veto <= pol["falsevetoratemax"], "false_veto_rate_above_max"),
-                     (lat <= pol["latencyp95msmax"], "latency_p95_ms_above_max"),
-                     (fallback <= pol.get("fallbackratemax", pol["falsevetoratemax"]), "fallback_rate_above_max")):
+    for ok, name in (
+        (schema >= pol["schemavalidratemin"], "schema_valid_rate_below_min"),
+        (veto >= veto_min, "veto_alignment_rate_below_min"),
+        (false_veto <= pol["falsevetoratemax"], "false_veto_rate_above_max"),
+        (lat <= pol["latencyp95msmax"], "latency_p95_ms_above_max"),
+        (fallback <= pol.get("fallbackratemax", pol["falsevetoratemax"]), "fallback_rate_above_max"),
+    ):
         if not ok:
             failures.append(name)
     gate = "pass" if not failures else "fail"
@@ -296,18 +403,33 @@ def _lane_evaluate(metric_bundle: dict, policy: dict) -> tuple[str, str, list[st
     return gate, recommendation, sorted(failures)
 
 
-@pytest.mark.parametrize("latency_ms,format_ok,default", [
-    (7.25, True, "paper"), (7.25, True, "hold"), (2500.0, True, "paper"), (7.25, False, "paper"), (None, True, "paper"),
-])
-def test_the_evaluation_agrees_with_an_independent_port_of_the_lanes_evaluator(tmp_path, latency_ms, format_ok,
-                                                                               default):
+@pytest.mark.parametrize(
+    "latency_ms,format_ok,default",
+    [
+        (7.25, True, "paper"),
+        (7.25, True, "hold"),
+        (2500.0, True, "paper"),
+        (7.25, False, "paper"),
+        (None, True, "paper"),
+    ],
+)
+def test_the_evaluation_agrees_with_an_independent_port_of_the_lanes_evaluator(
+    tmp_path, latency_ms, format_ok, default
+):
     lane_policy = {  # the lane's dspy-metrics.yaml policy block
-        "schemaValidRateMin": 0.995, "vetoAlignmentRateMinDelta": 0.02, "falseVetoRateMax": 0.03,
-        "latencyP95MsMax": 1800, "gateCompatibilityRequired": "pass",
-        "promotion": {"defaultRecommendation": default,
-                      "allowedTargets": ["paper", "shadow", "constrained_live", "scaled_live"]}}
-    out = _write(tmp_path / "out", _inputs(latency_ms, format_ok=format_ok),
-                 DspyMetricsPolicy(default_recommendation=default))
+        "schemaValidRateMin": 0.995,
+        "vetoAlignmentRateMinDelta": 0.02,
+        "falseVetoRateMax": 0.03,
+        "latencyP95MsMax": 1800,
+        "gateCompatibilityRequired": "pass",
+        "promotion": {
+            "defaultRecommendation": default,
+            "allowedTargets": ["paper", "shadow", "constrained_live", "scaled_live"],
+        },
+    }
+    out = _write(
+        tmp_path / "out", _inputs(latency_ms, format_ok=format_ok), DspyMetricsPolicy(default_recommendation=default)
+    )
     compiled = _json(out, dspy_bundle.COMPILE_REF)
     report = _json(out, dspy_bundle.EVAL_REF)
     gate, recommendation, failures = _lane_evaluate(compiled["metricBundle"], lane_policy)
@@ -327,8 +449,10 @@ def test_p95_is_the_nearest_rank_and_rounds_up():
         latency.p95_nearest_rank([])
     record = latency.DecisionLatency
     assert record(measured=True, source="policy_compute_time", samples=1, p95_ms="4", method="m").whole_ms() == 4
-    assert record(measured=True, source="policy_compute_time", samples=1, p95_ms="4.0000000001",
-                  method="m").whole_ms() == 5
+    assert (
+        record(measured=True, source="policy_compute_time", samples=1, p95_ms="4.0000000001", method="m").whole_ms()
+        == 5
+    )
     assert record(measured=True, source="policy_compute_time", samples=1, p95_ms="0.0003", method="m").whole_ms() == 1
 
 
@@ -340,20 +464,30 @@ def test_a_latency_column_gives_its_p95_and_bad_values_name_the_decision(tmp_pat
 
     record = latency.latency_from_column(load_decisions(path), str(path))
     assert (record.measured, record.source, record.samples, record.p95_ms, record.whole_ms()) == (
-        True, "decisions_file_latency_ms", 5, "12.5", 13)
+        True,
+        "decisions_file_latency_ms",
+        5,
+        "12.5",
+        13,
+    )
     frame = load_decisions(path)
     for bad in ("-1", "abc", None, "inf"):
-        broken = frame.with_columns(pl.when(pl.col("event_id") == "e3").then(pl.lit(bad)).otherwise(
-            pl.col("latency_ms")).alias("latency_ms"))
-        with pytest.raises(ValueError, match=r"decisions\.csv: decision on event 'e3' \(strategy 's1'\), "
-                                             r"column 'latency_ms': .*rule: every decision carries a finite"):
+        broken = frame.with_columns(
+            pl.when(pl.col("event_id") == "e3").then(pl.lit(bad)).otherwise(pl.col("latency_ms")).alias("latency_ms")
+        )
+        with pytest.raises(
+            ValueError,
+            match=r"decisions\.csv: decision on event 'e3' \(strategy 's1'\), "
+            r"column 'latency_ms': .*rule: every decision carries a finite",
+        ):
             latency.latency_from_column(broken, str(path))
 
 
 def test_a_policy_is_timed_one_decision_at_a_time():
     labelled = labelled_table()
-    ticks = iter([0, 1_000_000, 10_000_000, 12_000_000, 20_000_000, 23_000_000, 30_000_000, 34_000_000,
-                  40_000_000, 45_000_000])
+    ticks = iter(
+        [0, 1_000_000, 10_000_000, 12_000_000, 20_000_000, 23_000_000, 30_000_000, 34_000_000, 40_000_000, 45_000_000]
+    )
     record = latency.policy_latency("always_long", labelled, None, clock=lambda: next(ticks))
     # five included events, timed 1, 2, 3, 4 and 5 ms: the nearest-rank p95 is the fifth
     assert (record.source, record.samples, record.p95_ms, record.whole_ms()) == ("policy_compute_time", 5, "5", 5)
@@ -402,8 +536,12 @@ def test_a_tampered_rate_is_caught(tmp_path):
     report["falseVetoRate"] = 0.5
     path.write_bytes(_lane_bytes(report))
     found = _locations(out)
-    assert {(dspy_bundle.EVAL_REF, "evalHash"), (dspy_bundle.EVAL_REF, "falseVetoRate"),
-            (dspy_bundle.EVAL_REF, "sha256"), (dspy_bundle.BUNDLE_REF, "artifactHashes.eval_report")} <= found
+    assert {
+        (dspy_bundle.EVAL_REF, "evalHash"),
+        (dspy_bundle.EVAL_REF, "falseVetoRate"),
+        (dspy_bundle.EVAL_REF, "sha256"),
+        (dspy_bundle.BUNDLE_REF, "artifactHashes.eval_report"),
+    } <= found
 
 
 def test_a_tampered_type_is_named(tmp_path):
@@ -426,9 +564,13 @@ def test_a_tampered_type_is_named(tmp_path):
 
 def test_a_tampered_hash_is_named(tmp_path):
     out = _write(tmp_path / "out", _inputs(7.25), PAPER)
-    for ref, key in ((dspy_bundle.COMPILE_REF, "artifactHash"), (dspy_bundle.COMPILE_REF, "reproducibilityHash"),
-                     (dspy_bundle.EVAL_REF, "evalHash"), (dspy_bundle.PROMOTION_REF, "promotionHash"),
-                     (dspy_bundle.BUNDLE_REF, "manifestHash")):
+    for ref, key in (
+        (dspy_bundle.COMPILE_REF, "artifactHash"),
+        (dspy_bundle.COMPILE_REF, "reproducibilityHash"),
+        (dspy_bundle.EVAL_REF, "evalHash"),
+        (dspy_bundle.PROMOTION_REF, "promotionHash"),
+        (dspy_bundle.BUNDLE_REF, "manifestHash"),
+    ):
         path = out / ref
         original = path.read_bytes()
         obj = json.loads(original)
@@ -462,8 +604,10 @@ def test_a_resealed_verdict_is_re_evaluated(tmp_path):
     for ref, data in files.items():
         (out / ref).write_bytes(data)
     _reseal_manifest(out)
-    assert _locations(out) == {(dspy_bundle.EVAL_REF, "gateCompatibility"),
-                               (dspy_bundle.EVAL_REF, "promotionRecommendation")}
+    assert _locations(out) == {
+        (dspy_bundle.EVAL_REF, "gateCompatibility"),
+        (dspy_bundle.EVAL_REF, "promotionRecommendation"),
+    }
 
 
 def test_an_unknown_key_and_a_missing_seed_are_named(tmp_path):
@@ -504,15 +648,17 @@ def test_each_timed_call_makes_the_batch_decision(megacap):
     from janus_core.decide.policies import PolicyConfig, make_decisions
     from janus_core.study import car, labels
 
-    labelled = labels.car_study(load_dataset("us-megacap", megacap), car.CarConfig(), labels.LabelConfig(),
-                             labels.SplitConfig())
+    labelled = labels.car_study(
+        load_dataset("us-megacap", megacap), car.CarConfig(), labels.LabelConfig(), labels.SplitConfig()
+    )
     cfg = PolicyConfig()
     for policy in ("type_prior", "sentiment", "oracle"):
         batch = make_decisions(policy, labelled, cfg)
         for event_id in batch["event_id"].to_list()[::7]:
             one = make_decisions(policy, latency.decision_context(policy, labelled, event_id), cfg)
-            assert one.filter(pl.col("event_id") == event_id).rows() == batch.filter(
-                pl.col("event_id") == event_id).rows(), (policy, event_id)
+            assert (
+                one.filter(pl.col("event_id") == event_id).rows() == batch.filter(pl.col("event_id") == event_id).rows()
+            ), (policy, event_id)
 
 
 def test_megacap_bundle_from_a_decisions_file_with_latency(megacap, tmp_path):
@@ -523,8 +669,9 @@ def test_megacap_bundle_from_a_decisions_file_with_latency(megacap, tmp_path):
     times = [0.25 * (i % 40) for i in range(decisions.height)]
     path = tmp_path / "decisions.parquet"
     decisions.with_columns(pl.Series("latency_ms", times)).write_parquet(path)
-    cfg = dict(dataset="us-megacap", decisions=str(path), dspy_bundle=True, record_run=False, report=False,
-               dspy_metrics=PAPER)
+    cfg = dict(
+        dataset="us-megacap", decisions=str(path), dspy_bundle=True, record_run=False, report=False, dspy_metrics=PAPER
+    )
     export(ExportConfig(**cfg, out_dir=tmp_path / "a"), megacap)
     export(ExportConfig(**cfg, out_dir=tmp_path / "b"), megacap)
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
@@ -549,13 +696,19 @@ def test_megacap_policy_timed_on_request(megacap, tmp_path):
     record = _json(tmp_path / "timed", "run-manifest.json")["dspy"]
     assert record["seed"] == "20260219"
     assert record["decision_latency"]["source"] == "policy_compute_time"
-    assert record["decision_latency"]["samples"] == _json(tmp_path / "timed", schema.HGRM_REWARD_REF)[
-        "summary"]["reward_count"]
+    assert (
+        record["decision_latency"]["samples"]
+        == _json(tmp_path / "timed", schema.HGRM_REWARD_REF)["summary"]["reward_count"]
+    )
     report = _json(tmp_path / "timed", dspy_bundle.EVAL_REF)
     assert report["latencyP95Ms"] == latency.DecisionLatency(**record["decision_latency"]).whole_ms()
     assert "latency_p95_ms_not_measured" not in report["metricBundle"]["gateFailures"]
-    assert _json(tmp_path / "plain", dspy_bundle.EVAL_REF)["metricBundle"]["gateFailures"].count(
-        "latency_p95_ms_not_measured") == 1
+    assert (
+        _json(tmp_path / "plain", dspy_bundle.EVAL_REF)["metricBundle"]["gateFailures"].count(
+            "latency_p95_ms_not_measured"
+        )
+        == 1
+    )
     assert verify_evidence(tmp_path / "timed", megacap) == []
 
 
@@ -577,8 +730,25 @@ def test_cli_export_with_a_gate_policy_reports_the_eval(megacap, tmp_path, monke
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"dspy_metrics": {"default_recommendation": "paper"}}))
     out = tmp_path / "cli"
-    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(out),
-                    "--no-record", "--no-report", "--dspy-bundle", "--gate-policy", str(policy)]) == 0
+    assert (
+        run_cli(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                "sentiment",
+                "--out",
+                str(out),
+                "--no-record",
+                "--no-report",
+                "--dspy-bundle",
+                "--gate-policy",
+                str(policy),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "DSPy eval" in printed and "gateCompatibility fail, recommendation hold" in printed
     assert "latency_p95_ms_not_measured" in printed

@@ -66,15 +66,17 @@ GENERATED = "2024-11-20T23:59:59Z"
 
 def _h(x) -> str:
     """The lane's H, written out independently of janus_core.hashing."""
-    return hashlib.sha256(json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
+    ).hexdigest()
 
 
 @pytest.fixture
 def ws(sample_workspace, tmp_path, monkeypatch):
     """The demo workspace with a private research store (so completion caches do not mix)."""
-    paths = WorkbenchPaths(data_dir=sample_workspace.data_dir, manifest_dir=sample_workspace.manifest_dir,
-                           store=tmp_path / "store.duckdb")
+    paths = WorkbenchPaths(
+        data_dir=sample_workspace.data_dir, manifest_dir=sample_workspace.manifest_dir, store=tmp_path / "store.duckdb"
+    )
     monkeypatch.setenv("JANUS_DATA_DIR", str(paths.data_dir))
     monkeypatch.setenv("JANUS_MANIFEST_DIR", str(paths.manifest_dir))
     monkeypatch.setenv("JANUS_STORE", str(paths.store))
@@ -117,13 +119,41 @@ def test_without_dspy_the_cli_exits_2_naming_the_group(ws, tmp_path, capsys, mon
     with pytest.raises(DspyUnavailable, match="uv sync --group dspy"):
         optimize_dspy(DecideConfig(model="openai:m@http://127.0.0.1:9/v1"))
     out = tmp_path / "d.parquet"
-    assert main(["decide", "--dataset", "synthetic-ashare", "--model", "openai:m@http://127.0.0.1:9/v1",
-                 "--optimize", "dspy", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "decide",
+                "--dataset",
+                "synthetic-ashare",
+                "--model",
+                "openai:m@http://127.0.0.1:9/v1",
+                "--optimize",
+                "dspy",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["janus decide: --optimize dspy needs DSPy, which is not installed; run `uv sync --group dspy`"]
     assert not out.exists()
-    assert main(["decide", "--dataset", "synthetic-ashare", "--model", "text-baseline", "--max-demos", "3",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "decide",
+                "--dataset",
+                "synthetic-ashare",
+                "--model",
+                "text-baseline",
+                "--max-demos",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "apply to --optimize dspy only" in capsys.readouterr().err
 
 
@@ -131,11 +161,20 @@ def _record(template=None, demos=()) -> DspyProgramRecord:
     spec = signature_spec(template or load_template())
     compiled = {"program": PROGRAM_NAME, "adapter": "dspy.ChatAdapter", "signature": spec, "demos": list(demos)}
     return DspyProgramRecord(
-        program_name=PROGRAM_NAME, signature_versions={SIGNATURE_NAME: signature_version(spec)},
-        optimizer=OPTIMIZER_NAME, optimizer_config={"max_bootstrapped_demos": 2}, metric={"name": "hgrm_hgrm_metric"},
-        seed="7", dataset_hash="d" * 64, train_event_ids=["e1", "e2"], compiled_prompt=compiled,
-        compiled_prompt_hash=_h(compiled), evaluation={"split": "test", "events": 3, "mean_metric": 0.25},
-        lm={"model_id": "openai:m@http://127.0.0.1:1/v1"}, dspy_version="3.4.1")
+        program_name=PROGRAM_NAME,
+        signature_versions={SIGNATURE_NAME: signature_version(spec)},
+        optimizer=OPTIMIZER_NAME,
+        optimizer_config={"max_bootstrapped_demos": 2},
+        metric={"name": "hgrm_hgrm_metric"},
+        seed="7",
+        dataset_hash="d" * 64,
+        train_event_ids=["e1", "e2"],
+        compiled_prompt=compiled,
+        compiled_prompt_hash=_h(compiled),
+        evaluation={"split": "test", "events": 3, "mean_metric": 0.25},
+        lm={"model_id": "openai:m@http://127.0.0.1:1/v1"},
+        dspy_version="3.4.1",
+    )
 
 
 def test_a_compile_record_must_hash_its_compiled_prompt():
@@ -143,8 +182,7 @@ def test_a_compile_record_must_hash_its_compiled_prompt():
     with pytest.raises(ValueError, match="is not H\\(compiled_prompt\\)"):
         DspyProgramRecord.model_validate({**rec.model_dump(), "compiled_prompt_hash": "0" * 64})
     refs = model_refs({"model_id": "openai:m@u", "dspy": rec.model_dump(mode="json"), "decisions_content_hash": "c"})
-    assert refs == ["model:openai:m@u", f"dspy_program:sha256:{rec.compiled_prompt_hash}",
-                    "decisions_content:sha256:c"]
+    assert refs == ["model:openai:m@u", f"dspy_program:sha256:{rec.compiled_prompt_hash}", "decisions_content:sha256:c"]
 
 
 def _reseal_manifest(out):
@@ -164,20 +202,31 @@ def test_the_bundle_names_the_compiled_program_and_verify_rebuilds_it(tmp_path):
     output.write_tree_atomically(out, files)
     c = json.loads(files[dspy_bundle.COMPILE_REF])
     assert (c["programName"], c["optimizer"], c["signatureVersions"]) == (
-        PROGRAM_NAME, OPTIMIZER_NAME, {SIGNATURE_NAME: rec.signature_versions[SIGNATURE_NAME]})
+        PROGRAM_NAME,
+        OPTIMIZER_NAME,
+        {SIGNATURE_NAME: rec.signature_versions[SIGNATURE_NAME]},
+    )
     assert c["datasetHash"] == "d" * 64 and c["compiledPromptHash"] == _h(rec.compiled_prompt)
     assert c["compiledArtifactUri"] == inputs.decisions_ref
     assert c["metricBundle"]["janus_dspy_compile"]["demo_event_ids"] == ["e1"]
-    assert c["reproducibilityHash"] == _h({
-        "program_name": PROGRAM_NAME, "signature_versions": c["signatureVersions"], "optimizer": OPTIMIZER_NAME,
-        "dataset_hash": "d" * 64, "compiled_prompt_hash": c["compiledPromptHash"], "seed": "7",
-        "metric_bundle": c["metricBundle"]})
+    assert c["reproducibilityHash"] == _h(
+        {
+            "program_name": PROGRAM_NAME,
+            "signature_versions": c["signatureVersions"],
+            "optimizer": OPTIMIZER_NAME,
+            "dataset_hash": "d" * 64,
+            "compiled_prompt_hash": c["compiledPromptHash"],
+            "seed": "7",
+            "metric_bundle": c["metricBundle"],
+        }
+    )
     assert manifest["dspy"]["seed"] == "7" and manifest["dspy"]["program"] == rec.model_dump(mode="json")
     assert verify_evidence(out) == []
 
     # a policy's bundle has no program record in its run manifest (unchanged)
-    plain, plain_manifest, _ = pipeline.render_export(make_inputs("historical_market_replay", complete=True),
-                                                      generated=GENERATED, dspy=True)
+    plain, plain_manifest, _ = pipeline.render_export(
+        make_inputs("historical_market_replay", complete=True), generated=GENERATED, dspy=True
+    )
     assert "program" not in plain_manifest["dspy"]
     assert json.loads(plain[dspy_bundle.COMPILE_REF])["optimizer"] == "none"
 
@@ -221,8 +270,10 @@ def test_compile_evaluate_cache_and_export(ws, labelled, tmp_path):
         events = train.filter(pl.col("event_id").is_in(drawn))
         fields = {r["event_id"]: r for r in prompt_fields(ds, events).iter_rows(named=True)}
         names = [f["name"] for f in rec.compiled_prompt["signature"]["inputs"]]
-        labels = {r["event_id"]: {k: r[k] for k in ("car", "direction", "strength", "event_type")}
-                  for r in labelled.iter_rows(named=True)}
+        labels = {
+            r["event_id"]: {k: r[k] for k in ("car", "direction", "strength", "event_type")}
+            for r in labelled.iter_rows(named=True)
+        }
         dataset = [{"event_id": e, "inputs": {n: fields[e][n] for n in names}, "labels": labels[e]} for e in drawn]
         assert rec.dataset_hash == _h(dataset)
 
@@ -272,8 +323,12 @@ def test_compile_evaluate_cache_and_export(ws, labelled, tmp_path):
 
     # the export names the program; verify recomputes the chain
     ev = tmp_path / "ev"
-    pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions=str(a), out_dir=ev, record_run=False,
-                                          dspy_bundle=True), ws)
+    pipeline.export(
+        pipeline.ExportConfig(
+            dataset="synthetic-ashare", decisions=str(a), out_dir=ev, record_run=False, dspy_bundle=True
+        ),
+        ws,
+    )
     c = json.loads((ev / dspy_bundle.COMPILE_REF).read_bytes())
     assert (c["programName"], c["optimizer"]) == ("dspy.Predict[janus_event_decision]", "dspy.BootstrapFewShot")
     assert c["datasetHash"] == _h(dataset) and c["compiledPromptHash"] == _h(rec.compiled_prompt)
@@ -281,10 +336,20 @@ def test_compile_evaluate_cache_and_export(ws, labelled, tmp_path):
     manifest = json.loads((ev / "run-manifest.json").read_bytes())
     assert manifest["dspy"]["seed"] == str(opt.seed) and manifest["dspy"]["program"] == first.lineage["dspy"]
     assert c["compiledArtifactUri"] == manifest["decisions_ref"] == f"decisions:sha256:{hashing.sha256_file(a)}"
-    assert c["reproducibilityHash"] == _h({k: v for k, v in {
-        "program_name": c["programName"], "signature_versions": c["signatureVersions"], "optimizer": c["optimizer"],
-        "dataset_hash": c["datasetHash"], "compiled_prompt_hash": c["compiledPromptHash"], "seed": str(opt.seed),
-        "metric_bundle": c["metricBundle"]}.items()})
+    assert c["reproducibilityHash"] == _h(
+        {
+            k: v
+            for k, v in {
+                "program_name": c["programName"],
+                "signature_versions": c["signatureVersions"],
+                "optimizer": c["optimizer"],
+                "dataset_hash": c["datasetHash"],
+                "compiled_prompt_hash": c["compiledPromptHash"],
+                "seed": str(opt.seed),
+                "metric_bundle": c["metricBundle"],
+            }.items()
+        }
+    )
     assert c["metricBundle"]["schemaValidRate"] == 1.0
     refs = json.loads((ev / "gates" / "janus-event-car-v1.json").read_text())["lineage"]["model_refs"]
     assert f"dspy_program:sha256:{rec.compiled_prompt_hash}" in refs
@@ -302,9 +367,11 @@ def test_unreadable_outputs_and_failed_requests_are_malformed_decisions(ws, labe
         return "500" if f"[[ ## headline ## ]]\n{failing}\n" in prompt else "ok"
 
     with ChatServer(script) as srv:
-        result = optimize_dspy(DecideConfig(model=f"openai:m@{srv.url}", limit=6,
-                                            endpoint={"backoff_s": 0.0, "max_retries": 1}),
-                               DspyOptimizeConfig(train_examples=4), ws)
+        result = optimize_dspy(
+            DecideConfig(model=f"openai:m@{srv.url}", limit=6, endpoint={"backoff_s": 0.0, "max_retries": 1}),
+            DspyOptimizeConfig(train_examples=4),
+            ws,
+        )
     d = result.decisions.join(test.select("event_id", "headline"), on="event_id")
     bad = d.filter(~pl.col("format_ok")).sort("headline")
     assert sorted(bad["headline"].to_list()) == sorted([unread, failing]) and (bad["action"] == "hold").all()
@@ -321,8 +388,25 @@ def test_unreadable_outputs_and_failed_requests_are_malformed_decisions(ws, labe
 def test_cli_optimize_then_export_with_the_bundle(ws, tmp_path, capsys):
     out, ev = tmp_path / "dspy.parquet", tmp_path / "ev"
     with ChatServer() as srv:
-        argv = ["decide", "--dataset", "synthetic-ashare", "--model", f"openai:test-model@{srv.url}", "--optimize",
-                "dspy", "--out", str(out), "--limit", "5", "--train-examples", "4", "--max-demos", "1", "--backoff", "0"]
+        argv = [
+            "decide",
+            "--dataset",
+            "synthetic-ashare",
+            "--model",
+            f"openai:test-model@{srv.url}",
+            "--optimize",
+            "dspy",
+            "--out",
+            str(out),
+            "--limit",
+            "5",
+            "--train-examples",
+            "4",
+            "--max-demos",
+            "1",
+            "--backoff",
+            "0",
+        ]
         assert main(argv) == 0
         printed = capsys.readouterr().out
         assert "compiled by dspy.BootstrapFewShot on 4 train events (seed 20260219)" in printed
@@ -332,8 +416,23 @@ def test_cli_optimize_then_export_with_the_bundle(ws, tmp_path, capsys):
     lineage = read_lineage(out)
     assert lineage["dspy"]["optimizer_config"]["max_bootstrapped_demos"] == 1
     assert load_decisions(out).height == 5
-    assert main(["export", "--dataset", "synthetic-ashare", "--decisions", str(out), "--out", str(ev),
-                 "--dspy-bundle", "--no-record", "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--dataset",
+                "synthetic-ashare",
+                "--decisions",
+                str(out),
+                "--out",
+                str(ev),
+                "--dspy-bundle",
+                "--no-record",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     c = json.loads((ev / dspy_bundle.COMPILE_REF).read_bytes())
     assert c["programName"] == PROGRAM_NAME and c["compiledPromptHash"] == lineage["dspy"]["compiled_prompt_hash"]
     # the latency of an endpoint's decisions was not measured: the eval cannot pass, and says so
@@ -371,5 +470,9 @@ def test_a_broken_compile_record_is_refused_by_the_export(ws, tmp_path, labelled
     path = tmp_path / "d.parquet"
     write_decisions(decisions, {"model_id": "openai:m@u", "model_kind": "dspy", "dspy": broken}, path)
     with pytest.raises(LineageError, match=r"lineage dspy: Value error, compiled_prompt_hash 0+ is not H"):
-        pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions=str(path), out_dir=tmp_path / "ev",
-                                              record_run=False, report=False), ws)
+        pipeline.export(
+            pipeline.ExportConfig(
+                dataset="synthetic-ashare", decisions=str(path), out_dir=tmp_path / "ev", record_run=False, report=False
+            ),
+            ws,
+        )

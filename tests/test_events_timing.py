@@ -23,7 +23,9 @@ def _prices(calendars: dict[str, list[str]]) -> pl.DataFrame:
 
 def _events(items: list[tuple[str, str]], tz: str = "Asia/Shanghai") -> pl.DataFrame:
     ts = [dt.datetime.fromisoformat(t).replace(tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc) for _, t in items]
-    return pl.DataFrame({"symbol": [s for s, _ in items], "published_at": pl.Series(ts, dtype=pl.Datetime("us", "UTC"))})
+    return pl.DataFrame(
+        {"symbol": [s for s, _ in items], "published_at": pl.Series(ts, dtype=pl.Datetime("us", "UTC"))}
+    )
 
 
 # Thu 2024-02-08 is the last session before the Spring Festival; Mon 2024-02-19 the first after.
@@ -60,7 +62,12 @@ def test_cutoff_and_timezone_come_from_the_arguments():
 def test_each_stock_uses_its_own_calendar_and_order_is_kept():
     prices = _prices({"A": CAL, "B": ["2024-02-07", "2024-02-20", "2024-02-21"], "C": ["2024-02-07"]})
     ev = _events(
-        [("B", "2024-02-07T15:00:00"), ("A", "2024-02-07T15:00:00"), ("Z", "2024-02-07T15:00:00"), ("C", "2024-02-07T15:00:00")]
+        [
+            ("B", "2024-02-07T15:00:00"),
+            ("A", "2024-02-07T15:00:00"),
+            ("Z", "2024-02-07T15:00:00"),
+            ("C", "2024-02-07T15:00:00"),
+        ]
     )
     out = map_event_days(ev, prices, "Asia/Shanghai", "09:30")
     assert out["symbol"].to_list() == ["B", "A", "Z", "C"]

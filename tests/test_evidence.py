@@ -62,8 +62,12 @@ def test_event_records_cover_included_events_with_contract_fields():
 def test_event_summary_counts_by_hand():
     summary = records.event_car_summary(records.event_car_records(labelled_table()))
     assert summary == {
-        "event_count": 5, "positive_direction_count": 2, "negative_direction_count": 2,
-        "neutral_direction_count": 1, "strong_event_count": 3, "unknown_event_type_count": 1,
+        "event_count": 5,
+        "positive_direction_count": 2,
+        "negative_direction_count": 2,
+        "neutral_direction_count": 1,
+        "strong_event_count": 3,
+        "unknown_event_type_count": 1,
         # (0.0125 + 0.0031 + 0.0512 + 0 + 0.0009) / 5
         "mean_abs_car": "0.01354",
     }
@@ -78,19 +82,31 @@ def test_bad_direction_label_names_event_column_and_rule():
 def _decision(**kw) -> pl.DataFrame:
     base = {"event_id": None, "strategy_id": "s", "action": "long", "event_ts": None, "symbol": None, "seq": None}
     base.update(kw)
-    return pl.DataFrame([base], schema={"event_id": pl.String, "strategy_id": pl.String, "action": pl.String,
-                                        "event_ts": pl.String, "symbol": pl.String, "seq": pl.Int64})
+    return pl.DataFrame(
+        [base],
+        schema={
+            "event_id": pl.String,
+            "strategy_id": pl.String,
+            "action": pl.String,
+            "event_ts": pl.String,
+            "symbol": pl.String,
+            "seq": pl.Int64,
+        },
+    )
 
 
-@pytest.mark.parametrize("kw, status, index", [
-    ({"event_id": "by-id"}, "mapped", 0),
-    ({"event_ts": "2024-11-12T01:00:00Z", "symbol": "600001.SH", "seq": 2}, "mapped", 1),
-    ({"event_ts": "2024-11-12T09:00:00+08:00", "symbol": "600001.SH"}, "ambiguous", None),
-    ({"event_ts": "2024-11-13T02:30:00.120Z", "symbol": "600002.SH"}, "mapped", 2),
-    ({"event_ts": "2024-11-13T02:30:00Z", "symbol": "600002.SH"}, "unmapped", None),
-    ({"event_ts": "2024-11-15T08:00:00Z", "symbol": "600005.SH"}, "event_excluded", None),
-    ({"event_id": "nope"}, "unmapped", None),
-])
+@pytest.mark.parametrize(
+    "kw, status, index",
+    [
+        ({"event_id": "by-id"}, "mapped", 0),
+        ({"event_ts": "2024-11-12T01:00:00Z", "symbol": "600001.SH", "seq": 2}, "mapped", 1),
+        ({"event_ts": "2024-11-12T09:00:00+08:00", "symbol": "600001.SH"}, "ambiguous", None),
+        ({"event_ts": "2024-11-13T02:30:00.120Z", "symbol": "600002.SH"}, "mapped", 2),
+        ({"event_ts": "2024-11-13T02:30:00Z", "symbol": "600002.SH"}, "unmapped", None),
+        ({"event_ts": "2024-11-15T08:00:00Z", "symbol": "600005.SH"}, "event_excluded", None),
+        ({"event_id": "nope"}, "unmapped", None),
+    ],
+)
 def test_decision_mapping_follows_the_lane_rule(kw, status, index):
     labelled = labelled_table()
     ids = labelled["event_id"].to_list()
@@ -122,15 +138,22 @@ def test_reward_records_keep_every_decision_and_summary_by_hand():
     assert Decimal(summary["mean_final_reward"]) == round(expected_mean, 10)
 
 
-@pytest.mark.parametrize("provenance, lineage_ok, expected", [
-    ("synthetic_generated", True, ("synthetic_generated", "uncalibrated", False, False)),
-    ("historical_market_replay", True, ("historical_market_replay", "empirically_validated", True, True)),
-    ("historical_market_replay", False, ("historical_market_replay", "calibrated", False, False)),
-    ("paper_runtime_observed", True, ("non_promotable_validation", "stub", False, False)),
-])
+@pytest.mark.parametrize(
+    "provenance, lineage_ok, expected",
+    [
+        ("synthetic_generated", True, ("synthetic_generated", "uncalibrated", False, False)),
+        ("historical_market_replay", True, ("historical_market_replay", "empirically_validated", True, True)),
+        ("historical_market_replay", False, ("historical_market_replay", "calibrated", False, False)),
+        ("paper_runtime_observed", True, ("non_promotable_validation", "stub", False, False)),
+    ],
+)
 def test_authority_follows_provenance_and_lineage(provenance, lineage_ok, expected):
-    lineage = {"job_run_id": "r", "dataset_snapshot_ref": "d" if lineage_ok else "", "runtime_version_refs": ["x"],
-               "model_refs": ["m"]}
+    lineage = {
+        "job_run_id": "r",
+        "dataset_snapshot_ref": "d" if lineage_ok else "",
+        "runtime_version_refs": ["x"],
+        "model_refs": ["m"],
+    }
     auth, eligible = schema.artifact_authority(provenance, lineage)
     assert (auth["provenance"], auth["maturity"], auth["authoritative"], eligible) == expected
     assert auth["placeholder"] is False
@@ -147,8 +170,9 @@ def test_evidence_reasons():
 
     empty = labelled_table().filter(pl.lit(False))
     inputs = make_inputs("historical_market_replay", labelled=labelled_table())
-    no_events = inputs.model_copy(update={"labelled": empty, "mapped": inputs.mapped.head(0),
-                                          "scored": inputs.scored.head(0)})
+    no_events = inputs.model_copy(
+        update={"labelled": empty, "mapped": inputs.mapped.head(0), "scored": inputs.scored.head(0)}
+    )
     docs = pipeline.render_export(no_events, generated="x", dspy=False)[2]
     assert docs.evidence["reasons"] == ["janus_event_count_missing", "janus_reward_count_missing"]
     assert docs.evidence["evidence_complete"] is False
@@ -179,8 +203,9 @@ def test_golden_bytes(tmp_path, monkeypatch):
     golden does not depend on the interpreter's patch version). Regenerate with
     ``JANUS_REGEN_GOLDENS=1 pytest tests/test_evidence.py -k golden``."""
     monkeypatch.setattr(pipeline, "runtime_version_refs", lambda: list(FIXED_RUNTIME))
-    files, _, _ = pipeline.render_export(make_inputs("historical_market_replay"), generated="2024-11-20T23:59:59Z",
-                                         dspy=False)
+    files, _, _ = pipeline.render_export(
+        make_inputs("historical_market_replay"), generated="2024-11-20T23:59:59Z", dspy=False
+    )
     for ref in (schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF):
         golden = GOLDEN / Path(ref).name
         if REGEN:
@@ -276,7 +301,7 @@ def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
         if kind == 0:
             return "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
         if kind == 1:
-            return rng.randrange(-10**20, 10**20)
+            return rng.randrange(-(10**20), 10**20)
         if kind == 2:
             return rng.choice([True, False, None])
         if kind == 3:
@@ -287,8 +312,10 @@ def test_dumps_is_byte_identical_to_json_dumps(tmp_path):
             return [value(depth + 1) for _ in range(rng.randrange(4))]
         if kind == 6:
             return tuple(value(depth + 1) for _ in range(rng.randrange(3)))
-        return {"".join(rng.choice(alphabet) for _ in range(rng.randrange(4))): value(depth + 1)
-                for _ in range(rng.randrange(5))}
+        return {
+            "".join(rng.choice(alphabet) for _ in range(rng.randrange(4))): value(depth + 1)
+            for _ in range(rng.randrange(5))
+        }
 
     for _ in range(500):
         obj = value(0)
@@ -308,9 +335,15 @@ def test_run_manifest_provenance_fields(tmp_path):
     out = write_folder(tmp_path / "out")
     manifest = json.loads((out / "run-manifest.json").read_text())
     assert manifest["config_hash"] == H(manifest["config"])
-    assert manifest["run_id"] == H({"config_hash": manifest["config_hash"],
-                                    "input_digest_hash": manifest["input_digest_hash"]})[:24]
-    assert set(manifest["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*")
-                                      if p.is_file() and p.name != "run-manifest.json"}
+    assert (
+        manifest["run_id"]
+        == H({"config_hash": manifest["config_hash"], "input_digest_hash": manifest["input_digest_hash"]})[:24]
+    )
+    assert set(manifest["files"]) == {
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "run-manifest.json"
+    }
     assert manifest["packages"]["polars"] == pl.__version__
-    assert all(len(d) == 64 for d in manifest["sources"].values()) and "janus_core/evidence/verify.py" in manifest["sources"]
+    assert (
+        all(len(d) == 64 for d in manifest["sources"].values())
+        and "janus_core/evidence/verify.py" in manifest["sources"]
+    )

@@ -32,29 +32,58 @@ def test_disabled_and_skipped_tables_are_named():
     from janus_core.decide.policies import make_decisions
 
     labelled = labelled_table().with_columns(pl.lit("train").alias("split"))
-    off = research_tables(None, labelled, pl.DataFrame(), "c", reward_profile("hgrm"), LabelConfig(), PolicyConfig(),
-                          CarConfig(), AnalysisConfig(enabled=False))
+    off = research_tables(
+        None,
+        labelled,
+        pl.DataFrame(),
+        "c",
+        reward_profile("hgrm"),
+        LabelConfig(),
+        PolicyConfig(),
+        CarConfig(),
+        AnalysisConfig(enabled=False),
+    )
     assert off["skipped"].to_dicts() == [{"table": "all", "reason": "analysis disabled by config"}]
     # no sentiment column: that baseline cannot run; no event in the test split: no backtest; the
     # scaffold profile has no ablations; no per-day ARs: no event-study tables. Each is listed with
     # its reason, the rest is computed.
     cand = make_decisions("always_long", labelled, PolicyConfig()).with_columns(pl.lit("c").alias("strategy_id"))
-    tables = research_tables(None, labelled, cand, "c", reward_profile("lane_scaffold"), LabelConfig(),
-                             PolicyConfig(), CarConfig(), AnalysisConfig(baselines=("always_long", "sentiment")))
+    tables = research_tables(
+        None,
+        labelled,
+        cand,
+        "c",
+        reward_profile("lane_scaffold"),
+        LabelConfig(),
+        PolicyConfig(),
+        CarConfig(),
+        AnalysisConfig(baselines=("always_long", "sentiment")),
+    )
     skipped = dict(zip(tables["skipped"]["table"], tables["skipped"]["reason"]))
-    assert sorted(skipped) == ["ablations", "baseline sentiment", "caar_path", "holding_period_sweep", "metrics",
-                               "nav", "significance_by_type"]
+    assert sorted(skipped) == [
+        "ablations",
+        "baseline sentiment",
+        "caar_path",
+        "holding_period_sweep",
+        "metrics",
+        "nav",
+        "significance_by_type",
+    ]
     assert "test" in skipped["nav"] and "lane_scaffold" in skipped["ablations"]
     assert "'ar'" in skipped["caar_path"] and "'ar'" in skipped["significance_by_type"]
     assert {"tau_sweep", "constant_policy_check", "caar_by_type"} <= set(tables)
 
 
 def test_event_study_tables_without_included_events_are_skipped_with_the_reason():
-    labelled = labelled_table().with_columns(pl.lit("too_few_estimation_days").alias("excluded_reason"),
-                                             pl.lit([0.0, 0.0, 0.0]).alias("ar"))
+    labelled = labelled_table().with_columns(
+        pl.lit("too_few_estimation_days").alias("excluded_reason"), pl.lit([0.0, 0.0, 0.0]).alias("ar")
+    )
     tables, skipped = event_study_tables(None, labelled, CarConfig(), AnalysisConfig())
-    assert tables == {} and skipped == {"caar_by_type": "no included event", "caar_path": "no included event",
-                                        "significance_by_type": "no included event"}
+    assert tables == {} and skipped == {
+        "caar_by_type": "no included event",
+        "caar_path": "no included event",
+        "significance_by_type": "no included event",
+    }
 
 
 def test_event_study_tables_on_the_sample_match_independent_references(sample_workspace):
@@ -74,8 +103,10 @@ def test_event_study_tables_on_the_sample_match_independent_references(sample_wo
     inc = table.filter(pl.col("excluded_reason").is_null())
     path = tables["caar_path"]
     assert sorted(set(path["rel_day"])) == [-1, 0, 1]
-    for group, cars in [("all", inc["car"].to_numpy()),
-                        ("dividend", inc.filter(pl.col("event_type") == "dividend")["car"].to_numpy())]:
+    for group, cars in [
+        ("all", inc["car"].to_numpy()),
+        ("dividend", inc.filter(pl.col("event_type") == "dividend")["car"].to_numpy()),
+    ]:
         last = path.filter((pl.col("event_type") == group) & (pl.col("rel_day") == 1)).row(0, named=True)
         ref = stats.ttest_1samp(cars, 0.0)
         lo, hi = ref.confidence_interval(0.9)

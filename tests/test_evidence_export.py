@@ -54,9 +54,13 @@ def test_synthetic_evidence_is_refused_for_paper(sample_workspace, tmp_path):
     verdict = evaluate_gate(out, "paper")
     codes = {r.code for r in verdict.reasons}
     assert not verdict.promotable
-    assert {"artifact_authority_provenance_invalid", "artifact_authority_not_authoritative",
-            "promotion_authority_ineligible", "janus_event_car_evidence_insufficient",
-            "janus_q_evidence_incomplete"} <= codes
+    assert {
+        "artifact_authority_provenance_invalid",
+        "artifact_authority_not_authoritative",
+        "promotion_authority_ineligible",
+        "janus_event_car_evidence_insufficient",
+        "janus_q_evidence_incomplete",
+    } <= codes
     assert evaluate_gate(out, "shadow").promotable
     assert verify_evidence(out, sample_workspace) == []
     row = store.runs(sample_workspace).filter(store.runs(sample_workspace)["run_id"] == result.run_id)
@@ -65,8 +69,9 @@ def test_synthetic_evidence_is_refused_for_paper(sample_workspace, tmp_path):
 
 def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace, tmp_path):
     out = tmp_path / "megacap"
-    result = export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, dspy_bundle=True),
-                    megacap_workspace)
+    result = export(
+        ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, dspy_bundle=True), megacap_workspace
+    )
     assert result.evidence["evidence_complete"] is True
     assert result.evidence["artifact_authority"]["maturity"] == "empirically_validated"
     paper = evaluate_gate(out, "paper")
@@ -96,16 +101,19 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
 
 def test_decisions_file_and_changed_inputs_are_detected(megacap_workspace, tmp_path):
     out = tmp_path / "from-file"
-    first = export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False),
-                   megacap_workspace)
+    first = export(
+        ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False), megacap_workspace
+    )
     # write that policy's decisions to a file and export from it: same rewards, different decision ref
     from janus_core.pipeline import compute_inputs
 
     inputs = compute_inputs(ExportConfig(dataset="us-megacap", decisions="type_prior"), megacap_workspace)
     path = tmp_path / "decisions.parquet"
     inputs.mapped.drop("decision_index", "mapping_status").write_parquet(path)
-    second = export(ExportConfig(dataset="us-megacap", decisions=str(path), out_dir=tmp_path / "file",
-                                 record_run=False), megacap_workspace)
+    second = export(
+        ExportConfig(dataset="us-megacap", decisions=str(path), out_dir=tmp_path / "file", record_run=False),
+        megacap_workspace,
+    )
     a = json.loads((out / schema.HGRM_REWARD_REF).read_text())
     b = json.loads((tmp_path / "file" / schema.HGRM_REWARD_REF).read_text())
     assert a["summary"] == b["summary"] and first.run_id != second.run_id
@@ -140,8 +148,14 @@ def test_bytes_identical_across_threads_and_hash_seeds(sample_workspace, tmp_pat
         out = tmp_path / f"t{threads}-s{seed}"
         env = workspace_env(sample_workspace) | {"POLARS_MAX_THREADS": threads, "PYTHONHASHSEED": seed}
         env.pop("SOURCE_DATE_EPOCH", None)
-        proc = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(out)], cwd=REPO_ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", EXPORT_SCRIPT, str(out)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         trees.append(_tree(out))
     assert len(trees[0]) >= 10
@@ -186,12 +200,19 @@ def test_killed_export_leaves_no_half_written_evidence(sample_workspace, tmp_pat
     out = tmp_path / "out"
     before: dict[str, bytes] = {}
     if had_old:
-        export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False),
-               sample_workspace)
+        export(
+            ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False),
+            sample_workspace,
+        )
         before = _tree(out)
     ready = tmp_path / "ready"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(out), str(ready)], cwd=REPO_ROOT,
-                            env=workspace_env(sample_workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(out), str(ready)],
+        cwd=REPO_ROOT,
+        env=workspace_env(sample_workspace),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not ready.exists():
@@ -211,8 +232,10 @@ def test_killed_export_leaves_no_half_written_evidence(sample_workspace, tmp_pat
     assert len(leftovers) == 1  # the killed export's private temp folder, never at OUT
     assert [p.rule for p in verify_evidence(tmp_path / leftovers[0])][0].startswith("a hidden temp folder")
     # the next run removes it and says so
-    result = export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False,
-                                 report=False), sample_workspace)
+    result = export(
+        ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False, report=False),
+        sample_workspace,
+    )
     assert result.notes == [f"removed stale temp folder {tmp_path / leftovers[0]} of killed process {proc.pid}"]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -224,8 +247,25 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
         if key.startswith("JANUS_"):
             monkeypatch.setenv(key, value)
     out = tmp_path / "cli"
-    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(out),
-                    "--reward-profile", "lane_scaffold", "--candidate-id", "cli-cand", "--dspy-bundle"]) == 0
+    assert (
+        run_cli(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                "sentiment",
+                "--out",
+                str(out),
+                "--reward-profile",
+                "lane_scaffold",
+                "--candidate-id",
+                "cli-cand",
+                "--dspy-bundle",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"evidence written to {out}" in printed and "historical_market_replay" in printed
     assert f"review report for paper: {out / 'report.html'}" in printed
@@ -241,12 +281,41 @@ def test_cli_export_prints_where_the_evidence_went(megacap_workspace, tmp_path, 
     assert verdict["lane"]["promotable"] is True and verdict["research"]["pass"] is False
     assert "research_too_few_trades" in {r["code"] for r in verdict["research"]["reasons"]}
     bare = tmp_path / "cli-bare"
-    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(bare),
-                    "--no-record", "--no-report"]) == 0
+    assert (
+        run_cli(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                "sentiment",
+                "--out",
+                str(bare),
+                "--no-record",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     assert "review report" not in capsys.readouterr().out and not (bare / "report.html").exists()
     live = tmp_path / "cli-live"
-    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "sentiment", "--out", str(live),
-                    "--no-record", "--target", "live"]) == 0
+    assert (
+        run_cli(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                "sentiment",
+                "--out",
+                str(live),
+                "--no-record",
+                "--target",
+                "live",
+            ]
+        )
+        == 0
+    )
     assert "NOT PROMOTABLE to live" in (live / "report.html").read_text()
 
 
@@ -254,8 +323,10 @@ def test_unknown_decisions_source_is_a_clear_error(megacap_workspace, tmp_path):
     """Not a policy name: read as a decisions file, and the error names the file."""
     for source in (str(tmp_path / "missing.parquet"), "typo_policy"):
         with pytest.raises(ValueError, match=source.rsplit("/", 1)[-1]):
-            export(ExportConfig(dataset="us-megacap", decisions=source, out_dir=tmp_path / "x", record_run=False),
-                   megacap_workspace)
+            export(
+                ExportConfig(dataset="us-megacap", decisions=source, out_dir=tmp_path / "x", record_run=False),
+                megacap_workspace,
+            )
     assert not (tmp_path / "x").exists()
 
 
@@ -265,8 +336,10 @@ def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_
     from janus_core.report.render import render_report
 
     out = tmp_path / "with-report"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
-           sample_workspace)
+    export(
+        ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
+        sample_workspace,
+    )
     report = out / schema.REPORT_REF
     html = report.read_text(encoding="utf-8")
     assert "Target: paper." in html and "NOT PROMOTABLE to paper" in html and 'id="tampered"' not in html
@@ -282,13 +355,19 @@ def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "temp folder left behind"
 
     live = tmp_path / "live"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=live, record_run=False,
-                        report_target="live"), sample_workspace)
+    export(
+        ExportConfig(
+            dataset="synthetic-ashare", decisions="type_prior", out_dir=live, record_run=False, report_target="live"
+        ),
+        sample_workspace,
+    )
     assert "Target: live." in (live / schema.REPORT_REF).read_text(encoding="utf-8")
     assert json.loads((live / "run-manifest.json").read_text())["run_id"] == manifest["run_id"]
     none = tmp_path / "no-report"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=none, record_run=False,
-                        report=False), sample_workspace)
+    export(
+        ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=none, record_run=False, report=False),
+        sample_workspace,
+    )
     assert not (none / schema.REPORT_REF).exists()
     assert _tree(none) == {k: v for k, v in _tree(out).items() if k != schema.REPORT_REF}
 
@@ -296,8 +375,10 @@ def test_export_renders_the_review_report_and_it_verifies(sample_workspace, tmp_
 def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypatch):
 
     out = tmp_path / "out"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False,
-                        report=False), sample_workspace)
+    export(
+        ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=out, record_run=False, report=False),
+        sample_workspace,
+    )
     before = _tree(out)
 
     def broken(folder, *args, **kwargs):
@@ -307,8 +388,10 @@ def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypa
     monkeypatch.setattr(pipeline, "render_report", broken)
     for target in (out, tmp_path / "fresh"):
         with pytest.raises(RuntimeError, match="renderer crashed"):
-            export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=target,
-                                record_run=False), sample_workspace)
+            export(
+                ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=target, record_run=False),
+                sample_workspace,
+            )
     assert _tree(out) == before
     assert not (tmp_path / "fresh").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -316,8 +399,10 @@ def test_a_failing_report_publishes_nothing(sample_workspace, tmp_path, monkeypa
 
 def test_run_manifest_records_the_datasets_source_and_licence(megacap_workspace, tmp_path):
     out = tmp_path / "megacap"
-    export(ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False, report=False),
-           megacap_workspace)
+    export(
+        ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False, report=False),
+        megacap_workspace,
+    )
     dataset_manifest = json.loads(megacap_workspace.manifest_path("us-megacap").read_text())
     recorded = json.loads((out / "run-manifest.json").read_text())["dataset"]
     for key in ("source", "licence", "provenance", "as_of"):
@@ -339,8 +424,10 @@ def test_event_study_tables_in_the_export_agree_with_the_labelled_cars(sample_wo
     from scipy import stats
 
     out = tmp_path / "es"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False,
-                        report=False), sample_workspace)
+    export(
+        ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False, report=False),
+        sample_workspace,
+    )
     cars = pl.read_csv(out / "analysis/labelled_car.csv").filter(pl.col("excluded_reason").is_null())
     sig = pl.read_csv(out / "analysis/significance_by_type.csv")
     path = pl.read_csv(out / "analysis/caar_path.csv")
@@ -384,8 +471,10 @@ def test_one_trading_cost_flows_from_the_labels(megacap_workspace):
         ExportConfig(label={"round_trip_cost_bps": 20}, reward={"round_trip_cost_bps": 15})
     with pytest.raises(ValueError, match="one trading cost"):
         ExportConfig(analysis={"backtest": {"round_trip_cost_bps": 10}})
-    run = pipeline.run_research(ExportConfig(dataset="us-megacap", decisions="type_prior", record_run=False,
-                                             label={"round_trip_cost_bps": 20}), megacap_workspace)
+    run = pipeline.run_research(
+        ExportConfig(dataset="us-megacap", decisions="type_prior", record_run=False, label={"round_trip_cost_bps": 20}),
+        megacap_workspace,
+    )
     assert run.label.effective_tau == 0.002 and run.reward.round_trip_cost_bps == 20 and run.reward.kappa == 0.002
 
 
@@ -395,22 +484,61 @@ def test_a_candidate_exported_after_its_sweep_carries_the_sweeps_pbo(megacap_wor
     from janus_core.data.manifest import load_dataset
 
     snapshot = load_dataset("us-megacap", megacap_workspace).meta.snapshot_hash
-    row = {"sweep_id": "s-older", "created_at": "2026-01-01T00:00:00Z", "dataset": "us-megacap",
-           "dataset_snapshot_hash": snapshot, "candidate_id": "swept", "decisions_ref": "policy:type_prior",
-           "engine": "local", "n_configurations": 4, "n_ok": 4, "n_failed": 0, "grid": "{}",
-           "results_sha256": "0" * 64, "best_config_hash": "1" * 64, "overfitting": json.dumps({"pbo": {"pbo": 0.75}}),
-           "out_dir": "x"}
+    row = {
+        "sweep_id": "s-older",
+        "created_at": "2026-01-01T00:00:00Z",
+        "dataset": "us-megacap",
+        "dataset_snapshot_hash": snapshot,
+        "candidate_id": "swept",
+        "decisions_ref": "policy:type_prior",
+        "engine": "local",
+        "n_configurations": 4,
+        "n_ok": 4,
+        "n_failed": 0,
+        "grid": "{}",
+        "results_sha256": "0" * 64,
+        "best_config_hash": "1" * 64,
+        "overfitting": json.dumps({"pbo": {"pbo": 0.75}}),
+        "out_dir": "x",
+    }
     store.record_sweep(row, megacap_workspace)
-    store.record_sweep({**row, "sweep_id": "s-newer", "created_at": "2026-02-01T00:00:00Z",
-                        "overfitting": json.dumps({"pbo": {"pbo": 0.25}})}, megacap_workspace)
-    store.record_sweep({**row, "sweep_id": "s-other", "candidate_id": "someone-else",
-                        "created_at": "2026-03-01T00:00:00Z"}, megacap_workspace)
+    store.record_sweep(
+        {
+            **row,
+            "sweep_id": "s-newer",
+            "created_at": "2026-02-01T00:00:00Z",
+            "overfitting": json.dumps({"pbo": {"pbo": 0.25}}),
+        },
+        megacap_workspace,
+    )
+    store.record_sweep(
+        {**row, "sweep_id": "s-other", "candidate_id": "someone-else", "created_at": "2026-03-01T00:00:00Z"},
+        megacap_workspace,
+    )
     out = tmp_path / "swept"
-    export(ExportConfig(dataset="us-megacap", decisions="type_prior", candidate_id="swept", out_dir=out,
-                        record_run=False, report=False), megacap_workspace)
+    export(
+        ExportConfig(
+            dataset="us-megacap",
+            decisions="type_prior",
+            candidate_id="swept",
+            out_dir=out,
+            record_run=False,
+            report=False,
+        ),
+        megacap_workspace,
+    )
     over = pl.read_csv(out / "analysis/overfitting.csv").row(0, named=True)
     assert over["sweep_id"] == "s-newer" and over["pbo"] == 0.25
     none = tmp_path / "unswept"
-    export(ExportConfig(dataset="us-megacap", decisions="type_prior", candidate_id="never-swept", out_dir=none,
-                        record_run=False, report=False), megacap_workspace)
+    export(
+        ExportConfig(
+            dataset="us-megacap",
+            decisions="type_prior",
+            candidate_id="never-swept",
+            out_dir=none,
+            record_run=False,
+            report=False,
+        ),
+        megacap_workspace,
+    )
     assert pl.read_csv(none / "analysis/overfitting.csv")["pbo"].is_null().all()

@@ -27,15 +27,53 @@ from janus_core.decide.decisions import (
 
 #: Values that break one rule or another: empty, text, non-finite, huge, tiny, negative, dates and
 #: times out of range or with impossible offsets, separators, quotes, newlines, unicode, long text.
-NASTY = st.sampled_from([
-    "", " ", "nan", "NaN", "inf", "-inf", "1e300", "-1e300", "1e-300", "0", "-4", "abc", "2024-13-45",
-    "2024-02-30", "2024-01-03T09:00:00+25:00", "2024-01-03T09:00:00-00:75", "2024-01-03 25:61", "9999-12-31",
-    "1900-01-01", "true", "TRUE", "yes", "long", "short", "hold", "buy", "strong", "mild", "dividend",
-    "weather", "a,b", 'say "hi"', "line\nbreak", "\u6d4b\u8bd5", "x" * 5000, "600001.SH", "000002.SZ", "NOPE",
-    "IDX300", "given-id-1",
-])
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e300",
+        "-1e300",
+        "1e-300",
+        "0",
+        "-4",
+        "abc",
+        "2024-13-45",
+        "2024-02-30",
+        "2024-01-03T09:00:00+25:00",
+        "2024-01-03T09:00:00-00:75",
+        "2024-01-03 25:61",
+        "9999-12-31",
+        "1900-01-01",
+        "true",
+        "TRUE",
+        "yes",
+        "long",
+        "short",
+        "hold",
+        "buy",
+        "strong",
+        "mild",
+        "dividend",
+        "weather",
+        "a,b",
+        'say "hi"',
+        "line\nbreak",
+        "\u6d4b\u8bd5",
+        "x" * 5000,
+        "600001.SH",
+        "000002.SZ",
+        "NOPE",
+        "IDX300",
+        "given-id-1",
+    ]
+)
+SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -79,15 +117,27 @@ def _check_import(tables: dict, fmt: str, mode: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
         root = Path(tmp)
         paths = workspace(root / "ws")
-        for key, value in (("JANUS_DATA_DIR", paths.data_dir), ("JANUS_MANIFEST_DIR", paths.manifest_dir),
-                           ("JANUS_STORE", paths.store)):
+        for key, value in (
+            ("JANUS_DATA_DIR", paths.data_dir),
+            ("JANUS_MANIFEST_DIR", paths.manifest_dir),
+            ("JANUS_STORE", paths.store),
+        ):
             monkeypatch.setenv(key, str(value))
         try:
             files = write_all(tables, root / "in", fmt)
         except (pl.exceptions.PolarsError, ValueError):
             return  # the writer itself cannot express this table (e.g. mixed types in one JSON column)
-        argv = ["import", "fz", *[x for t, p in files.items() for x in (f"--{t}", str(p))],
-                "--timezone", "Asia/Shanghai", "--provenance", "historical_market_replay", "--on-invalid", mode]
+        argv = [
+            "import",
+            "fz",
+            *[x for t, p in files.items() for x in (f"--{t}", str(p))],
+            "--timezone",
+            "Asia/Shanghai",
+            "--provenance",
+            "historical_market_replay",
+            "--on-invalid",
+            mode,
+        ]
         code, err = _janus_data(*argv)
         assert "Traceback" not in err
         manifest_path = paths.manifest_path("fz")
@@ -118,13 +168,24 @@ def test_a_malformed_table_is_refused_or_accounted_for(table, mode, data):
 # --------------------------------------------------------------------------------------------------
 def _decision_rows() -> list[dict[str, str | None]]:
     rows = []
-    for i, (action, etype) in enumerate([("long", "dividend"), ("short", "violation"), ("hold", None),
-                                         ("long", "industry")]):
-        completion = format_completion(action, etype, "strong" if action != "hold" else "weak", 0.01 * (i + 1),
-                                       f"news {i}", f"reason {i}")
-        rows.append({"event_id": f"e{i}", "strategy_id": "s", "action": action, "predicted_event_type": etype,
-                     "predicted_car": f"{0.01 * (i + 1):.6f}", "completion": completion, "format_ok": "true",
-                     "rationale": f"reason {i}"})
+    for i, (action, etype) in enumerate(
+        [("long", "dividend"), ("short", "violation"), ("hold", None), ("long", "industry")]
+    ):
+        completion = format_completion(
+            action, etype, "strong" if action != "hold" else "weak", 0.01 * (i + 1), f"news {i}", f"reason {i}"
+        )
+        rows.append(
+            {
+                "event_id": f"e{i}",
+                "strategy_id": "s",
+                "action": action,
+                "predicted_event_type": etype,
+                "predicted_car": f"{0.01 * (i + 1):.6f}",
+                "completion": completion,
+                "format_ok": "true",
+                "rationale": f"reason {i}",
+            }
+        )
     return rows
 
 

@@ -14,8 +14,10 @@ from janus_core.evidence import schema
 from janus_core.evidence.gate import GatePolicy, evaluate_gate, resolve_artifact_ref
 
 TRUTH_CODES = {
-    "artifact_authority_provenance_invalid", "artifact_authority_maturity_invalid",
-    "artifact_authority_not_authoritative", "promotion_authority_ineligible",
+    "artifact_authority_provenance_invalid",
+    "artifact_authority_maturity_invalid",
+    "artifact_authority_not_authoritative",
+    "promotion_authority_ineligible",
 }
 
 
@@ -49,8 +51,11 @@ def test_synthetic_evidence_is_refused_for_paper_with_authority_reasons(syntheti
     assert not verdict.promotable
     found = set(codes(verdict))
     assert TRUTH_CODES <= found
-    assert {"janus_event_car_evidence_insufficient", "janus_hgrm_reward_evidence_insufficient",
-            "janus_q_evidence_incomplete"} <= found
+    assert {
+        "janus_event_car_evidence_insufficient",
+        "janus_hgrm_reward_evidence_insufficient",
+        "janus_q_evidence_incomplete",
+    } <= found
     assert "artifact_authority_placeholder" not in found and "lineage_job_run_id_missing" not in found
 
 
@@ -83,6 +88,7 @@ def _set(*keys_value):
             del target[keys[-1]]
         else:
             target[keys[-1]] = value
+
     return change
 
 
@@ -91,34 +97,65 @@ EV, EC, RW = schema.EVIDENCE_REF, schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF
 
 TAMPERS = [
     # (id, file, change or None to delete the file, codes expected for target paper)
-    ("summary-missing", EV, None, {"janus_q_evidence_schema_invalid", "required_artifacts_missing",
-                                   "janus_q_evidence_missing"}),
+    (
+        "summary-missing",
+        EV,
+        None,
+        {"janus_q_evidence_schema_invalid", "required_artifacts_missing", "janus_q_evidence_missing"},
+    ),
     ("summary-schema", EV, _set("schema_version", "janus-q-evidence-v0"), {"janus_q_evidence_schema_invalid"}),
     ("summary-incomplete", EV, _set("evidence_complete", False), {"janus_q_evidence_incomplete"}),
     ("summary-event-block", EV, _set("event_car", "schema_version", "x"), {"janus_event_car_schema_invalid"}),
     ("summary-reward-block", EV, _set("hgrm_reward", "schema_version", "x"), {"janus_hgrm_reward_schema_invalid"}),
     ("summary-event-count", EV, _set("event_car", "event_count", 0), {"janus_event_car_count_below_threshold"}),
-    ("summary-reward-count", EV, _set("hgrm_reward", "reward_count", 0),
-     {"janus_hgrm_reward_count_below_threshold"}),
+    ("summary-reward-count", EV, _set("hgrm_reward", "reward_count", 0), {"janus_hgrm_reward_count_below_threshold"}),
     ("event-file-missing", EC, None, {"required_artifacts_missing", "janus_event_car_artifact_missing"}),
     ("reward-file-missing", RW, None, {"required_artifacts_missing", "janus_hgrm_reward_artifact_missing"}),
-    ("event-ref-escapes", EV, _set("event_car", "artifact_ref", "../complete/gates/janus-event-car-v1.json"),
-     {"janus_event_car_artifact_missing"}),
-    ("reward-ref-url", EV, _set("hgrm_reward", "artifact_ref", "https://example.org/r.json"),
-     {"janus_hgrm_reward_artifact_missing"}),
+    (
+        "event-ref-escapes",
+        EV,
+        _set("event_car", "artifact_ref", "../complete/gates/janus-event-car-v1.json"),
+        {"janus_event_car_artifact_missing"},
+    ),
+    (
+        "reward-ref-url",
+        EV,
+        _set("hgrm_reward", "artifact_ref", "https://example.org/r.json"),
+        {"janus_hgrm_reward_artifact_missing"},
+    ),
     ("event-file-schema", EC, _set("records", {}), {"janus_event_car_schema_invalid"}),
     ("event-file-hash", EC, _set("manifest_hash", "0" * 64), {"janus_event_car_schema_invalid"}),
     ("reward-file-schema", RW, _set("schema_version", "janus-hgrm-reward-v0"), {"janus_hgrm_reward_schema_invalid"}),
-    ("authority-missing", EC, _set("artifact_authority", _DELETE),
-     {"artifact_authority_missing", "janus_event_car_evidence_insufficient"}),
-    ("authority-placeholder", RW, _set("artifact_authority", "placeholder", True),
-     {"artifact_authority_placeholder", "janus_hgrm_reward_evidence_insufficient"}),
-    ("authority-provenance", EC, _set("artifact_authority", "provenance", "structural_placeholder"),
-     {"artifact_authority_provenance_invalid"}),
-    ("authority-maturity", EC, _set("artifact_authority", "maturity", "calibrated"),
-     {"artifact_authority_maturity_invalid"}),
-    ("authority-flag", RW, _set("artifact_authority", "authoritative", False),
-     {"artifact_authority_not_authoritative"}),
+    (
+        "authority-missing",
+        EC,
+        _set("artifact_authority", _DELETE),
+        {"artifact_authority_missing", "janus_event_car_evidence_insufficient"},
+    ),
+    (
+        "authority-placeholder",
+        RW,
+        _set("artifact_authority", "placeholder", True),
+        {"artifact_authority_placeholder", "janus_hgrm_reward_evidence_insufficient"},
+    ),
+    (
+        "authority-provenance",
+        EC,
+        _set("artifact_authority", "provenance", "structural_placeholder"),
+        {"artifact_authority_provenance_invalid"},
+    ),
+    (
+        "authority-maturity",
+        EC,
+        _set("artifact_authority", "maturity", "calibrated"),
+        {"artifact_authority_maturity_invalid"},
+    ),
+    (
+        "authority-flag",
+        RW,
+        _set("artifact_authority", "authoritative", False),
+        {"artifact_authority_not_authoritative"},
+    ),
     ("ineligible", RW, _set("promotion_authority_eligible", False), {"promotion_authority_ineligible"}),
     ("lineage-snapshot", EC, _set("lineage", "dataset_snapshot_ref", ""), {"lineage_dataset_snapshot_ref_missing"}),
     ("lineage-job", EC, _set("lineage", "job_run_id", _DELETE), {"lineage_job_run_id_missing"}),
@@ -141,11 +178,18 @@ def test_tampered_copy_reaches_reason_code(complete, tmp_path, ref, change, expe
 
 
 def test_minimum_counts_from_the_policy(complete):
-    strict = GatePolicy(promotion_min_janus_event_count=6, promotion_min_janus_reward_count=6,
-                        gate6_min_janus_event_count=6, gate6_min_janus_reward_count=6)
+    strict = GatePolicy(
+        promotion_min_janus_event_count=6,
+        promotion_min_janus_reward_count=6,
+        gate6_min_janus_event_count=6,
+        gate6_min_janus_reward_count=6,
+    )
     assert set(codes(evaluate_gate(complete, "paper", strict))) == {
-        "janus_event_car_count_below_threshold", "janus_hgrm_reward_count_below_threshold",
-        "janus_event_car_count_below_minimum", "janus_hgrm_reward_count_below_minimum"}
+        "janus_event_car_count_below_threshold",
+        "janus_hgrm_reward_count_below_threshold",
+        "janus_event_car_count_below_minimum",
+        "janus_hgrm_reward_count_below_minimum",
+    }
     assert evaluate_gate(complete, "paper", GatePolicy(janus_evidence_required_targets=("live",))).promotable
 
 
@@ -155,17 +199,35 @@ def test_every_contract_code_is_covered_by_this_file():
     contract = Path("/work/shared/design/lane-contract.md")
     source = Path(__file__).read_text() + (Path(__file__).parent / "test_evidence.py").read_text()
     gate_codes = [
-        "janus_q_evidence_schema_invalid", "janus_q_evidence_incomplete", "janus_event_car_schema_invalid",
-        "janus_event_car_count_below_threshold", "janus_hgrm_reward_schema_invalid",
-        "janus_hgrm_reward_count_below_threshold", "required_artifacts_missing", "janus_event_car_artifact_missing",
-        "janus_event_car_count_below_minimum", "janus_hgrm_reward_artifact_missing",
-        "janus_hgrm_reward_count_below_minimum", "janus_q_evidence_missing", "janus_event_car_evidence_insufficient",
-        "janus_hgrm_reward_evidence_insufficient", "artifact_authority_missing",
-        "artifact_authority_provenance_invalid", "artifact_authority_maturity_invalid",
-        "artifact_authority_not_authoritative", "artifact_authority_placeholder", "promotion_authority_ineligible",
-        "lineage_dataset_snapshot_ref_missing", "lineage_job_run_id_missing", "lineage_runtime_version_refs_missing",
-        "lineage_model_refs_missing", "live_rollout_disabled_by_policy", "approval_token_missing",
-        "janus_event_count_missing", "janus_reward_count_missing", "janus_reward_event_mapping_incomplete",
+        "janus_q_evidence_schema_invalid",
+        "janus_q_evidence_incomplete",
+        "janus_event_car_schema_invalid",
+        "janus_event_car_count_below_threshold",
+        "janus_hgrm_reward_schema_invalid",
+        "janus_hgrm_reward_count_below_threshold",
+        "required_artifacts_missing",
+        "janus_event_car_artifact_missing",
+        "janus_event_car_count_below_minimum",
+        "janus_hgrm_reward_artifact_missing",
+        "janus_hgrm_reward_count_below_minimum",
+        "janus_q_evidence_missing",
+        "janus_event_car_evidence_insufficient",
+        "janus_hgrm_reward_evidence_insufficient",
+        "artifact_authority_missing",
+        "artifact_authority_provenance_invalid",
+        "artifact_authority_maturity_invalid",
+        "artifact_authority_not_authoritative",
+        "artifact_authority_placeholder",
+        "promotion_authority_ineligible",
+        "lineage_dataset_snapshot_ref_missing",
+        "lineage_job_run_id_missing",
+        "lineage_runtime_version_refs_missing",
+        "lineage_model_refs_missing",
+        "live_rollout_disabled_by_policy",
+        "approval_token_missing",
+        "janus_event_count_missing",
+        "janus_reward_count_missing",
+        "janus_reward_event_mapping_incomplete",
         "janus_empirical_authority_missing",
     ]
     if contract.is_file():

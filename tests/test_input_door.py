@@ -28,8 +28,9 @@ def paths(tmp_path, monkeypatch):
     return isolated_workspace(tmp_path / "ws", monkeypatch)
 
 
-def _import(files: dict[str, Path], *extra: str, name: str = "mine", provenance: str = "historical_market_replay"
-            ) -> int:
+def _import(
+    files: dict[str, Path], *extra: str, name: str = "mine", provenance: str = "historical_market_replay"
+) -> int:
     argv = ["import", name]
     for table, path in files.items():
         argv += [f"--{table}", str(path)]
@@ -70,8 +71,10 @@ def test_a_price_outside_the_sane_range_is_refused_with_the_rule(paths, tmp_path
     assert mf.load_dataset("mine", paths).prices["close"].max() < 1e9
 
 
-@pytest.mark.parametrize("as_of, code", [("<script>", 2), ("2019-01-01", 2), ("2024-01-03", 2),
-                                         ("2024-01-04", 0), ("2025-06-30T12:00:00+08:00", 0)])
+@pytest.mark.parametrize(
+    "as_of, code",
+    [("<script>", 2), ("2019-01-01", 2), ("2024-01-03", 2), ("2024-01-04", 0), ("2025-06-30T12:00:00+08:00", 0)],
+)
 def test_as_of_is_a_valid_date_not_before_the_data(paths, tmp_path, capsys, as_of, code):
     """The issue's repro: ``--as-of '<script>'`` imported and then crashed the export; ``--as-of
     2019-01-01`` on data running to 2024 was accepted."""
@@ -88,8 +91,9 @@ def test_as_of_is_a_valid_date_not_before_the_data(paths, tmp_path, capsys, as_o
 def test_an_event_after_the_data_does_not_date_the_evidence(paths, tmp_path):
     """The issue's repro: a 2099 event (excluded: no session after it) set generated_at to 2099."""
     tables = raw_tables()
-    tables["events"].append({**tables["events"][0], "published_at": "2099-01-01 10:00", "headline": "Far future",
-                             "seq": "9"})
+    tables["events"].append(
+        {**tables["events"][0], "published_at": "2099-01-01 10:00", "headline": "Far future", "seq": "9"}
+    )
     assert _import(write_all(tables, tmp_path / "in", "csv")) == 0
     assert json.loads(paths.manifest_path("mine").read_text())["as_of"] == "2024-01-04T23:59:59Z"
     out = tmp_path / "out"
@@ -113,8 +117,12 @@ def megacap_files(tmp_path_factory) -> dict[str, Path]:
     files = {}
     for table, frame in ds.tables().items():
         if table == "securities":
-            frame = frame.with_columns(pl.when(pl.col("symbol") == "IBM").then(pl.lit("NOPE"))
-                                       .otherwise(pl.col("benchmark")).alias("benchmark"))
+            frame = frame.with_columns(
+                pl.when(pl.col("symbol") == "IBM")
+                .then(pl.lit("NOPE"))
+                .otherwise(pl.col("benchmark"))
+                .alias("benchmark")
+            )
         if table == "events":
             frame = frame.drop("event_type_raw")
         files[table] = root / f"{table}.parquet"
@@ -125,13 +133,14 @@ def megacap_files(tmp_path_factory) -> dict[str, Path]:
 def test_a_quarantine_import_is_named_in_the_evidence(paths, tmp_path, megacap_files, capsys):
     """The issue's repro: a quarantine import that rejected a whole security gave paper-promotable
     evidence whose run manifest, report and gate files never mention the rejection."""
-    assert _import(megacap_files, "--on-invalid", "quarantine", "--timezone", "America/New_York",
-                   name="mega") == 0
+    assert _import(megacap_files, "--on-invalid", "quarantine", "--timezone", "America/New_York", name="mega") == 0
     out = tmp_path / "ev"
     result = export(ExportConfig(dataset="mega", decisions="type_prior", out_dir=out, record_run=False), paths)
     record = json.loads((out / "run-manifest.json").read_text())["quarantine"]
     assert record["dataset"]["rejected_securities"] == ["IBM"]
-    assert record["dataset"]["tables"]["prices"]["rejected"] == record["dataset"]["universe_rows_rejected"]["prices"] > 0
+    assert (
+        record["dataset"]["tables"]["prices"]["rejected"] == record["dataset"]["universe_rows_rejected"]["prices"] > 0
+    )
     assert "IBM" in record["dataset"]["universe_symbols"] and record["universe_rows_rejected"] > 0
     assert result.evidence["reasons"] == [schema.REASON_QUARANTINED] and result.evidence["evidence_complete"] is False
     assert verify_evidence(out, paths) == [] and report_problems(out, paths) == []
@@ -147,27 +156,40 @@ def test_a_quarantine_import_is_named_in_the_evidence(paths, tmp_path, megacap_f
     ).write_parquet(good)
     clean["securities"] = good
     assert _import(clean, "--on-invalid", "quarantine", "--timezone", "America/New_York", name="mega-ok") == 0
-    ok = export(ExportConfig(dataset="mega-ok", decisions="type_prior", out_dir=tmp_path / "ok", record_run=False,
-                             report=False), paths)
+    ok = export(
+        ExportConfig(
+            dataset="mega-ok", decisions="type_prior", out_dir=tmp_path / "ok", record_run=False, report=False
+        ),
+        paths,
+    )
     assert ok.evidence["evidence_complete"] is True
     assert json.loads((tmp_path / "ok" / "run-manifest.json").read_text())["quarantine"]["universe_rows_rejected"] == 0
 
 
 def test_quarantined_decisions_are_named_in_the_evidence(tmp_path, megacap_files, paths):
-    assert _import(megacap_files, "--on-invalid", "quarantine", "--timezone", "America/New_York",
-                   name="mega") == 0
+    assert _import(megacap_files, "--on-invalid", "quarantine", "--timezone", "America/New_York", name="mega") == 0
     base = tmp_path / "base"
     export(ExportConfig(dataset="mega", decisions="type_prior", out_dir=base, record_run=False, report=False), paths)
     decisions = pl.read_csv(base / "analysis" / "decision_mapping.csv").drop("decision_index", "mapping_status")
-    decisions = decisions.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("buy"))
-                                       .otherwise(pl.col("action")).alias("action"))
+    decisions = decisions.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("buy")).otherwise(pl.col("action")).alias("action")
+    )
     path = tmp_path / "decisions.csv"
     decisions.write_csv(path)
     with pytest.raises(ValueError, match="invalid_enum"):
         export(ExportConfig(dataset="mega", decisions=str(path), out_dir=tmp_path / "strict", record_run=False), paths)
     out = tmp_path / "q"
-    result = export(ExportConfig(dataset="mega", decisions=str(path), decisions_on_invalid="quarantine", out_dir=out,
-                                 record_run=False, report=False), paths)
+    result = export(
+        ExportConfig(
+            dataset="mega",
+            decisions=str(path),
+            decisions_on_invalid="quarantine",
+            out_dir=out,
+            record_run=False,
+            report=False,
+        ),
+        paths,
+    )
     record = json.loads((out / "run-manifest.json").read_text())["quarantine"]
     assert record["decisions"] == {"read": decisions.height, "accepted": decisions.height - 1, "rejected": 1}
     assert pl.read_csv(out / "analysis" / "rejected_decisions.csv")["reason"][0].startswith("action: invalid_enum")
@@ -188,12 +210,23 @@ def _copy_workspace(src: WorkbenchPaths, root: Path) -> WorkbenchPaths:
 def _reimport(paths: WorkbenchPaths, version: str) -> None:
     """A concurrent ``janus data import --replace``: the same dataset with every close 1% higher."""
     ds = mf.load_dataset("synthetic-ashare", paths)
-    changed = type(ds)(meta=ds.meta.model_copy(update={"version": version}), events=ds.events,
-                       prices=ds.prices.with_columns(pl.col("close") * 1.01), benchmarks=ds.benchmarks,
-                       securities=ds.securities, exposures=ds.exposures)
+    changed = type(ds)(
+        meta=ds.meta.model_copy(update={"version": version}),
+        events=ds.events,
+        prices=ds.prices.with_columns(pl.col("close") * 1.01),
+        benchmarks=ds.benchmarks,
+        securities=ds.securities,
+        exposures=ds.exposures,
+    )
     manifest = json.loads(paths.manifest_path("synthetic-ashare").read_text())
-    mf.save_dataset(changed, paths, source=manifest["source"], licence=manifest["licence"],
-                    production=manifest["production"], replace=True)
+    mf.save_dataset(
+        changed,
+        paths,
+        source=manifest["source"],
+        licence=manifest["licence"],
+        production=manifest["production"],
+        replace=True,
+    )
 
 
 def test_a_reimport_during_an_export_cannot_mix_versions(sample_workspace, tmp_path, monkeypatch):

@@ -94,7 +94,8 @@ def test_tau_sweep_counts_and_net_edge():
     from janus_core.study.labels import tau_sweep
 
     t = _table([0.001, -0.002, 0.004, None, -0.01]).with_columns(
-        excluded_reason=pl.when(pl.col("car").is_null()).then(pl.lit("too_few_estimation_days")))
+        excluded_reason=pl.when(pl.col("car").is_null()).then(pl.lit("too_few_estimation_days"))
+    )
     out = tau_sweep(t, [0.003, 0.0, 0.02], round_trip_cost_bps=20)
     assert out["tau"].to_list() == [0.0, 0.003, 0.02]
     assert out["strong_count"].to_list() == [4, 2, 0]
@@ -110,7 +111,8 @@ def test_mean_abs_car_by_type_is_exact_and_order_free():
     rng = np.random.default_rng(7)
     cars = rng.normal(0, 0.03, 5_000)
     t = pl.DataFrame({"event_type": rng.choice(["a", "b", "c"], 5_000), "car": cars}).with_columns(
-        pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise(pl.col("car")).alias("car"))
+        pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise(pl.col("car")).alias("car")
+    )
     got = mean_abs_car_by_type(t)
     assert list(got) == ["a", "b", "c"]
     for k, v in got.items():
@@ -158,7 +160,10 @@ def test_purge_drops_every_window_that_reaches_the_next_split():
     # A 3-day window: the last two events before each boundary are purged, nothing in test.
     purged = out.filter(pl.col("split_excluded_reason") == "purged")
     assert purged.group_by("split_period").len().sort("split_period").rows() == [
-        ("historical", 2), ("train", 2), ("validation", 2)]
+        ("historical", 2),
+        ("train", 2),
+        ("validation", 2),
+    ]
     for period, start in (("historical", s1), ("train", s2), ("validation", s3)):
         assert out.filter(pl.col("split") == period)["window_end_day"].max() < start
 
@@ -173,20 +178,29 @@ def test_embargo_covers_the_first_trading_days_of_each_split():
         assert embargoed["event_day"].to_list() == [*cal[40:43], *cal[80:83], *cal[90:93]]
         assert embargoed["split"].null_count() == 9
         assert embargoed.group_by("split_period").len().sort("split_period").rows() == [
-            ("test", 3), ("train", 3), ("validation", 3)]
+            ("test", 3),
+            ("train", 3),
+            ("validation", 3),
+        ]
     # The embargo counts trading days of the calendar, not calendar days: five of them reach over a weekend.
     out = chronological_split(t, SplitConfig(purge=False, embargo_days=6), pl.Series(cal))
     train_embargo = out.filter((pl.col("split_excluded_reason") == "embargoed") & (pl.col("split_period") == "train"))
     assert train_embargo["event_day"].to_list() == cal[40:46] and (cal[45] - cal[40]).days == 7
     out = chronological_split(t, SplitConfig(purge=False, embargo_days=1), pl.Series(cal))
-    assert out.filter(pl.col("split_excluded_reason") == "embargoed")["event_day"].to_list() == [cal[40], cal[80], cal[90]]
+    assert out.filter(pl.col("split_excluded_reason") == "embargoed")["event_day"].to_list() == [
+        cal[40],
+        cal[80],
+        cal[90],
+    ]
     # Without a calendar, the table's own days serve; a missing trading day only lengthens the embargo.
     sparse = t.with_columns(  # no event day and no window end on cal[41]: the derived calendar lacks it
         event_day=pl.when(pl.col("event_day") == cal[41]).then(None).otherwise(pl.col("event_day")),
-        window_end_day=pl.when(pl.col("window_end_day") == cal[41]).then(None).otherwise(pl.col("window_end_day")))
+        window_end_day=pl.when(pl.col("window_end_day") == cal[41]).then(None).otherwise(pl.col("window_end_day")),
+    )
     out = chronological_split(sparse, SplitConfig(purge=False, embargo_days=2))
     assert out.filter((pl.col("split_excluded_reason") == "embargoed") & (pl.col("split_period") == "train"))[
-        "published_date"].to_list() == [cal[40], cal[41], cal[42]]
+        "published_date"
+    ].to_list() == [cal[40], cal[41], cal[42]]
 
 
 def test_purge_and_embargo_together_leave_a_clean_gap_and_report_every_event():
@@ -224,7 +238,9 @@ def test_demo_split_has_no_window_across_a_boundary():
 
     ds = generate(SyntheticConfig())
     out = car_study(ds, CarConfig())
-    starts = {p: out.filter(pl.col("split_period") == p)["published_date"].min() for p in ("train", "validation", "test")}
+    starts = {
+        p: out.filter(pl.col("split_period") == p)["published_date"].min() for p in ("train", "validation", "test")
+    }
     calendar = ds.prices["date"].unique().sort().to_list()
     for before, after in (("historical", "train"), ("train", "validation"), ("validation", "test")):
         kept = out.filter((pl.col("split") == before) & pl.col("excluded_reason").is_null())

@@ -165,7 +165,8 @@ def test_verify_detects_edited_manifest(saved):
     path.write_text(json.dumps(data, sort_keys=True, indent=2) + "\n")
     assert mf.verify_dataset("tiny", paths) == [
         "manifest: edited since it was written (manifest_hash mismatch)",
-        f"manifest: differs from the copy kept with version 1 ({paths.dataset_dir('tiny') / '1' / 'manifest.json'})"]
+        f"manifest: differs from the copy kept with version 1 ({paths.dataset_dir('tiny') / '1' / 'manifest.json'})",
+    ]
     with pytest.raises(mf.DatasetIntegrityError, match="manifest_hash"):
         load_dataset("tiny", paths)
 

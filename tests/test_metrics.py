@@ -152,7 +152,9 @@ def test_decision_metrics_without_optional_columns():
 
 
 def test_direction_hits_rejects_unknown_event_and_bad_action():
-    bad = _decisions().with_columns(pl.when(pl.col("event_id") == "e3").then(pl.lit("zz")).otherwise("event_id").alias("event_id"))
+    bad = _decisions().with_columns(
+        pl.when(pl.col("event_id") == "e3").then(pl.lit("zz")).otherwise("event_id").alias("event_id")
+    )
     with pytest.raises(ValueError, match="row 2, column 'event_id' is 'zz'"):
         direction_hits(bad, _labelled())
     bad = _decisions().with_columns(pl.lit("buy").alias("action"))
@@ -269,7 +271,10 @@ def test_interval_tables_pair_against_the_baseline():
     assert row["skilled"]["sharpe_diff_ci_low"] > 0  # paired shift on the same days
     one = bootstrap_sharpe_ci(returns["noisy"], cfg=cfg)
     assert (row["noisy"]["sharpe"], row["noisy"]["sharpe_ci_low"], row["noisy"]["sharpe_ci_high"]) == (
-        one["estimate"], one["lo"], one["hi"])
+        one["estimate"],
+        one["lo"],
+        one["hi"],
+    )
     with pytest.raises(ValueError, match="baseline 'oracle'"):
         sharpe_interval_table(returns, "oracle", cfg)
 
@@ -290,8 +295,9 @@ def test_da_uses_the_labelled_direction_with_its_neutral_band():
     m = decision_metrics(_decisions(), lab)
     assert m["da"] == pytest.approx(3 / 4) and m["da_traded"] == pytest.approx(2 / 3)
     assert decision_metrics(_decisions(), lab.drop("direction"))["da"] == pytest.approx(2 / 4)  # sign(car)
-    bad = lab.with_columns(pl.when(pl.col("event_id") == "e2").then(pl.lit("down")).otherwise("direction")
-                           .alias("direction"))
+    bad = lab.with_columns(
+        pl.when(pl.col("event_id") == "e2").then(pl.lit("down")).otherwise("direction").alias("direction")
+    )
     with pytest.raises(ValueError, match="row 1, column 'direction' is 'down'"):
         decision_metrics(_decisions(), bad)
 

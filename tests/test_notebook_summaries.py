@@ -36,8 +36,12 @@ REFS = REPO_ROOT / "tests" / "notebook_refs"
 
 def _as_written(summary: dict) -> str:
     """A summary as the notebooks write it (sorted keys, 2-space indent) and the test reads it back."""
-    return json.dumps(json.loads(json.dumps(summary, sort_keys=True, indent=2)), sort_keys=True, indent=2,
-                      ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            json.loads(json.dumps(summary, sort_keys=True, indent=2)), sort_keys=True, indent=2, ensure_ascii=False
+        )
+        + "\n"
+    )
 
 
 def _reference(name: str) -> str:
@@ -52,8 +56,9 @@ def demo(sample_workspace):
 def test_events_summary(demo, sample_workspace, tmp_path):
     conn = sql_engine(demo.name, sample_workspace)
     try:
-        counts = conn.sql(f'SELECT event_type, count(*) AS n FROM "{view_name(demo.name, "events")}" '
-                          f'GROUP BY event_type').pl()
+        counts = conn.sql(
+            f'SELECT event_type, count(*) AS n FROM "{view_name(demo.name, "events")}" GROUP BY event_type'
+        ).pl()
     finally:
         conn.close()
     events = explore_events(demo)
@@ -101,8 +106,13 @@ def test_backtest_summary(demo, labelled, tmp_path):
     study = backtest_study(demo, labelled)
     written = study.write(tmp_path)
     assert _as_written(written) == _reference("backtest")
-    assert {p.name for p in tmp_path.iterdir()} == {"nav.parquet", "holding_period_sweep.parquet", "metrics.parquet",
-                                                    "per_type.parquet", "backtest-summary.json"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "nav.parquet",
+        "holding_period_sweep.parquet",
+        "metrics.parquet",
+        "per_type.parquet",
+        "backtest-summary.json",
+    }
 
 
 def test_backtest_study_config_refuses_unknown_policies_and_a_missing_baseline():
@@ -117,16 +127,27 @@ def test_backtest_study_config_refuses_unknown_policies_and_a_missing_baseline()
 def test_evidence_summary_run_folders_latest_and_a_wall_clock_run_record(sample_workspace, tmp_path):
     root = tmp_path / "evidence"
     before = wall_clock()
-    first = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=root, run_folders=True),
-                   sample_workspace)
+    first = export(
+        ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=root, run_folders=True),
+        sample_workspace,
+    )
     assert first.out_dir == root / first.run_id
     assert _as_written(first.summary) == _reference("evidence")
     assert json.loads((first.out_dir / "evidence-summary.json").read_text()) == first.summary
     latest = root / "latest"
     assert latest.is_symlink() and os.readlink(latest) == first.run_id
     assert verify_evidence(latest, sample_workspace) == []
-    second = export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=root, run_folders=True,
-                                 candidate_id="another-candidate", report=False), sample_workspace)
+    second = export(
+        ExportConfig(
+            dataset="synthetic-ashare",
+            decisions="type_prior",
+            out_dir=root,
+            run_folders=True,
+            candidate_id="another-candidate",
+            report=False,
+        ),
+        sample_workspace,
+    )
     assert second.run_id != first.run_id and os.readlink(latest) == second.run_id
     assert (root / first.run_id / "evidence-summary.json").is_file()
     runs = store.runs(sample_workspace).filter(pl.col("run_id").is_in([first.run_id, second.run_id]))
@@ -158,8 +179,15 @@ def test_backtest_study_backtests_each_policy_and_config_once(demo, labelled, mo
     cfg = BacktestStudyConfig(policies=("type_prior", "random"))
     study = backtest_study(demo, labelled, cfg)
     assert len(calls) == len(set(calls)) == 2 * (1 + 9 + 1 + 3)  # main run; sweep points not shared with it
-    direct = studies.config_sweep(demo, study.decisions["random"], study.window, cfg.backtest, "holding_period",
-                                 cfg.holding_periods, engine.historical_type_weights(labelled))
+    direct = studies.config_sweep(
+        demo,
+        study.decisions["random"],
+        study.window,
+        cfg.backtest,
+        "holding_period",
+        cfg.holding_periods,
+        engine.historical_type_weights(labelled),
+    )
     assert study.sweeps["holding_period"].filter(pl.col("policy") == "random").drop("policy").equals(direct)
 
 
@@ -178,9 +206,11 @@ def test_the_events_sql_engine_never_opens_the_store(demo, sample_workspace, tmp
         query = f'SELECT count(*) FROM "{view_name(demo.name, "events")}"'
         assert conn.execute(query).fetchone()[0] == demo.events.height
         # another process can write the store while the notebook's SQL engine is open
-        code = ("import sys; from janus_core.data import store; from janus_core.paths import WorkbenchPaths; "
-                "store.connect(WorkbenchPaths(data_dir=sys.argv[1], manifest_dir=sys.argv[1], store=sys.argv[2]))"
-                ".close()")
+        code = (
+            "import sys; from janus_core.data import store; from janus_core.paths import WorkbenchPaths; "
+            "store.connect(WorkbenchPaths(data_dir=sys.argv[1], manifest_dir=sys.argv[1], store=sys.argv[2]))"
+            ".close()"
+        )
         subprocess.run([sys.executable, "-c", code, str(tmp_path), str(sample_workspace.store)], check=True)
     finally:
         conn.close()

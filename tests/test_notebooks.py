@@ -41,10 +41,18 @@ def _pretty(obj: object) -> str:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_headless_and_matches_reference(name, sample_workspace, tmp_path, regen_refs):
     out = tmp_path / name
-    cmd = [sys.executable, str(REPO_ROOT / "notebooks" / f"{name}.py"), "--dataset", "synthetic-ashare",
-           "--out", str(out), *EXTRA_ARGS.get(name, [])]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=workspace_env(sample_workspace), capture_output=True,
-                          text=True, timeout=600)
+    cmd = [
+        sys.executable,
+        str(REPO_ROOT / "notebooks" / f"{name}.py"),
+        "--dataset",
+        "synthetic-ashare",
+        "--out",
+        str(out),
+        *EXTRA_ARGS.get(name, []),
+    ]
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=workspace_env(sample_workspace), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"{name} failed headless:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     assert proc.stderr == "", f"{name} printed to stderr:\n{proc.stderr[-2000:]}"
     summary_path = out / SUMMARY_DIR.get(name, "") / f"{name}-summary.json"
@@ -58,24 +66,47 @@ def test_notebook_runs_headless_and_matches_reference(name, sample_workspace, tm
     assert ref.is_file(), f"no reference {ref.relative_to(REPO_ROOT)}; run pytest with --regen-refs -k {name}"
     expected = ref.read_text()
     if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                            f"reference/{name}.json", f"actual/{name}.json"))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), actual.splitlines(True), f"reference/{name}.json", f"actual/{name}.json"
+            )
+        )
         pytest.fail(f"{name} outputs changed from the committed reference:\n{diff}")
 
 
 def test_a_dataset_that_is_not_built_is_one_line_headless(tmp_path):
-    env = workspace_env(WorkbenchPaths(data_dir=tmp_path / "d", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb"))
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "notebooks" / "car.py"), "--dataset", "us-megacap"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = workspace_env(
+        WorkbenchPaths(data_dir=tmp_path / "d", manifest_dir=tmp_path / "m", store=tmp_path / "s.duckdb")
+    )
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "notebooks" / "car.py"), "--dataset", "us-megacap"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"dataset 'us-megacap' is not built under {tmp_path / 'd'} (built: none); "
-        f"build it with `janus data build us-megacap`"]
+        f"build it with `janus data build us-megacap`"
+    ]
 
 
 def test_marimo_check_is_clean():
-    proc = subprocess.run([sys.executable, "-m", "marimo", "check", "--strict", *sorted(
-        str(p) for p in (REPO_ROOT / "notebooks").glob("*.py"))], cwd=REPO_ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "marimo",
+            "check",
+            "--strict",
+            *sorted(str(p) for p in (REPO_ROOT / "notebooks").glob("*.py")),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and not proc.stdout.strip(), f"marimo check:\n{proc.stdout}\n{proc.stderr}"
 
 
@@ -91,8 +122,13 @@ def _markdown_cell(code: str) -> tuple[str, str] | None:
     except (SyntaxError, ValueError):
         return None
     call = stmt.value if isinstance(stmt, ast.Expr) else None
-    if not (isinstance(call, ast.Call) and ast.unparse(call.func) == "mo.md" and len(call.args) == 1
-            and not call.keywords and isinstance(call.args[0], (ast.Constant, ast.JoinedStr))):
+    if not (
+        isinstance(call, ast.Call)
+        and ast.unparse(call.func) == "mo.md"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], (ast.Constant, ast.JoinedStr))
+    ):
         return None
     match = _MARKDOWN.fullmatch(code.strip())
     return None if match is None else (match.group(1), textwrap.dedent("\n" + match.group(3) + "\n").strip())
@@ -105,8 +141,9 @@ def _sql_cell(code: str) -> tuple[str, str, str | None] | None:
         (stmt,) = ast.parse(code).body
     except (SyntaxError, ValueError):
         return None
-    if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)
-            and ast.unparse(stmt.value.func) == "mo.sql"):
+    if not (
+        isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and ast.unparse(stmt.value.func) == "mo.sql"
+    ):
         return None
     match = re.search(r'f"""(.*?)"""', code, re.S)
     engine = next((ast.unparse(k.value) for k in stmt.value.keywords if k.arg == "engine"), None)
@@ -121,8 +158,9 @@ def test_notebook_is_committed_as_marimo_writes_it(name):
     ``codegen.construct_markdown_call``, ``convert.common.format.sql_to_marimo``)."""
     source = (REPO_ROOT / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
     rewritten = MarimoConvert.from_py(source).to_py()
-    assert rewritten == source, "marimo rewrites it:\n" + "".join(difflib.unified_diff(
-        source.splitlines(True), rewritten.splitlines(True), "committed", "as marimo writes it"))
+    assert rewritten == source, "marimo rewrites it:\n" + "".join(
+        difflib.unified_diff(source.splitlines(True), rewritten.splitlines(True), "committed", "as marimo writes it")
+    )
     for cell in MarimoConvert.from_py(source).to_ir().cells:
         code = cell.code.strip()
         if (md := _markdown_cell(code)) is not None:
@@ -136,8 +174,15 @@ def test_notebook_is_committed_as_marimo_writes_it(name):
 def test_the_format_check_sees_an_editor_rewrite():
     assert _markdown_cell('mo.md(\n    f"""\n    **{x}**\n    """\n)') == ("f", "**{x}**")
     assert codegen.construct_markdown_call("**{x}**", '"""', "f") != 'mo.md(\n    f"""\n    **{x}**\n    """\n)'
-    assert _sql_cell('df = mo.sql(\n    f"""\n    SELECT 1\n    """,\n    engine=conn,\n)') == ("df", "SELECT 1", "conn")
-    assert sql_to_marimo("SELECT 1", "df", engine="conn") != 'df = mo.sql(\n    f"""\n    SELECT 1\n    """,\n    engine=conn,\n)'
+    assert _sql_cell('df = mo.sql(\n    f"""\n    SELECT 1\n    """,\n    engine=conn,\n)') == (
+        "df",
+        "SELECT 1",
+        "conn",
+    )
+    assert (
+        sql_to_marimo("SELECT 1", "df", engine="conn")
+        != 'df = mo.sql(\n    f"""\n    SELECT 1\n    """,\n    engine=conn,\n)'
+    )
 
 
 def test_notebooks_run_when_opened():

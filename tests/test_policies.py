@@ -23,15 +23,51 @@ LABELLED = pl.DataFrame(
     {
         "event_id": [f"h{i}" for i in range(6)] + ["t1", "t2", "t3", "t4", "x1"],
         "split": ["historical"] * 6 + ["test", "test", "train", "validation", "test"],
-        "event_type": ["dividend"] * 3 + ["violation"] * 2 + ["industry"] + ["dividend", "violation", "industry",
-                                                                              "unknown", "dividend"],
+        "event_type": ["dividend"] * 3
+        + ["violation"] * 2
+        + ["industry"]
+        + ["dividend", "violation", "industry", "unknown", "dividend"],
         # historical dividend mean +0.01, violation mean -0.02 (2 events), industry one event
         "car": [0.02, 0.01, 0.0, -0.03, -0.01, 0.05, -0.04, 0.03, 0.001, 0.0, None],
-        "direction": ["positive", "positive", "neutral", "negative", "negative", "positive", "negative", "positive",
-                      "positive", "neutral", None],
-        "strength": ["strong", "strong", "weak", "strong", "strong", "strong", "strong", "strong", "weak", "weak", None],
-        "sentiment": ["positive", None, "neutral", "negative", "positive", "positive", "negative", "positive",
-                      "neutral", None, "positive"],
+        "direction": [
+            "positive",
+            "positive",
+            "neutral",
+            "negative",
+            "negative",
+            "positive",
+            "negative",
+            "positive",
+            "positive",
+            "neutral",
+            None,
+        ],
+        "strength": [
+            "strong",
+            "strong",
+            "weak",
+            "strong",
+            "strong",
+            "strong",
+            "strong",
+            "strong",
+            "weak",
+            "weak",
+            None,
+        ],
+        "sentiment": [
+            "positive",
+            None,
+            "neutral",
+            "negative",
+            "positive",
+            "positive",
+            "negative",
+            "positive",
+            "neutral",
+            None,
+            "positive",
+        ],
         "headline": [f"headline {i}" for i in range(11)],
     },
     schema_overrides={"car": pl.Float64},
@@ -50,14 +86,27 @@ def test_every_policy_decides_every_included_event_with_a_structured_completion(
         parsed = parse_completion(row["completion"])
         assert parsed.format_ok and row["format_ok"]
         assert parsed.action == row["action"] and parsed.predicted_event_type == row["predicted_event_type"]
-        assert parsed.predicted_strength == row["predicted_strength"] == ("weak" if row["action"] == "hold" else "strong")
+        assert (
+            parsed.predicted_strength == row["predicted_strength"] == ("weak" if row["action"] == "hold" else "strong")
+        )
         if row["predicted_car"] is not None:
             assert parsed.predicted_car == pytest.approx(row["predicted_car"], abs=5e-7)
 
 
 def test_oracle_trades_strong_events_in_the_true_direction():
     out = make_decisions("oracle", LABELLED)
-    assert out["action"].to_list() == ["long", "long", "hold", "short", "short", "long", "short", "long", "hold", "hold"]
+    assert out["action"].to_list() == [
+        "long",
+        "long",
+        "hold",
+        "short",
+        "short",
+        "long",
+        "short",
+        "long",
+        "hold",
+        "hold",
+    ]
     assert out["predicted_car"].to_list() == LABELLED["car"].drop_nulls().to_list()
     assert out["predicted_event_type"].to_list()[-1] is None  # the true type is outside the taxonomy
 
@@ -72,8 +121,9 @@ def test_type_prior_uses_the_historical_split_only():
     by_id = dict(zip(out["event_id"], out["action"]))
     assert (by_id["t1"], by_id["t2"], by_id["t3"], by_id["t4"]) == ("long", "short", "hold", "hold")
     # changing a non-historical CAR cannot change the prior
-    moved = LABELLED.with_columns(pl.when(pl.col("split") != "historical").then(pl.col("car") * -50)
-                                  .otherwise("car").alias("car"))
+    moved = LABELLED.with_columns(
+        pl.when(pl.col("split") != "historical").then(pl.col("car") * -50).otherwise("car").alias("car")
+    )
     assert make_decisions("type_prior", moved, PolicyConfig(type_prior_min_events=2))["action"].equals(out["action"])
     with pytest.raises(PolicyError, match="split"):
         make_decisions("type_prior", LABELLED.drop("split"))
@@ -81,7 +131,17 @@ def test_type_prior_uses_the_historical_split_only():
 
 def test_sentiment_and_constant_policies():
     assert make_decisions("sentiment", LABELLED)["action"].to_list() == [
-        "long", "hold", "hold", "short", "long", "long", "short", "long", "hold", "hold"]
+        "long",
+        "hold",
+        "hold",
+        "short",
+        "long",
+        "long",
+        "short",
+        "long",
+        "hold",
+        "hold",
+    ]
     long_ = make_decisions("always_long", LABELLED)
     assert set(long_["action"]) == {"long"} and long_["predicted_event_type"].null_count() == long_.height
     assert set(make_decisions("always_hold", LABELLED)["action"]) == {"hold"}

@@ -55,14 +55,17 @@ def test_a_changed_comment_is_a_new_template(tmp_path):
     assert a.sha256 != b.sha256 and b.name == "decision-v1b"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("=== user ===\nhi\n=== system ===\nyou\n", "marker lines"),
-    ("=== system ===\nyou\n", "marker lines"),
-    ("preamble\n=== system ===\nyou\n=== user ===\nhi\n", "line 1: text before"),
-    ("=== system ===\n\n=== user ===\nhi $headline\n", "system section is empty"),
-    ("=== system ===\nyou\n=== user ===\nhi $car\n", "unknown field(s) car"),
-    ("=== system ===\nyou cost $5\n=== user ===\nhi\n", "'$' that starts no field"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("=== user ===\nhi\n=== system ===\nyou\n", "marker lines"),
+        ("=== system ===\nyou\n", "marker lines"),
+        ("preamble\n=== system ===\nyou\n=== user ===\nhi\n", "line 1: text before"),
+        ("=== system ===\n\n=== user ===\nhi $headline\n", "system section is empty"),
+        ("=== system ===\nyou\n=== user ===\nhi $car\n", "unknown field(s) car"),
+        ("=== system ===\nyou cost $5\n=== user ===\nhi\n", "'$' that starts no field"),
+    ],
+)
 def test_bad_templates_fail_with_one_clear_line(text, message):
     with pytest.raises(prompts.PromptError) as info:
         prompts.parse_template(text.encode(), "bad")
@@ -100,10 +103,14 @@ def _distort_after(ds, symbol: str, benchmark: str, day) -> object:
     later = pl.col("date") >= day
     prices = ds.prices.with_columns(
         pl.when((pl.col("symbol") == symbol) & later).then(pl.col(c) * 100.0).otherwise(pl.col(c)).alias(c)
-        for c in ("open", "close"))
+        for c in ("open", "close")
+    )
     benchmarks = ds.benchmarks.with_columns(
-        pl.when((pl.col("benchmark") == benchmark) & later).then(pl.col("close") * 0.01).otherwise(pl.col("close"))
-        .alias("close"))
+        pl.when((pl.col("benchmark") == benchmark) & later)
+        .then(pl.col("close") * 0.01)
+        .otherwise(pl.col("close"))
+        .alias("close")
+    )
     events = ds.events.with_columns(pl.lit(0.9).alias("injected_car"))
     return dataclasses.replace(ds, prices=prices, benchmarks=benchmarks, events=events)
 
@@ -123,18 +130,30 @@ def test_later_prices_never_enter_a_prompt(ds, labelled):
         assert after.equals(before), f"event {ev['event_id']}: a price on or after {ev['event_day']} changed its prompt"
 
         # control: the last close before the decision day is in the prompt, so moving it must show
-        state_day = ds.prices.filter((pl.col("symbol") == ev["symbol"]) & (pl.col("date") < ev["event_day"]))["date"].max()
-        moved = dataclasses.replace(ds, prices=ds.prices.with_columns(
-            pl.when((pl.col("symbol") == ev["symbol"]) & (pl.col("date") == state_day)).then(pl.col("close") * 2.0)
-            .otherwise(pl.col("close")).alias("close")))
+        state_day = ds.prices.filter((pl.col("symbol") == ev["symbol"]) & (pl.col("date") < ev["event_day"]))[
+            "date"
+        ].max()
+        moved = dataclasses.replace(
+            ds,
+            prices=ds.prices.with_columns(
+                pl.when((pl.col("symbol") == ev["symbol"]) & (pl.col("date") == state_day))
+                .then(pl.col("close") * 2.0)
+                .otherwise(pl.col("close"))
+                .alias("close")
+            ),
+        )
         assert not prompts.render_prompts(moved, one, t)["prompt_user"].equals(before["prompt_user"])
 
 
 def test_decision_events_are_the_included_events_of_the_split_in_time_order(labelled):
     test = prompts.decision_events(labelled, "test")
-    expected = labelled.filter(pl.col("car").is_not_null() & (pl.col("split") == "test")).sort("published_at", "event_id")
+    expected = labelled.filter(pl.col("car").is_not_null() & (pl.col("split") == "test")).sort(
+        "published_at", "event_id"
+    )
     assert test["event_id"].to_list() == expected["event_id"].to_list()
-    assert prompts.decision_events(labelled, "test", limit=7)["event_id"].to_list() == expected["event_id"].to_list()[:7]
+    assert (
+        prompts.decision_events(labelled, "test", limit=7)["event_id"].to_list() == expected["event_id"].to_list()[:7]
+    )
     with pytest.raises(prompts.PromptError, match="unknown split 'dev'"):
         prompts.decision_events(labelled, "dev")
 

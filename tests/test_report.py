@@ -35,12 +35,12 @@ SECTION_RE = re.compile(r'<section id="([^"]+)">')
 def section_html(html: str, anchor: str) -> str:
     """The HTML of one section of the report."""
     start = html.index(f'<section id="{anchor}">')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]
 
 
 def banner_html(html: str) -> str | None:
     """The integrity banner when it is the first thing in the body, else None."""
-    body = html[html.index("<body>"):]
+    body = html[html.index("<body>") :]
     m = re.match(r'<body>\s*<div class="banner" id="tampered" role="alert">(.*?)</div>', body, re.S)
     return m.group(1) if m else None
 
@@ -50,8 +50,10 @@ def banner_html(html: str) -> str | None:
 
 
 def test_caar_band_matches_scipy_and_statsmodels():
-    rows = [{"event_type": t, "n": len(c), "caar": float(np.mean(c)), "std_car": float(np.std(c, ddof=1))}
-            for t, c in sorted(CARS.items())]
+    rows = [
+        {"event_type": t, "n": len(c), "caar": float(np.mean(c)), "std_car": float(np.std(c, ddof=1))}
+        for t, c in sorted(CARS.items())
+    ]
     rows.append({"event_type": "single", "n": 1, "caar": 0.01, "std_car": None})
     rows.append({"event_type": "flat", "n": 3, "caar": 0.01, "std_car": 0.0})
     out = caar_confidence_band(pl.DataFrame(rows), 0.90)
@@ -114,8 +116,13 @@ def test_chart_svg_prefixes_element_ids_so_charts_can_share_a_page():
 def test_chart_text_from_the_evidence_is_escaped_in_the_svg():
     from janus_core.report.charts import chart_svg, count_bar_chart
 
-    frame = pl.DataFrame({"event_type": ["<script>alert(1)</script>&", "dividend"], "strength_label": ["strong", "weak"],
-                          "count": [1, 2]})
+    frame = pl.DataFrame(
+        {
+            "event_type": ["<script>alert(1)</script>&", "dividend"],
+            "strength_label": ["strong", "weak"],
+            "count": [1, 2],
+        }
+    )
     svg = chart_svg(count_bar_chart(frame, "event_type", "strength_label"), "x")
     assert "<script" not in svg and "&lt;script&gt;" in svg
 
@@ -141,9 +148,15 @@ def test_handmade_folder_renders_every_section_in_order(handmade):
     codes = {r.code for r in gate.evaluate_gate(handmade, "paper").reasons}
     for code in sorted(codes):
         assert f'<td class="rcode">{code}</td>' in verdict and jinja_escape(REASON_TEXT[code]) in verdict, code
-    for code in ("janus_event_car_evidence_insufficient", "janus_hgrm_reward_evidence_insufficient",
-                 "artifact_authority_provenance_invalid", "artifact_authority_not_authoritative",
-                 "promotion_authority_ineligible", "janus_q_evidence_incomplete", "janus_empirical_authority_missing"):
+    for code in (
+        "janus_event_car_evidence_insufficient",
+        "janus_hgrm_reward_evidence_insufficient",
+        "artifact_authority_provenance_invalid",
+        "artifact_authority_not_authoritative",
+        "promotion_authority_ineligible",
+        "janus_q_evidence_incomplete",
+        "janus_empirical_authority_missing",
+    ):
         assert code in verdict, code
         assert str(jinja_escape(REASON_TEXT[code])) in verdict, code
     # the candidate id is escaped, never injected
@@ -159,8 +172,14 @@ def jinja_escape(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("anchor", "table"),
-    [("labels", "tau_sweep"), ("reward", "ablations"), ("reward", "constant_policy_check"),
-     ("backtest", "nav"), ("backtest", "holding_period_sweep"), ("backtest", "metrics")],
+    [
+        ("labels", "tau_sweep"),
+        ("reward", "ablations"),
+        ("reward", "constant_policy_check"),
+        ("backtest", "nav"),
+        ("backtest", "holding_period_sweep"),
+        ("backtest", "metrics"),
+    ],
 )
 def test_missing_analysis_table_is_an_explicit_note_in_its_section(handmade, anchor, table):
     html = render_report(handmade).read_text(encoding="utf-8")
@@ -201,11 +220,17 @@ def test_render_is_byte_deterministic_across_renders_and_hash_seeds(handmade, tm
     first = render_report(handmade).read_bytes()
     second = render_report(handmade).read_bytes()  # report.html now exists in the folder
     assert first == second
-    code = ("import sys; sys.path.insert(0, 'tests'); from janus_core.report.render import render_report; "
-            f"render_report({str(handmade)!r})")
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from janus_core.report.render import render_report; "
+        f"render_report({str(handmade)!r})"
+    )
     for seed, threads in (("1", "1"), ("12345", "2")):
-        subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True,
-                       env={"PYTHONHASHSEED": seed, "POLARS_MAX_THREADS": threads, "PATH": "/usr/bin:/bin"})
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO_ROOT,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "POLARS_MAX_THREADS": threads, "PATH": "/usr/bin:/bin"},
+        )
         assert (handmade / REPORT_FILE).read_bytes() == first, f"bytes changed with {seed=} {threads=}"
 
 
@@ -235,8 +260,12 @@ def test_config_limits_rows_and_says_where_the_rest_is(handmade):
     )
 
     folder = load_evidence_folder(handmade)
-    small = build_report_html(folder, check_integrity(handmade, folder, None), gate_outcome(handmade, "paper", None),
-                              ReportConfig(max_table_rows=3))
+    small = build_report_html(
+        folder,
+        check_integrity(handmade, folder, None),
+        gate_outcome(handmade, "paper", None),
+        ReportConfig(max_table_rows=3),
+    )
     assert "Showing the first 3 of 11 rows; the full table is analysis/labelled_car.csv." in small
 
 
@@ -264,8 +293,10 @@ def test_cli_writes_the_report_and_fails_clearly_without_a_folder(handmade, tmp_
 @pytest.fixture(scope="module")
 def sample_export(sample_workspace, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample-export") / "evidence"
-    pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
-                                          record_run=False), sample_workspace)
+    pipeline.export(
+        pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
+        sample_workspace,
+    )
     return out
 
 
@@ -285,7 +316,8 @@ def test_sample_export_report_has_every_section_and_every_reason_code(sample_cop
         assert "Verified: every file digest" in integrity
         assert "also match the dataset manifest synthetic-ashare.json." in integrity
         assert str(sample_workspace.manifest_path("synthetic-ashare").parent) not in html, (
-            "report bytes must not depend on where the workspace lives")
+            "report bytes must not depend on where the workspace lives"
+        )
         verdict_obj = gate.evaluate_gate(sample_copy, target)
         verdict = section_html(html, "verdict")
         codes = {r.code for r in verdict_obj.reasons}
@@ -294,8 +326,11 @@ def test_sample_export_report_has_every_section_and_every_reason_code(sample_cop
             continue
         assert f"NOT PROMOTABLE to {target}" in verdict
         # synthetic evidence: the authority reasons are among them
-        assert {"artifact_authority_provenance_invalid", "janus_event_car_evidence_insufficient",
-                "janus_hgrm_reward_evidence_insufficient"} <= codes
+        assert {
+            "artifact_authority_provenance_invalid",
+            "janus_event_car_evidence_insufficient",
+            "janus_hgrm_reward_evidence_insufficient",
+        } <= codes
         for code in codes:
             assert f'<td class="rcode">{code}</td>' in verdict, code
             assert jinja_escape(REASON_TEXT[code]) in verdict, code
@@ -338,26 +373,35 @@ def test_rerun_commands_in_the_report_reproduce_the_folder(sample_copy, sample_w
     env_part, _, cmd = line.partition(" uv run --frozen janus ")
     assert env_part.startswith("SOURCE_DATE_EPOCH="), line
     monkeypatch.setenv("SOURCE_DATE_EPOCH", env_part.split("=", 1)[1])
-    for var, value in (("JANUS_DATA_DIR", sample_workspace.data_dir), ("JANUS_MANIFEST_DIR", sample_workspace.manifest_dir),
-                       ("JANUS_STORE", sample_workspace.store)):
+    for var, value in (
+        ("JANUS_DATA_DIR", sample_workspace.data_dir),
+        ("JANUS_MANIFEST_DIR", sample_workspace.manifest_dir),
+        ("JANUS_STORE", sample_workspace.store),
+    ):
         monkeypatch.setenv(var, str(value))
     out = tmp_path / "rerun"
     assert janus_main([*cmd.replace("--out OUT", f"--out {out}").split(), "--no-record"]) == 0
-    files_part = repro[repro.index("SHA-256 of every file"):]
-    files_part = files_part[:files_part.index("</table>")]
+    files_part = repro[repro.index("SHA-256 of every file") :]
+    files_part = files_part[: files_part.index("</table>")]
     table = dict(re.findall(r'<tr><td(?: class="code")?>([^<]+)</td><td class="code">([0-9a-f]{64})</td>', files_part))
     assert len(table) >= 9 and "run-manifest.json" in table
-    rerun = {p.relative_to(out).as_posix(): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()
-             and p.name != REPORT_FILE}
+    rerun = {
+        p.relative_to(out).as_posix(): sha256_file(p)
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != REPORT_FILE
+    }
     # the run manifest also records the checkout (git commit, source hashes), which the report's recipe pins
     # with `git checkout`; in a shared working tree HEAD may move between the two exports, so compare it
     # without those fields, and every other file byte for byte
     assert {k: v for k, v in rerun.items() if k != "run-manifest.json"} == {
-        k: v for k, v in table.items() if k != "run-manifest.json"}
+        k: v for k, v in table.items() if k != "run-manifest.json"
+    }
     checkout = ("git_commit", "sources", "self_hash")
     before = json.loads((sample_copy / "run-manifest.json").read_text())
     after = json.loads((out / "run-manifest.json").read_text())
-    assert {k: v for k, v in after.items() if k not in checkout} == {k: v for k, v in before.items() if k not in checkout}
+    assert {k: v for k, v in after.items() if k not in checkout} == {
+        k: v for k, v in before.items() if k not in checkout
+    }
     if after["git_commit"] == before["git_commit"] and after["sources"] == before["sources"]:
         assert rerun["run-manifest.json"] == table["run-manifest.json"]
 
@@ -395,21 +439,39 @@ def test_tampered_sample_export_says_so_at_the_top(sample_copy, sample_workspace
 def test_sample_export_report_is_byte_deterministic(sample_copy, sample_workspace):
     first = render_report(sample_copy, paths=sample_workspace).read_bytes()
     assert render_report(sample_copy, paths=sample_workspace).read_bytes() == first
-    code = ("from janus_core.paths import WorkbenchPaths; from janus_core.report.render import render_report; "
-            f"render_report({str(sample_copy)!r}, paths=WorkbenchPaths.from_env())")
-    env = {"PYTHONHASHSEED": "4242", "POLARS_MAX_THREADS": "2", "PATH": "/usr/bin:/bin",
-           "JANUS_DATA_DIR": str(sample_workspace.data_dir), "JANUS_MANIFEST_DIR": str(sample_workspace.manifest_dir),
-           "JANUS_STORE": str(sample_workspace.store)}
+    code = (
+        "from janus_core.paths import WorkbenchPaths; from janus_core.report.render import render_report; "
+        f"render_report({str(sample_copy)!r}, paths=WorkbenchPaths.from_env())"
+    )
+    env = {
+        "PYTHONHASHSEED": "4242",
+        "POLARS_MAX_THREADS": "2",
+        "PATH": "/usr/bin:/bin",
+        "JANUS_DATA_DIR": str(sample_workspace.data_dir),
+        "JANUS_MANIFEST_DIR": str(sample_workspace.manifest_dir),
+        "JANUS_STORE": str(sample_workspace.store),
+    }
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, env=env)
     assert (sample_copy / REPORT_FILE).read_bytes() == first, "bytes changed in another process"
 
 
 def test_sample_export_every_analysis_table_is_shown_or_explicitly_missing(sample_copy):
     html = render_report(sample_copy).read_text(encoding="utf-8")
-    where = {"car_labels": "labels", "caar_by_type": "event-study", "exclusions": "event-study",
-             "caar_path": "event-study", "significance": "event-study",
-             "decision_mapping": "reward", "tau_sweep": "labels", "reward_rows": "reward", "ablations": "reward",
-             "constant_policy": "reward", "nav": "backtest", "holding_period": "backtest", "metrics": "backtest"}
+    where = {
+        "car_labels": "labels",
+        "caar_by_type": "event-study",
+        "exclusions": "event-study",
+        "caar_path": "event-study",
+        "significance": "event-study",
+        "decision_mapping": "reward",
+        "tau_sweep": "labels",
+        "reward_rows": "reward",
+        "ablations": "reward",
+        "constant_policy": "reward",
+        "nav": "backtest",
+        "holding_period": "backtest",
+        "metrics": "backtest",
+    }
     names = ReportConfig().tables
     assert {"caar_path", "significance_by_type"} <= {p.stem for p in (sample_copy / "analysis").iterdir()}
     for key, anchor in sorted(where.items()):
@@ -435,8 +497,9 @@ def test_real_replay_export_reads_lane_pass_research_fail_for_paper(tmp_path):
     paths = WorkbenchPaths(data_dir=tmp_path / "data", manifest_dir=tmp_path / "manifests", store=tmp_path / "s.duckdb")
     build_sample("us-megacap", paths, progress=False)
     out = tmp_path / "evidence"
-    pipeline.export(pipeline.ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out,
-                                          record_run=False), paths)
+    pipeline.export(
+        pipeline.ExportConfig(dataset="us-megacap", decisions="type_prior", out_dir=out, record_run=False), paths
+    )
     html = render_report(out, "paper", paths=paths).read_text(encoding="utf-8")
     assert banner_html(html) is None
     verdict = section_html(html, "verdict")
@@ -491,10 +554,14 @@ def test_reward_hacking_check_verdict_in_plain_words(handmade, flagged):
         "mean_final_reward": [0.05 if flagged else -0.12, -0.3, -0.25],
         "skilled_mean_reward": [0.7, 0.7, 0.7],
     }
-    frame = pl.DataFrame(rows).with_columns(
-        margin_vs_skilled=pl.col("skilled_mean_reward") - pl.col("mean_final_reward"),
-        margin_vs_zero=-pl.col("mean_final_reward"),
-    ).with_columns(flagged=pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= 0)
+    frame = (
+        pl.DataFrame(rows)
+        .with_columns(
+            margin_vs_skilled=pl.col("skilled_mean_reward") - pl.col("mean_final_reward"),
+            margin_vs_zero=-pl.col("mean_final_reward"),
+        )
+        .with_columns(flagged=pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= 0)
+    )
     frame.write_csv(handmade / "analysis" / "constant_policy_check.csv")
     reward = section_html(render_report(handmade).read_text(encoding="utf-8"), "reward")
     if flagged:

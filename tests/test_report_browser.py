@@ -16,8 +16,14 @@ from janus_core import pipeline
 from janus_core.evidence import schema
 
 CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _chromium() -> Path:
@@ -25,16 +31,20 @@ def _chromium() -> Path:
         return CHROMIUM
     found = shutil.which("chromium")
     if found is None:
-        pytest.skip("no Chromium binary at /usr/bin/chromium or on PATH: install Debian's `chromium` package "
-                    "(apt-get install -y chromium), as .ci/run does, to run the offline-render test")
+        pytest.skip(
+            "no Chromium binary at /usr/bin/chromium or on PATH: install Debian's `chromium` package "
+            "(apt-get install -y chromium), as .ci/run does, to run the offline-render test"
+        )
     return Path(found)
 
 
 @pytest.fixture(scope="module")
 def sample_report(sample_workspace, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser-export") / "evidence"
-    pipeline.export(pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out,
-                                          record_run=False), sample_workspace)
+    pipeline.export(
+        pipeline.ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False),
+        sample_workspace,
+    )
     return out / schema.REPORT_REF  # the report the export itself rendered
 
 

@@ -27,21 +27,43 @@ def _csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def folder(tmp_path: Path, *, sharpe_ci=(0.5, 2.5), diff_ci=(0.1, 1.5), trades=80, days=150,
-           dsr: float | None = 0.99, trials=3) -> Path:
+def folder(
+    tmp_path: Path, *, sharpe_ci=(0.5, 2.5), diff_ci=(0.1, 1.5), trades=80, days=150, dsr: float | None = 0.99, trials=3
+) -> Path:
     out = tmp_path / "ev"
     (out / "gates").mkdir(parents=True)
     (out / "gates/janus-q-evidence-v1.json").write_text(json.dumps({"candidate_id": CANDIDATE}))
-    base = {"sharpe_diff": 0, "sharpe_diff_ci_low": 0, "sharpe_diff_ci_high": 0, "da": 0.5, "da_ci_low": 0.45,
-            "da_ci_high": 0.55, "n_executed": 90}
-    _csv(out / "analysis/metrics.csv", [
-        {"policy": "always_long", "sharpe": 0.3, "sharpe_ci_low": -1.0, "sharpe_ci_high": 1.6, **base},
-        {"policy": CANDIDATE, "sharpe": sum(sharpe_ci) / 2, "sharpe_ci_low": sharpe_ci[0],
-         "sharpe_ci_high": sharpe_ci[1], **base, "sharpe_diff": 1.0, "sharpe_diff_ci_low": diff_ci[0],
-         "sharpe_diff_ci_high": diff_ci[1], "da": 0.58, "n_executed": trades},
-    ])
+    base = {
+        "sharpe_diff": 0,
+        "sharpe_diff_ci_low": 0,
+        "sharpe_diff_ci_high": 0,
+        "da": 0.5,
+        "da_ci_low": 0.45,
+        "da_ci_high": 0.55,
+        "n_executed": 90,
+    }
+    _csv(
+        out / "analysis/metrics.csv",
+        [
+            {"policy": "always_long", "sharpe": 0.3, "sharpe_ci_low": -1.0, "sharpe_ci_high": 1.6, **base},
+            {
+                "policy": CANDIDATE,
+                "sharpe": sum(sharpe_ci) / 2,
+                "sharpe_ci_low": sharpe_ci[0],
+                "sharpe_ci_high": sharpe_ci[1],
+                **base,
+                "sharpe_diff": 1.0,
+                "sharpe_diff_ci_low": diff_ci[0],
+                "sharpe_diff_ci_high": diff_ci[1],
+                "da": 0.58,
+                "n_executed": trades,
+            },
+        ],
+    )
     nav = [{"series": CANDIDATE, "kind": "candidate", "date": f"d{i}", "nav": 1 + 0.001 * i} for i in range(days + 1)]
-    nav += [{"series": "bench", "kind": "benchmark", "date": f"d{i}", "nav": 1 + 0.001 * (i % 3)} for i in range(days + 1)]
+    nav += [
+        {"series": "bench", "kind": "benchmark", "date": f"d{i}", "nav": 1 + 0.001 * (i % 3)} for i in range(days + 1)
+    ]
     _csv(out / "analysis/nav.csv", nav)
     if dsr is not None:
         _csv(out / "analysis/overfitting.csv", [{"n_trials": trials, "deflated_sharpe": dsr}])
@@ -59,14 +81,17 @@ def test_a_candidate_that_clears_every_threshold_passes(tmp_path):
     assert v.headline["baselines"] == {"always_long": 0.3} and "bench" in v.headline["benchmarks"]
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [
-    ({"trades": 10}, "research_too_few_trades"),
-    ({"days": 40}, "research_test_window_too_short"),
-    ({"sharpe_ci": (-3.44, 1.62)}, "research_sharpe_not_positive"),
-    ({"diff_ci": (-0.2, 1.0)}, "research_not_beating_baseline"),
-    ({"dsr": 0.5}, "research_deflated_sharpe_below_threshold"),
-    ({"dsr": None}, "research_deflated_sharpe_missing"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"trades": 10}, "research_too_few_trades"),
+        ({"days": 40}, "research_test_window_too_short"),
+        ({"sharpe_ci": (-3.44, 1.62)}, "research_sharpe_not_positive"),
+        ({"diff_ci": (-0.2, 1.0)}, "research_not_beating_baseline"),
+        ({"dsr": 0.5}, "research_deflated_sharpe_below_threshold"),
+        ({"dsr": None}, "research_deflated_sharpe_missing"),
+    ],
+)
 def test_each_threshold_fails_on_its_own(tmp_path, kwargs, code):
     v = evaluate_research(folder(tmp_path, **kwargs))
     assert not v.passed and codes(v) == [code]

@@ -46,14 +46,32 @@ LABELS = pl.DataFrame(
 
 
 def decision(event_id, action, etype=None, car=None, *, ok=True, completion=None, rationale=None, strategy="s"):
-    return {"event_id": event_id, "strategy_id": strategy, "action": action, "predicted_event_type": etype,
-            "predicted_car": car, "format_ok": ok, "completion": completion, "rationale": rationale}
+    return {
+        "event_id": event_id,
+        "strategy_id": strategy,
+        "action": action,
+        "predicted_event_type": etype,
+        "predicted_car": car,
+        "format_ok": ok,
+        "completion": completion,
+        "rationale": rationale,
+    }
 
 
 def frame(rows):
-    return pl.DataFrame(rows, schema={"event_id": pl.String, "strategy_id": pl.String, "action": pl.String,
-                                      "predicted_event_type": pl.String, "predicted_car": pl.Float64,
-                                      "format_ok": pl.Boolean, "completion": pl.String, "rationale": pl.String})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "event_id": pl.String,
+            "strategy_id": pl.String,
+            "action": pl.String,
+            "predicted_event_type": pl.String,
+            "predicted_car": pl.Float64,
+            "format_ok": pl.Boolean,
+            "completion": pl.String,
+            "rationale": pl.String,
+        },
+    )
 
 
 def one(row, cfg=None, labels=LABELS) -> dict:
@@ -67,64 +85,155 @@ def one(row, cfg=None, labels=LABELS) -> dict:
 # w_dir 1, w_evt 0.5, w_fmt 0.2, w_pnl 20, w_mag 0.3, clip 3.
 CASES = [
     # right direction, type and CAR: 1 + 0.5 + 0.2 + 20 * (0.03 - 0.0015) + 0.3
-    ("perfect long", decision("E1", "long", "dividend", 0.03),
-     dict(direction_gate="match", event_type_gate="match", s_dir=1.0, g_dir=1.0, r_evt=1.0, m_evt=1.0,
-          r_pnl=0.0285, r_mag=1.0, r_fmt=1.0, strength_penalty=0.0, pnl_reward=0.57, magnitude_reward=0.3,
-          final_reward=2.57)),
+    (
+        "perfect long",
+        decision("E1", "long", "dividend", 0.03),
+        dict(
+            direction_gate="match",
+            event_type_gate="match",
+            s_dir=1.0,
+            g_dir=1.0,
+            r_evt=1.0,
+            m_evt=1.0,
+            r_pnl=0.0285,
+            r_mag=1.0,
+            r_fmt=1.0,
+            strength_penalty=0.0,
+            pnl_reward=0.57,
+            magnitude_reward=0.3,
+            final_reward=2.57,
+        ),
+    ),
     # wrong direction closes the gate: -2 + 0.5 + 0.2; the PnL and magnitude terms are off
-    ("wrong direction", decision("E1", "short", "dividend", -0.03),
-     dict(direction_gate="mismatch", s_dir=-2.0, g_dir=0.0, r_pnl=-0.0315, r_mag=math.exp(-4.5),
-          pnl_reward=0.0, magnitude_reward=0.0, final_reward=-1.3)),
+    (
+        "wrong direction",
+        decision("E1", "short", "dividend", -0.03),
+        dict(
+            direction_gate="mismatch",
+            s_dir=-2.0,
+            g_dir=0.0,
+            r_pnl=-0.0315,
+            r_mag=math.exp(-4.5),
+            pnl_reward=0.0,
+            magnitude_reward=0.0,
+            final_reward=-1.3,
+        ),
+    ),
     # wrong type: r_evt -0.5, PnL halved: 1 - 0.25 + 0.2 + 20 * 0.5 * 0.0285
-    ("wrong type", decision("E1", "long", "violation"),
-     dict(event_type_gate="mismatch", r_evt=-0.5, m_evt=0.5, r_mag=0.0, pnl_reward=0.285, final_reward=1.235)),
+    (
+        "wrong type",
+        decision("E1", "long", "violation"),
+        dict(event_type_gate="mismatch", r_evt=-0.5, m_evt=0.5, r_mag=0.0, pnl_reward=0.285, final_reward=1.235),
+    ),
     # missing type: r_evt -0.25, PnL halved: 1 - 0.125 + 0.2 + 0.285
-    ("missing type", decision("E1", "long"),
-     dict(event_type_gate="unknown", r_evt=-0.25, m_evt=0.5, final_reward=1.36)),
+    (
+        "missing type",
+        decision("E1", "long"),
+        dict(event_type_gate="unknown", r_evt=-0.25, m_evt=0.5, final_reward=1.36),
+    ),
     # hold on a strong event, direction from c_hat: 1 + 0.5 + 0.2 + 0.3 exp(-0.5) - 0.1
-    ("hold strong with c_hat", decision("E1", "hold", "dividend", 0.01),
-     dict(direction_gate="match", r_pnl=0.0, r_mag=math.exp(-0.5), strength_penalty=0.1,
-          final_reward=1.6 + 0.3 * math.exp(-0.5))),
+    (
+        "hold strong with c_hat",
+        decision("E1", "hold", "dividend", 0.01),
+        dict(
+            direction_gate="match",
+            r_pnl=0.0,
+            r_mag=math.exp(-0.5),
+            strength_penalty=0.1,
+            final_reward=1.6 + 0.3 * math.exp(-0.5),
+        ),
+    ),
     # hold with no c_hat expresses no direction: neutral, -0.25 + 0.5 + 0.2 - 0.1
-    ("hold strong no c_hat", decision("E1", "hold", "dividend"),
-     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, final_reward=0.35)),
+    (
+        "hold strong no c_hat",
+        decision("E1", "hold", "dividend"),
+        dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, final_reward=0.35),
+    ),
     # abstention (hold, no type, c_hat 0) on a strong event: the gate closes, so c_hat 0 earns no
     # magnitude for being near the CAR: -0.25 - 0.125 + 0.2 - 0.1
-    ("abstain strong", decision("E1", "hold", None, 0.0),
-     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_mag=math.exp(-1.125), magnitude_reward=0.0,
-          pnl_reward=0.0, strength_penalty=0.1, final_reward=-0.275)),
+    (
+        "abstain strong",
+        decision("E1", "hold", None, 0.0),
+        dict(
+            direction_gate="neutral",
+            s_dir=-0.25,
+            g_dir=0.0,
+            r_mag=math.exp(-1.125),
+            magnitude_reward=0.0,
+            pnl_reward=0.0,
+            strength_penalty=0.1,
+            final_reward=-0.275,
+        ),
+    ),
     # ... and on a weak event that moved (no skip penalty): -0.25 - 0.125 + 0.2, still below zero
-    ("abstain weak", decision("E3", "hold", None, 0.0),
-     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_mag=math.exp(-0.00125), magnitude_reward=0.0,
-          strength_penalty=0.0, final_reward=-0.175)),
+    (
+        "abstain weak",
+        decision("E3", "hold", None, 0.0),
+        dict(
+            direction_gate="neutral",
+            s_dir=-0.25,
+            g_dir=0.0,
+            r_mag=math.exp(-0.00125),
+            magnitude_reward=0.0,
+            strength_penalty=0.0,
+            final_reward=-0.175,
+        ),
+    ),
     # trading a weak event: PnL 20 * (0.001 - 0.0015) = -0.01, penalty 0.2: 1 + 0.5 + 0.2 - 0.01 + 0.3 - 0.2
-    ("trade weak", decision("E3", "long", "industry", 0.001),
-     dict(direction_gate="match", r_pnl=-0.0005, pnl_reward=-0.01, strength_penalty=0.2, final_reward=1.79)),
+    (
+        "trade weak",
+        decision("E3", "long", "industry", 0.001),
+        dict(direction_gate="match", r_pnl=-0.0005, pnl_reward=-0.01, strength_penalty=0.2, final_reward=1.79),
+    ),
     # trading a neutral event: neutral (-0.25, gate closed), weak-trade penalty: -0.25 + 0.5 + 0.2 - 0.2
-    ("trade neutral", decision("E4", "long", "financing"),
-     dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_pnl=-0.0015, pnl_reward=0.0, final_reward=0.25)),
+    (
+        "trade neutral",
+        decision("E4", "long", "financing"),
+        dict(direction_gate="neutral", s_dir=-0.25, g_dir=0.0, r_pnl=-0.0015, pnl_reward=0.0, final_reward=0.25),
+    ),
     # holding a neutral event with c_hat 0: match, 1 + 0.5 + 0.2 + 0.3
-    ("hold neutral", decision("E4", "hold", "financing", 0.0),
-     dict(direction_gate="match", s_dir=1.0, strength_penalty=0.0, final_reward=2.0)),
+    (
+        "hold neutral",
+        decision("E4", "hold", "financing", 0.0),
+        dict(direction_gate="match", s_dir=1.0, strength_penalty=0.0, final_reward=2.0),
+    ),
     # a hold's c_hat inside the neutral band (5 bps) expresses no direction: still a match with a
     # neutral event, magnitude exp(-0.0004^2 / 0.0008): 1 + 0.5 + 0.2 + 0.3 exp(-0.0002)
-    ("hold neutral in band", decision("E4", "hold", "financing", 0.0004),
-     dict(direction_gate="match", r_mag=math.exp(-0.0002), final_reward=1.7 + 0.3 * math.exp(-0.0002))),
+    (
+        "hold neutral in band",
+        decision("E4", "hold", "financing", 0.0004),
+        dict(direction_gate="match", r_mag=math.exp(-0.0002), final_reward=1.7 + 0.3 * math.exp(-0.0002)),
+    ),
     # just outside the band it is a direction: neutral gate on a neutral event
-    ("hold outside band", decision("E4", "hold", "financing", 0.0006),
-     dict(direction_gate="neutral", s_dir=-0.25)),
+    ("hold outside band", decision("E4", "hold", "financing", 0.0006), dict(direction_gate="neutral", s_dir=-0.25)),
     # PnL clipped at rho: 20 * 0.05 = 1: 1 + 0.5 + 0.2 + 1 + 0.3 = 3, not clipped by the final clip
-    ("pnl clip", decision("E6", "long", "risk_warning", 0.08),
-     dict(r_pnl=0.05, pnl_reward=1.0, final_reward=3.0, final_reward_unclipped=3.0, clipped=False)),
+    (
+        "pnl clip",
+        decision("E6", "long", "risk_warning", 0.08),
+        dict(r_pnl=0.05, pnl_reward=1.0, final_reward=3.0, final_reward_unclipped=3.0, clipped=False),
+    ),
     # true type outside the taxonomy: nothing to judge (r_evt 0, m_evt 1): 1 + 0.2 + 20 * 0.0185
-    ("unknown true type", decision("E7", "long", "dividend"),
-     dict(event_type_gate="unknown", r_evt=0.0, m_evt=1.0, pnl_reward=0.37, final_reward=1.57)),
+    (
+        "unknown true type",
+        decision("E7", "long", "dividend"),
+        dict(event_type_gate="unknown", r_evt=0.0, m_evt=1.0, pnl_reward=0.37, final_reward=1.57),
+    ),
     # malformed and verbose output, which says nothing: a hold with no type (the parser's reading) on a
     # strong event: neutral gate, s_dir -0.25 (an abstention on an event that moved), r_evt -0.25,
     # r_fmt -1 - 0.5, skip penalty: -0.25 - 0.125 - 0.3 - 0.1
-    ("malformed verbose", decision("E2", "hold", ok=False, completion="x" * 4001),
-     dict(direction_gate="neutral", s_dir=-0.25, r_evt=-0.25, r_fmt=-1.5, process_reward=-0.3,
-          strength_penalty=0.1, final_reward=-0.775)),
+    (
+        "malformed verbose",
+        decision("E2", "hold", ok=False, completion="x" * 4001),
+        dict(
+            direction_gate="neutral",
+            s_dir=-0.25,
+            r_evt=-0.25,
+            r_fmt=-1.5,
+            process_reward=-0.3,
+            strength_penalty=0.1,
+            final_reward=-0.775,
+        ),
+    ),
 ]
 
 
@@ -134,8 +243,14 @@ def test_hgrm_components_on_hand_computed_cases(name, row, expected):
     assert got["mapped"] is True and got["unmapped_reason"] is None
     for key, value in expected.items():
         assert got[key] == (pytest.approx(value, abs=1e-12) if isinstance(value, float) else value), key
-    parts = (got["direction_reward"] + got["event_reward"] + got["pnl_reward"] + got["magnitude_reward"]
-             + got["process_reward"] - got["strength_penalty"])
+    parts = (
+        got["direction_reward"]
+        + got["event_reward"]
+        + got["pnl_reward"]
+        + got["magnitude_reward"]
+        + got["process_reward"]
+        - got["strength_penalty"]
+    )
     assert got["final_reward_unclipped"] == pytest.approx(parts, abs=1e-12)
 
 
@@ -169,8 +284,7 @@ def test_predicted_strength_does_not_dodge_the_penalty():
     "switch, row, expected",
     [
         # gate open: the wrong-direction trade's loss and magnitude now count
-        ("use_direction_gate", decision("E1", "short", "dividend", -0.03),
-         -1.3 + 20 * -0.0315 + 0.3 * math.exp(-4.5)),
+        ("use_direction_gate", decision("E1", "short", "dividend", -0.03), -1.3 + 20 * -0.0315 + 0.3 * math.exp(-4.5)),
         # no type term and no discount: 1 + 0.2 + 20 * 0.0285
         ("use_event_gate", decision("E1", "long", "violation"), 1.77),
         ("use_pnl", decision("E1", "long", "dividend", 0.03), 2.0),
@@ -211,8 +325,9 @@ def test_score_rejects_bad_labels():
         score(frame([decision("E1", "long")]), LABELS.drop("strength"))
     with pytest.raises(RewardError, match="row 1, column 'event_id'"):
         score(frame([decision("E1", "long")]), pl.concat([LABELS.head(1), LABELS.head(1)]))
-    bad = LABELS.with_columns(pl.when(pl.col("event_id") == "E2").then(pl.lit("up")).otherwise("direction")
-                              .alias("direction"))
+    bad = LABELS.with_columns(
+        pl.when(pl.col("event_id") == "E2").then(pl.lit("up")).otherwise("direction").alias("direction")
+    )
     with pytest.raises(RewardError, match="row 1, column 'direction'"):
         score(frame([decision("E1", "long")]), bad)
 
@@ -261,7 +376,11 @@ def test_lane_scaffold_on_the_contract_numbers(row, dgate, tgate, pnl, mag, proc
 
 def test_lane_scaffold_gate_values_and_clip():
     cfg = reward_profile("lane_scaffold")
-    assert (cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral) == (1, -1, -0.5)
+    assert (cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral) == (
+        1,
+        -1,
+        -0.5,
+    )
     assert (cfg.scaffold_type_match, cfg.scaffold_type_mismatch, cfg.scaffold_type_unknown) == (1, 0.4, 0.7)
     assert (cfg.scaffold_cost_bps, cfg.scaffold_process_bonus, cfg.final_clip) == (5, 0.10, 3)
     big = LABELS.with_columns(pl.when(pl.col("event_id") == "E6").then(5.0).otherwise("car").alias("car"))
@@ -294,8 +413,13 @@ def reference_hgrm(d: dict, lab: dict, cfg: HgrmConfig) -> float:
         r_fmt -= cfg.verbosity_penalty
     strong = lab["strength"] == "strong"
     pen = cfg.penalty_trade_weak if (a != 0 and not strong) else cfg.penalty_skip_strong if (a == 0 and strong) else 0.0
-    total = (cfg.w_dir * s_dir + cfg.w_evt * r_evt + cfg.w_fmt * r_fmt
-             + g * (cfg.w_pnl * m_evt * r_pnl + cfg.w_mag * r_mag) - pen)
+    total = (
+        cfg.w_dir * s_dir
+        + cfg.w_evt * r_evt
+        + cfg.w_fmt * r_fmt
+        + g * (cfg.w_pnl * m_evt * r_pnl + cfg.w_mag * r_mag)
+        - pen
+    )
     return min(max(total, -cfg.final_clip), cfg.final_clip)
 
 
@@ -304,31 +428,41 @@ def random_world(n_events: int, n_decisions: int, seed: int):
     car = rng.normal(0, 0.03, n_events)
     car[rng.random(n_events) < 0.05] = 0.0
     car[rng.random(n_events) < 0.05] = 0.0003
-    labels = pl.DataFrame({
-        "event_id": [f"e{i}" for i in range(n_events)],
-        "event_type": rng.choice([*EVENT_TYPES, "unknown"], n_events),
-        "car": car,
-        "direction": np.where(car > 0.0005, "positive", np.where(car < -0.0005, "negative", "neutral")),
-        "strength": np.where(np.abs(car) >= 0.01, "strong", "weak"),
-    })
+    labels = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n_events)],
+            "event_type": rng.choice([*EVENT_TYPES, "unknown"], n_events),
+            "car": car,
+            "direction": np.where(car > 0.0005, "positive", np.where(car < -0.0005, "negative", "neutral")),
+            "strength": np.where(np.abs(car) >= 0.01, "strong", "weak"),
+        }
+    )
     c_hat_near_zero = rng.random(n_decisions) < 0.1
     types = np.array([None, *EVENT_TYPES], dtype=object)
     c_hat = np.where(c_hat_near_zero, rng.normal(0, 0.0005, n_decisions), rng.normal(0, 0.03, n_decisions))
     # a fifth of the decisions come with a (malformed, long) model output: what it says is a hold with
     # no prediction and a failed format; the others carry only structured fields and a format flag
-    decisions = frame([
-        decision(f"e{rng.integers(n_events)}", "hold", ok=False, completion="y" * int(rng.integers(3990, 4010)))
-        if rng.random() < 0.2 else
-        decision(f"e{rng.integers(n_events)}", str(rng.choice(["long", "short", "hold"])),
-                 types[rng.integers(len(types))], None if rng.random() < 0.2 else float(c_hat[i]),
-                 ok=bool(rng.random() < 0.8))
-        for i in range(n_decisions)
-    ])
+    decisions = frame(
+        [
+            decision(f"e{rng.integers(n_events)}", "hold", ok=False, completion="y" * int(rng.integers(3990, 4010)))
+            if rng.random() < 0.2
+            else decision(
+                f"e{rng.integers(n_events)}",
+                str(rng.choice(["long", "short", "hold"])),
+                types[rng.integers(len(types))],
+                None if rng.random() < 0.2 else float(c_hat[i]),
+                ok=bool(rng.random() < 0.8),
+            )
+            for i in range(n_decisions)
+        ]
+    )
     return labels, decisions
 
 
-@pytest.mark.parametrize("cfg", [HgrmConfig(), HgrmConfig(lambda_dir=3.0, alpha=0.2, w_pnl=80.0, s_dir_neutral=-0.3,
-                                                          sigma=0.005, final_clip=2.5)])
+@pytest.mark.parametrize(
+    "cfg",
+    [HgrmConfig(), HgrmConfig(lambda_dir=3.0, alpha=0.2, w_pnl=80.0, s_dir_neutral=-0.3, sigma=0.005, final_clip=2.5)],
+)
 def test_vectorised_score_matches_scalar_reference(cfg):
     labels, decisions = random_world(200, 2000, seed=7)
     got = score(decisions, labels, cfg)["final_reward"].to_list()
@@ -347,16 +481,25 @@ def test_score_is_row_order_equivariant():
 
 # ---- summaries, ablations and the constant-policy check ----------------------------------------------
 def test_reward_summary_and_ablation_table():
-    rows = [decision("E1", "long", "dividend", 0.03, strategy="good"), decision("E1", "short", strategy="bad"),
-            decision("E5", "long", strategy="bad")]
+    rows = [
+        decision("E1", "long", "dividend", 0.03, strategy="good"),
+        decision("E1", "short", strategy="bad"),
+        decision("E5", "long", strategy="bad"),
+    ]
     summary = reward_summary(score(frame(rows), LABELS))
     assert summary["strategy_id"].to_list() == ["bad", "good"]
     assert summary["decisions"].to_list() == [2, 1] and summary["mapped"].to_list() == [1, 1]
     assert summary["mean_final_reward"].to_list()[1] == pytest.approx(2.57)
     table = ablation_table(frame(rows), LABELS)
     assert table["variant"].unique(maintain_order=True).to_list() == [
-        "full", "w/o event-type gate", "w/o direction gate", "w/o magnitude", "w/o pnl", "w/o format",
-        "w/o strength penalty"]
+        "full",
+        "w/o event-type gate",
+        "w/o direction gate",
+        "w/o magnitude",
+        "w/o pnl",
+        "w/o format",
+        "w/o strength penalty",
+    ]
     good = table.filter(pl.col("strategy_id") == "good")
     assert good.filter(pl.col("variant") == "w/o pnl")["mean_final_reward"].item() == pytest.approx(2.0)
     assert good["rank"].to_list() == [1] * 7
@@ -379,22 +522,38 @@ def test_constant_policy_check_on_hand_labels():
     # always long with no type and no CAR, by hand over the six included events
     cfg = HgrmConfig()
     included = LABELS.filter(pl.col("car").is_not_null())
-    want = np.mean([
-        reference_hgrm({"action": "long", "predicted_car": None, "predicted_event_type": None, "format_ok": True,
-                        "completion": None}, lab, cfg)
-        for lab in included.iter_rows(named=True)
-    ])
+    want = np.mean(
+        [
+            reference_hgrm(
+                {
+                    "action": "long",
+                    "predicted_car": None,
+                    "predicted_event_type": None,
+                    "format_ok": True,
+                    "completion": None,
+                },
+                lab,
+                cfg,
+            )
+            for lab in included.iter_rows(named=True)
+        ]
+    )
     got = check.filter(pl.col("strategy_id") == "const:long|none|car=none").row(0, named=True)
     assert got["mean_final_reward"] == pytest.approx(want, abs=1e-12)
     # The yardsticks: the skilled baseline's mean reward (by the reference) and zero.
     skilled = skilled_decisions(LABELS)
-    skilled_mean = np.mean([reference_hgrm(d, lab, cfg) for d, lab in zip(
-        skilled.iter_rows(named=True), included.iter_rows(named=True), strict=True)])
+    skilled_mean = np.mean(
+        [
+            reference_hgrm(d, lab, cfg)
+            for d, lab in zip(skilled.iter_rows(named=True), included.iter_rows(named=True), strict=True)
+        ]
+    )
     assert check["skilled_mean_reward"].unique().to_list() == [pytest.approx(skilled_mean, abs=1e-12)]
     assert got["margin_vs_skilled"] == pytest.approx(skilled_mean - want, abs=1e-12)
     assert got["margin_vs_zero"] == pytest.approx(-want, abs=1e-12)
     assert check["flagged"].to_list() == list(
-        np.minimum(check["margin_vs_skilled"].to_numpy(), check["margin_vs_zero"].to_numpy()) <= 0)
+        np.minimum(check["margin_vs_skilled"].to_numpy(), check["margin_vs_zero"].to_numpy()) <= 0
+    )
     # The varying policies carry no single action, type or CAR.
     varying = check.filter(pl.col("kind") != "constant")
     assert varying["strategy_id"].sort().to_list() == ["random", "shuffled_oracle"]
@@ -410,13 +569,15 @@ def test_skilled_baseline_has_exactly_the_paper_skill():
     rng = np.random.default_rng(9)
     n = 500
     cars = rng.normal(0.0, 0.03, n)
-    labels = pl.DataFrame({
-        "event_id": [f"e{i}" for i in range(n)],
-        "event_type": rng.choice(EVENT_TYPES, n),
-        "car": cars,
-        "direction": np.where(cars > 0.0005, "positive", np.where(cars < -0.0005, "negative", "neutral")),
-        "strength": np.where(np.abs(cars) >= 0.0015, "strong", "weak"),
-    })
+    labels = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "event_type": rng.choice(EVENT_TYPES, n),
+            "car": cars,
+            "direction": np.where(cars > 0.0005, "positive", np.where(cars < -0.0005, "negative", "neutral")),
+            "strength": np.where(np.abs(cars) >= 0.0015, "strong", "weak"),
+        }
+    )
     check = HackingCheckConfig()
     dec = skilled_decisions(labels, check)
     assert dec["event_id"].to_list() == labels["event_id"].to_list()
@@ -475,15 +636,18 @@ def test_default_reward_cannot_be_hacked_on_the_demo(demo_labelled):
     assert verdict["skilled_mean_reward"] > 0.5
 
 
-@pytest.mark.parametrize("hack, update, yardstick", [
-    # The earlier defaults: abstention scored 0 and kept the gate open, a wrong call cost 1.5: holding
-    # with a predicted CAR of 0 earned the magnitude credit, always-long the gated PnL.
-    ("abstention pays", {"lambda_dir": 1.5, "s_dir_neutral": 0.0}, "margin_vs_zero"),
-    # Abstaining counted as a right call: never-trade outscores real skill.
-    ("abstention is right", {"s_dir_neutral": 1.0}, "margin_vs_skilled"),
-    # A fat format reward: any well-formed answer is paid, whatever it says.
-    ("format farm", {"w_fmt": 2.0}, "margin_vs_zero"),
-])
+@pytest.mark.parametrize(
+    "hack, update, yardstick",
+    [
+        # The earlier defaults: abstention scored 0 and kept the gate open, a wrong call cost 1.5: holding
+        # with a predicted CAR of 0 earned the magnitude credit, always-long the gated PnL.
+        ("abstention pays", {"lambda_dir": 1.5, "s_dir_neutral": 0.0}, "margin_vs_zero"),
+        # Abstaining counted as a right call: never-trade outscores real skill.
+        ("abstention is right", {"s_dir_neutral": 1.0}, "margin_vs_skilled"),
+        # A fat format reward: any well-formed answer is paid, whatever it says.
+        ("format farm", {"w_fmt": 2.0}, "margin_vs_zero"),
+    ],
+)
 def test_a_hackable_reward_is_flagged(demo_labelled, hack, update, yardstick):
     check = constant_policy_check(demo_labelled, HgrmConfig(**update))
     verdict = hacking_verdict(check)
@@ -528,8 +692,9 @@ def test_outputs_do_not_depend_on_thread_count_or_hash_seed():
     digests = set()
     for threads, seed in (("1", "1"), ("2", "2")):
         env = dict(os.environ, POLARS_MAX_THREADS=threads, PYTHONHASHSEED=seed)
-        proc = subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         digests.add(proc.stdout.strip())
     assert len(digests) == 1
@@ -543,15 +708,19 @@ def test_reward_quantiles_match_numpy_over_mapped_decisions():
 
     rng = np.random.default_rng(3)
     n = 1_001
-    scored = pl.DataFrame({
-        "strategy_id": rng.choice(["b", "a"], n),
-        "final_reward": rng.normal(0, 1, n),
-        "mapped": rng.random(n) > 0.1,
-    })
+    scored = pl.DataFrame(
+        {
+            "strategy_id": rng.choice(["b", "a"], n),
+            "final_reward": rng.normal(0, 1, n),
+            "mapped": rng.random(n) > 0.1,
+        }
+    )
     got = reward_quantiles(scored)
     assert got["strategy_id"].to_list() == ["a", "b"]
     for row in got.iter_rows(named=True):
-        vals = scored.filter((pl.col("strategy_id") == row["strategy_id"]) & pl.col("mapped"))["final_reward"].to_numpy()
+        vals = scored.filter((pl.col("strategy_id") == row["strategy_id"]) & pl.col("mapped"))[
+            "final_reward"
+        ].to_numpy()
         assert row["n"] == len(vals)
         expected = np.quantile(vals, [0.0, 0.25, 0.5, 0.75, 1.0])
         assert [row[k] for k in ("min", "q25", "median", "q75", "max")] == pytest.approx(expected.tolist(), abs=1e-12)

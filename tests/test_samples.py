@@ -54,13 +54,19 @@ def test_rebuild_matches_then_a_changed_table_is_named_and_nothing_replaced(path
     # the update saves the build as a new version of the dataset (the earlier one stays recoverable)
     updated, original = json.loads(manifest.read_bytes()), json.loads(first)
     assert {t: e["content_hash"] for t, e in updated["tables"].items()} == {
-        t: e["content_hash"] for t, e in original["tables"].items()}
+        t: e["content_hash"] for t, e in original["tables"].items()
+    }
 
 
 def test_differences_name_tables_fields_and_file_bytes():
     table = {"content_hash": "a" * 64, "sha256": "b" * 64, "rows": 3, "schema": [{"name": "x", "type": "f64"}]}
-    pinned = {"tables": {"prices": table, "events": table}, "production": {"seed": 1, "config": {"t_dof": 4}},
-              "as_of": "2024-01-25", "snapshot_hash": "s", "manifest_hash": "m"}
+    pinned = {
+        "tables": {"prices": table, "events": table},
+        "production": {"seed": 1, "config": {"t_dof": 4}},
+        "as_of": "2024-01-25",
+        "snapshot_hash": "s",
+        "manifest_hash": "m",
+    }
     assert manifest_differences(pinned, pinned) == []
     built = json.loads(json.dumps(pinned))
     built["tables"]["prices"] |= {"content_hash": "c" * 64, "rows": 4}
@@ -77,8 +83,12 @@ def test_differences_name_tables_fields_and_file_bytes():
 
 
 def test_cli_build_fails_in_one_line_then_update_manifest(paths):
-    env = dict(os.environ, JANUS_DATA_DIR=str(paths.data_dir), JANUS_MANIFEST_DIR=str(paths.manifest_dir),
-               JANUS_STORE=str(paths.store))
+    env = dict(
+        os.environ,
+        JANUS_DATA_DIR=str(paths.data_dir),
+        JANUS_MANIFEST_DIR=str(paths.manifest_dir),
+        JANUS_STORE=str(paths.store),
+    )
 
     def janus(*argv):
         return subprocess.run([sys.executable, "-m", "janus_core.cli", *argv], env=env, capture_output=True, text=True)

@@ -126,9 +126,14 @@ def test_caar_by_type_is_the_one_sample_t_test_over_included_events():
     from scipy.stats import ttest_1samp
 
     cars = [0.01, 0.03, -0.005, 0.02]
-    frame = pl.DataFrame({"event_type": ["dividend"] * 5, "car": [*cars, 0.9],
-                          "excluded_reason": [None] * 4 + ["too_few_estimation_days"]},
-                         schema_overrides={"excluded_reason": pl.String})
+    frame = pl.DataFrame(
+        {
+            "event_type": ["dividend"] * 5,
+            "car": [*cars, 0.9],
+            "excluded_reason": [None] * 4 + ["too_few_estimation_days"],
+        },
+        schema_overrides={"excluded_reason": pl.String},
+    )
     out = sg.caar_by_type(frame, 0.9)
     ref = ttest_1samp(cars, 0.0)
     row = out.row(0, named=True)
@@ -136,6 +141,8 @@ def test_caar_by_type_is_the_one_sample_t_test_over_included_events():
     assert row["t_stat"] == pytest.approx(ref.statistic, rel=1e-12)
     assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(ref.confidence_interval(0.9), rel=1e-10)
+
+
 # ---------------------------------------------------------------- Kolari-Pynnonen on common days
 
 
@@ -247,8 +254,10 @@ def test_placebo_rejection_rates_are_nominal(placebo, neutralize):
     lo, hi = stats.binom.ppf(0.005, GROUPS, 0.05), stats.binom.ppf(0.995, GROUPS, 0.05)
     inc = car.filter(pl.col("excluded_reason").is_null())
     rates = {t: float((table[t] < 0.05).sum()) / GROUPS for t in TESTS}
-    print(f"\nplacebo rejection rates at 5% ({'neutralised' if neutralize else 'market model'}, {GROUPS} groups): "
-          + ", ".join(f"{t[2:]} {r:.3f}" for t, r in rates.items())
-          + f"; SCAR sd {(inc['car'] / inc['car_se']).std():.3f}; band [{lo / GROUPS:.3f}, {hi / GROUPS:.3f}]")
+    print(
+        f"\nplacebo rejection rates at 5% ({'neutralised' if neutralize else 'market model'}, {GROUPS} groups): "
+        + ", ".join(f"{t[2:]} {r:.3f}" for t, r in rates.items())
+        + f"; SCAR sd {(inc['car'] / inc['car_se']).std():.3f}; band [{lo / GROUPS:.3f}, {hi / GROUPS:.3f}]"
+    )
     for test, rate in rates.items():
         assert lo <= rate * GROUPS <= hi, (test, rate)

@@ -46,15 +46,30 @@ def test_the_envelope_is_dsse_over_an_in_toto_statement(keys):
     key.public_key().verify(base64.b64decode(sig["sig"]), pae)
     trusted = [signing.load_public_key(pub(keys["lab"]))]
     assert signing.check_attestation(env, "x.json", "ab" * 32, signing.EVIDENCE_PREDICATE, trusted) == (
-        [], signing.key_id(key.public_key()))
+        [],
+        signing.key_id(key.public_key()),
+    )
     assert signing.check_attestation(env, "x.json", "cd" * 32, signing.EVIDENCE_PREDICATE, trusted)[0]
     other = [signing.load_public_key(pub(keys["mallory"]))]
-    assert "not a trusted key" in signing.check_attestation(env, "x.json", "ab" * 32, signing.EVIDENCE_PREDICATE,
-                                                            other)[0][0]
-    forged = {**env, "signatures": [{**sig, "public_key": base64.b64encode(
-        signing.raw_public_key(Ed25519PrivateKey.generate().public_key())).decode()}]}
-    assert "no signature verifies" in signing.check_attestation(forged, "x.json", "ab" * 32,
-                                                                signing.EVIDENCE_PREDICATE)[0][0]
+    assert (
+        "not a trusted key"
+        in signing.check_attestation(env, "x.json", "ab" * 32, signing.EVIDENCE_PREDICATE, other)[0][0]
+    )
+    forged = {
+        **env,
+        "signatures": [
+            {
+                **sig,
+                "public_key": base64.b64encode(
+                    signing.raw_public_key(Ed25519PrivateKey.generate().public_key())
+                ).decode(),
+            }
+        ],
+    }
+    assert (
+        "no signature verifies"
+        in signing.check_attestation(forged, "x.json", "ab" * 32, signing.EVIDENCE_PREDICATE)[0][0]
+    )
 
 
 def test_keygen_never_overwrites(tmp_path, capsys):
@@ -66,8 +81,9 @@ def test_keygen_never_overwrites(tmp_path, capsys):
 
 
 def test_signed_hand_built_evidence(tmp_path, keys, monkeypatch):
-    files, _, _ = pipeline.render_export(_inputs(), generated="2024-11-20T23:59:59Z", dspy=False,
-                                         sign_key=signing.load_private_key(keys["lab"]))
+    files, _, _ = pipeline.render_export(
+        _inputs(), generated="2024-11-20T23:59:59Z", dspy=False, sign_key=signing.load_private_key(keys["lab"])
+    )
     from janus_core.evidence import output
 
     out = tmp_path / "signed"
@@ -104,8 +120,14 @@ def megacap(tmp_path_factory, keys):
     ds = mf.load_dataset("us-megacap", paths)
     manifest = json.loads(paths.manifest_path("us-megacap").read_text())
     before = paths.manifest_path("us-megacap").read_bytes()
-    mf.save_dataset(ds, paths, source=manifest["source"], licence=manifest["licence"],
-                    production=manifest["production"], sign_key=signing.load_private_key(keys["vendor"]))
+    mf.save_dataset(
+        ds,
+        paths,
+        source=manifest["source"],
+        licence=manifest["licence"],
+        production=manifest["production"],
+        sign_key=signing.load_private_key(keys["vendor"]),
+    )
     assert paths.manifest_path("us-megacap").read_bytes() == before  # signing changes no byte of the dataset
     return paths
 
@@ -120,8 +142,23 @@ def env(megacap, monkeypatch):
 
 def test_signed_export_from_a_signed_dataset(env, tmp_path, keys, capsys):
     out = tmp_path / "ev"
-    assert run_cli(["export", "--dataset", "us-megacap", "--decisions", "type_prior", "--out", str(out),
-                    "--no-record", "--sign-key", str(keys["lab"])]) == 0
+    assert (
+        run_cli(
+            [
+                "export",
+                "--dataset",
+                "us-megacap",
+                "--decisions",
+                "type_prior",
+                "--out",
+                str(out),
+                "--no-record",
+                "--sign-key",
+                str(keys["lab"]),
+            ]
+        )
+        == 0
+    )
     dataset = json.loads((out / "run-manifest.json").read_text())["dataset"]
     statement = signing.statement_of(dataset["signature"])
     assert statement["subject"][0] == {"name": "us-megacap.json", "digest": {"sha256": dataset["manifest_sha256"]}}
@@ -172,9 +209,20 @@ def test_dataset_signatures_follow_their_versions(env, tmp_path, keys):
     paths.manifest_path("us-megacap").write_bytes(original)
     # an unsigned new version: no stale signature beside it; the signed version stays recoverable
     ds = mf.load_dataset("us-megacap", paths)
-    mf.save_dataset(type(ds)(meta=ds.meta.model_copy(update={"version": "2"}), events=ds.events.head(50),
-                             prices=ds.prices, benchmarks=ds.benchmarks, securities=ds.securities),
-                    paths, source="s", licence="l", production={}, replace=True)
+    mf.save_dataset(
+        type(ds)(
+            meta=ds.meta.model_copy(update={"version": "2"}),
+            events=ds.events.head(50),
+            prices=ds.prices,
+            benchmarks=ds.benchmarks,
+            securities=ds.securities,
+        ),
+        paths,
+        source="s",
+        licence="l",
+        production={},
+        replace=True,
+    )
     assert not mf.signature_path(paths, "us-megacap").exists()
     assert mf.verify_dataset("us-megacap", paths) == []
     assert mf.verify_dataset("us-megacap", paths, vendor) == ["signature: none (the dataset is not signed)"]

@@ -43,7 +43,7 @@ def _decode(identifier: str) -> str:
             out.append(ch)
             i += 1
         elif body[i + 1] == "9":
-            out.append(chr(int(body[i + 2:i + 8], 16)))
+            out.append(chr(int(body[i + 2 : i + 8], 16)))
             i += 8
         else:
             out.append({"0": "-", "1": ".", "2": "_"}.get(body[i + 1], body[i + 1].upper()))
@@ -76,18 +76,29 @@ def test_names_differing_in_case_or_a_trailing_hyphen_keep_their_own_views(tmp_p
     for name in ("mini", "Mini", "CON-", "CON"):
         ds = small_dataset(tmp_path / name, name=name)
         if name in ("Mini", "CON"):  # different data, so a view pointing at the wrong files shows
-            ds = type(ds)(meta=ds.meta, events=ds.events.head(2), prices=ds.prices, benchmarks=ds.benchmarks,
-                          securities=ds.securities, exposures=ds.exposures)
+            ds = type(ds)(
+                meta=ds.meta,
+                events=ds.events.head(2),
+                prices=ds.prices,
+                benchmarks=ds.benchmarks,
+                securities=ds.securities,
+                exposures=ds.exposures,
+            )
         mf.save_dataset(ds, paths, **SAVE_ARGS)
         store.register_dataset(name, paths)
     store.register_dataset("CON", paths)
     with store.connect(paths, read_only=True) as conn:
-        counts = {n: conn.execute(f"SELECT count(*) FROM {store.view_name(n, 'events')}").fetchall()[0][0]
-                  for n in ("mini", "Mini", "CON-", "CON")}
+        counts = {
+            n: conn.execute(f"SELECT count(*) FROM {store.view_name(n, 'events')}").fetchall()[0][0]
+            for n in ("mini", "Mini", "CON-", "CON")
+        }
         views = {r[0] for r in conn.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     assert counts == {"mini": 4, "Mini": 2, "CON-": 4, "CON": 2}
-    assert {store.view_name(n, t) for n in ("mini", "Mini", "CON-", "CON") for t in
-            ("events", "prices", "benchmarks", "securities", "exposures")} == views
+    assert {
+        store.view_name(n, t)
+        for n in ("mini", "Mini", "CON-", "CON")
+        for t in ("events", "prices", "benchmarks", "securities", "exposures")
+    } == views
 
 
 def test_views_are_queryable_with_sql(registered):
@@ -117,8 +128,11 @@ def test_views_are_queryable_with_sql(registered):
 def test_reregistering_drops_views_of_removed_tables(registered, tmp_path):
     ds, paths = registered
     smaller = type(ds)(
-        meta=ds.meta.model_copy(update={"version": "2"}), events=ds.events, prices=ds.prices,
-        benchmarks=ds.benchmarks, securities=ds.securities
+        meta=ds.meta.model_copy(update={"version": "2"}),
+        events=ds.events,
+        prices=ds.prices,
+        benchmarks=ds.benchmarks,
+        securities=ds.securities,
     )
     mf.save_dataset(smaller, paths, **SAVE_ARGS, replace=True)
     store.register_dataset(smaller.name, paths)
@@ -161,11 +175,27 @@ def test_read_only_connect_creates_a_missing_store(tmp_path):
     assert paths.store.exists()
 
 
-def _trial(config: str, sharpe: float, kind: str = "backtest", candidate: str = "cand", dataset: str = "ds",
-           created: str = "2026-01-01T00:00:00Z") -> store.TrialRecord:
-    return store.TrialRecord(created_at=created, dataset=dataset, dataset_snapshot_hash="snap", candidate_id=candidate,
-                             config_hash=config, kind=kind, sharpe=sharpe, n_returns=54, skew=0.1, kurtosis=3.5,
-                             metrics={"total_return": 0.02})
+def _trial(
+    config: str,
+    sharpe: float,
+    kind: str = "backtest",
+    candidate: str = "cand",
+    dataset: str = "ds",
+    created: str = "2026-01-01T00:00:00Z",
+) -> store.TrialRecord:
+    return store.TrialRecord(
+        created_at=created,
+        dataset=dataset,
+        dataset_snapshot_hash="snap",
+        candidate_id=candidate,
+        config_hash=config,
+        kind=kind,
+        sharpe=sharpe,
+        n_returns=54,
+        skew=0.1,
+        kurtosis=3.5,
+        metrics={"total_return": 0.02},
+    )
 
 
 def test_trials_ledger_counts_configurations_and_their_sharpe_variance(tmp_path):
@@ -222,8 +252,10 @@ def test_two_processes_share_the_store(tmp_path):
         "out_dir='o'), p) for i in range(40)]; print('written')"
     )
     reader = env_code + "[store.runs(p) for _ in range(80)]; print('read')"
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for code in (writer, reader, reader)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for code in (writer, reader, reader)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outs]
     assert [o[0].strip() for o in outs] == ["written", "read", "read"]

@@ -44,25 +44,40 @@ def paths(sample_workspace, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------------------
 # The grid
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "message"), [
-    ("[cars]\ngap = [1]", "[cars]: unknown table"),
-    ("[car]\ngapp = [1]", "car.gapp: unknown parameter"),
-    ("[car]\nthreads = [1, 2]", "car.threads: set by the sweep"),
-    ("[backtest]\nlabel_window = [[0, 1]]", "backtest.label_window: set by the sweep"),
-    ("[backtest]\nstart = 2024-01-01", "backtest.start: set by the sweep"),
-    ("[car]\nestimation_window = [120, 3]", "car.estimation_window = 3: Input should be greater than or equal to 5"),
-    ("[reward]\nalpha = [0.5, 1.5]", "reward.alpha = 1.5: Input should be less than 1"),
-    ("[backtest]\nweighting = ['type', 'size']", "backtest.weighting = 'size'"),
-    ("[backtest]\nround_trip_cost_bps = [5, 5.0]", "backtest.round_trip_cost_bps: value 5.0 listed twice"),
-    ("[backtest]\nround_trip_cost_bps = []", "backtest.round_trip_cost_bps: empty list"),
-    ("[backtest]\nround_trip_cost_bps = {start = 0, stop = 10}", "backtest.round_trip_cost_bps: a range is {start, stop, step}"),
-    ("[backtest]\nround_trip_cost_bps = {start = 10, stop = 0, step = 5}", "backtest.round_trip_cost_bps: range needs step > 0"),
-    ("[backtest]\nround_trip_cost_bps = {start = 0, stop = 1, step = 1e-9}", "backtest.round_trip_cost_bps: range has 1000000001 values"),
-    ("[labels]\nneutral_band = ['x']", "labels.neutral_band = 'x'"),
-    ("[car]\n", "no parameter"),
-    ("[car\ngap = 1", "not valid TOML"),
-    ("car = 3\n", "car: must be a table"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[cars]\ngap = [1]", "[cars]: unknown table"),
+        ("[car]\ngapp = [1]", "car.gapp: unknown parameter"),
+        ("[car]\nthreads = [1, 2]", "car.threads: set by the sweep"),
+        ("[backtest]\nlabel_window = [[0, 1]]", "backtest.label_window: set by the sweep"),
+        ("[backtest]\nstart = 2024-01-01", "backtest.start: set by the sweep"),
+        (
+            "[car]\nestimation_window = [120, 3]",
+            "car.estimation_window = 3: Input should be greater than or equal to 5",
+        ),
+        ("[reward]\nalpha = [0.5, 1.5]", "reward.alpha = 1.5: Input should be less than 1"),
+        ("[backtest]\nweighting = ['type', 'size']", "backtest.weighting = 'size'"),
+        ("[backtest]\nround_trip_cost_bps = [5, 5.0]", "backtest.round_trip_cost_bps: value 5.0 listed twice"),
+        ("[backtest]\nround_trip_cost_bps = []", "backtest.round_trip_cost_bps: empty list"),
+        (
+            "[backtest]\nround_trip_cost_bps = {start = 0, stop = 10}",
+            "backtest.round_trip_cost_bps: a range is {start, stop, step}",
+        ),
+        (
+            "[backtest]\nround_trip_cost_bps = {start = 10, stop = 0, step = 5}",
+            "backtest.round_trip_cost_bps: range needs step > 0",
+        ),
+        (
+            "[backtest]\nround_trip_cost_bps = {start = 0, stop = 1, step = 1e-9}",
+            "backtest.round_trip_cost_bps: range has 1000000001 values",
+        ),
+        ("[labels]\nneutral_band = ['x']", "labels.neutral_band = 'x'"),
+        ("[car]\n", "no parameter"),
+        ("[car\ngap = 1", "not valid TOML"),
+        ("car = 3\n", "car: must be a table"),
+    ],
+)
 def test_bad_grids_are_refused_naming_the_parameter(text, message):
     with pytest.raises(sweep.GridError) as err:
         sweep.parse_grid(text, where="g.toml")
@@ -74,11 +89,16 @@ def test_a_combination_its_configs_reject_is_refused_before_anything_runs():
     with pytest.raises(sweep.GridError, match=r"grid: car.estimation_window = 40: min_estimation_obs 60 exceeds"):
         sweep.parse_grid("[car]\nestimation_window = [40, 120]\n")  # against the other defaults already
     grid = sweep.parse_grid("[car]\nestimation_window = [80, 120]\nmin_estimation_obs = [100]\n")
-    with pytest.raises(sweep.GridError, match=r"car.estimation_window = 80, car.min_estimation_obs = 100: "
-                                              r"min_estimation_obs 100 exceeds estimation_window 80"):
+    with pytest.raises(
+        sweep.GridError,
+        match=r"car.estimation_window = 80, car.min_estimation_obs = 100: "
+        r"min_estimation_obs 100 exceeds estimation_window 80",
+    ):
         sweep.expand_grid(grid)
     grid = sweep.parse_grid("[car]\nevent_window = [[0, 5], [0, 1]]\n[backtest]\nentry_offset_days = [2]\n")
-    with pytest.raises(sweep.GridError, match=r"entry_offset_days = 2, car.event_window = \(0, 1\): .*ends before the entry day 2"):
+    with pytest.raises(
+        sweep.GridError, match=r"entry_offset_days = 2, car.event_window = \(0, 1\): .*ends before the entry day 2"
+    ):
         sweep.expand_grid(grid)
 
 
@@ -104,7 +124,10 @@ position_cap = ["none", 1.0]
         "labels.neutral_band": (0.1, 0.2, 0.3),
     }
     assert all(isinstance(v, int) for v in grid.parameters["car.gap"])
-    assert sweep.parse_grid("[car]\nevent_window = [[0, 1], [0, 2]]\n").parameters["car.event_window"] == ((0, 1), (0, 2))
+    assert sweep.parse_grid("[car]\nevent_window = [[0, 1], [0, 2]]\n").parameters["car.event_window"] == (
+        (0, 1),
+        (0, 2),
+    )
     assert grid.size == 2 * 1 * 3 * 3
 
 
@@ -126,8 +149,9 @@ def test_expansion_is_ordered_and_config_hashes_follow_the_resolved_configs():
     other = sweep.SweepSettings(decisions="oracle").fixed("policy:oracle")
     assert sweep.point_keys(a, "ds", "c", fixed).config_hash != sweep.point_keys(a, "ds", "c", other).config_hash
     # the CAR key ignores the thread count, which never changes a result
-    threaded = sweep.SweepPoint(params=a.params, car=CarConfig(threads=3), label=a.label, split=a.split,
-                                reward=a.reward, backtest=a.backtest)
+    threaded = sweep.SweepPoint(
+        params=a.params, car=CarConfig(threads=3), label=a.label, split=a.split, reward=a.reward, backtest=a.backtest
+    )
     assert sweep.point_keys(threaded, "ds", "c", fixed) == sweep.point_keys(a, "ds", "c", fixed)
 
 
@@ -135,15 +159,22 @@ def test_expansion_is_ordered_and_config_hashes_follow_the_resolved_configs():
 # One configuration against a direct computation
 # --------------------------------------------------------------------------------------------------
 def test_a_row_is_the_library_pipeline_on_the_test_split(paths):
-    point = sweep.expand_grid(sweep.parse_grid("[car]\nevent_window = [[0, 1]]\n[backtest]\nround_trip_cost_bps = [10]\n"
-                                               "[reward]\nlambda_dir = [3.0]\n"))[0]
+    point = sweep.expand_grid(
+        sweep.parse_grid(
+            "[car]\nevent_window = [[0, 1]]\n[backtest]\nround_trip_cost_bps = [10]\n[reward]\nlambda_dir = [3.0]\n"
+        )
+    )[0]
     ds = load_dataset("synthetic-ashare", paths)
     car_cfg = CarConfig(event_window=(0, 1))
     labelled = car_study(ds, car_cfg, LabelConfig(), SplitConfig())
     decisions = make_decisions("type_prior", labelled)
-    row, returns = sweep.evaluate_chunk(ds, sweep.labelled_table(ds, compute_car(ds, point.car), point.label,
-                                                                 point.split, point.car),
-                                        None, sweep.SweepSettings(), [point])[0]
+    row, returns = sweep.evaluate_chunk(
+        ds,
+        sweep.labelled_table(ds, compute_car(ds, point.car), point.label, point.split, point.car),
+        None,
+        sweep.SweepSettings(),
+        [point],
+    )[0]
     chosen, start, end = studies.split_window(labelled, decisions, ["test"])
     cfg = config.BacktestConfig(label_window=(0, 1), round_trip_cost_bps=10.0, start=start, end=end)
     direct = backtest.run_backtest(ds, chosen, labelled, cfg)
@@ -170,8 +201,12 @@ def test_rerun_computes_nothing_and_an_extended_grid_only_the_new_cells(paths):
     again = sweep.run_sweep(sweep.parse_grid(SMALL), settings, paths, workers=1)
     assert (again.computed, again.car_computed, again.labelled_computed) == (0, 0, 0)
     assert again.results.equals(first.results) and again.returns.equals(first.returns)
-    extended = sweep.run_sweep(sweep.parse_grid(SMALL.replace("round_trip_cost_bps = [0, 10]", "round_trip_cost_bps = [0, 10, 20]")),
-                               settings, paths, workers=1)
+    extended = sweep.run_sweep(
+        sweep.parse_grid(SMALL.replace("round_trip_cost_bps = [0, 10]", "round_trip_cost_bps = [0, 10, 20]")),
+        settings,
+        paths,
+        workers=1,
+    )
     assert (extended.computed, extended.car_computed, extended.labelled_computed) == (4, 0, 0)
     old = extended.results.join(first.results.select("config_hash"), on="config_hash", how="semi")
     assert old.drop("backtest.round_trip_cost_bps").equals(first.results.drop("backtest.round_trip_cost_bps"))
@@ -187,8 +222,10 @@ def test_a_failing_configuration_is_reported_in_its_row_and_the_sweep_completes(
     run = sweep.run_sweep(grid, sweep.SweepSettings(), paths, workers=1, progress=seen.append)
     by_gap = dict(zip(run.results["car.gap"], run.results["status"], strict=False))
     assert by_gap[10] == "ok"
-    assert run.results.filter(pl.col("car.gap") == 400)["status"].to_list() == [
-        "error: ValueError: labelled: no included event in the splits ['test']; nothing to backtest"] * 2
+    assert (
+        run.results.filter(pl.col("car.gap") == 400)["status"].to_list()
+        == ["error: ValueError: labelled: no included event in the splits ['test']; nothing to backtest"] * 2
+    )
     assert run.results.filter(pl.col("status") != "ok")["sharpe"].null_count() == 2
     assert seen[-1] == sweep.Progress(total=4, done=4, failed=2, cached=0)
     assert run.returns["config_hash"].unique().len() == 2
@@ -286,22 +323,37 @@ def _toy_results() -> pl.DataFrame:
     for a in (1, 2, 3):
         for b in (0.0, 0.5, 1.0):
             ok = not (a == 3 and b == 1.0)
-            rows.append({"config_hash": f"h{a}{b}", "car.gap": a, "backtest.round_trip_cost_bps": b,
-                         "sharpe": a + 10 * b if ok else None, "n_returns": 50, "skew": 0.1, "kurtosis": 3.5,
-                         "status": "ok" if ok else "error: ValueError: x"})
+            rows.append(
+                {
+                    "config_hash": f"h{a}{b}",
+                    "car.gap": a,
+                    "backtest.round_trip_cost_bps": b,
+                    "sharpe": a + 10 * b if ok else None,
+                    "n_returns": 50,
+                    "skew": 0.1,
+                    "kurtosis": 3.5,
+                    "status": "ok" if ok else "error: ValueError: x",
+                }
+            )
     return pl.DataFrame(rows)
 
 
 def test_heatmap_neighbours_and_deflated_table_on_known_answers():
     res = _toy_results()
     heat = sweep.heatmap_table(res, "car.gap", "backtest.round_trip_cost_bps", "sharpe")
-    assert heat.height == 8 and heat.filter((pl.col("car.gap") == 2) & (pl.col("backtest.round_trip_cost_bps") == 0.5))["sharpe"][0] == 7
+    assert (
+        heat.height == 8
+        and heat.filter((pl.col("car.gap") == 2) & (pl.col("backtest.round_trip_cost_bps") == 0.5))["sharpe"][0] == 7
+    )
     fixed = sweep.heatmap_table(res, "car.gap", "backtest.round_trip_cost_bps", "sharpe", {"car.gap": 1})
     assert fixed["sharpe"].to_list() == [1.0, 6.0, 11.0]
     near = sweep.neighbours(res, "h20.5")
     assert sorted(zip(near["parameter"], near["value"], near["delta"], strict=True)) == [
-        ("backtest.round_trip_cost_bps", "0.0", -5.0), ("backtest.round_trip_cost_bps", "1.0", 5.0),
-        ("car.gap", "1", -1.0), ("car.gap", "3", 1.0)]
+        ("backtest.round_trip_cost_bps", "0.0", -5.0),
+        ("backtest.round_trip_cost_bps", "1.0", 5.0),
+        ("car.gap", "1", -1.0),
+        ("car.gap", "3", 1.0),
+    ]
     corner = sweep.neighbours(res, "h21.0")  # its neighbour h31.0 failed: reported, no delta
     failed = corner.filter(pl.col("status") != "ok")
     assert failed.height == 1 and failed["delta"][0] is None

@@ -32,8 +32,22 @@ def env(sample_workspace, monkeypatch, tmp_path):
 
 def test_sweep_writes_results_manifest_overfitting_and_the_store(env, tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--decisions", "type_prior", "--out", str(out),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                str(tmp_path / "grid.toml"),
+                "--decisions",
+                "type_prior",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out
     assert "4 configurations of type_prior on synthetic-ashare (local): 4 ok, 0 failed, 4 computed" in line
     assert sorted(p.name for p in out.iterdir()) == sorted(sweep.OUTPUT_FILES)
@@ -56,21 +70,38 @@ def test_sweep_writes_results_manifest_overfitting_and_the_store(env, tmp_path, 
     assert store.trial_count("synthetic-ashare", "type_prior", env) == 4
     # a re-run reads everything from the cache, writes the same bytes and does not inflate the ledger
     before = (out / "results.parquet").read_bytes()
-    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--decisions", "type_prior", "--out", str(out),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                str(tmp_path / "grid.toml"),
+                "--decisions",
+                "type_prior",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "0 computed, 4 from the cache" in capsys.readouterr().out
     assert (out / "results.parquet").read_bytes() == before
     assert store.trial_count("synthetic-ashare", "type_prior", env) == 4 and store.sweeps(env).height == 1
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--grid", "missing.toml"], "janus sweep: missing.toml: cannot read the grid file"),
-    (["--grid", "bad.toml"], "janus sweep: bad.toml: car.gapp: unknown parameter"),
-    (["--decisions", "nope"], "janus sweep: decisions 'nope': neither a policy"),
-    (["--address", "ray://x:1"], "janus sweep: --address ray://x:1: only the ray engine"),
-    (["--workers", "0"], "janus sweep: --workers 0: must be at least 1"),
-    (["--engine", "spark"], "invalid choice: 'spark'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grid", "missing.toml"], "janus sweep: missing.toml: cannot read the grid file"),
+        (["--grid", "bad.toml"], "janus sweep: bad.toml: car.gapp: unknown parameter"),
+        (["--decisions", "nope"], "janus sweep: decisions 'nope': neither a policy"),
+        (["--address", "ray://x:1"], "janus sweep: --address ray://x:1: only the ray engine"),
+        (["--workers", "0"], "janus sweep: --workers 0: must be at least 1"),
+        (["--engine", "spark"], "invalid choice: 'spark'"),
+    ],
+)
 def test_user_errors_are_one_line(env, tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.toml").write_text("[car]\ngapp = [1]\n", encoding="utf-8")
@@ -122,16 +153,50 @@ def test_a_decisions_file_is_swept_like_the_policy_that_wrote_it(env, tmp_path, 
     path = tmp_path / "decisions.parquet"
     two.write_parquet(path)
     grid = str(tmp_path / "grid.toml")
-    assert main(["sweep", "--grid", grid, "--decisions", str(path), "--out", str(tmp_path / "x"), "--workers", "1"]) == 2
+    assert (
+        main(["sweep", "--grid", grid, "--decisions", str(path), "--out", str(tmp_path / "x"), "--workers", "1"]) == 2
+    )
     assert "pick one with strategy_id" in capsys.readouterr().err
-    assert main(["sweep", "--grid", grid, "--decisions", str(path), "--strategy-id", "other", "--out",
-                 str(tmp_path / "x"), "--workers", "1", "--no-record"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                grid,
+                "--decisions",
+                str(path),
+                "--strategy-id",
+                "other",
+                "--out",
+                str(tmp_path / "x"),
+                "--workers",
+                "1",
+                "--no-record",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((tmp_path / "x" / "sweep-manifest.json").read_text())
     assert manifest["candidate_id"] == "other" and manifest["decisions_ref"].startswith("decisions:sha256:")
     from_file = pl.read_parquet(tmp_path / "x" / "results.parquet")
     assert store.sweeps(env).height == 0  # --no-record
-    assert main(["sweep", "--grid", grid, "--decisions", "sentiment", "--out", str(tmp_path / "y"), "--workers", "1",
-                 "--no-record"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--grid",
+                grid,
+                "--decisions",
+                "sentiment",
+                "--out",
+                str(tmp_path / "y"),
+                "--workers",
+                "1",
+                "--no-record",
+            ]
+        )
+        == 0
+    )
     from_policy = pl.read_parquet(tmp_path / "y" / "results.parquet")
     metrics = ["sharpe", "max_drawdown", "total_return", "mean_reward", "da", "n_trades", "status"]
     key = ["backtest.round_trip_cost_bps", "car.event_window"]

@@ -53,8 +53,9 @@ def test_ray_and_local_write_identical_results(cluster, sample_workspace, tmp_pa
     # Ray resumes from the cache it wrote: the labelled tables go to the object store from disk
     again = sweep.run_sweep(grid, settings, ray_paths, engine="ray", workers=2)
     assert again.computed == 0 and again.results.equals(remote.results)
-    extended = sweep.run_sweep(sweep.parse_grid(GRID.replace("[0, 10]", "[0, 10, 20]")), settings, ray_paths,
-                               engine="ray", workers=2)
+    extended = sweep.run_sweep(
+        sweep.parse_grid(GRID.replace("[0, 10]", "[0, 10, 20]")), settings, ray_paths, engine="ray", workers=2
+    )
     assert (extended.computed, extended.car_computed, extended.labelled_computed) == (4, 0, 0)
 
 

@@ -67,9 +67,7 @@ def _check(ds, cfg: SyntheticConfig, stocks: list[int]) -> int:
             assert _bits(row[STYLE_FACTORS[k]]) == _bits(values[k]), (row["symbol"], row["date"], STYLE_FACTORS[k])
             compared += 1
 
-    got_events = sorted(
-        (r["symbol"], r["injected_event_day"], _bits(r["injected_car"])) for r in ds.events.to_dicts()
-    )
+    got_events = sorted((r["symbol"], r["injected_event_day"], _bits(r["injected_car"])) for r in ds.events.to_dicts())
     want_events = sorted((symbols[s], dates[d], _bits(car)) for s, d, car in want.events)
     assert got_events == want_events
     return compared + len(want_events)

@@ -77,10 +77,15 @@ def test_fit_is_the_same_bytes_in_another_process_with_other_threads_and_hash_se
         "lab = car_study(load_dataset('synthetic-ashare', WorkbenchPaths.from_env()), CarConfig())\n"
         "print(fit_text_baseline(lab, training={'split': 'train'}).sha256)\n"
     )
-    env = workspace_env(sample_workspace) | {"PYTHONHASHSEED": "4321", "OPENBLAS_NUM_THREADS": "2",
-                                             "OMP_NUM_THREADS": "2", "POLARS_MAX_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    env = workspace_env(sample_workspace) | {
+        "PYTHONHASHSEED": "4321",
+        "OPENBLAS_NUM_THREADS": "2",
+        "OMP_NUM_THREADS": "2",
+        "POLARS_MAX_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == model.sha256
 
@@ -93,7 +98,10 @@ def test_decisions_are_valid_structured_and_parse_back(fitted, labelled):
     for row in d.iter_rows(named=True):
         p = parse_completion(row["completion"])
         assert p.format_ok and (p.action, p.predicted_event_type, p.predicted_strength) == (
-            row["action"], row["predicted_event_type"], row["predicted_strength"])
+            row["action"],
+            row["predicted_event_type"],
+            row["predicted_strength"],
+        )
         assert p.predicted_car == pytest.approx(row["predicted_car"], abs=5e-7)
     pred = model.predict(events)
     assert d["action"].to_list() == [tb.action_of(a, b) for a, b in zip(pred["direction"], pred["strength"])]
@@ -115,7 +123,9 @@ def test_beats_random_on_the_test_split_direction_accuracy(fitted, labelled):
     rand = make_decisions("random", labelled).join(events.select("event_id"), on="event_id", how="semi")
     diff = intervals.bootstrap_da_diff_ci(ours, rand, test)
     assert diff["n_paired"] == events.height
-    assert diff["lo"] > 0.0, f"text baseline DA - random DA = {diff['estimate']:.3f} [{diff['lo']:.3f}, {diff['hi']:.3f}]"
+    assert diff["lo"] > 0.0, (
+        f"text baseline DA - random DA = {diff['estimate']:.3f} [{diff['lo']:.3f}, {diff['hi']:.3f}]"
+    )
 
 
 def test_type_head_reads_text_only_and_a_one_class_head_is_constant(labelled):
@@ -133,11 +143,14 @@ def test_type_head_reads_text_only_and_a_one_class_head_is_constant(labelled):
     assert model.predict(relabelled)["event_type"].equals(model.predict(events)["event_type"])
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"not json", "not a JSON text-baseline model"),
-    (b'{"schema": "other"}', "schema is 'other'"),
-    (b'{"schema": "janus-text-baseline-v1"}', "malformed text-baseline model"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not json", "not a JSON text-baseline model"),
+        (b'{"schema": "other"}', "schema is 'other'"),
+        (b'{"schema": "janus-text-baseline-v1"}', "malformed text-baseline model"),
+    ],
+)
 def test_bad_model_files_fail_with_one_line(data, message):
     with pytest.raises(tb.TextBaselineError) as info:
         tb.TextBaseline.from_bytes(data, "m.json")

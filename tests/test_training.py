@@ -24,8 +24,12 @@ from janus_core.decide.training import (
 )
 
 GOOD_LONG = format_completion("long", "dividend", "strong", 0.03, "Bonus shares.", "Such news moved +3%.")
-LABELS = {"car": [0.03, 0.03, 0.03], "direction": ["positive"] * 3, "strength": ["strong"] * 3,
-          "event_type": ["dividend"] * 3}
+LABELS = {
+    "car": [0.03, 0.03, 0.03],
+    "direction": ["positive"] * 3,
+    "strength": ["strong"] * 3,
+    "event_type": ["dividend"] * 3,
+}
 
 
 def test_grpo_reward_func_with_trl_keyword_convention():
@@ -33,8 +37,13 @@ def test_grpo_reward_func_with_trl_keyword_convention():
     assert reward.__name__ == "hgrm_hgrm"
     wrong = format_completion("short", "dividend", "strong", -0.03, "x", "y")
     # TRL: reward_func(prompts=..., completions=..., completion_ids=..., **dataset_columns, trainer_state=...)
-    out = reward(prompts=["p"] * 3, completions=[GOOD_LONG, wrong, "no tags at all"], completion_ids=[[1], [2], [3]],
-                 trainer_state=object(), **LABELS)
+    out = reward(
+        prompts=["p"] * 3,
+        completions=[GOOD_LONG, wrong, "no tags at all"],
+        completion_ids=[[1], [2], [3]],
+        trainer_state=object(),
+        **LABELS,
+    )
     assert isinstance(out, list) and all(isinstance(x, float) for x in out)
     # 1 + 0.5 + 0.2 + 20 * 0.0285 + 0.3 ; -2 + 0.5 + 0.2 ; malformed -> hold, no type (an abstention on an
     # event that moved): -0.25 - 0.125 - 0.2 - 0.1
@@ -55,8 +64,14 @@ def test_grpo_reward_func_fails_closed_on_missing_labels():
     with pytest.raises(TrainingError, match="one value per completion"):
         reward(prompts=["p"], completions=[GOOD_LONG], **LABELS)
     with pytest.raises(TrainingError, match="no CAR label"):
-        reward(prompts=["p"], completions=[GOOD_LONG], car=[None], direction=["positive"], strength=["strong"],
-               event_type=["dividend"])
+        reward(
+            prompts=["p"],
+            completions=[GOOD_LONG],
+            car=[None],
+            direction=["positive"],
+            strength=["strong"],
+            event_type=["dividend"],
+        )
 
 
 class Obj:
@@ -89,8 +104,11 @@ def test_real_trl_signature_if_installed():
     import inspect
 
     params = inspect.signature(grpo_reward_func()).parameters
-    assert "prompts" in params and "completions" in params and any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert (
+        "prompts" in params
+        and "completions" in params
+        and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    )
     assert hasattr(trl, "GRPOTrainer")
 
 
@@ -99,33 +117,52 @@ DAYS = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(30)]
 
 
 def tiny_dataset() -> Dataset:
-    prices = pl.DataFrame({"symbol": ["A"] * 30, "date": DAYS, "open": [float(100 + i) for i in range(30)],
-                           "close": [float(100 + i) for i in range(30)]})
+    prices = pl.DataFrame(
+        {
+            "symbol": ["A"] * 30,
+            "date": DAYS,
+            "open": [float(100 + i) for i in range(30)],
+            "close": [float(100 + i) for i in range(30)],
+        }
+    )
     bench = pl.DataFrame({"benchmark": ["IDX"] * 30, "date": DAYS, "close": [1000.0 * 1.01**i for i in range(30)]})
-    sec = pl.DataFrame({"symbol": ["A"], "benchmark": ["IDX"], "name": ["Alpha Co"], "industry": ["Banks"],
-                        "size_tier": ["large"]})
-    meta = DatasetMeta(name="tiny", version="1", provenance="synthetic_generated",
-                       exchange_timezone="Asia/Shanghai", as_of="2024-02-01T00:00:00+08:00")
+    sec = pl.DataFrame(
+        {"symbol": ["A"], "benchmark": ["IDX"], "name": ["Alpha Co"], "industry": ["Banks"], "size_tier": ["large"]}
+    )
+    meta = DatasetMeta(
+        name="tiny",
+        version="1",
+        provenance="synthetic_generated",
+        exchange_timezone="Asia/Shanghai",
+        as_of="2024-02-01T00:00:00+08:00",
+    )
     return Dataset(meta=meta, events=pl.DataFrame(), prices=prices, benchmarks=bench, securities=sec)
 
 
 def tiny_labels() -> pl.DataFrame:
     utc = dt.timezone.utc
-    return pl.DataFrame({
-        "event_id": ["ev1", "ev2", "ev3", "ev4"],
-        "symbol": ["A"] * 4,
-        "published_at": [dt.datetime(2024, 1, 21, 2, 0, tzinfo=utc), dt.datetime(2024, 1, 3, 2, 0, tzinfo=utc),
-                         dt.datetime(2024, 1, 25, 2, 0, tzinfo=utc), dt.datetime(2024, 1, 26, 2, 0, tzinfo=utc)],
-        "headline": ["Dividend raised", "Early news", "Fine imposed", "Excluded"],
-        "body": ["Body one.", None, "Body three.", "x"],
-        # ev1 trades on day index 21 (2024-01-22): state = close of 2024-01-21 (index 20)
-        "event_day": [DAYS[21], DAYS[3], DAYS[25], DAYS[26]],
-        "car": [0.03, 0.001, -0.02, None],
-        "direction": ["positive", "positive", "negative", None],
-        "strength": ["strong", "weak", "strong", None],
-        "event_type": ["dividend", "industry", "violation", "financing"],
-        "split": ["train", "train", "test", "test"],
-    }, schema_overrides={"car": pl.Float64})
+    return pl.DataFrame(
+        {
+            "event_id": ["ev1", "ev2", "ev3", "ev4"],
+            "symbol": ["A"] * 4,
+            "published_at": [
+                dt.datetime(2024, 1, 21, 2, 0, tzinfo=utc),
+                dt.datetime(2024, 1, 3, 2, 0, tzinfo=utc),
+                dt.datetime(2024, 1, 25, 2, 0, tzinfo=utc),
+                dt.datetime(2024, 1, 26, 2, 0, tzinfo=utc),
+            ],
+            "headline": ["Dividend raised", "Early news", "Fine imposed", "Excluded"],
+            "body": ["Body one.", None, "Body three.", "x"],
+            # ev1 trades on day index 21 (2024-01-22): state = close of 2024-01-21 (index 20)
+            "event_day": [DAYS[21], DAYS[3], DAYS[25], DAYS[26]],
+            "car": [0.03, 0.001, -0.02, None],
+            "direction": ["positive", "positive", "negative", None],
+            "strength": ["strong", "weak", "strong", None],
+            "event_type": ["dividend", "industry", "violation", "financing"],
+            "split": ["train", "train", "test", "test"],
+        },
+        schema_overrides={"car": pl.Float64},
+    )
 
 
 def test_training_records_prompt_state_and_labels():
@@ -140,17 +177,34 @@ def test_training_records_prompt_state_and_labels():
     ev2 = recs.row(0, named=True)
     assert ev2["ret_1d"] == pytest.approx(102 / 101 - 1) and ev2["ret_5d"] is None  # too little history
     prompt = ev1["prompt"]
-    for piece in ("Alpha Co (A)", "industry Banks", "size tier large", "benchmark IDX", "Dividend raised",
-                  "Body one.", "2024-01-21 10:00 Asia/Shanghai", "close of 2024-01-21", "5-day return +4.35%",
-                  "20-day return +20.00%"):
+    for piece in (
+        "Alpha Co (A)",
+        "industry Banks",
+        "size tier large",
+        "benchmark IDX",
+        "Dividend raised",
+        "Body one.",
+        "2024-01-21 10:00 Asia/Shanghai",
+        "close of 2024-01-21",
+        "5-day return +4.35%",
+        "20-day return +20.00%",
+    ):
         assert piece in prompt, piece
     assert "n/a" in ev2["prompt"]
     target = parse_completion(ev1["completion"])
     assert target.format_ok and (target.action, target.predicted_event_type, target.predicted_strength) == (
-        "long", "dividend", "strong")
+        "long",
+        "dividend",
+        "strong",
+    )
     assert target.predicted_car == pytest.approx(0.03)
     assert parse_completion(ev2["completion"]).action == "hold"  # a weak event is held
-    assert (ev1["car"], ev1["direction"], ev1["strength"], ev1["event_type"]) == (0.03, "positive", "strong", "dividend")
+    assert (ev1["car"], ev1["direction"], ev1["strength"], ev1["event_type"]) == (
+        0.03,
+        "positive",
+        "strong",
+        "dividend",
+    )
 
 
 def test_training_records_split_selection_and_errors():

@@ -28,8 +28,11 @@ def folder(tmp_path, request) -> Path:
 
 def _files(out: Path) -> list[str]:
     """Every file of the folder except the review report, a derived view nothing is hashed over."""
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
-                  and p.relative_to(out).as_posix() != schema.REPORT_REF)
+    return sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.is_file() and p.relative_to(out).as_posix() != schema.REPORT_REF
+    )
 
 
 def test_clean_export_verifies(folder):
@@ -38,8 +41,15 @@ def test_clean_export_verifies(folder):
 
 def test_every_file_is_covered(folder):
     files = _files(folder)
-    assert {"run-manifest.json", schema.EVENT_CAR_REF, schema.HGRM_REWARD_REF, schema.EVIDENCE_REF,
-            "dspy/dspy-compile-result.json", "dspy/dspy-bundle.json", "analysis/labelled_car.csv"} <= set(files)
+    assert {
+        "run-manifest.json",
+        schema.EVENT_CAR_REF,
+        schema.HGRM_REWARD_REF,
+        schema.EVIDENCE_REF,
+        "dspy/dspy-compile-result.json",
+        "dspy/dspy-bundle.json",
+        "analysis/labelled_car.csv",
+    } <= set(files)
     for rel in files:
         data = (folder / rel).read_bytes()
         for pos in (0, len(data) // 2, len(data) - 2):
@@ -102,8 +112,11 @@ def test_input_digests_against_the_dataset_manifest(folder, tmp_path):
     problems = verify_evidence(folder, paths)
     assert [p.rule for p in problems] == ["dataset manifest (version 1) not found: input digests cannot be checked"]
     paths.manifest_dir.mkdir()
-    manifest = {"name": "handbuilt", "version": "1",
-                "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}}}
+    manifest = {
+        "name": "handbuilt",
+        "version": "1",
+        "tables": {"events": {"sha256": "a" * 64, "content_hash": "c" * 64, "rows": 6}},
+    }
     paths.manifest_path("handbuilt").write_text(json.dumps(manifest))
     locations = [p.location for p in verify_evidence(folder, paths)]
     assert "dataset.tables.events" in locations
@@ -131,4 +144,5 @@ def test_the_review_report_is_a_derived_view_not_evidence(folder):
     assert verify_evidence(folder) == []
     (folder / ".report.html.tmp").write_text("partial")
     assert [(p.file, p.rule) for p in verify_evidence(folder)] == [
-        (".report.html.tmp", "not listed in run-manifest.json files")]
+        (".report.html.tmp", "not listed in run-manifest.json files")
+    ]

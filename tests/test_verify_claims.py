@@ -76,14 +76,21 @@ def reseal(folder: Path, drop_report: bool = True) -> None:
     """Recompute every hash and summary an editor could: record manifest hashes, lineage, summaries,
     the companion and short summaries, every file digest and the run manifest's self hash."""
     ev, rw, manifest = _load(folder, EC), _load(folder, RW), _load(folder, "run-manifest.json")
-    ev["summary"] = {**event_car_summary(ev["records"]), "input_event_count": ev["summary"]["input_event_count"],
-                     "excluded_event_count": ev["summary"]["excluded_event_count"]}
+    ev["summary"] = {
+        **event_car_summary(ev["records"]),
+        "input_event_count": ev["summary"]["input_event_count"],
+        "excluded_event_count": ev["summary"]["excluded_event_count"],
+    }
     ev["manifest_hash"] = H(ev["records"])
     rw["summary"] = reward_summary(rw["rewards"])
     rw["manifest_hash"] = H(rw["rewards"])
     summary = evidence_summary(ev, rw)
-    short = export_summary(EvidenceDocs(event_car=ev, hgrm_reward=rw, evidence=summary), manifest["dataset"]["name"],
-                           manifest["decisions_ref"], manifest["config"]["export"]["reward_profile"])
+    short = export_summary(
+        EvidenceDocs(event_car=ev, hgrm_reward=rw, evidence=summary),
+        manifest["dataset"]["name"],
+        manifest["decisions_ref"],
+        manifest["config"]["export"]["reward_profile"],
+    )
     for rel, doc in ((EC, ev), (RW, rw), (EV, summary), (schema.SUMMARY_REF, short)):
         (folder / rel).write_bytes(hashing.dumps(doc))
     if drop_report:
@@ -231,8 +238,10 @@ def test_gate_fails_closed_without_a_run_manifest(folder, env, capsys):
     assert evaluate_gate(folder, "paper").promotable  # the lane's own checks never read it
     assert run_cli(["gate", str(folder), "--target", "paper"]) == 1
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["lane"]["reasons"][0]["code"] == REASON_INTEGRITY_FAILED and "run-manifest.json" in \
-        verdict["lane"]["reasons"][0]["detail"]
+    assert (
+        verdict["lane"]["reasons"][0]["code"] == REASON_INTEGRITY_FAILED
+        and "run-manifest.json" in verdict["lane"]["reasons"][0]["detail"]
+    )
 
 
 @pytest.mark.parametrize("rel", [EC, "run-manifest.json", schema.SUMMARY_REF])
@@ -244,12 +253,16 @@ def test_deeply_nested_json_is_refused_not_a_crash(folder, env, rel, capsys):
     assert json.loads(capsys.readouterr().out)["promotable"] is False
 
 
-@pytest.mark.parametrize("change", [
-    lambda m: m.update(files=[]),
-    lambda m: m.update(dataset="x"),
-    lambda m: m.update(config=5),
-    lambda m: m["files"].update({"../../etc/passwd": "0" * 64}),
-], ids=["files-list", "dataset-text", "config-number", "file-outside"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.update(files=[]),
+        lambda m: m.update(dataset="x"),
+        lambda m: m.update(config=5),
+        lambda m: m["files"].update({"../../etc/passwd": "0" * 64}),
+    ],
+    ids=["files-list", "dataset-text", "config-number", "file-outside"],
+)
 def test_a_malformed_run_manifest_is_reported_not_raised(folder, change):
     _edit(folder, "run-manifest.json", change)
     problems = verify_evidence(folder)
@@ -283,8 +296,12 @@ def test_a_generated_dataset_with_a_forged_provenance_is_refused(sample_workspac
     with pytest.raises(mf.DatasetIntegrityError, match="bundled generator"):
         mf.load_dataset("synthetic-ashare", paths)
     with pytest.raises(mf.DatasetIntegrityError):
-        export(ExportConfig(dataset="synthetic-ashare", decisions="always_long", out_dir=tmp_path / "out",
-                            record_run=False), paths)
+        export(
+            ExportConfig(
+                dataset="synthetic-ashare", decisions="always_long", out_dir=tmp_path / "out", record_run=False
+            ),
+            paths,
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -292,13 +309,16 @@ def test_synthetic_evidence_relabelled_historical_is_caught(sample_workspace, tm
     """Flip provenance in the exported folder (authority recomputed for it, every hash re-sealed):
     the run manifest still names the generator as the source."""
     out = tmp_path / "syn"
-    export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False,
-                        report=False), sample_workspace)
+    export(
+        ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=out, record_run=False, report=False),
+        sample_workspace,
+    )
     from janus_core.evidence.schema import artifact_authority
 
     def relabel(doc):
         doc["artifact_authority"], doc["promotion_authority_eligible"] = artifact_authority(
-            "historical_market_replay", doc["lineage"])
+            "historical_market_replay", doc["lineage"]
+        )
 
     _edit(out, "run-manifest.json", lambda m: m["dataset"].update(provenance="historical_market_replay"))
     _edit(out, EC, relabel)

@@ -120,9 +120,7 @@ def natural_long_run_covariance(r: np.ndarray, block: int) -> np.ndarray:
     return s.T @ s / (n * block)
 
 
-def studentized_sharpe_ci(
-    returns: np.ndarray, weights: Sequence[float], cfg: BootstrapConfig
-) -> dict[str, float]:
+def studentized_sharpe_ci(returns: np.ndarray, weights: Sequence[float], cfg: BootstrapConfig) -> dict[str, float]:
     """Studentized circular block-bootstrap interval of ``theta = sum_j weights_j SR_j`` over the
     columns of ``returns`` (n days x k series, same days), annualised (module docstring).
 
@@ -141,8 +139,15 @@ def studentized_sharpe_ci(
     varying = r.std(axis=0) > 0
     r, c = r[:, varying], c[varying]
     block = min(cfg.block or sharpe_block_length(r), n) if r.shape[1] else 1
-    out = {"estimate": estimate, "lo": estimate, "hi": estimate, "se": 0.0, "n_boot": float(cfg.n_boot),
-           "alpha": float(cfg.alpha), "block": float(block)}
+    out = {
+        "estimate": estimate,
+        "lo": estimate,
+        "hi": estimate,
+        "se": 0.0,
+        "n_boot": float(cfg.n_boot),
+        "alpha": float(cfg.alpha),
+        "block": float(block),
+    }
     if not r.shape[1]:
         return out
     theta, grad = _sharpe_moments(r, c)
@@ -263,8 +268,12 @@ def ma1_sharpe_coverage(
         hits += ci["lo"] <= truth <= ci["hi"]
         widths += ci["hi"] - ci["lo"]
         blocks += ci["block"]
-    return {"coverage": hits / n_samples, "mean_width": widths / n_samples, "mean_block": blocks / n_samples,
-            "n_samples": float(n_samples)}
+    return {
+        "coverage": hits / n_samples,
+        "mean_width": widths / n_samples,
+        "mean_block": blocks / n_samples,
+        "n_samples": float(n_samples),
+    }
 
 
 def _scored_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
@@ -339,9 +348,17 @@ def sharpe_interval_table(
     for name in sorted(returns_by_policy):
         one = bootstrap_sharpe_ci(returns_by_policy[name], cfg=cfg)
         diff = bootstrap_sharpe_diff_ci(returns_by_policy[name], returns_by_policy[baseline], cfg=cfg)
-        rows.append({"policy": name, "sharpe": one["estimate"], "sharpe_ci_low": one["lo"],
-                     "sharpe_ci_high": one["hi"], "sharpe_diff": diff["estimate"],
-                     "sharpe_diff_ci_low": diff["lo"], "sharpe_diff_ci_high": diff["hi"]})
+        rows.append(
+            {
+                "policy": name,
+                "sharpe": one["estimate"],
+                "sharpe_ci_low": one["lo"],
+                "sharpe_ci_high": one["hi"],
+                "sharpe_diff": diff["estimate"],
+                "sharpe_diff_ci_low": diff["lo"],
+                "sharpe_diff_ci_high": diff["hi"],
+            }
+        )
     return pl.DataFrame(rows)
 
 
@@ -361,9 +378,18 @@ def da_interval_table(
     for name in sorted(decisions_by_policy):
         one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg=cfg)
         diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg=cfg)
-        rows.append({"policy": name, "da": one["estimate"], "da_ci_low": one["lo"], "da_ci_high": one["hi"],
-                     "da_diff": diff["estimate"], "da_diff_ci_low": diff["lo"], "da_diff_ci_high": diff["hi"],
-                     "n_paired": int(diff["n_paired"])})
+        rows.append(
+            {
+                "policy": name,
+                "da": one["estimate"],
+                "da_ci_low": one["lo"],
+                "da_ci_high": one["hi"],
+                "da_diff": diff["estimate"],
+                "da_diff_ci_low": diff["lo"],
+                "da_diff_ci_high": diff["hi"],
+                "n_paired": int(diff["n_paired"]),
+            }
+        )
     return pl.DataFrame(rows)
 
 

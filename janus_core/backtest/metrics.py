@@ -220,7 +220,9 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
     else:
         truth = pl.col("car").sign().cast(pl.Int8)
     joined = decisions.with_row_index("row").join(
-        labelled.select("event_id", "car", truth.alias("true_sign")), on="event_id", how="left",
+        labelled.select("event_id", "car", truth.alias("true_sign")),
+        on="event_id",
+        how="left",
         maintain_order="left",
     )
     known = set(labelled["event_id"].to_list())
@@ -260,9 +262,7 @@ def decision_metrics(decisions: pl.DataFrame, labelled: pl.DataFrame) -> dict[st
     extra = decisions.select(
         "event_id",
         (pred_type if pred_type is not None else pl.lit(None, dtype=pl.String)).alias("predicted_event_type"),
-        (pred_car.cast(pl.Float64) if pred_car is not None else pl.lit(None, dtype=pl.Float64)).alias(
-            "predicted_car"
-        ),
+        (pred_car.cast(pl.Float64) if pred_car is not None else pl.lit(None, dtype=pl.Float64)).alias("predicted_car"),
     )
     truth_cols = ["event_id", "car"] + (["event_type"] if "event_type" in labelled.columns else [])
     both = extra.join(labelled.select(truth_cols), on="event_id", how="left", maintain_order="left").filter(
@@ -274,9 +274,11 @@ def decision_metrics(decisions: pl.DataFrame, labelled: pl.DataFrame) -> dict[st
         n_type = both.height
     else:
         eta, n_type = None, 0
-    err = both.filter(pl.col("predicted_car").is_not_null()).select(
-        (pl.col("predicted_car") - pl.col("car")).alias("e")
-    )["e"].to_numpy()
+    err = (
+        both.filter(pl.col("predicted_car").is_not_null())
+        .select((pl.col("predicted_car") - pl.col("car")).alias("e"))["e"]
+        .to_numpy()
+    )
     return {
         "da": float(scored["hit"].mean()) if n_scored else None,
         "da_traded": float(traded["hit"].mean()) if traded.height else None,

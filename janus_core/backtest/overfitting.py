@@ -32,8 +32,12 @@ def return_moments(returns: Sequence[float] | pl.Series | np.ndarray) -> dict[st
     if var == 0.0:
         return {"sharpe": 0.0, "skew": 0.0, "kurtosis": 3.0, "n_returns": float(r.size)}
     sd = math.sqrt(var)
-    return {"sharpe": float(r.mean()) / sd, "skew": float(np.mean(d**3)) / sd**3,
-            "kurtosis": float(np.mean(d**4)) / var**2, "n_returns": float(r.size)}
+    return {
+        "sharpe": float(r.mean()) / sd,
+        "skew": float(np.mean(d**3)) / sd**3,
+        "kurtosis": float(np.mean(d**4)) / var**2,
+        "n_returns": float(r.size),
+    }
 
 
 def expected_max_sharpe(n_trials: int, sharpe_variance: float, mean_sharpe: float = 0.0) -> float:
@@ -61,8 +65,10 @@ def probabilistic_sharpe_ratio(sharpe: float, benchmark: float, n_returns: int, 
         raise ValueError(f"probabilistic_sharpe_ratio: n_returns is {n_returns}; need at least 2")
     denom = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe
     if not denom > 0.0:
-        raise ValueError(f"probabilistic_sharpe_ratio: 1 - skew SR + (kurtosis - 1) / 4 SR^2 is {denom!r}; "
-                         "need a positive variance (check skew and kurtosis)")
+        raise ValueError(
+            f"probabilistic_sharpe_ratio: 1 - skew SR + (kurtosis - 1) / 4 SR^2 is {denom!r}; "
+            "need a positive variance (check skew and kurtosis)"
+        )
     return float(norm.cdf((sharpe - benchmark) * math.sqrt(n_returns - 1) / math.sqrt(denom)))
 
 
@@ -75,9 +81,14 @@ def deflated_sharpe_ratio(
     ratio by ``sqrt(252)`` and its variance by 252). Returns ``dsr``, ``sharpe0`` (``SR_0``),
     ``sharpe``, ``n_trials``, ``trial_sharpe_variance``, ``n_returns``."""
     sr0 = expected_max_sharpe(n_trials, trial_sharpe_variance)
-    return {"dsr": probabilistic_sharpe_ratio(sharpe, sr0, n_returns, skew, kurtosis), "sharpe0": sr0,
-            "sharpe": float(sharpe), "n_trials": float(n_trials), "trial_sharpe_variance": float(trial_sharpe_variance),
-            "n_returns": float(n_returns)}
+    return {
+        "dsr": probabilistic_sharpe_ratio(sharpe, sr0, n_returns, skew, kurtosis),
+        "sharpe0": sr0,
+        "sharpe": float(sharpe),
+        "n_trials": float(n_trials),
+        "trial_sharpe_variance": float(trial_sharpe_variance),
+        "n_returns": float(n_returns),
+    }
 
 
 def deflated_sharpe_of_returns(
@@ -91,8 +102,14 @@ def deflated_sharpe_of_returns(
     var = (annual_sharpe_variance or 0.0) / TRADING_DAYS_PER_YEAR
     d = deflated_sharpe_ratio(m["sharpe"], int(m["n_returns"]), m["skew"], m["kurtosis"], max(n_trials, 1), var)
     ann = math.sqrt(TRADING_DAYS_PER_YEAR)
-    return {**d, "sharpe": d["sharpe"] * ann, "sharpe0": d["sharpe0"] * ann,
-            "trial_sharpe_variance": float(annual_sharpe_variance or 0.0), "skew": m["skew"], "kurtosis": m["kurtosis"]}
+    return {
+        **d,
+        "sharpe": d["sharpe"] * ann,
+        "sharpe0": d["sharpe0"] * ann,
+        "trial_sharpe_variance": float(annual_sharpe_variance or 0.0),
+        "skew": m["skew"],
+        "kurtosis": m["kurtosis"],
+    }
 
 
 def cscv_logits(returns: np.ndarray, n_splits: int = 16) -> np.ndarray:
@@ -150,5 +167,11 @@ def probability_of_backtest_overfitting(returns: np.ndarray, n_splits: int = 16)
     ``n_periods`` and ``mean_logit``."""
     logits = cscv_logits(returns, n_splits)
     t, n = np.asarray(returns).shape
-    return {"pbo": float(np.mean(logits <= 0.0)), "n_combinations": float(logits.size), "n_splits": float(n_splits),
-            "n_trials": float(n), "n_periods": float(t), "mean_logit": float(np.mean(logits))}
+    return {
+        "pbo": float(np.mean(logits <= 0.0)),
+        "n_combinations": float(logits.size),
+        "n_splits": float(n_splits),
+        "n_trials": float(n),
+        "n_periods": float(t),
+        "mean_logit": float(np.mean(logits)),
+    }

@@ -72,7 +72,10 @@ class BacktestStudyConfig(BaseModel):
     def sweep_values(self, field: str) -> tuple[object, ...]:
         """The values the sweep over ``field`` (one of :data:`SWEEPS`) takes."""
         values: dict[str, tuple[object, ...]] = {
-            "holding_period": self.holding_periods, "weighting": ("type", "equal"), "position_cap": self.position_caps}
+            "holding_period": self.holding_periods,
+            "weighting": ("type", "equal"),
+            "position_cap": self.position_caps,
+        }
         return values[field]
 
 
@@ -104,36 +107,58 @@ def benchmark_tables(ds: Dataset, results: Mapping[str, BacktestResult]) -> tupl
     n_positions, cost``; sorted by kind, series, date)."""
     navs = studies.nav_long(results)
     bench = studies.benchmark_navs(ds, navs["date"].min(), navs["date"].max())
-    metrics = pl.DataFrame([
-        {"benchmark": b, **nav_metrics(bench.filter(pl.col("benchmark") == b)["nav"])}
-        for b in sorted(bench["benchmark"].unique().to_list())
-    ])
-    nav_table = pl.concat([
-        navs.select(pl.col("policy").alias("series"), pl.lit("policy").alias("kind"), "date", "nav", "daily_return",
-                    "gross_exposure", "n_positions", "cost"),
-        bench.select(pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav"),
-    ], how="diagonal").sort("kind", "series", "date")
+    metrics = pl.DataFrame(
+        [
+            {"benchmark": b, **nav_metrics(bench.filter(pl.col("benchmark") == b)["nav"])}
+            for b in sorted(bench["benchmark"].unique().to_list())
+        ]
+    )
+    nav_table = pl.concat(
+        [
+            navs.select(
+                pl.col("policy").alias("series"),
+                pl.lit("policy").alias("kind"),
+                "date",
+                "nav",
+                "daily_return",
+                "gross_exposure",
+                "n_positions",
+                "cost",
+            ),
+            bench.select(pl.col("benchmark").alias("series"), pl.lit("benchmark").alias("kind"), "date", "nav"),
+        ],
+        how="diagonal",
+    ).sort("kind", "series", "date")
     return metrics, nav_table
 
 
-def policy_table(results: Mapping[str, BacktestResult], decisions: Mapping[str, pl.DataFrame],
-                 window: pl.DataFrame) -> pl.DataFrame:
+def policy_table(
+    results: Mapping[str, BacktestResult], decisions: Mapping[str, pl.DataFrame], window: pl.DataFrame
+) -> pl.DataFrame:
     """One row per policy: ``studies.compare_policies`` and the decision metrics :data:`DECISION_KEYS`
     (``metrics.decision_metrics`` on the window's events)."""
-    rows = [{"policy": p, **{k: decision_metrics(d, window)[k] for k in DECISION_KEYS}}
-            for p, d in sorted(decisions.items())]
+    rows = [
+        {"policy": p, **{k: decision_metrics(d, window)[k] for k in DECISION_KEYS}}
+        for p, d in sorted(decisions.items())
+    ]
     scored = pl.DataFrame(rows, schema_overrides={k: pl.Float64 for k in DECISION_KEYS})
     return studies.compare_policies(results).join(scored, on="policy", how="left", maintain_order="left")
 
 
-def interval_table(results: Mapping[str, BacktestResult], decisions: Mapping[str, pl.DataFrame],
-                   window: pl.DataFrame, baseline: str, cfg: BootstrapConfig) -> pl.DataFrame:
+def interval_table(
+    results: Mapping[str, BacktestResult],
+    decisions: Mapping[str, pl.DataFrame],
+    window: pl.DataFrame,
+    baseline: str,
+    cfg: BootstrapConfig,
+) -> pl.DataFrame:
     """Bootstrap intervals per policy of the Sharpe ratio (daily returns) and the directional
     accuracy (events), and of their paired differences against ``baseline``
     (``metrics.sharpe_interval_table`` joined with ``metrics.da_interval_table``)."""
     returns = {p: r.nav["daily_return"].drop_nulls() for p, r in results.items()}
     return sharpe_interval_table(returns, baseline, cfg).join(
-        da_interval_table(decisions, window, baseline, cfg), on="policy", how="left", maintain_order="left")
+        da_interval_table(decisions, window, baseline, cfg), on="policy", how="left", maintain_order="left"
+    )
 
 
 def per_type_table(results: Mapping[str, BacktestResult]) -> pl.DataFrame:
@@ -184,10 +209,14 @@ class BacktestStudy:
                     "n_executed": row["n_executed"],
                     "da": _r(row["da"]),
                     "eta": _r(row["eta"]),
-                    "sharpe_ci": [_r(iv[row["policy"]]["sharpe_ci_low"], 3),
-                                  _r(iv[row["policy"]]["sharpe_ci_high"], 3)],
-                    "sharpe_diff_ci": [_r(iv[row["policy"]]["sharpe_diff_ci_low"], 3),
-                                       _r(iv[row["policy"]]["sharpe_diff_ci_high"], 3)],
+                    "sharpe_ci": [
+                        _r(iv[row["policy"]]["sharpe_ci_low"], 3),
+                        _r(iv[row["policy"]]["sharpe_ci_high"], 3),
+                    ],
+                    "sharpe_diff_ci": [
+                        _r(iv[row["policy"]]["sharpe_diff_ci_low"], 3),
+                        _r(iv[row["policy"]]["sharpe_diff_ci_high"], 3),
+                    ],
                 }
                 for row in self.policies.iter_rows(named=True)
             },
@@ -199,10 +228,14 @@ class BacktestStudy:
                 p: [_r(v, 3) for v in sweeps["holding_period"].filter(pl.col("policy") == p)["sharpe"].to_list()]
                 for p in sorted(self.results)
             },
-            "weighting_sharpe": {f"{row['policy']}/{row['weighting']}": _r(row["sharpe"], 3)
-                                 for row in sweeps["weighting"].iter_rows(named=True)},
-            "position_cap_sharpe": {f"{row['policy']}/{row['position_cap'] or 'none'}": _r(row["sharpe"], 3)
-                                    for row in sweeps["position_cap"].iter_rows(named=True)},
+            "weighting_sharpe": {
+                f"{row['policy']}/{row['weighting']}": _r(row["sharpe"], 3)
+                for row in sweeps["weighting"].iter_rows(named=True)
+            },
+            "position_cap_sharpe": {
+                f"{row['policy']}/{row['position_cap'] or 'none'}": _r(row["sharpe"], 3)
+                for row in sweeps["position_cap"].iter_rows(named=True)
+            },
             "benchmark_sharpe": {row["benchmark"]: _r(row["sharpe"]) for row in self.benchmarks.iter_rows(named=True)},
             "bootstrap_n_boot": self.config.bootstrap.n_boot,
         }
@@ -216,7 +249,8 @@ class BacktestStudy:
         self.nav_table.write_parquet(out / "nav.parquet")
         self.sweeps["holding_period"].write_parquet(out / "holding_period_sweep.parquet")
         self.policies.join(self.intervals.drop("sharpe"), on="policy", how="left", maintain_order="left").write_parquet(
-            out / "metrics.parquet")
+            out / "metrics.parquet"
+        )
         per_type_table(self.results).write_parquet(out / "per_type.parquet")
         summary = self.summary()
         (out / "backtest-summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
@@ -240,6 +274,7 @@ def backtest_study(ds: Dataset, labelled: pl.DataFrame, cfg: BacktestStudyConfig
             if key not in memo:
                 memo[key] = engine.run_backtest(ds, decisions[policy], window, config, weights)
             return memo[key]
+
         return run
 
     results = {p: runner(p)(cfg.backtest) for p in policies}
@@ -249,7 +284,14 @@ def backtest_study(ds: Dataset, labelled: pl.DataFrame, cfg: BacktestStudyConfig
         for field in SWEEPS
     }
     return BacktestStudy(
-        dataset=ds, config=cfg, window=window, decisions=decisions, results=results, benchmarks=benchmarks,
-        nav_table=nav_table, policies=policy_table(results, decisions, window), sweeps=sweeps,
+        dataset=ds,
+        config=cfg,
+        window=window,
+        decisions=decisions,
+        results=results,
+        benchmarks=benchmarks,
+        nav_table=nav_table,
+        policies=policy_table(results, decisions, window),
+        sweeps=sweeps,
         intervals=interval_table(results, decisions, window, cfg.baseline, cfg.bootstrap),
     )

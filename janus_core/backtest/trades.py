@@ -79,8 +79,17 @@ def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockD
     next_exit = np.minimum.accumulate(candidate[::-1])[::-1]
     next_exit = np.where(next_exit <= last, next_exit, -1)
     codes = dict(zip(names.gather(kept_runs).to_list(), range(kept_runs.size), strict=True))
-    return _StockDays(codes, key, day, prices.get_column("open").to_numpy()[rows].astype(np.float64), close,
-                      prev_close, suspended, last, next_exit)
+    return _StockDays(
+        codes,
+        key,
+        day,
+        prices.get_column("open").to_numpy()[rows].astype(np.float64),
+        close,
+        prev_close,
+        suspended,
+        last,
+        next_exit,
+    )
 
 
 def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calendar: pl.Series) -> pl.DataFrame:
@@ -119,21 +128,24 @@ def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calend
     def days(rows: np.ndarray) -> pl.Series:
         return cal.gather(stock.day[rows[keep]])
 
-    return pl.DataFrame({
-        "event_id": events.get_column("event_id").gather(keep),
-        "entry_day": stock.day[entry[keep]],
-        "entry_date": days(entry),
-        "entry_price": stock.open[entry[keep]],
-        "prev_close": stock.prev_close[entry[keep]],
-        "suspended": stock.suspended[entry[keep]],
-        "planned_day": stock.day[planned_row[keep]],
-        "planned_exit_date": days(planned_row),
-        "exit_day": stock.day[exit_row[keep]],
-        "exit_date": days(exit_row),
-        "exit_price": stock.close[exit_row[keep]],
-        "exit_rule": np.where(last_price, "last_price", np.where(exit_row > planned, "carried", "planned"))[keep],
-        "past_data": (beyond & (stock.day[last] == n_cal - 1))[keep],
-    }, schema_overrides={"exit_rule": pl.String}).with_columns(pl.col("prev_close").fill_nan(None))
+    return pl.DataFrame(
+        {
+            "event_id": events.get_column("event_id").gather(keep),
+            "entry_day": stock.day[entry[keep]],
+            "entry_date": days(entry),
+            "entry_price": stock.open[entry[keep]],
+            "prev_close": stock.prev_close[entry[keep]],
+            "suspended": stock.suspended[entry[keep]],
+            "planned_day": stock.day[planned_row[keep]],
+            "planned_exit_date": days(planned_row),
+            "exit_day": stock.day[exit_row[keep]],
+            "exit_date": days(exit_row),
+            "exit_price": stock.close[exit_row[keep]],
+            "exit_rule": np.where(last_price, "last_price", np.where(exit_row > planned, "carried", "planned"))[keep],
+            "past_data": (beyond & (stock.day[last] == n_cal - 1))[keep],
+        },
+        schema_overrides={"exit_rule": pl.String},
+    ).with_columns(pl.col("prev_close").fill_nan(None))
 
 
 def _plan_trades(
@@ -166,7 +178,8 @@ def _plan_trades(
         decisions.select("event_id", "strategy_id", "action")
         .join(
             labelled.select("event_id", "symbol", "published_at", "event_type", "event_day", *extra_label_cols),
-            on="event_id", how="left",
+            on="event_id",
+            how="left",
         )
         .join(plan, on="event_id", how="left")
         .sort("event_id")
@@ -176,8 +189,11 @@ def _plan_trades(
     # after publication.
     hh, mm = (int(x) for x in ds.meta.news_cutoff.split(":"))
     open_utc = (
-        pl.col("entry_date").cast(pl.Datetime("us")).dt.offset_by(f"{hh}h{mm}m")
-        .dt.replace_time_zone(ds.meta.exchange_timezone).dt.convert_time_zone("UTC")
+        pl.col("entry_date")
+        .cast(pl.Datetime("us"))
+        .dt.offset_by(f"{hh}h{mm}m")
+        .dt.replace_time_zone(ds.meta.exchange_timezone)
+        .dt.convert_time_zone("UTC")
     )
     published = pl.col("published_at")
     if frame.schema["published_at"] != pl.Datetime("us", "UTC"):
@@ -185,7 +201,8 @@ def _plan_trades(
     gap = (pl.col("entry_price") / pl.col("prev_close") - 1.0).abs()
     locked = (gap >= cfg.open_limit).fill_null(False) if cfg.open_limit is not None else pl.lit(False)
     has_weight = (
-        pl.lit(True) if cfg.weighting == "equal"
+        pl.lit(True)
+        if cfg.weighting == "equal"
         else pl.col("event_type").replace_strict(
             {k: float(v) > 0.0 for k, v in weights.items()}, default=False, return_dtype=pl.Boolean
         )
@@ -203,9 +220,11 @@ def _plan_trades(
     reason = pl.when(checks[0][1].fill_null(True)).then(pl.lit(checks[0][0]))
     for name, failed in checks[1:]:
         reason = reason.when(failed.fill_null(True)).then(pl.lit(name))
-    frame = frame.with_columns(reason.otherwise(None).alias("skip_reason")).with_columns(
-        pl.col("skip_reason").is_null().alias("executed")
-    ).drop("past_data", "prev_close", "suspended")
+    frame = (
+        frame.with_columns(reason.otherwise(None).alias("skip_reason"))
+        .with_columns(pl.col("skip_reason").is_null().alias("executed"))
+        .drop("past_data", "prev_close", "suspended")
+    )
 
     # Holding-day increments: P_d is the close of the stock's latest row on or before day d.
     ex = frame.with_row_index("i").filter(pl.col("executed"))
@@ -215,10 +234,19 @@ def _plan_trades(
         "entry_price",
         pl.int_ranges("entry_day", pl.col("exit_day") + 1).alias("day"),
     ).explode("day")
-    row = np.searchsorted(stock.key, days.get_column("code").to_numpy() * n_cal + days.get_column("day").to_numpy(),
-                          side="right") - 1
-    days = days.with_columns(pl.Series("close", stock.close[row])).with_columns(
-        inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
-        / pl.col("entry_price")
-    ).select("i", "day", "inc").sort("day", "i")
+    row = (
+        np.searchsorted(
+            stock.key, days.get_column("code").to_numpy() * n_cal + days.get_column("day").to_numpy(), side="right"
+        )
+        - 1
+    )
+    days = (
+        days.with_columns(pl.Series("close", stock.close[row]))
+        .with_columns(
+            inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
+            / pl.col("entry_price")
+        )
+        .select("i", "day", "inc")
+        .sort("day", "i")
+    )
     return frame, days, last

@@ -28,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "car": ("car", "event study: CAR, labels and exclusions for every event of a dataset"),
     "export": ("evidence", "write the Janus gate evidence of a candidate (and its review report)"),
     "verify": ("evidence", "recompute every hash, summary and digest of an evidence folder"),
-    "gate": ("evidence", "the promotion verdict on an evidence folder, locally: the lane's checks and the research policy"),
+    "gate": (
+        "evidence",
+        "the promotion verdict on an evidence folder, locally: the lane's checks and the research policy",
+    ),
     "keygen": ("evidence", "make an Ed25519 key pair for signing evidence and datasets"),
     "report": ("report", "render DIR/report.html, the self-contained review report of an evidence folder"),
     "backtest": ("backtest", "backtest a candidate's decisions without hindsight: trades, NAV and the paper's metrics"),
@@ -68,8 +71,12 @@ def _selected(argv: Sequence[str]) -> str | None:
 def _add_debug(parser: argparse.ArgumentParser) -> None:
     """Accept ``--debug`` on ``parser`` and every subcommand parser below it."""
     if not any("--debug" in a.option_strings for a in parser._actions):
-        parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                            help="on an error, show the full traceback instead of one line")
+        parser.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="on an error, show the full traceback instead of one line",
+        )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in set(action.choices.values()):
@@ -85,12 +92,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Janus-Q research workbench utilities. Each command has its own --help.",
         epilog="Errors print one line on stderr and exit 2; add --debug for the traceback.",
     )
-    parser.add_argument("--version", action="version", version=f"janus {__version__}",
-                        help="print the version and exit")
-    parser.add_argument("--debug", action="store_true", default=False,
-                        help="on an error, show the full traceback instead of one line")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                       parser_class=JanusArgumentParser)
+    parser.add_argument(
+        "--version", action="version", version=f"janus {__version__}", help="print the version and exit"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=False, help="on an error, show the full traceback instead of one line"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=JanusArgumentParser
+    )
     wanted = None if argv is None else _selected(argv)
     modules = dict.fromkeys(module for module, _ in COMMANDS.values())
     for module in modules:

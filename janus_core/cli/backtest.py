@@ -95,9 +95,11 @@ def check_out_dir(out: Path) -> None:
             kind = None
     if kind != OUTPUT_KIND:
         extra = sorted(names - OUTPUT_FILES)[:3]
-        raise UserError(f"--out {out}: exists and is not a janus backtest output folder"
-                        + (f" (it holds {', '.join(extra)})" if extra else "")
-                        + "; choose another folder or empty it yourself")
+        raise UserError(
+            f"--out {out}: exists and is not a janus backtest output folder"
+            + (f" (it holds {', '.join(extra)})" if extra else "")
+            + "; choose another folder or empty it yourself"
+        )
 
 
 def _decisions(ref: str, labelled: Any, strategy_id: str | None) -> tuple[Any, str, str]:
@@ -120,8 +122,10 @@ def _decisions(ref: str, labelled: Any, strategy_id: str | None) -> tuple[Any, s
             raise UserError(f"--strategy-id {strategy_id!r}: not in {ref} (strategies: {', '.join(present[:10])})")
         decisions = decisions.filter(decisions.get_column("strategy_id") == strategy_id)
     elif len(present) != 1:
-        raise UserError(f"--decisions {ref}: column strategy_id has {len(present)} strategies "
-                        f"({', '.join(present[:10])}); pick one with --strategy-id")
+        raise UserError(
+            f"--decisions {ref}: column strategy_id has {len(present)} strategies "
+            f"({', '.join(present[:10])}); pick one with --strategy-id"
+        )
     return decisions, source, default_id or (strategy_id or present[0])
 
 
@@ -143,10 +147,14 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
 
     out = Path(args.out)
     check_out_dir(out)
-    label_cfg = LabelConfig() if args.round_trip_cost_bps is None else LabelConfig(round_trip_cost_bps=args.round_trip_cost_bps)
+    label_cfg = (
+        LabelConfig() if args.round_trip_cost_bps is None else LabelConfig(round_trip_cost_bps=args.round_trip_cost_bps)
+    )
     car_cfg, split_cfg, policy_cfg, boot = CarConfig(), SplitConfig(), PolicyConfig(), BootstrapConfig()
-    overrides = {"round_trip_cost_bps": label_cfg.round_trip_cost_bps,  # one cost for labels and trades
-                 **({} if args.holding_period is None else {"holding_period": args.holding_period})}
+    overrides = {
+        "round_trip_cost_bps": label_cfg.round_trip_cost_bps,  # one cost for labels and trades
+        **({} if args.holding_period is None else {"holding_period": args.holding_period}),
+    }
     splits = sorted({s.strip() for s in args.splits.split(",") if s.strip()})
     config.BacktestConfig.for_labels(car_cfg, **overrides)  # bad settings fail before any work
     ds = load_dataset(args.dataset, paths)
@@ -159,21 +167,36 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
     result = backtest.run_backtest(ds, chosen, labelled, cfg, weights)
     summary = studies.backtest_summary(result, chosen, labelled, boot)
 
-    resolved = {"backtest": cfg.model_dump(mode="json"), "car": car_cfg.model_dump(mode="json"),
-                "label": label_cfg.model_dump(mode="json"), "split": split_cfg.model_dump(mode="json"),
-                "policy": policy_cfg.model_dump(mode="json") if source.startswith("policy:") else None,
-                "decisions": source, "splits": splits}
+    resolved = {
+        "backtest": cfg.model_dump(mode="json"),
+        "car": car_cfg.model_dump(mode="json"),
+        "label": label_cfg.model_dump(mode="json"),
+        "split": split_cfg.model_dump(mode="json"),
+        "policy": policy_cfg.model_dump(mode="json") if source.startswith("policy:") else None,
+        "decisions": source,
+        "splits": splits,
+    }
     config_hash = H(_jsonable(resolved))
     returns = result.nav.get_column("daily_return").drop_nulls()
     trials: dict[str, Any] = {"recorded": not args.no_record}
     if not args.no_record and returns.len() >= 2:
         moments = summary["return_moments"]
-        store.record_trial(store.TrialRecord(
-            created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), dataset=ds.meta.name,
-            dataset_snapshot_hash=ds.meta.snapshot_hash, candidate_id=candidate, config_hash=config_hash,
-            kind="backtest", sharpe=float(result.metrics["sharpe"]), n_returns=int(moments["n_returns"]),
-            skew=float(moments["skew"]), kurtosis=float(moments["kurtosis"]),
-            metrics=_jsonable(summary["portfolio"])), paths)
+        store.record_trial(
+            store.TrialRecord(
+                created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                dataset=ds.meta.name,
+                dataset_snapshot_hash=ds.meta.snapshot_hash,
+                candidate_id=candidate,
+                config_hash=config_hash,
+                kind="backtest",
+                sharpe=float(result.metrics["sharpe"]),
+                n_returns=int(moments["n_returns"]),
+                skew=float(moments["skew"]),
+                kurtosis=float(moments["kurtosis"]),
+                metrics=_jsonable(summary["portfolio"]),
+            ),
+            paths,
+        )
         n_trials = store.trial_count(ds.meta.name, candidate, paths)
         variance = store.trial_sharpe_variance(ds.meta.name, candidate, paths)
         trials.update(n_trials=n_trials, sharpe_variance=variance)
@@ -181,21 +204,36 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
             trials.update(deflated=deflated_sharpe_of_returns(returns, n_trials, variance))
         except ValueError as exc:
             trials.update(deflated=None, note=_one_line(exc))
-    document = _jsonable({
-        "kind": OUTPUT_KIND, "dataset": ds.meta.name, "dataset_snapshot_hash": ds.meta.snapshot_hash,
-        "decisions_ref": source, "candidate_id": candidate, "window": {"splits": splits, "start": start, "end": end},
-        "config": resolved, "config_hash": config_hash, "bootstrap": boot.model_dump(mode="json"),
-        **summary, "trials": trials,
-    })
+    document = _jsonable(
+        {
+            "kind": OUTPUT_KIND,
+            "dataset": ds.meta.name,
+            "dataset_snapshot_hash": ds.meta.snapshot_hash,
+            "decisions_ref": source,
+            "candidate_id": candidate,
+            "window": {"splits": splits, "start": start, "end": end},
+            "config": resolved,
+            "config_hash": config_hash,
+            "bootstrap": boot.model_dump(mode="json"),
+            **summary,
+            "trials": trials,
+        }
+    )
 
     def parquet(frame: Any) -> bytes:
         buf = io.BytesIO()
         frame.write_parquet(buf)
         return buf.getvalue()
 
-    write_tree_atomically(out, {"trades.parquet": parquet(result.trades), "nav.parquet": parquet(result.nav),
-                                "metrics.json": (canonical_json(document) + "\n").encode("utf-8")},
-                          check_target=check_out_dir)
+    write_tree_atomically(
+        out,
+        {
+            "trades.parquet": parquet(result.trades),
+            "nav.parquet": parquet(result.nav),
+            "metrics.json": (canonical_json(document) + "\n").encode("utf-8"),
+        },
+        check_target=check_out_dir,
+    )
     return document
 
 
@@ -212,10 +250,17 @@ def _handle(args: argparse.Namespace) -> int:
     interval = doc["sharpe_interval"]
     ci = f" [{interval['lo']:.2f}, {interval['hi']:.2f}]" if interval else ""
     deflated = t.get("deflated")
-    trial_text = (f", {t['n_trials']} trial(s), DSR {deflated['dsr']:.3f}" if deflated
-                  else ", not recorded" if not t["recorded"] else "")
-    print(f"{doc['candidate_id']} on {doc['dataset']} ({', '.join(doc['window']['splits'])}): Sharpe {p['sharpe']:.2f}{ci}, "
-          f"{p['n_executed']} of {p['n_decisions']} decisions executed, {p['n_carried']} carried{trial_text} -> {args.out}")
+    trial_text = (
+        f", {t['n_trials']} trial(s), DSR {deflated['dsr']:.3f}"
+        if deflated
+        else ", not recorded"
+        if not t["recorded"]
+        else ""
+    )
+    print(
+        f"{doc['candidate_id']} on {doc['dataset']} ({', '.join(doc['window']['splits'])}): Sharpe {p['sharpe']:.2f}{ci}, "
+        f"{p['n_executed']} of {p['n_decisions']} decisions executed, {p['n_carried']} carried{trial_text} -> {args.out}"
+    )
     return 0
 
 
@@ -224,11 +269,20 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     add_dataset(p)
     p.add_argument("--decisions", required=True, help="a baseline policy name or a decisions file path")
     p.add_argument("--out", required=True, help="output folder (written to a temp folder, then renamed)")
-    p.add_argument("--holding-period", type=int, default=None,
-                   help="trading days held (default: follows the label window, 3 for [0, 2])")
-    p.add_argument("--round-trip-cost-bps", type=float, default=None, metavar="BPS",
-                   help="round-trip trading cost in basis points, for the labels' tau and the trades (half per "
-                        "side); default: LabelConfig's 15")
+    p.add_argument(
+        "--holding-period",
+        type=int,
+        default=None,
+        help="trading days held (default: follows the label window, 3 for [0, 2])",
+    )
+    p.add_argument(
+        "--round-trip-cost-bps",
+        type=float,
+        default=None,
+        metavar="BPS",
+        help="round-trip trading cost in basis points, for the labels' tau and the trades (half per "
+        "side); default: LabelConfig's 15",
+    )
     p.add_argument("--splits", default="test", help="comma-separated chronological splits to backtest (default test)")
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
     p.add_argument("--candidate-id", default=None, help="name in the trials ledger (default: policy or strategy id)")

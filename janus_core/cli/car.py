@@ -60,8 +60,10 @@ def _handle(args: argparse.Namespace) -> int:
     tests = significance_long(significance_table(table, estimation_abnormal_returns(ds, cfg, table)))
     written = write_car_artifacts(table, car_summary(table, cfg, label_cfg), args.out, tests)
     included = table["excluded_reason"].null_count()
-    print(f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> "
-          + ", ".join(str(p) for p in written))
+    print(
+        f"{table.height} events, {included} with a CAR, {table.height - included} excluded -> "
+        + ", ".join(str(p) for p in written)
+    )
     return 0
 
 
@@ -73,22 +75,57 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     d, ld = CarConfig(), LabelConfig()
     p = subparsers.add_parser("car", help=command_help("car"), description=command_help("car"))
     add_dataset(p)
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder for car.parquet, car-summary.json and significance.parquet")
-    p.add_argument("--model", choices=get_args(Model), default=d.model,
-                   help=f"normal-return model (default: {d.model})")
-    p.add_argument("--estimation-window", type=int, default=d.estimation_window, metavar="DAYS",
-                   help=f"estimation window in trading days (default: {d.estimation_window})")
-    p.add_argument("--gap", type=int, default=d.gap, metavar="DAYS",
-                   help=f"trading days between estimation and event window (default: {d.gap})")
-    p.add_argument("--event-window", type=_window, default=d.event_window, metavar="A,B",
-                   help="event window in trading days (default 0,2; write --event-window=-1,2 for a negative start)")
-    p.add_argument("--min-estimation-obs", type=int, default=None, metavar="N",
-                   help=f"fewest estimation returns for a CAR (default: {d.min_estimation_obs}, capped at the window)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder for car.parquet, car-summary.json and significance.parquet",
+    )
+    p.add_argument(
+        "--model", choices=get_args(Model), default=d.model, help=f"normal-return model (default: {d.model})"
+    )
+    p.add_argument(
+        "--estimation-window",
+        type=int,
+        default=d.estimation_window,
+        metavar="DAYS",
+        help=f"estimation window in trading days (default: {d.estimation_window})",
+    )
+    p.add_argument(
+        "--gap",
+        type=int,
+        default=d.gap,
+        metavar="DAYS",
+        help=f"trading days between estimation and event window (default: {d.gap})",
+    )
+    p.add_argument(
+        "--event-window",
+        type=_window,
+        default=d.event_window,
+        metavar="A,B",
+        help="event window in trading days (default 0,2; write --event-window=-1,2 for a negative start)",
+    )
+    p.add_argument(
+        "--min-estimation-obs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"fewest estimation returns for a CAR (default: {d.min_estimation_obs}, capped at the window)",
+    )
     p.add_argument("--no-risk-neutralize", action="store_true", help="keep market-model ARs even when exposures exist")
-    p.add_argument("--round-trip-cost-bps", type=float, default=ld.round_trip_cost_bps, metavar="BPS",
-                   help=f"round-trip trading cost in basis points (default: {ld.round_trip_cost_bps:g})")
-    p.add_argument("--tau", type=float, default=None,
-                   help="strength threshold on |CAR| (default: the round-trip cost)")
-    p.add_argument("--neutral-band", type=float, default=ld.neutral_band, metavar="BAND",
-                   help=f"|CAR| below this is labelled neutral (default: {ld.neutral_band:g})")
+    p.add_argument(
+        "--round-trip-cost-bps",
+        type=float,
+        default=ld.round_trip_cost_bps,
+        metavar="BPS",
+        help=f"round-trip trading cost in basis points (default: {ld.round_trip_cost_bps:g})",
+    )
+    p.add_argument("--tau", type=float, default=None, help="strength threshold on |CAR| (default: the round-trip cost)")
+    p.add_argument(
+        "--neutral-band",
+        type=float,
+        default=ld.neutral_band,
+        metavar="BAND",
+        help=f"|CAR| below this is labelled neutral (default: {ld.neutral_band:g})",
+    )
     p.set_defaults(handler=_handle)

@@ -77,8 +77,10 @@ def _handle_import(args: argparse.Namespace) -> int:
     paths = WorkbenchPaths.from_env()
     exists = args.name in list_datasets(paths)
     if exists and not args.replace:
-        _err(f"janus data import: dataset {args.name!r} exists; rule: an import never overwrites a dataset: pass "
-             f"--replace to add a new version (the current one stays recoverable), or choose another name")
+        _err(
+            f"janus data import: dataset {args.name!r} exists; rule: an import never overwrites a dataset: pass "
+            f"--replace to add a new version (the current one stays recoverable), or choose another name"
+        )
         return 2
     version = args.dataset_version or (next_version(args.name, paths) if exists else "1")
     sign_key = None
@@ -303,8 +305,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
             help=f"{table} table (.parquet, .csv or .jsonl)" + ("" if table in IMPORT_TABLES else ", optional"),
         )
     imp.add_argument("--timezone", required=True, help="exchange time zone (IANA), used for times without offset")
-    imp.add_argument("--provenance", required=True, choices=get_args(Provenance),
-                     help="where the prices come from: real market history or generated data")
+    imp.add_argument(
+        "--provenance",
+        required=True,
+        choices=get_args(Provenance),
+        help="where the prices come from: real market history or generated data",
+    )
     imp.add_argument(
         "--on-invalid",
         choices=("fail", "quarantine"),
@@ -319,21 +325,37 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("--source", default=DEFAULT_SOURCE, help="where the data comes from (recorded in the manifest)")
     imp.add_argument("--licence", default=DEFAULT_LICENCE, help=f"the data's licence (default: {DEFAULT_LICENCE})")
-    imp.add_argument("--dataset-version", default=None, metavar="V",
-                     help="version id of this import (default: 1 for a new dataset, the next number with --replace)")
-    imp.add_argument("--sign-key", default=None, metavar="KEY",
-                     help="attest the dataset manifest with this Ed25519 private key (janus keygen)")
-    imp.add_argument("--replace", action="store_true",
-                     help="the dataset exists: add this import as its new current version (earlier versions are kept: "
-                          "janus data versions / janus data restore)")
+    imp.add_argument(
+        "--dataset-version",
+        default=None,
+        metavar="V",
+        help="version id of this import (default: 1 for a new dataset, the next number with --replace)",
+    )
+    imp.add_argument(
+        "--sign-key",
+        default=None,
+        metavar="KEY",
+        help="attest the dataset manifest with this Ed25519 private key (janus keygen)",
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="the dataset exists: add this import as its new current version (earlier versions are kept: "
+        "janus data versions / janus data restore)",
+    )
     imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
     imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
     imp.set_defaults(handler=_handle_import)
 
     ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
     ver.add_argument("name", help="dataset name (data_manifests/NAME.json)")
-    ver.add_argument("--trusted-key", action="append", default=None, metavar="PUB",
-                     help="require the dataset's attestation to be signed by this public key (repeatable)")
+    ver.add_argument(
+        "--trusted-key",
+        action="append",
+        default=None,
+        metavar="PUB",
+        help="require the dataset's attestation to be signed by this public key (repeatable)",
+    )
     ver.set_defaults(handler=_handle_verify)
 
     lst = sub.add_parser("list", help="datasets with a manifest")

@@ -36,14 +36,25 @@ from janus_core.paths import WorkbenchPaths
 
 #: CLI flag (argparse dest) -> EndpointConfig field.
 ENDPOINT_FLAGS: dict[str, str] = {
-    "concurrency": "concurrency", "requests_per_second": "requests_per_second", "timeout": "timeout_s",
-    "max_retries": "max_retries", "backoff": "backoff_s", "temperature": "temperature", "seed": "seed",
-    "max_tokens": "max_tokens", "api_key_env": "api_key_env", "fingerprint": "fingerprint",
+    "concurrency": "concurrency",
+    "requests_per_second": "requests_per_second",
+    "timeout": "timeout_s",
+    "max_retries": "max_retries",
+    "backoff": "backoff_s",
+    "temperature": "temperature",
+    "seed": "seed",
+    "max_tokens": "max_tokens",
+    "api_key_env": "api_key_env",
+    "fingerprint": "fingerprint",
 }
 
 #: CLI flag (argparse dest) -> DspyOptimizeConfig field.
-DSPY_FLAGS: dict[str, str] = {"train_examples": "train_examples", "max_demos": "max_demos",
-                              "metric_threshold": "metric_threshold", "optimizer_seed": "seed"}
+DSPY_FLAGS: dict[str, str] = {
+    "train_examples": "train_examples",
+    "max_demos": "max_demos",
+    "metric_threshold": "metric_threshold",
+    "optimizer_seed": "seed",
+}
 
 
 def default_model_out(out: Path) -> Path:
@@ -71,27 +82,42 @@ def _handle(args: argparse.Namespace) -> int:
         )
 
         if not dspy_installed():
-            print(f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",
-                  file=sys.stderr)
+            print(
+                f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",
+                file=sys.stderr,
+            )
             return 2
         try:
-            opt = DspyOptimizeConfig(**{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items()
-                                        if getattr(args, dest) is not None})
+            opt = DspyOptimizeConfig(
+                **{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items() if getattr(args, dest) is not None}
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
-            print(f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
-                  file=sys.stderr)
+            print(
+                f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
+                file=sys.stderr,
+            )
             return 2
     elif any(getattr(args, dest) is not None for dest in DSPY_FLAGS):
-        print("janus decide: --train-examples, --max-demos, --metric-threshold and --optimizer-seed apply to "
-              "--optimize dspy only", file=sys.stderr)
+        print(
+            "janus decide: --train-examples, --max-demos, --metric-threshold and --optimizer-seed apply to "
+            "--optimize dspy only",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out)
     endpoint = {field: getattr(args, dest) for dest, field in ENDPOINT_FLAGS.items() if getattr(args, dest) is not None}
     try:
-        cfg = DecideConfig(dataset=args.dataset, model=args.model, split=None if args.split == "all" else args.split,
-                           limit=args.limit, strategy_id=args.strategy_id, refresh=args.refresh,
-                           prompt=PromptConfig(template=args.template), endpoint=endpoint)
+        cfg = DecideConfig(
+            dataset=args.dataset,
+            model=args.model,
+            split=None if args.split == "all" else args.split,
+            limit=args.limit,
+            strategy_id=args.strategy_id,
+            refresh=args.refresh,
+            prompt=PromptConfig(template=args.template),
+            endpoint=endpoint,
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
@@ -107,9 +133,18 @@ def _handle(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
-    errors: tuple[type[Exception], ...] = (DecideError, PromptError, TextBaselineError, EndpointError, LineageError,
-                                           StoreError, DatasetIntegrityError, FileNotFoundError, ValidationError,
-                                           ValueError)
+    errors: tuple[type[Exception], ...] = (
+        DecideError,
+        PromptError,
+        TextBaselineError,
+        EndpointError,
+        LineageError,
+        StoreError,
+        DatasetIntegrityError,
+        FileNotFoundError,
+        ValidationError,
+        ValueError,
+    )
     try:
         if opt is not None:
             import dspy
@@ -130,64 +165,92 @@ def _handle(args: argparse.Namespace) -> int:
         model_path = result.fitted.save(Path(args.model_out) if args.model_out else default_model_out(out))
     sealed = write_decisions(result.decisions, result.lineage, out)
     s = result.stats
-    print(f"{sealed['decisions']} decisions by {sealed['model_id']} on {args.dataset} "
-          f"({args.split} split) -> {out}")
-    print(f"  malformed {sealed['malformed']}, template {sealed['template']['name']} "
-          f"sha256 {sealed['template']['sha256'][:16]}, decisions content {sealed['decisions_content_hash'][:16]}")
+    print(f"{sealed['decisions']} decisions by {sealed['model_id']} on {args.dataset} ({args.split} split) -> {out}")
+    print(
+        f"  malformed {sealed['malformed']}, template {sealed['template']['name']} "
+        f"sha256 {sealed['template']['sha256'][:16]}, decisions content {sealed['decisions_content_hash'][:16]}"
+    )
     if result.fitted is not None:
         print(f"  fitted model sha256 {result.fitted.sha256}" + (f" -> {model_path}" if model_path else ""))
     if sealed["model_kind"] == "dspy":
         rec = sealed["dspy"]
         ev = rec["evaluation"]
-        print(f"  {rec['program_name']} compiled by {rec['optimizer']} on {len(rec['train_event_ids'])} train events "
-              f"(seed {rec['seed']}): {len(rec['compiled_prompt']['demos'])} demo(s), compiled prompt sha256 "
-              f"{rec['compiled_prompt_hash'][:16]}, dataset sha256 {rec['dataset_hash'][:16]}")
-        print(f"  {ev['split']} split: mean {rec['metric']['name']} {ev['mean_metric']:.4f} over {ev['events']} events, "
-              f"{ev['schema_valid']} well-formed; export with janus export --dspy-bundle --decisions {out}")
+        print(
+            f"  {rec['program_name']} compiled by {rec['optimizer']} on {len(rec['train_event_ids'])} train events "
+            f"(seed {rec['seed']}): {len(rec['compiled_prompt']['demos'])} demo(s), compiled prompt sha256 "
+            f"{rec['compiled_prompt_hash'][:16]}, dataset sha256 {rec['dataset_hash'][:16]}"
+        )
+        print(
+            f"  {ev['split']} split: mean {rec['metric']['name']} {ev['mean_metric']:.4f} over {ev['events']} events, "
+            f"{ev['schema_valid']} well-formed; export with janus export --dspy-bundle --decisions {out}"
+        )
     if sealed["model_kind"] in ("openai", "dspy"):
         rate = f", {s.requests_per_second:.1f} requests/s" if s.requests_per_second else ""
         hit_rate = f" ({s.cache_hit_rate:.0%})" if s.cache_hit_rate is not None else ""
-        print(f"  prompts {s.prompts}, cache hits {s.cache_hits}{hit_rate}, requests {s.requests}, "
-              f"failed after retries {s.failures}, {s.seconds:.1f} s{rate}")
+        print(
+            f"  prompts {s.prompts}, cache hits {s.cache_hits}{hit_rate}, requests {s.requests}, "
+            f"failed after retries {s.failures}, {s.seconds:.1f} s{rate}"
+        )
         if s.failures:
-            print(f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; "
-                  "re-run to retry them")
+            print(
+                f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; "
+                "re-run to retry them"
+            )
     return 0
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("decide", help=command_help("decide"), description=command_help("decide"))
     add_dataset(p)
-    p.add_argument("--model", required=True,
-                   help="text-baseline | text-baseline:PATH | openai:MODEL@URL | module:function")
+    p.add_argument(
+        "--model", required=True, help="text-baseline | text-baseline:PATH | openai:MODEL@URL | module:function"
+    )
     p.add_argument("--out", required=True, help="decisions file to write (.parquet)")
-    p.add_argument("--split", choices=("historical", "train", "validation", "test", "all"), default="test",
-                   help="events to decide on (default test; text-baseline fits on train, so validation or test)")
+    p.add_argument(
+        "--split",
+        choices=("historical", "train", "validation", "test", "all"),
+        default="test",
+        help="events to decide on (default test; text-baseline fits on train, so validation or test)",
+    )
     p.add_argument("--limit", type=int, default=None, help="only the first N events of the split, in time order")
     p.add_argument("--refresh", action="store_true", help="ask the endpoint again even for cached prompts")
     p.add_argument("--strategy-id", default=None, help="strategy_id of the decisions (default from the SPEC)")
     p.add_argument("--template", default="decision-v1", help="prompt template name (janus_core/templates) or path")
-    p.add_argument("--model-out", default=None, help="where to save a fitted text baseline "
-                                                     "(default DECISIONS.text-baseline.json)")
-    e = p.add_argument_group("endpoint (openai:MODEL@URL only; defaults in janus_core.decide.completions.EndpointConfig)")
+    p.add_argument(
+        "--model-out", default=None, help="where to save a fitted text baseline (default DECISIONS.text-baseline.json)"
+    )
+    e = p.add_argument_group(
+        "endpoint (openai:MODEL@URL only; defaults in janus_core.decide.completions.EndpointConfig)"
+    )
     e.add_argument("--concurrency", type=int, default=None, help="requests in flight (default 4)")
     e.add_argument("--requests-per-second", type=float, default=None, help="cap on request starts per second")
     e.add_argument("--timeout", type=float, default=None, help="seconds per response before a retry (default 120)")
-    e.add_argument("--max-retries", type=int, default=None,
-                   help="retries on 408/429/5xx, timeouts, bad bodies (default 5)")
+    e.add_argument(
+        "--max-retries", type=int, default=None, help="retries on 408/429/5xx, timeouts, bad bodies (default 5)"
+    )
     e.add_argument("--backoff", type=float, default=None, help="first retry wait in seconds, doubling (default 1)")
     e.add_argument("--temperature", type=float, default=None, help="default 0")
     e.add_argument("--seed", type=int, default=None, help="sampling seed (default 20260219)")
     e.add_argument("--max-tokens", type=int, default=None, help="default 1024")
     e.add_argument("--api-key-env", default=None, help="environment variable holding the key (default OPENAI_API_KEY)")
     e.add_argument("--fingerprint", default=None, help="use only cached completions of this system_fingerprint")
-    d = p.add_argument_group("DSPy (--optimize dspy only; defaults in janus_core.decide.dspy_program.DspyOptimizeConfig)")
-    d.add_argument("--optimize", choices=("dspy",), default=None,
-                   help="compile the DSPy decision program against the openai: model on the train split, then "
-                        "decide with it (needs `uv sync --group dspy`)")
+    d = p.add_argument_group(
+        "DSPy (--optimize dspy only; defaults in janus_core.decide.dspy_program.DspyOptimizeConfig)"
+    )
+    d.add_argument(
+        "--optimize",
+        choices=("dspy",),
+        default=None,
+        help="compile the DSPy decision program against the openai: model on the train split, then "
+        "decide with it (needs `uv sync --group dspy`)",
+    )
     d.add_argument("--train-examples", type=int, default=None, help="train events offered to the optimizer (default 8)")
     d.add_argument("--max-demos", type=int, default=None, help="demos of the compiled program (default 2)")
-    d.add_argument("--metric-threshold", type=float, default=None,
-                   help="least HGRM reward of a train answer kept as a demo (default 0.5)")
+    d.add_argument(
+        "--metric-threshold",
+        type=float,
+        default=None,
+        help="least HGRM reward of a train answer kept as a demo (default 0.5)",
+    )
     d.add_argument("--optimizer-seed", type=int, default=None, help="seed of the train-event draw (default 20260219)")
     p.set_defaults(handler=_handle)

@@ -56,27 +56,40 @@ def _export(args: argparse.Namespace) -> int:
             f"--decisions {args.decisions!r}: not a baseline policy ({', '.join(POLICIES)}) nor an existing "
             "decisions file" + (f"; did you mean {close[0]}?" if close else "")
         )
-    cfg = ExportConfig(dataset=args.dataset, decisions=args.decisions, out_dir=Path(args.out),
-                       reward_profile=args.reward_profile, candidate_id=args.candidate_id,
-                       strategy_id=args.strategy_id, dspy_bundle=args.dspy_bundle,
-                       decisions_on_invalid=args.decisions_on_invalid,
-                       sign_key=Path(args.sign_key) if args.sign_key else None,
-                       dspy_metrics=gate_policy(args.gate_policy).dspy_metrics, measure_latency=args.measure_latency,
-                       record_run=not args.no_record, report=not args.no_report, report_target=args.target)
+    cfg = ExportConfig(
+        dataset=args.dataset,
+        decisions=args.decisions,
+        out_dir=Path(args.out),
+        reward_profile=args.reward_profile,
+        candidate_id=args.candidate_id,
+        strategy_id=args.strategy_id,
+        dspy_bundle=args.dspy_bundle,
+        decisions_on_invalid=args.decisions_on_invalid,
+        sign_key=Path(args.sign_key) if args.sign_key else None,
+        dspy_metrics=gate_policy(args.gate_policy).dspy_metrics,
+        measure_latency=args.measure_latency,
+        record_run=not args.no_record,
+        report=not args.no_report,
+        report_target=args.target,
+    )
     result = export(cfg, WorkbenchPaths.from_env())
     for note in result.notes:
         print(f"janus export: {note}", file=sys.stderr)
     ev = result.evidence
     print(f"evidence written to {result.out_dir} (run {result.run_id})")
-    print(f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "
-          f"(mapped {ev['hgrm_reward']['event_mapped_count']}), provenance "
-          f"{ev['artifact_authority']['provenance']}, evidence_complete {str(ev['evidence_complete']).lower()}"
-          + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else ""))
+    print(
+        f"  events {ev['event_car']['event_count']}, rewards {ev['hgrm_reward']['reward_count']} "
+        f"(mapped {ev['hgrm_reward']['event_mapped_count']}), provenance "
+        f"{ev['artifact_authority']['provenance']}, evidence_complete {str(ev['evidence_complete']).lower()}"
+        + (f", reasons {', '.join(ev['reasons'])}" if ev["reasons"] else "")
+    )
     if cfg.dspy_bundle:
         dspy_eval = json.loads((result.out_dir / EVAL_REF).read_text(encoding="utf-8"))
         failures = dspy_eval.get("metricBundle", {}).get("gateFailures") or []
-        print(f"  DSPy eval: gateCompatibility {dspy_eval['gateCompatibility']}, recommendation "
-              f"{dspy_eval['promotionRecommendation']}" + (f" (failures: {', '.join(failures)})" if failures else ""))
+        print(
+            f"  DSPy eval: gateCompatibility {dspy_eval['gateCompatibility']}, recommendation "
+            f"{dspy_eval['promotionRecommendation']}" + (f" (failures: {', '.join(failures)})" if failures else "")
+        )
     if cfg.report:
         print(f"  review report for {cfg.report_target}: {result.out_dir / REPORT_REF}")
     return 0
@@ -89,8 +102,9 @@ def _trusted(paths: list[str] | None) -> list | None:
     return [load_public_key(p) for p in paths] if paths else None
 
 
-def _integrity(folder: Path, paths: WorkbenchPaths | None, args: argparse.Namespace, *,
-               report: bool = True) -> list[str]:
+def _integrity(
+    folder: Path, paths: WorkbenchPaths | None, args: argparse.Namespace, *, report: bool = True
+) -> list[str]:
     """Every problem of the folder: :func:`janus_core.evidence.verify.verify_evidence` (with the
     trusted keys of ``args``), then, with ``report``, the report check
     :func:`janus_core.report.render.report_problems` (which the evidence layer cannot import). The gate
@@ -98,8 +112,15 @@ def _integrity(folder: Path, paths: WorkbenchPaths | None, args: argparse.Namesp
     charts would make the gate slow; ``janus verify`` runs it."""
     from janus_core.evidence.verify import verify_evidence
 
-    problems = [str(p) for p in verify_evidence(folder, paths, trusted_keys=_trusted(args.trusted_key),
-                                                trusted_dataset_keys=_trusted(args.trusted_dataset_key))]
+    problems = [
+        str(p)
+        for p in verify_evidence(
+            folder,
+            paths,
+            trusted_keys=_trusted(args.trusted_key),
+            trusted_dataset_keys=_trusted(args.trusted_dataset_key),
+        )
+    ]
     if not problems and report:
         from janus_core.report.render import report_problems
 
@@ -133,8 +154,9 @@ def _gate(args: argparse.Namespace) -> int:
     policy = gate_policy(args.gate_policy)
     folder = evidence_dir(args.dir)
     problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env(), args, report=False)
-    verdict = evaluate_promotion(folder, args.target, policy, research, approval_token=args.approval_token,
-                                 integrity_problems=problems)
+    verdict = evaluate_promotion(
+        folder, args.target, policy, research, approval_token=args.approval_token, integrity_problems=problems
+    )
     if args.text:
         print(verdict_text(verdict))
     else:
@@ -146,40 +168,78 @@ def _keygen(args: argparse.Namespace) -> int:
     from janus_core.signing import generate_keypair, key_id, load_public_key
 
     private, public = generate_keypair(args.key)
-    print(f"private key {private} (keep it secret; mode 0600), public key {public} "
-          f"(key id {key_id(load_public_key(public))})")
+    print(
+        f"private key {private} (keep it secret; mode 0600), public key {public} "
+        f"(key id {key_id(load_public_key(public))})"
+    )
     return 0
 
 
 def _trust_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trusted-key", action="append", default=None, metavar="PUB",
-                        help="require the evidence to be signed by this Ed25519 public key (repeatable)")
-    parser.add_argument("--trusted-dataset-key", action="append", default=None, metavar="PUB",
-                        help="require the evidence to carry its dataset's attestation by this public key (repeatable)")
+    parser.add_argument(
+        "--trusted-key",
+        action="append",
+        default=None,
+        metavar="PUB",
+        help="require the evidence to be signed by this Ed25519 public key (repeatable)",
+    )
+    parser.add_argument(
+        "--trusted-dataset-key",
+        action="append",
+        default=None,
+        metavar="PUB",
+        help="require the evidence to carry its dataset's attestation by this public key (repeatable)",
+    )
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help=command_help("export"), description=command_help("export"))
     add_dataset(p)
-    p.add_argument("--decisions", required=True, metavar="POLICY-or-FILE",
-                   help="a baseline policy (oracle, type_prior, sentiment, always_long, always_hold, random) "
-                        "or a decisions file (.parquet, .csv or .jsonl)")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="output folder: absent, empty or an earlier export (replaced atomically); anything else is refused")
-    p.add_argument("--decisions-on-invalid", choices=("fail", "quarantine"), default="fail",
-                   help="a decisions file's invalid rows: fail (default) or quarantine (kept out, listed in "
-                        "analysis/rejected_decisions.csv, and the evidence is not complete)")
-    p.add_argument("--sign-key", default=None, metavar="KEY",
-                   help="attest the run manifest with this Ed25519 private key (janus keygen): run-manifest.sig.json")
-    p.add_argument("--reward-profile", choices=("hgrm", "lane_scaffold"), default="hgrm",
-                   help="reward constants: the paper's HGRM or the lane's scaffold (default: hgrm)")
-    p.add_argument("--candidate-id", default="janus-q-candidate",
-                   help="candidate name written into the evidence (default: janus-q-candidate)")
+    p.add_argument(
+        "--decisions",
+        required=True,
+        metavar="POLICY-or-FILE",
+        help="a baseline policy (oracle, type_prior, sentiment, always_long, always_hold, random) "
+        "or a decisions file (.parquet, .csv or .jsonl)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder: absent, empty or an earlier export (replaced atomically); anything else is refused",
+    )
+    p.add_argument(
+        "--decisions-on-invalid",
+        choices=("fail", "quarantine"),
+        default="fail",
+        help="a decisions file's invalid rows: fail (default) or quarantine (kept out, listed in "
+        "analysis/rejected_decisions.csv, and the evidence is not complete)",
+    )
+    p.add_argument(
+        "--sign-key",
+        default=None,
+        metavar="KEY",
+        help="attest the run manifest with this Ed25519 private key (janus keygen): run-manifest.sig.json",
+    )
+    p.add_argument(
+        "--reward-profile",
+        choices=("hgrm", "lane_scaffold"),
+        default="hgrm",
+        help="reward constants: the paper's HGRM or the lane's scaffold (default: hgrm)",
+    )
+    p.add_argument(
+        "--candidate-id",
+        default="janus-q-candidate",
+        help="candidate name written into the evidence (default: janus-q-candidate)",
+    )
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")
     p.add_argument("--dspy-bundle", action="store_true", help="also write the DSPy compile/eval bundle")
-    p.add_argument("--measure-latency", action="store_true",
-                   help="with --dspy-bundle: time a baseline policy's decisions for the eval's p95 latency "
-                        "(the bundle's bytes then vary run to run; the gate files do not)")
+    p.add_argument(
+        "--measure-latency",
+        action="store_true",
+        help="with --dspy-bundle: time a baseline policy's decisions for the eval's p95 latency "
+        "(the bundle's bytes then vary run to run; the gate files do not)",
+    )
     add_gate_policy(p)
     p.add_argument("--no-record", action="store_true", help="do not append the run to the research store")
     p.add_argument("--no-report", action="store_true", help="do not render the review report DIR/report.html")
@@ -192,16 +252,25 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     _trust_flags(v)
     v.set_defaults(handler=_verify)
 
-    g = subparsers.add_parser("gate", help=command_help("gate"), description=command_help("gate") +
-                              ": JSON with reason codes; exit 0 when promotable, 1 when not, 2 on an error")
+    g = subparsers.add_parser(
+        "gate",
+        help=command_help("gate"),
+        description=command_help("gate")
+        + ": JSON with reason codes; exit 0 when promotable, 1 when not, 2 on an error",
+    )
     g.add_argument("dir", metavar="DIR", help="the evidence folder an export wrote")
     add_target(g, "to judge the evidence for")
     add_gate_policy(g)
-    g.add_argument("--research-policy", default=None, metavar="FILE",
-                   help="JSON file of ResearchPolicy fields (default: the workbench's documented thresholds)")
+    g.add_argument(
+        "--research-policy",
+        default=None,
+        metavar="FILE",
+        help="JSON file of ResearchPolicy fields (default: the workbench's documented thresholds)",
+    )
     g.add_argument("--text", action="store_true", help="print the verdict in plain lines instead of JSON")
-    g.add_argument("--approval-token", default=None, metavar="TOKEN",
-                   help="the human approval token the live target requires")
+    g.add_argument(
+        "--approval-token", default=None, metavar="TOKEN", help="the human approval token the live target requires"
+    )
     add_no_dataset(g)
     _trust_flags(g)
     g.set_defaults(handler=_gate)

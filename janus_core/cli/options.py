@@ -44,21 +44,36 @@ def gate_policy(text: str | None) -> "GatePolicy":
 
 def add_target(parser: argparse.ArgumentParser, what: str) -> None:
     """``--target`` (one spelling and default for every command that takes it)."""
-    parser.add_argument("--target", choices=TARGET_CHOICES, default=DEFAULT_TARGET,
-                        help=f"promotion target {what} (default: {DEFAULT_TARGET})")
+    parser.add_argument(
+        "--target",
+        choices=TARGET_CHOICES,
+        default=DEFAULT_TARGET,
+        help=f"promotion target {what} (default: {DEFAULT_TARGET})",
+    )
 
 
 def add_gate_policy(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gate-policy", default=None, metavar="FILE",
-                        help="JSON file of GatePolicy fields (default: the lane's policy)")
+    parser.add_argument(
+        "--gate-policy",
+        default=None,
+        metavar="FILE",
+        help="JSON file of GatePolicy fields (default: the lane's policy)",
+    )
 
 
 def add_no_dataset(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-dataset", action="store_true",
-                        help="judge the folder alone: do not check its recorded input digests against the "
-                             "dataset's manifest under JANUS_MANIFEST_DIR")
+    parser.add_argument(
+        "--no-dataset",
+        action="store_true",
+        help="judge the folder alone: do not check its recorded input digests against the "
+        "dataset's manifest under JANUS_MANIFEST_DIR",
+    )
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default=DEFAULT_DATASET, metavar="NAME",
-                        help=f"dataset name, data_manifests/NAME.json (default: {DEFAULT_DATASET})")
+    parser.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        metavar="NAME",
+        help=f"dataset name, data_manifests/NAME.json (default: {DEFAULT_DATASET})",
+    )

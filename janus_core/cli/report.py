@@ -27,8 +27,10 @@ def _run(args: argparse.Namespace) -> int:
 
     out_dir = evidence_dir(args.dir)
     if not any((out_dir / ref).is_file() for ref in (RUN_MANIFEST_REF, EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF)):
-        raise ValueError(f"{out_dir}: not an evidence folder (no {RUN_MANIFEST_REF} and no gate file); rule: the "
-                         f"report is written only into an export's own folder")
+        raise ValueError(
+            f"{out_dir}: not an evidence folder (no {RUN_MANIFEST_REF} and no gate file); rule: the "
+            f"report is written only into an export's own folder"
+        )
     policy = gate_policy(args.gate_policy)
     paths = None if args.no_dataset else WorkbenchPaths.from_env()
     print(render_report(out_dir, args.target, paths=paths, policy=policy))
@@ -40,7 +42,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help=command_help("report"),
         description="Verify an evidence folder, evaluate the local gate for the target and write DIR/report.html "
-                    "(one offline HTML file: inline CSS, plain tables, charts as inline SVG).",
+        "(one offline HTML file: inline CSS, plain tables, charts as inline SVG).",
     )
     p.add_argument("dir", metavar="DIR", help="the evidence folder an export wrote")
     add_target(p, "the report judges the evidence for")

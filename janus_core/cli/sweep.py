@@ -49,11 +49,15 @@ def _handle(args: argparse.Namespace) -> int:
     sweep.check_out_dir(out)
     grid = sweep.parse_grid(Path(args.grid), where=args.grid)
     settings = sweep.SweepSettings(
-        dataset=args.dataset, decisions=args.decisions, strategy_id=args.strategy_id, candidate_id=args.candidate_id,
-        splits=tuple(sorted({s.strip() for s in args.splits.split(",") if s.strip()})), benchmark=args.benchmark)
+        dataset=args.dataset,
+        decisions=args.decisions,
+        strategy_id=args.strategy_id,
+        candidate_id=args.candidate_id,
+        splits=tuple(sorted({s.strip() for s in args.splits.split(",") if s.strip()})),
+        benchmark=args.benchmark,
+    )
     workers = args.workers or os.cpu_count() or 1
-    bar = tqdm(total=grid.size, unit="config", desc="janus sweep", file=sys.stderr, dynamic_ncols=True,
-               disable=None)
+    bar = tqdm(total=grid.size, unit="config", desc="janus sweep", file=sys.stderr, dynamic_ncols=True, disable=None)
     last = {"done": 0}
 
     def progress(p: sweep.Progress) -> None:
@@ -66,12 +70,16 @@ def _handle(args: argparse.Namespace) -> int:
         bar.set_postfix(ok=p.done - p.failed, failed=p.failed, cached=p.cached, refresh=False)
 
     try:
-        run = sweep.run_sweep(grid, settings, paths, engine=args.engine, workers=workers, address=args.address,
-                              progress=progress)
+        run = sweep.run_sweep(
+            grid, settings, paths, engine=args.engine, workers=workers, address=args.address, progress=progress
+        )
     except KeyboardInterrupt:
         bar.close()
-        print(f"janus sweep: interrupted after {last['done']} of {grid.size} configurations; the finished ones "
-              f"are cached in {sweep.cache_dir(paths)}: run the same command again to resume", file=sys.stderr)
+        print(
+            f"janus sweep: interrupted after {last['done']} of {grid.size} configurations; the finished ones "
+            f"are cached in {sweep.cache_dir(paths)}: run the same command again to resume",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     bar.close()
     report = sweep.publish_sweep(run, out, paths, record=not args.no_record)
@@ -81,24 +89,38 @@ def _handle(args: argparse.Namespace) -> int:
     pbo = report.get("pbo", {}).get("pbo")
     spa = report.get("spa", {}).get("pvalue_consistent")
     fmt = lambda x, spec: "n/a" if x is None else format(x, spec)
-    print(f"{run.results.height} configurations of {run.candidate_id} on {run.dataset} ({args.engine}): "
-          f"{run.results.height - failed} ok, {failed} failed, {run.computed} computed, "
-          f"{run.results.height - run.computed} from the cache; best Sharpe {fmt(best.get('sharpe'), '.2f')}, "
-          f"DSR {fmt(dsr, '.3f')}, PBO {fmt(pbo, '.3f')}, SPA p {fmt(spa, '.3f')} -> {out}")
+    print(
+        f"{run.results.height} configurations of {run.candidate_id} on {run.dataset} ({args.engine}): "
+        f"{run.results.height - failed} ok, {failed} failed, {run.computed} computed, "
+        f"{run.results.height - run.computed} from the cache; best Sharpe {fmt(best.get('sharpe'), '.2f')}, "
+        f"DSR {fmt(dsr, '.3f')}, PBO {fmt(pbo, '.3f')}, SPA p {fmt(spa, '.3f')} -> {out}"
+    )
     return 0
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sweep", help=command_help("sweep"), description=command_help("sweep"))
     add_dataset(p)
-    p.add_argument("--grid", required=True, metavar="GRID.toml",
-                   help="TOML grid: values per parameter under [car], [labels], [reward], [backtest]")
+    p.add_argument(
+        "--grid",
+        required=True,
+        metavar="GRID.toml",
+        help="TOML grid: values per parameter under [car], [labels], [reward], [backtest]",
+    )
     p.add_argument("--decisions", required=True, help="a baseline policy name or a decisions file path")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (written to a temp folder, then renamed)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: a process pool on this machine; ray: a Ray cluster (default: local)")
-    p.add_argument("--address", default=None, metavar="ADDR",
-                   help="Ray cluster address (default: start a local cluster of --workers CPUs)")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool on this machine; ray: a Ray cluster (default: local)",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster address (default: start a local cluster of --workers CPUs)",
+    )
     p.add_argument("--workers", type=int, default=None, metavar="N", help="processes or CPUs (default: all cores)")
     p.add_argument("--splits", default="test", help="comma-separated chronological splits scored (default test)")
     p.add_argument("--strategy-id", default=None, help="pick one strategy of a decisions file")

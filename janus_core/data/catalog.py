@@ -71,7 +71,11 @@ def filter_events(events: pl.DataFrame, flt: EventFilter, timezone: str) -> pl.D
 
 def counts_by(events: pl.DataFrame, *columns: str) -> pl.DataFrame:
     """Number of events per value of ``columns`` (column ``n``), largest first, ties by key."""
-    return events.group_by(columns).agg(n=pl.len()).sort([pl.col("n"), *columns], descending=[True] + [False] * len(columns))
+    return (
+        events.group_by(columns)
+        .agg(n=pl.len())
+        .sort([pl.col("n"), *columns], descending=[True] + [False] * len(columns))
+    )
 
 
 def monthly_counts(events: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -120,20 +124,35 @@ def price_path(ds: Dataset, event_id: str, before: int = 10, after: int = 10) ->
     base = window.filter(pl.col("rel_day") < 0).tail(1)
     stock_base = base["close"][0] if base.height else window["close"][0]
     tradable = window["tradable"] if "tradable" in window.columns else pl.repeat(True, window.height, eager=True)
-    stock = window.select("date", "rel_day", series=pl.lit("stock"), value=pl.col("close") / stock_base,
-                          tradable=tradable)
+    stock = window.select(
+        "date", "rel_day", series=pl.lit("stock"), value=pl.col("close") / stock_base, tradable=tradable
+    )
     if benchmark.len() == 0:
         return stock
-    bench = ds.benchmarks.filter(pl.col("benchmark") == benchmark[0]).join(
-        window.select("date", "rel_day"), on="date", how="inner").sort("date")
+    bench = (
+        ds.benchmarks.filter(pl.col("benchmark") == benchmark[0])
+        .join(window.select("date", "rel_day"), on="date", how="inner")
+        .sort("date")
+    )
     base_date = base["date"][0] if base.height else window["date"][0]
-    bench_base = ds.benchmarks.filter((pl.col("benchmark") == benchmark[0]) & (pl.col("date") <= base_date)).sort("date").tail(1)["close"]
+    bench_base = (
+        ds.benchmarks.filter((pl.col("benchmark") == benchmark[0]) & (pl.col("date") <= base_date))
+        .sort("date")
+        .tail(1)["close"]
+    )
     bench_base_value = bench_base[0] if bench_base.len() else bench["close"][0]
-    return pl.concat([
-        stock,
-        bench.select("date", "rel_day", series=pl.lit("benchmark"), value=pl.col("close") / bench_base_value,
-                     tradable=pl.lit(True)),
-    ]).sort("series", "date")
+    return pl.concat(
+        [
+            stock,
+            bench.select(
+                "date",
+                "rel_day",
+                series=pl.lit("benchmark"),
+                value=pl.col("close") / bench_base_value,
+                tradable=pl.lit(True),
+            ),
+        ]
+    ).sort("series", "date")
 
 
 @dataclass(frozen=True)
@@ -168,8 +187,7 @@ class EventCatalog:
         ``sql_counts_match``: whether ``sql_counts`` (``event_type, n`` from SQL over the dataset's
         events view) gives the same counts per type (None without it)."""
         by_type = self.by_type.sort("event_type")
-        match = None if sql_counts is None else (
-            sql_counts.sort("event_type")["n"].to_list() == by_type["n"].to_list())
+        match = None if sql_counts is None else (sql_counts.sort("event_type")["n"].to_list() == by_type["n"].to_list())
         path = self.path()
         return {
             "dataset": self.dataset.name,
@@ -178,8 +196,10 @@ class EventCatalog:
             "symbol_count": self.by_symbol.height,
             "events_by_type": {r["event_type"]: r["n"] for r in by_type.iter_rows(named=True)},
             "months": self.monthly["month"].n_unique(),
-            "sentiment_share": {f"{r['event_type']}/{r['sentiment']}": round(r["share"], SHARE_DECIMALS)
-                                for r in self.sentiment.iter_rows(named=True)},
+            "sentiment_share": {
+                f"{r['event_type']}/{r['sentiment']}": round(r["share"], SHARE_DECIMALS)
+                for r in self.sentiment.iter_rows(named=True)
+            },
             "sql_counts_match": match,
             "price_path_rows": 0 if path is None else path.height,
         }
@@ -198,9 +218,15 @@ def explore_events(ds: Dataset, flt: EventFilter = EventFilter()) -> EventCatalo
     """The :class:`EventCatalog` of the events of ``ds`` matching ``flt``."""
     tz = ds.meta.exchange_timezone
     selected = filter_events(ds.events, flt, tz)
-    return EventCatalog(dataset=ds, flt=flt, selected=selected, by_type=counts_by(selected, "event_type"),
-                        by_symbol=counts_by(selected, "symbol"), monthly=monthly_counts(selected, tz),
-                        sentiment=sentiment_by_type(selected))
+    return EventCatalog(
+        dataset=ds,
+        flt=flt,
+        selected=selected,
+        by_type=counts_by(selected, "event_type"),
+        by_symbol=counts_by(selected, "symbol"),
+        monthly=monthly_counts(selected, tz),
+        sentiment=sentiment_by_type(selected),
+    )
 
 
 def sql_engine(name: str, paths: WorkbenchPaths) -> duckdb.DuckDBPyConnection:
@@ -213,7 +239,7 @@ def sql_engine(name: str, paths: WorkbenchPaths) -> duckdb.DuckDBPyConnection:
     try:
         for table, entry in sorted(manifest.tables.items()):
             target = str((paths.data_dir / entry.path).resolve()).replace("'", "''")
-            conn.execute(f'CREATE VIEW "{view_name(name, table)}" AS SELECT * FROM read_parquet(\'{target}\')')
+            conn.execute(f"CREATE VIEW \"{view_name(name, table)}\" AS SELECT * FROM read_parquet('{target}')")
     except BaseException:
         conn.close()
         raise

@@ -1,6 +1,5 @@
 """The canonical in-memory dataset: validated frames plus the manifest facts the computation needs."""
 
-
 from __future__ import annotations
 
 import datetime as dt
@@ -59,8 +58,9 @@ def parse_as_of(as_of: str) -> dt.datetime:
             raise ValueError(text)
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValueError(f"as-of {as_of[:60]!r} is not an ISO-8601 date (YYYY-MM-DD) or date-time "
-                         f"(YYYY-MM-DDTHH:MM:SSZ)") from None
+        raise ValueError(
+            f"as-of {as_of[:60]!r} is not an ISO-8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ)"
+        ) from None
     if value.utcoffset() is not None and abs(value.utcoffset()) > dt.timedelta(hours=14):
         raise ValueError(f"as-of {as_of!r} has a UTC offset outside -14:00..+14:00")
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)

@@ -152,7 +152,9 @@ def first_session_index(calendar_keys: np.ndarray, symbol_code: np.ndarray, pit_
     return np.where(found, idx, -1)
 
 
-def map_event_days(events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone: str, news_cutoff: str) -> pl.DataFrame:
+def map_event_days(
+    events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone: str, news_cutoff: str
+) -> pl.DataFrame:
     """Add ``published_date``, ``pit_date`` and ``event_day`` (Date, null when unmapped) to ``events``.
 
     Rule (janus-q-method.md, point-in-time): with cut-off c (exchange local time, the dataset
@@ -169,7 +171,12 @@ def map_event_days(events: pl.DataFrame, prices: pl.DataFrame, exchange_timezone
     symbols = prices.select(pl.col("symbol").unique(maintain_order=True))["symbol"]
     codes = (
         out.select("symbol")
-        .join(pl.DataFrame({"symbol": symbols, "code": np.arange(len(symbols), dtype=np.int64)}), on="symbol", how="left", maintain_order="left")["code"]
+        .join(
+            pl.DataFrame({"symbol": symbols, "code": np.arange(len(symbols), dtype=np.int64)}),
+            on="symbol",
+            how="left",
+            maintain_order="left",
+        )["code"]
         .fill_null(-1)
         .to_numpy()
     )

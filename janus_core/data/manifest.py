@@ -345,11 +345,16 @@ def generator_provenance_problems(manifest: Mapping[str, Any]) -> list[str]:
     production = manifest.get("production")
     generator = production.get("generator") if isinstance(production, Mapping) else None
     source = manifest.get("source")
-    named = [f"{field} {value!r}" for field, value in (("production.generator", generator), ("source", source))
-             if isinstance(value, str) and BUNDLED_GENERATOR.search(value)]
+    named = [
+        f"{field} {value!r}"
+        for field, value in (("production.generator", generator), ("source", source))
+        if isinstance(value, str) and BUNDLED_GENERATOR.search(value)
+    ]
     if named and manifest.get("provenance") != "synthetic_generated":
-        return [f"provenance {manifest.get('provenance')!r} but {' and '.join(named)} names the bundled generator; "
-                f"rule: generated data is synthetic_generated"]
+        return [
+            f"provenance {manifest.get('provenance')!r} but {' and '.join(named)} names the bundled generator; "
+            f"rule: generated data is synthetic_generated"
+        ]
     return []
 
 
@@ -463,11 +468,13 @@ def save_dataset(
                     f"dataset {name!r} exists (version {current_version}, snapshot "
                     f"{str(current.get('snapshot_hash'))[:12]}) with other content or facts; rule: an import never "
                     f"overwrites a dataset: pass --replace to add it as a new version (version {current_version} "
-                    f"stays recoverable), or choose another name")
+                    f"stays recoverable), or choose another name"
+                )
             if version == current_version or final_dir.exists():
                 raise DatasetExistsError(
                     f"dataset {name!r} already has a version {version!r}; rule: a version id is never reused for "
-                    f"other content: give a new version (next free: {next_version(name, paths)})")
+                    f"other content: give a new version (next free: {next_version(name, paths)})"
+                )
             _keep_current_manifest(name, paths, current)
         elif current is None and final_dir.exists():
             kept = _raw_version_manifest(final_dir)
@@ -475,12 +482,15 @@ def save_dataset(
                 raise DatasetExistsError(
                     f"{final_dir} holds an earlier version {version!r} of dataset {name!r} (no longer current); "
                     f"rule: a version id is never reused for other content: give a new version (next free: "
-                    f"{next_version(name, paths)}) or restore it with janus data restore {name} {version}")
+                    f"{next_version(name, paths)}) or restore it with janus data restore {name} {version}"
+                )
         if final_dir.exists():
             if _version_intact(final_dir, body):
                 if envelope is not None:
-                    os.replace(tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
-                               final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
+                    os.replace(
+                        tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
+                        final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
+                    )
                 shutil.rmtree(tmp_dir, ignore_errors=True)
             else:  # same content, files missing or damaged: put the complete copy in place
                 old_dir = temp_sibling(final_dir, "old")
@@ -534,8 +544,9 @@ def read_signature(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def signature_problems(name: str, paths: WorkbenchPaths, trusted: Sequence[Ed25519PublicKey] | None = None
-                       ) -> list[str]:
+def signature_problems(
+    name: str, paths: WorkbenchPaths, trusted: Sequence[Ed25519PublicKey] | None = None
+) -> list[str]:
     """The current manifest's attestation checked against the manifest's bytes (any present one must
     verify); with ``trusted`` keys, one must be present and signed by one of them."""
     envelope = read_signature(signature_path(paths, name))
@@ -572,8 +583,10 @@ def _keep_current_manifest(name: str, paths: WorkbenchPaths, current: Mapping[st
     version folder (datasets written before versioned folders keep their tables where they are)."""
     version = current.get("version")
     if not isinstance(version, str) or not _NAME.match(version):
-        raise DatasetExistsError(f"dataset {name!r}: current manifest has no usable version ({version!r}); rule: "
-                                 f"it could not be kept recoverable, so it is not replaced")
+        raise DatasetExistsError(
+            f"dataset {name!r}: current manifest has no usable version ({version!r}); rule: "
+            f"it could not be kept recoverable, so it is not replaced"
+        )
     folder = version_dir(paths, name, version)
     if (folder / VERSION_MANIFEST).is_file():
         return
@@ -701,8 +714,9 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
             try:
                 into[table] = pl.read_parquet(io.BytesIO(content))
             except (OSError, pl.exceptions.PolarsError) as exc:
-                problems.append(f"{kind}{table}: not readable Parquet ({file}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else exc})")
+                problems.append(
+                    f"{kind}{table}: not readable Parquet ({file}: {str(exc).splitlines()[0] if str(exc) else exc})"
+                )
     if problems:
         raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
     missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
@@ -736,8 +750,9 @@ def _manifest_problems(raw: dict[str, Any], manifest: DatasetManifest) -> list[s
     return out
 
 
-def verify_dataset(name: str, paths: WorkbenchPaths | None = None,
-                   trusted: Sequence[Ed25519PublicKey] | None = None) -> list[str]:
+def verify_dataset(
+    name: str, paths: WorkbenchPaths | None = None, trusted: Sequence[Ed25519PublicKey] | None = None
+) -> list[str]:
     """Recompute every hash of dataset ``name`` and say what changed, one line per finding naming
     the table and whether its file bytes, its content, its row count or schema changed, or the
     manifest itself was edited (its own hash, the copy kept with its version, a provenance that
@@ -801,14 +816,12 @@ def input_digests(manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any
         return {}
     tables = manifest.get("tables", {})
     items = tables.items() if isinstance(tables, Mapping) else ((t["name"], t) for t in tables)
-    return {
-        name: {k: info.get(k) for k in ("sha256", "content_hash", "rows")}
-        for name, info in sorted(items)
-    }
+    return {name: {k: info.get(k) for k in ("sha256", "content_hash", "rows")} for name, info in sorted(items)}
 
 
-def read_dataset_manifest(name: str, paths: WorkbenchPaths, version: str | None = None
-                          ) -> tuple[dict[str, Any] | None, str | None]:
+def read_dataset_manifest(
+    name: str, paths: WorkbenchPaths, version: str | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
     """The dataset manifest JSON and the SHA-256 of its bytes, or ``(None, None)`` when absent. With
     ``version``, the manifest of that version: the current one when it is that version, else the copy
     kept in ``data_dir/NAME/VERSION/``. :class:`DatasetIntegrityError` when the file is not a JSON object."""

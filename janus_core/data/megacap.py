@@ -291,8 +291,7 @@ def build_us_megacap(cfg: MegacapConfig | None = None) -> tuple[Dataset, dict[st
             _package_info("arch", files["sp500"]),
         ],
         "tickers": list(cfg.tickers),
-        "calendar": "inner join of stock dates with S&P 500 dates; benchmark restricted to "
-        f"{first}..{last}",
+        "calendar": f"inner join of stock dates with S&P 500 dates; benchmark restricted to {first}..{last}",
         "calendar_counts": calendar_counts,
         "event_rule": "ex-date of each step in Close/Adj Close; split = clean factor, dividend = residual; "
         f"stamped {cfg.event_time.strftime('%H:%M')} {EXCHANGE_TIMEZONE} on the ex-date",

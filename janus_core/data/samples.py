@@ -73,7 +73,9 @@ def manifest_differences(built: dict[str, Any], pinned: dict[str, Any]) -> list[
         notes = []
         if b["content_hash"] != p["content_hash"]:
             rows = "" if b["rows"] == p["rows"] else f", {b['rows']:,} rows built vs {p['rows']:,}"
-            notes.append(f"content differs (content hash {b['content_hash'][:12]} built vs {p['content_hash'][:12]}{rows})")
+            notes.append(
+                f"content differs (content hash {b['content_hash'][:12]} built vs {p['content_hash'][:12]}{rows})"
+            )
         elif b["sha256"] != p["sha256"]:
             notes.append("file bytes differ, content identical (a different Parquet writer?)")
         if b["schema"] != p["schema"]:
@@ -124,7 +126,8 @@ def build_sample(
         differences = manifest_differences(built, pinned)
         if differences and not update_manifest:
             raise ManifestMismatchError(
-                f"{name}: the build differs from its manifest {pinned_path}: " + "; ".join(differences)
+                f"{name}: the build differs from its manifest {pinned_path}: "
+                + "; ".join(differences)
                 + ". Nothing was replaced. If the change is intended, rerun with --update-manifest and commit "
                 "the manifest."
             )
@@ -161,8 +164,15 @@ def build_sample(
 
 def _handle_build(args: argparse.Namespace) -> int:
     try:
-        build_sample(args.name, WorkbenchPaths.from_env(), scale=args.scale, seed=args.seed, progress=not args.quiet,
-                     update_manifest=args.update_manifest, replace=args.replace)
+        build_sample(
+            args.name,
+            WorkbenchPaths.from_env(),
+            scale=args.scale,
+            seed=args.seed,
+            progress=not args.quiet,
+            update_manifest=args.update_manifest,
+            replace=args.replace,
+        )
     except DatasetExistsError as exc:
         print(f"janus data build: {exc}", file=sys.stderr)
         return 2
@@ -179,12 +189,22 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
         "build must reproduce it exactly; otherwise it fails naming each table that differs and replaces nothing.",
     )
     parser.add_argument("name", choices=SAMPLE_DATASETS, help="sample dataset to build")
-    parser.add_argument("--scale", choices=("demo", "paper"), default="demo",
-                        help="synthetic-ashare size: demo (seconds) or paper (5,282 stocks, 62,400 events)")
+    parser.add_argument(
+        "--scale",
+        choices=("demo", "paper"),
+        default="demo",
+        help="synthetic-ashare size: demo (seconds) or paper (5,282 stocks, 62,400 events)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="synthetic-ashare seed (default: the config's)")
-    parser.add_argument("--update-manifest", action="store_true",
-                        help="replace the manifest with what was built (a deliberate change: review and commit it)")
+    parser.add_argument(
+        "--update-manifest",
+        action="store_true",
+        help="replace the manifest with what was built (a deliberate change: review and commit it)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--replace", action="store_true",
-                        help="a dataset of that name with other content exists: save the sample as its new version")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="a dataset of that name with other content exists: save the sample as its new version",
+    )
     parser.set_defaults(handler=_handle_build)

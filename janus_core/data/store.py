@@ -230,8 +230,12 @@ def connect(paths: WorkbenchPaths | None = None, read_only: bool = False) -> duc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
                 continue
-            why = (f"another process held it for more than {LOCK_WAIT_SECONDS:g} s (close the other notebook or "
-                   f"command and retry)" if locked else str(exc))
+            why = (
+                f"another process held it for more than {LOCK_WAIT_SECONDS:g} s (close the other notebook or "
+                f"command and retry)"
+                if locked
+                else str(exc)
+            )
             raise StoreError(
                 f"cannot open the store {paths.store} ({'read-only' if read_only else 'read-write'}): {why}"
             ) from exc
@@ -324,8 +328,13 @@ def registered_datasets(paths: WorkbenchPaths | None = None) -> pl.DataFrame:
         return conn.sql("SELECT * FROM datasets ORDER BY name").pl()
 
 
-def cached_completions(model_id: str, params_hash: str, prompt_hashes: list[str], fingerprint: str | None = None,
-                       paths: WorkbenchPaths | None = None) -> dict[str, dict[str, Any]]:
+def cached_completions(
+    model_id: str,
+    params_hash: str,
+    prompt_hashes: list[str],
+    fingerprint: str | None = None,
+    paths: WorkbenchPaths | None = None,
+) -> dict[str, dict[str, Any]]:
     """Cached completions of ``model_id`` under the sampling parameters ``params_hash`` for the
     given prompt hashes, as ``{prompt_hash: row}`` (rows of ``COMPLETIONS_SCHEMA``). With
     ``fingerprint`` only completions the endpoint reported under that fingerprint count; without,
@@ -335,7 +344,9 @@ def cached_completions(model_id: str, params_hash: str, prompt_hashes: list[str]
     if not prompt_hashes:
         return {}
     pin = "" if fingerprint is None else " AND fingerprint = ?"
-    args: list[Any] = [model_id, params_hash, sorted(set(prompt_hashes))] + ([] if fingerprint is None else [fingerprint])
+    args: list[Any] = [model_id, params_hash, sorted(set(prompt_hashes))] + (
+        [] if fingerprint is None else [fingerprint]
+    )
     with connect(paths) as conn:
         rows = conn.execute(
             f"SELECT {', '.join(COMPLETIONS_SCHEMA)} FROM completions "
@@ -356,13 +367,15 @@ def put_completions(rows: list[dict[str, Any]], paths: WorkbenchPaths | None = N
     with connect(paths) as conn:
         conn.execute("BEGIN TRANSACTION")
         for start in range(0, len(rows), 500):  # multi-row VALUES: far faster than executemany in DuckDB
-            chunk = rows[start:start + 500]
+            chunk = rows[start : start + 500]
             conn.execute(
                 f"INSERT OR REPLACE INTO completions ({', '.join(COMPLETIONS_SCHEMA)}) VALUES "
                 + ", ".join(one for _ in chunk),
                 [r[c] for r in chunk for c in COMPLETIONS_SCHEMA],
             )
         conn.execute("COMMIT")
+
+
 class TrialRecord(BaseModel):
     """One evaluated configuration of a candidate on a dataset.
 
@@ -390,8 +403,15 @@ class TrialRecord(BaseModel):
     def trial_id(self) -> str:
         """``H`` of (dataset, snapshot hash, candidate, config hash, kind): the same configuration
         evaluated again by the same command is the same trial."""
-        return H({"dataset": self.dataset, "dataset_snapshot_hash": self.dataset_snapshot_hash,
-                  "candidate_id": self.candidate_id, "config_hash": self.config_hash, "kind": self.kind})
+        return H(
+            {
+                "dataset": self.dataset,
+                "dataset_snapshot_hash": self.dataset_snapshot_hash,
+                "candidate_id": self.candidate_id,
+                "config_hash": self.config_hash,
+                "kind": self.kind,
+            }
+        )
 
 
 def record_trial(trial: TrialRecord, paths: WorkbenchPaths | None = None) -> str:
@@ -422,9 +442,12 @@ def record_trials(records: list[TrialRecord], paths: WorkbenchPaths | None = Non
         with connect(paths) as conn:
             conn.execute("BEGIN TRANSACTION")
             for start in range(0, len(rows), 500):
-                chunk = rows[start:start + 500]
-                conn.execute(f"INSERT OR REPLACE INTO trials ({', '.join(TRIALS_SCHEMA)}) VALUES "
-                             + ", ".join(one for _ in chunk), [r[c] for r in chunk for c in TRIALS_SCHEMA])
+                chunk = rows[start : start + 500]
+                conn.execute(
+                    f"INSERT OR REPLACE INTO trials ({', '.join(TRIALS_SCHEMA)}) VALUES "
+                    + ", ".join(one for _ in chunk),
+                    [r[c] for r in chunk for c in TRIALS_SCHEMA],
+                )
             conn.execute("COMMIT")
     return [r["trial_id"] for r in rows]
 
@@ -434,8 +457,11 @@ def record_sweep(row: dict[str, Any], paths: WorkbenchPaths | None = None) -> No
     replaces its earlier row."""
     paths = paths or WorkbenchPaths.from_env()
     with connect(paths) as conn:
-        conn.execute(f"INSERT OR REPLACE INTO sweeps ({', '.join(SWEEPS_SCHEMA)}) "
-                     f"VALUES ({', '.join('?' for _ in SWEEPS_SCHEMA)})", [row[c] for c in SWEEPS_SCHEMA])
+        conn.execute(
+            f"INSERT OR REPLACE INTO sweeps ({', '.join(SWEEPS_SCHEMA)}) "
+            f"VALUES ({', '.join('?' for _ in SWEEPS_SCHEMA)})",
+            [row[c] for c in SWEEPS_SCHEMA],
+        )
 
 
 def sweeps(paths: WorkbenchPaths | None = None, dataset: str | None = None) -> pl.DataFrame:

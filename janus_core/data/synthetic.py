@@ -340,9 +340,7 @@ def _publication_times(
     return np.choose(slot, [intraday, after_close, pre_open, non_trading])
 
 
-def _suspensions(
-    cfg: SyntheticConfig, bits: np.random.BitGenerator, protected: np.ndarray
-) -> np.ndarray:
+def _suspensions(cfg: SyntheticConfig, bits: np.random.BitGenerator, protected: np.ndarray) -> np.ndarray:
     """Boolean (days, stocks) suspension mask: episodes start with probability ``suspension_rate``
     per stock-day (never on day 0), last Geometric(1 / mean) days capped at the maximum (one length
     drawn per start, starts in (day, stock) order); episodes touching a protected (event) day are
@@ -544,7 +542,8 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
     close, open_ = ticks / per_unit, open_ticks / per_unit
     tradable = ~suspended & (np.abs(r_obs) < cfg.limit_lock_threshold)
     lots = _to_ticks(
-        np.asarray(cfg.volume_median)[tier] * portable.exp(normal(b_lim, (T, N)) * cfg.volume_dispersion)
+        np.asarray(cfg.volume_median)[tier]
+        * portable.exp(normal(b_lim, (T, N)) * cfg.volume_dispersion)
         / float(cfg.volume_lot),
         0,
     )

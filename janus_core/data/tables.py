@@ -2,7 +2,6 @@
 them): every rule runs as a polars expression over whole columns, and every problem names the file,
 the row as in the file, the column and the rule."""
 
-
 from __future__ import annotations
 
 import csv
@@ -262,8 +261,10 @@ def _coerce_datetime(
     exact = pl.when(~bad_offset).then(local.dt.replace_time_zone("UTC") - pl.duration(minutes=minutes))
     errors: dict[Rule, Check] = {
         "wrong_type": (unparsed, "'{}' is not an ISO-8601 date-time"),
-        "invalid_offset": (given & ~unparsed & bad_offset,
-                           "'{}' has a UTC offset outside -14:00..+14:00 or with minutes >= 60"),
+        "invalid_offset": (
+            given & ~unparsed & bad_offset,
+            "'{}' has a UTC offset outside -14:00..+14:00 or with minutes >= 60",
+        ),
     }
     naive = given & ~unparsed & offset.is_null()
     if timezone is None:
@@ -441,7 +442,10 @@ def check_rules(table: str, frame: pl.DataFrame, file: str) -> pl.DataFrame:
         )
         out.append(
             _row_problems(
-                frame, file, name, "price_out_of_range",
+                frame,
+                file,
+                name,
+                "price_out_of_range",
                 c.is_finite() & (c > 0) & ((c < PRICE_MIN) | (c > PRICE_MAX)),
                 pl.format(f"price {{}} is outside [{PRICE_MIN:g}, {PRICE_MAX:g}]", c),
             )
@@ -538,8 +542,9 @@ class DatasetLoad:
         return out
 
 
-def _finish(table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame,
-            line_column: str | None = None) -> tuple[TableLoad, pl.DataFrame]:
+def _finish(
+    table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame, line_column: str | None = None
+) -> tuple[TableLoad, pl.DataFrame]:
     """Split ``frame`` into good and rejected rows by ``problems`` (whose rows are record indices)
     and map every row to the row number a person sees in the file (kept for the good rows in
     ``line_column`` when given)."""
@@ -665,6 +670,9 @@ def load_table(
 ) -> TableLoad:
     """Read and validate one table on its own (no cross-table rules); see :func:`load_tables`."""
     return load_tables(
-        {table: source}, timezone=timezone, on_invalid=on_invalid, formats={table: fmt} if fmt else None,
+        {table: source},
+        timezone=timezone,
+        on_invalid=on_invalid,
+        formats={table: fmt} if fmt else None,
         line_column=line_column,
     ).tables[table]

@@ -60,8 +60,9 @@ class DatasetChoices(BaseModel):
         return f"Not built yet, so not offered: {items}."
 
 
-def dataset_choices(requested: object = None, paths: WorkbenchPaths | None = None,
-                    default: str = DEFAULT_DATASET) -> DatasetChoices:
+def dataset_choices(
+    requested: object = None, paths: WorkbenchPaths | None = None, default: str = DEFAULT_DATASET
+) -> DatasetChoices:
     """The picker of the built datasets under ``paths`` (default :meth:`WorkbenchPaths.from_env`), with
     ``requested`` (e.g. the notebook's ``--dataset``; empty means ``default``) picked when built."""
     paths = paths or WorkbenchPaths.from_env()
@@ -70,8 +71,11 @@ def dataset_choices(requested: object = None, paths: WorkbenchPaths | None = Non
     wanted = str(requested or "").strip()
     problem = None
     if wanted and wanted not in options:
-        how = (f"build it with `{build_command(wanted)}`" if wanted in SAMPLE_DATASETS
-               else f"import it with `janus data import {wanted} ...`")
+        how = (
+            f"build it with `{build_command(wanted)}`"
+            if wanted in SAMPLE_DATASETS
+            else f"import it with `janus data import {wanted} ...`"
+        )
         built = ", ".join(options) or "none"
         problem = f"dataset {wanted!r} is not built under {paths.data_dir} (built: {built}); {how}"
     elif not options:

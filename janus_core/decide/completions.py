@@ -75,23 +75,28 @@ class EndpointConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = Field(min_length=1, description="Model name the endpoint serves.")
-    base_url: str = Field(min_length=1, description="Base URL, e.g. http://127.0.0.1:8000/v1 (or the full "
-                                                    ".../chat/completions URL).")
+    base_url: str = Field(
+        min_length=1, description="Base URL, e.g. http://127.0.0.1:8000/v1 (or the full .../chat/completions URL)."
+    )
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key (unset: no key).")
     temperature: float = Field(0.0, ge=0.0, description="0: the most likely completion, for reproducible decisions.")
     seed: int | None = Field(20260219, description="Sampling seed sent to endpoints that honour it (a fixed date).")
     max_tokens: int = Field(1024, ge=1, description="Completion length cap: the structured answer needs a few hundred.")
     top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling; None leaves the endpoint default.")
     concurrency: int = Field(4, ge=1, description="Requests in flight at once.")
-    requests_per_second: float | None = Field(None, gt=0.0, description=(
-        "Cap on request starts per second (None: no cap)."))
+    requests_per_second: float | None = Field(
+        None, gt=0.0, description=("Cap on request starts per second (None: no cap).")
+    )
     timeout_s: float = Field(120.0, gt=0.0, description="Seconds to wait for one response before retrying.")
-    max_retries: int = Field(5, ge=0, description=(
-        "Retries after the first attempt on 408/429/5xx, timeouts, malformed bodies."))
+    max_retries: int = Field(
+        5, ge=0, description=("Retries after the first attempt on 408/429/5xx, timeouts, malformed bodies.")
+    )
     backoff_s: float = Field(1.0, ge=0.0, description="First retry wait; doubles each retry.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Longest wait between retries (also caps Retry-After).")
-    fingerprint: str | None = Field(None, description=(
-        "Use only cached completions the endpoint reported under this system_fingerprint (None: any)."))
+    fingerprint: str | None = Field(
+        None,
+        description=("Use only cached completions the endpoint reported under this system_fingerprint (None: any)."),
+    )
 
     @property
     def model_id(self) -> str:
@@ -105,8 +110,12 @@ class EndpointConfig(BaseModel):
 
     def sampling(self) -> dict[str, Any]:
         """The sampling parameters sent with every request (None values left out)."""
-        params = {"temperature": self.temperature, "seed": self.seed, "max_tokens": self.max_tokens,
-                  "top_p": self.top_p}
+        params = {
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+        }
         return {k: v for k, v in params.items() if v is not None}
 
     def params_hash(self) -> str:
@@ -153,8 +162,12 @@ class RateLimiter:
     reserves the next free slot ``max(now, previous slot + 1/rate)`` and sleeps until it. ``rate``
     None never waits. ``clock`` and ``sleep`` are injectable for tests."""
 
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 0.0 if rate is None else 1.0 / rate
         self._clock, self._sleep = clock, sleep
         self._next: float | None = None
@@ -208,14 +221,19 @@ def parse_response(body: bytes) -> tuple[str, str, str | None, str | None]:
     fp = data.get("system_fingerprint")
     model = data.get("model")
     reason = choice.get("finish_reason")
-    return (content, fp if isinstance(fp, str) else "", model if isinstance(model, str) else None,
-            reason if isinstance(reason, str) else None)
+    return (
+        content,
+        fp if isinstance(fp, str) else "",
+        model if isinstance(model, str) else None,
+        reason if isinstance(reason, str) else None,
+    )
 
 
 def _unreachable(exc: BaseException) -> bool:
     """A connection that was refused or a host that does not resolve: the endpoint is not there."""
     return isinstance(exc, (ConnectionRefusedError, socket.gaierror)) or (
-        isinstance(exc, OSError) and getattr(exc, "errno", None) in (101, 113))  # ENETUNREACH, EHOSTUNREACH
+        isinstance(exc, OSError) and getattr(exc, "errno", None) in (101, 113)
+    )  # ENETUNREACH, EHOSTUNREACH
 
 
 class ChatClient:
@@ -245,8 +263,10 @@ class ChatClient:
             detail = exc.read()[:200].decode("utf-8", "replace").replace("\n", " ").strip()
             if exc.code in RETRY_STATUSES:
                 raise _Retry(f"HTTP {exc.code}", exc.headers.get("Retry-After") if exc.headers else None) from None
-            raise EndpointError(f"endpoint {self.cfg.url} answered HTTP {exc.code} for model {self.cfg.model!r}"
-                                + (f": {detail}" if detail else "")) from None
+            raise EndpointError(
+                f"endpoint {self.cfg.url} answered HTTP {exc.code} for model {self.cfg.model!r}"
+                + (f": {detail}" if detail else "")
+            ) from None
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, BaseException) and _unreachable(exc.reason):
                 raise EndpointError(f"endpoint {self.cfg.url} is unreachable: {exc.reason}") from None
@@ -265,8 +285,9 @@ class ChatClient:
     def complete(self, prompt_hash: str, messages: Sequence[dict[str, str]]) -> Completion:
         """One prompt, with retries (module docstring). Raises :class:`EndpointError` only for the
         run-stopping failures."""
-        body = json.dumps({"model": self.cfg.model, "messages": list(messages), **self.cfg.sampling()},
-                          ensure_ascii=False).encode("utf-8")
+        body = json.dumps(
+            {"model": self.cfg.model, "messages": list(messages), **self.cfg.sampling()}, ensure_ascii=False
+        ).encode("utf-8")
         attempts = 0
         while True:
             attempts += 1
@@ -275,8 +296,16 @@ class ChatClient:
                 return Completion(prompt_hash, text, fp, model, reason, None, attempts, False)
             except _Retry as exc:
                 if attempts > self.cfg.max_retries:
-                    return Completion(prompt_hash, None, "", None, None,
-                                      f"endpoint: {exc.reason} after {attempts} attempt(s)", attempts, False)
+                    return Completion(
+                        prompt_hash,
+                        None,
+                        "",
+                        None,
+                        None,
+                        f"endpoint: {exc.reason} after {attempts} attempt(s)",
+                        attempts,
+                        False,
+                    )
                 self._sleep(backoff_delay(attempts, self.cfg, exc.retry_after))
 
 
@@ -300,19 +329,37 @@ class _Flusher:
             return
         now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         params = self.cfg.sampling()
-        put_completions([{
-            "model_id": self.cfg.model_id, "fingerprint": c.fingerprint, "prompt_hash": c.prompt_hash,
-            "params_hash": H(params), "params": canonical_json(params),
-            "messages": canonical_json(self.messages[c.prompt_hash]), "completion": c.text,
-            "response_model": c.response_model, "finish_reason": c.finish_reason, "created_at": now,
-        } for c in self.pending], self.paths)
+        put_completions(
+            [
+                {
+                    "model_id": self.cfg.model_id,
+                    "fingerprint": c.fingerprint,
+                    "prompt_hash": c.prompt_hash,
+                    "params_hash": H(params),
+                    "params": canonical_json(params),
+                    "messages": canonical_json(self.messages[c.prompt_hash]),
+                    "completion": c.text,
+                    "response_model": c.response_model,
+                    "finish_reason": c.finish_reason,
+                    "created_at": now,
+                }
+                for c in self.pending
+            ],
+            self.paths,
+        )
         self.pending = []
 
 
-def complete_all(cfg: EndpointConfig, prompts: Sequence[tuple[str, Sequence[dict[str, str]]]], paths: Any = None, *,
-                 refresh: bool = False, use_cache: bool = True,
-                 progress: Callable[[int, int], None] | None = None,
-                 client: ChatClient | None = None) -> tuple[list[Completion], RunStats]:
+def complete_all(
+    cfg: EndpointConfig,
+    prompts: Sequence[tuple[str, Sequence[dict[str, str]]]],
+    paths: Any = None,
+    *,
+    refresh: bool = False,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    client: ChatClient | None = None,
+) -> tuple[list[Completion], RunStats]:
     """Completions of ``prompts`` (``(prompt_hash, messages)`` pairs), in input order, and the
     run's :class:`RunStats`. Prompts with equal hashes are asked once. Cached completions are
     used unless ``refresh`` (or ``use_cache`` is off, which neither reads nor writes the store).
@@ -324,8 +371,9 @@ def complete_all(cfg: EndpointConfig, prompts: Sequence[tuple[str, Sequence[dict
     results: dict[str, Completion] = {}
     if use_cache and not refresh:
         for h, row in cached_completions(cfg.model_id, cfg.params_hash(), unique, cfg.fingerprint, paths).items():
-            results[h] = Completion(h, row["completion"], row["fingerprint"], row["response_model"],
-                                    row["finish_reason"], None, 0, True)
+            results[h] = Completion(
+                h, row["completion"], row["fingerprint"], row["response_model"], row["finish_reason"], None, 0, True
+            )
     hits = len(results)
     todo = [h for h in unique if h not in results]
     done = len(results)
@@ -351,7 +399,11 @@ def complete_all(cfg: EndpointConfig, prompts: Sequence[tuple[str, Sequence[dict
         if use_cache:
             flusher.flush()
     ordered = [results[h] for h, _ in prompts]
-    stats = RunStats(prompts=len(unique), cache_hits=hits, requests=client.requests,
-                     failures=sum(1 for h in unique if results[h].text is None),
-                     seconds=time.perf_counter() - started)
+    stats = RunStats(
+        prompts=len(unique),
+        cache_hits=hits,
+        requests=client.requests,
+        failures=sum(1 for h in unique if results[h].text is None),
+        seconds=time.perf_counter() - started,
+    )
     return ordered, stats

@@ -239,8 +239,15 @@ def decisions_from_completions(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 #: Rules of the decisions table, as they appear in problems and rejected rows.
-DecisionRule = Literal["missing_value", "invalid_enum", "non_finite", "wrong_type", "duplicate_key",
-                       "completion_mismatch", "unverifiable_format_ok"]
+DecisionRule = Literal[
+    "missing_value",
+    "invalid_enum",
+    "non_finite",
+    "wrong_type",
+    "duplicate_key",
+    "completion_mismatch",
+    "unverifiable_format_ok",
+]
 
 
 @dataclass(frozen=True)
@@ -263,8 +270,11 @@ def _claimed_format_ok(out: pl.DataFrame, where: Callable[[int], str]) -> tuple[
         value = col
     elif col.dtype == pl.String or col.dtype.is_integer():
         text = col.cast(pl.String).str.strip_chars().str.to_lowercase()
-        value = text.replace_strict({"true": True, "false": False, "1": True, "0": False, "t": True, "f": False},
-                                    default=None, return_dtype=pl.Boolean)
+        value = text.replace_strict(
+            {"true": True, "false": False, "1": True, "0": False, "t": True, "f": False},
+            default=None,
+            return_dtype=pl.Boolean,
+        )
         for i in (value.is_null() & col.is_not_null()).arg_true().to_list():
             problems[i] = f"{where(i)}: format_ok: wrong_type: {col[i]!r} is not true/false"
     else:
@@ -290,8 +300,9 @@ def _car_agrees(column: float, parsed: float, decimals: int | None) -> bool:
     return abs(column - parsed) <= tol
 
 
-def _completion_problems(out: pl.DataFrame, claimed: pl.Series | None, where: Callable[[int], str]
-                         ) -> tuple[dict[int, str], dict[int, ParsedCompletion]]:
+def _completion_problems(
+    out: pl.DataFrame, claimed: pl.Series | None, where: Callable[[int], str]
+) -> tuple[dict[int, str], dict[int, ParsedCompletion]]:
     """Parse every present completion (each distinct text once) and compare it with the row's
     structured columns: ``format_ok`` (when claimed), ``action``, and, when given, the predicted type,
     strength and CAR. A disagreement is a ``completion_mismatch`` problem of the row."""
@@ -309,12 +320,19 @@ def _completion_problems(out: pl.DataFrame, claimed: pl.Series | None, where: Ca
         p = parsed[i]
         found: list[str] = []
         if claims[k] is not None and claims[k] != p.format_ok:
-            found.append(f"format_ok {str(claims[k]).lower()} but the completion "
-                         + ("parses" if p.format_ok else f"is malformed ({p.format_error})"))
+            found.append(
+                f"format_ok {str(claims[k]).lower()} but the completion "
+                + ("parses" if p.format_ok else f"is malformed ({p.format_error})")
+            )
         if columns["action"][k] is not None and columns["action"][k] != p.action:
-            found.append(f"action {columns['action'][k]!r} but the completion says {p.action!r}"
-                         + ("" if p.format_ok else f" (malformed: {p.format_error})"))
-        for col, said in (("predicted_event_type", p.predicted_event_type), ("predicted_strength", p.predicted_strength)):
+            found.append(
+                f"action {columns['action'][k]!r} but the completion says {p.action!r}"
+                + ("" if p.format_ok else f" (malformed: {p.format_error})")
+            )
+        for col, said in (
+            ("predicted_event_type", p.predicted_event_type),
+            ("predicted_strength", p.predicted_strength),
+        ):
             if columns[col][k] is not None and columns[col][k] != said:
                 found.append(f"{col} {columns[col][k]!r} but the completion says {said!r}")
         car = columns["predicted_car"][k]
@@ -325,12 +343,16 @@ def _completion_problems(out: pl.DataFrame, claimed: pl.Series | None, where: Ca
     return problems, parsed
 
 
-def _what_the_model_said(out: pl.DataFrame, claimed: pl.Series | None, parsed: Mapping[int, ParsedCompletion]
-                         ) -> pl.DataFrame:
+def _what_the_model_said(
+    out: pl.DataFrame, claimed: pl.Series | None, parsed: Mapping[int, ParsedCompletion]
+) -> pl.DataFrame:
     """``format_ok`` from each present completion (else the claimed flag, else false), and each
     unstated prediction filled from the completion."""
-    fmt = claimed.fill_null(False) if claimed is not None else pl.Series("format_ok", [False] * out.height,
-                                                                         dtype=pl.Boolean)
+    fmt = (
+        claimed.fill_null(False)
+        if claimed is not None
+        else pl.Series("format_ok", [False] * out.height, dtype=pl.Boolean)
+    )
     if not parsed:
         return out.with_columns(fmt.alias("format_ok"))
     rows = sorted(parsed)
@@ -343,8 +365,15 @@ def _what_the_model_said(out: pl.DataFrame, claimed: pl.Series | None, parsed: M
     return out.with_columns(fmt.alias("format_ok"), *filled)
 
 
-def check_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = True, line_column: str | None = None,
-                    on_invalid: OnInvalid = "fail", format_claims_need_completion: bool = False) -> DecisionsCheck:
+def check_decisions(
+    df: pl.DataFrame,
+    source_name: str,
+    *,
+    unique: bool = True,
+    line_column: str | None = None,
+    on_invalid: OnInvalid = "fail",
+    format_claims_need_completion: bool = False,
+) -> DecisionsCheck:
     """Check a decisions table against the contract and return it in canonical form (column order
     and dtypes of ``DECISION_SCHEMA``, extra columns kept after them, rows in input order).
 
@@ -401,42 +430,85 @@ def check_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = True, 
         bad = out[col].is_null().arg_true().to_list()
         stages.append({i: at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
     checks = (
-        ("action", "invalid_enum", out["action"].is_not_null() & ~out["action"].is_in(ACTIONS),
-         f"not one of {'|'.join(ACTIONS)}"),
-        ("predicted_strength", "invalid_enum",
-         out["predicted_strength"].is_not_null() & ~out["predicted_strength"].is_in(STRENGTHS),
-         f"not one of {'|'.join(STRENGTHS)}"),
-        ("predicted_car", "non_finite", out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
-         "not a finite number"),
+        (
+            "action",
+            "invalid_enum",
+            out["action"].is_not_null() & ~out["action"].is_in(ACTIONS),
+            f"not one of {'|'.join(ACTIONS)}",
+        ),
+        (
+            "predicted_strength",
+            "invalid_enum",
+            out["predicted_strength"].is_not_null() & ~out["predicted_strength"].is_in(STRENGTHS),
+            f"not one of {'|'.join(STRENGTHS)}",
+        ),
+        (
+            "predicted_car",
+            "non_finite",
+            out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
+            "not a finite number",
+        ),
     )
     for col, rule, bad, text in checks:
         stages.append({i: at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad.arg_true().to_list()})
-    out, type_problems = _normalise_predicted_types(out, lambda i, v: at(
-        i, "predicted_event_type", "invalid_enum", f"value {v!r} is not one of the ten event types "
-                                                   f"{', '.join(EVENT_TYPES)}"))
+    out, type_problems = _normalise_predicted_types(
+        out,
+        lambda i, v: at(
+            i,
+            "predicted_event_type",
+            "invalid_enum",
+            f"value {v!r} is not one of the ten event types {', '.join(EVENT_TYPES)}",
+        ),
+    )
     stages.append(type_problems)
     claimed: pl.Series | None = None
     if "format_ok" in out.columns:
         out, format_problems = _claimed_format_ok(out, lambda i: where(i) if i is not None else f"{source_name}: ")
         stages.append(format_problems)
-        stages.append({i: at(i, "format_ok", "missing_value", "value is missing (rule: boolean)")
-                       for i in (out["format_ok"].is_null() & raw["format_ok"].is_null()).arg_true().to_list()})
+        stages.append(
+            {
+                i: at(i, "format_ok", "missing_value", "value is missing (rule: boolean)")
+                for i in (out["format_ok"].is_null() & raw["format_ok"].is_null()).arg_true().to_list()
+            }
+        )
         claimed = out["format_ok"]
     mismatches, parsed = _completion_problems(out, claimed, where)
     stages.append(mismatches)
     if format_claims_need_completion and claimed is not None:
         unverifiable = (claimed.fill_null(False) & out["completion"].is_null()).arg_true().to_list()
-        stages.append({i: at(i, "format_ok", "unverifiable_format_ok", "true but there is no completion to check it "
-                                                                     "against (rule: format validity comes from the "
-                                                                     "model's output)") for i in unverifiable})
+        stages.append(
+            {
+                i: at(
+                    i,
+                    "format_ok",
+                    "unverifiable_format_ok",
+                    "true but there is no completion to check it "
+                    "against (rule: format validity comes from the "
+                    "model's output)",
+                )
+                for i in unverifiable
+            }
+        )
     if unique:
         dup = (~out.select(pl.struct("event_id", "strategy_id").is_first_distinct()).to_series()).arg_true().to_list()
-        stages.append({i: (at(i, "event_id,strategy_id", "duplicate_key",
-                              f"({out['event_id'][i]!r}, {out['strategy_id'][i]!r}) repeats an earlier row (rule: "
-                              f"one decision per event and strategy)") if lines is not None else
-                           f"{source_name}: row {i}, columns 'event_id','strategy_id': ({out['event_id'][i]!r}, "
-                           f"{out['strategy_id'][i]!r}) repeats an earlier row (rule: one decision per event and "
-                           f"strategy)") for i in dup})
+        stages.append(
+            {
+                i: (
+                    at(
+                        i,
+                        "event_id,strategy_id",
+                        "duplicate_key",
+                        f"({out['event_id'][i]!r}, {out['strategy_id'][i]!r}) repeats an earlier row (rule: "
+                        f"one decision per event and strategy)",
+                    )
+                    if lines is not None
+                    else f"{source_name}: row {i}, columns 'event_id','strategy_id': ({out['event_id'][i]!r}, "
+                    f"{out['strategy_id'][i]!r}) repeats an earlier row (rule: one decision per event and "
+                    f"strategy)"
+                )
+                for i in dup
+            }
+        )
     bad_rows: dict[int, list[str]] = {}
     for stage in stages:
         for i, message in sorted(stage.items()):
@@ -449,23 +521,31 @@ def check_decisions(df: pl.DataFrame, source_name: str, *, unique: bool = True, 
     extras = [c for c in out.columns if c not in DECISION_SCHEMA]
     out = out.select(*DECISION_SCHEMA, *extras)
     if not bad_rows:
-        return DecisionsCheck(frame=out, rejected=pl.DataFrame(schema={"row": pl.Int64, "reason": pl.String}),
-                              rows_read=n)
+        return DecisionsCheck(
+            frame=out, rejected=pl.DataFrame(schema={"row": pl.Int64, "reason": pl.String}), rows_read=n
+        )
     keep = pl.Series([i not in bad_rows for i in range(n)])
-    rejected = raw.with_row_index("__i").filter(~keep).select(
-        pl.Series("row", [lines[i] if lines is not None else i for i in sorted(bad_rows)], dtype=pl.Int64),
-        pl.Series("reason", ["; ".join(bad_rows[i]) for i in sorted(bad_rows)], dtype=pl.String),
-        pl.exclude("__i").cast(pl.String, strict=False),
-    ).sort("row")
+    rejected = (
+        raw.with_row_index("__i")
+        .filter(~keep)
+        .select(
+            pl.Series("row", [lines[i] if lines is not None else i for i in sorted(bad_rows)], dtype=pl.Int64),
+            pl.Series("reason", ["; ".join(bad_rows[i]) for i in sorted(bad_rows)], dtype=pl.String),
+            pl.exclude("__i").cast(pl.String, strict=False),
+        )
+        .sort("row")
+    )
     return DecisionsCheck(frame=out.filter(keep), rejected=rejected, rows_read=n)
 
 
-def _normalise_predicted_types(out: pl.DataFrame, problem: Callable[[int, object], str]
-                               ) -> tuple[pl.DataFrame, dict[int, str]]:
+def _normalise_predicted_types(
+    out: pl.DataFrame, problem: Callable[[int, object], str]
+) -> tuple[pl.DataFrame, dict[int, str]]:
     """Map aliases of ``predicted_event_type`` to slugs and none-words to null; an unknown type is a
     problem of its row (and null in the returned frame)."""
-    if out.select(pl.col("predicted_event_type").is_in(EVENT_TYPES).or_(pl.col("predicted_event_type").is_null())
-                  .all()).item():
+    if out.select(
+        pl.col("predicted_event_type").is_in(EVENT_TYPES).or_(pl.col("predicted_event_type").is_null()).all()
+    ).item():
         return out, {}
     raw_type = pl.col("predicted_event_type").str.strip_chars()
     out = out.with_columns(
@@ -478,7 +558,9 @@ def _normalise_predicted_types(out: pl.DataFrame, problem: Callable[[int, object
     bad_type = out["predicted_event_type"].is_not_null() & (normalised == UNKNOWN_EVENT_TYPE)
     problems = {i: problem(i, out["predicted_event_type"][i]) for i in bad_type.arg_true().to_list()}
     out = out.with_columns(
-        pl.when(pl.col("predicted_event_type").is_null() | bad_type).then(None).otherwise(normalised)
+        pl.when(pl.col("predicted_event_type").is_null() | bad_type)
+        .then(None)
+        .otherwise(normalised)
         .alias("predicted_event_type")
     )
     return out, problems
@@ -508,8 +590,9 @@ def load_decisions_checked(path: str | Path, on_invalid: OnInvalid = "fail") -> 
         first = problems[0] if problems else None
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DecisionsError(f"{first}{more}" if first else str(exc)) from None
-    check = check_decisions(loaded.frame, str(path), line_column=_LINE, on_invalid=on_invalid,
-                            format_claims_need_completion=True)
+    check = check_decisions(
+        loaded.frame, str(path), line_column=_LINE, on_invalid=on_invalid, format_claims_need_completion=True
+    )
     if loaded.rejected.height:
         earlier = loaded.rejected.with_columns(pl.all().exclude("row", "reason").cast(pl.String, strict=False))
         rejected = pl.concat([earlier, check.rejected], how="diagonal_relaxed").sort("row")

@@ -105,8 +105,10 @@ PROGRAM_NAME = f"dspy.Predict[{SIGNATURE_NAME}]"
 OPTIMIZER_NAME = "dspy.BootstrapFewShot"
 ADAPTER_NAME = "dspy.ChatAdapter"
 OUTPUT_FIELD = "completion"
-OUTPUT_DESCRIPTION = ("the answer in the three tagged sections <market_influence>, <car_analysis> and <conclusion> "
-                      "that the instructions describe, with nothing outside them")
+OUTPUT_DESCRIPTION = (
+    "the answer in the three tagged sections <market_influence>, <car_analysis> and <conclusion> "
+    "that the instructions describe, with nothing outside them"
+)
 LABEL_FIELDS: tuple[str, ...] = ("car", "direction", "strength", "event_type")
 #: The splits a compiled program may decide: later than the train split it was compiled on.
 EVAL_SPLITS: tuple[str, ...] = ("validation", "test")
@@ -139,15 +141,27 @@ class DspyOptimizeConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    train_examples: int = Field(8, ge=1, description=(
-        "Train-split events offered to the optimizer, drawn with the seed: a few dozen requests at most."))
-    max_demos: int = Field(2, ge=1, description=(
-        "Demos the compiled program shows (BootstrapFewShot max_bootstrapped_demos): two keep the prompt "
-        "within a few thousand tokens."))
-    metric_threshold: float = Field(0.5, description=(
-        "A train answer becomes a demo when its HGRM reward is at least this: with the default reward a "
-        "well-formed answer with the right direction scores at least 0.75, a wrong direction or an "
-        "abstention below 0."))
+    train_examples: int = Field(
+        8,
+        ge=1,
+        description=("Train-split events offered to the optimizer, drawn with the seed: a few dozen requests at most."),
+    )
+    max_demos: int = Field(
+        2,
+        ge=1,
+        description=(
+            "Demos the compiled program shows (BootstrapFewShot max_bootstrapped_demos): two keep the prompt "
+            "within a few thousand tokens."
+        ),
+    )
+    metric_threshold: float = Field(
+        0.5,
+        description=(
+            "A train answer becomes a demo when its HGRM reward is at least this: with the default reward a "
+            "well-formed answer with the right direction scores at least 0.75, a wrong direction or an "
+            "abstention below 0."
+        ),
+    )
     seed: int = Field(20260219, description="Seed of the draw of train events (a fixed date).")
     reward: HgrmConfig = Field(default_factory=HgrmConfig, description="The reward dspy_metric scores with.")
 
@@ -255,8 +269,16 @@ class EndpointEngine:
 
     def _config(self, request: Any) -> EndpointConfig:
         c = request.config
-        update = {k: v for k, v in (("temperature", c.temperature), ("seed", c.seed), ("max_tokens", c.max_tokens),
-                                    ("top_p", c.top_p)) if v is not None}
+        update = {
+            k: v
+            for k, v in (
+                ("temperature", c.temperature),
+                ("seed", c.seed),
+                ("max_tokens", c.max_tokens),
+                ("top_p", c.top_p),
+            )
+            if v is not None
+        }
         return self.endpoint.model_copy(update=update)
 
     def complete(self, request: Any) -> Any:
@@ -272,14 +294,23 @@ class EndpointEngine:
             self.fatal = exc
             raise
         s = self.stats
-        self.stats = RunStats(prompts=s.prompts + stats.prompts, cache_hits=s.cache_hits + stats.cache_hits,
-                              requests=s.requests + stats.requests, failures=s.failures + stats.failures,
-                              seconds=s.seconds + stats.seconds)
+        self.stats = RunStats(
+            prompts=s.prompts + stats.prompts,
+            cache_hits=s.cache_hits + stats.cache_hits,
+            requests=s.requests + stats.requests,
+            failures=s.failures + stats.failures,
+            seconds=s.seconds + stats.seconds,
+        )
         if done.text is None:
             raise RuntimeError(done.error)
         reason = done.finish_reason if done.finish_reason in ("stop", "length", "content_filter") else "stop"
-        return Response(id=None, model=done.response_model or cfg.model, message=Message.assistant([TextPart(done.text)]),
-                        finish_reason=reason, usage=Usage())
+        return Response(
+            id=None,
+            model=done.response_model or cfg.model,
+            message=Message.assistant([TextPart(done.text)]),
+            finish_reason=reason,
+            usage=Usage(),
+        )
 
 
 def make_lm(endpoint: EndpointConfig, engine: EndpointEngine) -> Any:
@@ -292,17 +323,20 @@ def make_lm(endpoint: EndpointConfig, engine: EndpointEngine) -> Any:
 # --------------------------------------------------------------------------------------------------
 # Examples, compile, evaluate
 # --------------------------------------------------------------------------------------------------
-def decision_examples(plan: DecidePlan, events: pl.DataFrame, prompt_cfg: PromptConfig,
-                      spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+def decision_examples(
+    plan: DecidePlan, events: pl.DataFrame, prompt_cfg: PromptConfig, spec: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """``{"event_id", "inputs": {input field: text}, "labels": {car, direction, strength,
     event_type}}`` per event of ``events`` (input order); the inputs are ``prompts.prompt_fields``."""
     fields = prompt_fields(plan.ds, events, prompt_cfg)
-    labels = events.select("event_id").join(plan.labelled.select("event_id", *LABEL_FIELDS), on="event_id",
-                                            how="left", maintain_order="left")
+    labels = events.select("event_id").join(
+        plan.labelled.select("event_id", *LABEL_FIELDS), on="event_id", how="left", maintain_order="left"
+    )
     names = input_names(spec)
-    return [{"event_id": f["event_id"], "inputs": {n: f[n] for n in names},
-             "labels": {k: lab[k] for k in LABEL_FIELDS}}
-            for f, lab in zip(fields.iter_rows(named=True), labels.iter_rows(named=True), strict=True)]
+    return [
+        {"event_id": f["event_id"], "inputs": {n: f[n] for n in names}, "labels": {k: lab[k] for k in LABEL_FIELDS}}
+        for f, lab in zip(fields.iter_rows(named=True), labels.iter_rows(named=True), strict=True)
+    ]
 
 
 def train_events(labelled: pl.DataFrame, opt: DspyOptimizeConfig) -> pl.DataFrame:
@@ -319,9 +353,14 @@ def _example(dspy: Any, ex: Mapping[str, Any]) -> Any:
     return dspy.Example(**ex["inputs"], **ex["labels"]).with_inputs(*ex["inputs"])
 
 
-def compile_program(spec: Mapping[str, Any], train: Sequence[Mapping[str, Any]], endpoint: EndpointConfig,
-                    opt: DspyOptimizeConfig, paths: Any = None, refresh: bool = False
-                    ) -> tuple[dict[str, Any], RunStats]:
+def compile_program(
+    spec: Mapping[str, Any],
+    train: Sequence[Mapping[str, Any]],
+    endpoint: EndpointConfig,
+    opt: DspyOptimizeConfig,
+    paths: Any = None,
+    refresh: bool = False,
+) -> tuple[dict[str, Any], RunStats]:
     """Compile the program on ``train`` (:func:`decision_examples`) with ``BootstrapFewShot``
     (module docstring). Returns the compiled prompt and the requests it cost. DSPy's progress goes
     to stderr."""
@@ -334,16 +373,22 @@ def compile_program(spec: Mapping[str, Any], train: Sequence[Mapping[str, Any]],
         return base(example, prediction, trace) >= threshold
 
     engine = EndpointEngine(endpoint, paths, refresh)
-    optimizer = dspy.BootstrapFewShot(metric=accept, max_bootstrapped_demos=opt.max_demos, max_labeled_demos=0,
-                                      max_rounds=1, max_errors=len(train) + 1)
+    optimizer = dspy.BootstrapFewShot(
+        metric=accept,
+        max_bootstrapped_demos=opt.max_demos,
+        max_labeled_demos=0,
+        max_rounds=1,
+        max_errors=len(train) + 1,
+    )
     by_inputs = {H(ex["inputs"]): ex["event_id"] for ex in train}
     quiet = logging.getLogger("dspy.teleprompt.bootstrap")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # a failed train example is skipped; failures are counted in the stats
     try:
-        with dspy.context(lm=make_lm(endpoint, engine), adapter=make_adapter()), \
-                contextlib.redirect_stdout(sys.stderr):
-            compiled = optimizer.compile(dspy.Predict(make_signature(spec)), trainset=[_example(dspy, ex) for ex in train])
+        with dspy.context(lm=make_lm(endpoint, engine), adapter=make_adapter()), contextlib.redirect_stdout(sys.stderr):
+            compiled = optimizer.compile(
+                dspy.Predict(make_signature(spec)), trainset=[_example(dspy, ex) for ex in train]
+            )
     finally:
         quiet.setLevel(level)
     if engine.fatal is not None:
@@ -356,9 +401,14 @@ def compile_program(spec: Mapping[str, Any], train: Sequence[Mapping[str, Any]],
     return {"program": PROGRAM_NAME, "adapter": ADAPTER_NAME, "signature": dict(spec), "demos": demos}, engine.stats
 
 
-def evaluate_program(compiled: Mapping[str, Any], examples: Sequence[Mapping[str, Any]], endpoint: EndpointConfig,
-                     paths: Any = None, refresh: bool = False, progress: Callable[[int, int], None] | None = None
-                     ) -> tuple[list[Completion], list[str | None], list[str | None], RunStats]:
+def evaluate_program(
+    compiled: Mapping[str, Any],
+    examples: Sequence[Mapping[str, Any]],
+    endpoint: EndpointConfig,
+    paths: Any = None,
+    refresh: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Completion], list[str | None], list[str | None], RunStats]:
     """Run the compiled program on ``examples``: per example the endpoint's completion, the
     completion field the adapter read (None when it could not) and why not (the adapter's or the
     endpoint's reason; None when it could)."""
@@ -377,34 +427,60 @@ def evaluate_program(compiled: Mapping[str, Any], examples: Sequence[Mapping[str
     return done, fields, errors, stats
 
 
-def program_decisions(events: pl.DataFrame, strategy_id: str, done: Sequence[Completion],
-                      fields: Sequence[str | None], errors: Sequence[str | None]) -> pl.DataFrame:
+def program_decisions(
+    events: pl.DataFrame,
+    strategy_id: str,
+    done: Sequence[Completion],
+    fields: Sequence[str | None],
+    errors: Sequence[str | None],
+) -> pl.DataFrame:
     """The decisions of an evaluation (``decisions.decisions_from_completions`` of the completion
     fields). ``completion`` holds the field, or the raw output when the adapter could not read it;
     such a row and a failed request are malformed: ``hold``, no predictions, ``format_ok`` false,
     ``format_error`` the reason."""
     texts = [f if f is not None else c.text for f, c in zip(fields, done, strict=True)]
-    frame = pl.DataFrame({"event_id": events["event_id"], "strategy_id": [strategy_id] * events.height,
-                          "completion": pl.Series(texts, dtype=pl.String)})
+    frame = pl.DataFrame(
+        {
+            "event_id": events["event_id"],
+            "strategy_id": [strategy_id] * events.height,
+            "completion": pl.Series(texts, dtype=pl.String),
+        }
+    )
     out = decisions_from_completions(frame)
     failed = pl.Series("_failed", [e is not None for e in errors], dtype=pl.Boolean)
     keep = ~pl.col("_failed")
-    return out.with_columns(failed, pl.Series("_err", list(errors), dtype=pl.String)).with_columns(
-        pl.when(keep).then(pl.col("action")).otherwise(pl.lit("hold")).alias("action"),
-        *[pl.when(keep).then(pl.col(c)).otherwise(None).alias(c)
-          for c in ("predicted_event_type", "predicted_strength", "predicted_car", "rationale")],
-        (pl.col("format_ok") & keep).alias("format_ok"),
-        pl.coalesce("_err", "format_error").alias("format_error"),
-    ).drop("_failed", "_err")
+    return (
+        out.with_columns(failed, pl.Series("_err", list(errors), dtype=pl.String))
+        .with_columns(
+            pl.when(keep).then(pl.col("action")).otherwise(pl.lit("hold")).alias("action"),
+            *[
+                pl.when(keep).then(pl.col(c)).otherwise(None).alias(c)
+                for c in ("predicted_event_type", "predicted_strength", "predicted_car", "rationale")
+            ],
+            (pl.col("format_ok") & keep).alias("format_ok"),
+            pl.coalesce("_err", "format_error").alias("format_error"),
+        )
+        .drop("_failed", "_err")
+    )
 
 
 def _sum(a: RunStats, b: RunStats) -> RunStats:
-    return RunStats(prompts=a.prompts + b.prompts, cache_hits=a.cache_hits + b.cache_hits,
-                    requests=a.requests + b.requests, failures=a.failures + b.failures, seconds=a.seconds + b.seconds)
+    return RunStats(
+        prompts=a.prompts + b.prompts,
+        cache_hits=a.cache_hits + b.cache_hits,
+        requests=a.requests + b.requests,
+        failures=a.failures + b.failures,
+        seconds=a.seconds + b.seconds,
+    )
 
 
-def optimize_dspy(cfg: DecideConfig, opt: DspyOptimizeConfig | None = None, paths: Any = None,
-                  progress: Callable[[int, int], None] | None = None, plan: DecidePlan | None = None) -> DecideResult:
+def optimize_dspy(
+    cfg: DecideConfig,
+    opt: DspyOptimizeConfig | None = None,
+    paths: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    plan: DecidePlan | None = None,
+) -> DecideResult:
     """``janus decide --optimize dspy``: compile the decision program for ``cfg.model`` (an
     ``openai:MODEL@URL`` SPEC) on the train split, evaluate it on ``cfg.split`` and return its
     decisions with the lineage (``model_kind`` ``dspy``, the compile record under ``dspy``)
@@ -413,11 +489,14 @@ def optimize_dspy(cfg: DecideConfig, opt: DspyOptimizeConfig | None = None, path
     dspy = require_dspy()
     spec = parse_model_spec(cfg.model)
     if spec.kind != "openai":
-        raise DecideError(f"--optimize dspy compiles against an endpoint: the model must be openai:MODEL@URL, "
-                          f"not {cfg.model!r}")
+        raise DecideError(
+            f"--optimize dspy compiles against an endpoint: the model must be openai:MODEL@URL, not {cfg.model!r}"
+        )
     if cfg.split not in EVAL_SPLITS:
-        raise DecideError(f"the DSPy program is compiled on the train split; decide on a later split "
-                          f"({', '.join(EVAL_SPLITS)}), not {cfg.split or 'every split'}")
+        raise DecideError(
+            f"the DSPy program is compiled on the train split; decide on a later split "
+            f"({', '.join(EVAL_SPLITS)}), not {cfg.split or 'every split'}"
+        )
     started = time.perf_counter()
     endpoint = endpoint_config(spec, cfg.endpoint)
     strategy_id = cfg.strategy_id or f"dspy:{spec.model}"
@@ -434,20 +513,43 @@ def optimize_dspy(cfg: DecideConfig, opt: DspyOptimizeConfig | None = None, path
     # the metric reads what the program answered: the completion field ("" when there was none)
     scores = [metric(ex["labels"], {"completion": field or ""}) for ex, field in zip(examples, fields, strict=True)]
     record = DspyProgramRecord(
-        program_name=PROGRAM_NAME, signature_versions={SIGNATURE_NAME: signature_version(sig)},
+        program_name=PROGRAM_NAME,
+        signature_versions={SIGNATURE_NAME: signature_version(sig)},
         optimizer=OPTIMIZER_NAME,
-        optimizer_config={"max_bootstrapped_demos": opt.max_demos, "max_labeled_demos": 0, "max_rounds": 1,
-                          "metric_threshold": opt.metric_threshold, "train_examples": opt.train_examples,
-                          "train_split": "train"},
+        optimizer_config={
+            "max_bootstrapped_demos": opt.max_demos,
+            "max_labeled_demos": 0,
+            "max_rounds": 1,
+            "metric_threshold": opt.metric_threshold,
+            "train_examples": opt.train_examples,
+            "train_split": "train",
+        },
         metric={"name": metric.__name__, "reward_config_hash": reward_config_hash(opt.reward)},
-        seed=str(opt.seed), dataset_hash=H(train), train_event_ids=[ex["event_id"] for ex in train],
-        compiled_prompt=compiled, compiled_prompt_hash=H(compiled),
-        evaluation={"split": cfg.split, "events": len(examples), "dataset_hash": H(examples),
-                    "mean_metric": sum(scores) / len(scores),
-                    "schema_valid": int(validated["format_ok"].sum())},
-        lm={"model_id": endpoint.model_id, "sampling": endpoint.sampling()}, dspy_version=dspy.__version__)
-    lineage = run_lineage(cfg, plan, validated, model_id=endpoint.model_id, model_kind="dspy",
-                          strategy_id=strategy_id, fingerprints=fingerprints, endpoint=endpoint)
+        seed=str(opt.seed),
+        dataset_hash=H(train),
+        train_event_ids=[ex["event_id"] for ex in train],
+        compiled_prompt=compiled,
+        compiled_prompt_hash=H(compiled),
+        evaluation={
+            "split": cfg.split,
+            "events": len(examples),
+            "dataset_hash": H(examples),
+            "mean_metric": sum(scores) / len(scores),
+            "schema_valid": int(validated["format_ok"].sum()),
+        },
+        lm={"model_id": endpoint.model_id, "sampling": endpoint.sampling()},
+        dspy_version=dspy.__version__,
+    )
+    lineage = run_lineage(
+        cfg,
+        plan,
+        validated,
+        model_id=endpoint.model_id,
+        model_kind="dspy",
+        strategy_id=strategy_id,
+        fingerprints=fingerprints,
+        endpoint=endpoint,
+    )
     lineage["dspy"] = record.model_dump(mode="json")
     stats = _sum(compile_stats, eval_stats)
     stats.seconds = time.perf_counter() - started

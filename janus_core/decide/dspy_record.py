@@ -58,9 +58,15 @@ class DspyProgramRecord(BaseModel):
     def bundle_entry(self) -> dict[str, Any]:
         """What the DSPy bundle's metric bundle carries of the record (``janus_dspy_compile``): all
         but the fields the compile result has itself and the compiled prompt (its hash is there)."""
-        return {"optimizer_config": self.optimizer_config, "metric": self.metric,
-                "train_event_ids": self.train_event_ids, "demo_event_ids": self.demo_event_ids(),
-                "evaluation": self.evaluation, "lm": self.lm, "dspy_version": self.dspy_version}
+        return {
+            "optimizer_config": self.optimizer_config,
+            "metric": self.metric,
+            "train_event_ids": self.train_event_ids,
+            "demo_event_ids": self.demo_event_ids(),
+            "evaluation": self.evaluation,
+            "lm": self.lm,
+            "dspy_version": self.dspy_version,
+        }
 
 
 def decisions_program_record(path: Any) -> DspyProgramRecord | None:
@@ -74,5 +80,6 @@ def decisions_program_record(path: Any) -> DspyProgramRecord | None:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = "".join(f".{x}" for x in err["loc"])
-        raise LineageError(f"{path}: lineage dspy{where}: {err['msg']} (rule: the DSPy compile record of "
-                           "janus decide --optimize dspy)") from None
+        raise LineageError(
+            f"{path}: lineage dspy{where}: {err['msg']} (rule: the DSPy compile record of janus decide --optimize dspy)"
+        ) from None

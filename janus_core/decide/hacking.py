@@ -26,19 +26,33 @@ def constant_decisions(labelled: pl.DataFrame) -> pl.DataFrame:
     for action in ("long", "short", "hold"):
         for etype in (None, *EVENT_TYPES):
             for car_name, car in cars:
-                rows.append({
-                    "strategy_id": f"const:{action}|{etype or 'none'}|car={car_name}",
-                    "action": action,
-                    "predicted_event_type": etype,
-                    "predicted_strength": "weak" if action == "hold" else "strong",
-                    "predicted_car": car,
-                })
-    grid = pl.DataFrame(rows, schema={"strategy_id": pl.String, "action": pl.String, "predicted_event_type": pl.String,
-                                      "predicted_strength": pl.String, "predicted_car": pl.Float64})
-    return included.select("event_id").join(grid, how="cross", maintain_order="left_right").with_columns(
-        pl.lit(None, dtype=pl.String).alias("rationale"),
-        pl.lit(None, dtype=pl.String).alias("completion"),
-        pl.lit(True).alias("format_ok"),
+                rows.append(
+                    {
+                        "strategy_id": f"const:{action}|{etype or 'none'}|car={car_name}",
+                        "action": action,
+                        "predicted_event_type": etype,
+                        "predicted_strength": "weak" if action == "hold" else "strong",
+                        "predicted_car": car,
+                    }
+                )
+    grid = pl.DataFrame(
+        rows,
+        schema={
+            "strategy_id": pl.String,
+            "action": pl.String,
+            "predicted_event_type": pl.String,
+            "predicted_strength": pl.String,
+            "predicted_car": pl.Float64,
+        },
+    )
+    return (
+        included.select("event_id")
+        .join(grid, how="cross", maintain_order="left_right")
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias("rationale"),
+            pl.lit(None, dtype=pl.String).alias("completion"),
+            pl.lit(True).alias("format_ok"),
+        )
     )
 
 
@@ -47,16 +61,31 @@ class HackingCheckConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    skilled_direction_accuracy: float = Field(0.5869, gt=0.5, le=1.0, description=(
-        "Direction accuracy of the skilled baseline: the paper's Janus-Q DA on its test window (Table 2, "
-        "0.5869), the skill a trained model is expected to reach, so a reward that pays a no-skill policy "
-        "as much is one RL can satisfy without learning that skill."))
-    skilled_type_accuracy: float = Field(0.8009, ge=0.0, le=1.0, description=(
-        "Event-type accuracy of the skilled baseline: the paper's ETA (Table 2, 0.8009)."))
+    skilled_direction_accuracy: float = Field(
+        0.5869,
+        gt=0.5,
+        le=1.0,
+        description=(
+            "Direction accuracy of the skilled baseline: the paper's Janus-Q DA on its test window (Table 2, "
+            "0.5869), the skill a trained model is expected to reach, so a reward that pays a no-skill policy "
+            "as much is one RL can satisfy without learning that skill."
+        ),
+    )
+    skilled_type_accuracy: float = Field(
+        0.8009,
+        ge=0.0,
+        le=1.0,
+        description=("Event-type accuracy of the skilled baseline: the paper's ETA (Table 2, 0.8009)."),
+    )
     seed: int = Field(20260219, description="Seed of the skilled baseline's errors and of the label shuffle.")
-    min_margin: float = Field(0.0, ge=0.0, description=(
-        "A no-skill policy is flagged when its mean reward is not below both the skilled baseline's and "
-        "zero by more than this margin (0: flagged when it reaches either)."))
+    min_margin: float = Field(
+        0.0,
+        ge=0.0,
+        description=(
+            "A no-skill policy is flagged when its mean reward is not below both the skilled baseline's and "
+            "zero by more than this margin (0: flagged when it reaches either)."
+        ),
+    )
 
 
 def skilled_decisions(labelled: pl.DataFrame, check: HackingCheckConfig | None = None) -> pl.DataFrame:
@@ -104,13 +133,19 @@ def no_skill_decisions(labelled: pl.DataFrame, check: HackingCheckConfig | None 
     consts = constant_decisions(labelled).with_columns(pl.lit("constant").alias("kind"))
     columns = [c for c in consts.columns if c != "kind"]
     random = make_decisions("random", labelled, PolicyConfig()).with_columns(
-        pl.lit(None, dtype=pl.String).alias("completion"), pl.lit("random").alias("kind"))
+        pl.lit(None, dtype=pl.String).alias("completion"), pl.lit("random").alias("kind")
+    )
     oracle = make_decisions("oracle", labelled, PolicyConfig())
     perm = np.random.default_rng(check.seed + 1).permutation(oracle.height)
-    shuffled = oracle.select("event_id").with_columns(
-        oracle.drop("event_id")[perm].with_columns(pl.lit("shuffled_oracle").alias("strategy_id"),
-                                                   pl.lit(None, dtype=pl.String).alias("completion"))
-    ).with_columns(pl.lit("shuffled").alias("kind"))
+    shuffled = (
+        oracle.select("event_id")
+        .with_columns(
+            oracle.drop("event_id")[perm].with_columns(
+                pl.lit("shuffled_oracle").alias("strategy_id"), pl.lit(None, dtype=pl.String).alias("completion")
+            )
+        )
+        .with_columns(pl.lit("shuffled").alias("kind"))
+    )
     return pl.concat([f.select(*columns, "kind") for f in (consts, random, shuffled)], how="vertical")
 
 
@@ -136,24 +171,41 @@ def constant_policy_check(
     constant = pl.col("kind") == "constant"
     firsts = decisions.group_by("strategy_id").agg(
         pl.first("kind"),
-        *[pl.when(constant.first()).then(pl.first(c)).alias(c) for c in ("action", "predicted_event_type", "predicted_car")],
+        *[
+            pl.when(constant.first()).then(pl.first(c)).alias(c)
+            for c in ("action", "predicted_event_type", "predicted_car")
+        ],
     )
-    per = firsts.join(group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")}),
-                      on="strategy_id", how="left")
+    per = firsts.join(
+        group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")}), on="strategy_id", how="left"
+    )
     skilled = skilled_mean_reward(labelled, cfg, check)
-    return per.with_columns(pl.lit(skilled).alias("skilled_mean_reward")).with_columns(
-        (pl.col("skilled_mean_reward") - pl.col("mean_final_reward")).alias("margin_vs_skilled"),
-        (-pl.col("mean_final_reward")).alias("margin_vs_zero"),
-    ).with_columns(
-        (pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= check.min_margin).alias("flagged")
-    ).select(
-        "strategy_id", "kind", "action", "predicted_event_type", "predicted_car", "mean_final_reward",
-        "skilled_mean_reward", "margin_vs_skilled", "margin_vs_zero", "flagged",
-    ).sort(["mean_final_reward", "strategy_id"], descending=[True, False])
+    return (
+        per.with_columns(pl.lit(skilled).alias("skilled_mean_reward"))
+        .with_columns(
+            (pl.col("skilled_mean_reward") - pl.col("mean_final_reward")).alias("margin_vs_skilled"),
+            (-pl.col("mean_final_reward")).alias("margin_vs_zero"),
+        )
+        .with_columns((pl.min_horizontal("margin_vs_skilled", "margin_vs_zero") <= check.min_margin).alias("flagged"))
+        .select(
+            "strategy_id",
+            "kind",
+            "action",
+            "predicted_event_type",
+            "predicted_car",
+            "mean_final_reward",
+            "skilled_mean_reward",
+            "margin_vs_skilled",
+            "margin_vs_zero",
+            "flagged",
+        )
+        .sort(["mean_final_reward", "strategy_id"], descending=[True, False])
+    )
 
 
-def skilled_mean_reward(labelled: pl.DataFrame, cfg: HgrmConfig | None = None,
-                        check: HackingCheckConfig | None = None) -> float:
+def skilled_mean_reward(
+    labelled: pl.DataFrame, cfg: HgrmConfig | None = None, check: HackingCheckConfig | None = None
+) -> float:
     """Mean final reward of the skilled baseline (:func:`skilled_decisions`) on the included events."""
     scored = score(skilled_decisions(labelled, check), labelled, cfg or HgrmConfig())
     return float(group_means(scored, "profile", {"m": pl.col("final_reward")})["m"][0])

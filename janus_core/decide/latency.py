@@ -71,8 +71,13 @@ def p95_nearest_rank(values: Sequence[float]) -> float:
 
 
 def _measured(source: LatencySource, values_ms: Sequence[float], method: str) -> DecisionLatency:
-    return DecisionLatency(measured=True, source=source, samples=len(values_ms),
-                           p95_ms=decimal_str(p95_nearest_rank(values_ms)), method=method)
+    return DecisionLatency(
+        measured=True,
+        source=source,
+        samples=len(values_ms),
+        p95_ms=decimal_str(p95_nearest_rank(values_ms)),
+        method=method,
+    )
 
 
 def not_measured(reason: str) -> DecisionLatency:
@@ -93,12 +98,17 @@ def latency_from_column(decisions: pl.DataFrame, source_name: str) -> DecisionLa
     if bad.any():
         i = int(bad.arg_true()[0])
         row = decisions.row(i, named=True)
-        raise ValueError(f"{source_name}: decision on event {row.get('event_id')!r} (strategy "
-                         f"{row.get('strategy_id')!r}), column '{LATENCY_COLUMN}': {raw[i]!r}; "
-                         f"rule: every decision carries a finite number of milliseconds >= 0")
-    return _measured("decisions_file_latency_ms", values.to_list(),
-                     f"p95 (nearest rank) of the decisions file's {LATENCY_COLUMN} column over its "
-                     f"{decisions.height} decisions, in ms; latencyP95Ms rounds it up to whole ms")
+        raise ValueError(
+            f"{source_name}: decision on event {row.get('event_id')!r} (strategy "
+            f"{row.get('strategy_id')!r}), column '{LATENCY_COLUMN}': {raw[i]!r}; "
+            f"rule: every decision carries a finite number of milliseconds >= 0"
+        )
+    return _measured(
+        "decisions_file_latency_ms",
+        values.to_list(),
+        f"p95 (nearest rank) of the decisions file's {LATENCY_COLUMN} column over its "
+        f"{decisions.height} decisions, in ms; latencyP95Ms rounds it up to whole ms",
+    )
 
 
 def decision_context(policy: str, labelled: pl.DataFrame, event_id: str) -> pl.DataFrame:
@@ -110,8 +120,9 @@ def decision_context(policy: str, labelled: pl.DataFrame, event_id: str) -> pl.D
     return labelled.filter(own)
 
 
-def policy_latency(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig,
-                   clock: Callable[[], int] = time.perf_counter_ns) -> DecisionLatency:
+def policy_latency(
+    policy: str, labelled: pl.DataFrame, cfg: PolicyConfig, clock: Callable[[], int] = time.perf_counter_ns
+) -> DecisionLatency:
     """Time every decision of a baseline ``policy`` on ``labelled`` (module docstring): one
     ``make_decisions(policy, decision_context(...), cfg)`` call per included event (``car`` not
     null), ``clock`` in nanoseconds read before and after each call."""
@@ -125,8 +136,11 @@ def policy_latency(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig,
         make_decisions(policy, context, cfg)
         times_ms.append((clock() - start) / 1e6)
     context_rows = "the event and the historical split" if policy == "type_prior" else "the event"
-    return _measured("policy_compute_time", times_ms,
-                     f"each of the {len(times_ms)} decisions of policy {policy} timed (time.perf_counter_ns) "
-                     f"as one call of the policy on the rows it reads ({context_rows}); p95 (nearest rank) "
-                     f"in ms, latencyP95Ms rounds it up to whole ms; measured on request, so it varies "
-                     f"run to run")
+    return _measured(
+        "policy_compute_time",
+        times_ms,
+        f"each of the {len(times_ms)} decisions of policy {policy} timed (time.perf_counter_ns) "
+        f"as one call of the policy on the rows it reads ({context_rows}); p95 (nearest rank) "
+        f"in ms, latencyP95Ms rounds it up to whole ms; measured on request, so it varies "
+        f"run to run",
+    )

@@ -120,8 +120,10 @@ def decisions_model_refs(path: str | Path, decisions: pl.DataFrame) -> list[str]
         return []
     actual = decisions_content_hash(decisions)
     if lineage.get("decisions_content_hash") != actual:
-        raise LineageError(f"{path}: lineage decisions_content_hash {lineage.get('decisions_content_hash')} does not "
-                           f"match the rows ({actual}); rule: a decisions file's lineage names its own rows")
+        raise LineageError(
+            f"{path}: lineage decisions_content_hash {lineage.get('decisions_content_hash')} does not "
+            f"match the rows ({actual}); rule: a decisions file's lineage names its own rows"
+        )
     refs = lineage.get("model_refs")
     if refs != model_refs(lineage):
         raise LineageError(f"{path}: lineage model_refs {refs} are not the ones its fields imply")

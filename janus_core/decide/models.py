@@ -64,8 +64,15 @@ from janus_core.study import car, labels
 
 ModelKind = Literal["text-baseline", "openai", "callable"]
 #: Columns every decision record carries after the decisions contract's own.
-RECORD_COLUMNS: tuple[str, ...] = ("format_error", "prompt_system", "prompt_user", "prompt_hash", "template_hash",
-                                   "model_id", "model_fingerprint")
+RECORD_COLUMNS: tuple[str, ...] = (
+    "format_error",
+    "prompt_system",
+    "prompt_user",
+    "prompt_hash",
+    "template_hash",
+    "model_id",
+    "model_fingerprint",
+)
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CALLABLE_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}$")
 
@@ -106,13 +113,16 @@ def parse_model_spec(spec: str) -> ModelSpec:
         rest = spec.removeprefix("openai:")
         at = min((i for i in (rest.find("@http://"), rest.find("@https://")) if i >= 0), default=-1)
         if at <= 0:
-            raise DecideError(f"model {spec!r}: expected openai:MODEL@URL with an http(s) URL, "
-                              "e.g. openai:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1")
-        return ModelSpec("openai", model=rest[:at], url=rest[at + 1:])
+            raise DecideError(
+                f"model {spec!r}: expected openai:MODEL@URL with an http(s) URL, "
+                "e.g. openai:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1"
+            )
+        return ModelSpec("openai", model=rest[:at], url=rest[at + 1 :])
     if _CALLABLE_RE.match(spec):
         return ModelSpec("callable", target=spec)
-    raise DecideError(f"model {spec!r}: expected text-baseline, text-baseline:PATH, openai:MODEL@URL or "
-                      "module:function")
+    raise DecideError(
+        f"model {spec!r}: expected text-baseline, text-baseline:PATH, openai:MODEL@URL or module:function"
+    )
 
 
 def resolve_callable(target: str) -> tuple[Callable[[list[dict[str, str]]], str], str | None]:
@@ -178,15 +188,20 @@ def endpoint_config(spec: ModelSpec, overrides: Mapping[str, Any]) -> EndpointCo
 
 
 def _from_completions(events: pl.DataFrame, completions: list[Completion], strategy_id: str) -> pl.DataFrame:
-    frame = pl.DataFrame({
-        "event_id": events["event_id"],
-        "strategy_id": [strategy_id] * events.height,
-        "completion": pl.Series([c.text for c in completions], dtype=pl.String),
-    })
+    frame = pl.DataFrame(
+        {
+            "event_id": events["event_id"],
+            "strategy_id": [strategy_id] * events.height,
+            "completion": pl.Series([c.text for c in completions], dtype=pl.String),
+        }
+    )
     out = decisions_from_completions(frame)
     errors = [c.error for c in completions]
-    return out.with_columns(pl.Series("_err", errors, dtype=pl.String)).with_columns(
-        pl.coalesce("_err", "format_error").alias("format_error")).drop("_err")
+    return (
+        out.with_columns(pl.Series("_err", errors, dtype=pl.String))
+        .with_columns(pl.coalesce("_err", "format_error").alias("format_error"))
+        .drop("_err")
+    )
 
 
 @dataclass(frozen=True)
@@ -207,16 +222,21 @@ def plan_decisions(cfg: DecideConfig, paths: Any = None) -> DecidePlan:
 
     template = load_template(cfg.prompt.template)
     ds = load_dataset(cfg.dataset, paths)
-    labelled = labels.car_study(ds, car.CarConfig(**cfg.car), labels.LabelConfig(**cfg.label),
-                             labels.SplitConfig(**cfg.split_config))
+    labelled = labels.car_study(
+        ds, car.CarConfig(**cfg.car), labels.LabelConfig(**cfg.label), labels.SplitConfig(**cfg.split_config)
+    )
     events = decision_events(labelled, cfg.split, cfg.limit)
     if events.height == 0:
         raise DecideError(f"{cfg.dataset}: no included event in split {cfg.split!r}")
     return DecidePlan(ds, labelled, events, template, render_prompts(ds, events, template, cfg.prompt))
 
 
-def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], None] | None = None,
-           plan: DecidePlan | None = None) -> DecideResult:
+def decide(
+    cfg: DecideConfig,
+    paths: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    plan: DecidePlan | None = None,
+) -> DecideResult:
     """Run ``cfg.model`` on the included events of ``cfg.split`` (module docstring).
     ``progress(done, total)`` reports completions as they arrive; ``plan`` is
     :func:`plan_decisions` of the same ``cfg`` when already computed (a notebook previews it)."""
@@ -235,12 +255,15 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
     fingerprints: list[str | None]
     if spec.kind == "text-baseline":
         if spec.path is None:
-            later = SPLITS[SPLITS.index(cfg.baseline.train_split) + 1:]
+            later = SPLITS[SPLITS.index(cfg.baseline.train_split) + 1 :]
             if cfg.split not in later:
-                raise DecideError(f"text-baseline is fitted on the {cfg.baseline.train_split} split; decide on a later "
-                                  f"split ({', '.join(later)}), not {cfg.split or 'every split'}")
-            fitted = fit_text_baseline(labelled, cfg.baseline,
-                                       {"dataset": ds.meta.name, "snapshot_hash": ds.meta.snapshot_hash})
+                raise DecideError(
+                    f"text-baseline is fitted on the {cfg.baseline.train_split} split; decide on a later "
+                    f"split ({', '.join(later)}), not {cfg.split or 'every split'}"
+                )
+            fitted = fit_text_baseline(
+                labelled, cfg.baseline, {"dataset": ds.meta.name, "snapshot_hash": ds.meta.snapshot_hash}
+            )
         else:
             fitted = TextBaseline.load(spec.path)
         decisions = baseline_decisions(fitted, events, strategy_id)
@@ -248,8 +271,10 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
         if progress is not None:
             progress(events.height, events.height)
     elif spec.kind == "openai":
-        pairs = [(h, messages(s, u))
-                 for h, s, u in rendered.select("prompt_hash", "prompt_system", "prompt_user").iter_rows()]
+        pairs = [
+            (h, messages(s, u))
+            for h, s, u in rendered.select("prompt_hash", "prompt_system", "prompt_user").iter_rows()
+        ]
         completions, stats = complete_all(endpoint, pairs, paths, refresh=cfg.refresh, progress=progress)
         decisions = _from_completions(events, completions, strategy_id)
         model_id, fingerprints = endpoint.model_id, [c.fingerprint or None for c in completions]
@@ -260,37 +285,62 @@ def decide(cfg: DecideConfig, paths: Any = None, progress: Callable[[int, int], 
             try:
                 texts.append(fn(messages(s, u)))
             except Exception as exc:  # noqa: BLE001 - a user's callable may raise anything
-                raise DecideError(f"model {spec.target!r} raised on event {eid}: "
-                                  f"{exc.__class__.__name__}: {exc}") from None
+                raise DecideError(
+                    f"model {spec.target!r} raised on event {eid}: {exc.__class__.__name__}: {exc}"
+                ) from None
             if not isinstance(texts[-1], str):
-                raise DecideError(f"model {spec.target!r} returned {type(texts[-1]).__name__} for event {eid}; "
-                                  "rule: function(messages) -> str")
+                raise DecideError(
+                    f"model {spec.target!r} returned {type(texts[-1]).__name__} for event {eid}; "
+                    "rule: function(messages) -> str"
+                )
             if progress is not None:
                 progress(i + 1, events.height)
         decisions = _from_completions(
-            events, [Completion(h, t, "", None, None, None, 0, False) for h, t in zip(rendered["prompt_hash"], texts)],
-            strategy_id)
+            events,
+            [Completion(h, t, "", None, None, None, 0, False) for h, t in zip(rendered["prompt_hash"], texts)],
+            strategy_id,
+        )
         model_id, fingerprints = f"callable:{spec.target}", [fp] * events.height
     if spec.kind != "openai":
         stats = RunStats(prompts=events.height, seconds=time.perf_counter() - started)
     validated = decision_records(decisions, rendered, model_id, fingerprints)
-    lineage = run_lineage(cfg, plan, validated, model_id=model_id, model_kind=spec.kind, strategy_id=strategy_id,
-                          fingerprints=fingerprints, fitted=fitted, endpoint=endpoint)
+    lineage = run_lineage(
+        cfg,
+        plan,
+        validated,
+        model_id=model_id,
+        model_kind=spec.kind,
+        strategy_id=strategy_id,
+        fingerprints=fingerprints,
+        fitted=fitted,
+        endpoint=endpoint,
+    )
     return DecideResult(decisions=validated, lineage=lineage, stats=stats, fitted=fitted, labelled=labelled)
 
 
-def decision_records(decisions: pl.DataFrame, rendered: pl.DataFrame, model_id: str,
-                     fingerprints: list[str | None]) -> pl.DataFrame:
+def decision_records(
+    decisions: pl.DataFrame, rendered: pl.DataFrame, model_id: str, fingerprints: list[str | None]
+) -> pl.DataFrame:
     """The decisions with their record columns (``RECORD_COLUMNS``: the rendered prompt of each
     event, the model id and each decision's fingerprint), validated."""
     record = decisions.join(rendered, on="event_id", how="left", maintain_order="left").with_columns(
-        pl.lit(model_id).alias("model_id"), pl.Series("model_fingerprint", fingerprints, dtype=pl.String))
+        pl.lit(model_id).alias("model_id"), pl.Series("model_fingerprint", fingerprints, dtype=pl.String)
+    )
     return validate_decisions(record.select(*DECISION_SCHEMA, *RECORD_COLUMNS), "janus decide")
 
 
-def run_lineage(cfg: DecideConfig, plan: DecidePlan, validated: pl.DataFrame, *, model_id: str, model_kind: str,
-                strategy_id: str, fingerprints: list[str | None], fitted: TextBaseline | None = None,
-                endpoint: EndpointConfig | None = None) -> dict[str, Any]:
+def run_lineage(
+    cfg: DecideConfig,
+    plan: DecidePlan,
+    validated: pl.DataFrame,
+    *,
+    model_id: str,
+    model_kind: str,
+    strategy_id: str,
+    fingerprints: list[str | None],
+    fitted: TextBaseline | None = None,
+    endpoint: EndpointConfig | None = None,
+) -> dict[str, Any]:
     """The lineage of a decide run (``lineage.write_decisions`` seals it into the decisions file)."""
     ds, template = plan.ds, plan.template
     return {
@@ -313,4 +363,3 @@ def run_lineage(cfg: DecideConfig, plan: DecidePlan, validated: pl.DataFrame, *,
 # --------------------------------------------------------------------------------------------------
 # Comparison with the rule policies
 # --------------------------------------------------------------------------------------------------
-

@@ -38,11 +38,19 @@ class PolicyConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    seed: int = Field(20260219, description="Seed of the random policy; any fixed value works (this one is a date, 2026-02-19).")
-    random_car_sd: float = Field(0.03, gt=0.0, description=(
-        "Spread of the random policy's predicted CAR: about the published mean |CAR| (0.019..0.051)."))
-    type_prior_min_events: int = Field(5, ge=1, description=(
-        "Historical events a type needs before its mean CAR sets a direction; fewer is noise, so hold."))
+    seed: int = Field(
+        20260219, description="Seed of the random policy; any fixed value works (this one is a date, 2026-02-19)."
+    )
+    random_car_sd: float = Field(
+        0.03,
+        gt=0.0,
+        description=("Spread of the random policy's predicted CAR: about the published mean |CAR| (0.019..0.051)."),
+    )
+    type_prior_min_events: int = Field(
+        5,
+        ge=1,
+        description=("Historical events a type needs before its mean CAR sets a direction; fewer is noise, so hold."),
+    )
 
 
 def _included(labelled: pl.DataFrame, needed: tuple[str, ...]) -> pl.DataFrame:
@@ -60,14 +68,21 @@ def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> p
     """Add ``predicted_strength`` (strong iff trading), ``completion`` and ``format_ok`` to a frame of
     event_id, action, predicted_event_type, predicted_car, rationale."""
     frame = frame.with_columns(
-        pl.when(pl.col("action") == "hold").then(pl.lit("weak")).otherwise(pl.lit("strong")).alias("predicted_strength"),
+        pl.when(pl.col("action") == "hold")
+        .then(pl.lit("weak"))
+        .otherwise(pl.lit("strong"))
+        .alias("predicted_strength"),
         influence.alias("_influence"),
     )
     completions = [
         format_completion(a, t, s, c, inf, r)
         for a, t, s, c, inf, r in zip(
-            frame["action"].to_list(), frame["predicted_event_type"].to_list(), frame["predicted_strength"].to_list(),
-            frame["predicted_car"].to_list(), frame["_influence"].to_list(), frame["rationale"].to_list(),
+            frame["action"].to_list(),
+            frame["predicted_event_type"].to_list(),
+            frame["predicted_strength"].to_list(),
+            frame["predicted_car"].to_list(),
+            frame["_influence"].to_list(),
+            frame["rationale"].to_list(),
         )
     ]
     return frame.with_columns(
@@ -79,9 +94,12 @@ def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> p
 
 def _oracle(events: pl.DataFrame) -> pl.DataFrame:
     action = (
-        pl.when(pl.col("strength") != "strong").then(pl.lit("hold"))
-        .when(pl.col("direction") == "positive").then(pl.lit("long"))
-        .when(pl.col("direction") == "negative").then(pl.lit("short"))
+        pl.when(pl.col("strength") != "strong")
+        .then(pl.lit("hold"))
+        .when(pl.col("direction") == "positive")
+        .then(pl.lit("long"))
+        .when(pl.col("direction") == "negative")
+        .then(pl.lit("short"))
         .otherwise(pl.lit("hold"))
     )
     return events.select(
@@ -89,8 +107,9 @@ def _oracle(events: pl.DataFrame) -> pl.DataFrame:
         action.alias("action"),
         _known_type().alias("predicted_event_type"),
         pl.col("car").alias("predicted_car"),
-        pl.format("Oracle: the realised CAR is {} ({} {}).", pl.col("car").round(6), pl.col("strength"),
-                  pl.col("direction")).alias("rationale"),
+        pl.format(
+            "Oracle: the realised CAR is {} ({} {}).", pl.col("car").round(6), pl.col("strength"), pl.col("direction")
+        ).alias("rationale"),
         pl.col("headline"),
     )
 
@@ -100,17 +119,24 @@ def type_prior_table(labelled: pl.DataFrame, cfg: PolicyConfig) -> pl.DataFrame:
     the ``historical`` split, and the prior ``action`` (long/short by the sign of the mean; hold for
     a zero mean or fewer than ``cfg.type_prior_min_events`` events). Sorted by event type."""
     if "split" not in labelled.columns:
-        raise PolicyError("type_prior needs the 'split' column (janus_core chronological split) to use the "
-                          "historical split only")
+        raise PolicyError(
+            "type_prior needs the 'split' column (janus_core chronological split) to use the historical split only"
+        )
     hist = labelled.filter((pl.col("split") == "historical") & pl.col("car").is_not_null())
-    stats = hist.group_by("event_type").agg(pl.len().alias("historical_events")).join(
-        group_means(hist, "event_type", {"historical_mean_car": pl.col("car")}), on="event_type"
-    ).sort("event_type")
+    stats = (
+        hist.group_by("event_type")
+        .agg(pl.len().alias("historical_events"))
+        .join(group_means(hist, "event_type", {"historical_mean_car": pl.col("car")}), on="event_type")
+        .sort("event_type")
+    )
     enough = pl.col("historical_events") >= cfg.type_prior_min_events
     return stats.with_columns(
-        pl.when(enough & (pl.col("historical_mean_car") > 0)).then(pl.lit("long"))
-        .when(enough & (pl.col("historical_mean_car") < 0)).then(pl.lit("short"))
-        .otherwise(pl.lit("hold")).alias("action")
+        pl.when(enough & (pl.col("historical_mean_car") > 0))
+        .then(pl.lit("long"))
+        .when(enough & (pl.col("historical_mean_car") < 0))
+        .then(pl.lit("short"))
+        .otherwise(pl.lit("hold"))
+        .alias("action")
     )
 
 
@@ -124,8 +150,14 @@ def _type_prior(events: pl.DataFrame, labelled: pl.DataFrame, cfg: PolicyConfig)
         pl.col("historical_mean_car").alias("predicted_car"),
         pl.when(pl.col("historical_events").is_null())
         .then(pl.format("No historical {} events: hold.", pl.col("event_type")))
-        .otherwise(pl.format("Historical mean CAR of {} events is {} over {} events.", pl.col("event_type"),
-                             pl.col("historical_mean_car").round(6), pl.col("historical_events")))
+        .otherwise(
+            pl.format(
+                "Historical mean CAR of {} events is {} over {} events.",
+                pl.col("event_type"),
+                pl.col("historical_mean_car").round(6),
+                pl.col("historical_events"),
+            )
+        )
         .alias("rationale"),
         pl.col("headline"),
     )
@@ -133,8 +165,10 @@ def _type_prior(events: pl.DataFrame, labelled: pl.DataFrame, cfg: PolicyConfig)
 
 def _sentiment(events: pl.DataFrame) -> pl.DataFrame:
     action = (
-        pl.when(pl.col("sentiment") == "positive").then(pl.lit("long"))
-        .when(pl.col("sentiment") == "negative").then(pl.lit("short"))
+        pl.when(pl.col("sentiment") == "positive")
+        .then(pl.lit("long"))
+        .when(pl.col("sentiment") == "negative")
+        .then(pl.lit("short"))
         .otherwise(pl.lit("hold"))
     )
     return events.select(
@@ -183,8 +217,11 @@ def make_decisions(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None
         "type_prior": ("event_type", "split"),
         "sentiment": ("sentiment", "event_type"),
     }
-    labelled = labelled if "headline" in labelled.columns else labelled.with_columns(
-        pl.lit(None, dtype=pl.String).alias("headline"))
+    labelled = (
+        labelled
+        if "headline" in labelled.columns
+        else labelled.with_columns(pl.lit(None, dtype=pl.String).alias("headline"))
+    )
     events = _included(labelled, needed.get(policy, ()))
     if policy == "oracle":
         frame = _oracle(events)

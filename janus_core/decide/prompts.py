@@ -75,13 +75,24 @@ class PromptConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    template: str = Field(DEFAULT_TEMPLATE, description=(
-        "A template name under janus_core/templates (without .txt) or the path of a template file."))
-    lookback_days: tuple[int, ...] = Field((1, 5, 20), description=(
-        "Trailing windows (sessions) of the pre-event stock and benchmark returns: the last day, a week "
-        "and a month, the horizons a trader checks before acting on news (as training.TrainingConfig)."))
-    max_body_chars: int = Field(1500, gt=0, description=(
-        "News body cut to this many characters: keeps a prompt near 1,000 tokens (as training.TrainingConfig)."))
+    template: str = Field(
+        DEFAULT_TEMPLATE,
+        description=("A template name under janus_core/templates (without .txt) or the path of a template file."),
+    )
+    lookback_days: tuple[int, ...] = Field(
+        (1, 5, 20),
+        description=(
+            "Trailing windows (sessions) of the pre-event stock and benchmark returns: the last day, a week "
+            "and a month, the horizons a trader checks before acting on news (as training.TrainingConfig)."
+        ),
+    )
+    max_body_chars: int = Field(
+        1500,
+        gt=0,
+        description=(
+            "News body cut to this many characters: keeps a prompt near 1,000 tokens (as training.TrainingConfig)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -114,14 +125,16 @@ def parse_template(data: bytes, name: str) -> PromptTemplate:
     lines = text.splitlines()
     markers = [(i, line.strip()) for i, line in enumerate(lines) if line.strip() in (SYSTEM_MARKER, USER_MARKER)]
     if [m for _, m in markers] != [SYSTEM_MARKER, USER_MARKER]:
-        raise PromptError(f"template {name}: needs the marker lines {SYSTEM_MARKER!r} then {USER_MARKER!r}, once each; "
-                          f"found {[m for _, m in markers] or 'none'}")
+        raise PromptError(
+            f"template {name}: needs the marker lines {SYSTEM_MARKER!r} then {USER_MARKER!r}, once each; "
+            f"found {[m for _, m in markers] or 'none'}"
+        )
     (s, _), (u, _) = markers
     stray = [i + 1 for i in range(s) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
     if stray:
         raise PromptError(f"template {name}: line {stray[0]}: text before {SYSTEM_MARKER!r} must be a '#' comment")
-    system = "\n".join(lines[s + 1:u]).strip("\n")
-    user = "\n".join(lines[u + 1:]).strip("\n")
+    system = "\n".join(lines[s + 1 : u]).strip("\n")
+    user = "\n".join(lines[u + 1 :]).strip("\n")
     for section, body in (("system", system), ("user", user)):
         if not body.strip():
             raise PromptError(f"template {name}: the {section} section is empty")
@@ -130,8 +143,10 @@ def parse_template(data: bytes, name: str) -> PromptTemplate:
             raise PromptError(f"template {name}: the {section} section has a '$' that starts no field (write '$$')")
         unknown = sorted(set(tmpl.get_identifiers()) - set(TEMPLATE_FIELDS))
         if unknown:
-            raise PromptError(f"template {name}: the {section} section uses unknown field(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(TEMPLATE_FIELDS)}")
+            raise PromptError(
+                f"template {name}: the {section} section uses unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(TEMPLATE_FIELDS)}"
+            )
     return PromptTemplate(name=name, system=system, user=user, sha256=sha256_bytes(data))
 
 
@@ -188,13 +203,19 @@ def prompt_fields(ds: Dataset, events: pl.DataFrame, cfg: PromptConfig | None = 
         raise PromptError(f"events lack column(s) {', '.join(missing)}")
     body = pl.col("body") if "body" in events.columns else pl.lit(None, dtype=pl.String)
     base = events.select(*needed, body.fill_null("").str.slice(0, cfg.max_body_chars).alias("body"))
-    state = pre_event_state(ds, base, TrainingConfig(lookback_days=cfg.lookback_days,
-                                                     max_body_chars=cfg.max_body_chars))
+    state = pre_event_state(
+        ds, base, TrainingConfig(lookback_days=cfg.lookback_days, max_body_chars=cfg.max_body_chars)
+    )
     profile = ds.securities.select(
-        "symbol", *[pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
-                    for c in ("name", "industry", "size_tier")])
+        "symbol",
+        *[
+            pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("name", "industry", "size_tier")
+        ],
+    )
     rows = base.join(profile, on="symbol", how="left", maintain_order="left").with_columns(
-        state.drop("event_id", "symbol", "event_day"))
+        state.drop("event_id", "symbol", "event_day")
+    )
     tz = ds.meta.exchange_timezone
     zone = ZoneInfo(tz)
     types = event_type_lines()
@@ -215,7 +236,8 @@ def prompt_fields(ds: Dataset, events: pl.DataFrame, cfg: PromptConfig | None = 
             "state_close": "n/a" if r["state_close"] is None else f"{r['state_close']:.4f}",
             "returns": "\n".join(
                 f"- {k}-session return {_pct(r[f'ret_{k}d'])} (benchmark {_pct(r[f'bench_ret_{k}d'])})"
-                for k in cfg.lookback_days),
+                for k in cfg.lookback_days
+            ),
             "event_types": types,
         }
         out["event_id"].append(r["event_id"])
@@ -224,8 +246,9 @@ def prompt_fields(ds: Dataset, events: pl.DataFrame, cfg: PromptConfig | None = 
     return pl.DataFrame(out, schema={c: pl.String for c in out})
 
 
-def render_prompts(ds: Dataset, events: pl.DataFrame, template: PromptTemplate,
-                   cfg: PromptConfig | None = None) -> pl.DataFrame:
+def render_prompts(
+    ds: Dataset, events: pl.DataFrame, template: PromptTemplate, cfg: PromptConfig | None = None
+) -> pl.DataFrame:
     """The rendered prompt of every event (input order): ``event_id, prompt_system, prompt_user,
     prompt_hash, template_hash`` (:func:`prompt_fields` substituted into ``template``)."""
     fields = prompt_fields(ds, events, cfg)
@@ -236,10 +259,16 @@ def render_prompts(ds: Dataset, events: pl.DataFrame, template: PromptTemplate,
         systems.append(s)
         users.append(u)
         hashes.append(prompt_hash(s, u))
-    return pl.DataFrame({
-        "event_id": fields["event_id"], "prompt_system": systems, "prompt_user": users, "prompt_hash": hashes,
-        "template_hash": [template.sha256] * fields.height,
-    }, schema={c: pl.String for c in PROMPT_COLUMNS})
+    return pl.DataFrame(
+        {
+            "event_id": fields["event_id"],
+            "prompt_system": systems,
+            "prompt_user": users,
+            "prompt_hash": hashes,
+            "template_hash": [template.sha256] * fields.height,
+        },
+        schema={c: pl.String for c in PROMPT_COLUMNS},
+    )
 
 
 def decision_events(labelled: pl.DataFrame, split: str | None = "test", limit: int | None = None) -> pl.DataFrame:
@@ -258,6 +287,14 @@ def decision_events(labelled: pl.DataFrame, split: str | None = "test", limit: i
     out = labelled.filter(keep).sort("published_at", "event_id")
     body = pl.col("body") if "body" in out.columns else pl.lit(None, dtype=pl.String)
     etype = pl.col("event_type") if "event_type" in out.columns else pl.lit(None, dtype=pl.String)
-    out = out.select("event_id", "symbol", "published_at", "headline", body.alias("body"), etype.alias("event_type"),
-                     "event_day", "split")
+    out = out.select(
+        "event_id",
+        "symbol",
+        "published_at",
+        "headline",
+        body.alias("body"),
+        etype.alias("event_type"),
+        "event_day",
+        "split",
+    )
     return out if limit is None else out.head(limit)

@@ -89,73 +89,150 @@ class HgrmConfig(BaseModel):
     profile: ProfileName = Field("hgrm", description="Which reward: the paper's HGRM or the lane's scaffold.")
 
     # Direction (hard gate)
-    lambda_dir: float = Field(2.0, gt=1.0, description=(
-        "Penalty factor for the opposite direction (paper: > 1). 2.0 makes a wrong call cost twice what a "
-        "right call earns: a coin-flip direction scores 0.5 - 0.5 * 2 = -0.5 per event, more than an "
-        "always-trading policy collects from the gated PnL and magnitude terms on its right half plus the "
-        "format credit, so always-trade does not pay (constant_policy_check; with 1.5 it did, +0.11 on the "
-        "demo). The direction score alone turns positive above a 2/3 direction accuracy."))
-    neutral_band: float = Field(0.0005, ge=0.0, description=(
-        "A hold's predicted CAR within +/- this band expresses no direction: the label step's own "
-        "neutral band (LabelConfig.neutral_band, 5 bps), so predicting the true CAR always matches."))
-    s_dir_neutral: float = Field(-0.25, description=(
-        "Direction score when exactly one of predicted/true direction is neutral, e.g. an abstention (a "
-        "hold with no predicted CAR or one inside the neutral band) on an event that moved. Negative, so "
-        "it also closes the direction gate: an abstention earns no PnL and no magnitude credit for a "
-        "predicted 0 that happens to be near a small CAR (with 0 it did, +0.12 on the demo). -0.25: "
-        "saying nothing costs less than a wrong call (-lambda_dir) but is never free; a hold that states "
-        "the right direction through its predicted CAR scores +1."))
+    lambda_dir: float = Field(
+        2.0,
+        gt=1.0,
+        description=(
+            "Penalty factor for the opposite direction (paper: > 1). 2.0 makes a wrong call cost twice what a "
+            "right call earns: a coin-flip direction scores 0.5 - 0.5 * 2 = -0.5 per event, more than an "
+            "always-trading policy collects from the gated PnL and magnitude terms on its right half plus the "
+            "format credit, so always-trade does not pay (constant_policy_check; with 1.5 it did, +0.11 on the "
+            "demo). The direction score alone turns positive above a 2/3 direction accuracy."
+        ),
+    )
+    neutral_band: float = Field(
+        0.0005,
+        ge=0.0,
+        description=(
+            "A hold's predicted CAR within +/- this band expresses no direction: the label step's own "
+            "neutral band (LabelConfig.neutral_band, 5 bps), so predicting the true CAR always matches."
+        ),
+    )
+    s_dir_neutral: float = Field(
+        -0.25,
+        description=(
+            "Direction score when exactly one of predicted/true direction is neutral, e.g. an abstention (a "
+            "hold with no predicted CAR or one inside the neutral band) on an event that moved. Negative, so "
+            "it also closes the direction gate: an abstention earns no PnL and no magnitude credit for a "
+            "predicted 0 that happens to be near a small CAR (with 0 it did, +0.12 on the demo). -0.25: "
+            "saying nothing costs less than a wrong call (-lambda_dir) but is never free; a hold that states "
+            "the right direction through its predicted CAR scores +1."
+        ),
+    )
     # Event type (soft gate)
-    lambda_evt: float = Field(0.5, ge=0.0, description=(
-        "Penalty for a wrong event type: half the credit of a right one, a confident error."))
-    lambda_miss: float = Field(0.25, ge=0.0, description=(
-        "Penalty for no event type: smaller than lambda_evt, abstaining is better than a wrong type "
-        "but still worse than answering."))
-    alpha: float = Field(0.5, gt=0.0, lt=1.0, description=(
-        "PnL multiplier m_evt when the type is wrong or missing (paper: in (0,1)); 0.5 halves profit "
-        "earned without understanding the event."))
+    lambda_evt: float = Field(
+        0.5, ge=0.0, description=("Penalty for a wrong event type: half the credit of a right one, a confident error.")
+    )
+    lambda_miss: float = Field(
+        0.25,
+        ge=0.0,
+        description=(
+            "Penalty for no event type: smaller than lambda_evt, abstaining is better than a wrong type "
+            "but still worse than answering."
+        ),
+    )
+    alpha: float = Field(
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "PnL multiplier m_evt when the type is wrong or missing (paper: in (0,1)); 0.5 halves profit "
+            "earned without understanding the event."
+        ),
+    )
     # Cost-aware PnL
-    round_trip_cost_bps: float = Field(15.0, ge=0.0, description=(
-        "kappa of the paper: the round-trip trading cost, in basis points of traded value (the one "
-        "cost fact of the workbench, LabelConfig.round_trip_cost_bps; the export passes the same "
-        "value to labels, reward and backtest). r_pnl subtracts it as a return, / 10,000."))
-    rho: float = Field(0.05, gt=0.0, description=(
-        "PnL clip: twice the largest published mean |CAR| by type (risk_warning 0.0511 aside, about "
-        "2x 0.025), so tail events cannot dominate a batch."))
-    strength_tau_override: float | None = Field(None, gt=0.0, description=(
-        "Re-derive the true strength as |c| >= this (to study the label step's tau without "
-        "relabelling); None uses the labels' own ``strength`` (set by LabelConfig.tau)."))
-    penalty_trade_weak: float = Field(0.2, ge=0.0, description=(
-        "Penalty for trading a weak event: the larger side of the asymmetry, since such a trade loses "
-        "the cost for certain."))
-    penalty_skip_strong: float = Field(0.1, ge=0.0, description=(
-        "Penalty for holding a strong event: half the weak-trade penalty, since a skipped trade loses "
-        "only an opportunity (the forgone PnL already counts)."))
+    round_trip_cost_bps: float = Field(
+        15.0,
+        ge=0.0,
+        description=(
+            "kappa of the paper: the round-trip trading cost, in basis points of traded value (the one "
+            "cost fact of the workbench, LabelConfig.round_trip_cost_bps; the export passes the same "
+            "value to labels, reward and backtest). r_pnl subtracts it as a return, / 10,000."
+        ),
+    )
+    rho: float = Field(
+        0.05,
+        gt=0.0,
+        description=(
+            "PnL clip: twice the largest published mean |CAR| by type (risk_warning 0.0511 aside, about "
+            "2x 0.025), so tail events cannot dominate a batch."
+        ),
+    )
+    strength_tau_override: float | None = Field(
+        None,
+        gt=0.0,
+        description=(
+            "Re-derive the true strength as |c| >= this (to study the label step's tau without "
+            "relabelling); None uses the labels' own ``strength`` (set by LabelConfig.tau)."
+        ),
+    )
+    penalty_trade_weak: float = Field(
+        0.2,
+        ge=0.0,
+        description=(
+            "Penalty for trading a weak event: the larger side of the asymmetry, since such a trade loses "
+            "the cost for certain."
+        ),
+    )
+    penalty_skip_strong: float = Field(
+        0.1,
+        ge=0.0,
+        description=(
+            "Penalty for holding a strong event: half the weak-trade penalty, since a skipped trade loses "
+            "only an opportunity (the forgone PnL already counts)."
+        ),
+    )
     # Magnitude
-    sigma: float = Field(0.02, gt=0.0, description=(
-        "Width of the Gaussian magnitude reward, about the published mean |CAR| (0.019..0.051): an "
-        "error of one typical CAR keeps roughly half the credit."))
+    sigma: float = Field(
+        0.02,
+        gt=0.0,
+        description=(
+            "Width of the Gaussian magnitude reward, about the published mean |CAR| (0.019..0.051): an "
+            "error of one typical CAR keeps roughly half the credit."
+        ),
+    )
     # Format / process
     fmt_ok_reward: float = Field(1.0, description="Format reward for a well-formed structured output.")
-    fmt_fail_reward: float = Field(-1.0, description=(
-        "Format reward for a malformed output: negative, so unparseable text is worse than any "
-        "well-formed answer."))
-    max_completion_chars: int = Field(4000, gt=0, description=(
-        "Completions longer than this are verbose: about 1,000 tokens, ample for three short sections."))
+    fmt_fail_reward: float = Field(
+        -1.0,
+        description=(
+            "Format reward for a malformed output: negative, so unparseable text is worse than any well-formed answer."
+        ),
+    )
+    max_completion_chars: int = Field(
+        4000,
+        gt=0,
+        description=("Completions longer than this are verbose: about 1,000 tokens, ample for three short sections."),
+    )
     verbosity_penalty: float = Field(0.5, ge=0.0, description="Subtracted from r_fmt for a verbose completion.")
     # Weights
     w_dir: float = Field(1.0, ge=0.0, description="Weight of s_dir: direction is the top of the hierarchy.")
     w_evt: float = Field(0.5, ge=0.0, description="Weight of r_evt: type matters, less than direction.")
     w_fmt: float = Field(0.2, ge=0.0, description="Weight of r_fmt: enough to learn the format, too small to farm.")
-    w_pnl: float = Field(20.0, ge=0.0, description=(
-        "Weight of r_pnl, which is in return units: 1/rho, so a trade at the clip earns as much as a "
-        "right direction."))
-    w_mag: float = Field(0.3, ge=0.0, description=(
-        "Weight of r_mag (in [0,1]): a calibration bonus below the type weight; with the other weights "
-        "the best possible R is exactly final_clip (1 + 0.5 + 0.2 + 1 + 0.3 = 3), so the clip is a "
-        "safety bound that never flattens a perfect answer."))
-    final_clip: float = Field(3.0, gt=0.0, description=(
-        "Final reward clipped to [-final_clip, final_clip]: the lane's bound, keeps GRPO advantages sane."))
+    w_pnl: float = Field(
+        20.0,
+        ge=0.0,
+        description=(
+            "Weight of r_pnl, which is in return units: 1/rho, so a trade at the clip earns as much as a "
+            "right direction."
+        ),
+    )
+    w_mag: float = Field(
+        0.3,
+        ge=0.0,
+        description=(
+            "Weight of r_mag (in [0,1]): a calibration bonus below the type weight; with the other weights "
+            "the best possible R is exactly final_clip (1 + 0.5 + 0.2 + 1 + 0.3 = 3), so the clip is a "
+            "safety bound that never flattens a perfect answer."
+        ),
+    )
+    final_clip: float = Field(
+        3.0,
+        gt=0.0,
+        description=(
+            "Final reward clipped to [-final_clip, final_clip]: the lane's bound, keeps GRPO advantages sane."
+        ),
+    )
     # Ablation switches (the paper's Table 4 variants, plus format and strength)
     use_direction_gate: bool = Field(True, description="False: g_dir = 1 always (paper: w/o direction gate).")
     use_event_gate: bool = Field(True, description="False: r_evt = 0 and m_evt = 1 (paper: w/o event-type gate).")
@@ -171,7 +248,9 @@ class HgrmConfig(BaseModel):
     scaffold_type_mismatch: float = Field(0.4, description="Lane scaffold: event-type gate value on a mismatch.")
     scaffold_type_unknown: float = Field(0.7, description="Lane scaffold: event-type gate value with no type.")
     scaffold_cost_bps: float = Field(5.0, ge=0.0, description="Lane scaffold: cost in basis points.")
-    scaffold_process_bonus: float = Field(0.10, description="Lane scaffold: process reward when a rationale is present.")
+    scaffold_process_bonus: float = Field(
+        0.10, description="Lane scaffold: process reward when a rationale is present."
+    )
 
     @property
     def kappa(self) -> float:
@@ -215,13 +294,21 @@ def _labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
         raise RewardError(f"labelled CAR table lacks column(s) {', '.join(missing)}")
     dup = labelled.select((~pl.col("event_id").is_first_distinct()).arg_true().first()).item()
     if dup is not None:
-        raise RewardError(f"labelled CAR table: row {dup}, column 'event_id': {labelled['event_id'][dup]!r} is not unique")
+        raise RewardError(
+            f"labelled CAR table: row {dup}, column 'event_id': {labelled['event_id'][dup]!r} is not unique"
+        )
     included = pl.col("car").is_not_null()
     rules = (
-        ("direction", included & ~pl.col("direction").is_in(["positive", "negative", "neutral"]),
-         "must be positive|negative|neutral for an included event"),
-        ("strength", included & ~pl.col("strength").is_in(["strong", "weak"]),
-         "must be strong|weak for an included event"),
+        (
+            "direction",
+            included & ~pl.col("direction").is_in(["positive", "negative", "neutral"]),
+            "must be positive|negative|neutral for an included event",
+        ),
+        (
+            "strength",
+            included & ~pl.col("strength").is_in(["strong", "weak"]),
+            "must be strong|weak for an included event",
+        ),
         ("car", included & ~pl.col("car").is_finite(), "must be finite"),
     )
     for col, bad, rule in rules:
@@ -253,8 +340,14 @@ def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     a, d, c = pl.col("_a"), pl.col("_d"), pl.col("_car")
     c_hat = pl.col("predicted_car")
     p = (
-        pl.when(a != 0).then(a).when(c_hat > cfg.neutral_band).then(1).when(c_hat < -cfg.neutral_band).then(-1)
-        .otherwise(0).cast(pl.Int8)
+        pl.when(a != 0)
+        .then(a)
+        .when(c_hat > cfg.neutral_band)
+        .then(1)
+        .when(c_hat < -cfg.neutral_band)
+        .then(-1)
+        .otherwise(0)
+        .cast(pl.Int8)
     )
     direction_gate = (
         pl.when(p == d).then(pl.lit("match")).when(p * d == -1).then(pl.lit("mismatch")).otherwise(pl.lit("neutral"))
@@ -264,14 +357,21 @@ def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     truth_known = pl.col("_true_type").is_in(EVENT_TYPES)
     e_hat = pl.col("predicted_event_type")
     type_gate = (
-        pl.when(~truth_known | e_hat.is_null()).then(pl.lit("unknown"))
-        .when(e_hat == pl.col("_true_type")).then(pl.lit("match"))
+        pl.when(~truth_known | e_hat.is_null())
+        .then(pl.lit("unknown"))
+        .when(e_hat == pl.col("_true_type"))
+        .then(pl.lit("match"))
         .otherwise(pl.lit("mismatch"))
     )
     if cfg.use_event_gate:
         r_evt = (
-            pl.when(~truth_known).then(0.0).when(e_hat.is_null()).then(-cfg.lambda_miss)
-            .when(e_hat == pl.col("_true_type")).then(1.0).otherwise(-cfg.lambda_evt)
+            pl.when(~truth_known)
+            .then(0.0)
+            .when(e_hat.is_null())
+            .then(-cfg.lambda_miss)
+            .when(e_hat == pl.col("_true_type"))
+            .then(1.0)
+            .otherwise(-cfg.lambda_evt)
         )
         m_evt = pl.when(~truth_known | (e_hat == pl.col("_true_type")).fill_null(False)).then(1.0).otherwise(cfg.alpha)
     else:
@@ -279,25 +379,39 @@ def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     trade = a != 0
     r_pnl = (
         pl.when(trade).then((a.cast(pl.Float64) * c - cfg.kappa).clip(-cfg.rho, cfg.rho)).otherwise(0.0)
-        if cfg.use_pnl else pl.lit(0.0)
+        if cfg.use_pnl
+        else pl.lit(0.0)
     )
     r_mag = (((c_hat - c) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0) if cfg.use_magnitude else pl.lit(0.0)
     verbose = pl.col("completion").str.len_chars().fill_null(0) > cfg.max_completion_chars
     r_fmt = (
         pl.when(pl.col("format_ok")).then(cfg.fmt_ok_reward).otherwise(cfg.fmt_fail_reward)
         - pl.when(verbose).then(cfg.verbosity_penalty).otherwise(0.0)
-        if cfg.use_format else pl.lit(0.0)
+        if cfg.use_format
+        else pl.lit(0.0)
     )
     strong = pl.col("_strength") == "strong"
     penalty = (
-        pl.when(trade & ~strong).then(cfg.penalty_trade_weak).when(~trade & strong).then(cfg.penalty_skip_strong)
+        pl.when(trade & ~strong)
+        .then(cfg.penalty_trade_weak)
+        .when(~trade & strong)
+        .then(cfg.penalty_skip_strong)
         .otherwise(0.0)
-        if cfg.use_strength_penalty else pl.lit(0.0)
+        if cfg.use_strength_penalty
+        else pl.lit(0.0)
     )
     return [
-        [direction_gate.alias("direction_gate"), type_gate.alias("event_type_gate"), s_dir.alias("s_dir"),
-         r_evt.alias("r_evt"), m_evt.alias("m_evt"), r_pnl.alias("r_pnl"), r_mag.alias("r_mag"),
-         r_fmt.alias("r_fmt"), penalty.alias("strength_penalty")],
+        [
+            direction_gate.alias("direction_gate"),
+            type_gate.alias("event_type_gate"),
+            s_dir.alias("s_dir"),
+            r_evt.alias("r_evt"),
+            m_evt.alias("m_evt"),
+            r_pnl.alias("r_pnl"),
+            r_mag.alias("r_mag"),
+            r_fmt.alias("r_fmt"),
+            penalty.alias("strength_penalty"),
+        ],
         [g_dir.alias("g_dir")],
         [
             (cfg.w_dir * pl.col("s_dir")).alias("direction_reward"),
@@ -312,22 +426,34 @@ def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
 def _scaffold_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     a, d, c = pl.col("_a"), pl.col("_d"), pl.col("_car")
     direction_gate = (
-        pl.when(d == 0).then(pl.lit("neutral")).when(a == d).then(pl.lit("match"))
-        .when(a == 0).then(pl.lit("neutral")).otherwise(pl.lit("mismatch"))
+        pl.when(d == 0)
+        .then(pl.lit("neutral"))
+        .when(a == d)
+        .then(pl.lit("match"))
+        .when(a == 0)
+        .then(pl.lit("neutral"))
+        .otherwise(pl.lit("mismatch"))
     )
     gate_value = (
-        pl.when(pl.col("direction_gate") == "match").then(cfg.scaffold_direction_match)
-        .when(pl.col("direction_gate") == "mismatch").then(cfg.scaffold_direction_mismatch)
+        pl.when(pl.col("direction_gate") == "match")
+        .then(cfg.scaffold_direction_match)
+        .when(pl.col("direction_gate") == "mismatch")
+        .then(cfg.scaffold_direction_mismatch)
         .otherwise(cfg.scaffold_direction_neutral)
     )
     e_hat = pl.col("predicted_event_type")
     type_gate = (
-        pl.when(e_hat.is_null()).then(pl.lit("unknown")).when(e_hat == pl.col("_true_type")).then(pl.lit("match"))
+        pl.when(e_hat.is_null())
+        .then(pl.lit("unknown"))
+        .when(e_hat == pl.col("_true_type"))
+        .then(pl.lit("match"))
         .otherwise(pl.lit("mismatch"))
     )
     type_value = (
-        pl.when(pl.col("event_type_gate") == "match").then(cfg.scaffold_type_match)
-        .when(pl.col("event_type_gate") == "mismatch").then(cfg.scaffold_type_mismatch)
+        pl.when(pl.col("event_type_gate") == "match")
+        .then(cfg.scaffold_type_match)
+        .when(pl.col("event_type_gate") == "mismatch")
+        .then(cfg.scaffold_type_mismatch)
         .otherwise(cfg.scaffold_type_unknown)
     )
     pnl = a.cast(pl.Float64) * c - cfg.scaffold_cost_bps / 10_000.0
@@ -335,8 +461,14 @@ def _scaffold_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
     has_rationale = pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0
     process = pl.when(has_rationale).then(cfg.scaffold_process_bonus).otherwise(0.0)
     return [
-        [direction_gate.alias("direction_gate"), type_gate.alias("event_type_gate"), pnl.alias("r_pnl"),
-         magnitude.alias("r_mag"), process.alias("r_fmt"), pl.lit(0.0).alias("strength_penalty")],
+        [
+            direction_gate.alias("direction_gate"),
+            type_gate.alias("event_type_gate"),
+            pnl.alias("r_pnl"),
+            magnitude.alias("r_mag"),
+            process.alias("r_fmt"),
+            pl.lit(0.0).alias("strength_penalty"),
+        ],
         [gate_value.alias("s_dir"), gate_value.alias("g_dir"), type_value.alias("r_evt"), type_value.alias("m_evt")],
         [
             pl.lit(0.0).alias("direction_reward"),
@@ -349,13 +481,36 @@ def _scaffold_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
 
 
 REWARD_COLUMNS: tuple[str, ...] = (
-    "s_dir", "g_dir", "r_evt", "m_evt", "r_pnl", "r_mag", "r_fmt", "strength_penalty", "direction_reward",
-    "event_reward", "pnl_reward", "magnitude_reward", "process_reward", "final_reward_unclipped", "final_reward",
+    "s_dir",
+    "g_dir",
+    "r_evt",
+    "m_evt",
+    "r_pnl",
+    "r_mag",
+    "r_fmt",
+    "strength_penalty",
+    "direction_reward",
+    "event_reward",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "final_reward_unclipped",
+    "final_reward",
     "clipped",
 )
 SCORE_COLUMNS: tuple[str, ...] = (
-    "event_id", "strategy_id", "action", "mapped", "unmapped_reason", "expected_direction", "event_type",
-    "predicted_event_type", "car", "direction_gate", "event_type_gate", *REWARD_COLUMNS,
+    "event_id",
+    "strategy_id",
+    "action",
+    "mapped",
+    "unmapped_reason",
+    "expected_direction",
+    "event_type",
+    "predicted_event_type",
+    "car",
+    "direction_gate",
+    "event_type_gate",
+    *REWARD_COLUMNS,
 )
 
 
@@ -374,14 +529,17 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     mapped = pl.col("_in_labels").fill_null(False) & pl.col("_car").is_not_null()
     joined = joined.with_columns(
         mapped.alias("mapped"),
-        pl.when(pl.col("_in_labels").is_null()).then(pl.lit("event_not_in_labels"))
+        pl.when(pl.col("_in_labels").is_null())
+        .then(pl.lit("event_not_in_labels"))
         .when(pl.col("_car").is_null())
         .then(pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified")))
         .otherwise(None)
         .alias("unmapped_reason"),
-        pl.col("_direction").replace_strict(
+        pl.col("_direction")
+        .replace_strict(
             {"positive": "long", "negative": "short", "neutral": "neutral"}, default=None, return_dtype=pl.String
-        ).alias("expected_direction"),
+        )
+        .alias("expected_direction"),
         _sign_of("action", "long", "short").alias("_a"),
         _sign_of("_direction", "positive", "negative").alias("_d"),
     )
@@ -389,27 +547,44 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     joined = joined.with_columns(first).with_columns(second).with_columns(third)
     if cfg.profile == "hgrm":
         total = (
-            pl.col("direction_reward") + pl.col("event_reward") + pl.col("pnl_reward") + pl.col("magnitude_reward")
-            + pl.col("process_reward") - pl.col("strength_penalty")
+            pl.col("direction_reward")
+            + pl.col("event_reward")
+            + pl.col("pnl_reward")
+            + pl.col("magnitude_reward")
+            + pl.col("process_reward")
+            - pl.col("strength_penalty")
         )
     else:
-        total = pl.col("g_dir") * pl.col("m_evt") * pl.col("pnl_reward") + pl.col("magnitude_reward") + pl.col("process_reward")
-    joined = joined.with_columns(total.alias("final_reward_unclipped")).with_columns(
-        pl.col("final_reward_unclipped").clip(-cfg.final_clip, cfg.final_clip).alias("final_reward")
-    ).with_columns((pl.col("final_reward") != pl.col("final_reward_unclipped")).alias("clipped"))
+        total = (
+            pl.col("g_dir") * pl.col("m_evt") * pl.col("pnl_reward")
+            + pl.col("magnitude_reward")
+            + pl.col("process_reward")
+        )
+    joined = (
+        joined.with_columns(total.alias("final_reward_unclipped"))
+        .with_columns(pl.col("final_reward_unclipped").clip(-cfg.final_clip, cfg.final_clip).alias("final_reward"))
+        .with_columns((pl.col("final_reward") != pl.col("final_reward_unclipped")).alias("clipped"))
+    )
     is_mapped = pl.col("mapped")
     nulled = [
         pl.when(is_mapped).then(pl.col(c)).otherwise(None).alias(c)
         for c in ("expected_direction", "direction_gate", "event_type_gate", *REWARD_COLUMNS)
     ]
     return joined.with_columns(nulled).select(
-        "event_id", "strategy_id", "action", "mapped", "unmapped_reason", "expected_direction",
-        pl.col("_true_type").alias("event_type"), "predicted_event_type", pl.col("_car").alias("car"),
-        "direction_gate", "event_type_gate", *REWARD_COLUMNS, pl.lit(cfg.profile).alias("profile"),
+        "event_id",
+        "strategy_id",
+        "action",
+        "mapped",
+        "unmapped_reason",
+        "expected_direction",
+        pl.col("_true_type").alias("event_type"),
+        "predicted_event_type",
+        pl.col("_car").alias("car"),
+        "direction_gate",
+        "event_type_gate",
+        *REWARD_COLUMNS,
+        pl.lit(cfg.profile).alias("profile"),
     )
-
-
-
 
 
 def reward_quantiles(scored: pl.DataFrame) -> pl.DataFrame:
@@ -441,15 +616,26 @@ def reward_summary(scored: pl.DataFrame) -> pl.DataFrame:
         pl.len().alias("decisions"), m.sum().alias("mapped"), pl.col("clipped").filter(m).sum().alias("clipped")
     )
     mapped_only = {
-        **{f"mean_{c}": pl.when(m).then(pl.col(c)) for c in (
-            "final_reward", "direction_reward", "event_reward", "pnl_reward", "magnitude_reward", "process_reward",
-            "strength_penalty")},
+        **{
+            f"mean_{c}": pl.when(m).then(pl.col(c))
+            for c in (
+                "final_reward",
+                "direction_reward",
+                "event_reward",
+                "pnl_reward",
+                "magnitude_reward",
+                "process_reward",
+                "strength_penalty",
+            )
+        },
         "direction_gate_pass_ratio": pl.when(m).then(pl.col("direction_gate") == "match"),
         "event_type_match_ratio": pl.when(m).then(pl.col("event_type_gate") == "match"),
     }
     means = group_means(scored, "strategy_id", mapped_only)
-    return counts.join(means, on="strategy_id", how="left").sort("strategy_id").select(
-        "strategy_id", "decisions", "mapped", *mapped_only, "clipped"
+    return (
+        counts.join(means, on="strategy_id", how="left")
+        .sort("strategy_id")
+        .select("strategy_id", "decisions", "mapped", *mapped_only, "clipped")
     )
 
 

@@ -67,7 +67,9 @@ class RewardStudy:
             "clipped_count": int(self.scored["clipped"].fill_null(False).sum()),
             "mean_final_reward": {r["strategy_id"]: _rounded(r["mean_final_reward"]) for r in rows},
             "direction_gate_pass_ratio": {r["strategy_id"]: _rounded(r["direction_gate_pass_ratio"]) for r in rows},
-            "ablation_mean_final_reward": None if self.ablations is None else {
+            "ablation_mean_final_reward": None
+            if self.ablations is None
+            else {
                 f"{r['variant']}/{r['strategy_id']}": _rounded(r["mean_final_reward"])
                 for r in self.ablations.iter_rows(named=True)
             },
@@ -90,8 +92,9 @@ class RewardStudy:
         self.scored.sort("strategy_id", "event_id", maintain_order=True).write_parquet(out / "rewards.parquet")
         records = write_training_records(self.dataset, self.labelled, out / "training")
         summary = self.summary()
-        summary["training_records"] = {split: sum(1 for _ in path.open(encoding="utf-8"))
-                                       for split, path in records.items()}
+        summary["training_records"] = {
+            split: sum(1 for _ in path.open(encoding="utf-8")) for split, path in records.items()
+        }
         (out / "reward-summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
         return summary
 
@@ -105,13 +108,23 @@ def split_decisions(labelled: pl.DataFrame, split: RewardSplit, policies: tuple[
     )
 
 
-def reward_study(ds: Dataset, labelled: pl.DataFrame, cfg: HgrmConfig, split: RewardSplit = "all",
-                 policies: tuple[str, ...] = POLICIES) -> RewardStudy:
+def reward_study(
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    cfg: HgrmConfig,
+    split: RewardSplit = "all",
+    policies: tuple[str, ...] = POLICIES,
+) -> RewardStudy:
     """The :class:`RewardStudy` of ``policies`` on the events of ``split`` under ``cfg``."""
     decisions = split_decisions(labelled, split, policies)
     scored = reward.score(decisions, labelled, cfg)
     return RewardStudy(
-        dataset=ds, labelled=labelled, cfg=cfg, split=split, decisions=decisions, scored=scored,
+        dataset=ds,
+        labelled=labelled,
+        cfg=cfg,
+        split=split,
+        decisions=decisions,
+        scored=scored,
         table=reward.reward_summary(scored),
         ablations=reward.ablation_table(decisions, labelled, cfg) if cfg.profile == "hgrm" else None,
         constants=hacking.constant_policy_check(labelled, cfg),

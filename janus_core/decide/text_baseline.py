@@ -63,15 +63,22 @@ class TextBaselineConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    train_split: Literal["historical", "train"] = Field("train", description=(
-        "Split the model is fitted on: the paper's training split; validation and test stay unseen."))
-    ngram_max: int = Field(2, ge=1, le=3, description=(
-        "Longest word n-gram: bigrams catch 'cut stake' vs 'raise stake', which single words miss."))
+    train_split: Literal["historical", "train"] = Field(
+        "train",
+        description=("Split the model is fitted on: the paper's training split; validation and test stay unseen."),
+    )
+    ngram_max: int = Field(
+        2,
+        ge=1,
+        le=3,
+        description=("Longest word n-gram: bigrams catch 'cut stake' vs 'raise stake', which single words miss."),
+    )
     min_df: int = Field(2, ge=1, description="A term must occur in this many training documents (drops one-off names).")
     max_features: int | None = Field(20000, ge=1, description="Keep at most this many terms by document frequency.")
     sublinear_tf: bool = Field(True, description="Term frequency as 1 + log(tf): repeated words do not dominate.")
-    c: float = Field(1.0, gt=0.0, description=(
-        "Inverse l2 strength of the logistic regressions (scikit-learn's default)."))
+    c: float = Field(
+        1.0, gt=0.0, description=("Inverse l2 strength of the logistic regressions (scikit-learn's default).")
+    )
     max_iter: int = Field(2000, ge=1, description="lbfgs iterations: enough to converge on the demo's ~1,200 events.")
     tol: float = Field(1e-8, gt=0.0, description="lbfgs gradient tolerance: tight, so the fit is a converged optimum.")
 
@@ -79,8 +86,9 @@ class TextBaselineConfig(BaseModel):
 def documents(frame: pl.DataFrame) -> list[str]:
     """The text a model reads: ``headline + "\\n" + body`` (missing parts empty)."""
     body = pl.col("body") if "body" in frame.columns else pl.lit(None, dtype=pl.String)
-    return frame.select(pl.concat_str(pl.col("headline").fill_null(""), pl.lit("\n"), body.fill_null(""))
-                        .alias("d"))["d"].to_list()
+    return frame.select(pl.concat_str(pl.col("headline").fill_null(""), pl.lit("\n"), body.fill_null("")).alias("d"))[
+        "d"
+    ].to_list()
 
 
 def type_onehot(types: list[str | None]) -> sp.csr_matrix:
@@ -100,8 +108,9 @@ def training_events(labelled: pl.DataFrame, split: str) -> pl.DataFrame:
         raise TextBaselineError(f"labelled CAR table lacks column(s) {', '.join(missing)}")
     out = labelled.filter(pl.col("car").is_not_null() & (pl.col("split") == split)).sort("published_at", "event_id")
     if out.height < 2:
-        raise TextBaselineError(f"the {split} split has {out.height} included event(s); "
-                                "the text baseline needs at least 2")
+        raise TextBaselineError(
+            f"the {split} split has {out.height} included event(s); the text baseline needs at least 2"
+        )
     return out
 
 
@@ -126,9 +135,18 @@ def fit_estimators(train: pl.DataFrame, cfg: TextBaselineConfig) -> FittedEstima
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    vec = TfidfVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, cfg.ngram_max),
-                          min_df=cfg.min_df, max_features=cfg.max_features, sublinear_tf=cfg.sublinear_tf,
-                          norm="l2", use_idf=True, smooth_idf=True, dtype=np.float64)
+    vec = TfidfVectorizer(
+        lowercase=True,
+        token_pattern=TOKEN_PATTERN,
+        ngram_range=(1, cfg.ngram_max),
+        min_df=cfg.min_df,
+        max_features=cfg.max_features,
+        sublinear_tf=cfg.sublinear_tf,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        dtype=np.float64,
+    )
     heads: dict[str, Any] = {}
     with threadpool_limits(limits=1):
         try:
@@ -205,14 +223,16 @@ class TextBaseline:
         try:
             n_terms = len(payload["vectorizer"]["vocabulary"])
             if len(payload["vectorizer"]["idf"]) != n_terms:
-                raise TextBaselineError(f"{source}: vectorizer has {n_terms} terms but "
-                                        f"{len(payload['vectorizer']['idf'])} idf values")
+                raise TextBaselineError(
+                    f"{source}: vectorizer has {n_terms} terms but {len(payload['vectorizer']['idf'])} idf values"
+                )
             for head in HEADS:
                 h = payload["heads"][head]
                 width = n_terms + (len(EVENT_TYPES) if HEAD_USES_TYPE[head] else 0)
                 if h["coef"] and (len(h["coef"]) != len(h["intercept"]) or any(len(r) != width for r in h["coef"])):
-                    raise TextBaselineError(f"{source}: head {head} coefficients are not "
-                                            f"{len(h['intercept'])} x {width}")
+                    raise TextBaselineError(
+                        f"{source}: head {head} coefficients are not {len(h['intercept'])} x {width}"
+                    )
         except (KeyError, TypeError) as exc:
             raise TextBaselineError(f"{source}: malformed text-baseline model (missing {exc})") from None
         return cls(payload)
@@ -225,8 +245,9 @@ class TextBaseline:
         return cls.from_bytes(path.read_bytes(), str(path))
 
     @classmethod
-    def from_estimators(cls, est: FittedEstimators, cfg: TextBaselineConfig, train: pl.DataFrame,
-                        training: Mapping[str, Any]) -> "TextBaseline":
+    def from_estimators(
+        cls, est: FittedEstimators, cfg: TextBaselineConfig, train: pl.DataFrame, training: Mapping[str, Any]
+    ) -> "TextBaseline":
         """Export a fit to the JSON payload (``training``: facts about the training data to record)."""
         vec = est.vectorizer
         vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__)
@@ -235,22 +256,36 @@ class TextBaseline:
             if isinstance(clf, str):
                 heads[head] = {"classes": [clf], "coef": [], "intercept": [], "with_event_type": HEAD_USES_TYPE[head]}
             else:
-                heads[head] = {"classes": [str(c) for c in clf.classes_], "coef": [_floats(r) for r in clf.coef_],
-                               "intercept": _floats(clf.intercept_), "with_event_type": HEAD_USES_TYPE[head],
-                               "n_iter": int(np.max(clf.n_iter_))}
-        counts = {head: {str(k): int(v) for k, v in train.group_by(head).len().sort(head).iter_rows()}
-                  for head in HEADS}
-        return cls({
-            "schema": SCHEMA,
-            "config": cfg.model_dump(mode="json"),
-            "training": {**dict(training), "events": train.height, "label_counts": counts},
-            "vectorizer": {"vocabulary": vocab, "idf": _floats(vec.idf_), "lowercase": True,
-                           "token_pattern": TOKEN_PATTERN, "ngram_range": [1, cfg.ngram_max],
-                           "sublinear_tf": cfg.sublinear_tf, "norm": "l2", "smooth_idf": True},
-            "event_type_features": list(EVENT_TYPES),
-            "heads": heads,
-            "car_by_direction_strength": car_table(train),
-        })
+                heads[head] = {
+                    "classes": [str(c) for c in clf.classes_],
+                    "coef": [_floats(r) for r in clf.coef_],
+                    "intercept": _floats(clf.intercept_),
+                    "with_event_type": HEAD_USES_TYPE[head],
+                    "n_iter": int(np.max(clf.n_iter_)),
+                }
+        counts = {
+            head: {str(k): int(v) for k, v in train.group_by(head).len().sort(head).iter_rows()} for head in HEADS
+        }
+        return cls(
+            {
+                "schema": SCHEMA,
+                "config": cfg.model_dump(mode="json"),
+                "training": {**dict(training), "events": train.height, "label_counts": counts},
+                "vectorizer": {
+                    "vocabulary": vocab,
+                    "idf": _floats(vec.idf_),
+                    "lowercase": True,
+                    "token_pattern": TOKEN_PATTERN,
+                    "ngram_range": [1, cfg.ngram_max],
+                    "sublinear_tf": cfg.sublinear_tf,
+                    "norm": "l2",
+                    "smooth_idf": True,
+                },
+                "event_type_features": list(EVENT_TYPES),
+                "heads": heads,
+                "car_by_direction_strength": car_table(train),
+            }
+        )
 
     # ------------------------------------------------------------------ prediction
     def vectorizer(self) -> Any:
@@ -258,10 +293,17 @@ class TextBaseline:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         v = self.payload["vectorizer"]
-        vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(v["vocabulary"])}, lowercase=v["lowercase"],
-                              token_pattern=v["token_pattern"], ngram_range=tuple(v["ngram_range"]),
-                              sublinear_tf=v["sublinear_tf"], norm=v["norm"], smooth_idf=v["smooth_idf"],
-                              use_idf=True, dtype=np.float64)
+        vec = TfidfVectorizer(
+            vocabulary={t: i for i, t in enumerate(v["vocabulary"])},
+            lowercase=v["lowercase"],
+            token_pattern=v["token_pattern"],
+            ngram_range=tuple(v["ngram_range"]),
+            sublinear_tf=v["sublinear_tf"],
+            norm=v["norm"],
+            smooth_idf=v["smooth_idf"],
+            use_idf=True,
+            dtype=np.float64,
+        )
         vec.idf_ = np.asarray(v["idf"], dtype=np.float64)
         return vec
 
@@ -304,19 +346,22 @@ class TextBaseline:
             cols[head] = pl.Series(head, [classes[i] for i in label], dtype=pl.String)
             cols[f"p_{head}"] = pl.Series(f"p_{head}", prob, dtype=pl.Float64)
         table = self.payload["car_by_direction_strength"]
-        cols["car"] = pl.Series("car", [table.get(f"{d}|{s}") for d, s in zip(cols["direction"], cols["strength"])],
-                                dtype=pl.Float64)
+        cols["car"] = pl.Series(
+            "car", [table.get(f"{d}|{s}") for d, s in zip(cols["direction"], cols["strength"])], dtype=pl.Float64
+        )
         return pl.DataFrame(cols)
 
 
-def fit_text_baseline(labelled: pl.DataFrame, cfg: TextBaselineConfig | None = None,
-                      training: Mapping[str, Any] | None = None) -> TextBaseline:
+def fit_text_baseline(
+    labelled: pl.DataFrame, cfg: TextBaselineConfig | None = None, training: Mapping[str, Any] | None = None
+) -> TextBaseline:
     """Fit on the ``cfg.train_split`` events of ``labelled`` and export (``training``: facts to
     record with the model, e.g. the dataset name and snapshot hash)."""
     cfg = cfg or TextBaselineConfig()
     train = training_events(labelled, cfg.train_split)
-    return TextBaseline.from_estimators(fit_estimators(train, cfg), cfg, train,
-                                        {"split": cfg.train_split, **dict(training or {})})
+    return TextBaseline.from_estimators(
+        fit_estimators(train, cfg), cfg, train, {"split": cfg.train_split, **dict(training or {})}
+    )
 
 
 def action_of(direction: str, strength: str) -> str:
@@ -334,17 +379,29 @@ def baseline_decisions(model: TextBaseline, events: pl.DataFrame, strategy_id: s
     rows = []
     for p in pred.iter_rows(named=True):
         action = action_of(p["direction"], p["strength"])
-        influence = (f"Text baseline (TF-IDF + logistic regression): direction {p['direction']} "
-                     f"(p={p['p_direction']:.2f}), strength {p['strength']} (p={p['p_strength']:.2f}), "
-                     f"event type {p['event_type']} (p={p['p_event_type']:.2f}).")
-        analysis = ("No training event had this direction and strength: no CAR forecast." if p["car"] is None else
-                    f"Mean CAR of the {p['strength']} {p['direction']} training events: {p['car']:+.4f}.")
-        rows.append({
-            "event_id": p["event_id"], "strategy_id": strategy_id, "action": action,
-            "predicted_event_type": p["event_type"], "predicted_strength": p["strength"], "predicted_car": p["car"],
-            "rationale": analysis,
-            "completion": format_completion(action, p["event_type"], p["strength"], p["car"], influence, analysis),
-            "format_ok": True, "format_error": None,
-        })
+        influence = (
+            f"Text baseline (TF-IDF + logistic regression): direction {p['direction']} "
+            f"(p={p['p_direction']:.2f}), strength {p['strength']} (p={p['p_strength']:.2f}), "
+            f"event type {p['event_type']} (p={p['p_event_type']:.2f})."
+        )
+        analysis = (
+            "No training event had this direction and strength: no CAR forecast."
+            if p["car"] is None
+            else f"Mean CAR of the {p['strength']} {p['direction']} training events: {p['car']:+.4f}."
+        )
+        rows.append(
+            {
+                "event_id": p["event_id"],
+                "strategy_id": strategy_id,
+                "action": action,
+                "predicted_event_type": p["event_type"],
+                "predicted_strength": p["strength"],
+                "predicted_car": p["car"],
+                "rationale": analysis,
+                "completion": format_completion(action, p["event_type"], p["strength"], p["car"], influence, analysis),
+                "format_ok": True,
+                "format_error": None,
+            }
+        )
     schema = {**DECISION_SCHEMA, "format_error": pl.String()}
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)

@@ -55,11 +55,16 @@ class TrainingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    lookback_days: tuple[int, ...] = Field((1, 5, 20), description=(
-        "Trailing windows (trading days) of the pre-event stock and benchmark returns in the prompt: "
-        "the last day, a week and a month, the horizons a trader checks before acting on news."))
-    max_body_chars: int = Field(1500, gt=0, description=(
-        "News body truncated to this many characters: keeps a prompt near 1,000 tokens."))
+    lookback_days: tuple[int, ...] = Field(
+        (1, 5, 20),
+        description=(
+            "Trailing windows (trading days) of the pre-event stock and benchmark returns in the prompt: "
+            "the last day, a week and a month, the horizons a trader checks before acting on news."
+        ),
+    )
+    max_body_chars: int = Field(
+        1500, gt=0, description=("News body truncated to this many characters: keeps a prompt near 1,000 tokens.")
+    )
     instruction: str = Field(
         "You are an event-driven trader on China's A-share market. Read the company profile, the news "
         "and the market state before the event. Answer in exactly three tagged sections: "
@@ -87,7 +92,9 @@ def _label(kwargs: Mapping[str, Any], name: str, n: int) -> list[Any]:
 
 
 def _score_parsed(
-    parsed: Sequence[ParsedCompletion], texts: Sequence[str | None], labels: Mapping[str, Sequence[Any]],
+    parsed: Sequence[ParsedCompletion],
+    texts: Sequence[str | None],
+    labels: Mapping[str, Sequence[Any]],
     cfg: HgrmConfig,
 ) -> list[float]:
     n = len(parsed)
@@ -95,24 +102,28 @@ def _score_parsed(
     missing = [i for i, c in enumerate(labels["car"]) if c is None]
     if missing:
         raise TrainingError(f"samples {missing[:5]} have no CAR label: excluded events cannot be rewarded")
-    decisions = pl.DataFrame({
-        "event_id": ids,
-        "strategy_id": ["policy"] * n,
-        "action": [p.action for p in parsed],
-        "predicted_event_type": pl.Series([p.predicted_event_type for p in parsed], dtype=pl.String),
-        "predicted_strength": pl.Series([p.predicted_strength for p in parsed], dtype=pl.String),
-        "predicted_car": pl.Series([p.predicted_car for p in parsed], dtype=pl.Float64),
-        "rationale": pl.Series([p.car_analysis for p in parsed], dtype=pl.String),
-        "completion": pl.Series(list(texts), dtype=pl.String),
-        "format_ok": [p.format_ok for p in parsed],
-    })
-    labelled = pl.DataFrame({
-        "event_id": ids,
-        "car": pl.Series([float(c) for c in labels["car"]], dtype=pl.Float64),
-        "direction": pl.Series([str(d) for d in labels["direction"]], dtype=pl.String),
-        "strength": pl.Series([str(s) for s in labels["strength"]], dtype=pl.String),
-        "event_type": pl.Series([None if e is None else str(e) for e in labels["event_type"]], dtype=pl.String),
-    })
+    decisions = pl.DataFrame(
+        {
+            "event_id": ids,
+            "strategy_id": ["policy"] * n,
+            "action": [p.action for p in parsed],
+            "predicted_event_type": pl.Series([p.predicted_event_type for p in parsed], dtype=pl.String),
+            "predicted_strength": pl.Series([p.predicted_strength for p in parsed], dtype=pl.String),
+            "predicted_car": pl.Series([p.predicted_car for p in parsed], dtype=pl.Float64),
+            "rationale": pl.Series([p.car_analysis for p in parsed], dtype=pl.String),
+            "completion": pl.Series(list(texts), dtype=pl.String),
+            "format_ok": [p.format_ok for p in parsed],
+        }
+    )
+    labelled = pl.DataFrame(
+        {
+            "event_id": ids,
+            "car": pl.Series([float(c) for c in labels["car"]], dtype=pl.Float64),
+            "direction": pl.Series([str(d) for d in labels["direction"]], dtype=pl.String),
+            "strength": pl.Series([str(s) for s in labels["strength"]], dtype=pl.String),
+            "event_type": pl.Series([None if e is None else str(e) for e in labels["event_type"]], dtype=pl.String),
+        }
+    )
     return [float(x) for x in score(decisions, labelled, cfg)["final_reward"].to_list()]
 
 
@@ -122,8 +133,9 @@ def grpo_reward_func(cfg: HgrmConfig | None = None) -> Callable[..., list[float]
     ``hgrm_<profile>``, the name TRL logs the reward under."""
     cfg = cfg or HgrmConfig()
 
-    def reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
-               **kwargs: Any) -> list[float]:
+    def reward(
+        prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
         if completions is None:
             raise TrainingError("no completions given to the reward function")
         n = len(completions)
@@ -181,8 +193,11 @@ def pre_event_state(ds: Dataset, events: pl.DataFrame, cfg: TrainingConfig) -> p
     returns ``ret_{k}d`` = close(state_date) / close(k trading days earlier) - 1 of the stock and
     ``bench_ret_{k}d`` of its benchmark (null when the history is too short). Input row order kept."""
     sec = ds.securities.select("symbol", "benchmark")
-    keyed = events.select("event_id", "symbol", "event_day").with_row_index("_row").join(
-        sec, on="symbol", how="left", maintain_order="left")
+    keyed = (
+        events.select("event_id", "symbol", "event_day")
+        .with_row_index("_row")
+        .join(sec, on="symbol", how="left", maintain_order="left")
+    )
     out = keyed
     series = (
         ("", ds.prices.select("symbol", "date", "close"), "symbol"),
@@ -191,12 +206,25 @@ def pre_event_state(ds: Dataset, events: pl.DataFrame, cfg: TrainingConfig) -> p
     for prefix, table, key in series:
         px = table.sort(key, "date").with_columns(pl.int_range(pl.len()).over(key).alias("_i"))
         last = (
-            out.select("_row", key, "event_day").filter(pl.col("event_day").is_not_null()).sort("event_day")
-            .join_asof(px.sort("date"), left_on="event_day", right_on="date", by=key, strategy="backward",
-                       allow_exact_matches=False, check_sortedness=False)
+            out.select("_row", key, "event_day")
+            .filter(pl.col("event_day").is_not_null())
+            .sort("event_day")
+            .join_asof(
+                px.sort("date"),
+                left_on="event_day",
+                right_on="date",
+                by=key,
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
         )
-        cols = [pl.col("_row"), pl.col("date").alias(f"{prefix}state_date"), pl.col("close").alias(f"{prefix}state_close"),
-                pl.col("_i")]
+        cols = [
+            pl.col("_row"),
+            pl.col("date").alias(f"{prefix}state_date"),
+            pl.col("close").alias(f"{prefix}state_close"),
+            pl.col("_i"),
+        ]
         last = last.select(cols)
         for k in cfg.lookback_days:
             back = px.select(key, pl.col("_i") + k, pl.col("close").alias("_back"))
@@ -226,8 +254,9 @@ def training_records(
     needed = ("event_id", "symbol", "published_at", "headline", "event_day", "split", *LABEL_ALIASES)
     missing = [c for c in needed if c not in labelled.columns]
     if missing:
-        raise TrainingError(f"labelled CAR table lacks column(s) {', '.join(missing)} (split comes from the "
-                            "chronological split step)")
+        raise TrainingError(
+            f"labelled CAR table lacks column(s) {', '.join(missing)} (split comes from the chronological split step)"
+        )
     wanted = list(SPLITS) if split is None else [split] if isinstance(split, str) else list(split)
     unknown = [s for s in wanted if s not in SPLITS]
     if unknown:
@@ -240,11 +269,15 @@ def training_records(
     )
     state = pre_event_state(ds, events, cfg)
     profile = ds.securities.select(
-        "symbol", *[pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
-                    for c in ("name", "industry", "size_tier")]
+        "symbol",
+        *[
+            pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("name", "industry", "size_tier")
+        ],
     )
     rows = events.join(profile, on="symbol", how="left", maintain_order="left").with_columns(
-        state.drop("event_id", "symbol", "event_day"))
+        state.drop("event_id", "symbol", "event_day")
+    )
     tz = ds.meta.exchange_timezone
     prompts, targets = [], []
     for r in rows.iter_rows(named=True):
@@ -261,20 +294,36 @@ def training_records(
             f"price {'n/a' if r['state_close'] is None else format(r['state_close'], '.4f')}): {returns}."
         )
         etype = r["event_type"] if r["event_type"] in EVENT_TYPES else None
-        action = "hold" if r["strength"] != "strong" or r["direction"] == "neutral" else (
-            "long" if r["direction"] == "positive" else "short")
+        action = (
+            "hold"
+            if r["strength"] != "strong" or r["direction"] == "neutral"
+            else ("long" if r["direction"] == "positive" else "short")
+        )
         kind = f"a {EVENT_TYPE_NAMES[etype][0]} event" if etype else "an unclassified event"
-        targets.append(format_completion(
-            action, etype, r["strength"], r["car"],
-            f"{r['headline']}: {kind} for {r['name'] or r['symbol']}.",
-            f"The cumulative abnormal return over the event window was {r['car']:+.4f}: a {r['strength']} "
-            f"{r['direction']} reaction.",
-        ))
+        targets.append(
+            format_completion(
+                action,
+                etype,
+                r["strength"],
+                r["car"],
+                f"{r['headline']}: {kind} for {r['name'] or r['symbol']}.",
+                f"The cumulative abnormal return over the event window was {r['car']:+.4f}: a {r['strength']} "
+                f"{r['direction']} reaction.",
+            )
+        )
     state_cols = [c for c in state.columns if c not in ("event_id", "symbol", "event_day", "benchmark")]
     return rows.select(
-        "event_id", "split", "published_at", "symbol",
-        pl.Series("prompt", prompts, dtype=pl.String), pl.Series("completion", targets, dtype=pl.String),
-        "car", "direction", "strength", "event_type", *state_cols,
+        "event_id",
+        "split",
+        "published_at",
+        "symbol",
+        pl.Series("prompt", prompts, dtype=pl.String),
+        pl.Series("completion", targets, dtype=pl.String),
+        "car",
+        "direction",
+        "strength",
+        "event_type",
+        *state_cols,
     )
 
 
@@ -285,7 +334,10 @@ def _iso_values(v: Any) -> Any:
 
 
 def write_training_records(
-    ds: Dataset, labelled: pl.DataFrame, out_dir: str | Path, splits: Iterable[str] = ("train", "validation", "test"),
+    ds: Dataset,
+    labelled: pl.DataFrame,
+    out_dir: str | Path,
+    splits: Iterable[str] = ("train", "validation", "test"),
     cfg: TrainingConfig | None = None,
 ) -> dict[str, Path]:
     """Write ``OUT/<split>.jsonl`` for each split: one JSON object per line (keys sorted, UTF-8),
@@ -297,8 +349,10 @@ def write_training_records(
     for split in splits:
         records = training_records(ds, labelled, split, cfg)
         path = out / f"{split}.jsonl"
-        lines = [json.dumps({k: _iso_values(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
-                 for row in records.iter_rows(named=True)]
+        lines = [
+            json.dumps({k: _iso_values(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
+            for row in records.iter_rows(named=True)
+        ]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         written[split] = path
     return written

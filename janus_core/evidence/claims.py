@@ -109,8 +109,13 @@ def reward_config(reward_doc: Mapping[str, Any]) -> HgrmConfig | None:
 # --------------------------------------------------------------------------------------------------
 def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
     seq = r.get("seq")
-    return (_utc(r.get("event_ts")), str(r.get("symbol")), seq is None, seq if isinstance(seq, int) else 0,
-            str(r.get("event_id")))
+    return (
+        _utc(r.get("event_ts")),
+        str(r.get("symbol")),
+        seq is None,
+        seq if isinstance(seq, int) else 0,
+        str(r.get("event_id")),
+    )
 
 
 def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
@@ -122,8 +127,13 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
         keys = [_event_key(r) for r in events]
         for i in range(1, len(keys)):
             if keys[i] < keys[i - 1]:
-                out.append((EVENT_CAR_REF, f"records[{i}]",
-                            "out of canonical order (event_ts, symbol, seq nulls last, event_id)"))
+                out.append(
+                    (
+                        EVENT_CAR_REF,
+                        f"records[{i}]",
+                        "out of canonical order (event_ts, symbol, seq nulls last, event_id)",
+                    )
+                )
                 break
     ids = [r.get("event_id") for r in events]
     if len(set(ids)) != len(ids):
@@ -132,8 +142,13 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     for i, r in enumerate(rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
-            out.append((HGRM_REWARD_REF, f"rewards[{i}].decision_index",
-                        f"is {got!r}; rule: rewards in decision order, decision_index = position"))
+            out.append(
+                (
+                    HGRM_REWARD_REF,
+                    f"rewards[{i}].decision_index",
+                    f"is {got!r}; rule: rewards in decision order, decision_index = position",
+                )
+            )
             break
     return out
 
@@ -160,8 +175,13 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Fou
     methodology = event_doc.get("methodology")
     stated = methodology.get("strength_threshold") if isinstance(methodology, Mapping) else None
     if stated != decimal_str(cfg.effective_tau):
-        out.append((EVENT_CAR_REF, "methodology.strength_threshold",
-                    f"states {stated!r} but the run manifest's label config gives {decimal_str(cfg.effective_tau)!r}"))
+        out.append(
+            (
+                EVENT_CAR_REF,
+                "methodology.strength_threshold",
+                f"states {stated!r} but the run manifest's label config gives {decimal_str(cfg.effective_tau)!r}",
+            )
+        )
     for i, r in enumerate(event_doc.get("records") or []):
         if not isinstance(r, Mapping):
             continue
@@ -170,12 +190,22 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Fou
             out.append((EVENT_CAR_REF, f"records[{i}].car", f"{r.get('car')!r} is not a decimal string"))
             continue
         if r.get("semantic_direction") not in _allowed_directions(car, band):
-            out.append((EVENT_CAR_REF, f"records[{i}].semantic_direction",
-                        f"{r.get('semantic_direction')!r} does not follow from car {r.get('car')} and neutral band "
-                        f"{decimal_str(cfg.neutral_band)}"))
+            out.append(
+                (
+                    EVENT_CAR_REF,
+                    f"records[{i}].semantic_direction",
+                    f"{r.get('semantic_direction')!r} does not follow from car {r.get('car')} and neutral band "
+                    f"{decimal_str(cfg.neutral_band)}",
+                )
+            )
         if r.get("strength_label") not in _allowed_strengths(car, tau):
-            out.append((EVENT_CAR_REF, f"records[{i}].strength_label",
-                        f"{r.get('strength_label')!r} does not follow from |car| {abs(car)} and tau {tau}"))
+            out.append(
+                (
+                    EVENT_CAR_REF,
+                    f"records[{i}].strength_label",
+                    f"{r.get('strength_label')!r} does not follow from |car| {abs(car)} and tau {tau}",
+                )
+            )
     return out
 
 
@@ -205,8 +235,12 @@ def event_type_gate(profile: str, predicted: Any, true_type: Any) -> str:
     return "match" if predicted == true_type else "mismatch"
 
 
-def reward_reference_problems(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], cfg: HgrmConfig | None,
-                              predicted_cars: Mapping[int, float | None] | None) -> Found:
+def reward_reference_problems(
+    event_doc: Mapping[str, Any],
+    reward_doc: Mapping[str, Any],
+    cfg: HgrmConfig | None,
+    predicted_cars: Mapping[int, float | None] | None,
+) -> Found:
     out: Found = []
     if cfg is None:
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
@@ -219,58 +253,112 @@ def reward_reference_problems(event_doc: Mapping[str, Any], reward_doc: Mapping[
             continue
         where = f"rewards[{i}]"
         status = r.get("mapping_status")
-        expected_id = H({"candidate_id": candidate, "strategy_id": r.get("strategy_id"),
-                         "decision_index": r.get("decision_index"), "event_id": r.get("event_id")})[:24]
+        expected_id = H(
+            {
+                "candidate_id": candidate,
+                "strategy_id": r.get("strategy_id"),
+                "decision_index": r.get("decision_index"),
+                "event_id": r.get("event_id"),
+            }
+        )[:24]
         if r.get("reward_id") != expected_id:
-            out.append((HGRM_REWARD_REF, f"{where}.reward_id", f"is {r.get('reward_id')!r}, recomputed {expected_id!r}"))
+            out.append(
+                (HGRM_REWARD_REF, f"{where}.reward_id", f"is {r.get('reward_id')!r}, recomputed {expected_id!r}")
+            )
         if r.get("action") not in ("long", "short", "hold"):
             out.append((HGRM_REWARD_REF, f"{where}.action", f"{r.get('action')!r} is not long|short|hold"))
         if status not in MAPPING_STATUSES:
-            out.append((HGRM_REWARD_REF, f"{where}.mapping_status", f"{status!r} is not one of {list(MAPPING_STATUSES)}"))
+            out.append(
+                (HGRM_REWARD_REF, f"{where}.mapping_status", f"{status!r} is not one of {list(MAPPING_STATUSES)}")
+            )
             continue
         if status != "mapped":
-            carried = [f for f in ("event_id", "expected_direction", "direction_gate", "event_type_gate",
-                                   *REWARD_NUMBER_FIELDS) if r.get(f) is not None]
+            carried = [
+                f
+                for f in ("event_id", "expected_direction", "direction_gate", "event_type_gate", *REWARD_NUMBER_FIELDS)
+                if r.get(f) is not None
+            ]
             if carried:
-                out.append((HGRM_REWARD_REF, where, f"{status} decision carries {carried}; rule: a decision that did "
-                                                    f"not map has no event, gate or reward"))
+                out.append(
+                    (
+                        HGRM_REWARD_REF,
+                        where,
+                        f"{status} decision carries {carried}; rule: a decision that did "
+                        f"not map has no event, gate or reward",
+                    )
+                )
             continue
         event = events.get(r.get("event_id"))
         if event is None:
-            out.append((HGRM_REWARD_REF, f"{where}.event_id",
-                        f"{r.get('event_id')!r} is not an event of {EVENT_CAR_REF}; rule: a reward refers to an "
-                        f"existing event"))
+            out.append(
+                (
+                    HGRM_REWARD_REF,
+                    f"{where}.event_id",
+                    f"{r.get('event_id')!r} is not an event of {EVENT_CAR_REF}; rule: a reward refers to an "
+                    f"existing event",
+                )
+            )
             continue
-        for field, theirs in (("event_ts", "event_ts"), ("symbol", "symbol"), ("event_type", "event_type"),
-                              ("expected_direction", "semantic_direction")):
+        for field, theirs in (
+            ("event_ts", "event_ts"),
+            ("symbol", "symbol"),
+            ("event_type", "event_type"),
+            ("expected_direction", "semantic_direction"),
+        ):
             if r.get(field) != event.get(theirs):
-                out.append((HGRM_REWARD_REF, f"{where}.{field}",
-                            f"{r.get(field)!r} but event {r.get('event_id')} says {event.get(theirs)!r}"))
+                out.append(
+                    (
+                        HGRM_REWARD_REF,
+                        f"{where}.{field}",
+                        f"{r.get(field)!r} but event {r.get('event_id')} says {event.get(theirs)!r}",
+                    )
+                )
         known = predicted_cars is not None and r.get("decision_index") in predicted_cars
         if r.get("action") != "hold" or cfg.profile == "lane_scaffold" or known:
             c_hat = predicted_cars.get(r.get("decision_index")) if known and predicted_cars is not None else None
-            gate = direction_gate(cfg.profile, r.get("action"), event.get("semantic_direction"), c_hat,
-                                  cfg.neutral_band)
+            gate = direction_gate(
+                cfg.profile, r.get("action"), event.get("semantic_direction"), c_hat, cfg.neutral_band
+            )
             if r.get("direction_gate") != gate:
-                out.append((HGRM_REWARD_REF, f"{where}.direction_gate",
-                            f"{r.get('direction_gate')!r} but action {r.get('action')!r} on a "
-                            f"{event.get('semantic_direction')!r} event gives {gate!r} ({cfg.profile})"))
+                out.append(
+                    (
+                        HGRM_REWARD_REF,
+                        f"{where}.direction_gate",
+                        f"{r.get('direction_gate')!r} but action {r.get('action')!r} on a "
+                        f"{event.get('semantic_direction')!r} event gives {gate!r} ({cfg.profile})",
+                    )
+                )
         type_gate = event_type_gate(cfg.profile, r.get("predicted_event_type"), event.get("event_type"))
         if r.get("event_type_gate") != type_gate:
-            out.append((HGRM_REWARD_REF, f"{where}.event_type_gate",
-                        f"{r.get('event_type_gate')!r} but predicted {r.get('predicted_event_type')!r} for a "
-                        f"{event.get('event_type')!r} event gives {type_gate!r} ({cfg.profile})"))
+            out.append(
+                (
+                    HGRM_REWARD_REF,
+                    f"{where}.event_type_gate",
+                    f"{r.get('event_type_gate')!r} but predicted {r.get('predicted_event_type')!r} for a "
+                    f"{event.get('event_type')!r} event gives {type_gate!r} ({cfg.profile})",
+                )
+            )
         final, unclipped = _dec(r.get("final_reward")), _dec(r.get("final_reward_unclipped"))
         if any(_dec(r.get(f)) is None for f in REWARD_NUMBER_FIELDS) or final is None or unclipped is None:
             out.append((HGRM_REWARD_REF, where, "a mapped reward needs every reward number as a decimal string"))
             continue
         clamped = max(-clip, min(clip, unclipped))
         if abs(final - clamped) > CAR_TOLERANCE:
-            out.append((HGRM_REWARD_REF, f"{where}.final_reward",
-                        f"{r.get('final_reward')} is not final_reward_unclipped {unclipped} clipped to +-{clip}"))
+            out.append(
+                (
+                    HGRM_REWARD_REF,
+                    f"{where}.final_reward",
+                    f"{r.get('final_reward')} is not final_reward_unclipped {unclipped} clipped to +-{clip}",
+                )
+            )
         if r.get("clipped") is not (clamped != unclipped):
-            out.append((HGRM_REWARD_REF, f"{where}.clipped", f"{r.get('clipped')!r} but the clip "
-                                                             f"{'changed' if clamped != unclipped else 'kept'} it"))
+            out.append(
+                (
+                    HGRM_REWARD_REF,
+                    f"{where}.clipped",
+                    f"{r.get('clipped')!r} but the clip {'changed' if clamped != unclipped else 'kept'} it",
+                )
+            )
     return out
 
 
@@ -309,63 +397,109 @@ def predicted_cars(mapping: pl.DataFrame | None) -> dict[int, float | None] | No
     return dict(zip(idx, cars, strict=True))
 
 
-def analysis_problems(out_dir: Path, event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
-                      cfg: HgrmConfig | None, labelled: pl.DataFrame | None, mapping: pl.DataFrame | None) -> Found:
+def analysis_problems(
+    out_dir: Path,
+    event_doc: Mapping[str, Any],
+    reward_doc: Mapping[str, Any],
+    cfg: HgrmConfig | None,
+    labelled: pl.DataFrame | None,
+    mapping: pl.DataFrame | None,
+) -> Found:
     found: Found = []
     records = [r for r in event_doc.get("records") or [] if isinstance(r, Mapping)]
     rewards = [r for r in reward_doc.get("rewards") or [] if isinstance(r, Mapping)]
     lab_rel, map_rel, exc_rel = "analysis/labelled_car.csv", "analysis/decision_mapping.csv", "analysis/exclusions.csv"
-    if labelled is not None and _need(labelled, lab_rel, ("event_id", "car", "direction", "strength",
-                                                          "excluded_reason", "event_type"), found):
+    if labelled is not None and _need(
+        labelled, lab_rel, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
+    ):
         inc = labelled.filter(pl.col("excluded_reason").is_null())
         ids = inc["event_id"].to_list()
         if ids != [r.get("event_id") for r in records]:
-            found.append((lab_rel, "event_id", f"its {len(ids)} included events are not the {len(records)} event "
-                                               f"records, in order"))
+            found.append(
+                (
+                    lab_rel,
+                    "event_id",
+                    f"its {len(ids)} included events are not the {len(records)} event records, in order",
+                )
+            )
         else:
             for i, (row, rec) in enumerate(zip(inc.iter_rows(named=True), records, strict=True)):
                 car, rec_car = _dec(row["car"]), _dec(rec.get("car"))
                 if car is None or rec_car is None or abs(car - rec_car) > CAR_TOLERANCE:
-                    found.append((EVENT_CAR_REF, f"records[{i}].car",
-                                  f"{rec.get('car')} but {lab_rel} says {row['car']} for event {row['event_id']}"))
-                if SEMANTIC_DIRECTION.get(row["direction"]) != rec.get("semantic_direction") or \
-                        row["strength"] != rec.get("strength_label") or row["event_type"] != rec.get("event_type"):
-                    found.append((EVENT_CAR_REF, f"records[{i}]",
-                                  f"labels or type differ from {lab_rel} for event {row['event_id']}"))
+                    found.append(
+                        (
+                            EVENT_CAR_REF,
+                            f"records[{i}].car",
+                            f"{rec.get('car')} but {lab_rel} says {row['car']} for event {row['event_id']}",
+                        )
+                    )
+                if (
+                    SEMANTIC_DIRECTION.get(row["direction"]) != rec.get("semantic_direction")
+                    or row["strength"] != rec.get("strength_label")
+                    or row["event_type"] != rec.get("event_type")
+                ):
+                    found.append(
+                        (
+                            EVENT_CAR_REF,
+                            f"records[{i}]",
+                            f"labels or type differ from {lab_rel} for event {row['event_id']}",
+                        )
+                    )
         excluded = read_csv_table(out_dir, exc_rel, found)
-        if excluded is not None and "event_id" in excluded.columns and excluded["event_id"].to_list() != \
-                labelled.filter(pl.col("excluded_reason").is_not_null())["event_id"].to_list():
+        if (
+            excluded is not None
+            and "event_id" in excluded.columns
+            and excluded["event_id"].to_list()
+            != labelled.filter(pl.col("excluded_reason").is_not_null())["event_id"].to_list()
+        ):
             found.append((exc_rel, "event_id", f"not the excluded events of {lab_rel}, in order"))
-    if mapping is not None and _need(mapping, map_rel, ("decision_index", "mapping_status", "action",
-                                                        "strategy_id", "event_id"), found):
+    if mapping is not None and _need(
+        mapping, map_rel, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
+    ):
         if mapping.height != len(rewards):
             found.append((map_rel, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
         else:
             for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):
-                same = (row["decision_index"] == str(rec.get("decision_index")) and row["action"] == rec.get("action")
-                        and row["strategy_id"] == rec.get("strategy_id")
-                        and row["mapping_status"] == rec.get("mapping_status")
-                        and row["event_id"] == rec.get("event_id"))
+                same = (
+                    row["decision_index"] == str(rec.get("decision_index"))
+                    and row["action"] == rec.get("action")
+                    and row["strategy_id"] == rec.get("strategy_id")
+                    and row["mapping_status"] == rec.get("mapping_status")
+                    and row["event_id"] == rec.get("event_id")
+                )
                 if not same:
-                    found.append((HGRM_REWARD_REF, f"rewards[{i}]", f"decision, strategy, action, event or mapping "
-                                                                    f"status differ from {map_rel} row {i + 1}"))
+                    found.append(
+                        (
+                            HGRM_REWARD_REF,
+                            f"rewards[{i}]",
+                            f"decision, strategy, action, event or mapping status differ from {map_rel} row {i + 1}",
+                        )
+                    )
                     break
     if cfg is not None and labelled is not None and mapping is not None and not found:
         found += _recomputed_reward_problems(rewards, cfg, labelled, mapping)
     return found
 
 
-def _recomputed_reward_problems(rewards: Sequence[Mapping[str, Any]], cfg: HgrmConfig, labelled: pl.DataFrame,
-                                mapping: pl.DataFrame) -> Found:
+def _recomputed_reward_problems(
+    rewards: Sequence[Mapping[str, Any]], cfg: HgrmConfig, labelled: pl.DataFrame, mapping: pl.DataFrame
+) -> Found:
     """Score the mapped decisions of ``decision_mapping.csv`` against ``labelled_car.csv`` under the
     recorded config with the reward module itself, and compare every gate and number."""
     decisions = mapping.filter(pl.col("mapping_status") == "mapped")
     casts = {"predicted_car": pl.Float64, "format_ok": pl.Boolean}
     try:
         decisions = decisions.with_columns(
-            [pl.col(c).cast(t) if t != pl.Boolean else pl.col(c).str.to_lowercase().replace_strict(
-                {"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
-             for c, t in casts.items() if c in decisions.columns])
+            [
+                pl.col(c).cast(t)
+                if t != pl.Boolean
+                else pl.col(c)
+                .str.to_lowercase()
+                .replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+                for c, t in casts.items()
+                if c in decisions.columns
+            ]
+        )
         labels = labelled.with_columns(pl.col("car").cast(pl.Float64))
         scored = score(decisions.drop("decision_index", "mapping_status"), labels, cfg)
     except (ValueError, pl.exceptions.PolarsError) as exc:
@@ -378,16 +512,25 @@ def _recomputed_reward_problems(rewards: Sequence[Mapping[str, Any]], cfg: HgrmC
     for rec, row in zip(mapped, scored.iter_rows(named=True), strict=True):
         where = f"rewards[{rec.get('decision_index')}]"
         if not row["mapped"]:
-            out.append((HGRM_REWARD_REF, where, f"mapped, but the reward module does not map it ({row['unmapped_reason']})"))
+            out.append(
+                (HGRM_REWARD_REF, where, f"mapped, but the reward module does not map it ({row['unmapped_reason']})")
+            )
             continue
         for field in ("direction_gate", "event_type_gate", "clipped"):
             if rec.get(field) != row[field]:
-                out.append((HGRM_REWARD_REF, f"{where}.{field}", f"recorded {rec.get(field)!r}, recomputed {row[field]!r}"))
+                out.append(
+                    (HGRM_REWARD_REF, f"{where}.{field}", f"recorded {rec.get(field)!r}, recomputed {row[field]!r}")
+                )
         for field in REWARD_NUMBER_FIELDS:
             got = _dec(rec.get(field))
             if got is None or abs(got - Decimal(repr(float(row[field])))) > REWARD_TOLERANCE:
-                out.append((HGRM_REWARD_REF, f"{where}.{field}",
-                            f"recorded {rec.get(field)!r}, recomputed {decimal_str(row[field])!r}"))
+                out.append(
+                    (
+                        HGRM_REWARD_REF,
+                        f"{where}.{field}",
+                        f"recorded {rec.get(field)!r}, recomputed {decimal_str(row[field])!r}",
+                    )
+                )
         if len(out) >= 20:
             out.append((HGRM_REWARD_REF, "rewards", "more recomputation mismatches not listed"))
             break
@@ -408,15 +551,32 @@ def dataset_problems(manifest: Mapping[str, Any]) -> Found:
     elif dataset.get("snapshot_hash"):
         expected = H(dict(sorted((t, v.get("content_hash")) for t, v in tables.items())))
         if dataset.get("snapshot_hash") != expected:
-            out.append((RUN_MANIFEST_REF, "dataset.snapshot_hash",
-                        f"is {dataset.get('snapshot_hash')!r} but H of its tables' content hashes is {expected!r}"))
-    ref = (f"{dataset.get('name')}@{dataset.get('version')}#{dataset.get('snapshot_hash')}"
-           if dataset.get("snapshot_hash") else "")
+            out.append(
+                (
+                    RUN_MANIFEST_REF,
+                    "dataset.snapshot_hash",
+                    f"is {dataset.get('snapshot_hash')!r} but H of its tables' content hashes is {expected!r}",
+                )
+            )
+    ref = (
+        f"{dataset.get('name')}@{dataset.get('version')}#{dataset.get('snapshot_hash')}"
+        if dataset.get("snapshot_hash")
+        else ""
+    )
     if dataset.get("snapshot_ref") != ref:
         out.append((RUN_MANIFEST_REF, "dataset.snapshot_ref", f"is {dataset.get('snapshot_ref')!r}, expected {ref!r}"))
     source = dataset.get("source")
-    if isinstance(source, str) and BUNDLED_GENERATOR.search(source) and dataset.get("provenance") != "synthetic_generated":
-        out.append((RUN_MANIFEST_REF, "dataset.provenance",
-                    f"{dataset.get('provenance')!r} but the dataset's source {source!r} names the bundled generator; "
-                    f"rule: generated data is synthetic_generated"))
+    if (
+        isinstance(source, str)
+        and BUNDLED_GENERATOR.search(source)
+        and dataset.get("provenance") != "synthetic_generated"
+    ):
+        out.append(
+            (
+                RUN_MANIFEST_REF,
+                "dataset.provenance",
+                f"{dataset.get('provenance')!r} but the dataset's source {source!r} names the bundled generator; "
+                f"rule: generated data is synthetic_generated",
+            )
+        )
     return out

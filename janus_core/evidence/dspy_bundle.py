@@ -132,8 +132,9 @@ class DspyRunRecord(BaseModel):
         return self.model_dump(mode="json", exclude={"program"} if self.program is None else None)
 
 
-def janus_metrics(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
-                  latency: DecisionLatency) -> dict[str, Any]:
+def janus_metrics(
+    event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any], latency: DecisionLatency
+) -> dict[str, Any]:
     """The ``janus_*`` keys of the metric bundles (module docstring)."""
     return {
         "janus_event_car_manifest_hash": event_doc["manifest_hash"],
@@ -152,8 +153,9 @@ def format_ok_of(mapped: pl.DataFrame) -> list[bool] | None:
     return None if "format_ok" not in mapped.columns else [v is True for v in mapped["format_ok"].to_list()]
 
 
-def decision_rates(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
-                   format_ok: Sequence[bool] | None) -> dict[str, float]:
+def decision_rates(
+    event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], format_ok: Sequence[bool] | None
+) -> dict[str, float]:
     """The observed rates under the lane's keys, each only when defined (module docstring)."""
     strength = {r["event_id"]: r["strength_label"] for r in event_doc["records"]}
     out: dict[str, float] = {}
@@ -168,81 +170,161 @@ def decision_rates(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
     return out
 
 
-def compile_result_for(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
-                       format_ok: Sequence[bool] | None, *, decisions_ref: str, seed: str,
-                       latency: DecisionLatency, created_at: datetime | str,
-                       program: DspyProgramRecord | None = None) -> DspyCompileResult:
+def compile_result_for(
+    event_doc: Mapping[str, Any],
+    reward_doc: Mapping[str, Any],
+    evidence: Mapping[str, Any],
+    format_ok: Sequence[bool] | None,
+    *,
+    decisions_ref: str,
+    seed: str,
+    latency: DecisionLatency,
+    created_at: datetime | str,
+    program: DspyProgramRecord | None = None,
+) -> DspyCompileResult:
     """The compile result of an export (module docstring); ``program`` is the compile record of
     a compiled DSPy program, whose seed it uses (``seed`` is then ignored)."""
-    bundle: dict[str, Any] = {**janus_metrics(event_doc, reward_doc, evidence, latency),
-                              **decision_rates(event_doc, reward_doc, format_ok)}
+    bundle: dict[str, Any] = {
+        **janus_metrics(event_doc, reward_doc, evidence, latency),
+        **decision_rates(event_doc, reward_doc, format_ok),
+    }
     if latency.measured:
         bundle["latencyP95Ms"] = latency.whole_ms()
     if program is not None:
         bundle["janus_dspy_compile"] = program.bundle_entry()
         return compile_result_from_hashes(
-            program_name=program.program_name, signature_versions=program.signature_versions,
-            optimizer=program.optimizer, dataset_hash=program.dataset_hash,
-            compiled_prompt_hash=H(program.compiled_prompt), compiled_artifact_uri=decisions_ref, seed=program.seed,
-            metric_bundle=bundle, created_at=created_at)
+            program_name=program.program_name,
+            signature_versions=program.signature_versions,
+            optimizer=program.optimizer,
+            dataset_hash=program.dataset_hash,
+            compiled_prompt_hash=H(program.compiled_prompt),
+            compiled_artifact_uri=decisions_ref,
+            seed=program.seed,
+            metric_bundle=bundle,
+            created_at=created_at,
+        )
     candidate_id = reward_doc["candidate_id"]
     return build_compile_result(
-        program_name=candidate_id, signature_versions=PROGRAM_SIGNATURES, optimizer=OPTIMIZER,
-        dataset=event_doc["records"], compiled_prompt={"candidate_id": candidate_id, "decisions": decisions_ref},
-        compiled_artifact_uri=decisions_ref, seed=seed, metric_bundle=bundle, created_at=created_at)
+        program_name=candidate_id,
+        signature_versions=PROGRAM_SIGNATURES,
+        optimizer=OPTIMIZER,
+        dataset=event_doc["records"],
+        compiled_prompt={"candidate_id": candidate_id, "decisions": decisions_ref},
+        compiled_artifact_uri=decisions_ref,
+        seed=seed,
+        metric_bundle=bundle,
+        created_at=created_at,
+    )
 
 
-def compile_result_from_hashes(*, program_name: str, signature_versions: Mapping[str, str], optimizer: str,
-                               dataset_hash: str, compiled_prompt_hash: str, compiled_artifact_uri: str, seed: str,
-                               metric_bundle: Mapping[str, Any], created_at: datetime | str) -> DspyCompileResult:
+def compile_result_from_hashes(
+    *,
+    program_name: str,
+    signature_versions: Mapping[str, str],
+    optimizer: str,
+    dataset_hash: str,
+    compiled_prompt_hash: str,
+    compiled_artifact_uri: str,
+    seed: str,
+    metric_bundle: Mapping[str, Any],
+    created_at: datetime | str,
+) -> DspyCompileResult:
     """``dspy_contract.build_compile_result`` for a dataset and a compiled prompt given by their
     hashes (the compile ran where the dataset was; the export has its hash): the same chain,
     ``reproducibilityHash`` then ``artifactHash`` over the metric bundle as the lane parses it."""
     c = DspyCompileResult(
-        program_name=program_name, signature_versions=dict(signature_versions), optimizer=optimizer,
-        dataset_hash=dataset_hash, metric_bundle=as_parsed(dict(metric_bundle)),
-        compiled_prompt_hash=compiled_prompt_hash, compiled_artifact_uri=compiled_artifact_uri,
-        artifact_hash="0" * 64, reproducibility_hash="0" * 64, created_at=created_at)
+        program_name=program_name,
+        signature_versions=dict(signature_versions),
+        optimizer=optimizer,
+        dataset_hash=dataset_hash,
+        metric_bundle=as_parsed(dict(metric_bundle)),
+        compiled_prompt_hash=compiled_prompt_hash,
+        compiled_artifact_uri=compiled_artifact_uri,
+        artifact_hash="0" * 64,
+        reproducibility_hash="0" * 64,
+        created_at=created_at,
+    )
     c = c.model_copy(update={"reproducibility_hash": reproducibility_hash(c, seed)})
     return c.model_copy(update={"artifact_hash": artifact_hash(c)})
 
 
-def eval_report_for(compile_result: DspyCompileResult, policy: DspyMetricsPolicy,
-                    created_at: datetime | str) -> DspyEvalReport:
+def eval_report_for(
+    compile_result: DspyCompileResult, policy: DspyMetricsPolicy, created_at: datetime | str
+) -> DspyEvalReport:
     """The eval report of ``compile_result`` under ``policy`` (module docstring)."""
     outcome = evaluate_metrics(compile_result, policy)
-    bundle = {**{k: v for k, v in compile_result.metric_bundle.items() if k.startswith("janus_")},
-              **outcome.bundle, "janus_metrics_policy": policy.to_json(),
-              "janus_metrics_policy_hash": policy.policy_hash()}
+    bundle = {
+        **{k: v for k, v in compile_result.metric_bundle.items() if k.startswith("janus_")},
+        **outcome.bundle,
+        "janus_metrics_policy": policy.to_json(),
+        "janus_metrics_policy_hash": policy.policy_hash(),
+    }
     return build_eval_report(
-        compile_result=compile_result, schema_valid_rate=outcome.schema_valid_rate,
-        veto_alignment_rate=outcome.veto_alignment_rate, false_veto_rate=outcome.false_veto_rate,
-        latency_p95_ms=outcome.latency_p95_ms, gate_compatibility=outcome.gate_compatibility,
-        promotion_recommendation=outcome.promotion_recommendation, metric_bundle=bundle, created_at=created_at)
+        compile_result=compile_result,
+        schema_valid_rate=outcome.schema_valid_rate,
+        veto_alignment_rate=outcome.veto_alignment_rate,
+        false_veto_rate=outcome.false_veto_rate,
+        latency_p95_ms=outcome.latency_p95_ms,
+        gate_compatibility=outcome.gate_compatibility,
+        promotion_recommendation=outcome.promotion_recommendation,
+        metric_bundle=bundle,
+        created_at=created_at,
+    )
 
 
-def promotion_record_for(eval_report: DspyEvalReport, policy: DspyMetricsPolicy,
-                         created_at: datetime | str) -> DspyPromotionRecord:
+def promotion_record_for(
+    eval_report: DspyEvalReport, policy: DspyMetricsPolicy, created_at: datetime | str
+) -> DspyPromotionRecord:
     """The workbench's promotion record: the policy's target, never approved."""
-    return build_promotion_record(eval_report=eval_report, promotion_target=policy.promotion_target, approved=False,
-                                  approval_token_ref=None, promoted_by=PROMOTED_BY, created_at=created_at)
+    return build_promotion_record(
+        eval_report=eval_report,
+        promotion_target=policy.promotion_target,
+        approved=False,
+        approval_token_ref=None,
+        promoted_by=PROMOTED_BY,
+        created_at=created_at,
+    )
 
 
-def run_record(seed: str, latency: DecisionLatency, policy: DspyMetricsPolicy,
-               program: DspyProgramRecord | None = None) -> DspyRunRecord:
+def run_record(
+    seed: str, latency: DecisionLatency, policy: DspyMetricsPolicy, program: DspyProgramRecord | None = None
+) -> DspyRunRecord:
     """The run manifest's ``dspy`` section (the seed is the compile record's when there is one)."""
-    return DspyRunRecord(seed=program.seed if program is not None else seed, decision_latency=latency,
-                         metrics_policy=policy, metrics_policy_hash=policy.policy_hash(), program=program)
+    return DspyRunRecord(
+        seed=program.seed if program is not None else seed,
+        decision_latency=latency,
+        metrics_policy=policy,
+        metrics_policy_hash=policy.policy_hash(),
+        program=program,
+    )
 
 
-def export_bundle(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], evidence: Mapping[str, Any],
-                  mapped: pl.DataFrame, *, decisions_ref: str, seed: str, latency: DecisionLatency,
-                  policy: DspyMetricsPolicy, created_at: datetime | str,
-                  program: DspyProgramRecord | None = None) -> DspyArtifactBundle:
+def export_bundle(
+    event_doc: Mapping[str, Any],
+    reward_doc: Mapping[str, Any],
+    evidence: Mapping[str, Any],
+    mapped: pl.DataFrame,
+    *,
+    decisions_ref: str,
+    seed: str,
+    latency: DecisionLatency,
+    policy: DspyMetricsPolicy,
+    created_at: datetime | str,
+    program: DspyProgramRecord | None = None,
+) -> DspyArtifactBundle:
     """The bundle of an export: compile result, eval report, promotion record and their hashes
     (``program``: the compile record of the decisions' DSPy program, if they have one)."""
-    compiled = compile_result_for(event_doc, reward_doc, evidence, format_ok_of(mapped), decisions_ref=decisions_ref,
-                                  seed=seed, latency=latency, created_at=created_at, program=program)
+    compiled = compile_result_for(
+        event_doc,
+        reward_doc,
+        evidence,
+        format_ok_of(mapped),
+        decisions_ref=decisions_ref,
+        seed=seed,
+        latency=latency,
+        created_at=created_at,
+        program=program,
+    )
     report = eval_report_for(compiled, policy, created_at)
     return build_bundle(compiled, report, promotion_record_for(report, policy, created_at))
 
@@ -250,8 +332,11 @@ def export_bundle(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], e
 def bundle_files(bundle: DspyArtifactBundle) -> dict[str, bytes]:
     """The bundle's files in the lane's canonical bytes, keyed by path relative to the output folder
     (no promotion record file for a bundle without one, as the lane writes it)."""
-    files = {COMPILE_REF: bundle.compile_result.file_bytes(), EVAL_REF: bundle.eval_report.file_bytes(),
-             BUNDLE_REF: bundle.file_bytes()}
+    files = {
+        COMPILE_REF: bundle.compile_result.file_bytes(),
+        EVAL_REF: bundle.eval_report.file_bytes(),
+        BUNDLE_REF: bundle.file_bytes(),
+    }
     if bundle.promotion_record is not None:
         files[PROMOTION_REF] = bundle.promotion_record.file_bytes()
     return files
@@ -269,16 +354,23 @@ def _short(value: Any) -> str:
 
 
 def _validation_problems(ref: str, exc: ValidationError, prefix: str = "") -> list[Problem]:
-    return [(ref, prefix + (".".join(str(p) for p in err["loc"]) or "file"),
-             f"{err['msg']} (found {_short(err.get('input'))})") for err in exc.errors()]
+    return [
+        (
+            ref,
+            prefix + (".".join(str(p) for p in err["loc"]) or "file"),
+            f"{err['msg']} (found {_short(err.get('input'))})",
+        )
+        for err in exc.errors()
+    ]
 
 
 def _alias(model: type[BaseModel], field: str) -> str:
     return model.model_fields[field].alias or field
 
 
-def _compare_models(ref: str, recorded: BaseModel, expected: BaseModel, skip: tuple[str, ...],
-                    problems: list[Problem], what: str) -> None:
+def _compare_models(
+    ref: str, recorded: BaseModel, expected: BaseModel, skip: tuple[str, ...], problems: list[Problem], what: str
+) -> None:
     """Name every field (metric bundle: every key) where ``recorded`` differs from ``expected``."""
     for field in type(recorded).model_fields:
         if field in skip:
@@ -288,8 +380,9 @@ def _compare_models(ref: str, recorded: BaseModel, expected: BaseModel, skip: tu
         if field == "metric_bundle":
             for key in sorted(set(a) | set(b)):
                 if a.get(key) != b.get(key):
-                    problems.append((ref, f"{name}.{key}",
-                                     f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}"))
+                    problems.append(
+                        (ref, f"{name}.{key}", f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}")
+                    )
         elif a != b:
             problems.append((ref, name, f"recorded {_short(a)}, {what} {_short(b)}"))
 
@@ -310,15 +403,24 @@ def _format_ok_from_csv(path: Path) -> tuple[list[bool] | None, str | None]:
     return [v == "true" for v in values], None
 
 
-def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mapping[str, Any] | None,
-                    reward_doc: Mapping[str, Any] | None, evidence: Mapping[str, Any] | None) -> list[Problem]:
+def bundle_problems(
+    out_dir: Path,
+    manifest: Mapping[str, Any],
+    event_doc: Mapping[str, Any] | None,
+    reward_doc: Mapping[str, Any] | None,
+    evidence: Mapping[str, Any] | None,
+) -> list[Problem]:
     """Every way the bundle in ``out_dir`` breaks the contract, as ``(file, location, rule)``;
     empty when it conforms (module docstring). ``manifest`` is the parsed run manifest; the three
     gate documents, when given, are the source the compile result is rebuilt from."""
     problems: list[Problem] = []
     parsed: dict[str, Any] = {}
-    for ref, model in ((COMPILE_REF, DspyCompileResult), (EVAL_REF, DspyEvalReport),
-                       (PROMOTION_REF, DspyPromotionRecord), (BUNDLE_REF, DspyArtifactBundle)):
+    for ref, model in (
+        (COMPILE_REF, DspyCompileResult),
+        (EVAL_REF, DspyEvalReport),
+        (PROMOTION_REF, DspyPromotionRecord),
+        (BUNDLE_REF, DspyArtifactBundle),
+    ):
         path = out_dir / ref
         if not path.is_file():
             problems.append((ref, "file", "missing"))
@@ -334,8 +436,14 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
             problems += _validation_problems(ref, exc)
             continue
         if parsed[ref].file_bytes() != data:
-            problems.append((ref, "bytes", "not the lane's canonical form of the parsed values: json.dumps("
-                                           "sort_keys=True, separators=(',', ':'), ensure_ascii=True) + newline"))
+            problems.append(
+                (
+                    ref,
+                    "bytes",
+                    "not the lane's canonical form of the parsed values: json.dumps("
+                    "sort_keys=True, separators=(',', ':'), ensure_ascii=True) + newline",
+                )
+            )
     run: DspyRunRecord | None = None
     if MANIFEST_KEY not in manifest:
         problems.append((RUN_MANIFEST_REF, MANIFEST_KEY, "missing: the seed and metrics policy of the DSPy bundle"))
@@ -345,11 +453,21 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
         except ValidationError as exc:
             problems += _validation_problems(RUN_MANIFEST_REF, exc, f"{MANIFEST_KEY}.")
     if run is not None and run.metrics_policy_hash != run.metrics_policy.policy_hash():
-        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.metrics_policy_hash",
-                         f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}"))
+        problems.append(
+            (
+                RUN_MANIFEST_REF,
+                f"{MANIFEST_KEY}.metrics_policy_hash",
+                f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}",
+            )
+        )
     if run is not None and run.program is not None and run.seed != run.program.seed:
-        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.seed",
-                         f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}"))
+        problems.append(
+            (
+                RUN_MANIFEST_REF,
+                f"{MANIFEST_KEY}.seed",
+                f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}",
+            )
+        )
     if len(parsed) < len(DSPY_REFS):
         return problems
     c: DspyCompileResult = parsed[COMPILE_REF]
@@ -359,8 +477,12 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
 
     # every recorded hash, recomputed from the parsed values
     hashes: list[tuple[str, str, str, str | None]] = [
-        (COMPILE_REF, "reproducibilityHash", c.reproducibility_hash,
-         reproducibility_hash(c, run.seed) if run is not None else None),
+        (
+            COMPILE_REF,
+            "reproducibilityHash",
+            c.reproducibility_hash,
+            reproducibility_hash(c, run.seed) if run is not None else None,
+        ),
         (COMPILE_REF, "artifactHash", c.artifact_hash, artifact_hash(c)),
         (EVAL_REF, "evalHash", r.eval_hash, eval_hash(r)),
         (EVAL_REF, "artifactHash", r.artifact_hash, c.artifact_hash),
@@ -374,12 +496,20 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
             problems.append((ref, where, f"recorded {recorded}, recomputed {expected} from the parsed values"))
     for key, expected in sorted(bundle_artifact_hashes(c, r, p).items()):
         if b.artifact_hashes.get(key) != expected:
-            problems.append((BUNDLE_REF, f"artifactHashes.{key}",
-                             f"recorded {b.artifact_hashes.get(key)}, recomputed {expected} from the files"))
+            problems.append(
+                (
+                    BUNDLE_REF,
+                    f"artifactHashes.{key}",
+                    f"recorded {b.artifact_hashes.get(key)}, recomputed {expected} from the files",
+                )
+            )
     for key in sorted(set(b.artifact_hashes) - {"compile_result", "eval_report", "promotion_record"}):
         problems.append((BUNDLE_REF, f"artifactHashes.{key}", "not one of the bundle's files"))
-    for where, embedded, file_model in (("compileResult", b.compile_result, c), ("evalReport", b.eval_report, r),
-                                        ("promotionRecord", b.promotion_record, p)):
+    for where, embedded, file_model in (
+        ("compileResult", b.compile_result, c),
+        ("evalReport", b.eval_report, r),
+        ("promotionRecord", b.promotion_record, p),
+    ):
         if embedded != file_model:
             problems.append((BUNDLE_REF, where, "differs from the file it bundles"))
 
@@ -391,10 +521,17 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
             problems.append((DECISION_MAPPING_REF, "format_ok", f"cannot rebuild schemaValidRate: {why}"))
         else:
             try:
-                expected_c = compile_result_for(event_doc, reward_doc, evidence, format_ok,
-                                                decisions_ref=str(manifest.get("decisions_ref")), seed=run.seed,
-                                                latency=run.decision_latency, created_at=c.created_at,
-                                                program=run.program)
+                expected_c = compile_result_for(
+                    event_doc,
+                    reward_doc,
+                    evidence,
+                    format_ok,
+                    decisions_ref=str(manifest.get("decisions_ref")),
+                    seed=run.seed,
+                    latency=run.decision_latency,
+                    created_at=c.created_at,
+                    program=run.program,
+                )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
             else:
@@ -402,9 +539,13 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
         summary = reward_doc.get("summary")
         decisions = summary.get("reward_count") if isinstance(summary, dict) else None
         if run.decision_latency.measured and run.decision_latency.samples != decisions:
-            problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples",
-                             f"{run.decision_latency.samples} timed decisions, but the reward file has "
-                             f"{decisions!r} decisions"))
+            problems.append(
+                (
+                    RUN_MANIFEST_REF,
+                    f"{MANIFEST_KEY}.decision_latency.samples",
+                    f"{run.decision_latency.samples} timed decisions, but the reward file has {decisions!r} decisions",
+                )
+            )
     if run is not None:
         expected_r = eval_report_for(c, run.metrics_policy, r.created_at)
         _compare_models(EVAL_REF, r, expected_r, hash_fields, problems, "re-evaluated under the recorded policy")
@@ -413,8 +554,14 @@ def bundle_problems(out_dir: Path, manifest: Mapping[str, Any], event_doc: Mappi
     generated = _utc(manifest.get("generated_at"))
     for ref, model in ((COMPILE_REF, c), (EVAL_REF, r), (PROMOTION_REF, p)):
         if model.created_at != generated:
-            problems.append((ref, "createdAt", f"recorded {model.file_object()['createdAt']!r}, the run's "
-                                               f"generated_at is {manifest.get('generated_at')!r}"))
+            problems.append(
+                (
+                    ref,
+                    "createdAt",
+                    f"recorded {model.file_object()['createdAt']!r}, the run's "
+                    f"generated_at is {manifest.get('generated_at')!r}",
+                )
+            )
     return problems
 
 

@@ -109,8 +109,9 @@ JsonObject = Annotated[dict[str, Any], Strict()]
 def canonical_bytes(obj: Any) -> bytes:
     """The lane's file form: ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
     ensure_ascii=True) + "\\n"`` as UTF-8."""
-    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-            + "\n").encode("utf-8")
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False) + "\n").encode(
+        "utf-8"
+    )
 
 
 def as_parsed(obj: Any) -> Any:
@@ -198,34 +199,65 @@ class DspyArtifactBundle(_ContractModel):
 def reproducibility_hash(c: DspyCompileResult, seed: str) -> str:
     """``H({program_name, signature_versions, optimizer, dataset_hash, compiled_prompt_hash, seed,
     metric_bundle})``."""
-    return H({"program_name": c.program_name, "signature_versions": dict(c.signature_versions),
-              "optimizer": c.optimizer, "dataset_hash": c.dataset_hash,
-              "compiled_prompt_hash": c.compiled_prompt_hash, "seed": seed, "metric_bundle": dict(c.metric_bundle)})
+    return H(
+        {
+            "program_name": c.program_name,
+            "signature_versions": dict(c.signature_versions),
+            "optimizer": c.optimizer,
+            "dataset_hash": c.dataset_hash,
+            "compiled_prompt_hash": c.compiled_prompt_hash,
+            "seed": seed,
+            "metric_bundle": dict(c.metric_bundle),
+        }
+    )
 
 
 def artifact_hash(c: DspyCompileResult) -> str:
     """``H({program_name, signature_versions, optimizer, dataset_hash, compiled_prompt_hash,
     compiled_artifact_uri, reproducibility_hash})`` with the recorded reproducibility hash (as the
     lane's evaluator recomputes it)."""
-    return H({"program_name": c.program_name, "signature_versions": dict(c.signature_versions),
-              "optimizer": c.optimizer, "dataset_hash": c.dataset_hash,
-              "compiled_prompt_hash": c.compiled_prompt_hash, "compiled_artifact_uri": c.compiled_artifact_uri,
-              "reproducibility_hash": c.reproducibility_hash})
+    return H(
+        {
+            "program_name": c.program_name,
+            "signature_versions": dict(c.signature_versions),
+            "optimizer": c.optimizer,
+            "dataset_hash": c.dataset_hash,
+            "compiled_prompt_hash": c.compiled_prompt_hash,
+            "compiled_artifact_uri": c.compiled_artifact_uri,
+            "reproducibility_hash": c.reproducibility_hash,
+        }
+    )
 
 
 def eval_hash(r: DspyEvalReport) -> str:
     """``H({artifact_hash, schema_valid_rate, veto_alignment_rate, false_veto_rate, latency_p95_ms,
     gate_compatibility, promotion_recommendation, metric_bundle})``."""
-    return H({"artifact_hash": r.artifact_hash, "schema_valid_rate": r.schema_valid_rate,
-              "veto_alignment_rate": r.veto_alignment_rate, "false_veto_rate": r.false_veto_rate,
-              "latency_p95_ms": r.latency_p95_ms, "gate_compatibility": r.gate_compatibility,
-              "promotion_recommendation": r.promotion_recommendation, "metric_bundle": dict(r.metric_bundle)})
+    return H(
+        {
+            "artifact_hash": r.artifact_hash,
+            "schema_valid_rate": r.schema_valid_rate,
+            "veto_alignment_rate": r.veto_alignment_rate,
+            "false_veto_rate": r.false_veto_rate,
+            "latency_p95_ms": r.latency_p95_ms,
+            "gate_compatibility": r.gate_compatibility,
+            "promotion_recommendation": r.promotion_recommendation,
+            "metric_bundle": dict(r.metric_bundle),
+        }
+    )
 
 
 def promotion_hash(p: DspyPromotionRecord) -> str:
     """``H({artifact_hash, eval_hash, promotion_target, approved, approval_token_ref, promoted_by})``."""
-    return H({"artifact_hash": p.artifact_hash, "eval_hash": p.eval_hash, "promotion_target": p.promotion_target,
-              "approved": p.approved, "approval_token_ref": p.approval_token_ref, "promoted_by": p.promoted_by})
+    return H(
+        {
+            "artifact_hash": p.artifact_hash,
+            "eval_hash": p.eval_hash,
+            "promotion_target": p.promotion_target,
+            "approved": p.approved,
+            "approval_token_ref": p.approval_token_ref,
+            "promoted_by": p.promoted_by,
+        }
+    )
 
 
 def bundle_artifact_hashes(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromotionRecord | None) -> dict[str, str]:
@@ -239,56 +271,104 @@ def bundle_artifact_hashes(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromo
 # --------------------------------------------------------------------------------------------------
 # Builders (the lane's build_* functions)
 # --------------------------------------------------------------------------------------------------
-def build_compile_result(*, program_name: str, signature_versions: Mapping[str, str], optimizer: str,
-                         dataset: Any, compiled_prompt: Any, compiled_artifact_uri: str, seed: str,
-                         metric_bundle: Mapping[str, Any], created_at: datetime | str) -> DspyCompileResult:
+def build_compile_result(
+    *,
+    program_name: str,
+    signature_versions: Mapping[str, str],
+    optimizer: str,
+    dataset: Any,
+    compiled_prompt: Any,
+    compiled_artifact_uri: str,
+    seed: str,
+    metric_bundle: Mapping[str, Any],
+    created_at: datetime | str,
+) -> DspyCompileResult:
     """A compile result with ``dataset_hash = H(dataset)``, ``compiled_prompt_hash =
     H(compiled_prompt)`` and its two hashes over the metric bundle as the lane parses it."""
     c = DspyCompileResult(
-        program_name=program_name, signature_versions=dict(signature_versions), optimizer=optimizer,
-        dataset_hash=H(as_parsed(dataset)), metric_bundle=as_parsed(dict(metric_bundle)),
-        compiled_prompt_hash=H(as_parsed(compiled_prompt)), compiled_artifact_uri=compiled_artifact_uri,
-        artifact_hash="0" * 64, reproducibility_hash="0" * 64, created_at=created_at)
+        program_name=program_name,
+        signature_versions=dict(signature_versions),
+        optimizer=optimizer,
+        dataset_hash=H(as_parsed(dataset)),
+        metric_bundle=as_parsed(dict(metric_bundle)),
+        compiled_prompt_hash=H(as_parsed(compiled_prompt)),
+        compiled_artifact_uri=compiled_artifact_uri,
+        artifact_hash="0" * 64,
+        reproducibility_hash="0" * 64,
+        created_at=created_at,
+    )
     c = c.model_copy(update={"reproducibility_hash": reproducibility_hash(c, seed)})
     return c.model_copy(update={"artifact_hash": artifact_hash(c)})
 
 
-def build_eval_report(*, compile_result: DspyCompileResult, schema_valid_rate: float, veto_alignment_rate: float,
-                      false_veto_rate: float, latency_p95_ms: int, gate_compatibility: str,
-                      promotion_recommendation: str, metric_bundle: Mapping[str, Any],
-                      created_at: datetime | str) -> DspyEvalReport:
+def build_eval_report(
+    *,
+    compile_result: DspyCompileResult,
+    schema_valid_rate: float,
+    veto_alignment_rate: float,
+    false_veto_rate: float,
+    latency_p95_ms: int,
+    gate_compatibility: str,
+    promotion_recommendation: str,
+    metric_bundle: Mapping[str, Any],
+    created_at: datetime | str,
+) -> DspyEvalReport:
     """An eval report for ``compile_result`` with its ``eval_hash`` over the validated values."""
     r = DspyEvalReport(
-        artifact_hash=compile_result.artifact_hash, schema_valid_rate=schema_valid_rate,
-        veto_alignment_rate=veto_alignment_rate, false_veto_rate=false_veto_rate, latency_p95_ms=latency_p95_ms,
-        gate_compatibility=gate_compatibility, promotion_recommendation=promotion_recommendation,
-        metric_bundle=as_parsed(dict(metric_bundle)), eval_hash="0" * 64, created_at=created_at)
+        artifact_hash=compile_result.artifact_hash,
+        schema_valid_rate=schema_valid_rate,
+        veto_alignment_rate=veto_alignment_rate,
+        false_veto_rate=false_veto_rate,
+        latency_p95_ms=latency_p95_ms,
+        gate_compatibility=gate_compatibility,
+        promotion_recommendation=promotion_recommendation,
+        metric_bundle=as_parsed(dict(metric_bundle)),
+        eval_hash="0" * 64,
+        created_at=created_at,
+    )
     return r.model_copy(update={"eval_hash": eval_hash(r)})
 
 
-def build_promotion_record(*, eval_report: DspyEvalReport, promotion_target: str, approved: bool,
-                           approval_token_ref: str | None, promoted_by: str | None,
-                           created_at: datetime | str) -> DspyPromotionRecord:
+def build_promotion_record(
+    *,
+    eval_report: DspyEvalReport,
+    promotion_target: str,
+    approved: bool,
+    approval_token_ref: str | None,
+    promoted_by: str | None,
+    created_at: datetime | str,
+) -> DspyPromotionRecord:
     """A promotion record for ``eval_report`` with its ``promotion_hash``."""
     p = DspyPromotionRecord(
-        artifact_hash=eval_report.artifact_hash, eval_hash=eval_report.eval_hash, promotion_target=promotion_target,
-        approved=approved, approval_token_ref=approval_token_ref, promoted_by=promoted_by,
-        promotion_hash="0" * 64, created_at=created_at)
+        artifact_hash=eval_report.artifact_hash,
+        eval_hash=eval_report.eval_hash,
+        promotion_target=promotion_target,
+        approved=approved,
+        approval_token_ref=approval_token_ref,
+        promoted_by=promoted_by,
+        promotion_hash="0" * 64,
+        created_at=created_at,
+    )
     return p.model_copy(update={"promotion_hash": promotion_hash(p)})
 
 
 def build_bundle(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromotionRecord | None) -> DspyArtifactBundle:
     """``dspy-bundle.json``: the three files, ``artifactHashes`` and ``manifestHash = H(artifactHashes)``."""
     hashes = bundle_artifact_hashes(c, r, p)
-    return DspyArtifactBundle(compile_result=c, eval_report=r, promotion_record=p, artifact_hashes=hashes,
-                              manifest_hash=H(hashes))
+    return DspyArtifactBundle(
+        compile_result=c, eval_report=r, promotion_record=p, artifact_hashes=hashes, manifest_hash=H(hashes)
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # The metrics policy and the lane's evaluator
 # --------------------------------------------------------------------------------------------------
-REPRODUCIBILITY_KEYS: tuple[str, ...] = ("dataset_hash", "compiled_prompt_hash", "artifact_hash",
-                                         "reproducibility_hash")
+REPRODUCIBILITY_KEYS: tuple[str, ...] = (
+    "dataset_hash",
+    "compiled_prompt_hash",
+    "artifact_hash",
+    "reproducibility_hash",
+)
 
 
 class DspyMetricsPolicy(BaseModel):
@@ -300,30 +380,55 @@ class DspyMetricsPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["torghut.dspy.metrics.v1"] = METRICS_POLICY_SCHEMA
-    schema_valid_rate_min: float | None = Field(0.995, ge=0.0, le=1.0, description=(
-        "Minimum share of decisions whose output parsed in the structured format (lane: 0.995)."))
-    veto_alignment_rate_min: float | None = Field(None, ge=0.0, le=1.0, description=(
-        "Minimum veto-alignment rate; when None, baseline + veto_alignment_rate_min_delta (lane: unset)."))
-    veto_alignment_rate_min_delta: float | None = Field(0.02, description=(
-        "Required gain of the veto-alignment rate over the baseline (lane: 0.02)."))
-    baseline_veto_alignment_rate: float | None = Field(None, ge=0.0, le=1.0, description=(
-        "Baseline the delta is added to; None counts as 0 (lane: unset)."))
-    false_veto_rate_max: float | None = Field(0.03, ge=0.0, le=1.0, description=(
-        "Maximum share of mapped decisions that hold (veto) a strong event (lane: 0.03)."))
-    fallback_rate_max: float | None = Field(None, ge=0.0, le=1.0, description=(
-        "Maximum fallback rate; None uses false_veto_rate_max (lane: unset)."))
-    latency_p95_ms_max: int | None = Field(1800, ge=0, description=(
-        "Maximum p95 time per decision in whole milliseconds (lane: 1800)."))
-    required_keys: tuple[str, ...] = Field(REPRODUCIBILITY_KEYS, min_length=1, description=(
-        "Compile-result fields that must be present for deterministic compatibility (lane: the four hashes)."))
-    default_recommendation: PromotionRecommendation = Field("hold", description=(
-        "Recommendation of an eval that passes every check, if an allowed target (lane: hold)."))
-    allowed_targets: tuple[PromotionTarget, ...] = Field(("paper", "shadow", "constrained_live", "scaled_live"),
-                                                          min_length=1)
-    require_janus_evidence_complete: bool = Field(True, description=(
-        "Workbench: the eval passes only when the Janus gate evidence is complete."))
-    promotion_target: PromotionTarget = Field("paper", description=(
-        "Workbench: the target the promotion record names (the workbench never approves it)."))
+    schema_valid_rate_min: float | None = Field(
+        0.995,
+        ge=0.0,
+        le=1.0,
+        description=("Minimum share of decisions whose output parsed in the structured format (lane: 0.995)."),
+    )
+    veto_alignment_rate_min: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description=("Minimum veto-alignment rate; when None, baseline + veto_alignment_rate_min_delta (lane: unset)."),
+    )
+    veto_alignment_rate_min_delta: float | None = Field(
+        0.02, description=("Required gain of the veto-alignment rate over the baseline (lane: 0.02).")
+    )
+    baseline_veto_alignment_rate: float | None = Field(
+        None, ge=0.0, le=1.0, description=("Baseline the delta is added to; None counts as 0 (lane: unset).")
+    )
+    false_veto_rate_max: float | None = Field(
+        0.03,
+        ge=0.0,
+        le=1.0,
+        description=("Maximum share of mapped decisions that hold (veto) a strong event (lane: 0.03)."),
+    )
+    fallback_rate_max: float | None = Field(
+        None, ge=0.0, le=1.0, description=("Maximum fallback rate; None uses false_veto_rate_max (lane: unset).")
+    )
+    latency_p95_ms_max: int | None = Field(
+        1800, ge=0, description=("Maximum p95 time per decision in whole milliseconds (lane: 1800).")
+    )
+    required_keys: tuple[str, ...] = Field(
+        REPRODUCIBILITY_KEYS,
+        min_length=1,
+        description=(
+            "Compile-result fields that must be present for deterministic compatibility (lane: the four hashes)."
+        ),
+    )
+    default_recommendation: PromotionRecommendation = Field(
+        "hold", description=("Recommendation of an eval that passes every check, if an allowed target (lane: hold).")
+    )
+    allowed_targets: tuple[PromotionTarget, ...] = Field(
+        ("paper", "shadow", "constrained_live", "scaled_live"), min_length=1
+    )
+    require_janus_evidence_complete: bool = Field(
+        True, description=("Workbench: the eval passes only when the Janus gate evidence is complete.")
+    )
+    promotion_target: PromotionTarget = Field(
+        "paper", description=("Workbench: the target the promotion record names (the workbench never approves it).")
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The policy as a JSON object (numbers as JSON numbers, as in the lane's snapshot)."""
@@ -398,35 +503,54 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
 
     veto_min = policy.veto_alignment_rate_min
     if veto_min is None and policy.veto_alignment_rate_min_delta is not None:
-        veto_min = min(max((policy.baseline_veto_alignment_rate or 0.0) + policy.veto_alignment_rate_min_delta,
-                           0.0), 1.0)
+        veto_min = min(
+            max((policy.baseline_veto_alignment_rate or 0.0) + policy.veto_alignment_rate_min_delta, 0.0), 1.0
+        )
     fallback_max = policy.fallback_rate_max if policy.fallback_rate_max is not None else policy.false_veto_rate_max
     threshold_failures: list[str] = []
     checks: dict[str, bool] = {
-        "schemaValidRate": _check(rates["schemaValidRate"], policy.schema_valid_rate_min, ">=", "schema_valid_rate",
-                                  threshold_failures),
-        "vetoAlignmentRate": _check(rates["vetoAlignmentRate"], veto_min, ">=", "veto_alignment_rate",
-                                    threshold_failures),
-        "falseVetoRate": _check(rates["falseVetoRate"], policy.false_veto_rate_max, "<=", "false_veto_rate",
-                                threshold_failures),
-        "latencyP95Ms": _check(float(latency), None if policy.latency_p95_ms_max is None
-                               else float(policy.latency_p95_ms_max), "<=", "latency_p95_ms", threshold_failures),
+        "schemaValidRate": _check(
+            rates["schemaValidRate"], policy.schema_valid_rate_min, ">=", "schema_valid_rate", threshold_failures
+        ),
+        "vetoAlignmentRate": _check(
+            rates["vetoAlignmentRate"], veto_min, ">=", "veto_alignment_rate", threshold_failures
+        ),
+        "falseVetoRate": _check(
+            rates["falseVetoRate"], policy.false_veto_rate_max, "<=", "false_veto_rate", threshold_failures
+        ),
+        "latencyP95Ms": _check(
+            float(latency),
+            None if policy.latency_p95_ms_max is None else float(policy.latency_p95_ms_max),
+            "<=",
+            "latency_p95_ms",
+            threshold_failures,
+        ),
         "fallbackRate": _check(fallback, fallback_max, "<=", "fallback_rate", threshold_failures),
     }
-    direct = {"program_name": compile_result.program_name, "signature_versions": compile_result.signature_versions,
-              "optimizer": compile_result.optimizer, "dataset_hash": compile_result.dataset_hash,
-              "compiled_prompt_hash": compile_result.compiled_prompt_hash,
-              "compiled_artifact_uri": compile_result.compiled_artifact_uri,
-              "artifact_hash": compile_result.artifact_hash,
-              "reproducibility_hash": compile_result.reproducibility_hash}
+    direct = {
+        "program_name": compile_result.program_name,
+        "signature_versions": compile_result.signature_versions,
+        "optimizer": compile_result.optimizer,
+        "dataset_hash": compile_result.dataset_hash,
+        "compiled_prompt_hash": compile_result.compiled_prompt_hash,
+        "compiled_artifact_uri": compile_result.compiled_artifact_uri,
+        "artifact_hash": compile_result.artifact_hash,
+        "reproducibility_hash": compile_result.reproducibility_hash,
+    }
     required = list(policy.required_keys)
     missing_keys = sorted(k for k in required if not direct.get(k.strip().lower().replace("-", "_")))
     recomputed = artifact_hash(compile_result)
     det_failures = (["deterministic_required_keys_missing"] if missing_keys else []) + (
-        [] if recomputed == compile_result.artifact_hash else ["deterministic_artifact_hash_mismatch"])
-    deterministic = {"passed": not det_failures, "requiredKeys": required, "missingKeys": missing_keys,
-                     "recomputedArtifactHash": recomputed,
-                     "artifactHashMatches": recomputed == compile_result.artifact_hash, "failures": det_failures}
+        [] if recomputed == compile_result.artifact_hash else ["deterministic_artifact_hash_mismatch"]
+    )
+    deterministic = {
+        "passed": not det_failures,
+        "requiredKeys": required,
+        "missingKeys": missing_keys,
+        "recomputedArtifactHash": recomputed,
+        "artifactHashMatches": recomputed == compile_result.artifact_hash,
+        "failures": det_failures,
+    }
     checks["deterministicCompatibility"] = not det_failures
     workbench_failures: list[str] = []
     checks["latencyMeasured"] = "latencyP95Ms" not in missing
@@ -441,18 +565,30 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
     if gate == "pass" and policy.default_recommendation in policy.allowed_targets:
         recommendation = policy.default_recommendation
     return EvalOutcome(
-        schema_valid_rate=rates["schemaValidRate"], veto_alignment_rate=rates["vetoAlignmentRate"],
-        false_veto_rate=rates["falseVetoRate"], latency_p95_ms=latency, gate_compatibility=gate,
+        schema_valid_rate=rates["schemaValidRate"],
+        veto_alignment_rate=rates["vetoAlignmentRate"],
+        false_veto_rate=rates["falseVetoRate"],
+        latency_p95_ms=latency,
+        gate_compatibility=gate,
         promotion_recommendation=recommendation,
         bundle={
             "compileMetricBundleHash": H(dict(mb)),
-            "observed": {"schemaValidRate": rates["schemaValidRate"], "vetoAlignmentRate": rates["vetoAlignmentRate"],
-                         "falseVetoRate": rates["falseVetoRate"], "latencyP95Ms": latency, "fallbackRate": fallback,
-                         "missingMetricKeys": sorted(set(missing))},
-            "thresholds": {"schemaValidRateMin": policy.schema_valid_rate_min, "vetoAlignmentRateMin": veto_min,
-                           "vetoAlignmentRateMinDelta": policy.veto_alignment_rate_min_delta,
-                           "falseVetoRateMax": policy.false_veto_rate_max,
-                           "latencyP95MsMax": policy.latency_p95_ms_max, "fallbackRateMax": fallback_max},
+            "observed": {
+                "schemaValidRate": rates["schemaValidRate"],
+                "vetoAlignmentRate": rates["vetoAlignmentRate"],
+                "falseVetoRate": rates["falseVetoRate"],
+                "latencyP95Ms": latency,
+                "fallbackRate": fallback,
+                "missingMetricKeys": sorted(set(missing)),
+            },
+            "thresholds": {
+                "schemaValidRateMin": policy.schema_valid_rate_min,
+                "vetoAlignmentRateMin": veto_min,
+                "vetoAlignmentRateMinDelta": policy.veto_alignment_rate_min_delta,
+                "falseVetoRateMax": policy.false_veto_rate_max,
+                "latencyP95MsMax": policy.latency_p95_ms_max,
+                "fallbackRateMax": fallback_max,
+            },
             "gateChecks": checks,
             "gateFailures": sorted([*sorted(set(threshold_failures)), *det_failures, *workbench_failures]),
             "deterministicCompatibility": deterministic,

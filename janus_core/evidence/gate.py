@@ -103,7 +103,9 @@ class GatePolicy(BaseModel):
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(x) for x in err.get("loc", ())) or "-"
-            raise ValueError(f"{path}: {where}: {err.get('msg')} (rule: GatePolicy fields only, of their types)") from None
+            raise ValueError(
+                f"{path}: {where}: {err.get('msg')} (rule: GatePolicy fields only, of their types)"
+            ) from None
 
 
 class GateReason(BaseModel):
@@ -123,8 +125,11 @@ class GateVerdict(BaseModel):
     reasons: list[GateReason]
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "promotable": self.promotable,
-                "reasons": [{"code": r.code, "detail": r.detail} for r in self.reasons]}
+        return {
+            "target": self.target,
+            "promotable": self.promotable,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in self.reasons],
+        }
 
 
 def resolve_artifact_ref(out_dir: Path, ref: Any) -> Path | None:
@@ -207,22 +212,39 @@ def truthfulness_reasons(doc: dict[str, Any], name: str) -> list[GateReason]:
         out.append(GateReason(code="artifact_authority_missing", detail=f"{name}: no artifact_authority object"))
     else:
         if auth.get("provenance") not in TRUTHFUL_PROVENANCE:
-            out.append(GateReason(code="artifact_authority_provenance_invalid",
-                                  detail=f"{name}: provenance {auth.get('provenance')!r} not in "
-                                         f"{list(TRUTHFUL_PROVENANCE)}"))
+            out.append(
+                GateReason(
+                    code="artifact_authority_provenance_invalid",
+                    detail=f"{name}: provenance {auth.get('provenance')!r} not in {list(TRUTHFUL_PROVENANCE)}",
+                )
+            )
         if auth.get("maturity") != TRUTHFUL_MATURITY:
-            out.append(GateReason(code="artifact_authority_maturity_invalid",
-                                  detail=f"{name}: maturity {auth.get('maturity')!r}, required {TRUTHFUL_MATURITY!r}"))
+            out.append(
+                GateReason(
+                    code="artifact_authority_maturity_invalid",
+                    detail=f"{name}: maturity {auth.get('maturity')!r}, required {TRUTHFUL_MATURITY!r}",
+                )
+            )
         if auth.get("authoritative") is not True:
-            out.append(GateReason(code="artifact_authority_not_authoritative",
-                                  detail=f"{name}: authoritative is {auth.get('authoritative')!r}"))
+            out.append(
+                GateReason(
+                    code="artifact_authority_not_authoritative",
+                    detail=f"{name}: authoritative is {auth.get('authoritative')!r}",
+                )
+            )
         if auth.get("placeholder") is not False:
-            out.append(GateReason(code="artifact_authority_placeholder",
-                                  detail=f"{name}: placeholder is {auth.get('placeholder')!r}"))
+            out.append(
+                GateReason(
+                    code="artifact_authority_placeholder", detail=f"{name}: placeholder is {auth.get('placeholder')!r}"
+                )
+            )
     if doc.get("promotion_authority_eligible") is not True:
-        out.append(GateReason(code="promotion_authority_ineligible",
-                              detail=f"{name}: promotion_authority_eligible is "
-                                     f"{doc.get('promotion_authority_eligible')!r}"))
+        out.append(
+            GateReason(
+                code="promotion_authority_ineligible",
+                detail=f"{name}: promotion_authority_eligible is {doc.get('promotion_authority_eligible')!r}",
+            )
+        )
     lineage = doc.get("lineage") if isinstance(doc.get("lineage"), dict) else {}
     checks = (
         ("dataset_snapshot_ref", "lineage_dataset_snapshot_ref_missing", lambda v: isinstance(v, str) and v),
@@ -240,33 +262,45 @@ def _gate6(summary: dict[str, Any] | None, why: str | None, policy: GatePolicy) 
     """Gate 6's Janus checks over the companion summary."""
     if summary is None or summary.get("schema_version") != EVIDENCE_SCHEMA:
         found = why if summary is None else f"has schema_version {summary.get('schema_version')!r}"
-        return [GateReason(code="janus_q_evidence_schema_invalid",
-                           detail=f"gate6: {EVIDENCE_REF} {found}, expected {EVIDENCE_SCHEMA!r}")]
+        return [
+            GateReason(
+                code="janus_q_evidence_schema_invalid",
+                detail=f"gate6: {EVIDENCE_REF} {found}, expected {EVIDENCE_SCHEMA!r}",
+            )
+        ]
     out: list[GateReason] = []
     if summary.get("evidence_complete") is not True:
-        out.append(GateReason(code="janus_q_evidence_incomplete",
-                              detail=f"gate6: evidence_complete is {summary.get('evidence_complete')!r}, "
-                                     f"reasons {summary.get('reasons')!r}"))
+        out.append(
+            GateReason(
+                code="janus_q_evidence_incomplete",
+                detail=f"gate6: evidence_complete is {summary.get('evidence_complete')!r}, "
+                f"reasons {summary.get('reasons')!r}",
+            )
+        )
     for block, schema, count_key, minimum, prefix in (
         ("event_car", EVENT_CAR_SCHEMA, "event_count", policy.gate6_min_janus_event_count, "janus_event_car"),
-        ("hgrm_reward", HGRM_REWARD_SCHEMA, "reward_count", policy.gate6_min_janus_reward_count,
-         "janus_hgrm_reward"),
+        ("hgrm_reward", HGRM_REWARD_SCHEMA, "reward_count", policy.gate6_min_janus_reward_count, "janus_hgrm_reward"),
     ):
         part = summary.get(block)
         if not isinstance(part, dict) or part.get("schema_version") != schema:
-            out.append(GateReason(code=f"{prefix}_schema_invalid",
-                                  detail=f"gate6: summary.{block} is not a {schema} block"))
+            out.append(
+                GateReason(code=f"{prefix}_schema_invalid", detail=f"gate6: summary.{block} is not a {schema} block")
+            )
             continue
         count = _int(part.get(count_key))
         if count is None or count < minimum:
-            out.append(GateReason(code=f"{prefix}_count_below_threshold",
-                                  detail=f"gate6: {block}.{count_key} {part.get(count_key)!r} < "
-                                         f"gate6 minimum {minimum}"))
+            out.append(
+                GateReason(
+                    code=f"{prefix}_count_below_threshold",
+                    detail=f"gate6: {block}.{count_key} {part.get(count_key)!r} < gate6 minimum {minimum}",
+                )
+            )
     return out
 
 
-def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | None,
-                   policy: GatePolicy) -> list[GateReason]:
+def _prerequisites(
+    out_dir: Path, summary: dict[str, Any] | None, why: str | None, policy: GatePolicy
+) -> list[GateReason]:
     """The promotion prerequisites' Janus artifact checks (targets paper and live)."""
     out: list[GateReason] = []
     missing_files = [ref for ref in (EVIDENCE_REF, EVENT_CAR_REF, HGRM_REWARD_REF) if not (out_dir / ref).is_file()]
@@ -277,8 +311,13 @@ def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | Non
     refs = summary if summary is not None else {}
     for block, default_ref, schema, minimum, prefix in (
         ("event_car", EVENT_CAR_REF, EVENT_CAR_SCHEMA, policy.promotion_min_janus_event_count, "janus_event_car"),
-        ("hgrm_reward", HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, policy.promotion_min_janus_reward_count,
-         "janus_hgrm_reward"),
+        (
+            "hgrm_reward",
+            HGRM_REWARD_REF,
+            HGRM_REWARD_SCHEMA,
+            policy.promotion_min_janus_reward_count,
+            "janus_hgrm_reward",
+        ),
     ):
         part = refs.get(block) if isinstance(refs.get(block), dict) else {}
         ref = part.get("artifact_ref", default_ref if summary is None else None)
@@ -286,8 +325,9 @@ def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | Non
         doc, doc_why = _load(path)
         if doc is None:
             why_missing = doc_why if path else "is not a file under the output folder"
-            out.append(GateReason(code=f"{prefix}_artifact_missing",
-                                  detail=f"promotion: artifact_ref {ref!r} {why_missing}"))
+            out.append(
+                GateReason(code=f"{prefix}_artifact_missing", detail=f"promotion: artifact_ref {ref!r} {why_missing}")
+            )
             continue
         problems = child_schema_problems(doc, schema)
         if problems:
@@ -295,34 +335,56 @@ def _prerequisites(out_dir: Path, summary: dict[str, Any] | None, why: str | Non
             continue
         key = "records" if schema == EVENT_CAR_SCHEMA else "rewards"
         if len(doc[key]) < minimum:
-            out.append(GateReason(code=f"{prefix}_count_below_minimum",
-                                  detail=f"promotion: {ref} has {len(doc[key])} {key} < minimum {minimum}"))
+            out.append(
+                GateReason(
+                    code=f"{prefix}_count_below_minimum",
+                    detail=f"promotion: {ref} has {len(doc[key])} {key} < minimum {minimum}",
+                )
+            )
         if part.get("manifest_hash") not in (None, doc["manifest_hash"]):
-            out.append(GateReason(code=f"{prefix}_schema_invalid",
-                                  detail=f"promotion: summary.{block}.manifest_hash does not match {ref}"))
+            out.append(
+                GateReason(
+                    code=f"{prefix}_schema_invalid",
+                    detail=f"promotion: summary.{block}.manifest_hash does not match {ref}",
+                )
+            )
         truth = truthfulness_reasons(doc, ref)
         if truth:
-            out.append(GateReason(code=f"{prefix}_evidence_insufficient",
-                                  detail=f"promotion: {ref} is not truthful evidence: "
-                                         f"{sorted({t.code for t in truth})}"))
+            out.append(
+                GateReason(
+                    code=f"{prefix}_evidence_insufficient",
+                    detail=f"promotion: {ref} is not truthful evidence: {sorted({t.code for t in truth})}",
+                )
+            )
             out.extend(truth)
     if summary is not None and summary.get("evidence_complete") is not True:
-        out.append(GateReason(code="janus_q_evidence_incomplete",
-                              detail=f"promotion: evidence_complete is {summary.get('evidence_complete')!r}, "
-                                     f"reasons {summary.get('reasons')!r}"))
+        out.append(
+            GateReason(
+                code="janus_q_evidence_incomplete",
+                detail=f"promotion: evidence_complete is {summary.get('evidence_complete')!r}, "
+                f"reasons {summary.get('reasons')!r}",
+            )
+        )
     return out
 
 
 def integrity_reason(problems: Sequence[str], listed: int = 20) -> GateReason:
     """The workbench's fail-closed reason for evidence that did not verify, listing the problems."""
     shown = "; ".join(problems[:listed]) + (f"; and {len(problems) - listed} more" if len(problems) > listed else "")
-    return GateReason(code=REASON_INTEGRITY_FAILED,
-                      detail=f"integrity: {len(problems)} verification problem(s), so no claim of this folder can be "
-                             f"trusted: {shown}")
+    return GateReason(
+        code=REASON_INTEGRITY_FAILED,
+        detail=f"integrity: {len(problems)} verification problem(s), so no claim of this folder can be "
+        f"trusted: {shown}",
+    )
 
 
-def evaluate_gate(out_dir: str | Path, target: str, policy: GatePolicy | None = None,
-                  approval_token: str | None = None, integrity_problems: Sequence[str] | None = None) -> GateVerdict:
+def evaluate_gate(
+    out_dir: str | Path,
+    target: str,
+    policy: GatePolicy | None = None,
+    approval_token: str | None = None,
+    integrity_problems: Sequence[str] | None = None,
+) -> GateVerdict:
     """The lane's verdict on the Janus evidence in ``out_dir`` for ``target`` (module docstring).
 
     ``integrity_problems`` are the findings of verifying the folder first (``verify_evidence``, and the
@@ -341,9 +403,13 @@ def evaluate_gate(out_dir: str | Path, target: str, policy: GatePolicy | None = 
             reasons += _prerequisites(out_dir, summary, why, policy)
     if target == "live":
         if not policy.gate5_live_enabled:
-            reasons.append(GateReason(code="live_rollout_disabled_by_policy",
-                                      detail="live: gate5_live_enabled is false"))
+            reasons.append(
+                GateReason(code="live_rollout_disabled_by_policy", detail="live: gate5_live_enabled is false")
+            )
         if policy.approval_token_required and not approval_token:
-            reasons.append(GateReason(code="approval_token_missing",
-                                      detail="live: an approval token is required and none was given"))
+            reasons.append(
+                GateReason(
+                    code="approval_token_missing", detail="live: an approval token is required and none was given"
+                )
+            )
     return GateVerdict(target=target, promotable=not reasons, reasons=reasons)

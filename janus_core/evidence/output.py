@@ -47,9 +47,12 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def write_tree_atomically(out_dir: str | Path, files: Mapping[str, bytes],
-                          finish: Callable[[Path], None] | None = None,
-                          check_target: Callable[[Path], None] = check_export_target) -> list[str]:
+def write_tree_atomically(
+    out_dir: str | Path,
+    files: Mapping[str, bytes],
+    finish: Callable[[Path], None] | None = None,
+    check_target: Callable[[Path], None] = check_export_target,
+) -> list[str]:
     """Write ``files`` (relative path -> bytes) as the folder ``out_dir``, all or nothing, and return
     what was done about temp folders left by killed runs (:func:`janus_core.outdir.clean_stale_temp_folders`).
 

@@ -44,17 +44,25 @@ def _symbols(frame: pl.DataFrame) -> list[str | None]:
     return [None if v is None else str(v).strip() or None for v in frame["symbol"].cast(pl.String, strict=False)]
 
 
-def quarantine_record(manifest: Mapping[str, Any], rejected: Mapping[str, pl.DataFrame], universe: Iterable[str],
-                      decisions: Mapping[str, int] | None = None) -> dict[str, Any]:
+def quarantine_record(
+    manifest: Mapping[str, Any],
+    rejected: Mapping[str, pl.DataFrame],
+    universe: Iterable[str],
+    decisions: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     """The run manifest's ``quarantine`` section (module docstring) from the dataset manifest, its
     rejected rows and the universe's symbols; ``decisions`` holds the decisions file's ``read``,
     ``accepted`` and ``rejected`` counts (None: the decisions did not come from a file)."""
     universe = set(universe)
     tables_entry = manifest.get("tables") if isinstance(manifest.get("tables"), Mapping) else {}
     rejected_entry = manifest.get("rejected") if isinstance(manifest.get("rejected"), Mapping) else {}
-    counts = {t: {"accepted": int((tables_entry.get(t) or {}).get("rows") or 0),
-                  "rejected": int((rejected_entry.get(t) or {}).get("rows") or 0)}
-              for t in sorted(set(tables_entry) | set(rejected_entry))}
+    counts = {
+        t: {
+            "accepted": int((tables_entry.get(t) or {}).get("rows") or 0),
+            "rejected": int((rejected_entry.get(t) or {}).get("rows") or 0),
+        }
+        for t in sorted(set(tables_entry) | set(rejected_entry))
+    }
     in_universe: dict[str, int] = {}
     affected: set[str] = set()
     for table, frame in sorted(rejected.items()):
@@ -68,15 +76,18 @@ def quarantine_record(manifest: Mapping[str, Any], rejected: Mapping[str, pl.Dat
     dataset = {
         "on_invalid": production.get("on_invalid"),
         "tables": counts,
-        "rejected_securities": sorted({s for s in _symbols(securities) if s is not None}) if securities is not None
+        "rejected_securities": sorted({s for s in _symbols(securities) if s is not None})
+        if securities is not None
         else [],
         "universe_rows_rejected": in_universe,
         "universe_symbols": sorted(affected)[:LISTED_SYMBOLS],
     }
-    dec = {"read": 0, "accepted": 0, "rejected": 0} if decisions is None else {
-        k: int(decisions[k]) for k in ("read", "accepted", "rejected")}
-    return {"dataset": dataset, "decisions": dec,
-            "universe_rows_rejected": sum(in_universe.values()) + dec["rejected"]}
+    dec = (
+        {"read": 0, "accepted": 0, "rejected": 0}
+        if decisions is None
+        else {k: int(decisions[k]) for k in ("read", "accepted", "rejected")}
+    )
+    return {"dataset": dataset, "decisions": dec, "universe_rows_rejected": sum(in_universe.values()) + dec["rejected"]}
 
 
 def universe_rows_rejected(record: Any) -> int:
@@ -100,6 +111,10 @@ def record_problems(record: Any) -> list[tuple[str, str]]:
     except (TypeError, ValueError):
         return [("quarantine", "counts are not integers")]
     if record.get("universe_rows_rejected") != total:
-        out.append(("quarantine.universe_rows_rejected",
-                    f"is {record.get('universe_rows_rejected')!r}, the tables and decisions give {total}"))
+        out.append(
+            (
+                "quarantine.universe_rows_rejected",
+                f"is {record.get('universe_rows_rejected')!r}, the tables and decisions give {total}",
+            )
+        )
     return out

@@ -56,40 +56,42 @@ def event_car_records(labelled: pl.DataFrame) -> list[dict[str, Any]]:
     ``semantic_direction``: positive -> long, negative -> short, neutral -> neutral;
     ``payload_hash = H(event_payload(headline, body))``.
     """
-    kept = included(labelled).sort(
-        ["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True
-    )
+    kept = included(labelled).sort(["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True)
     has_body = "body" in kept.columns
     records: list[dict[str, Any]] = []
     for row in kept.iter_rows(named=True):
         direction = row["direction"]
         if direction not in SEMANTIC_DIRECTION:
-            raise ValueError(f"labelled CAR table, event {row['event_id']}: column direction has {direction!r}; "
-                             f"rule: one of {sorted(SEMANTIC_DIRECTION)}")
-        records.append({
-            "event_id": row["event_id"],
-            "event_ts": iso_utc(row["published_at"]),
-            "symbol": row["symbol"],
-            "seq": row["seq"],
-            "event_type": row["event_type"],
-            "semantic_direction": SEMANTIC_DIRECTION[direction],
-            "strength_label": row["strength"],
-            "price_t": _num(row["price_t"]),
-            "price_t_plus_1": _num(row["price_t_plus_1"]),
-            "raw_return": _num(row["raw_return"]),
-            "abnormal_return": _num(row["abnormal_return"]),
-            "risk_neutralized_return": _num(row["risk_neutralized_return"]),
-            "car": _num(row["car"]),
-            "payload_hash": H(event_payload(row["headline"], row["body"] if has_body else None)),
-            "source": row["source"],
-            "event_day": row["event_day"].isoformat() if row["event_day"] is not None else None,
-            "model": row["model"],
-            "alpha": _num(row["alpha"]),
-            "beta": _num(row["beta"]),
-            "sigma": _num(row["sigma"]),
-            "estimation_days": row["estimation_days"],
-            "car_mm": _num(row["car_mm"]),
-        })
+            raise ValueError(
+                f"labelled CAR table, event {row['event_id']}: column direction has {direction!r}; "
+                f"rule: one of {sorted(SEMANTIC_DIRECTION)}"
+            )
+        records.append(
+            {
+                "event_id": row["event_id"],
+                "event_ts": iso_utc(row["published_at"]),
+                "symbol": row["symbol"],
+                "seq": row["seq"],
+                "event_type": row["event_type"],
+                "semantic_direction": SEMANTIC_DIRECTION[direction],
+                "strength_label": row["strength"],
+                "price_t": _num(row["price_t"]),
+                "price_t_plus_1": _num(row["price_t_plus_1"]),
+                "raw_return": _num(row["raw_return"]),
+                "abnormal_return": _num(row["abnormal_return"]),
+                "risk_neutralized_return": _num(row["risk_neutralized_return"]),
+                "car": _num(row["car"]),
+                "payload_hash": H(event_payload(row["headline"], row["body"] if has_body else None)),
+                "source": row["source"],
+                "event_day": row["event_day"].isoformat() if row["event_day"] is not None else None,
+                "model": row["model"],
+                "alpha": _num(row["alpha"]),
+                "beta": _num(row["beta"]),
+                "sigma": _num(row["sigma"]),
+                "estimation_days": row["estimation_days"],
+                "car_mm": _num(row["car_mm"]),
+            }
+        )
     return records
 
 
@@ -142,8 +144,12 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
             event = by_id.get(given)
         elif "event_ts" in cols and "symbol" in cols and row.get("event_ts") is not None:
             ts = row["event_ts"]
-            key = (iso_utc(ts) if isinstance(ts, datetime) else iso_utc(datetime.fromisoformat(
-                str(ts).replace("Z", "+00:00"))), row["symbol"])
+            key = (
+                iso_utc(ts)
+                if isinstance(ts, datetime)
+                else iso_utc(datetime.fromisoformat(str(ts).replace("Z", "+00:00"))),
+                row["symbol"],
+            )
             matches = by_key.get(key, [])
             seq = row.get("seq") if "seq" in cols else None
             if seq is not None:
@@ -169,8 +175,9 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
 # --------------------------------------------------------------------------------------------------
 # janus-hgrm-reward-v1
 # --------------------------------------------------------------------------------------------------
-def reward_records(mapped: pl.DataFrame, scored: pl.DataFrame, labelled: pl.DataFrame,
-                   candidate_id: str) -> list[dict[str, Any]]:
+def reward_records(
+    mapped: pl.DataFrame, scored: pl.DataFrame, labelled: pl.DataFrame, candidate_id: str
+) -> list[dict[str, Any]]:
     """One ``janus-hgrm-reward-v1`` record per decision, in decision order.
 
     ``mapped`` is :func:`map_decisions`' output; ``scored`` is the reward module's rows for the mapped
@@ -179,21 +186,34 @@ def reward_records(mapped: pl.DataFrame, scored: pl.DataFrame, labelled: pl.Data
     ``reward_id = H({candidate_id, strategy_id, decision_index, event_id})[:24]``.
     """
     scored_by_index = {r["decision_index"]: r for r in scored.iter_rows(named=True)}
-    events = {r["event_id"]: r for r in labelled.select("event_id", "symbol", "published_at", "event_type")
-              .iter_rows(named=True)}
-    missing = [i for i, s in zip(mapped["decision_index"], mapped["mapping_status"])
-               if s == "mapped" and i not in scored_by_index]
+    events = {
+        r["event_id"]: r
+        for r in labelled.select("event_id", "symbol", "published_at", "event_type").iter_rows(named=True)
+    }
+    missing = [
+        i
+        for i, s in zip(mapped["decision_index"], mapped["mapping_status"])
+        if s == "mapped" and i not in scored_by_index
+    ]
     if missing:
-        raise ValueError(f"reward rows: decisions {missing[:5]} mapped to an event but the reward module "
-                         f"returned no row for them; rule: one reward row per mapped decision")
+        raise ValueError(
+            f"reward rows: decisions {missing[:5]} mapped to an event but the reward module "
+            f"returned no row for them; rule: one reward row per mapped decision"
+        )
     records: list[dict[str, Any]] = []
     for row in mapped.sort("decision_index").iter_rows(named=True):
         idx = row["decision_index"]
         event = events.get(row["event_id"]) if row["event_id"] is not None else None
         s = scored_by_index.get(idx) if row["mapping_status"] == "mapped" else None
         rec: dict[str, Any] = {
-            "reward_id": H({"candidate_id": candidate_id, "strategy_id": row["strategy_id"],
-                            "decision_index": idx, "event_id": row["event_id"]})[:24],
+            "reward_id": H(
+                {
+                    "candidate_id": candidate_id,
+                    "strategy_id": row["strategy_id"],
+                    "decision_index": idx,
+                    "event_id": row["event_id"],
+                }
+            )[:24],
             "event_id": row["event_id"],
             "event_ts": iso_utc(event["published_at"]) if event is not None else None,
             "symbol": event["symbol"] if event is not None else row.get("symbol"),
@@ -240,8 +260,9 @@ def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # janus-q-evidence-v1
 # --------------------------------------------------------------------------------------------------
-def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any],
-                     quarantined_rows: int = 0) -> dict[str, Any]:
+def evidence_summary(
+    event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any], quarantined_rows: int = 0
+) -> dict[str, Any]:
     """The companion summary of the two child files, with the contract's reason codes:
     no events, no rewards, mapped < rewards, either child not authoritative (or not eligible). It
     carries the children's ``lineage`` too: under the lane's truthfulness rule any artifact that
@@ -283,8 +304,9 @@ def evidence_summary(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]
             "manifest_hash": reward_doc["manifest_hash"],
             "artifact_ref": HGRM_REWARD_REF,
         },
-        "artifact_authority": event_doc["artifact_authority"] if authoritative else {
-            **event_doc["artifact_authority"], "authoritative": False},
+        "artifact_authority": event_doc["artifact_authority"]
+        if authoritative
+        else {**event_doc["artifact_authority"], "authoritative": False},
         "promotion_authority_eligible": authoritative,
         "lineage": event_doc["lineage"],
         "run_id": event_doc["run_id"],
@@ -326,19 +348,22 @@ class EvidenceDocs(BaseModel):
     evidence: dict[str, Any]
 
 
-def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame,
-                        ctx: EvidenceContext) -> EvidenceDocs:
+def build_evidence_docs(
+    labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame, ctx: EvidenceContext
+) -> EvidenceDocs:
     """Assemble ``janus-event-car-v1``, ``janus-hgrm-reward-v1`` and ``janus-q-evidence-v1`` from the
     labelled CAR table, the decision mapping and the reward rows (pure: same inputs, same objects)."""
-    lineage = seal_lineage({
-        "job_run_id": ctx.run_id,
-        "dataset_snapshot_ref": ctx.dataset_snapshot_ref,
-        "runtime_version_refs": list(ctx.runtime_version_refs),
-        "model_refs": list(ctx.model_refs),
-        "dataset_snapshot_hash": ctx.dataset_snapshot_hash,
-        "config_hash": ctx.config_hash,
-        "input_digest_hash": ctx.input_digest_hash,
-    })
+    lineage = seal_lineage(
+        {
+            "job_run_id": ctx.run_id,
+            "dataset_snapshot_ref": ctx.dataset_snapshot_ref,
+            "runtime_version_refs": list(ctx.runtime_version_refs),
+            "model_refs": list(ctx.model_refs),
+            "dataset_snapshot_hash": ctx.dataset_snapshot_hash,
+            "config_hash": ctx.config_hash,
+            "input_digest_hash": ctx.input_digest_hash,
+        }
+    )
     authority, eligible = artifact_authority(ctx.provenance, lineage)
     records = event_car_records(labelled)
     n_excluded = excluded(labelled).height
@@ -349,8 +374,11 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
         "methodology": ctx.methodology,
         "lineage": lineage,
         "records": records,
-        "summary": {**event_car_summary(records), "input_event_count": labelled.height,
-                    "excluded_event_count": n_excluded},
+        "summary": {
+            **event_car_summary(records),
+            "input_event_count": labelled.height,
+            "excluded_event_count": n_excluded,
+        },
         "manifest_hash": H(records),
         "artifact_authority": authority,
         "promotion_authority_eligible": eligible,
@@ -370,8 +398,11 @@ def build_evidence_docs(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl
         "artifact_authority": authority,
         "promotion_authority_eligible": eligible,
     }
-    return EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc,
-                        evidence=evidence_summary(event_doc, reward_doc, ctx.quarantined_rows))
+    return EvidenceDocs(
+        event_car=event_doc,
+        hgrm_reward=reward_doc,
+        evidence=evidence_summary(event_doc, reward_doc, ctx.quarantined_rows),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,17 +421,23 @@ def _csv(df: pl.DataFrame) -> bytes:
 
 def analysis_tables(labelled: pl.DataFrame, mapped: pl.DataFrame, scored: pl.DataFrame) -> dict[str, bytes]:
     """The reviewer's tables (see the module docstring), as CSV bytes keyed by path relative to OUT."""
-    flat = labelled.select([c for c, t in labelled.schema.items() if not isinstance(t, (pl.List, pl.Struct,
-                                                                                        pl.Array))])
+    flat = labelled.select([c for c, t in labelled.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])
     ordered = flat.sort(["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True)
     return {
         "analysis/labelled_car.csv": _csv(ordered),
-        "analysis/exclusions.csv": _csv(excluded(ordered).select(
-            "event_id", "symbol", "published_at", "event_type", "excluded_reason")),
-        "analysis/decision_mapping.csv": _csv(mapped.sort("decision_index").select(
-            [c for c, t in mapped.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])),
-        "analysis/rewards.csv": _csv(scored.sort("decision_index").select(
-            [c for c, t in scored.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))])),
+        "analysis/exclusions.csv": _csv(
+            excluded(ordered).select("event_id", "symbol", "published_at", "event_type", "excluded_reason")
+        ),
+        "analysis/decision_mapping.csv": _csv(
+            mapped.sort("decision_index").select(
+                [c for c, t in mapped.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))]
+            )
+        ),
+        "analysis/rewards.csv": _csv(
+            scored.sort("decision_index").select(
+                [c for c, t in scored.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))]
+            )
+        ),
     }
 
 

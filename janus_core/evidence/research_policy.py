@@ -107,9 +107,13 @@ class PromotionVerdict(BaseModel):
         return {
             "target": self.target,
             "lane": {"promotable": self.lane.promotable, "reasons": [r.model_dump() for r in self.lane.reasons]},
-            "research": {"pass": self.research.passed, "reasons": [r.model_dump() for r in self.research.reasons],
-                         "headline": self.research.headline, "warnings": self.research.warnings,
-                         "policy_hash": self.research.policy_hash},
+            "research": {
+                "pass": self.research.passed,
+                "reasons": [r.model_dump() for r in self.research.reasons],
+                "headline": self.research.headline,
+                "warnings": self.research.warnings,
+                "policy_hash": self.research.policy_hash,
+            },
             "promotable": self.promotable,
         }
 
@@ -118,17 +122,21 @@ def verdict_text(verdict: PromotionVerdict) -> str:
     """The two-part verdict in plain lines, for a terminal: each part with its reasons, the headline
     numbers and the warnings."""
     lane, research = verdict.lane, verdict.research
-    lines = [f"promotion to {verdict.target}: {'PROMOTABLE' if verdict.promotable else 'NOT PROMOTABLE'}",
-             f"  lane (the lane's Janus checks: provenance, integrity, completeness): "
-             f"{'pass' if lane.promotable else 'fail'}"]
+    lines = [
+        f"promotion to {verdict.target}: {'PROMOTABLE' if verdict.promotable else 'NOT PROMOTABLE'}",
+        f"  lane (the lane's Janus checks: provenance, integrity, completeness): "
+        f"{'pass' if lane.promotable else 'fail'}",
+    ]
     lines += [f"    - {r.code}: {r.detail}" for r in lane.reasons]
     lines.append(f"  research (the workbench's performance policy): {'pass' if research.passed else 'fail'}")
     lines += [f"    - {r.code}: {r.detail}" for r in research.reasons]
     head = research.headline
     if head.get("sharpe") is not None:
-        lines.append(f"    candidate {head['candidate']}: Sharpe {head['sharpe']:.3f} {head['sharpe_ci']}, "
-                     f"DA {head['da']}, trades {head['trades']}, test days {head['test_days']}, "
-                     f"trials {head['trials']}, DSR {head['deflated_sharpe']}")
+        lines.append(
+            f"    candidate {head['candidate']}: Sharpe {head['sharpe']:.3f} {head['sharpe_ci']}, "
+            f"DA {head['da']}, trades {head['trades']}, test days {head['test_days']}, "
+            f"trials {head['trials']}, DSR {head['deflated_sharpe']}"
+        )
         lines.append(f"    baselines {head['baselines']}; benchmarks {head['benchmarks']}")
     lines += [f"  warning: {w}" for w in research.warnings]
     return "\n".join(lines)
@@ -162,8 +170,12 @@ def _candidate_id(out_dir: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _headline(candidate: str, metrics: list[dict[str, str]], nav: list[dict[str, str]] | None,
-              overfitting: list[dict[str, str]] | None) -> dict[str, Any]:
+def _headline(
+    candidate: str,
+    metrics: list[dict[str, str]],
+    nav: list[dict[str, str]] | None,
+    overfitting: list[dict[str, str]] | None,
+) -> dict[str, Any]:
     """The candidate's numbers, its baselines' Sharpe ratios and the benchmarks' (from the NAVs)."""
     by_policy = {r.get("policy"): r for r in metrics}
     cand = by_policy.get(candidate, {})
@@ -204,21 +216,34 @@ def evaluate_research(out_dir: str | Path, policy: ResearchPolicy | None = None)
     metrics = _rows(out_dir / METRICS_REF)
     head: dict[str, Any] = {"candidate": candidate}
     if candidate is None or not metrics or not any(r.get("policy") == candidate for r in metrics):
-        reasons.append(GateReason(code="research_metrics_missing",
-                                  detail=f"no backtest metrics of candidate {candidate!r} in {METRICS_REF}"))
+        reasons.append(
+            GateReason(
+                code="research_metrics_missing",
+                detail=f"no backtest metrics of candidate {candidate!r} in {METRICS_REF}",
+            )
+        )
     else:
         head = _headline(candidate, metrics, _rows(out_dir / NAV_REF), _rows(out_dir / OVERFITTING_REF))
         reasons += _threshold_reasons(head, policy)
     warnings = []
     days, trades = head.get("test_days"), head.get("trades")
     if days is not None and days < policy.short_sample_days:
-        warnings.append(f"short sample: {days} trading days in the backtest window (< {policy.short_sample_days}); "
-                        f"Sharpe ratios this short are unreliable")
+        warnings.append(
+            f"short sample: {days} trading days in the backtest window (< {policy.short_sample_days}); "
+            f"Sharpe ratios this short are unreliable"
+        )
     if trades is not None and trades < policy.min_trades:
-        warnings.append(f"short sample: {trades} trades (< {policy.min_trades}); every number above rests on "
-                        f"too few trades to mean much")
-    return ResearchVerdict(passed=not reasons, reasons=reasons, headline=head, warnings=warnings,
-                           policy_hash=H(policy.model_dump(mode="json")))
+        warnings.append(
+            f"short sample: {trades} trades (< {policy.min_trades}); every number above rests on "
+            f"too few trades to mean much"
+        )
+    return ResearchVerdict(
+        passed=not reasons,
+        reasons=reasons,
+        headline=head,
+        warnings=warnings,
+        policy_hash=H(policy.model_dump(mode="json")),
+    )
 
 
 def _threshold_reasons(head: dict[str, Any], policy: ResearchPolicy) -> list[GateReason]:
@@ -226,45 +251,72 @@ def _threshold_reasons(head: dict[str, Any], policy: ResearchPolicy) -> list[Gat
     out: list[GateReason] = []
     trades, days = head.get("trades"), head.get("test_days")
     if trades is None or trades < policy.min_trades:
-        out.append(GateReason(code="research_too_few_trades",
-                              detail=f"{trades} executed trades < minimum {policy.min_trades}"))
+        out.append(
+            GateReason(code="research_too_few_trades", detail=f"{trades} executed trades < minimum {policy.min_trades}")
+        )
     if days is None or days < policy.min_test_days:
-        out.append(GateReason(code="research_test_window_too_short",
-                              detail=f"{days} trading days in the backtest window < minimum {policy.min_test_days}"))
+        out.append(
+            GateReason(
+                code="research_test_window_too_short",
+                detail=f"{days} trading days in the backtest window < minimum {policy.min_test_days}",
+            )
+        )
     low = head["sharpe_ci"][0]
     if policy.require_positive_sharpe and (low is None or low <= 0):
-        out.append(GateReason(code="research_sharpe_not_positive",
-                              detail=f"Sharpe {head.get('sharpe')} with interval {head['sharpe_ci']}: "
-                                     f"the lower end is not above 0"))
+        out.append(
+            GateReason(
+                code="research_sharpe_not_positive",
+                detail=f"Sharpe {head.get('sharpe')} with interval {head['sharpe_ci']}: the lower end is not above 0",
+            )
+        )
     diff_low = head["sharpe_diff_vs_baseline_ci"][0]
     if policy.require_beats_baseline and (diff_low is None or diff_low <= 0):
-        out.append(GateReason(code="research_not_beating_baseline",
-                              detail=f"Sharpe difference against the bootstrap baseline has interval "
-                                     f"{head['sharpe_diff_vs_baseline_ci']}: the lower end is not above 0"))
+        out.append(
+            GateReason(
+                code="research_not_beating_baseline",
+                detail=f"Sharpe difference against the bootstrap baseline has interval "
+                f"{head['sharpe_diff_vs_baseline_ci']}: the lower end is not above 0",
+            )
+        )
     dsr = head.get("deflated_sharpe")
     if dsr is None:
-        out.append(GateReason(code="research_deflated_sharpe_missing",
-                              detail=f"no Deflated Sharpe Ratio in {OVERFITTING_REF} (no trials ledger behind it)"))
+        out.append(
+            GateReason(
+                code="research_deflated_sharpe_missing",
+                detail=f"no Deflated Sharpe Ratio in {OVERFITTING_REF} (no trials ledger behind it)",
+            )
+        )
     elif dsr < policy.min_deflated_sharpe:
-        out.append(GateReason(code="research_deflated_sharpe_below_threshold",
-                              detail=f"Deflated Sharpe Ratio {dsr:.4f} over {head.get('trials')} trial(s) "
-                                     f"< {policy.min_deflated_sharpe}"))
+        out.append(
+            GateReason(
+                code="research_deflated_sharpe_below_threshold",
+                detail=f"Deflated Sharpe Ratio {dsr:.4f} over {head.get('trials')} trial(s) "
+                f"< {policy.min_deflated_sharpe}",
+            )
+        )
     return out
 
 
-def evaluate_promotion(out_dir: str | Path, target: Target, gate_policy: GatePolicy | None = None,
-                       research_policy: ResearchPolicy | None = None,
-                       approval_token: str | None = None,
-                       integrity_problems: list[str] | None = None) -> PromotionVerdict:
+def evaluate_promotion(
+    out_dir: str | Path,
+    target: Target,
+    gate_policy: GatePolicy | None = None,
+    research_policy: ResearchPolicy | None = None,
+    approval_token: str | None = None,
+    integrity_problems: list[str] | None = None,
+) -> PromotionVerdict:
     """Both parts of the verdict for ``target``: the lane's (:func:`evaluate_gate`) and the research
     policy's (:func:`evaluate_research`; not required for shadow). Promotable only when both pass.
     ``integrity_problems`` (from verifying the folder first) fail the lane's part closed."""
     lane = evaluate_gate(out_dir, target, gate_policy, approval_token, integrity_problems=integrity_problems)
     if target == "shadow":
-        research = ResearchVerdict(passed=True, reasons=[], headline={}, warnings=[
-            "shadow needs no research verdict: nothing is traded"],
-            policy_hash=H((research_policy or ResearchPolicy()).model_dump(mode="json")))
+        research = ResearchVerdict(
+            passed=True,
+            reasons=[],
+            headline={},
+            warnings=["shadow needs no research verdict: nothing is traded"],
+            policy_hash=H((research_policy or ResearchPolicy()).model_dump(mode="json")),
+        )
     else:
         research = evaluate_research(out_dir, research_policy)
-    return PromotionVerdict(target=target, lane=lane, research=research,
-                            promotable=lane.promotable and research.passed)
+    return PromotionVerdict(target=target, lane=lane, research=research, promotable=lane.promotable and research.passed)

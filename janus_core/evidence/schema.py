@@ -50,30 +50,70 @@ REASON_QUARANTINED = "workbench_universe_rows_quarantined"
 SEMANTIC_DIRECTION: dict[str, str] = {"positive": "long", "negative": "short", "neutral": "neutral"}
 
 EVENT_RECORD_FIELDS: tuple[str, ...] = (
-    "event_id", "event_ts", "symbol", "seq", "event_type", "semantic_direction", "strength_label",
-    "price_t", "price_t_plus_1", "raw_return", "abnormal_return", "risk_neutralized_return", "car",
-    "payload_hash", "source",
+    "event_id",
+    "event_ts",
+    "symbol",
+    "seq",
+    "event_type",
+    "semantic_direction",
+    "strength_label",
+    "price_t",
+    "price_t_plus_1",
+    "raw_return",
+    "abnormal_return",
+    "risk_neutralized_return",
+    "car",
+    "payload_hash",
+    "source",
 )
 REWARD_RECORD_FIELDS: tuple[str, ...] = (
-    "reward_id", "event_id", "event_ts", "symbol", "strategy_id", "action", "expected_direction",
-    "event_type", "predicted_event_type", "direction_gate", "event_type_gate", "pnl_reward",
-    "magnitude_reward", "process_reward", "final_reward_unclipped", "final_reward", "clipped",
+    "reward_id",
+    "event_id",
+    "event_ts",
+    "symbol",
+    "strategy_id",
+    "action",
+    "expected_direction",
+    "event_type",
+    "predicted_event_type",
+    "direction_gate",
+    "event_type_gate",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "final_reward_unclipped",
+    "final_reward",
+    "clipped",
 )
 #: Numeric reward fields written as decimal strings (``null`` for decisions that did not map).
 REWARD_NUMBER_FIELDS: tuple[str, ...] = (
-    "pnl_reward", "magnitude_reward", "process_reward", "final_reward_unclipped", "final_reward",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "final_reward_unclipped",
+    "final_reward",
 )
 EVENT_SUMMARY_FIELDS: tuple[str, ...] = (
-    "event_count", "positive_direction_count", "negative_direction_count", "neutral_direction_count",
-    "strong_event_count", "unknown_event_type_count", "mean_abs_car",
+    "event_count",
+    "positive_direction_count",
+    "negative_direction_count",
+    "neutral_direction_count",
+    "strong_event_count",
+    "unknown_event_type_count",
+    "mean_abs_car",
 )
 REWARD_SUMMARY_FIELDS: tuple[str, ...] = (
-    "reward_count", "event_mapped_count", "event_ambiguous_unmapped_count", "hard_gate_fail_count",
-    "clipped_final_reward_count", "direction_gate_pass_ratio", "event_type_match_ratio",
-    "mean_final_reward", "mean_pnl_reward",
+    "reward_count",
+    "event_mapped_count",
+    "event_ambiguous_unmapped_count",
+    "hard_gate_fail_count",
+    "clipped_final_reward_count",
+    "direction_gate_pass_ratio",
+    "event_type_match_ratio",
+    "mean_final_reward",
+    "mean_pnl_reward",
 )
 MappingStatus = Literal["mapped", "ambiguous", "unmapped", "event_excluded"]
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -184,27 +224,46 @@ def artifact_authority(provenance: str, lineage: Mapping[str, Any]) -> tuple[dic
     """
     if provenance == "historical_market_replay" and lineage_complete(lineage):
         return (
-            {"provenance": provenance, "maturity": "empirically_validated", "authoritative": True,
-             "placeholder": False,
-             "notes": "historical market replay with complete lineage (dataset snapshot, job run, "
-                      "runtime and model refs)"},
+            {
+                "provenance": provenance,
+                "maturity": "empirically_validated",
+                "authoritative": True,
+                "placeholder": False,
+                "notes": "historical market replay with complete lineage (dataset snapshot, job run, "
+                "runtime and model refs)",
+            },
             True,
         )
     if provenance == "historical_market_replay":
         return (
-            {"provenance": provenance, "maturity": "calibrated", "authoritative": False, "placeholder": False,
-             "notes": "historical market replay with incomplete lineage: not promotion evidence"},
+            {
+                "provenance": provenance,
+                "maturity": "calibrated",
+                "authoritative": False,
+                "placeholder": False,
+                "notes": "historical market replay with incomplete lineage: not promotion evidence",
+            },
             False,
         )
     if provenance == "synthetic_generated":
         return (
-            {"provenance": provenance, "maturity": "uncalibrated", "authoritative": False, "placeholder": False,
-             "notes": "built from synthetic generated data: never authoritative, never promotion evidence"},
+            {
+                "provenance": provenance,
+                "maturity": "uncalibrated",
+                "authoritative": False,
+                "placeholder": False,
+                "notes": "built from synthetic generated data: never authoritative, never promotion evidence",
+            },
             False,
         )
     return (
-        {"provenance": "non_promotable_validation", "maturity": "stub", "authoritative": False,
-         "placeholder": False, "notes": f"unknown dataset provenance {provenance!r}: not promotion evidence"},
+        {
+            "provenance": "non_promotable_validation",
+            "maturity": "stub",
+            "authoritative": False,
+            "placeholder": False,
+            "notes": f"unknown dataset provenance {provenance!r}: not promotion evidence",
+        },
         False,
     )
 

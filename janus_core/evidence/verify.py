@@ -133,16 +133,21 @@ def _read_json(out_dir: Path, rel: str, problems: list[Problem]) -> dict[str, An
         problems.append(Problem(file=rel, location="file", rule=why or "not a JSON object"))
         return None
     if dumps(obj) != data:
-        problems.append(Problem(file=rel, location="bytes",
-                                rule="not in canonical form json.dumps(sort_keys=True, indent=2, "
-                                     "ensure_ascii=True) + newline"))
+        problems.append(
+            Problem(
+                file=rel,
+                location="bytes",
+                rule="not in canonical form json.dumps(sort_keys=True, indent=2, ensure_ascii=True) + newline",
+            )
+        )
     return obj
 
 
 def _compare(problems: list[Problem], file: str, location: str, recorded: Any, recomputed: Any) -> None:
     if recorded != recomputed:
-        problems.append(Problem(file=file, location=location,
-                                rule=f"recorded {recorded!r} but recomputed {recomputed!r}"))
+        problems.append(
+            Problem(file=file, location=location, rule=f"recorded {recorded!r} but recomputed {recomputed!r}")
+        )
 
 
 def _csv_rows(path: Path) -> int | None:
@@ -176,12 +181,14 @@ def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Prob
         if not path.is_file() or resolve_artifact_ref(out_dir, f) is None:
             problems.append(Problem(file=f, location="file", rule="listed in run-manifest.json but missing"))
         elif sha256_file(path) != digest:
-            problems.append(Problem(file=f, location="sha256",
-                                    rule=f"file bytes differ from the digest {digest} in run-manifest.json"))
+            problems.append(
+                Problem(
+                    file=f, location="sha256", rule=f"file bytes differ from the digest {digest} in run-manifest.json"
+                )
+            )
 
 
-def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any],
-                 problems: list[Problem]) -> None:
+def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Problem]) -> None:
     for p in child_schema_problems(doc, schema):
         problems.append(Problem(file=rel, location="schema", rule=p))
     is_event = schema == EVENT_CAR_SCHEMA
@@ -203,22 +210,33 @@ def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str,
     _compare(problems, rel, "generated_at", doc.get("generated_at"), manifest.get("generated_at"))
     _compare(problems, rel, "lineage.job_run_id", lineage.get("job_run_id"), manifest.get("run_id"))
     _compare(problems, rel, "lineage.config_hash", lineage.get("config_hash"), manifest.get("config_hash"))
-    _compare(problems, rel, "lineage.input_digest_hash", lineage.get("input_digest_hash"),
-             manifest.get("input_digest_hash"))
+    _compare(
+        problems, rel, "lineage.input_digest_hash", lineage.get("input_digest_hash"), manifest.get("input_digest_hash")
+    )
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
-    _compare(problems, rel, "lineage.dataset_snapshot_hash", lineage.get("dataset_snapshot_hash"),
-             dataset.get("snapshot_hash"))
-    _compare(problems, rel, "lineage.dataset_snapshot_ref", lineage.get("dataset_snapshot_ref"),
-             dataset.get("snapshot_ref"))
+    _compare(
+        problems,
+        rel,
+        "lineage.dataset_snapshot_hash",
+        lineage.get("dataset_snapshot_hash"),
+        dataset.get("snapshot_hash"),
+    )
+    _compare(
+        problems, rel, "lineage.dataset_snapshot_ref", lineage.get("dataset_snapshot_ref"), dataset.get("snapshot_ref")
+    )
     authority, eligible = artifact_authority(str(dataset.get("provenance")), lineage)
     _compare(problems, rel, "artifact_authority", doc.get("artifact_authority"), authority)
     _compare(problems, rel, "promotion_authority_eligible", doc.get("promotion_authority_eligible"), eligible)
 
 
-def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None, *,
-                    trusted_keys: Sequence[Ed25519PublicKey] | None = None,
-                    trusted_dataset_keys: Sequence[Ed25519PublicKey] | None = None,
-                    publishing: bool = False) -> list[Problem]:
+def verify_evidence(
+    out_dir: str | Path,
+    paths: WorkbenchPaths | None = None,
+    *,
+    trusted_keys: Sequence[Ed25519PublicKey] | None = None,
+    trusted_dataset_keys: Sequence[Ed25519PublicKey] | None = None,
+    publishing: bool = False,
+) -> list[Problem]:
     """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
     ``paths`` (a ``WorkbenchPaths``) enables the checks against the dataset manifest and the runs
     registry. Attestations (:mod:`janus_core.signing`): a present ``run-manifest.sig.json`` or
@@ -231,17 +249,27 @@ def verify_evidence(out_dir: str | Path, paths: WorkbenchPaths | None = None, *,
     if not out_dir.is_dir():
         return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
     if not publishing and hidden_temp_folder(out_dir):
-        return [Problem(file=str(out_dir), location="folder",
-                        rule="a hidden temp folder of an unfinished or killed export (.NAME.tmp-* / .NAME.old-*), "
-                             "never evidence")]
+        return [
+            Problem(
+                file=str(out_dir),
+                location="folder",
+                rule="a hidden temp folder of an unfinished or killed export (.NAME.tmp-* / .NAME.old-*), "
+                "never evidence",
+            )
+        ]
     problems: list[Problem] = []
     try:
         _verify(out_dir, paths, problems)
         _check_signatures(out_dir, trusted_keys, trusted_dataset_keys, problems)
     except Exception as exc:  # noqa: BLE001 - fail closed: a folder whose checks cannot complete does not verify
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        problems.append(Problem(file=str(out_dir), location="folder",
-                                rule=f"verification could not complete: {type(exc).__name__}: {first}"))
+        problems.append(
+            Problem(
+                file=str(out_dir),
+                location="folder",
+                rule=f"verification could not complete: {type(exc).__name__}: {first}",
+            )
+        )
     return problems
 
 
@@ -259,15 +287,27 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
     summary = _read_json(out_dir, EVIDENCE_REF, problems)
 
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
-    lineage_refs = ((event_doc or {}).get("lineage") or {}) if isinstance((event_doc or {}).get("lineage"), dict) else {}
+    lineage_refs = (
+        ((event_doc or {}).get("lineage") or {}) if isinstance((event_doc or {}).get("lineage"), dict) else {}
+    )
     model_refs = lineage_refs.get("model_refs") or [None]
-    input_hash = H({"dataset": dataset.get("name"), "tables": dataset.get("tables"),
-                    "snapshot_hash": dataset.get("snapshot_hash"), "decisions": model_refs[0]})
+    input_hash = H(
+        {
+            "dataset": dataset.get("name"),
+            "tables": dataset.get("tables"),
+            "snapshot_hash": dataset.get("snapshot_hash"),
+            "decisions": model_refs[0],
+        }
+    )
     _compare(problems, RUN_MANIFEST_REF, "input_digest_hash", manifest.get("input_digest_hash"), input_hash)
     _compare(problems, RUN_MANIFEST_REF, "decisions_ref", manifest.get("decisions_ref"), model_refs[0])
-    _compare(problems, RUN_MANIFEST_REF, "run_id", manifest.get("run_id"),
-             H({"config_hash": manifest.get("config_hash"),
-                "input_digest_hash": manifest.get("input_digest_hash")})[:24])
+    _compare(
+        problems,
+        RUN_MANIFEST_REF,
+        "run_id",
+        manifest.get("run_id"),
+        H({"config_hash": manifest.get("config_hash"), "input_digest_hash": manifest.get("input_digest_hash")})[:24],
+    )
     _add(problems, claims.dataset_problems(manifest))
     if quarantine.QUARANTINE_KEY in manifest:
         record = manifest[quarantine.QUARANTINE_KEY]
@@ -280,8 +320,10 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
     if event_doc is not None:
         _check_child(event_doc, EVENT_CAR_REF, EVENT_CAR_SCHEMA, manifest, problems)
         ev_summary = event_doc.get("summary") if isinstance(event_doc.get("summary"), dict) else {}
-        for key, table in (("input_event_count", "analysis/labelled_car.csv"),
-                           ("excluded_event_count", "analysis/exclusions.csv")):
+        for key, table in (
+            ("input_event_count", "analysis/labelled_car.csv"),
+            ("excluded_event_count", "analysis/exclusions.csv"),
+        ):
             _compare(problems, EVENT_CAR_REF, f"summary.{key}", ev_summary.get(key), _csv_rows(out_dir / table))
     if reward_doc is not None:
         _check_child(reward_doc, HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, manifest, problems)
@@ -290,11 +332,13 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
         _check_claims(out_dir, manifest, event_doc, reward_doc, problems)
         if summary is not None:
             try:
-                expected = evidence_summary(event_doc, reward_doc,
-                                            quarantine.universe_rows_rejected(manifest.get(quarantine.QUARANTINE_KEY)))
+                expected = evidence_summary(
+                    event_doc, reward_doc, quarantine.universe_rows_rejected(manifest.get(quarantine.QUARANTINE_KEY))
+                )
             except (KeyError, TypeError, AttributeError) as exc:
-                problems.append(Problem(file=EVIDENCE_REF, location="file",
-                                        rule=f"cannot recompute from the child files: {exc!r}"))
+                problems.append(
+                    Problem(file=EVIDENCE_REF, location="file", rule=f"cannot recompute from the child files: {exc!r}")
+                )
             else:
                 for key in sorted(set(expected) | set(summary)):
                     _compare(problems, EVIDENCE_REF, key, summary.get(key), expected.get(key))
@@ -306,11 +350,16 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
                 docs = EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc, evidence=summary)
                 config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
                 export_cfg = config.get("export") if isinstance(config.get("export"), dict) else {}
-                expected_short = export_summary(docs, str(dataset.get("name")), str(manifest.get("decisions_ref")),
-                                                str(export_cfg.get("reward_profile")))
+                expected_short = export_summary(
+                    docs,
+                    str(dataset.get("name")),
+                    str(manifest.get("decisions_ref")),
+                    str(export_cfg.get("reward_profile")),
+                )
             except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
-                problems.append(Problem(file=SUMMARY_REF, location="file",
-                                        rule=f"cannot recompute from the gate files: {exc!r}"))
+                problems.append(
+                    Problem(file=SUMMARY_REF, location="file", rule=f"cannot recompute from the gate files: {exc!r}")
+                )
             else:
                 for key in sorted(set(expected_short) | set(short)):
                     _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
@@ -324,31 +373,50 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
         _check_registry(out_dir, manifest, paths, problems)
 
 
-def _check_signatures(out_dir: Path, trusted: Sequence[Ed25519PublicKey] | None,
-                      trusted_dataset: Sequence[Ed25519PublicKey] | None, problems: list[Problem]) -> None:
+def _check_signatures(
+    out_dir: Path,
+    trusted: Sequence[Ed25519PublicKey] | None,
+    trusted_dataset: Sequence[Ed25519PublicKey] | None,
+    problems: list[Problem],
+) -> None:
     """The export's attestation of its run manifest, and the dataset attestation it carries."""
     manifest_path = out_dir / RUN_MANIFEST_REF
     manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""
-    envelope, why = (parse_json_object((out_dir / SIGNATURE_REF).read_bytes()) if (out_dir / SIGNATURE_REF).is_file()
-                     else (None, "missing"))
+    envelope, why = (
+        parse_json_object((out_dir / SIGNATURE_REF).read_bytes())
+        if (out_dir / SIGNATURE_REF).is_file()
+        else (None, "missing")
+    )
     if envelope is None:
         if trusted is not None:
-            problems.append(Problem(file=SIGNATURE_REF, location="file",
-                                    rule=f"{why}: the evidence is not signed, and a trusted key was required"))
+            problems.append(
+                Problem(
+                    file=SIGNATURE_REF,
+                    location="file",
+                    rule=f"{why}: the evidence is not signed, and a trusted key was required",
+                )
+            )
     else:
-        found, _ = check_attestation(envelope, RUN_MANIFEST_REF, sha256_bytes(manifest_bytes), EVIDENCE_PREDICATE,
-                                     trusted)
+        found, _ = check_attestation(
+            envelope, RUN_MANIFEST_REF, sha256_bytes(manifest_bytes), EVIDENCE_PREDICATE, trusted
+        )
         problems.extend(Problem(file=SIGNATURE_REF, location="signature", rule=rule) for rule in found)
     manifest, _ = parse_json_object(manifest_bytes) if manifest_bytes else (None, None)
     dataset = (manifest or {}).get("dataset") if isinstance((manifest or {}).get("dataset"), dict) else {}
     signed = dataset.get("signature")
     if signed is None:
         if trusted_dataset is not None:
-            problems.append(Problem(file=RUN_MANIFEST_REF, location="dataset.signature",
-                                    rule="missing: the dataset was not signed, and a trusted dataset key was required"))
+            problems.append(
+                Problem(
+                    file=RUN_MANIFEST_REF,
+                    location="dataset.signature",
+                    rule="missing: the dataset was not signed, and a trusted dataset key was required",
+                )
+            )
         return
-    found, _ = check_attestation(signed, f"{dataset.get('name')}.json", str(dataset.get("manifest_sha256")),
-                                 DATASET_PREDICATE, trusted_dataset)
+    found, _ = check_attestation(
+        signed, f"{dataset.get('name')}.json", str(dataset.get("manifest_sha256")), DATASET_PREDICATE, trusted_dataset
+    )
     problems.extend(Problem(file=RUN_MANIFEST_REF, location="dataset.signature", rule=rule) for rule in found)
 
 
@@ -356,8 +424,13 @@ def _add(problems: list[Problem], found: list[tuple[str, str, str]]) -> None:
     problems.extend(Problem(file=f, location=loc, rule=rule) for f, loc, rule in found)
 
 
-def _check_claims(out_dir: Path, manifest: dict[str, Any], event_doc: dict[str, Any], reward_doc: dict[str, Any],
-                  problems: list[Problem]) -> None:
+def _check_claims(
+    out_dir: Path,
+    manifest: dict[str, Any],
+    event_doc: dict[str, Any],
+    reward_doc: dict[str, Any],
+    problems: list[Problem],
+) -> None:
     """The cross-record invariants (:mod:`janus_core.evidence.claims`)."""
     records, rewards = event_doc.get("records"), reward_doc.get("rewards")
     if not isinstance(records, list) or not isinstance(rewards, list):
@@ -373,39 +446,56 @@ def _check_claims(out_dir: Path, manifest: dict[str, Any], event_doc: dict[str, 
     _add(problems, claims.analysis_problems(out_dir, event_doc, reward_doc, cfg, labelled, mapping))
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
     if cfg is not None and isinstance(config.get("reward"), dict):
-        stated = claims.reward_config({"reward_config": {k: "none" if v is None else v
-                                                         for k, v in config["reward"].items()}})
+        stated = claims.reward_config(
+            {"reward_config": {k: "none" if v is None else v for k, v in config["reward"].items()}}
+        )
         if stated != cfg:
-            problems.append(Problem(file=HGRM_REWARD_REF, location="reward_config",
-                                    rule="differs from the reward config of the run manifest"))
+            problems.append(
+                Problem(
+                    file=HGRM_REWARD_REF,
+                    location="reward_config",
+                    rule="differs from the reward config of the run manifest",
+                )
+            )
 
 
 #: Dataset fields of the run manifest and the dataset-manifest key each must equal.
 DATASET_FIELDS: tuple[str, ...] = ("name", "version", "provenance", "as_of", "snapshot_hash", "source", "licence")
 
 
-def _check_dataset_manifest(dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem],
-                            manifest_quarantine: Any = None) -> None:
+def _check_dataset_manifest(
+    dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem], manifest_quarantine: Any = None
+) -> None:
     """Every recorded dataset field (and the quarantine counts) against the manifest of the version
     the evidence names."""
     version = dataset.get("version") if isinstance(dataset.get("version"), str) else None
     try:
         current, current_sha = read_dataset_manifest(str(dataset["name"]), paths, version)
     except DatasetIntegrityError as exc:
-        problems.append(Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="file",
-                                rule=str(exc)))
+        problems.append(
+            Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="file", rule=str(exc))
+        )
         return
     if current is None:
-        problems.append(Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="file",
-                                rule=f"dataset manifest (version {version}) not found: input digests cannot be "
-                                     f"checked"))
+        problems.append(
+            Problem(
+                file=str(Path(paths.manifest_path(str(dataset["name"])))),
+                location="file",
+                rule=f"dataset manifest (version {version}) not found: input digests cannot be checked",
+            )
+        )
         return
     recorded = dataset.get("tables") if isinstance(dataset.get("tables"), dict) else {}
     for table, digest in sorted(input_digests(current).items()):
         _compare(problems, RUN_MANIFEST_REF, f"dataset.tables.{table}", recorded.get(table), digest)
     for table in sorted(set(recorded) - set(input_digests(current))):
-        problems.append(Problem(file=RUN_MANIFEST_REF, location=f"dataset.tables.{table}",
-                                rule="table not in the current dataset manifest"))
+        problems.append(
+            Problem(
+                file=RUN_MANIFEST_REF,
+                location=f"dataset.tables.{table}",
+                rule="table not in the current dataset manifest",
+            )
+        )
     _compare(problems, RUN_MANIFEST_REF, "dataset.manifest_sha256", dataset.get("manifest_sha256"), current_sha)
     for key in DATASET_FIELDS:
         _compare(problems, RUN_MANIFEST_REF, f"dataset.{key}", dataset.get(key), current.get(key))
@@ -414,8 +504,9 @@ def _check_dataset_manifest(dataset: dict[str, Any], paths: WorkbenchPaths, prob
         expected = quarantine.quarantine_record(current, {}, ())["dataset"]["tables"]
         _compare(problems, RUN_MANIFEST_REF, "quarantine.dataset.tables", record.get("tables"), expected)
     for rule in generator_provenance_problems(current):
-        problems.append(Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="provenance",
-                                rule=rule))
+        problems.append(
+            Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="provenance", rule=rule)
+        )
 
 
 def _check_registry(out_dir: Path, manifest: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem]) -> None:
@@ -427,8 +518,13 @@ def _check_registry(out_dir: Path, manifest: dict[str, Any], paths: WorkbenchPat
     try:
         recorded = json.loads(row["artifact_hashes"])
     except (TypeError, ValueError, RecursionError):
-        problems.append(Problem(file=str(paths.store), location=f"runs.{manifest.get('run_id')}",
-                                rule="artifact_hashes of the registry row are not JSON"))
+        problems.append(
+            Problem(
+                file=str(paths.store),
+                location=f"runs.{manifest.get('run_id')}",
+                rule="artifact_hashes of the registry row are not JSON",
+            )
+        )
         return
     same_folder = Path(str(row.get("out_dir"))).resolve() == out_dir.resolve()
     for rel, digest in sorted(recorded.items() if isinstance(recorded, dict) else []):
@@ -438,6 +534,11 @@ def _check_registry(out_dir: Path, manifest: dict[str, Any], paths: WorkbenchPat
         path = out_dir / rel
         actual = H(manifest) if rel == RUN_MANIFEST_REF else sha256_file(path) if path.is_file() else None
         if actual != digest:
-            problems.append(Problem(file=rel, location="registry",
-                                    rule=f"differs from the hash the runs registry ({paths.store}) recorded for run "
-                                         f"{manifest.get('run_id')} at export time"))
+            problems.append(
+                Problem(
+                    file=rel,
+                    location="registry",
+                    rule=f"differs from the hash the runs registry ({paths.store}) recorded for run "
+                    f"{manifest.get('run_id')} at export time",
+                )
+            )

@@ -60,8 +60,11 @@ def caar_path_chart(frame: pl.DataFrame, style: ChartStyle = ChartStyle()) -> al
     band from ``ci_low`` to ``ci_high``, one colour per ``event_type``."""
     data = alt.Data(values=_records(frame.select("event_type", "rel_day", "caar", "ci_low", "ci_high")))
     base = alt.Chart(data).encode(
-        x=alt.X("rel_day:Q", title="trading days relative to the event",
-                axis=alt.Axis(values=sorted(frame["rel_day"].unique().to_list()), format="d")),
+        x=alt.X(
+            "rel_day:Q",
+            title="trading days relative to the event",
+            axis=alt.Axis(values=sorted(frame["rel_day"].unique().to_list()), format="d"),
+        ),
         color=alt.Color("event_type:N", title="event type"),
     )
     band = base.mark_area(opacity=0.12).encode(y=alt.Y("ci_low:Q", title="CAAR"), y2="ci_high:Q")
@@ -69,8 +72,9 @@ def caar_path_chart(frame: pl.DataFrame, style: ChartStyle = ChartStyle()) -> al
     return alt.layer(band, line).properties(width=style.width, height=style.height)
 
 
-def count_bar_chart(frame: pl.DataFrame, category: str, colour: str, count: str = "count",
-                    style: ChartStyle = ChartStyle()) -> alt.Chart:
+def count_bar_chart(
+    frame: pl.DataFrame, category: str, colour: str, count: str = "count", style: ChartStyle = ChartStyle()
+) -> alt.Chart:
     """Stacked horizontal bars: ``count`` per ``category``, split by ``colour``."""
     data = alt.Data(values=_records(frame.select(category, colour, count)))
     return (
@@ -85,9 +89,19 @@ def count_bar_chart(frame: pl.DataFrame, category: str, colour: str, count: str 
     )
 
 
-def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_type: str = "Q",
-               x_title: str | None = None, y_title: str | None = None, rule_at: float | None = None,
-               dash: str | None = None, style: ChartStyle = ChartStyle()) -> alt.Chart | alt.LayerChart:
+def line_chart(
+    frame: pl.DataFrame,
+    x: str,
+    y: str,
+    series: str | None,
+    *,
+    x_type: str = "Q",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    rule_at: float | None = None,
+    dash: str | None = None,
+    style: ChartStyle = ChartStyle(),
+) -> alt.Chart | alt.LayerChart:
     """A line of ``y`` against ``x`` (one per ``series`` when given; dash pattern by ``dash``, e.g.
     benchmark versus policy), with points on a quantitative x, and optionally a dashed vertical
     reference rule at ``x = rule_at`` (e.g. the trading cost on a tau sweep)."""
@@ -101,19 +115,20 @@ def line_chart(frame: pl.DataFrame, x: str, y: str, series: str | None, *, x_typ
         enc["color"] = alt.Color(f"{series}:N", title=series.replace("_", " "))
     if dash is not None:
         enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "))
-    chart = alt.Chart(data).mark_line(point=x_type != "T").encode(**enc).properties(
-        width=style.width, height=style.height
+    chart = (
+        alt.Chart(data).mark_line(point=x_type != "T").encode(**enc).properties(width=style.width, height=style.height)
     )
     if rule_at is None:
         return chart
-    rule = alt.Chart(alt.Data(values=[{"at": rule_at}])).mark_rule(color="#b22", strokeDash=[4, 3]).encode(
-        x=alt.X("at:Q")
+    rule = (
+        alt.Chart(alt.Data(values=[{"at": rule_at}])).mark_rule(color="#b22", strokeDash=[4, 3]).encode(x=alt.X("at:Q"))
     )
     return alt.layer(chart, rule)
 
 
-def dot_chart(frame: pl.DataFrame, category: str, value: str, colour: str, *, x_title: str,
-              style: ChartStyle = ChartStyle()) -> alt.Chart:
+def dot_chart(
+    frame: pl.DataFrame, category: str, value: str, colour: str, *, x_title: str, style: ChartStyle = ChartStyle()
+) -> alt.Chart:
     """One dot per row at ``value`` on the row of its ``category`` (in the frame's order), coloured
     by ``colour``: e.g. the mean reward of each strategy under each ablation variant."""
     data = alt.Data(values=_records(frame.select(category, value, colour)))
@@ -129,8 +144,15 @@ def dot_chart(frame: pl.DataFrame, category: str, value: str, colour: str, *, x_
     )
 
 
-def histogram_chart(frame: pl.DataFrame, value: str, series: str | None = None, *, bins: int = 40,
-                    title: str | None = None, style: ChartStyle = ChartStyle()) -> alt.Chart:
+def histogram_chart(
+    frame: pl.DataFrame,
+    value: str,
+    series: str | None = None,
+    *,
+    bins: int = 40,
+    title: str | None = None,
+    style: ChartStyle = ChartStyle(),
+) -> alt.Chart:
     """Histogram of ``value`` with ``bins`` bins (stacked by ``series`` when given)."""
     cols = [c for c in (value, series) if c is not None]
     data = alt.Data(values=_records(frame.select(cols)))
@@ -143,8 +165,17 @@ def histogram_chart(frame: pl.DataFrame, value: str, series: str | None = None, 
     return alt.Chart(data).mark_bar().encode(**enc).properties(width=style.width, height=style.height)
 
 
-def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *,
-                   x_title: str, zero_rule: bool = False, style: ChartStyle = ChartStyle()) -> alt.LayerChart:
+def interval_chart(
+    frame: pl.DataFrame,
+    label: str,
+    estimate: str,
+    low: str,
+    high: str,
+    *,
+    x_title: str,
+    zero_rule: bool = False,
+    style: ChartStyle = ChartStyle(),
+) -> alt.LayerChart:
     """Point estimates with interval rules, one row per ``label`` (e.g. Sharpe with its bootstrap
     interval per policy); ``zero_rule`` adds a dashed line at 0 (for differences)."""
     data = alt.Data(values=_records(frame.select(label, estimate, low, high)))
@@ -153,8 +184,9 @@ def interval_chart(frame: pl.DataFrame, label: str, estimate: str, low: str, hig
     point = base.mark_point(filled=True, size=50, color="#1f4e8c").encode(x=f"{estimate}:Q")
     layers = [rule, point]
     if zero_rule:
-        layers.append(alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999", strokeDash=[4, 3])
-                      .encode(x="zero:Q"))
+        layers.append(
+            alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
+        )
     return alt.layer(*layers).properties(width=style.width, height=max(60, 24 * frame.height))
 
 
@@ -179,8 +211,16 @@ def _tooltip(frame: pl.DataFrame, columns: list[str]) -> list[alt.Tooltip]:
     return out
 
 
-def ranked_bar_chart(frame: pl.DataFrame, category: str, value: str, *, x_title: str, signed: bool = False,
-                     tooltip: tuple[str, ...] = (), style: ChartStyle = ChartStyle()) -> alt.Chart:
+def ranked_bar_chart(
+    frame: pl.DataFrame,
+    category: str,
+    value: str,
+    *,
+    x_title: str,
+    signed: bool = False,
+    tooltip: tuple[str, ...] = (),
+    style: ChartStyle = ChartStyle(),
+) -> alt.Chart:
     """Horizontal bars of ``value`` per ``category``, largest at the top (e.g. events per type);
     ``signed`` colours gains green and losses red (e.g. P&L or CAAR per type)."""
     cols = list(dict.fromkeys((category, value, *tooltip)))
@@ -192,13 +232,25 @@ def ranked_bar_chart(frame: pl.DataFrame, category: str, value: str, *, x_title:
     }
     if signed:
         enc["color"] = alt.condition(f"datum.{value} > 0", alt.value(GAIN), alt.value(LOSS))
-    return alt.Chart(data).mark_bar().encode(**enc).properties(
-        width=style.width, height=max(60, 22 * frame[category].n_unique()))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(**enc)
+        .properties(width=style.width, height=max(60, 22 * frame[category].n_unique()))
+    )
 
 
-def stacked_bar_chart(frame: pl.DataFrame, category: str, value: str, colour: str, *, x_title: str,
-                      normalize: bool = False, palette: dict[str, str] | None = None,
-                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+def stacked_bar_chart(
+    frame: pl.DataFrame,
+    category: str,
+    value: str,
+    colour: str,
+    *,
+    x_title: str,
+    normalize: bool = False,
+    palette: dict[str, str] | None = None,
+    style: ChartStyle = ChartStyle(),
+) -> alt.Chart:
     """Horizontal bars of ``value`` per ``category`` (in the frame's order) stacked by ``colour``;
     ``normalize`` stacks shares of 100% (e.g. sentiment within each event type); ``palette`` fixes
     the colour of each ``colour`` value (in that order)."""
@@ -218,8 +270,9 @@ def stacked_bar_chart(frame: pl.DataFrame, category: str, value: str, colour: st
     )
 
 
-def grouped_bar_chart(frame: pl.DataFrame, category: str, value: str, group: str, *, x_title: str,
-                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+def grouped_bar_chart(
+    frame: pl.DataFrame, category: str, value: str, group: str, *, x_title: str, style: ChartStyle = ChartStyle()
+) -> alt.Chart:
     """Horizontal bars of ``value`` per ``category``, one bar per ``group`` side by side (e.g. the
     best constant policy's reward next to the oracle's, per action)."""
     cols = list(dict.fromkeys([category, value, group]))
@@ -238,8 +291,9 @@ def grouped_bar_chart(frame: pl.DataFrame, category: str, value: str, group: str
     )
 
 
-def monthly_bar_chart(frame: pl.DataFrame, month: str, value: str, colour: str, *, y_title: str,
-                      style: ChartStyle = ChartStyle()) -> alt.Chart:
+def monthly_bar_chart(
+    frame: pl.DataFrame, month: str, value: str, colour: str, *, y_title: str, style: ChartStyle = ChartStyle()
+) -> alt.Chart:
     """Vertical bars of ``value`` per calendar ``month`` (a date column), stacked by ``colour``."""
     cols = list(dict.fromkeys([month, value, colour]))
     data = alt.Data(values=_records(frame.select(cols)))
@@ -256,8 +310,16 @@ def monthly_bar_chart(frame: pl.DataFrame, month: str, value: str, colour: str, 
     )
 
 
-def binned_histogram_chart(frame: pl.DataFrame, start: str, end: str, count: str, series: str, *, x_title: str,
-                           style: ChartStyle = ChartStyle()) -> alt.Chart:
+def binned_histogram_chart(
+    frame: pl.DataFrame,
+    start: str,
+    end: str,
+    count: str,
+    series: str,
+    *,
+    x_title: str,
+    style: ChartStyle = ChartStyle(),
+) -> alt.Chart:
     """A histogram already binned (one row per non-empty bin ``[start, end)`` with its ``count``),
     stacked by ``series``: e.g. ``significance.car_distribution``."""
     cols = list(dict.fromkeys([series, start, end, count]))
@@ -282,8 +344,9 @@ def box_chart(frame: pl.DataFrame, category: str, *, x_title: str, style: ChartS
     categories ordered by median, highest first."""
     cols = [category, "min", "q25", "median", "q75", "max"]
     data = alt.Data(values=_records(frame.select(cols)))
-    y = alt.Y(f"{category}:N", title=category.replace("_", " "),
-              sort=alt.EncodingSortField("median", order="descending"))
+    y = alt.Y(
+        f"{category}:N", title=category.replace("_", " "), sort=alt.EncodingSortField("median", order="descending")
+    )
     base = alt.Chart(data).encode(y=y, color=alt.Color(f"{category}:N", legend=None), tooltip=_tooltip(frame, cols))
     return alt.layer(
         base.mark_rule().encode(x=alt.X("min:Q", title=x_title), x2="max:Q"),

@@ -48,7 +48,6 @@ class AnalysisTableNames(BaseModel):
     skipped: str = "skipped"
 
 
-
 # --------------------------------------------------------------------------------------------
 # Reading the evidence folder
 

@@ -46,8 +46,6 @@ NON_COMPONENT_COLUMNS: tuple[str, ...] = ("decision_index", "car", "predicted_ca
 LICENCE_KEYS: tuple[str, ...] = ("source", "licence", "license", "produced_by", "generator")
 
 
-
-
 class ReportConfig(BaseModel):
     """How the report is laid out. Nothing here changes what the evidence says."""
 
@@ -61,13 +59,46 @@ class ReportConfig(BaseModel):
     max_cell_chars: int = Field(120, ge=8)
     #: Columns shown for wide analysis tables, by file stem (the rest stay in the file).
     table_columns: dict[str, tuple[str, ...]] = {
-        "labelled_car": ("event_id", "symbol", "published_at", "event_type", "event_day", "car",
-                         "car_se", "direction", "strength", "split", "excluded_reason"),
-        "rewards": ("event_id", "strategy_id", "action", "expected_direction", "event_type", "predicted_event_type",
-                    "car", "direction_gate", "event_type_gate", "pnl_reward", "magnitude_reward", "process_reward",
-                    "final_reward", "clipped"),
-        "decision_mapping": ("decision_index", "event_id", "strategy_id", "action", "predicted_event_type",
-                             "predicted_strength", "predicted_car", "format_ok", "mapping_status"),
+        "labelled_car": (
+            "event_id",
+            "symbol",
+            "published_at",
+            "event_type",
+            "event_day",
+            "car",
+            "car_se",
+            "direction",
+            "strength",
+            "split",
+            "excluded_reason",
+        ),
+        "rewards": (
+            "event_id",
+            "strategy_id",
+            "action",
+            "expected_direction",
+            "event_type",
+            "predicted_event_type",
+            "car",
+            "direction_gate",
+            "event_type_gate",
+            "pnl_reward",
+            "magnitude_reward",
+            "process_reward",
+            "final_reward",
+            "clipped",
+        ),
+        "decision_mapping": (
+            "decision_index",
+            "event_id",
+            "strategy_id",
+            "action",
+            "predicted_event_type",
+            "predicted_strength",
+            "predicted_car",
+            "format_ok",
+            "mapping_status",
+        ),
     }
     #: Significant digits for floating-point cells.
     significant_digits: int = 4
@@ -75,7 +106,6 @@ class ReportConfig(BaseModel):
     histogram_bins: int = 40
     chart: ChartStyle = ChartStyle()
     tables: AnalysisTableNames = AnalysisTableNames()
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +134,6 @@ class Section:
 
     def add(self, kind: str, text: str = "", **kw: Any) -> None:
         self.blocks.append(Block(kind=kind, text=text, **kw))
-
 
 
 def _number(value: Any) -> float | None:
@@ -161,8 +190,14 @@ def _fmt(value: Any, digits: int) -> str:
 class Page:
     """Builds the sections from a loaded folder, the integrity and the gate outcome."""
 
-    def __init__(self, folder: EvidenceFolder, integrity: IntegrityOutcome, gate: GateOutcome, config: ReportConfig,
-                 dataset_manifest: DatasetManifestView | None):
+    def __init__(
+        self,
+        folder: EvidenceFolder,
+        integrity: IntegrityOutcome,
+        gate: GateOutcome,
+        config: ReportConfig,
+        dataset_manifest: DatasetManifestView | None,
+    ):
         self.f = folder
         self.dataset_manifest = dataset_manifest
         self.integrity = integrity
@@ -236,9 +271,11 @@ class Page:
     def authority(self) -> dict[str, dict]:
         return {
             rel: (doc or {}).get("artifact_authority") or {}
-            for rel, doc in ((EVENT_CAR_FILE, self.f.documents.get(EVENT_CAR_FILE)),
-                             (HGRM_REWARD_FILE, self.f.documents.get(HGRM_REWARD_FILE)),
-                             (EVIDENCE_FILE, self.f.documents.get(EVIDENCE_FILE)))
+            for rel, doc in (
+                (EVENT_CAR_FILE, self.f.documents.get(EVENT_CAR_FILE)),
+                (HGRM_REWARD_FILE, self.f.documents.get(HGRM_REWARD_FILE)),
+                (EVIDENCE_FILE, self.f.documents.get(EVIDENCE_FILE)),
+            )
         }
 
     def is_synthetic(self) -> bool:

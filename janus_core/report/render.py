@@ -106,14 +106,20 @@ This file is self-contained: it loads nothing from any network.</p>
 """
 
 
-def build_report_html(folder: EvidenceFolder, integrity: IntegrityOutcome, gate: GateOutcome,
-                      config: ReportConfig | None = None, dataset_manifest: DatasetManifestView | None = None) -> str:
+def build_report_html(
+    folder: EvidenceFolder,
+    integrity: IntegrityOutcome,
+    gate: GateOutcome,
+    config: ReportConfig | None = None,
+    dataset_manifest: DatasetManifestView | None = None,
+) -> str:
     """The report's HTML for a loaded folder and its verification and gate outcomes (pure: no I/O)."""
     config = config or ReportConfig()
     sections = ReportBuilder(folder, integrity, gate, config, dataset_manifest).build()
     for sec in sections:
-        sec.blocks = [Block(b.kind, b.text, b.headers, b.rows, Markup(b.markup)) if b.kind == "svg" else b
-                      for b in sec.blocks]
+        sec.blocks = [
+            Block(b.kind, b.text, b.headers, b.rows, Markup(b.markup)) if b.kind == "svg" else b for b in sec.blocks
+        ]
     alert = list(integrity.problems)
     if integrity.error is not None:
         alert.insert(0, f"verification could not run: {integrity.error}")
@@ -134,8 +140,9 @@ def build_report_html(folder: EvidenceFolder, integrity: IntegrityOutcome, gate:
 # Rendering an evidence folder
 
 
-def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None,
-                    publishing: bool = False) -> IntegrityOutcome:
+def check_integrity(
+    out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None, publishing: bool = False
+) -> IntegrityOutcome:
     """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself),
     plus every file the report could not read. A crash of the verifier is reported as an error
     (fail closed). ``publishing``: the folder is the export's own temp folder (see ``verify_evidence``)."""
@@ -146,8 +153,11 @@ def check_integrity(out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths
     problems = [str(p) for p in found]
     seen = set(problems)
     problems += [e for e in folder.load_errors if e not in seen]
-    name = (folder.run_manifest.get("dataset") or {}).get("name") if isinstance(
-        folder.run_manifest.get("dataset"), dict) else None
+    name = (
+        (folder.run_manifest.get("dataset") or {}).get("name")
+        if isinstance(folder.run_manifest.get("dataset"), dict)
+        else None
+    )
     # The manifest is named by file name only, so the report bytes do not depend on where the workspace lives.
     checked = Path(paths.manifest_path(name)).name if paths is not None and isinstance(name, str) else None
     return IntegrityOutcome(problems=tuple(problems), inputs_checked_against=checked)
@@ -160,14 +170,21 @@ def gate_outcome(out_dir: Path, target: str, policy: GatePolicy | None) -> GateO
         verdict = evaluate_promotion(out_dir, target, policy)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return GateOutcome(target=target, promotable=False, reasons=(), error=f"{type(exc).__name__}: {exc}")
-    return GateOutcome(target=verdict.target, promotable=verdict.lane.promotable,
-                       reasons=tuple((r.code, r.detail) for r in verdict.lane.reasons), research=verdict.research)
+    return GateOutcome(
+        target=verdict.target,
+        promotable=verdict.lane.promotable,
+        reasons=tuple((r.code, r.detail) for r in verdict.lane.reasons),
+        research=verdict.research,
+    )
 
 
 def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) -> DatasetManifestView | None:
     """The current manifest of the folder's dataset under ``paths``, when there is one."""
-    name = (folder.run_manifest.get("dataset") or {}).get("name") if isinstance(
-        folder.run_manifest.get("dataset"), dict) else None
+    name = (
+        (folder.run_manifest.get("dataset") or {}).get("name")
+        if isinstance(folder.run_manifest.get("dataset"), dict)
+        else None
+    )
     if paths is None or not isinstance(name, str):
         return None
     path = Path(paths.manifest_path(name))
@@ -178,13 +195,20 @@ def dataset_manifest_view(folder: EvidenceFolder, paths: WorkbenchPaths | None) 
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return DatasetManifestView(path=path.name, manifest=manifest if isinstance(manifest, dict) else {},
-                               sha256=sha256_bytes(data))
+    return DatasetManifestView(
+        path=path.name, manifest=manifest if isinstance(manifest, dict) else {}, sha256=sha256_bytes(data)
+    )
 
 
-def report_html(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
-                policy: GatePolicy | None = None, config: ReportConfig | None = None,
-                publishing: bool = False) -> str:
+def report_html(
+    out_dir: str | Path,
+    target: Target = "paper",
+    *,
+    paths: WorkbenchPaths | None = None,
+    policy: GatePolicy | None = None,
+    config: ReportConfig | None = None,
+    publishing: bool = False,
+) -> str:
     """The review report of the evidence folder ``out_dir`` for ``target``, as text (what
     :func:`render_report` writes)."""
     if target not in TARGETS:
@@ -202,9 +226,15 @@ def report_html(out_dir: str | Path, target: Target = "paper", *, paths: Workben
     )
 
 
-def render_report(out_dir: str | Path, target: Target = "paper", *, paths: WorkbenchPaths | None = None,
-                  policy: GatePolicy | None = None, config: ReportConfig | None = None,
-                  publishing: bool = False) -> Path:
+def render_report(
+    out_dir: str | Path,
+    target: Target = "paper",
+    *,
+    paths: WorkbenchPaths | None = None,
+    policy: GatePolicy | None = None,
+    config: ReportConfig | None = None,
+    publishing: bool = False,
+) -> Path:
     """Verify the evidence folder ``out_dir``, evaluate the gate for ``target`` and write
     ``out_dir/report.html`` (module docstring). With ``paths`` the recorded input digests are also
     checked against the current dataset manifest, and the dataset's source and licence are read from
@@ -240,9 +270,11 @@ def report_problems(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
     m = _TARGET_RE.search(data)
     targets = [m.group(1).decode()] if m else list(TARGETS)
     for target in targets:
-        for variant in ([paths, None] if paths is not None else [None]):
+        for variant in [paths, None] if paths is not None else [None]:
             if report_html(out_dir, target, paths=variant).encode("utf-8") == data:
                 return []
-    return [f"{REPORT_FILE}: bytes: not what this evidence renders to (edited after the export, or rendered with "
-            f"a custom gate policy or report config); rule: the report is a view of the verified evidence, "
-            f"re-render it with janus report"]
+    return [
+        f"{REPORT_FILE}: bytes: not what this evidence renders to (edited after the export, or rendered with "
+        f"a custom gate policy or report config); rule: the report is a view of the verified evidence, "
+        f"re-render it with janus report"
+    ]

@@ -55,15 +55,27 @@ def cache_key(ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig, split_cfg: Sp
     """The key of the module docstring, or None for a dataset without a snapshot hash."""
     if not ds.meta.snapshot_hash:
         return None
-    return H({
-        "dataset": ds.name, "snapshot_hash": ds.meta.snapshot_hash, "car": cfg.model_dump(mode="json"),
-        "label": label_cfg.model_dump(mode="json"), "split": split_cfg.model_dump(mode="json"),
-        "code": code_digest(), "versions": {name: metadata.version(name) for name in _VERSIONED},
-    })
+    return H(
+        {
+            "dataset": ds.name,
+            "snapshot_hash": ds.meta.snapshot_hash,
+            "car": cfg.model_dump(mode="json"),
+            "label": label_cfg.model_dump(mode="json"),
+            "split": split_cfg.model_dump(mode="json"),
+            "code": code_digest(),
+            "versions": {name: metadata.version(name) for name in _VERSIONED},
+        }
+    )
 
 
-def cached_car_study(ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig | None = None,
-                     split_cfg: SplitConfig | None = None, *, cache_dir: Path | None) -> pl.DataFrame:
+def cached_car_study(
+    ds: Dataset,
+    cfg: CarConfig,
+    label_cfg: LabelConfig | None = None,
+    split_cfg: SplitConfig | None = None,
+    *,
+    cache_dir: Path | None,
+) -> pl.DataFrame:
     """``labels.car_study(ds, cfg, label_cfg, split_cfg)``, read from ``cache_dir/car/`` when this
     exact study was computed before and written there otherwise (module docstring). ``cache_dir``
     None computes without a cache. An unreadable entry is recomputed and replaced; a cache that

@@ -243,7 +243,9 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     end_day = np.where(has_end, panel.days[panel.day_index[j, np.clip(end_pos, 0, width - 1)]], 0)
     events = events.with_columns(
         event_day=pl.when(pl.Series(k0 >= 0)).then(pl.Series(event_day).cast(pl.Int32).cast(pl.Date)).otherwise(None),
-        window_end_day=pl.when(pl.Series(has_end)).then(pl.Series(end_day).cast(pl.Int32).cast(pl.Date)).otherwise(None),
+        window_end_day=pl.when(pl.Series(has_end))
+        .then(pl.Series(end_day).cast(pl.Int32).cast(pl.Date))
+        .otherwise(None),
     )
 
     moments = _Moments(panel, cfg.model, pool)
@@ -274,7 +276,9 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
         ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
         ar = xs.residual(ar_mm, panel.industry, j, posc, ev_day)
         adjusted = xs.adjusted_returns(panel)
-        rm_fit = _Moments(panel, cfg.model, pool, adjusted, panel.estimation_ok(cfg.model) & np.isfinite(adjusted)).fit(j, lo, hi)
+        rm_fit = _Moments(panel, cfg.model, pool, adjusted, panel.estimation_ok(cfg.model) & np.isfinite(adjusted)).fit(
+            j, lo, hi
+        )
         del adjusted, xs
         sigma_neutral, neutral_n = rm_fit.sigma, np.where(mapped & loc.known, rm_fit.n, 0)
         ar_se, car_se = _forecast_se(cfg, fit, np.nan_to_num(m_win) if cfg.model != "market" else m_win, sigma_neutral)
@@ -356,7 +360,9 @@ def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[n
         coded = (
             ex.select("symbol", day=pl.col("date").cast(pl.Int64))
             .with_row_index("row")
-            .join(pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym, dtype=np.int64)}), on="symbol", how="inner")
+            .join(
+                pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym, dtype=np.int64)}), on="symbol", how="inner"
+            )
             .sort("j", "day", "row")
         )
         ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
@@ -399,7 +405,9 @@ def _cell_abnormal_returns(
 
     def block_ar(i0: int) -> None:
         c = cols[i0 : i0 + _CELL_BLOCK]
-        fit = moments.fit_columns(np.clip(c - cfg.gap - cfg.estimation_window, 0, width), np.clip(c - cfg.gap, 0, width))
+        fit = moments.fit_columns(
+            np.clip(c - cfg.gap - cfg.estimation_window, 0, width), np.clip(c - cfg.gap, 0, width)
+        )
         block = _columns(panel.r, c) - fit.alpha
         if cfg.model != "constant_mean":
             block -= fit.beta * _columns(panel.m, c)
@@ -421,7 +429,9 @@ class _CrossSections:
     factor_g: np.ndarray
     expo: list[np.ndarray]
 
-    def residual(self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def residual(
+        self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
         """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
         (same shape as ``ar``; -1 = no day, NaN out)."""
         d = np.maximum(day, 0)
@@ -440,7 +450,9 @@ class _CrossSections:
         return out
 
 
-def _cross_sections(panel: Panel, ds: Dataset, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor) -> _CrossSections:
+def _cross_sections(
+    panel: Panel, ds: Dataset, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor
+) -> _CrossSections:
     """Fit the risk model's cross-section on every date of the panel (module docstring), from every
     stock's rolling-model AR of that date."""
     n_sym, width = panel.r.shape
@@ -541,7 +553,12 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     panel = Panel.build(ds)
     code = (
         inc.select("symbol")
-        .join(pl.DataFrame({"symbol": panel.symbols, "j": np.arange(len(panel.symbols), dtype=np.int64)}), on="symbol", how="left", maintain_order="left")["j"]
+        .join(
+            pl.DataFrame({"symbol": panel.symbols, "j": np.arange(len(panel.symbols), dtype=np.int64)}),
+            on="symbol",
+            how="left",
+            maintain_order="left",
+        )["j"]
         .fill_null(-1)
         .to_numpy()
     )

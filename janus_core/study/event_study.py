@@ -68,8 +68,9 @@ class CarStudy:
         (:data:`SIGNIFICANCE_KEYS`, floats rounded to 3 decimals)."""
         out = car_summary(self.table, self.car, self.label)
         pooled = self.tests.filter(pl.col("event_type") == "all").row(0, named=True)
-        out["significance_all"] = {k: (round(v, 3) if isinstance(v, float) else v)
-                                   for k, v in pooled.items() if k in SIGNIFICANCE_KEYS}
+        out["significance_all"] = {
+            k: (round(v, 3) if isinstance(v, float) else v) for k, v in pooled.items() if k in SIGNIFICANCE_KEYS
+        }
         return out
 
     def write(self, out_dir: Path | str) -> tuple[Path, Path]:
@@ -84,7 +85,11 @@ def event_study(ds: Dataset, car: CarConfig, label: LabelConfig, *, cache_dir: P
     first_day = car.event_window[0]
     est = estimation_abnormal_returns(ds, car, table)
     return CarStudy(
-        dataset=ds.name, car=car, label=label, table=table,
-        aar=significance.aar_caar(table, first_day=first_day), tests=significance.significance_table(table, est),
+        dataset=ds.name,
+        car=car,
+        label=label,
+        table=table,
+        aar=significance.aar_caar(table, first_day=first_day),
+        tests=significance.significance_table(table, est),
         daily_tests=significance.daily_significance(table, est, first_day=first_day),
     )

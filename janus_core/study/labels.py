@@ -85,14 +85,10 @@ def mean_abs_car_by_type(labelled: pl.DataFrame) -> dict[str, float]:
     keys sorted by type. Sums are exactly rounded (``math.fsum``), so the weights never depend on row
     order or the thread count."""
     groups = (
-        labelled.filter(pl.col("car").is_not_null())
-        .group_by("event_type")
-        .agg(pl.col("car").abs())
-        .sort("event_type")
+        labelled.filter(pl.col("car").is_not_null()).group_by("event_type").agg(pl.col("car").abs()).sort("event_type")
     )
     return {
-        k: math.fsum(v) / len(v)
-        for k, v in zip(groups["event_type"].to_list(), groups["car"].to_list(), strict=True)
+        k: math.fsum(v) / len(v) for k, v in zip(groups["event_type"].to_list(), groups["car"].to_list(), strict=True)
     }
 
 
@@ -210,8 +206,13 @@ def chronological_split(
     (s1, s2, s3), _ = split_starts(labelled["published_date"], cfg)
     d = pl.col("published_date")
     period = (
-        pl.when(d < s1).then(pl.lit("historical")).when(d < s2).then(pl.lit("train"))
-        .when(d < s3).then(pl.lit("validation")).otherwise(pl.lit("test"))
+        pl.when(d < s1)
+        .then(pl.lit("historical"))
+        .when(d < s2)
+        .then(pl.lit("train"))
+        .when(d < s3)
+        .then(pl.lit("validation"))
+        .otherwise(pl.lit("test"))
     )
     next_start = pl.when(d < s1).then(pl.lit(s1)).when(d < s2).then(pl.lit(s2)).when(d < s3).then(pl.lit(s3))
     out = labelled.with_columns(period.alias("split_period"))
@@ -219,22 +220,28 @@ def chronological_split(
     purged = pl.lit(False)
     if cfg.purge:
         if "window_end_day" not in labelled.columns:
-            raise ValueError("labelled: column 'window_end_day' is missing; purging needs each event's CAR window end "
-                             "(car.compute_car), or set SplitConfig(purge=False)")
+            raise ValueError(
+                "labelled: column 'window_end_day' is missing; purging needs each event's CAR window end "
+                "(car.compute_car), or set SplitConfig(purge=False)"
+            )
         purged = (pl.col("window_end_day") >= next_start).fill_null(False)
     embargo = cfg.embargo_days
     if embargo is None:
         if window_days is None:
             if "ar" not in labelled.columns:
-                raise ValueError("labelled: column 'ar' is missing; the default embargo is the event window's length "
-                                 "(pass window_days or set SplitConfig.embargo_days)")
+                raise ValueError(
+                    "labelled: column 'ar' is missing; the default embargo is the event window's length "
+                    "(pass window_days or set SplitConfig.embargo_days)"
+                )
             window_days = int(labelled["ar"].list.len().max() or 0)
         embargo = window_days
     embargoed = pl.lit(False)
     if embargo > 0:
         if calendar is None:
-            calendar = pl.concat([labelled[c].drop_nulls() for c in ("event_day", "window_end_day") if c in labelled.columns]
-                                 or [labelled["published_date"].drop_nulls()])
+            calendar = pl.concat(
+                [labelled[c].drop_nulls() for c in ("event_day", "window_end_day") if c in labelled.columns]
+                or [labelled["published_date"].drop_nulls()]
+            )
         days = calendar.cast(pl.Date).unique().sort()
         ends = []
         for start in (s1, s2, s3):
@@ -242,21 +249,27 @@ def chronological_split(
             ends.append(after[min(embargo, len(after)) - 1] if len(after) else start)
         day = pl.coalesce(pl.col("event_day"), d) if "event_day" in labelled.columns else d
         embargoed = (
-            pl.when(d < s1).then(False)
-            .when(d < s2).then(day <= ends[0])
-            .when(d < s3).then(day <= ends[1])
+            pl.when(d < s1)
+            .then(False)
+            .when(d < s2)
+            .then(day <= ends[0])
+            .when(d < s3)
+            .then(day <= ends[1])
             .otherwise(day <= ends[2])
         )
     reason = (
-        pl.when(with_car & purged).then(pl.lit("purged"))
-        .when(with_car & embargoed).then(pl.lit("embargoed"))
+        pl.when(with_car & purged)
+        .then(pl.lit("purged"))
+        .when(with_car & embargoed)
+        .then(pl.lit("embargoed"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     out = out.with_columns(reason.alias("split_excluded_reason")).with_columns(
         split=pl.when(pl.col("split_excluded_reason").is_null()).then(pl.col("split_period"))
     )
-    return out.select(pl.exclude("split", "split_period", "split_excluded_reason"), "split", "split_period",
-                      "split_excluded_reason")
+    return out.select(
+        pl.exclude("split", "split_period", "split_excluded_reason"), "split", "split_period", "split_excluded_reason"
+    )
 
 
 def tau_sweep(car_table: pl.DataFrame, taus: Sequence[float], round_trip_cost_bps: float) -> pl.DataFrame:
@@ -312,7 +325,9 @@ def group_means(frame: pl.DataFrame, key: str, values: dict[str, pl.Expr]) -> pl
 SUMMARY_DECIMALS = 6
 
 
-def car_study(ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig | None = None, split_cfg: SplitConfig | None = None) -> pl.DataFrame:
+def car_study(
+    ds: Dataset, cfg: CarConfig, label_cfg: LabelConfig | None = None, split_cfg: SplitConfig | None = None
+) -> pl.DataFrame:
     """The labelled CAR table: :func:`compute_car`, then ``labels.label`` and
     ``labels.chronological_split`` (columns ``direction``, ``strength``, ``split``, ``split_period``,
     ``split_excluded_reason``; purged at ``window_end_day``, embargoed on the dataset's trading
@@ -341,10 +356,18 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
         return {str(k): int(v) for k, v in rows}
 
     inc = included(table)
-    by_type = inc.group_by("event_type").agg(n=pl.len(), mean_car=pl.col("car").mean(), mean_abs_car=pl.col("car").abs().mean()).sort("event_type")
+    by_type = (
+        inc.group_by("event_type")
+        .agg(n=pl.len(), mean_car=pl.col("car").mean(), mean_abs_car=pl.col("car").abs().mean())
+        .sort("event_type")
+    )
     rnd = lambda x: None if x is None else round(float(x), SUMMARY_DECIMALS)  # noqa: E731
     return {
-        "config": {"car": cfg.model_dump(mode="json"), "label": label_cfg.model_dump(mode="json"), "tau": label_cfg.effective_tau},
+        "config": {
+            "car": cfg.model_dump(mode="json"),
+            "label": label_cfg.model_dump(mode="json"),
+            "tau": label_cfg.effective_tau,
+        },
         "event_count": table.height,
         "included_count": inc.height,
         "excluded_reason": counts("excluded_reason"),
@@ -352,7 +375,8 @@ def car_summary(table: pl.DataFrame, cfg: CarConfig, label_cfg: LabelConfig) -> 
         "strength": counts("strength"),
         "split": counts("split") if "split" in table.columns else {},
         "split_excluded": _nested_counts(table, "split_excluded_reason", "split_period")
-        if "split_excluded_reason" in table.columns else {},
+        if "split_excluded_reason" in table.columns
+        else {},
         "neutralized": bool(table["neutralized"].any()) if table.height else False,
         "mean_car": rnd(inc["car"].mean()),
         "mean_abs_car": rnd(inc["car"].abs().mean()),
@@ -386,8 +410,10 @@ def write_car_artifacts(
     check_output_target(out, "car", is_car_output)
     out.mkdir(parents=True, exist_ok=True)
     table_path, summary_path = out / "car.parquet", out / "car-summary.json"
-    writers = [(table_path, lambda p: table.write_parquet(p, statistics=False)),
-               (summary_path, lambda p: p.write_bytes(dumps(summary)))]
+    writers = [
+        (table_path, lambda p: table.write_parquet(p, statistics=False)),
+        (summary_path, lambda p: p.write_bytes(dumps(summary))),
+    ]
     if significance is not None:
         writers.append((out / "significance.parquet", lambda p: significance.write_parquet(p, statistics=False)))
     for path, write in writers:

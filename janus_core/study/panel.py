@@ -81,6 +81,7 @@ class Panel:
         didx_rows = lut[day - first]
 
         if (length == width).all():
+
             def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
                 return values.astype(dtype, copy=False).reshape(n_sym, width)
         else:
@@ -92,7 +93,9 @@ class Panel:
                 return out
 
         close = pad(close_col.to_numpy(), np.nan, np.float64)
-        tradable = pad((tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool)
+        tradable = pad(
+            (tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool
+        )
         day_index = pad(didx_rows, -1, np.int32)
         r = np.full_like(close, np.nan)
         np.divide(close[:, 1:], close[:, :-1], out=r[:, 1:])
@@ -167,7 +170,11 @@ class _Moments:
     """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
 
     def __init__(
-        self, panel: Panel, model: Model, pool: ThreadPoolExecutor, r: np.ndarray | None = None,
+        self,
+        panel: Panel,
+        model: Model,
+        pool: ThreadPoolExecutor,
+        r: np.ndarray | None = None,
         ok: np.ndarray | None = None,
     ):
         """Moments of the stock returns ``r`` (default ``panel.r``; the risk-neutralised fit passes
@@ -198,7 +205,9 @@ class _Moments:
         }
         if model == "market":
             sources.update(
-                sx=lambda o: np.copyto(o, x), sxx=lambda o: np.multiply(x, x, out=o), sxy=lambda o: np.multiply(x, y, out=o)
+                sx=lambda o: np.copyto(o, x),
+                sxx=lambda o: np.multiply(x, x, out=o),
+                sxy=lambda o: np.multiply(x, y, out=o),
             )
         names = list(sources)
         self.c = dict(zip(names, pool.map(lambda name: prefix(sources[name]), names), strict=True))

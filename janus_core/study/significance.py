@@ -55,7 +55,9 @@ def _included(car_table: pl.DataFrame) -> pl.DataFrame:
     return included(car_table)
 
 
-def aar_caar(car_table: pl.DataFrame, first_day: int = 0, by: str = "event_type", confidence: float = 0.95) -> pl.DataFrame:
+def aar_caar(
+    car_table: pl.DataFrame, first_day: int = 0, by: str = "event_type", confidence: float = 0.95
+) -> pl.DataFrame:
     """AAR and CAAR per group (``by``, plus the pooled group ``"all"``) and event day
     (``rel_day`` = ``first_day`` + position in the window), over the included events.
 
@@ -225,8 +227,12 @@ class _Inputs:
         self.dof = days - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
         self.est, self.ev, self.se = _matrix(inc["ar_estimation"]), _matrix(inc["ar"]), _matrix(inc["ar_se"])
         self.est_dates = (  # days since epoch, -1 = none
-            inc["estimation_dates"].arr.eval(pl.element().cast(pl.Int64).fill_null(-1)).to_numpy().reshape(self.est.shape)
-            if "estimation_dates" in inc.columns else None
+            inc["estimation_dates"]
+            .arr.eval(pl.element().cast(pl.Int64).fill_null(-1))
+            .to_numpy()
+            .reshape(self.est.shape)
+            if "estimation_dates" in inc.columns
+            else None
         )
         self.day = inc["event_day"].cast(pl.Int64).to_numpy()
         self.u = corrado_ranks(self.est, self.ev) if len(inc) else np.empty((0, 0))
@@ -335,7 +341,9 @@ def daily_significance(
     return pl.DataFrame(rows).with_columns(pl.selectors.float().fill_nan(None))
 
 
-def car_distribution(car_table: pl.DataFrame, bins: int = 60, limit: float = 0.3, by: str = "event_type") -> pl.DataFrame:
+def car_distribution(
+    car_table: pl.DataFrame, bins: int = 60, limit: float = 0.3, by: str = "event_type"
+) -> pl.DataFrame:
     """Histogram of the included events' CAR per group of ``by``: ``bins`` equal bins over
     [-limit, limit] (CARs outside are clipped into the end bins). Columns: ``by``, ``bin_start``,
     ``bin_end``, ``n``; only non-empty bins, sorted by group and bin."""
@@ -387,10 +395,14 @@ def caar_by_type(labelled: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     cross-sectional t test of :func:`caar_confidence_band` at ``level`` (``se``, ``t_stat``,
     ``p_value``, ``ci_low``, ``ci_high``) and the ``confidence`` level itself. Sorted by event type."""
     inc = included(labelled)
-    out = inc.group_by("event_type").agg(
-        pl.len().alias("n"),
-        pl.col("car").mean().alias("caar"),
-        pl.col("car").abs().mean().alias("mean_abs_car"),
-        pl.col("car").std(ddof=1).alias("std_car"),
-    ).sort("event_type")
+    out = (
+        inc.group_by("event_type")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("car").mean().alias("caar"),
+            pl.col("car").abs().mean().alias("mean_abs_car"),
+            pl.col("car").std(ddof=1).alias("std_car"),
+        )
+        .sort("event_type")
+    )
     return caar_confidence_band(out, level).with_columns(pl.lit(level).alias("confidence"))
