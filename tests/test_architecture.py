@@ -150,3 +150,49 @@ def test_public_api_resolves():
         assert getattr(janus_core, name) is not None, name
     with pytest.raises(AttributeError):
         janus_core.no_such_entry_point  # noqa: B018
+
+
+#: The house rules' sizes: a module longer than this is two modules.
+MAX_MODULE_LINES = 600
+#: A function longer than this is split, unless its docstring has a line starting with LONG_MARKER.
+MAX_FUNCTION_LINES = 80
+LONG_MARKER = "Long because:"
+
+
+def long_functions(source: str, where: str) -> list[str]:
+    """``where:line name (N lines)`` of every function of ``source`` longer than
+    :data:`MAX_FUNCTION_LINES` whose docstring gives no reason (a line starting with :data:`LONG_MARKER`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            doc = ast.get_docstring(node) or ""
+            reasoned = any(line.strip().startswith(LONG_MARKER) for line in doc.splitlines())
+            if length > MAX_FUNCTION_LINES and not reasoned:
+                found.append(f"{where}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_the_size_check_finds_a_long_function_and_accepts_a_reason():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert long_functions(f"def f():\n{body}\n", "m.py") == [f"m.py:1 f ({MAX_FUNCTION_LINES + 1} lines)"]
+    assert long_functions(f"def f():\n{body[: body.rindex(chr(10))]}\n", "m.py") == []
+    reason = f'    """Builds one table.\n\n    {LONG_MARKER} one linear builder."""\n'
+    assert long_functions(f"def f():\n{reason}{body}\n", "m.py") == []
+
+
+def test_modules_and_functions_are_small():
+    """Every module at most MAX_MODULE_LINES lines; every function at most MAX_FUNCTION_LINES lines
+    unless its docstring states why (a line starting with LONG_MARKER). Lists every offender."""
+    offenders = []
+    for path in MODULES.values():
+        source = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT).as_posix()
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            offenders.append(f"{rel}: module of {lines} lines")
+        offenders += long_functions(source, rel)
+    assert not offenders, (
+        f"{len(offenders)} over the size rules (module <= {MAX_MODULE_LINES} lines, function <= "
+        f"{MAX_FUNCTION_LINES} lines or a '{LONG_MARKER}' line in its docstring):\n" + "\n".join(offenders)
+    )
