@@ -239,42 +239,102 @@ def run_backtest(
     ``weighting="type"`` estimates them with :func:`historical_type_weights` (needs ``split``).
     """
     _check_inputs(ds, decisions, labelled)
-    if cfg.weighting == "type":
-        weights = dict(type_weights) if type_weights is not None else historical_type_weights(labelled)
-        bad = sorted(k for k, v in weights.items() if not (isinstance(v, (int, float)) and math.isfinite(v)))
-        if bad:
-            raise ValueError(f"type_weights: non-finite weight for {bad}")
-    else:
-        weights = {}
+    weights = _type_weights(cfg, type_weights, labelled)
     calendar = trading_calendar(ds).to_numpy().astype("datetime64[D]")
     window = _window(calendar, labelled, cfg)
-    first = window[0]
     frame, days, last = _plan_trades(ds, decisions, labelled, cfg, calendar, window, weights)
-    fractions = _cohort_fractions(frame, cfg, weights)
-    sign = np.where(frame.get_column("action").to_numpy() == "short", -1.0, 1.0)
+    book = _simulate(frame, days, cfg, calendar, window[0], last, _cohort_fractions(frame, cfg, weights))
+    capped_out = book.executed & (book.cap_scale == 0.0)
+    if capped_out.any():
+        book.executed = book.executed & ~capped_out
+        frame = frame.with_columns(
+            pl.Series("executed", book.executed),
+            pl.when(pl.Series(capped_out)).then(pl.lit("position_cap")).otherwise("skip_reason").alias("skip_reason"),
+        )
+    nav_frame = _nav_frame(book, calendar[window[0] - 1 : last + 1])
+    trades = _trades_frame(frame, book, window[0])
+    metrics = _backtest_metrics(book.nav, trades, nav_frame)
+    return BacktestResult(cfg, dict(sorted(weights.items())), nav_frame, trades, metrics, _per_type(trades, weights))
+
+
+def _type_weights(
+    cfg: BacktestConfig, type_weights: Mapping[str, float] | None, labelled: pl.DataFrame
+) -> dict[str, float]:
+    """w_k per event type with ``weighting="type"`` (given, or :func:`historical_type_weights`),
+    each finite; empty with equal weighting."""
+    if cfg.weighting != "type":
+        return {}
+    weights = dict(type_weights) if type_weights is not None else historical_type_weights(labelled)
+    bad = sorted(k for k, v in weights.items() if not (isinstance(v, (int, float)) and math.isfinite(v)))
+    if bad:
+        raise ValueError(f"type_weights: non-finite weight for {bad}")
+    return weights
+
+
+@dataclass
+class _Book:
+    """The simulation's arrays: per NAV day (``nav`` has the start value first) and per trade."""
+
+    nav: np.ndarray
+    gross: np.ndarray
+    n_pos: np.ndarray
+    day_cost: np.ndarray
+    notional: np.ndarray  # signed currency notional at entry
+    cap_scale: np.ndarray
+    trade_cost: np.ndarray
+    trade_pnl: np.ndarray
+    executed: np.ndarray
+    sign: np.ndarray
+    entry_day: np.ndarray
+    price_relative: np.ndarray
+    cost_rate: float
+
+
+def _new_book(frame: pl.DataFrame, cfg: BacktestConfig, n_days: int) -> _Book:
+    """A :class:`_Book` before the first day: NAV at ``initial_nav``, no position, no cost."""
     executed = frame.get_column("executed").to_numpy()
-    entry_day = frame.get_column("entry_day").fill_null(-1).to_numpy()
-    exit_day = frame.get_column("exit_day").fill_null(-1).to_numpy()
-    cost_rate = cfg.round_trip_cost_bps / 2e4  # per side: half the round trip
     with np.errstate(invalid="ignore", divide="ignore"):  # skipped rows may lack prices; masked below
         price_relative = np.where(
             executed, frame.get_column("exit_price").to_numpy() / frame.get_column("entry_price").to_numpy(), np.nan
         )
+    nav = np.empty(n_days + 1)
+    nav[0] = cfg.initial_nav
+    return _Book(
+        nav=nav,
+        gross=np.zeros(n_days),
+        n_pos=np.zeros(n_days, dtype=np.int64),
+        day_cost=np.zeros(n_days),
+        notional=np.zeros(frame.height),
+        cap_scale=np.where(executed, 1.0, np.nan),
+        trade_cost=np.zeros(frame.height),
+        trade_pnl=np.zeros(frame.height),
+        executed=executed,
+        sign=np.where(frame.get_column("action").to_numpy() == "short", -1.0, 1.0),
+        entry_day=frame.get_column("entry_day").fill_null(-1).to_numpy(),
+        price_relative=price_relative,
+        cost_rate=cfg.round_trip_cost_bps / 2e4,  # per side: half the round trip
+    )
 
+
+def _simulate(
+    frame: pl.DataFrame,
+    days: pl.DataFrame,
+    cfg: BacktestConfig,
+    calendar: np.ndarray,
+    first: int,
+    last: int,
+    fractions: np.ndarray,
+) -> _Book:
+    """The NAV day by day from ``first`` to ``last`` (module docstring: sizing, the position cap,
+    costs per side at entry and exit, the day's P&L from each open trade's daily increment)."""
+    n_days = last - first + 1
+    book = _new_book(frame, cfg, n_days)
+    nav, notional, entry_day = book.nav, book.notional, book.entry_day
+    exit_day = frame.get_column("exit_day").fill_null(-1).to_numpy()
     day_of = days.get_column("day").to_numpy()
     trade_of = days.get_column("i").to_numpy()
     inc_of = days.get_column("inc").to_numpy()
-    n_days = last - first + 1
     bounds = np.searchsorted(day_of, np.arange(first, last + 2))
-    nav = np.empty(n_days + 1)
-    nav[0] = cfg.initial_nav
-    gross = np.zeros(n_days)
-    n_pos = np.zeros(n_days, dtype=np.int64)
-    day_cost = np.zeros(n_days)
-    notional = np.zeros(frame.height)  # signed currency notional at entry
-    cap_scale = np.where(executed, 1.0, np.nan)
-    trade_cost = np.zeros(frame.height)
-    trade_pnl = np.zeros(frame.height)
     for j in range(n_days):
         d = first + j
         nav_prev = nav[j]
@@ -290,40 +350,37 @@ def run_backtest(
                 held_gross = float(np.abs(notional[open_idx[~is_new]]).sum())
                 room = max(0.0, cfg.position_cap * nav_prev - held_gross)
                 scale = min(1.0, room / float(want.sum())) if want.sum() > 0 else 1.0
-            notional[new_idx] = sign[new_idx] * want * scale
-            cap_scale[new_idx] = scale
-            costs = np.abs(notional[new_idx]) * cost_rate
-            trade_cost[new_idx] += costs
+            notional[new_idx] = book.sign[new_idx] * want * scale
+            book.cap_scale[new_idx] = scale
+            costs = np.abs(notional[new_idx]) * book.cost_rate
+            book.trade_cost[new_idx] += costs
             entry_cost = float(costs.sum())
         pnl = notional[open_idx] * inc
-        trade_pnl[open_idx] += pnl
+        book.trade_pnl[open_idx] += pnl
         exiting = open_idx[exit_day[open_idx] == d]
-        exit_costs = np.abs(notional[exiting]) * price_relative[exiting] * cost_rate
-        trade_cost[exiting] += exit_costs
-        day_cost[j] = entry_cost + float(exit_costs.sum())
-        nav[j + 1] = nav_prev + float(pnl.sum()) - day_cost[j]
+        exit_costs = np.abs(notional[exiting]) * book.price_relative[exiting] * book.cost_rate
+        book.trade_cost[exiting] += exit_costs
+        book.day_cost[j] = entry_cost + float(exit_costs.sum())
+        nav[j + 1] = nav_prev + float(pnl.sum()) - book.day_cost[j]
         if nav[j + 1] <= 0:
             raise ValueError(f"backtest: NAV fell to {nav[j + 1]} on {calendar[d]}; the portfolio is bankrupt")
-        gross[j] = float(np.abs(notional[open_idx]).sum()) / nav_prev
-        n_pos[j] = int(np.count_nonzero(notional[open_idx]))
+        book.gross[j] = float(np.abs(notional[open_idx]).sum()) / nav_prev
+        book.n_pos[j] = int(np.count_nonzero(notional[open_idx]))
+    return book
 
-    capped_out = executed & (cap_scale == 0.0)
-    if capped_out.any():
-        executed = executed & ~capped_out
-        frame = frame.with_columns(
-            pl.Series("executed", executed),
-            pl.when(pl.Series(capped_out)).then(pl.lit("position_cap")).otherwise("skip_reason").alias("skip_reason"),
-        )
 
-    dates = pl.Series("date", calendar[first - 1 : last + 1], dtype=pl.Date)
-    nav_frame = pl.DataFrame(
+def _nav_frame(book: _Book, dates: np.ndarray) -> pl.DataFrame:
+    """One row per NAV date (the day before the window first): NAV, daily return, gross exposure,
+    open positions and the day's cost."""
+    nav = book.nav
+    return pl.DataFrame(
         {
-            "date": dates,
+            "date": pl.Series("date", dates, dtype=pl.Date),
             "nav": nav,
             "daily_return": [None, *(nav[1:] / nav[:-1] - 1.0).tolist()],
-            "gross_exposure": [0.0, *gross.tolist()],
-            "n_positions": [0, *n_pos.tolist()],
-            "cost": [0.0, *day_cost.tolist()],
+            "gross_exposure": [0.0, *book.gross.tolist()],
+            "n_positions": [0, *book.n_pos.tolist()],
+            "cost": [0.0, *book.day_cost.tolist()],
         },
         schema={
             "date": pl.Date,
@@ -334,56 +391,55 @@ def run_backtest(
             "cost": pl.Float64,
         },
     )
-    entry_nav = np.where(executed, nav[np.clip(entry_day - first, 0, n_days)], np.nan)
-    net_pnl = trade_pnl - trade_cost
+
+
+#: Columns of the trades table, in order (``car`` after ``event_day`` when the labels have it).
+TRADE_COLUMNS_BEFORE_CAR = ("event_id", "strategy_id", "action", "symbol", "event_type", "event_day")
+TRADE_COLUMNS_AFTER_CAR = (
+    "status",
+    "executed",
+    "skip_reason",
+    "entry_date",
+    "planned_exit_date",
+    "exit_date",
+    "exit_rule",
+    "holding_days",
+    "carry_days",
+    "entry_price",
+    "exit_price",
+    "cap_scale",
+    "weight",
+    "notional",
+    "gross_return",
+    "cost",
+    "pnl",
+    "net_return",
+)
+
+
+def _trades_frame(frame: pl.DataFrame, book: _Book, first: int) -> pl.DataFrame:
+    """One row per decision: its status, dates and prices, and for an executed trade its weight
+    (notional over the NAV before entry), gross and net return, cost and P&L."""
+    executed, sign, rel, cost_rate = book.executed, book.sign, book.price_relative, book.cost_rate
+    entry_nav = np.where(executed, book.nav[np.clip(book.entry_day - first, 0, book.gross.size)], np.nan)
+    net_pnl = book.trade_pnl - book.trade_cost
     done = pl.col("executed")
     with np.errstate(invalid="ignore", divide="ignore"):
         trades = frame.with_columns(
-            pl.Series("cap_scale", cap_scale),
-            pl.Series("weight", np.where(executed, notional / entry_nav, np.nan)),
-            pl.Series("notional", np.where(executed, notional, np.nan)),
-            pl.Series("gross_return", np.where(executed, sign * (price_relative - 1.0), np.nan)),
-            pl.Series("cost", np.where(executed, trade_cost, np.nan)),
+            pl.Series("cap_scale", book.cap_scale),
+            pl.Series("weight", np.where(executed, book.notional / entry_nav, np.nan)),
+            pl.Series("notional", np.where(executed, book.notional, np.nan)),
+            pl.Series("gross_return", np.where(executed, sign * (rel - 1.0), np.nan)),
+            pl.Series("cost", np.where(executed, book.trade_cost, np.nan)),
             pl.Series("pnl", np.where(executed, net_pnl, np.nan)),
-            pl.Series(
-                "net_return",
-                np.where(executed, sign * (price_relative - 1.0) - cost_rate * (1.0 + price_relative), np.nan),
-            ),
+            pl.Series("net_return", np.where(executed, sign * (rel - 1.0) - cost_rate * (1.0 + rel), np.nan)),
         ).with_columns(pl.col(pl.Float64).fill_nan(None))
-    trades = trades.with_columns(
+    return trades.with_columns(
         pl.when(done).then(pl.lit(EXECUTED)).otherwise(pl.lit(NOT_ENTERED) + pl.col("skip_reason")).alias("status"),
         pl.when(done).then(pl.col("exit_day") - pl.col("entry_day") + 1).alias("holding_days"),
         pl.when(done).then(pl.col("exit_day") - pl.col("planned_day")).alias("carry_days"),
         pl.when(done).then(pl.col("exit_rule")).alias("exit_rule"),
-    ).select(
-        "event_id",
-        "strategy_id",
-        "action",
-        "symbol",
-        "event_type",
-        "event_day",
-        *(c for c in ("car",) if c in frame.columns),
-        "status",
-        "executed",
-        "skip_reason",
-        "entry_date",
-        "planned_exit_date",
-        "exit_date",
-        "exit_rule",
-        "holding_days",
-        "carry_days",
-        "entry_price",
-        "exit_price",
-        "cap_scale",
-        "weight",
-        "notional",
-        "gross_return",
-        "cost",
-        "pnl",
-        "net_return",
-    )
-    metrics = _backtest_metrics(nav, trades, nav_frame)
-    return BacktestResult(cfg, dict(sorted(weights.items())), nav_frame, trades, metrics, _per_type(trades, weights))
+    ).select(*TRADE_COLUMNS_BEFORE_CAR, *(c for c in ("car",) if c in frame.columns), *TRADE_COLUMNS_AFTER_CAR)
 
 
 def _backtest_metrics(nav: np.ndarray, trades: pl.DataFrame, nav_frame: pl.DataFrame) -> dict[str, float | int]:

@@ -185,6 +185,24 @@ def _plan_trades(
         .sort("event_id")
     )
 
+    reason = _skip_reason(ds, cfg, weights, in_window, frame.schema["published_at"])
+    frame = (
+        frame.with_columns(reason.otherwise(None).alias("skip_reason"))
+        .with_columns(pl.col("skip_reason").is_null().alias("executed"))
+        .drop("past_data", "prev_close", "suspended")
+    )
+    return frame, _holding_increments(frame, stock, n_cal), last
+
+
+def _skip_reason(
+    ds: Dataset,
+    cfg: BacktestConfig,
+    weights: Mapping[str, float],
+    in_window: pl.Expr,
+    published_dtype: pl.DataType,
+) -> pl.Expr:
+    """The first skip reason that applies to a planned decision, in the module docstring's order
+    (null: the trade is entered)."""
     # Point-in-time guard: the entry open (news cut-off on the entry day, exchange time) must be
     # after publication.
     hh, mm = (int(x) for x in ds.meta.news_cutoff.split(":"))
@@ -196,7 +214,7 @@ def _plan_trades(
         .dt.convert_time_zone("UTC")
     )
     published = pl.col("published_at")
-    if frame.schema["published_at"] != pl.Datetime("us", "UTC"):
+    if published_dtype != pl.Datetime("us", "UTC"):
         published = published.cast(pl.Datetime("us", "UTC"))
     gap = (pl.col("entry_price") / pl.col("prev_close") - 1.0).abs()
     locked = (gap >= cfg.open_limit).fill_null(False) if cfg.open_limit is not None else pl.lit(False)
@@ -220,13 +238,13 @@ def _plan_trades(
     reason = pl.when(checks[0][1].fill_null(True)).then(pl.lit(checks[0][0]))
     for name, failed in checks[1:]:
         reason = reason.when(failed.fill_null(True)).then(pl.lit(name))
-    frame = (
-        frame.with_columns(reason.otherwise(None).alias("skip_reason"))
-        .with_columns(pl.col("skip_reason").is_null().alias("executed"))
-        .drop("past_data", "prev_close", "suspended")
-    )
+    return reason
 
-    # Holding-day increments: P_d is the close of the stock's latest row on or before day d.
+
+def _holding_increments(frame: pl.DataFrame, stock: _StockDays, n_cal: int) -> pl.DataFrame:
+    """``i, day, inc`` of every holding day of the executed trades: ``inc = (P_day - P_{day-1}) /
+    entry open``, P_d the close of the stock's latest row on or before day d (the entry open before
+    the first), sorted by day then trade."""
     ex = frame.with_row_index("i").filter(pl.col("executed"))
     days = ex.select(
         pl.col("i").cast(pl.Int64),
@@ -249,4 +267,4 @@ def _plan_trades(
         .select("i", "day", "inc")
         .sort("day", "i")
     )
-    return frame, days, last
+    return days

@@ -136,12 +136,9 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
     from janus_core.backtest import config, studies
     from janus_core.backtest import engine as backtest
     from janus_core.backtest.metrics import BootstrapConfig
-    from janus_core.backtest.overfitting import deflated_sharpe_of_returns
-    from janus_core.data import store
     from janus_core.data.manifest import load_dataset
     from janus_core.decide.policies import PolicyConfig
-    from janus_core.evidence.output import write_tree_atomically
-    from janus_core.hashing import H, canonical_json
+    from janus_core.hashing import H
     from janus_core.study.car import CarConfig
     from janus_core.study.labels import LabelConfig, SplitConfig, car_study
 
@@ -177,33 +174,7 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
         "splits": splits,
     }
     config_hash = H(_jsonable(resolved))
-    returns = result.nav.get_column("daily_return").drop_nulls()
-    trials: dict[str, Any] = {"recorded": not args.no_record}
-    if not args.no_record and returns.len() >= 2:
-        moments = summary["return_moments"]
-        store.record_trial(
-            store.TrialRecord(
-                created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                dataset=ds.meta.name,
-                dataset_snapshot_hash=ds.meta.snapshot_hash,
-                candidate_id=candidate,
-                config_hash=config_hash,
-                kind="backtest",
-                sharpe=float(result.metrics["sharpe"]),
-                n_returns=int(moments["n_returns"]),
-                skew=float(moments["skew"]),
-                kurtosis=float(moments["kurtosis"]),
-                metrics=_jsonable(summary["portfolio"]),
-            ),
-            paths,
-        )
-        n_trials = store.trial_count(ds.meta.name, candidate, paths)
-        variance = store.trial_sharpe_variance(ds.meta.name, candidate, paths)
-        trials.update(n_trials=n_trials, sharpe_variance=variance)
-        try:
-            trials.update(deflated=deflated_sharpe_of_returns(returns, n_trials, variance))
-        except ValueError as exc:
-            trials.update(deflated=None, note=_one_line(exc))
+    trials = _trials(args, ds, candidate, config_hash, result, summary, paths)
     document = _jsonable(
         {
             "kind": OUTPUT_KIND,
@@ -219,6 +190,59 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
             "trials": trials,
         }
     )
+    _write(out, result, document)
+    return document
+
+
+def _trials(
+    args: argparse.Namespace,
+    ds: Any,
+    candidate: str,
+    config_hash: str,
+    result: Any,
+    summary: dict[str, Any],
+    paths: WorkbenchPaths,
+) -> dict[str, Any]:
+    """The ``trials`` section: the run recorded in the trials ledger (unless ``--no-record``) and
+    its Sharpe ratio deflated by the candidate's trials on the dataset."""
+    from janus_core.backtest.overfitting import deflated_sharpe_of_returns
+    from janus_core.data import store
+
+    returns = result.nav.get_column("daily_return").drop_nulls()
+    trials: dict[str, Any] = {"recorded": not args.no_record}
+    if args.no_record or returns.len() < 2:
+        return trials
+    moments = summary["return_moments"]
+    store.record_trial(
+        store.TrialRecord(
+            created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            dataset=ds.meta.name,
+            dataset_snapshot_hash=ds.meta.snapshot_hash,
+            candidate_id=candidate,
+            config_hash=config_hash,
+            kind="backtest",
+            sharpe=float(result.metrics["sharpe"]),
+            n_returns=int(moments["n_returns"]),
+            skew=float(moments["skew"]),
+            kurtosis=float(moments["kurtosis"]),
+            metrics=_jsonable(summary["portfolio"]),
+        ),
+        paths,
+    )
+    n_trials = store.trial_count(ds.meta.name, candidate, paths)
+    variance = store.trial_sharpe_variance(ds.meta.name, candidate, paths)
+    trials.update(n_trials=n_trials, sharpe_variance=variance)
+    try:
+        trials.update(deflated=deflated_sharpe_of_returns(returns, n_trials, variance))
+    except ValueError as exc:
+        trials.update(deflated=None, note=_one_line(exc))
+    return trials
+
+
+def _write(out: Path, result: Any, document: dict[str, Any]) -> None:
+    """``trades.parquet``, ``nav.parquet`` and ``metrics.json`` written to ``out`` atomically."""
+    from janus_core.evidence.output import write_tree_atomically
+    from janus_core.hashing import canonical_json
 
     def parquet(frame: Any) -> bytes:
         buf = io.BytesIO()
@@ -234,7 +258,6 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
         },
         check_target=check_out_dir,
     )
-    return document
 
 
 def _handle(args: argparse.Namespace) -> int:

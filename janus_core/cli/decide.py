@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -62,50 +64,37 @@ def default_model_out(out: Path) -> Path:
     return out.with_name(out.stem + ".text-baseline.json")
 
 
-def _handle(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+class _Refused(ValueError):
+    """A bad argument or setting, reported as ``janus decide: <message>`` with exit 2."""
 
-    from janus_core.data.manifest import DatasetIntegrityError
-    from janus_core.data.store import StoreError
-    from janus_core.decide.completions import EndpointError
-    from janus_core.decide.lineage import LineageError, write_decisions
-    from janus_core.decide.models import DecideConfig, DecideError, decide
-    from janus_core.decide.prompts import PromptConfig, PromptError
-    from janus_core.decide.text_baseline import TextBaselineError
 
-    opt = None
-    if args.optimize == "dspy":
-        from janus_core.decide.dspy_program import (
-            DSPY_GROUP_HINT,
-            DspyOptimizeConfig,
-            dspy_installed,
+def _dspy_config(args: argparse.Namespace) -> Any:
+    """The ``DspyOptimizeConfig`` of ``--optimize dspy`` (None without it); DSPy missing, an
+    invalid optimizer setting or an optimizer flag without ``--optimize dspy`` is refused."""
+    if args.optimize != "dspy":
+        if any(getattr(args, dest) is not None for dest in DSPY_FLAGS):
+            raise _Refused(
+                "--train-examples, --max-demos, --metric-threshold and --optimizer-seed apply to --optimize dspy only"
+            )
+        return None
+    from janus_core.decide.dspy_program import DSPY_GROUP_HINT, DspyOptimizeConfig, dspy_installed
+
+    if not dspy_installed():
+        raise _Refused(f"--optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`")
+    try:
+        return DspyOptimizeConfig(
+            **{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items() if getattr(args, dest) is not None}
         )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _Refused(f"invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}") from None
 
-        if not dspy_installed():
-            print(
-                f"janus decide: --optimize dspy needs DSPy, which is not installed; run `{DSPY_GROUP_HINT}`",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            opt = DspyOptimizeConfig(
-                **{field: getattr(args, dest) for dest, field in DSPY_FLAGS.items() if getattr(args, dest) is not None}
-            )
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            print(
-                f"janus decide: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
-                file=sys.stderr,
-            )
-            return 2
-    elif any(getattr(args, dest) is not None for dest in DSPY_FLAGS):
-        print(
-            "janus decide: --train-examples, --max-demos, --metric-threshold and --optimizer-seed apply to "
-            "--optimize dspy only",
-            file=sys.stderr,
-        )
-        return 2
-    out = Path(args.out)
+
+def _decide_config(args: argparse.Namespace, out: Path) -> Any:
+    """The ``DecideConfig`` of the flags; an invalid setting or a non-Parquet ``--out`` is refused."""
+    from janus_core.decide.models import DecideConfig
+    from janus_core.decide.prompts import PromptConfig
+
     endpoint = {field: getattr(args, dest) for dest, field in ENDPOINT_FLAGS.items() if getattr(args, dest) is not None}
     try:
         cfg = DecideConfig(
@@ -121,17 +110,22 @@ def _handle(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
-        print(f"janus decide: invalid setting {where}: {first['msg']}", file=sys.stderr)
-        return 2
+        raise _Refused(f"invalid setting {where}: {first['msg']}") from None
     if out.suffix.lower() != ".parquet":
-        print(f"janus decide: --out {out}: the decisions file is Parquet; name it *.parquet", file=sys.stderr)
-        return 2
-    bar = tqdm(total=0, desc=f"decide {args.model}", unit="event", disable=None, file=sys.stderr)
+        raise _Refused(f"--out {out}: the decisions file is Parquet; name it *.parquet")
+    return cfg
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+
+def _decide(cfg: Any, opt: Any, progress: Callable[[int, int], None]) -> Any:
+    """The model's decisions (``decide``, or ``optimize_dspy`` with ``opt``); a bad dataset, model
+    or unreachable endpoint is refused with its first line."""
+    from janus_core.data.manifest import DatasetIntegrityError
+    from janus_core.data.store import StoreError
+    from janus_core.decide.completions import EndpointError
+    from janus_core.decide.lineage import LineageError
+    from janus_core.decide.models import DecideError, decide
+    from janus_core.decide.prompts import PromptError
+    from janus_core.decide.text_baseline import TextBaselineError
 
     errors: tuple[type[Exception], ...] = (
         DecideError,
@@ -152,10 +146,34 @@ def _handle(args: argparse.Namespace) -> int:
             from janus_core.decide.dspy_program import optimize_dspy
 
             errors = (*errors, dspy.utils.exceptions.DSPyError)
-            result = optimize_dspy(cfg, opt, WorkbenchPaths.from_env(), progress)
-        else:
-            result = decide(cfg, WorkbenchPaths.from_env(), progress)
+            return optimize_dspy(cfg, opt, WorkbenchPaths.from_env(), progress)
+        return decide(cfg, WorkbenchPaths.from_env(), progress)
     except errors as exc:
+        raise _Refused(str(exc)) from None
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from janus_core.decide.lineage import write_decisions
+
+    out = Path(args.out)
+    try:
+        opt = _dspy_config(args)
+        cfg = _decide_config(args, out)
+    except _Refused as exc:
+        print(f"janus decide: {exc}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=0, desc=f"decide {args.model}", unit="event", disable=None, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = _decide(cfg, opt, progress)
+    except _Refused as exc:
         bar.close()
         print(f"janus decide: {exc}".splitlines()[0], file=sys.stderr)
         return 2
@@ -164,6 +182,12 @@ def _handle(args: argparse.Namespace) -> int:
     if result.fitted is not None and args.model == "text-baseline":
         model_path = result.fitted.save(Path(args.model_out) if args.model_out else default_model_out(out))
     sealed = write_decisions(result.decisions, result.lineage, out)
+    _print_summary(args, out, result, sealed, model_path)
+    return 0
+
+
+def _print_summary(args: argparse.Namespace, out: Path, result: Any, sealed: dict[str, Any], model_path: Any) -> None:
+    """What was written, the malformed count, and the run's requests, cache hits and failures."""
     s = result.stats
     print(f"{sealed['decisions']} decisions by {sealed['model_id']} on {args.dataset} ({args.split} split) -> {out}")
     print(
@@ -196,7 +220,6 @@ def _handle(args: argparse.Namespace) -> int:
                 f"  {s.failures} prompt(s) failed after retries: recorded as malformed, not cached; "
                 "re-run to retry them"
             )
-    return 0
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
