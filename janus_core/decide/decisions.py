@@ -9,55 +9,40 @@ Decisions frame (canonical columns and dtypes after :func:`validate_decisions`)
 ``predicted_event_type`` String (one of ``events.EVENT_TYPES``; null when none was predicted),
 ``predicted_strength`` String (strong|weak, nullable), ``predicted_car`` Float64 (nullable),
 ``rationale`` String (nullable), ``completion`` String (nullable: the model's full output text),
-``format_ok`` Boolean (the completion parsed in the structured format below; true for the
+``format_ok`` Boolean (the completion parsed in the structured format; true for the
 baseline policies, which write structured completions). Extra columns are kept after these.
 
-Structured output grammar (what :func:`parse_completion` accepts)
------------------------------------------------------------------
-The paper's model writes three tagged sections, in this order, each exactly once::
-
-    <market_influence> free text: how the news bears on the company and its market </market_influence>
-    <car_analysis> free text: the expected abnormal return and why </car_analysis>
-    <conclusion>
-    action: long | short | hold
-    event_type: one of the ten slugs, an English or Chinese type name or alias, or none
-    strength: strong | weak
-    car: a signed decimal (-0.0123, 1.5e-3) or percentage (-1.23%), or none
-    </conclusion>
-
-Tag names are case-insensitive; whitespace is free around tags and inside the conclusion. Only
-whitespace may stand outside the three sections (any other text is "irrelevant text" and makes the
-output malformed). Inside ``<conclusion>`` each non-empty line is ``key: value`` (``:``, ``=`` or the
-full-width ``：``), keys case-insensitive, each of the four keys exactly once. ``market_influence``
-and ``car_analysis`` must not be empty. An event type the taxonomy does not know is malformed;
-``none``/``unknown`` means no type was predicted. A malformed output is kept: ``format_ok`` false,
-action ``hold``, the other predictions null, and ``format_error`` saying which rule failed.
+The structured output grammar, its parser and writer live in :mod:`janus_core.decide.structured_output`
+(re-exported here).
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
 from janus_core.data.events import (
     EVENT_TYPES,
     UNKNOWN_EVENT_TYPE,
-    normalise_event_type,
     normalise_event_types,
 )
 from janus_core.data.rows import DataValidationError, OnInvalid
 from janus_core.data.tables import load_table
-
-ACTIONS: tuple[str, ...] = ("long", "short", "hold")
-STRENGTHS: tuple[str, ...] = ("strong", "weak")
-SECTION_TAGS: tuple[str, ...] = ("market_influence", "car_analysis", "conclusion")
-CONCLUSION_KEYS: tuple[str, ...] = ("action", "event_type", "strength", "car")
+from janus_core.decide.structured_output import ACTIONS as ACTIONS
+from janus_core.decide.structured_output import CONCLUSION_KEYS as CONCLUSION_KEYS
+from janus_core.decide.structured_output import NONE_WORDS
+from janus_core.decide.structured_output import SECTION_TAGS as SECTION_TAGS
+from janus_core.decide.structured_output import STRENGTHS as STRENGTHS
+from janus_core.decide.structured_output import DecisionsError as DecisionsError
+from janus_core.decide.structured_output import ParsedCompletion as ParsedCompletion
+from janus_core.decide.structured_output import completion_text as completion_text
+from janus_core.decide.structured_output import format_completion as format_completion
+from janus_core.decide.structured_output import parse_completion as parse_completion
+from janus_core.decide.structured_output import parse_conclusion as parse_conclusion
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "event_id": pl.String(),
@@ -71,151 +56,6 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "format_ok": pl.Boolean(),
 }
 REQUIRED_DECISION_COLUMNS: tuple[str, ...] = ("event_id", "strategy_id", "action")
-
-_SECTION_RE = re.compile(r"<(market_influence|car_analysis|conclusion)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
-_ANY_TAG_RE = re.compile(r"</?\s*(market_influence|car_analysis|conclusion)\s*>", re.IGNORECASE)
-_KV_RE = re.compile(r"^\s*([A-Za-z_ ]+?)\s*[:=：]\s*(.*?)\s*$")
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
-_NONE_WORDS = frozenset({"none", "null", "n/a", "na", "unknown", "-", ""})
-
-
-class DecisionsError(ValueError):
-    """A decisions table or a completion breaks a rule of the decisions contract."""
-
-
-@dataclass(frozen=True)
-class ParsedCompletion:
-    """The result of :func:`parse_completion`. When ``format_ok`` is false, ``action`` is ``hold``,
-    the predictions are ``None`` and ``format_error`` names the broken rule."""
-
-    format_ok: bool
-    action: str
-    predicted_event_type: str | None
-    predicted_strength: str | None
-    predicted_car: float | None
-    market_influence: str | None
-    car_analysis: str | None
-    format_error: str | None
-    #: Decimals the CAR was written with (its precision), None when no CAR was written.
-    car_decimals: int | None = None
-
-    @classmethod
-    def malformed(cls, reason: str) -> "ParsedCompletion":
-        return cls(False, "hold", None, None, None, None, None, reason)
-
-
-def completion_text(completion: object) -> str | None:
-    """The output text of a completion given as a string or as chat messages
-    (``[{"role": "assistant", "content": ...}, ...]``, the content of the assistant messages joined
-    by newlines); ``None`` for anything else."""
-    if completion is None or isinstance(completion, str):
-        return completion
-    if isinstance(completion, dict):
-        completion = [completion]
-    if isinstance(completion, (list, tuple)):
-        parts = [
-            m.get("content")
-            for m in completion
-            if isinstance(m, dict) and m.get("role", "assistant") == "assistant" and isinstance(m.get("content"), str)
-        ]
-        return "\n".join(parts) if parts else None
-    return None
-
-
-def _parse_car(value: str) -> float | None:
-    v = value.strip().replace(" ", "")
-    if v.lower() in _NONE_WORDS:
-        return None
-    if _NUMBER_RE.match(v) is None:
-        raise DecisionsError(f"car value {value!r} is not a decimal or percentage")
-    number = float(v.rstrip("%"))
-    return number / 100.0 if v.endswith("%") else number
-
-
-def parse_completion(text: object) -> ParsedCompletion:
-    """Parse a model's full output in the structured format (module docstring). Never raises on
-    malformed output: it returns ``format_ok=False``, action ``hold`` and the reason."""
-    text = completion_text(text)
-    if text is None:
-        return ParsedCompletion.malformed("no completion text")
-    sections = list(_SECTION_RE.finditer(text))
-    names = [m.group(1).lower() for m in sections]
-    if len(_ANY_TAG_RE.findall(text)) != 2 * len(sections):
-        return ParsedCompletion.malformed("unbalanced or nested section tags")
-    if names != list(SECTION_TAGS):
-        return ParsedCompletion.malformed(
-            f"sections must be {', '.join(SECTION_TAGS)} once each in this order; found {names or 'none'}"
-        )
-    outside = _SECTION_RE.sub("", text)
-    if outside.strip():
-        return ParsedCompletion.malformed(f"text outside the tagged sections ({len(outside.strip())} characters)")
-    body = {name: m.group(2).strip() for name, m in zip(names, sections)}
-    for name in ("market_influence", "car_analysis"):
-        if not body[name]:
-            return ParsedCompletion.malformed(f"empty <{name}> section")
-    values: dict[str, str] = {}
-    for line in body["conclusion"].splitlines():
-        if not line.strip():
-            continue
-        m = _KV_RE.match(line)
-        key = m.group(1).strip().lower().replace(" ", "_") if m else None
-        if key not in CONCLUSION_KEYS:
-            return ParsedCompletion.malformed(f"conclusion line {line.strip()!r} is not 'key: value' with a known key")
-        if key in values:
-            return ParsedCompletion.malformed(f"conclusion key {key!r} given twice")
-        values[key] = m.group(2)
-    return parse_conclusion(values, body["market_influence"], body["car_analysis"])
-
-
-def parse_conclusion(
-    values: Mapping[str, object], market_influence: str | None = None, car_analysis: str | None = None
-) -> ParsedCompletion:
-    """Read the four conclusion values (``action``, ``event_type``, ``strength``, ``car``) by the
-    rules of the grammar; values may be text or, for ``car``, a number, and ``None`` means "none".
-    Used for the ``<conclusion>`` block and for predictions that arrive as separate fields (DSPy)."""
-    missing = [k for k in CONCLUSION_KEYS if k not in values]
-    if missing:
-        return ParsedCompletion.malformed(f"conclusion lacks {', '.join(missing)}")
-    text = {k: "none" if values[k] is None else str(values[k]) for k in CONCLUSION_KEYS}
-    action = text["action"].strip().lower()
-    if action not in ACTIONS:
-        return ParsedCompletion.malformed(f"action {text['action']!r} not in {'|'.join(ACTIONS)}")
-    strength = text["strength"].strip().lower()
-    if strength not in STRENGTHS:
-        return ParsedCompletion.malformed(f"strength {text['strength']!r} not in {'|'.join(STRENGTHS)}")
-    raw_type = text["event_type"].strip()
-    event_type: str | None = None
-    if raw_type.lower() not in _NONE_WORDS:
-        event_type = normalise_event_type(raw_type)
-        if event_type == UNKNOWN_EVENT_TYPE:
-            return ParsedCompletion.malformed(f"event_type {raw_type!r} is not in the taxonomy")
-    try:
-        car = _parse_car(text["car"])
-    except DecisionsError as exc:
-        return ParsedCompletion.malformed(str(exc))
-    if car is not None and not math.isfinite(car):
-        return ParsedCompletion.malformed(f"car value {text['car']!r} is not finite")
-    decimals = _written_decimals(text["car"]) if car is not None and isinstance(values["car"], str) else None
-    return ParsedCompletion(True, action, event_type, strength, car, market_influence, car_analysis, None, decimals)
-
-
-def format_completion(
-    action: str,
-    event_type: str | None,
-    strength: str,
-    car: float | None,
-    market_influence: str,
-    car_analysis: str,
-) -> str:
-    """Write a structured output that :func:`parse_completion` reads back exactly (``car`` with
-    6 decimals)."""
-    car_text = "none" if car is None else f"{car:.6f}"
-    return (
-        f"<market_influence>{market_influence}</market_influence>\n"
-        f"<car_analysis>{car_analysis}</car_analysis>\n"
-        f"<conclusion>\naction: {action}\nevent_type: {event_type or 'none'}\n"
-        f"strength: {strength}\ncar: {car_text}\n</conclusion>"
-    )
 
 
 def decisions_from_completions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -280,17 +120,6 @@ def _claimed_format_ok(out: pl.DataFrame, where: Callable[[int], str]) -> tuple[
     else:
         raise DecisionsError(f"{where(None)}column 'format_ok' is {col.dtype}, expected true/false")
     return out.with_columns(value.alias("format_ok")), problems
-
-
-def _written_decimals(car_text: str | None) -> int | None:
-    """Decimals a completion wrote its CAR with (``-1.23%`` -> 4, ``1.5e-3`` -> 4), None for none."""
-    if car_text is None:
-        return None
-    v = car_text.strip().replace(" ", "")
-    percent = v.endswith("%")
-    mantissa, _, exponent = v.rstrip("%").lower().partition("e")
-    decimals = len(mantissa.partition(".")[2]) - (int(exponent) if exponent else 0)
-    return decimals + (2 if percent else 0)
 
 
 def _car_agrees(column: float, parsed: float, decimals: int | None) -> bool:
@@ -400,19 +229,64 @@ def check_decisions(
     missing = [c for c in REQUIRED_DECISION_COLUMNS if c not in df.columns]
     if missing:
         raise DecisionsError(f"{source_name}: decisions table lacks required column(s) {', '.join(missing)}")
-    lines = df[line_column].to_list() if line_column is not None else None
+    place = _Place(source_name, df[line_column].to_list() if line_column is not None else None)
     raw = df.drop(line_column) if line_column is not None else df
+    out, stages = _value_problems(_cast_to_schema(raw, source_name), place)
+    claimed: pl.Series | None = None
+    if "format_ok" in out.columns:
+        out, format_problems = _claimed_format_ok(out, place.where)
+        stages.append(format_problems)
+        missing_ok = (out["format_ok"].is_null() & raw["format_ok"].is_null()).arg_true().to_list()
+        stages.append(
+            {i: place.at(i, "format_ok", "missing_value", "value is missing (rule: boolean)") for i in missing_ok}
+        )
+        claimed = out["format_ok"]
+    mismatches, parsed = _completion_problems(out, claimed, place.where)
+    stages.append(mismatches)
+    if format_claims_need_completion and claimed is not None:
+        unverifiable = (claimed.fill_null(False) & out["completion"].is_null()).arg_true().to_list()
+        stages.append({i: place.at(i, "format_ok", "unverifiable_format_ok", _UNVERIFIABLE) for i in unverifiable})
+    if unique:
+        stages.append(_duplicate_problems(out, place))
+    bad_rows: dict[int, list[str]] = {}
+    for stage in stages:
+        for i, message in sorted(stage.items()):
+            bad_rows.setdefault(i, []).append(message)
+    if bad_rows and on_invalid == "fail":
+        first = next(stage for stage in stages if stage)
+        raise DecisionsError(first[min(first)])
+    out = _what_the_model_said(out, claimed, parsed)
+    return _split_rejected(
+        raw, out.select(*DECISION_SCHEMA, *(c for c in out.columns if c not in DECISION_SCHEMA)), bad_rows, place
+    )
 
-    def where(i: int | None) -> str:
+
+_UNVERIFIABLE = (
+    "true but there is no completion to check it against (rule: format validity comes from the model's output)"
+)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a row's problem is: ``source:LINE`` when ``lines`` holds each row's line in its file,
+    else ``source: row I`` (0-based position)."""
+
+    source: str
+    lines: list[Any] | None
+
+    def where(self, i: int | None) -> str:
         if i is None:
-            return f"{source_name}: "
-        return f"{source_name}:{lines[i]}" if lines is not None else f"{source_name}: row {i}"
+            return f"{self.source}: "
+        return f"{self.source}:{self.lines[i]}" if self.lines is not None else f"{self.source}: row {i}"
 
-    def at(i: int, column: str, rule: str, message: str) -> str:
-        if lines is not None:
-            return f"{where(i)}: {column}: {rule}: {message}"
-        return f"{where(i)}, column {column!r}: {message}"
+    def at(self, i: int, column: str, rule: str, message: str) -> str:
+        if self.lines is not None:
+            return f"{self.where(i)}: {column}: {rule}: {message}"
+        return f"{self.where(i)}, column {column!r}: {message}"
 
+
+def _cast_to_schema(raw: pl.DataFrame, source_name: str) -> pl.DataFrame:
+    """Every ``DECISION_SCHEMA`` column but ``format_ok`` cast strictly to its dtype (null when absent)."""
     out = raw
     for col, dtype in DECISION_SCHEMA.items():
         if col == "format_ok":
@@ -425,106 +299,68 @@ def check_decisions(
         except pl.exceptions.InvalidOperationError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise DecisionsError(f"{source_name}: column {col!r} cannot be read as {dtype}: {first}") from None
+    return out
+
+
+def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, list[dict[int, str]]]:
+    """The per-value rules, one stage each in rule order (required, enums, finite CAR, event type),
+    and the frame with the predicted types normalised."""
     stages: list[dict[int, str]] = []
     for col in REQUIRED_DECISION_COLUMNS:
         bad = out[col].is_null().arg_true().to_list()
-        stages.append({i: at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
+        stages.append({i: place.at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
     checks = (
-        (
-            "action",
-            "invalid_enum",
-            out["action"].is_not_null() & ~out["action"].is_in(ACTIONS),
-            f"not one of {'|'.join(ACTIONS)}",
-        ),
+        ("action", "invalid_enum", ~out["action"].is_in(ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
         (
             "predicted_strength",
             "invalid_enum",
-            out["predicted_strength"].is_not_null() & ~out["predicted_strength"].is_in(STRENGTHS),
+            ~out["predicted_strength"].is_in(STRENGTHS),
             f"not one of {'|'.join(STRENGTHS)}",
         ),
-        (
-            "predicted_car",
-            "non_finite",
-            out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
-            "not a finite number",
-        ),
+        ("predicted_car", "non_finite", ~out["predicted_car"].is_finite(), "not a finite number"),
     )
-    for col, rule, bad, text in checks:
-        stages.append({i: at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad.arg_true().to_list()})
+    for col, rule, failed, text in checks:
+        bad = (out[col].is_not_null() & failed).arg_true().to_list()
+        stages.append({i: place.at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad})
+    types = ", ".join(EVENT_TYPES)
     out, type_problems = _normalise_predicted_types(
         out,
-        lambda i, v: at(
-            i,
-            "predicted_event_type",
-            "invalid_enum",
-            f"value {v!r} is not one of the ten event types {', '.join(EVENT_TYPES)}",
+        lambda i, v: place.at(
+            i, "predicted_event_type", "invalid_enum", f"value {v!r} is not one of the ten event types {types}"
         ),
     )
     stages.append(type_problems)
-    claimed: pl.Series | None = None
-    if "format_ok" in out.columns:
-        out, format_problems = _claimed_format_ok(out, lambda i: where(i) if i is not None else f"{source_name}: ")
-        stages.append(format_problems)
-        stages.append(
-            {
-                i: at(i, "format_ok", "missing_value", "value is missing (rule: boolean)")
-                for i in (out["format_ok"].is_null() & raw["format_ok"].is_null()).arg_true().to_list()
-            }
-        )
-        claimed = out["format_ok"]
-    mismatches, parsed = _completion_problems(out, claimed, where)
-    stages.append(mismatches)
-    if format_claims_need_completion and claimed is not None:
-        unverifiable = (claimed.fill_null(False) & out["completion"].is_null()).arg_true().to_list()
-        stages.append(
-            {
-                i: at(
-                    i,
-                    "format_ok",
-                    "unverifiable_format_ok",
-                    "true but there is no completion to check it "
-                    "against (rule: format validity comes from the "
-                    "model's output)",
-                )
-                for i in unverifiable
-            }
-        )
-    if unique:
-        dup = (~out.select(pl.struct("event_id", "strategy_id").is_first_distinct()).to_series()).arg_true().to_list()
-        stages.append(
-            {
-                i: (
-                    at(
-                        i,
-                        "event_id,strategy_id",
-                        "duplicate_key",
-                        f"({out['event_id'][i]!r}, {out['strategy_id'][i]!r}) repeats an earlier row (rule: "
-                        f"one decision per event and strategy)",
-                    )
-                    if lines is not None
-                    else f"{source_name}: row {i}, columns 'event_id','strategy_id': ({out['event_id'][i]!r}, "
-                    f"{out['strategy_id'][i]!r}) repeats an earlier row (rule: one decision per event and "
-                    f"strategy)"
-                )
-                for i in dup
-            }
-        )
-    bad_rows: dict[int, list[str]] = {}
-    for stage in stages:
-        for i, message in sorted(stage.items()):
-            bad_rows.setdefault(i, []).append(message)
-    if bad_rows and on_invalid == "fail":
-        first = next(stage for stage in stages if stage)
-        raise DecisionsError(first[min(first)])
+    return out, stages
+
+
+def _duplicate_problems(out: pl.DataFrame, place: _Place) -> dict[int, str]:
+    """Rows repeating an earlier (event_id, strategy_id): one decision per event and strategy."""
+    dup = (~out.select(pl.struct("event_id", "strategy_id").is_first_distinct()).to_series()).arg_true().to_list()
+    problems = {}
+    for i in dup:
+        key = f"({out['event_id'][i]!r}, {out['strategy_id'][i]!r}) repeats an earlier row (rule: "
+        if place.lines is not None:
+            text = f"{key}one decision per event and strategy)"
+            problems[i] = place.at(i, "event_id,strategy_id", "duplicate_key", text)
+        else:
+            problems[i] = (
+                f"{place.source}: row {i}, columns 'event_id','strategy_id': {key}one decision per event and strategy)"
+            )
+    return problems
+
+
+def _split_rejected(
+    raw: pl.DataFrame, out: pl.DataFrame, bad_rows: Mapping[int, list[str]], place: _Place
+) -> DecisionsCheck:
+    """The accepted rows of ``out`` and the rejected rows of ``raw`` (values as given, ``row`` as in
+    the source, every ``reason``)."""
     n = out.height
-    out = _what_the_model_said(out, claimed, parsed)
-    extras = [c for c in out.columns if c not in DECISION_SCHEMA]
-    out = out.select(*DECISION_SCHEMA, *extras)
     if not bad_rows:
         return DecisionsCheck(
             frame=out, rejected=pl.DataFrame(schema={"row": pl.Int64, "reason": pl.String}), rows_read=n
         )
     keep = pl.Series([i not in bad_rows for i in range(n)])
+    lines = place.lines
     rejected = (
         raw.with_row_index("__i")
         .filter(~keep)
@@ -549,7 +385,7 @@ def _normalise_predicted_types(
         return out, {}
     raw_type = pl.col("predicted_event_type").str.strip_chars()
     out = out.with_columns(
-        pl.when(raw_type.is_null() | raw_type.str.to_lowercase().is_in(sorted(_NONE_WORDS)))
+        pl.when(raw_type.is_null() | raw_type.str.to_lowercase().is_in(sorted(NONE_WORDS)))
         .then(None)
         .otherwise(raw_type)
         .alias("predicted_event_type")

@@ -1,0 +1,194 @@
+"""The paper's structured model output: its grammar, the parser (:func:`parse_completion`) and
+the writer (:func:`format_completion`).
+
+Structured output grammar (what :func:`parse_completion` accepts)
+-----------------------------------------------------------------
+The paper's model writes three tagged sections, in this order, each exactly once::
+
+    <market_influence> free text: how the news bears on the company and its market </market_influence>
+    <car_analysis> free text: the expected abnormal return and why </car_analysis>
+    <conclusion>
+    action: long | short | hold
+    event_type: one of the ten slugs, an English or Chinese type name or alias, or none
+    strength: strong | weak
+    car: a signed decimal (-0.0123, 1.5e-3) or percentage (-1.23%), or none
+    </conclusion>
+
+Tag names are case-insensitive; whitespace is free around tags and inside the conclusion. Only
+whitespace may stand outside the three sections (any other text is "irrelevant text" and makes the
+output malformed). Inside ``<conclusion>`` each non-empty line is ``key: value`` (``:``, ``=`` or the
+full-width ``：``), keys case-insensitive, each of the four keys exactly once. ``market_influence``
+and ``car_analysis`` must not be empty. An event type the taxonomy does not know is malformed;
+``none``/``unknown`` means no type was predicted. A malformed output is kept: ``format_ok`` false,
+action ``hold``, the other predictions null, and ``format_error`` saying which rule failed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from janus_core.data.events import UNKNOWN_EVENT_TYPE, normalise_event_type
+
+ACTIONS: tuple[str, ...] = ("long", "short", "hold")
+STRENGTHS: tuple[str, ...] = ("strong", "weak")
+SECTION_TAGS: tuple[str, ...] = ("market_influence", "car_analysis", "conclusion")
+CONCLUSION_KEYS: tuple[str, ...] = ("action", "event_type", "strength", "car")
+
+_SECTION_RE = re.compile(r"<(market_influence|car_analysis|conclusion)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+_ANY_TAG_RE = re.compile(r"</?\s*(market_influence|car_analysis|conclusion)\s*>", re.IGNORECASE)
+_KV_RE = re.compile(r"^\s*([A-Za-z_ ]+?)\s*[:=：]\s*(.*?)\s*$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
+NONE_WORDS = frozenset({"none", "null", "n/a", "na", "unknown", "-", ""})
+
+
+class DecisionsError(ValueError):
+    """A decisions table or a completion breaks a rule of the decisions contract."""
+
+
+@dataclass(frozen=True)
+class ParsedCompletion:
+    """The result of :func:`parse_completion`. When ``format_ok`` is false, ``action`` is ``hold``,
+    the predictions are ``None`` and ``format_error`` names the broken rule."""
+
+    format_ok: bool
+    action: str
+    predicted_event_type: str | None
+    predicted_strength: str | None
+    predicted_car: float | None
+    market_influence: str | None
+    car_analysis: str | None
+    format_error: str | None
+    #: Decimals the CAR was written with (its precision), None when no CAR was written.
+    car_decimals: int | None = None
+
+    @classmethod
+    def malformed(cls, reason: str) -> "ParsedCompletion":
+        return cls(False, "hold", None, None, None, None, None, reason)
+
+
+def completion_text(completion: object) -> str | None:
+    """The output text of a completion given as a string or as chat messages
+    (``[{"role": "assistant", "content": ...}, ...]``, the content of the assistant messages joined
+    by newlines); ``None`` for anything else."""
+    if completion is None or isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        completion = [completion]
+    if isinstance(completion, (list, tuple)):
+        parts = [
+            m.get("content")
+            for m in completion
+            if isinstance(m, dict) and m.get("role", "assistant") == "assistant" and isinstance(m.get("content"), str)
+        ]
+        return "\n".join(parts) if parts else None
+    return None
+
+
+def _parse_car(value: str) -> float | None:
+    v = value.strip().replace(" ", "")
+    if v.lower() in NONE_WORDS:
+        return None
+    if _NUMBER_RE.match(v) is None:
+        raise DecisionsError(f"car value {value!r} is not a decimal or percentage")
+    number = float(v.rstrip("%"))
+    return number / 100.0 if v.endswith("%") else number
+
+
+def parse_completion(text: object) -> ParsedCompletion:
+    """Parse a model's full output in the structured format (module docstring). Never raises on
+    malformed output: it returns ``format_ok=False``, action ``hold`` and the reason."""
+    text = completion_text(text)
+    if text is None:
+        return ParsedCompletion.malformed("no completion text")
+    sections = list(_SECTION_RE.finditer(text))
+    names = [m.group(1).lower() for m in sections]
+    if len(_ANY_TAG_RE.findall(text)) != 2 * len(sections):
+        return ParsedCompletion.malformed("unbalanced or nested section tags")
+    if names != list(SECTION_TAGS):
+        return ParsedCompletion.malformed(
+            f"sections must be {', '.join(SECTION_TAGS)} once each in this order; found {names or 'none'}"
+        )
+    outside = _SECTION_RE.sub("", text)
+    if outside.strip():
+        return ParsedCompletion.malformed(f"text outside the tagged sections ({len(outside.strip())} characters)")
+    body = {name: m.group(2).strip() for name, m in zip(names, sections)}
+    for name in ("market_influence", "car_analysis"):
+        if not body[name]:
+            return ParsedCompletion.malformed(f"empty <{name}> section")
+    values: dict[str, str] = {}
+    for line in body["conclusion"].splitlines():
+        if not line.strip():
+            continue
+        m = _KV_RE.match(line)
+        key = m.group(1).strip().lower().replace(" ", "_") if m else None
+        if key not in CONCLUSION_KEYS:
+            return ParsedCompletion.malformed(f"conclusion line {line.strip()!r} is not 'key: value' with a known key")
+        if key in values:
+            return ParsedCompletion.malformed(f"conclusion key {key!r} given twice")
+        values[key] = m.group(2)
+    return parse_conclusion(values, body["market_influence"], body["car_analysis"])
+
+
+def parse_conclusion(
+    values: Mapping[str, object], market_influence: str | None = None, car_analysis: str | None = None
+) -> ParsedCompletion:
+    """Read the four conclusion values (``action``, ``event_type``, ``strength``, ``car``) by the
+    rules of the grammar; values may be text or, for ``car``, a number, and ``None`` means "none".
+    Used for the ``<conclusion>`` block and for predictions that arrive as separate fields (DSPy)."""
+    missing = [k for k in CONCLUSION_KEYS if k not in values]
+    if missing:
+        return ParsedCompletion.malformed(f"conclusion lacks {', '.join(missing)}")
+    text = {k: "none" if values[k] is None else str(values[k]) for k in CONCLUSION_KEYS}
+    action = text["action"].strip().lower()
+    if action not in ACTIONS:
+        return ParsedCompletion.malformed(f"action {text['action']!r} not in {'|'.join(ACTIONS)}")
+    strength = text["strength"].strip().lower()
+    if strength not in STRENGTHS:
+        return ParsedCompletion.malformed(f"strength {text['strength']!r} not in {'|'.join(STRENGTHS)}")
+    raw_type = text["event_type"].strip()
+    event_type: str | None = None
+    if raw_type.lower() not in NONE_WORDS:
+        event_type = normalise_event_type(raw_type)
+        if event_type == UNKNOWN_EVENT_TYPE:
+            return ParsedCompletion.malformed(f"event_type {raw_type!r} is not in the taxonomy")
+    try:
+        car = _parse_car(text["car"])
+    except DecisionsError as exc:
+        return ParsedCompletion.malformed(str(exc))
+    if car is not None and not math.isfinite(car):
+        return ParsedCompletion.malformed(f"car value {text['car']!r} is not finite")
+    decimals = written_decimals(text["car"]) if car is not None and isinstance(values["car"], str) else None
+    return ParsedCompletion(True, action, event_type, strength, car, market_influence, car_analysis, None, decimals)
+
+
+def format_completion(
+    action: str,
+    event_type: str | None,
+    strength: str,
+    car: float | None,
+    market_influence: str,
+    car_analysis: str,
+) -> str:
+    """Write a structured output that :func:`parse_completion` reads back exactly (``car`` with
+    6 decimals)."""
+    car_text = "none" if car is None else f"{car:.6f}"
+    return (
+        f"<market_influence>{market_influence}</market_influence>\n"
+        f"<car_analysis>{car_analysis}</car_analysis>\n"
+        f"<conclusion>\naction: {action}\nevent_type: {event_type or 'none'}\n"
+        f"strength: {strength}\ncar: {car_text}\n</conclusion>"
+    )
+
+
+def written_decimals(car_text: str | None) -> int | None:
+    """Decimals a completion wrote its CAR with (``-1.23%`` -> 4, ``1.5e-3`` -> 4), None for none."""
+    if car_text is None:
+        return None
+    v = car_text.strip().replace(" ", "")
+    percent = v.endswith("%")
+    mantissa, _, exponent = v.rstrip("%").lower().partition("e")
+    decimals = len(mantissa.partition(".")[2]) - (int(exponent) if exponent else 0)
+    return decimals + (2 if percent else 0)
