@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import inspect
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,32 +241,19 @@ def decide(
     """Run ``cfg.model`` on the included events of ``cfg.split`` (module docstring).
     ``progress(done, total)`` reports completions as they arrive; ``plan`` is
     :func:`plan_decisions` of the same ``cfg`` when already computed (a notebook previews it)."""
-    import time
-
     spec = parse_model_spec(cfg.model)
     strategy_id = cfg.strategy_id or spec.default_strategy_id
     endpoint = endpoint_config(spec, cfg.endpoint) if spec.kind == "openai" else None
     if spec.kind != "openai" and cfg.endpoint:
         raise DecideError(f"endpoint settings {sorted(cfg.endpoint)} apply to openai:MODEL@URL models only")
     plan = plan or plan_decisions(cfg, paths)
-    ds, labelled, events, rendered = plan.ds, plan.labelled, plan.events, plan.rendered
+    labelled, events, rendered = plan.labelled, plan.events, plan.rendered
     started = time.perf_counter()
     stats = RunStats(prompts=events.height)
     fitted: TextBaseline | None = None
     fingerprints: list[str | None]
     if spec.kind == "text-baseline":
-        if spec.path is None:
-            later = SPLITS[SPLITS.index(cfg.baseline.train_split) + 1 :]
-            if cfg.split not in later:
-                raise DecideError(
-                    f"text-baseline is fitted on the {cfg.baseline.train_split} split; decide on a later "
-                    f"split ({', '.join(later)}), not {cfg.split or 'every split'}"
-                )
-            fitted = fit_text_baseline(
-                labelled, cfg.baseline, {"dataset": ds.meta.name, "snapshot_hash": ds.meta.snapshot_hash}
-            )
-        else:
-            fitted = TextBaseline.load(spec.path)
+        fitted = _text_baseline(cfg, spec, plan)
         decisions = baseline_decisions(fitted, events, strategy_id)
         model_id, fingerprints = "text-baseline", [None] * events.height
         if progress is not None:
@@ -280,21 +268,7 @@ def decide(
         model_id, fingerprints = endpoint.model_id, [c.fingerprint or None for c in completions]
     else:
         fn, fp = resolve_callable(spec.target)
-        texts = []
-        for i, (eid, s, u) in enumerate(rendered.select("event_id", "prompt_system", "prompt_user").iter_rows()):
-            try:
-                texts.append(fn(messages(s, u)))
-            except Exception as exc:  # noqa: BLE001 - a user's callable may raise anything
-                raise DecideError(
-                    f"model {spec.target!r} raised on event {eid}: {exc.__class__.__name__}: {exc}"
-                ) from None
-            if not isinstance(texts[-1], str):
-                raise DecideError(
-                    f"model {spec.target!r} returned {type(texts[-1]).__name__} for event {eid}; "
-                    "rule: function(messages) -> str"
-                )
-            if progress is not None:
-                progress(i + 1, events.height)
+        texts = _callable_texts(spec.target, fn, rendered, events.height, progress)
         decisions = _from_completions(
             events,
             [Completion(h, t, "", None, None, None, 0, False) for h, t in zip(rendered["prompt_hash"], texts)],
@@ -316,6 +290,45 @@ def decide(
         endpoint=endpoint,
     )
     return DecideResult(decisions=validated, lineage=lineage, stats=stats, fitted=fitted, labelled=labelled)
+
+
+def _text_baseline(cfg: DecideConfig, spec: ModelSpec, plan: DecidePlan) -> TextBaseline:
+    """The text baseline of ``spec``: loaded from its path, or fitted on the train split (deciding
+    on that split or an earlier one is refused)."""
+    if spec.path is not None:
+        return TextBaseline.load(spec.path)
+    later = SPLITS[SPLITS.index(cfg.baseline.train_split) + 1 :]
+    if cfg.split not in later:
+        raise DecideError(
+            f"text-baseline is fitted on the {cfg.baseline.train_split} split; decide on a later "
+            f"split ({', '.join(later)}), not {cfg.split or 'every split'}"
+        )
+    meta = {"dataset": plan.ds.meta.name, "snapshot_hash": plan.ds.meta.snapshot_hash}
+    return fit_text_baseline(plan.labelled, cfg.baseline, meta)
+
+
+def _callable_texts(
+    target: str,
+    fn: Callable[[list[dict[str, str]]], Any],
+    rendered: pl.DataFrame,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[str]:
+    """``fn(messages)`` of every rendered prompt, in order; a raise or a non-text answer is refused
+    naming the event."""
+    texts = []
+    for i, (eid, s, u) in enumerate(rendered.select("event_id", "prompt_system", "prompt_user").iter_rows()):
+        try:
+            texts.append(fn(messages(s, u)))
+        except Exception as exc:  # noqa: BLE001 - a user's callable may raise anything
+            raise DecideError(f"model {target!r} raised on event {eid}: {exc.__class__.__name__}: {exc}") from None
+        if not isinstance(texts[-1], str):
+            raise DecideError(
+                f"model {target!r} returned {type(texts[-1]).__name__} for event {eid}; rule: function(messages) -> str"
+            )
+        if progress is not None:
+            progress(i + 1, total)
+    return texts
 
 
 def decision_records(

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import EVENT_TYPE_NAMES, EVENT_TYPES
-from janus_core.decide.training import SPLITS, TrainingConfig, pre_event_state
+from janus_core.decide.training import SPLITS, TrainingConfig, pre_event_state, with_profile_and_state
 from janus_core.hashing import H, sha256_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -206,16 +206,7 @@ def prompt_fields(ds: Dataset, events: pl.DataFrame, cfg: PromptConfig | None = 
     state = pre_event_state(
         ds, base, TrainingConfig(lookback_days=cfg.lookback_days, max_body_chars=cfg.max_body_chars)
     )
-    profile = ds.securities.select(
-        "symbol",
-        *[
-            pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
-            for c in ("name", "industry", "size_tier")
-        ],
-    )
-    rows = base.join(profile, on="symbol", how="left", maintain_order="left").with_columns(
-        state.drop("event_id", "symbol", "event_day")
-    )
+    rows = with_profile_and_state(ds, base, state)
     tz = ds.meta.exchange_timezone
     zone = ZoneInfo(tz)
     types = event_type_lines()

@@ -238,6 +238,22 @@ def pre_event_state(ds: Dataset, events: pl.DataFrame, cfg: TrainingConfig) -> p
     return out.sort("_row").drop("_row", "bench_state_date")
 
 
+def with_profile_and_state(ds: Dataset, events: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """``events`` (input order) with the company's ``name, industry, size_tier`` (null when the
+    securities table lacks one) and the pre-event ``state`` (:func:`pre_event_state` of the same
+    events, row for row)."""
+    profile = ds.securities.select(
+        "symbol",
+        *[
+            pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("name", "industry", "size_tier")
+        ],
+    )
+    return events.join(profile, on="symbol", how="left", maintain_order="left").with_columns(
+        state.drop("event_id", "symbol", "event_day")
+    )
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:+.2f}%"
 
@@ -268,49 +284,10 @@ def training_records(
         .with_columns(body.fill_null("").str.slice(0, cfg.max_body_chars).alias("_body"))
     )
     state = pre_event_state(ds, events, cfg)
-    profile = ds.securities.select(
-        "symbol",
-        *[
-            pl.col(c) if c in ds.securities.columns else pl.lit(None, dtype=pl.String).alias(c)
-            for c in ("name", "industry", "size_tier")
-        ],
-    )
-    rows = events.join(profile, on="symbol", how="left", maintain_order="left").with_columns(
-        state.drop("event_id", "symbol", "event_day")
-    )
+    rows = with_profile_and_state(ds, events, state)
     tz = ds.meta.exchange_timezone
-    prompts, targets = [], []
-    for r in rows.iter_rows(named=True):
-        returns = "; ".join(
-            f"{k}-day return {_pct(r[f'ret_{k}d'])} (benchmark {_pct(r[f'bench_ret_{k}d'])})" for k in cfg.lookback_days
-        )
-        local = r["published_at"].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-        prompts.append(
-            f"{cfg.instruction}\n\n"
-            f"Company: {r['name'] or r['symbol']} ({r['symbol']}); industry {r['industry'] or 'n/a'}; "
-            f"size tier {r['size_tier'] or 'n/a'}; benchmark {r['benchmark'] or 'n/a'}.\n"
-            f"News (published {local} {tz}): {r['headline']}\n{r['_body']}\n"
-            f"Market state before the event (close of {r['state_date'] or 'n/a'}, "
-            f"price {'n/a' if r['state_close'] is None else format(r['state_close'], '.4f')}): {returns}."
-        )
-        etype = r["event_type"] if r["event_type"] in EVENT_TYPES else None
-        action = (
-            "hold"
-            if r["strength"] != "strong" or r["direction"] == "neutral"
-            else ("long" if r["direction"] == "positive" else "short")
-        )
-        kind = f"a {EVENT_TYPE_NAMES[etype][0]} event" if etype else "an unclassified event"
-        targets.append(
-            format_completion(
-                action,
-                etype,
-                r["strength"],
-                r["car"],
-                f"{r['headline']}: {kind} for {r['name'] or r['symbol']}.",
-                f"The cumulative abnormal return over the event window was {r['car']:+.4f}: a {r['strength']} "
-                f"{r['direction']} reaction.",
-            )
-        )
+    prompts = [_record_prompt(r, cfg, tz) for r in rows.iter_rows(named=True)]
+    targets = [_record_target(r) for r in rows.iter_rows(named=True)]
     state_cols = [c for c in state.columns if c not in ("event_id", "symbol", "event_day", "benchmark")]
     return rows.select(
         "event_id",
@@ -324,6 +301,44 @@ def training_records(
         "strength",
         "event_type",
         *state_cols,
+    )
+
+
+def _record_prompt(r: Mapping[str, Any], cfg: TrainingConfig, tz: str) -> str:
+    """The prompt of one record: the instruction, the company, the news (local publication time)
+    and the market state before the event."""
+    returns = "; ".join(
+        f"{k}-day return {_pct(r[f'ret_{k}d'])} (benchmark {_pct(r[f'bench_ret_{k}d'])})" for k in cfg.lookback_days
+    )
+    local = r["published_at"].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{cfg.instruction}\n\n"
+        f"Company: {r['name'] or r['symbol']} ({r['symbol']}); industry {r['industry'] or 'n/a'}; "
+        f"size tier {r['size_tier'] or 'n/a'}; benchmark {r['benchmark'] or 'n/a'}.\n"
+        f"News (published {local} {tz}): {r['headline']}\n{r['_body']}\n"
+        f"Market state before the event (close of {r['state_date'] or 'n/a'}, "
+        f"price {'n/a' if r['state_close'] is None else format(r['state_close'], '.4f')}): {returns}."
+    )
+
+
+def _record_target(r: Mapping[str, Any]) -> str:
+    """The SFT target of one record, written from its labels: strong moves traded in their
+    direction, everything else held."""
+    etype = r["event_type"] if r["event_type"] in EVENT_TYPES else None
+    action = (
+        "hold"
+        if r["strength"] != "strong" or r["direction"] == "neutral"
+        else ("long" if r["direction"] == "positive" else "short")
+    )
+    kind = f"a {EVENT_TYPE_NAMES[etype][0]} event" if etype else "an unclassified event"
+    return format_completion(
+        action,
+        etype,
+        r["strength"],
+        r["car"],
+        f"{r['headline']}: {kind} for {r['name'] or r['symbol']}.",
+        f"The cumulative abnormal return over the event window was {r['car']:+.4f}: a {r['strength']} "
+        f"{r['direction']} reaction.",
     )
 
 
