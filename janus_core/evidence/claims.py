@@ -241,124 +241,121 @@ def reward_reference_problems(
     cfg: HgrmConfig | None,
     predicted_cars: Mapping[int, float | None] | None,
 ) -> Found:
-    out: Found = []
+    """Every reward record of ``reward_doc`` recomputed against the events of ``event_doc``: its
+    id, action and mapping status; an unmapped decision carries no event, gate or reward; a mapped
+    one refers to an existing event, repeats its fields, has the gates ``cfg`` gives (the predicted
+    CAR from ``predicted_cars`` by decision index) and a final reward that is its unclipped reward
+    clipped to ``+-final_clip``."""
     if cfg is None:
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
     events = {r.get("event_id"): r for r in event_doc.get("records") or [] if isinstance(r, Mapping)}
     candidate = reward_doc.get("candidate_id")
-    clip = Decimal(repr(cfg.final_clip))
+    out: Found = []
     for i, r in enumerate(reward_doc.get("rewards") or []):
         if not isinstance(r, Mapping):
             out.append((HGRM_REWARD_REF, f"rewards[{i}]", "not an object"))
             continue
-        where = f"rewards[{i}]"
-        status = r.get("mapping_status")
-        expected_id = H(
-            {
-                "candidate_id": candidate,
-                "strategy_id": r.get("strategy_id"),
-                "decision_index": r.get("decision_index"),
-                "event_id": r.get("event_id"),
-            }
-        )[:24]
-        if r.get("reward_id") != expected_id:
-            out.append(
-                (HGRM_REWARD_REF, f"{where}.reward_id", f"is {r.get('reward_id')!r}, recomputed {expected_id!r}")
+        out += _reward_problems(f"rewards[{i}]", r, candidate, events, cfg, predicted_cars)
+    return out
+
+
+def _reward_problems(
+    where: str,
+    r: Mapping[str, Any],
+    candidate: Any,
+    events: Mapping[Any, Mapping[str, Any]],
+    cfg: HgrmConfig,
+    predicted_cars: Mapping[int, float | None] | None,
+) -> Found:
+    """The problems of one reward record (:func:`reward_reference_problems`), in rule order."""
+    out: Found = []
+    expected_id = H(
+        {
+            "candidate_id": candidate,
+            "strategy_id": r.get("strategy_id"),
+            "decision_index": r.get("decision_index"),
+            "event_id": r.get("event_id"),
+        }
+    )[:24]
+    if r.get("reward_id") != expected_id:
+        out.append((HGRM_REWARD_REF, f"{where}.reward_id", f"is {r.get('reward_id')!r}, recomputed {expected_id!r}"))
+    if r.get("action") not in ("long", "short", "hold"):
+        out.append((HGRM_REWARD_REF, f"{where}.action", f"{r.get('action')!r} is not long|short|hold"))
+    status = r.get("mapping_status")
+    if status not in MAPPING_STATUSES:
+        text = f"{status!r} is not one of {list(MAPPING_STATUSES)}"
+        return [*out, (HGRM_REWARD_REF, f"{where}.mapping_status", text)]
+    if status != "mapped":
+        fields = ("event_id", "expected_direction", "direction_gate", "event_type_gate", *REWARD_NUMBER_FIELDS)
+        carried = [f for f in fields if r.get(f) is not None]
+        if carried:
+            text = (
+                f"{status} decision carries {carried}; rule: a decision that did not map has no event, gate or reward"
             )
-        if r.get("action") not in ("long", "short", "hold"):
-            out.append((HGRM_REWARD_REF, f"{where}.action", f"{r.get('action')!r} is not long|short|hold"))
-        if status not in MAPPING_STATUSES:
-            out.append(
-                (HGRM_REWARD_REF, f"{where}.mapping_status", f"{status!r} is not one of {list(MAPPING_STATUSES)}")
+            out.append((HGRM_REWARD_REF, where, text))
+        return out
+    event = events.get(r.get("event_id"))
+    if event is None:
+        text = f"{r.get('event_id')!r} is not an event of {EVENT_CAR_REF}; rule: a reward refers to an existing event"
+        return [*out, (HGRM_REWARD_REF, f"{where}.event_id", text)]
+    for field, theirs in (
+        ("event_ts", "event_ts"),
+        ("symbol", "symbol"),
+        ("event_type", "event_type"),
+        ("expected_direction", "semantic_direction"),
+    ):
+        if r.get(field) != event.get(theirs):
+            text = f"{r.get(field)!r} but event {r.get('event_id')} says {event.get(theirs)!r}"
+            out.append((HGRM_REWARD_REF, f"{where}.{field}", text))
+    return out + _gate_problems(where, r, event, cfg, predicted_cars) + _final_reward_problems(where, r, cfg)
+
+
+def _gate_problems(
+    where: str,
+    r: Mapping[str, Any],
+    event: Mapping[str, Any],
+    cfg: HgrmConfig,
+    predicted_cars: Mapping[int, float | None] | None,
+) -> Found:
+    """A mapped reward's direction gate (checked for a trade, the scaffold profile, or a known
+    predicted CAR) and event-type gate, recomputed."""
+    out: Found = []
+    known = predicted_cars is not None and r.get("decision_index") in predicted_cars
+    if r.get("action") != "hold" or cfg.profile == "lane_scaffold" or known:
+        c_hat = predicted_cars.get(r.get("decision_index")) if known and predicted_cars is not None else None
+        gate = direction_gate(cfg.profile, r.get("action"), event.get("semantic_direction"), c_hat, cfg.neutral_band)
+        if r.get("direction_gate") != gate:
+            text = (
+                f"{r.get('direction_gate')!r} but action {r.get('action')!r} on a "
+                f"{event.get('semantic_direction')!r} event gives {gate!r} ({cfg.profile})"
             )
-            continue
-        if status != "mapped":
-            carried = [
-                f
-                for f in ("event_id", "expected_direction", "direction_gate", "event_type_gate", *REWARD_NUMBER_FIELDS)
-                if r.get(f) is not None
-            ]
-            if carried:
-                out.append(
-                    (
-                        HGRM_REWARD_REF,
-                        where,
-                        f"{status} decision carries {carried}; rule: a decision that did "
-                        f"not map has no event, gate or reward",
-                    )
-                )
-            continue
-        event = events.get(r.get("event_id"))
-        if event is None:
-            out.append(
-                (
-                    HGRM_REWARD_REF,
-                    f"{where}.event_id",
-                    f"{r.get('event_id')!r} is not an event of {EVENT_CAR_REF}; rule: a reward refers to an "
-                    f"existing event",
-                )
-            )
-            continue
-        for field, theirs in (
-            ("event_ts", "event_ts"),
-            ("symbol", "symbol"),
-            ("event_type", "event_type"),
-            ("expected_direction", "semantic_direction"),
-        ):
-            if r.get(field) != event.get(theirs):
-                out.append(
-                    (
-                        HGRM_REWARD_REF,
-                        f"{where}.{field}",
-                        f"{r.get(field)!r} but event {r.get('event_id')} says {event.get(theirs)!r}",
-                    )
-                )
-        known = predicted_cars is not None and r.get("decision_index") in predicted_cars
-        if r.get("action") != "hold" or cfg.profile == "lane_scaffold" or known:
-            c_hat = predicted_cars.get(r.get("decision_index")) if known and predicted_cars is not None else None
-            gate = direction_gate(
-                cfg.profile, r.get("action"), event.get("semantic_direction"), c_hat, cfg.neutral_band
-            )
-            if r.get("direction_gate") != gate:
-                out.append(
-                    (
-                        HGRM_REWARD_REF,
-                        f"{where}.direction_gate",
-                        f"{r.get('direction_gate')!r} but action {r.get('action')!r} on a "
-                        f"{event.get('semantic_direction')!r} event gives {gate!r} ({cfg.profile})",
-                    )
-                )
-        type_gate = event_type_gate(cfg.profile, r.get("predicted_event_type"), event.get("event_type"))
-        if r.get("event_type_gate") != type_gate:
-            out.append(
-                (
-                    HGRM_REWARD_REF,
-                    f"{where}.event_type_gate",
-                    f"{r.get('event_type_gate')!r} but predicted {r.get('predicted_event_type')!r} for a "
-                    f"{event.get('event_type')!r} event gives {type_gate!r} ({cfg.profile})",
-                )
-            )
-        final, unclipped = _dec(r.get("final_reward")), _dec(r.get("final_reward_unclipped"))
-        if any(_dec(r.get(f)) is None for f in REWARD_NUMBER_FIELDS) or final is None or unclipped is None:
-            out.append((HGRM_REWARD_REF, where, "a mapped reward needs every reward number as a decimal string"))
-            continue
-        clamped = max(-clip, min(clip, unclipped))
-        if abs(final - clamped) > CAR_TOLERANCE:
-            out.append(
-                (
-                    HGRM_REWARD_REF,
-                    f"{where}.final_reward",
-                    f"{r.get('final_reward')} is not final_reward_unclipped {unclipped} clipped to +-{clip}",
-                )
-            )
-        if r.get("clipped") is not (clamped != unclipped):
-            out.append(
-                (
-                    HGRM_REWARD_REF,
-                    f"{where}.clipped",
-                    f"{r.get('clipped')!r} but the clip {'changed' if clamped != unclipped else 'kept'} it",
-                )
-            )
+            out.append((HGRM_REWARD_REF, f"{where}.direction_gate", text))
+    type_gate = event_type_gate(cfg.profile, r.get("predicted_event_type"), event.get("event_type"))
+    if r.get("event_type_gate") != type_gate:
+        text = (
+            f"{r.get('event_type_gate')!r} but predicted {r.get('predicted_event_type')!r} for a "
+            f"{event.get('event_type')!r} event gives {type_gate!r} ({cfg.profile})"
+        )
+        out.append((HGRM_REWARD_REF, f"{where}.event_type_gate", text))
+    return out
+
+
+def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) -> Found:
+    """A mapped reward's numbers: every one a decimal string, the final reward its unclipped reward
+    clipped to ``+-final_clip`` (within ``CAR_TOLERANCE``) and ``clipped`` saying whether the clip
+    changed it."""
+    clip = Decimal(repr(cfg.final_clip))
+    final, unclipped = _dec(r.get("final_reward")), _dec(r.get("final_reward_unclipped"))
+    if any(_dec(r.get(f)) is None for f in REWARD_NUMBER_FIELDS) or final is None or unclipped is None:
+        return [(HGRM_REWARD_REF, where, "a mapped reward needs every reward number as a decimal string")]
+    out: Found = []
+    clamped = max(-clip, min(clip, unclipped))
+    if abs(final - clamped) > CAR_TOLERANCE:
+        text = f"{r.get('final_reward')} is not final_reward_unclipped {unclipped} clipped to +-{clip}"
+        out.append((HGRM_REWARD_REF, f"{where}.final_reward", text))
+    if r.get("clipped") is not (clamped != unclipped):
+        text = f"{r.get('clipped')!r} but the clip {'changed' if clamped != unclipped else 'kept'} it"
+        out.append((HGRM_REWARD_REF, f"{where}.clipped", text))
     return out
 
 
@@ -397,6 +394,14 @@ def predicted_cars(mapping: pl.DataFrame | None) -> dict[int, float | None] | No
     return dict(zip(idx, cars, strict=True))
 
 
+#: The analysis tables the claims are checked against.
+LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
+    "analysis/labelled_car.csv",
+    "analysis/decision_mapping.csv",
+    "analysis/exclusions.csv",
+)
+
+
 def analysis_problems(
     out_dir: Path,
     event_doc: Mapping[str, Any],
@@ -405,80 +410,76 @@ def analysis_problems(
     labelled: pl.DataFrame | None,
     mapping: pl.DataFrame | None,
 ) -> Found:
+    """The event records against ``labelled_car.csv`` and ``exclusions.csv``, the reward records
+    against ``decision_mapping.csv``, then (when those agree) every reward recomputed from them."""
     found: Found = []
     records = [r for r in event_doc.get("records") or [] if isinstance(r, Mapping)]
     rewards = [r for r in reward_doc.get("rewards") or [] if isinstance(r, Mapping)]
-    lab_rel, map_rel, exc_rel = "analysis/labelled_car.csv", "analysis/decision_mapping.csv", "analysis/exclusions.csv"
     if labelled is not None and _need(
-        labelled, lab_rel, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
+        labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):
-        inc = labelled.filter(pl.col("excluded_reason").is_null())
-        ids = inc["event_id"].to_list()
-        if ids != [r.get("event_id") for r in records]:
-            found.append(
-                (
-                    lab_rel,
-                    "event_id",
-                    f"its {len(ids)} included events are not the {len(records)} event records, in order",
-                )
-            )
-        else:
-            for i, (row, rec) in enumerate(zip(inc.iter_rows(named=True), records, strict=True)):
-                car, rec_car = _dec(row["car"]), _dec(rec.get("car"))
-                if car is None or rec_car is None or abs(car - rec_car) > CAR_TOLERANCE:
-                    found.append(
-                        (
-                            EVENT_CAR_REF,
-                            f"records[{i}].car",
-                            f"{rec.get('car')} but {lab_rel} says {row['car']} for event {row['event_id']}",
-                        )
-                    )
-                if (
-                    SEMANTIC_DIRECTION.get(row["direction"]) != rec.get("semantic_direction")
-                    or row["strength"] != rec.get("strength_label")
-                    or row["event_type"] != rec.get("event_type")
-                ):
-                    found.append(
-                        (
-                            EVENT_CAR_REF,
-                            f"records[{i}]",
-                            f"labels or type differ from {lab_rel} for event {row['event_id']}",
-                        )
-                    )
-        excluded = read_csv_table(out_dir, exc_rel, found)
-        if (
-            excluded is not None
-            and "event_id" in excluded.columns
-            and excluded["event_id"].to_list()
-            != labelled.filter(pl.col("excluded_reason").is_not_null())["event_id"].to_list()
-        ):
-            found.append((exc_rel, "event_id", f"not the excluded events of {lab_rel}, in order"))
+        _labelled_problems(out_dir, labelled, records, found)
     if mapping is not None and _need(
-        mapping, map_rel, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
+        mapping, MAPPING_CSV, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
     ):
-        if mapping.height != len(rewards):
-            found.append((map_rel, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
-        else:
-            for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):
-                same = (
-                    row["decision_index"] == str(rec.get("decision_index"))
-                    and row["action"] == rec.get("action")
-                    and row["strategy_id"] == rec.get("strategy_id")
-                    and row["mapping_status"] == rec.get("mapping_status")
-                    and row["event_id"] == rec.get("event_id")
-                )
-                if not same:
-                    found.append(
-                        (
-                            HGRM_REWARD_REF,
-                            f"rewards[{i}]",
-                            f"decision, strategy, action, event or mapping status differ from {map_rel} row {i + 1}",
-                        )
-                    )
-                    break
+        _mapping_problems(mapping, rewards, found)
     if cfg is not None and labelled is not None and mapping is not None and not found:
         found += _recomputed_reward_problems(rewards, cfg, labelled, mapping)
     return found
+
+
+def _labelled_problems(
+    out_dir: Path, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
+) -> None:
+    """Into ``found``: the included events of ``labelled_car.csv`` are the event records in order,
+    with the same CAR (within ``CAR_TOLERANCE``), labels and type; ``exclusions.csv`` lists its
+    excluded events in order."""
+    inc = labelled.filter(pl.col("excluded_reason").is_null())
+    ids = inc["event_id"].to_list()
+    if ids != [r.get("event_id") for r in records]:
+        text = f"its {len(ids)} included events are not the {len(records)} event records, in order"
+        found.append((LABELLED_CSV, "event_id", text))
+    else:
+        for i, (row, rec) in enumerate(zip(inc.iter_rows(named=True), records, strict=True)):
+            car, rec_car = _dec(row["car"]), _dec(rec.get("car"))
+            if car is None or rec_car is None or abs(car - rec_car) > CAR_TOLERANCE:
+                text = f"{rec.get('car')} but {LABELLED_CSV} says {row['car']} for event {row['event_id']}"
+                found.append((EVENT_CAR_REF, f"records[{i}].car", text))
+            if (
+                SEMANTIC_DIRECTION.get(row["direction"]) != rec.get("semantic_direction")
+                or row["strength"] != rec.get("strength_label")
+                or row["event_type"] != rec.get("event_type")
+            ):
+                text = f"labels or type differ from {LABELLED_CSV} for event {row['event_id']}"
+                found.append((EVENT_CAR_REF, f"records[{i}]", text))
+    excluded = read_csv_table(out_dir, EXCLUSIONS_CSV, found)
+    if (
+        excluded is not None
+        and "event_id" in excluded.columns
+        and excluded["event_id"].to_list()
+        != labelled.filter(pl.col("excluded_reason").is_not_null())["event_id"].to_list()
+    ):
+        found.append((EXCLUSIONS_CSV, "event_id", f"not the excluded events of {LABELLED_CSV}, in order"))
+
+
+def _mapping_problems(mapping: pl.DataFrame, rewards: Sequence[Mapping[str, Any]], found: Found) -> None:
+    """Into ``found``: ``decision_mapping.csv`` has one row per reward record, with the same
+    decision, strategy, action, event and mapping status (the first differing row only)."""
+    if mapping.height != len(rewards):
+        found.append((MAPPING_CSV, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
+        return
+    for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):
+        same = (
+            row["decision_index"] == str(rec.get("decision_index"))
+            and row["action"] == rec.get("action")
+            and row["strategy_id"] == rec.get("strategy_id")
+            and row["mapping_status"] == rec.get("mapping_status")
+            and row["event_id"] == rec.get("event_id")
+        )
+        if not same:
+            text = f"decision, strategy, action, event or mapping status differ from {MAPPING_CSV} row {i + 1}"
+            found.append((HGRM_REWARD_REF, f"rewards[{i}]", text))
+            return
 
 
 def _recomputed_reward_problems(
