@@ -3,42 +3,8 @@
 Restated from lane-contract.md ("DSPy compile/eval hash chain") and the lane's own ``dspy_compile``
 schemas, builders and evaluator. ``H`` is the canonical hash (:func:`janus_core.hashing.H`).
 
-Files (camelCase keys; unknown keys are refused, ``extra="forbid"``)
---------------------------------------------------------------------
-- :class:`DspyCompileResult`, ``dspy-compile-result.json``: ``programName`` (string),
-  ``signatureVersions`` (object of string to string), ``optimizer`` (string), ``datasetHash``,
-  ``compiledPromptHash``, ``artifactHash``, ``reproducibilityHash`` (64 lower-case hex),
-  ``metricBundle`` (object), ``compiledArtifactUri`` (string), ``createdAt`` (ISO time with offset).
-  No ``seed``: the seed is an input of ``reproducibilityHash`` only (a string, as the lane's builder
-  takes it); the workbench records it in the run manifest.
-- :class:`DspyEvalReport`, ``dspy-eval-report.json``: ``artifactHash``, ``evalHash``;
-  ``schemaValidRate``, ``vetoAlignmentRate``, ``falseVetoRate`` JSON floats in [0, 1] (not strings,
-  not integers: the lane hashes the parsed floats, so ``1.0`` is the one written form of one);
-  ``latencyP95Ms`` integer >= 0 (required); ``gateCompatibility`` ``pass`` | ``fail``;
-  ``promotionRecommendation`` ``hold`` | ``paper`` | ``shadow`` | ``constrained_live`` |
-  ``scaled_live``; ``metricBundle``; ``createdAt``.
-- :class:`DspyPromotionRecord`, ``dspy-promotion-record.json``: ``artifactHash``, ``evalHash``,
-  ``promotionHash``; ``promotionTarget`` ``paper`` | ``shadow`` | ``constrained_live`` |
-  ``scaled_live``; ``approved`` (bool); ``approvalTokenRef``, ``promotedBy`` (string or null);
-  ``createdAt``.
-- :class:`DspyArtifactBundle`, ``dspy-bundle.json``: ``compileResult``, ``evalReport``,
-  ``promotionRecord`` (the three file objects), ``artifactHashes`` = {``compile_result``,
-  ``eval_report``, ``promotion_record``: H(file object)} and ``manifestHash = H(artifactHashes)``.
-
-Every file is ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\\n"``
-(:func:`canonical_bytes`) of the model's JSON dump, so a parsed file re-dumps to the same bytes.
-
-Hash chain (computed from the values as the lane parses them: floats, ints, JSON objects)
------------------------------------------------------------------------------------------
-- ``dataset_hash = H(dataset)``, ``compiled_prompt_hash = H(compiled_prompt)``;
-- ``reproducibility_hash = H({program_name, signature_versions, optimizer, dataset_hash,
-  compiled_prompt_hash, seed, metric_bundle})``;
-- ``artifact_hash = H({program_name, signature_versions, optimizer, dataset_hash,
-  compiled_prompt_hash, compiled_artifact_uri, reproducibility_hash})``;
-- ``eval_hash = H({artifact_hash, schema_valid_rate, veto_alignment_rate, false_veto_rate,
-  latency_p95_ms, gate_compatibility, promotion_recommendation, metric_bundle})``;
-- ``promotion_hash = H({artifact_hash, eval_hash, promotion_target, approved, approval_token_ref,
-  promoted_by})``.
+The files, their hash chain and builders are :mod:`janus_core.evidence.dspy_files` (re-exported
+here).
 
 Metrics policy and evaluation (the lane's evaluator, :func:`evaluate_metrics`)
 ------------------------------------------------------------------------------
@@ -61,303 +27,84 @@ is ``pass`` only when every check passes; the recommendation is then the policy'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
-    StringConstraints,
 )
 
+from janus_core.evidence.dspy_files import (
+    BUNDLE_FILE,
+    COMPILE_RESULT_FILE,
+    EVAL_REPORT_FILE,
+    LATENCY_NOT_MEASURED_MS,
+    METRICS_POLICY_SCHEMA,
+    PROMOTION_RECORD_FILE,
+    DspyArtifactBundle,
+    DspyCompileResult,
+    DspyEvalReport,
+    DspyPromotionRecord,
+    GateCompatibility,
+    JsonObject,
+    LatencyMs,
+    PromotionRecommendation,
+    PromotionTarget,
+    Rate,
+    Sha256Hex,
+    StrictText,
+    artifact_hash,
+    as_parsed,
+    build_bundle,
+    build_compile_result,
+    build_eval_report,
+    build_promotion_record,
+    bundle_artifact_hashes,
+    canonical_bytes,
+    eval_hash,
+    promotion_hash,
+    reproducibility_hash,
+)
 from janus_core.hashing import H
 
-COMPILE_RESULT_FILE = "dspy-compile-result.json"
-EVAL_REPORT_FILE = "dspy-eval-report.json"
-PROMOTION_RECORD_FILE = "dspy-promotion-record.json"
-BUNDLE_FILE = "dspy-bundle.json"
-
-#: The lane's value for a latency that was not measured (its evaluator's default): fails any maximum.
-LATENCY_NOT_MEASURED_MS = 2**31 - 1
-METRICS_POLICY_SCHEMA = "torghut.dspy.metrics.v1"
-
-PromotionRecommendation = Literal["hold", "paper", "shadow", "constrained_live", "scaled_live"]
-PromotionTarget = Literal["paper", "shadow", "constrained_live", "scaled_live"]
-GateCompatibility = Literal["pass", "fail"]
-
-
-def _float_only(value: Any) -> Any:
-    """A rate is a JSON float: ``int`` (and ``bool``) inputs are refused, not converted."""
-    if type(value) is not float:
-        raise ValueError(f"must be a JSON float (e.g. 1.0), got {type(value).__name__} {value!r}")
-    return value
-
-
-Sha256Hex = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Rate = Annotated[float, BeforeValidator(_float_only), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-LatencyMs = Annotated[int, Strict(), Field(ge=0)]
-StrictText = Annotated[str, Strict()]
-JsonObject = Annotated[dict[str, Any], Strict()]
-
-
-def canonical_bytes(obj: Any) -> bytes:
-    """The lane's file form: ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=True) + "\\n"`` as UTF-8."""
-    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False) + "\n").encode(
-        "utf-8"
-    )
-
-
-def as_parsed(obj: Any) -> Any:
-    """``obj`` as the lane reads it back from its file: ``json.loads(json.dumps(obj))`` (tuples become
-    lists; floats survive exactly, ``repr`` round-trips)."""
-    return json.loads(json.dumps(obj, allow_nan=False))
-
-
-class _ContractModel(BaseModel):
-    """Strict file model: camelCase aliases, unknown keys refused, immutable. Files are parsed by
-    alias only (:meth:`parse`); code may build by field name."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
-
-    @classmethod
-    def parse(cls, obj: Any) -> Self:
-        """Validate a parsed file object (camelCase keys only)."""
-        return cls.model_validate(obj, by_alias=True, by_name=False)
-
-    def file_object(self) -> dict[str, Any]:
-        """The file's JSON object (camelCase keys)."""
-        return self.model_dump(mode="json", by_alias=True)
-
-    def file_bytes(self) -> bytes:
-        """The file's bytes (:func:`canonical_bytes`)."""
-        return canonical_bytes(self.file_object())
-
-
-class DspyCompileResult(_ContractModel):
-    """``dspy-compile-result.json``."""
-
-    program_name: StrictText = Field(alias="programName")
-    signature_versions: dict[str, StrictText] = Field(alias="signatureVersions")
-    optimizer: StrictText
-    dataset_hash: Sha256Hex = Field(alias="datasetHash")
-    metric_bundle: JsonObject = Field(alias="metricBundle")
-    compiled_prompt_hash: Sha256Hex = Field(alias="compiledPromptHash")
-    compiled_artifact_uri: StrictText = Field(alias="compiledArtifactUri")
-    artifact_hash: Sha256Hex = Field(alias="artifactHash")
-    reproducibility_hash: Sha256Hex = Field(alias="reproducibilityHash")
-    created_at: AwareDatetime = Field(alias="createdAt")
-
-
-class DspyEvalReport(_ContractModel):
-    """``dspy-eval-report.json``."""
-
-    artifact_hash: Sha256Hex = Field(alias="artifactHash")
-    schema_valid_rate: Rate = Field(alias="schemaValidRate")
-    veto_alignment_rate: Rate = Field(alias="vetoAlignmentRate")
-    false_veto_rate: Rate = Field(alias="falseVetoRate")
-    latency_p95_ms: LatencyMs = Field(alias="latencyP95Ms")
-    gate_compatibility: GateCompatibility = Field(alias="gateCompatibility")
-    promotion_recommendation: PromotionRecommendation = Field(alias="promotionRecommendation")
-    metric_bundle: JsonObject = Field(alias="metricBundle")
-    eval_hash: Sha256Hex = Field(alias="evalHash")
-    created_at: AwareDatetime = Field(alias="createdAt")
-
-
-class DspyPromotionRecord(_ContractModel):
-    """``dspy-promotion-record.json``."""
-
-    artifact_hash: Sha256Hex = Field(alias="artifactHash")
-    eval_hash: Sha256Hex = Field(alias="evalHash")
-    promotion_target: PromotionTarget = Field(alias="promotionTarget")
-    approved: Annotated[bool, Strict()]
-    approval_token_ref: StrictText | None = Field(alias="approvalTokenRef")
-    promoted_by: StrictText | None = Field(alias="promotedBy")
-    promotion_hash: Sha256Hex = Field(alias="promotionHash")
-    created_at: AwareDatetime = Field(alias="createdAt")
-
-
-class DspyArtifactBundle(_ContractModel):
-    """``dspy-bundle.json``: the three files and their hashes."""
-
-    compile_result: DspyCompileResult = Field(alias="compileResult")
-    eval_report: DspyEvalReport = Field(alias="evalReport")
-    promotion_record: DspyPromotionRecord | None = Field(alias="promotionRecord")
-    manifest_hash: Sha256Hex = Field(alias="manifestHash")
-    artifact_hashes: dict[str, Sha256Hex] = Field(alias="artifactHashes")
-
-
-# --------------------------------------------------------------------------------------------------
-# The hash chain, from parsed values
-# --------------------------------------------------------------------------------------------------
-def reproducibility_hash(c: DspyCompileResult, seed: str) -> str:
-    """``H({program_name, signature_versions, optimizer, dataset_hash, compiled_prompt_hash, seed,
-    metric_bundle})``."""
-    return H(
-        {
-            "program_name": c.program_name,
-            "signature_versions": dict(c.signature_versions),
-            "optimizer": c.optimizer,
-            "dataset_hash": c.dataset_hash,
-            "compiled_prompt_hash": c.compiled_prompt_hash,
-            "seed": seed,
-            "metric_bundle": dict(c.metric_bundle),
-        }
-    )
-
-
-def artifact_hash(c: DspyCompileResult) -> str:
-    """``H({program_name, signature_versions, optimizer, dataset_hash, compiled_prompt_hash,
-    compiled_artifact_uri, reproducibility_hash})`` with the recorded reproducibility hash (as the
-    lane's evaluator recomputes it)."""
-    return H(
-        {
-            "program_name": c.program_name,
-            "signature_versions": dict(c.signature_versions),
-            "optimizer": c.optimizer,
-            "dataset_hash": c.dataset_hash,
-            "compiled_prompt_hash": c.compiled_prompt_hash,
-            "compiled_artifact_uri": c.compiled_artifact_uri,
-            "reproducibility_hash": c.reproducibility_hash,
-        }
-    )
-
-
-def eval_hash(r: DspyEvalReport) -> str:
-    """``H({artifact_hash, schema_valid_rate, veto_alignment_rate, false_veto_rate, latency_p95_ms,
-    gate_compatibility, promotion_recommendation, metric_bundle})``."""
-    return H(
-        {
-            "artifact_hash": r.artifact_hash,
-            "schema_valid_rate": r.schema_valid_rate,
-            "veto_alignment_rate": r.veto_alignment_rate,
-            "false_veto_rate": r.false_veto_rate,
-            "latency_p95_ms": r.latency_p95_ms,
-            "gate_compatibility": r.gate_compatibility,
-            "promotion_recommendation": r.promotion_recommendation,
-            "metric_bundle": dict(r.metric_bundle),
-        }
-    )
-
-
-def promotion_hash(p: DspyPromotionRecord) -> str:
-    """``H({artifact_hash, eval_hash, promotion_target, approved, approval_token_ref, promoted_by})``."""
-    return H(
-        {
-            "artifact_hash": p.artifact_hash,
-            "eval_hash": p.eval_hash,
-            "promotion_target": p.promotion_target,
-            "approved": p.approved,
-            "approval_token_ref": p.approval_token_ref,
-            "promoted_by": p.promoted_by,
-        }
-    )
-
-
-def bundle_artifact_hashes(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromotionRecord | None) -> dict[str, str]:
-    """``artifactHashes`` of the bundle: H of each file object (no promotion entry without a record)."""
-    out = {"compile_result": H(c.file_object()), "eval_report": H(r.file_object())}
-    if p is not None:
-        out["promotion_record"] = H(p.file_object())
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Builders (the lane's build_* functions)
-# --------------------------------------------------------------------------------------------------
-def build_compile_result(
-    *,
-    program_name: str,
-    signature_versions: Mapping[str, str],
-    optimizer: str,
-    dataset: Any,
-    compiled_prompt: Any,
-    compiled_artifact_uri: str,
-    seed: str,
-    metric_bundle: Mapping[str, Any],
-    created_at: datetime | str,
-) -> DspyCompileResult:
-    """A compile result with ``dataset_hash = H(dataset)``, ``compiled_prompt_hash =
-    H(compiled_prompt)`` and its two hashes over the metric bundle as the lane parses it."""
-    c = DspyCompileResult(
-        program_name=program_name,
-        signature_versions=dict(signature_versions),
-        optimizer=optimizer,
-        dataset_hash=H(as_parsed(dataset)),
-        metric_bundle=as_parsed(dict(metric_bundle)),
-        compiled_prompt_hash=H(as_parsed(compiled_prompt)),
-        compiled_artifact_uri=compiled_artifact_uri,
-        artifact_hash="0" * 64,
-        reproducibility_hash="0" * 64,
-        created_at=created_at,
-    )
-    c = c.model_copy(update={"reproducibility_hash": reproducibility_hash(c, seed)})
-    return c.model_copy(update={"artifact_hash": artifact_hash(c)})
-
-
-def build_eval_report(
-    *,
-    compile_result: DspyCompileResult,
-    schema_valid_rate: float,
-    veto_alignment_rate: float,
-    false_veto_rate: float,
-    latency_p95_ms: int,
-    gate_compatibility: str,
-    promotion_recommendation: str,
-    metric_bundle: Mapping[str, Any],
-    created_at: datetime | str,
-) -> DspyEvalReport:
-    """An eval report for ``compile_result`` with its ``eval_hash`` over the validated values."""
-    r = DspyEvalReport(
-        artifact_hash=compile_result.artifact_hash,
-        schema_valid_rate=schema_valid_rate,
-        veto_alignment_rate=veto_alignment_rate,
-        false_veto_rate=false_veto_rate,
-        latency_p95_ms=latency_p95_ms,
-        gate_compatibility=gate_compatibility,
-        promotion_recommendation=promotion_recommendation,
-        metric_bundle=as_parsed(dict(metric_bundle)),
-        eval_hash="0" * 64,
-        created_at=created_at,
-    )
-    return r.model_copy(update={"eval_hash": eval_hash(r)})
-
-
-def build_promotion_record(
-    *,
-    eval_report: DspyEvalReport,
-    promotion_target: str,
-    approved: bool,
-    approval_token_ref: str | None,
-    promoted_by: str | None,
-    created_at: datetime | str,
-) -> DspyPromotionRecord:
-    """A promotion record for ``eval_report`` with its ``promotion_hash``."""
-    p = DspyPromotionRecord(
-        artifact_hash=eval_report.artifact_hash,
-        eval_hash=eval_report.eval_hash,
-        promotion_target=promotion_target,
-        approved=approved,
-        approval_token_ref=approval_token_ref,
-        promoted_by=promoted_by,
-        promotion_hash="0" * 64,
-        created_at=created_at,
-    )
-    return p.model_copy(update={"promotion_hash": promotion_hash(p)})
-
-
-def build_bundle(c: DspyCompileResult, r: DspyEvalReport, p: DspyPromotionRecord | None) -> DspyArtifactBundle:
-    """``dspy-bundle.json``: the three files, ``artifactHashes`` and ``manifestHash = H(artifactHashes)``."""
-    hashes = bundle_artifact_hashes(c, r, p)
-    return DspyArtifactBundle(
-        compile_result=c, eval_report=r, promotion_record=p, artifact_hashes=hashes, manifest_hash=H(hashes)
-    )
+__all__ = [
+    "BUNDLE_FILE",
+    "COMPILE_RESULT_FILE",
+    "DspyArtifactBundle",
+    "DspyCompileResult",
+    "DspyEvalReport",
+    "DspyMetricsPolicy",
+    "DspyPromotionRecord",
+    "EVAL_REPORT_FILE",
+    "EvalOutcome",
+    "GateCompatibility",
+    "JsonObject",
+    "LATENCY_NOT_MEASURED_MS",
+    "LatencyMs",
+    "METRICS_POLICY_SCHEMA",
+    "OBSERVED_DEFAULTS",
+    "PROMOTION_RECORD_FILE",
+    "PromotionRecommendation",
+    "PromotionTarget",
+    "REPRODUCIBILITY_KEYS",
+    "Rate",
+    "Sha256Hex",
+    "StrictText",
+    "artifact_hash",
+    "as_parsed",
+    "build_bundle",
+    "build_compile_result",
+    "build_eval_report",
+    "build_promotion_record",
+    "bundle_artifact_hashes",
+    "canonical_bytes",
+    "eval_hash",
+    "evaluate_metrics",
+    "promotion_hash",
+    "reproducibility_hash",
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,6 +228,48 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
     ``bundle`` holds ``observed``, ``thresholds``, ``gateChecks``, ``gateFailures`` (sorted),
     ``deterministicCompatibility`` and ``compileMetricBundleHash = H(compile metric bundle)``."""
     mb = compile_result.metric_bundle
+    observed = _observed(mb)
+    thresholds = _thresholds(policy)
+    threshold_failures: list[str] = []
+    checks = _threshold_checks(observed, thresholds, threshold_failures)
+    deterministic = _deterministic(compile_result, policy)
+    det_failures = deterministic["failures"]
+    checks["deterministicCompatibility"] = not det_failures
+    workbench_failures: list[str] = []
+    checks["latencyMeasured"] = "latencyP95Ms" not in observed["missingMetricKeys"]
+    if not checks["latencyMeasured"]:
+        workbench_failures.append("latency_p95_ms_not_measured")
+    if policy.require_janus_evidence_complete:
+        checks["janusEvidenceComplete"] = mb.get("janus_evidence_complete") is True
+        if not checks["janusEvidenceComplete"]:
+            workbench_failures.append("janus_evidence_incomplete")
+    gate: GateCompatibility = "pass" if all(checks.values()) else "fail"
+    recommendation: PromotionRecommendation = "hold"
+    if gate == "pass" and policy.default_recommendation in policy.allowed_targets:
+        recommendation = policy.default_recommendation
+    return EvalOutcome(
+        schema_valid_rate=observed["schemaValidRate"],
+        veto_alignment_rate=observed["vetoAlignmentRate"],
+        false_veto_rate=observed["falseVetoRate"],
+        latency_p95_ms=observed["latencyP95Ms"],
+        gate_compatibility=gate,
+        promotion_recommendation=recommendation,
+        bundle={
+            "compileMetricBundleHash": H(dict(mb)),
+            "observed": observed,
+            "thresholds": thresholds,
+            "gateChecks": checks,
+            "gateFailures": sorted([*sorted(set(threshold_failures)), *det_failures, *workbench_failures]),
+            "deterministicCompatibility": deterministic,
+            "gatePolicySchemaVersion": policy.schema_version,
+        },
+    )
+
+
+def _observed(mb: Mapping[str, Any]) -> dict[str, Any]:
+    """The observed metrics of a compile ``metricBundle`` as the lane reads them (rates clamped to
+    [0, 1], the latency an int >= 0), each missing one at its failing value and listed in
+    ``missingMetricKeys``."""
     missing: list[str] = []
     rates: dict[str, float] = {}
     for key, default in OBSERVED_DEFAULTS.items():
@@ -500,33 +289,66 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
         latency = LATENCY_NOT_MEASURED_MS
     else:
         latency = max(int(round(latency_raw)), 0)
+    return {
+        "schemaValidRate": rates["schemaValidRate"],
+        "vetoAlignmentRate": rates["vetoAlignmentRate"],
+        "falseVetoRate": rates["falseVetoRate"],
+        "latencyP95Ms": latency,
+        "fallbackRate": fallback,
+        "missingMetricKeys": sorted(set(missing)),
+    }
 
+
+def _thresholds(policy: DspyMetricsPolicy) -> dict[str, Any]:
+    """The policy's thresholds as the lane resolves them: the veto-alignment minimum from the
+    baseline plus the delta when unset, the fallback maximum from the false-veto maximum when unset."""
     veto_min = policy.veto_alignment_rate_min
     if veto_min is None and policy.veto_alignment_rate_min_delta is not None:
         veto_min = min(
             max((policy.baseline_veto_alignment_rate or 0.0) + policy.veto_alignment_rate_min_delta, 0.0), 1.0
         )
     fallback_max = policy.fallback_rate_max if policy.fallback_rate_max is not None else policy.false_veto_rate_max
-    threshold_failures: list[str] = []
-    checks: dict[str, bool] = {
+    return {
+        "schemaValidRateMin": policy.schema_valid_rate_min,
+        "vetoAlignmentRateMin": veto_min,
+        "vetoAlignmentRateMinDelta": policy.veto_alignment_rate_min_delta,
+        "falseVetoRateMax": policy.false_veto_rate_max,
+        "latencyP95MsMax": policy.latency_p95_ms_max,
+        "fallbackRateMax": fallback_max,
+    }
+
+
+def _threshold_checks(
+    observed: Mapping[str, Any], thresholds: Mapping[str, Any], failures: list[str]
+) -> dict[str, bool]:
+    """The lane's five threshold checks (``failures`` gets each failure's name)."""
+    latency_max = thresholds["latencyP95MsMax"]
+    return {
         "schemaValidRate": _check(
-            rates["schemaValidRate"], policy.schema_valid_rate_min, ">=", "schema_valid_rate", threshold_failures
+            observed["schemaValidRate"], thresholds["schemaValidRateMin"], ">=", "schema_valid_rate", failures
         ),
         "vetoAlignmentRate": _check(
-            rates["vetoAlignmentRate"], veto_min, ">=", "veto_alignment_rate", threshold_failures
+            observed["vetoAlignmentRate"], thresholds["vetoAlignmentRateMin"], ">=", "veto_alignment_rate", failures
         ),
         "falseVetoRate": _check(
-            rates["falseVetoRate"], policy.false_veto_rate_max, "<=", "false_veto_rate", threshold_failures
+            observed["falseVetoRate"], thresholds["falseVetoRateMax"], "<=", "false_veto_rate", failures
         ),
         "latencyP95Ms": _check(
-            float(latency),
-            None if policy.latency_p95_ms_max is None else float(policy.latency_p95_ms_max),
+            float(observed["latencyP95Ms"]),
+            None if latency_max is None else float(latency_max),
             "<=",
             "latency_p95_ms",
-            threshold_failures,
+            failures,
         ),
-        "fallbackRate": _check(fallback, fallback_max, "<=", "fallback_rate", threshold_failures),
+        "fallbackRate": _check(
+            observed["fallbackRate"], thresholds["fallbackRateMax"], "<=", "fallback_rate", failures
+        ),
     }
+
+
+def _deterministic(compile_result: DspyCompileResult, policy: DspyMetricsPolicy) -> dict[str, Any]:
+    """Deterministic compatibility: the policy's required keys present in the compile result and
+    its ``artifactHash`` recomputed."""
     direct = {
         "program_name": compile_result.program_name,
         "signature_versions": compile_result.signature_versions,
@@ -543,7 +365,7 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
     det_failures = (["deterministic_required_keys_missing"] if missing_keys else []) + (
         [] if recomputed == compile_result.artifact_hash else ["deterministic_artifact_hash_mismatch"]
     )
-    deterministic = {
+    return {
         "passed": not det_failures,
         "requiredKeys": required,
         "missingKeys": missing_keys,
@@ -551,47 +373,3 @@ def evaluate_metrics(compile_result: DspyCompileResult, policy: DspyMetricsPolic
         "artifactHashMatches": recomputed == compile_result.artifact_hash,
         "failures": det_failures,
     }
-    checks["deterministicCompatibility"] = not det_failures
-    workbench_failures: list[str] = []
-    checks["latencyMeasured"] = "latencyP95Ms" not in missing
-    if not checks["latencyMeasured"]:
-        workbench_failures.append("latency_p95_ms_not_measured")
-    if policy.require_janus_evidence_complete:
-        checks["janusEvidenceComplete"] = mb.get("janus_evidence_complete") is True
-        if not checks["janusEvidenceComplete"]:
-            workbench_failures.append("janus_evidence_incomplete")
-    gate: GateCompatibility = "pass" if all(checks.values()) else "fail"
-    recommendation: PromotionRecommendation = "hold"
-    if gate == "pass" and policy.default_recommendation in policy.allowed_targets:
-        recommendation = policy.default_recommendation
-    return EvalOutcome(
-        schema_valid_rate=rates["schemaValidRate"],
-        veto_alignment_rate=rates["vetoAlignmentRate"],
-        false_veto_rate=rates["falseVetoRate"],
-        latency_p95_ms=latency,
-        gate_compatibility=gate,
-        promotion_recommendation=recommendation,
-        bundle={
-            "compileMetricBundleHash": H(dict(mb)),
-            "observed": {
-                "schemaValidRate": rates["schemaValidRate"],
-                "vetoAlignmentRate": rates["vetoAlignmentRate"],
-                "falseVetoRate": rates["falseVetoRate"],
-                "latencyP95Ms": latency,
-                "fallbackRate": fallback,
-                "missingMetricKeys": sorted(set(missing)),
-            },
-            "thresholds": {
-                "schemaValidRateMin": policy.schema_valid_rate_min,
-                "vetoAlignmentRateMin": veto_min,
-                "vetoAlignmentRateMinDelta": policy.veto_alignment_rate_min_delta,
-                "falseVetoRateMax": policy.false_veto_rate_max,
-                "latencyP95MsMax": policy.latency_p95_ms_max,
-                "fallbackRateMax": fallback_max,
-            },
-            "gateChecks": checks,
-            "gateFailures": sorted([*sorted(set(threshold_failures)), *det_failures, *workbench_failures]),
-            "deterministicCompatibility": deterministic,
-            "gatePolicySchemaVersion": policy.schema_version,
-        },
-    )
