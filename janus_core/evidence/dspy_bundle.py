@@ -85,12 +85,12 @@ from janus_core.evidence.dspy_contract import (
     DspyMetricsPolicy,
     DspyPromotionRecord,
     artifact_hash,
-    as_parsed,
     build_bundle,
     build_compile_result,
     build_eval_report,
     build_promotion_record,
     bundle_artifact_hashes,
+    compile_result_from_hashes,
     eval_hash,
     evaluate_metrics,
     promotion_hash,
@@ -215,37 +215,6 @@ def compile_result_for(
         metric_bundle=bundle,
         created_at=created_at,
     )
-
-
-def compile_result_from_hashes(
-    *,
-    program_name: str,
-    signature_versions: Mapping[str, str],
-    optimizer: str,
-    dataset_hash: str,
-    compiled_prompt_hash: str,
-    compiled_artifact_uri: str,
-    seed: str,
-    metric_bundle: Mapping[str, Any],
-    created_at: datetime | str,
-) -> DspyCompileResult:
-    """``dspy_contract.build_compile_result`` for a dataset and a compiled prompt given by their
-    hashes (the compile ran where the dataset was; the export has its hash): the same chain,
-    ``reproducibilityHash`` then ``artifactHash`` over the metric bundle as the lane parses it."""
-    c = DspyCompileResult(
-        program_name=program_name,
-        signature_versions=dict(signature_versions),
-        optimizer=optimizer,
-        dataset_hash=dataset_hash,
-        metric_bundle=as_parsed(dict(metric_bundle)),
-        compiled_prompt_hash=compiled_prompt_hash,
-        compiled_artifact_uri=compiled_artifact_uri,
-        artifact_hash="0" * 64,
-        reproducibility_hash="0" * 64,
-        created_at=created_at,
-    )
-    c = c.model_copy(update={"reproducibility_hash": reproducibility_hash(c, seed)})
-    return c.model_copy(update={"artifact_hash": artifact_hash(c)})
 
 
 def eval_report_for(
@@ -414,6 +383,40 @@ def bundle_problems(
     empty when it conforms (module docstring). ``manifest`` is the parsed run manifest; the three
     gate documents, when given, are the source the compile result is rebuilt from."""
     problems: list[Problem] = []
+    parsed = _parsed_files(out_dir, problems)
+    run = _run_record(manifest, problems)
+    if len(parsed) < len(DSPY_REFS):
+        return problems
+    c: DspyCompileResult = parsed[COMPILE_REF]
+    r: DspyEvalReport = parsed[EVAL_REF]
+    p: DspyPromotionRecord = parsed[PROMOTION_REF]
+    b: DspyArtifactBundle = parsed[BUNDLE_REF]
+    _hash_problems(c, r, p, b, run, problems)
+    if run is not None and event_doc is not None and reward_doc is not None and evidence is not None:
+        _rebuilt_problems(out_dir, manifest, event_doc, reward_doc, evidence, run, c, problems)
+    if run is not None:
+        expected_r = eval_report_for(c, run.metrics_policy, r.created_at)
+        _compare_models(EVAL_REF, r, expected_r, HASH_FIELDS, problems, "re-evaluated under the recorded policy")
+        expected_p = promotion_record_for(r, run.metrics_policy, p.created_at)
+        _compare_models(PROMOTION_REF, p, expected_p, HASH_FIELDS, problems, "expected")
+    generated = _utc(manifest.get("generated_at"))
+    for ref, model in ((COMPILE_REF, c), (EVAL_REF, r), (PROMOTION_REF, p)):
+        if model.created_at != generated:
+            text = (
+                f"recorded {model.file_object()['createdAt']!r}, the run's "
+                f"generated_at is {manifest.get('generated_at')!r}"
+            )
+            problems.append((ref, "createdAt", text))
+    return problems
+
+
+#: The hash fields a rebuilt file is compared without (each hash is checked on its own).
+HASH_FIELDS = ("artifact_hash", "reproducibility_hash", "eval_hash", "promotion_hash")
+
+
+def _parsed_files(out_dir: Path, problems: list[Problem]) -> dict[str, Any]:
+    """The bundle's four files parsed by their models; a missing, unparseable, invalid or
+    non-canonical file is a problem (and absent from the result when it could not be parsed)."""
     parsed: dict[str, Any] = {}
     for ref, model in (
         (COMPILE_REF, DspyCompileResult),
@@ -436,46 +439,44 @@ def bundle_problems(
             problems += _validation_problems(ref, exc)
             continue
         if parsed[ref].file_bytes() != data:
-            problems.append(
-                (
-                    ref,
-                    "bytes",
-                    "not the lane's canonical form of the parsed values: json.dumps("
-                    "sort_keys=True, separators=(',', ':'), ensure_ascii=True) + newline",
-                )
+            text = (
+                "not the lane's canonical form of the parsed values: json.dumps("
+                "sort_keys=True, separators=(',', ':'), ensure_ascii=True) + newline"
             )
-    run: DspyRunRecord | None = None
+            problems.append((ref, "bytes", text))
+    return parsed
+
+
+def _run_record(manifest: Mapping[str, Any], problems: list[Problem]) -> DspyRunRecord | None:
+    """The run manifest's ``dspy`` section (None when missing or invalid), its policy hash
+    recomputed and its seed the compile record's."""
     if MANIFEST_KEY not in manifest:
         problems.append((RUN_MANIFEST_REF, MANIFEST_KEY, "missing: the seed and metrics policy of the DSPy bundle"))
-    else:
-        try:
-            run = DspyRunRecord.model_validate(manifest[MANIFEST_KEY])
-        except ValidationError as exc:
-            problems += _validation_problems(RUN_MANIFEST_REF, exc, f"{MANIFEST_KEY}.")
-    if run is not None and run.metrics_policy_hash != run.metrics_policy.policy_hash():
-        problems.append(
-            (
-                RUN_MANIFEST_REF,
-                f"{MANIFEST_KEY}.metrics_policy_hash",
-                f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}",
-            )
-        )
-    if run is not None and run.program is not None and run.seed != run.program.seed:
-        problems.append(
-            (
-                RUN_MANIFEST_REF,
-                f"{MANIFEST_KEY}.seed",
-                f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}",
-            )
-        )
-    if len(parsed) < len(DSPY_REFS):
-        return problems
-    c: DspyCompileResult = parsed[COMPILE_REF]
-    r: DspyEvalReport = parsed[EVAL_REF]
-    p: DspyPromotionRecord = parsed[PROMOTION_REF]
-    b: DspyArtifactBundle = parsed[BUNDLE_REF]
+        return None
+    try:
+        run = DspyRunRecord.model_validate(manifest[MANIFEST_KEY])
+    except ValidationError as exc:
+        problems += _validation_problems(RUN_MANIFEST_REF, exc, f"{MANIFEST_KEY}.")
+        return None
+    if run.metrics_policy_hash != run.metrics_policy.policy_hash():
+        text = f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}"
+        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.metrics_policy_hash", text))
+    if run.program is not None and run.seed != run.program.seed:
+        text = f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}"
+        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.seed", text))
+    return run
 
-    # every recorded hash, recomputed from the parsed values
+
+def _hash_problems(
+    c: DspyCompileResult,
+    r: DspyEvalReport,
+    p: DspyPromotionRecord,
+    b: DspyArtifactBundle,
+    run: DspyRunRecord | None,
+    problems: list[Problem],
+) -> None:
+    """Every recorded hash recomputed from the parsed values, and the bundle's embedded files the
+    files themselves."""
     hashes: list[tuple[str, str, str, str | None]] = [
         (
             COMPILE_REF,
@@ -496,13 +497,8 @@ def bundle_problems(
             problems.append((ref, where, f"recorded {recorded}, recomputed {expected} from the parsed values"))
     for key, expected in sorted(bundle_artifact_hashes(c, r, p).items()):
         if b.artifact_hashes.get(key) != expected:
-            problems.append(
-                (
-                    BUNDLE_REF,
-                    f"artifactHashes.{key}",
-                    f"recorded {b.artifact_hashes.get(key)}, recomputed {expected} from the files",
-                )
-            )
+            text = f"recorded {b.artifact_hashes.get(key)}, recomputed {expected} from the files"
+            problems.append((BUNDLE_REF, f"artifactHashes.{key}", text))
     for key in sorted(set(b.artifact_hashes) - {"compile_result", "eval_report", "promotion_record"}):
         problems.append((BUNDLE_REF, f"artifactHashes.{key}", "not one of the bundle's files"))
     for where, embedded, file_model in (
@@ -513,56 +509,44 @@ def bundle_problems(
         if embedded != file_model:
             problems.append((BUNDLE_REF, where, "differs from the file it bundles"))
 
-    # the content, rebuilt from its sources
-    hash_fields = ("artifact_hash", "reproducibility_hash", "eval_hash", "promotion_hash")
-    if run is not None and event_doc is not None and reward_doc is not None and evidence is not None:
-        format_ok, why = _format_ok_from_csv(out_dir / DECISION_MAPPING_REF)
-        if why is not None:
-            problems.append((DECISION_MAPPING_REF, "format_ok", f"cannot rebuild schemaValidRate: {why}"))
+
+def _rebuilt_problems(
+    out_dir: Path,
+    manifest: Mapping[str, Any],
+    event_doc: Mapping[str, Any],
+    reward_doc: Mapping[str, Any],
+    evidence: Mapping[str, Any],
+    run: DspyRunRecord,
+    c: DspyCompileResult,
+    problems: list[Problem],
+) -> None:
+    """The compile result rebuilt from the gate files and the decision mapping's ``format_ok``, and
+    the timed decisions the reward file's decisions."""
+    format_ok, why = _format_ok_from_csv(out_dir / DECISION_MAPPING_REF)
+    if why is not None:
+        problems.append((DECISION_MAPPING_REF, "format_ok", f"cannot rebuild schemaValidRate: {why}"))
+    else:
+        try:
+            expected_c = compile_result_for(
+                event_doc,
+                reward_doc,
+                evidence,
+                format_ok,
+                decisions_ref=str(manifest.get("decisions_ref")),
+                seed=run.seed,
+                latency=run.decision_latency,
+                created_at=c.created_at,
+                program=run.program,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
         else:
-            try:
-                expected_c = compile_result_for(
-                    event_doc,
-                    reward_doc,
-                    evidence,
-                    format_ok,
-                    decisions_ref=str(manifest.get("decisions_ref")),
-                    seed=run.seed,
-                    latency=run.decision_latency,
-                    created_at=c.created_at,
-                    program=run.program,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
-            else:
-                _compare_models(COMPILE_REF, c, expected_c, hash_fields, problems, "rebuilt from the gate files")
-        summary = reward_doc.get("summary")
-        decisions = summary.get("reward_count") if isinstance(summary, dict) else None
-        if run.decision_latency.measured and run.decision_latency.samples != decisions:
-            problems.append(
-                (
-                    RUN_MANIFEST_REF,
-                    f"{MANIFEST_KEY}.decision_latency.samples",
-                    f"{run.decision_latency.samples} timed decisions, but the reward file has {decisions!r} decisions",
-                )
-            )
-    if run is not None:
-        expected_r = eval_report_for(c, run.metrics_policy, r.created_at)
-        _compare_models(EVAL_REF, r, expected_r, hash_fields, problems, "re-evaluated under the recorded policy")
-        expected_p = promotion_record_for(r, run.metrics_policy, p.created_at)
-        _compare_models(PROMOTION_REF, p, expected_p, hash_fields, problems, "expected")
-    generated = _utc(manifest.get("generated_at"))
-    for ref, model in ((COMPILE_REF, c), (EVAL_REF, r), (PROMOTION_REF, p)):
-        if model.created_at != generated:
-            problems.append(
-                (
-                    ref,
-                    "createdAt",
-                    f"recorded {model.file_object()['createdAt']!r}, the run's "
-                    f"generated_at is {manifest.get('generated_at')!r}",
-                )
-            )
-    return problems
+            _compare_models(COMPILE_REF, c, expected_c, HASH_FIELDS, problems, "rebuilt from the gate files")
+    summary = reward_doc.get("summary")
+    decisions = summary.get("reward_count") if isinstance(summary, dict) else None
+    if run.decision_latency.measured and run.decision_latency.samples != decisions:
+        text = f"{run.decision_latency.samples} timed decisions, but the reward file has {decisions!r} decisions"
+        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples", text))
 
 
 def _utc(text: Any) -> datetime | None:

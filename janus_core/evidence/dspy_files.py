@@ -268,13 +268,41 @@ def build_compile_result(
 ) -> DspyCompileResult:
     """A compile result with ``dataset_hash = H(dataset)``, ``compiled_prompt_hash =
     H(compiled_prompt)`` and its two hashes over the metric bundle as the lane parses it."""
+    return compile_result_from_hashes(
+        program_name=program_name,
+        signature_versions=signature_versions,
+        optimizer=optimizer,
+        dataset_hash=H(as_parsed(dataset)),
+        compiled_prompt_hash=H(as_parsed(compiled_prompt)),
+        compiled_artifact_uri=compiled_artifact_uri,
+        seed=seed,
+        metric_bundle=metric_bundle,
+        created_at=created_at,
+    )
+
+
+def compile_result_from_hashes(
+    *,
+    program_name: str,
+    signature_versions: Mapping[str, str],
+    optimizer: str,
+    dataset_hash: str,
+    compiled_prompt_hash: str,
+    compiled_artifact_uri: str,
+    seed: str,
+    metric_bundle: Mapping[str, Any],
+    created_at: datetime | str,
+) -> DspyCompileResult:
+    """:func:`build_compile_result` for a dataset and a compiled prompt given by their
+    hashes (the compile ran where the dataset was; the export has its hash): the same chain,
+    ``reproducibilityHash`` then ``artifactHash`` over the metric bundle as the lane parses it."""
     c = DspyCompileResult(
         program_name=program_name,
         signature_versions=dict(signature_versions),
         optimizer=optimizer,
-        dataset_hash=H(as_parsed(dataset)),
+        dataset_hash=dataset_hash,
         metric_bundle=as_parsed(dict(metric_bundle)),
-        compiled_prompt_hash=H(as_parsed(compiled_prompt)),
+        compiled_prompt_hash=compiled_prompt_hash,
         compiled_artifact_uri=compiled_artifact_uri,
         artifact_hash="0" * 64,
         reproducibility_hash="0" * 64,

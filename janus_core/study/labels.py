@@ -217,46 +217,8 @@ def chronological_split(
     next_start = pl.when(d < s1).then(pl.lit(s1)).when(d < s2).then(pl.lit(s2)).when(d < s3).then(pl.lit(s3))
     out = labelled.with_columns(period.alias("split_period"))
     with_car = pl.col("excluded_reason").is_null() if "excluded_reason" in labelled.columns else pl.lit(True)
-    purged = pl.lit(False)
-    if cfg.purge:
-        if "window_end_day" not in labelled.columns:
-            raise ValueError(
-                "labelled: column 'window_end_day' is missing; purging needs each event's CAR window end "
-                "(car.compute_car), or set SplitConfig(purge=False)"
-            )
-        purged = (pl.col("window_end_day") >= next_start).fill_null(False)
-    embargo = cfg.embargo_days
-    if embargo is None:
-        if window_days is None:
-            if "ar" not in labelled.columns:
-                raise ValueError(
-                    "labelled: column 'ar' is missing; the default embargo is the event window's length "
-                    "(pass window_days or set SplitConfig.embargo_days)"
-                )
-            window_days = int(labelled["ar"].list.len().max() or 0)
-        embargo = window_days
-    embargoed = pl.lit(False)
-    if embargo > 0:
-        if calendar is None:
-            calendar = pl.concat(
-                [labelled[c].drop_nulls() for c in ("event_day", "window_end_day") if c in labelled.columns]
-                or [labelled["published_date"].drop_nulls()]
-            )
-        days = calendar.cast(pl.Date).unique().sort()
-        ends = []
-        for start in (s1, s2, s3):
-            after = days.filter(days >= start)
-            ends.append(after[min(embargo, len(after)) - 1] if len(after) else start)
-        day = pl.coalesce(pl.col("event_day"), d) if "event_day" in labelled.columns else d
-        embargoed = (
-            pl.when(d < s1)
-            .then(False)
-            .when(d < s2)
-            .then(day <= ends[0])
-            .when(d < s3)
-            .then(day <= ends[1])
-            .otherwise(day <= ends[2])
-        )
+    purged = _purged(labelled, cfg, next_start)
+    embargoed = _embargoed(labelled, cfg, calendar, window_days, (s1, s2, s3))
     reason = (
         pl.when(with_car & purged)
         .then(pl.lit("purged"))
@@ -269,6 +231,64 @@ def chronological_split(
     )
     return out.select(
         pl.exclude("split", "split_period", "split_excluded_reason"), "split", "split_period", "split_excluded_reason"
+    )
+
+
+def _purged(labelled: pl.DataFrame, cfg: SplitConfig, next_start: pl.Expr) -> pl.Expr:
+    """True where the event's CAR window ends on or after the next split's first date (with
+    ``cfg.purge``; :func:`chronological_split`)."""
+    if not cfg.purge:
+        return pl.lit(False)
+    if "window_end_day" not in labelled.columns:
+        raise ValueError(
+            "labelled: column 'window_end_day' is missing; purging needs each event's CAR window end "
+            "(car.compute_car), or set SplitConfig(purge=False)"
+        )
+    return (pl.col("window_end_day") >= next_start).fill_null(False)
+
+
+def _embargoed(
+    labelled: pl.DataFrame,
+    cfg: SplitConfig,
+    calendar: pl.Series | None,
+    window_days: int | None,
+    starts: tuple[date, date, date],
+) -> pl.Expr:
+    """True where the event's day is within the first ``embargo`` trading days of its split
+    (train, validation or test; :func:`chronological_split`)."""
+    embargo = cfg.embargo_days
+    if embargo is None:
+        if window_days is None:
+            if "ar" not in labelled.columns:
+                raise ValueError(
+                    "labelled: column 'ar' is missing; the default embargo is the event window's length "
+                    "(pass window_days or set SplitConfig.embargo_days)"
+                )
+            window_days = int(labelled["ar"].list.len().max() or 0)
+        embargo = window_days
+    if embargo <= 0:
+        return pl.lit(False)
+    if calendar is None:
+        calendar = pl.concat(
+            [labelled[c].drop_nulls() for c in ("event_day", "window_end_day") if c in labelled.columns]
+            or [labelled["published_date"].drop_nulls()]
+        )
+    days = calendar.cast(pl.Date).unique().sort()
+    ends = []
+    for start in starts:
+        after = days.filter(days >= start)
+        ends.append(after[min(embargo, len(after)) - 1] if len(after) else start)
+    d = pl.col("published_date")
+    day = pl.coalesce(pl.col("event_day"), d) if "event_day" in labelled.columns else d
+    s1, s2, s3 = starts
+    return (
+        pl.when(d < s1)
+        .then(False)
+        .when(d < s2)
+        .then(day <= ends[0])
+        .when(d < s3)
+        .then(day <= ends[1])
+        .otherwise(day <= ends[2])
     )
 
 
