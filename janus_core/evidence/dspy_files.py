@@ -179,20 +179,22 @@ class DspyArtifactBundle(_ContractModel):
 # --------------------------------------------------------------------------------------------------
 # The hash chain, from parsed values
 # --------------------------------------------------------------------------------------------------
+def _compiled_program(c: DspyCompileResult) -> dict[str, Any]:
+    """The fields both compile hashes start from: program, signatures, optimizer, dataset and
+    compiled prompt hashes."""
+    return {
+        "program_name": c.program_name,
+        "signature_versions": dict(c.signature_versions),
+        "optimizer": c.optimizer,
+        "dataset_hash": c.dataset_hash,
+        "compiled_prompt_hash": c.compiled_prompt_hash,
+    }
+
+
 def reproducibility_hash(c: DspyCompileResult, seed: str) -> str:
     """``H({program_name, signature_versions, optimizer, dataset_hash, compiled_prompt_hash, seed,
     metric_bundle})``."""
-    return H(
-        {
-            "program_name": c.program_name,
-            "signature_versions": dict(c.signature_versions),
-            "optimizer": c.optimizer,
-            "dataset_hash": c.dataset_hash,
-            "compiled_prompt_hash": c.compiled_prompt_hash,
-            "seed": seed,
-            "metric_bundle": dict(c.metric_bundle),
-        }
-    )
+    return H({**_compiled_program(c), "seed": seed, "metric_bundle": dict(c.metric_bundle)})
 
 
 def artifact_hash(c: DspyCompileResult) -> str:
@@ -201,11 +203,7 @@ def artifact_hash(c: DspyCompileResult) -> str:
     lane's evaluator recomputes it)."""
     return H(
         {
-            "program_name": c.program_name,
-            "signature_versions": dict(c.signature_versions),
-            "optimizer": c.optimizer,
-            "dataset_hash": c.dataset_hash,
-            "compiled_prompt_hash": c.compiled_prompt_hash,
+            **_compiled_program(c),
             "compiled_artifact_uri": c.compiled_artifact_uri,
             "reproducibility_hash": c.reproducibility_hash,
         }

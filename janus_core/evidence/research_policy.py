@@ -248,36 +248,32 @@ def evaluate_research(out_dir: str | Path, policy: ResearchPolicy | None = None)
 
 def _threshold_reasons(head: dict[str, Any], policy: ResearchPolicy) -> list[GateReason]:
     """The threshold checks of :class:`ResearchPolicy` on the candidate's headline numbers."""
-    out: list[GateReason] = []
     trades, days = head.get("trades"), head.get("test_days")
-    if trades is None or trades < policy.min_trades:
-        out.append(
-            GateReason(code="research_too_few_trades", detail=f"{trades} executed trades < minimum {policy.min_trades}")
-        )
-    if days is None or days < policy.min_test_days:
-        out.append(
-            GateReason(
-                code="research_test_window_too_short",
-                detail=f"{days} trading days in the backtest window < minimum {policy.min_test_days}",
-            )
-        )
-    low = head["sharpe_ci"][0]
-    if policy.require_positive_sharpe and (low is None or low <= 0):
-        out.append(
-            GateReason(
-                code="research_sharpe_not_positive",
-                detail=f"Sharpe {head.get('sharpe')} with interval {head['sharpe_ci']}: the lower end is not above 0",
-            )
-        )
-    diff_low = head["sharpe_diff_vs_baseline_ci"][0]
-    if policy.require_beats_baseline and (diff_low is None or diff_low <= 0):
-        out.append(
-            GateReason(
-                code="research_not_beating_baseline",
-                detail=f"Sharpe difference against the bootstrap baseline has interval "
-                f"{head['sharpe_diff_vs_baseline_ci']}: the lower end is not above 0",
-            )
-        )
+    low, diff_low = head["sharpe_ci"][0], head["sharpe_diff_vs_baseline_ci"][0]
+    checks = (
+        (
+            trades is None or trades < policy.min_trades,
+            "research_too_few_trades",
+            f"{trades} executed trades < minimum {policy.min_trades}",
+        ),
+        (
+            days is None or days < policy.min_test_days,
+            "research_test_window_too_short",
+            f"{days} trading days in the backtest window < minimum {policy.min_test_days}",
+        ),
+        (
+            policy.require_positive_sharpe and (low is None or low <= 0),
+            "research_sharpe_not_positive",
+            f"Sharpe {head.get('sharpe')} with interval {head['sharpe_ci']}: the lower end is not above 0",
+        ),
+        (
+            policy.require_beats_baseline and (diff_low is None or diff_low <= 0),
+            "research_not_beating_baseline",
+            f"Sharpe difference against the bootstrap baseline has interval "
+            f"{head['sharpe_diff_vs_baseline_ci']}: the lower end is not above 0",
+        ),
+    )
+    out = [GateReason(code=code, detail=detail) for failed, code, detail in checks if failed]
     dsr = head.get("deflated_sharpe")
     if dsr is None:
         out.append(

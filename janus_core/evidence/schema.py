@@ -223,49 +223,29 @@ def artifact_authority(provenance: str, lineage: Mapping[str, Any]) -> tuple[dic
     - any other value: ``non_promotable_validation``, maturity ``stub`` (fail closed).
     """
     if provenance == "historical_market_replay" and lineage_complete(lineage):
-        return (
-            {
-                "provenance": provenance,
-                "maturity": "empirically_validated",
-                "authoritative": True,
-                "placeholder": False,
-                "notes": "historical market replay with complete lineage (dataset snapshot, job run, "
-                "runtime and model refs)",
-            },
-            True,
+        shown, maturity, notes = (
+            provenance,
+            "empirically_validated",
+            "historical market replay with complete lineage (dataset snapshot, job run, runtime and model refs)",
         )
-    if provenance == "historical_market_replay":
-        return (
-            {
-                "provenance": provenance,
-                "maturity": "calibrated",
-                "authoritative": False,
-                "placeholder": False,
-                "notes": "historical market replay with incomplete lineage: not promotion evidence",
-            },
-            False,
-        )
-    if provenance == "synthetic_generated":
-        return (
-            {
-                "provenance": provenance,
-                "maturity": "uncalibrated",
-                "authoritative": False,
-                "placeholder": False,
-                "notes": "built from synthetic generated data: never authoritative, never promotion evidence",
-            },
-            False,
-        )
-    return (
-        {
-            "provenance": "non_promotable_validation",
-            "maturity": "stub",
-            "authoritative": False,
-            "placeholder": False,
-            "notes": f"unknown dataset provenance {provenance!r}: not promotion evidence",
-        },
-        False,
-    )
+    elif provenance == "historical_market_replay":
+        shown, maturity = provenance, "calibrated"
+        notes = "historical market replay with incomplete lineage: not promotion evidence"
+    elif provenance == "synthetic_generated":
+        shown, maturity = provenance, "uncalibrated"
+        notes = "built from synthetic generated data: never authoritative, never promotion evidence"
+    else:
+        shown, maturity = "non_promotable_validation", "stub"
+        notes = f"unknown dataset provenance {provenance!r}: not promotion evidence"
+    eligible = maturity == "empirically_validated"
+    authority = {
+        "provenance": shown,
+        "maturity": maturity,
+        "authoritative": eligible,
+        "placeholder": False,
+        "notes": notes,
+    }
+    return authority, eligible
 
 
 def seal_lineage(lineage: Mapping[str, Any]) -> dict[str, Any]:
