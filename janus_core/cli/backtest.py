@@ -32,13 +32,17 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from janus_core.cli import command_help
 from janus_core.cli.options import add_dataset
 from janus_core.paths import WorkbenchPaths
+
+if TYPE_CHECKING:  # the types only: the libraries load when the command runs
+    from janus_core.backtest.engine import BacktestResult
+    from janus_core.data.dataset import Dataset
 
 OUTPUT_KIND = "janus-backtest"
 OUTPUT_FILES: frozenset[str] = frozenset({"trades.parquet", "nav.parquet", "metrics.json"})
@@ -196,10 +200,10 @@ def run(args: argparse.Namespace, paths: WorkbenchPaths) -> dict[str, Any]:
 
 def _trials(
     args: argparse.Namespace,
-    ds: Any,
+    ds: Dataset,
     candidate: str,
     config_hash: str,
-    result: Any,
+    result: BacktestResult,
     summary: dict[str, Any],
     paths: WorkbenchPaths,
 ) -> dict[str, Any]:
@@ -239,7 +243,7 @@ def _trials(
     return trials
 
 
-def _write(out: Path, result: Any, document: dict[str, Any]) -> None:
+def _write(out: Path, result: BacktestResult, document: dict[str, Any]) -> None:
     """``trades.parquet``, ``nav.parquet`` and ``metrics.json`` written to ``out`` atomically."""
     from janus_core.evidence.output import write_tree_atomically
     from janus_core.hashing import canonical_json

@@ -28,13 +28,17 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from janus_core.cli import command_help
 from janus_core.cli.options import add_dataset
 from janus_core.paths import WorkbenchPaths
+
+if TYPE_CHECKING:  # the types only: the libraries load when the command runs
+    from janus_core.decide.dspy_program import DspyOptimizeConfig
+    from janus_core.decide.models import DecideConfig, DecideResult
 
 #: CLI flag (argparse dest) -> EndpointConfig field.
 ENDPOINT_FLAGS: dict[str, str] = {
@@ -68,7 +72,7 @@ class _Refused(ValueError):
     """A bad argument or setting, reported as ``janus decide: <message>`` with exit 2."""
 
 
-def _dspy_config(args: argparse.Namespace) -> Any:
+def _dspy_config(args: argparse.Namespace) -> DspyOptimizeConfig | None:
     """The ``DspyOptimizeConfig`` of ``--optimize dspy`` (None without it); DSPy missing, an
     invalid optimizer setting or an optimizer flag without ``--optimize dspy`` is refused."""
     if args.optimize != "dspy":
@@ -90,7 +94,7 @@ def _dspy_config(args: argparse.Namespace) -> Any:
         raise _Refused(f"invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}") from None
 
 
-def _decide_config(args: argparse.Namespace, out: Path) -> Any:
+def _decide_config(args: argparse.Namespace, out: Path) -> DecideConfig:
     """The ``DecideConfig`` of the flags; an invalid setting or a non-Parquet ``--out`` is refused."""
     from janus_core.decide.models import DecideConfig
     from janus_core.decide.prompts import PromptConfig
@@ -116,7 +120,7 @@ def _decide_config(args: argparse.Namespace, out: Path) -> Any:
     return cfg
 
 
-def _decide(cfg: Any, opt: Any, progress: Callable[[int, int], None]) -> Any:
+def _decide(cfg: DecideConfig, opt: DspyOptimizeConfig | None, progress: Callable[[int, int], None]) -> DecideResult:
     """The model's decisions (``decide``, or ``optimize_dspy`` with ``opt``); a bad dataset, model
     or unreachable endpoint is refused with its first line."""
     from janus_core.data.manifest import DatasetIntegrityError
@@ -186,7 +190,9 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(args: argparse.Namespace, out: Path, result: Any, sealed: dict[str, Any], model_path: Any) -> None:
+def _print_summary(
+    args: argparse.Namespace, out: Path, result: DecideResult, sealed: dict[str, Any], model_path: Path | None
+) -> None:
     """What was written, the malformed count, and the run's requests, cache hits and failures."""
     s = result.stats
     print(f"{sealed['decisions']} decisions by {sealed['model_id']} on {args.dataset} ({args.split} split) -> {out}")

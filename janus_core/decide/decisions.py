@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 
@@ -272,7 +272,7 @@ class _Place:
     else ``source: row I`` (0-based position)."""
 
     source: str
-    lines: list[Any] | None
+    lines: list[int] | None
 
     def where(self, i: int | None) -> str:
         if i is None:

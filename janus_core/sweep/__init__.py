@@ -84,11 +84,17 @@ configurations:
   configurations against the benchmark's buy-and-hold daily returns, losses being negated returns:
   the p-values (lower, consistent, upper) of the null that no configuration beats the benchmark.
 
-Results (:func:`write_results`): ``results.parquet`` (ordered by config hash), ``returns.parquet``
+Results (:func:`publish_sweep`): ``results.parquet`` (ordered by config hash), ``returns.parquet``
 (``config_hash, date, daily_return`` of the ``ok`` configurations), ``overfitting.json`` and
 ``sweep-manifest.json`` (grid, settings, dataset snapshot, engine, package versions, SHA-256 of
 every file written, ``results_sha256``); the research store gets a ``sweeps`` row
 (``store.record_sweep``) and every ``ok`` configuration in the trials ledger (kind ``sweep``).
+
+Modules, in import order: ``grid`` (the grid file, settings, configurations), ``evaluate`` (one
+configuration, a chunk), ``cache`` (keys and cached rows), ``engines`` (local pool, Ray),
+``phases`` (phase 1 and 2 on an engine), ``run`` (:func:`run_sweep`), ``overfitting`` (DSR, PBO,
+SPA), ``output`` (the sweep folder and its record), ``tables`` (the notebook's tables). Every
+public name is importable from ``janus_core.sweep``.
 """
 
 from janus_core.sweep.cache import CODE_PARTS, Keys, cache_dir, code_key, point_keys

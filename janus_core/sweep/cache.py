@@ -47,7 +47,7 @@ def code_key() -> str:
 
 @dataclass(frozen=True)
 class Keys:
-    """Cache keys of one configuration (module docstring, "Reuse") and its config hash."""
+    """Cache keys of one configuration (package docstring, "Reuse") and its config hash."""
 
     car: str
     labelled: str
@@ -56,7 +56,7 @@ class Keys:
 
 
 def point_keys(point: SweepPoint, dataset_key: str, code: str, fixed: Mapping[str, Any]) -> Keys:
-    """The cache keys and config hash of ``point`` (module docstring)."""
+    """The cache keys and config hash of ``point`` (package docstring)."""
     car = H({"kind": "car", "code": code, "dataset": dataset_key, "car": car_json(point.car)})
     labelled = H({"kind": "labelled", "car": car, "label": config_json(point.label), "split": config_json(point.split)})
     config_hash = H({"configs": point.resolved(), **fixed})

@@ -111,7 +111,7 @@ def evaluate_point(
     splits: Sequence[str],
     memo: ChunkMemo | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """One configuration's metrics on the included events of ``splits`` (module docstring) and its
+    """One configuration's metrics on the included events of ``splits`` (package docstring) and its
     daily returns (``date, daily_return``). ``decisions`` are the candidate's on ``labelled``;
     ``memo`` (:class:`ChunkMemo` of the same inputs) shares the work of configurations evaluated
     together."""

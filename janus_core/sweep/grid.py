@@ -101,7 +101,7 @@ MAX_RANGE_VALUES = 10_000
 
 
 def _range(spec: Mapping[str, Any], name: str) -> list[Any]:
-    """``{start, stop, step}`` expanded (module docstring)."""
+    """``{start, stop, step}`` expanded (package docstring)."""
     if set(spec) != {"start", "stop", "step"}:
         raise GridError(f"{name}: a range is {{start, stop, step}}, got keys {sorted(spec)}")
     start, stop, step = (_decimal(spec[k], name, k) for k in ("start", "stop", "step"))
@@ -143,7 +143,7 @@ def _check_value(cls: type[BaseModel], field: str, value: Any, name: str) -> Any
 
 def parse_grid(source: str | Path | Mapping[str, Any], *, where: str | None = None) -> Grid:
     """The :class:`Grid` of a TOML file (a path), TOML text (a ``str`` with a newline or ``=``) or an
-    already-parsed mapping; every rule of the module docstring checked, a :class:`GridError` naming
+    already-parsed mapping; every rule of the package docstring checked, a :class:`GridError` naming
     ``where`` (the file) and the parameter otherwise. Combinations are checked by
     :func:`expand_grid`."""
     if isinstance(source, Mapping):

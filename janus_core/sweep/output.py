@@ -70,7 +70,7 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 
 def sweep_files(run: SweepRun, overfitting: Mapping[str, Any]) -> dict[str, bytes]:
-    """The files of a sweep folder (module docstring) as bytes: results, returns, overfitting and the
+    """The files of a sweep folder (package docstring) as bytes: results, returns, overfitting and the
     manifest (every other file's SHA-256 in ``files``, the results' in ``results_sha256``)."""
     files = {
         "results.parquet": _parquet(run.results),

@@ -86,7 +86,7 @@ def spa_test(
 
 
 def overfitting_report(run: SweepRun, ds: Dataset) -> dict[str, Any]:
-    """The overfitting statistics of the sweep (module docstring), as a JSON-able dict; a statistic
+    """The overfitting statistics of the sweep (package docstring), as a JSON-able dict; a statistic
     that cannot be computed (fewer than two configurations, too few dates) carries its reason."""
     ok = run.results.filter(pl.col("status") == "ok")
     out: dict[str, Any] = {
