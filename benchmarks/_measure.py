@@ -2,8 +2,8 @@
 memory from ``/proc/self/status``, a timeout per cell, the load average, and Markdown tables.
 
 A worker process prints one JSON line last (``report``); the parent runs it with ``run_worker``,
-which returns that dict, or ``{"timeout": seconds}`` when the worker was killed at the timeout, or
-``{"error": message}`` when it failed. Peak memory is ``VmHWM`` (the process's own high-water mark:
+which returns that dict, or ``{"timeout": seconds}`` / ``{"memory_gib": cap}`` when the worker was
+killed at the timeout or the memory cap, or ``{"error": message}`` when it failed. Peak memory is ``VmHWM`` (the process's own high-water mark:
 unlike ``ru_maxrss`` it does not inherit the parent's peak across fork + exec), interpreter and
 libraries included.
 """
@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,24 +51,58 @@ def report(wall: float, cpu: float, **extra: Any) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": status_mib("VmHWM"), **extra}), flush=True)
 
 
+#: Default cap on a worker's resident memory: the machine is shared, and an unoptimised step at 10x
+#: events could otherwise take all of it.
+MAX_RSS_GIB = 12.0
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` (MiB; 0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_worker(
-    cmd: Sequence[str], timeout: float, env: dict[str, str] | None = None, cwd: Path | None = None
+    cmd: Sequence[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    max_rss_gib: float = MAX_RSS_GIB,
 ) -> dict[str, Any]:
     """Run one worker process; its last JSON line, plus ``process_s`` (the whole process: start-up,
-    imports, untimed setup and the step), or ``{"timeout": timeout}``, or ``{"error": ...}`` (exit
-    code and the last line of stderr)."""
+    imports, untimed setup and the step). A worker still running after ``timeout`` seconds is killed
+    (``{"timeout": timeout}``), one whose resident memory passes ``max_rss_gib`` too
+    (``{"memory_gib": max_rss_gib}``); a failed one gives ``{"error": ...}`` (exit code and the last
+    line of stderr). Output goes through files, so a chatty worker cannot block on a full pipe."""
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            list(cmd), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            list(cmd), stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})}, cwd=cwd
         )
-    except subprocess.TimeoutExpired:
-        return {"timeout": timeout}
-    elapsed = time.perf_counter() - t0
-    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.startswith("{")]
+        killed: dict[str, Any] = {}
+        while proc.poll() is None:
+            if time.perf_counter() - t0 > timeout:
+                killed = {"timeout": timeout}
+            elif _rss_mib(proc.pid) > max_rss_gib * 1024:
+                killed = {"memory_gib": max_rss_gib}
+            if killed:
+                proc.kill()
+                proc.wait()
+                return killed
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        lines = [ln for ln in out.read().strip().splitlines() if ln.startswith("{")]
+        stderr = err.read().strip().splitlines()
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-        return {"error": f"exit {proc.returncode}: {tail}"}
+        return {"error": f"exit {proc.returncode}: {(stderr or ['(no stderr)'])[-1]}"}
     return {**json.loads(lines[-1]), "process_s": elapsed}
 
 
@@ -83,11 +118,14 @@ def load_line() -> str:
 
 
 def cell_text(result: dict[str, Any]) -> str:
-    """A result as a table cell: ``12.3 s, 456 MiB``, ``timeout >600 s``, ``error`` or ``-``."""
+    """A result as a table cell: ``12.3 s, 456 MiB``, ``timeout >600 s``, ``killed >12 GiB``,
+    ``error`` or ``-``."""
     if not result:
         return "-"
     if "timeout" in result:
         return f"timeout >{result['timeout']:.0f} s"
+    if "memory_gib" in result:
+        return f"killed >{result['memory_gib']:g} GiB"
     if "error" in result:
         return "error"
     return f"{result['wall']:.2f} s, {result['peak_mib']:,.0f} MiB"

@@ -27,7 +27,8 @@ interpreter and libraries included; the time is the step alone, after imports):
 Generating each dataset (and its labels and decisions, the inputs of ``score`` and ``backtest``) is
 done first, in its own process, and never counts towards a step. ``--workspace DIR`` keeps the
 generated datasets between runs (one folder per scale). A cell that exceeds ``--timeout`` seconds
-prints ``timeout >N s``.
+prints ``timeout >N s``; one whose resident memory passes ``--max-rss-gib`` (default 12: the machine
+is shared) is killed and prints ``killed >N GiB``.
 
 Run: ``uv run --frozen python benchmarks/bench_scaling.py [--scales 0.1,1,10,4xdays]
 [--steps import,car,score,backtest,export] [--timeout 900] [--workspace DIR]``.
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _measure import cell_text, load_line, markdown_table, python_cmd, report, run_worker, timed
+from _measure import MAX_RSS_GIB, cell_text, load_line, markdown_table, python_cmd, report, run_worker, timed
 
 from janus_core.paths import WorkbenchPaths
 
@@ -175,6 +176,8 @@ def prepare(scale: Scale, root: Path) -> None:
 
 
 def _step_import(root: Path) -> tuple[float, float, dict[str, Any]]:
+    import polars as pl
+
     import janus_core.data.manifest  # noqa: F401  (imported before the clock starts, as the others)
     import janus_core.data.store  # noqa: F401
     from janus_core.cli import main as janus
@@ -190,7 +193,9 @@ def _step_import(root: Path) -> tuple[float, float, dict[str, Any]]:
     if code != 0:
         raise SystemExit(f"janus data import exited {code}")
     shutil.rmtree(ws, ignore_errors=True)
-    return wall, cpu, {"rows": sum(meta["rows"].values())}
+    files = [root / "csv" / f"{t}.csv" for t in sorted(meta["rows"])]
+    _, parse, _ = timed(lambda: [pl.read_csv(f, infer_schema=False) for f in files])  # the reference, after
+    return wall, cpu, {"rows": sum(meta["rows"].values()), "csv_parse_s": parse}
 
 
 def _step_car(root: Path) -> tuple[float, float, dict[str, Any]]:
@@ -287,27 +292,28 @@ def ensure_prepared(scale: Scale, workspace: Path, timeout: float) -> tuple[Path
     root.mkdir(parents=True)
     spec = json.dumps({"label": scale.label, "base": scale.base, "overrides": scale.overrides})
     t0 = time.perf_counter()
-    result = run_worker(python_cmd(__file__, "--prepare", spec, str(root)), timeout)
+    result = run_worker(python_cmd(__file__, "--prepare", spec, str(root)), timeout, max_rss_gib=MAX_RSS_GIB)
     result["prepare_s"] = time.perf_counter() - t0
     return root, result
 
 
 def measure(
-    scales: list[Scale], steps: list[str], timeout: float, workspace: Path, log=print
+    plan: list[tuple[Scale, list[str]]], timeout: float, workspace: Path, max_rss_gib: float = MAX_RSS_GIB, log=print
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every (scale, step) cell: ``results[scale.label][step]`` is a worker report (or a timeout or
-    error marker). Progress lines go to ``log``."""
+    """Every (scale, step) cell of ``plan`` (each scale with its steps): ``results[scale.label][step]``
+    is a worker report (or a timeout, memory or error marker). Progress lines go to ``log``."""
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    for scale in scales:
+    for scale, steps in plan:
         root, prep = ensure_prepared(scale, workspace, timeout)
-        row = results[scale.label] = {}
-        if "timeout" in prep or "error" in prep:
+        row = results.setdefault(scale.label, {})
+        if not ({"timeout", "memory_gib", "error"} & set(prep)):
+            how = "reused" if prep.get("reused") else f"generated in {prep['prepare_s']:.1f} s (not timed)"
+            log(f"  {scale.title}: dataset {how} in {root}")
+        else:
             log(f"  {scale.title}: preparing the dataset failed: {cell_text(prep)} {prep.get('error', '')}")
             continue
-        how = "reused" if prep.get("reused") else f"generated in {prep['prepare_s']:.1f} s (not timed)"
-        log(f"  {scale.title}: dataset {how} in {root}")
         for step in steps:
-            row[step] = run_worker(python_cmd(__file__, "--worker", step, str(root)), timeout)
+            row[step] = run_worker(python_cmd(__file__, "--worker", step, str(root)), timeout, max_rss_gib=max_rss_gib)
             note = f" ({row[step]['error']})" if "error" in row[step] else ""
             log(f"    {step:<9} {cell_text(row[step])}{note}")
     return results
@@ -335,6 +341,9 @@ def add_grid_options(parser: argparse.ArgumentParser, default_scales: str) -> No
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, of {', '.join(STEPS)}")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cell (and per dataset build)")
     parser.add_argument("--workspace", type=Path, default=None, help="keep/reuse the generated datasets here")
+    parser.add_argument(
+        "--max-rss-gib", type=float, default=MAX_RSS_GIB, help="kill a cell whose resident memory passes this"
+    )
 
 
 def main() -> int:
@@ -362,10 +371,10 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="bench_scaling_")
         workspace = Path(tmp.name)
     print(f"scaling benchmark; at the start: {load_line()}")
-    results = measure(scales, steps, args.timeout, workspace)
+    results = measure([(s, steps) for s in scales], args.timeout, workspace, args.max_rss_gib)
     print()
     print(table(scales, steps, results))
-    print(f"\nat the end: {load_line()}; timeout per cell {args.timeout:.0f} s")
+    print(f"\nat the end: {load_line()}; per cell: timeout {args.timeout:.0f} s, memory cap {args.max_rss_gib:g} GiB")
     if tmp is not None:
         tmp.cleanup()
     return 0
