@@ -3,9 +3,9 @@ memory from ``/proc/self/status``, a timeout per cell, the load average, and Mar
 
 A worker process prints one JSON line last (``report``); the parent runs it with ``run_worker``,
 which returns that dict, or ``{"timeout": seconds}`` / ``{"memory_gib": cap}`` when the worker was
-killed at the timeout or the memory cap, or ``{"error": message}`` when it failed. Peak memory is ``VmHWM`` (the process's own high-water mark:
-unlike ``ru_maxrss`` it does not inherit the parent's peak across fork + exec), interpreter and
-libraries included.
+killed at the timeout or the memory cap, or ``{"error": message}`` when it failed. Peak memory is
+``VmHWM`` (the process's own high-water mark: unlike ``ru_maxrss`` it does not inherit the parent's
+peak across fork + exec), interpreter and libraries included.
 """
 
 from __future__ import annotations

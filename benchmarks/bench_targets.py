@@ -127,14 +127,31 @@ def time_make_run(uv: str, timeout: float) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _row(target: str, value: float | None, unit: str, ref: str, ratio: float | None, goal: str, ok: bool | None):
-    shown = "-" if value is None else f"{value:,.3f} {unit}".strip() if unit != "MiB" else f"{value:,.0f} MiB"
+def _row(
+    target: str,
+    value: float | None,
+    unit: str,
+    goal: str,
+    ok: bool | None,
+    ref: str = "-",
+    ratio: float | None = None,
+    cell: dict[str, Any] | None = None,
+) -> list[str]:
+    """One row of the targets table; ``cell`` (the measurement behind ``value``) names a timeout or
+    failure when there is no value."""
+    if value is None and cell is not None:
+        target += f" ({cell_text(cell)})"
+    shown = "-" if value is None else f"{value:,.0f} MiB" if unit == "MiB" else f"{value:,.3f} {unit}"
     verdict = "n/a" if ok is None else ("PASS" if ok else "FAIL")
     return [target, shown, ref, "-" if ratio is None else f"{ratio:.2f}x", goal, verdict]
 
 
-def _fig(cell: dict[str, Any], key: str) -> float | None:
-    return cell.get(key) if cell and key in cell else None
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a / b
+
+
+def _below(value: float | None, limit: float, inclusive: bool = False) -> bool | None:
+    return None if value is None else (value <= limit if inclusive else value < limit)
 
 
 def summary(
@@ -142,105 +159,36 @@ def summary(
 ) -> str:
     """The targets table (Markdown) from the paper-scale cells ``one``, the large-scale cells ``ten``,
     the CAR and HGRM worker reports and the ``make run`` timing (None: skipped)."""
-    exp, car1, imp = one.get("export", {}), one.get("car", {}), one.get("import", {})
-    rows = []
-    ew, ep, cw = _fig(exp, "wall"), _fig(exp, "peak_mib"), _fig(car1, "wall")
-    exp_note = "" if ew is not None else f" ({cell_text(exp)})"
-    rows.append(
-        _row("1. export wall, paper scale" + exp_note, ew, "s", "-", None, "< 10 s", None if ew is None else ew < 10)
-    )
-    rows.append(
-        _row(
-            "1. export peak RSS",
-            ep,
-            "MiB",
-            "-",
-            None,
-            "< 1.5 GB (1,431 MiB)",
-            None if ep is None else ep < 1.5 * GB_MIB,
-        )
-    )
-    ratio = None if ew is None or cw is None else ew / cw
-    ref = "-" if cw is None else f"CAR study {cw:.3f} s"
-    rows.append(
-        _row("1. export / CAR study alone", ew, "s", ref, ratio, "<= 8x", None if ratio is None else ratio <= 8)
-    )
-    if make_run is None:
-        rows.append(_row("2. make run, demo, warm", None, "s", "skipped", None, "< 30 s", None))
-    else:
-        mw = make_run.get("wall")
-        note = "" if mw is not None else f" ({cell_text(make_run)})"
-        rows.append(
-            _row("2. make run, demo, warm" + note, mw, "s", "-", None, "< 30 s", None if mw is None else mw < 30)
-        )
-    he, hr = hgrm.get("engine"), hgrm.get("reference")
-    ratio = None if he is None or hr is None else he / hr
-    ref = "-" if hr is None else f"NumPy {hr:.3f} s (formula alone {hgrm['formula']:.3f} s)"
-    rows.append(
-        _row(
-            f"3. HGRM score, {_count(hgrm)} decisions",
-            he,
-            "s",
-            ref,
-            ratio,
-            "<= 1.5x",
-            None if ratio is None else ratio <= 1.5,
-        )
-    )
-    hb = hgrm.get("big")
-    ref = "-" if hr is None else f"10 x NumPy {_count(hgrm)}: {10 * hr:.3f} s"
-    rows.append(
-        _row(
-            f"3. HGRM score, {_count(hgrm, 10)} decisions",
-            hb,
-            "s",
-            ref,
-            None if hb is None or hr is None else hb / (10 * hr),
-            "< 2 s",
-            None if hb is None else hb < 2,
-        )
-    )
-    ce, cc = car.get("engine"), car.get("core")
-    ratio = None if ce is None or cc is None else ce / cc
-    ref = "-" if cc is None else f"NumPy core {cc:.3f} s"
-    rows.append(
-        _row(
-            "4. compute_car in memory (market model)",
-            ce,
-            "s",
-            ref,
-            ratio,
-            "<= 2x",
-            None if ratio is None else ratio <= 2,
-        )
-    )
-    c1, c2 = car.get("first"), car.get("second")
-    ratio = None if c1 is None or c2 is None else c2 / c1
-    ref = "-" if c1 is None else f"first study {c1:.3f} s"
-    rows.append(
-        _row("4. second study, same snapshot", c2, "s", ref, ratio, "< 0.5x", None if ratio is None else ratio < 0.5)
-    )
-    tp = _fig(ten.get("car", {}), "peak_mib")
-    note = "" if tp is not None else f" ({cell_text(ten.get('car', {}))})"
-    rows.append(
-        _row(
-            "4. CAR study, 10x events, peak RSS" + note,
-            tp,
-            "MiB",
-            "-",
-            None,
-            "< 1 GiB",
-            None if tp is None else tp < GIB_MIB,
-        )
-    )
-    iw, ip, parse = _fig(imp, "wall"), _fig(imp, "peak_mib"), _fig(imp, "csv_parse_s")
-    ratio = None if iw is None or parse is None else iw / parse
-    ref = "-" if parse is None else f"plain CSV parse {parse:.3f} s"
-    note = "" if iw is not None else f" ({cell_text(imp)})"
-    rows.append(
-        _row("5. data import, paper scale" + note, iw, "s", ref, ratio, "< 5 s", None if iw is None else iw < 5)
-    )
-    rows.append(_row("5. data import peak RSS", ip, "MiB", "-", None, "< 1 GiB", None if ip is None else ip < GIB_MIB))
+    exp, car1, imp, big_car = (d.get(k, {}) for d, k in ((one, "export"), (one, "car"), (one, "import"), (ten, "car")))
+    ew, ep, cw = exp.get("wall"), exp.get("peak_mib"), car1.get("wall")
+    iw, ip, parse = imp.get("wall"), imp.get("peak_mib"), imp.get("csv_parse_s")
+    he, hr, hb, n = hgrm.get("engine"), hgrm.get("reference"), hgrm.get("big"), _count(hgrm)
+    ce, cc, c1, c2 = car.get("engine"), car.get("core"), car.get("first"), car.get("second")
+    mw, tp = (make_run or {}).get("wall"), big_car.get("peak_mib")
+    show = {
+        k: "-" if v is None else f"{v:.3f} s" for k, v in {"cw": cw, "hr": hr, "cc": cc, "c1": c1, "p": parse}.items()
+    }
+    big_ref = "-" if hr is None else f"{10 * hr:.3f} s"
+    rows = [
+        _row("1. export wall, paper scale", ew, "s", "< 10 s", _below(ew, 10), cell=exp),
+        _row("1. export peak RSS", ep, "MiB", "< 1.5 GB (1,431 MiB)", _below(ep, 1.5 * GB_MIB), cell=exp),
+        _row("1. export / CAR study alone", ew, "s", "<= 8x", _below(_ratio(ew, cw), 8, True),
+             f"CAR study {show['cw']}", _ratio(ew, cw), exp),
+        _row("2. make run, demo, warm", mw, "s", "< 30 s", _below(mw, 30), "skipped" if make_run is None else "-",
+             cell=make_run),
+        _row(f"3. HGRM score, {n} decisions", he, "s", "<= 1.5x", _below(_ratio(he, hr), 1.5, True),
+             f"NumPy {show['hr']} (formula alone {hgrm.get('formula', float('nan')):.3f} s)", _ratio(he, hr), hgrm),
+        _row(f"3. HGRM score, {_count(hgrm, 10)} decisions", hb, "s", "< 2 s", _below(hb, 2),
+             f"10 x NumPy {n}: {big_ref}", _ratio(hb, None if hr is None else 10 * hr), hgrm),
+        _row("4. compute_car in memory (market model)", ce, "s", "<= 2x", _below(_ratio(ce, cc), 2, True),
+             f"NumPy core {show['cc']}", _ratio(ce, cc), car),
+        _row("4. second study, same snapshot", c2, "s", "< 0.5x", _below(_ratio(c2, c1), 0.5),
+             f"first study {show['c1']}", _ratio(c2, c1), car),
+        _row("4. CAR study, 10x events, peak RSS", tp, "MiB", "< 1 GiB", _below(tp, GIB_MIB), cell=big_car),
+        _row("5. data import, paper scale", iw, "s", "< 5 s", _below(iw, 5), f"plain CSV parse {show['p']}",
+             _ratio(iw, parse), imp),
+        _row("5. data import peak RSS", ip, "MiB", "< 1 GiB", _below(ip, GIB_MIB), cell=imp),
+    ]  # fmt: skip
     return markdown_table(["target", "measured", "reference (same run)", "ratio", "goal", "verdict"], rows)
 
 
