@@ -47,7 +47,8 @@ def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
 
 def report(wall: float, cpu: float, **extra: Any) -> None:
     """Print the worker's JSON line: wall and CPU seconds of the measured step, this process's peak
-    RSS (MiB) and any extra figures."""
+    RSS (MiB; unless ``extra`` has ``peak_mib``, read before a reference ran in the same process) and
+    any extra figures."""
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": status_mib("VmHWM"), **extra}), flush=True)
 
 

@@ -51,7 +51,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _measure import MAX_RSS_GIB, cell_text, load_line, markdown_table, python_cmd, report, run_worker, timed
+from _measure import (
+    MAX_RSS_GIB,
+    cell_text,
+    load_line,
+    markdown_table,
+    python_cmd,
+    report,
+    run_worker,
+    status_mib,
+    timed,
+)
 
 from janus_core.paths import WorkbenchPaths
 
@@ -205,8 +215,9 @@ def _step_import(root: Path) -> tuple[float, float, dict[str, Any]]:
     if loaded.problems.height:
         raise SystemExit(f"the generated tables should be valid: {loaded.problems.height} problems")
     del loaded
+    peak = status_mib("VmHWM")  # the step's peak, before the reference runs
     _, parse, _ = timed(lambda: [pl.read_csv(f, infer_schema=False) for f in files.values()])  # the reference
-    return wall, cpu, {"rows": sum(meta["rows"].values()), "csv_parse_s": parse}
+    return wall, cpu, {"rows": sum(meta["rows"].values()), "csv_parse_s": parse, "peak_mib": peak}
 
 
 def _step_import_cmd(root: Path) -> tuple[float, float, dict[str, Any]]:

@@ -111,7 +111,9 @@ def hgrm_worker(repeats: int, n: int) -> None:
 def time_make_run(uv: str, timeout: float) -> dict[str, Any]:
     """Target 2: ``make run`` on the demo, after an untimed ``make data`` (the warm environment)."""
     make = ["make", "--no-print-directory", "-C", str(REPO), f"UV={uv}"]
-    subprocess.run([*make, "data"], check=True, capture_output=True)
+    warm = subprocess.run([*make, "data"], capture_output=True, text=True)
+    if warm.returncode != 0:
+        return {"error": f"make data: exit {warm.returncode}: {(warm.stderr.strip().splitlines() or [''])[-1]}"}
     with tempfile.TemporaryDirectory(prefix="bench_make_run_") as out:
         t0 = time.perf_counter()
         try:
