@@ -50,14 +50,18 @@ edit: env
 	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
 	$(RUN) marimo edit notebooks
 
-## bench: speed benchmarks (print measured ratios; the bench dependency group adds eventstudy for comparison)
+## bench: speed benchmarks (print measured ratios; the bench dependency group adds eventstudy for comparison).
+## First every issue-13 target with its figure, same-run reference, ratio and PASS/FAIL, after the scaling
+## table (import, CAR, scoring, backtest, export at 0.1x, 1x, 10x events and 4x days; BENCH_SCALES to change)
+BENCH_SCALES ?= 0.1,1,10,4xdays
 bench: env
+	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
+	$(RUN) --group bench python benchmarks/bench_targets.py --scales $(BENCH_SCALES) --uv $(UV)
 	$(RUN) --group bench python benchmarks/bench_data.py
 	$(RUN) --group bench python benchmarks/bench_car.py
 	$(RUN) --group bench python benchmarks/bench_reward.py
 	$(RUN) python benchmarks/bench_sweep.py
 	$(RUN) --group bench python benchmarks/bench_backtest.py
-	@[ -d data/$(DATASET) ] || $(MAKE) data DATASET=$(DATASET)
 	$(RUN) python benchmarks/bench_notebook_controls.py
 
 clean:
