@@ -34,13 +34,14 @@ from janus_core.data.dataset import (
     check_news_cutoff,
     check_timezone,
 )
+from janus_core.data.reading import detect_format
 from janus_core.data.rows import (
     TABLE_NAMES,
     DataValidationError,
     FileFormat,
     Provenance,
 )
-from janus_core.data.tables import detect_format, load_tables
+from janus_core.data.tables import load_tables
 from janus_core.paths import WorkbenchPaths
 
 #: Required tables accepted by ``import`` (``exposures`` is optional).

@@ -21,7 +21,7 @@ from janus_core.data.rows import (
     _table_problem,
     table_columns,
 )
-from janus_core.data.tables import _membership_problems, check_rules
+from janus_core.data.rules import check_rules, membership_problems
 
 if typing.TYPE_CHECKING:
     pass
@@ -170,7 +170,7 @@ def check_dataset(ds: Dataset) -> None:
         problems.append(check_rules(table, indexed, file))
         if table == "securities":
             problems.append(
-                _membership_problems(
+                membership_problems(
                     indexed,
                     file,
                     "benchmark",
@@ -181,7 +181,7 @@ def check_dataset(ds: Dataset) -> None:
             )
         if table in ("prices", "exposures"):
             problems.append(
-                _membership_problems(
+                membership_problems(
                     indexed, file, "symbol", ds.securities["symbol"].unique(), "unknown_symbol", "securities table"
                 )
             )
