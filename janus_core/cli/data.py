@@ -30,9 +30,11 @@ from janus_core.cli import command_help
 from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
+    as_of_problem,
     check_as_of,
     check_news_cutoff,
     check_timezone,
+    derive_as_of,
 )
 from janus_core.data.reading import detect_format
 from janus_core.data.rows import (
@@ -57,15 +59,9 @@ def _err(message: str) -> None:
 
 
 def _handle_import(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import (
-        DatasetExistsError,
-        as_of_problem,
-        derive_as_of,
-        list_datasets,
-        next_version,
-        save_dataset,
-    )
+    from janus_core.data.manifest import list_datasets, save_dataset
     from janus_core.data.store import StoreError, register_dataset
+    from janus_core.data.versions import DatasetExistsError, next_version
 
     try:
         check_timezone(args.timezone)
@@ -243,7 +239,8 @@ def _handle_list(args: argparse.Namespace) -> int:
 
 
 def _handle_versions(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import dataset_versions, read_manifest
+    from janus_core.data.manifest import read_manifest
+    from janus_core.data.versions import dataset_versions
 
     paths = WorkbenchPaths.from_env()
     try:
