@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from janus_core.cli import command_help
-from janus_core.cli.options import DEFAULT_DATASET
+from janus_core.cli.options import add_dataset
 
 
 def run_headless(notebook: Path, args: list[str]) -> None:
@@ -50,9 +50,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("notebook", nargs="+", help="marimo notebook files (notebooks/NAME.py), run in this order")
     parser.add_argument("--out", required=True, metavar="DIR", help="each notebook writes to DIR/NAME")
-    parser.add_argument(
-        "--dataset", default=DEFAULT_DATASET, metavar="NAME", help=f"dataset name (default: {DEFAULT_DATASET})"
-    )
+    add_dataset(parser)
     parser.add_argument(
         "--decisions", default=None, metavar="POLICY", help="decisions of the candidate (the evidence notebook)"
     )

@@ -222,6 +222,37 @@ def _write_tables(
     return tables, rejected_entries
 
 
+def _manifest_body(
+    ds: Dataset,
+    source: str,
+    licence: str,
+    production: dict[str, Any],
+    tables: dict[str, TableEntry],
+    rejected: dict[str, TableEntry],
+) -> dict[str, Any]:
+    """The manifest of a new version as written (with its ``snapshot_hash`` and ``manifest_hash``);
+    ValueError when it names the bundled generator but another provenance."""
+    manifest = DatasetManifest(
+        name=ds.name,
+        version=ds.meta.version,
+        provenance=ds.meta.provenance,
+        source=source,
+        licence=licence,
+        exchange_timezone=ds.meta.exchange_timezone,
+        news_cutoff=ds.meta.news_cutoff,
+        as_of=ds.meta.as_of,
+        production=production,
+        tables=tables,
+        rejected=rejected,
+        snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
+    )
+    body = manifest.to_json()
+    forged = generator_provenance_problems(body)
+    if forged:
+        raise ValueError(f"dataset {ds.name!r}: {forged[0]}")
+    return body
+
+
 def save_dataset(
     ds: Dataset,
     paths: WorkbenchPaths,
@@ -277,24 +308,7 @@ def save_dataset(
     tmp_manifest = paths.manifest_dir / f".{name}.json.tmp-{os.getpid()}"
     try:
         tables, rejected_entries = _write_tables(ds, rejected or {}, tmp_dir, f"{name}/{version}")
-        manifest = DatasetManifest(
-            name=name,
-            version=version,
-            provenance=ds.meta.provenance,
-            source=source,
-            licence=licence,
-            exchange_timezone=ds.meta.exchange_timezone,
-            news_cutoff=ds.meta.news_cutoff,
-            as_of=ds.meta.as_of,
-            production=production,
-            tables=tables,
-            rejected=rejected_entries,
-            snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
-        )
-        body = manifest.to_json()
-        forged = generator_provenance_problems(body)
-        if forged:
-            raise ValueError(f"dataset {name!r}: {forged[0]}")
+        body = _manifest_body(ds, source, licence, production, tables, rejected_entries)
         if check is not None:
             check(body)
         write_json(body, tmp_dir / VERSION_MANIFEST)
