@@ -166,3 +166,21 @@ def test_date_times_from_staged_parts():
     assert out["nonexistent_local_time\x1ft"].to_list() == [False, False, False, True, False, False]
     # 10:00 EST = 15:00Z; 10:00+08:00 = 02:00Z; 10:00:01.5Z
     assert out["t"].dt.epoch("ms").to_list()[:3] == [1704207600000, 1704160800000, 1704189601500]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_canonical_order_equals_a_stable_sort(seed):
+    rng = random.Random(seed)
+    n = rng.choice([0, 1, 6, 50])
+    frame = pl.DataFrame(
+        {
+            "symbol": [rng.choice(["A", "B", None]) for _ in range(n)],
+            "date": [rng.choice([1, 2, None]) for _ in range(n)],
+            "open": [float(i) for i in range(n)],  # tells ties apart: their input order must be kept
+            "close": [1.0] * n,
+        },
+        schema={"symbol": pl.String, "date": pl.Int64, "open": pl.Float64, "close": pl.Float64},
+    ).with_columns(pl.col("date").cast(pl.Date))
+    reference = frame.sort(["symbol", "date"], nulls_last=True, maintain_order=True)
+    assert tables.canonical_order("prices", frame).equals(reference)
+    assert tables.canonical_order("prices", reference).equals(reference)  # already in order: unchanged

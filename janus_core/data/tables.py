@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from janus_core.data.events import (
@@ -328,12 +329,16 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
 
 def canonical_order(table: str, frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """Canonical column order (declared columns, then extras sorted by name) and row order
-    (the table's ``sort_by``, nulls last)."""
+    (the table's ``sort_by``, nulls last, ties in input order). Rows already in that order (the
+    usual case: files written in it) are not copied: the stable arg-sort is checked against the
+    identity before any gather."""
     declared = [s.name for s in table_columns(table)]
     extras = sorted(c for c in frame.columns if c not in declared and c not in keep)
     present = [c for c in (*keep, *declared, *extras) if c in frame.columns]
     sort_by = list(TABLE_SCHEMAS[table].sort_by)
-    return frame.select(present).sort(sort_by, nulls_last=True, maintain_order=True)
+    order = frame.select(pl.arg_sort_by(sort_by, nulls_last=True, maintain_order=True)).to_series().to_numpy()
+    ordered = frame.select(present)
+    return ordered if np.array_equal(order, np.arange(frame.height)) else ordered[order]
 
 
 # --------------------------------------------------------------------------------------------------
