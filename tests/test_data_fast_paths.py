@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import polars as pl
 import pytest
 
 from janus_core.data import reading, tables
-from janus_core.data.rows import _ROW, UTC_DATETIME, ColumnSpec
+from janus_core.data.rows import _ROW, UTC_DATETIME, ColumnSpec, DataValidationError
 from janus_core.data.rules import duplicate_keys
 
 
@@ -184,3 +185,48 @@ def test_canonical_order_equals_a_stable_sort(seed):
     reference = frame.sort(["symbol", "date"], nulls_last=True, maintain_order=True)
     assert tables.canonical_order("prices", frame).equals(reference)
     assert tables.canonical_order("prices", reference).equals(reference)  # already in order: unchanged
+
+
+SPELLINGS = [
+    "1.5", "-2", "1e3", "1E-3", "inf", "-inf", "Infinity", "nan", "NaN", "+1", "-0", "-0.0", ".5", "1.", "+.5",
+    "00.1", "123456789.123456789", "1e308", "1e309", "-1e400", "4.9e-324", "1e-400", "1.0000000000000002",
+    "9007199254740993", "0x10", "1_0", " 1.5", "1.5 ", "\t2", "", "  ", "1,5", "\uff11", "1.5e", "e5", "--1", "1..2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", SPELLINGS)
+def test_numbers_parsed_by_the_csv_reader_equal_the_text_conversion(value):
+    quoted = '"' + value.replace('"', '""') + '"'
+    data = f"symbol,open\nA,{quoted}\nB,2.5\n".encode()
+    frame, typed = reading._read_csv(data, lambda header: ["open"])
+    text = pl.read_csv(data, infer_schema=False).with_row_index(_ROW, offset=1)
+    text = text.with_columns(pl.col(_ROW).cast(pl.Int64))
+    out, checks, _ = tables._converted(text, [ColumnSpec("open", pl.Float64(), True)], None, "t.csv")
+    if typed:  # only when the text conversion accepts every value, and to the same bits
+        assert frame["open"].dtype == pl.Float64
+        assert not any(out[flag].any() for flag in checks)
+        assert str(frame["open"].to_list()) == str(out["open"].to_list())
+        assert np.array_equal(
+            frame["open"].to_numpy().view(np.int64)[~np.isnan(frame["open"].to_numpy())],
+            out["open"].to_numpy().view(np.int64)[~np.isnan(out["open"].to_numpy())],
+        )
+    else:
+        assert frame["open"].dtype == pl.String
+
+
+def test_rejected_rows_keep_the_values_as_written(tmp_path):
+    path = tmp_path / "benchmarks.csv"
+    path.write_text("benchmark,date,close\nIDX,2024-01-02,100.50\nIDX,2024-01-03,-1.0e0\nIDX,2024-01-04,1e3\n")
+    loaded = tables.load_table("benchmarks", path, timezone=None, on_invalid="quarantine")
+    assert loaded.frame["close"].to_list() == [100.5, 1000.0]
+    assert loaded.rejected.select("row", "close").rows() == [(3, "-1.0e0")]  # the text, not -1.0
+    assert loaded.rejected.schema["close"] == pl.String
+
+
+def test_a_file_changed_during_an_import_is_refused(tmp_path):
+    path = tmp_path / "benchmarks.csv"
+    path.write_text("benchmark,date,close\nIDX,2024-01-02,100\nIDX,2024-01-03,-1\n")
+    raw = reading.read_raw(path, "csv", numbers=lambda header: ["close"])
+    path.write_text("benchmark,date,close\nIDX,2024-01-02,100\nIDX,2024-01-03,-2\n")
+    with pytest.raises(DataValidationError, match="changed while it was being imported"):
+        raw.text()

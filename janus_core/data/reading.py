@@ -42,6 +42,9 @@ class RawTable:
     frame: pl.DataFrame
     row_numbers: Callable[[list[int]], list[int]]
     sha256: str | None = None
+    #: The file's values all as text (with ``__row``), for a CSV whose number columns were parsed as
+    #: numbers (:func:`_read_csv`): re-read and re-hashed only when some row is rejected. None: ``frame``.
+    text: Callable[[], pl.DataFrame] | None = None
     #: Records read (None: ``frame.height``; set when the raw values are dropped after a clean check).
     rows_read_: int | None = None
 
@@ -126,14 +129,55 @@ def _with_row_index(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
 
 
-def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *, name: str | None = None) -> RawTable:
+def _read_csv(data: bytes, numbers: Callable[[list[str]], list[str]] | None) -> tuple[pl.DataFrame, bool]:
+    """The CSV's columns as text, except the columns ``numbers(header)`` names, parsed as Float64 when
+    every one of their values parses (half the memory and no text to convert); (frame, whether any
+    column was parsed as a number). When one value does not parse, the whole file is read as text and
+    the rules name each bad value. Polars' CSV number parser gives the value the text conversion of
+    :mod:`janus_core.data.tables` gives (stripped), and accepts no value that conversion rejects
+    (``tests/test_data_fast_paths.py`` checks both on a broad set of spellings)."""
+    header = pl.read_csv(io.BytesIO(data), infer_schema=False, n_rows=0, raise_if_empty=False).columns
+    typed = [c for c in (numbers(header) if numbers is not None else []) if c in header]
+    if typed and len(set(header)) == len(header):
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(data),
+                infer_schema=False,
+                schema_overrides={c: pl.Float64 for c in typed},
+                raise_if_empty=False,
+            )
+            return frame, True
+        except pl.exceptions.PolarsError:
+            pass  # a value that is not a number: read everything as text, the rules say which
+    return pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False), False
+
+
+def _text_again(path: Path, label: str, digest: str) -> pl.DataFrame:
+    """The file read again, every column as text (with ``__row``): the raw values of rejected rows.
+    :class:`DataValidationError` when the file changed since it was read (its SHA-256 differs)."""
+    data = path.read_bytes()
+    if sha256_bytes(data) != digest:
+        raise DataValidationError(
+            _table_problem(label, None, "unreadable_file", "the file changed while it was being imported")
+        )
+    return _with_row_index(pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False))
+
+
+def read_raw(
+    source: str | Path | pl.DataFrame,
+    fmt: FileFormat | None = None,
+    *,
+    name: str | None = None,
+    numbers: Callable[[list[str]], list[str]] | None = None,
+) -> RawTable:
     """Read a table file (or take an in-memory frame) without interpreting its values.
 
     The path is taken literally (no glob expansion: ``evg[1].csv`` is that file, never ``evg1.csv``):
     the file's bytes are read once, hashed (``RawTable.sha256``) and parsed from memory, so what is
     recorded is exactly what was read. CSV and JSON Lines are read with every column as String so that
-    each value is parsed and checked by the rules; Parquet keeps its types. Raises
-    :class:`DataValidationError` (``unreadable_file``) when the file cannot be read at all.
+    each value is parsed and checked by the rules; Parquet keeps its types. ``numbers(header)`` names
+    the CSV columns bound for Float64, read as numbers when every value parses (:func:`_read_csv`).
+    Raises :class:`DataValidationError` (``unreadable_file``) when the file cannot be read at all.
     """
     if isinstance(source, pl.DataFrame):
         return RawTable(name or "<memory>", _with_row_index(source), _identity_rows)
@@ -146,12 +190,14 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
         raise DataValidationError(
             _table_problem(label, None, "unreadable_file", f"cannot read the file: {exc.strerror or exc}")
         ) from exc
+    digest, text = sha256_bytes(data), None
     try:
         if fmt == "parquet":
             frame, rows = pl.read_parquet(io.BytesIO(data)), _identity_rows
         elif fmt == "csv":
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
+            frame, typed = _read_csv(data, numbers)
             rows = _csv_rows(data, frame)
+            text = (lambda: _text_again(path, label, digest)) if typed else None
         else:
             columns = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None).columns
             frame = pl.read_ndjson(io.BytesIO(data), schema={c: pl.String for c in columns})
@@ -161,4 +207,4 @@ def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *
         raise DataValidationError(
             _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {first}")
         ) from exc
-    return RawTable(label, _with_row_index(frame), rows, sha256_bytes(data))
+    return RawTable(label, _with_row_index(frame), rows, digest, text)

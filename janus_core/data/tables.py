@@ -391,6 +391,30 @@ class DatasetLoad:
         return out
 
 
+def _raw_text(raw: RawTable, needed: bool) -> pl.DataFrame:
+    """The raw values as read, every CSV column as text: the file read again when its number columns
+    were parsed as numbers and rows are rejected (``needed``), else the schema alone."""
+    if raw.text is None:
+        return raw.frame
+    if needed:
+        return raw.text()
+    return raw.frame.clear().cast({c: pl.String for c, t in raw.frame.schema.items() if t == pl.Float64})
+
+
+def _float_columns(table: str) -> Callable[[list[str]], list[str]]:
+    """The columns of a ``table`` file bound for Float64: its declared number columns, and every column
+    other than the declared ones when its extras are numeric factors (exposures)."""
+    specs = table_columns(table)
+    declared = {s.name for s in specs}
+    floats = [s.name for s in specs if s.dtype == pl.Float64]
+    numeric_extras = TABLE_SCHEMAS[table].numeric_extras
+
+    def columns(header: list[str]) -> list[str]:
+        return floats + ([c for c in header if c not in declared] if numeric_extras else [])
+
+    return columns
+
+
 def _finish(
     table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame, line_column: str | None = None
 ) -> tuple[TableLoad, pl.DataFrame]:
@@ -412,7 +436,7 @@ def _finish(
     if line_column is not None:
         good = good.with_columns(pl.Series(line_column, raw.row_numbers(good[_ROW].to_list()), dtype=pl.Int64))
     good = good.drop(_ROW)
-    rejected = raw.frame.join(reasons, on=_ROW, how="inner").sort(_ROW)
+    rejected = _raw_text(raw, reasons.height > 0).join(reasons, on=_ROW, how="inner").sort(_ROW)
     if problems.height:
         indices = pl.concat([problems["row"].drop_nulls(), rejected[_ROW]]).unique().sort()
         lines = pl.DataFrame(
@@ -465,7 +489,12 @@ def load_tables(
     for table in order:
         source = sources[table]
         try:
-            raw = read_raw(source, formats.get(table), name=f"<{table}>" if isinstance(source, pl.DataFrame) else None)
+            raw = read_raw(
+                source,
+                formats.get(table),
+                name=f"<{table}>" if isinstance(source, pl.DataFrame) else None,
+                numbers=_float_columns(table),
+            )
         except DataValidationError as exc:
             fatal.append(exc.problem_frame)
             continue
