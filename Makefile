@@ -19,18 +19,16 @@ env: $(if $(findstring .tools,$(UV)),$(UV))
 
 ## data: build the sample dataset deterministically and verify it against its committed manifest
 data: env
-	$(RUN) janus data build $(DATASET)
-	$(RUN) janus data verify $(DATASET)
+	$(RUN) janus data build $(DATASET) --verify
 
 ## run: build and verify the bundled sample, run every notebook headless, export the gate evidence
 ## and its review report (to $(OUT)/evidence/<run_id>/, $(OUT)/evidence/latest pointing at it), and
 ## print what the local promotion gate says about it for paper trading
+## (the five notebooks run headless in one process, each as `python notebooks/NAME.py --dataset
+## $(DATASET) --out $(OUT)/NAME` would: `janus notebooks`, so their shared imports are paid once)
 run: data
-	$(RUN) python notebooks/events.py --dataset $(DATASET) --out $(OUT)/events
-	$(RUN) python notebooks/car.py --dataset $(DATASET) --out $(OUT)/car
-	$(RUN) python notebooks/reward.py --dataset $(DATASET) --out $(OUT)/reward
-	$(RUN) python notebooks/backtest.py --dataset $(DATASET) --out $(OUT)/backtest
-	$(RUN) python notebooks/evidence.py --dataset $(DATASET) --decisions $(POLICY) --out $(OUT)/evidence
+	$(RUN) janus notebooks notebooks/events.py notebooks/car.py notebooks/reward.py notebooks/backtest.py \
+	  notebooks/evidence.py --dataset $(DATASET) --decisions $(POLICY) --out $(OUT)
 	$(RUN) janus verify $(OUT)/evidence/latest
 	@$(RUN) janus gate $(OUT)/evidence/latest --target paper > $(OUT)/gate-paper.json; \
 	  $(RUN) janus gate $(OUT)/evidence/latest --target paper --text; \

@@ -175,7 +175,10 @@ def test_every_option_has_help_and_one_spelling_per_idea():
         ("--target", {"janus export", "janus gate", "janus report"}),
         ("--no-dataset", {"janus verify", "janus report", "janus gate"}),
         ("--gate-policy", {"janus gate", "janus report", "janus export"}),
-        ("--dataset", {"janus export", "janus car", "janus decide", "janus backtest", "janus sweep"}),
+        (
+            "--dataset",
+            {"janus export", "janus car", "janus decide", "janus backtest", "janus sweep", "janus notebooks"},
+        ),
     ]:
         assert set(options[opt]) == commands, opt
         assert len({(a.default, tuple(a.choices or ()), a.required) for a in options[opt].values()}) == 1, opt

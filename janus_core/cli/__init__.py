@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("backtest", "backtest a candidate's decisions without hindsight: trades, NAV and the paper's metrics"),
     "decide": ("decide", "a model's decisions on a dataset's events (text baseline, endpoint, callable, DSPy program)"),
     "sweep": ("sweep", "every configuration of a grid through the pipeline (local or Ray), with DSR, PBO and SPA"),
+    "notebooks": ("notebooks", "run marimo notebooks headless in one process (make run)"),
 }
 #: Exit status of a run that ended with an error (argparse uses the same for a bad command line).
 EXIT_ERROR = 2

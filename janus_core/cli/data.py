@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
+import polars as pl
 from tqdm import tqdm
 
 from janus_core import __version__
@@ -30,18 +32,24 @@ from janus_core.cli import command_help
 from janus_core.data.dataset import (
     Dataset,
     DatasetMeta,
+    as_of_problem,
     check_as_of,
     check_news_cutoff,
     check_timezone,
+    derive_as_of,
 )
+from janus_core.data.reading import detect_format
 from janus_core.data.rows import (
     TABLE_NAMES,
     DataValidationError,
     FileFormat,
     Provenance,
 )
-from janus_core.data.tables import detect_format, load_tables
+from janus_core.data.tables import DatasetLoad, load_tables
 from janus_core.paths import WorkbenchPaths
+
+if TYPE_CHECKING:
+    from janus_core.signing import Ed25519PrivateKey
 
 #: Required tables accepted by ``import`` (``exposures`` is optional).
 IMPORT_TABLES: tuple[str, ...] = ("events", "prices", "benchmarks", "securities")
@@ -55,16 +63,23 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _handle_import(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import (
-        DatasetExistsError,
-        as_of_problem,
-        derive_as_of,
-        list_datasets,
-        next_version,
-        save_dataset,
-    )
-    from janus_core.data.store import StoreError, register_dataset
+@dataclass(frozen=True)
+class _ImportPlan:
+    """What an import writes where: the workspace, the version id, the signing key, the input files
+    and their formats."""
+
+    paths: WorkbenchPaths
+    version: str
+    sign_key: Ed25519PrivateKey | None
+    files: dict[str, Path]
+    formats: dict[str, FileFormat]
+
+
+def _plan_import(args: argparse.Namespace) -> _ImportPlan | int:
+    """Check the command line (time zone, cut-off, as-of, name not taken unless ``--replace``, key,
+    files present, formats known) before reading any data; an exit code on a problem."""
+    from janus_core.data.manifest import list_datasets
+    from janus_core.data.versions import next_version
 
     try:
         check_timezone(args.timezone)
@@ -101,101 +116,138 @@ def _handle_import(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _err(str(exc))
         return 2
-    with tqdm(total=len(files) + 1, desc=f"import {args.name}", unit="table", disable=None, file=sys.stderr) as bar:
+    return _ImportPlan(paths, version, sign_key, files, formats)
 
-        def step(table: str) -> None:
-            bar.set_postfix_str(table)
-            bar.update()
 
-        try:
-            load = load_tables(
-                files, timezone=args.timezone, on_invalid=args.on_invalid, formats=formats, progress=step
-            )
-        except DataValidationError as exc:
-            bar.close()
-            for problem in exc.problems:
-                _err(str(problem))
-            _err(
-                f"{exc.problem_frame.height} problem(s); nothing written (use --on-invalid quarantine to keep the good rows)"
-            )
-            return 1
-        frames = load.frames()
-        empty = [t for t in IMPORT_TABLES if frames[t].height == 0]
-        if empty:
-            bar.close()
-            for problem in load.problems.head(QUARANTINE_LISTED).iter_rows(named=True):
-                _err(
-                    f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}"
-                )
-            _err(f"no valid rows left in {', '.join(empty)}; nothing written")
-            return 1
-        late = as_of_problem(args.as_of, frames) if args.as_of is not None else None
-        if late is not None:
-            bar.close()
-            _err(f"janus data import: {late}; nothing written")
-            return 2
-        meta = DatasetMeta(
-            name=args.name,
-            version=version,
-            provenance=args.provenance,
-            exchange_timezone=args.timezone,
-            news_cutoff=args.news_cutoff,
-            as_of=args.as_of or derive_as_of(frames),
+def _print_problems(problems: pl.DataFrame) -> None:
+    for problem in problems.head(QUARANTINE_LISTED).iter_rows(named=True):
+        _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
+
+
+def _load_import(args: argparse.Namespace, plan: _ImportPlan, bar: tqdm) -> DatasetLoad | int:
+    """Read and validate the files (:func:`janus_core.data.tables.load_tables`); in strict mode every
+    problem is printed and nothing is written (exit 1), as when a required table keeps no valid row."""
+
+    def step(table: str) -> None:
+        bar.set_postfix_str(table)
+        bar.update()
+
+    try:
+        load = load_tables(
+            plan.files, timezone=args.timezone, on_invalid=args.on_invalid, formats=plan.formats, progress=step
         )
-        production = {
-            "importer": "janus data import",
-            "janus_core_version": __version__,
-            "on_invalid": args.on_invalid,
-            "inputs": {
-                t: {"file": f.name, "format": formats[t], "sha256": load.tables[t].sha256}
-                for t, f in sorted(files.items())
-            },
-        }
-        try:
-            manifest = save_dataset(
-                Dataset(meta=meta, **frames),
-                paths,
-                source=args.source,
-                licence=args.licence,
-                production=production,
-                rejected=load.rejected(),
-                replace=args.replace,
-                sign_key=sign_key,
-            )
-            register_dataset(args.name, paths)
-        except DatasetExistsError as exc:
-            bar.close()
-            _err(f"janus data import: {exc}")
-            return 2
-        except (DataValidationError, ValueError, OSError) as exc:
-            bar.close()
-            _err(f"could not write dataset {args.name!r}: {exc}")
-            return 1
-        except StoreError as exc:
-            bar.close()
-            _err(
-                f"dataset {args.name!r} written, but not registered in the store: {exc}\n"
-                f"retry with: janus data register {args.name}"
-            )
-            return 1
-        step("written")
+    except DataValidationError as exc:
+        bar.close()
+        for problem in exc.problems:
+            _err(str(problem))
+        _err(
+            f"{exc.problem_frame.height} problem(s); nothing written (use --on-invalid quarantine to keep the good rows)"
+        )
+        return 1
+    empty = [t for t in IMPORT_TABLES if load.tables[t].frame.height == 0]
+    if empty:
+        bar.close()
+        _print_problems(load.problems)
+        _err(f"no valid rows left in {', '.join(empty)}; nothing written")
+        return 1
+    return load
+
+
+def _save_import(
+    args: argparse.Namespace, plan: _ImportPlan, load: DatasetLoad, bar: tqdm
+) -> tuple[DatasetMeta, Path] | int:
+    """Save the good rows (and a quarantine's rejected rows) as the new version with its manifest and
+    register it in the store; an exit code (and one line on stderr) when that cannot be done."""
+    from janus_core.data.manifest import save_dataset
+    from janus_core.data.store import StoreError, register_dataset
+    from janus_core.data.versions import DatasetExistsError
+
+    frames = load.frames()
+    late = as_of_problem(args.as_of, frames) if args.as_of is not None else None
+    if late is not None:
+        bar.close()
+        _err(f"janus data import: {late}; nothing written")
+        return 2
+    meta = DatasetMeta(
+        name=args.name,
+        version=plan.version,
+        provenance=args.provenance,
+        exchange_timezone=args.timezone,
+        news_cutoff=args.news_cutoff,
+        as_of=args.as_of or derive_as_of(frames),
+    )
+    production = {
+        "importer": "janus data import",
+        "janus_core_version": __version__,
+        "on_invalid": args.on_invalid,
+        "inputs": {
+            t: {"file": f.name, "format": plan.formats[t], "sha256": load.tables[t].sha256}
+            for t, f in sorted(plan.files.items())
+        },
+    }
+    try:
+        manifest = save_dataset(
+            Dataset(meta=meta, **frames),
+            plan.paths,
+            source=args.source,
+            licence=args.licence,
+            production=production,
+            rejected=load.rejected(),
+            replace=args.replace,
+            sign_key=plan.sign_key,
+        )
+        register_dataset(args.name, plan.paths)
+    except DatasetExistsError as exc:
+        bar.close()
+        _err(f"janus data import: {exc}")
+        return 2
+    except (DataValidationError, ValueError, OSError) as exc:
+        bar.close()
+        _err(f"could not write dataset {args.name!r}: {exc}")
+        return 1
+    except StoreError as exc:
+        bar.close()
+        _err(
+            f"dataset {args.name!r} written, but not registered in the store: {exc}\n"
+            f"retry with: janus data register {args.name}"
+        )
+        return 1
+    return meta, manifest
+
+
+def _handle_import(args: argparse.Namespace) -> int:
+    plan = _plan_import(args)
+    if isinstance(plan, int):
+        return plan
+    with tqdm(
+        total=len(plan.files) + 1, desc=f"import {args.name}", unit="table", disable=None, file=sys.stderr
+    ) as bar:
+        load = _load_import(args, plan, bar)
+        if isinstance(load, int):
+            return load
+        saved = _save_import(args, plan, load, bar)
+        if isinstance(saved, int):
+            return saved
+        bar.set_postfix_str("written")
+        bar.update()
+    meta, manifest = saved
     counts = load.counts()
     written = ", ".join(f"{t} {c['accepted']:,}" for t, c in counts.items())
     unknown = counts["events"].get("unknown_event_type", 0)
     rejected = {t: c["rejected"] for t, c in counts.items() if c["rejected"]}
+    folder = plan.paths.dataset_dir(args.name) / plan.version
     if rejected:
-        for problem in load.problems.head(QUARANTINE_LISTED).iter_rows(named=True):
-            _err(f"{problem['file']}:{problem['row']}: {problem['column']}: {problem['rule']}: {problem['message']}")
+        _print_problems(load.problems)
         if load.problems.height > QUARANTINE_LISTED:
             _err(f"... and {load.problems.height - QUARANTINE_LISTED} more problems")
         print(
             f"quarantined {sum(rejected.values()):,} rejected row(s) ("
             + ", ".join(f"{t} {n:,}" for t, n in rejected.items())
-            + f") with reasons -> {paths.dataset_dir(args.name) / version / 'rejected'}"
+            + f") with reasons -> {folder / 'rejected'}"
         )
     print(
-        f"imported {args.name} version {version} ({args.provenance}, as of {meta.as_of}): {written} rows, "
-        f"{unknown:,} event(s) of unknown type -> {paths.dataset_dir(args.name) / version}, manifest {manifest}"
+        f"imported {args.name} version {plan.version} ({args.provenance}, as of {meta.as_of}): {written} rows, "
+        f"{unknown:,} event(s) of unknown type -> {folder}, manifest {manifest}"
     )
     return 0
 
@@ -242,7 +294,8 @@ def _handle_list(args: argparse.Namespace) -> int:
 
 
 def _handle_versions(args: argparse.Namespace) -> int:
-    from janus_core.data.manifest import dataset_versions, read_manifest
+    from janus_core.data.manifest import read_manifest
+    from janus_core.data.versions import dataset_versions
 
     paths = WorkbenchPaths.from_env()
     try:
@@ -288,13 +341,8 @@ def _handle_register(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``janus data {import,verify,list,register,build}``."""
-    from janus_core.data.samples import add_build_parser
-
-    data = subparsers.add_parser("data", help=command_help("data"), description=command_help("data"))
-    sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
-
+def _add_import_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``janus data import`` (one argument per line: the builder is long, not complex)."""
     imp = sub.add_parser("import", help="validate tables and save them as a dataset with a manifest")
     imp.add_argument("name", help="dataset name (letters, digits, '.', '_', '-')")
     for table in TABLE_NAMES:
@@ -346,6 +394,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--news-cutoff", default="09:30", help="point-in-time news cut-off, exchange local HH:MM")
     imp.add_argument("--as-of", default=None, help="as-of time (default: the latest event or price in the data)")
     imp.set_defaults(handler=_handle_import)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``janus data {import,verify,list,register,build}``."""
+    from janus_core.data.samples import add_build_parser
+
+    data = subparsers.add_parser("data", help=command_help("data"), description=command_help("data"))
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+
+    _add_import_parser(sub)
 
     ver = sub.add_parser("verify", help="recompute a dataset's hashes and name what changed")
     ver.add_argument("name", help="dataset name (data_manifests/NAME.json)")

@@ -21,7 +21,7 @@ from janus_core.data.rows import (
     _table_problem,
     table_columns,
 )
-from janus_core.data.tables import _membership_problems, check_rules
+from janus_core.data.rules import check_rules, membership_problems
 
 if typing.TYPE_CHECKING:
     pass
@@ -170,7 +170,7 @@ def check_dataset(ds: Dataset) -> None:
         problems.append(check_rules(table, indexed, file))
         if table == "securities":
             problems.append(
-                _membership_problems(
+                membership_problems(
                     indexed,
                     file,
                     "benchmark",
@@ -181,10 +181,41 @@ def check_dataset(ds: Dataset) -> None:
             )
         if table in ("prices", "exposures"):
             problems.append(
-                _membership_problems(
+                membership_problems(
                     indexed, file, "symbol", ds.securities["symbol"].unique(), "unknown_symbol", "securities table"
                 )
             )
     found = pl.concat(problems)
     if found.height:
         raise DataValidationError(_sort_problems(found))
+
+
+def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
+    """The latest time the data speaks of, as ISO-8601 UTC: the end (23:59:59 UTC) of the last price
+    date; without prices, the last event's publication time. Events after the last price date are
+    left out: no session follows them, so they can never be included, and an event dated 2099 must not
+    date the data (nor the evidence's ``generated_at``, which defaults to the as-of time)."""
+    prices = ds_tables.get("prices")
+    if prices is not None and prices.height:
+        return prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item()
+    events = ds_tables.get("events")
+    if events is not None and events.height:
+        return events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item()
+    raise ValueError("cannot derive as_of: no events and no prices")
+
+
+def as_of_problem(as_of: str, ds_tables: dict[str, pl.DataFrame]) -> str | None:
+    """Why ``as_of`` cannot be the dataset's as-of time, or None: it must parse
+    (:func:`parse_as_of`) and its UTC date must not be before the data's last
+    price date (the data cannot be as of a day before the prices it holds)."""
+    try:
+        value = parse_as_of(as_of)
+    except ValueError as exc:
+        return str(exc)
+    prices = ds_tables.get("prices")
+    if prices is None or not prices.height:
+        return None
+    last = prices["date"].max()
+    if value.date() < last:
+        return f"as-of {as_of!r} is before the data's last price date {last}; rule: as-of is on or after it"
+    return None

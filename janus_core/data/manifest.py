@@ -19,7 +19,6 @@ manifest_hash)``, so an edited manifest is detected too.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -30,30 +29,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.data.dataset import Dataset, DatasetMeta, check_dataset, parse_as_of
-from janus_core.data.rows import TABLE_NAMES, TABLE_SCHEMAS, Provenance
+from janus_core.data.dataset import Dataset, DatasetMeta, as_of_problem, check_dataset
+from janus_core.data.hashes import content_hash, hash_order, snapshot_hash, table_schema
+from janus_core.data.rows import TABLE_NAMES, Provenance
 from janus_core.data.tables import canonical_order
-from janus_core.hashing import H, canonical_json, dumps, sha256_bytes, sha256_file
+from janus_core.data.versions import (
+    _NAME,
+    SIGNATURE_SUFFIX,
+    VERSION_MANIFEST,
+    _install_signature,
+    _keep_current_manifest,
+    _raw_manifest,
+    _raw_version_manifest,
+    check_new_version,
+    dataset_attestation,
+    dataset_versions,
+    install_version,
+    read_signature,
+    signature_path,
+    signature_problems,
+    version_dir,
+)
+from janus_core.hashing import H, dumps, sha256_bytes, sha256_file
 from janus_core.outdir import clean_stale_temp_folders, temp_sibling
 from janus_core.paths import WorkbenchPaths
-from janus_core.signing import (
-    DATASET_PREDICATE,
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-    attest,
-    check_attestation,
-)
+from janus_core.signing import DATASET_PREDICATE, Ed25519PrivateKey, Ed25519PublicKey, check_attestation
 
 MANIFEST_VERSION = "janus-dataset-manifest-v1"
 #: Parquet writer settings: fixed so that the same frame always gives the same bytes.
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 3
 PARQUET_ROW_GROUP_SIZE = 1_000_000
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class TableEntry(BaseModel):
@@ -128,92 +137,6 @@ class DatasetIntegrityError(RuntimeError):
     """A saved dataset does not match its manifest."""
 
 
-def type_name(dtype: pl.DataType) -> str:
-    """Stable type name used in schemas and content hashes."""
-    if isinstance(dtype, pl.Datetime):
-        return f"datetime[{dtype.time_unit},{dtype.time_zone or 'naive'}]"
-    return str(dtype).lower()
-
-
-def table_schema(frame: pl.DataFrame) -> list[dict[str, str]]:
-    """Column names and type names, in the frame's column order."""
-    return [{"name": c, "type": type_name(t)} for c, t in frame.schema.items()]
-
-
-def _order_codes(s: pl.Series) -> list[np.ndarray]:
-    """numpy sort keys for one column (primary key first): a null flag (nulls last), then the value,
-    with text replaced by its rank among the column's distinct values (sorting a few thousand
-    distinct strings is much faster than sorting millions of rows of them)."""
-    nulls = s.is_null().to_numpy().astype(np.int8)
-    is_text = s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum)
-    if is_text or not (s.dtype.is_numeric() or s.dtype.is_temporal() or s.dtype == pl.Boolean):
-        text = s.cast(pl.String) if is_text else _rows_as_json(s)
-        distinct = text.drop_nulls().unique().sort()
-        values = text.replace_strict(
-            distinct, pl.Series(np.arange(distinct.len(), dtype=np.int64)), default=-1, return_dtype=pl.Int64
-        ).to_numpy()
-    else:
-        values = s.to_physical().cast(pl.Float64 if s.dtype.is_float() else pl.Int64).fill_null(0).to_numpy()
-    return [nulls, values]
-
-
-def _rows_as_json(s: pl.Series) -> pl.Series:
-    return pl.DataFrame([s]).select(pl.struct(pl.all()).struct.json_encode()).to_series().fill_null("")
-
-
-def _column_bytes(s: pl.Series) -> list[bytes]:
-    """The canonical bytes of one column: its null mask, then its values (little-endian fixed
-    width numbers; dates as days, times as integers of their unit since the epoch in UTC; text as
-    UTF-8 lengths and bytes; any other type as per-row JSON text)."""
-    pieces = [s.is_null().to_numpy().astype(np.uint8).tobytes()]
-    dtype = s.dtype
-    is_text = dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
-    if is_text or not (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean):
-        text = s.cast(pl.String).fill_null("") if is_text else _rows_as_json(s)
-        pieces.append(text.str.len_bytes().to_numpy().astype("<u8").tobytes())
-        pieces.append(text.str.join("").item().encode("utf-8") if text.len() else b"")
-    elif dtype == pl.Boolean:
-        pieces.append(s.fill_null(False).cast(pl.UInt8).to_numpy().astype("u1").tobytes())
-    elif dtype.is_float():
-        values = s.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 and 0.0 alike
-        pieces.append(np.where(np.isnan(values), np.nan, values).astype("<f8").tobytes())
-    elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        pieces.append(s.dt.convert_time_zone("UTC").to_physical().fill_null(0).to_numpy().astype("<i8").tobytes())
-    elif dtype == pl.UInt64:
-        pieces.append(s.fill_null(0).to_numpy().astype("<u8").tobytes())
-    else:
-        pieces.append(s.to_physical().cast(pl.Int64).fill_null(0).to_numpy().astype("<i8").tobytes())
-    return pieces
-
-
-def content_hash(frame: pl.DataFrame, order_by: Sequence[str] | None = None) -> str:
-    """Hash of a table's content, independent of file format, row order and column order.
-
-    Rows are first put in canonical order: by ``order_by`` (the table's key, unique in valid data),
-    else by every column (columns by name; text by its order, nulls last). Then
-    ``sha256(header + for each column by name: name, and each piece of its canonical bytes, each
-    preceded by its length as 8-byte little-endian)`` where header is the canonical JSON of
-    ``[[name, type name], ...]`` (see :func:`_column_bytes` for the bytes of a column).
-    """
-    columns = sorted(frame.columns)
-    header = canonical_json([[c, type_name(frame.schema[c])] for c in columns])
-    digest = hashlib.sha256(header.encode("utf-8"))
-    if frame.height:
-        keys = [k for c in (list(order_by) if order_by else columns) for k in _order_codes(frame[c])]
-        order = np.lexsort(keys[::-1])
-        frame = frame.select(pl.all().gather(order))
-    for c in columns:
-        for piece in [c.encode("utf-8"), *_column_bytes(frame[c])]:
-            digest.update(len(piece).to_bytes(8, "little"))
-            digest.update(piece)
-    return digest.hexdigest()
-
-
-def snapshot_hash(content_hashes: dict[str, str]) -> str:
-    """``H({table: content_hash})``: one hash for the dataset's content."""
-    return H(dict(sorted(content_hashes.items())))
-
-
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` with the fixed writer settings (same frame, same bytes)."""
     frame.rechunk().write_parquet(
@@ -236,12 +159,6 @@ def _sorted_rejected(frame: pl.DataFrame) -> pl.DataFrame:
     return ordered.sort(ordered.columns, nulls_last=True, maintain_order=True)
 
 
-def hash_order(table: str, frame: pl.DataFrame, rejected: bool = False) -> tuple[str, ...] | None:
-    """Row order used for a table's content hash: its key (``row`` for rejected rows), when present."""
-    key = ("row",) if rejected else TABLE_SCHEMAS[table].key
-    return key if key and set(key) <= set(frame.columns) else None
-
-
 def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool = False) -> TableEntry:
     return TableEntry(
         path=rel,
@@ -252,90 +169,8 @@ def _entry(table: str, frame: pl.DataFrame, path: Path, rel: str, rejected: bool
     )
 
 
-def derive_as_of(ds_tables: dict[str, pl.DataFrame]) -> str:
-    """The latest time the data speaks of, as ISO-8601 UTC: the end (23:59:59 UTC) of the last price
-    date; without prices, the last event's publication time. Events after the last price date are
-    left out: no session follows them, so they can never be included, and an event dated 2099 must not
-    date the data (nor the evidence's ``generated_at``, which defaults to the as-of time)."""
-    prices = ds_tables.get("prices")
-    if prices is not None and prices.height:
-        return prices.select(pl.col("date").max().dt.strftime("%Y-%m-%dT23:59:59Z")).item()
-    events = ds_tables.get("events")
-    if events is not None and events.height:
-        return events.select(pl.col("published_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ")).item()
-    raise ValueError("cannot derive as_of: no events and no prices")
-
-
-def as_of_problem(as_of: str, ds_tables: dict[str, pl.DataFrame]) -> str | None:
-    """Why ``as_of`` cannot be the dataset's as-of time, or None: it must parse
-    (:func:`janus_core.data.dataset.parse_as_of`) and its UTC date must not be before the data's last
-    price date (the data cannot be as of a day before the prices it holds)."""
-    try:
-        value = parse_as_of(as_of)
-    except ValueError as exc:
-        return str(exc)
-    prices = ds_tables.get("prices")
-    if prices is None or not prices.height:
-        return None
-    last = prices["date"].max()
-    if value.date() < last:
-        return f"as-of {as_of!r} is before the data's last price date {last}; rule: as-of is on or after it"
-    return None
-
-
-class DatasetExistsError(ValueError):
-    """Saving would replace a dataset (or a version of one) that exists: refused unless asked to add a
-    new version (``replace``), and a version id is never reused for other content."""
-
-
-#: The copy of a version's manifest kept in its own data folder (``data_dir/NAME/VERSION/``).
-VERSION_MANIFEST = "manifest.json"
-#: A signed dataset's attestation (:mod:`janus_core.signing`), next to its manifest:
-#: ``manifest_dir/NAME.json.sig`` and ``data_dir/NAME/VERSION/manifest.json.sig``.
-SIGNATURE_SUFFIX = ".sig"
 #: ``production.generator`` / ``source`` naming the bundled generator: such data is synthetic.
 BUNDLED_GENERATOR = re.compile(r"janus_core(\.data)?\.synthetic")
-
-
-def version_dir(paths: WorkbenchPaths, name: str, version: str) -> Path:
-    """The folder of one version of a dataset: ``data_dir/NAME/VERSION``."""
-    return paths.dataset_dir(name) / version
-
-
-def _version_key(version: str) -> tuple[int, int, str]:
-    return (0, int(version), version) if version.isdigit() else (1, 0, version)
-
-
-def dataset_versions(name: str, paths: WorkbenchPaths | None = None) -> list[str]:
-    """The versions of dataset ``name`` kept on disk (a folder ``data_dir/NAME/VERSION`` holding its
-    manifest), numeric versions first in numeric order."""
-    paths = paths or WorkbenchPaths.from_env()
-    folder = paths.dataset_dir(name)
-    if not folder.is_dir():
-        return []
-    found = [p.name for p in folder.iterdir() if p.is_dir() and (p / VERSION_MANIFEST).is_file()]
-    return sorted(found, key=_version_key)
-
-
-def next_version(name: str, paths: WorkbenchPaths | None = None) -> str:
-    """The next free numeric version of ``name``: one more than the largest numeric version on disk or
-    in its current manifest, ``"1"`` for a new dataset."""
-    paths = paths or WorkbenchPaths.from_env()
-    used = set(dataset_versions(name, paths))
-    current = _raw_manifest(name, paths)
-    if current is not None and isinstance(current.get("version"), str):
-        used.add(current["version"])
-    numbers = [int(v) for v in used if v.isdigit()]
-    return str(max(numbers, default=0) + 1)
-
-
-def _raw_manifest(name: str, paths: WorkbenchPaths) -> dict[str, Any] | None:
-    path = paths.manifest_path(name)
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def generator_provenance_problems(manifest: Mapping[str, Any]) -> list[str]:
@@ -356,6 +191,66 @@ def generator_provenance_problems(manifest: Mapping[str, Any]) -> list[str]:
             f"rule: generated data is synthetic_generated"
         ]
     return []
+
+
+def _write_tables(
+    ds: Dataset, rejected: Mapping[str, pl.DataFrame], tmp_dir: Path, rel_dir: str
+) -> tuple[dict[str, TableEntry], dict[str, TableEntry]]:
+    """Write every table (canonical order) and every non-empty set of rejected rows into ``tmp_dir``
+    (``rejected/`` for the latter) and return their manifest entries, paths relative to ``rel_dir``."""
+    (tmp_dir / "rejected").mkdir(parents=True)
+    tables: dict[str, TableEntry] = {}
+    for table, frame in ds.tables().items():
+        canonical = canonical_order(table, frame)
+        write_parquet(canonical, tmp_dir / f"{table}.parquet")
+        tables[table] = _entry(table, canonical, tmp_dir / f"{table}.parquet", f"{rel_dir}/{table}.parquet")
+    rejected_entries: dict[str, TableEntry] = {}
+    for table, frame in sorted(rejected.items()):
+        if frame.height == 0:
+            continue
+        ordered = _sorted_rejected(frame)
+        write_parquet(ordered, tmp_dir / "rejected" / f"{table}.parquet")
+        rejected_entries[table] = _entry(
+            table,
+            ordered,
+            tmp_dir / "rejected" / f"{table}.parquet",
+            f"{rel_dir}/rejected/{table}.parquet",
+            rejected=True,
+        )
+    if not rejected_entries:
+        (tmp_dir / "rejected").rmdir()
+    return tables, rejected_entries
+
+
+def _manifest_body(
+    ds: Dataset,
+    source: str,
+    licence: str,
+    production: dict[str, Any],
+    tables: dict[str, TableEntry],
+    rejected: dict[str, TableEntry],
+) -> dict[str, Any]:
+    """The manifest of a new version as written (with its ``snapshot_hash`` and ``manifest_hash``);
+    ValueError when it names the bundled generator but another provenance."""
+    manifest = DatasetManifest(
+        name=ds.name,
+        version=ds.meta.version,
+        provenance=ds.meta.provenance,
+        source=source,
+        licence=licence,
+        exchange_timezone=ds.meta.exchange_timezone,
+        news_cutoff=ds.meta.news_cutoff,
+        as_of=ds.meta.as_of,
+        production=production,
+        tables=tables,
+        rejected=rejected,
+        snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
+    )
+    body = manifest.to_json()
+    forged = generator_provenance_problems(body)
+    if forged:
+        raise ValueError(f"dataset {ds.name!r}: {forged[0]}")
+    return body
 
 
 def save_dataset(
@@ -412,46 +307,8 @@ def save_dataset(
     tmp_dir = temp_sibling(final_dir, "tmp")
     tmp_manifest = paths.manifest_dir / f".{name}.json.tmp-{os.getpid()}"
     try:
-        (tmp_dir / "rejected").mkdir(parents=True)
-        rel_dir = f"{name}/{version}"
-        tables: dict[str, TableEntry] = {}
-        for table, frame in ds.tables().items():
-            canonical = canonical_order(table, frame)
-            write_parquet(canonical, tmp_dir / f"{table}.parquet")
-            tables[table] = _entry(table, canonical, tmp_dir / f"{table}.parquet", f"{rel_dir}/{table}.parquet")
-        rejected_entries: dict[str, TableEntry] = {}
-        for table, frame in sorted((rejected or {}).items()):
-            if frame.height == 0:
-                continue
-            ordered = _sorted_rejected(frame)
-            write_parquet(ordered, tmp_dir / "rejected" / f"{table}.parquet")
-            rejected_entries[table] = _entry(
-                table,
-                ordered,
-                tmp_dir / "rejected" / f"{table}.parquet",
-                f"{rel_dir}/rejected/{table}.parquet",
-                rejected=True,
-            )
-        if not rejected_entries:
-            (tmp_dir / "rejected").rmdir()
-        manifest = DatasetManifest(
-            name=name,
-            version=version,
-            provenance=ds.meta.provenance,
-            source=source,
-            licence=licence,
-            exchange_timezone=ds.meta.exchange_timezone,
-            news_cutoff=ds.meta.news_cutoff,
-            as_of=ds.meta.as_of,
-            production=production,
-            tables=tables,
-            rejected=rejected_entries,
-            snapshot_hash=snapshot_hash({t: e.content_hash for t, e in tables.items()}),
-        )
-        body = manifest.to_json()
-        forged = generator_provenance_problems(body)
-        if forged:
-            raise ValueError(f"dataset {name!r}: {forged[0]}")
+        tables, rejected_entries = _write_tables(ds, rejected or {}, tmp_dir, f"{name}/{version}")
+        body = _manifest_body(ds, source, licence, production, tables, rejected_entries)
         if check is not None:
             check(body)
         write_json(body, tmp_dir / VERSION_MANIFEST)
@@ -461,44 +318,8 @@ def save_dataset(
             write_json(envelope, tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
         current = _raw_manifest(name, paths)
         same = current == body
-        if current is not None and not same:
-            current_version = current.get("version")
-            if not replace:
-                raise DatasetExistsError(
-                    f"dataset {name!r} exists (version {current_version}, snapshot "
-                    f"{str(current.get('snapshot_hash'))[:12]}) with other content or facts; rule: an import never "
-                    f"overwrites a dataset: pass --replace to add it as a new version (version {current_version} "
-                    f"stays recoverable), or choose another name"
-                )
-            if version == current_version or final_dir.exists():
-                raise DatasetExistsError(
-                    f"dataset {name!r} already has a version {version!r}; rule: a version id is never reused for "
-                    f"other content: give a new version (next free: {next_version(name, paths)})"
-                )
-            _keep_current_manifest(name, paths, current)
-        elif current is None and final_dir.exists():
-            kept = _raw_version_manifest(final_dir)
-            if kept != body:
-                raise DatasetExistsError(
-                    f"{final_dir} holds an earlier version {version!r} of dataset {name!r} (no longer current); "
-                    f"rule: a version id is never reused for other content: give a new version (next free: "
-                    f"{next_version(name, paths)}) or restore it with janus data restore {name} {version}"
-                )
-        if final_dir.exists():
-            if _version_intact(final_dir, body):
-                if envelope is not None:
-                    os.replace(
-                        tmp_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
-                        final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX),
-                    )
-                shutil.rmtree(tmp_dir, ignore_errors=True)
-            else:  # same content, files missing or damaged: put the complete copy in place
-                old_dir = temp_sibling(final_dir, "old")
-                final_dir.rename(old_dir / "previous")
-                tmp_dir.rename(final_dir)
-                shutil.rmtree(old_dir, ignore_errors=True)
-        else:
-            tmp_dir.rename(final_dir)
+        check_new_version(name, version, body, current, replace, paths)
+        install_version(final_dir, tmp_dir, body, signed=envelope is not None)
         write_json(body, tmp_manifest)
         os.replace(tmp_manifest, paths.manifest_path(name))
         _install_signature(paths, name, final_dir / (VERSION_MANIFEST + SIGNATURE_SUFFIX), replace_stale=not same)
@@ -506,94 +327,6 @@ def save_dataset(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         tmp_manifest.unlink(missing_ok=True)
     return paths.manifest_path(name)
-
-
-def signature_path(paths: WorkbenchPaths, name: str) -> Path:
-    """The current manifest's attestation: ``manifest_dir/NAME.json.sig``."""
-    return paths.manifest_dir / f"{name}.json{SIGNATURE_SUFFIX}"
-
-
-def _install_signature(paths: WorkbenchPaths, name: str, kept: Path, replace_stale: bool = True) -> None:
-    """Make the version's attestation (``kept``) the current one; without one, remove a current
-    attestation of another manifest (``replace_stale``) so no stale signature sits beside it."""
-    current = signature_path(paths, name)
-    if kept.is_file():
-        tmp = current.with_name(f".{current.name}.tmp-{os.getpid()}")
-        try:
-            shutil.copyfile(kept, tmp)
-            os.replace(tmp, current)
-        finally:
-            tmp.unlink(missing_ok=True)
-    elif replace_stale:
-        current.unlink(missing_ok=True)
-
-
-def dataset_attestation(manifest: Mapping[str, Any], manifest_sha256: str, key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The attestation of a dataset manifest (:mod:`janus_core.signing`): subject ``NAME.json`` with the
-    SHA-256 of its bytes; predicate its name, version, provenance and snapshot hash."""
-    predicate = {k: manifest.get(k) for k in ("name", "version", "provenance", "snapshot_hash")}
-    return attest(f"{manifest.get('name')}.json", manifest_sha256, DATASET_PREDICATE, predicate, key)
-
-
-def read_signature(path: Path) -> dict[str, Any] | None:
-    """An attestation file as JSON, None when absent or unreadable."""
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def signature_problems(
-    name: str, paths: WorkbenchPaths, trusted: Sequence[Ed25519PublicKey] | None = None
-) -> list[str]:
-    """The current manifest's attestation checked against the manifest's bytes (any present one must
-    verify); with ``trusted`` keys, one must be present and signed by one of them."""
-    envelope = read_signature(signature_path(paths, name))
-    if envelope is None:
-        return ["signature: none (the dataset is not signed)"] if trusted is not None else []
-    data = paths.manifest_path(name).read_bytes() if paths.manifest_path(name).is_file() else b""
-    found, _ = check_attestation(envelope, f"{name}.json", sha256_bytes(data), DATASET_PREDICATE, trusted)
-    return [f"signature: {p}" for p in found]
-
-
-def _raw_version_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / VERSION_MANIFEST).read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _version_intact(folder: Path, body: Mapping[str, Any]) -> bool:
-    """The version folder holds this manifest and every file it lists, byte for byte."""
-    if _raw_version_manifest(folder) != body:
-        return False
-    data_dir = folder.parent.parent
-    for entries in (body.get("tables") or {}, body.get("rejected") or {}):
-        for entry in entries.values():
-            path = data_dir / entry["path"]
-            if not path.is_file() or sha256_file(path) != entry["sha256"]:
-                return False
-    return True
-
-
-def _keep_current_manifest(name: str, paths: WorkbenchPaths, current: Mapping[str, Any]) -> None:
-    """Before another version becomes current, make sure the current one's manifest is kept in its
-    version folder (datasets written before versioned folders keep their tables where they are)."""
-    version = current.get("version")
-    if not isinstance(version, str) or not _NAME.match(version):
-        raise DatasetExistsError(
-            f"dataset {name!r}: current manifest has no usable version ({version!r}); rule: "
-            f"it could not be kept recoverable, so it is not replaced"
-        )
-    folder = version_dir(paths, name, version)
-    if (folder / VERSION_MANIFEST).is_file():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(paths.manifest_path(name), folder / VERSION_MANIFEST)
-    if signature_path(paths, name).is_file():
-        shutil.copyfile(signature_path(paths, name), folder / (VERSION_MANIFEST + SIGNATURE_SUFFIX))
 
 
 def restore_version(name: str, version: str, paths: WorkbenchPaths | None = None) -> Path:

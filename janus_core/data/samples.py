@@ -20,17 +20,13 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from janus_core.data.manifest import (
-    DatasetExistsError,
-    next_version,
-    read_dataset_manifest,
-    save_dataset,
-)
+from janus_core.data.manifest import read_dataset_manifest, save_dataset, verify_dataset
 from janus_core.data.megacap import LICENCE as MEGACAP_LICENCE
 from janus_core.data.megacap import SOURCE as MEGACAP_SOURCE
 from janus_core.data.megacap import build_us_megacap
 from janus_core.data.store import register_dataset
 from janus_core.data.synthetic import SyntheticConfig, generate, production_info
+from janus_core.data.versions import DatasetExistsError, next_version
 from janus_core.paths import WorkbenchPaths
 
 SAMPLE_DATASETS: tuple[str, ...] = ("synthetic-ashare", "us-megacap")
@@ -176,11 +172,19 @@ def _handle_build(args: argparse.Namespace) -> int:
     except DatasetExistsError as exc:
         print(f"janus data build: {exc}", file=sys.stderr)
         return 2
+    if not args.verify:
+        return 0
+    findings = verify_dataset(args.name, WorkbenchPaths.from_env())  # as janus data verify NAME prints it
+    for finding in findings:
+        print(f"{args.name}: {finding}")
+    if findings:
+        return 1
+    print("OK")
     return 0
 
 
 def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``build NAME [--scale demo|paper] [--seed N] [--update-manifest] [--quiet]`` (under
+    """Register ``build NAME [--scale demo|paper] [--seed N] [--update-manifest] [--quiet] [--verify]`` (under
     ``janus data``)."""
     parser = subparsers.add_parser(
         "build",
@@ -202,6 +206,11 @@ def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
         help="replace the manifest with what was built (a deliberate change: review and commit it)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="then recompute every hash of the saved dataset, as janus data verify NAME does (OK or each change)",
+    )
     parser.add_argument(
         "--replace",
         action="store_true",

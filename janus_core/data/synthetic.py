@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -72,11 +73,10 @@ from tqdm import tqdm
 
 from janus_core.data import portable
 from janus_core.data.dataset import Dataset, DatasetMeta
-from janus_core.data.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR, derive_event_id
-from janus_core.data.tables import event_ts_iso
+from janus_core.data.events import EVENT_TYPES, PUBLISHED_MEAN_ABS_CAR
+from janus_core.data.synthetic_events import EXCHANGE_TIMEZONE, event_table, publication_times
 
 GENERATOR_VERSION = "2"
-EXCHANGE_TIMEZONE = "Asia/Shanghai"
 NEWS_CUTOFF = "09:30"
 BENCHMARKS: tuple[str, ...] = ("CSI300", "CSI500", "CSI1000")
 SIZE_TIERS: tuple[str, ...] = ("large", "mid", "small")
@@ -88,51 +88,6 @@ INDUSTRIES: tuple[str, ...] = (
     "Coal", "Utilities", "Transportation", "Construction", "Building Materials", "Agriculture",
     "Textiles", "Retail", "Leisure Services",
 )  # fmt: skip
-SOURCES: tuple[str, ...] = ("exchange_filing", "newswire", "financial_media")
-
-#: Headline templates per event type: (positive variants, negative variants).
-HEADLINES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "personal_behavior": (
-        ("{name} chairman pledges to raise personal holdings", "{name} founder praised for governance reform"),
-        ("{name} chairman placed under investigation", "{name} executive's remarks spark controversy"),
-    ),
-    "equity_change": (
-        ("{name} controlling shareholder plans to raise stake by {pct}%", "{name} announces buyback of up to {amt} million yuan"),
-        ("{name} major shareholder plans to cut stake by {pct}%", "{name} holders to sell after lock-up expiry"),
-    ),
-    "asset_change": (
-        ("{name} to acquire {industry} assets for {amt} million yuan", "{name} completes major asset restructuring"),
-        ("{name} terminates major asset restructuring", "{name} writes down {amt} million yuan of assets"),
-    ),
-    "dividend": (
-        ("{name} proposes cash dividend of {div} yuan per 10 shares", "{name} plans {bonus} bonus shares per 10 shares"),
-        ("{name} proposes no dividend for the year", "{name} cuts cash dividend to {div} yuan per 10 shares"),
-    ),
-    "risk_warning": (
-        ("{name} risk warning lifted, ST designation removed", "{name} to drop *ST tag after audit"),
-        ("{name} to receive *ST risk warning", "{name} warns of possible delisting"),
-    ),
-    "financing": (
-        ("{name} private placement of {amt} million yuan approved", "{name} obtains {amt} million yuan credit line"),
-        ("{name} private placement plan rejected", "{name} to issue dilutive convertible bonds of {amt} million yuan"),
-    ),
-    "financial_status": (
-        ("{name} expects net profit to rise {pct}%", "{name} quarterly revenue beats expectations"),
-        ("{name} expects net loss for the year", "{name} net profit falls {pct}% year on year"),
-    ),
-    "violation": (
-        ("{name} regulatory probe closed without penalty", "{name} settles disclosure case"),
-        ("{name} fined by CSRC for disclosure violations", "{name} under CSRC investigation"),
-    ),
-    "industry": (
-        ("{industry} sector wins policy support, {name} to benefit", "{industry} demand surges, {name} raises output"),
-        ("{industry} faces tighter regulation, {name} exposed", "{industry} prices slump, pressure on {name}"),
-    ),
-    "rating_adjustment": (
-        ("Broker upgrades {name} to Buy", "{name} target price raised {pct}%"),
-        ("Broker downgrades {name} to Sell", "{name} target price cut {pct}%"),
-    ),
-}  # fmt: skip
 
 
 class SyntheticConfig(BaseModel):
@@ -313,33 +268,6 @@ def _event_days(
     return stock, cfg.warmup_days + np.floor(y).astype(np.int64) + rank * gap
 
 
-def _publication_times(
-    cfg: SyntheticConfig, bits: np.random.BitGenerator, calendar: np.ndarray, day: np.ndarray
-) -> np.ndarray:
-    """Local (Asia/Shanghai) publication times ``datetime64[s]`` inside [t 09:30, d 09:30), t the
-    trading day before d: intraday on t, after close on t, pre-open on d, or on a non-trading day
-    between (falls back to after close when t and d are adjacent calendar days). Offsets inside a
-    slot are whole seconds ``floor(u * slot length)``."""
-    n = day.size
-    d = calendar[day].astype("datetime64[s]")
-    t = calendar[day - 1].astype("datetime64[s]")
-    gap_days = ((d - t) // np.timedelta64(1, "D")).astype(np.int64)
-    slot = portable.categorical(bits, cfg.slot_shares, n)
-    slot = np.where((slot == 3) & (gap_days <= 1), 1, slot)
-    u = portable.uniform(bits, n)
-
-    def offset(seconds: int) -> np.ndarray:
-        return np.floor(u * float(seconds)).astype(np.int64).astype("timedelta64[s]")
-
-    hour = np.timedelta64(3600, "s")
-    intraday = t + np.timedelta64(9 * 3600 + 1800, "s") + offset(5 * 3600 + 1800)
-    after_close = t + 15 * hour + offset(9 * 3600)
-    pre_open = d + 6 * hour + offset(3 * 3600 + 1800 - 1)
-    between = np.floor(portable.uniform(bits, n) * np.maximum(gap_days - 1, 1)).astype(np.int64) + 1
-    non_trading = t + between.astype("timedelta64[D]") + 8 * hour + offset(14 * 3600)
-    return np.choose(slot, [intraday, after_close, pre_open, non_trading])
-
-
 def _suspensions(cfg: SyntheticConfig, bits: np.random.BitGenerator, protected: np.ndarray) -> np.ndarray:
     """Boolean (days, stocks) suspension mask: episodes start with probability ``suspension_rate``
     per stock-day (never on day 0), last Geometric(1 / mean) days capped at the maximum (one length
@@ -377,30 +305,6 @@ def _symbols(n: int) -> list[str]:
     return sorted(codes)
 
 
-def _headlines(
-    rng: np.random.Generator,
-    types: np.ndarray,
-    positive: np.ndarray,
-    names: list[str],
-    industries: list[str],
-) -> list[str]:
-    """Templated headlines: a type- and sign-specific template with random figures."""
-    variant = rng.integers(0, 2, types.size)
-    pct = rng.integers(1, 31, types.size)
-    amt = rng.integers(50, 5001, types.size)
-    div = rng.integers(1, 51, types.size) / 10
-    bonus = rng.integers(1, 11, types.size)
-    out = []
-    for i in range(types.size):
-        template = HEADLINES[EVENT_TYPES[types[i]]][0 if positive[i] else 1][variant[i]]
-        out.append(
-            template.format(
-                name=names[i], industry=industries[i], pct=pct[i], amt=amt[i], div=f"{div[i]:.1f}", bonus=bonus[i]
-            )
-        )
-    return out
-
-
 def _cholesky(matrix: list[list[float]]) -> list[list[float]]:
     """Lower Cholesky factor of a small positive definite matrix, in plain Python floats (the
     Cholesky-Banachiewicz order, sums left to right), so the factor does not depend on a LAPACK build."""
@@ -431,40 +335,46 @@ def _to_ticks(value: np.ndarray, decimals: int) -> np.ndarray:
     return np.maximum(np.rint(value * float(10**decimals)), 1.0)
 
 
-def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
-    """Generate the synthetic dataset for ``cfg`` (deterministic in ``cfg`` and bit-identical on every
-    CPU; see the module docstring).
+@dataclass(frozen=True)
+class _Securities:
+    """The drawn stocks: codes, tiers, industries, market-model truth, idiosyncratic volatility,
+    first prices and names."""
 
-    Every random component draws raw 64-bit integers from its own PCG64 stream spawned from
-    ``SeedSequence(cfg.seed)`` (securities, market, exposures, returns, events, limits, suspensions,
-    text) and turns them into variates with :mod:`janus_core.portable`, in the order written below.
-    """
-    steps = tqdm(total=6, desc=f"synthetic {cfg.scale}", disable=not progress, unit="step")
-    streams = [np.random.PCG64(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
-    b_sec, b_mkt, b_exp, b_ret, b_evt, b_lim, b_susp, b_txt = streams
-    T, N, K = cfg.n_days, cfg.n_stocks, len(STYLE_FACTORS)
+    symbols: list[str]
+    tier: np.ndarray
+    industry: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma: np.ndarray
+    price0: np.ndarray
+    names: list[str]
+
+
+def _securities(cfg: SyntheticConfig, bits: np.random.BitGenerator) -> _Securities:
+    """Tiers, industries, ``alpha``, ``beta`` (clipped), volatilities and log-uniform first prices,
+    drawn in this order from the securities stream."""
+    n = cfg.n_stocks
     normal = portable.standard_normal
-
-    # Calendar and securities.
-    calendar = session_days(cfg)
-    symbols = _symbols(N)
-    tier = portable.categorical(b_sec, cfg.tier_shares, N)
-    industry = portable.integers(b_sec, cfg.n_industries, N)
-    alpha = normal(b_sec, N) * cfg.alpha_sd
-    beta = np.clip(normal(b_sec, N) * cfg.beta_sd + cfg.beta_mean, *cfg.beta_bounds)
-    sigma = np.asarray(cfg.idio_vol)[tier] * portable.exp(normal(b_sec, N) * cfg.idio_vol_dispersion)
+    tier = portable.categorical(bits, cfg.tier_shares, n)
+    industry = portable.integers(bits, cfg.n_industries, n)
+    alpha = normal(bits, n) * cfg.alpha_sd
+    beta = np.clip(normal(bits, n) * cfg.beta_sd + cfg.beta_mean, *cfg.beta_bounds)
+    sigma = np.asarray(cfg.idio_vol)[tier] * portable.exp(normal(bits, n) * cfg.idio_vol_dispersion)
     log_lo, log_hi = portable.log(np.asarray(cfg.price_range))
-    price0 = portable.exp(portable.uniform(b_sec, N) * (log_hi - log_lo) + log_lo)
-    names = [f"{INDUSTRIES[industry[i]].split()[0]} Syn {i + 1:04d}" for i in range(N)]
-    steps.update()
+    price0 = portable.exp(portable.uniform(bits, n) * (log_hi - log_lo) + log_lo)
+    names = [f"{INDUSTRIES[industry[i]].split()[0]} Syn {i + 1:04d}" for i in range(n)]
+    return _Securities(_symbols(n), tier, industry, alpha, beta, sigma, price0, names)
 
-    # Benchmarks: correlated index returns r_b = mu_b + L z (L z summed left to right).
+
+def _benchmark_returns(cfg: SyntheticConfig, bits: np.random.BitGenerator) -> tuple[np.ndarray, np.ndarray]:
+    """(daily returns, closes) of the three indices: ``r_b = mu_b + L z`` (``L z`` summed left to
+    right, ``r_b(0) = 0``), closes ``base_b prod(1 + r_b)`` in whole index ticks."""
     c12, c13, c23 = cfg.bench_corr
     corr = [[1.0, c12, c13], [c12, 1.0, c23], [c13, c23, 1.0]]
     vol = cfg.bench_vol
     chol = _cholesky([[corr[i][j] * vol[i] * vol[j] for j in range(3)] for i in range(3)])
-    z_mkt = normal(b_mkt, (T, 3))
-    r_bench = np.empty((T, 3))
+    z_mkt = portable.standard_normal(bits, (cfg.n_days, 3))
+    r_bench = np.empty((cfg.n_days, 3))
     for i in range(3):
         lz = z_mkt[:, 0] * chol[i][0]
         for j in range(1, i + 1):
@@ -472,13 +382,20 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
         r_bench[:, i] = lz + cfg.bench_mean[i]
     r_bench[0] = 0.0
     bench_ticks = _to_ticks(np.cumprod(1.0 + r_bench, axis=0) * np.asarray(cfg.bench_base), cfg.index_decimals)
-    bench_close = bench_ticks / float(10**cfg.index_decimals)
+    return r_bench, bench_ticks / float(10**cfg.index_decimals)
 
-    # Style exposures (AR(1) drift around a level, standardised per date), factor and industry returns.
-    level = normal(b_exp, (N, K)) * cfg.exposure_level_sd
+
+def _style_exposures(
+    cfg: SyntheticConfig, bits: np.random.BitGenerator, tier: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(exposures (days, stocks, factors), factor returns, industry returns): an AR(1) drift around a
+    per-stock level (size shifted by tier), standardised per date with running sums."""
+    T, N, K = cfg.n_days, cfg.n_stocks, len(STYLE_FACTORS)
+    normal = portable.standard_normal
+    level = normal(bits, (N, K)) * cfg.exposure_level_sd
     level[:, 0] = level[:, 0] + np.asarray(cfg.tier_size_level)[tier]
-    eta = normal(b_exp, (T, N, K)) * (cfg.exposure_drift_sd * math.sqrt(1.0 - cfg.exposure_phi * cfg.exposure_phi))
-    drift = normal(b_exp, (N, K)) * cfg.exposure_drift_sd
+    eta = normal(bits, (T, N, K)) * (cfg.exposure_drift_sd * math.sqrt(1.0 - cfg.exposure_phi * cfg.exposure_phi))
+    drift = normal(bits, (N, K)) * cfg.exposure_drift_sd
     raw = np.empty((T, N, K))
     for t in range(T):
         drift = drift * cfg.exposure_phi + eta[t]
@@ -489,120 +406,153 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
     sd = np.sqrt(_sequential_sum(dev * dev, axis=1) / float(N))
     exposures = dev / sd
     del raw, dev
-    f = normal(b_exp, (T, K)) * np.asarray(cfg.factor_vol)
-    g = normal(b_exp, (T, cfg.n_industries)) * cfg.industry_vol
-    steps.update()
+    f = normal(bits, (T, K)) * np.asarray(cfg.factor_vol)
+    g = normal(bits, (T, cfg.n_industries)) * cfg.industry_vol
+    return exposures, f, g
 
-    # Base returns: alpha + beta r_b + sum_k X_k f_k + g + eps, added left to right.
-    scale_t = math.sqrt(cfg.t_dof / (cfg.t_dof - 2.0))
-    eps = portable.student_t(b_ret, cfg.t_dof, (T, N)) * (sigma / scale_t)
-    style = exposures[:, :, 0] * f[:, 0:1]
-    for j in range(1, K):
-        style = style + exposures[:, :, j] * f[:, j : j + 1]
-    r = alpha + beta * r_bench[:, tier] + style + g[:, industry] + eps
-    steps.update()
 
-    # Events: allocation, days, types, injected reactions.
+@dataclass(frozen=True)
+class _Events:
+    """The drawn events: stock and event-day indices, type index, sign, total injected CAR."""
+
+    stock: np.ndarray
+    day: np.ndarray
+    type: np.ndarray
+    positive: np.ndarray
+    car: np.ndarray
+
+
+def _draw_events(cfg: SyntheticConfig, bits: np.random.BitGenerator, tier: np.ndarray) -> _Events:
+    """Allocation to stocks, event days, types, signs and Gamma(k) magnitudes, in this order."""
     news_days = cfg.n_days - cfg.warmup_days - cfg.tail_days
-    counts = _allocate_events(cfg, b_evt, tier, (news_days - 1) // cfg.min_event_gap + 1)
-    ev_stock, ev_day = _event_days(cfg, b_evt, counts)
-    n_ev = ev_stock.size
-    ev_type = portable.categorical(b_evt, cfg.type_shares, n_ev)
-    ev_positive = portable.uniform(b_evt, n_ev) < np.asarray(cfg.type_positive_prob)[ev_type]
+    counts = _allocate_events(cfg, bits, tier, (news_days - 1) // cfg.min_event_gap + 1)
+    stock, day = _event_days(cfg, bits, counts)
+    n_ev = stock.size
+    ev_type = portable.categorical(bits, cfg.type_shares, n_ev)
+    positive = portable.uniform(bits, n_ev) < np.asarray(cfg.type_positive_prob)[ev_type]
     k = cfg.magnitude_shape
-    magnitude = portable.erlang(b_evt, k, n_ev) * (np.asarray(cfg.type_mean_abs_car)[ev_type] / float(k))
-    ev_car = np.where(ev_positive, magnitude, -magnitude)
-    injected = np.zeros((T, N))
-    protected = np.zeros((T, N), dtype=bool)
-    for j, share in enumerate(cfg.injection_profile):  # event days of a stock are >= 3 apart: no overlaps
-        injected[ev_day + j, ev_stock] = ev_car * share
-    for j in (-1, 0, 1, 2):
-        protected[ev_day + j, ev_stock] = True
-    r = r + injected
+    magnitude = portable.erlang(bits, k, n_ev) * (np.asarray(cfg.type_mean_abs_car)[ev_type] / float(k))
+    return _Events(stock, day, ev_type, positive, np.where(positive, magnitude, -magnitude))
 
-    # Limits: one-price limit moves on unprotected days, then the +/- limit clip.
-    lock = (portable.uniform(b_lim, (T, N)) < cfg.limit_lock_rate) & ~protected
+
+def _observed_prices(
+    cfg: SyntheticConfig,
+    lim: np.random.BitGenerator,
+    susp: np.random.BitGenerator,
+    r: np.ndarray,
+    protected: np.ndarray,
+    sec: _Securities,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(open, close, tradable, volume), each (days, stocks): one-price limit moves on unprotected days
+    and the +/- limit clip, the latent tick path, suspensions (kept rows at the previous close), opens
+    from the overnight gap, limit-locked flags and volumes in whole lots."""
+    T, N = r.shape
+    normal = portable.standard_normal
+    lock = (portable.uniform(lim, (T, N)) < cfg.limit_lock_rate) & ~protected
     lock[0] = False
-    lock_sign = np.where(portable.uniform(b_lim, (T, N)) < 0.5, 1.0, -1.0)
+    lock_sign = np.where(portable.uniform(lim, (T, N)) < 0.5, 1.0, -1.0)
     r = np.where(lock, lock_sign * cfg.limit, np.clip(r, -cfg.limit, cfg.limit))
     r[0] = 0.0
-    latent_ticks = _to_ticks(price0 * np.cumprod(1.0 + r, axis=0), cfg.price_decimals)
-    steps.update()
-
-    # Suspensions, observed prices (whole ticks) and flags.
-    suspended = _suspensions(cfg, b_susp, protected)
+    latent_ticks = _to_ticks(sec.price0 * np.cumprod(1.0 + r, axis=0), cfg.price_decimals)
+    suspended = _suspensions(cfg, susp, protected)
     ticks = np.take_along_axis(latent_ticks, _fill_forward_index(~suspended), axis=0)
     prev_ticks = np.vstack([ticks[:1], ticks[:-1]])
     r_obs = ticks / prev_ticks - 1.0
-    noise = normal(b_lim, (T, N)) * cfg.open_noise
+    noise = normal(lim, (T, N)) * cfg.open_noise
     gap_open = np.clip(r_obs * cfg.open_omega + noise, -cfg.limit, cfg.limit)
     open_ticks = np.where(suspended, prev_ticks, np.where(lock, ticks, _to_ticks(prev_ticks * (1.0 + gap_open), 0)))
     open_ticks[0] = ticks[0]
     per_unit = float(10**cfg.price_decimals)
-    close, open_ = ticks / per_unit, open_ticks / per_unit
     tradable = ~suspended & (np.abs(r_obs) < cfg.limit_lock_threshold)
     lots = _to_ticks(
-        np.asarray(cfg.volume_median)[tier]
-        * portable.exp(normal(b_lim, (T, N)) * cfg.volume_dispersion)
+        np.asarray(cfg.volume_median)[sec.tier]
+        * portable.exp(normal(lim, (T, N)) * cfg.volume_dispersion)
         / float(cfg.volume_lot),
         0,
     )
     volume = np.where(suspended, 0.0, lots * float(cfg.volume_lot))
+    return open_ticks / per_unit, ticks / per_unit, tradable, volume
+
+
+def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
+    """Generate the synthetic dataset for ``cfg`` (deterministic in ``cfg`` and bit-identical on every
+    CPU; see the module docstring).
+
+    Every random component draws raw 64-bit integers from its own PCG64 stream spawned from
+    ``SeedSequence(cfg.seed)`` (securities, market, exposures, returns, events, limits, suspensions,
+    text) and turns them into variates with :mod:`janus_core.portable`, in the order written below.
+    Daily returns: ``r = alpha + beta r_b + sum_k X_k f_k + g + eps + AR``, added left to right.
+    """
+    steps = tqdm(total=6, desc=f"synthetic {cfg.scale}", disable=not progress, unit="step")
+    streams = [np.random.PCG64(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
+    b_sec, b_mkt, b_exp, b_ret, b_evt, b_lim, b_susp, b_txt = streams
+    T, N = cfg.n_days, cfg.n_stocks
+    calendar = session_days(cfg)
+    sec = _securities(cfg, b_sec)
     steps.update()
-
-    # Event text and timestamps.
-    rng_txt = np.random.Generator(b_txt)
-    local_ts = _publication_times(cfg, b_txt, calendar, ev_day)
-    sentiment_draw = portable.uniform(b_txt, n_ev)
-    agree = sentiment_draw < cfg.sentiment_accuracy
-    neutral = ~agree & (portable.uniform(b_txt, n_ev) < cfg.sentiment_neutral_share)
-    sentiment = np.where(agree == ev_positive, "positive", "negative")
-    sentiment = np.where(neutral, "neutral", sentiment)
-    source = np.asarray(SOURCES)[rng_txt.integers(0, len(SOURCES), n_ev)]
-    ev_names = [names[s] for s in ev_stock]
-    ev_industries = [INDUSTRIES[industry[s]] for s in ev_stock]
-    headlines = _headlines(rng_txt, ev_type, ev_positive, ev_names, ev_industries)
-    ev_symbols = [symbols[s] for s in ev_stock]
-    bodies = [
-        f"{h}. {nm} ({sym}), a {ind} company in the {SIZE_TIERS[tier[s]]}-cap tier, disclosed the matter "
-        f"via {src.replace('_', ' ')}. Synthetic text generated for the Janus-Q workbench."
-        for h, nm, sym, ind, s, src in zip(headlines, ev_names, ev_symbols, ev_industries, ev_stock, source)
-    ]
-
+    r_bench, bench_close = _benchmark_returns(cfg, b_mkt)
+    exposures, f, g = _style_exposures(cfg, b_exp, sec.tier)
+    steps.update()
+    scale_t = math.sqrt(cfg.t_dof / (cfg.t_dof - 2.0))
+    eps = portable.student_t(b_ret, cfg.t_dof, (T, N)) * (sec.sigma / scale_t)
+    style = exposures[:, :, 0] * f[:, 0:1]
+    for j in range(1, len(STYLE_FACTORS)):
+        style = style + exposures[:, :, j] * f[:, j : j + 1]
+    r = sec.alpha + sec.beta * r_bench[:, sec.tier] + style + g[:, sec.industry] + eps
+    steps.update()
+    ev = _draw_events(cfg, b_evt, sec.tier)
+    injected = np.zeros((T, N))
+    protected = np.zeros((T, N), dtype=bool)
+    for j, share in enumerate(cfg.injection_profile):  # event days of a stock are >= 3 apart: no overlaps
+        injected[ev.day + j, ev.stock] = ev.car * share
+    for j in (-1, 0, 1, 2):
+        protected[ev.day + j, ev.stock] = True
+    steps.update()
+    open_, close, tradable, volume = _observed_prices(cfg, b_lim, b_susp, r + injected, protected, sec)
+    steps.update()
     dates = pl.Series("date", calendar, dtype=pl.Date)
-    published = (
-        pl.Series("published_at", local_ts.astype("datetime64[us]"))
-        .dt.replace_time_zone(EXCHANGE_TIMEZONE)
-        .dt.convert_time_zone("UTC")
+    events = event_table(
+        b_txt,
+        publication_times(cfg.slot_shares, b_txt, calendar, ev.day),
+        ev.stock,
+        ev.type,
+        ev.positive,
+        ev.car,
+        dates.gather(ev.day).alias("injected_event_day"),
+        sentiment_accuracy=cfg.sentiment_accuracy,
+        sentiment_neutral_share=cfg.sentiment_neutral_share,
+        symbols=sec.symbols,
+        names=sec.names,
+        industries=[INDUSTRIES[i] for i in sec.industry],
+        tiers=[SIZE_TIERS[t] for t in sec.tier],
     )
-    events = pl.DataFrame(
-        {
-            "symbol": ev_symbols,
-            "published_at": published,
-            "event_type": np.asarray(EVENT_TYPES)[ev_type],
-            "headline": headlines,
-            "body": bodies,
-            "sentiment": sentiment,
-            "source": source,
-            "injected_event_day": dates.gather(ev_day).alias("injected_event_day"),
-            "injected_car": ev_car,
-        }
-    ).sort("symbol", "published_at")
-    events = events.with_columns(
-        pl.col("event_type").alias("event_type_raw"),
-        (pl.int_range(pl.len()).over("symbol") + 1).cast(pl.Int64).alias("seq"),
+    tables = _market_tables(sec, dates, open_, close, tradable, volume, bench_close, exposures)
+    meta = DatasetMeta(
+        name=cfg.name,
+        version=GENERATOR_VERSION,
+        provenance="synthetic_generated",
+        exchange_timezone=EXCHANGE_TIMEZONE,
+        news_cutoff=NEWS_CUTOFF,
+        as_of=str(calendar[-1]),
     )
-    identity = events.select(
-        event_ts_iso(pl.col("published_at")), "symbol", "seq", "source",
-        pl.col("headline") + pl.lit("\n") + pl.col("body"),
-    )  # fmt: skip
-    event_ids = pl.Series("event_id", [derive_event_id(*row) for row in identity.iter_rows()], dtype=pl.String)
-    events = events.select(
-        event_ids, "symbol", "published_at", "event_type", "event_type_raw", "headline", "seq", "body",
-        "sentiment", "source", "injected_car", "injected_event_day",
-    ).sort("published_at", "symbol", "event_id")  # fmt: skip
+    steps.update()
+    steps.close()
+    return Dataset(meta=meta, events=events, **tables)
 
-    sym_col = pl.Series("symbol", symbols).gather(np.repeat(np.arange(N), T))
+
+def _market_tables(
+    sec: _Securities,
+    dates: pl.Series,
+    open_: np.ndarray,
+    close: np.ndarray,
+    tradable: np.ndarray,
+    volume: np.ndarray,
+    bench_close: np.ndarray,
+    exposures: np.ndarray,
+) -> dict[str, pl.DataFrame]:
+    """The prices, benchmarks, securities and exposures frames (stock-major rows, dates ascending)."""
+    T, N = open_.shape
+    sym_col = pl.Series("symbol", sec.symbols).gather(np.repeat(np.arange(N), T))
     date_col = dates.gather(np.tile(np.arange(T), N))
     prices = pl.DataFrame(
         {
@@ -623,32 +573,20 @@ def generate(cfg: SyntheticConfig, *, progress: bool = False) -> Dataset:
     ).sort("benchmark", "date")
     securities = pl.DataFrame(
         {
-            "symbol": symbols,
-            "benchmark": np.asarray(BENCHMARKS)[tier],
-            "name": names,
-            "industry": np.asarray(INDUSTRIES)[industry],
-            "size_tier": np.asarray(SIZE_TIERS)[tier],
-            "true_alpha": alpha,
-            "true_beta": beta,
+            "symbol": sec.symbols,
+            "benchmark": np.asarray(BENCHMARKS)[sec.tier],
+            "name": sec.names,
+            "industry": np.asarray(INDUSTRIES)[sec.industry],
+            "size_tier": np.asarray(SIZE_TIERS)[sec.tier],
+            "true_alpha": sec.alpha,
+            "true_beta": sec.beta,
         }
     )
     exposure_frame = pl.DataFrame(
         {"symbol": sym_col, "date": date_col}
         | {name: exposures[:, :, j].T.ravel() for j, name in enumerate(STYLE_FACTORS)}
     ).select("symbol", "date", *sorted(STYLE_FACTORS))
-    meta = DatasetMeta(
-        name=cfg.name,
-        version=GENERATOR_VERSION,
-        provenance="synthetic_generated",
-        exchange_timezone=EXCHANGE_TIMEZONE,
-        news_cutoff=NEWS_CUTOFF,
-        as_of=str(calendar[-1]),
-    )
-    steps.update()
-    steps.close()
-    return Dataset(
-        meta=meta, events=events, prices=prices, benchmarks=benchmarks, securities=securities, exposures=exposure_frame
-    )
+    return {"prices": prices, "benchmarks": benchmarks, "securities": securities, "exposures": exposure_frame}
 
 
 def production_info(cfg: SyntheticConfig) -> dict[str, object]:

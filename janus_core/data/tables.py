@@ -1,33 +1,32 @@
-"""Reading, coercing and checking the data contract's tables (:mod:`janus_core.data.rows` declares
-them): every rule runs as a polars expression over whole columns, and every problem names the file,
-the row as in the file, the column and the rule."""
+"""Loading the data contract's tables (:mod:`janus_core.data.rows` declares them): read
+(:mod:`janus_core.data.reading`), convert every column to its canonical type, check the rules
+(:mod:`janus_core.data.rules`) and split good from rejected rows. Every step runs as polars
+expressions over whole columns, and every problem names the file, the row as in the file, the column
+and the rule."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import datetime as dt
-import io
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from janus_core.data.events import (
-    EVENT_TYPES,
     UNKNOWN_EVENT_TYPE,
     derive_event_id,
     normalise_event_types,
 )
+from janus_core.data.reading import RawTable, read_raw
 from janus_core.data.rows import (
     _DATETIME_PATTERN,
     _FALSE,
     _ROW,
     _TRUE,
     MAX_OFFSET_MINUTES,
-    PRICE_MAX,
-    PRICE_MIN,
     TABLE_SCHEMAS,
     UTC_DATETIME,
     ColumnSpec,
@@ -40,114 +39,7 @@ from janus_core.data.rows import (
     _table_problem,
     table_columns,
 )
-from janus_core.hashing import sha256_bytes
-
-if typing.TYPE_CHECKING:
-    pass
-
-# --------------------------------------------------------------------------------------------------
-# Reading files
-# --------------------------------------------------------------------------------------------------
-
-
-def detect_format(path: str | Path) -> FileFormat:
-    """File format from the extension: .parquet/.pq, .csv, .jsonl/.ndjson/.json (JSON Lines)."""
-    suffix = Path(path).suffix.lower()
-    formats: dict[str, FileFormat] = {
-        ".parquet": "parquet",
-        ".pq": "parquet",
-        ".csv": "csv",
-        ".jsonl": "jsonl",
-        ".ndjson": "jsonl",
-        ".json": "jsonl",
-    }
-    if suffix not in formats:
-        raise ValueError(f"{path}: cannot tell the format from the extension {suffix!r}; give it explicitly")
-    return formats[suffix]
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """A table as read: raw columns (CSV and JSON Lines: all String) plus ``__row`` (1-based record
-    index), how to turn record indices into the row numbers a person sees in the file, and the SHA-256
-    of exactly the bytes that were parsed (None for an in-memory frame)."""
-
-    file: str
-    frame: pl.DataFrame
-    row_numbers: Callable[[list[int]], list[int]]
-    sha256: str | None = None
-
-
-def _identity_rows(indices: list[int]) -> list[int]:
-    return indices
-
-
-def _csv_rows(data: bytes) -> Callable[[list[int]], list[int]]:
-    """Record index -> line where that record starts (header is line 1). Uses the csv module only
-    when asked (on error), so quoted fields spanning lines are numbered correctly."""
-
-    def rows(indices: list[int]) -> list[int]:
-        starts: list[int] = []
-        reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
-        last = 0
-        for _ in reader:
-            starts.append(last + 1)
-            last = reader.line_num
-        return [starts[i] if i < len(starts) else last for i in indices]  # starts[0] is the header line
-
-    return rows
-
-
-def _jsonl_rows(data: bytes) -> Callable[[list[int]], list[int]]:
-    """Record index -> line number, skipping blank lines as the JSON Lines reader does."""
-
-    def rows(indices: list[int]) -> list[int]:
-        lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
-        return [lines[i - 1] if 0 < i <= len(lines) else i for i in indices]
-
-    return rows
-
-
-def read_raw(source: str | Path | pl.DataFrame, fmt: FileFormat | None = None, *, name: str | None = None) -> RawTable:
-    """Read a table file (or take an in-memory frame) without interpreting its values.
-
-    The path is taken literally (no glob expansion: ``evg[1].csv`` is that file, never ``evg1.csv``):
-    the file's bytes are read once, hashed (``RawTable.sha256``) and parsed from memory, so what is
-    recorded is exactly what was read. CSV and JSON Lines are read with every column as String so that
-    each value is parsed and checked by the rules; Parquet keeps its types. Raises
-    :class:`DataValidationError` (``unreadable_file``) when the file cannot be read at all.
-    """
-    if isinstance(source, pl.DataFrame):
-        label = name or "<memory>"
-        return RawTable(
-            label, source.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64)), _identity_rows
-        )
-    path = Path(source)
-    label = name or str(path)
-    fmt = fmt or detect_format(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataValidationError(
-            _table_problem(label, None, "unreadable_file", f"cannot read the file: {exc.strerror or exc}")
-        ) from exc
-    try:
-        if fmt == "parquet":
-            frame, rows = pl.read_parquet(io.BytesIO(data)), _identity_rows
-        elif fmt == "csv":
-            frame, rows = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False), _csv_rows(data)
-        else:
-            columns = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None).columns
-            frame = pl.read_ndjson(io.BytesIO(data), schema={c: pl.String for c in columns})
-            rows = _jsonl_rows(data)
-    except (OSError, pl.exceptions.PolarsError, ValueError, RecursionError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataValidationError(
-            _table_problem(label, None, "unreadable_file", f"cannot read as {fmt}: {first}")
-        ) from exc
-    frame = frame.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
-    return RawTable(label, frame, rows, sha256_bytes(data))
-
+from janus_core.data.rules import check_rules, membership_problems
 
 # --------------------------------------------------------------------------------------------------
 # Coercion to canonical types (per-row problems as polars expressions)
@@ -162,20 +54,25 @@ def _shown(col: str) -> pl.Expr:
 Check = tuple[pl.Expr, str]
 
 
+def _is_text(raw: pl.DataType) -> bool:
+    return raw in (pl.String, pl.Categorical) or isinstance(raw, pl.Enum)
+
+
 def _coerce_column(
-    col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None
+    col: str, dtype: pl.DataType, raw: pl.DataType, timezone: str | None, *, strip: bool = True
 ) -> tuple[pl.Expr, dict[Rule, Check]] | str:
     """(value expression, {rule: check}) converting ``col`` to ``dtype``, or a string describing
-    why the column's type cannot be converted at all."""
+    why the column's type cannot be converted at all. Text is converted after stripping surrounding
+    white space; ``strip=False`` converts it as it is (the fast path of :func:`_converted`)."""
     c = pl.col(col)
     if raw == pl.Null:
         return c.cast(dtype), {}
-    is_text = raw in (pl.String, pl.Categorical) or isinstance(raw, pl.Enum)
+    is_text = _is_text(raw)
     if dtype == pl.String:
         if is_text:
             return c.cast(pl.String), {}
         return f"expected text, the file has {raw}"
-    s = c.cast(pl.String).str.strip_chars() if is_text else c
+    s = (c.cast(pl.String).str.strip_chars() if strip else c.cast(pl.String)) if is_text else c
     given = s.is_not_null() & (s != "") if is_text else c.is_not_null()
     if dtype in (pl.Float64, pl.Int64):
         kind = "a number" if dtype == pl.Float64 else "an integer"
@@ -226,14 +123,8 @@ def _coerce_datetime(
         local, offset = c.cast(pl.Datetime("us")), pl.lit(None, dtype=pl.String)
         given = c.is_not_null()
         unparsed = pl.lit(False)
-    elif is_text:
-        s = c.cast(pl.String).str.strip_chars()
-        parts = s.str.extract_groups(_DATETIME_PATTERN)
-        text = pl.concat_str(
-            parts.struct.field("d"), pl.lit(" "), parts.struct.field("hm"), parts.struct.field("s").fill_null(":00")
-        )
-        local = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-        offset = parts.struct.field("z")
+    elif is_text:  # the parts of the text are columns that _converted adds first (_datetime_parts)
+        s, local, offset = (pl.col(f"{col}\x1f{part}") for part in ("text", "local", "offset"))
         given = s.is_not_null() & (s != "")
         unparsed = given & local.is_null()
     else:
@@ -280,6 +171,28 @@ def _coerce_datetime(
     return value.cast(UTC_DATETIME), errors
 
 
+def _datetime_parts(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """The parts of an ISO-8601 text column, as the columns ``col\\x1ftext`` (stripped),
+    ``col\\x1flocal`` (the date-time without its offset, naive) and ``col\\x1foffset`` (the offset text,
+    null when absent), computed once for every check of :func:`_coerce_datetime`."""
+    s = pl.col(col).cast(pl.String).str.strip_chars()
+    parts = pl.col(f"{col}\x1fparts")
+    text = pl.concat_str(
+        parts.struct.field("d"), pl.lit(" "), parts.struct.field("hm"), parts.struct.field("s").fill_null(":00")
+    )
+    return (
+        frame.lazy()
+        .select(s.alias(f"{col}\x1ftext"))
+        .with_columns(pl.col(f"{col}\x1ftext").str.extract_groups(_DATETIME_PATTERN).alias(f"{col}\x1fparts"))
+        .select(
+            pl.col(f"{col}\x1ftext"),
+            text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us").alias(f"{col}\x1flocal"),
+            parts.struct.field("z").alias(f"{col}\x1foffset"),
+        )
+        .collect()
+    )
+
+
 def event_ts_iso(expr: pl.Expr) -> pl.Expr:
     """A UTC Datetime as the ISO-8601 string used for event identity: ``YYYY-MM-DDTHH:MM:SS[.f]Z``."""
     return expr.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
@@ -287,26 +200,85 @@ def event_ts_iso(expr: pl.Expr) -> pl.Expr:
 
 def _derive_event_ids(frame: pl.DataFrame) -> pl.Series:
     """``event_id`` where given, else ``derive_event_id(published_at ISO UTC, symbol, seq, source,
-    headline + "\\n" + body)`` for rows whose inputs are present (null otherwise)."""
-    parts = frame.select(
-        pl.col("event_id"),
+    headline + "\\n" + body)`` for rows whose inputs are present (null otherwise). The SHA-256 of each
+    derived id is computed per row (no vectorised SHA-256 in polars), for the rows without an id only."""
+    given = frame["event_id"]
+    absent = given.is_null()
+    if not absent.any():
+        return given
+    parts = frame.filter(absent).select(
         event_ts_iso(pl.col("published_at")).alias("ts"),
         pl.col("symbol"),
         pl.col("seq"),
         pl.col("source"),
         (pl.col("headline") + pl.lit("\n") + pl.col("body").fill_null("")).alias("payload"),
     )
-    out = [
-        given
-        if given is not None
-        else (
+    derived = pl.Series(
+        [
             derive_event_id(ts, sym, seq, src, payload)
             if ts is not None and sym is not None and payload is not None
             else None
-        )
-        for given, ts, sym, seq, src, payload in parts.iter_rows()
-    ]
-    return pl.Series("event_id", out, dtype=pl.String)
+            for ts, sym, seq, src, payload in parts.iter_rows()
+        ],
+        dtype=pl.String,
+    )
+    return given.clone().scatter(absent.arg_true(), derived)
+
+
+#: Canonical types whose conversion from text can take the fast path of :func:`_converted`.
+_FAST_FROM_TEXT = (pl.Float64, pl.Int64, pl.Boolean, pl.Date)
+
+
+def _converted(
+    frame: pl.DataFrame, targets: list[ColumnSpec], timezone: str | None, file: str
+) -> tuple[pl.DataFrame, dict[str, tuple[Rule, str, str]], list[pl.DataFrame]]:
+    """Every target column converted (with ``__row``) in one parallel pass, plus one boolean flag
+    column per (rule, column) check (``checks`` names them), and the problems of whole columns that
+    cannot be converted at all.
+
+    Fast path: a text column bound for a number, boolean or date is first converted as it is (no
+    copy stripped of white space). When every non-null value converts, that is the result: no value
+    is wrong, and a value that converts unstripped converts to the same value stripped (the parsers
+    accept no surrounding white space, except the date parser's leading white space, which it
+    ignores). Only columns with a value that does not convert are converted again the full way,
+    stripped and with their checks."""
+    column_problems: list[pl.DataFrame] = []
+    checks: dict[str, tuple[Rule, str, str]] = {}
+
+    def full(specs: list[ColumnSpec]) -> list[pl.Expr]:
+        exprs: list[pl.Expr] = []
+        for spec in specs:
+            converted = _coerce_column(spec.name, spec.dtype, frame.schema[spec.name], timezone)
+            if isinstance(converted, str):
+                column_problems.append(_table_problem(file, spec.name, "wrong_type", converted))
+                continue
+            value, errs = converted
+            if spec.allowed is not None:  # enums: case and surrounding spaces ignored, empty is absent
+                value = value.str.strip_chars().str.to_lowercase()
+                value = pl.when(value != "").then(value)
+            exprs.append(value.alias(spec.name))
+            for rule, (cond, template) in errs.items():
+                flag = f"{rule}\x1f{spec.name}"
+                checks[flag] = (rule, spec.name, template)
+                exprs.append(cond.fill_null(False).alias(flag))
+        return exprs
+
+    fast = [s for s in targets if s.allowed is None and s.dtype in _FAST_FROM_TEXT and _is_text(frame.schema[s.name])]
+    fast_exprs = [_coerce_column(s.name, s.dtype, frame.schema[s.name], timezone, strip=False) for s in fast]
+    slow = [s for s in targets if s not in fast]
+    staged = [s.name for s in slow if s.dtype == UTC_DATETIME and _is_text(frame.schema[s.name])]
+    if staged:
+        frame = pl.concat([frame, *(_datetime_parts(frame, c) for c in staged)], how="horizontal")
+    out = (
+        frame.lazy()
+        .select(pl.col(_ROW), *(v.alias(s.name) for s, (v, _) in zip(fast, fast_exprs, strict=True)), *full(slow))
+        .collect()
+    )
+    again = [s for s in fast if (out[s.name].is_null() & frame[s.name].is_not_null()).any()]
+    if again:
+        out = out.with_columns(frame.lazy().select(full(again)).collect().get_columns())
+    order = [_ROW, *(s.name for s in targets if s.name in out.columns), *checks]
+    return out.select(order), checks, column_problems
 
 
 def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -321,29 +293,13 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
         problems.append(_table_problem(raw.file, name, "missing_column", f"required column '{name}' is missing"))
     declared = {s.name for s in specs}
     extras = sorted(c for c in frame.columns if c not in declared and c != _ROW)
-    values: list[pl.Expr] = [pl.col(_ROW)]
-    checks: dict[str, tuple[Rule, str, str]] = {}
-    flags: list[pl.Expr] = []
     targets = [s for s in specs if s.name in frame.columns] + (
         [ColumnSpec(c, pl.Float64(), False) for c in extras] if model.numeric_extras else []
     )
-    for spec in targets:
-        converted = _coerce_column(spec.name, spec.dtype, frame.schema[spec.name], timezone)
-        if isinstance(converted, str):
-            problems.append(_table_problem(raw.file, spec.name, "wrong_type", converted))
-            continue
-        value, errs = converted
-        if spec.allowed is not None:  # enums: case and surrounding spaces ignored, empty is absent
-            value = value.str.strip_chars().str.to_lowercase()
-            value = pl.when(value != "").then(value)
-        values.append(value.alias(spec.name))
-        for rule, (cond, template) in errs.items():
-            flag = f"{rule}\x1f{spec.name}"
-            checks[flag] = (rule, spec.name, template)
-            flags.append(cond.fill_null(False).alias(flag))
+    out, checks, column_problems = _converted(frame, targets, timezone, raw.file)
+    problems += column_problems
     if any(p["row"].is_null().any() for p in problems):
         return frame.select(_ROW), pl.concat(problems)
-    out = frame.lazy().select(*values, *flags).collect()  # lazy: shared conversions computed once
     for flag, (rule, column, template) in checks.items():
         if out[flag].any():  # messages only for the flagged rows
             problems.append(
@@ -373,123 +329,16 @@ def _coerce(table: str, raw: RawTable, timezone: str | None) -> tuple[pl.DataFra
 
 def canonical_order(table: str, frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """Canonical column order (declared columns, then extras sorted by name) and row order
-    (the table's ``sort_by``, nulls last)."""
+    (the table's ``sort_by``, nulls last, ties in input order). Rows already in that order (the
+    usual case: files written in it) are not copied: the stable arg-sort is checked against the
+    identity before any gather."""
     declared = [s.name for s in table_columns(table)]
     extras = sorted(c for c in frame.columns if c not in declared and c not in keep)
     present = [c for c in (*keep, *declared, *extras) if c in frame.columns]
     sort_by = list(TABLE_SCHEMAS[table].sort_by)
-    return frame.select(present).sort(sort_by, nulls_last=True, maintain_order=True)
-
-
-# --------------------------------------------------------------------------------------------------
-# Rules over canonical frames
-# --------------------------------------------------------------------------------------------------
-
-
-def _row_problems(
-    frame: pl.DataFrame, file: str, column: str, rule: Rule, cond: pl.Expr, message: pl.Expr
-) -> pl.DataFrame:
-    return frame.filter(cond).select(
-        pl.lit(file).alias("file"),
-        pl.col(_ROW).alias("row"),
-        pl.lit(column).alias("column"),
-        pl.lit(rule).alias("rule"),
-        message.cast(pl.String).alias("message"),
-    )
-
-
-def check_rules(table: str, frame: pl.DataFrame, file: str) -> pl.DataFrame:
-    """Single-table rules on a canonical frame that has a ``__row`` column: missing required
-    values, NaN/inf, non-positive prices, invalid enums, duplicate keys (every row sharing a key is
-    a problem: which copy is right cannot be known)."""
-    model = TABLE_SCHEMAS[table]
-    specs = table_columns(table)
-    out: list[pl.DataFrame] = [_empty_problems()]
-    for spec in specs:
-        c = pl.col(spec.name)
-        if spec.required:
-            blank = c.is_null() | (c.str.strip_chars() == "") if spec.dtype == pl.String else c.is_null()
-            out.append(
-                _row_problems(
-                    frame, file, spec.name, "missing_value", blank, pl.lit(f"required value of '{spec.name}' is empty")
-                )
-            )
-        if spec.allowed is not None:
-            out.append(
-                _row_problems(
-                    frame,
-                    file,
-                    spec.name,
-                    "invalid_enum",
-                    c.is_not_null() & ~c.is_in(spec.allowed),
-                    pl.format("'{}' is not one of " + ", ".join(spec.allowed), c),
-                )
-            )
-    floats = [c for c, t in frame.schema.items() if t == pl.Float64]
-    for name in floats:
-        c = pl.col(name)
-        out.append(
-            _row_problems(
-                frame, file, name, "non_finite", c.is_nan() | c.is_infinite(), pl.format("{} is not a finite number", c)
-            )
-        )
-    for name in model.positive:
-        c = pl.col(name)
-        out.append(
-            _row_problems(
-                frame, file, name, "non_positive_price", c.is_finite() & (c <= 0), pl.format("price {} is not > 0", c)
-            )
-        )
-        out.append(
-            _row_problems(
-                frame,
-                file,
-                name,
-                "price_out_of_range",
-                c.is_finite() & (c > 0) & ((c < PRICE_MIN) | (c > PRICE_MAX)),
-                pl.format(f"price {{}} is outside [{PRICE_MIN:g}, {PRICE_MAX:g}]", c),
-            )
-        )
-    if table == "events":
-        allowed_types = (*EVENT_TYPES, UNKNOWN_EVENT_TYPE)
-        out.append(
-            _row_problems(
-                frame,
-                file,
-                "event_type",
-                "invalid_enum",
-                ~pl.col("event_type").is_in(allowed_types),
-                pl.format("'{}' is not an event-type slug or 'unknown'", pl.col("event_type")),
-            )
-        )
-    if model.key:
-        keyed = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in model.key))
-        shown = pl.concat_str([pl.format(f"{k}={{}}", pl.col(k)) for k in model.key], separator=", ")
-        out.append(
-            _row_problems(
-                keyed,
-                file,
-                ",".join(model.key),
-                "duplicate_key",
-                pl.len().over(model.key) > 1,
-                pl.format("duplicate key ({}): {} rows share it", shown, pl.len().over(model.key)),
-            )
-        )
-    return pl.concat(out)
-
-
-def _membership_problems(
-    frame: pl.DataFrame, file: str, column: str, known: pl.Series, rule: Rule, what: str
-) -> pl.DataFrame:
-    c = pl.col(column)
-    return _row_problems(
-        frame,
-        file,
-        column,
-        rule,
-        c.is_not_null() & ~c.is_in(known.implode()),
-        pl.format("'{}' is not in the " + what, c),
-    )
+    order = frame.select(pl.arg_sort_by(sort_by, nulls_last=True, maintain_order=True)).to_series().to_numpy()
+    ordered = frame.select(present)
+    return ordered if np.array_equal(order, np.arange(frame.height)) else ordered[order]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -542,6 +391,30 @@ class DatasetLoad:
         return out
 
 
+def _raw_text(raw: RawTable, needed: bool) -> pl.DataFrame:
+    """The raw values as read, every CSV column as text: the file read again when its number columns
+    were parsed as numbers and rows are rejected (``needed``), else the schema alone."""
+    if raw.text is None:
+        return raw.frame
+    if needed:
+        return raw.text()
+    return raw.frame.clear().cast({c: pl.String for c, t in raw.frame.schema.items() if t == pl.Float64})
+
+
+def _float_columns(table: str) -> Callable[[list[str]], list[str]]:
+    """The columns of a ``table`` file bound for Float64: its declared number columns, and every column
+    other than the declared ones when its extras are numeric factors (exposures)."""
+    specs = table_columns(table)
+    declared = {s.name for s in specs}
+    floats = [s.name for s in specs if s.dtype == pl.Float64]
+    numeric_extras = TABLE_SCHEMAS[table].numeric_extras
+
+    def columns(header: list[str]) -> list[str]:
+        return floats + ([c for c in header if c not in declared] if numeric_extras else [])
+
+    return columns
+
+
 def _finish(
     table: str, raw: RawTable, frame: pl.DataFrame, problems: pl.DataFrame, line_column: str | None = None
 ) -> tuple[TableLoad, pl.DataFrame]:
@@ -559,11 +432,11 @@ def _finish(
         )
         .rename({"row": _ROW})
     )
-    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left")
+    good = frame.join(reasons, on=_ROW, how="anti", maintain_order="left") if reasons.height else frame
     if line_column is not None:
         good = good.with_columns(pl.Series(line_column, raw.row_numbers(good[_ROW].to_list()), dtype=pl.Int64))
     good = good.drop(_ROW)
-    rejected = raw.frame.join(reasons, on=_ROW, how="inner").sort(_ROW)
+    rejected = _raw_text(raw, reasons.height > 0).join(reasons, on=_ROW, how="inner").sort(_ROW)
     if problems.height:
         indices = pl.concat([problems["row"].drop_nulls(), rejected[_ROW]]).unique().sort()
         lines = pl.DataFrame(
@@ -580,7 +453,7 @@ def _finish(
             .drop("line")
         )
     rejected = rejected.rename({_ROW: "row"}).select("row", "reason", pl.exclude("row", "reason"))
-    return TableLoad(table, raw.file, good, rejected, raw.frame.height, raw.sha256), _sort_problems(problems)
+    return TableLoad(table, raw.file, good, rejected, raw.rows_read, raw.sha256), _sort_problems(problems)
 
 
 def load_tables(
@@ -616,7 +489,12 @@ def load_tables(
     for table in order:
         source = sources[table]
         try:
-            raw = read_raw(source, formats.get(table), name=f"<{table}>" if isinstance(source, pl.DataFrame) else None)
+            raw = read_raw(
+                source,
+                formats.get(table),
+                name=f"<{table}>" if isinstance(source, pl.DataFrame) else None,
+                numbers=_float_columns(table),
+            )
         except DataValidationError as exc:
             fatal.append(exc.problem_frame)
             continue
@@ -634,14 +512,16 @@ def load_tables(
             problems = pl.concat(
                 [
                     problems,
-                    _membership_problems(frame, raw.file, "benchmark", known, "unknown_benchmark", "benchmarks table"),
+                    membership_problems(frame, raw.file, "benchmark", known, "unknown_benchmark", "benchmarks table"),
                 ]
             )
         if table in ("prices", "exposures") and "securities" in loads:
             known = _good_values(loads["securities"], "symbol")
             problems = pl.concat(
-                [problems, _membership_problems(frame, raw.file, "symbol", known, "unknown_symbol", "securities table")]
+                [problems, membership_problems(frame, raw.file, "symbol", known, "unknown_symbol", "securities table")]
             )
+        if not problems.height:  # no row is rejected: the raw values are not needed any more (memory)
+            raw = dataclasses.replace(raw, frame=raw.frame.clear(), rows_read_=raw.frame.height)
         loads[table] = (raw, frame, problems)
         if progress is not None:
             progress(table)
