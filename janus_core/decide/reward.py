@@ -318,7 +318,7 @@ def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
 
 
 def _type_code(col: pl.Expr, default: int) -> pl.Expr:
-    """Index of the type in ``EVENT_TYPES``; ``default`` outside the taxonomy; null stays null."""
+    """Index of the type in ``EVENT_TYPES``; ``default`` outside the taxonomy or null."""
     return col.replace_strict(dict(zip(EVENT_TYPES, range(len(EVENT_TYPES)))), default=default, return_dtype=pl.Int8)
 
 
@@ -329,7 +329,9 @@ def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
     arrays = labels.select(
         d=_sign_of("_direction", "positive", "negative"),
         strong=(pl.col("_strength") == "strong").fill_null(False),
-        true_type=_type_code(pl.col("_true_type"), TYPE_OUTSIDE).fill_null(TYPE_NULL),
+        true_type=pl.when(pl.col("_true_type").is_null())
+        .then(pl.lit(TYPE_NULL, dtype=pl.Int8))
+        .otherwise(_type_code(pl.col("_true_type"), TYPE_OUTSIDE)),
         car=pl.col("_car").fill_null(np.nan),
     )
     absent = {"d": 0, "strong": False, "true_type": TYPE_NULL, "car": np.nan}
@@ -343,7 +345,7 @@ def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndar
     labels")."""
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
-        pred_type=_type_code(pl.col("predicted_event_type"), -1).fill_null(-1),
+        pred_type=_type_code(pl.col("predicted_event_type"), -1),
         pred_car=pl.col("predicted_car").fill_null(np.nan),
         format_ok=pl.col("format_ok").fill_null(False),
         verbose=pl.col("completion").str.len_chars().fill_null(0) > cfg.max_completion_chars,
