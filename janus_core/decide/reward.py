@@ -374,6 +374,15 @@ def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndar
     )
 
 
+def _label_rows(event_ids: pl.Series, labels: pl.DataFrame) -> np.ndarray:
+    """The labels row of each event id, ``labels.height`` when absent: the ids cast to an Enum of
+    the (unique) label ids, a hash lookup without a join."""
+    present = labels.select("event_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("row")).drop_nulls("event_id")
+    codes = event_ids.cast(pl.Enum(present["event_id"]), strict=False).to_physical()
+    rows = np.append(present["row"].to_numpy(), labels.height)
+    return rows[codes.fill_null(present.height).cast(pl.Int64).to_numpy()]
+
+
 def _gather_strings(names: tuple[str | None, ...], code: np.ndarray) -> pl.Series:
     return pl.Series(names, dtype=pl.String).gather(code)
 
@@ -391,11 +400,7 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     cfg = cfg or HgrmConfig()
     dec = validate_decisions(decisions, "decisions", unique=False)
     labels = labels_frame(labelled, cfg)
-    n_lab = labels.height
-    found = dec.select("event_id").join(
-        labels.select("event_id").with_row_index("_row"), on="event_id", how="left", maintain_order="left"
-    )["_row"]
-    row = found.fill_null(n_lab).cast(pl.Int64).to_numpy()
+    row = _label_rows(dec["event_id"], labels)
     lab = label_arrays(labels)
     x = _decision_inputs(dec, lab, row, cfg)
     direction_gate, type_gate, terms = (hgrm_terms if cfg.profile == "hgrm" else scaffold_terms)(cfg, x)
