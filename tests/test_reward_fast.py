@@ -125,3 +125,12 @@ def test_constant_policy_means_without_included_events():
     none_included = labels.with_columns(pl.lit(None, dtype=pl.Float64).alias("car"))
     assert constant_policy_means(none_included, HgrmConfig()).height == 0
     assert _old_means(none_included, HgrmConfig()).height == 0
+
+
+def test_score_with_a_null_label_id_and_no_labels_matches_the_reference():
+    labels, decisions = _synthetic(60, 500, 5)
+    holey = labels.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("event_id")).alias("event_id")
+    )
+    for frame in (holey, labels.clear()):
+        assert score(decisions, frame).equals(reference_score(decisions, frame))
