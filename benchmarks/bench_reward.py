@@ -28,7 +28,9 @@ import polars as pl
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.decisions import validate_decisions
+from janus_core.decide.hacking import constant_decisions, constant_policy_means
 from janus_core.decide.reward import HgrmConfig, reward_profile, score
+from janus_core.study.labels import group_means
 
 TARGETS = {"vs_numpy": 1.5, "big_s": 2.0}
 
@@ -177,6 +179,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=62_400)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--constants", type=int, default=1, help="1: time the hacking check's constant-policy means")
     parser.add_argument("--big", type=int, default=10_000_000, help="decisions of the large run (0 skips it)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
@@ -227,6 +230,22 @@ def main() -> None:
         f"speed-up {per_row / vec:.0f}x; max |difference| on {sample.height:,} decisions "
         f"{float(np.max(np.abs(got - np.array(ref)))):.1e}"
     )
+    if args.constants:
+        t0 = time.perf_counter()
+        fast = constant_policy_means(labels, cfg)
+        fast_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        scored = score(constant_decisions(labels), labels, cfg)
+        slow = group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")})
+        slow_s = time.perf_counter() - t0
+        same = fast.join(slow, on="strategy_id").select(
+            pl.col("mean_final_reward") == pl.col("mean_final_reward_right")
+        )
+        print(
+            f"constant-policy means ({fast.height} policies x {labels.height:,} events): {fast_s:.3f} s from the label "
+            f"arrays vs {slow_s:.2f} s scoring all {scored.height:,} constant decisions and group_means "
+            f"(ratio {fast_s / slow_s:.3f}; identical to the bit: {bool(same.to_series().all())})"
+        )
     if args.big:
         big_labels, big = workload(args.events, args.big, args.seed + 1)
         structured = big.with_columns(
