@@ -82,7 +82,7 @@ from janus_core.data.events import (
 )
 from janus_core.study.exclusion import included
 from janus_core.study.panel import Fit, Model, Panel, SnapshotState, _Moments, snapshot_state
-from janus_core.study.risk_model import CrossSections, RiskModelSettings, cross_sections
+from janus_core.study.risk_model import CrossSections, RiskModelSettings, cross_sections, exposures_on_panel
 
 #: The closed set of exclusion reasons, in the order they are checked (the first that applies wins).
 EXCLUSION_REASONS: tuple[str, ...] = (
@@ -309,7 +309,8 @@ def _risk_model(
     panel = state.panel
 
     def compute() -> tuple[CrossSections, _Moments]:
-        xs = cross_sections(panel, ds, cfg.risk_model, moments, pool)
+        expo = state.derived(("exposures",), lambda: exposures_on_panel(panel, ds, ds.style_factors()))
+        xs = cross_sections(panel, ds, cfg.risk_model, moments, pool, expo)
         adjusted = xs.adjusted_returns(panel)
         ok = panel.estimation_ok(cfg.model) & np.isfinite(adjusted)
         return xs, _Moments(panel, cfg.model, pool, adjusted, ok)

@@ -138,15 +138,20 @@ class CrossSections:
 
 
 def cross_sections(
-    panel: Panel, ds: Dataset, settings: RiskModelSettings, moments: _Moments, pool: ThreadPoolExecutor
+    panel: Panel,
+    ds: Dataset,
+    settings: RiskModelSettings,
+    moments: _Moments,
+    pool: ThreadPoolExecutor,
+    expo: list[np.ndarray],
 ) -> CrossSections:
     """Fit the risk model's cross-section on every date of the panel (module docstring), from every
-    stock's rolling-model AR of that date."""
+    stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
+    (:func:`exposures_on_panel`, read only)."""
     n_sym, width = panel.r.shape
     cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
     factors = ds.style_factors()
     k = len(factors)
-    expo = exposures_on_panel(panel, ds, factors)
     n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
 
     # Stock x date grid of the cross-section: y, x are zero outside the usable cells ``w``.
