@@ -209,7 +209,13 @@ def main() -> None:
     validate = _median_time(lambda: validate_decisions(decisions, "decisions", unique=False), args.repeats)
     coded = coded_arrays(validate_decisions(decisions, "decisions", unique=False), labels)
     ref = _median_time(lambda: numpy_reference(coded, cfg), args.repeats)
-    diff = float(np.max(np.abs(numpy_reference(coded, cfg) - out["final_reward"].fill_null(np.nan).to_numpy())))
+    diff = float(
+        np.max(
+            np.abs(
+                numpy_reference(coded, cfg) - score(decisions, labels, cfg)["final_reward"].fill_null(np.nan).to_numpy()
+            )
+        )
+    )
     hgrm = medians["hgrm"]
     print(
         f"decisions contract check alone (validate_decisions, part of score): {validate:.3f} s; plain NumPy "
