@@ -102,8 +102,8 @@ def worker_x10(n_events: int) -> None:
     RSS counter, run ``compute_car``; prints a JSON line with the time and the peak RSS."""
     from janus_core.data.synthetic import SyntheticConfig, generate
 
-    # at 10x events the generator needs a shorter minimum gap between a stock's events (default 5 days)
-    ds = generate(SyntheticConfig.for_scale("paper", n_events=n_events, min_event_gap=2))
+    # at 10x events the generator needs a shorter minimum gap between a stock's events (default 5 days; 3 is its least)
+    ds = generate(SyntheticConfig.for_scale("paper", n_events=n_events, min_event_gap=3))
     gc.collect()
     before = _status_mib("VmRSS")
     with open("/proc/self/clear_refs", "w") as fh:  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
