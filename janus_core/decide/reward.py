@@ -191,10 +191,6 @@ def labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     )
 
 
-def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
-    return pl.when(pl.col(col) == plus).then(1).when(pl.col(col) == minus).then(-1).otherwise(0).cast(pl.Int8)
-
-
 @dataclass(frozen=True)
 class RewardInputs:
     """The reward's inputs per decision as NumPy arrays that broadcast together (a scalar stands
