@@ -189,7 +189,8 @@ def _what_the_model_said(
     filled = []
     for col in ("predicted_event_type", "predicted_strength", "predicted_car"):
         series = out[col]
-        empty = [i for i in rows if series[i] is None and getattr(parsed[i], col) is not None]
+        unstated = series.is_null().to_numpy()
+        empty = [i for i in rows if unstated[i] and getattr(parsed[i], col) is not None]
         filled.append(series.scatter(empty, [getattr(parsed[i], col) for i in empty]) if empty else series)
     return out.with_columns(fmt.alias("format_ok"), *filled)
 
