@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 DECIMAL_PLACES = 10
 
@@ -26,6 +29,11 @@ def canonical_json(x: Any) -> str:
 def H(x: Any) -> str:
     """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8)."""
     return hashlib.sha256(canonical_json(x).encode("utf-8")).hexdigest()
+
+
+def text_hashes(texts: list[str]) -> list[str]:
+    """``H(t)`` of every string ``t``: the canonical JSON of a string is its ASCII-escaped literal."""
+    return [hashlib.sha256(encode_basestring_ascii(t).encode("ascii")).hexdigest() for t in texts]
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -65,46 +73,39 @@ def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | No
     return s
 
 
-def _indented(obj: Any, pad: str, out: list[str]) -> None:
-    """Append the ``json.dumps(sort_keys=True, indent=2, ensure_ascii=True)`` text of ``obj`` at
-    indentation ``pad`` to ``out``. Only JSON-native values (str keys, str/int/bool/None, lists,
-    tuples, dicts) are accepted; anything else raises ``TypeError``."""
-    if isinstance(obj, str):
-        out.append(encode_basestring_ascii(obj))
-    elif obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif type(obj) is int:
-        out.append(int.__repr__(obj))
-    elif isinstance(obj, dict):
-        if not obj:
-            out.append("{}")
-            return
-        inner = pad + "  "
-        out.append("{")
-        first = True
-        for key in sorted(obj):
-            if not isinstance(key, str):
-                raise TypeError(f"non-string key {key!r}")
-            out.append(("\n" if first else ",\n") + inner + encode_basestring_ascii(key) + ": ")
-            _indented(obj[key], inner, out)
-            first = False
-        out.append("\n" + pad + "}")
-    elif isinstance(obj, (list, tuple)):
-        if not obj:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        out.append("[")
-        for i, item in enumerate(obj):
-            out.append(("\n" if i == 0 else ",\n") + inner)
-            _indented(item, inner, out)
-        out.append("\n" + pad + "]")
-    else:
-        raise TypeError(f"not a JSON-native value: {type(obj).__name__}")
+def _json_native(obj: Any) -> bool:
+    """True when ``obj`` holds only exact ``str``, ``int``, ``bool``, ``None``, ``list``, ``tuple`` and
+    ``dict`` with ``str`` keys: the values :func:`dumps` hands to orjson (a float, NaN, a subclass or
+    anything else goes through ``json`` itself, whose text orjson does not reproduce)."""
+    stack = [obj]
+    scalars = _SCALARS
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in scalars:
+            continue
+        if kind is dict:
+            for key, value in item.items():
+                if type(key) is not str:
+                    return False
+                if type(value) not in scalars:
+                    stack.append(value)
+        elif kind is list or kind is tuple:
+            stack.extend(value for value in item if type(value) not in scalars)
+        else:
+            return False
+    return True
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+#: orjson writes UTF-8 and DEL as is; ``ensure_ascii`` escapes every character outside space..tilde.
+_NOT_ASCII_BYTES = re.compile(rb"[\x7f-\xff]")
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _escape_ascii(match: re.Match[str]) -> str:
+    """``json``'s ``ensure_ascii`` escape of one character (surrogate pairs beyond the BMP)."""
+    return encode_basestring_ascii(match.group())[1:-1]
 
 
 def dumps(obj: Any) -> bytes:
@@ -112,12 +113,17 @@ def dumps(obj: Any) -> bytes:
     ``json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\\n"`` as UTF-8.
 
     Evidence holds only strings, integers, booleans and nulls (numbers are decimal strings), which
-    a direct writer renders several times faster than ``json``'s pure-Python indenting encoder, to
-    the same bytes (tested); anything else goes through ``json.dumps`` itself."""
-    out: list[str] = []
-    try:
-        _indented(obj, "", out)
-    except TypeError:
-        return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("utf-8")
-    out.append("\n")
-    return "".join(out).encode("utf-8")
+    orjson (C-level) writes in the same layout; the characters ``ensure_ascii`` escapes and orjson
+    writes raw (non-ASCII and DEL, only ever inside strings) are then escaped as ``json`` does, so
+    the bytes are the same (tested). Anything else (floats, subclasses, integers beyond 64 bits,
+    lone surrogates) goes through ``json.dumps`` itself."""
+    if _json_native(obj):
+        try:
+            out = orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, lone surrogates
+            pass
+        else:
+            if _NOT_ASCII_BYTES.search(out) is None:
+                return out
+            return _NOT_ASCII.sub(_escape_ascii, out.decode("utf-8")).encode("utf-8")
+    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("utf-8")
