@@ -1,11 +1,13 @@
 """The column-at-once writers of the evidence (``evidence.numbers``, ``hashing.dumps``, ``text_hashes``,
-``records.reward_ids``) against the per-value reference functions they replace."""
+``records.reward_ids``, ``jsonio.json_depth_ok``) against the per-value reference functions they
+replace."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -13,6 +15,7 @@ import polars as pl
 import pytest
 
 from janus_core import hashing
+from janus_core.evidence.jsonio import json_depth_ok, parse_json_object
 from janus_core.evidence.numbers import decimal_strs, iso_utc_strs, record_numbers
 from janus_core.evidence.records import _iso_days, reward_ids
 from janus_core.evidence.schema import _num, iso_utc
@@ -171,3 +174,58 @@ def test_dumps_subclasses_go_through_json():
 
     for obj in (Text("é"), Table(b=1, a=Text("x")), [Table()]):
         assert hashing.dumps(obj) == _reference_dumps(obj)
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _reference_depth_ok(data: bytes | str, limit: int) -> bool:
+    """The former regular-expression walk over the decoded text."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    depth = 0
+    for ch in _NOT_BRACKET.sub("", _STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        if depth > limit:
+            return False
+    return True
+
+
+def test_json_depth_ok_equals_the_text_walk_on_valid_json():
+    rng = random.Random(17)
+    pieces = ["a", '"', "\\", "[", "{", "}", "]", "é", "\\\\", '\\"']
+
+    def value(depth: int):
+        kind = rng.randrange(4)
+        if depth > 9 or kind == 0:
+            return "".join(rng.choice(pieces) for _ in range(rng.randrange(5)))
+        if kind == 1:
+            return [value(depth + 1) for _ in range(rng.randrange(3))]
+        if kind == 2:
+            return rng.choice([None, 1, [], {}])
+        return {value(99): value(depth + 1) for _ in range(rng.randrange(3))}
+
+    for _ in range(3000):
+        text = json.dumps(value(0), ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 2]))
+        for limit in range(0, 11):
+            expected = _reference_depth_ok(text, limit)
+            assert json_depth_ok(text, limit) == expected
+            assert json_depth_ok(text.encode("utf-8"), limit) == expected
+    deep = "[" * 100 + "]" * 100
+    assert not json_depth_ok(deep) and json_depth_ok(deep, 100)
+    assert json_depth_ok('["' + "[" * 100 + '"]')
+
+
+def test_parse_json_object_refuses_invalid_text_either_way():
+    # on text that is not JSON the two walks may disagree on the depth (a backslash outside a
+    # string), but the object is refused all the same
+    rng = random.Random(19)
+    alphabet = ["[", "]", "{", "}", '"', "\\", "a", "é", ":", ","]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(80)))
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            assert parse_json_object(text)[0] is None
+        else:
+            assert (parse_json_object(text)[0] is None) == (not isinstance(obj, dict))
