@@ -27,8 +27,15 @@ def canonical_json(x: Any) -> str:
 
 
 def H(x: Any) -> str:
-    """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8)."""
-    return hashlib.sha256(canonical_json(x).encode("utf-8")).hexdigest()
+    """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8), the bytes of :func:`canonical_bytes`."""
+    return hashlib.sha256(canonical_bytes(x)).hexdigest()
+
+
+def canonical_bytes(x: Any) -> bytes:
+    """``canonical_json(x)`` as UTF-8 bytes. JSON-native values (:func:`_json_native`) are written by
+    orjson (compact, sorted keys: the same separators) with the characters ``ensure_ascii`` escapes
+    escaped afterwards, as :func:`dumps` does; anything else by ``json`` itself."""
+    return _orjson_ascii(x, orjson.OPT_SORT_KEYS) or canonical_json(x).encode("utf-8")
 
 
 def text_hashes(texts: list[str]) -> list[str]:
@@ -75,31 +82,36 @@ def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | No
 
 def _json_native(obj: Any) -> bool:
     """True when ``obj`` holds only exact ``str``, ``int``, ``bool``, ``None``, ``list``, ``tuple`` and
-    ``dict`` with ``str`` keys: the values :func:`dumps` hands to orjson (a float, NaN, a subclass or
-    anything else goes through ``json`` itself, whose text orjson does not reproduce)."""
+    ``dict`` with ``str`` keys: the values orjson writes as ``json`` does (a float, NaN, a subclass or
+    anything else goes through ``json`` itself). The types of a container's items are collected at
+    C level (``set(map(type, ...))``), so only nested containers are visited one by one."""
     stack = [obj]
-    scalars = _SCALARS
+    scalars, containers = _SCALARS, _CONTAINERS
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind in scalars:
-            continue
         if kind is dict:
-            for key, value in item.items():
-                if type(key) is not str:
-                    return False
-                if type(value) not in scalars:
-                    stack.append(value)
+            if item and set(map(type, item)) != _STR:
+                return False
+            values = item.values()
         elif kind is list or kind is tuple:
-            stack.extend(value for value in item if type(value) not in scalars)
+            values = item
         else:
+            return kind in scalars
+        kinds = set(map(type, values))
+        if kinds <= scalars:
+            continue
+        if not kinds <= _NATIVE:
             return False
+        stack.extend(value for value in values if type(value) in containers)
     return True
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+_NATIVE = _SCALARS | _CONTAINERS
+_STR = {str}
 #: orjson writes UTF-8 and DEL as is; ``ensure_ascii`` escapes every character outside space..tilde.
-_NOT_ASCII_BYTES = re.compile(rb"[\x7f-\xff]")
 _NOT_ASCII = re.compile(r"[^\x00-\x7e]")
 
 
@@ -117,13 +129,22 @@ def dumps(obj: Any) -> bytes:
     writes raw (non-ASCII and DEL, only ever inside strings) are then escaped as ``json`` does, so
     the bytes are the same (tested). Anything else (floats, subclasses, integers beyond 64 bits,
     lone surrogates) goes through ``json.dumps`` itself."""
-    if _json_native(obj):
-        try:
-            out = orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, lone surrogates
-            pass
-        else:
-            if _NOT_ASCII_BYTES.search(out) is None:
-                return out
-            return _NOT_ASCII.sub(_escape_ascii, out.decode("utf-8")).encode("utf-8")
-    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("utf-8")
+    return _orjson_ascii(obj, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE) or (
+        json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    ).encode("utf-8")
+
+
+def _orjson_ascii(obj: Any, option: int) -> bytes | None:
+    """orjson's bytes of a JSON-native ``obj`` with ``option``, then every character outside space..tilde
+    escaped as ``json``'s ``ensure_ascii`` does (orjson writes UTF-8 and DEL raw, only ever inside
+    strings); None when ``obj`` is not JSON-native or orjson refuses it (integers beyond 64 bits,
+    lone surrogates)."""
+    if not _json_native(obj):
+        return None
+    try:
+        out = orjson.dumps(obj, option=option)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    if out.isascii() and b"\x7f" not in out:
+        return out
+    return _NOT_ASCII.sub(_escape_ascii, out.decode("utf-8")).encode("utf-8")

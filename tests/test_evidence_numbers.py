@@ -147,6 +147,7 @@ def test_dumps_equal_json_on_nested_unicode_data():
     for _ in range(2000):
         obj = value(0)
         assert hashing.dumps(obj) == _reference_dumps(obj)
+        assert hashing.canonical_bytes(obj) == hashing.canonical_json(obj).encode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -163,6 +164,8 @@ def test_dumps_equal_json_on_nested_unicode_data():
 )
 def test_dumps_falls_back_to_json_outside_native_values(odd):
     assert hashing.dumps(odd) == _reference_dumps(odd)
+    if not isinstance(odd, dict) or all(isinstance(k, str) for k in odd):
+        assert hashing.canonical_bytes(odd) == hashing.canonical_json(odd).encode("utf-8")
 
 
 def test_dumps_subclasses_go_through_json():
@@ -172,8 +175,9 @@ def test_dumps_subclasses_go_through_json():
     class Table(dict):
         pass
 
-    for obj in (Text("é"), Table(b=1, a=Text("x")), [Table()]):
+    for obj in (Text("é"), Table(b=1, a=Text("x")), [Table()], {"a": [{"b": Text("c")}]}):
         assert hashing.dumps(obj) == _reference_dumps(obj)
+        assert hashing.canonical_bytes(obj) == hashing.canonical_json(obj).encode("utf-8")
 
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
