@@ -13,8 +13,10 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 import pytest
+from test_evidence_helpers import labelled_table
 
 from janus_core import hashing
+from janus_core.evidence import records
 from janus_core.evidence.jsonio import json_depth_ok, parse_json_object
 from janus_core.evidence.numbers import decimal_strs, iso_utc_strs, record_numbers
 from janus_core.evidence.records import _iso_days, reward_ids
@@ -233,3 +235,46 @@ def test_parse_json_object_refuses_invalid_text_either_way():
             assert parse_json_object(text)[0] is None
         else:
             assert (parse_json_object(text)[0] is None) == (not isinstance(obj, dict))
+
+
+def test_map_decisions_on_a_mixed_table_equals_one_decision_at_a_time():
+    # the join for decisions with an event id and the (event_ts, symbol, seq) walk for the others
+    # give each row what mapping it alone gives (test_evidence's rule cases)
+    labelled = labelled_table()
+    ids = labelled["event_id"].to_list()
+    excluded_id = labelled.filter(pl.col("excluded_reason").is_not_null())["event_id"][0]
+    rows = [
+        {"event_id": ids[0]},
+        {"event_ts": "2024-11-12T01:00:00Z", "symbol": "600001.SH", "seq": 2},
+        {"event_ts": "2024-11-12T09:00:00+08:00", "symbol": "600001.SH"},
+        {"event_ts": "2024-11-13T02:30:00.120Z", "symbol": "600002.SH"},
+        {"event_ts": "2024-11-13T02:30:00Z", "symbol": "600002.SH"},
+        {"event_ts": "2024-11-15T08:00:00Z", "symbol": "600005.SH"},
+        {"event_id": "nope"},
+        {"event_id": excluded_id},
+        {"event_id": ids[1], "event_ts": "2024-11-12T01:00:00Z", "symbol": "600001.SH", "seq": 2},
+        {},
+    ]
+    schema_ = {
+        "event_id": pl.String,
+        "strategy_id": pl.String,
+        "action": pl.String,
+        "event_ts": pl.String,
+        "symbol": pl.String,
+        "seq": pl.Int64,
+    }
+    frames = [pl.DataFrame([{"strategy_id": "s", "action": "long", **r}], schema=schema_) for r in rows]
+    one_by_one = [records.map_decisions(f, labelled).row(0, named=True) for f in frames]
+    together = records.map_decisions(pl.concat(frames), labelled)
+    for i, (alone, row) in enumerate(zip(one_by_one, together.iter_rows(named=True), strict=True)):
+        assert row == {**alone, "decision_index": i}
+    assert {r["mapping_status"] for r in one_by_one} == {"mapped", "ambiguous", "unmapped", "event_excluded"}
+    # without an event_id column, or with one of another type, every decision goes by key
+    no_ids = pl.concat(frames).drop("event_id")
+    assert records.map_decisions(no_ids, labelled)["mapping_status"].to_list() == [
+        records.map_decisions(f.drop("event_id"), labelled)["mapping_status"][0] for f in frames
+    ]
+    int_ids = pl.concat(frames).with_columns(pl.lit(7, pl.Int64).alias("event_id"))
+    assert set(records.map_decisions(int_ids, labelled)["mapping_status"]) == {"unmapped"}
+    empty = records.map_decisions(pl.concat(frames).head(0), labelled)
+    assert empty.height == 0 and empty["mapping_status"].dtype == pl.String

@@ -159,15 +159,51 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
     ``event_ts`` of a decision is a UTC ISO-8601 string or datetime compared to the event's
     ``published_at``.
     """
+    cols = decisions.columns
+    by_id = "event_id" in cols and decisions["event_id"].dtype == labelled["event_id"].dtype
+    given = decisions["event_id"].is_not_null() if by_id else pl.repeat(False, decisions.height, eager=True)
+    events = (
+        labelled.select("event_id", "excluded_reason")
+        .unique("event_id", keep="last", maintain_order=True)
+        .with_columns(pl.lit(True).alias("_found"))
+    )
+    found = (
+        decisions.select("event_id").join(events, on="event_id", how="left", maintain_order="left")
+        if by_id
+        else pl.DataFrame({"excluded_reason": [None] * decisions.height, "_found": [None] * decisions.height})
+    )
+    state = (
+        pl.when(~pl.col("_found").fill_null(False))
+        .then(pl.lit("unmapped"))
+        .when(pl.col("excluded_reason").is_null())
+        .then(pl.lit("mapped"))
+        .otherwise(pl.lit("event_excluded"))
+    )
+    status = found.select(state.alias("s")).to_series().to_list()
+    resolved = [e if s == "mapped" else None for e, s in zip(_column(decisions, "event_id"), status, strict=True)]
+    others = (~given).arg_true().to_list()
+    if others:  # decisions without an event id: by (event_ts, symbol, seq)
+        for i, (event, state_i) in zip(others, _map_by_key(decisions[others], labelled), strict=True):
+            resolved[i], status[i] = event, state_i
+    base = decisions.drop("event_id") if "event_id" in cols else decisions
+    return base.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("decision_index"),
+        pl.Series("event_id", resolved, dtype=pl.String),
+        pl.Series("mapping_status", status, dtype=pl.String),
+    )
+
+
+def _map_by_key(decisions: pl.DataFrame, labelled: pl.DataFrame) -> list[tuple[str | None, MappingStatus]]:
+    """``(event_id or None, mapping_status)`` of decisions without an event id (or with one of another
+    type than the labelled table's, which matches no event): by (``event_ts``, ``symbol``, ``seq``)
+    as :func:`map_decisions` states."""
     events = labelled.select("event_id", "symbol", "seq", "published_at", "excluded_reason")
     by_id = {r["event_id"]: r for r in events.iter_rows(named=True)}
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in events.sort("event_id").iter_rows(named=True):
         by_key.setdefault((iso_utc(r["published_at"]), r["symbol"]), []).append(r)
-
     cols = decisions.columns
-    resolved: list[str | None] = []
-    status: list[MappingStatus] = []
+    out: list[tuple[str | None, MappingStatus]] = []
     for row in decisions.iter_rows(named=True):
         event = None
         state: MappingStatus = "unmapped"
@@ -194,14 +230,8 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
                 state = "ambiguous"
         if event is not None:
             state = "mapped" if event["excluded_reason"] is None else "event_excluded"
-        resolved.append(event["event_id"] if event is not None and state == "mapped" else None)
-        status.append(state)
-    base = decisions.drop("event_id") if "event_id" in cols else decisions
-    return base.with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("decision_index"),
-        pl.Series("event_id", resolved, dtype=pl.String),
-        pl.Series("mapping_status", status, dtype=pl.String),
-    )
+        out.append((event["event_id"] if event is not None and state == "mapped" else None, state))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
