@@ -82,7 +82,7 @@ def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | No
 
 def _json_native(obj: Any) -> bool:
     """True when ``obj`` holds only exact ``str``, ``int``, ``bool``, ``None``, ``list``, ``tuple`` and
-    ``dict`` with ``str`` keys: the values orjson writes as ``json`` does (a float, NaN, a subclass or
+    ``dict`` values: the values orjson writes as ``json`` does (a float, NaN, a subclass or
     anything else goes through ``json`` itself). The types of a container's items are collected at
     C level (``set(map(type, ...))``), so only nested containers are visited one by one."""
     stack = [obj]
@@ -90,9 +90,7 @@ def _json_native(obj: Any) -> bool:
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is dict:
-            if item and set(map(type, item)) != _STR:
-                return False
+        if kind is dict:  # keys: orjson refuses any but str (and str subclasses it writes as json does)
             values = item.values()
         elif kind is list or kind is tuple:
             values = item
@@ -110,7 +108,6 @@ def _json_native(obj: Any) -> bool:
 _SCALARS = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({dict, list, tuple})
 _NATIVE = _SCALARS | _CONTAINERS
-_STR = {str}
 #: orjson writes UTF-8 and DEL as is; ``ensure_ascii`` escapes every character outside space..tilde.
 _NOT_ASCII = re.compile(r"[^\x00-\x7e]")
 

@@ -177,7 +177,7 @@ def test_dumps_subclasses_go_through_json():
     class Table(dict):
         pass
 
-    for obj in (Text("é"), Table(b=1, a=Text("x")), [Table()], {"a": [{"b": Text("c")}]}):
+    for obj in (Text("é"), Table(b=1, a=Text("x")), [Table()], {"a": [{"b": Text("c")}]}, {Text("k"): 1}):
         assert hashing.dumps(obj) == _reference_dumps(obj)
         assert hashing.canonical_bytes(obj) == hashing.canonical_json(obj).encode("utf-8")
 
