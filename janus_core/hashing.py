@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 DECIMAL_PLACES = 10
 
@@ -24,8 +27,20 @@ def canonical_json(x: Any) -> str:
 
 
 def H(x: Any) -> str:
-    """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8)."""
-    return hashlib.sha256(canonical_json(x).encode("utf-8")).hexdigest()
+    """SHA-256 hex digest of the canonical JSON of ``x`` (UTF-8), the bytes of :func:`canonical_bytes`."""
+    return hashlib.sha256(canonical_bytes(x)).hexdigest()
+
+
+def canonical_bytes(x: Any) -> bytes:
+    """``canonical_json(x)`` as UTF-8 bytes. JSON-native values (:func:`_json_native`) are written by
+    orjson (compact, sorted keys: the same separators) with the characters ``ensure_ascii`` escapes
+    escaped afterwards, as :func:`dumps` does; anything else by ``json`` itself."""
+    return _orjson_ascii(x, orjson.OPT_SORT_KEYS) or canonical_json(x).encode("utf-8")
+
+
+def text_hashes(texts: list[str]) -> list[str]:
+    """``H(t)`` of every string ``t``: the canonical JSON of a string is its ASCII-escaped literal."""
+    return [hashlib.sha256(encode_basestring_ascii(t).encode("ascii")).hexdigest() for t in texts]
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -65,46 +80,41 @@ def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | No
     return s
 
 
-def _indented(obj: Any, pad: str, out: list[str]) -> None:
-    """Append the ``json.dumps(sort_keys=True, indent=2, ensure_ascii=True)`` text of ``obj`` at
-    indentation ``pad`` to ``out``. Only JSON-native values (str keys, str/int/bool/None, lists,
-    tuples, dicts) are accepted; anything else raises ``TypeError``."""
-    if isinstance(obj, str):
-        out.append(encode_basestring_ascii(obj))
-    elif obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif type(obj) is int:
-        out.append(int.__repr__(obj))
-    elif isinstance(obj, dict):
-        if not obj:
-            out.append("{}")
-            return
-        inner = pad + "  "
-        out.append("{")
-        first = True
-        for key in sorted(obj):
-            if not isinstance(key, str):
-                raise TypeError(f"non-string key {key!r}")
-            out.append(("\n" if first else ",\n") + inner + encode_basestring_ascii(key) + ": ")
-            _indented(obj[key], inner, out)
-            first = False
-        out.append("\n" + pad + "}")
-    elif isinstance(obj, (list, tuple)):
-        if not obj:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        out.append("[")
-        for i, item in enumerate(obj):
-            out.append(("\n" if i == 0 else ",\n") + inner)
-            _indented(item, inner, out)
-        out.append("\n" + pad + "]")
-    else:
-        raise TypeError(f"not a JSON-native value: {type(obj).__name__}")
+def _json_native(obj: Any) -> bool:
+    """True when ``obj`` holds only exact ``str``, ``int``, ``bool``, ``None``, ``list``, ``tuple`` and
+    ``dict`` values: the values orjson writes as ``json`` does (a float, NaN, a subclass or
+    anything else goes through ``json`` itself). The types of a container's items are collected at
+    C level (``set(map(type, ...))``), so only nested containers are visited one by one."""
+    stack = [obj]
+    scalars, containers = _SCALARS, _CONTAINERS
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:  # keys: orjson refuses any but str (and str subclasses it writes as json does)
+            values = item.values()
+        elif kind is list or kind is tuple:
+            values = item
+        else:
+            return kind in scalars
+        kinds = set(map(type, values))
+        if kinds <= scalars:
+            continue
+        if not kinds <= _NATIVE:
+            return False
+        stack.extend(value for value in values if type(value) in containers)
+    return True
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+_NATIVE = _SCALARS | _CONTAINERS
+#: orjson writes UTF-8 and DEL as is; ``ensure_ascii`` escapes every character outside space..tilde.
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _escape_ascii(match: re.Match[str]) -> str:
+    """``json``'s ``ensure_ascii`` escape of one character (surrogate pairs beyond the BMP)."""
+    return encode_basestring_ascii(match.group())[1:-1]
 
 
 def dumps(obj: Any) -> bytes:
@@ -112,12 +122,26 @@ def dumps(obj: Any) -> bytes:
     ``json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\\n"`` as UTF-8.
 
     Evidence holds only strings, integers, booleans and nulls (numbers are decimal strings), which
-    a direct writer renders several times faster than ``json``'s pure-Python indenting encoder, to
-    the same bytes (tested); anything else goes through ``json.dumps`` itself."""
-    out: list[str] = []
+    orjson (C-level) writes in the same layout; the characters ``ensure_ascii`` escapes and orjson
+    writes raw (non-ASCII and DEL, only ever inside strings) are then escaped as ``json`` does, so
+    the bytes are the same (tested). Anything else (floats, subclasses, integers beyond 64 bits,
+    lone surrogates) goes through ``json.dumps`` itself."""
+    return _orjson_ascii(obj, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE) or (
+        json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    ).encode("utf-8")
+
+
+def _orjson_ascii(obj: Any, option: int) -> bytes | None:
+    """orjson's bytes of a JSON-native ``obj`` with ``option``, then every character outside space..tilde
+    escaped as ``json``'s ``ensure_ascii`` does (orjson writes UTF-8 and DEL raw, only ever inside
+    strings); None when ``obj`` is not JSON-native or orjson refuses it (integers beyond 64 bits,
+    lone surrogates)."""
+    if not _json_native(obj):
+        return None
     try:
-        _indented(obj, "", out)
-    except TypeError:
-        return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("utf-8")
-    out.append("\n")
-    return "".join(out).encode("utf-8")
+        out = orjson.dumps(obj, option=option)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    if out.isascii() and b"\x7f" not in out:
+        return out
+    return _NOT_ASCII.sub(_escape_ascii, out.decode("utf-8")).encode("utf-8")

@@ -86,7 +86,7 @@ def test_megacap_evidence_passes_paper_and_is_refused_for_live(megacap_workspace
         assert doc["promotion_authority_eligible"] is True and truthfulness_reasons(doc, ref) == [], ref
     manifest = json.loads((out / "run-manifest.json").read_text())
     assert set(manifest["dataset"]["tables"]) >= {"events", "prices", "benchmarks", "securities"}
-    assert "janus_core/pipeline.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
+    assert "janus_core/pipeline/__init__.py" in manifest["sources"] and "notebooks/evidence.py" in manifest["sources"]
     import polars as pl
 
     metrics = pl.read_csv(out / "analysis/metrics.csv")

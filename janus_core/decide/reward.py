@@ -407,18 +407,21 @@ def _gather_strings(names: tuple[str | None, ...], code: np.ndarray) -> pl.Serie
     return pl.Series(names, dtype=pl.String).gather(code)
 
 
-def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | None = None) -> pl.DataFrame:
+def score(
+    decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | None = None, *, validated: bool = False
+) -> pl.DataFrame:
     """Score every decision against the labelled CAR table: one row per decision, same order, the
     columns of ``SCORE_COLUMNS`` (meanings in the module docstring) plus ``profile``.
 
     ``decisions`` is validated with :func:`janus_core.decide.decisions.validate_decisions` (duplicates
-    allowed: a GRPO group scores several completions of one event). Unmapped rows (event not in
-    the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
+    allowed: a GRPO group scores several completions of one event) unless ``validated`` says it is
+    that function's output already (the ablations score one table seven times). Unmapped rows (event
+    not in the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
     The formulas run on NumPy arrays (:func:`hgrm_terms`, :func:`scaffold_terms`), each operation in
     the formula's order, so every value is the same to the last bit whatever the CPU or thread count.
     """
     cfg = cfg or HgrmConfig()
-    dec = validate_decisions(decisions, "decisions", unique=False)
+    dec = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
     labels = labels_frame(labelled, cfg)
     row = _label_rows(dec["event_id"], labels)
     lab = label_arrays(labels)
@@ -527,9 +530,10 @@ def ablation_table(decisions: pl.DataFrame, labelled: pl.DataFrame, base_cfg: Hg
     if base_cfg.profile != "hgrm":
         raise RewardError("ablations apply to the hgrm profile only")
     frames = []
+    checked = validate_decisions(decisions, "decisions", unique=False)
     for variant, switches in ABLATIONS:
         cfg = base_cfg.model_copy(update=switches)
-        summary = reward_summary(score(decisions, labelled, cfg)).sort(
+        summary = reward_summary(score(checked, labelled, cfg, validated=True)).sort(
             ["mean_final_reward", "strategy_id"], descending=[True, False], nulls_last=True
         )
         frames.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 #: Deepest JSON nesting an evidence reader accepts: the deepest evidence file (the DSPy eval report's
@@ -14,27 +15,29 @@ from typing import Any
 MAX_JSON_DEPTH = 64
 
 
-#: A JSON string literal (quotes included, escapes inside), and anything that is not a bracket.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+#: Every byte but the brackets and the quote (UTF-8 multi-byte sequences hold no ASCII byte).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+#: A string literal once escapes and everything but brackets and quotes are gone.
+_BARE_STRING = re.compile(rb'"[^"]*"')
+#: Opening brackets to 2, closing ones to 0 (a depth step plus one).
+_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 
 
 def json_depth_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     """False when the JSON text nests ``[`` / ``{`` deeper than ``limit`` (brackets inside strings
-    ignored). The strings and everything but the brackets are dropped by C-level regular expressions
-    first, so only the brackets are walked (a 4 MB evidence file has a few thousand)."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    if text.count("[") + text.count("{") <= limit:
+    ignored). C-level byte operations first reduce the text to its structure: escaped backslashes and
+    escaped quotes are dropped, then every byte but brackets and quotes, then the empty quote pairs
+    (two adjacent quotes are the ends of one string, or the end of one and the start of the next
+    with nothing between, so dropping them never moves a bracket in or out of a string), then the
+    strings left (those holding brackets); the running depth of the brackets is then summed up."""
+    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= limit:
         return True
-    depth = 0
-    for ch in _NOT_BRACKET.sub("", _STRING.sub("", text)):
-        if ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        else:
-            depth -= 1
-    return True
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    steps = _BARE_STRING.sub(b"", structure).translate(_STEP, b'"')  # "[{" -> 2, "]}" -> 0, lone quotes out
+    return not steps or max(accumulate(b - 1 for b in steps)) <= limit
 
 
 def parse_json_object(data: bytes | str) -> tuple[dict[str, Any] | None, str | None]:

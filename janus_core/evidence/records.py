@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from hashlib import sha256
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from janus_core.evidence.numbers import iso_utc_strs, record_numbers
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     EVENT_CAR_SCHEMA,
@@ -28,7 +31,6 @@ from janus_core.evidence.schema import (
     SEMANTIC_DIRECTION,
     SUMMARY_PLACES,
     MappingStatus,
-    _num,
     artifact_authority,
     decimal_mean,
     decimal_text,
@@ -36,7 +38,7 @@ from janus_core.evidence.schema import (
     ratio_text,
     seal_lineage,
 )
-from janus_core.hashing import H
+from janus_core.hashing import H, canonical_json, text_hashes
 from janus_core.study.exclusion import excluded, included
 
 
@@ -49,50 +51,80 @@ def event_payload(headline: str | None, body: str | None) -> str:
     return f"{headline or ''}\n{body or ''}"
 
 
+def _as_records(columns: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Row dicts (keys in ``columns``' order) from equally long columns."""
+    keys = tuple(columns)
+    return [dict(zip(keys, row)) for row in zip(*columns.values(), strict=True)]
+
+
+def _column(frame: pl.DataFrame, name: str) -> list[Any]:
+    """A column's values, or ``None`` for every row when the frame lacks it."""
+    return frame[name].to_list() if name in frame.columns else [None] * frame.height
+
+
+def _iso_days(values: pl.Series) -> list[str | None]:
+    """``date.isoformat()`` of every value (null stays ``None``)."""
+    if values.dtype == pl.Date:
+        return values.cast(pl.String).to_list()
+    return [v.isoformat() if v is not None else None for v in values.to_list()]
+
+
 def event_car_records(labelled: pl.DataFrame) -> list[dict[str, Any]]:
     """One ``janus-event-car-v1`` record per included event (``excluded_reason`` null) of the labelled
     CAR table, sorted by (published_at, symbol, seq, event_id).
 
     ``semantic_direction``: positive -> long, negative -> short, neutral -> neutral;
-    ``payload_hash = H(event_payload(headline, body))``.
+    ``payload_hash = H(event_payload(headline, body))``. Built column by column (numbers by
+    :func:`janus_core.evidence.numbers.record_numbers`, the per-value ``_num`` of a whole column).
     """
     kept = included(labelled).sort(["published_at", "symbol", "seq", "event_id"], nulls_last=True, maintain_order=True)
-    has_body = "body" in kept.columns
-    records: list[dict[str, Any]] = []
-    for row in kept.iter_rows(named=True):
-        direction = row["direction"]
-        if direction not in SEMANTIC_DIRECTION:
-            raise ValueError(
-                f"labelled CAR table, event {row['event_id']}: column direction has {direction!r}; "
-                f"rule: one of {sorted(SEMANTIC_DIRECTION)}"
-            )
-        records.append(
-            {
-                "event_id": row["event_id"],
-                "event_ts": iso_utc(row["published_at"]),
-                "symbol": row["symbol"],
-                "seq": row["seq"],
-                "event_type": row["event_type"],
-                "semantic_direction": SEMANTIC_DIRECTION[direction],
-                "strength_label": row["strength"],
-                "price_t": _num(row["price_t"]),
-                "price_t_plus_1": _num(row["price_t_plus_1"]),
-                "raw_return": _num(row["raw_return"]),
-                "abnormal_return": _num(row["abnormal_return"]),
-                "risk_neutralized_return": _num(row["risk_neutralized_return"]),
-                "car": _num(row["car"]),
-                "payload_hash": H(event_payload(row["headline"], row["body"] if has_body else None)),
-                "source": row["source"],
-                "event_day": row["event_day"].isoformat() if row["event_day"] is not None else None,
-                "model": row["model"],
-                "alpha": _num(row["alpha"]),
-                "beta": _num(row["beta"]),
-                "sigma": _num(row["sigma"]),
-                "estimation_days": row["estimation_days"],
-                "car_mm": _num(row["car_mm"]),
-            }
+    direction = pl.col("direction")
+    bad = kept.filter(direction.is_null() | ~direction.is_in(list(SEMANTIC_DIRECTION)))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise ValueError(
+            f"labelled CAR table, event {row['event_id']}: column direction has {row['direction']!r}; "
+            f"rule: one of {sorted(SEMANTIC_DIRECTION)}"
         )
-    return records
+    body = pl.col("body").fill_null("") if "body" in kept.columns else pl.lit("")
+    payloads = kept.select(pl.concat_str(pl.col("headline").fill_null(""), pl.lit("\n"), body)).to_series()
+    num = {c: record_numbers(kept[c]) for c in _EVENT_NUMBERS}
+    return _as_records(
+        {
+            "event_id": kept["event_id"].to_list(),
+            "event_ts": iso_utc_strs(kept["published_at"]),
+            "symbol": kept["symbol"].to_list(),
+            "seq": kept["seq"].to_list(),
+            "event_type": kept["event_type"].to_list(),
+            "semantic_direction": kept["direction"]
+            .replace_strict(SEMANTIC_DIRECTION, return_dtype=pl.String)
+            .to_list(),
+            "strength_label": kept["strength"].to_list(),
+            **{c: num[c] for c in _EVENT_NUMBERS[:6]},
+            "payload_hash": text_hashes(payloads.to_list()),
+            "source": kept["source"].to_list(),
+            "event_day": _iso_days(kept["event_day"]),
+            "model": kept["model"].to_list(),
+            **{c: num[c] for c in _EVENT_NUMBERS[6:9]},
+            "estimation_days": kept["estimation_days"].to_list(),
+            "car_mm": num["car_mm"],
+        }
+    )
+
+
+#: The labelled table's number columns of an event-car record, in record order.
+_EVENT_NUMBERS: tuple[str, ...] = (
+    "price_t",
+    "price_t_plus_1",
+    "raw_return",
+    "abnormal_return",
+    "risk_neutralized_return",
+    "car",
+    "alpha",
+    "beta",
+    "sigma",
+    "car_mm",
+)
 
 
 def event_car_summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -127,15 +159,51 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
     ``event_ts`` of a decision is a UTC ISO-8601 string or datetime compared to the event's
     ``published_at``.
     """
+    cols = decisions.columns
+    by_id = "event_id" in cols and decisions["event_id"].dtype == labelled["event_id"].dtype
+    given = decisions["event_id"].is_not_null() if by_id else pl.repeat(False, decisions.height, eager=True)
+    events = (
+        labelled.select("event_id", "excluded_reason")
+        .unique("event_id", keep="last", maintain_order=True)
+        .with_columns(pl.lit(True).alias("_found"))
+    )
+    found = (
+        decisions.select("event_id").join(events, on="event_id", how="left", maintain_order="left")
+        if by_id
+        else pl.DataFrame({"excluded_reason": [None] * decisions.height, "_found": [None] * decisions.height})
+    )
+    state = (
+        pl.when(~pl.col("_found").fill_null(False))
+        .then(pl.lit("unmapped"))
+        .when(pl.col("excluded_reason").is_null())
+        .then(pl.lit("mapped"))
+        .otherwise(pl.lit("event_excluded"))
+    )
+    status = found.select(state.alias("s")).to_series().to_list()
+    resolved = [e if s == "mapped" else None for e, s in zip(_column(decisions, "event_id"), status, strict=True)]
+    others = (~given).arg_true().to_list()
+    if others:  # decisions without an event id: by (event_ts, symbol, seq)
+        for i, (event, state_i) in zip(others, _map_by_key(decisions[others], labelled), strict=True):
+            resolved[i], status[i] = event, state_i
+    base = decisions.drop("event_id") if "event_id" in cols else decisions
+    return base.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("decision_index"),
+        pl.Series("event_id", resolved, dtype=pl.String),
+        pl.Series("mapping_status", status, dtype=pl.String),
+    )
+
+
+def _map_by_key(decisions: pl.DataFrame, labelled: pl.DataFrame) -> list[tuple[str | None, MappingStatus]]:
+    """``(event_id or None, mapping_status)`` of decisions without an event id (or with one of another
+    type than the labelled table's, which matches no event): by (``event_ts``, ``symbol``, ``seq``)
+    as :func:`map_decisions` states."""
     events = labelled.select("event_id", "symbol", "seq", "published_at", "excluded_reason")
     by_id = {r["event_id"]: r for r in events.iter_rows(named=True)}
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in events.sort("event_id").iter_rows(named=True):
         by_key.setdefault((iso_utc(r["published_at"]), r["symbol"]), []).append(r)
-
     cols = decisions.columns
-    resolved: list[str | None] = []
-    status: list[MappingStatus] = []
+    out: list[tuple[str | None, MappingStatus]] = []
     for row in decisions.iter_rows(named=True):
         event = None
         state: MappingStatus = "unmapped"
@@ -162,14 +230,8 @@ def map_decisions(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFra
                 state = "ambiguous"
         if event is not None:
             state = "mapped" if event["excluded_reason"] is None else "event_excluded"
-        resolved.append(event["event_id"] if event is not None and state == "mapped" else None)
-        status.append(state)
-    base = decisions.drop("event_id") if "event_id" in cols else decisions
-    return base.with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("decision_index"),
-        pl.Series("event_id", resolved, dtype=pl.String),
-        pl.Series("mapping_status", status, dtype=pl.String),
-    )
+        out.append((event["event_id"] if event is not None and state == "mapped" else None, state))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,53 +247,88 @@ def reward_records(
     ``mapping_status``; its gates and reward numbers are ``null``.
     ``reward_id = H({candidate_id, strategy_id, decision_index, event_id})[:24]``.
     """
-    scored_by_index = {r["decision_index"]: r for r in scored.iter_rows(named=True)}
-    events = {
-        r["event_id"]: r
-        for r in labelled.select("event_id", "symbol", "published_at", "event_type").iter_rows(named=True)
-    }
-    missing = [
-        i
-        for i, s in zip(mapped["decision_index"], mapped["mapping_status"])
-        if s == "mapped" and i not in scored_by_index
-    ]
-    if missing:
+    scored_last = scored.unique("decision_index", keep="last", maintain_order=True)
+    ordered = mapped.sort("decision_index")
+    is_mapped = ordered["mapping_status"] == "mapped"
+    missing = ordered.filter(is_mapped & ~ordered["decision_index"].is_in(scored_last["decision_index"].implode()))
+    if missing.height:
         raise ValueError(
-            f"reward rows: decisions {missing[:5]} mapped to an event but the reward module "
-            f"returned no row for them; rule: one reward row per mapped decision"
+            f"reward rows: decisions {missing['decision_index'].head(5).to_list()} mapped to an event but the "
+            f"reward module returned no row for them; rule: one reward row per mapped decision"
         )
-    records: list[dict[str, Any]] = []
-    for row in mapped.sort("decision_index").iter_rows(named=True):
-        idx = row["decision_index"]
-        event = events.get(row["event_id"]) if row["event_id"] is not None else None
-        s = scored_by_index.get(idx) if row["mapping_status"] == "mapped" else None
-        rec: dict[str, Any] = {
-            "reward_id": H(
-                {
-                    "candidate_id": candidate_id,
-                    "strategy_id": row["strategy_id"],
-                    "decision_index": idx,
-                    "event_id": row["event_id"],
-                }
-            )[:24],
-            "event_id": row["event_id"],
-            "event_ts": iso_utc(event["published_at"]) if event is not None else None,
-            "symbol": event["symbol"] if event is not None else row.get("symbol"),
-            "strategy_id": row["strategy_id"],
-            "action": row["action"],
-            "expected_direction": s["expected_direction"] if s else None,
-            "event_type": event["event_type"] if event is not None else None,
-            "predicted_event_type": row.get("predicted_event_type"),
-            "direction_gate": s["direction_gate"] if s else None,
-            "event_type_gate": s["event_type_gate"] if s else None,
-            "clipped": bool(s["clipped"]) if s else False,
-            "decision_index": idx,
-            "mapping_status": row["mapping_status"],
+    scored_fields = ("expected_direction", "direction_gate", "event_type_gate", "clipped", *REWARD_NUMBER_FIELDS)
+    events = (
+        labelled.select("event_id", "symbol", "published_at", "event_type")
+        .unique("event_id", keep="last", maintain_order=True)
+        .rename(lambda c: f"_e_{c}")
+        .with_columns(pl.lit(True).alias("_e"))
+    )
+    joined = (
+        ordered.select(
+            "decision_index",
+            "event_id",
+            "mapping_status",
+            "strategy_id",
+            "action",
+            pl.col("symbol") if "symbol" in ordered.columns else pl.lit(None, pl.String).alias("symbol"),
+        )
+        .join(
+            scored_last.select("decision_index", *(pl.col(c).alias(f"_s_{c}") for c in scored_fields)).with_columns(
+                pl.lit(True).alias("_s")
+            ),
+            on="decision_index",
+            how="left",
+            maintain_order="left",
+        )
+        .join(events, left_on="event_id", right_on="_e_event_id", how="left", maintain_order="left")
+    )
+    has_event = pl.col("_e").fill_null(False)
+    has_score = pl.col("_s").fill_null(False) & (pl.col("mapping_status") == "mapped")
+    cols = joined.select(
+        pl.when(has_event).then(pl.col("_e_symbol")).otherwise(pl.col("symbol")).alias("symbol"),
+        pl.when(has_event).then(pl.col("_e_event_type")).alias("event_type"),
+        pl.when(has_event).then(pl.col("_e_published_at")).alias("published_at"),
+        *(pl.when(has_score).then(pl.col(f"_s_{c}")).alias(c) for c in scored_fields if c != "clipped"),
+        pl.when(has_score).then(pl.col("_s_clipped").cast(pl.Boolean)).fill_null(False).alias("clipped"),
+    )
+    indices = ordered["decision_index"].to_list()
+    event_ids = ordered["event_id"].to_list()
+    strategies = ordered["strategy_id"].to_list()
+    return _as_records(
+        {
+            "reward_id": reward_ids(candidate_id, strategies, indices, event_ids),
+            "event_id": event_ids,
+            "event_ts": iso_utc_strs(cols["published_at"]),
+            "symbol": cols["symbol"].to_list(),
+            "strategy_id": strategies,
+            "action": ordered["action"].to_list(),
+            "expected_direction": cols["expected_direction"].to_list(),
+            "event_type": cols["event_type"].to_list(),
+            "predicted_event_type": _column(ordered, "predicted_event_type"),
+            "direction_gate": cols["direction_gate"].to_list(),
+            "event_type_gate": cols["event_type_gate"].to_list(),
+            "clipped": cols["clipped"].to_list(),
+            "decision_index": indices,
+            "mapping_status": ordered["mapping_status"].to_list(),
+            **{f: record_numbers(cols[f]) for f in REWARD_NUMBER_FIELDS},
         }
-        for f in REWARD_NUMBER_FIELDS:
-            rec[f] = _num(s[f]) if s else None
-        records.append(rec)
-    return records
+    )
+
+
+def reward_ids(
+    candidate_id: str, strategies: Sequence[str | None], indices: Sequence[int], event_ids: Sequence[str | None]
+) -> list[str]:
+    """``H({candidate_id, strategy_id, decision_index, event_id})[:24]`` of every decision: the
+    canonical JSON of the four keys written directly (sorted keys, compact, ASCII), then hashed."""
+
+    def text(value: Any) -> str:
+        return encode_basestring_ascii(value) if type(value) is str else canonical_json(value)
+
+    head = '{"candidate_id":' + encode_basestring_ascii(candidate_id) + ',"decision_index":'
+    return [
+        sha256(f'{head}{int.__repr__(i)},"event_id":{text(e)},"strategy_id":{text(s)}}}'.encode()).hexdigest()[:24]
+        for s, i, e in zip(strategies, indices, event_ids, strict=True)
+    ]
 
 
 def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
