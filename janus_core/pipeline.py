@@ -135,6 +135,7 @@ from janus_core.evidence.schema import (
     iso_utc,
     stringify_constants,
 )
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import H, decimal_str, dumps, sha256_bytes
 from janus_core.paths import WorkbenchPaths
 from janus_core.provenance import (
@@ -862,15 +863,17 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         sign_key=key,
     )
 
+    written = EvidenceFiles.written(files)  # verify, the gate and the report read these bytes, not the disk
+
     def render_review_report(folder: Path) -> None:
-        render_report(folder, cfg.report_target, paths=paths, publishing=True)
+        render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
 
     out_dir = Path(cfg.out_dir) / run_manifest["run_id"] if cfg.run_folders else Path(cfg.out_dir)
     notes = write_tree_atomically(out_dir, files, render_review_report if cfg.report else None)
     if cfg.run_folders:
         point_latest(Path(cfg.out_dir), run_manifest["run_id"])
     if cfg.record_run:
-        record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock())
+        record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock(), files=written)
     return ExportResult(
         out_dir=out_dir,
         run_id=run_manifest["run_id"],
@@ -917,13 +920,18 @@ def run_record(
 
 
 def record_run(
-    paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs, created_at: str
+    paths: WorkbenchPaths,
+    out_dir: Path,
+    run_manifest: Mapping[str, Any],
+    docs: EvidenceDocs,
+    created_at: str,
+    files: EvidenceFiles | None = None,
 ) -> None:
     """Evaluate the local gate on the written folder for every target and append the run, made at
-    ``created_at``, to the store's ``runs`` table."""
+    ``created_at``, to the store's ``runs`` table. ``files``: the folder's bytes when already held."""
 
     verdicts = {}
     for target in TARGETS:
-        verdict = evaluate_gate(out_dir, target)
+        verdict = evaluate_gate(out_dir, target, files=files)
         verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
     store.append_run(run_record(run_manifest, docs, out_dir, verdicts, created_at), paths)
