@@ -9,9 +9,10 @@ steps share one read and one parse.
 Two ways to fill it: :meth:`EvidenceFiles.read` reads a folder from disk (what ``janus verify DIR``
 and ``janus gate DIR`` do); :meth:`EvidenceFiles.written` takes the bytes the export has just written
 (so the export verifies, judges and reports on what is already in memory). The export writes every
-JSON file with :func:`janus_core.hashing.dumps`, so for those bytes the canonical-form check
-(``dumps(json.loads(bytes)) == bytes``) holds by construction and is not recomputed; a folder read
-from disk is always checked.
+JSON file that verify holds to the canonical form with :func:`janus_core.hashing.dumps` (all but the
+DSPy bundle's, which has the lane's compact form and its own checks), so for those bytes the check
+``dumps(json.loads(bytes)) == bytes`` holds by construction and is not recomputed; a folder read from
+disk is always checked.
 
 The parsed objects are shared: callers read them and never change them. Standard library only, so
 the gate stays light.
@@ -50,8 +51,9 @@ class EvidenceFiles:
 
     @classmethod
     def written(cls, data: Mapping[str, bytes]) -> EvidenceFiles:
-        """The files an export has just written (relative path -> bytes): every JSON file of it was
-        written by :func:`janus_core.hashing.dumps`, so its canonical form is not re-checked."""
+        """The files an export has just written (relative path -> bytes): its JSON files outside the
+        DSPy bundle were written by :func:`janus_core.hashing.dumps`, so their canonical form is not
+        re-checked (module docstring)."""
         return cls(data, written_canonical=True)
 
     def names(self) -> list[str]:
