@@ -62,6 +62,7 @@ from janus_core.evidence.schema import (
     REWARD_RECORD_FIELDS,
     REWARD_SUMMARY_FIELDS,
 )
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import H
 
 Target = Literal["shadow", "paper", "live"]
@@ -151,8 +152,11 @@ def resolve_artifact_ref(out_dir: Path, ref: Any) -> Path | None:
     return resolved
 
 
-def _load(path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
-    """A JSON object from ``path``: ``(obj, None)``, or ``(None, why)`` when missing or unreadable."""
+def _load(out_dir: Path, path: Path | None, files: EvidenceFiles | None) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from ``path`` (inside ``out_dir``; from ``files`` when given): ``(obj, None)``, or
+    ``(None, why)`` when missing or unreadable."""
+    if files is not None:
+        return files.json(path.relative_to(out_dir.resolve()).as_posix()) if path is not None else (None, "missing")
     if path is None or not path.is_file():
         return None, "missing"
     try:
@@ -299,11 +303,19 @@ def _gate6(summary: dict[str, Any] | None, why: str | None, policy: GatePolicy) 
 
 
 def _prerequisites(
-    out_dir: Path, summary: dict[str, Any] | None, why: str | None, policy: GatePolicy
+    out_dir: Path,
+    summary: dict[str, Any] | None,
+    why: str | None,
+    policy: GatePolicy,
+    files: EvidenceFiles | None,
 ) -> list[GateReason]:
     """The promotion prerequisites' Janus artifact checks (targets paper and live)."""
     out: list[GateReason] = []
-    missing_files = [ref for ref in (EVIDENCE_REF, EVENT_CAR_REF, HGRM_REWARD_REF) if not (out_dir / ref).is_file()]
+    missing_files = [
+        ref
+        for ref in (EVIDENCE_REF, EVENT_CAR_REF, HGRM_REWARD_REF)
+        if not (files.has(ref) if files is not None else (out_dir / ref).is_file())
+    ]
     if missing_files:
         out.append(GateReason(code="required_artifacts_missing", detail=f"promotion: missing {missing_files}"))
     if summary is None:
@@ -322,14 +334,14 @@ def _prerequisites(
         part = refs.get(block) if isinstance(refs.get(block), dict) else {}
         ref = part.get("artifact_ref", default_ref if summary is None else None)
         path = resolve_artifact_ref(out_dir, ref)
-        doc, doc_why = _load(path)
+        doc, doc_why = _load(out_dir, path, files)
         if doc is None:
             why_missing = doc_why if path else "is not a file under the output folder"
             out.append(
                 GateReason(code=f"{prefix}_artifact_missing", detail=f"promotion: artifact_ref {ref!r} {why_missing}")
             )
             continue
-        problems = child_schema_problems(doc, schema)
+        problems = _schema_problems(out_dir, path, doc, schema, files)
         if problems:
             out.append(GateReason(code=f"{prefix}_schema_invalid", detail=f"promotion: {ref}: {'; '.join(problems)}"))
             continue
@@ -368,6 +380,17 @@ def _prerequisites(
     return out
 
 
+def _schema_problems(
+    out_dir: Path, path: Path | None, doc: dict[str, Any], schema: str, files: EvidenceFiles | None
+) -> list[str]:
+    """:func:`child_schema_problems` of the document at ``path``, once per file when ``files`` are
+    shared (verify makes the same check)."""
+    if files is None or path is None:
+        return child_schema_problems(doc, schema)
+    rel = path.relative_to(out_dir.resolve()).as_posix()
+    return files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema))
+
+
 def integrity_reason(problems: Sequence[str], listed: int = 20) -> GateReason:
     """The workbench's fail-closed reason for evidence that did not verify, listing the problems."""
     shown = "; ".join(problems[:listed]) + (f"; and {len(problems) - listed} more" if len(problems) > listed else "")
@@ -384,23 +407,26 @@ def evaluate_gate(
     policy: GatePolicy | None = None,
     approval_token: str | None = None,
     integrity_problems: Sequence[str] | None = None,
+    files: EvidenceFiles | None = None,
 ) -> GateVerdict:
     """The lane's verdict on the Janus evidence in ``out_dir`` for ``target`` (module docstring).
 
     ``integrity_problems`` are the findings of verifying the folder first (``verify_evidence``, and the
     report check; ``janus gate`` always does): any problem makes the verdict fail closed, for every
     target, with ``workbench_evidence_integrity_failed`` listing them, ahead of the lane's own codes.
-    This module does not verify by itself, so that reading a verdict loads no numerical library."""
+    This module does not verify by itself, so that reading a verdict loads no numerical library.
+    ``files`` are the folder's bytes when the caller already holds them (:class:`EvidenceFiles`,
+    shared with verify and the report); by default each file is read from disk."""
     if target not in TARGETS:
         raise ValueError(f"target {target!r}: rule: one of {list(TARGETS)}")
     policy = policy or GatePolicy()
     out_dir = Path(out_dir)
     reasons: list[GateReason] = [integrity_reason(list(integrity_problems))] if integrity_problems else []
     if target in policy.janus_evidence_required_targets:
-        summary, why = _load(out_dir / EVIDENCE_REF)
+        summary, why = _load(out_dir, out_dir.resolve() / EVIDENCE_REF, files)
         reasons += _gate6(summary, why, policy)
         if target in ("paper", "live"):
-            reasons += _prerequisites(out_dir, summary, why, policy)
+            reasons += _prerequisites(out_dir, summary, why, policy, files)
     if target == "live":
         if not policy.gate5_live_enabled:
             reasons.append(

@@ -39,6 +39,7 @@ from janus_core.evidence.gate import (
     evaluate_gate,
 )
 from janus_core.evidence.schema import EVIDENCE_REF
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import H
 
 METRICS_REF = "analysis/metrics.csv"
@@ -300,11 +301,15 @@ def evaluate_promotion(
     research_policy: ResearchPolicy | None = None,
     approval_token: str | None = None,
     integrity_problems: list[str] | None = None,
+    files: EvidenceFiles | None = None,
 ) -> PromotionVerdict:
     """Both parts of the verdict for ``target``: the lane's (:func:`evaluate_gate`) and the research
     policy's (:func:`evaluate_research`; not required for shadow). Promotable only when both pass.
-    ``integrity_problems`` (from verifying the folder first) fail the lane's part closed."""
-    lane = evaluate_gate(out_dir, target, gate_policy, approval_token, integrity_problems=integrity_problems)
+    ``integrity_problems`` (from verifying the folder first) fail the lane's part closed; ``files``
+    are the folder's bytes when the caller already holds them (:func:`evaluate_gate`)."""
+    lane = evaluate_gate(
+        out_dir, target, gate_policy, approval_token, integrity_problems=integrity_problems, files=files
+    )
     if target == "shadow":
         research = ResearchVerdict(
             passed=True,

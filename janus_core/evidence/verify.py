@@ -76,7 +76,6 @@ from janus_core.evidence.dspy_bundle import (
     bundle_problems,
 )
 from janus_core.evidence.gate import child_schema_problems, resolve_artifact_ref
-from janus_core.evidence.jsonio import parse_json_object
 from janus_core.evidence.records import (
     EvidenceDocs,
     event_car_summary,
@@ -97,7 +96,8 @@ from janus_core.evidence.schema import (
     SUMMARY_REF,
     artifact_authority,
 )
-from janus_core.hashing import H, dumps, sha256_bytes, sha256_file
+from janus_core.evidence.snapshot import EvidenceFiles
+from janus_core.hashing import H, sha256_bytes
 from janus_core.outdir import hidden_temp_folder
 from janus_core.paths import WorkbenchPaths
 from janus_core.signing import (
@@ -121,18 +121,16 @@ class Problem(BaseModel):
         return f"{self.file}: {self.location}: {self.rule}"
 
 
-def _read_json(out_dir: Path, rel: str, problems: list[Problem]) -> dict[str, Any] | None:
+def _read_json(files: EvidenceFiles, rel: str, problems: list[Problem]) -> dict[str, Any] | None:
     """Parse a JSON file of the folder and check it is in canonical byte form."""
-    path = out_dir / rel
-    if not path.is_file():
+    if not files.has(rel):
         problems.append(Problem(file=rel, location="file", rule="missing"))
         return None
-    data = path.read_bytes()
-    obj, why = parse_json_object(data)
+    obj, why = files.json(rel)
     if obj is None:
         problems.append(Problem(file=rel, location="file", rule=why or "not a JSON object"))
         return None
-    if dumps(obj) != data:
+    if not files.canonical(rel):
         problems.append(
             Problem(
                 file=rel,
@@ -150,16 +148,17 @@ def _compare(problems: list[Problem], file: str, location: str, recorded: Any, r
         )
 
 
-def _csv_rows(path: Path) -> int | None:
-    if not path.is_file():
+def _csv_rows(files: EvidenceFiles, rel: str) -> int | None:
+    data = files.bytes(rel)
+    if data is None:
         return None
     try:
-        return pl.read_csv(io.BytesIO(path.read_bytes()), infer_schema=False).height
+        return pl.read_csv(io.BytesIO(data), infer_schema=False).height
     except pl.exceptions.PolarsError:
         return -1
 
 
-def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Problem]) -> None:
+def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], problems: list[Problem]) -> None:
     rel = RUN_MANIFEST_REF
     _compare(problems, rel, "schema_version", manifest.get("schema_version"), RUN_MANIFEST_SCHEMA)
     body = {k: v for k, v in manifest.items() if k != "self_hash"}
@@ -172,15 +171,13 @@ def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Prob
     if not isinstance(listed, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in listed.items()):
         problems.append(Problem(file=rel, location="files", rule="not an object of file -> SHA-256"))
         listed = {}
-    on_disk = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
-    for f in on_disk:
+    for f in files.names():
         if f not in (rel, REPORT_REF, SIGNATURE_REF) and f not in listed:
             problems.append(Problem(file=f, location="file", rule="not listed in run-manifest.json files"))
     for f, digest in sorted(listed.items()):
-        path = out_dir / f
-        if not path.is_file() or resolve_artifact_ref(out_dir, f) is None:
+        if not files.has(f) or resolve_artifact_ref(out_dir, f) is None:
             problems.append(Problem(file=f, location="file", rule="listed in run-manifest.json but missing"))
-        elif sha256_file(path) != digest:
+        elif files.sha256(f) != digest:
             problems.append(
                 Problem(
                     file=f, location="sha256", rule=f"file bytes differ from the digest {digest} in run-manifest.json"
@@ -188,8 +185,10 @@ def _check_manifest(out_dir: Path, manifest: dict[str, Any], problems: list[Prob
             )
 
 
-def _check_child(doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Problem]) -> None:
-    for p in child_schema_problems(doc, schema):
+def _check_child(
+    files: EvidenceFiles, doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Problem]
+) -> None:
+    for p in files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema)):
         problems.append(Problem(file=rel, location="schema", rule=p))
     is_event = schema == EVENT_CAR_SCHEMA
     rows = doc.get("records" if is_event else "rewards")
@@ -236,6 +235,7 @@ def verify_evidence(
     trusted_keys: Sequence[Ed25519PublicKey] | None = None,
     trusted_dataset_keys: Sequence[Ed25519PublicKey] | None = None,
     publishing: bool = False,
+    files: EvidenceFiles | None = None,
 ) -> list[Problem]:
     """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
     ``paths`` (a ``WorkbenchPaths``) enables the checks against the dataset manifest and the runs
@@ -244,7 +244,9 @@ def verify_evidence(
     the folder must be signed by one of them (unsigned evidence does not verify), with
     ``trusted_dataset_keys`` it must carry its dataset's attestation by one of those. ``publishing`` is
     for the export itself only: the folder is its own temp folder about to be renamed into place, so
-    its hidden temp name is not held against it."""
+    its hidden temp name is not held against it. ``files`` are the folder's bytes when the caller
+    already holds them (:class:`EvidenceFiles`: the export's own, or shared with the gate and the
+    report); by default the folder is read from disk."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
@@ -259,8 +261,9 @@ def verify_evidence(
         ]
     problems: list[Problem] = []
     try:
-        _verify(out_dir, paths, problems)
-        _check_signatures(out_dir, trusted_keys, trusted_dataset_keys, problems)
+        files = files if files is not None else EvidenceFiles.read(out_dir)
+        _verify(out_dir, files, paths, problems)
+        _check_signatures(files, trusted_keys, trusted_dataset_keys, problems)
     except Exception as exc:  # noqa: BLE001 - fail closed: a folder whose checks cannot complete does not verify
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         problems.append(
@@ -273,19 +276,51 @@ def verify_evidence(
     return problems
 
 
-def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]) -> None:
-    manifest = _read_json(out_dir, RUN_MANIFEST_REF, problems)
+def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, problems: list[Problem]) -> None:
+    """The checks of :func:`verify_evidence` in order: the run manifest, the gate files and their
+    claims, the export summary, the DSPy bundle, then the dataset manifest and the runs registry."""
+    manifest = _read_json(files, RUN_MANIFEST_REF, problems)
     if manifest is None:
         return
-    _check_manifest(out_dir, manifest, problems)
+    _check_manifest(out_dir, files, manifest, problems)
+    checked_below = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF, SUMMARY_REF, *DSPY_REFS)
     for f in sorted(manifest.get("files") if isinstance(manifest.get("files"), dict) else {}):
-        checked_below = (EVENT_CAR_REF, HGRM_REWARD_REF, EVIDENCE_REF, SUMMARY_REF, *DSPY_REFS)
-        if f.endswith(".json") and (out_dir / f).is_file() and f not in checked_below:
-            _read_json(out_dir, f, problems)
-    event_doc = _read_json(out_dir, EVENT_CAR_REF, problems)
-    reward_doc = _read_json(out_dir, HGRM_REWARD_REF, problems)
-    summary = _read_json(out_dir, EVIDENCE_REF, problems)
+        if f.endswith(".json") and files.has(f) and f not in checked_below:
+            _read_json(files, f, problems)
+    event_doc = _read_json(files, EVENT_CAR_REF, problems)
+    reward_doc = _read_json(files, HGRM_REWARD_REF, problems)
+    summary = _read_json(files, EVIDENCE_REF, problems)
+    _check_manifest_claims(files, manifest, event_doc, problems)
+    if event_doc is not None:
+        _check_child(files, event_doc, EVENT_CAR_REF, EVENT_CAR_SCHEMA, manifest, problems)
+        ev_summary = event_doc.get("summary") if isinstance(event_doc.get("summary"), dict) else {}
+        for key, table in (
+            ("input_event_count", "analysis/labelled_car.csv"),
+            ("excluded_event_count", "analysis/exclusions.csv"),
+        ):
+            _compare(problems, EVENT_CAR_REF, f"summary.{key}", ev_summary.get(key), _csv_rows(files, table))
+    if reward_doc is not None:
+        _check_child(files, reward_doc, HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, manifest, problems)
+    if event_doc is not None and reward_doc is not None:
+        _compare(problems, HGRM_REWARD_REF, "lineage", reward_doc.get("lineage"), event_doc.get("lineage"))
+        _check_claims(out_dir, manifest, event_doc, reward_doc, problems)
+        if summary is not None:
+            _check_evidence_summary(manifest, event_doc, reward_doc, summary, problems)
+            _check_export_summary(files, manifest, event_doc, reward_doc, summary, problems)
+    if MANIFEST_KEY in manifest or (out_dir / DSPY_DIR).is_dir():
+        for file, location, rule in bundle_problems(out_dir, manifest, event_doc, reward_doc, summary):
+            problems.append(Problem(file=file, location=location, rule=rule))
+    dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
+    if paths is not None and dataset.get("name"):
+        _check_dataset_manifest(dataset, paths, problems, manifest.get(quarantine.QUARANTINE_KEY))
+        _check_registry(out_dir, files, manifest, paths, problems)
 
+
+def _check_manifest_claims(
+    files: EvidenceFiles, manifest: dict[str, Any], event_doc: dict[str, Any] | None, problems: list[Problem]
+) -> None:
+    """The run manifest's derived ids (``input_digest_hash``, ``decisions_ref``, ``run_id``), its
+    dataset claims and its quarantine record (against ``analysis/rejected_decisions.csv``)."""
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
     lineage_refs = (
         ((event_doc or {}).get("lineage") or {}) if isinstance((event_doc or {}).get("lineage"), dict) else {}
@@ -313,80 +348,73 @@ def _verify(out_dir: Path, paths: WorkbenchPaths | None, problems: list[Problem]
         record = manifest[quarantine.QUARANTINE_KEY]
         for location, rule in quarantine.record_problems(record):
             problems.append(Problem(file=RUN_MANIFEST_REF, location=location, rule=rule))
-        rejected_rows = _csv_rows(out_dir / quarantine.REJECTED_DECISIONS_REF) or 0
+        rejected_rows = _csv_rows(files, quarantine.REJECTED_DECISIONS_REF) or 0
         stated = (record.get("decisions") or {}).get("rejected") if isinstance(record, dict) else None
         _compare(problems, quarantine.REJECTED_DECISIONS_REF, "rows", rejected_rows, stated)
 
-    if event_doc is not None:
-        _check_child(event_doc, EVENT_CAR_REF, EVENT_CAR_SCHEMA, manifest, problems)
-        ev_summary = event_doc.get("summary") if isinstance(event_doc.get("summary"), dict) else {}
-        for key, table in (
-            ("input_event_count", "analysis/labelled_car.csv"),
-            ("excluded_event_count", "analysis/exclusions.csv"),
-        ):
-            _compare(problems, EVENT_CAR_REF, f"summary.{key}", ev_summary.get(key), _csv_rows(out_dir / table))
-    if reward_doc is not None:
-        _check_child(reward_doc, HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, manifest, problems)
-    if event_doc is not None and reward_doc is not None:
-        _compare(problems, HGRM_REWARD_REF, "lineage", reward_doc.get("lineage"), event_doc.get("lineage"))
-        _check_claims(out_dir, manifest, event_doc, reward_doc, problems)
-        if summary is not None:
-            try:
-                expected = evidence_summary(
-                    event_doc, reward_doc, quarantine.universe_rows_rejected(manifest.get(quarantine.QUARANTINE_KEY))
-                )
-            except (KeyError, TypeError, AttributeError) as exc:
-                problems.append(
-                    Problem(file=EVIDENCE_REF, location="file", rule=f"cannot recompute from the child files: {exc!r}")
-                )
-            else:
-                for key in sorted(set(expected) | set(summary)):
-                    _compare(problems, EVIDENCE_REF, key, summary.get(key), expected.get(key))
 
-    if event_doc is not None and reward_doc is not None and summary is not None:
-        short = _read_json(out_dir, SUMMARY_REF, problems)
-        if short is not None:
-            try:
-                docs = EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc, evidence=summary)
-                config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-                export_cfg = config.get("export") if isinstance(config.get("export"), dict) else {}
-                expected_short = export_summary(
-                    docs,
-                    str(dataset.get("name")),
-                    str(manifest.get("decisions_ref")),
-                    str(export_cfg.get("reward_profile")),
-                )
-            except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
-                problems.append(
-                    Problem(file=SUMMARY_REF, location="file", rule=f"cannot recompute from the gate files: {exc!r}")
-                )
-            else:
-                for key in sorted(set(expected_short) | set(short)):
-                    _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
+def _check_evidence_summary(
+    manifest: dict[str, Any],
+    event_doc: dict[str, Any],
+    reward_doc: dict[str, Any],
+    summary: dict[str, Any],
+    problems: list[Problem],
+) -> None:
+    """The companion summary against the one recomputed from the two child files."""
+    try:
+        expected = evidence_summary(
+            event_doc, reward_doc, quarantine.universe_rows_rejected(manifest.get(quarantine.QUARANTINE_KEY))
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        problems.append(
+            Problem(file=EVIDENCE_REF, location="file", rule=f"cannot recompute from the child files: {exc!r}")
+        )
+        return
+    for key in sorted(set(expected) | set(summary)):
+        _compare(problems, EVIDENCE_REF, key, summary.get(key), expected.get(key))
 
-    if MANIFEST_KEY in manifest or (out_dir / DSPY_DIR).is_dir():
-        for file, location, rule in bundle_problems(out_dir, manifest, event_doc, reward_doc, summary):
-            problems.append(Problem(file=file, location=location, rule=rule))
 
-    if paths is not None and dataset.get("name"):
-        _check_dataset_manifest(dataset, paths, problems, manifest.get(quarantine.QUARANTINE_KEY))
-        _check_registry(out_dir, manifest, paths, problems)
+def _check_export_summary(
+    files: EvidenceFiles,
+    manifest: dict[str, Any],
+    event_doc: dict[str, Any],
+    reward_doc: dict[str, Any],
+    summary: dict[str, Any],
+    problems: list[Problem],
+) -> None:
+    """``evidence-summary.json`` against the one recomputed from the gate files and the run manifest."""
+    short = _read_json(files, SUMMARY_REF, problems)
+    if short is None:
+        return
+    dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
+    try:
+        docs = EvidenceDocs(event_car=event_doc, hgrm_reward=reward_doc, evidence=summary)
+        config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+        export_cfg = config.get("export") if isinstance(config.get("export"), dict) else {}
+        expected_short = export_summary(
+            docs,
+            str(dataset.get("name")),
+            str(manifest.get("decisions_ref")),
+            str(export_cfg.get("reward_profile")),
+        )
+    except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
+        problems.append(
+            Problem(file=SUMMARY_REF, location="file", rule=f"cannot recompute from the gate files: {exc!r}")
+        )
+        return
+    for key in sorted(set(expected_short) | set(short)):
+        _compare(problems, SUMMARY_REF, key, short.get(key), expected_short.get(key))
 
 
 def _check_signatures(
-    out_dir: Path,
+    files: EvidenceFiles,
     trusted: Sequence[Ed25519PublicKey] | None,
     trusted_dataset: Sequence[Ed25519PublicKey] | None,
     problems: list[Problem],
 ) -> None:
     """The export's attestation of its run manifest, and the dataset attestation it carries."""
-    manifest_path = out_dir / RUN_MANIFEST_REF
-    manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""
-    envelope, why = (
-        parse_json_object((out_dir / SIGNATURE_REF).read_bytes())
-        if (out_dir / SIGNATURE_REF).is_file()
-        else (None, "missing")
-    )
+    manifest_bytes = files.bytes(RUN_MANIFEST_REF) or b""
+    envelope, why = files.json(SIGNATURE_REF)
     if envelope is None:
         if trusted is not None:
             problems.append(
@@ -401,7 +429,7 @@ def _check_signatures(
             envelope, RUN_MANIFEST_REF, sha256_bytes(manifest_bytes), EVIDENCE_PREDICATE, trusted
         )
         problems.extend(Problem(file=SIGNATURE_REF, location="signature", rule=rule) for rule in found)
-    manifest, _ = parse_json_object(manifest_bytes) if manifest_bytes else (None, None)
+    manifest, _ = files.json(RUN_MANIFEST_REF) if manifest_bytes else (None, None)
     dataset = (manifest or {}).get("dataset") if isinstance((manifest or {}).get("dataset"), dict) else {}
     signed = dataset.get("signature")
     if signed is None:
@@ -509,7 +537,9 @@ def _check_dataset_manifest(
         )
 
 
-def _check_registry(out_dir: Path, manifest: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem]) -> None:
+def _check_registry(
+    out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem]
+) -> None:
     """The files against the hashes the research store's ``runs`` table recorded for this run id at
     export time, when the store and such a row exist (module docstring says which files)."""
     row = store.recorded_run(str(manifest.get("run_id")), paths)
@@ -531,8 +561,7 @@ def _check_registry(out_dir: Path, manifest: dict[str, Any], paths: WorkbenchPat
         varies = rel == RUN_MANIFEST_REF or rel.startswith(f"{DSPY_DIR}/")
         if varies and not same_folder:
             continue
-        path = out_dir / rel
-        actual = H(manifest) if rel == RUN_MANIFEST_REF else sha256_file(path) if path.is_file() else None
+        actual = H(manifest) if rel == RUN_MANIFEST_REF else files.sha256(rel)
         if actual != digest:
             problems.append(
                 Problem(

@@ -112,6 +112,7 @@ from janus_core.evidence.schema import (
     SIGNATURE_REF,
     SUMMARY_REF,
 )
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import H, dumps, sha256_bytes
 from janus_core.paths import WorkbenchPaths
 from janus_core.pipeline.config import (
@@ -463,15 +464,17 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         sign_key=key,
     )
 
+    written = EvidenceFiles.written(files)  # verify, the gate and the report read these bytes, not the disk
+
     def render_review_report(folder: Path) -> None:
-        render_report(folder, cfg.report_target, paths=paths, publishing=True)
+        render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
 
     out_dir = Path(cfg.out_dir) / run_manifest["run_id"] if cfg.run_folders else Path(cfg.out_dir)
     notes = write_tree_atomically(out_dir, files, render_review_report if cfg.report else None)
     if cfg.run_folders:
         point_latest(Path(cfg.out_dir), run_manifest["run_id"])
     if cfg.record_run:
-        record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock())
+        record_run(paths, out_dir, run_manifest, docs, created_at=wall_clock(), files=written)
     return ExportResult(
         out_dir=out_dir,
         run_id=run_manifest["run_id"],

@@ -29,6 +29,7 @@ from janus_core.evidence.schema import (
     RUN_MANIFEST_REF,
     iso_utc,
 )
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import H
 from janus_core.paths import WorkbenchPaths
 from janus_core.pipeline.config import ExportConfig
@@ -156,13 +157,18 @@ def run_record(
 
 
 def record_run(
-    paths: WorkbenchPaths, out_dir: Path, run_manifest: Mapping[str, Any], docs: EvidenceDocs, created_at: str
+    paths: WorkbenchPaths,
+    out_dir: Path,
+    run_manifest: Mapping[str, Any],
+    docs: EvidenceDocs,
+    created_at: str,
+    files: EvidenceFiles | None = None,
 ) -> None:
     """Evaluate the local gate on the written folder for every target and append the run, made at
-    ``created_at``, to the store's ``runs`` table."""
+    ``created_at``, to the store's ``runs`` table. ``files``: the folder's bytes when already held."""
 
     verdicts = {}
     for target in TARGETS:
-        verdict = evaluate_gate(out_dir, target)
+        verdict = evaluate_gate(out_dir, target, files=files)
         verdicts[target] = {"promotable": verdict.promotable, "codes": [r.code for r in verdict.reasons]}
     store.append_run(run_record(run_manifest, docs, out_dir, verdicts, created_at), paths)

@@ -14,6 +14,7 @@ import math
 import re
 
 import altair as alt
+import numpy as np
 import polars as pl
 import vl_convert as vlc
 from pydantic import BaseModel, ConfigDict
@@ -144,6 +145,69 @@ def dot_chart(
     )
 
 
+_PROBE_TEXT = re.compile(r">([^<]*)</text>")
+
+
+def vega_bins(lo: float, hi: float, maxbins: int) -> tuple[float, float, float]:
+    """``(start, stop, step)`` of the bins Vega's ``bin`` transform lays over the data extent
+    ``[lo, hi]`` with at most ``maxbins`` bins, asked from Vega itself (vl-convert renders a one-text
+    chart that prints its bin signal; JavaScript prints each number so that it reads back exactly).
+
+    Vega's rule (vega-statistics ``bin``, base 10, divide [5, 2], nice) takes step = 10^(round(log10
+    span) - ceil(log10 maxbins)), grown x10 and shrunk /5, /2 to fit ``maxbins``, then start =
+    floor(lo / step + eps) x step; it runs through the JavaScript engine's ``log`` and ``pow``, whose
+    last bits differ from Python's (``Math.pow(10, -5)`` is 9.999999999999999e-06 there), so the
+    bins are read from Vega rather than recomputed. stop = start + ceil((stop_nice - start) / step)
+    x step, as Vega's bin transform re-derives it."""
+    spec = {
+        "width": 1,
+        "height": 1,
+        "data": [
+            {
+                "name": "probe",
+                "values": [],
+                "transform": [{"type": "bin", "field": "v", "extent": [lo, hi], "maxbins": maxbins, "signal": "bins"}],
+            }
+        ],
+        "marks": [
+            {
+                "type": "text",
+                "encode": {"enter": {"text": {"signal": "bins.start + ' ' + bins.step + ' ' + bins.stop"}}},
+            }
+        ],
+    }
+    start, step, stop = (float(x) for x in _PROBE_TEXT.findall(vlc.vega_to_svg(json.dumps(spec)))[0].split())
+    return start, start + math.ceil((stop - start) / step) * step, step
+
+
+def histogram_counts(frame: pl.DataFrame, value: str, series: str | None = None, *, maxbins: int = 40) -> pl.DataFrame:
+    """The bars of a histogram of ``value`` (one row per non-empty bin, and ``series`` when given):
+    ``bin_start``, ``bin_end``, ``series``, ``count``, in the order each bar's first row appears in
+    ``frame``. The bins are Vega's (:func:`vega_bins` over the extent of the finite values) and a
+    value v falls in the bin starting at start + step x floor(1e-14 + (min(max(v, start), stop - step)
+    - start) / step), Vega's rule; null and non-finite values are left out, as Vega leaves them out."""
+    keys = [series] if series is not None else []
+    finite = frame.select(value, *keys).filter(pl.col(value).is_finite())
+    out = {"bin_start": pl.Float64, "bin_end": pl.Float64, **({series: frame.schema[series]} if series else {})}
+    if finite.height == 0:
+        return pl.DataFrame(schema={**out, "count": pl.UInt32})
+    values = finite[value].cast(pl.Float64).to_numpy()
+    start, stop, step = vega_bins(float(values.min()), float(values.max()), maxbins)
+    clamped = np.maximum(start, np.minimum(values, stop - step))
+    bin_start = start + step * np.floor(1e-14 + (clamped - start) / step)
+    return (
+        finite.with_columns(pl.Series("bin_start", bin_start))
+        .group_by("bin_start", *keys, maintain_order=True)
+        .agg(pl.len().alias("count"))
+        .select(
+            "bin_start",
+            (start + step * (1 + (pl.col("bin_start") - start) / step)).alias("bin_end"),  # Vega's bin1
+            *keys,
+            "count",
+        )
+    )
+
+
 def histogram_chart(
     frame: pl.DataFrame,
     value: str,
@@ -153,15 +217,26 @@ def histogram_chart(
     title: str | None = None,
     style: ChartStyle = ChartStyle(),
 ) -> alt.Chart:
-    """Histogram of ``value`` with ``bins`` bins (stacked by ``series`` when given)."""
-    cols = [c for c in (value, series) if c is not None]
-    data = alt.Data(values=_records(frame.select(cols)))
+    """Histogram of ``value`` with at most ``bins`` bins (stacked by ``series`` when given).
+
+    Only the bars reach the chart (:func:`histogram_counts`), never the rows: each bar is one data
+    point at the middle of its bin with its count, binned again by Vega over the extent of the rows
+    (given explicitly), so the chart and its SVG are those of the row-level histogram."""
+    keys = [series] if series is not None else []
+    counts = histogram_counts(frame, value, series, maxbins=bins)
+    weight = next(c for c in ("count", "_count", "__count") if c not in (value, series))
+    bars = counts.select(
+        ((pl.col("bin_start") + pl.col("bin_end")) / 2).alias(value), *keys, pl.col("count").alias(weight)
+    )
+    finite = frame[value].filter(frame[value].is_finite())
+    extent = [float(finite.min()), float(finite.max())] if finite.len() else alt.Undefined
     enc = {
-        "x": alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins), title=title or value),
-        "y": alt.Y("count():Q", title="count"),
+        "x": alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins, extent=extent), title=title or value),
+        "y": alt.Y(f"sum({weight}):Q", title="count"),
     }
     if series is not None:
         enc["color"] = alt.Color(f"{series}:N", title=series.replace("_", " "))
+    data = alt.Data(values=_records(bars))
     return alt.Chart(data).mark_bar().encode(**enc).properties(width=style.width, height=style.height)
 
 

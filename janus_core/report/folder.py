@@ -3,6 +3,7 @@ tables, plus the typed outcomes (integrity, gate, dataset manifest) the report s
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from janus_core.evidence.jsonio import MAX_JSON_DEPTH, json_depth_ok
 from janus_core.evidence.research_policy import ResearchVerdict
 from janus_core.evidence.schema import REPORT_REF
-from janus_core.hashing import sha256_file
+from janus_core.evidence.snapshot import EvidenceFiles
 
 Target = Literal["shadow", "paper", "live"]
 
@@ -82,64 +83,63 @@ class EvidenceFolder:
         return self.documents.get(RUN_MANIFEST_FILE) or {}
 
 
-def _read_table(path: Path) -> pl.DataFrame:
-    suffix = path.suffix.lower()
+def _read_table(name: str, data: bytes) -> pl.DataFrame:
+    suffix = Path(name).suffix.lower()
     if suffix == ".parquet":
-        return pl.read_parquet(path)
+        return pl.read_parquet(io.BytesIO(data))
     if suffix == ".csv":
-        return pl.read_csv(path, infer_schema_length=None)
+        return pl.read_csv(io.BytesIO(data), infer_schema_length=None)
     if suffix == ".jsonl":
-        return pl.read_ndjson(path, infer_schema_length=None)
-    return pl.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+    return pl.DataFrame(json.loads(data.decode("utf-8")))
 
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
 
 
-def load_evidence_folder(out_dir: str | Path) -> EvidenceFolder:
+def _document(files: EvidenceFiles, rel: str) -> tuple[dict | None, str | None]:
+    """A contract file parsed (shared with verify and the gate), or why it cannot be read."""
+    data = files.bytes(rel)
+    if data is None:
+        return None, f"{rel}: file is missing"
+    doc, _ = files.json(rel)
+    if doc is not None:
+        return doc, None
+    if not json_depth_ok(data):
+        return None, f"{rel}: not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{rel}: not valid JSON ({exc})"
+    return None, f"{rel}: top level is {type(parsed).__name__}, expected a JSON object"
+
+
+def load_evidence_folder(out_dir: str | Path, files: EvidenceFiles | None = None) -> EvidenceFolder:
     """Read an evidence folder without judging it: every readable contract file, the run manifest and
-    every analysis table; unreadable files are named in ``load_errors`` (never raised)."""
+    every analysis table; unreadable files are named in ``load_errors`` (never raised). ``files`` are
+    the folder's bytes when the caller already holds them (by default read from disk)."""
     out_dir = Path(out_dir)
+    files = files if files is not None else EvidenceFiles.read(out_dir)
     documents: dict[str, Any] = {}
     errors: list[str] = []
     for rel in (EVENT_CAR_FILE, HGRM_REWARD_FILE, EVIDENCE_FILE, RUN_MANIFEST_FILE):
-        path = out_dir / rel
-        if not path.is_file():
-            documents[rel] = None
-            errors.append(f"{rel}: file is missing")
-            continue
-        data = path.read_bytes()
-        if not json_depth_ok(data):
-            documents[rel] = None
-            errors.append(f"{rel}: not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
+        documents[rel], error = _document(files, rel)
+        if error is not None:
+            errors.append(error)
+    analysis: dict[str, pl.DataFrame] = {}
+    prefix = f"{ANALYSIS_DIR}/"
+    for name in files.names():
+        rest = name[len(prefix) :]
+        if not name.startswith(prefix) or "/" in rest or Path(rest).suffix.lower() not in TABLE_SUFFIXES:
             continue
         try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            documents[rel] = None
-            errors.append(f"{rel}: not valid JSON ({exc})")
-            continue
-        if not isinstance(doc, dict):
-            documents[rel] = None
-            errors.append(f"{rel}: top level is {type(doc).__name__}, expected a JSON object")
-            continue
-        documents[rel] = doc
-    analysis: dict[str, pl.DataFrame] = {}
-    adir = out_dir / ANALYSIS_DIR
-    if adir.is_dir():
-        for path in sorted(p for p in adir.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES):
-            try:
-                analysis.setdefault(path.stem, _read_table(path))
-            except Exception as exc:  # any unreadable table is reported by name, never fatal
-                errors.append(f"{ANALYSIS_DIR}/{path.name}: cannot be read as a table ({type(exc).__name__}: {exc})")
-    files = []
-    if out_dir.is_dir():
-        for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-            rel = path.relative_to(out_dir).as_posix()
-            if rel == REPORT_FILE:
-                continue
-            files.append((rel, sha256_file(path), path.stat().st_size))
-    return EvidenceFolder(out_dir=out_dir, documents=documents, load_errors=errors, analysis=analysis, files=files)
+            analysis.setdefault(Path(rest).stem, _read_table(rest, files.bytes(name) or b""))
+        except Exception as exc:  # any unreadable table is reported by name, never fatal
+            errors.append(f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})")
+    listing = [
+        (rel, files.sha256(rel) or "", len(files.bytes(rel) or b"")) for rel in files.names() if rel != REPORT_FILE
+    ]
+    return EvidenceFolder(out_dir=out_dir, documents=documents, load_errors=errors, analysis=analysis, files=listing)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,9 +37,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("backtest", "Backtest"),
     ("reproducibility", "Reproducibility"),
 )
-
-#: Numeric columns of the reward rows that are inputs or indices, not reward components.
-NON_COMPONENT_COLUMNS: tuple[str, ...] = ("decision_index", "car", "predicted_car")
 
 #: Keys of a dataset description that state where the data came from and under which terms.
 LICENCE_KEYS: tuple[str, ...] = ("source", "licence", "license", "produced_by", "generator")
@@ -144,15 +140,6 @@ def _number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _stat(column: pl.Series, stat: str) -> float | None:
-    """Mean, min or max of a numeric column's non-null values with numpy's sequential reduction, so
-    the digits never depend on how many threads read the table (None when there is no value)."""
-    values = column.drop_nulls().cast(pl.Float64).to_numpy()
-    if values.size == 0:
-        return None
-    return float({"mean": np.mean, "min": np.min, "max": np.max}[stat](values))
 
 
 def _flatten(obj: dict, prefix: str) -> list[tuple[str, Any]]:
@@ -260,11 +247,22 @@ class Page:
             section.add("note", f"{rel} lacks the column(s) {', '.join(absent)}, so no chart is drawn from it.")
         return bool(absent)
 
-    def show_table(self, section: Section, key: str, what: str, caption: str = "") -> pl.DataFrame | None:
+    def show_table(
+        self,
+        section: Section,
+        key: str,
+        what: str,
+        caption: str = "",
+        draw: Callable[[Section, pl.DataFrame, str], None] | None = None,
+    ) -> pl.DataFrame | None:
+        """The analysis table ``key``: the explicit note when the folder lacks it (``what`` names it),
+        else ``draw(section, frame, rel)`` (its charts and sentences, when given) and the table."""
         frame, rel = self.analysis(key)
         if frame is None:
             self.missing(section, what, rel)
             return None
+        if draw is not None:
+            draw(section, frame, rel)
         self.table(section, frame, rel, caption)
         return frame
 

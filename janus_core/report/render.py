@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from janus_core.evidence.gate import TARGETS, GatePolicy
 from janus_core.evidence.research_policy import evaluate_promotion
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.evidence.verify import verify_evidence
 from janus_core.hashing import sha256_bytes
 from janus_core.paths import WorkbenchPaths
@@ -141,13 +142,18 @@ def build_report_html(
 
 
 def check_integrity(
-    out_dir: Path, folder: EvidenceFolder, paths: WorkbenchPaths | None, publishing: bool = False
+    out_dir: Path,
+    folder: EvidenceFolder,
+    paths: WorkbenchPaths | None,
+    publishing: bool = False,
+    files: EvidenceFiles | None = None,
 ) -> IntegrityOutcome:
     """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself),
     plus every file the report could not read. A crash of the verifier is reported as an error
-    (fail closed). ``publishing``: the folder is the export's own temp folder (see ``verify_evidence``)."""
+    (fail closed). ``publishing``: the folder is the export's own temp folder (see ``verify_evidence``);
+    ``files``: its bytes, shared with the report and the gate."""
     try:
-        found = verify_evidence(out_dir, paths=paths, publishing=publishing)
+        found = verify_evidence(out_dir, paths=paths, publishing=publishing, files=files)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return IntegrityOutcome(problems=tuple(folder.load_errors), error=f"{type(exc).__name__}: {exc}")
     problems = [str(p) for p in found]
@@ -163,11 +169,13 @@ def check_integrity(
     return IntegrityOutcome(problems=tuple(problems), inputs_checked_against=checked)
 
 
-def gate_outcome(out_dir: Path, target: str, policy: GatePolicy | None) -> GateOutcome:
+def gate_outcome(
+    out_dir: Path, target: str, policy: GatePolicy | None, files: EvidenceFiles | None = None
+) -> GateOutcome:
     """Both parts of the verdict for ``target`` (``research_policy.evaluate_promotion``: the lane's
     checks and the research policy); a crash is reported as not promotable (fail closed)."""
     try:
-        verdict = evaluate_promotion(out_dir, target, policy)
+        verdict = evaluate_promotion(out_dir, target, policy, files=files)
     except Exception as exc:  # the report must render for any folder, however broken; it says so
         return GateOutcome(target=target, promotable=False, reasons=(), error=f"{type(exc).__name__}: {exc}")
     return GateOutcome(
@@ -208,19 +216,23 @@ def report_html(
     policy: GatePolicy | None = None,
     config: ReportConfig | None = None,
     publishing: bool = False,
+    files: EvidenceFiles | None = None,
 ) -> str:
     """The review report of the evidence folder ``out_dir`` for ``target``, as text (what
-    :func:`render_report` writes)."""
+    :func:`render_report` writes). ``files``: the folder's bytes when the caller already holds them
+    (:class:`EvidenceFiles`; by default the folder is read from disk, once for verify, the gate and
+    the report)."""
     if target not in TARGETS:
         raise ValueError(f"target {target!r}: rule: one of {list(TARGETS)}")
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
-    folder = load_evidence_folder(out_dir)
+    files = files if files is not None else EvidenceFiles.read(out_dir)
+    folder = load_evidence_folder(out_dir, files)
     return build_report_html(
         folder,
-        check_integrity(out_dir, folder, paths, publishing),
-        gate_outcome(out_dir, target, policy),
+        check_integrity(out_dir, folder, paths, publishing, files),
+        gate_outcome(out_dir, target, policy, files),
         config,
         dataset_manifest_view(folder, paths),
     )
@@ -234,13 +246,15 @@ def render_report(
     policy: GatePolicy | None = None,
     config: ReportConfig | None = None,
     publishing: bool = False,
+    files: EvidenceFiles | None = None,
 ) -> Path:
     """Verify the evidence folder ``out_dir``, evaluate the gate for ``target`` and write
     ``out_dir/report.html`` (module docstring). With ``paths`` the recorded input digests are also
     checked against the current dataset manifest, and the dataset's source and licence are read from
-    it. ``publishing`` is for the export only (its own temp folder, see ``verify_evidence``). Returns
-    the report's path."""
-    html = report_html(out_dir, target, paths=paths, policy=policy, config=config, publishing=publishing)
+    it. ``publishing`` is for the export only (its own temp folder, see ``verify_evidence``), and so is
+    ``files`` (the bytes it has just written, :meth:`EvidenceFiles.written`, so that nothing is read
+    back). Returns the report's path."""
+    html = report_html(out_dir, target, paths=paths, policy=policy, config=config, publishing=publishing, files=files)
     dest = Path(out_dir) / REPORT_FILE
     tmp = Path(out_dir) / f".{REPORT_FILE}.tmp"
     try:
@@ -266,12 +280,13 @@ def report_problems(out_dir: str | Path, paths: WorkbenchPaths | None = None) ->
     path = out_dir / REPORT_FILE
     if not path.is_file():
         return []
-    data = path.read_bytes()
+    files = EvidenceFiles.read(out_dir)
+    data = files.bytes(REPORT_FILE) or b""
     m = _TARGET_RE.search(data)
     targets = [m.group(1).decode()] if m else list(TARGETS)
     for target in targets:
         for variant in [paths, None] if paths is not None else [None]:
-            if report_html(out_dir, target, paths=variant).encode("utf-8") == data:
+            if report_html(out_dir, target, paths=variant, files=files).encode("utf-8") == data:
                 return []
     return [
         f"{REPORT_FILE}: bytes: not what this evidence renders to (edited after the export, or rendered with "

@@ -1,0 +1,102 @@
+"""The bytes of an evidence folder, read once and shared by verify, the gate and the report.
+
+Verifying a folder, asking the gate about it and rendering its report all read the same files: the
+two gate documents alone are about 90 MB at paper scale. :class:`EvidenceFiles` holds every file's
+bytes (relative path -> bytes), parses each JSON file at most once (through the depth-limited reader
+:func:`janus_core.evidence.jsonio.parse_json_object`) and hashes each file at most once, so the three
+steps share one read and one parse.
+
+Two ways to fill it: :meth:`EvidenceFiles.read` reads a folder from disk (what ``janus verify DIR``
+and ``janus gate DIR`` do); :meth:`EvidenceFiles.written` takes the bytes the export has just written
+(so the export verifies, judges and reports on what is already in memory). The export writes every
+JSON file that verify holds to the canonical form with :func:`janus_core.hashing.dumps` (all but the
+DSPy bundle's, which has the lane's compact form and its own checks), so for those bytes the check
+``dumps(json.loads(bytes)) == bytes`` holds by construction and is not recomputed; a folder read from
+disk is always checked.
+
+The parsed objects are shared: callers read them and never change them. Standard library only, so
+the gate stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from janus_core.evidence.jsonio import parse_json_object
+from janus_core.hashing import dumps, sha256_bytes
+
+T = TypeVar("T")
+
+
+class EvidenceFiles:
+    """Every file of an evidence folder as bytes, keyed by its path relative to the folder (POSIX
+    separators), with each JSON file parsed and each file hashed at most once (module docstring)."""
+
+    def __init__(self, data: Mapping[str, bytes], *, written_canonical: bool = False) -> None:
+        self._data = dict(sorted(data.items()))
+        self._written_canonical = written_canonical
+        self._json: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
+        self._sha: dict[str, str] = {}
+        self._canonical: dict[str, bool] = {}
+        self._memo: dict[tuple, Any] = {}
+
+    @classmethod
+    def read(cls, out_dir: str | Path) -> EvidenceFiles:
+        """Every regular file under ``out_dir`` (symlinks followed, as ``Path.is_file`` does)."""
+        root = Path(out_dir)
+        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        return cls({p.relative_to(root).as_posix(): p.read_bytes() for p in paths})
+
+    @classmethod
+    def written(cls, data: Mapping[str, bytes]) -> EvidenceFiles:
+        """The files an export has just written (relative path -> bytes): its JSON files outside the
+        DSPy bundle were written by :func:`janus_core.hashing.dumps`, so their canonical form is not
+        re-checked (module docstring)."""
+        return cls(data, written_canonical=True)
+
+    def names(self) -> list[str]:
+        """Every file's relative path, sorted."""
+        return list(self._data)
+
+    def has(self, rel: str) -> bool:
+        return rel in self._data
+
+    def bytes(self, rel: str) -> bytes | None:
+        """The bytes of ``rel``, None when the folder has no such file."""
+        return self._data.get(rel)
+
+    def sha256(self, rel: str) -> str | None:
+        """SHA-256 of the bytes of ``rel`` (None when absent)."""
+        if rel not in self._data:
+            return None
+        if rel not in self._sha:
+            self._sha[rel] = sha256_bytes(self._data[rel])
+        return self._sha[rel]
+
+    def json(self, rel: str) -> tuple[dict[str, Any] | None, str | None]:
+        """``(object, None)`` for a JSON-object file, else ``(None, why)`` ("missing" when absent):
+        :func:`parse_json_object`, once per file."""
+        if rel not in self._data:
+            return None, "missing"
+        if rel not in self._json:
+            self._json[rel] = parse_json_object(self._data[rel])
+        return self._json[rel]
+
+    def canonical(self, rel: str) -> bool:
+        """Whether the bytes of the JSON file ``rel`` are its canonical form ``dumps(json.loads(bytes))``
+        (true by construction for the export's own JSON files, :meth:`written`)."""
+        obj, _ = self.json(rel)
+        if obj is None:
+            return False
+        if rel not in self._canonical:
+            self._canonical[rel] = self._written_canonical or dumps(obj) == self._data[rel]
+        return self._canonical[rel]
+
+    def memo(self, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` for this set of files (e.g. a schema check of a parsed
+        document that both verify and the gate make)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
