@@ -193,6 +193,9 @@ def _trust_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``export``, ``verify`` and ``gate``.
+
+    Long because: one flat list of argparse declarations, one per option, read top to bottom."""
     p = subparsers.add_parser("export", help=command_help("export"), description=command_help("export"))
     add_dataset(p)
     p.add_argument(

@@ -137,24 +137,13 @@ class CrossSections:
         return out
 
 
-def cross_sections(
-    panel: Panel,
-    ds: Dataset,
-    settings: RiskModelSettings,
-    moments: _Moments,
-    pool: ThreadPoolExecutor,
-    expo: list[np.ndarray],
-) -> CrossSections:
-    """Fit the risk model's cross-section on every date of the panel (module docstring), from every
-    stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
-    (:func:`exposures_on_panel`, read only)."""
-    n_sym, width = panel.r.shape
-    cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
-    factors = ds.style_factors()
-    k = len(factors)
-    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
-
-    # Stock x date grid of the cross-section: y, x are zero outside the usable cells ``w``.
+def _cross_section_grid(
+    panel: Panel, cells: np.ndarray, expo: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
+    """The stock x date grid of the cross-section: ``y`` (the cells' AR) and ``x`` (the exposures),
+    zero outside the usable cells ``w`` (finite AR and exposures); returns ``y, x, w, ~w``. ``cells``
+    is overwritten on a rectangular panel (its columns are the dates already)."""
+    n_sym, n_days = panel.r.shape[0], len(panel.days)
     if panel.rectangular:  # columns are the dates
         y = cells
         x = [e.copy() for e in expo]
@@ -181,8 +170,28 @@ def cross_sections(
             grid = np.zeros((n_sym, n_days))
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
-        del cell, cells, ok
+        del cell, ok
         outside = ~w
+    return y, x, w, outside
+
+
+def cross_sections(
+    panel: Panel,
+    ds: Dataset,
+    settings: RiskModelSettings,
+    moments: _Moments,
+    pool: ThreadPoolExecutor,
+    expo: list[np.ndarray],
+) -> CrossSections:
+    """Fit the risk model's cross-section on every date of the panel (module docstring), from every
+    stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
+    (:func:`exposures_on_panel`, read only)."""
+    n_sym, width = panel.r.shape
+    cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
+    k = len(ds.style_factors())
+    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
+    y, x, w, outside = _cross_section_grid(panel, cells, expo)
+    del cells
     gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
     flat = gid.ravel()
     cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
