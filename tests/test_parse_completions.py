@@ -182,7 +182,7 @@ def test_any_section_text_and_any_car_parse_as_the_per_row_parser(influence, ana
 # ---- check_decisions against the per-row comparison it replaced ------------------------------
 
 
-def _reference_completion_problems(
+def reference_completion_problems(
     out: pl.DataFrame, claimed: pl.Series | None, where: Callable[[int], str]
 ) -> tuple[dict[int, str], dict[int, ParsedCompletion]]:
     """The per-row comparison ``check_decisions`` used before the column-wise one (verbatim)."""
@@ -228,7 +228,7 @@ def _reference_car_agrees(column: float, parsed: float, p: ParsedCompletion) -> 
     return abs(column - parsed) <= tol
 
 
-def _reference_what_the_model_said(
+def reference_what_the_model_said(
     out: pl.DataFrame, claimed: pl.Series | None, parsed: Mapping[int, ParsedCompletion]
 ) -> pl.DataFrame:
     fmt = (
@@ -253,8 +253,8 @@ def _check_both(monkeypatch: pytest.MonkeyPatch, frame: pl.DataFrame, **kwargs) 
     dtypes, order, float bits), same rejected rows and reasons."""
     fast = _outcome(frame, **kwargs)
     with monkeypatch.context() as m:
-        m.setattr(decisions, "_completion_problems", _reference_completion_problems)
-        m.setattr(decisions, "_what_the_model_said", _reference_what_the_model_said)
+        m.setattr(decisions, "_completion_problems", reference_completion_problems)
+        m.setattr(decisions, "_what_the_model_said", reference_what_the_model_said)
         slow = _outcome(frame, **kwargs)
     if isinstance(slow, OverflowError):  # the tolerance of a CAR written like 0e500 overflows, in both
         assert isinstance(fast, OverflowError)

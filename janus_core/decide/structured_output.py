@@ -222,17 +222,16 @@ PYTHON_WHITESPACE: tuple[int, ...] = (
     0x205F,
     0x3000,
 )
-_STRIPPED = "".join(f"\\x{{{c:x}}}" for c in PYTHON_WHITESPACE)
-#: Section text that ``str.strip`` leaves unchanged and that holds no ``<`` (so no tag).
-_SECTION_TEXT = f"[^<{_STRIPPED}](?:[^<]*[^<{_STRIPPED}])?"
-#: The canonical shape :func:`format_completion` writes, with a taxonomy slug (or ``none``) and a CAR
-#: in plain decimals (or ``none``): a strict subset of what :func:`parse_completion` accepts, read
-#: the same way (fixed tags and keys, ASCII digits, at most 15 integer digits, so always finite).
+_STRIPPED = "".join(chr(c) for c in PYTHON_WHITESPACE)
+#: The canonical shape :func:`format_completion` writes: fixed tags, keys and separators, sections
+#: without ``<`` (so no other tag), a CAR in plain ASCII decimals with at most 15 integer digits (so
+#: finite) or ``none``. Written so that each character has one way on (a one-pass regex: captures
+#: at automaton speed); the event type and the section edges are checked after it.
 _CANONICAL_RE = (
-    rf"\A<market_influence>(?P<market_influence>{_SECTION_TEXT})</market_influence>\n"
-    rf"<car_analysis>(?P<car_analysis>{_SECTION_TEXT})</car_analysis>\n"
+    r"\A<market_influence>(?P<market_influence>[^<]+)</market_influence>\n"
+    r"<car_analysis>(?P<car_analysis>[^<]+)</car_analysis>\n"
     r"<conclusion>\naction: (?P<action>long|short|hold)\n"
-    rf"event_type: (?P<event_type>none|{'|'.join(EVENT_TYPES)})\n"
+    r"event_type: (?P<event_type>[a-z_]+)\n"
     r"strength: (?P<strength>strong|weak)\n"
     r"car: (?P<car>none|-?[0-9]{1,15}\.(?P<fraction>[0-9]{1,17}))\n</conclusion>\z"
 )
@@ -240,26 +239,32 @@ _CANONICAL_RE = (
 
 def parse_completions(texts: pl.Series) -> pl.DataFrame:
     """:func:`parse_completion` of every text of a String column, one row each in order, columns
-    ``PARSED_SCHEMA``. Texts in the canonical shape (``_CANONICAL_RE``) are read column-wise: action,
+    ``PARSED_SCHEMA``. A text in the canonical shape (``_CANONICAL_RE``) whose event type is a
+    taxonomy slug or ``none`` and whose sections neither start nor end with whitespace (so
+    ``str.strip`` leaves them as written, and they are not empty) is read column-wise: action,
     strength and sections as written, ``event_type`` null for ``none``, ``predicted_car`` the decimal
-    (null for ``none``) with ``car_decimals`` its digits after the point; a null text is malformed
+    (null for ``none``) with ``car_decimals`` its digits after the point. A null text is malformed
     ("no completion text"). Every other text goes through :func:`parse_completion` itself, so each
-    malformed output keeps its exact reason."""
+    malformed output keeps its exact reason: the result is that of :func:`parse_completion` row by row."""
     groups = texts.cast(pl.String).str.extract_groups(_CANONICAL_RE).struct.unnest()
-    matched = groups["action"].is_not_null()
+    unstripped = [pl.col(c).str.strip_chars(_STRIPPED) == pl.col(c) for c in ("market_influence", "car_analysis")]
+    matched = groups.select(
+        pl.col("event_type").is_in([*EVENT_TYPES, "none"]).and_(*unstripped).fill_null(False)
+    ).to_series()
     car = pl.col("car").replace("none", None)
+    null = texts.is_null()
     frame = groups.select(
-        pl.when(matched).then(True).otherwise(pl.when(texts.is_null()).then(False)).alias("format_ok"),
-        pl.when(texts.is_null()).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"),
+        pl.when(matched).then(True).otherwise(pl.when(null).then(False)).alias("format_ok"),
+        pl.when(null).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"),
         pl.col("event_type").replace("none", None).alias("predicted_event_type"),
         pl.col("strength").alias("predicted_strength"),
         car.cast(pl.Float64).alias("predicted_car"),
         pl.col("market_influence"),
         pl.col("car_analysis"),
-        pl.when(texts.is_null()).then(pl.lit("no completion text")).alias("format_error"),
+        pl.when(null).then(pl.lit("no completion text")).alias("format_error"),
         pl.when(car.is_not_null()).then(pl.col("fraction").str.len_chars().cast(pl.Int64)).alias("car_decimals"),
     ).cast(PARSED_SCHEMA)
-    slow = (~matched & texts.is_not_null()).arg_true()
+    slow = (~matched & ~null).arg_true()
     if slow.len() == 0:
         return frame
     parsed = [parse_completion(t) for t in texts.gather(slow).to_list()]
