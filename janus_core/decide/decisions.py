@@ -144,16 +144,20 @@ def _completion_problems(
     problems and the parsed frame (one row per row of ``out``; None when no completion is present).
 
     The disagreement test runs column-wise (``_disagrees``, exactly the rules below); only the rows
-    it flags are re-parsed and described one by one (:func:`_mismatch_message`)."""
+    it flags are re-parsed (each distinct text once) and described one by one (:func:`_mismatch_message`)."""
     present = out["completion"].is_not_null()
     if not present.any():
         return {}, None
     parsed = parse_completions(out["completion"])
     flagged = (present & _disagrees(out, claimed, parsed)).arg_true().to_list()
     problems: dict[int, str] = {}
+    said: dict[str, ParsedCompletion] = {}
     for i in flagged:
+        text = out["completion"][i]
+        if text not in said:
+            said[text] = parse_completion(text)
         found = _mismatch_message(
-            parse_completion(out["completion"][i]),
+            said[text],
             None if claimed is None else claimed[i],
             {c: out[c][i] for c in ("action", "predicted_event_type", "predicted_strength", "predicted_car")},
         )
