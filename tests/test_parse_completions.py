@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.data.manifest import load_dataset
-from janus_core.decide import decisions
+from janus_core.decide import decisions, structured_output
 from janus_core.decide.decisions import check_decisions, format_completion
 from janus_core.decide.policies import POLICIES, make_decisions
 from janus_core.decide.structured_output import (
@@ -362,3 +362,17 @@ def test_car_at_the_tolerance_edge_agrees_as_the_per_row_reference(monkeypatch):
         }
     )
     _check_both(monkeypatch, frame)
+
+
+def test_repeated_texts_off_the_fast_path_are_parsed_once(monkeypatch):
+    calls: list[str] = []
+
+    def counting(text):
+        calls.append(text)
+        return parse_completion(text)
+
+    monkeypatch.setattr(structured_output, "parse_completion", counting)
+    texts = ["junk", CANONICAL, "junk", CANONICAL.upper(), None, "junk"] * 50
+    frame = parse_completions(pl.Series(texts, dtype=pl.String))
+    assert sorted(calls) == sorted({"junk", CANONICAL.upper()})
+    assert [ParsedCompletion(*row) for row in frame.iter_rows()] == [parse_completion(t) for t in texts]
