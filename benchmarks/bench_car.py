@@ -13,6 +13,13 @@ Prints, from one run on the same events:
   neutralisation;
 - peak memory: the peak resident set size (VmHWM) of the fresh worker processes, each doing one
   end-to-end run (interpreter and libraries included), next to the RSS after imports;
+- the engine in memory (``compute_car``, market model, cold: the snapshot cache cleared; and warm)
+  against the same market-model CAR in plain NumPy (:func:`numpy_core`: matrices from the price
+  frames, prefix sums, closed-form fit, CAR; events located outside the timing), with the ratio;
+- a first study and a second one on the same snapshot with another event window, tau or model
+  (the panel and prefix sums kept per snapshot), with the ratio;
+- the peak memory of ``compute_car`` on 10x the paper's events (624,000) in a fresh process (the
+  peak counter reset after the dataset is generated, so the figure is the dataset plus the study);
 - speed ratios against (a) ``eventstudy.Multiple.from_list`` with ``Single.market_model`` and (b) a
   per-event ``statsmodels.OLS`` loop over pre-built arrays. Both run on a random subsample of events
   and are extrapolated linearly to all events (the output says so), and the subsample's CARs are
@@ -42,10 +49,18 @@ from janus_core.data.manifest import load_dataset
 from janus_core.paths import WorkbenchPaths
 from janus_core.study.car import CarConfig, compute_car
 from janus_core.study.labels import LabelConfig, car_study
-from janus_core.study.panel import Panel
+from janus_core.study.panel import Panel, clear_snapshot_cache
 
 NAME = "synthetic-ashare"
-TARGETS = {"median_s": 1.0, "peak_gib": 1.0, "vs_eventstudy": 25.0, "vs_statsmodels": 10.0}
+TARGETS = {
+    "median_s": 1.0,
+    "peak_gib": 1.0,
+    "vs_eventstudy": 25.0,
+    "vs_statsmodels": 10.0,
+    "vs_numpy_core": 2.0,
+    "second_over_first": 0.5,
+    "x10_peak_gib": 1.0,
+}
 
 
 def _status_mib(field: str) -> float:
@@ -80,6 +95,109 @@ def worker(root: Path, neutralize: bool) -> None:
             {"wall": wall, "cpu": cpu, "peak_mib": peak, "after_imports_mib": after_imports, "events": table.height}
         )
     )
+
+
+def worker_x10(n_events: int) -> None:
+    """One fresh process: generate the paper-scale dataset with ``n_events`` events, reset the peak
+    RSS counter, run ``compute_car``; prints a JSON line with the time and the peak RSS."""
+    from janus_core.data.synthetic import SyntheticConfig, generate
+
+    # at 10x events the generator needs a shorter minimum gap between a stock's events (default 5 days; 3 is its least)
+    ds = generate(SyntheticConfig.for_scale("paper", n_events=n_events, min_event_gap=3))
+    gc.collect()
+    before = _status_mib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as fh:  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
+        fh.write("5")
+    t0 = time.perf_counter()
+    table = compute_car(ds, CarConfig())
+    wall = time.perf_counter() - t0
+    print(json.dumps({"wall": wall, "peak_mib": _status_mib("VmHWM"), "before_mib": before, "events": table.height}))
+
+
+def numpy_core(ds, cfg: CarConfig, j: np.ndarray, k0: np.ndarray) -> np.ndarray:
+    """The market-model CAR of every located event (symbol row ``j``, event-day column ``k0``) in
+    plain NumPy on a rectangular dataset: price and benchmark matrices from the frames, returns,
+    the valid-day mask (finite returns, the day and the previous one tradable), five prefix sums,
+    the closed-form OLS of each estimation window and the CAR over the event window."""
+    prices = ds.prices
+    n_sym = prices["symbol"].n_unique()
+    close = prices["close"].to_numpy().reshape(n_sym, -1)
+    tradable = prices["tradable"].fill_null(True).to_numpy().reshape(n_sym, -1)
+    bench = ds.benchmarks.sort("benchmark", "date")
+    names = bench["benchmark"].unique().sort().to_list()
+    bclose = bench["close"].to_numpy().reshape(len(names), -1)
+    code = {n: i for i, n in enumerate(names)}
+    sym_bench = np.array([code[b] for b in ds.securities.sort("symbol")["benchmark"].to_list()])
+    r = np.full(close.shape, np.nan)
+    r[:, 1:] = close[:, 1:] / close[:, :-1] - 1.0
+    bret = np.full(bclose.shape, np.nan)
+    bret[:, 1:] = bclose[:, 1:] / bclose[:, :-1] - 1.0
+    m = bret[sym_bench]
+    ok = np.isfinite(r) & np.isfinite(m) & tradable
+    ok[:, 1:] &= tradable[:, :-1]
+    y, x = np.where(ok, r, 0.0), np.where(ok, m, 0.0)
+    zero = np.zeros((n_sym, 1))
+    sums = [np.concatenate([zero, np.cumsum(v, axis=1)], axis=1) for v in (ok.astype(float), x, y, x * x, x * y)]
+    a, b = cfg.event_window
+    lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, None)
+    hi = np.clip(k0 + a - cfg.gap, 0, None)
+    n, sx, sy, sxx, sxy = (s[j, hi] - s[j, lo] for s in sums)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = (sxy - sx * sy / n) / (sxx - sx * sx / n)
+        alpha = sy / n - beta * sx / n
+    cols = k0[:, None] + np.arange(a, b + 1)[None, :]
+    return (r[j[:, None], cols] - alpha[:, None] - beta[:, None] * m[j[:, None], cols]).sum(axis=1)
+
+
+def in_memory_figures(ds, repeats: int) -> dict[str, float]:
+    """compute_car (market model) cold and warm against :func:`numpy_core`; first vs second study on
+    the same snapshot; prints them and returns the ratios."""
+    cfg = CarConfig(risk_neutralize=False)
+    table = compute_car(ds, cfg)
+    inc = table.filter(pl.col("excluded_reason").is_null())
+    panel = Panel.build(ds)
+    j = np.searchsorted(panel.symbols.to_numpy(), inc["symbol"].to_numpy())
+    k0 = np.searchsorted(panel.days, inc["event_day"].cast(pl.Int64).to_numpy())
+    cold, warm, core = [], [], []
+    for _ in range(repeats):
+        clear_snapshot_cache()
+        t0 = time.perf_counter()
+        compute_car(ds, cfg)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        compute_car(ds, cfg)
+        warm.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ref = numpy_core(ds, cfg, j, k0)
+        core.append(time.perf_counter() - t0)
+    diff = float(np.max(np.abs(ref - inc["car_mm"].to_numpy())))
+    c, w, r = statistics.median(cold), statistics.median(warm), statistics.median(core)
+    print(
+        f"compute_car in memory (market model), median of {repeats}: cold {c:.3f} s, warm {w:.3f} s; plain NumPy "
+        f"core {r:.3f} s (max |CAR - engine| {diff:.1e}); ratio cold {c / r:.2f}x, warm {w / r:.2f}x"
+    )
+    out = {"cold_vs_core": c / r, "warm_vs_core": w / r}
+    for what, second in (
+        ("another event window", CarConfig(event_window=(0, 4))),
+        ("another model", CarConfig(model="market_adjusted")),
+        ("another tau (labels)", None),
+    ):
+        clear_snapshot_cache()
+        t0 = time.perf_counter()
+        car_study(ds, CarConfig(), LabelConfig())
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if second is None:
+            car_study(ds, CarConfig(), LabelConfig(tau=0.02))
+        else:
+            car_study(ds, second, LabelConfig())
+        again = time.perf_counter() - t0
+        out[f"second: {what}"] = again / first
+        print(
+            f"car_study (neutralised) first {first:.3f} s, second on the same snapshot with {what} {again:.3f} s: "
+            f"ratio {again / first:.2f}"
+        )
+    return out
 
 
 def _run_worker(root: Path, neutralize: bool) -> dict:
@@ -163,7 +281,13 @@ def main() -> int:
     parser.add_argument("--workspace", type=Path, default=None, help="reuse/keep the paper-scale dataset here")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-neutralize", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--x10-events", type=int, default=624_000, help="events of the 10x memory run (0 skips it)")
+    parser.add_argument("--x10-worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--only-new", action="store_true", help="only the in-memory, snapshot and 10x figures")
     args = parser.parse_args()
+    if args.x10_worker is not None:
+        worker_x10(args.x10_worker)
+        return 0
     if args.worker is not None:
         worker(args.worker, not args.no_neutralize)
         return 0
@@ -194,6 +318,29 @@ def main() -> int:
     t0 = time.perf_counter()
     load_dataset(NAME, paths, verify_files=True)
     print(f"load_dataset with file hashing: {time.perf_counter() - t0:.3f} s (once; the timings below skip hashing)")
+
+    ratios = in_memory_figures(ds, args.repeats)
+    rows = [
+        ("compute_car cold / NumPy core (x)", ratios["cold_vs_core"], "<=", TARGETS["vs_numpy_core"]),
+        ("compute_car warm / NumPy core (x)", ratios["warm_vs_core"], "<=", TARGETS["vs_numpy_core"]),
+        *[(k + " / first", v, "<", TARGETS["second_over_first"]) for k, v in ratios.items() if k.startswith("second")],
+    ]
+    if args.x10_events:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--x10-worker", str(args.x10_events)], capture_output=True, text=True, check=True
+        )
+        x10 = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(
+            f"10x events ({x10['events']:,}): compute_car {x10['wall']:.2f} s, peak RSS {x10['peak_mib']:.0f} MiB "
+            f"(dataset in memory before the study: {x10['before_mib']:.0f} MiB)"
+        )
+        rows.append(("10x events peak RSS (GiB)", x10["peak_mib"] / 1024, "<", TARGETS["x10_peak_gib"]))
+    for name, value, op, target in rows:
+        ok = value <= target if op == "<=" else value < target
+        print(f"  {name:<52} {value:8.3f}   target {op} {target:<5} {'PASS' if ok else 'FAIL'}")
+    if args.only_new:
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+        return 0
 
     results = {}
     for neutralize in (True, False):

@@ -10,15 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.policies import PolicyConfig, make_decisions
-from janus_core.decide.reward import HgrmConfig, score
+from janus_core.decide.reward import (
+    HgrmConfig,
+    RewardInputs,
+    hgrm_terms,
+    label_arrays,
+    labels_frame,
+    magnitude_term,
+    scaffold_terms,
+    score,
+)
 from janus_core.study.labels import group_means
 
 
-def constant_decisions(labelled: pl.DataFrame) -> pl.DataFrame:
-    """Decisions of every constant policy on every included event: action long/short/hold (strength
-    strong when trading, weak for a hold: trading is the strength judgement) x predicted type (none
-    or each of the ten) x predicted CAR (none, 0, +q, -q with q the median |CAR| of the included
-    events). ``strategy_id`` spells out the constants, e.g. ``const:long|dividend|car=+q``."""
+def _constant_grid(labelled: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The included events and the grid of constant policies (:func:`constant_decisions`), one row
+    per policy."""
     included = labelled.filter(pl.col("car").is_not_null())
     q = float(included["car"].abs().median()) if included.height else 0.0
     cars: tuple[tuple[str, float | None], ...] = (("none", None), ("0", 0.0), ("+q", q), ("-q", -q))
@@ -35,7 +42,7 @@ def constant_decisions(labelled: pl.DataFrame) -> pl.DataFrame:
                         "predicted_car": car,
                     }
                 )
-    grid = pl.DataFrame(
+    return included, pl.DataFrame(
         rows,
         schema={
             "strategy_id": pl.String,
@@ -45,6 +52,14 @@ def constant_decisions(labelled: pl.DataFrame) -> pl.DataFrame:
             "predicted_car": pl.Float64,
         },
     )
+
+
+def constant_decisions(labelled: pl.DataFrame) -> pl.DataFrame:
+    """Decisions of every constant policy on every included event: action long/short/hold (strength
+    strong when trading, weak for a hold: trading is the strength judgement) x predicted type (none
+    or each of the ten) x predicted CAR (none, 0, +q, -q with q the median |CAR| of the included
+    events). ``strategy_id`` spells out the constants, e.g. ``const:long|dividend|car=+q``."""
+    included, grid = _constant_grid(labelled)
     return (
         included.select("event_id")
         .join(grid, how="cross", maintain_order="left_right")
@@ -132,6 +147,13 @@ def no_skill_decisions(labelled: pl.DataFrame, check: HackingCheckConfig | None 
     check = check or HackingCheckConfig()
     consts = constant_decisions(labelled).with_columns(pl.lit("constant").alias("kind"))
     columns = [c for c in consts.columns if c != "kind"]
+    return pl.concat(
+        [f.select(*columns, "kind") for f in (consts, *_news_blind_baselines(labelled, check))], how="vertical"
+    )
+
+
+def _news_blind_baselines(labelled: pl.DataFrame, check: HackingCheckConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ``random`` and ``shuffled`` policies of :func:`no_skill_decisions` (with ``kind``)."""
     random = make_decisions("random", labelled, PolicyConfig()).with_columns(
         pl.lit(None, dtype=pl.String).alias("completion"), pl.lit("random").alias("kind")
     )
@@ -146,7 +168,53 @@ def no_skill_decisions(labelled: pl.DataFrame, check: HackingCheckConfig | None 
         )
         .with_columns(pl.lit("shuffled").alias("kind"))
     )
-    return pl.concat([f.select(*columns, "kind") for f in (consts, random, shuffled)], how="vertical")
+    return random, shuffled
+
+
+def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
+    """Mean final reward of every constant policy (:func:`constant_decisions`) without building its
+    decisions: a constant policy's reward on an event depends only on the event's labels, so each
+    policy is one pass of the reward formula (``reward.hgrm_terms`` / ``scaffold_terms``) over the
+    included events' label arrays. Each mean is the sum over the events in label order (the order
+    :func:`janus_core.study.labels.group_means` sums ``score``'s rows in, with the same NumPy
+    reduction) over their count, so it equals ``group_means(score(constant_decisions(...)))`` to the
+    last bit. Columns ``strategy_id, kind, action, predicted_event_type, predicted_car,
+    mean_final_reward``; no rows without included events."""
+    included, grid = _constant_grid(labelled)
+    labels = labels_frame(labelled, cfg)
+    lab = {k: v[:-1] for k, v in label_arrays(labels).items()}
+    keep = np.isfinite(lab["car"])
+    lab = {k: v[keep] for k, v in lab.items()}
+    n = int(keep.sum())
+    frame = grid.select(
+        "strategy_id", pl.lit("constant").alias("kind"), "action", "predicted_event_type", "predicted_car"
+    ).with_columns(pl.lit(None, dtype=pl.Float64).alias("mean_final_reward"))
+    if n == 0:
+        return frame.clear()
+    car = pl.Series(lab["car"])
+    r_mag = {
+        c: magnitude_term(pl.Series([c], dtype=pl.Float64), car, cfg) for c in set(grid["predicted_car"].to_list())
+    }
+    terms = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
+    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    sums = np.empty(grid.height)
+    for i, (action, etype, c_hat) in enumerate(grid.select("action", "predicted_event_type", "predicted_car").rows()):
+        x = RewardInputs(
+            a=np.int8({"long": 1, "short": -1, "hold": 0}[action]),
+            d=lab["d"],
+            strong=lab["strong"],
+            true_type=lab["true_type"],
+            pred_type=np.int8(codes.get(etype, -1)),
+            car=lab["car"],
+            pred_car=np.float64(np.nan if c_hat is None else c_hat),
+            r_mag=r_mag[c_hat],
+            format_ok=np.bool_(True),
+            verbose=np.bool_(False),
+            rationale=np.bool_(False),
+        )
+        final = np.ascontiguousarray(np.broadcast_to(terms(cfg, x)[2]["final_reward"], (n,)))
+        sums[i] = np.add.reduceat(final, [0])[0]
+    return frame.with_columns(pl.Series("mean_final_reward", sums / np.full(grid.height, n, dtype=np.int64)))
 
 
 def constant_policy_check(
@@ -166,19 +234,21 @@ def constant_policy_check(
     for the policies that vary them), sorted by mean reward (highest first), then ``strategy_id``."""
     cfg = cfg or HgrmConfig()
     check = check or HackingCheckConfig()
-    decisions = no_skill_decisions(labelled, check)
-    scored = score(decisions.drop("kind"), labelled, cfg)
-    constant = pl.col("kind") == "constant"
-    firsts = decisions.group_by("strategy_id").agg(
-        pl.first("kind"),
-        *[
-            pl.when(constant.first()).then(pl.first(c)).alias(c)
-            for c in ("action", "predicted_event_type", "predicted_car")
-        ],
-    )
-    per = firsts.join(
-        group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")}), on="strategy_id", how="left"
-    )
+    baselines = []
+    for policy in _news_blind_baselines(labelled, check):
+        scored = score(policy.drop("kind"), labelled, cfg)
+        means = group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")})
+        baselines.append(
+            means.select(
+                "strategy_id",
+                pl.lit(policy["kind"][0] if policy.height else None, dtype=pl.String).alias("kind"),
+                pl.lit(None, dtype=pl.String).alias("action"),
+                pl.lit(None, dtype=pl.String).alias("predicted_event_type"),
+                pl.lit(None, dtype=pl.Float64).alias("predicted_car"),
+                "mean_final_reward",
+            )
+        )
+    per = pl.concat([constant_policy_means(labelled, cfg), *baselines], how="vertical")
     skilled = skilled_mean_reward(labelled, cfg, check)
     return (
         per.with_columns(pl.lit(skilled).alias("skilled_mean_reward"))

@@ -61,234 +61,93 @@ Decisions whose event is absent from the labels or excluded keep their row with 
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.decisions import validate_decisions
-from janus_core.hashing import H, decimal_str
+from janus_core.decide.reward_config import (
+    PROFILES,
+    HgrmConfig,
+    ProfileName,
+    RewardError,
+    reward_config_hash,
+    reward_config_payload,
+    reward_profile,
+)
 from janus_core.study.labels import group_means
 
-ProfileName = Literal["hgrm", "lane_scaffold"]
-PROFILES: tuple[str, ...] = ("hgrm", "lane_scaffold")
+__all__ = [
+    "ABLATIONS",
+    "LABEL_COLUMNS",
+    "PROFILES",
+    "REWARD_COLUMNS",
+    "SCORE_COLUMNS",
+    "HgrmConfig",
+    "ProfileName",
+    "RewardError",
+    "RewardInputs",
+    "ablation_table",
+    "hgrm_terms",
+    "label_arrays",
+    "labels_frame",
+    "magnitude_term",
+    "reward_config_hash",
+    "reward_config_payload",
+    "reward_profile",
+    "reward_quantiles",
+    "reward_summary",
+    "scaffold_terms",
+    "score",
+]
+
 LABEL_COLUMNS: tuple[str, ...] = ("event_id", "event_type", "car", "direction", "strength")
+#: Gate codes of :func:`hgrm_terms` / :func:`scaffold_terms`, by position: 0 match, 1 mismatch, then
+#: 2 "neutral" (direction gate) or "unknown" (event-type gate).
+DIRECTION_GATES: tuple[str, ...] = ("match", "mismatch", "neutral")
+TYPE_GATES: tuple[str, ...] = ("match", "mismatch", "unknown")
+#: True-type codes besides the index into ``EVENT_TYPES``: outside the taxonomy (nothing to judge),
+#: and null (a known type no prediction matches, as the string comparison with a null treats it).
+TYPE_OUTSIDE, TYPE_NULL = -2, -3
+REWARD_COLUMNS: tuple[str, ...] = (
+    "s_dir",
+    "g_dir",
+    "r_evt",
+    "m_evt",
+    "r_pnl",
+    "r_mag",
+    "r_fmt",
+    "strength_penalty",
+    "direction_reward",
+    "event_reward",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "final_reward_unclipped",
+    "final_reward",
+    "clipped",
+)
+SCORE_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "strategy_id",
+    "action",
+    "mapped",
+    "unmapped_reason",
+    "expected_direction",
+    "event_type",
+    "predicted_event_type",
+    "car",
+    "direction_gate",
+    "event_type_gate",
+    *REWARD_COLUMNS,
+)
 
 
-class RewardError(ValueError):
-    """The labels or the reward configuration break a rule the reward relies on."""
-
-
-class HgrmConfig(BaseModel):
-    """Every constant of the reward. The paper (arXiv:2602.19919) publishes the HGRM's structure but
-    none of its numbers; each default below is ours, with its reason."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    profile: ProfileName = Field("hgrm", description="Which reward: the paper's HGRM or the lane's scaffold.")
-
-    # Direction (hard gate)
-    lambda_dir: float = Field(
-        2.0,
-        gt=1.0,
-        description=(
-            "Penalty factor for the opposite direction (paper: > 1). 2.0 makes a wrong call cost twice what a "
-            "right call earns: a coin-flip direction scores 0.5 - 0.5 * 2 = -0.5 per event, more than an "
-            "always-trading policy collects from the gated PnL and magnitude terms on its right half plus the "
-            "format credit, so always-trade does not pay (constant_policy_check; with 1.5 it did, +0.11 on the "
-            "demo). The direction score alone turns positive above a 2/3 direction accuracy."
-        ),
-    )
-    neutral_band: float = Field(
-        0.0005,
-        ge=0.0,
-        description=(
-            "A hold's predicted CAR within +/- this band expresses no direction: the label step's own "
-            "neutral band (LabelConfig.neutral_band, 5 bps), so predicting the true CAR always matches."
-        ),
-    )
-    s_dir_neutral: float = Field(
-        -0.25,
-        description=(
-            "Direction score when exactly one of predicted/true direction is neutral, e.g. an abstention (a "
-            "hold with no predicted CAR or one inside the neutral band) on an event that moved. Negative, so "
-            "it also closes the direction gate: an abstention earns no PnL and no magnitude credit for a "
-            "predicted 0 that happens to be near a small CAR (with 0 it did, +0.12 on the demo). -0.25: "
-            "saying nothing costs less than a wrong call (-lambda_dir) but is never free; a hold that states "
-            "the right direction through its predicted CAR scores +1."
-        ),
-    )
-    # Event type (soft gate)
-    lambda_evt: float = Field(
-        0.5, ge=0.0, description=("Penalty for a wrong event type: half the credit of a right one, a confident error.")
-    )
-    lambda_miss: float = Field(
-        0.25,
-        ge=0.0,
-        description=(
-            "Penalty for no event type: smaller than lambda_evt, abstaining is better than a wrong type "
-            "but still worse than answering."
-        ),
-    )
-    alpha: float = Field(
-        0.5,
-        gt=0.0,
-        lt=1.0,
-        description=(
-            "PnL multiplier m_evt when the type is wrong or missing (paper: in (0,1)); 0.5 halves profit "
-            "earned without understanding the event."
-        ),
-    )
-    # Cost-aware PnL
-    round_trip_cost_bps: float = Field(
-        15.0,
-        ge=0.0,
-        description=(
-            "kappa of the paper: the round-trip trading cost, in basis points of traded value (the one "
-            "cost fact of the workbench, LabelConfig.round_trip_cost_bps; the export passes the same "
-            "value to labels, reward and backtest). r_pnl subtracts it as a return, / 10,000."
-        ),
-    )
-    rho: float = Field(
-        0.05,
-        gt=0.0,
-        description=(
-            "PnL clip: twice the largest published mean |CAR| by type (risk_warning 0.0511 aside, about "
-            "2x 0.025), so tail events cannot dominate a batch."
-        ),
-    )
-    strength_tau_override: float | None = Field(
-        None,
-        gt=0.0,
-        description=(
-            "Re-derive the true strength as |c| >= this (to study the label step's tau without "
-            "relabelling); None uses the labels' own ``strength`` (set by LabelConfig.tau)."
-        ),
-    )
-    penalty_trade_weak: float = Field(
-        0.2,
-        ge=0.0,
-        description=(
-            "Penalty for trading a weak event: the larger side of the asymmetry, since such a trade loses "
-            "the cost for certain."
-        ),
-    )
-    penalty_skip_strong: float = Field(
-        0.1,
-        ge=0.0,
-        description=(
-            "Penalty for holding a strong event: half the weak-trade penalty, since a skipped trade loses "
-            "only an opportunity (the forgone PnL already counts)."
-        ),
-    )
-    # Magnitude
-    sigma: float = Field(
-        0.02,
-        gt=0.0,
-        description=(
-            "Width of the Gaussian magnitude reward, about the published mean |CAR| (0.019..0.051): an "
-            "error of one typical CAR keeps roughly half the credit."
-        ),
-    )
-    # Format / process
-    fmt_ok_reward: float = Field(1.0, description="Format reward for a well-formed structured output.")
-    fmt_fail_reward: float = Field(
-        -1.0,
-        description=(
-            "Format reward for a malformed output: negative, so unparseable text is worse than any well-formed answer."
-        ),
-    )
-    max_completion_chars: int = Field(
-        4000,
-        gt=0,
-        description=("Completions longer than this are verbose: about 1,000 tokens, ample for three short sections."),
-    )
-    verbosity_penalty: float = Field(0.5, ge=0.0, description="Subtracted from r_fmt for a verbose completion.")
-    # Weights
-    w_dir: float = Field(1.0, ge=0.0, description="Weight of s_dir: direction is the top of the hierarchy.")
-    w_evt: float = Field(0.5, ge=0.0, description="Weight of r_evt: type matters, less than direction.")
-    w_fmt: float = Field(0.2, ge=0.0, description="Weight of r_fmt: enough to learn the format, too small to farm.")
-    w_pnl: float = Field(
-        20.0,
-        ge=0.0,
-        description=(
-            "Weight of r_pnl, which is in return units: 1/rho, so a trade at the clip earns as much as a "
-            "right direction."
-        ),
-    )
-    w_mag: float = Field(
-        0.3,
-        ge=0.0,
-        description=(
-            "Weight of r_mag (in [0,1]): a calibration bonus below the type weight; with the other weights "
-            "the best possible R is exactly final_clip (1 + 0.5 + 0.2 + 1 + 0.3 = 3), so the clip is a "
-            "safety bound that never flattens a perfect answer."
-        ),
-    )
-    final_clip: float = Field(
-        3.0,
-        gt=0.0,
-        description=(
-            "Final reward clipped to [-final_clip, final_clip]: the lane's bound, keeps GRPO advantages sane."
-        ),
-    )
-    # Ablation switches (the paper's Table 4 variants, plus format and strength)
-    use_direction_gate: bool = Field(True, description="False: g_dir = 1 always (paper: w/o direction gate).")
-    use_event_gate: bool = Field(True, description="False: r_evt = 0 and m_evt = 1 (paper: w/o event-type gate).")
-    use_pnl: bool = Field(True, description="False: r_pnl = 0 (paper: w/o PnL).")
-    use_magnitude: bool = Field(True, description="False: r_mag = 0 (paper: w/o magnitude).")
-    use_format: bool = Field(True, description="False: r_fmt = 0.")
-    use_strength_penalty: bool = Field(True, description="False: no strength penalty.")
-    # The lane's scaffold profile (lane-contract.md)
-    scaffold_direction_match: float = Field(1.0, description="Lane scaffold: direction gate value on a match.")
-    scaffold_direction_mismatch: float = Field(-1.0, description="Lane scaffold: direction gate value on a mismatch.")
-    scaffold_direction_neutral: float = Field(-0.5, description="Lane scaffold: direction gate value when neutral.")
-    scaffold_type_match: float = Field(1.0, description="Lane scaffold: event-type gate value on a match.")
-    scaffold_type_mismatch: float = Field(0.4, description="Lane scaffold: event-type gate value on a mismatch.")
-    scaffold_type_unknown: float = Field(0.7, description="Lane scaffold: event-type gate value with no type.")
-    scaffold_cost_bps: float = Field(5.0, ge=0.0, description="Lane scaffold: cost in basis points.")
-    scaffold_process_bonus: float = Field(
-        0.10, description="Lane scaffold: process reward when a rationale is present."
-    )
-
-    @property
-    def kappa(self) -> float:
-        """The paper's kappa in return units: ``round_trip_cost_bps / 10,000``."""
-        return self.round_trip_cost_bps / 10_000.0
-
-    @model_validator(mode="after")
-    def _penalties_ordered(self) -> "HgrmConfig":
-        if self.lambda_miss > self.lambda_evt:
-            raise ValueError("lambda_miss must not exceed lambda_evt: a missing type cannot cost more than a wrong one")
-        return self
-
-
-def reward_profile(name: str) -> HgrmConfig:
-    """The named reward configuration: ``hgrm`` (the defaults above) or ``lane_scaffold`` (the lane's
-    reference reward, lane-contract.md)."""
-    if name not in PROFILES:
-        raise RewardError(f"unknown reward profile {name!r}; choose one of {', '.join(PROFILES)}")
-    return HgrmConfig(profile=name)
-
-
-def reward_config_payload(cfg: HgrmConfig) -> dict[str, str]:
-    """Every constant as a string (numbers as plain decimals), the lane's ``reward_config`` form."""
-    out: dict[str, str] = {}
-    for key, value in cfg.model_dump().items():
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            out[key] = "none" if value is None else str(value).lower() if isinstance(value, bool) else value
-        else:
-            out[key] = decimal_str(value)
-    return out
-
-
-def reward_config_hash(cfg: HgrmConfig) -> str:
-    """``H`` of :func:`reward_config_payload`: one hash pins every constant."""
-    return H(reward_config_payload(cfg))
-
-
-def _labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
+def labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
+    """The labelled CAR table checked for what the reward relies on (unique event ids; direction,
+    strength and a finite CAR on every included event) and renamed to the reward's inputs."""
     missing = [c for c in LABEL_COLUMNS if c not in labelled.columns]
     if missing:
         raise RewardError(f"labelled CAR table lacks column(s) {', '.join(missing)}")
@@ -332,186 +191,220 @@ def _labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class RewardInputs:
+    """The reward's inputs per decision as NumPy arrays that broadcast together (a scalar stands
+    for a constant): signs ``a`` (action) and ``d`` (true direction), ``strong`` (true strength),
+    type codes ``true_type`` (index into ``EVENT_TYPES``, :data:`TYPE_OUTSIDE` or :data:`TYPE_NULL`)
+    and ``pred_type`` (index, -1 for none), true CAR ``car``, predicted CAR ``pred_car`` (NaN for
+    none), ``r_mag`` (the Gaussian magnitude term, :func:`magnitude_term`), ``format_ok``,
+    ``verbose`` (completion longer than ``max_completion_chars``) and ``rationale`` (a non-empty
+    rationale is present; the scaffold's process reward)."""
+
+    a: np.ndarray
+    d: np.ndarray
+    strong: np.ndarray
+    true_type: np.ndarray
+    pred_type: np.ndarray
+    car: np.ndarray
+    pred_car: np.ndarray
+    r_mag: np.ndarray
+    format_ok: np.ndarray
+    verbose: np.ndarray
+    rationale: np.ndarray
+
+
+def magnitude_term(pred_car: pl.Series, car: pl.Series | float, cfg: HgrmConfig) -> np.ndarray:
+    """``r_mag = exp(-(c_hat - c)^2 / (2 sigma^2))``, 0 without ``c_hat``. Evaluated by polars
+    (its ``exp`` is the C library's, the same on every CPU; NumPy's has SIMD variants)."""
+    expr = (((pl.lit(pred_car) - pl.lit(car)) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0)
+    return pl.select(expr).to_series().to_numpy()
+
+
+def _combine(cfg: HgrmConfig, s_dir, g_dir, r_evt, m_evt, r_pnl, r_mag, r_fmt, penalty) -> dict[str, np.ndarray]:
+    """The weighted terms and the final reward (module docstring), each in the operation order of
+    the formula so the last bit is fixed."""
+    if cfg.profile == "hgrm":
+        terms = {
+            "direction_reward": cfg.w_dir * s_dir,
+            "event_reward": cfg.w_evt * r_evt,
+            "pnl_reward": g_dir * cfg.w_pnl * m_evt * r_pnl,
+            "magnitude_reward": g_dir * cfg.w_mag * r_mag,
+            "process_reward": cfg.w_fmt * r_fmt,
+        }
+        total = (
+            terms["direction_reward"]
+            + terms["event_reward"]
+            + terms["pnl_reward"]
+            + terms["magnitude_reward"]
+            + terms["process_reward"]
+            - penalty
+        )
+    else:
+        zero = np.zeros_like(r_pnl)
+        terms = {
+            "direction_reward": zero,
+            "event_reward": zero,
+            "pnl_reward": r_pnl,
+            "magnitude_reward": r_mag,
+            "process_reward": r_fmt,
+        }
+        total = g_dir * m_evt * r_pnl + r_mag + r_fmt
+    final = np.clip(total, -cfg.final_clip, cfg.final_clip)
+    parts = {"s_dir": s_dir, "g_dir": g_dir, "r_evt": r_evt, "m_evt": m_evt, "r_pnl": r_pnl, "r_mag": r_mag}
+    parts |= {"r_fmt": r_fmt, "strength_penalty": penalty}
+    return parts | terms | {"final_reward_unclipped": total, "final_reward": final, "clipped": final != total}
+
+
+def _type_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """HGRM event-type gate code, ``r_evt`` and ``m_evt``."""
+    known = x.true_type != TYPE_OUTSIDE
+    hit = x.pred_type == x.true_type
+    none = x.pred_type < 0
+    gate = np.where(~known | none, 2, np.where(hit, 0, 1))
+    if not cfg.use_event_gate:
+        return gate, np.zeros(gate.shape), np.ones(gate.shape)
+    r_evt = np.where(~known, 0.0, np.where(none, -cfg.lambda_miss, np.where(hit, 1.0, -cfg.lambda_evt)))
+    return gate, r_evt, np.where(~known | hit, 1.0, cfg.alpha)
+
+
+def hgrm_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The ``hgrm`` profile on arrays (formulas in the module docstring): direction-gate codes,
+    event-type-gate codes (:data:`DIRECTION_GATES`, :data:`TYPE_GATES`) and every column of
+    :data:`REWARD_COLUMNS`."""
+    trade = x.a != 0
+    p = np.where(trade, x.a, (x.pred_car > cfg.neutral_band).astype(np.int8) - (x.pred_car < -cfg.neutral_band))
+    match, opposite = p == x.d, p * x.d == -1
+    direction_gate = np.where(match, 0, np.where(opposite, 1, 2))
+    s_dir = np.where(match, 1.0, np.where(opposite, -cfg.lambda_dir, cfg.s_dir_neutral))
+    g_dir = np.where(s_dir >= 0, 1.0, 0.0) if cfg.use_direction_gate else np.ones(s_dir.shape)
+    type_gate, r_evt, m_evt = _type_terms(cfg, x)
+    zero = np.zeros(s_dir.shape)
+    r_pnl = np.where(trade, np.clip(x.a * x.car - cfg.kappa, -cfg.rho, cfg.rho), 0.0) if cfg.use_pnl else zero
+    r_mag = x.r_mag + zero if cfg.use_magnitude else zero
+    fmt = np.where(x.format_ok, cfg.fmt_ok_reward, cfg.fmt_fail_reward) - np.where(
+        x.verbose, cfg.verbosity_penalty, 0.0
+    )
+    r_fmt = fmt + zero if cfg.use_format else zero
+    penalty = (
+        np.where(trade & ~x.strong, cfg.penalty_trade_weak, np.where(~trade & x.strong, cfg.penalty_skip_strong, 0.0))
+        if cfg.use_strength_penalty
+        else zero
+    )
+    return direction_gate, type_gate, _combine(cfg, s_dir, g_dir, r_evt, m_evt, r_pnl, r_mag, r_fmt, penalty)
+
+
+def scaffold_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The ``lane_scaffold`` profile on arrays (module docstring), in :func:`hgrm_terms`' form."""
+    direction_gate = np.where(x.d == 0, 2, np.where(x.a == x.d, 0, np.where(x.a == 0, 2, 1)))
+    values = np.array([cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral])
+    gate_value = values[direction_gate]
+    type_gate = np.where(x.pred_type < 0, 2, np.where(x.pred_type == x.true_type, 0, 1))
+    type_value = np.array([cfg.scaffold_type_match, cfg.scaffold_type_mismatch, cfg.scaffold_type_unknown])[type_gate]
+    pnl = x.a * x.car - cfg.scaffold_cost_bps / 10_000.0
+    magnitude = np.where((x.a == x.d) & (x.a != 0), np.abs(x.car), -np.abs(x.car))
+    process = np.where(x.rationale, cfg.scaffold_process_bonus, 0.0) + np.zeros(pnl.shape)
+    penalty = np.zeros(pnl.shape)
+    terms = _combine(cfg, gate_value, gate_value, type_value, type_value, pnl, magnitude, process, penalty)
+    return direction_gate, type_gate, terms
+
+
 def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
     return pl.when(pl.col(col) == plus).then(1).when(pl.col(col) == minus).then(-1).otherwise(0).cast(pl.Int8)
 
 
-def _hgrm_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
-    a, d, c = pl.col("_a"), pl.col("_d"), pl.col("_car")
-    c_hat = pl.col("predicted_car")
-    p = (
-        pl.when(a != 0)
-        .then(a)
-        .when(c_hat > cfg.neutral_band)
-        .then(1)
-        .when(c_hat < -cfg.neutral_band)
-        .then(-1)
-        .otherwise(0)
-        .cast(pl.Int8)
+def _type_code(col: pl.Expr, default: int) -> pl.Expr:
+    """Index of the type in ``EVENT_TYPES``; ``default`` outside the taxonomy or null."""
+    return col.replace_strict(dict(zip(EVENT_TYPES, range(len(EVENT_TYPES)))), default=default, return_dtype=pl.Int8)
+
+
+def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The labels of :func:`labels_frame` as arrays, one entry per label row plus a last one that
+    stands for "not in the labels": direction sign ``d``, ``strong``, the true-type code and the
+    CAR (NaN when the event is excluded or absent)."""
+    arrays = labels.select(
+        d=_sign_of("_direction", "positive", "negative"),
+        strong=(pl.col("_strength") == "strong").fill_null(False),
+        true_type=pl.when(pl.col("_true_type").is_null())
+        .then(pl.lit(TYPE_NULL, dtype=pl.Int8))
+        .otherwise(_type_code(pl.col("_true_type"), TYPE_OUTSIDE)),
+        car=pl.col("_car").fill_null(np.nan),
     )
-    direction_gate = (
-        pl.when(p == d).then(pl.lit("match")).when(p * d == -1).then(pl.lit("mismatch")).otherwise(pl.lit("neutral"))
+    absent = {"d": 0, "strong": False, "true_type": TYPE_NULL, "car": np.nan}
+    return {
+        c: np.append(arrays[c].to_numpy(), np.array([v], dtype=arrays[c].to_numpy().dtype)) for c, v in absent.items()
+    }
+
+
+def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, cfg: HgrmConfig) -> RewardInputs:
+    """:class:`RewardInputs` of every decision, its label row ``row`` (the last for "not in the
+    labels")."""
+    cols = dec.select(
+        a=_sign_of("action", "long", "short"),
+        pred_type=_type_code(pl.col("predicted_event_type"), -1),
+        pred_car=pl.col("predicted_car").fill_null(np.nan),
+        format_ok=pl.col("format_ok").fill_null(False),
+        verbose=pl.col("completion").str.len_chars().fill_null(0) > cfg.max_completion_chars,
+        rationale=(
+            pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0
+            if cfg.profile == "lane_scaffold"
+            else pl.lit(False)
+        ),
     )
-    s_dir = pl.when(p == d).then(1.0).when(p * d == -1).then(-cfg.lambda_dir).otherwise(cfg.s_dir_neutral)
-    g_dir = pl.when(pl.col("s_dir") >= 0).then(1.0).otherwise(0.0) if cfg.use_direction_gate else pl.lit(1.0)
-    truth_known = pl.col("_true_type").is_in(EVENT_TYPES)
-    e_hat = pl.col("predicted_event_type")
-    type_gate = (
-        pl.when(~truth_known | e_hat.is_null())
-        .then(pl.lit("unknown"))
-        .when(e_hat == pl.col("_true_type"))
-        .then(pl.lit("match"))
-        .otherwise(pl.lit("mismatch"))
+    car = lab["car"][row]
+    r_mag = (
+        magnitude_term(dec["predicted_car"], pl.Series(car, nan_to_null=True), cfg) if cfg.profile == "hgrm" else 0.0
     )
-    if cfg.use_event_gate:
-        r_evt = (
-            pl.when(~truth_known)
-            .then(0.0)
-            .when(e_hat.is_null())
-            .then(-cfg.lambda_miss)
-            .when(e_hat == pl.col("_true_type"))
-            .then(1.0)
-            .otherwise(-cfg.lambda_evt)
+    return RewardInputs(
+        a=cols["a"].to_numpy(),
+        d=lab["d"][row],
+        strong=lab["strong"][row],
+        true_type=lab["true_type"][row],
+        pred_type=cols["pred_type"].to_numpy(),
+        car=car,
+        pred_car=cols["pred_car"].to_numpy(),
+        r_mag=r_mag,
+        format_ok=cols["format_ok"].to_numpy(),
+        verbose=cols["verbose"].to_numpy(),
+        rationale=cols["rationale"].to_numpy() if cfg.profile == "lane_scaffold" else np.zeros(1, dtype=bool),
+    )
+
+
+#: Decisions per block of the formula: temporaries stay in the CPU cache instead of fresh pages.
+_BLOCK = 65_536
+
+
+def _blockwise(cfg: HgrmConfig, x: RewardInputs, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`hgrm_terms` / :func:`scaffold_terms` over ``n`` decisions, block by block (every value
+    is elementwise, so the result is the same as in one pass)."""
+    terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
+    gates = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n))
+        part = RewardInputs(
+            **{f: v[block] if np.ndim(v) and len(v) == n else v for f, v in vars(x).items()}  # scalars broadcast
         )
-        m_evt = pl.when(~truth_known | (e_hat == pl.col("_true_type")).fill_null(False)).then(1.0).otherwise(cfg.alpha)
-    else:
-        r_evt, m_evt = pl.lit(0.0), pl.lit(1.0)
-    trade = a != 0
-    r_pnl = (
-        pl.when(trade).then((a.cast(pl.Float64) * c - cfg.kappa).clip(-cfg.rho, cfg.rho)).otherwise(0.0)
-        if cfg.use_pnl
-        else pl.lit(0.0)
-    )
-    r_mag = (((c_hat - c) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0) if cfg.use_magnitude else pl.lit(0.0)
-    verbose = pl.col("completion").str.len_chars().fill_null(0) > cfg.max_completion_chars
-    r_fmt = (
-        pl.when(pl.col("format_ok")).then(cfg.fmt_ok_reward).otherwise(cfg.fmt_fail_reward)
-        - pl.when(verbose).then(cfg.verbosity_penalty).otherwise(0.0)
-        if cfg.use_format
-        else pl.lit(0.0)
-    )
-    strong = pl.col("_strength") == "strong"
-    penalty = (
-        pl.when(trade & ~strong)
-        .then(cfg.penalty_trade_weak)
-        .when(~trade & strong)
-        .then(cfg.penalty_skip_strong)
-        .otherwise(0.0)
-        if cfg.use_strength_penalty
-        else pl.lit(0.0)
-    )
-    return [
-        [
-            direction_gate.alias("direction_gate"),
-            type_gate.alias("event_type_gate"),
-            s_dir.alias("s_dir"),
-            r_evt.alias("r_evt"),
-            m_evt.alias("m_evt"),
-            r_pnl.alias("r_pnl"),
-            r_mag.alias("r_mag"),
-            r_fmt.alias("r_fmt"),
-            penalty.alias("strength_penalty"),
-        ],
-        [g_dir.alias("g_dir")],
-        [
-            (cfg.w_dir * pl.col("s_dir")).alias("direction_reward"),
-            (cfg.w_evt * pl.col("r_evt")).alias("event_reward"),
-            (pl.col("g_dir") * cfg.w_pnl * pl.col("m_evt") * pl.col("r_pnl")).alias("pnl_reward"),
-            (pl.col("g_dir") * cfg.w_mag * pl.col("r_mag")).alias("magnitude_reward"),
-            (cfg.w_fmt * pl.col("r_fmt")).alias("process_reward"),
-        ],
-    ]
+        direction_gate, type_gate, terms = terms_of(cfg, part)
+        gates[0][block], gates[1][block] = direction_gate, type_gate
+        for name, values in terms.items():
+            out.setdefault(name, np.empty(n, dtype=values.dtype))[block] = values
+    if n == 0:
+        return terms_of(cfg, x)
+    return gates[0], gates[1], out
 
 
-def _scaffold_terms(cfg: HgrmConfig) -> list[list[pl.Expr]]:
-    a, d, c = pl.col("_a"), pl.col("_d"), pl.col("_car")
-    direction_gate = (
-        pl.when(d == 0)
-        .then(pl.lit("neutral"))
-        .when(a == d)
-        .then(pl.lit("match"))
-        .when(a == 0)
-        .then(pl.lit("neutral"))
-        .otherwise(pl.lit("mismatch"))
-    )
-    gate_value = (
-        pl.when(pl.col("direction_gate") == "match")
-        .then(cfg.scaffold_direction_match)
-        .when(pl.col("direction_gate") == "mismatch")
-        .then(cfg.scaffold_direction_mismatch)
-        .otherwise(cfg.scaffold_direction_neutral)
-    )
-    e_hat = pl.col("predicted_event_type")
-    type_gate = (
-        pl.when(e_hat.is_null())
-        .then(pl.lit("unknown"))
-        .when(e_hat == pl.col("_true_type"))
-        .then(pl.lit("match"))
-        .otherwise(pl.lit("mismatch"))
-    )
-    type_value = (
-        pl.when(pl.col("event_type_gate") == "match")
-        .then(cfg.scaffold_type_match)
-        .when(pl.col("event_type_gate") == "mismatch")
-        .then(cfg.scaffold_type_mismatch)
-        .otherwise(cfg.scaffold_type_unknown)
-    )
-    pnl = a.cast(pl.Float64) * c - cfg.scaffold_cost_bps / 10_000.0
-    magnitude = pl.when((a == d) & (a != 0)).then(c.abs()).otherwise(-c.abs())
-    has_rationale = pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0
-    process = pl.when(has_rationale).then(cfg.scaffold_process_bonus).otherwise(0.0)
-    return [
-        [
-            direction_gate.alias("direction_gate"),
-            type_gate.alias("event_type_gate"),
-            pnl.alias("r_pnl"),
-            magnitude.alias("r_mag"),
-            process.alias("r_fmt"),
-            pl.lit(0.0).alias("strength_penalty"),
-        ],
-        [gate_value.alias("s_dir"), gate_value.alias("g_dir"), type_value.alias("r_evt"), type_value.alias("m_evt")],
-        [
-            pl.lit(0.0).alias("direction_reward"),
-            pl.lit(0.0).alias("event_reward"),
-            pl.col("r_pnl").alias("pnl_reward"),
-            pl.col("r_mag").alias("magnitude_reward"),
-            pl.col("r_fmt").alias("process_reward"),
-        ],
-    ]
+def _label_rows(event_ids: pl.Series, labels: pl.DataFrame) -> np.ndarray:
+    """The labels row of each event id, ``labels.height`` when absent: the ids cast to an Enum of
+    the (unique) label ids, a hash lookup without a join."""
+    present = labels.select("event_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("row")).drop_nulls("event_id")
+    codes = event_ids.cast(pl.Enum(present["event_id"]), strict=False).to_physical()
+    rows = np.append(present["row"].to_numpy(), labels.height)
+    return rows[codes.fill_null(present.height).cast(pl.Int64).to_numpy()]
 
 
-REWARD_COLUMNS: tuple[str, ...] = (
-    "s_dir",
-    "g_dir",
-    "r_evt",
-    "m_evt",
-    "r_pnl",
-    "r_mag",
-    "r_fmt",
-    "strength_penalty",
-    "direction_reward",
-    "event_reward",
-    "pnl_reward",
-    "magnitude_reward",
-    "process_reward",
-    "final_reward_unclipped",
-    "final_reward",
-    "clipped",
-)
-SCORE_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "strategy_id",
-    "action",
-    "mapped",
-    "unmapped_reason",
-    "expected_direction",
-    "event_type",
-    "predicted_event_type",
-    "car",
-    "direction_gate",
-    "event_type_gate",
-    *REWARD_COLUMNS,
-)
+def _gather_strings(names: tuple[str | None, ...], code: np.ndarray) -> pl.Series:
+    return pl.Series(names, dtype=pl.String).gather(code)
 
 
 def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | None = None) -> pl.DataFrame:
@@ -521,69 +414,44 @@ def score(decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig | Non
     ``decisions`` is validated with :func:`janus_core.decide.decisions.validate_decisions` (duplicates
     allowed: a GRPO group scores several completions of one event). Unmapped rows (event not in
     the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
+    The formulas run on NumPy arrays (:func:`hgrm_terms`, :func:`scaffold_terms`), each operation in
+    the formula's order, so every value is the same to the last bit whatever the CPU or thread count.
     """
     cfg = cfg or HgrmConfig()
     dec = validate_decisions(decisions, "decisions", unique=False)
-    labels = _labels_frame(labelled, cfg)
-    joined = dec.join(labels, on="event_id", how="left", maintain_order="left")
-    mapped = pl.col("_in_labels").fill_null(False) & pl.col("_car").is_not_null()
-    joined = joined.with_columns(
-        mapped.alias("mapped"),
-        pl.when(pl.col("_in_labels").is_null())
-        .then(pl.lit("event_not_in_labels"))
-        .when(pl.col("_car").is_null())
-        .then(pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified")))
-        .otherwise(None)
-        .alias("unmapped_reason"),
-        pl.col("_direction")
-        .replace_strict(
-            {"positive": "long", "negative": "short", "neutral": "neutral"}, default=None, return_dtype=pl.String
+    labels = labels_frame(labelled, cfg)
+    row = _label_rows(dec["event_id"], labels)
+    lab = label_arrays(labels)
+    x = _decision_inputs(dec, lab, row, cfg)
+    direction_gate, type_gate, terms = _blockwise(cfg, x, len(row))
+    mapped = np.isfinite(x.car)
+    reason = labels.select(
+        pl.when(pl.col("_car").is_null()).then(
+            pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified"))
         )
-        .alias("expected_direction"),
-        _sign_of("action", "long", "short").alias("_a"),
-        _sign_of("_direction", "positive", "negative").alias("_d"),
-    )
-    first, second, third = _hgrm_terms(cfg) if cfg.profile == "hgrm" else _scaffold_terms(cfg)
-    joined = joined.with_columns(first).with_columns(second).with_columns(third)
-    if cfg.profile == "hgrm":
-        total = (
-            pl.col("direction_reward")
-            + pl.col("event_reward")
-            + pl.col("pnl_reward")
-            + pl.col("magnitude_reward")
-            + pl.col("process_reward")
-            - pl.col("strength_penalty")
+    ).to_series()
+    reason = reason.append(pl.Series(["event_not_in_labels"]))
+    expected = np.where(mapped, np.where(x.d < 0, 2, x.d), 3)
+    rewards = pl.DataFrame({c: terms[c] for c in REWARD_COLUMNS})
+    rewards = rewards.select(pl.when(pl.Series(mapped)).then(pl.col(c)).alias(c) for c in REWARD_COLUMNS)
+    return (
+        pl.DataFrame(
+            [
+                dec["event_id"],
+                dec["strategy_id"],
+                dec["action"],
+                pl.Series("mapped", mapped),
+                reason.gather(row).alias("unmapped_reason"),
+                _gather_strings(("neutral", "long", "short", None), expected).alias("expected_direction"),
+                labels["_true_type"].append(pl.Series([None], dtype=pl.String)).gather(row).alias("event_type"),
+                dec["predicted_event_type"],
+                pl.Series("car", x.car, nan_to_null=True),
+                _gather_strings((*DIRECTION_GATES, None), np.where(mapped, direction_gate, 3)).alias("direction_gate"),
+                _gather_strings((*TYPE_GATES, None), np.where(mapped, type_gate, 3)).alias("event_type_gate"),
+            ]
         )
-    else:
-        total = (
-            pl.col("g_dir") * pl.col("m_evt") * pl.col("pnl_reward")
-            + pl.col("magnitude_reward")
-            + pl.col("process_reward")
-        )
-    joined = (
-        joined.with_columns(total.alias("final_reward_unclipped"))
-        .with_columns(pl.col("final_reward_unclipped").clip(-cfg.final_clip, cfg.final_clip).alias("final_reward"))
-        .with_columns((pl.col("final_reward") != pl.col("final_reward_unclipped")).alias("clipped"))
-    )
-    is_mapped = pl.col("mapped")
-    nulled = [
-        pl.when(is_mapped).then(pl.col(c)).otherwise(None).alias(c)
-        for c in ("expected_direction", "direction_gate", "event_type_gate", *REWARD_COLUMNS)
-    ]
-    return joined.with_columns(nulled).select(
-        "event_id",
-        "strategy_id",
-        "action",
-        "mapped",
-        "unmapped_reason",
-        "expected_direction",
-        pl.col("_true_type").alias("event_type"),
-        "predicted_event_type",
-        pl.col("_car").alias("car"),
-        "direction_gate",
-        "event_type_gate",
-        *REWARD_COLUMNS,
-        pl.lit(cfg.profile).alias("profile"),
+        .hstack(rewards)
+        .with_columns(pl.lit(cfg.profile).alias("profile"))
     )
 
 

@@ -72,16 +72,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import (
-    CALENDAR_DAY_SPAN,
     first_session_index,
     point_in_time_dates,
 )
 from janus_core.study.exclusion import included
-from janus_core.study.panel import Fit, Model, Panel, _columns, _Moments
+from janus_core.study.panel import Fit, Model, Panel, SnapshotState, _Moments, snapshot_state
+from janus_core.study.risk_model import CrossSections, RiskModelSettings, cross_sections, exposures_on_panel
 
 #: The closed set of exclusion reasons, in the order they are checked (the first that applies wins).
 EXCLUSION_REASONS: tuple[str, ...] = (
@@ -138,6 +139,13 @@ class CarConfig(BaseModel):
                 f"min_estimation_obs {self.min_estimation_obs} exceeds estimation_window {self.estimation_window}"
             )
         return self
+
+    @property
+    def risk_model(self) -> RiskModelSettings:
+        """The settings the risk model's cross-sections depend on."""
+        return RiskModelSettings(
+            self.model, self.estimation_window, self.gap, self.min_estimation_obs, self.min_cross_section_dof
+        )
 
     @property
     def window_days(self) -> int:
@@ -226,306 +234,190 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
 
 
 def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.DataFrame:
-    a, b = cfg.event_window
-    w = cfg.window_days
     events = ds.events.sort("published_at", "symbol", "event_id", maintain_order=True).with_columns(
         point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
     )
-    panel = Panel.build(ds)
-    loc = _locate(panel, events["symbol"], events["pit_date"])
+    state = snapshot_state(ds)
+    panel = state.panel
+    win = _windows(panel, _locate(panel, events["symbol"], events["pit_date"]), cfg)
+    moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
+    fit = moments.fit(win.j, win.lo, win.hi)
+    r_win = np.where(win.in_range, panel.r[win.j[:, None], win.posc], np.nan)
+    m_win = np.where(win.in_range, panel.m[win.j[:, None], win.posc], np.nan)
+    ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
+    del r_win
+    m_se = np.nan_to_num(m_win) if cfg.model != "market" else m_win
+    ar_se, car_se = _forecast_se(cfg, fit, m_se)
     n_ev = len(events)
+    out = _Estimates(fit, ar_mm, ar_mm, ar_se, car_se, np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
+    if _neutralizes(ds, cfg):
+        out = _neutralised(state, ds, cfg, pool, moments, win, out, m_se)
+    return _car_frame(events, panel, cfg, win, out)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """Every event's place on the panel: symbol row ``j``, event-day column ``k0`` (-1 unmapped),
+    its row ``length``, the estimation window [lo, hi) and the event-window cells ``posc`` (clipped
+    columns) with ``in_range`` marking the real ones."""
+
+    loc: _Located
+    j: np.ndarray
+    k0: np.ndarray
+    length: np.ndarray
+    mapped: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    posc: np.ndarray
+    in_range: np.ndarray
+
+
+def _windows(panel: Panel, loc: _Located, cfg: CarConfig) -> _Windows:
+    a, b = cfg.event_window
+    width = panel.r.shape[1]
     j, k0 = loc.j, loc.k0
     length = np.where(loc.known, panel.length[j], 0)
-    width = panel.r.shape[1]
-    event_day = np.where(k0 >= 0, panel.days[panel.day_index[j, np.maximum(k0, 0)]], 0)
-    end_pos = k0 + b
-    has_end = (k0 >= 0) & (end_pos >= 0) & (end_pos < length)
-    end_day = np.where(has_end, panel.days[panel.day_index[j, np.clip(end_pos, 0, width - 1)]], 0)
-    events = events.with_columns(
-        event_day=pl.when(pl.Series(k0 >= 0)).then(pl.Series(event_day).cast(pl.Int32).cast(pl.Date)).otherwise(None),
-        window_end_day=pl.when(pl.Series(has_end))
-        .then(pl.Series(end_day).cast(pl.Int32).cast(pl.Date))
-        .otherwise(None),
-    )
-
-    moments = _Moments(panel, cfg.model, pool)
+    mapped = k0 >= 0
     lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
     hi = np.clip(k0 + a - cfg.gap, 0, width)
-    mapped = k0 >= 0
     hi = np.where(mapped, np.maximum(hi, lo), lo)
-    fit = moments.fit(j, lo, hi)
-
-    offsets = np.arange(a, b + 1)
-    pos = k0[:, None] + offsets[None, :]
+    pos = k0[:, None] + np.arange(a, b + 1)[None, :]
     in_range = mapped[:, None] & (pos >= 0) & (pos < length[:, None])
-    posc = np.clip(pos, 0, width - 1)
-    r_win = np.where(in_range, panel.r[j[:, None], posc], np.nan)
-    m_win = np.where(in_range, panel.m[j[:, None], posc], np.nan)
-    ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
-    ar_se, car_se = _forecast_se(cfg, fit, np.nan_to_num(m_win) if cfg.model != "market" else m_win)
-    tradable_win = np.where(in_range, panel.tradable[j[:, None], posc], False)
-    event_tradable = np.where(mapped, panel.tradable[j, np.maximum(k0, 0)], False)
+    return _Windows(loc, j, k0, length, mapped, lo, hi, np.clip(pos, 0, width - 1), in_range)
 
-    neutralize = _neutralizes(ds, cfg)
-    ar = ar_mm
-    sigma_neutral = np.full(n_ev, np.nan)
-    neutral_n = np.zeros(n_ev, dtype=np.int64)
-    if neutralize:
-        xs = _cross_sections(panel, ds, cfg, moments, pool)
-        del moments  # free the prefix sums before the neutralised fit and the output
-        ev_day = np.where(in_range, panel.day_index[j[:, None], posc], -1)
-        ar = xs.residual(ar_mm, panel.industry, j, posc, ev_day)
+
+@dataclass(frozen=True)
+class _Estimates:
+    """The model outputs of every event: the plain fit, neutralised (``ar``) and market-model
+    (``ar_mm``) ARs, their forecast-error SDs and the neutralised disturbance SD and days."""
+
+    fit: Fit
+    ar: np.ndarray
+    ar_mm: np.ndarray
+    ar_se: np.ndarray
+    car_se: np.ndarray
+    sigma_neutral: np.ndarray
+    neutral_n: np.ndarray
+    neutralized: bool
+
+
+def _risk_model(
+    state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor, moments: _Moments
+) -> tuple[CrossSections, _Moments]:
+    """The risk model's cross-sections and the prefix sums of the factor-adjusted returns (the
+    neutralised fit), kept per snapshot under ``cfg.risk_model`` (they depend on nothing else)."""
+    panel = state.panel
+
+    def compute() -> tuple[CrossSections, _Moments]:
+        expo = state.derived(("exposures",), lambda: exposures_on_panel(panel, ds, ds.style_factors()))
+        xs = cross_sections(panel, ds, cfg.risk_model, moments, pool, expo)
         adjusted = xs.adjusted_returns(panel)
-        rm_fit = _Moments(panel, cfg.model, pool, adjusted, panel.estimation_ok(cfg.model) & np.isfinite(adjusted)).fit(
-            j, lo, hi
-        )
-        del adjusted, xs
-        sigma_neutral, neutral_n = rm_fit.sigma, np.where(mapped & loc.known, rm_fit.n, 0)
-        ar_se, car_se = _forecast_se(cfg, fit, np.nan_to_num(m_win) if cfg.model != "market" else m_win, sigma_neutral)
-    else:
-        del moments
+        ok = panel.estimation_ok(cfg.model) & np.isfinite(adjusted)
+        return xs, _Moments(panel, cfg.model, pool, adjusted, ok)
 
+    return state.derived(("risk_model", *cfg.risk_model), compute)
+
+
+def _neutralised(
+    state: SnapshotState,
+    ds: Dataset,
+    cfg: CarConfig,
+    pool: ThreadPoolExecutor,
+    moments: _Moments,
+    win: _Windows,
+    plain: _Estimates,
+    m_se: np.ndarray,
+) -> _Estimates:
+    """Risk-neutralised ARs and test-statistic SDs (module docstring); the cross-sections and the
+    neutralised prefix sums depend on the snapshot and the estimation settings only, so they are
+    kept per snapshot (``panel.snapshot_state``)."""
+    panel = state.panel
+    xs, rm_moments = _risk_model(state, ds, cfg, pool, moments)
+    ev_day = np.where(win.in_range, panel.day_index[win.j[:, None], win.posc], -1)
+    ar = xs.residual(plain.ar_mm, panel.industry, win.j, win.posc, ev_day)
+    rm_fit = rm_moments.fit(win.j, win.lo, win.hi)
+    sigma_neutral = rm_fit.sigma
+    neutral_n = np.where(win.mapped & win.loc.known, rm_fit.n, 0)
+    ar_se, car_se = _forecast_se(cfg, plain.fit, m_se, sigma_neutral)
+    return _Estimates(plain.fit, ar, plain.ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
+
+
+def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows, est: _Estimates) -> np.ndarray:
+    """Index into :data:`EXCLUSION_REASONS` of each event's first failing rule; -1 when included."""
+    b = cfg.event_window[1]
+    known, mapped = win.loc.known, win.mapped
+    event_tradable = np.where(mapped, panel.tradable[win.j, np.maximum(win.k0, 0)], False)
+    conditions = [
+        events["event_id"].is_first_distinct().not_().to_numpy(),
+        ~known,
+        known & (cfg.model != "constant_mean") & ~(known & panel.has_benchmark[win.j]),
+        ~mapped | (win.k0 + b >= win.length),
+        ~event_tradable,
+        est.fit.n < cfg.min_estimation_obs,
+        ~np.isfinite(est.ar_mm).all(axis=1),
+        ~np.isfinite(est.ar).all(axis=1) | (est.neutralized & (est.neutral_n < cfg.min_estimation_obs)),
+    ]
+    return np.select(conditions, list(range(len(EXCLUSION_REASONS))), default=-1)
+
+
+def _list_column(name: str, mat: np.ndarray, valid: np.ndarray) -> pl.Series:
+    """``List[Float64]`` column of the rows of ``mat``, null where not ``valid``: built from the
+    flat values and offsets (Arrow), no per-row expression."""
+    n, w = mat.shape
+    offsets = pa.array(np.arange(0, (n + 1) * w, w, dtype=np.int64))
+    values = pa.array(np.ascontiguousarray(mat).reshape(-1))
+    lists = pa.LargeListArray.from_arrays(offsets, values, mask=pa.array(~valid))
+    return pl.Series(name, pl.from_arrow(lists), dtype=pl.List(pl.Float64))
+
+
+def _nullable(values: np.ndarray, valid: np.ndarray) -> pl.Series:
+    """Float64 column with nulls where not ``valid`` (and where the value is NaN)."""
+    return pl.Series(np.where(valid, values, np.nan), nan_to_null=True)
+
+
+def _car_frame(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows, est: _Estimates) -> pl.DataFrame:
+    """The output table of :func:`compute_car`: the events with their event days, estimates,
+    AR paths, CARs and exclusion reason."""
+    a, b = cfg.event_window
+    width = panel.r.shape[1]
+    j, k0, length, mapped = win.j, win.k0, win.length, win.mapped
+    has_end = mapped & (k0 + b >= 0) & (k0 + b < length)
+    days = panel.days[panel.day_index[j, np.clip(np.stack([k0, k0 + b]), 0, width - 1)]]
+    reason_code = _exclusion_codes(events, panel, cfg, win, est)
+    included = reason_code < 0
     t_pos, t1_pos = k0 + a - 1, k0 + b
     price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
     price_t1 = np.where(mapped & (t1_pos < length), panel.close[j, np.clip(t1_pos, 0, width - 1)], np.nan)
-
-    needs_benchmark = cfg.model != "constant_mean"
-    has_bench = loc.known & panel.has_benchmark[j]
-    conditions = [
-        events["event_id"].is_first_distinct().not_().to_numpy(),
-        ~loc.known,
-        loc.known & needs_benchmark & ~has_bench,
-        ~mapped | (k0 + b >= length),
-        ~event_tradable,
-        fit.n < cfg.min_estimation_obs,
-        ~np.isfinite(ar_mm).all(axis=1),
-        ~np.isfinite(ar).all(axis=1) | (neutralize & (neutral_n < cfg.min_estimation_obs)),
-    ]
-    reason_code = np.select(conditions, list(range(len(EXCLUSION_REASONS))), default=-1)
-    included = reason_code < 0
-    reason = np.array([None, *EXCLUSION_REASONS], dtype=object)[reason_code + 1]
-
-    def scalar(v: np.ndarray) -> np.ndarray:
-        return np.where(included, v, np.nan)
-
-    def lists(name: str, mat: np.ndarray) -> pl.Series:
-        s = pl.Series(name, np.where(included[:, None], mat, 0.0).reshape(n_ev, w)).cast(pl.List(pl.Float64))
-        return pl.select(pl.when(pl.Series(included)).then(s).otherwise(None).alias(name)).to_series()
-
-    car_mm = ar_mm.sum(axis=1)
-    car = ar.sum(axis=1)
+    tradable_win = np.where(win.in_range, panel.tradable[j[:, None], win.posc], False)
+    fit = est.fit
+    reasons = pl.Series([*EXCLUSION_REASONS, None], dtype=pl.String)
     out = events.with_columns(
+        event_day=_nullable(days[0], mapped).cast(pl.Int32).cast(pl.Date),
+        window_end_day=_nullable(days[1], has_end).cast(pl.Int32).cast(pl.Date),
         model=pl.lit(cfg.model),
-        alpha=pl.Series(scalar(fit.alpha)).fill_nan(None),
-        beta=pl.Series(scalar(fit.beta)).fill_nan(None),
-        sigma=pl.Series(scalar(fit.sigma)).fill_nan(None),
-        estimation_days=pl.Series(np.where(mapped & loc.known, fit.n, 0), dtype=pl.Int64),
-        sigma_neutral=pl.Series(scalar(sigma_neutral)).fill_nan(None),
-        neutral_estimation_days=pl.Series(neutral_n, dtype=pl.Int64),
-        ar=lists("ar", ar),
-        ar_mm=lists("ar_mm", ar_mm),
-        ar_se=lists("ar_se", ar_se),
-        car=pl.Series(scalar(car)).fill_nan(None),
-        car_mm=pl.Series(scalar(car_mm)).fill_nan(None),
-        car_se=pl.Series(scalar(car_se)).fill_nan(None),
-        price_t=pl.Series(scalar(price_t)).fill_nan(None),
-        price_t_plus_1=pl.Series(scalar(price_t1)).fill_nan(None),
-        neutralized=pl.lit(neutralize),
+        alpha=_nullable(fit.alpha, included),
+        beta=_nullable(fit.beta, included),
+        sigma=_nullable(fit.sigma, included),
+        estimation_days=pl.Series(np.where(mapped & win.loc.known, fit.n, 0), dtype=pl.Int64),
+        sigma_neutral=_nullable(est.sigma_neutral, included),
+        neutral_estimation_days=pl.Series(est.neutral_n, dtype=pl.Int64),
+        ar=_list_column("ar", est.ar, included),
+        ar_mm=_list_column("ar_mm", est.ar_mm, included),
+        ar_se=_list_column("ar_se", est.ar_se, included),
+        car=_nullable(est.ar.sum(axis=1), included),
+        car_mm=_nullable(est.ar_mm.sum(axis=1), included),
+        car_se=_nullable(est.car_se, included),
+        price_t=_nullable(price_t, included),
+        price_t_plus_1=_nullable(price_t1, included),
+        neutralized=pl.lit(est.neutralized),
         untradable_window_days=pl.Series(np.where(included, (~tradable_win).sum(axis=1), 0), dtype=pl.Int64),
-        excluded_reason=pl.Series(reason.tolist(), dtype=pl.String),
+        excluded_reason=reasons.gather(np.where(included, len(EXCLUSION_REASONS), reason_code)),
     )
     return out.with_columns(
         raw_return=pl.col("price_t_plus_1") / pl.col("price_t") - 1.0,
         abnormal_return=pl.col("car_mm"),
-        risk_neutralized_return=pl.col("car") if neutralize else pl.lit(None, dtype=pl.Float64),
+        risk_neutralized_return=pl.col("car") if est.neutralized else pl.lit(None, dtype=pl.Float64),
     )
-
-
-def _exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np.ndarray]:
-    """Style exposures as of each (symbol, trading day) cell, one (n_sym, width) matrix per factor:
-    the latest exposure row of the same symbol dated on or before the cell's date (point in time);
-    NaN where there is none."""
-    assert ds.exposures is not None
-    ex = ds.exposures
-    n_sym, width = panel.r.shape
-    rectangular = bool((panel.length == width).all())
-    aligned = (
-        ex.height == len(panel.keys)
-        and ex["symbol"].equals(ds.prices["symbol"])
-        and ex["date"].equals(ds.prices["date"])
-    )
-    if aligned:
-        row = None
-    else:
-        coded = (
-            ex.select("symbol", day=pl.col("date").cast(pl.Int64))
-            .with_row_index("row")
-            .join(
-                pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym, dtype=np.int64)}), on="symbol", how="inner"
-            )
-            .sort("j", "day", "row")
-        )
-        ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
-        found = np.searchsorted(ex_keys, panel.keys, side="right") - 1
-        safe = np.maximum(found, 0)
-        ok = (found >= 0) & (len(ex_keys) > 0)
-        if len(ex_keys):
-            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
-        row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
-    code = panel.keys // CALENDAR_DAY_SPAN
-    out = []
-    for f in factors:
-        col = ex[f].cast(pl.Float64)
-        v = (col.fill_null(np.nan) if col.null_count() else col).to_numpy()
-        if row is not None:
-            v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
-        if rectangular:
-            out.append(v.reshape(n_sym, width))
-        else:
-            mat = np.full((n_sym, width), np.nan)
-            mat[code, np.arange(len(code)) - panel.start[code]] = v
-            out.append(mat)
-    return out
-
-
-#: Columns (trading days) per block when fitting every cell's rolling model (bounds temporaries).
-_CELL_BLOCK = 64
-
-
-def _cell_abnormal_returns(
-    panel: Panel, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor, cols: np.ndarray
-) -> np.ndarray:
-    """The AR of every stock on each panel column in ``cols`` under its rolling model, fitted on
-    [c - gap - L, c - gap); NaN where the cell is not usable in the cross-section (too few
-    estimation days, missing return, not tradable). Shape (n_sym, len(cols)). Computed in blocks
-    of columns (in parallel; each block writes its own columns, so the result does not depend on
-    the thread count) so temporaries stay small."""
-    n_sym, width = panel.r.shape
-    out = np.empty((n_sym, len(cols)))
-
-    def block_ar(i0: int) -> None:
-        c = cols[i0 : i0 + _CELL_BLOCK]
-        fit = moments.fit_columns(
-            np.clip(c - cfg.gap - cfg.estimation_window, 0, width), np.clip(c - cfg.gap, 0, width)
-        )
-        block = _columns(panel.r, c) - fit.alpha
-        if cfg.model != "constant_mean":
-            block -= fit.beta * _columns(panel.m, c)
-        block[(fit.n < cfg.min_estimation_obs) | ~_columns(panel.tradable, c)] = np.nan
-        out[:, i0 : i0 + len(c)] = block
-
-    list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
-    return out
-
-
-@dataclass(frozen=True)
-class _CrossSections:
-    """The risk model's factor returns of every panel date (module docstring): style factor returns
-    ``gamma`` (date x factor) and industry factor returns ``factor_g`` (industry x date), indexed by
-    the global day index (``Panel.days``), NaN where a date has no solvable cross-section or an
-    industry no stock; ``expo`` holds the style exposures on the panel."""
-
-    gamma: np.ndarray
-    factor_g: np.ndarray
-    expo: list[np.ndarray]
-
-    def residual(
-        self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
-    ) -> np.ndarray:
-        """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
-        (same shape as ``ar``; -1 = no day, NaN out)."""
-        d = np.maximum(day, 0)
-        exposure_return = sum(e[j[:, None], posc] * self.gamma[d, f] for f, e in enumerate(self.expo))
-        neutral = ar - self.factor_g[industry[j][:, None], d] - exposure_return
-        return np.where(day >= 0, neutral, np.nan)
-
-    def adjusted_returns(self, panel: Panel) -> np.ndarray:
-        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every panel cell,
-        NaN where the risk model does not apply (the input of the neutralised estimation fit)."""
-        d = np.maximum(panel.day_index, 0)
-        out = panel.r - self.factor_g[panel.industry[:, None], d]
-        for f, e in enumerate(self.expo):
-            out -= e * self.gamma[d, f]
-        out[panel.day_index < 0] = np.nan
-        return out
-
-
-def _cross_sections(
-    panel: Panel, ds: Dataset, cfg: CarConfig, moments: _Moments, pool: ThreadPoolExecutor
-) -> _CrossSections:
-    """Fit the risk model's cross-section on every date of the panel (module docstring), from every
-    stock's rolling-model AR of that date."""
-    n_sym, width = panel.r.shape
-    cells = _cell_abnormal_returns(panel, cfg, moments, pool, np.arange(width))
-    factors = ds.style_factors()
-    k = len(factors)
-    expo = _exposures_on_panel(panel, ds, factors)
-    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
-
-    # Stock x date grid of the cross-section: y, x are zero outside the usable cells ``w``.
-    if panel.rectangular:  # columns are the dates
-        y = cells
-        x = [e.copy() for e in expo]
-        w = np.isfinite(y)
-        for v in x:
-            w &= np.isfinite(v)
-        outside = ~w
-        y[outside] = 0.0
-        for v in x:
-            v[outside] = 0.0
-    else:
-        cell = cells
-        ok = np.isfinite(cell) & (panel.day_index >= 0)
-        for e in expo:
-            ok &= np.isfinite(e)
-        sj, sk = np.nonzero(ok)
-        dd = panel.day_index[sj, sk]
-        w = np.zeros((n_sym, n_days), dtype=bool)
-        w[sj, dd] = True
-        y = np.zeros((n_sym, n_days))
-        y[sj, dd] = cell[sj, sk]
-        x = []
-        for e in expo:
-            grid = np.zeros((n_sym, n_days))
-            grid[sj, dd] = e[sj, sk]
-            x.append(grid)
-        del cell, cells, ok
-        outside = ~w
-    gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
-    flat = gid.ravel()
-    cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_y = np.bincount(flat, weights=y.ravel(), minlength=n_days * n_grp) / cnt
-        mean_x = [np.bincount(flat, weights=v.ravel(), minlength=n_days * n_grp) / cnt for v in x]
-    # Frisch-Waugh-Lovell: demean within (industry, date), in place, then per-date normal equations.
-    y -= mean_y[gid]
-    y[outside] = 0.0
-    for v, mv in zip(x, mean_x):
-        v -= mv[gid]
-        v[outside] = 0.0
-    del gid, flat, outside
-    xtx = np.empty((n_days, k, k))
-    xty = np.empty((n_days, k))
-    for f in range(k):
-        xty[:, f] = np.einsum("sd,sd->d", x[f], y)
-        for h in range(f, k):
-            xtx[:, f, h] = xtx[:, h, f] = np.einsum("sd,sd->d", x[f], x[h])
-    del x, y
-    cnt_g = cnt.reshape(n_grp, n_days)
-    dof = w.sum(axis=0) - (cnt_g > 0).sum(axis=0) - k
-    gamma = np.full((n_days, k), np.nan)
-    solvable = dof >= cfg.min_cross_section_dof
-    if solvable.any():
-        # Pseudo-inverse: with collinear exposures (e.g. a factor constant within industries) the
-        # least-squares residual is still unique, and so is the neutralised AR.
-        gamma[solvable] = (np.linalg.pinv(xtx[solvable], hermitian=True) @ xty[solvable][..., None])[..., 0]
-    # Industry factor return f(g, d) = mean_g(y) - mean_g(x)' gamma_d.
-    factor_g = mean_y.reshape(n_grp, n_days) - sum(
-        mv.reshape(n_grp, n_days) * gamma[:, f][None, :] for f, mv in enumerate(mean_x)
-    )
-    factor_g[cnt_g == 0] = np.nan
-
-    return _CrossSections(gamma, factor_g, expo)
 
 
 def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataFrame) -> pl.DataFrame:
@@ -550,7 +442,8 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
                 f"car table: column neutralized is not {neutralize} for every included event (the config and dataset "
                 f"give {neutralize}; pass the CarConfig the table was computed with)"
             )
-    panel = Panel.build(ds)
+    state = snapshot_state(ds)
+    panel = state.panel
     code = (
         inc.select("symbol")
         .join(
@@ -578,7 +471,8 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
     if neutralize and inc.height:
         with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
-            xs = _cross_sections(panel, ds, cfg, _Moments(panel, cfg.model, pool), pool)
+            moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
+            xs = _risk_model(state, ds, cfg, pool, moments)[0]
         ar = xs.residual(ar, panel.industry, j, posc, np.where(valid, day, -1))
     ar = np.where(valid, ar, np.nan)
     dates = pl.Series(np.where(day >= 0, panel.days[np.maximum(day, 0)], 0).astype(np.int32).reshape(-1))

@@ -4,9 +4,12 @@ without a per-event regression."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -16,6 +19,7 @@ from janus_core.data.events import CALENDAR_DAY_SPAN
 
 #: The normal-return models of the event study (``CarConfig.model``).
 Model = Literal["market", "market_adjusted", "constant_mean"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,85 +59,34 @@ class Panel:
         prices = ds.prices
         code = prices["symbol"].rle_id().to_numpy()  # run id of the symbol (prices are sorted)
         day = prices["date"].to_physical().to_numpy()  # days since 1970-01-01 (int32)
-        tradable_col = prices["tradable"]
-        close_col = prices["close"].cast(pl.Float64)
-        n_rows = len(code)
         length = np.bincount(code)
         start = np.concatenate([[0], np.cumsum(length)[:-1]])
-        symbols = ds.prices["symbol"].gather(start)
+        symbols = prices["symbol"].gather(start)
         bad = np.flatnonzero((code[1:] == code[:-1]) & (day[1:] <= day[:-1]))
         if bad.size or not symbols.is_sorted() or symbols.n_unique() != len(symbols):
             row = int(bad[0]) + 1 if bad.size else 0
             raise ValueError(
                 f"prices row {row}: columns symbol, date must be sorted by (symbol, date) without duplicates"
             )
-        n_sym, width = len(length), int(length.max())
-
         bench = ds.benchmarks.select("benchmark", day=pl.col("date").cast(pl.Int64), close=pl.col("close"))
-        bdays = bench["day"].to_numpy()
-        first = int(min(day.min(), bdays.min() if len(bdays) else day.min()))
-        last = int(max(day.max(), bdays.max() if len(bdays) else day.max()))
-        lut = np.full(last - first + 1, -1, dtype=np.int32)
-        lut[day - first] = 0
-        days = np.flatnonzero(lut == 0) + first
-        lut[:] = -1
-        lut[days - first] = np.arange(len(days), dtype=np.int32)
-        didx_rows = lut[day - first]
-
-        if (length == width).all():
-
-            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
-                return values.astype(dtype, copy=False).reshape(n_sym, width)
-        else:
-            pos = np.arange(n_rows) - start[code]
-
-            def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
-                out = np.full((n_sym, width), fill, dtype=dtype)
-                out[code, pos] = values
-                return out
-
-        close = pad(close_col.to_numpy(), np.nan, np.float64)
+        days, lut, first = _calendar(day, bench["day"].to_numpy())
+        pad = _padder(code, start, length)
+        close = pad(prices["close"].cast(pl.Float64).to_numpy(), np.nan, np.float64)
+        tradable_col = prices["tradable"]
         tradable = pad(
             (tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool
         )
-        day_index = pad(didx_rows, -1, np.int32)
+        day_index = pad(lut[day - first], -1, np.int32)
         r = np.full_like(close, np.nan)
         np.divide(close[:, 1:], close[:, :-1], out=r[:, 1:])
         r[:, 1:] -= 1.0
-
-        sec_cols = ["symbol", "benchmark"] + (["industry"] if "industry" in ds.securities.columns else [])
-        sec = ds.securities.select(sec_cols)
-        dup = sec["symbol"].is_duplicated()
-        if dup.any():
-            row = int(dup.arg_true()[0])
-            raise ValueError(f"securities row {row}: column symbol must be unique ({sec['symbol'][row]!r} repeats)")
-        per_sym = pl.DataFrame({"symbol": symbols}).join(sec, on="symbol", how="left", maintain_order="left")
-
-        bnames = bench["benchmark"].unique().sort()
-        bcode_of = {name: i for i, name in enumerate(bnames.to_list())}
-        bmat = np.full((len(bnames) + 1, len(days)), np.nan)  # last row: "no benchmark"
-        bidx = lut[bdays - first]
-        on_cal = bidx >= 0
-        bcodes = bench["benchmark"].replace_strict(bcode_of, return_dtype=pl.Int64).to_numpy()
-        bmat[bcodes[on_cal], bidx[on_cal]] = bench["close"].to_numpy()[on_cal]
-        sym_bench = per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
-        if (length == len(days)).all():  # every stock on every day: benchmark returns by row
-            bret = np.full_like(bmat, np.nan)
-            np.divide(bmat[:, 1:], bmat[:, :-1], out=bret[:, 1:])
-            bret[:, 1:] -= 1.0
-            m = bret[sym_bench]
-        else:
-            bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
-            bclose[day_index < 0] = np.nan
-            m = np.full_like(close, np.nan)
-            np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
-            m[:, 1:] -= 1.0
+        per_sym = _securities(ds, symbols)
+        m, has_benchmark = _benchmark_returns(bench, per_sym, days, lut, first, day_index, length)
         if "industry" in per_sym.columns:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
-            industry = np.zeros(n_sym, dtype=np.int64)
+            industry = np.zeros(len(length), dtype=np.int64)
         keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
-        has_benchmark = sym_bench < len(bnames)
         return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
 
     def estimation_ok(self, model: Model) -> np.ndarray:
@@ -144,6 +97,148 @@ class Panel:
         if model != "constant_mean":
             ok &= np.isfinite(self.m)
         return ok
+
+
+def _calendar(day: np.ndarray, bdays: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The sorted distinct trading days of ``prices`` and a lookup table from (day - first) to the
+    day's index in them (-1 for other days), spanning the benchmark dates too."""
+    first = int(min(day.min(), bdays.min() if len(bdays) else day.min()))
+    last = int(max(day.max(), bdays.max() if len(bdays) else day.max()))
+    lut = np.full(last - first + 1, -1, dtype=np.int32)
+    lut[day - first] = 0
+    days = np.flatnonzero(lut == 0) + first
+    lut[:] = -1
+    lut[days - first] = np.arange(len(days), dtype=np.int32)
+    return days, lut, first
+
+
+def _padder(code: np.ndarray, start: np.ndarray, length: np.ndarray):
+    """A function packing a per-price-row column into the (symbol, own trading day) matrix, padded
+    with ``fill`` (a reshape when every symbol has the same number of rows)."""
+    n_sym, width = len(length), int(length.max())
+    if (length == width).all():
+
+        def pad(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+            return values.astype(dtype, copy=False).reshape(n_sym, width)
+
+        return pad
+    pos = np.arange(len(code)) - start[code]
+
+    def pad_ragged(values: np.ndarray, fill: object, dtype: type) -> np.ndarray:
+        out = np.full((n_sym, width), fill, dtype=dtype)
+        out[code, pos] = values
+        return out
+
+    return pad_ragged
+
+
+def _securities(ds: Dataset, symbols: pl.Series) -> pl.DataFrame:
+    """Benchmark (and industry) of each panel symbol, in panel order; ValueError on a repeated symbol."""
+    sec_cols = ["symbol", "benchmark"] + (["industry"] if "industry" in ds.securities.columns else [])
+    sec = ds.securities.select(sec_cols)
+    dup = sec["symbol"].is_duplicated()
+    if dup.any():
+        row = int(dup.arg_true()[0])
+        raise ValueError(f"securities row {row}: column symbol must be unique ({sec['symbol'][row]!r} repeats)")
+    return pl.DataFrame({"symbol": symbols}).join(sec, on="symbol", how="left", maintain_order="left")
+
+
+def _benchmark_returns(
+    bench: pl.DataFrame,
+    per_sym: pl.DataFrame,
+    days: np.ndarray,
+    lut: np.ndarray,
+    first: int,
+    day_index: np.ndarray,
+    length: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each symbol's benchmark return over the same two dates as its own return (the panel's ``m``)
+    and whether it has a benchmark with data."""
+    bdays = bench["day"].to_numpy()
+    bnames = bench["benchmark"].unique().sort()
+    bcode_of = {name: i for i, name in enumerate(bnames.to_list())}
+    bmat = np.full((len(bnames) + 1, len(days)), np.nan)  # last row: "no benchmark"
+    bidx = lut[bdays - first]
+    on_cal = bidx >= 0
+    bcodes = bench["benchmark"].replace_strict(bcode_of, return_dtype=pl.Int64).to_numpy()
+    bmat[bcodes[on_cal], bidx[on_cal]] = bench["close"].to_numpy()[on_cal]
+    sym_bench = per_sym["benchmark"].replace_strict(bcode_of, default=len(bnames), return_dtype=pl.Int64).to_numpy()
+    if (length == len(days)).all():  # every stock on every day: benchmark returns by row
+        bret = np.full_like(bmat, np.nan)
+        np.divide(bmat[:, 1:], bmat[:, :-1], out=bret[:, 1:])
+        bret[:, 1:] -= 1.0
+        m = bret[sym_bench]
+    else:
+        bclose = bmat[sym_bench[:, None], np.maximum(day_index, 0)]
+        bclose[day_index < 0] = np.nan
+        m = np.full(day_index.shape, np.nan)
+        np.divide(bclose[:, 1:], bclose[:, :-1], out=m[:, 1:])
+        m[:, 1:] -= 1.0
+    return m, sym_bench < len(bnames)
+
+
+#: Dataset snapshots whose panel (and derived prefix sums) are kept in memory, least recently used
+#: dropped first; and the derived entries kept per snapshot. A panel at paper scale is ~80 MB, a
+#: set of prefix sums ~130 MB.
+SNAPSHOTS_KEPT = 2
+DERIVED_KEPT = 4
+
+
+class SnapshotState:
+    """The panel of one dataset snapshot and what is derived from it alone (prefix sums, the risk
+    model's cross-sections), computed once and reused by every study on the snapshot."""
+
+    def __init__(self, tables: tuple[object, ...], panel: Panel):
+        self.tables = tables  # held so the identities in the key stay unique while cached
+        self.panel = panel
+        self._derived: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def derived(self, key: tuple, compute: Callable[[], T]) -> T:
+        """The value under ``key``, computed by ``compute`` the first time (LRU, :data:`DERIVED_KEPT`)."""
+        with self._lock:
+            if key in self._derived:
+                self._derived.move_to_end(key)
+                return self._derived[key]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            self._derived[key] = value
+            while len(self._derived) > DERIVED_KEPT:
+                self._derived.popitem(last=False)
+        return value
+
+
+_SNAPSHOTS: OrderedDict[tuple, SnapshotState] = OrderedDict()
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def snapshot_state(ds: Dataset) -> SnapshotState:
+    """The :class:`SnapshotState` of ``ds``, kept in memory (:data:`SNAPSHOTS_KEPT` snapshots).
+
+    Keyed by the snapshot hash together with the identity of the very table objects the panel is
+    built from (prices, benchmarks, securities, exposures; held by the entry, polars frames are
+    immutable): the same loaded snapshot hits, while a dataset whose tables were replaced (same
+    manifest metadata, other frames) never reads another table's panel. Every cached value is what
+    the computation would produce, so results do not depend on the cache."""
+    tables = (ds.prices, ds.benchmarks, ds.securities, ds.exposures)
+    key = (ds.meta.snapshot_hash, *(id(t) for t in tables))
+    with _SNAPSHOTS_LOCK:
+        state = _SNAPSHOTS.get(key)
+        if state is not None:
+            _SNAPSHOTS.move_to_end(key)
+            return state
+    state = SnapshotState(tables, Panel.build(ds))
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[key] = state
+        while len(_SNAPSHOTS) > SNAPSHOTS_KEPT:
+            _SNAPSHOTS.popitem(last=False)
+    return state
+
+
+def clear_snapshot_cache() -> None:
+    """Drop every kept panel and prefix sum (benchmarks measuring a cold start; freeing memory)."""
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS.clear()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,220 @@
+"""The risk model of the event study's neutralisation (formulas in ``janus_core.study.car``'s
+docstring, "Risk neutralisation"): style exposures placed on the panel, every stock's rolling-model
+AR on every date, and the per-date cross-sectional regression on the exposures and industry
+dummies that gives the factor returns."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from janus_core.data.dataset import Dataset
+from janus_core.data.events import CALENDAR_DAY_SPAN
+from janus_core.study.panel import Model, Panel, _columns, _Moments
+
+
+class RiskModelSettings(NamedTuple):
+    """The event-study settings the risk model depends on (``CarConfig.risk_model``); also the key
+    under which a snapshot keeps it."""
+
+    model: Model
+    estimation_window: int
+    gap: int
+    min_estimation_obs: int
+    min_cross_section_dof: int
+
+
+def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np.ndarray]:
+    """Style exposures as of each (symbol, trading day) cell, one (n_sym, width) matrix per factor:
+    the latest exposure row of the same symbol dated on or before the cell's date (point in time);
+    NaN where there is none."""
+    assert ds.exposures is not None
+    ex = ds.exposures
+    n_sym, width = panel.r.shape
+    rectangular = bool((panel.length == width).all())
+    aligned = (
+        ex.height == len(panel.keys)
+        and ex["symbol"].equals(ds.prices["symbol"])
+        and ex["date"].equals(ds.prices["date"])
+    )
+    if aligned:
+        row = None
+    else:
+        coded = (
+            ex.select("symbol", day=pl.col("date").cast(pl.Int64))
+            .with_row_index("row")
+            .join(
+                pl.DataFrame({"symbol": panel.symbols, "j": np.arange(n_sym, dtype=np.int64)}), on="symbol", how="inner"
+            )
+            .sort("j", "day", "row")
+        )
+        ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
+        found = np.searchsorted(ex_keys, panel.keys, side="right") - 1
+        safe = np.maximum(found, 0)
+        ok = (found >= 0) & (len(ex_keys) > 0)
+        if len(ex_keys):
+            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
+        row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
+    code = panel.keys // CALENDAR_DAY_SPAN
+    out = []
+    for f in factors:
+        col = ex[f].cast(pl.Float64)
+        v = (col.fill_null(np.nan) if col.null_count() else col).to_numpy()
+        if row is not None:
+            v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
+        if rectangular:
+            out.append(v.reshape(n_sym, width))
+        else:
+            mat = np.full((n_sym, width), np.nan)
+            mat[code, np.arange(len(code)) - panel.start[code]] = v
+            out.append(mat)
+    return out
+
+
+#: Columns (trading days) per block when fitting every cell's rolling model (bounds temporaries).
+_CELL_BLOCK = 64
+
+
+def _cell_abnormal_returns(
+    panel: Panel, settings: RiskModelSettings, moments: _Moments, pool: ThreadPoolExecutor, cols: np.ndarray
+) -> np.ndarray:
+    """The AR of every stock on each panel column in ``cols`` under its rolling model, fitted on
+    [c - gap - L, c - gap); NaN where the cell is not usable in the cross-section (too few
+    estimation days, missing return, not tradable). Shape (n_sym, len(cols)). Computed in blocks
+    of columns (in parallel; each block writes its own columns, so the result does not depend on
+    the thread count) so temporaries stay small."""
+    n_sym, width = panel.r.shape
+    out = np.empty((n_sym, len(cols)))
+
+    def block_ar(i0: int) -> None:
+        c = cols[i0 : i0 + _CELL_BLOCK]
+        fit = moments.fit_columns(
+            np.clip(c - settings.gap - settings.estimation_window, 0, width), np.clip(c - settings.gap, 0, width)
+        )
+        block = _columns(panel.r, c) - fit.alpha
+        if settings.model != "constant_mean":
+            block -= fit.beta * _columns(panel.m, c)
+        block[(fit.n < settings.min_estimation_obs) | ~_columns(panel.tradable, c)] = np.nan
+        out[:, i0 : i0 + len(c)] = block
+
+    list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
+    return out
+
+
+@dataclass(frozen=True)
+class CrossSections:
+    """The risk model's factor returns of every panel date (module docstring): style factor returns
+    ``gamma`` (date x factor) and industry factor returns ``factor_g`` (industry x date), indexed by
+    the global day index (``Panel.days``), NaN where a date has no solvable cross-section or an
+    industry no stock; ``expo`` holds the style exposures on the panel."""
+
+    gamma: np.ndarray
+    factor_g: np.ndarray
+    expo: list[np.ndarray]
+
+    def residual(
+        self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
+        """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
+        (same shape as ``ar``; -1 = no day, NaN out)."""
+        d = np.maximum(day, 0)
+        exposure_return = sum(e[j[:, None], posc] * self.gamma[d, f] for f, e in enumerate(self.expo))
+        neutral = ar - self.factor_g[industry[j][:, None], d] - exposure_return
+        return np.where(day >= 0, neutral, np.nan)
+
+    def adjusted_returns(self, panel: Panel) -> np.ndarray:
+        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every panel cell,
+        NaN where the risk model does not apply (the input of the neutralised estimation fit)."""
+        d = np.maximum(panel.day_index, 0)
+        out = panel.r - self.factor_g[panel.industry[:, None], d]
+        for f, e in enumerate(self.expo):
+            out -= e * self.gamma[d, f]
+        out[panel.day_index < 0] = np.nan
+        return out
+
+
+def cross_sections(
+    panel: Panel,
+    ds: Dataset,
+    settings: RiskModelSettings,
+    moments: _Moments,
+    pool: ThreadPoolExecutor,
+    expo: list[np.ndarray],
+) -> CrossSections:
+    """Fit the risk model's cross-section on every date of the panel (module docstring), from every
+    stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
+    (:func:`exposures_on_panel`, read only)."""
+    n_sym, width = panel.r.shape
+    cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
+    factors = ds.style_factors()
+    k = len(factors)
+    n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
+
+    # Stock x date grid of the cross-section: y, x are zero outside the usable cells ``w``.
+    if panel.rectangular:  # columns are the dates
+        y = cells
+        x = [e.copy() for e in expo]
+        w = np.isfinite(y)
+        for v in x:
+            w &= np.isfinite(v)
+        outside = ~w
+        y[outside] = 0.0
+        for v in x:
+            v[outside] = 0.0
+    else:
+        cell = cells
+        ok = np.isfinite(cell) & (panel.day_index >= 0)
+        for e in expo:
+            ok &= np.isfinite(e)
+        sj, sk = np.nonzero(ok)
+        dd = panel.day_index[sj, sk]
+        w = np.zeros((n_sym, n_days), dtype=bool)
+        w[sj, dd] = True
+        y = np.zeros((n_sym, n_days))
+        y[sj, dd] = cell[sj, sk]
+        x = []
+        for e in expo:
+            grid = np.zeros((n_sym, n_days))
+            grid[sj, dd] = e[sj, sk]
+            x.append(grid)
+        del cell, cells, ok
+        outside = ~w
+    gid = (panel.industry[:, None] * n_days + np.arange(n_days)[None, :]).astype(np.int32)
+    flat = gid.ravel()
+    cnt = np.bincount(flat, weights=w.ravel(), minlength=n_days * n_grp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_y = np.bincount(flat, weights=y.ravel(), minlength=n_days * n_grp) / cnt
+        mean_x = [np.bincount(flat, weights=v.ravel(), minlength=n_days * n_grp) / cnt for v in x]
+    # Frisch-Waugh-Lovell: demean within (industry, date), in place, then per-date normal equations.
+    y -= mean_y[gid]
+    y[outside] = 0.0
+    for v, mv in zip(x, mean_x):
+        v -= mv[gid]
+        v[outside] = 0.0
+    del gid, flat, outside
+    xtx = np.empty((n_days, k, k))
+    xty = np.empty((n_days, k))
+    for f in range(k):
+        xty[:, f] = np.einsum("sd,sd->d", x[f], y)
+        for h in range(f, k):
+            xtx[:, f, h] = xtx[:, h, f] = np.einsum("sd,sd->d", x[f], x[h])
+    del x, y
+    cnt_g = cnt.reshape(n_grp, n_days)
+    dof = w.sum(axis=0) - (cnt_g > 0).sum(axis=0) - k
+    gamma = np.full((n_days, k), np.nan)
+    solvable = dof >= settings.min_cross_section_dof
+    if solvable.any():
+        # Pseudo-inverse: with collinear exposures (e.g. a factor constant within industries) the
+        # least-squares residual is still unique, and so is the neutralised AR.
+        gamma[solvable] = (np.linalg.pinv(xtx[solvable], hermitian=True) @ xty[solvable][..., None])[..., 0]
+    # Industry factor return f(g, d) = mean_g(y) - mean_g(x)' gamma_d.
+    factor_g = mean_y.reshape(n_grp, n_days) - sum(
+        mv.reshape(n_grp, n_days) * gamma[:, f][None, :] for f, mv in enumerate(mean_x)
+    )
+    factor_g[cnt_g == 0] = np.nan
+
+    return CrossSections(gamma, factor_g, expo)
