@@ -13,6 +13,10 @@ workbench's (``JANUS_DATA_DIR`` / ``JANUS_MANIFEST_DIR``; ``--dataset``, default
 ratio, and a check that before and after give identical frames.
 
 Run: ``JANUS_DATA_DIR=... JANUS_MANIFEST_DIR=... uv run --frozen python benchmarks/bench_decisions.py``.
+
+Measured (2026-12-01, paper-scale dataset, 372,150 decisions, load average 1.2, 2 cores): parse
+9.25 s per row (24.9 us/row) vs 0.449 s column-wise (20.6x); ``validate_decisions`` 12.26 s with
+the per-row checks vs 0.490 s (25.0x); identical frames.
 """
 
 from __future__ import annotations
