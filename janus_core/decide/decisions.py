@@ -42,6 +42,7 @@ from janus_core.decide.structured_output import ParsedCompletion as ParsedComple
 from janus_core.decide.structured_output import completion_text as completion_text
 from janus_core.decide.structured_output import format_completion as format_completion
 from janus_core.decide.structured_output import parse_completion as parse_completion
+from janus_core.decide.structured_output import parse_completions as parse_completions
 from janus_core.decide.structured_output import parse_conclusion as parse_conclusion
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
@@ -122,59 +123,97 @@ def _claimed_format_ok(out: pl.DataFrame, where: Callable[[int], str]) -> tuple[
     return out.with_columns(value.alias("format_ok")), problems
 
 
+def _car_tolerance(decimals: int | None) -> float:
+    """Half a unit of the last digit a completion wrote its CAR with (``decimals``; 12 when unknown),
+    plus 1e-12: ``0.5 * 10 ** -decimals + 1e-12``."""
+    return 0.5 * 10.0 ** -(decimals if decimals is not None else 12) + 1e-12
+
+
 def _car_agrees(column: float, parsed: float, decimals: int | None) -> bool:
     """A structured CAR agrees with the completion's when it is within half a unit of the last digit
     the completion wrote (the column may state the same prediction more precisely)."""
-    tol = 0.5 * 10.0 ** -(decimals if decimals is not None else 12) + 1e-12
-    return abs(column - parsed) <= tol
+    return abs(column - parsed) <= _car_tolerance(decimals)
 
 
 def _completion_problems(
     out: pl.DataFrame, claimed: pl.Series | None, where: Callable[[int], str]
-) -> tuple[dict[int, str], dict[int, ParsedCompletion]]:
-    """Parse every present completion (each distinct text once) and compare it with the row's
+) -> tuple[dict[int, str], pl.DataFrame | None]:
+    """Parse every present completion (:func:`parse_completions`) and compare it with the row's
     structured columns: ``format_ok`` (when claimed), ``action``, and, when given, the predicted type,
-    strength and CAR. A disagreement is a ``completion_mismatch`` problem of the row."""
-    rows = out["completion"].is_not_null().arg_true().to_list()
-    if not rows:
-        return {}, {}
-    sub = out[rows]
-    texts = sub["completion"].to_list()
-    cache = {t: parse_completion(t) for t in set(texts)}
-    parsed = {i: cache[t] for i, t in zip(rows, texts, strict=True)}
-    columns = {c: sub[c].to_list() for c in ("action", "predicted_event_type", "predicted_strength", "predicted_car")}
-    claims = claimed[rows].to_list() if claimed is not None else [None] * len(rows)
+    strength and CAR. A disagreement is a ``completion_mismatch`` problem of the row. Returns the
+    problems and the parsed frame (one row per row of ``out``; None when no completion is present).
+
+    The disagreement test runs column-wise (``_disagrees``, exactly the rules below); only the rows
+    it flags are re-parsed (each distinct text once) and described one by one (:func:`_mismatch_message`)."""
+    present = out["completion"].is_not_null()
+    if not present.any():
+        return {}, None
+    parsed = parse_completions(out["completion"])
+    flagged = (present & _disagrees(out, claimed, parsed)).arg_true().to_list()
     problems: dict[int, str] = {}
-    for k, i in enumerate(rows):
-        p = parsed[i]
-        found: list[str] = []
-        if claims[k] is not None and claims[k] != p.format_ok:
-            found.append(
-                f"format_ok {str(claims[k]).lower()} but the completion "
-                + ("parses" if p.format_ok else f"is malformed ({p.format_error})")
-            )
-        if columns["action"][k] is not None and columns["action"][k] != p.action:
-            found.append(
-                f"action {columns['action'][k]!r} but the completion says {p.action!r}"
-                + ("" if p.format_ok else f" (malformed: {p.format_error})")
-            )
-        for col, said in (
-            ("predicted_event_type", p.predicted_event_type),
-            ("predicted_strength", p.predicted_strength),
-        ):
-            if columns[col][k] is not None and columns[col][k] != said:
-                found.append(f"{col} {columns[col][k]!r} but the completion says {said!r}")
-        car = columns["predicted_car"][k]
-        if car is not None and (p.predicted_car is None or not _car_agrees(car, p.predicted_car, p.car_decimals)):
-            found.append(f"predicted_car {car!r} but the completion says {p.predicted_car!r}")
+    said: dict[str, ParsedCompletion] = {}
+    for i in flagged:
+        text = out["completion"][i]
+        if text not in said:
+            said[text] = parse_completion(text)
+        found = _mismatch_message(
+            said[text],
+            None if claimed is None else claimed[i],
+            {c: out[c][i] for c in ("action", "predicted_event_type", "predicted_strength", "predicted_car")},
+        )
         if found:
             problems[i] = f"{where(i)}: completion: completion_mismatch: " + "; ".join(found)
     return problems, parsed
 
 
-def _what_the_model_said(
-    out: pl.DataFrame, claimed: pl.Series | None, parsed: Mapping[int, ParsedCompletion]
-) -> pl.DataFrame:
+def _disagrees(out: pl.DataFrame, claimed: pl.Series | None, parsed: pl.DataFrame) -> pl.Series:
+    """Rows whose structured columns disagree with their parsed completion (the rules of
+    :func:`_mismatch_message`, column-wise): a stated ``format_ok`` or ``action`` other than the
+    parsed one, a stated type or strength other than the parsed one (or none parsed), a stated CAR
+    when none was parsed or with ``|column - parsed| > tol`` (``tol`` from :func:`_car_tolerance`,
+    computed once per distinct decimals). Null where the comparison is null (no completion)."""
+    car, said_car = out["predicted_car"], parsed["predicted_car"]
+    compared = car.is_not_null() & said_car.is_not_null()
+    decimals = parsed["car_decimals"].fill_null(12).filter(compared)
+    tol_of = {d: _car_tolerance(d) for d in decimals.unique().to_list()}
+    tol = parsed["car_decimals"].fill_null(12).replace_strict(tol_of, default=None, return_dtype=pl.Float64)
+    bad = car.is_not_null() & (said_car.is_null() | car.is_nan() | ((car - said_car).abs() > tol))
+    for col in ("predicted_event_type", "predicted_strength"):
+        said = parsed[col]
+        bad = bad | (out[col].is_not_null() & (said.is_null() | (out[col] != said)))
+    bad = bad | (out["action"].is_not_null() & (out["action"] != parsed["action"]))
+    if claimed is not None:
+        bad = bad | (claimed.is_not_null() & (claimed != parsed["format_ok"]))
+    return bad.fill_null(False)
+
+
+def _mismatch_message(p: ParsedCompletion, claim: bool | None, columns: Mapping[str, object]) -> list[str]:
+    """What a row's structured columns (``columns``, ``claim`` its ``format_ok``) say that its parsed
+    completion ``p`` does not, one message per disagreeing column (empty when they agree)."""
+    found: list[str] = []
+    if claim is not None and claim != p.format_ok:
+        found.append(
+            f"format_ok {str(claim).lower()} but the completion "
+            + ("parses" if p.format_ok else f"is malformed ({p.format_error})")
+        )
+    if columns["action"] is not None and columns["action"] != p.action:
+        found.append(
+            f"action {columns['action']!r} but the completion says {p.action!r}"
+            + ("" if p.format_ok else f" (malformed: {p.format_error})")
+        )
+    for col, said in (
+        ("predicted_event_type", p.predicted_event_type),
+        ("predicted_strength", p.predicted_strength),
+    ):
+        if columns[col] is not None and columns[col] != said:
+            found.append(f"{col} {columns[col]!r} but the completion says {said!r}")
+    car = columns["predicted_car"]
+    if car is not None and (p.predicted_car is None or not _car_agrees(car, p.predicted_car, p.car_decimals)):
+        found.append(f"predicted_car {car!r} but the completion says {p.predicted_car!r}")
+    return found
+
+
+def _what_the_model_said(out: pl.DataFrame, claimed: pl.Series | None, parsed: pl.DataFrame | None) -> pl.DataFrame:
     """``format_ok`` from each present completion (else the claimed flag, else false), and each
     unstated prediction filled from the completion."""
     fmt = (
@@ -182,17 +221,17 @@ def _what_the_model_said(
         if claimed is not None
         else pl.Series("format_ok", [False] * out.height, dtype=pl.Boolean)
     )
-    if not parsed:
+    if parsed is None:
         return out.with_columns(fmt.alias("format_ok"))
-    rows = sorted(parsed)
-    fmt = fmt.scatter(rows, [parsed[i].format_ok for i in rows])
-    filled = []
-    for col in ("predicted_event_type", "predicted_strength", "predicted_car"):
-        series = out[col]
-        unstated = series.is_null().to_numpy()
-        empty = [i for i in rows if unstated[i] and getattr(parsed[i], col) is not None]
-        filled.append(series.scatter(empty, [getattr(parsed[i], col) for i in empty]) if empty else series)
-    return out.with_columns(fmt.alias("format_ok"), *filled)
+    present = out["completion"].is_not_null()
+    said = parsed.select(
+        pl.when(present).then(pl.col(c)).alias(c)
+        for c in ("format_ok", "predicted_event_type", "predicted_strength", "predicted_car")
+    )
+    return out.with_columns(
+        said["format_ok"].fill_null(fmt).alias("format_ok"),
+        *(out[c].fill_null(said[c]) for c in ("predicted_event_type", "predicted_strength", "predicted_car")),
+    )
 
 
 def check_decisions(

@@ -30,7 +30,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from janus_core.data.events import UNKNOWN_EVENT_TYPE, normalise_event_type
+import polars as pl
+
+from janus_core.data.events import EVENT_TYPES, UNKNOWN_EVENT_TYPE, normalise_event_type
 
 ACTIONS: tuple[str, ...] = ("long", "short", "hold")
 STRENGTHS: tuple[str, ...] = ("strong", "weak")
@@ -192,3 +194,83 @@ def written_decimals(car_text: str | None) -> int | None:
     mantissa, _, exponent = v.rstrip("%").lower().partition("e")
     decimals = len(mantissa.partition(".")[2]) - (int(exponent) if exponent else 0)
     return decimals + (2 if percent else 0)
+
+
+#: Columns of :func:`parse_completions`: the fields of :class:`ParsedCompletion` with their dtypes.
+PARSED_SCHEMA: dict[str, pl.DataType] = {
+    "format_ok": pl.Boolean(),
+    "action": pl.String(),
+    "predicted_event_type": pl.String(),
+    "predicted_strength": pl.String(),
+    "predicted_car": pl.Float64(),
+    "market_influence": pl.String(),
+    "car_analysis": pl.String(),
+    "format_error": pl.String(),
+    "car_decimals": pl.Int64(),
+}
+#: Every character Python's ``str.strip`` removes (those with ``str.isspace``; a test checks the list).
+PYTHON_WHITESPACE: tuple[int, ...] = (
+    *range(0x09, 0x0E),
+    *range(0x1C, 0x21),
+    0x85,
+    0xA0,
+    0x1680,
+    *range(0x2000, 0x200B),
+    0x2028,
+    0x2029,
+    0x202F,
+    0x205F,
+    0x3000,
+)
+_STRIPPED = "".join(chr(c) for c in PYTHON_WHITESPACE)
+#: The canonical shape :func:`format_completion` writes: fixed tags, keys and separators, sections
+#: without ``<`` (so no other tag), a CAR in plain ASCII decimals with at most 15 integer digits (so
+#: finite) or ``none``. Written so that each character has one way on (a one-pass regex: captures
+#: at automaton speed); the event type and the section edges are checked after it.
+_CANONICAL_RE = (
+    r"\A<market_influence>(?P<market_influence>[^<]+)</market_influence>\n"
+    r"<car_analysis>(?P<car_analysis>[^<]+)</car_analysis>\n"
+    r"<conclusion>\naction: (?P<action>long|short|hold)\n"
+    r"event_type: (?P<event_type>[a-z_]+)\n"
+    r"strength: (?P<strength>strong|weak)\n"
+    r"car: (?P<car>none|-?[0-9]{1,15}\.(?P<fraction>[0-9]{1,17}))\n</conclusion>\z"
+)
+
+
+def parse_completions(texts: pl.Series) -> pl.DataFrame:
+    """:func:`parse_completion` of every text of a String column, one row each in order, columns
+    ``PARSED_SCHEMA``. A text in the canonical shape (``_CANONICAL_RE``) whose event type is a
+    taxonomy slug or ``none`` and whose sections neither start nor end with whitespace (so
+    ``str.strip`` leaves them as written, and they are not empty) is read column-wise: action,
+    strength and sections as written, ``event_type`` null for ``none``, ``predicted_car`` the decimal
+    (null for ``none``) with ``car_decimals`` its digits after the point. A null text is malformed
+    ("no completion text"). Every other text goes through :func:`parse_completion` itself (each
+    distinct text once), so each malformed output keeps its exact reason: the result is that of :func:`parse_completion` row by row."""
+    groups = texts.cast(pl.String).str.extract_groups(_CANONICAL_RE).struct.unnest()
+    unstripped = [pl.col(c).str.strip_chars(_STRIPPED) == pl.col(c) for c in ("market_influence", "car_analysis")]
+    matched = groups.select(
+        pl.col("event_type").is_in([*EVENT_TYPES, "none"]).and_(*unstripped).fill_null(False)
+    ).to_series()
+    car = pl.col("car").replace("none", None)
+    null = texts.is_null()
+    frame = groups.select(
+        pl.when(matched).then(True).otherwise(pl.when(null).then(False)).alias("format_ok"),
+        pl.when(null).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"),
+        pl.col("event_type").replace("none", None).alias("predicted_event_type"),
+        pl.col("strength").alias("predicted_strength"),
+        car.cast(pl.Float64).alias("predicted_car"),
+        pl.col("market_influence"),
+        pl.col("car_analysis"),
+        pl.when(null).then(pl.lit("no completion text")).alias("format_error"),
+        pl.when(car.is_not_null()).then(pl.col("fraction").str.len_chars().cast(pl.Int64)).alias("car_decimals"),
+    ).cast(PARSED_SCHEMA)
+    slow = (~matched & ~null).arg_true()
+    if slow.len() == 0:
+        return frame
+    slow_texts = texts.gather(slow).to_list()
+    cache = {t: parse_completion(t) for t in set(slow_texts)}
+    parsed = [cache[t] for t in slow_texts]
+    return frame.with_columns(
+        frame[name].scatter(slow, pl.Series([getattr(p, name) for p in parsed], dtype=dtype))
+        for name, dtype in PARSED_SCHEMA.items()
+    )
