@@ -97,6 +97,7 @@ from janus_core.evidence.dspy_contract import (
     reproducibility_hash,
 )
 from janus_core.evidence.jsonio import parse_json_object
+from janus_core.evidence.mismatch import Mismatch
 from janus_core.evidence.schema import RUN_MANIFEST_REF
 from janus_core.hashing import H
 
@@ -314,17 +315,14 @@ def bundle_files(bundle: DspyArtifactBundle) -> dict[str, bytes]:
 # --------------------------------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------------------------------
-Problem = tuple[str, str, str]
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 90 else text[:87] + "..."
 
 
-def _validation_problems(ref: str, exc: ValidationError, prefix: str = "") -> list[Problem]:
+def _validation_problems(ref: str, exc: ValidationError, prefix: str = "") -> list[Mismatch]:
     return [
-        (
+        Mismatch(
             ref,
             prefix + (".".join(str(p) for p in err["loc"]) or "file"),
             f"{err['msg']} (found {_short(err.get('input'))})",
@@ -338,7 +336,7 @@ def _alias(model: type[BaseModel], field: str) -> str:
 
 
 def _compare_models(
-    ref: str, recorded: BaseModel, expected: BaseModel, skip: tuple[str, ...], problems: list[Problem], what: str
+    ref: str, recorded: BaseModel, expected: BaseModel, skip: tuple[str, ...], problems: list[Mismatch], what: str
 ) -> None:
     """Name every field (metric bundle: every key) where ``recorded`` differs from ``expected``."""
     for field in type(recorded).model_fields:
@@ -350,10 +348,10 @@ def _compare_models(
             for key in sorted(set(a) | set(b)):
                 if a.get(key) != b.get(key):
                     problems.append(
-                        (ref, f"{name}.{key}", f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}")
+                        Mismatch(ref, f"{name}.{key}", f"recorded {_short(a.get(key))}, {what} {_short(b.get(key))}")
                     )
         elif a != b:
-            problems.append((ref, name, f"recorded {_short(a)}, {what} {_short(b)}"))
+            problems.append(Mismatch(ref, name, f"recorded {_short(a)}, {what} {_short(b)}"))
 
 
 def _format_ok_from_csv(path: Path) -> tuple[list[bool] | None, str | None]:
@@ -378,11 +376,11 @@ def bundle_problems(
     event_doc: Mapping[str, Any] | None,
     reward_doc: Mapping[str, Any] | None,
     evidence: Mapping[str, Any] | None,
-) -> list[Problem]:
+) -> list[Mismatch]:
     """Every way the bundle in ``out_dir`` breaks the contract, as ``(file, location, rule)``;
     empty when it conforms (module docstring). ``manifest`` is the parsed run manifest; the three
     gate documents, when given, are the source the compile result is rebuilt from."""
-    problems: list[Problem] = []
+    problems: list[Mismatch] = []
     parsed = _parsed_files(out_dir, problems)
     run = _run_record(manifest, problems)
     if len(parsed) < len(DSPY_REFS):
@@ -406,7 +404,7 @@ def bundle_problems(
                 f"recorded {model.file_object()['createdAt']!r}, the run's "
                 f"generated_at is {manifest.get('generated_at')!r}"
             )
-            problems.append((ref, "createdAt", text))
+            problems.append(Mismatch(ref, "createdAt", text))
     return problems
 
 
@@ -414,7 +412,7 @@ def bundle_problems(
 HASH_FIELDS = ("artifact_hash", "reproducibility_hash", "eval_hash", "promotion_hash")
 
 
-def _parsed_files(out_dir: Path, problems: list[Problem]) -> dict[str, Any]:
+def _parsed_files(out_dir: Path, problems: list[Mismatch]) -> dict[str, Any]:
     """The bundle's four files parsed by their models; a missing, unparseable, invalid or
     non-canonical file is a problem (and absent from the result when it could not be parsed)."""
     parsed: dict[str, Any] = {}
@@ -426,12 +424,12 @@ def _parsed_files(out_dir: Path, problems: list[Problem]) -> dict[str, Any]:
     ):
         path = out_dir / ref
         if not path.is_file():
-            problems.append((ref, "file", "missing"))
+            problems.append(Mismatch(ref, "file", "missing"))
             continue
         data = path.read_bytes()
         obj, why = parse_json_object(data)
         if obj is None:
-            problems.append((ref, "file", why or "not a JSON object"))
+            problems.append(Mismatch(ref, "file", why or "not a JSON object"))
             continue
         try:
             parsed[ref] = model.parse(obj)
@@ -443,15 +441,17 @@ def _parsed_files(out_dir: Path, problems: list[Problem]) -> dict[str, Any]:
                 "not the lane's canonical form of the parsed values: json.dumps("
                 "sort_keys=True, separators=(',', ':'), ensure_ascii=True) + newline"
             )
-            problems.append((ref, "bytes", text))
+            problems.append(Mismatch(ref, "bytes", text))
     return parsed
 
 
-def _run_record(manifest: Mapping[str, Any], problems: list[Problem]) -> DspyRunRecord | None:
+def _run_record(manifest: Mapping[str, Any], problems: list[Mismatch]) -> DspyRunRecord | None:
     """The run manifest's ``dspy`` section (None when missing or invalid), its policy hash
     recomputed and its seed the compile record's."""
     if MANIFEST_KEY not in manifest:
-        problems.append((RUN_MANIFEST_REF, MANIFEST_KEY, "missing: the seed and metrics policy of the DSPy bundle"))
+        problems.append(
+            Mismatch(RUN_MANIFEST_REF, MANIFEST_KEY, "missing: the seed and metrics policy of the DSPy bundle")
+        )
         return None
     try:
         run = DspyRunRecord.model_validate(manifest[MANIFEST_KEY])
@@ -460,10 +460,10 @@ def _run_record(manifest: Mapping[str, Any], problems: list[Problem]) -> DspyRun
         return None
     if run.metrics_policy_hash != run.metrics_policy.policy_hash():
         text = f"recorded {run.metrics_policy_hash}, recomputed {run.metrics_policy.policy_hash()}"
-        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.metrics_policy_hash", text))
+        problems.append(Mismatch(RUN_MANIFEST_REF, f"{MANIFEST_KEY}.metrics_policy_hash", text))
     if run.program is not None and run.seed != run.program.seed:
         text = f"recorded {run.seed!r}, the compile record's seed is {run.program.seed!r}"
-        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.seed", text))
+        problems.append(Mismatch(RUN_MANIFEST_REF, f"{MANIFEST_KEY}.seed", text))
     return run
 
 
@@ -473,7 +473,7 @@ def _hash_problems(
     p: DspyPromotionRecord,
     b: DspyArtifactBundle,
     run: DspyRunRecord | None,
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """Every recorded hash recomputed from the parsed values, and the bundle's embedded files the
     files themselves."""
@@ -494,20 +494,20 @@ def _hash_problems(
     ]
     for ref, where, recorded, expected in hashes:
         if expected is not None and recorded != expected:
-            problems.append((ref, where, f"recorded {recorded}, recomputed {expected} from the parsed values"))
+            problems.append(Mismatch(ref, where, f"recorded {recorded}, recomputed {expected} from the parsed values"))
     for key, expected in sorted(bundle_artifact_hashes(c, r, p).items()):
         if b.artifact_hashes.get(key) != expected:
             text = f"recorded {b.artifact_hashes.get(key)}, recomputed {expected} from the files"
-            problems.append((BUNDLE_REF, f"artifactHashes.{key}", text))
+            problems.append(Mismatch(BUNDLE_REF, f"artifactHashes.{key}", text))
     for key in sorted(set(b.artifact_hashes) - {"compile_result", "eval_report", "promotion_record"}):
-        problems.append((BUNDLE_REF, f"artifactHashes.{key}", "not one of the bundle's files"))
+        problems.append(Mismatch(BUNDLE_REF, f"artifactHashes.{key}", "not one of the bundle's files"))
     for where, embedded, file_model in (
         ("compileResult", b.compile_result, c),
         ("evalReport", b.eval_report, r),
         ("promotionRecord", b.promotion_record, p),
     ):
         if embedded != file_model:
-            problems.append((BUNDLE_REF, where, "differs from the file it bundles"))
+            problems.append(Mismatch(BUNDLE_REF, where, "differs from the file it bundles"))
 
 
 def _rebuilt_problems(
@@ -518,13 +518,13 @@ def _rebuilt_problems(
     evidence: Mapping[str, Any],
     run: DspyRunRecord,
     c: DspyCompileResult,
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """The compile result rebuilt from the gate files and the decision mapping's ``format_ok``, and
     the timed decisions the reward file's decisions."""
     format_ok, why = _format_ok_from_csv(out_dir / DECISION_MAPPING_REF)
     if why is not None:
-        problems.append((DECISION_MAPPING_REF, "format_ok", f"cannot rebuild schemaValidRate: {why}"))
+        problems.append(Mismatch(DECISION_MAPPING_REF, "format_ok", f"cannot rebuild schemaValidRate: {why}"))
     else:
         try:
             expected_c = compile_result_for(
@@ -539,14 +539,14 @@ def _rebuilt_problems(
                 program=run.program,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            problems.append((COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
+            problems.append(Mismatch(COMPILE_REF, "file", f"cannot rebuild from the gate files: {exc!r}"))
         else:
             _compare_models(COMPILE_REF, c, expected_c, HASH_FIELDS, problems, "rebuilt from the gate files")
     summary = reward_doc.get("summary")
     decisions = summary.get("reward_count") if isinstance(summary, dict) else None
     if run.decision_latency.measured and run.decision_latency.samples != decisions:
         text = f"{run.decision_latency.samples} timed decisions, but the reward file has {decisions!r} decisions"
-        problems.append((RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples", text))
+        problems.append(Mismatch(RUN_MANIFEST_REF, f"{MANIFEST_KEY}.decision_latency.samples", text))
 
 
 def _utc(text: Any) -> datetime | None:

@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 
 from janus_core.data import store
 from janus_core.data.manifest import (
@@ -76,6 +75,7 @@ from janus_core.evidence.dspy_bundle import (
     bundle_problems,
 )
 from janus_core.evidence.gate import child_schema_problems, resolve_artifact_ref
+from janus_core.evidence.mismatch import Mismatch
 from janus_core.evidence.records import (
     EvidenceDocs,
     event_car_summary,
@@ -108,31 +108,18 @@ from janus_core.signing import (
 )
 
 
-class Problem(BaseModel):
-    """One mismatch: the file (relative to the folder), where in it, and the rule it breaks."""
-
-    model_config = ConfigDict(frozen=True)
-
-    file: str
-    location: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.location}: {self.rule}"
-
-
-def _read_json(files: EvidenceFiles, rel: str, problems: list[Problem]) -> dict[str, Any] | None:
+def _read_json(files: EvidenceFiles, rel: str, problems: list[Mismatch]) -> dict[str, Any] | None:
     """Parse a JSON file of the folder and check it is in canonical byte form."""
     if not files.has(rel):
-        problems.append(Problem(file=rel, location="file", rule="missing"))
+        problems.append(Mismatch(file=rel, location="file", rule="missing"))
         return None
     obj, why = files.json(rel)
     if obj is None:
-        problems.append(Problem(file=rel, location="file", rule=why or "not a JSON object"))
+        problems.append(Mismatch(file=rel, location="file", rule=why or "not a JSON object"))
         return None
     if not files.canonical(rel):
         problems.append(
-            Problem(
+            Mismatch(
                 file=rel,
                 location="bytes",
                 rule="not in canonical form json.dumps(sort_keys=True, indent=2, ensure_ascii=True) + newline",
@@ -141,10 +128,10 @@ def _read_json(files: EvidenceFiles, rel: str, problems: list[Problem]) -> dict[
     return obj
 
 
-def _compare(problems: list[Problem], file: str, location: str, recorded: Any, recomputed: Any) -> None:
+def _compare(problems: list[Mismatch], file: str, location: str, recorded: Any, recomputed: Any) -> None:
     if recorded != recomputed:
         problems.append(
-            Problem(file=file, location=location, rule=f"recorded {recorded!r} but recomputed {recomputed!r}")
+            Mismatch(file=file, location=location, rule=f"recorded {recorded!r} but recomputed {recomputed!r}")
         )
 
 
@@ -158,7 +145,7 @@ def _csv_rows(files: EvidenceFiles, rel: str) -> int | None:
         return -1
 
 
-def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], problems: list[Problem]) -> None:
+def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], problems: list[Mismatch]) -> None:
     rel = RUN_MANIFEST_REF
     _compare(problems, rel, "schema_version", manifest.get("schema_version"), RUN_MANIFEST_SCHEMA)
     body = {k: v for k, v in manifest.items() if k != "self_hash"}
@@ -166,30 +153,30 @@ def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any
     _compare(problems, rel, "config_hash", manifest.get("config_hash"), H(manifest.get("config")))
     for key in ("config", "dataset"):
         if not isinstance(manifest.get(key), dict):
-            problems.append(Problem(file=rel, location=key, rule="not an object"))
+            problems.append(Mismatch(file=rel, location=key, rule="not an object"))
     listed = manifest.get("files")
     if not isinstance(listed, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in listed.items()):
-        problems.append(Problem(file=rel, location="files", rule="not an object of file -> SHA-256"))
+        problems.append(Mismatch(file=rel, location="files", rule="not an object of file -> SHA-256"))
         listed = {}
     for f in files.names():
         if f not in (rel, REPORT_REF, SIGNATURE_REF) and f not in listed:
-            problems.append(Problem(file=f, location="file", rule="not listed in run-manifest.json files"))
+            problems.append(Mismatch(file=f, location="file", rule="not listed in run-manifest.json files"))
     for f, digest in sorted(listed.items()):
         if not files.has(f) or resolve_artifact_ref(out_dir, f) is None:
-            problems.append(Problem(file=f, location="file", rule="listed in run-manifest.json but missing"))
+            problems.append(Mismatch(file=f, location="file", rule="listed in run-manifest.json but missing"))
         elif files.sha256(f) != digest:
             problems.append(
-                Problem(
+                Mismatch(
                     file=f, location="sha256", rule=f"file bytes differ from the digest {digest} in run-manifest.json"
                 )
             )
 
 
 def _check_child(
-    files: EvidenceFiles, doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Problem]
+    files: EvidenceFiles, doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Mismatch]
 ) -> None:
     for p in files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema)):
-        problems.append(Problem(file=rel, location="schema", rule=p))
+        problems.append(Mismatch(file=rel, location="schema", rule=p))
     is_event = schema == EVENT_CAR_SCHEMA
     rows = doc.get("records" if is_event else "rewards")
     if not isinstance(rows, list):
@@ -197,7 +184,7 @@ def _check_child(
     try:
         summary = event_car_summary(rows) if is_event else reward_summary(rows)
     except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
-        problems.append(Problem(file=rel, location="summary", rule=f"cannot recompute from the records: {exc!r}"))
+        problems.append(Mismatch(file=rel, location="summary", rule=f"cannot recompute from the records: {exc!r}"))
         summary = {}
     recorded = doc.get("summary") if isinstance(doc.get("summary"), dict) else {}
     for key, value in summary.items():
@@ -236,7 +223,7 @@ def verify_evidence(
     trusted_dataset_keys: Sequence[Ed25519PublicKey] | None = None,
     publishing: bool = False,
     files: EvidenceFiles | None = None,
-) -> list[Problem]:
+) -> list[Mismatch]:
     """Every mismatch in the evidence folder ``out_dir`` (empty when it verifies; module docstring).
     ``paths`` (a ``WorkbenchPaths``) enables the checks against the dataset manifest and the runs
     registry. Attestations (:mod:`janus_core.signing`): a present ``run-manifest.sig.json`` or
@@ -249,17 +236,17 @@ def verify_evidence(
     report); by default the folder is read from disk."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        return [Problem(file=str(out_dir), location="folder", rule="not a folder")]
+        return [Mismatch(file=str(out_dir), location="folder", rule="not a folder")]
     if not publishing and hidden_temp_folder(out_dir):
         return [
-            Problem(
+            Mismatch(
                 file=str(out_dir),
                 location="folder",
                 rule="a hidden temp folder of an unfinished or killed export (.NAME.tmp-* / .NAME.old-*), "
                 "never evidence",
             )
         ]
-    problems: list[Problem] = []
+    problems: list[Mismatch] = []
     try:
         files = files if files is not None else EvidenceFiles.read(out_dir)
         _verify(out_dir, files, paths, problems)
@@ -267,7 +254,7 @@ def verify_evidence(
     except Exception as exc:  # noqa: BLE001 - fail closed: a folder whose checks cannot complete does not verify
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         problems.append(
-            Problem(
+            Mismatch(
                 file=str(out_dir),
                 location="folder",
                 rule=f"verification could not complete: {type(exc).__name__}: {first}",
@@ -276,7 +263,7 @@ def verify_evidence(
     return problems
 
 
-def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, problems: list[Problem]) -> None:
+def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, problems: list[Mismatch]) -> None:
     """The checks of :func:`verify_evidence` in order: the run manifest, the gate files and their
     claims, the export summary, the DSPy bundle, then the dataset manifest and the runs registry."""
     manifest = _read_json(files, RUN_MANIFEST_REF, problems)
@@ -308,8 +295,7 @@ def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, p
             _check_evidence_summary(manifest, event_doc, reward_doc, summary, problems)
             _check_export_summary(files, manifest, event_doc, reward_doc, summary, problems)
     if MANIFEST_KEY in manifest or (out_dir / DSPY_DIR).is_dir():
-        for file, location, rule in bundle_problems(out_dir, manifest, event_doc, reward_doc, summary):
-            problems.append(Problem(file=file, location=location, rule=rule))
+        problems += bundle_problems(out_dir, manifest, event_doc, reward_doc, summary)
     dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), dict) else {}
     if paths is not None and dataset.get("name"):
         _check_dataset_manifest(dataset, paths, problems, manifest.get(quarantine.QUARANTINE_KEY))
@@ -317,7 +303,7 @@ def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, p
 
 
 def _check_manifest_claims(
-    files: EvidenceFiles, manifest: dict[str, Any], event_doc: dict[str, Any] | None, problems: list[Problem]
+    files: EvidenceFiles, manifest: dict[str, Any], event_doc: dict[str, Any] | None, problems: list[Mismatch]
 ) -> None:
     """The run manifest's derived ids (``input_digest_hash``, ``decisions_ref``, ``run_id``), its
     dataset claims and its quarantine record (against ``analysis/rejected_decisions.csv``)."""
@@ -347,7 +333,7 @@ def _check_manifest_claims(
     if quarantine.QUARANTINE_KEY in manifest:
         record = manifest[quarantine.QUARANTINE_KEY]
         for location, rule in quarantine.record_problems(record):
-            problems.append(Problem(file=RUN_MANIFEST_REF, location=location, rule=rule))
+            problems.append(Mismatch(file=RUN_MANIFEST_REF, location=location, rule=rule))
         rejected_rows = _csv_rows(files, quarantine.REJECTED_DECISIONS_REF) or 0
         stated = (record.get("decisions") or {}).get("rejected") if isinstance(record, dict) else None
         _compare(problems, quarantine.REJECTED_DECISIONS_REF, "rows", rejected_rows, stated)
@@ -358,7 +344,7 @@ def _check_evidence_summary(
     event_doc: dict[str, Any],
     reward_doc: dict[str, Any],
     summary: dict[str, Any],
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """The companion summary against the one recomputed from the two child files."""
     try:
@@ -367,7 +353,7 @@ def _check_evidence_summary(
         )
     except (KeyError, TypeError, AttributeError) as exc:
         problems.append(
-            Problem(file=EVIDENCE_REF, location="file", rule=f"cannot recompute from the child files: {exc!r}")
+            Mismatch(file=EVIDENCE_REF, location="file", rule=f"cannot recompute from the child files: {exc!r}")
         )
         return
     for key in sorted(set(expected) | set(summary)):
@@ -380,7 +366,7 @@ def _check_export_summary(
     event_doc: dict[str, Any],
     reward_doc: dict[str, Any],
     summary: dict[str, Any],
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """``evidence-summary.json`` against the one recomputed from the gate files and the run manifest."""
     short = _read_json(files, SUMMARY_REF, problems)
@@ -399,7 +385,7 @@ def _check_export_summary(
         )
     except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
         problems.append(
-            Problem(file=SUMMARY_REF, location="file", rule=f"cannot recompute from the gate files: {exc!r}")
+            Mismatch(file=SUMMARY_REF, location="file", rule=f"cannot recompute from the gate files: {exc!r}")
         )
         return
     for key in sorted(set(expected_short) | set(short)):
@@ -410,7 +396,7 @@ def _check_signatures(
     files: EvidenceFiles,
     trusted: Sequence[Ed25519PublicKey] | None,
     trusted_dataset: Sequence[Ed25519PublicKey] | None,
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """The export's attestation of its run manifest, and the dataset attestation it carries."""
     manifest_bytes = files.bytes(RUN_MANIFEST_REF) or b""
@@ -418,7 +404,7 @@ def _check_signatures(
     if envelope is None:
         if trusted is not None:
             problems.append(
-                Problem(
+                Mismatch(
                     file=SIGNATURE_REF,
                     location="file",
                     rule=f"{why}: the evidence is not signed, and a trusted key was required",
@@ -428,14 +414,14 @@ def _check_signatures(
         found, _ = check_attestation(
             envelope, RUN_MANIFEST_REF, sha256_bytes(manifest_bytes), EVIDENCE_PREDICATE, trusted
         )
-        problems.extend(Problem(file=SIGNATURE_REF, location="signature", rule=rule) for rule in found)
+        problems.extend(Mismatch(file=SIGNATURE_REF, location="signature", rule=rule) for rule in found)
     manifest, _ = files.json(RUN_MANIFEST_REF) if manifest_bytes else (None, None)
     dataset = (manifest or {}).get("dataset") if isinstance((manifest or {}).get("dataset"), dict) else {}
     signed = dataset.get("signature")
     if signed is None:
         if trusted_dataset is not None:
             problems.append(
-                Problem(
+                Mismatch(
                     file=RUN_MANIFEST_REF,
                     location="dataset.signature",
                     rule="missing: the dataset was not signed, and a trusted dataset key was required",
@@ -445,11 +431,11 @@ def _check_signatures(
     found, _ = check_attestation(
         signed, f"{dataset.get('name')}.json", str(dataset.get("manifest_sha256")), DATASET_PREDICATE, trusted_dataset
     )
-    problems.extend(Problem(file=RUN_MANIFEST_REF, location="dataset.signature", rule=rule) for rule in found)
+    problems.extend(Mismatch(file=RUN_MANIFEST_REF, location="dataset.signature", rule=rule) for rule in found)
 
 
-def _add(problems: list[Problem], found: list[tuple[str, str, str]]) -> None:
-    problems.extend(Problem(file=f, location=loc, rule=rule) for f, loc, rule in found)
+def _add(problems: list[Mismatch], found: list[tuple[str, str, str]]) -> None:
+    problems.extend(Mismatch(file=f, location=loc, rule=rule) for f, loc, rule in found)
 
 
 def _check_claims(
@@ -457,7 +443,7 @@ def _check_claims(
     manifest: dict[str, Any],
     event_doc: dict[str, Any],
     reward_doc: dict[str, Any],
-    problems: list[Problem],
+    problems: list[Mismatch],
 ) -> None:
     """The cross-record invariants (:mod:`janus_core.evidence.claims`)."""
     records, rewards = event_doc.get("records"), reward_doc.get("rewards")
@@ -479,7 +465,7 @@ def _check_claims(
         )
         if stated != cfg:
             problems.append(
-                Problem(
+                Mismatch(
                     file=HGRM_REWARD_REF,
                     location="reward_config",
                     rule="differs from the reward config of the run manifest",
@@ -492,7 +478,7 @@ DATASET_FIELDS: tuple[str, ...] = ("name", "version", "provenance", "as_of", "sn
 
 
 def _check_dataset_manifest(
-    dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem], manifest_quarantine: Any = None
+    dataset: dict[str, Any], paths: WorkbenchPaths, problems: list[Mismatch], manifest_quarantine: Any = None
 ) -> None:
     """Every recorded dataset field (and the quarantine counts) against the manifest of the version
     the evidence names."""
@@ -501,12 +487,12 @@ def _check_dataset_manifest(
         current, current_sha = read_dataset_manifest(str(dataset["name"]), paths, version)
     except DatasetIntegrityError as exc:
         problems.append(
-            Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="file", rule=str(exc))
+            Mismatch(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="file", rule=str(exc))
         )
         return
     if current is None:
         problems.append(
-            Problem(
+            Mismatch(
                 file=str(Path(paths.manifest_path(str(dataset["name"])))),
                 location="file",
                 rule=f"dataset manifest (version {version}) not found: input digests cannot be checked",
@@ -518,7 +504,7 @@ def _check_dataset_manifest(
         _compare(problems, RUN_MANIFEST_REF, f"dataset.tables.{table}", recorded.get(table), digest)
     for table in sorted(set(recorded) - set(input_digests(current))):
         problems.append(
-            Problem(
+            Mismatch(
                 file=RUN_MANIFEST_REF,
                 location=f"dataset.tables.{table}",
                 rule="table not in the current dataset manifest",
@@ -533,12 +519,12 @@ def _check_dataset_manifest(
         _compare(problems, RUN_MANIFEST_REF, "quarantine.dataset.tables", record.get("tables"), expected)
     for rule in generator_provenance_problems(current):
         problems.append(
-            Problem(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="provenance", rule=rule)
+            Mismatch(file=str(Path(paths.manifest_path(str(dataset["name"])))), location="provenance", rule=rule)
         )
 
 
 def _check_registry(
-    out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], paths: WorkbenchPaths, problems: list[Problem]
+    out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], paths: WorkbenchPaths, problems: list[Mismatch]
 ) -> None:
     """The files against the hashes the research store's ``runs`` table recorded for this run id at
     export time, when the store and such a row exist (module docstring says which files)."""
@@ -549,7 +535,7 @@ def _check_registry(
         recorded = json.loads(row["artifact_hashes"])
     except (TypeError, ValueError, RecursionError):
         problems.append(
-            Problem(
+            Mismatch(
                 file=str(paths.store),
                 location=f"runs.{manifest.get('run_id')}",
                 rule="artifact_hashes of the registry row are not JSON",
@@ -564,7 +550,7 @@ def _check_registry(
         actual = H(manifest) if rel == RUN_MANIFEST_REF else files.sha256(rel)
         if actual != digest:
             problems.append(
-                Problem(
+                Mismatch(
                     file=rel,
                     location="registry",
                     rule=f"differs from the hash the runs registry ({paths.store}) recorded for run "
