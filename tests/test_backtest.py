@@ -159,6 +159,25 @@ def test_one_long_trade_exact_nav():
     assert summary["total_return"] == round(nav2 - 1.0, 4) and summary["n_executed"] == 1
 
 
+def test_stock_days_are_reused_only_for_the_same_prices_frame():
+    """The remembered stock days (one entry) serve a repeat on the same prices frame and never a
+    dataset with other prices: a second dataset whose exit close differs gets its own trade."""
+    ds = _dataset()
+    lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.05)])
+    first = run_backtest(ds, _decisions({"e1": "long"}), lab, EQUAL)
+    again = run_backtest(ds, _decisions({"e1": "long"}), lab, EQUAL)
+    assert again.trades.equals(first.trades) and again.nav.equals(first.nav)
+    moved = ds.prices.with_columns(
+        pl.when((pl.col("symbol") == "A") & (pl.col("date") == DAYS[2]))
+        .then(pl.col("close") + 1.0)
+        .otherwise(pl.col("close"))
+        .alias("close")
+    )
+    other = run_backtest(_dataset(moved), _decisions({"e1": "long"}), lab, EQUAL)
+    assert other.trades["exit_price"][0] == first.trades["exit_price"][0] + 1.0
+    assert run_backtest(ds, _decisions({"e1": "long"}), lab, EQUAL).trades.equals(first.trades)
+
+
 def test_one_short_trade_exact_nav_and_holding_period_one():
     ds = _dataset()
     lab = _labelled([("e1", "A", "dividend", DAYS[1], 0.05)])

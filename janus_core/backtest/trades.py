@@ -33,7 +33,31 @@ class _StockDays:
     next_exit: np.ndarray
 
 
+#: The last :func:`_stock_days` built: ``(key, prices, stock days)``. A holding-period or config sweep
+#: backtests one dataset many times; the entry holds the prices frame itself, so its ``id`` in the key
+#: cannot be reused by another frame while the entry lives.
+_last_stock_days: list[tuple[tuple[int, tuple[str, ...], bytes], pl.DataFrame, _StockDays]] = []
+
+
 def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
+    """:class:`_StockDays` of ``symbols`` (remembered for the same prices frame, symbol set and
+    calendar: the arrays are read only); duplicate (symbol, date) rows are an error."""
+    key = (
+        id(ds.prices),
+        tuple(symbols.drop_nulls().unique().sort().to_list()),
+        calendar.to_physical().to_numpy().tobytes(),
+    )
+    if _last_stock_days and _last_stock_days[0][0] == key:
+        return _last_stock_days[0][2]
+    stock = _build_stock_days(ds, symbols, calendar)
+    for value in vars(stock).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)  # shared by every later call with the same key
+    _last_stock_days[:] = [(key, ds.prices, stock)]
+    return stock
+
+
+def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
     """:class:`_StockDays` of ``symbols``; duplicate (symbol, date) rows are an error."""
     n_cal = calendar.len()
     prices = ds.prices
