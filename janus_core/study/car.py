@@ -72,7 +72,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
@@ -363,6 +362,10 @@ def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _W
 def _list_column(name: str, mat: np.ndarray, valid: np.ndarray) -> pl.Series:
     """``List[Float64]`` column of the rows of ``mat``, null where not ``valid``: built from the
     flat values and offsets (Arrow), no per-row expression."""
+    # pyarrow (a heavy import) is loaded here on purpose, not at module level: the gate imports this
+    # module through the claims it recomputes and must start without it (tests/test_cli.py).
+    import pyarrow as pa
+
     n, w = mat.shape
     offsets = pa.array(np.arange(0, (n + 1) * w, w, dtype=np.int64))
     values = pa.array(np.ascontiguousarray(mat).reshape(-1))
