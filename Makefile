@@ -58,6 +58,7 @@ bench: env
 	$(RUN) --group bench python benchmarks/bench_data.py
 	$(RUN) --group bench python benchmarks/bench_car.py
 	$(RUN) --group bench python benchmarks/bench_reward.py
+	$(RUN) python benchmarks/bench_decisions.py
 	$(RUN) python benchmarks/bench_sweep.py
 	$(RUN) --group bench python benchmarks/bench_backtest.py
 	$(RUN) python benchmarks/bench_notebook_controls.py
