@@ -48,3 +48,16 @@ def test_a_missing_notebook_is_one_line(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "janus notebooks: notebook(s) not found: notebooks/nope.py"
+
+
+def test_a_python_file_that_is_not_a_notebook_is_refused_before_anything_runs(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("open('ran', 'w').write('x')\n")
+    events = REPO_ROOT / "notebooks" / "events.py"
+    cmd = [sys.executable, "-m", "janus_core.cli", "notebooks", str(events), str(script)]
+    proc = subprocess.run(
+        cmd + ["--out", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"janus notebooks: not marimo notebooks (no marimo.App): {script}"
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out").exists()

@@ -34,6 +34,9 @@ def _handle(args: argparse.Namespace) -> int:
     missing = [str(n) for n in notebooks if not n.is_file()]
     if missing:
         raise FileNotFoundError(f"notebook(s) not found: {', '.join(missing)}")
+    not_marimo = [str(n) for n in notebooks if "marimo.App(" not in n.read_text(encoding="utf-8", errors="replace")]
+    if not_marimo:  # any other Python file would run as a script, not as a notebook
+        raise ValueError(f"not marimo notebooks (no marimo.App): {', '.join(not_marimo)}")
     for notebook in notebooks:
         extra = ["--decisions", args.decisions] if args.decisions is not None else []
         run_headless(notebook, ["--dataset", args.dataset, "--out", str(Path(args.out) / notebook.stem), *extra])
