@@ -15,7 +15,7 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 env: $(if $(findstring .tools,$(UV)),$(UV))
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 ## data: build the sample dataset deterministically and verify it against its committed manifest
 data: env
