@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import sparse, stats
+from threadpoolctl import threadpool_limits
 
 from janus_core.study.exclusion import included
 
@@ -116,56 +117,185 @@ def kolari_pynnonen(t_bmp: float, rbar: float, n: int) -> float:
     return float(t_bmp * np.sqrt((1.0 - rbar) / denom))
 
 
+def _digit_bits(length: int) -> int:
+    """The largest b with ``length`` * 2^(2b) <= 2^53: a sum of ``length`` products of two
+    integers of magnitude <= 2^b is then an exact float64 integer, whatever the order of summation."""
+    return (53 - int(np.ceil(np.log2(max(length, 2))))) // 2
+
+
+def _digits(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row of ``x`` (finite) in two integer digits of ``bits`` bits and a power-of-two
+    scale: x_it = scale_i (d1_it + 2^-b d2_it) + O(scale_i 2^-2b), scale_i = 2^(e_i - b) with 2^e_i
+    the power of two just above max_t |x_it|, |d1| <= 2^b, |d2| <= 2^(b-1) (each rounded to nearest)."""
+    e = np.frexp(np.abs(x).max(axis=1, initial=0.0))[1]
+    scaled = np.ldexp(x, (bits - e)[:, None])
+    d1 = np.rint(scaled)
+    return d1, np.rint(np.ldexp(scaled - d1, bits)), np.ldexp(1.0, e - bits)
+
+
+#: Rows of a day cluster whose pairs are formed at once (bounds the temporaries at large clusters).
+_PAIR_BLOCK = 256
+
+
+def _pair_correlation_sums(
+    x: np.ndarray, present: np.ndarray, spans: list[tuple[int, int]], work: np.ndarray, upper: np.ndarray
+) -> tuple[list[float], float]:
+    """Sums of Pearson's correlation over the pairs a < b of rows of one cluster (c x G: ``x`` zero
+    where not ``present``), each over the columns both have: for each span [lo, hi) of rows (a
+    group) the pairs inside it, and all pairs. One-pass moments: n_ab = sum_t m_a m_b,
+    S_a|b = sum_t x_a m_b, Q_a|b = sum_t x_a^2 m_b, P_ab = sum_t x_a x_b,
+    corr = (P - S_a|b S_b|a / n) / sqrt(V_a|b V_b|a) with V_a|b = Q_a|b - S_a|b^2 / n; a pair with
+    fewer than 3 common columns or a variance that is not positive counts 0. ``work``: scratch of
+    at least 5 * min(c, _PAIR_BLOCK) * c floats (reused, so its pages are touched once); ``upper``:
+    1.0 above the diagonal of a min(c, _PAIR_BLOCK) square, else 0.0.
+
+    Long because: the pair matrices are formed block by block in place.
+
+    Deterministic by construction: S, Q and n are the row totals less the sums over b's missing
+    days (a sparse product, summed in column order); P is formed from the integer digits of
+    :func:`_digits` (terms of order 2^-2b dropped), whose matrix products are exact float64
+    integers, so they give the same bits whatever the BLAS kernel, thread count or CPU."""
+    c, width = x.shape
+    bits = _digit_bits(width)
+    d1, d2, scale = _digits(x, bits)
+    moments = np.concatenate([x, x * x, present.astype(np.float64)])  # 3c x G: S, Q and n of each row
+    # [k, a, b]: moment k of row a over the days of row b (the total less the days b misses)
+    b_idx, t_idx = np.nonzero(~present)
+    missing = sparse.csr_array((np.ones(len(b_idx)), t_idx, np.searchsorted(b_idx, np.arange(c + 1))), shape=(c, width))
+    over = moments.sum(axis=1).reshape(3, c, 1) - (missing @ moments.T).T.reshape(3, c, c)
+    group_sums, total = [0.0] * len(spans), 0.0
+    for r0 in range(0, c - 1, _PAIR_BLOCK):
+        r1 = min(r0 + _PAIR_BLOCK, c)
+        h, w = r1 - r0, c - r0
+        p, inv_n, mean, var, tmp = (work[k * h * w : (k + 1) * h * w].reshape(h, w) for k in range(5))
+        s_ab, q_ab, n = over[0, r0:r1, r0:], over[1, r0:r1, r0:], over[2, r0:r1, r0:]
+        s_ba, q_ba = over[0, r0:, r0:r1].T, over[1, r0:, r0:r1].T
+        np.matmul(d1[r0:r1], d1[r0:].T, out=p)
+        np.matmul(d1[r0:r1], d2[r0:].T, out=mean)
+        np.matmul(d2[r0:r1], d1[r0:].T, out=tmp)
+        mean += tmp
+        mean *= 2.0**-bits
+        p += mean
+        p *= scale[r0:r1, None]
+        p *= scale[None, r0:]  # P_ab
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(1.0, n, out=inv_n)
+            inv_n[n < 3] = np.nan
+            np.multiply(s_ab, inv_n, out=mean)  # mean of a over the common days
+            np.multiply(mean, s_ab, out=var)
+            np.subtract(q_ab, var, out=var)
+            np.maximum(var, 0.0, out=var)  # V_a|b
+            np.multiply(s_ba, s_ba, out=tmp)
+            tmp *= inv_n
+            np.subtract(q_ba, tmp, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)  # V_b|a
+            var *= tmp
+            np.sqrt(var, out=var)
+            np.multiply(mean, s_ba, out=tmp)
+            p -= tmp
+            p /= var  # the correlation; not finite where a variance is 0 or n < 3
+        p[~np.isfinite(p)] = 0.0
+        p[:, :h] *= upper[:h, :h]  # pairs a < b only
+        total += float(p.sum())
+        for k, (lo, hi) in enumerate(spans):
+            if lo < r1 and hi > r0:
+                group_sums[k] += float(p[max(lo, r0) - r0 : min(hi, r1) - r0, max(lo, r0) - r0 : hi - r0].sum())
+    return group_sums, total
+
+
+def _on_common_dates(values: np.ndarray, dates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A cluster's estimation-window ARs as ``(x, present)`` on columns that are the same date for
+    every row (x zero where not present): as given when ``dates`` is None or the same for every
+    row, else on the union of the rows' dates (negative = none)."""
+    present = np.isfinite(values)
+    if dates is not None:
+        present &= dates >= 0
+        if not (dates == dates[:1]).all():
+            grid = np.unique(dates[present])
+            r_idx, c_idx = np.nonzero(present)
+            at = np.searchsorted(grid, dates[r_idx, c_idx])
+            aligned = np.zeros((len(values), len(grid)))
+            aligned[r_idx, at] = values[r_idx, c_idx]
+            on_grid = np.zeros(aligned.shape, dtype=bool)
+            on_grid[r_idx, at] = True
+            return aligned, on_grid
+    return np.where(present, values, 0.0), present
+
+
+def same_day_pair_sums(
+    est_ar: np.ndarray, cluster: np.ndarray, group: np.ndarray, n_groups: int, est_dates: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Sums of the pairwise correlations of the Kolari-Pynnonen r (module docstring) over the pairs
+    of events in the same ``cluster`` (the event day): per ``group`` code (0 .. n_groups - 1) the
+    sum over the pairs inside that group, and the sum over all pairs. ``est_ar`` N x L, NaN =
+    missing; a pair's correlation is :func:`_pair_correlation_sums`' over the days both have: the same
+    calendar dates when ``est_dates`` (integer dates, same shape, negative = none) is given, else
+    the same column; a pair with fewer than 3 common days or no variation counts 0. Each cluster's
+    pair matrix is built once, whatever the number of groups."""
+    n, length = est_ar.shape
+    by_group, total = np.zeros(n_groups), 0.0
+    if n < 2 or length == 0:
+        return by_group, total
+    order = np.argsort(cluster, kind="stable")
+    keys = cluster[order]
+    bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+    largest = int(np.diff(bounds).max())
+    work = np.empty(5 * min(largest, _PAIR_BLOCK) * largest)
+    upper = np.triu(np.ones((min(largest, _PAIR_BLOCK),) * 2), k=1)
+    with threadpool_limits(limits=1, user_api="blas"):  # small products: one thread is fastest
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if hi - lo < 2:
+                continue
+            rows = order[lo:hi]
+            values, present = _on_common_dates(est_ar[rows], None if est_dates is None else est_dates[rows])
+            by_code = np.argsort(group[rows], kind="stable")  # each group's rows together
+            codes = group[rows][by_code]
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+            sums, pair_total = _pair_correlation_sums(
+                values[by_code], present[by_code], list(zip(starts[:-1], starts[1:])), work, upper
+            )
+            by_group[codes[starts[:-1]]] += sums
+            total += pair_total
+    return by_group, total
+
+
 def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray, est_dates: np.ndarray | None = None) -> float:
     """Average pairwise correlation r of the estimation-window ARs (rows = events, NaN = missing)
-    over all N(N-1)/2 pairs, counting only pairs that share ``event_day`` (module docstring).
-
-    A pair's correlation is Pearson's over the days on which both ARs are present: the same
-    calendar dates when ``est_dates`` (integer dates, same shape, negative = none) is given, else
-    the same column. A pair with fewer than 3 common days or no variation on them counts as 0."""
+    over all N(N-1)/2 pairs, counting only pairs that share ``event_day`` (module docstring;
+    :func:`same_day_pair_sums`)."""
     n = est_ar.shape[0]
-    if n < 2 or est_ar.shape[1] == 0:
+    if n < 2:
         return 0.0
-    order = np.argsort(event_day, kind="stable")
-    days = event_day[order]
-    bounds = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
-    pair_sum = 0.0
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        if hi - lo < 2:
-            continue
-        rows = order[lo:hi]
-        values = est_ar[rows]
-        if est_dates is not None:  # align the cluster on the union of its dates
-            dates = est_dates[rows]
-            present = dates >= 0
-            grid = np.unique(dates[present])
-            aligned = np.full((len(rows), len(grid)), np.nan)
-            r_idx, c_idx = np.nonzero(present)
-            aligned[r_idx, np.searchsorted(grid, dates[r_idx, c_idx])] = values[r_idx, c_idx]
-            values = aligned
-        mask = np.isfinite(values).astype(float)
-        x = np.where(mask > 0, values, 0.0)
-        # einsum's own loops (not BLAS), so the sums never depend on the thread count.
-        count = np.einsum("it,jt->ij", mask, mask)  # common days of each pair
-        s_i = np.einsum("it,jt->ij", x, mask)  # [i, j]: sum of x_i over the days both have
-        s_ii = np.einsum("it,jt->ij", x * x, mask)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov = np.einsum("it,jt->ij", x, x) - s_i * s_i.T / count
-            var = s_ii - s_i**2 / count
-            corr = cov / np.sqrt(var * var.T)
-        defined = (count >= 3) & (var > 0) & (var.T > 0) & np.isfinite(corr)
-        upper = np.triu(np.ones_like(count, dtype=bool), k=1)
-        pair_sum += float(corr[defined & upper].sum())
-    return float(pair_sum / (n * (n - 1) / 2.0))
+    total = same_day_pair_sums(est_ar, event_day, np.zeros(n, dtype=np.int64), 1, est_dates)[1]
+    return float(total / (n * (n - 1) / 2.0))
+
+
+def row_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks within each row of ``a``, 1 for the smallest, tied values sharing the mean of their
+    positions, NaN where ``a`` is NaN (NaNs left out): ``scipy.stats.rankdata(a, axis=1,
+    nan_policy="omit")``, from one sort of each row."""
+    n, w = a.shape
+    order = np.argsort(a, axis=1)  # NaN last
+    ordered = np.take_along_axis(a, order, axis=1)
+    starts = np.ones((n, w), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones((n, w), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    pos = np.broadcast_to(np.arange(w), (n, w))
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, pos, w)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((n, w))
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    ranks[np.isnan(a)] = np.nan
+    return ranks
 
 
 def corrado_ranks(est_ar: np.ndarray, event_ar: np.ndarray) -> np.ndarray:
     """U_it = rank(A_it) / (1 + M_i) - 1/2 over each event's estimation + event window (N x (L+W);
-    NaN where the AR is missing), the input of :func:`corrado_z_from_ranks`."""
+    NaN where the AR is missing; :func:`row_ranks`), the input of :func:`corrado_z_from_ranks`."""
     combined = np.concatenate([est_ar, event_ar], axis=1)
-    ranks = stats.rankdata(combined, axis=1, nan_policy="omit")
     m = np.isfinite(combined).sum(axis=1, keepdims=True)
-    return ranks / (1.0 + m) - 0.5
+    return row_ranks(combined) / (1.0 + m) - 0.5
 
 
 def corrado_z_from_ranks(u: np.ndarray, columns: list[int]) -> float:
@@ -237,6 +367,17 @@ class _Inputs:
         self.day = inc["event_day"].cast(pl.Int64).to_numpy()
         self.u = corrado_ranks(self.est, self.ev) if len(inc) else np.empty((0, 0))
 
+    def rbar(self, pooled: bool = True) -> dict[str, float]:
+        """The Kolari-Pynnonen r of each group of :meth:`masks` (module docstring), from one pair
+        matrix per event day (or per group and event day when no pooled group is asked for)."""
+        n = np.bincount(self.code, minlength=len(self.groups)).astype(float)
+        cluster = self.day if pooled else self.day * len(self.groups) + self.code
+        sums, total = same_day_pair_sums(self.est, cluster, self.code, len(self.groups), self.est_dates)
+        out = {g: float(sums[k] / (n[k] * (n[k] - 1) / 2.0)) if n[k] > 1 else 0.0 for k, g in enumerate(self.groups)}
+        if pooled:
+            out[ALL_GROUP] = float(total / (len(self.code) * (len(self.code) - 1) / 2.0)) if len(self.code) > 1 else 0.0
+        return out
+
     def masks(self, pooled: bool = True):
         """(group name, row mask) for each group in sorted order, then the pooled ``"all"``."""
         for k, g in enumerate(self.groups.tolist()):
@@ -260,11 +401,12 @@ def significance_table(
     x = _Inputs(car_table, estimation_ar, by)
     length, w = x.est.shape[1], x.ev.shape[1]
     rows = []
+    rbars = x.rbar(pooled)
     for group, mask in x.masks(pooled):
         n = int(mask.sum())
         car, scar = x.car[mask], x.car[mask] / x.car_se[mask]
         t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, x.dof[mask]), bmp_t(scar)
-        rbar = same_day_correlation(x.est[mask], x.day[mask], None if x.est_dates is None else x.est_dates[mask])
+        rbar = rbars[group]
         t_kp = kolari_pynnonen(t_b, rbar, n)
         z_c = corrado_z_from_ranks(x.u[mask], list(range(length, length + w)))
         z_s = generalized_sign_z(x.est[mask], car)
@@ -320,10 +462,11 @@ def daily_significance(
     x = _Inputs(car_table, estimation_ar, by)
     length = x.est.shape[1]
     rows = []
+    rbars = x.rbar()
     for group, mask in x.masks():
         n = int(mask.sum())
         est, ev, se, dof, u = x.est[mask], x.ev[mask], x.se[mask], x.dof[mask], x.u[mask]
-        rbar = same_day_correlation(est, x.day[mask], None if x.est_dates is None else x.est_dates[mask])
+        rbar = rbars[group]
         df = max(n - 1, 1)
         for t in range(ev.shape[1]):
             sar = ev[:, t] / se[:, t]
