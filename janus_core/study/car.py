@@ -81,7 +81,13 @@ from janus_core.data.events import (
 )
 from janus_core.study.exclusion import included
 from janus_core.study.panel import Fit, Model, Panel, SnapshotState, _Moments, snapshot_state
-from janus_core.study.risk_model import CrossSections, RiskModelSettings, cross_sections, exposures_on_panel
+from janus_core.study.risk_model import (
+    CrossSections,
+    RiskModelSettings,
+    cross_sections,
+    exposures_on_panel,
+    gather_cells,
+)
 
 #: The closed set of exclusion reasons, in the order they are checked (the first that applies wins).
 EXCLUSION_REASONS: tuple[str, ...] = (
@@ -465,13 +471,12 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     j = code
     k0 = row - panel.start[j]
     pos = (k0 + a - cfg.gap - cfg.estimation_window)[:, None] + np.arange(cfg.estimation_window)[None, :]
-    ok = panel.estimation_ok(cfg.model)
     valid = pos >= 0
     posc = np.maximum(pos, 0)
-    day = np.where(valid, panel.day_index[j[:, None], posc], -1)
-    valid &= ok[j[:, None], posc]
-    m = panel.m[j[:, None], posc] if cfg.model != "constant_mean" else 0.0
-    ar = panel.r[j[:, None], posc] - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
+    day = np.where(valid, gather_cells(panel.day_index, j, posc), -1)
+    valid &= gather_cells(panel.estimation_ok(cfg.model), j, posc)
+    m = gather_cells(panel.m, j, posc) if cfg.model != "constant_mean" else 0.0
+    ar = gather_cells(panel.r, j, posc) - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
     if neutralize and inc.height:
         with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
             moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))

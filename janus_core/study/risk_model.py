@@ -105,6 +105,21 @@ def _cell_abnormal_returns(
     return out
 
 
+def gather_cells(mat: np.ndarray, j: np.ndarray, posc: np.ndarray) -> np.ndarray:
+    """``mat[j[:, None], posc]``: row j_i's cells at the columns ``posc[i]`` (N x W). A row whose
+    columns are one consecutive run is copied as a slice (a window view of ``mat``), the others by
+    flat index; the values are the same either way."""
+    n, w = posc.shape
+    if w == 0 or w > mat.shape[1]:
+        return mat[j[:, None], posc]
+    first = posc[:, 0]
+    run = (posc == first[:, None] + np.arange(w)).all(axis=1)
+    out = np.lib.stride_tricks.sliding_window_view(mat, w, axis=1)[j, np.where(run, first, 0)]
+    if not run.all():
+        out[~run] = mat.take(j[~run, None] * mat.shape[1] + posc[~run])
+    return out
+
+
 @dataclass(frozen=True)
 class CrossSections:
     """The risk model's factor returns of every panel date (module docstring): style factor returns
@@ -120,10 +135,17 @@ class CrossSections:
         self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
     ) -> np.ndarray:
         """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
-        (same shape as ``ar``; -1 = no day, NaN out)."""
-        d = np.maximum(day, 0)
-        exposure_return = sum(e[j[:, None], posc] * self.gamma[d, f] for f, e in enumerate(self.expo))
-        neutral = ar - self.factor_g[industry[j][:, None], d] - exposure_return
+        (same shape as ``ar``; -1 = no day, NaN out). The exposure return is summed over the
+        factors in order from 0.0, in place."""
+        d = np.maximum(day, 0).astype(np.intp)
+        exposure_return = np.zeros(ar.shape)
+        gamma_t = np.empty(ar.shape)
+        for f, e in enumerate(self.expo):
+            term = gather_cells(e, j, posc)
+            term *= self.gamma[:, f].take(d, out=gamma_t)
+            exposure_return += term
+        neutral = ar - self.factor_g.take(industry[j][:, None] * self.factor_g.shape[1] + d)
+        neutral -= exposure_return
         return np.where(day >= 0, neutral, np.nan)
 
     def adjusted_returns(self, panel: Panel) -> np.ndarray:

@@ -273,20 +273,28 @@ def same_day_correlation(est_ar: np.ndarray, event_day: np.ndarray, est_dates: n
 def row_ranks(a: np.ndarray) -> np.ndarray:
     """Ranks within each row of ``a``, 1 for the smallest, tied values sharing the mean of their
     positions, NaN where ``a`` is NaN (NaNs left out): ``scipy.stats.rankdata(a, axis=1,
-    nan_policy="omit")``, from one sort of each row."""
+    nan_policy="omit")``, from one sort of each row on integer keys in the order of the floats
+    (-0.0 as 0.0, NaN last)."""
     n, w = a.shape
-    order = np.argsort(a, axis=1)  # NaN last
-    ordered = np.take_along_axis(a, order, axis=1)
-    starts = np.ones((n, w), dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones((n, w), dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    pos = np.broadcast_to(np.arange(w), (n, w))
-    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, pos, w)[:, ::-1], axis=1)[:, ::-1]
+    nan = np.isnan(a)
+    key = (a + 0.0).view(np.int64)  # + 0.0: -0.0 ties with 0.0
+    key = np.where(key < 0, key ^ np.int64(0x7FFF_FFFF_FFFF_FFFF), key)
+    key[nan] = np.iinfo(np.int64).max
+    order = np.argsort(key, axis=1)
+    ordered = np.take_along_axis(key, order, axis=1)
+    pos = np.broadcast_to(np.arange(1.0, w + 1.0), (n, w))
+    tied = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != np.iinfo(np.int64).max)
+    if tied.any():  # a tie group's ranks are the mean of its first and last position
+        starts = np.ones((n, w), dtype=bool)
+        starts[:, 1:] = ~tied
+        ends = np.ones((n, w), dtype=bool)
+        ends[:, :-1] = ~tied
+        first = np.maximum.accumulate(np.where(starts, pos, 0.0), axis=1)
+        last = np.minimum.accumulate(np.where(ends, pos, np.inf)[:, ::-1], axis=1)[:, ::-1]
+        pos = (first + last) / 2.0
     ranks = np.empty((n, w))
-    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
-    ranks[np.isnan(a)] = np.nan
+    np.put_along_axis(ranks, order, pos, axis=1)
+    ranks[nan] = np.nan
     return ranks
 
 
@@ -379,11 +387,12 @@ class _Inputs:
         return out
 
     def masks(self, pooled: bool = True):
-        """(group name, row mask) for each group in sorted order, then the pooled ``"all"``."""
+        """(group name, its rows) for each group in sorted order, then the pooled ``"all"``: the
+        row indices in table order, or every row (a slice: the arrays themselves, not copies)."""
         for k, g in enumerate(self.groups.tolist()):
-            yield g, self.code == k
+            yield g, np.flatnonzero(self.code == k)
         if pooled:
-            yield ALL_GROUP, np.ones(len(self.code), dtype=bool)
+            yield ALL_GROUP, slice(None)
 
 
 def _two_sided(stat: float, df: float | None) -> float:
@@ -403,7 +412,7 @@ def significance_table(
     rows = []
     rbars = x.rbar(pooled)
     for group, mask in x.masks(pooled):
-        n = int(mask.sum())
+        n = len(x.car[mask])
         car, scar = x.car[mask], x.car[mask] / x.car_se[mask]
         t_cs, z_p, t_b = cross_sectional_t(car), patell_z(scar, x.dof[mask]), bmp_t(scar)
         rbar = rbars[group]
@@ -464,7 +473,7 @@ def daily_significance(
     rows = []
     rbars = x.rbar()
     for group, mask in x.masks():
-        n = int(mask.sum())
+        n = len(x.car[mask])
         est, ev, se, dof, u = x.est[mask], x.ev[mask], x.se[mask], x.dof[mask], x.u[mask]
         rbar = rbars[group]
         df = max(n - 1, 1)
