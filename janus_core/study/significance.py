@@ -298,12 +298,20 @@ def row_ranks(a: np.ndarray) -> np.ndarray:
     return ranks
 
 
+#: Events ranked at a time by :func:`corrado_ranks`.
+_RANK_CHUNK = 4096
+
+
 def corrado_ranks(est_ar: np.ndarray, event_ar: np.ndarray) -> np.ndarray:
     """U_it = rank(A_it) / (1 + M_i) - 1/2 over each event's estimation + event window (N x (L+W);
-    NaN where the AR is missing; :func:`row_ranks`), the input of :func:`corrado_z_from_ranks`."""
-    combined = np.concatenate([est_ar, event_ar], axis=1)
-    m = np.isfinite(combined).sum(axis=1, keepdims=True)
-    return row_ranks(combined) / (1.0 + m) - 0.5
+    NaN where the AR is missing; :func:`row_ranks`), the input of :func:`corrado_z_from_ranks`.
+    Formed ``_RANK_CHUNK`` events at a time (each row on its own), so the temporaries stay small."""
+    out = np.empty((len(est_ar), est_ar.shape[1] + event_ar.shape[1]))
+    for lo in range(0, len(est_ar), _RANK_CHUNK):
+        combined = np.concatenate([est_ar[lo : lo + _RANK_CHUNK], event_ar[lo : lo + _RANK_CHUNK]], axis=1)
+        m = np.isfinite(combined).sum(axis=1, keepdims=True)
+        out[lo : lo + _RANK_CHUNK] = row_ranks(combined) / (1.0 + m) - 0.5
+    return out
 
 
 def corrado_z_from_ranks(u: np.ndarray, columns: list[int]) -> float:
@@ -345,7 +353,7 @@ def _matrix(values: pl.Series) -> np.ndarray:
     if isinstance(values.dtype, pl.List):
         values = values.list.to_array(int(values.list.len().max() or 0))
     width = values.dtype.size if isinstance(values.dtype, pl.Array) else 0
-    return values.to_numpy().astype(float).reshape(len(values), width)
+    return values.to_numpy().astype(float, copy=False).reshape(len(values), width)
 
 
 class _Inputs:
@@ -355,8 +363,9 @@ class _Inputs:
         inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
         if inc["ar_estimation"].null_count():
             raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
-        names = inc[by].cast(pl.String).to_numpy()
-        self.groups, self.code = np.unique(names, return_inverse=True)
+        names = inc[by].cast(pl.String)
+        groups = names.unique().sort()  # UTF-8 byte order: numpy's code point order
+        self.groups, self.code = groups.to_numpy(), groups.search_sorted(names).cast(pl.Int64).to_numpy()
         self.car = inc["car"].to_numpy()
         self.car_se = inc["car_se"].to_numpy()
         days = inc["estimation_days"].to_numpy().astype(float)
