@@ -469,23 +469,30 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
         bad = int(np.flatnonzero(row < 0)[0])
         raise ValueError(f"car table row {bad}: event {inc['event_id'][bad]!r} is not on the dataset's calendar")
     j = code
-    k0 = row - panel.start[j]
-    pos = (k0 + a - cfg.gap - cfg.estimation_window)[:, None] + np.arange(cfg.estimation_window)[None, :]
-    valid = pos >= 0
-    posc = np.maximum(pos, 0)
-    day = np.where(valid, gather_cells(panel.day_index, j, posc), -1)
-    valid &= gather_cells(panel.estimation_ok(cfg.model), j, posc)
-    m = gather_cells(panel.m, j, posc) if cfg.model != "constant_mean" else 0.0
-    ar = gather_cells(panel.r, j, posc) - inc["alpha"].to_numpy()[:, None] - inc["beta"].to_numpy()[:, None] * m
+    first = row - panel.start[j] + a - cfg.gap - cfg.estimation_window  # panel column of each window's first day
+    length = cfg.estimation_window
+    alpha, beta = inc["alpha"].to_numpy(), inc["beta"].to_numpy()
+    xs = None
     if neutralize and inc.height:
         with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
             moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
             xs = _risk_model(state, ds, cfg, pool, moments)[0]
-        ar = xs.residual(ar, panel.industry, j, posc, np.where(valid, day, -1))
-    ar = np.where(valid, ar, np.nan)
+    ok = panel.estimation_ok(cfg.model)
+    ar, day = np.empty((len(inc), length)), np.empty((len(inc), length), dtype=panel.day_index.dtype)
+    chunk = 4096  # events at a time: the temporaries stay small (and their pages are reused)
+    for lo in range(0, len(inc), chunk):
+        rows = slice(lo, lo + chunk)
+        pos = first[rows, None] + np.arange(length)[None, :]
+        jc, valid, posc = j[rows], pos >= 0, np.maximum(pos, 0)
+        day[rows] = np.where(valid, gather_cells(panel.day_index, jc, posc), -1)
+        valid &= gather_cells(ok, jc, posc)
+        m = gather_cells(panel.m, jc, posc) if cfg.model != "constant_mean" else 0.0
+        block = gather_cells(panel.r, jc, posc) - alpha[rows, None] - beta[rows, None] * m
+        if xs is not None:  # invalid cells are NaN below
+            block = xs.residual(block, panel.industry, jc, posc, day[rows])
+        ar[rows] = np.where(valid, block, np.nan)
     dates = pl.Series(np.where(day >= 0, panel.days[np.maximum(day, 0)], 0).astype(np.int32).reshape(-1))
     dates = pl.select(pl.when(pl.Series(day.reshape(-1) >= 0)).then(dates.cast(pl.Date))).to_series()
-    length = cfg.estimation_window
     return pl.DataFrame(
         {
             "event_id": inc["event_id"],

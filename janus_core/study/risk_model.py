@@ -137,14 +137,14 @@ class CrossSections:
         """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
         (same shape as ``ar``; -1 = no day, NaN out). The exposure return is summed over the
         factors in order from 0.0, in place."""
-        d = np.maximum(day, 0).astype(np.intp)
+        d = np.maximum(day, 0)
+        by_factor = np.ascontiguousarray(self.gamma.T)  # factor x day
         exposure_return = np.zeros(ar.shape)
-        gamma_t = np.empty(ar.shape)
         for f, e in enumerate(self.expo):
             term = gather_cells(e, j, posc)
-            term *= self.gamma[:, f].take(d, out=gamma_t)
+            term *= gather_cells(by_factor, np.full(len(d), f), d)
             exposure_return += term
-        neutral = ar - self.factor_g.take(industry[j][:, None] * self.factor_g.shape[1] + d)
+        neutral = ar - gather_cells(self.factor_g, industry[j], d)
         neutral -= exposure_return
         return np.where(day >= 0, neutral, np.nan)
 
