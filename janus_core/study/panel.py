@@ -179,7 +179,7 @@ def _benchmark_returns(
 
 #: Dataset snapshots whose panel (and derived prefix sums) are kept in memory, least recently used
 #: dropped first; and the derived entries kept per snapshot. A panel at paper scale is ~80 MB, a
-#: set of prefix sums ~130 MB.
+#: set of prefix sums ~120 MB (the day count as int32); :func:`release_snapshot` drops one snapshot.
 SNAPSHOTS_KEPT = 2
 DERIVED_KEPT = 4
 
