@@ -144,6 +144,7 @@ from janus_core.signing import (
     load_private_key,
 )
 from janus_core.study.labels import car_study
+from janus_core.study.panel import release_snapshot
 
 __all__ = [
     "NO_DECISION_SEED",
@@ -199,6 +200,7 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
     research = research_tables(
         ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label, cfg.policy, cfg.car, cfg.analysis
     )
+    release_snapshot(ds)  # the research tables were the panel's last use: free it before the evidence is built
     universe = set(ds.events["symbol"].drop_nulls().to_list())
     if "symbol" in decisions.columns:
         universe |= set(decisions["symbol"].cast(pl.String, strict=False).drop_nulls().to_list())

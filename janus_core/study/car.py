@@ -238,8 +238,20 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
         return _compute_car(ds, cfg, pool)
 
 
+#: The output order of :func:`compute_car` (nulls first, ties in input order).
+STUDY_ORDER: tuple[str, ...] = ("published_at", "symbol", "event_id")
+
+
+def _study_order(events: pl.DataFrame) -> pl.DataFrame:
+    """``events`` sorted by :data:`STUDY_ORDER` (stable). Events already in that order (the usual
+    case: the dataset's canonical order) are not copied: the stable arg-sort is checked against the
+    identity before any gather (at 624,000 events the gather copies 230 MB of text columns)."""
+    order = events.select(pl.arg_sort_by(list(STUDY_ORDER), maintain_order=True)).to_series().to_numpy()
+    return events if np.array_equal(order, np.arange(events.height)) else events[order]
+
+
 def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.DataFrame:
-    events = ds.events.sort("published_at", "symbol", "event_id", maintain_order=True).with_columns(
+    events = _study_order(ds.events).with_columns(
         point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
     )
     state = snapshot_state(ds)
@@ -366,17 +378,11 @@ def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _W
 
 
 def _list_column(name: str, mat: np.ndarray, valid: np.ndarray) -> pl.Series:
-    """``List[Float64]`` column of the rows of ``mat``, null where not ``valid``: built from the
-    flat values and offsets (Arrow), no per-row expression."""
-    # pyarrow (a heavy import) is loaded here on purpose, not at module level: the gate imports this
-    # module through the claims it recomputes and must start without it (tests/test_cli.py).
-    import pyarrow as pa
-
-    n, w = mat.shape
-    offsets = pa.array(np.arange(0, (n + 1) * w, w, dtype=np.int64))
-    values = pa.array(np.ascontiguousarray(mat).reshape(-1))
-    lists = pa.LargeListArray.from_arrays(offsets, values, mask=pa.array(~valid))
-    return pl.Series(name, pl.from_arrow(lists), dtype=pl.List(pl.Float64))
+    """``List[Float64]`` column of the rows of ``mat``, null where not ``valid`` (a NaN inside a
+    valid row stays NaN): the 2-D array becomes an ``Array`` column (zero copy), cast to ``List``
+    and masked by one when/then."""
+    rows = pl.Series(name, np.ascontiguousarray(mat, dtype=np.float64)).cast(pl.List(pl.Float64))
+    return pl.select(pl.when(pl.Series(valid, dtype=pl.Boolean)).then(rows)).to_series().alias(name)
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray) -> pl.Series:
