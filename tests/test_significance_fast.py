@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 import significance_reference as ref
-from scipy import stats
+from scipy import special, stats
 
 from janus_core.study import significance as sg
 
@@ -144,3 +144,17 @@ def test_rbar_of_a_table_is_the_reference_per_group():
         assert row["rbar"] == pytest.approx(ref.same_day_correlation(est[rows], day[rows]), abs=1e-14)
     daily = sg.daily_significance(car, est_frame)
     assert daily.height == 2 * table.height
+
+
+def test_p_values_and_quantiles_equal_scipy_stats_bit_for_bit() -> None:
+    """significance reads Student t and normal tails from scipy.special (stdtr, stdtrit, ndtr), the
+    functions scipy.stats.t / norm call, without importing scipy.stats (about 0.8 s per process):
+    the same bits, NaN and infinities included."""
+    x = np.r_[np.linspace(-40, 40, 801), 1e-300, 5e-324, 1e300, np.inf, -np.inf, np.nan, 0.0, -0.0]
+    for df in (None, 1.0, 2.0, 3.5, 29.0, 61_999.0):
+        got = np.array([sg._two_sided(v, df) for v in x])
+        ref = 2 * (stats.norm.sf(np.abs(x)) if df is None else stats.t.sf(np.abs(x), df))
+        np.testing.assert_array_equal(got, ref)
+    q = np.r_[np.linspace(0.5, 1.0, 51), 0.975, 0.995]
+    df = np.r_[1.0, 2.0, 5.0, 30.0, 1000.0, 61_999.0]
+    np.testing.assert_array_equal(special.stdtrit(df[:, None], q[None, :]), stats.t.ppf(q[None, :], df[:, None]))

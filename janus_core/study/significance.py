@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import sparse, stats
+from scipy import sparse, special
 from threadpoolctl import threadpool_limits
 
 from janus_core.study.exclusion import included
@@ -80,7 +80,7 @@ def aar_caar(
     n = out["n"].to_numpy().astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = out["caar_sd"].to_numpy() / np.sqrt(n)
-        q = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        q = special.stdtrit(np.maximum(n - 1, 1), 0.5 + confidence / 2)
     caar = out["caar"].to_numpy()
     return out.with_columns(
         caar_t=pl.Series(caar / se).fill_nan(None),
@@ -405,7 +405,7 @@ class _Inputs:
 
 
 def _two_sided(stat: float, df: float | None) -> float:
-    return float(2 * (stats.norm.sf(abs(stat)) if df is None else stats.t.sf(abs(stat), df)))
+    return float(2 * (special.ndtr(-abs(stat)) if df is None else special.stdtr(df, -abs(stat))))
 
 
 def significance_table(
@@ -539,8 +539,8 @@ def caar_confidence_band(caar_table: pl.DataFrame, level: float) -> pl.DataFrame
     df = np.where(ok, n - 1, 1.0)
     se = np.where(ok, std / np.sqrt(np.where(ok, n, 1.0)), np.nan)
     t = caar / se
-    p = 2.0 * stats.t.sf(np.abs(t), df)
-    half = stats.t.ppf((1.0 + level) / 2.0, df) * se
+    p = 2.0 * special.stdtr(df, -np.abs(t))
+    half = special.stdtrit(df, (1.0 + level) / 2.0) * se
 
     def col(x: np.ndarray) -> pl.Series:
         return pl.Series(np.where(ok, x, np.nan)).fill_nan(None)
