@@ -86,7 +86,7 @@ from janus_core.backtest.config import (
 from janus_core.backtest.metrics import (
     nav_metrics,
 )
-from janus_core.backtest.trades import _plan_trades
+from janus_core.backtest.trades import _LastBuilt, _plan_trades
 from janus_core.data.dataset import Dataset
 from janus_core.study.labels import mean_abs_car_by_type
 
@@ -149,6 +149,10 @@ def historical_type_weights(labelled: pl.DataFrame) -> dict[str, float]:
 def trading_calendar(ds: Dataset) -> pl.Series:
     """The sorted distinct dates with a price: the calendar of the NAV."""
     return ds.prices.get_column("date").unique().sort()
+
+
+#: The NAV calendar of the last prices frame backtested (a sweep backtests one dataset many times).
+_CALENDARS = _LastBuilt()
 
 
 def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) -> None:
@@ -240,7 +244,7 @@ def run_backtest(
     """
     _check_inputs(ds, decisions, labelled)
     weights = _type_weights(cfg, type_weights, labelled)
-    calendar = trading_calendar(ds).to_numpy().astype("datetime64[D]")
+    calendar = _CALENDARS.get((ds.prices,), (), lambda: trading_calendar(ds).to_numpy().astype("datetime64[D]"))
     window = _window(calendar, labelled, cfg)
     frame, days, last = _plan_trades(ds, decisions, labelled, cfg, calendar, window, weights)
     book = _simulate(frame, days, cfg, calendar, window[0], last, _cohort_fractions(frame, cfg, weights))

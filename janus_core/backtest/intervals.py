@@ -328,8 +328,8 @@ def _unique_scored_hits(hits: pl.DataFrame) -> pl.DataFrame:
     return hits.select("event_id", "hit")
 
 
-#: Resamples whose drawn hits are counted at once: bounds the gathered block to ``rows x n`` bytes.
-_COUNT_ROWS = 256
+#: Resamples whose drawn events are tallied at once (bounds the work arrays to ``rows x n`` values).
+_COUNT_ROWS = 128
 
 
 def resampled_hit_counts(hits: Sequence[np.ndarray], cfg: BootstrapConfig) -> list[np.ndarray]:
@@ -339,23 +339,33 @@ def resampled_hit_counts(hits: Sequence[np.ndarray], cfg: BootstrapConfig) -> li
     all vectors (the draws of :func:`bootstrap_da_ci`; drawn as int32, the same stream as int64).
 
     A resample's DA is its count over ``n``: the mean of ``n`` zeros and ones is an integer sum,
-    exact in any order, so ``count / n`` equals the mean of the resampled floats bit for bit."""
+    exact in any order, so ``count / n`` equals the mean of the resampled floats bit for bit.
+    Counted in one pass for up to 8 distinct vectors: each event's hits packed as the bits of a
+    byte, a resample's drawn bytes tallied (``bincount``), a vector's count the tally of the bytes
+    with its bit set."""
     n = hits[0].size
     if any(h.size != n for h in hits):
         raise ValueError("resampled_hit_counts: every hit vector must have the same length")
     idx = np.random.default_rng(cfg.seed).integers(0, n, size=(cfg.n_boot, n), dtype=np.int32)
-    distinct: dict[bytes, np.ndarray] = {}
-    out = []
+    masks: dict[bytes, np.ndarray] = {}
     for h in hits:
-        key = np.asarray(h, dtype=bool).tobytes()
-        if key not in distinct:
-            mask = np.asarray(h, dtype=bool)
-            counts = np.empty(cfg.n_boot, dtype=np.int64)
-            for lo in range(0, cfg.n_boot, _COUNT_ROWS):
-                counts[lo : lo + _COUNT_ROWS] = np.count_nonzero(mask[idx[lo : lo + _COUNT_ROWS]], axis=1)
-            distinct[key] = counts
-        out.append(distinct[key])
-    return out
+        masks.setdefault(np.asarray(h, dtype=bool).tobytes(), np.asarray(h, dtype=bool))
+    distinct = list(masks)
+    counts = {key: np.empty(cfg.n_boot, dtype=np.int64) for key in distinct}
+    byte_values = np.arange(256)
+    offsets = (np.arange(_COUNT_ROWS, dtype=np.int32) * 256)[:, None]
+    for group in range(0, len(distinct), 8):
+        keys = distinct[group : group + 8]
+        packed = np.zeros(n, dtype=np.uint8)
+        for bit, key in enumerate(keys):
+            packed |= masks[key].astype(np.uint8) << bit
+        for lo in range(0, cfg.n_boot, _COUNT_ROWS):
+            drawn = packed[idx[lo : lo + _COUNT_ROWS]]
+            rows = drawn.shape[0]
+            tally = np.bincount((drawn + offsets[:rows]).ravel(), minlength=rows * 256).reshape(rows, 256)
+            for bit, key in enumerate(keys):
+                counts[key][lo : lo + rows] = tally[:, (byte_values >> bit) & 1 == 1].sum(axis=1)
+    return [counts[np.asarray(h, dtype=bool).tobytes()] for h in hits]
 
 
 def _hit_vector(hit: pl.Series) -> np.ndarray:
