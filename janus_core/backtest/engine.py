@@ -83,10 +83,11 @@ from janus_core.backtest.config import (
     SKIP_REASONS,
     BacktestConfig,
 )
+from janus_core.backtest.memo import LastBuilt, duplicated_event_id
 from janus_core.backtest.metrics import (
     nav_metrics,
 )
-from janus_core.backtest.trades import _LastBuilt, _plan_trades
+from janus_core.backtest.trades import _plan_trades
 from janus_core.data.dataset import Dataset
 from janus_core.study.labels import mean_abs_car_by_type
 
@@ -152,7 +153,7 @@ def trading_calendar(ds: Dataset) -> pl.Series:
 
 
 #: The NAV calendar of the last prices frame backtested (a sweep backtests one dataset many times).
-_CALENDARS = _LastBuilt()
+_CALENDARS = LastBuilt()
 
 
 def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) -> None:
@@ -171,8 +172,7 @@ def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) 
     if dup.height:
         r = dup.row(0, named=True)
         raise ValueError(f"decisions: row {r['row']}, column 'event_id' {r['event_id']!r} appears more than once")
-    if labelled.get_column("event_id").is_duplicated().any():
-        e = labelled.filter(pl.col("event_id").is_duplicated()).get_column("event_id")[0]
+    if (e := duplicated_event_id(labelled)) is not None:
         raise ValueError(f"labelled: column 'event_id' {e!r} appears more than once; one row per event")
     unknown = indexed.join(labelled.select("event_id"), on="event_id", how="anti", maintain_order="left")
     if unknown.height:

@@ -81,6 +81,8 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from janus_core.backtest.memo import duplicated_event_id
+
 TRADING_DAYS_PER_YEAR = 252
 EULER_MASCHERONI = 0.5772156649015329
 
@@ -203,8 +205,7 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
         raise ValueError(
             f"decisions: row {row['row']}, column 'action' is {row['action']!r}; must be one of long|short|hold"
         )
-    if labelled["event_id"].is_duplicated().any():
-        dup = labelled.filter(pl.col("event_id").is_duplicated())["event_id"][0]
+    if (dup := duplicated_event_id(labelled)) is not None:
         raise ValueError(f"labelled: column 'event_id' has duplicate {dup!r}; one row per event is required")
     if "direction" in labelled.columns:
         bad_dir = labelled.with_row_index("row").filter(
@@ -220,13 +221,12 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
     else:
         truth = pl.col("car").sign().cast(pl.Int8)
     joined = decisions.with_row_index("row").join(
-        labelled.select("event_id", "car", truth.alias("true_sign")),
+        labelled.select("event_id", "car", truth.alias("true_sign"), pl.lit(True).alias("known")),
         on="event_id",
         how="left",
         maintain_order="left",
     )
-    known = set(labelled["event_id"].to_list())
-    unknown = joined.filter(~pl.col("event_id").is_in(list(known)))
+    unknown = joined.filter(pl.col("known").is_null() & pl.col("event_id").is_not_null())
     if unknown.height:
         row = unknown.row(0, named=True)
         raise ValueError(

@@ -4,17 +4,15 @@ carried to the next tradable close when that day cannot trade."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
-from typing import TypeVar, cast
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from janus_core.backtest.config import BacktestConfig
+from janus_core.backtest.memo import LastBuilt
 from janus_core.data.dataset import Dataset
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,32 +34,9 @@ class _StockDays:
     next_exit: np.ndarray
 
 
-class _LastBuilt:
-    """A one-entry memo of a value derived from polars frames and plain values: a holding-period or
-    config sweep, or several policies, backtest one dataset and labelled table many times. Keyed on
-    the frames' ``id`` (the entry holds the frames, so no other frame can take their id while it
-    lives) and the plain values; the value's arrays are made read only, as every later call shares
-    them."""
-
-    def __init__(self) -> None:
-        self._entry: tuple[tuple[object, ...], tuple[pl.DataFrame, ...], object] | None = None
-
-    def get(self, frames: tuple[pl.DataFrame, ...], values: tuple[object, ...], build: Callable[[], T]) -> T:
-        key = (*(id(f) for f in frames), *values)
-        if self._entry is not None and self._entry[0] == key:
-            return cast(T, self._entry[2])
-        value = build()
-        arrays = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
-        for array in arrays:
-            if isinstance(array, np.ndarray):
-                array.setflags(write=False)
-        self._entry = (key, frames, value)
-        return value
-
-
-_STOCK_DAYS = _LastBuilt()
-_EVENT_ROWS = _LastBuilt()
-_PLANS = _LastBuilt()
+_STOCK_DAYS = LastBuilt()
+_EVENT_ROWS = LastBuilt()
+_PLANS = LastBuilt()
 
 
 def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
