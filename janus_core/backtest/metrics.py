@@ -45,7 +45,7 @@ the interval of :func:`studentized_sharpe_ci`:
   (resamples with ``se* = 0`` are left out). Annualised by ``sqrt(252)``.
 - The block length ``b`` is data-driven (:func:`sharpe_block_length`): the largest Politis-White
   (2004; Patton, Politis and White 2009) optimal circular block length of the series (arch's
-  ``optimal_block_length``), at least ``ceil(2 n ** (1/3))``, at most ``n // 2``. Simulated
+  ``optimal_block_length``, ported: :func:`politis_white_circular_block`), at least ``ceil(2 n ** (1/3))``, at most ``n // 2``. Simulated
   coverage at nominal 0.95 on MA(1) returns with theta 0.6 and n = 54 (the audit's test window)
   is reported by ``benchmarks/study_sharpe_coverage.py`` (the stationary-bootstrap percentile
   interval covers about 0.85 to 0.91 there); ``tests/test_metrics.py`` re-checks it on a smaller
