@@ -18,7 +18,8 @@ class LastBuilt:
     """A one-entry memo of a value derived from polars frames and plain values. Keyed on
     the frames' ``id`` (the entry holds the frames, so no other frame can take their id while it
     lives) and the plain values; the value's arrays are made read only, as every later call shares
-    them."""
+    them. Frames are taken as immutable (the workbench never changes one in place: a changed table
+    is a new frame, with a new id)."""
 
     def __init__(self) -> None:
         self._entry: tuple[tuple[object, ...], tuple[pl.DataFrame, ...], object] | None = None
