@@ -118,14 +118,15 @@ def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _
 @dataclass(frozen=True)
 class _EventRows:
     """The labelled events with an ``event_day`` whose stock has a row on or after it and an entry
-    row within its prices (in labelled order): ``event_id``, the stock-day ``entry`` row
-    (``entry_offset_days`` own days after the event day, the stock's first own day on or after
-    ``event_day``) and the stock's ``last`` row."""
+    row within its prices (in labelled order): the stock-day ``entry`` row (``entry_offset_days``
+    own days after the event day, the stock's first own day on or after ``event_day``), the
+    stock's ``last`` row, and ``entries``, the plan's columns that do not depend on the holding
+    period (``event_id, entry_day, entry_date, entry_price, prev_close, suspended``)."""
 
     stock: _StockDays
-    event_id: pl.Series
     entry: np.ndarray
     last: np.ndarray
+    entries: pl.DataFrame
 
 
 def _event_rows(labelled: pl.DataFrame, stock: _StockDays, entry_offset_days: int, calendar: pl.Series) -> _EventRows:
@@ -140,10 +141,19 @@ def _event_rows(labelled: pl.DataFrame, stock: _StockDays, entry_offset_days: in
     n = stock.key.size
     safe0 = np.clip(row0, 0, max(n - 1, 0))
     found = (code >= 0) & (row0 < n) & (stock.key[safe0] // n_cal == code) if n else np.zeros(0, dtype=bool)
-    entry = safe0 + entry_offset_days
-    last = stock.last[safe0]
-    keep = np.flatnonzero(found & (entry <= last))
-    return _EventRows(stock, events.get_column("event_id").gather(keep), entry[keep], last[keep])
+    keep = np.flatnonzero(found & (safe0 + entry_offset_days <= stock.last[safe0]))
+    entry, last = safe0[keep] + entry_offset_days, stock.last[safe0[keep]]
+    entries = pl.DataFrame(
+        {
+            "event_id": events.get_column("event_id").gather(keep),
+            "entry_day": stock.day[entry],
+            "entry_date": calendar.cast(pl.Date).gather(stock.day[entry]),
+            "entry_price": stock.open[entry],
+            "prev_close": stock.prev_close[entry],
+            "suspended": stock.suspended[entry],
+        }
+    ).with_columns(pl.col("prev_close").fill_nan(None))
+    return _EventRows(stock, entry, last, entries)
 
 
 #: ``exit_rule`` by code: 0 planned, 1 carried, 2 last_price.
@@ -153,7 +163,8 @@ _EXIT_RULES = ("planned", "carried", "last_price")
 def _plan(rows: _EventRows, holding_period: int, calendar: pl.Series) -> pl.DataFrame:
     """One row per event of ``rows``: where its trade would enter and exit, whatever the action:
     ``event_id, entry_day, entry_date, entry_price, prev_close, suspended, planned_day,
-    planned_exit_date, exit_day, exit_date, exit_price, exit_rule, past_data``.
+    planned_exit_date, exit_day, exit_date, exit_price, exit_rule, past_data``, and the stock-day
+    rows of the entry and the exit (``entry_row, exit_row``).
 
     The planned exit is ``holding_period - 1`` own days after the entry, the exit the first
     exitable own day at or after it (the stock's last row when none).
@@ -168,27 +179,20 @@ def _plan(rows: _EventRows, holding_period: int, calendar: pl.Series) -> pl.Data
     exit_row = np.where(last_price, last, nxt)
     rule = np.where(last_price, 2, np.where(exit_row > planned, 1, 0)).astype(np.int8)
     cal = calendar.cast(pl.Date)
-
-    def days(at: np.ndarray) -> pl.Series:
-        return cal.gather(stock.day[at])
-
-    return pl.DataFrame(
+    exits = pl.DataFrame(
         {
-            "event_id": rows.event_id,
-            "entry_day": stock.day[entry],
-            "entry_date": days(entry),
-            "entry_price": stock.open[entry],
-            "prev_close": stock.prev_close[entry],
-            "suspended": stock.suspended[entry],
             "planned_day": stock.day[planned_row],
-            "planned_exit_date": days(planned_row),
+            "planned_exit_date": cal.gather(stock.day[planned_row]),
             "exit_day": stock.day[exit_row],
-            "exit_date": days(exit_row),
+            "exit_date": cal.gather(stock.day[exit_row]),
             "exit_price": stock.close[exit_row],
             "exit_rule": pl.Series(rule).replace_strict(dict(enumerate(_EXIT_RULES)), return_dtype=pl.String),
             "past_data": beyond & (stock.day[last] == n_cal - 1),
-        },
-    ).with_columns(pl.col("prev_close").fill_nan(None))
+            "entry_row": entry,
+            "exit_row": exit_row,
+        }
+    )
+    return pl.concat([rows.entries, exits], how="horizontal")
 
 
 def _planned_events(
@@ -250,7 +254,7 @@ def _plan_trades(
         .with_columns(pl.col("skip_reason").is_null().alias("executed"))
         .drop("past_data", "prev_close", "suspended")
     )
-    return frame, _holding_increments(frame, stock, n_cal), last
+    return frame, _holding_increments(frame, stock), last
 
 
 def _skip_reason(
@@ -300,20 +304,28 @@ def _skip_reason(
     return reason
 
 
-def _holding_increments(frame: pl.DataFrame, stock: _StockDays, n_cal: int) -> pl.DataFrame:
+def _holding_increments(frame: pl.DataFrame, stock: _StockDays) -> pl.DataFrame:
     """``i, day, inc`` of every holding day of the executed trades: ``inc = (P_day - P_{day-1}) /
     entry open``, P_d the close of the stock's latest row on or before day d (the entry open before
-    the first), sorted by day then trade."""
+    the first), sorted by day then trade. The stock's rows from the entry row to the exit row are
+    its own days of the holding period; the latest on or before day d is the entry row plus the
+    number of them after the entry day up to d."""
     ex = frame.with_row_index("i").filter(pl.col("executed"))
     trade = ex.get_column("i").cast(pl.Int64).to_numpy()
-    code = ex.get_column("symbol").replace_strict(stock.codes, return_dtype=pl.Int64).to_numpy()
     entry_price = ex.get_column("entry_price").to_numpy()
     entry_day = ex.get_column("entry_day").to_numpy()
-    length = ex.get_column("exit_day").to_numpy() - entry_day + 1
+    entry_row = ex.get_column("entry_row").to_numpy()
+    length = ex.get_column("exit_day").to_numpy() - entry_day + 1  # calendar days held
     start = np.cumsum(length) - length  # each trade's first holding day in the flat arrays
     at = np.repeat(np.arange(trade.size), length)
     day = entry_day[at] + (np.arange(at.size) - start[at])
-    close = stock.close[np.searchsorted(stock.key, code[at] * n_cal + day, side="right") - 1]
+    own = ex.get_column("exit_row").to_numpy() - entry_row + 1  # the stock's own days held
+    own_at = np.repeat(np.arange(trade.size), own)
+    own_row = entry_row[own_at] + (np.arange(own_at.size) - (np.cumsum(own) - own)[own_at])
+    has_row = np.zeros(at.size, dtype=np.int64)
+    has_row[start[own_at] + stock.day[own_row] - entry_day[own_at]] = 1
+    seen = np.cumsum(has_row)
+    close = stock.close[entry_row[at] + seen - (seen[start] - 1)[at] - 1]
     before = np.empty(at.size)
     before[1:] = close[:-1]
     before[start[length > 0]] = entry_price[length > 0]  # the entry open before the first close
