@@ -176,22 +176,22 @@ def backtest_tables(
         skipped["metrics"] = f"bootstrap baseline {baseline!r} is not among the backtested policies {sorted(results)}"
     elif min(len(r) for r in returns.values()) < 2:
         skipped["metrics"] = "fewer than two daily returns in the backtest window"
-    elif unscored := sorted(
-        name for name, d in chosen.items() if not d.height or not metrics.direction_hits(d, labelled)["scored"].any()
-    ):
-        skipped["metrics"] = (
-            f"no scored decision of {unscored} on an event in the backtest window: no directional accuracy to bootstrap"
-        )
     else:
-        boot = metrics.BootstrapConfig(**cfg.bootstrap)
-        sharpe = intervals.sharpe_interval_table(returns, baseline, boot)
-        da = intervals.da_interval_table(chosen, labelled, baseline, boot)
-        nav_metrics = studies.compare_policies(results).drop("sharpe")
-        tables["metrics"] = (
-            sharpe.join(da, on="policy", how="left", maintain_order="left")
-            .join(nav_metrics, on="policy", how="left", maintain_order="left")
-            .sort("policy")
-        )
+        hits = {name: metrics.direction_hits(d, labelled) for name, d in chosen.items() if d.height}
+        if unscored := sorted(name for name in chosen if name not in hits or not hits[name]["scored"].any()):
+            skipped["metrics"] = (
+                f"no scored decision of {unscored} on an event in the backtest window: no directional accuracy to bootstrap"
+            )
+        else:
+            boot = metrics.BootstrapConfig(**cfg.bootstrap)
+            sharpe = intervals.sharpe_interval_table(returns, baseline, boot)
+            da = intervals.da_hits_interval_table(hits, baseline, boot)
+            nav_metrics = studies.compare_policies(results).drop("sharpe")
+            tables["metrics"] = (
+                sharpe.join(da, on="policy", how="left", maintain_order="left")
+                .join(nav_metrics, on="policy", how="left", maintain_order="left")
+                .sort("policy")
+            )
     return tables, skipped
 
 

@@ -83,6 +83,7 @@ from janus_core.backtest.config import (
     SKIP_REASONS,
     BacktestConfig,
 )
+from janus_core.backtest.memo import LastBuilt, duplicated_event_id
 from janus_core.backtest.metrics import (
     nav_metrics,
 )
@@ -151,6 +152,10 @@ def trading_calendar(ds: Dataset) -> pl.Series:
     return ds.prices.get_column("date").unique().sort()
 
 
+#: The NAV calendar of the last prices frame backtested (a sweep backtests one dataset many times).
+_CALENDARS = LastBuilt()
+
+
 def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) -> None:
     _require(decisions, ("event_id", "strategy_id", "action"), "decisions")
     _require(labelled, ("event_id", "symbol", "published_at", "event_type", "event_day"), "labelled")
@@ -167,8 +172,7 @@ def _check_inputs(ds: Dataset, decisions: pl.DataFrame, labelled: pl.DataFrame) 
     if dup.height:
         r = dup.row(0, named=True)
         raise ValueError(f"decisions: row {r['row']}, column 'event_id' {r['event_id']!r} appears more than once")
-    if labelled.get_column("event_id").is_duplicated().any():
-        e = labelled.filter(pl.col("event_id").is_duplicated()).get_column("event_id")[0]
+    if (e := duplicated_event_id(labelled)) is not None:
         raise ValueError(f"labelled: column 'event_id' {e!r} appears more than once; one row per event")
     unknown = indexed.join(labelled.select("event_id"), on="event_id", how="anti", maintain_order="left")
     if unknown.height:
@@ -240,7 +244,7 @@ def run_backtest(
     """
     _check_inputs(ds, decisions, labelled)
     weights = _type_weights(cfg, type_weights, labelled)
-    calendar = trading_calendar(ds).to_numpy().astype("datetime64[D]")
+    calendar = _CALENDARS.get((ds.prices,), (), lambda: trading_calendar(ds).to_numpy().astype("datetime64[D]"))
     window = _window(calendar, labelled, cfg)
     frame, days, last = _plan_trades(ds, decisions, labelled, cfg, calendar, window, weights)
     book = _simulate(frame, days, cfg, calendar, window[0], last, _cohort_fractions(frame, cfg, weights))

@@ -60,11 +60,52 @@ def block_bootstrap_indices(n: int, cfg: BootstrapConfig, block: int | None = No
 MIN_OBS_OPTIMAL_BLOCK = 12
 
 
+def politis_white_circular_block(x: np.ndarray) -> float:
+    """Politis-White (2004, corrected by Patton, Politis and White 2009) optimal block length of the
+    circular block bootstrap of the mean of ``x`` (n >= :data:`MIN_OBS_OPTIMAL_BLOCK`): arch's
+    ``optimal_block_length(x)["circular"]`` (arch 7, ``_single_optimal_block``), the same arithmetic
+    in the same order without arch's import (pandas).
+
+    With ``e = x - mean(x)``, autocovariances ``g_k = e_k' e_0 / n`` and autocorrelations
+    ``|e_k' e_0| / sqrt(|e[k+1:]|^2 |e[:-(k+1)]|^2)`` for ``k = 0..m_max`` (``m_max = ceil(sqrt n) +
+    k_n``, ``k_n = max(5, floor(log10 n))``), ``m`` is twice the first lag ``i - k_n`` after which
+    ``k_n`` autocorrelations lie inside ``2 sqrt(log10(n) / n)`` (at least 1; ``m_max`` when none),
+    at most ``m_max``. With the flat-top weights ``lam_k = min(1, 2 (1 - k/m))``, ``G = sum_k 2 lam_k k
+    g_k`` and ``s2 = g_0 + sum_k 2 lam_k g_k`` (k = 1..m): ``b = (2 G^2 / (4/3 s2^2)) ** (1/3) n **
+    (1/3)``, at most ``ceil(min(3 sqrt n, n / 3))``."""
+    nobs = x.shape[0]
+    eps = x - x.mean(0)
+    b_max = np.ceil(min(3 * np.sqrt(nobs), nobs / 3))
+    kn = max(5, int(np.log10(nobs)))
+    m_max = int(np.ceil(np.sqrt(nobs))) + kn
+    cv = 2 * np.sqrt(np.log10(nobs) / nobs)
+    acv = np.zeros(m_max + 1)
+    abs_acorr = np.zeros(m_max + 1)
+    opt_m: int | None = None
+    for i in range(m_max + 1):
+        v1 = eps[i + 1 :] @ eps[i + 1 :]
+        v2 = eps[: -(i + 1)] @ eps[: -(i + 1)]
+        cross_prod = eps[i:] @ eps[: nobs - i]
+        acv[i] = cross_prod / nobs
+        abs_acorr[i] = np.abs(cross_prod) / np.sqrt(v1 * v2)
+        if i >= kn and opt_m is None and np.all(abs_acorr[i - kn : i] < cv):
+            opt_m = i - kn
+    m = min(2 * max(opt_m, 1) if opt_m is not None else m_max, m_max)
+    g = 0.0
+    lr_acv = acv[0]
+    for k in range(1, m + 1):
+        lam = 1 if k / m <= 1 / 2 else 2 * (1 - k / m)
+        g += 2 * lam * k * acv[k]
+        lr_acv += 2 * lam * acv[k]
+    d_cb = 4 / 3 * lr_acv**2
+    return min(((2 * g**2) / d_cb) ** (1 / 3) * nobs ** (1 / 3), b_max)
+
+
 def sharpe_block_length(returns: np.ndarray) -> int:
     """Data-driven block length for the studentized Sharpe bootstrap of ``returns`` (n days, one
     column per series): ``max(ceil(2 n ** (1/3)), max_j ceil(b_j))``, capped at ``max(1, n // 2)``
     (at least two blocks), ``b_j`` the Politis-White optimal circular block length of column j
-    (``arch.bootstrap.optimal_block_length``; columns without dispersion, or series shorter than
+    (:func:`politis_white_circular_block`; columns without dispersion, or series shorter than
     :data:`MIN_OBS_OPTIMAL_BLOCK`, contribute nothing).
 
     Politis-White's length is MSE-optimal for the block *variance* of a mean; an interval's
@@ -73,8 +114,6 @@ def sharpe_block_length(returns: np.ndarray) -> int:
     days at n = 54 on MA(1) returns with theta 0.6; coverage 0.915 to 0.935 at nominal 0.95), so
     the floor is twice the rate-optimal ``n ** (1/3)``: simulated coverage 0.945 to 0.953 on
     MA(1) returns with theta 0, 0.3 and 0.6 at n = 54, 120 and 250 (400 samples each)."""
-    from arch.bootstrap import optimal_block_length
-
     r = returns.reshape(returns.shape[0], -1)
     n = r.shape[0]
     block = math.ceil(2.0 * n ** (1.0 / 3.0))
@@ -83,7 +122,7 @@ def sharpe_block_length(returns: np.ndarray) -> int:
             if float(np.std(col)) == 0.0:
                 continue
             with np.errstate(divide="ignore", invalid="ignore"):
-                b = float(optimal_block_length(col)["circular"].iloc[0])
+                b = float(politis_white_circular_block(np.asarray(col, dtype=float)))
             if math.isfinite(b):
                 block = max(block, math.ceil(b))
     return max(1, min(block, n // 2))
@@ -277,11 +316,84 @@ def ma1_sharpe_coverage(
 
 
 def _scored_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
-    hits = direction_hits(decisions, labelled).filter(pl.col("scored"))
+    return _unique_scored_hits(direction_hits(decisions, labelled))
+
+
+def _unique_scored_hits(hits: pl.DataFrame) -> pl.DataFrame:
+    """``event_id, hit`` of the scored rows of a :func:`direction_hits` table (one per event)."""
+    hits = hits.filter(pl.col("scored"))
     if hits["event_id"].is_duplicated().any():
         dup = hits.filter(pl.col("event_id").is_duplicated())["event_id"][0]
         raise ValueError(f"decisions: event {dup!r} has more than one decision; DA intervals need one per event")
     return hits.select("event_id", "hit")
+
+
+#: Resamples whose drawn events are tallied at once (bounds the work arrays to ``rows x n`` values).
+_COUNT_ROWS = 128
+
+
+def resampled_hit_counts(hits: Sequence[np.ndarray], cfg: BootstrapConfig) -> list[np.ndarray]:
+    """For each boolean vector of ``hits`` (all of length ``n``), the number of hits among the
+    events of every i.i.d. resample (an ``n_boot`` integer array): the resamples draw ``(n_boot,
+    n)`` event indices with ``numpy.random.default_rng(cfg.seed).integers(0, n, ...)``, once for
+    all vectors (the draws of :func:`bootstrap_da_ci`; drawn as int32, the same stream as int64).
+
+    A resample's DA is its count over ``n``: the mean of ``n`` zeros and ones is an integer sum,
+    exact in any order, so ``count / n`` equals the mean of the resampled floats bit for bit.
+    Counted in one pass for up to 8 distinct vectors: each event's hits packed as the bits of a
+    byte, a resample's drawn bytes tallied (``bincount``), a vector's count the tally of the bytes
+    with its bit set."""
+    n = hits[0].size
+    if any(h.size != n for h in hits):
+        raise ValueError("resampled_hit_counts: every hit vector must have the same length")
+    idx = np.random.default_rng(cfg.seed).integers(0, n, size=(cfg.n_boot, n), dtype=np.int32)
+    masks: dict[bytes, np.ndarray] = {}
+    for h in hits:
+        masks.setdefault(np.asarray(h, dtype=bool).tobytes(), np.asarray(h, dtype=bool))
+    distinct = list(masks)
+    counts = {key: np.empty(cfg.n_boot, dtype=np.int64) for key in distinct}
+    byte_values = np.arange(256)
+    offsets = (np.arange(_COUNT_ROWS, dtype=np.int32) * 256)[:, None]
+    for group in range(0, len(distinct), 8):
+        keys = distinct[group : group + 8]
+        packed = np.zeros(n, dtype=np.uint8)
+        for bit, key in enumerate(keys):
+            packed |= masks[key].astype(np.uint8) << bit
+        for lo in range(0, cfg.n_boot, _COUNT_ROWS):
+            drawn = packed[idx[lo : lo + _COUNT_ROWS]]
+            rows = drawn.shape[0]
+            tally = np.bincount((drawn + offsets[:rows]).ravel(), minlength=rows * 256).reshape(rows, 256)
+            for bit, key in enumerate(keys):
+                counts[key][lo : lo + rows] = tally[:, (byte_values >> bit) & 1 == 1].sum(axis=1)
+    return [counts[np.asarray(h, dtype=bool).tobytes()] for h in hits]
+
+
+def _hit_vector(hit: pl.Series) -> np.ndarray:
+    return hit.cast(pl.Float64).to_numpy()
+
+
+def _da_interval(hit: np.ndarray, counts: np.ndarray, cfg: BootstrapConfig) -> dict[str, float]:
+    """Percentile interval of DA from the hit vector (floats 0/1) and its resampled hit counts."""
+    return _interval(float(hit.mean()), counts / hit.size, cfg, None)
+
+
+def _da_diff_interval(
+    paired: pl.DataFrame, counts: np.ndarray, baseline_counts: np.ndarray, cfg: BootstrapConfig
+) -> dict[str, float]:
+    """Percentile interval of the paired DA difference: ``paired`` (``hit, hit_baseline``, sorted by
+    ``event_id``) and the resampled hit counts of both columns (same draws); a resample's difference
+    is ``(count - baseline count) / n``, the mean of its ``hit - hit_baseline`` exactly."""
+    diff = _hit_vector(paired["hit"]) - _hit_vector(paired["hit_baseline"])
+    out = _interval(float(diff.mean()), (counts - baseline_counts) / diff.size, cfg, None)
+    out["n_paired"] = float(paired.height)
+    return out
+
+
+def _paired_hits(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+    paired = a.join(b, on="event_id", how="inner", suffix="_baseline").sort("event_id")
+    if paired.height == 0:
+        raise ValueError("bootstrap_da_diff_ci: the two decision tables share no scored event")
+    return paired
 
 
 def bootstrap_da_ci(
@@ -295,12 +407,10 @@ def bootstrap_da_ci(
 ) -> dict[str, float]:
     """Percentile interval of DA, resampling scored events i.i.d. (one decision per event)."""
     cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
-    hit = _scored_hits(decisions, labelled)["hit"].cast(pl.Float64).to_numpy()
+    hit = _hit_vector(_scored_hits(decisions, labelled)["hit"])
     if hit.size == 0:
         raise ValueError("bootstrap_da_ci: no scored events")
-    rng = np.random.default_rng(cfg.seed)
-    idx = rng.integers(0, hit.size, size=(cfg.n_boot, hit.size))
-    return _interval(float(hit.mean()), hit[idx].mean(axis=1), cfg, None)
+    return _da_interval(hit, resampled_hit_counts([hit == 1.0], cfg)[0], cfg)
 
 
 def bootstrap_da_diff_ci(
@@ -319,17 +429,9 @@ def bootstrap_da_diff_ci(
     resample draws one set of events and scores both policies on it.
     """
     cfg = resolve_bootstrap_config(cfg, n_boot, seed, overrides)
-    a = _scored_hits(decisions, labelled)
-    b = _scored_hits(baseline_decisions, labelled)
-    paired = a.join(b, on="event_id", how="inner", suffix="_baseline").sort("event_id")
-    if paired.height == 0:
-        raise ValueError("bootstrap_da_diff_ci: the two decision tables share no scored event")
-    diff = (paired["hit"].cast(pl.Float64) - paired["hit_baseline"].cast(pl.Float64)).to_numpy()
-    rng = np.random.default_rng(cfg.seed)
-    idx = rng.integers(0, diff.size, size=(cfg.n_boot, diff.size))
-    out = _interval(float(diff.mean()), diff[idx].mean(axis=1), cfg, None)
-    out["n_paired"] = float(paired.height)
-    return out
+    paired = _paired_hits(_scored_hits(decisions, labelled), _scored_hits(baseline_decisions, labelled))
+    counts = resampled_hit_counts([paired["hit"].to_numpy(), paired["hit_baseline"].to_numpy()], cfg)
+    return _da_diff_interval(paired, *counts, cfg)
 
 
 def sharpe_interval_table(
@@ -370,20 +472,51 @@ def da_interval_table(
 ) -> pl.DataFrame:
     """DA interval of every policy and of its paired difference against ``baseline`` (on the events
     both scored). One row per policy, sorted by name: ``policy, da, da_ci_low, da_ci_high, da_diff,
-    da_diff_ci_low, da_diff_ci_high, n_paired``."""
-    cfg = cfg or BootstrapConfig()
+    da_diff_ci_low, da_diff_ci_high, n_paired``: :func:`da_hits_interval_table` of each policy's
+    :func:`direction_hits`."""
     if baseline not in decisions_by_policy:
         raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(decisions_by_policy)}")
+    hits = {name: direction_hits(d, labelled) for name, d in sorted(decisions_by_policy.items())}
+    return da_hits_interval_table(hits, baseline, cfg)
+
+
+def da_hits_interval_table(
+    hits_by_policy: Mapping[str, pl.DataFrame], baseline: str, cfg: BootstrapConfig | None = None
+) -> pl.DataFrame:
+    """:func:`da_interval_table` from each policy's :func:`direction_hits` table: per policy the
+    intervals of :func:`bootstrap_da_ci` and :func:`bootstrap_da_diff_ci`, value for value, their
+    resampled hit counts drawn once for every vector of the same length
+    (:func:`resampled_hit_counts`; the draws depend only on the seed and that length)."""
+    cfg = cfg or BootstrapConfig()
+    if baseline not in hits_by_policy:
+        raise ValueError(f"baseline {baseline!r} is not one of the policies {sorted(hits_by_policy)}")
+    names = sorted(hits_by_policy)
+    scored: dict[str, pl.DataFrame] = {}
+    one, paired = {}, {}
+    for name in names:  # the checks in the order the per-policy intervals make them
+        for key in (name, baseline):
+            if key not in scored:
+                scored[key] = _unique_scored_hits(hits_by_policy[key])
+            if key == name and scored[name].height == 0:
+                raise ValueError("bootstrap_da_ci: no scored events")
+        one[name] = _hit_vector(scored[name]["hit"])
+        paired[name] = _paired_hits(scored[name], scored[baseline])
+    vectors = [one[name] == 1.0 for name in names]
+    vectors += [v for name in names for v in (paired[name]["hit"].to_numpy(), paired[name]["hit_baseline"].to_numpy())]
+    counts = {}
+    for n in sorted({v.size for v in vectors}):
+        at = [i for i, v in enumerate(vectors) if v.size == n]
+        counts.update(zip(at, resampled_hit_counts([vectors[i] for i in at], cfg), strict=True))
     rows = []
-    for name in sorted(decisions_by_policy):
-        one = bootstrap_da_ci(decisions_by_policy[name], labelled, cfg=cfg)
-        diff = bootstrap_da_diff_ci(decisions_by_policy[name], decisions_by_policy[baseline], labelled, cfg=cfg)
+    for i, name in enumerate(names):
+        da = _da_interval(one[name], counts[i], cfg)
+        diff = _da_diff_interval(paired[name], counts[len(names) + 2 * i], counts[len(names) + 2 * i + 1], cfg)
         rows.append(
             {
                 "policy": name,
-                "da": one["estimate"],
-                "da_ci_low": one["lo"],
-                "da_ci_high": one["hi"],
+                "da": da["estimate"],
+                "da_ci_low": da["lo"],
+                "da_ci_high": da["hi"],
                 "da_diff": diff["estimate"],
                 "da_diff_ci_low": diff["lo"],
                 "da_diff_ci_high": diff["hi"],

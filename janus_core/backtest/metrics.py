@@ -45,11 +45,12 @@ the interval of :func:`studentized_sharpe_ci`:
   (resamples with ``se* = 0`` are left out). Annualised by ``sqrt(252)``.
 - The block length ``b`` is data-driven (:func:`sharpe_block_length`): the largest Politis-White
   (2004; Patton, Politis and White 2009) optimal circular block length of the series (arch's
-  ``optimal_block_length``), at least ``ceil(2 n ** (1/3))``, at most ``n // 2``. Simulated
-  coverage at nominal 0.95 on MA(1) returns with theta 0.6 and n = 54 (the audit's test window)
-  is reported by ``benchmarks/study_sharpe_coverage.py`` (the stationary-bootstrap percentile
-  interval covers about 0.85 to 0.91 there); ``tests/test_metrics.py`` re-checks it on a smaller
-  run (:func:`ma1_sharpe_coverage`).
+  ``optimal_block_length``, ported: :func:`politis_white_circular_block`), at least
+  ``ceil(2 n ** (1/3))``, at most ``n // 2``. Simulated coverage at nominal 0.95 on MA(1) returns
+  with theta 0.6 and n = 54 (the audit's test window) is reported by
+  ``benchmarks/study_sharpe_coverage.py`` (the stationary-bootstrap percentile interval covers
+  about 0.85 to 0.91 there); ``tests/test_metrics.py`` re-checks it on a smaller run
+  (:func:`ma1_sharpe_coverage`).
 
 The earlier percentile intervals remain available (``method``): a stationary bootstrap (Politis &
 Romano 1994: blocks start at a uniform random day and have geometric lengths with mean
@@ -80,6 +81,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
+
+from janus_core.backtest.memo import duplicated_event_id
 
 TRADING_DAYS_PER_YEAR = 252
 EULER_MASCHERONI = 0.5772156649015329
@@ -203,8 +206,7 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
         raise ValueError(
             f"decisions: row {row['row']}, column 'action' is {row['action']!r}; must be one of long|short|hold"
         )
-    if labelled["event_id"].is_duplicated().any():
-        dup = labelled.filter(pl.col("event_id").is_duplicated())["event_id"][0]
+    if (dup := duplicated_event_id(labelled)) is not None:
         raise ValueError(f"labelled: column 'event_id' has duplicate {dup!r}; one row per event is required")
     if "direction" in labelled.columns:
         bad_dir = labelled.with_row_index("row").filter(
@@ -220,13 +222,12 @@ def direction_hits(decisions: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFr
     else:
         truth = pl.col("car").sign().cast(pl.Int8)
     joined = decisions.with_row_index("row").join(
-        labelled.select("event_id", "car", truth.alias("true_sign")),
+        labelled.select("event_id", "car", truth.alias("true_sign"), pl.lit(True).alias("_in_labelled")),
         on="event_id",
         how="left",
         maintain_order="left",
     )
-    known = set(labelled["event_id"].to_list())
-    unknown = joined.filter(~pl.col("event_id").is_in(list(known)))
+    unknown = joined.filter(pl.col("_in_labelled").is_null() & pl.col("event_id").is_not_null())
     if unknown.height:
         row = unknown.row(0, named=True)
         raise ValueError(

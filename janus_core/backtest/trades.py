@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from janus_core.backtest.config import BacktestConfig
+from janus_core.backtest.memo import LastBuilt
 from janus_core.data.dataset import Dataset
 
 
@@ -33,28 +34,20 @@ class _StockDays:
     next_exit: np.ndarray
 
 
-#: The last :func:`_stock_days` built: ``(key, prices, stock days)``. A holding-period or config sweep
-#: backtests one dataset many times; the entry holds the prices frame itself, so its ``id`` in the key
-#: cannot be reused by another frame while the entry lives.
-_last_stock_days: list[tuple[tuple[int, tuple[str, ...], bytes], pl.DataFrame, _StockDays]] = []
+_STOCK_DAYS = LastBuilt()
+_EVENT_ROWS = LastBuilt()
+_PLANS = LastBuilt()
 
 
 def _stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
     """:class:`_StockDays` of ``symbols`` (remembered for the same prices frame, symbol set and
-    calendar: the arrays are read only); duplicate (symbol, date) rows are an error."""
-    key = (
-        id(ds.prices),
-        tuple(symbols.drop_nulls().unique().sort().to_list()),
-        calendar.to_physical().to_numpy().tobytes(),
-    )
-    if _last_stock_days and _last_stock_days[0][0] == key:
-        return _last_stock_days[0][2]
-    stock = _build_stock_days(ds, symbols, calendar)
-    for value in vars(stock).values():
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)  # shared by every later call with the same key
-    _last_stock_days[:] = [(key, ds.prices, stock)]
-    return stock
+    calendar); duplicate (symbol, date) rows are an error."""
+    values = (tuple(symbols.drop_nulls().unique().sort().to_list()), _calendar_key(calendar))
+    return _STOCK_DAYS.get((ds.prices,), values, lambda: _build_stock_days(ds, symbols, calendar))
+
+
+def _calendar_key(calendar: pl.Series) -> bytes:
+    return calendar.to_physical().to_numpy().tobytes()
 
 
 def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _StockDays:
@@ -72,32 +65,38 @@ def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _
     starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if run.size else np.zeros(0, dtype=np.int64)
     names = sym.gather(starts)
     keep_run = names.is_in(symbols.unique().implode()).to_numpy()
-    rows = np.flatnonzero(keep_run[run]) if run.size else np.zeros(0, dtype=np.int64)
-    if rows.size == 0:
+    every_row = bool(keep_run.all())  # the usual case: no row to leave out, no gather
+    rows = None if every_row else np.flatnonzero(keep_run[run])
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    if run.size == 0 or (rows is not None and rows.size == 0):
         empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
         return _StockDays({}, empty_i, empty_i, empty_f, empty_f, empty_f, np.zeros(0, dtype=bool), empty_i, empty_i)
     kept_runs = np.flatnonzero(keep_run)
-    code = np.searchsorted(kept_runs, run[rows]).astype(np.int64)  # 0.. over the kept symbols, in order
+    # 0.. over the kept symbols, in order
+    code = run.astype(np.int64) if rows is None else np.searchsorted(kept_runs, run[rows]).astype(np.int64)
     cal_days = calendar.to_physical().to_numpy().astype(np.int64)
     lookup = np.zeros(int(cal_days[-1] - cal_days[0]) + 1, dtype=np.int64)  # date -> calendar index
     lookup[cal_days - cal_days[0]] = np.arange(n_cal)
-    day = lookup[date.to_physical().to_numpy()[rows].astype(np.int64) - cal_days[0]]
+    day = lookup[kept(date.to_physical().to_numpy()).astype(np.int64) - cal_days[0]]
     key = code * n_cal + day
     dup = np.flatnonzero(key[1:] == key[:-1])
     if dup.size:
-        r = prices.row(int(rows[dup[0]]), named=True)
+        r = prices.row(int(dup[0] if rows is None else rows[dup[0]]), named=True)
         raise ValueError(f"dataset {ds.name!r} prices: (symbol, date) ({r['symbol']!r}, {r['date']}) appears twice")
     n = key.size
     first_of = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     ends = np.r_[first_of[1:], n] - 1
     last = np.repeat(ends, np.diff(np.r_[first_of, n]))
-    close = prices.get_column("close").to_numpy()[rows].astype(np.float64)
-    prev_close = np.full(n, np.nan)
-    same = np.r_[False, code[1:] == code[:-1]]
-    prev_close[same] = close[np.flatnonzero(same) - 1]
-    volume = prices.get_column("volume").to_numpy()[rows] if "volume" in prices.columns else np.full(n, np.nan)
+    close = kept(prices.get_column("close").to_numpy()).astype(np.float64)
+    prev_close = np.empty(n)
+    prev_close[1:] = close[:-1]
+    prev_close[first_of] = np.nan  # a symbol's first row has no previous close
+    volume = kept(prices.get_column("volume").to_numpy()) if "volume" in prices.columns else np.full(n, np.nan)
     suspended = np.asarray(volume, dtype=np.float64) == 0.0  # NaN (no volume) is not 0
-    exitable = prices.get_column("tradable").fill_null(True).to_numpy()[rows] & ~suspended
+    exitable = kept(prices.get_column("tradable").fill_null(True).to_numpy()) & ~suspended
     # next exitable row at or after each row, within its symbol: a backward running minimum
     candidate = np.where(exitable, np.arange(n), n)
     next_exit = np.minimum.accumulate(candidate[::-1])[::-1]
@@ -107,7 +106,7 @@ def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _
         codes,
         key,
         day,
-        prices.get_column("open").to_numpy()[rows].astype(np.float64),
+        kept(prices.get_column("open").to_numpy()).astype(np.float64),
         close,
         prev_close,
         suspended,
@@ -116,16 +115,22 @@ def _build_stock_days(ds: Dataset, symbols: pl.Series, calendar: pl.Series) -> _
     )
 
 
-def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calendar: pl.Series) -> pl.DataFrame:
-    """One row per labelled event with an ``event_day`` whose stock has a row on or after it:
-    where its trade would enter and exit, whatever the action: ``event_id, entry_day,
-    entry_date, entry_price, prev_close, suspended, planned_day, planned_exit_date, exit_day,
-    exit_date, exit_price, exit_rule, past_data``.
+@dataclass(frozen=True)
+class _EventRows:
+    """The labelled events with an ``event_day`` whose stock has a row on or after it and an entry
+    row within its prices (in labelled order): the stock-day ``entry`` row (``entry_offset_days``
+    own days after the event day, the stock's first own day on or after ``event_day``), the
+    stock's ``last`` row, and ``entries``, the plan's columns that do not depend on the holding
+    period (``event_id, entry_day, entry_date, entry_price, prev_close, suspended``)."""
 
-    The event day is the stock's first own trading day on or after ``event_day``; the entry is
-    ``entry_offset_days`` own days later, the planned exit ``holding_period - 1`` own days after
-    the entry, the exit the first exitable own day at or after it (the stock's last row when none).
-    """
+    stock: _StockDays
+    entry: np.ndarray
+    last: np.ndarray
+    entries: pl.DataFrame
+
+
+def _event_rows(labelled: pl.DataFrame, stock: _StockDays, entry_offset_days: int, calendar: pl.Series) -> _EventRows:
+    """:class:`_EventRows` of ``labelled`` on ``stock`` (``calendar`` the dataset's)."""
     n_cal = calendar.len()
     events = labelled.filter(pl.col("event_day").is_not_null()).select("event_id", "symbol", "event_day")
     if stock.key.size == 0:  # no price row for any labelled symbol: every plan is empty
@@ -136,40 +141,75 @@ def _plan(labelled: pl.DataFrame, stock: _StockDays, cfg: BacktestConfig, calend
     n = stock.key.size
     safe0 = np.clip(row0, 0, max(n - 1, 0))
     found = (code >= 0) & (row0 < n) & (stock.key[safe0] // n_cal == code) if n else np.zeros(0, dtype=bool)
-    entry = safe0 + cfg.entry_offset_days
-    last = stock.last[safe0]
-    found &= entry <= last
-    entry = np.where(found, entry, 0)
-    planned = entry + cfg.holding_period - 1
+    keep = np.flatnonzero(found & (safe0 + entry_offset_days <= stock.last[safe0]))
+    entry, last = safe0[keep] + entry_offset_days, stock.last[safe0[keep]]
+    entries = pl.DataFrame(
+        {
+            "event_id": events.get_column("event_id").gather(keep),
+            "entry_day": stock.day[entry],
+            "entry_date": calendar.cast(pl.Date).gather(stock.day[entry]),
+            "entry_price": stock.open[entry],
+            "prev_close": stock.prev_close[entry],
+            "suspended": stock.suspended[entry],
+        }
+    ).with_columns(pl.col("prev_close").fill_nan(None))
+    return _EventRows(stock, entry, last, entries)
+
+
+#: ``exit_rule`` by code: 0 planned, 1 carried, 2 last_price.
+_EXIT_RULES = ("planned", "carried", "last_price")
+
+
+def _plan(rows: _EventRows, holding_period: int, calendar: pl.Series) -> pl.DataFrame:
+    """One row per event of ``rows``: where its trade would enter and exit, whatever the action:
+    ``event_id, entry_day, entry_date, entry_price, prev_close, suspended, planned_day,
+    planned_exit_date, exit_day, exit_date, exit_price, exit_rule, past_data``, and the stock-day
+    rows of the entry and the exit (``entry_row, exit_row``).
+
+    The planned exit is ``holding_period - 1`` own days after the entry, the exit the first
+    exitable own day at or after it (the stock's last row when none).
+    """
+    stock, entry, last = rows.stock, rows.entry, rows.last
+    n_cal = calendar.len()
+    planned = entry + holding_period - 1
     beyond = planned > last
     planned_row = np.minimum(planned, last)
     nxt = stock.next_exit[planned_row]
     last_price = beyond | (nxt < 0)
     exit_row = np.where(last_price, last, nxt)
-    keep = np.flatnonzero(found)
+    rule = np.where(last_price, 2, np.where(exit_row > planned, 1, 0)).astype(np.int8)
     cal = calendar.cast(pl.Date)
-
-    def days(rows: np.ndarray) -> pl.Series:
-        return cal.gather(stock.day[rows[keep]])
-
-    return pl.DataFrame(
+    exits = pl.DataFrame(
         {
-            "event_id": events.get_column("event_id").gather(keep),
-            "entry_day": stock.day[entry[keep]],
-            "entry_date": days(entry),
-            "entry_price": stock.open[entry[keep]],
-            "prev_close": stock.prev_close[entry[keep]],
-            "suspended": stock.suspended[entry[keep]],
-            "planned_day": stock.day[planned_row[keep]],
-            "planned_exit_date": days(planned_row),
-            "exit_day": stock.day[exit_row[keep]],
-            "exit_date": days(exit_row),
-            "exit_price": stock.close[exit_row[keep]],
-            "exit_rule": np.where(last_price, "last_price", np.where(exit_row > planned, "carried", "planned"))[keep],
-            "past_data": (beyond & (stock.day[last] == n_cal - 1))[keep],
-        },
-        schema_overrides={"exit_rule": pl.String},
-    ).with_columns(pl.col("prev_close").fill_nan(None))
+            "planned_day": stock.day[planned_row],
+            "planned_exit_date": cal.gather(stock.day[planned_row]),
+            "exit_day": stock.day[exit_row],
+            "exit_date": cal.gather(stock.day[exit_row]),
+            "exit_price": stock.close[exit_row],
+            "exit_rule": pl.Series(rule).replace_strict(dict(enumerate(_EXIT_RULES)), return_dtype=pl.String),
+            "past_data": beyond & (stock.day[last] == n_cal - 1),
+            "entry_row": entry,
+            "exit_row": exit_row,
+        }
+    )
+    return pl.concat([rows.entries, exits], how="horizontal")
+
+
+def _planned_events(
+    ds: Dataset, labelled: pl.DataFrame, cfg: BacktestConfig, calendar: pl.Series
+) -> tuple[_StockDays, pl.DataFrame]:
+    """The stock days of the labelled symbols and :func:`_plan` of the labelled events, remembered
+    for the same prices and labelled frames, calendar, entry offset and holding period (the event
+    rows without the holding period, so a holding-period sweep finds each event's row once)."""
+    frames = (ds.prices, labelled)
+    at = (_calendar_key(calendar), cfg.entry_offset_days)
+
+    def event_rows() -> _EventRows:
+        stock = _stock_days(ds, labelled.get_column("symbol"), calendar)
+        return _event_rows(labelled, stock, cfg.entry_offset_days, calendar)
+
+    rows = _EVENT_ROWS.get(frames, at, event_rows)
+    return rows.stock, _PLANS.get(frames, (*at, cfg.holding_period), lambda: _plan(rows, cfg.holding_period, calendar))
 
 
 def _plan_trades(
@@ -188,8 +228,7 @@ def _plan_trades(
     first, last_entry = window
     n_cal = calendar.size
     cal = pl.Series("date", calendar.astype("datetime64[D]"), dtype=pl.Date)
-    stock = _stock_days(ds, labelled.get_column("symbol"), cal)
-    plan = _plan(labelled, stock, cfg, cal)
+    stock, plan = _planned_events(ds, labelled, cfg, cal)
 
     in_window = pl.col("entry_day").is_between(first, last_entry)
     enterable = plan.filter(in_window & ~pl.col("past_data"))
@@ -215,7 +254,7 @@ def _plan_trades(
         .with_columns(pl.col("skip_reason").is_null().alias("executed"))
         .drop("past_data", "prev_close", "suspended")
     )
-    return frame, _holding_increments(frame, stock, n_cal), last
+    return frame, _holding_increments(frame, stock), last
 
 
 def _skip_reason(
@@ -265,30 +304,31 @@ def _skip_reason(
     return reason
 
 
-def _holding_increments(frame: pl.DataFrame, stock: _StockDays, n_cal: int) -> pl.DataFrame:
+def _holding_increments(frame: pl.DataFrame, stock: _StockDays) -> pl.DataFrame:
     """``i, day, inc`` of every holding day of the executed trades: ``inc = (P_day - P_{day-1}) /
     entry open``, P_d the close of the stock's latest row on or before day d (the entry open before
-    the first), sorted by day then trade."""
+    the first), sorted by day then trade. The stock's rows from the entry row to the exit row are
+    its own days of the holding period; the latest on or before day d is the entry row plus the
+    number of them after the entry day up to d."""
     ex = frame.with_row_index("i").filter(pl.col("executed"))
-    days = ex.select(
-        pl.col("i").cast(pl.Int64),
-        pl.col("symbol").replace_strict(stock.codes, return_dtype=pl.Int64).alias("code"),
-        "entry_price",
-        pl.int_ranges("entry_day", pl.col("exit_day") + 1).alias("day"),
-    ).explode("day")
-    row = (
-        np.searchsorted(
-            stock.key, days.get_column("code").to_numpy() * n_cal + days.get_column("day").to_numpy(), side="right"
-        )
-        - 1
-    )
-    days = (
-        days.with_columns(pl.Series("close", stock.close[row]))
-        .with_columns(
-            inc=(pl.col("close") - pl.col("close").shift(1).over("i").fill_null(pl.col("entry_price")))
-            / pl.col("entry_price")
-        )
-        .select("i", "day", "inc")
-        .sort("day", "i")
-    )
-    return days
+    trade = ex.get_column("i").cast(pl.Int64).to_numpy()
+    entry_price = ex.get_column("entry_price").to_numpy()
+    entry_day = ex.get_column("entry_day").to_numpy()
+    entry_row = ex.get_column("entry_row").to_numpy()
+    length = ex.get_column("exit_day").to_numpy() - entry_day + 1  # calendar days held
+    start = np.cumsum(length) - length  # each trade's first holding day in the flat arrays
+    at = np.repeat(np.arange(trade.size), length)
+    day = entry_day[at] + (np.arange(at.size) - start[at])
+    own = ex.get_column("exit_row").to_numpy() - entry_row + 1  # the stock's own days held
+    own_at = np.repeat(np.arange(trade.size), own)
+    own_row = entry_row[own_at] + (np.arange(own_at.size) - (np.cumsum(own) - own)[own_at])
+    has_row = np.zeros(at.size, dtype=np.int64)
+    has_row[start[own_at] + stock.day[own_row] - entry_day[own_at]] = 1
+    seen = np.cumsum(has_row)
+    close = stock.close[entry_row[at] + seen - (seen[start] - 1)[at] - 1]
+    before = np.empty(at.size)
+    before[1:] = close[:-1]
+    before[start[length > 0]] = entry_price[length > 0]  # the entry open before the first close
+    inc = (close - before) / entry_price[at]
+    order = np.lexsort((trade[at], day))
+    return pl.DataFrame({"i": trade[at][order], "day": day[order], "inc": inc[order]})
