@@ -479,3 +479,18 @@ def test_pbo_on_the_papers_test_cases():
     assert 0.35 < half < 0.65
     res = probability_of_backtest_overfitting(centred[:80, :5], 4)
     assert (res["n_combinations"], res["n_trials"], res["n_periods"]) == (6.0, 5.0, 80.0)
+
+
+def test_normal_tails_equal_scipy_stats_bit_for_bit() -> None:
+    """overfitting reads Z and its inverse from scipy.special (ndtr, ndtri), which scipy.stats.norm
+    calls: the expected maximum Sharpe and the PSR are the same bits as with scipy.stats."""
+    from scipy.stats import norm
+
+    g = 0.5772156649015329
+    for n in (2, 3, 10, 57, 1000, 10**6):
+        z = (1.0 - g) * norm.ppf(1.0 - 1.0 / n) + g * norm.ppf(1.0 - 1.0 / (n * math.e))
+        assert expected_max_sharpe(n, 0.04, 0.1) == float(0.1 + math.sqrt(0.04) * z)
+    for sr, bench, t, skew, kurt in [(0.1, 0.0, 250, -0.3, 4.0), (-0.05, 0.02, 30, 0.8, 9.0), (2.0, 0.0, 2, 0.0, 3.0)]:
+        denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
+        want = float(norm.cdf((sr - bench) * math.sqrt(t - 1) / math.sqrt(denom)))
+        assert probabilistic_sharpe_ratio(sr, bench, t, skew, kurt) == want

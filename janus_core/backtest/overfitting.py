@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from janus_core.backtest.metrics import (
     EULER_MASCHERONI,
@@ -52,7 +52,7 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float, mean_sharpe: floa
     if n_trials == 1:
         return float(mean_sharpe)
     g = EULER_MASCHERONI
-    z = (1.0 - g) * norm.ppf(1.0 - 1.0 / n_trials) + g * norm.ppf(1.0 - 1.0 / (n_trials * math.e))
+    z = (1.0 - g) * ndtri(1.0 - 1.0 / n_trials) + g * ndtri(1.0 - 1.0 / (n_trials * math.e))
     return float(mean_sharpe + math.sqrt(sharpe_variance) * z)
 
 
@@ -60,7 +60,8 @@ def probabilistic_sharpe_ratio(sharpe: float, benchmark: float, n_returns: int, 
     """``PSR = Z((SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2))`` (Bailey &
     Lopez de Prado 2012): the probability that the true Sharpe ratio exceeds ``benchmark`` given
     the estimate ``sharpe`` from ``n_returns`` returns; Sharpe ratios per period, ``kurtosis`` not
-    in excess."""
+    in excess. Z is the standard normal CDF (``scipy.special.ndtr``, what ``scipy.stats.norm.cdf`` calls; its
+    inverse ``ndtri``), without importing scipy.stats."""
     if n_returns < 2:
         raise ValueError(f"probabilistic_sharpe_ratio: n_returns is {n_returns}; need at least 2")
     denom = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe
@@ -69,7 +70,7 @@ def probabilistic_sharpe_ratio(sharpe: float, benchmark: float, n_returns: int, 
             f"probabilistic_sharpe_ratio: 1 - skew SR + (kurtosis - 1) / 4 SR^2 is {denom!r}; "
             "need a positive variance (check skew and kurtosis)"
         )
-    return float(norm.cdf((sharpe - benchmark) * math.sqrt(n_returns - 1) / math.sqrt(denom)))
+    return float(ndtr((sharpe - benchmark) * math.sqrt(n_returns - 1) / math.sqrt(denom)))
 
 
 def deflated_sharpe_ratio(
