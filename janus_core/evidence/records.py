@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from hashlib import sha256
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import polars as pl
@@ -38,7 +37,7 @@ from janus_core.evidence.schema import (
     ratio_text,
     seal_lineage,
 )
-from janus_core.hashing import H, canonical_json, text_hashes
+from janus_core.hashing import H, json_atom, text_hashes
 from janus_core.study.exclusion import excluded, included
 
 
@@ -316,17 +315,17 @@ def reward_records(
 
 
 def reward_ids(
-    candidate_id: str, strategies: Sequence[str | None], indices: Sequence[int], event_ids: Sequence[str | None]
+    candidate_id: Any, strategies: Sequence[Any], indices: Sequence[Any], event_ids: Sequence[Any]
 ) -> list[str]:
     """``H({candidate_id, strategy_id, decision_index, event_id})[:24]`` of every decision: the
-    canonical JSON of the four keys written directly (sorted keys, compact, ASCII), then hashed."""
-
-    def text(value: Any) -> str:
-        return encode_basestring_ascii(value) if type(value) is str else canonical_json(value)
-
-    head = '{"candidate_id":' + encode_basestring_ascii(candidate_id) + ',"decision_index":'
+    canonical JSON of the four keys written directly (sorted keys, compact, ASCII; each value by
+    :func:`janus_core.hashing.json_atom`), then hashed. Any JSON values (verify recomputes the ids of
+    a folder it does not trust with it)."""
+    head = '{"candidate_id":' + json_atom(candidate_id) + ',"decision_index":'
     return [
-        sha256(f'{head}{int.__repr__(i)},"event_id":{text(e)},"strategy_id":{text(s)}}}'.encode()).hexdigest()[:24]
+        sha256(f'{head}{json_atom(i)},"event_id":{json_atom(e)},"strategy_id":{json_atom(s)}}}'.encode()).hexdigest()[
+            :24
+        ]
         for s, i, e in zip(strategies, indices, event_ids, strict=True)
     ]
 

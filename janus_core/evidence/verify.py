@@ -67,6 +67,7 @@ from janus_core.data.manifest import (
     read_dataset_manifest,
 )
 from janus_core.evidence import claims, quarantine
+from janus_core.evidence.dataset_claims import dataset_problems
 from janus_core.evidence.dspy_bundle import (
     DECISION_MAPPING_REF,
     DSPY_DIR,
@@ -329,7 +330,7 @@ def _check_manifest_claims(
         manifest.get("run_id"),
         H({"config_hash": manifest.get("config_hash"), "input_digest_hash": manifest.get("input_digest_hash")})[:24],
     )
-    _add(problems, claims.dataset_problems(manifest))
+    _add(problems, dataset_problems(manifest))
     if quarantine.QUARANTINE_KEY in manifest:
         record = manifest[quarantine.QUARANTINE_KEY]
         for location, rule in quarantine.record_problems(record):
