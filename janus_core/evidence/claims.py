@@ -33,7 +33,6 @@ import io
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -50,6 +49,7 @@ from janus_core.evidence.schema import (
     RUN_MANIFEST_REF,
     SEMANTIC_DIRECTION,
 )
+from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import decimal_str
 from janus_core.study.labels import LabelConfig
 
@@ -123,7 +123,9 @@ def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
 def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     out: Found = []
     events = [r for r in records if isinstance(r, Mapping)]
-    if len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
+    if screen.dict_rows(records) and screen.in_canonical_order(records):
+        pass  # every key certainly in order: the walk below would find nothing
+    elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
         out.append((EVENT_CAR_REF, "records", "every record must be an object with an ISO-8601 event_ts"))
     else:
         keys = [_event_key(r) for r in events]
@@ -141,7 +143,8 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         out.append((EVENT_CAR_REF, "records", f"event_id {dup!r} appears more than once"))
-    for i, r in enumerate(rewards):
+    in_order = screen.dict_rows(rewards) and screen.column(rewards, "decision_index") == list(range(len(rewards)))
+    for i, r in enumerate([] if in_order else rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
             out.append(
@@ -385,17 +388,29 @@ def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) ->
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
-def read_csv_table(out_dir: Path, rel: str, found: Found) -> pl.DataFrame | None:
-    """An analysis table as all-text columns, None when absent; an unreadable one is named in ``found``."""
-    path = out_dir / rel
-    if not path.is_file():
-        return None
-    try:
-        return pl.read_csv(io.BytesIO(path.read_bytes()), infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        found.append((rel, "file", f"not readable CSV ({first})"))
-        return None
+def csv_text_table(files: EvidenceFiles, rel: str) -> tuple[pl.DataFrame | None, str | None]:
+    """An analysis table as all-text columns and None, ``(None, None)`` when absent, ``(None, why)``
+    when not readable CSV; parsed once per folder (``files.memo``), for every check that reads it."""
+
+    def parse() -> tuple[pl.DataFrame | None, str | None]:
+        data = files.bytes(rel)
+        if data is None:
+            return None, None
+        try:
+            return pl.read_csv(io.BytesIO(data), infer_schema=False), None
+        except pl.exceptions.PolarsError as exc:
+            return None, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+    return files.memo(("csv_text_table", rel), parse)
+
+
+def read_csv_table(files: EvidenceFiles, rel: str, found: Found) -> pl.DataFrame | None:
+    """An analysis table as all-text columns (:func:`csv_text_table`), None when absent; an
+    unreadable one is named in ``found``."""
+    frame, why = csv_text_table(files, rel)
+    if why is not None:
+        found.append((rel, "file", f"not readable CSV ({why})"))
+    return frame
 
 
 def _need(frame: pl.DataFrame, rel: str, columns: Sequence[str], found: Found) -> bool:
@@ -426,7 +441,7 @@ LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
 
 
 def analysis_problems(
-    out_dir: Path,
+    files: EvidenceFiles,
     event_doc: Mapping[str, Any],
     reward_doc: Mapping[str, Any],
     cfg: HgrmConfig | None,
@@ -441,7 +456,7 @@ def analysis_problems(
     if labelled is not None and _need(
         labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):
-        _labelled_problems(out_dir, labelled, records, found)
+        _labelled_problems(files, labelled, records, found)
     if mapping is not None and _need(
         mapping, MAPPING_CSV, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
     ):
@@ -452,7 +467,7 @@ def analysis_problems(
 
 
 def _labelled_problems(
-    out_dir: Path, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
+    files: EvidenceFiles, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
 ) -> None:
     """Into ``found``: the included events of ``labelled_car.csv`` are the event records in order,
     with the same CAR (within ``CAR_TOLERANCE``), labels and type; ``exclusions.csv`` lists its
@@ -481,7 +496,7 @@ def _labelled_problems(
             ):
                 text = f"labels or type differ from {LABELLED_CSV} for event {row['event_id']}"
                 found.append((EVENT_CAR_REF, f"records[{i}]", text))
-    excluded = read_csv_table(out_dir, EXCLUSIONS_CSV, found)
+    excluded = read_csv_table(files, EXCLUSIONS_CSV, found)
     if (
         excluded is not None
         and "event_id" in excluded.columns

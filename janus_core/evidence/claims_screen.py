@@ -240,3 +240,40 @@ def recomputed_passes(mapped: Sequence[dict[str, Any]], scored: pl.DataFrame, to
     for f in REWARD_NUMBER_FIELDS:
         ok = ok & _within(plain_numbers(column(mapped, f)), scored[f].cast(pl.Float64), tolerance)
     return ok.fill_null(False).to_list()
+
+
+# --------------------------------------------------------------------------------------------------
+# Order
+# --------------------------------------------------------------------------------------------------
+#: ``schema.iso_utc``'s form: seconds, then no fraction, 3 or 6 digits, and ``Z``.
+CANONICAL_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3}|\.[0-9]{6})?Z$"
+
+
+def in_canonical_order(records: Sequence[dict[str, Any]]) -> bool:
+    """Whether the event records are certainly in canonical order (``claims.order_problems``: by
+    (event_ts, symbol, seq nulls last, event_id)), each with an ``event_ts`` of the canonical form
+    that is a real UTC time; False also when unsure (other types or forms: the exact walk decides)."""
+    ts, symbol, event_id = (texts(column(records, f)) for f in ("event_ts", "symbol", "event_id"))
+    seq = column(records, "seq")
+    if ts is None or symbol is None or event_id is None or not set(map(type, seq)) <= {int, _NONE}:
+        return False
+    if not (ts.str.contains(CANONICAL_TS).all() and symbol.null_count() == 0 and event_id.null_count() == 0):
+        return False
+    try:
+        seq_values = pl.Series(seq, dtype=pl.Int64)
+    except (OverflowError, TypeError, pl.exceptions.PolarsError):
+        return False
+    instant = ts.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False)
+    if instant.null_count():
+        return False
+    frame = pl.DataFrame(
+        {
+            "t": instant,
+            "symbol": symbol,
+            "no_seq": seq_values.is_null(),
+            "seq": seq_values.fill_null(0),
+            "event_id": event_id,
+        }
+    ).with_row_index("_row")
+    order = frame.sort(["t", "symbol", "no_seq", "seq", "event_id"], maintain_order=True)["_row"]
+    return bool((order == frame["_row"]).all())

@@ -464,7 +464,9 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         sign_key=key,
     )
 
-    written = EvidenceFiles.written(files)  # verify, the gate and the report read these bytes, not the disk
+    # verify, the gate and the report read these bytes, not the disk; the run manifest's digests were
+    # computed (render_export) from these very bytes objects, so no file is hashed twice
+    written = EvidenceFiles.written(files, run_manifest["files"])
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
@@ -479,7 +481,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         out_dir=out_dir,
         run_id=run_manifest["run_id"],
         config_hash=run_manifest["config_hash"],
-        files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
+        files={rel: written.sha256(rel) or "" for rel in sorted(files)},
         evidence=docs.evidence,
         summary=json.loads(files[SUMMARY_REF]),
         run=run,
