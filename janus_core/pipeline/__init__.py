@@ -68,6 +68,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -317,18 +318,27 @@ def evidence_context(inputs: EvidenceInputs, ident: RunIdentity, generated: str)
     )
 
 
-def evidence_files(inputs: EvidenceInputs, docs: EvidenceDocs) -> dict[str, bytes]:
-    """The gate files, the analysis and research tables, the rejected decisions (when any) and the
-    headline summary, as bytes by relative path."""
-    files: dict[str, bytes] = {
-        EVENT_CAR_REF: dumps(docs.event_car),
-        HGRM_REWARD_REF: dumps(docs.hgrm_reward),
-        EVIDENCE_REF: dumps(docs.evidence),
+def analysis_files(inputs: EvidenceInputs) -> dict[str, bytes]:
+    """The analysis and research tables and the rejected decisions (when any), as CSV bytes by
+    relative path."""
+    files = {
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
     if inputs.rejected_decisions is not None:
         files[REJECTED_DECISIONS_REF] = _csv(inputs.rejected_decisions)
+    return files
+
+
+def evidence_files(inputs: EvidenceInputs, docs: EvidenceDocs, tables: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The gate files, the tables (:func:`analysis_files`) and the headline summary, as bytes by
+    relative path."""
+    files: dict[str, bytes] = {
+        EVENT_CAR_REF: dumps(docs.event_car),
+        HGRM_REWARD_REF: dumps(docs.hgrm_reward),
+        EVIDENCE_REF: dumps(docs.evidence),
+        **tables,
+    }
     files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
     return files
 
@@ -412,10 +422,12 @@ def render_export(
     attestation is added as ``run-manifest.sig.json`` (:mod:`janus_core.signing`); a signed dataset's
     attestation is carried in the run manifest as ``dataset.signature``."""
     ident = run_identity(inputs)
-    docs = build_evidence_docs(
-        inputs.labelled, inputs.mapped, inputs.scored, evidence_context(inputs, ident, generated)
-    )
-    files = evidence_files(inputs, docs)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # polars writes the CSVs while the documents are built
+        tables = pool.submit(analysis_files, inputs)
+        docs = build_evidence_docs(
+            inputs.labelled, inputs.mapped, inputs.scored, evidence_context(inputs, ident, generated)
+        )
+        files = evidence_files(inputs, docs, tables.result())
     dspy_record: dict[str, Any] | None = None
     if dspy:
         bundle_files, dspy_record = dspy_files(inputs, docs, generated, dspy_policy or DspyMetricsPolicy())
