@@ -12,7 +12,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import chain, compress
 from json.encoder import encode_basestring_ascii
@@ -54,6 +54,17 @@ def json_atom(value: Any) -> str:
     if kind is bool:
         return "true" if value else "false"
     return canonical_json(value)
+
+
+def json_atoms(values: Sequence[Any]) -> list[str]:
+    """:func:`json_atom` of every value; a column of only exact strings, or only exact integers (or
+    strings and None), is written at C level."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return list(map(encode_basestring_ascii, values))
+    if kinds <= {int}:
+        return list(map(int.__repr__, values))
+    return list(map(json_atom, values))
 
 
 def text_hashes(texts: list[str]) -> list[str]:
