@@ -30,9 +30,11 @@ Each per-record rule runs exactly on the records a column-at-once screen
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import compress
 from typing import Any
 
 import polars as pl
@@ -122,7 +124,7 @@ def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     out: Found = []
-    events = [r for r in records if isinstance(r, Mapping)]
+    events = screen.mappings(records)
     if screen.dict_rows(records) and screen.in_canonical_order(records):
         pass  # every key certainly in order: the walk below would find nothing
     elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
@@ -257,9 +259,9 @@ def reward_reference_problems(
     if cfg is None:
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
     records = event_doc.get("records") or []
-    events = {r.get("event_id"): r for r in records if isinstance(r, Mapping)}
+    events = {r.get("event_id"): r for r in screen.mappings(records)}
     rewards = reward_doc.get("rewards") or []
-    objects = [r for r in rewards if isinstance(r, Mapping)]
+    objects = screen.mappings(rewards)
     expected = reward_ids(
         reward_doc.get("candidate_id"),
         [r.get("strategy_id") for r in objects],
@@ -282,6 +284,10 @@ def reward_reference_problems(
     )
     checks = iter(zip(expected, passes, strict=True))
     out: Found = []
+    if len(objects) == len(rewards):  # every record an object: only those the screen did not pass
+        for i in compress(range(len(rewards)), map(operator.not_, passes)):
+            out += _reward_problems(f"rewards[{i}]", rewards[i], expected[i], events, cfg, predicted_cars)
+        return out
     for i, r in enumerate(rewards):
         if not isinstance(r, Mapping):
             out.append((HGRM_REWARD_REF, f"rewards[{i}]", "not an object"))
@@ -451,8 +457,8 @@ def analysis_problems(
     """The event records against ``labelled_car.csv`` and ``exclusions.csv``, the reward records
     against ``decision_mapping.csv``, then (when those agree) every reward recomputed from them."""
     found: Found = []
-    records = [r for r in event_doc.get("records") or [] if isinstance(r, Mapping)]
-    rewards = [r for r in reward_doc.get("rewards") or [] if isinstance(r, Mapping)]
+    records = screen.mappings(event_doc.get("records") or [])
+    rewards = screen.mappings(reward_doc.get("rewards") or [])
     if labelled is not None and _need(
         labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):
@@ -512,9 +518,9 @@ def _mapping_problems(mapping: pl.DataFrame, rewards: Sequence[Mapping[str, Any]
     if mapping.height != len(rewards):
         found.append((MAPPING_CSV, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
         return
-    if mapping["decision_index"].to_list() == [str(r.get("decision_index")) for r in rewards] and all(
-        mapping[f].to_list() == [r.get(f) for r in rewards]
-        for f in ("action", "strategy_id", "mapping_status", "event_id")
+    get = screen.column if screen.dict_rows(rewards) else lambda rows, f: [r.get(f) for r in rows]
+    if mapping["decision_index"].to_list() == list(map(str, get(rewards, "decision_index"))) and all(
+        mapping[f].to_list() == get(rewards, f) for f in ("action", "strategy_id", "mapping_status", "event_id")
     ):
         return  # every row the same (the loop below names the first that is not)
     for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):

@@ -37,8 +37,17 @@ def dict_rows(rows: Sequence[Any]) -> bool:
 
 
 def column(rows: Sequence[dict[str, Any]], key: str) -> list[Any]:
-    """``row.get(key)`` of every row (C level)."""
-    return list(map(dict.get, rows, repeat(key)))
+    """``row.get(key)`` of every row (C level: ``row[key]`` while every row has the key)."""
+    try:
+        return list(map(operator.itemgetter(key), rows))
+    except KeyError:
+        return list(map(dict.get, rows, repeat(key)))
+
+
+def mappings(rows: Sequence[Any]) -> list[Any]:
+    """The rows that are mappings (``isinstance(row, Mapping)``), all of them at once when every one
+    is an exact dict."""
+    return list(rows) if dict_rows(rows) else [r for r in rows if isinstance(r, Mapping)]
 
 
 def texts(values: list[Any]) -> pl.Series | None:
