@@ -148,6 +148,50 @@ def json_value_kinds(obj: Any, allowed: frozenset[type] | None = None) -> tuple[
     return kinds, depth
 
 
+def json_round_trip(obj: Any, max_depth: int | None = None) -> Any | None:
+    """The object ``json.loads(dumps(obj))`` gives, built without writing or parsing text, or None when
+    that is not shown: every value an exact ``dict`` (with ``str`` keys), ``list``, ``str``, ``int``,
+    ``bool`` or None (a tuple would come back a list, a float in another form), each dict rebuilt
+    with its keys sorted, as the written text has them. A list of records that all have the same
+    sorted keys and only scalar values is the parsed list already and is shared, not copied: the
+    caller reads it and never changes it. None too when ``obj`` nests deeper than ``max_depth``."""
+    found = json_value_kinds(obj, _ROUND_TRIP)
+    if found is None or (max_depth is not None and found[1] > max_depth):
+        return None
+    try:
+        return _twin(obj)
+    except _NotShown:
+        return None
+
+
+class _NotShown(Exception):
+    """A dict key that is not an exact ``str`` (:func:`json_round_trip`)."""
+
+
+def _twin(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        if not set(map(type, value)) <= {str}:
+            raise _NotShown
+        return {key: _twin(value[key]) for key in sorted(value)}
+    if kind is list:
+        return value if _flat_sorted_records(value) else [_twin(item) for item in value]
+    return value
+
+
+def _flat_sorted_records(rows: list[Any]) -> bool:
+    """Whether ``rows`` are dicts with one and the same sorted ``str`` key tuple and scalar values."""
+    if not rows or set(map(type, rows)) != {dict}:
+        return False
+    layouts = set(map(tuple, rows))
+    if len(layouts) != 1:
+        return False
+    keys = next(iter(layouts))
+    if list(keys) != sorted(keys) or not set(map(type, keys)) <= {str}:
+        return False
+    return set(map(type, chain.from_iterable(map(dict.values, rows)))) <= _SCALARS
+
+
 #: Up to this many containers of one depth are visited one by one (:func:`json_value_kinds`).
 _SMALL_GROUP = 16
 
@@ -170,6 +214,7 @@ _SCALARS = frozenset({str, int, bool, type(None)})
 _CONTAINERS = frozenset({dict, list, tuple})
 _NATIVE = _SCALARS | _CONTAINERS
 _DICT = frozenset({dict})
+_ROUND_TRIP = frozenset({str, int, bool, type(None), dict, list})
 #: orjson writes UTF-8 and DEL as is; ``ensure_ascii`` escapes every character outside space..tilde.
 _NOT_ASCII = re.compile(r"[^\x00-\x7e]")
 

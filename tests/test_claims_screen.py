@@ -277,3 +277,29 @@ def test_written_files_take_the_digests_given_and_hash_the_rest():
     assert files.sha256("a.json") == "given"
     assert files.sha256("b.csv") == hashing.sha256_bytes(b"x\n")
     assert files.sha256("gone") is None
+
+
+def test_json_round_trip_is_the_parsed_text_or_none():
+    rng = random.Random(31)
+    for _ in range(2000):
+        value = {"v": _random_value(rng), "records": [{"b": 1, "a": "x"}, {"b": None, "a": "é"}]}
+        twin = hashing.json_round_trip(value)
+        if twin is None:
+            continue
+        parsed = json.loads(hashing.dumps(value))
+        assert twin == parsed and json.dumps(twin) == json.dumps(parsed)  # same values, same key order
+    assert hashing.json_round_trip({"a": (1,)}) is None  # a tuple comes back a list
+    assert hashing.json_round_trip({"a": 1.5}) is None
+    assert hashing.json_round_trip({1: "a"}) is None
+    assert hashing.json_round_trip({"a": [[[]]]}, max_depth=3) is None
+    rows = [{"a": 1, "b": "x"}, {"a": 2, "b": None}]
+    assert hashing.json_round_trip({"r": rows})["r"] is rows  # flat sorted records are shared
+
+
+def test_written_documents_are_taken_as_their_parse(folder):
+    files = EvidenceFiles.read(folder)
+    ev = files.json(EVENT_CAR_REF)[0]
+    data = {rel: files.bytes(rel) for rel in files.names()}
+    written = EvidenceFiles.written(data, documents={EVENT_CAR_REF: ev, HGRM_REWARD_REF: {"a": 1.5}})
+    assert written.json(EVENT_CAR_REF)[0]["records"] is ev["records"]
+    assert written.json(HGRM_REWARD_REF) == files.json(HGRM_REWARD_REF)  # not shown: parsed from the bytes

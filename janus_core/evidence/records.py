@@ -54,9 +54,11 @@ def event_payload(headline: str | None, body: str | None) -> str:
 
 
 def _as_records(columns: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Row dicts (keys in ``columns``' order) from equally long columns."""
-    keys = tuple(columns)
-    return [dict(zip(keys, row)) for row in zip(*columns.values(), strict=True)]
+    """Row dicts from equally long columns, keys sorted: the order a reader of the written file
+    (sorted keys) finds them in, so the export can hand its own records to verify and the report
+    as the parsed file (:func:`janus_core.hashing.json_round_trip`)."""
+    keys = tuple(sorted(columns))
+    return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys), strict=True)]
 
 
 def _column(frame: pl.DataFrame, name: str) -> list[Any]:

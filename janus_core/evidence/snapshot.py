@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from janus_core.evidence.jsonio import parse_json_object
-from janus_core.hashing import dumps, sha256_bytes
+from janus_core.evidence.jsonio import MAX_JSON_DEPTH, parse_json_object
+from janus_core.hashing import dumps, json_round_trip, sha256_bytes
 
 T = TypeVar("T")
 
@@ -53,12 +53,25 @@ class EvidenceFiles:
         return cls({p.relative_to(root).as_posix(): p.read_bytes() for p in paths})
 
     @classmethod
-    def written(cls, data: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> EvidenceFiles:
+    def written(
+        cls,
+        data: Mapping[str, bytes],
+        digests: Mapping[str, str] | None = None,
+        documents: Mapping[str, Any] | None = None,
+    ) -> EvidenceFiles:
         """The files an export has just written (relative path -> bytes): its JSON files outside the
         DSPy bundle were written by :func:`janus_core.hashing.dumps`, so their canonical form is not
         re-checked (module docstring). ``digests``: the SHA-256 the export has already computed of
-        some of these very bytes objects (the run manifest's ``files``), so no file is hashed twice."""
-        return cls(data, written_canonical=True, digests=digests)
+        some of these very bytes objects (the run manifest's ``files``), so no file is hashed twice.
+        ``documents``: objects whose ``dumps`` are the bytes of their path; each is taken as that
+        file's parse when :func:`janus_core.hashing.json_round_trip` shows what parsing would give
+        (and it nests within the reader's limit), so the large gate files are not parsed back."""
+        files = cls(data, written_canonical=True, digests=digests)
+        for rel, obj in (documents or {}).items():
+            twin = json_round_trip(obj, MAX_JSON_DEPTH) if rel in files._data else None
+            if type(twin) is dict:
+                files._json[rel] = (twin, None)
+        return files
 
     def names(self) -> list[str]:
         """Every file's relative path, sorted."""

@@ -477,8 +477,10 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     )
 
     # verify, the gate and the report read these bytes, not the disk; the run manifest's digests were
-    # computed (render_export) from these very bytes objects, so no file is hashed twice
-    written = EvidenceFiles.written(files, run_manifest["files"])
+    # computed (render_export) from these very bytes objects, and the gate files are dumps(docs.*),
+    # so no file is hashed twice and the lane documents are not parsed back
+    documents = {EVENT_CAR_REF: docs.event_car, HGRM_REWARD_REF: docs.hgrm_reward, EVIDENCE_REF: docs.evidence}
+    written = EvidenceFiles.written(files, run_manifest["files"], documents)
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
