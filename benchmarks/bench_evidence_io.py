@@ -26,10 +26,9 @@ from pathlib import Path
 from _measure import load_line
 
 from janus_core.evidence.output import write_tree_atomically
-from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.evidence.verify import verify_evidence
 from janus_core.paths import WorkbenchPaths
-from janus_core.pipeline import ExportConfig, evidence_inputs, render_export, run_research
+from janus_core.pipeline import ExportConfig, evidence_inputs, render_export, run_research, written_files
 from janus_core.provenance import generated_at
 from janus_core.report.render import render_report
 
@@ -73,10 +72,10 @@ def main() -> int:
         def render():
             return render_export(inputs, generated=generated, dspy=False)
 
-        files, manifest, _ = render()
+        files, manifest, docs = render()
 
         def write_with_report() -> None:
-            written = EvidenceFiles.written(files, manifest["files"])
+            written = written_files(files, manifest, docs)
             write_tree_atomically(
                 out, files, lambda d: render_report(d, "paper", paths=paths, publishing=True, files=written)
             )

@@ -164,6 +164,7 @@ __all__ = [
     "run_research",
     "score_mapped",
     "wall_clock",
+    "written_files",
 ]
 
 
@@ -452,6 +453,15 @@ def render_export(
     return files, manifest, docs
 
 
+def written_files(files: dict[str, bytes], manifest: dict[str, Any], docs: EvidenceDocs) -> EvidenceFiles:
+    """The files :func:`render_export` returned, as the :class:`EvidenceFiles` verify, the gate and the
+    report share: the run manifest's digests were computed from these very bytes objects and the gate
+    files are ``dumps`` of ``docs``, so no file is hashed twice and the lane documents are not parsed
+    back (:meth:`EvidenceFiles.written`)."""
+    documents = {EVENT_CAR_REF: docs.event_car, HGRM_REWARD_REF: docs.hgrm_reward, EVIDENCE_REF: docs.evidence}
+    return EvidenceFiles.written(files, manifest["files"], documents)
+
+
 def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     """Run the research (:func:`run_research`), render (:func:`render_export`) and write the evidence
     folder (``cfg.out_dir``, or ``cfg.out_dir/<run_id>`` with ``cfg.run_folders``) atomically, with its
@@ -476,11 +486,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         sign_key=key,
     )
 
-    # verify, the gate and the report read these bytes, not the disk; the run manifest's digests were
-    # computed (render_export) from these very bytes objects, and the gate files are dumps(docs.*),
-    # so no file is hashed twice and the lane documents are not parsed back
-    documents = {EVENT_CAR_REF: docs.event_car, HGRM_REWARD_REF: docs.hgrm_reward, EVIDENCE_REF: docs.evidence}
-    written = EvidenceFiles.written(files, run_manifest["files"], documents)
+    written = written_files(files, run_manifest, docs)  # verify, the gate and the report read these, not the disk
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
