@@ -21,26 +21,29 @@ Each function returns ``(file, location, rule)`` triples, empty when the claims 
   same decision, strategy, action, event and status) and every reward number is recomputed by the
   reward module from ``decision_mapping.csv``, ``labelled_car.csv`` and the recorded reward config
   (within 1e-8: the tables carry 12 decimals).
-- :func:`dataset_problems`: the run manifest's ``dataset.snapshot_hash`` is ``H`` of its tables'
-  content hashes and ``snapshot_ref`` is ``name@version#snapshot_hash``; a dataset whose ``source``
-  names the bundled generator is ``synthetic_generated``.
+- the run manifest's dataset claims: :mod:`janus_core.evidence.dataset_claims`.
+
+Each per-record rule runs exactly on the records a column-at-once screen
+(:mod:`janus_core.evidence.claims_screen`) cannot pass outright, so the findings are the rule's own.
 """
 
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from itertools import compress
 from typing import Any
 
 import polars as pl
 from pydantic import ValidationError
 
 from janus_core.data.events import EVENT_TYPES
-from janus_core.data.manifest import BUNDLED_GENERATOR
 from janus_core.decide.reward import HgrmConfig, score
+from janus_core.evidence import claims_screen as screen
+from janus_core.evidence.records import reward_ids
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     HGRM_REWARD_REF,
@@ -48,7 +51,8 @@ from janus_core.evidence.schema import (
     RUN_MANIFEST_REF,
     SEMANTIC_DIRECTION,
 )
-from janus_core.hashing import H, decimal_str
+from janus_core.evidence.snapshot import EvidenceFiles
+from janus_core.hashing import decimal_str
 from janus_core.study.labels import LabelConfig
 
 Found = list[tuple[str, str, str]]
@@ -120,8 +124,10 @@ def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     out: Found = []
-    events = [r for r in records if isinstance(r, Mapping)]
-    if len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
+    events = screen.mappings(records)
+    if screen.dict_rows(records) and screen.in_canonical_order(records):
+        pass  # every key certainly in order: the walk below would find nothing
+    elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
         out.append((EVENT_CAR_REF, "records", "every record must be an object with an ISO-8601 event_ts"))
     else:
         keys = [_event_key(r) for r in events]
@@ -139,7 +145,8 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         out.append((EVENT_CAR_REF, "records", f"event_id {dup!r} appears more than once"))
-    for i, r in enumerate(rewards):
+    in_order = screen.dict_rows(rewards) and screen.column(rewards, "decision_index") == list(range(len(rewards)))
+    for i, r in enumerate([] if in_order else rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
             out.append(
@@ -182,8 +189,11 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Fou
                 f"states {stated!r} but the run manifest's label config gives {decimal_str(cfg.effective_tau)!r}",
             )
         )
-    for i, r in enumerate(event_doc.get("records") or []):
-        if not isinstance(r, Mapping):
+    records = event_doc.get("records") or []
+    screened = isinstance(records, list) and screen.dict_rows(records)
+    passes = screen.label_passes(records, float(band), float(tau), float(CAR_TOLERANCE)) if screened else []
+    for i, r in enumerate(records):
+        if not isinstance(r, Mapping) or (screened and passes[i]):
             continue
         car = _dec(r.get("car"))
         if car is None:
@@ -248,35 +258,57 @@ def reward_reference_problems(
     clipped to ``+-final_clip``."""
     if cfg is None:
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
-    events = {r.get("event_id"): r for r in event_doc.get("records") or [] if isinstance(r, Mapping)}
-    candidate = reward_doc.get("candidate_id")
+    records = event_doc.get("records") or []
+    events = {r.get("event_id"): r for r in screen.mappings(records)}
+    rewards = reward_doc.get("rewards") or []
+    objects = screen.mappings(rewards)
+    expected = reward_ids(
+        reward_doc.get("candidate_id"),
+        [r.get("strategy_id") for r in objects],
+        [r.get("decision_index") for r in objects],
+        [r.get("event_id") for r in objects],
+    )
+    passes = (
+        screen.reward_passes(
+            objects,
+            expected,
+            records,
+            cfg.profile,
+            cfg.neutral_band,
+            cfg.final_clip,
+            predicted_cars,
+            float(CAR_TOLERANCE),
+        )
+        if isinstance(records, list) and screen.dict_rows(records) and screen.dict_rows(objects)
+        else [False] * len(objects)
+    )
+    checks = iter(zip(expected, passes, strict=True))
     out: Found = []
-    for i, r in enumerate(reward_doc.get("rewards") or []):
+    if len(objects) == len(rewards):  # every record an object: only those the screen did not pass
+        for i in compress(range(len(rewards)), map(operator.not_, passes)):
+            out += _reward_problems(f"rewards[{i}]", rewards[i], expected[i], events, cfg, predicted_cars)
+        return out
+    for i, r in enumerate(rewards):
         if not isinstance(r, Mapping):
             out.append((HGRM_REWARD_REF, f"rewards[{i}]", "not an object"))
             continue
-        out += _reward_problems(f"rewards[{i}]", r, candidate, events, cfg, predicted_cars)
+        expected_id, passed = next(checks)
+        if not passed:
+            out += _reward_problems(f"rewards[{i}]", r, expected_id, events, cfg, predicted_cars)
     return out
 
 
 def _reward_problems(
     where: str,
     r: Mapping[str, Any],
-    candidate: Any,
+    expected_id: str,
     events: Mapping[Any, Mapping[str, Any]],
     cfg: HgrmConfig,
     predicted_cars: Mapping[int, float | None] | None,
 ) -> Found:
-    """The problems of one reward record (:func:`reward_reference_problems`), in rule order."""
+    """The problems of one reward record (:func:`reward_reference_problems`; ``expected_id`` its
+    recomputed ``reward_id``, :func:`janus_core.evidence.records.reward_ids`), in rule order."""
     out: Found = []
-    expected_id = H(
-        {
-            "candidate_id": candidate,
-            "strategy_id": r.get("strategy_id"),
-            "decision_index": r.get("decision_index"),
-            "event_id": r.get("event_id"),
-        }
-    )[:24]
     if r.get("reward_id") != expected_id:
         out.append((HGRM_REWARD_REF, f"{where}.reward_id", f"is {r.get('reward_id')!r}, recomputed {expected_id!r}"))
     if r.get("action") not in ("long", "short", "hold"):
@@ -362,17 +394,29 @@ def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) ->
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
-def read_csv_table(out_dir: Path, rel: str, found: Found) -> pl.DataFrame | None:
-    """An analysis table as all-text columns, None when absent; an unreadable one is named in ``found``."""
-    path = out_dir / rel
-    if not path.is_file():
-        return None
-    try:
-        return pl.read_csv(io.BytesIO(path.read_bytes()), infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        found.append((rel, "file", f"not readable CSV ({first})"))
-        return None
+def csv_text_table(files: EvidenceFiles, rel: str) -> tuple[pl.DataFrame | None, str | None]:
+    """An analysis table as all-text columns and None, ``(None, None)`` when absent, ``(None, why)``
+    when not readable CSV; parsed once per folder (``files.memo``), for every check that reads it."""
+
+    def parse() -> tuple[pl.DataFrame | None, str | None]:
+        data = files.bytes(rel)
+        if data is None:
+            return None, None
+        try:
+            return pl.read_csv(io.BytesIO(data), infer_schema=False), None
+        except pl.exceptions.PolarsError as exc:
+            return None, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+    return files.memo(("csv_text_table", rel), parse)
+
+
+def read_csv_table(files: EvidenceFiles, rel: str, found: Found) -> pl.DataFrame | None:
+    """An analysis table as all-text columns (:func:`csv_text_table`), None when absent; an
+    unreadable one is named in ``found``."""
+    frame, why = csv_text_table(files, rel)
+    if why is not None:
+        found.append((rel, "file", f"not readable CSV ({why})"))
+    return frame
 
 
 def _need(frame: pl.DataFrame, rel: str, columns: Sequence[str], found: Found) -> bool:
@@ -403,7 +447,7 @@ LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
 
 
 def analysis_problems(
-    out_dir: Path,
+    files: EvidenceFiles,
     event_doc: Mapping[str, Any],
     reward_doc: Mapping[str, Any],
     cfg: HgrmConfig | None,
@@ -413,12 +457,12 @@ def analysis_problems(
     """The event records against ``labelled_car.csv`` and ``exclusions.csv``, the reward records
     against ``decision_mapping.csv``, then (when those agree) every reward recomputed from them."""
     found: Found = []
-    records = [r for r in event_doc.get("records") or [] if isinstance(r, Mapping)]
-    rewards = [r for r in reward_doc.get("rewards") or [] if isinstance(r, Mapping)]
+    records = screen.mappings(event_doc.get("records") or [])
+    rewards = screen.mappings(reward_doc.get("rewards") or [])
     if labelled is not None and _need(
         labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):
-        _labelled_problems(out_dir, labelled, records, found)
+        _labelled_problems(files, labelled, records, found)
     if mapping is not None and _need(
         mapping, MAPPING_CSV, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
     ):
@@ -429,7 +473,7 @@ def analysis_problems(
 
 
 def _labelled_problems(
-    out_dir: Path, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
+    files: EvidenceFiles, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
 ) -> None:
     """Into ``found``: the included events of ``labelled_car.csv`` are the event records in order,
     with the same CAR (within ``CAR_TOLERANCE``), labels and type; ``exclusions.csv`` lists its
@@ -440,7 +484,13 @@ def _labelled_problems(
         text = f"its {len(ids)} included events are not the {len(records)} event records, in order"
         found.append((LABELLED_CSV, "event_id", text))
     else:
-        for i, (row, rec) in enumerate(zip(inc.iter_rows(named=True), records, strict=True)):
+        passes = (
+            screen.labelled_passes(inc, records, SEMANTIC_DIRECTION, float(CAR_TOLERANCE))
+            if screen.dict_rows(records)
+            else [False] * len(records)
+        )
+        for i in (i for i, ok in enumerate(passes) if not ok):
+            row, rec = inc.row(i, named=True), records[i]
             car, rec_car = _dec(row["car"]), _dec(rec.get("car"))
             if car is None or rec_car is None or abs(car - rec_car) > CAR_TOLERANCE:
                 text = f"{rec.get('car')} but {LABELLED_CSV} says {row['car']} for event {row['event_id']}"
@@ -452,7 +502,7 @@ def _labelled_problems(
             ):
                 text = f"labels or type differ from {LABELLED_CSV} for event {row['event_id']}"
                 found.append((EVENT_CAR_REF, f"records[{i}]", text))
-    excluded = read_csv_table(out_dir, EXCLUSIONS_CSV, found)
+    excluded = read_csv_table(files, EXCLUSIONS_CSV, found)
     if (
         excluded is not None
         and "event_id" in excluded.columns
@@ -468,6 +518,11 @@ def _mapping_problems(mapping: pl.DataFrame, rewards: Sequence[Mapping[str, Any]
     if mapping.height != len(rewards):
         found.append((MAPPING_CSV, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
         return
+    get = screen.column if screen.dict_rows(rewards) else lambda rows, f: [r.get(f) for r in rows]
+    if mapping["decision_index"].to_list() == list(map(str, get(rewards, "decision_index"))) and all(
+        mapping[f].to_list() == get(rewards, f) for f in ("action", "strategy_id", "mapping_status", "event_id")
+    ):
+        return  # every row the same (the loop below names the first that is not)
     for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):
         same = (
             row["decision_index"] == str(rec.get("decision_index"))
@@ -509,75 +564,34 @@ def _recomputed_reward_problems(
     mapped = [r for r in rewards if r.get("mapping_status") == "mapped"]
     if scored.height != len(mapped):
         return [(HGRM_REWARD_REF, "rewards", f"{len(mapped)} mapped rewards but {scored.height} recomputed")]
+    screened = screen.dict_rows(mapped) and scored.schema.get("clipped") == pl.Boolean
+    passes = screen.recomputed_passes(mapped, scored, float(REWARD_TOLERANCE)) if screened else [False] * len(mapped)
     out: Found = []
-    for rec, row in zip(mapped, scored.iter_rows(named=True), strict=True):
-        where = f"rewards[{rec.get('decision_index')}]"
-        if not row["mapped"]:
-            out.append(
-                (HGRM_REWARD_REF, where, f"mapped, but the reward module does not map it ({row['unmapped_reason']})")
-            )
-            continue
-        for field in ("direction_gate", "event_type_gate", "clipped"):
-            if rec.get(field) != row[field]:
-                out.append(
-                    (HGRM_REWARD_REF, f"{where}.{field}", f"recorded {rec.get(field)!r}, recomputed {row[field]!r}")
-                )
-        for field in REWARD_NUMBER_FIELDS:
-            got = _dec(rec.get(field))
-            if got is None or abs(got - Decimal(repr(float(row[field])))) > REWARD_TOLERANCE:
-                out.append(
-                    (
-                        HGRM_REWARD_REF,
-                        f"{where}.{field}",
-                        f"recorded {rec.get(field)!r}, recomputed {decimal_str(row[field])!r}",
-                    )
-                )
+    for k, (rec, passed) in enumerate(zip(mapped, passes, strict=True)):
+        if not passed:
+            row = scored.row(k, named=True)
+            where = f"rewards[{rec.get('decision_index')}]"
+            if not row["mapped"]:
+                text = f"mapped, but the reward module does not map it ({row['unmapped_reason']})"
+                out.append((HGRM_REWARD_REF, where, text))
+                continue
+            out += _recomputed_row_problems(where, rec, row)
         if len(out) >= 20:
             out.append((HGRM_REWARD_REF, "rewards", "more recomputation mismatches not listed"))
             break
     return out
 
 
-# --------------------------------------------------------------------------------------------------
-# The dataset the run manifest names
-# --------------------------------------------------------------------------------------------------
-def dataset_problems(manifest: Mapping[str, Any]) -> Found:
-    dataset = manifest.get("dataset")
-    if not isinstance(dataset, Mapping):
-        return [(RUN_MANIFEST_REF, "dataset", "not an object")]
+def _recomputed_row_problems(where: str, rec: Mapping[str, Any], row: Mapping[str, Any]) -> Found:
+    """One mapped reward record against the reward module's row for it: gates, clip flag and every
+    reward number (within ``REWARD_TOLERANCE``)."""
     out: Found = []
-    tables = dataset.get("tables")
-    if not isinstance(tables, Mapping) or not all(isinstance(v, Mapping) for v in tables.values()):
-        out.append((RUN_MANIFEST_REF, "dataset.tables", "not an object of table digests"))
-    elif dataset.get("snapshot_hash"):
-        expected = H(dict(sorted((t, v.get("content_hash")) for t, v in tables.items())))
-        if dataset.get("snapshot_hash") != expected:
-            out.append(
-                (
-                    RUN_MANIFEST_REF,
-                    "dataset.snapshot_hash",
-                    f"is {dataset.get('snapshot_hash')!r} but H of its tables' content hashes is {expected!r}",
-                )
-            )
-    ref = (
-        f"{dataset.get('name')}@{dataset.get('version')}#{dataset.get('snapshot_hash')}"
-        if dataset.get("snapshot_hash")
-        else ""
-    )
-    if dataset.get("snapshot_ref") != ref:
-        out.append((RUN_MANIFEST_REF, "dataset.snapshot_ref", f"is {dataset.get('snapshot_ref')!r}, expected {ref!r}"))
-    source = dataset.get("source")
-    if (
-        isinstance(source, str)
-        and BUNDLED_GENERATOR.search(source)
-        and dataset.get("provenance") != "synthetic_generated"
-    ):
-        out.append(
-            (
-                RUN_MANIFEST_REF,
-                "dataset.provenance",
-                f"{dataset.get('provenance')!r} but the dataset's source {source!r} names the bundled generator; "
-                f"rule: generated data is synthetic_generated",
-            )
-        )
+    for field in ("direction_gate", "event_type_gate", "clipped"):
+        if rec.get(field) != row[field]:
+            out.append((HGRM_REWARD_REF, f"{where}.{field}", f"recorded {rec.get(field)!r}, recomputed {row[field]!r}"))
+    for field in REWARD_NUMBER_FIELDS:
+        got = _dec(rec.get(field))
+        if got is None or abs(got - Decimal(repr(float(row[field])))) > REWARD_TOLERANCE:
+            text = f"recorded {rec.get(field)!r}, recomputed {decimal_str(row[field])!r}"
+            out.append((HGRM_REWARD_REF, f"{where}.{field}", text))
     return out

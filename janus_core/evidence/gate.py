@@ -41,7 +41,9 @@ unreadable or malformed files are reported, never skipped.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -190,7 +192,8 @@ def child_schema_problems(doc: dict[str, Any], schema: str) -> list[str]:
     if not isinstance(rows, list):
         problems.append(f"{key} is not a list")
         return problems
-    for i, row in enumerate(rows):
+    complete = set(map(type, rows)) <= {dict} and all(map(operator.ge, map(dict.keys, rows), repeat(frozenset(fields))))
+    for i, row in enumerate([] if complete else rows):  # the first incomplete row, when any
         lacking = [f for f in fields if not isinstance(row, dict) or f not in row]
         if lacking:
             problems.append(f"{key}[{i}] lacks {lacking}")

@@ -1,7 +1,7 @@
 """Reading evidence JSON without trusting it: a nesting-depth limit checked on the raw text before
 ``json.loads`` (a hostile file nested thousands deep would otherwise raise ``RecursionError`` in the
 parser or in any code that walks it), and one ``(object, why-not)`` reader used by verify, the gate and
-the output guard. Standard library only, so the gate stays light."""
+the output guard. Standard library and orjson only, so the gate stays light."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import json
 import re
 from itertools import accumulate
 from typing import Any
+
+import orjson
+
+from janus_core.hashing import json_value_kinds
 
 #: Deepest JSON nesting an evidence reader accepts: the deepest evidence file (the DSPy eval report's
 #: metric bundle) nests 6 levels; anything beyond 64 is malformed.
@@ -42,7 +46,29 @@ def json_depth_ok(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
 
 def parse_json_object(data: bytes | str) -> tuple[dict[str, Any] | None, str | None]:
     """``(object, None)`` for a JSON object, else ``(None, why)``: not UTF-8, not JSON, nested deeper
-    than :data:`MAX_JSON_DEPTH`, or not an object."""
+    than :data:`MAX_JSON_DEPTH`, or not an object.
+
+    orjson parses first (C level, several times faster on the 50 MB gate files). It refuses what
+    ``json`` accepts beyond RFC 8259 (NaN, infinities, lone surrogates, a byte-order mark) and reads
+    an integer beyond 64 bits as a float, so its object is taken only when it holds no float (the
+    evidence writes numbers as decimal strings) and nests no deeper than the limit (both from
+    :func:`janus_core.hashing.json_value_kinds`); anything else is parsed by ``json`` itself, after
+    the depth check on the text, so the object or the reason is always what ``json`` gives."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        kinds, depth = json_value_kinds(obj) or (set(), 0)
+        if float not in kinds:
+            if depth > MAX_JSON_DEPTH:
+                return None, f"nested deeper than {MAX_JSON_DEPTH} levels"
+            return (obj, None) if type(obj) is dict else (None, "not a JSON object")
+    return _parse_with_json(data)
+
+
+def _parse_with_json(data: bytes | str) -> tuple[dict[str, Any] | None, str | None]:
+    """:func:`parse_json_object` by ``json`` itself, after :func:`json_depth_ok` on the text."""
     if not json_depth_ok(data):
         return None, f"nested deeper than {MAX_JSON_DEPTH} levels"
     try:

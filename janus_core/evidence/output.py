@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from janus_core.evidence.jsonio import parse_json_object
@@ -40,11 +41,16 @@ def check_export_target(out_dir: str | Path) -> None:
 # Atomic output
 # --------------------------------------------------------------------------------------------------
 def _write_file(path: Path, data: bytes) -> None:
-    """Write bytes and fsync them (the single file writer of an export)."""
+    """Write bytes (the single file writer of an export; :func:`_fsync_files` makes them durable)."""
     with open(path, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+
+
+def _fsync_files(paths: list[Path]) -> None:
+    """fsync every file of ``paths`` (each reopened for update, which any platform's fsync accepts)."""
+    for path in paths:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
 
 
 def write_tree_atomically(
@@ -59,7 +65,8 @@ def write_tree_atomically(
     ``out_dir`` must be absent, empty or an earlier output of the same kind (``check_target``, by default
     an earlier export, :func:`check_export_target`; checked again just before it is replaced). The files go to a hidden sibling temp folder ``.NAME.tmp-PID-*``;
     ``finish(temp_folder)``, when given, then adds what is derived from the complete folder (the
-    report); then the temp folder is renamed to ``out_dir``. An existing ``out_dir`` is first renamed
+    report), while a worker thread fsyncs the files (their disk writes overlap the report); once both
+    are done the temp folder is renamed to ``out_dir``. An existing ``out_dir`` is first renamed
     aside (``.NAME.old-PID-*``) and deleted only after the new folder is in place. Any exception
     removes the temp folder and leaves the old ``out_dir`` (or none) as it was.
     """
@@ -74,12 +81,15 @@ def write_tree_atomically(
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the published folder private
     old: Path | None = None
     try:
-        for rel in sorted(files):
-            target = tmp / rel
+        targets = [tmp / rel for rel in sorted(files)]
+        for rel, target in zip(sorted(files), targets, strict=True):
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_file(target, files[rel])
-        if finish is not None:
-            finish(tmp)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the disk syncs while the report renders
+            synced = pool.submit(_fsync_files, targets)
+            if finish is not None:
+                finish(tmp)
+            synced.result()
         check_target(out_dir)
         if out_dir.exists():
             old = temp_sibling(out_dir, "old")

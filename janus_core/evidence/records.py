@@ -5,11 +5,13 @@ analysis tables (CSV bytes). Pure functions: same tables, same objects, same byt
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from hashlib import sha256
-from json.encoder import encode_basestring_ascii
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import polars as pl
@@ -38,7 +40,7 @@ from janus_core.evidence.schema import (
     ratio_text,
     seal_lineage,
 )
-from janus_core.hashing import H, canonical_json, text_hashes
+from janus_core.hashing import H, json_atom, json_atoms, text_hashes
 from janus_core.study.exclusion import excluded, included
 
 
@@ -52,9 +54,11 @@ def event_payload(headline: str | None, body: str | None) -> str:
 
 
 def _as_records(columns: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Row dicts (keys in ``columns``' order) from equally long columns."""
-    keys = tuple(columns)
-    return [dict(zip(keys, row)) for row in zip(*columns.values(), strict=True)]
+    """Row dicts from equally long columns, keys sorted: the order a reader of the written file
+    (sorted keys) finds them in, so the export can hand its own records to verify and the report
+    as the parsed file (:func:`janus_core.hashing.json_round_trip`)."""
+    keys = tuple(sorted(columns))
+    return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys), strict=True)]
 
 
 def _column(frame: pl.DataFrame, name: str) -> list[Any]:
@@ -129,16 +133,28 @@ _EVENT_NUMBERS: tuple[str, ...] = (
 
 def event_car_summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The contract's event-car summary, computed from the written records: counts by
-    ``semantic_direction``, strong events, ``unknown`` event types, and the exact mean |car|."""
+    ``semantic_direction``, strong events, ``unknown`` event types, and the exact mean |car|. Each
+    field is read from every record at C level (``operator.itemgetter``) and counted by
+    ``list.count`` (a missing field raises as ``record[field]`` does)."""
+    directions = _field(records, "semantic_direction")
     return {
         "event_count": len(records),
-        "positive_direction_count": sum(r["semantic_direction"] == "long" for r in records),
-        "negative_direction_count": sum(r["semantic_direction"] == "short" for r in records),
-        "neutral_direction_count": sum(r["semantic_direction"] == "neutral" for r in records),
-        "strong_event_count": sum(r["strength_label"] == "strong" for r in records),
-        "unknown_event_type_count": sum(r["event_type"] == "unknown" for r in records),
-        "mean_abs_car": decimal_mean([r["car"].lstrip("-") for r in records]),
+        "positive_direction_count": directions.count("long"),
+        "negative_direction_count": directions.count("short"),
+        "neutral_direction_count": directions.count("neutral"),
+        "strong_event_count": _field(records, "strength_label").count("strong"),
+        "unknown_event_type_count": _field(records, "event_type").count("unknown"),
+        "mean_abs_car": decimal_mean(list(map(_UNSIGNED, _field(records, "car")))),
     }
+
+
+def _field(rows: Iterable[Mapping[str, Any]], name: str) -> list[Any]:
+    """``row[name]`` of every row (C level)."""
+    return list(map(itemgetter(name), rows))
+
+
+#: ``text.lstrip("-")`` (an attribute lookup, so a non-string fails as the method call does).
+_UNSIGNED = methodcaller("lstrip", "-")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,19 +332,15 @@ def reward_records(
 
 
 def reward_ids(
-    candidate_id: str, strategies: Sequence[str | None], indices: Sequence[int], event_ids: Sequence[str | None]
+    candidate_id: Any, strategies: Sequence[Any], indices: Sequence[Any], event_ids: Sequence[Any]
 ) -> list[str]:
     """``H({candidate_id, strategy_id, decision_index, event_id})[:24]`` of every decision: the
-    canonical JSON of the four keys written directly (sorted keys, compact, ASCII), then hashed."""
-
-    def text(value: Any) -> str:
-        return encode_basestring_ascii(value) if type(value) is str else canonical_json(value)
-
-    head = '{"candidate_id":' + encode_basestring_ascii(candidate_id) + ',"decision_index":'
-    return [
-        sha256(f'{head}{int.__repr__(i)},"event_id":{text(e)},"strategy_id":{text(s)}}}'.encode()).hexdigest()[:24]
-        for s, i, e in zip(strategies, indices, event_ids, strict=True)
-    ]
+    canonical JSON of the four keys written directly (sorted keys, compact, ASCII; each value by
+    :func:`janus_core.hashing.json_atoms`), then hashed. Any JSON values (verify recomputes the ids of
+    a folder it does not trust with it)."""
+    head = '{"candidate_id":' + json_atom(candidate_id) + ',"decision_index":'
+    texts = zip(json_atoms(indices), json_atoms(event_ids), json_atoms(strategies), strict=True)
+    return [sha256(f'{head}{i},"event_id":{e},"strategy_id":{s}}}'.encode()).hexdigest()[:24] for i, e, s in texts]
 
 
 def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -337,20 +349,21 @@ def reward_summary(rewards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ``hard_gate_fail_count``: direction gate ``mismatch``; ``direction_gate_pass_ratio``: share of all
     rewards whose direction gate is ``match``; ``event_type_match_ratio``: share of all rewards whose
     event-type gate is ``match`` (unmapped decisions count as neither, so they lower both ratios);
-    means are exact over the mapped rewards.
+    means are exact over the mapped rewards. Fields are read at C level (:func:`_field`).
     """
     n = len(rewards)
-    mapped = [r for r in rewards if r["mapping_status"] == "mapped"]
+    mapped = list(compress(rewards, map(operator.eq, _field(rewards, "mapping_status"), repeat("mapped"))))
+    direction_gates = _field(rewards, "direction_gate")
     return {
         "reward_count": n,
         "event_mapped_count": len(mapped),
         "event_ambiguous_unmapped_count": n - len(mapped),
-        "hard_gate_fail_count": sum(r["direction_gate"] == "mismatch" for r in rewards),
-        "clipped_final_reward_count": sum(bool(r["clipped"]) for r in rewards),
-        "direction_gate_pass_ratio": ratio_text(sum(r["direction_gate"] == "match" for r in rewards), n),
-        "event_type_match_ratio": ratio_text(sum(r["event_type_gate"] == "match" for r in rewards), n),
-        "mean_final_reward": decimal_mean([r["final_reward"] for r in mapped]),
-        "mean_pnl_reward": decimal_mean([r["pnl_reward"] for r in mapped]),
+        "hard_gate_fail_count": direction_gates.count("mismatch"),
+        "clipped_final_reward_count": sum(map(bool, _field(rewards, "clipped"))),
+        "direction_gate_pass_ratio": ratio_text(direction_gates.count("match"), n),
+        "event_type_match_ratio": ratio_text(_field(rewards, "event_type_gate").count("match"), n),
+        "mean_final_reward": decimal_mean(_field(mapped, "final_reward")),
+        "mean_pnl_reward": decimal_mean(_field(mapped, "pnl_reward")),
     }
 
 

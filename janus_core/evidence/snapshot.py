@@ -4,7 +4,8 @@ Verifying a folder, asking the gate about it and rendering its report all read t
 two gate documents alone are about 90 MB at paper scale. :class:`EvidenceFiles` holds every file's
 bytes (relative path -> bytes), parses each JSON file at most once (through the depth-limited reader
 :func:`janus_core.evidence.jsonio.parse_json_object`) and hashes each file at most once, so the three
-steps share one read and one parse.
+steps share one read and one parse (and, through :meth:`EvidenceFiles.memo`, anything else derived
+from the bytes, such as the analysis tables verify reads).
 
 Two ways to fill it: :meth:`EvidenceFiles.read` reads a folder from disk (what ``janus verify DIR``
 and ``janus gate DIR`` do); :meth:`EvidenceFiles.written` takes the bytes the export has just written
@@ -14,8 +15,8 @@ DSPy bundle's, which has the lane's compact form and its own checks), so for tho
 ``dumps(json.loads(bytes)) == bytes`` holds by construction and is not recomputed; a folder read from
 disk is always checked.
 
-The parsed objects are shared: callers read them and never change them. Standard library only, so
-the gate stays light.
+The parsed objects are shared: callers read them and never change them. Standard library and orjson
+only, so the gate stays light.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from janus_core.evidence.jsonio import parse_json_object
-from janus_core.hashing import dumps, sha256_bytes
+from janus_core.evidence.jsonio import MAX_JSON_DEPTH, parse_json_object
+from janus_core.hashing import dumps, json_round_trip, sha256_bytes
 
 T = TypeVar("T")
 
@@ -34,11 +35,13 @@ class EvidenceFiles:
     """Every file of an evidence folder as bytes, keyed by its path relative to the folder (POSIX
     separators), with each JSON file parsed and each file hashed at most once (module docstring)."""
 
-    def __init__(self, data: Mapping[str, bytes], *, written_canonical: bool = False) -> None:
+    def __init__(
+        self, data: Mapping[str, bytes], *, written_canonical: bool = False, digests: Mapping[str, str] | None = None
+    ) -> None:
         self._data = dict(sorted(data.items()))
         self._written_canonical = written_canonical
         self._json: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
-        self._sha: dict[str, str] = {}
+        self._sha: dict[str, str] = {rel: digest for rel, digest in (digests or {}).items() if rel in self._data}
         self._canonical: dict[str, bool] = {}
         self._memo: dict[tuple, Any] = {}
 
@@ -50,11 +53,25 @@ class EvidenceFiles:
         return cls({p.relative_to(root).as_posix(): p.read_bytes() for p in paths})
 
     @classmethod
-    def written(cls, data: Mapping[str, bytes]) -> EvidenceFiles:
+    def written(
+        cls,
+        data: Mapping[str, bytes],
+        digests: Mapping[str, str] | None = None,
+        documents: Mapping[str, Any] | None = None,
+    ) -> EvidenceFiles:
         """The files an export has just written (relative path -> bytes): its JSON files outside the
         DSPy bundle were written by :func:`janus_core.hashing.dumps`, so their canonical form is not
-        re-checked (module docstring)."""
-        return cls(data, written_canonical=True)
+        re-checked (module docstring). ``digests``: the SHA-256 the export has already computed of
+        some of these very bytes objects (the run manifest's ``files``), so no file is hashed twice.
+        ``documents``: objects whose ``dumps`` are the bytes of their path; each is taken as that
+        file's parse when :func:`janus_core.hashing.json_round_trip` shows what parsing would give
+        (and it nests within the reader's limit), so the large gate files are not parsed back."""
+        files = cls(data, written_canonical=True, digests=digests)
+        for rel, obj in (documents or {}).items():
+            twin = json_round_trip(obj, MAX_JSON_DEPTH) if rel in files._data else None
+            if type(twin) is dict:
+                files._json[rel] = (twin, None)
+        return files
 
     def names(self) -> list[str]:
         """Every file's relative path, sorted."""

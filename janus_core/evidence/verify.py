@@ -51,13 +51,10 @@ reward module, the dataset manifest and the runs registry. Only a signature
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from janus_core.data import store
 from janus_core.data.manifest import (
@@ -67,6 +64,7 @@ from janus_core.data.manifest import (
     read_dataset_manifest,
 )
 from janus_core.evidence import claims, quarantine
+from janus_core.evidence.dataset_claims import dataset_problems
 from janus_core.evidence.dspy_bundle import (
     DECISION_MAPPING_REF,
     DSPY_DIR,
@@ -136,13 +134,9 @@ def _compare(problems: list[Mismatch], file: str, location: str, recorded: Any, 
 
 
 def _csv_rows(files: EvidenceFiles, rel: str) -> int | None:
-    data = files.bytes(rel)
-    if data is None:
-        return None
-    try:
-        return pl.read_csv(io.BytesIO(data), infer_schema=False).height
-    except pl.exceptions.PolarsError:
-        return -1
+    """Rows of an analysis table (None when absent, -1 when not readable CSV)."""
+    frame, why = claims.csv_text_table(files, rel)
+    return -1 if why is not None else None if frame is None else frame.height
 
 
 def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any], problems: list[Mismatch]) -> None:
@@ -290,7 +284,7 @@ def _verify(out_dir: Path, files: EvidenceFiles, paths: WorkbenchPaths | None, p
         _check_child(files, reward_doc, HGRM_REWARD_REF, HGRM_REWARD_SCHEMA, manifest, problems)
     if event_doc is not None and reward_doc is not None:
         _compare(problems, HGRM_REWARD_REF, "lineage", reward_doc.get("lineage"), event_doc.get("lineage"))
-        _check_claims(out_dir, manifest, event_doc, reward_doc, problems)
+        _check_claims(files, manifest, event_doc, reward_doc, problems)
         if summary is not None:
             _check_evidence_summary(manifest, event_doc, reward_doc, summary, problems)
             _check_export_summary(files, manifest, event_doc, reward_doc, summary, problems)
@@ -329,7 +323,7 @@ def _check_manifest_claims(
         manifest.get("run_id"),
         H({"config_hash": manifest.get("config_hash"), "input_digest_hash": manifest.get("input_digest_hash")})[:24],
     )
-    _add(problems, claims.dataset_problems(manifest))
+    _add(problems, dataset_problems(manifest))
     if quarantine.QUARANTINE_KEY in manifest:
         record = manifest[quarantine.QUARANTINE_KEY]
         for location, rule in quarantine.record_problems(record):
@@ -439,7 +433,7 @@ def _add(problems: list[Mismatch], found: list[tuple[str, str, str]]) -> None:
 
 
 def _check_claims(
-    out_dir: Path,
+    files: EvidenceFiles,
     manifest: dict[str, Any],
     event_doc: dict[str, Any],
     reward_doc: dict[str, Any],
@@ -453,11 +447,11 @@ def _check_claims(
     _add(problems, claims.order_problems(records, rewards))
     _add(problems, claims.label_problems(event_doc, claims.label_config(manifest)))
     cfg = claims.reward_config(reward_doc)
-    labelled = claims.read_csv_table(out_dir, "analysis/labelled_car.csv", found)
-    mapping = claims.read_csv_table(out_dir, DECISION_MAPPING_REF, found)
+    labelled = claims.read_csv_table(files, "analysis/labelled_car.csv", found)
+    mapping = claims.read_csv_table(files, DECISION_MAPPING_REF, found)
     _add(problems, found)
     _add(problems, claims.reward_reference_problems(event_doc, reward_doc, cfg, claims.predicted_cars(mapping)))
-    _add(problems, claims.analysis_problems(out_dir, event_doc, reward_doc, cfg, labelled, mapping))
+    _add(problems, claims.analysis_problems(files, event_doc, reward_doc, cfg, labelled, mapping))
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
     if cfg is not None and isinstance(config.get("reward"), dict):
         stated = claims.reward_config(

@@ -68,6 +68,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,7 @@ __all__ = [
     "run_research",
     "score_mapped",
     "wall_clock",
+    "written_files",
 ]
 
 
@@ -319,18 +321,27 @@ def evidence_context(inputs: EvidenceInputs, ident: RunIdentity, generated: str)
     )
 
 
-def evidence_files(inputs: EvidenceInputs, docs: EvidenceDocs) -> dict[str, bytes]:
-    """The gate files, the analysis and research tables, the rejected decisions (when any) and the
-    headline summary, as bytes by relative path."""
-    files: dict[str, bytes] = {
-        EVENT_CAR_REF: dumps(docs.event_car),
-        HGRM_REWARD_REF: dumps(docs.hgrm_reward),
-        EVIDENCE_REF: dumps(docs.evidence),
+def analysis_files(inputs: EvidenceInputs) -> dict[str, bytes]:
+    """The analysis and research tables and the rejected decisions (when any), as CSV bytes by
+    relative path."""
+    files = {
         **analysis_tables(inputs.labelled, inputs.mapped, inputs.scored),
         **{f"analysis/{stem}.csv": _csv(frame) for stem, frame in sorted(inputs.research.items())},
     }
     if inputs.rejected_decisions is not None:
         files[REJECTED_DECISIONS_REF] = _csv(inputs.rejected_decisions)
+    return files
+
+
+def evidence_files(inputs: EvidenceInputs, docs: EvidenceDocs, tables: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The gate files, the tables (:func:`analysis_files`) and the headline summary, as bytes by
+    relative path."""
+    files: dict[str, bytes] = {
+        EVENT_CAR_REF: dumps(docs.event_car),
+        HGRM_REWARD_REF: dumps(docs.hgrm_reward),
+        EVIDENCE_REF: dumps(docs.evidence),
+        **tables,
+    }
     files[SUMMARY_REF] = dumps(export_summary(docs, inputs.dataset_name, inputs.decisions_ref, inputs.reward_profile))
     return files
 
@@ -414,10 +425,12 @@ def render_export(
     attestation is added as ``run-manifest.sig.json`` (:mod:`janus_core.signing`); a signed dataset's
     attestation is carried in the run manifest as ``dataset.signature``."""
     ident = run_identity(inputs)
-    docs = build_evidence_docs(
-        inputs.labelled, inputs.mapped, inputs.scored, evidence_context(inputs, ident, generated)
-    )
-    files = evidence_files(inputs, docs)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # polars writes the CSVs while the documents are built
+        tables = pool.submit(analysis_files, inputs)
+        docs = build_evidence_docs(
+            inputs.labelled, inputs.mapped, inputs.scored, evidence_context(inputs, ident, generated)
+        )
+        files = evidence_files(inputs, docs, tables.result())
     dspy_record: dict[str, Any] | None = None
     if dspy:
         bundle_files, dspy_record = dspy_files(inputs, docs, generated, dspy_policy or DspyMetricsPolicy())
@@ -440,6 +453,15 @@ def render_export(
             )
         )
     return files, manifest, docs
+
+
+def written_files(files: dict[str, bytes], manifest: dict[str, Any], docs: EvidenceDocs) -> EvidenceFiles:
+    """The files :func:`render_export` returned, as the :class:`EvidenceFiles` verify, the gate and the
+    report share: the run manifest's digests were computed from these very bytes objects and the gate
+    files are ``dumps`` of ``docs``, so no file is hashed twice and the lane documents are not parsed
+    back (:meth:`EvidenceFiles.written`)."""
+    documents = {EVENT_CAR_REF: docs.event_car, HGRM_REWARD_REF: docs.hgrm_reward, EVIDENCE_REF: docs.evidence}
+    return EvidenceFiles.written(files, manifest["files"], documents)
 
 
 def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
@@ -466,7 +488,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         sign_key=key,
     )
 
-    written = EvidenceFiles.written(files)  # verify, the gate and the report read these bytes, not the disk
+    written = written_files(files, run_manifest, docs)  # verify, the gate and the report read these, not the disk
 
     def render_review_report(folder: Path) -> None:
         render_report(folder, cfg.report_target, paths=paths, publishing=True, files=written)
@@ -481,7 +503,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
         out_dir=out_dir,
         run_id=run_manifest["run_id"],
         config_hash=run_manifest["config_hash"],
-        files={rel: sha256_bytes(data) for rel, data in sorted(files.items())},
+        files={rel: written.sha256(rel) or "" for rel in sorted(files)},
         evidence=docs.evidence,
         summary=json.loads(files[SUMMARY_REF]),
         run=run,

@@ -114,19 +114,12 @@ def _document(files: EvidenceFiles, rel: str) -> tuple[dict | None, str | None]:
     return None, f"{rel}: top level is {type(parsed).__name__}, expected a JSON object"
 
 
-def load_evidence_folder(out_dir: str | Path, files: EvidenceFiles | None = None) -> EvidenceFolder:
-    """Read an evidence folder without judging it: every readable contract file, the run manifest and
-    every analysis table; unreadable files are named in ``load_errors`` (never raised). ``files`` are
-    the folder's bytes when the caller already holds them (by default read from disk)."""
-    out_dir = Path(out_dir)
-    files = files if files is not None else EvidenceFiles.read(out_dir)
-    documents: dict[str, Any] = {}
-    errors: list[str] = []
-    for rel in (EVENT_CAR_FILE, HGRM_REWARD_FILE, EVIDENCE_FILE, RUN_MANIFEST_FILE):
-        documents[rel], error = _document(files, rel)
-        if error is not None:
-            errors.append(error)
+def read_analysis_tables(files: EvidenceFiles) -> tuple[dict[str, pl.DataFrame], list[str]]:
+    """Every analysis table of the folder by file stem (the first of a stem, in path order), and why
+    each unreadable one could not be read (never raised). Reads only the bytes ``files`` holds, so
+    it may run in a worker thread (polars parses without the interpreter lock)."""
     analysis: dict[str, pl.DataFrame] = {}
+    errors: list[str] = []
     prefix = f"{ANALYSIS_DIR}/"
     for name in files.names():
         rest = name[len(prefix) :]
@@ -136,10 +129,33 @@ def load_evidence_folder(out_dir: str | Path, files: EvidenceFiles | None = None
             analysis.setdefault(Path(rest).stem, _read_table(rest, files.bytes(name) or b""))
         except Exception as exc:  # any unreadable table is reported by name, never fatal
             errors.append(f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})")
+    return analysis, errors
+
+
+def load_evidence_folder(
+    out_dir: str | Path,
+    files: EvidenceFiles | None = None,
+    tables: tuple[dict[str, pl.DataFrame], list[str]] | None = None,
+) -> EvidenceFolder:
+    """Read an evidence folder without judging it: every readable contract file, the run manifest and
+    every analysis table; unreadable files are named in ``load_errors`` (never raised). ``files`` are
+    the folder's bytes when the caller already holds them (by default read from disk); ``tables``
+    their :func:`read_analysis_tables` when already read."""
+    out_dir = Path(out_dir)
+    files = files if files is not None else EvidenceFiles.read(out_dir)
+    documents: dict[str, Any] = {}
+    errors: list[str] = []
+    for rel in (EVENT_CAR_FILE, HGRM_REWARD_FILE, EVIDENCE_FILE, RUN_MANIFEST_FILE):
+        documents[rel], error = _document(files, rel)
+        if error is not None:
+            errors.append(error)
+    analysis, table_errors = tables if tables is not None else read_analysis_tables(files)
     listing = [
         (rel, files.sha256(rel) or "", len(files.bytes(rel) or b"")) for rel in files.names() if rel != REPORT_FILE
     ]
-    return EvidenceFolder(out_dir=out_dir, documents=documents, load_errors=errors, analysis=analysis, files=listing)
+    return EvidenceFolder(
+        out_dir=out_dir, documents=documents, load_errors=errors + table_errors, analysis=analysis, files=listing
+    )
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
 from janus_core.evidence.gate import TARGETS, GatePolicy
+from janus_core.evidence.mismatch import Mismatch
 from janus_core.evidence.research_policy import evaluate_promotion
 from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.evidence.verify import verify_evidence
@@ -39,6 +41,7 @@ from janus_core.report.folder import (
     IntegrityOutcome,
     Target,
     load_evidence_folder,
+    read_analysis_tables,
 )
 from janus_core.report.page import Block, ReportConfig, _fmt
 from janus_core.report.sections import ReportBuilder
@@ -141,21 +144,32 @@ def build_report_html(
 # Rendering an evidence folder
 
 
+def verification(
+    out_dir: Path, paths: WorkbenchPaths | None, publishing: bool = False, files: EvidenceFiles | None = None
+) -> list[Mismatch] | str:
+    """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself), or
+    the text of the error it crashed with (fail closed)."""
+    try:
+        return verify_evidence(out_dir, paths=paths, publishing=publishing, files=files)
+    except Exception as exc:  # the report must render for any folder, however broken; it says so
+        return f"{type(exc).__name__}: {exc}"
+
+
 def check_integrity(
     out_dir: Path,
     folder: EvidenceFolder,
     paths: WorkbenchPaths | None,
     publishing: bool = False,
     files: EvidenceFiles | None = None,
+    verified: list[Mismatch] | str | None = None,
 ) -> IntegrityOutcome:
-    """``verify.verify_evidence`` on the folder (which leaves out the derived report file itself),
-    plus every file the report could not read. A crash of the verifier is reported as an error
-    (fail closed). ``publishing``: the folder is the export's own temp folder (see ``verify_evidence``);
-    ``files``: its bytes, shared with the report and the gate."""
-    try:
-        found = verify_evidence(out_dir, paths=paths, publishing=publishing, files=files)
-    except Exception as exc:  # the report must render for any folder, however broken; it says so
-        return IntegrityOutcome(problems=tuple(folder.load_errors), error=f"{type(exc).__name__}: {exc}")
+    """:func:`verification` of the folder (``verified`` when already run), plus every file the report
+    could not read. A crash of the verifier is reported as an error (fail closed). ``publishing``: the
+    folder is the export's own temp folder (see ``verify_evidence``); ``files``: its bytes, shared
+    with the report and the gate."""
+    found = verified if verified is not None else verification(out_dir, paths, publishing, files)
+    if isinstance(found, str):
+        return IntegrityOutcome(problems=tuple(folder.load_errors), error=found)
     problems = [str(p) for p in found]
     seen = set(problems)
     problems += [e for e in folder.load_errors if e not in seen]
@@ -228,11 +242,15 @@ def report_html(
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
     files = files if files is not None else EvidenceFiles.read(out_dir)
-    folder = load_evidence_folder(out_dir, files)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the analysis tables parse while verify runs
+        tables = pool.submit(read_analysis_tables, files)
+        verified = verification(out_dir, paths, publishing, files)
+        gate = gate_outcome(out_dir, target, policy, files)
+        folder = load_evidence_folder(out_dir, files, tables.result())
     return build_report_html(
         folder,
-        check_integrity(out_dir, folder, paths, publishing, files),
-        gate_outcome(out_dir, target, policy, files),
+        check_integrity(out_dir, folder, paths, publishing, files, verified),
+        gate,
         config,
         dataset_manifest_view(folder, paths),
     )
