@@ -361,17 +361,22 @@ def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, lis
         bad = out[col].is_null().arg_true().to_list()
         stages.append({i: place.at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
     checks = (
-        ("action", "invalid_enum", ~out["action"].is_in(ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
+        ("action", "invalid_enum", _not_one_of(out["action"], ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
         (
             "predicted_strength",
             "invalid_enum",
-            ~out["predicted_strength"].is_in(STRENGTHS),
+            _not_one_of(out["predicted_strength"], STRENGTHS),
             f"not one of {'|'.join(STRENGTHS)}",
         ),
-        ("predicted_car", "non_finite", ~out["predicted_car"].is_finite(), "not a finite number"),
+        (
+            "predicted_car",
+            "non_finite",
+            out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
+            "not a finite number",
+        ),
     )
     for col, rule, failed, text in checks:
-        bad = (out[col].is_not_null() & failed).arg_true().to_list()
+        bad = failed.arg_true().to_list()
         stages.append({i: place.at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad})
     types = ", ".join(EVENT_TYPES)
     out, type_problems = _normalise_predicted_types(
@@ -382,6 +387,17 @@ def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, lis
     )
     stages.append(type_problems)
     return out, stages
+
+
+def _not_one_of(values: pl.Series, allowed: tuple[str, ...]) -> pl.Series:
+    """The non-null values that are none of ``allowed`` (equality tests, a few words: cheaper than
+    a hash lookup per value)."""
+    if values.null_count() == values.len():
+        return pl.repeat(False, values.len(), eager=True)
+    known = values == allowed[0]
+    for word in allowed[1:]:
+        known = known | (values == word)
+    return (~known).fill_null(False)
 
 
 def _duplicate_problems(out: pl.DataFrame, place: _Place) -> dict[int, str]:

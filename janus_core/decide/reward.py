@@ -209,9 +209,11 @@ def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, cfg: HgrmConfig) -> RewardInputs:
+def _decision_inputs(
+    dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, car: tuple[np.ndarray, pl.Series], cfg: HgrmConfig
+) -> RewardInputs:
     """:class:`RewardInputs` of every decision, its label row ``row`` (the last for "not in the
-    labels")."""
+    labels"); ``car`` is its CAR ``lab["car"][row]``, as that array and as a Series (null for NaN)."""
     scaffold = cfg.profile == "lane_scaffold"
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
@@ -220,15 +222,14 @@ def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndar
         format_ok=pl.col("format_ok").fill_null(False),
         **({"rationale": pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0} if scaffold else {}),
     )
-    car = lab["car"][row]
-    r_mag = magnitude_term(dec["predicted_car"], pl.Series(car, nan_to_null=True), cfg) if not scaffold else 0.0
+    r_mag = magnitude_term(dec["predicted_car"], car[1], cfg) if not scaffold else 0.0
     return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
         true_type=lab["true_type"][row],
         pred_type=cols["pred_type"].to_numpy(),
-        car=car,
+        car=car[0],
         pred_car=cols["pred_car"].to_numpy(),
         r_mag=r_mag,
         format_ok=cols["format_ok"].to_numpy(),
@@ -279,7 +280,9 @@ def score(
     labels = labels_frame(labelled, cfg)
     row = _label_rows(dec["event_id"], labels)
     lab = label_arrays(labels)
-    x = _decision_inputs(dec, lab, row, cfg)
+    car_values = lab["car"][row]
+    car = pl.Series("car", car_values, nan_to_null=True)
+    x = _decision_inputs(dec, lab, row, (car_values, car), cfg)
     direction_gate, type_gate, terms = reward_terms(cfg, x, len(row))
     mapped = np.isfinite(x.car)
     reason = labels.select(
@@ -303,7 +306,7 @@ def score(
                 _gather_strings(("neutral", "long", "short", None), expected).alias("expected_direction"),
                 event_type.gather(row).alias("event_type"),
                 dec["predicted_event_type"],
-                pl.Series("car", x.car, nan_to_null=True),
+                car,
                 _gather_strings((*DIRECTION_GATES, None), np.where(mapped, direction_gate, 3)).alias("direction_gate"),
                 _gather_strings((*TYPE_GATES, None), np.where(mapped, type_gate, 3)).alias("event_type_gate"),
             ]
