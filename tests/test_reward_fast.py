@@ -113,6 +113,16 @@ def test_score_block_by_block_matches_the_reference(monkeypatch, cfg):
         _assert_same_bits(score(frame, labels, cfg), reference_score(frame, labels, cfg))
 
 
+@pytest.mark.parametrize("cfg", CONFIGS[:2])
+def test_score_with_every_decision_mapped_matches_the_reference(cfg):
+    labels, decisions = _synthetic(300, 3000, 13)
+    included = labels.filter(pl.col("car").is_not_null())["event_id"].implode()
+    mapped_only = decisions.filter(pl.col("event_id").is_in(included))
+    got = score(mapped_only, labels, cfg)
+    assert got.height > 0 and got["mapped"].all()
+    _assert_same_bits(got, reference_score(mapped_only, labels, cfg))
+
+
 def test_score_on_empty_decisions_matches_the_reference():
     labels, decisions = _synthetic(50, 10, 1)
     empty = decisions.clear()

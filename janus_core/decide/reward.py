@@ -292,6 +292,8 @@ def score(
     ).to_series()
     reason = pl.concat([reason, pl.Series(["event_not_in_labels"])], rechunk=True)
     event_type = pl.concat([labels["_true_type"], pl.Series([None], dtype=pl.String)], rechunk=True)
+    # every decision mapped (the usual case): no reason to look up
+    unmapped_reason = reason.gather(row) if not mapped.all() else pl.repeat(None, len(row), dtype=pl.String, eager=True)
     expected = np.where(mapped, np.where(x.d < 0, 2, x.d), 3)
     rewards = pl.DataFrame({c: terms[c] for c in REWARD_COLUMNS})
     rewards = rewards.select(pl.when(pl.Series(mapped)).then(pl.col(c)).alias(c) for c in REWARD_COLUMNS)
@@ -302,7 +304,7 @@ def score(
                 dec["strategy_id"],
                 dec["action"],
                 pl.Series("mapped", mapped),
-                reason.gather(row).alias("unmapped_reason"),
+                unmapped_reason.alias("unmapped_reason"),
                 _gather_strings(("neutral", "long", "short", None), expected).alias("expected_direction"),
                 event_type.gather(row).alias("event_type"),
                 dec["predicted_event_type"],
