@@ -264,6 +264,19 @@ def main() -> None:
             elapsed = time.perf_counter() - t0
             verdict = "PASS" if elapsed < TARGETS["big_s"] else "FAIL"
             print(f"{n:,} decisions ({name}): {elapsed:.2f} s (target < {TARGETS['big_s']} s: {verdict})")
+        # the same 10M decisions through the plain NumPy reference (join and coding, then the final reward
+        # only: no contract check, no output frame) and through the contract check alone, for the ratio
+        t0 = time.perf_counter()
+        numpy_reference(coded_arrays(big, big_labels), cfg)
+        ref_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        validate_decisions(big, "decisions", unique=False)
+        check_s = time.perf_counter() - t0
+        print(
+            f"  same {big.height:,} decisions: plain NumPy (join, coding, final reward only) {ref_s:.2f} s, "
+            f"ratio score / NumPy {elapsed / ref_s:.2f}x; the decisions contract check alone (which the "
+            f"NumPy reference skips) {check_s:.2f} s"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -13,6 +13,7 @@ import pytest
 from reward_reference import reference_score
 
 from janus_core.data.events import EVENT_TYPES
+from janus_core.decide import reward_terms
 from janus_core.decide.hacking import constant_decisions, constant_policy_means
 from janus_core.decide.reward import ABLATIONS, HgrmConfig, reward_profile, score
 from janus_core.study.labels import group_means
@@ -77,6 +78,14 @@ def _synthetic(n_events: int, n_decisions: int, seed: int) -> tuple[pl.DataFrame
     return labels, decisions
 
 
+def _assert_same_bits(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    """Same schema and values, and every Float64 the same bits (so -0.0 is not 0.0)."""
+    assert got.schema == expected.schema
+    assert got.equals(expected)
+    floats = [pl.col(c).reinterpret(signed=True) for c, t in got.schema.items() if t == pl.Float64]
+    assert got.select(floats).equals(expected.select(floats))
+
+
 CONFIGS = [
     pytest.param(HgrmConfig(), id="hgrm"),
     pytest.param(reward_profile("lane_scaffold"), id="lane_scaffold"),
@@ -89,11 +98,29 @@ CONFIGS = [
 def test_score_matches_the_polars_reference_bit_for_bit(cfg):
     labels, decisions = _synthetic(400, 6000, 7)
     got, expected = score(decisions, labels, cfg), reference_score(decisions, labels, cfg)
-    assert got.schema == expected.schema
-    assert got.equals(expected)
+    _assert_same_bits(got, expected)
     assert got["mapped"].sum() > 0 and (~got["mapped"]).sum() > 0
     assert set(got["direction_gate"].drop_nulls()) == {"match", "mismatch", "neutral"}
     assert set(got["event_type_gate"].drop_nulls()) == {"match", "mismatch", "unknown"}
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[:2])
+def test_score_block_by_block_matches_the_reference(monkeypatch, cfg):
+    """Blocks of 7 decisions (a last, shorter block; a single-decision frame): the same bits."""
+    monkeypatch.setattr(reward_terms, "_BLOCK", 7)
+    labels, decisions = _synthetic(80, 500, 11)
+    for frame in (decisions, decisions.head(1), decisions.head(7), decisions.head(8)):
+        _assert_same_bits(score(frame, labels, cfg), reference_score(frame, labels, cfg))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[:2])
+def test_score_with_every_decision_mapped_matches_the_reference(cfg):
+    labels, decisions = _synthetic(300, 3000, 13)
+    included = labels.filter(pl.col("car").is_not_null())["event_id"].implode()
+    mapped_only = decisions.filter(pl.col("event_id").is_in(included))
+    got = score(mapped_only, labels, cfg)
+    assert got.height > 0 and got["mapped"].all()
+    _assert_same_bits(got, reference_score(mapped_only, labels, cfg))
 
 
 def test_score_on_empty_decisions_matches_the_reference():

@@ -135,35 +135,48 @@ def _car_agrees(column: float, parsed: float, decimals: int | None) -> bool:
     return abs(column - parsed) <= _car_tolerance(decimals)
 
 
+#: The structured columns a present completion is compared with and may fill.
+_STATED: tuple[str, ...] = ("action", "predicted_event_type", "predicted_strength", "predicted_car")
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What the present completions said: ``rows`` (positions in the frame of the rows with a
+    completion), ``parsed`` (:func:`parse_completions` of their texts, one row each) and ``stated``
+    (their structured columns ``_STATED`` as given)."""
+
+    rows: pl.Series
+    parsed: pl.DataFrame
+    stated: pl.DataFrame
+
+
 def _completion_problems(
     out: pl.DataFrame, claimed: pl.Series | None, where: Callable[[int], str]
-) -> tuple[dict[int, str], pl.DataFrame | None]:
-    """Parse every present completion (:func:`parse_completions`) and compare it with the row's
-    structured columns: ``format_ok`` (when claimed), ``action``, and, when given, the predicted type,
-    strength and CAR. A disagreement is a ``completion_mismatch`` problem of the row. Returns the
-    problems and the parsed frame (one row per row of ``out``; None when no completion is present).
+) -> tuple[dict[int, str], _Said | None]:
+    """Parse every present completion (:func:`parse_completions`, on those rows only) and compare it
+    with the row's structured columns: ``format_ok`` (when claimed), ``action``, and, when given, the
+    predicted type, strength and CAR. A disagreement is a ``completion_mismatch`` problem of the
+    row. Returns the problems and what the completions said (None when no completion is present).
 
     The disagreement test runs column-wise (``_disagrees``, exactly the rules below); only the rows
     it flags are re-parsed (each distinct text once) and described one by one (:func:`_mismatch_message`)."""
-    present = out["completion"].is_not_null()
-    if not present.any():
+    rows = out["completion"].is_not_null().arg_true()
+    if rows.len() == 0:
         return {}, None
-    parsed = parse_completions(out["completion"])
-    flagged = (present & _disagrees(out, claimed, parsed)).arg_true().to_list()
+    present = out.select("completion", *_STATED)[rows]
+    parsed = parse_completions(present["completion"])
+    claims = None if claimed is None else claimed.gather(rows)
+    flagged = rows.gather(_disagrees(present, claims, parsed).arg_true()).to_list()
     problems: dict[int, str] = {}
     said: dict[str, ParsedCompletion] = {}
     for i in flagged:
         text = out["completion"][i]
         if text not in said:
             said[text] = parse_completion(text)
-        found = _mismatch_message(
-            said[text],
-            None if claimed is None else claimed[i],
-            {c: out[c][i] for c in ("action", "predicted_event_type", "predicted_strength", "predicted_car")},
-        )
+        found = _mismatch_message(said[text], None if claimed is None else claimed[i], {c: out[c][i] for c in _STATED})
         if found:
             problems[i] = f"{where(i)}: completion: completion_mismatch: " + "; ".join(found)
-    return problems, parsed
+    return problems, _Said(rows, parsed, present.drop("completion"))
 
 
 def _disagrees(out: pl.DataFrame, claimed: pl.Series | None, parsed: pl.DataFrame) -> pl.Series:
@@ -213,25 +226,23 @@ def _mismatch_message(p: ParsedCompletion, claim: bool | None, columns: Mapping[
     return found
 
 
-def _what_the_model_said(out: pl.DataFrame, claimed: pl.Series | None, parsed: pl.DataFrame | None) -> pl.DataFrame:
+def _what_the_model_said(out: pl.DataFrame, claimed: pl.Series | None, said: _Said | None) -> pl.DataFrame:
     """``format_ok`` from each present completion (else the claimed flag, else false), and each
-    unstated prediction filled from the completion."""
-    fmt = (
-        claimed.fill_null(False)
-        if claimed is not None
-        else pl.Series("format_ok", [False] * out.height, dtype=pl.Boolean)
-    )
-    if parsed is None:
+    unstated prediction filled from the completion. Only the rows with a completion are touched;
+    a column none of them changes is kept as it is."""
+    fmt = claimed.fill_null(False) if claimed is not None else pl.repeat(False, out.height, eager=True)
+    if said is None:
         return out.with_columns(fmt.alias("format_ok"))
-    present = out["completion"].is_not_null()
-    said = parsed.select(
-        pl.when(present).then(pl.col(c)).alias(c)
-        for c in ("format_ok", "predicted_event_type", "predicted_strength", "predicted_car")
-    )
-    return out.with_columns(
-        said["format_ok"].fill_null(fmt).alias("format_ok"),
-        *(out[c].fill_null(said[c]) for c in ("predicted_event_type", "predicted_strength", "predicted_car")),
-    )
+    before = fmt.gather(said.rows)
+    after = said.parsed["format_ok"].fill_null(before)
+    if not (after == before).all():
+        fmt = fmt.scatter(said.rows, after)
+    changed = []
+    for c in ("predicted_event_type", "predicted_strength", "predicted_car"):
+        filled = said.stated[c].fill_null(said.parsed[c])
+        if filled.null_count() != said.stated[c].null_count():
+            changed.append(out[c].scatter(said.rows, filled))
+    return out.with_columns(fmt.alias("format_ok"), *changed)
 
 
 def check_decisions(
@@ -350,17 +361,22 @@ def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, lis
         bad = out[col].is_null().arg_true().to_list()
         stages.append({i: place.at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
     checks = (
-        ("action", "invalid_enum", ~out["action"].is_in(ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
+        ("action", "invalid_enum", _not_one_of(out["action"], ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
         (
             "predicted_strength",
             "invalid_enum",
-            ~out["predicted_strength"].is_in(STRENGTHS),
+            _not_one_of(out["predicted_strength"], STRENGTHS),
             f"not one of {'|'.join(STRENGTHS)}",
         ),
-        ("predicted_car", "non_finite", ~out["predicted_car"].is_finite(), "not a finite number"),
+        (
+            "predicted_car",
+            "non_finite",
+            out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
+            "not a finite number",
+        ),
     )
     for col, rule, failed, text in checks:
-        bad = (out[col].is_not_null() & failed).arg_true().to_list()
+        bad = failed.arg_true().to_list()
         stages.append({i: place.at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad})
     types = ", ".join(EVENT_TYPES)
     out, type_problems = _normalise_predicted_types(
@@ -371,6 +387,17 @@ def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, lis
     )
     stages.append(type_problems)
     return out, stages
+
+
+def _not_one_of(values: pl.Series, allowed: tuple[str, ...]) -> pl.Series:
+    """The non-null values that are none of ``allowed`` (equality tests, a few words: cheaper than
+    a hash lookup per value)."""
+    if values.null_count() == values.len():
+        return pl.repeat(False, values.len(), eager=True)
+    known = values == allowed[0]
+    for word in allowed[1:]:
+        known = known | (values == word)
+    return (~known).fill_null(False)
 
 
 def _duplicate_problems(out: pl.DataFrame, place: _Place) -> dict[int, str]:

@@ -10,16 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.policies import PolicyConfig, make_decisions
-from janus_core.decide.reward import (
-    HgrmConfig,
-    RewardInputs,
-    hgrm_terms,
-    label_arrays,
-    labels_frame,
-    magnitude_term,
-    scaffold_terms,
-    score,
-)
+from janus_core.decide.reward import HgrmConfig, label_arrays, labels_frame, magnitude_term, score
+from janus_core.decide.reward_terms import REWARD_COLUMNS, RewardInputs, hgrm_tables, hgrm_terms, scaffold_terms
 from janus_core.study.labels import group_means
 
 
@@ -174,7 +166,7 @@ def _news_blind_baselines(labelled: pl.DataFrame, check: HackingCheckConfig) -> 
 def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     """Mean final reward of every constant policy (:func:`constant_decisions`) without building its
     decisions: a constant policy's reward on an event depends only on the event's labels, so each
-    policy is one pass of the reward formula (``reward.hgrm_terms`` / ``scaffold_terms``) over the
+    policy is one pass of the reward formula (``reward_terms.hgrm_terms`` / ``scaffold_terms``) over the
     included events' label arrays. Each mean is the sum over the events in label order (the order
     :func:`janus_core.study.labels.group_means` sums ``score``'s rows in, with the same NumPy
     reduction) over their count, so it equals ``group_means(score(constant_decisions(...)))`` to the
@@ -196,6 +188,8 @@ def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFra
         c: magnitude_term(pl.Series([c], dtype=pl.Float64), car, cfg) for c in set(grid["predicted_car"].to_list())
     }
     terms = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
+    tables = hgrm_tables(cfg) if cfg.profile == "hgrm" else None
+    out = {c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS}
     codes = {t: i for i, t in enumerate(EVENT_TYPES)}
     sums = np.empty(grid.height)
     for i, (action, etype, c_hat) in enumerate(grid.select("action", "predicted_event_type", "predicted_car").rows()):
@@ -212,8 +206,8 @@ def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFra
             verbose=np.bool_(False),
             rationale=np.bool_(False),
         )
-        final = np.ascontiguousarray(np.broadcast_to(terms(cfg, x)[2]["final_reward"], (n,)))
-        sums[i] = np.add.reduceat(final, [0])[0]
+        terms(cfg, x, out, tables)
+        sums[i] = np.add.reduceat(out["final_reward"], [0])[0]
     return frame.with_columns(pl.Series("mean_final_reward", sums / np.full(grid.height, n, dtype=np.int64)))
 
 

@@ -61,8 +61,6 @@ Decisions whose event is absent from the labels or excluded keep their row with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import polars as pl
 
@@ -76,6 +74,17 @@ from janus_core.decide.reward_config import (
     reward_config_hash,
     reward_config_payload,
     reward_profile,
+)
+from janus_core.decide.reward_terms import (
+    DIRECTION_GATES,
+    REWARD_COLUMNS,
+    TYPE_GATES,
+    TYPE_NULL,
+    TYPE_OUTSIDE,
+    RewardInputs,
+    hgrm_terms,
+    reward_terms,
+    scaffold_terms,
 )
 from janus_core.study.labels import group_means
 
@@ -104,31 +113,6 @@ __all__ = [
 ]
 
 LABEL_COLUMNS: tuple[str, ...] = ("event_id", "event_type", "car", "direction", "strength")
-#: Gate codes of :func:`hgrm_terms` / :func:`scaffold_terms`, by position: 0 match, 1 mismatch, then
-#: 2 "neutral" (direction gate) or "unknown" (event-type gate).
-DIRECTION_GATES: tuple[str, ...] = ("match", "mismatch", "neutral")
-TYPE_GATES: tuple[str, ...] = ("match", "mismatch", "unknown")
-#: True-type codes besides the index into ``EVENT_TYPES``: outside the taxonomy (nothing to judge),
-#: and null (a known type no prediction matches, as the string comparison with a null treats it).
-TYPE_OUTSIDE, TYPE_NULL = -2, -3
-REWARD_COLUMNS: tuple[str, ...] = (
-    "s_dir",
-    "g_dir",
-    "r_evt",
-    "m_evt",
-    "r_pnl",
-    "r_mag",
-    "r_fmt",
-    "strength_penalty",
-    "direction_reward",
-    "event_reward",
-    "pnl_reward",
-    "magnitude_reward",
-    "process_reward",
-    "final_reward_unclipped",
-    "final_reward",
-    "clipped",
-)
 SCORE_COLUMNS: tuple[str, ...] = (
     "event_id",
     "strategy_id",
@@ -191,122 +175,11 @@ def labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     )
 
 
-@dataclass(frozen=True)
-class RewardInputs:
-    """The reward's inputs per decision as NumPy arrays that broadcast together (a scalar stands
-    for a constant): signs ``a`` (action) and ``d`` (true direction), ``strong`` (true strength),
-    type codes ``true_type`` (index into ``EVENT_TYPES``, :data:`TYPE_OUTSIDE` or :data:`TYPE_NULL`)
-    and ``pred_type`` (index, -1 for none), true CAR ``car``, predicted CAR ``pred_car`` (NaN for
-    none), ``r_mag`` (the Gaussian magnitude term, :func:`magnitude_term`), ``format_ok``,
-    ``verbose`` (completion longer than ``max_completion_chars``) and ``rationale`` (a non-empty
-    rationale is present; the scaffold's process reward)."""
-
-    a: np.ndarray
-    d: np.ndarray
-    strong: np.ndarray
-    true_type: np.ndarray
-    pred_type: np.ndarray
-    car: np.ndarray
-    pred_car: np.ndarray
-    r_mag: np.ndarray
-    format_ok: np.ndarray
-    verbose: np.ndarray
-    rationale: np.ndarray
-
-
 def magnitude_term(pred_car: pl.Series, car: pl.Series | float, cfg: HgrmConfig) -> np.ndarray:
     """``r_mag = exp(-(c_hat - c)^2 / (2 sigma^2))``, 0 without ``c_hat``. Evaluated by polars
     (its ``exp`` is the C library's, the same on every CPU; NumPy's has SIMD variants)."""
     expr = (((pl.lit(pred_car) - pl.lit(car)) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0)
     return pl.select(expr).to_series().to_numpy()
-
-
-def _combine(cfg: HgrmConfig, s_dir, g_dir, r_evt, m_evt, r_pnl, r_mag, r_fmt, penalty) -> dict[str, np.ndarray]:
-    """The weighted terms and the final reward (module docstring), each in the operation order of
-    the formula so the last bit is fixed."""
-    if cfg.profile == "hgrm":
-        terms = {
-            "direction_reward": cfg.w_dir * s_dir,
-            "event_reward": cfg.w_evt * r_evt,
-            "pnl_reward": g_dir * cfg.w_pnl * m_evt * r_pnl,
-            "magnitude_reward": g_dir * cfg.w_mag * r_mag,
-            "process_reward": cfg.w_fmt * r_fmt,
-        }
-        total = (
-            terms["direction_reward"]
-            + terms["event_reward"]
-            + terms["pnl_reward"]
-            + terms["magnitude_reward"]
-            + terms["process_reward"]
-            - penalty
-        )
-    else:
-        zero = np.zeros_like(r_pnl)
-        terms = {
-            "direction_reward": zero,
-            "event_reward": zero,
-            "pnl_reward": r_pnl,
-            "magnitude_reward": r_mag,
-            "process_reward": r_fmt,
-        }
-        total = g_dir * m_evt * r_pnl + r_mag + r_fmt
-    final = np.clip(total, -cfg.final_clip, cfg.final_clip)
-    parts = {"s_dir": s_dir, "g_dir": g_dir, "r_evt": r_evt, "m_evt": m_evt, "r_pnl": r_pnl, "r_mag": r_mag}
-    parts |= {"r_fmt": r_fmt, "strength_penalty": penalty}
-    return parts | terms | {"final_reward_unclipped": total, "final_reward": final, "clipped": final != total}
-
-
-def _type_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """HGRM event-type gate code, ``r_evt`` and ``m_evt``."""
-    known = x.true_type != TYPE_OUTSIDE
-    hit = x.pred_type == x.true_type
-    none = x.pred_type < 0
-    gate = np.where(~known | none, 2, np.where(hit, 0, 1))
-    if not cfg.use_event_gate:
-        return gate, np.zeros(gate.shape), np.ones(gate.shape)
-    r_evt = np.where(~known, 0.0, np.where(none, -cfg.lambda_miss, np.where(hit, 1.0, -cfg.lambda_evt)))
-    return gate, r_evt, np.where(~known | hit, 1.0, cfg.alpha)
-
-
-def hgrm_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The ``hgrm`` profile on arrays (formulas in the module docstring): direction-gate codes,
-    event-type-gate codes (:data:`DIRECTION_GATES`, :data:`TYPE_GATES`) and every column of
-    :data:`REWARD_COLUMNS`."""
-    trade = x.a != 0
-    p = np.where(trade, x.a, (x.pred_car > cfg.neutral_band).astype(np.int8) - (x.pred_car < -cfg.neutral_band))
-    match, opposite = p == x.d, p * x.d == -1
-    direction_gate = np.where(match, 0, np.where(opposite, 1, 2))
-    s_dir = np.where(match, 1.0, np.where(opposite, -cfg.lambda_dir, cfg.s_dir_neutral))
-    g_dir = np.where(s_dir >= 0, 1.0, 0.0) if cfg.use_direction_gate else np.ones(s_dir.shape)
-    type_gate, r_evt, m_evt = _type_terms(cfg, x)
-    zero = np.zeros(s_dir.shape)
-    r_pnl = np.where(trade, np.clip(x.a * x.car - cfg.kappa, -cfg.rho, cfg.rho), 0.0) if cfg.use_pnl else zero
-    r_mag = x.r_mag + zero if cfg.use_magnitude else zero
-    fmt = np.where(x.format_ok, cfg.fmt_ok_reward, cfg.fmt_fail_reward) - np.where(
-        x.verbose, cfg.verbosity_penalty, 0.0
-    )
-    r_fmt = fmt + zero if cfg.use_format else zero
-    penalty = (
-        np.where(trade & ~x.strong, cfg.penalty_trade_weak, np.where(~trade & x.strong, cfg.penalty_skip_strong, 0.0))
-        if cfg.use_strength_penalty
-        else zero
-    )
-    return direction_gate, type_gate, _combine(cfg, s_dir, g_dir, r_evt, m_evt, r_pnl, r_mag, r_fmt, penalty)
-
-
-def scaffold_terms(cfg: HgrmConfig, x: RewardInputs) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The ``lane_scaffold`` profile on arrays (module docstring), in :func:`hgrm_terms`' form."""
-    direction_gate = np.where(x.d == 0, 2, np.where(x.a == x.d, 0, np.where(x.a == 0, 2, 1)))
-    values = np.array([cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral])
-    gate_value = values[direction_gate]
-    type_gate = np.where(x.pred_type < 0, 2, np.where(x.pred_type == x.true_type, 0, 1))
-    type_value = np.array([cfg.scaffold_type_match, cfg.scaffold_type_mismatch, cfg.scaffold_type_unknown])[type_gate]
-    pnl = x.a * x.car - cfg.scaffold_cost_bps / 10_000.0
-    magnitude = np.where((x.a == x.d) & (x.a != 0), np.abs(x.car), -np.abs(x.car))
-    process = np.where(x.rationale, cfg.scaffold_process_bonus, 0.0) + np.zeros(pnl.shape)
-    penalty = np.zeros(pnl.shape)
-    terms = _combine(cfg, gate_value, gate_value, type_value, type_value, pnl, magnitude, process, penalty)
-    return direction_gate, type_gate, terms
 
 
 def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
@@ -336,71 +209,52 @@ def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _decision_inputs(dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, cfg: HgrmConfig) -> RewardInputs:
+def _decision_inputs(
+    dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, car: tuple[np.ndarray, pl.Series], cfg: HgrmConfig
+) -> RewardInputs:
     """:class:`RewardInputs` of every decision, its label row ``row`` (the last for "not in the
-    labels")."""
+    labels"); ``car`` is its CAR ``lab["car"][row]``, as that array and as a Series (null for NaN)."""
+    scaffold = cfg.profile == "lane_scaffold"
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
         pred_type=_type_code(pl.col("predicted_event_type"), -1),
         pred_car=pl.col("predicted_car").fill_null(np.nan),
         format_ok=pl.col("format_ok").fill_null(False),
-        verbose=pl.col("completion").str.len_chars().fill_null(0) > cfg.max_completion_chars,
-        rationale=(
-            pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0
-            if cfg.profile == "lane_scaffold"
-            else pl.lit(False)
-        ),
+        **({"rationale": pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0} if scaffold else {}),
     )
-    car = lab["car"][row]
-    r_mag = (
-        magnitude_term(dec["predicted_car"], pl.Series(car, nan_to_null=True), cfg) if cfg.profile == "hgrm" else 0.0
-    )
+    r_mag = magnitude_term(dec["predicted_car"], car[1], cfg) if not scaffold else 0.0
     return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
         true_type=lab["true_type"][row],
         pred_type=cols["pred_type"].to_numpy(),
-        car=car,
+        car=car[0],
         pred_car=cols["pred_car"].to_numpy(),
         r_mag=r_mag,
         format_ok=cols["format_ok"].to_numpy(),
-        verbose=cols["verbose"].to_numpy(),
-        rationale=cols["rationale"].to_numpy() if cfg.profile == "lane_scaffold" else np.zeros(1, dtype=bool),
+        verbose=_longer_than(dec["completion"], cfg.max_completion_chars),
+        rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(1, dtype=bool),
     )
 
 
-#: Decisions per block of the formula: temporaries stay in the CPU cache instead of fresh pages.
-_BLOCK = 65_536
-
-
-def _blockwise(cfg: HgrmConfig, x: RewardInputs, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """:func:`hgrm_terms` / :func:`scaffold_terms` over ``n`` decisions, block by block (every value
-    is elementwise, so the result is the same as in one pass)."""
-    terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
-    gates = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, n, _BLOCK):
-        block = slice(start, min(start + _BLOCK, n))
-        part = RewardInputs(
-            **{f: v[block] if np.ndim(v) and len(v) == n else v for f, v in vars(x).items()}  # scalars broadcast
-        )
-        direction_gate, type_gate, terms = terms_of(cfg, part)
-        gates[0][block], gates[1][block] = direction_gate, type_gate
-        for name, values in terms.items():
-            out.setdefault(name, np.empty(n, dtype=values.dtype))[block] = values
-    if n == 0:
-        return terms_of(cfg, x)
-    return gates[0], gates[1], out
+def _longer_than(texts: pl.Series, limit: int) -> np.ndarray:
+    """Whether each text has more than ``limit`` characters (false for a null); the characters are
+    counted only where the UTF-8 bytes exceed ``limit`` (a character takes at least one byte)."""
+    longer = (texts.str.len_bytes() > limit).fill_null(False)
+    rows = longer.arg_true()
+    out = longer.to_numpy(writable=True)
+    if rows.len():
+        out[rows.to_numpy()] = (texts.gather(rows).str.len_chars() > limit).to_numpy()
+    return out
 
 
 def _label_rows(event_ids: pl.Series, labels: pl.DataFrame) -> np.ndarray:
-    """The labels row of each event id, ``labels.height`` when absent: the ids cast to an Enum of
-    the (unique) label ids, a hash lookup without a join."""
+    """The labels row of each event id, ``labels.height`` when absent: a hash lookup of the ids in
+    the (unique) label ids, without a join."""
     present = labels.select("event_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("row")).drop_nulls("event_id")
-    codes = event_ids.cast(pl.Enum(present["event_id"]), strict=False).to_physical()
-    rows = np.append(present["row"].to_numpy(), labels.height)
-    return rows[codes.fill_null(present.height).cast(pl.Int64).to_numpy()]
+    rows = event_ids.replace_strict(present["event_id"], present["row"], default=labels.height, return_dtype=pl.Int64)
+    return rows.to_numpy()
 
 
 def _gather_strings(names: tuple[str | None, ...], code: np.ndarray) -> pl.Series:
@@ -417,23 +271,29 @@ def score(
     allowed: a GRPO group scores several completions of one event) unless ``validated`` says it is
     that function's output already (the ablations score one table seven times). Unmapped rows (event
     not in the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
-    The formulas run on NumPy arrays (:func:`hgrm_terms`, :func:`scaffold_terms`), each operation in
-    the formula's order, so every value is the same to the last bit whatever the CPU or thread count.
+    The formulas run on NumPy arrays (:func:`janus_core.decide.reward_terms.reward_terms`), each
+    operation in the formula's order, so every value is the same to the last bit whatever the CPU or
+    thread count.
     """
     cfg = cfg or HgrmConfig()
     dec = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
     labels = labels_frame(labelled, cfg)
     row = _label_rows(dec["event_id"], labels)
     lab = label_arrays(labels)
-    x = _decision_inputs(dec, lab, row, cfg)
-    direction_gate, type_gate, terms = _blockwise(cfg, x, len(row))
+    car_values = lab["car"][row]
+    car = pl.Series("car", car_values, nan_to_null=True)
+    x = _decision_inputs(dec, lab, row, (car_values, car), cfg)
+    direction_gate, type_gate, terms = reward_terms(cfg, x, len(row))
     mapped = np.isfinite(x.car)
     reason = labels.select(
         pl.when(pl.col("_car").is_null()).then(
             pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified"))
         )
     ).to_series()
-    reason = reason.append(pl.Series(["event_not_in_labels"]))
+    reason = pl.concat([reason, pl.Series(["event_not_in_labels"])], rechunk=True)
+    event_type = pl.concat([labels["_true_type"], pl.Series([None], dtype=pl.String)], rechunk=True)
+    # every decision mapped (the usual case): no reason to look up
+    unmapped_reason = reason.gather(row) if not mapped.all() else pl.repeat(None, len(row), dtype=pl.String, eager=True)
     expected = np.where(mapped, np.where(x.d < 0, 2, x.d), 3)
     rewards = pl.DataFrame({c: terms[c] for c in REWARD_COLUMNS})
     rewards = rewards.select(pl.when(pl.Series(mapped)).then(pl.col(c)).alias(c) for c in REWARD_COLUMNS)
@@ -444,11 +304,11 @@ def score(
                 dec["strategy_id"],
                 dec["action"],
                 pl.Series("mapped", mapped),
-                reason.gather(row).alias("unmapped_reason"),
+                unmapped_reason.alias("unmapped_reason"),
                 _gather_strings(("neutral", "long", "short", None), expected).alias("expected_direction"),
-                labels["_true_type"].append(pl.Series([None], dtype=pl.String)).gather(row).alias("event_type"),
+                event_type.gather(row).alias("event_type"),
                 dec["predicted_event_type"],
-                pl.Series("car", x.car, nan_to_null=True),
+                car,
                 _gather_strings((*DIRECTION_GATES, None), np.where(mapped, direction_gate, 3)).alias("direction_gate"),
                 _gather_strings((*TYPE_GATES, None), np.where(mapped, type_gate, 3)).alias("event_type_gate"),
             ]

@@ -244,9 +244,12 @@ def parse_completions(texts: pl.Series) -> pl.DataFrame:
     ``str.strip`` leaves them as written, and they are not empty) is read column-wise: action,
     strength and sections as written, ``event_type`` null for ``none``, ``predicted_car`` the decimal
     (null for ``none``) with ``car_decimals`` its digits after the point. A null text is malformed
-    ("no completion text"). Every other text goes through :func:`parse_completion` itself (each
-    distinct text once), so each malformed output keeps its exact reason: the result is that of :func:`parse_completion` row by row."""
-    groups = texts.cast(pl.String).str.extract_groups(_CANONICAL_RE).struct.unnest()
+    ("no completion text"). Every other text goes through :func:`parse_completion` itself, each
+    distinct text once (the distinct texts found and mapped back to their rows by polars, with no
+    per-row Python), so each malformed output keeps its exact reason: the result is that of
+    :func:`parse_completion` row by row."""
+    texts = texts.cast(pl.String)
+    groups = texts.str.extract_groups(_CANONICAL_RE).struct.unnest()
     unstripped = [pl.col(c).str.strip_chars(_STRIPPED) == pl.col(c) for c in ("market_influence", "car_analysis")]
     matched = groups.select(
         pl.col("event_type").is_in([*EVENT_TYPES, "none"]).and_(*unstripped).fill_null(False)
@@ -267,10 +270,11 @@ def parse_completions(texts: pl.Series) -> pl.DataFrame:
     slow = (~matched & ~null).arg_true()
     if slow.len() == 0:
         return frame
-    slow_texts = texts.gather(slow).to_list()
-    cache = {t: parse_completion(t) for t in set(slow_texts)}
-    parsed = [cache[t] for t in slow_texts]
-    return frame.with_columns(
-        frame[name].scatter(slow, pl.Series([getattr(p, name) for p in parsed], dtype=dtype))
-        for name, dtype in PARSED_SCHEMA.items()
+    slow_texts = texts.gather(slow)
+    distinct = slow_texts.unique(maintain_order=True)
+    parsed = [parse_completion(t) for t in distinct.to_list()]
+    said = pl.DataFrame(
+        [[getattr(p, name) for p in parsed] for name in PARSED_SCHEMA], schema=PARSED_SCHEMA, orient="col"
     )
+    said = said[slow_texts.cast(pl.Enum(distinct)).to_physical()]
+    return frame.with_columns(frame[name].scatter(slow, said[name]) for name in PARSED_SCHEMA)

@@ -1,0 +1,228 @@
+"""The reward formulas of :mod:`janus_core.decide.reward` on NumPy arrays (formulas in that module's
+docstring): the ``hgrm`` profile (:func:`hgrm_terms`), the ``lane_scaffold`` profile
+(:func:`scaffold_terms`) and the block-by-block driver :func:`reward_terms` that ``score`` runs.
+
+Every HGRM term but the PnL and magnitude terms takes one of a handful of values, fixed by four
+small codes per decision: the direction gate (match, mismatch, neutral), the type case (match,
+mismatch, no prediction, true type outside the taxonomy), the format case (``format_ok`` x
+verbose) and the strength case (trading x strong). :class:`HgrmTables` holds each term's value per
+code, computed with the formula's own operations in its own order (so each value has the bits the
+elementwise formula gives it), and a decision's terms are read from the tables; only the PnL, the
+magnitude and the sums that follow them are computed per decision, in the formula's order. Each
+result is therefore the same to the last bit as evaluating the formula elementwise (the tests keep
+the elementwise polars formula as the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from janus_core.decide.reward_config import HgrmConfig
+
+#: Gate codes of :func:`hgrm_terms` / :func:`scaffold_terms`, by position: 0 match, 1 mismatch, then
+#: 2 "neutral" (direction gate) or "unknown" (event-type gate).
+DIRECTION_GATES: tuple[str, ...] = ("match", "mismatch", "neutral")
+TYPE_GATES: tuple[str, ...] = ("match", "mismatch", "unknown")
+#: True-type codes besides the index into ``EVENT_TYPES``: outside the taxonomy (nothing to judge),
+#: and null (a known type no prediction matches, as the string comparison with a null treats it).
+TYPE_OUTSIDE, TYPE_NULL = -2, -3
+REWARD_COLUMNS: tuple[str, ...] = (
+    "s_dir",
+    "g_dir",
+    "r_evt",
+    "m_evt",
+    "r_pnl",
+    "r_mag",
+    "r_fmt",
+    "strength_penalty",
+    "direction_reward",
+    "event_reward",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "final_reward_unclipped",
+    "final_reward",
+    "clipped",
+)
+#: Direction-gate code of predicted direction ``p`` and true direction ``d`` (each -1, 0, +1) at
+#: ``3 (p + 1) + d + 1``: match when ``p == d``, mismatch when ``p == -d != 0``, else neutral.
+_DIRECTION_GATE_OF = np.array([0, 2, 1, 2, 0, 2, 1, 2, 0], dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class RewardInputs:
+    """The reward's inputs per decision as NumPy arrays that broadcast together (a scalar stands
+    for a constant): signs ``a`` (action) and ``d`` (true direction), ``strong`` (true strength),
+    type codes ``true_type`` (index into ``EVENT_TYPES``, :data:`TYPE_OUTSIDE` or :data:`TYPE_NULL`)
+    and ``pred_type`` (index, -1 for none), true CAR ``car``, predicted CAR ``pred_car`` (NaN for
+    none), ``r_mag`` (the Gaussian magnitude term, ``reward.magnitude_term``), ``format_ok``,
+    ``verbose`` (completion longer than ``max_completion_chars``) and ``rationale`` (a non-empty
+    rationale is present; the scaffold's process reward)."""
+
+    a: np.ndarray
+    d: np.ndarray
+    strong: np.ndarray
+    true_type: np.ndarray
+    pred_type: np.ndarray
+    car: np.ndarray
+    pred_car: np.ndarray
+    r_mag: np.ndarray
+    format_ok: np.ndarray
+    verbose: np.ndarray
+    rationale: np.ndarray
+
+
+@dataclass(frozen=True)
+class HgrmTables:
+    """The value of every discrete HGRM term per code (module docstring). By direction-gate code
+    ``g`` (match, mismatch, neutral): ``s_dir``, ``g_dir``, ``direction_reward = w_dir * s_dir``,
+    ``magnitude_weight = g_dir * w_mag``. By type case ``t`` (match, mismatch, no prediction, true
+    type outside the taxonomy): ``r_evt``, ``m_evt``, ``event_reward = w_evt * r_evt``. By format
+    case ``2 format_ok + verbose``: ``r_fmt``, ``process_reward = w_fmt * r_fmt``. By strength case
+    ``2 trade + strong``: ``penalty``. By ``4 g + t``: ``pnl_weight = g_dir * w_pnl * m_evt`` and
+    ``base = direction_reward + event_reward`` (the first two addends of the total)."""
+
+    s_dir: np.ndarray
+    g_dir: np.ndarray
+    direction_reward: np.ndarray
+    magnitude_weight: np.ndarray
+    r_evt: np.ndarray
+    m_evt: np.ndarray
+    event_reward: np.ndarray
+    r_fmt: np.ndarray
+    process_reward: np.ndarray
+    penalty: np.ndarray
+    pnl_weight: np.ndarray
+    base: np.ndarray
+
+
+def hgrm_tables(cfg: HgrmConfig) -> HgrmTables:
+    """:class:`HgrmTables` of ``cfg``, each entry by the operations (and in the order) of the
+    elementwise formula in ``reward``'s module docstring."""
+    s_dir = np.array([1.0, -cfg.lambda_dir, cfg.s_dir_neutral])
+    g_dir = np.where(s_dir >= 0, 1.0, 0.0) if cfg.use_direction_gate else np.ones(3)
+    if cfg.use_event_gate:
+        r_evt = np.array([1.0, -cfg.lambda_evt, -cfg.lambda_miss, 0.0])
+        m_evt = np.array([1.0, cfg.alpha, cfg.alpha, 1.0])
+    else:
+        r_evt, m_evt = np.zeros(4), np.ones(4)
+    low, high = np.array([False, False, True, True]), np.array([False, True, False, True])
+    fmt = np.where(low, cfg.fmt_ok_reward, cfg.fmt_fail_reward) - np.where(high, cfg.verbosity_penalty, 0.0)
+    r_fmt = fmt + np.zeros(4) if cfg.use_format else np.zeros(4)
+    penalty = (
+        np.where(low & ~high, cfg.penalty_trade_weak, np.where(~low & high, cfg.penalty_skip_strong, 0.0))
+        if cfg.use_strength_penalty
+        else np.zeros(4)
+    )
+    g, t = np.repeat(np.arange(3), 4), np.tile(np.arange(4), 3)
+    direction_reward, event_reward = cfg.w_dir * s_dir, cfg.w_evt * r_evt
+    return HgrmTables(
+        s_dir=s_dir,
+        g_dir=g_dir,
+        direction_reward=direction_reward,
+        magnitude_weight=g_dir * cfg.w_mag,
+        r_evt=r_evt,
+        m_evt=m_evt,
+        event_reward=event_reward,
+        r_fmt=r_fmt,
+        process_reward=cfg.w_fmt * r_fmt,
+        penalty=penalty,
+        pnl_weight=g_dir[g] * cfg.w_pnl * m_evt[t],
+        base=direction_reward[g] + event_reward[t],
+    )
+
+
+def _put(out: np.ndarray, table: np.ndarray, code: np.ndarray) -> None:
+    """``out[:] = table[code]``, in place when ``code`` has ``out``'s shape (else broadcast)."""
+    if np.shape(code) == out.shape:
+        np.take(table, code, out=out, mode="clip")
+    else:
+        out[...] = table[code]
+
+
+def hgrm_terms(
+    cfg: HgrmConfig, x: RewardInputs, out: Mapping[str, np.ndarray], tables: HgrmTables | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``hgrm`` profile (formulas in ``reward``'s module docstring, tables in the module
+    docstring): fills ``out`` (one array per column of :data:`REWARD_COLUMNS`, the decisions'
+    shape) and returns the direction-gate and event-type-gate codes (:data:`DIRECTION_GATES`,
+    :data:`TYPE_GATES`). ``tables`` is :func:`hgrm_tables` of ``cfg`` (computed when None)."""
+    tab = tables if tables is not None else hgrm_tables(cfg)
+    trade = x.a != 0
+    p = np.where(trade, x.a, (x.pred_car > cfg.neutral_band).astype(np.int8) - (x.pred_car < -cfg.neutral_band))
+    gate = _DIRECTION_GATE_OF[p * 3 + x.d + 4]
+    # type case: 0 match, 1 mismatch, 2 no prediction (never a match), 3 true type outside the taxonomy
+    case = np.where(x.true_type != TYPE_OUTSIDE, 1 - (x.pred_type == x.true_type) + (x.pred_type < 0), 3)
+    fmt, strength, both = x.format_ok * 2 + x.verbose, trade * 2 + x.strong, gate * 4 + case
+    for name, code in (("s_dir", gate), ("g_dir", gate), ("direction_reward", gate), ("r_evt", case)):
+        _put(out[name], getattr(tab, name), code)
+    for name, code in (("m_evt", case), ("event_reward", case), ("r_fmt", fmt), ("process_reward", fmt)):
+        _put(out[name], getattr(tab, name), code)
+    _put(out["strength_penalty"], tab.penalty, strength)
+    if cfg.use_pnl:
+        out["r_pnl"][...] = np.where(trade, np.clip(x.a * x.car - cfg.kappa, -cfg.rho, cfg.rho), 0.0)
+    else:
+        out["r_pnl"][...] = 0.0
+    if cfg.use_magnitude:
+        np.add(x.r_mag, 0.0, out=out["r_mag"])
+    else:
+        out["r_mag"][...] = 0.0
+    np.multiply(tab.pnl_weight[both], out["r_pnl"], out=out["pnl_reward"])
+    np.multiply(tab.magnitude_weight[gate], out["r_mag"], out=out["magnitude_reward"])
+    total = out["final_reward_unclipped"]
+    np.add(tab.base[both], out["pnl_reward"], out=total)
+    total += out["magnitude_reward"]
+    total += out["process_reward"]
+    total -= out["strength_penalty"]
+    np.clip(total, -cfg.final_clip, cfg.final_clip, out=out["final_reward"])
+    np.not_equal(out["final_reward"], total, out=out["clipped"])
+    return gate, np.minimum(case, 2)
+
+
+def scaffold_terms(
+    cfg: HgrmConfig, x: RewardInputs, out: Mapping[str, np.ndarray], tables: HgrmTables | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``lane_scaffold`` profile (``reward``'s module docstring), in :func:`hgrm_terms`' form
+    (``tables`` unused)."""
+    direction_gate = np.where(x.d == 0, 2, np.where(x.a == x.d, 0, np.where(x.a == 0, 2, 1)))
+    values = np.array([cfg.scaffold_direction_match, cfg.scaffold_direction_mismatch, cfg.scaffold_direction_neutral])
+    gate_value = values[direction_gate]
+    type_gate = np.where(x.pred_type < 0, 2, np.where(x.pred_type == x.true_type, 0, 1))
+    type_value = np.array([cfg.scaffold_type_match, cfg.scaffold_type_mismatch, cfg.scaffold_type_unknown])[type_gate]
+    pnl = x.a * x.car - cfg.scaffold_cost_bps / 10_000.0
+    magnitude = np.where((x.a == x.d) & (x.a != 0), np.abs(x.car), -np.abs(x.car))
+    process = np.where(x.rationale, cfg.scaffold_process_bonus, 0.0) + np.zeros(np.shape(pnl))
+    total = gate_value * type_value * pnl + magnitude + process
+    final = np.clip(total, -cfg.final_clip, cfg.final_clip)
+    values = {"s_dir": gate_value, "g_dir": gate_value, "r_evt": type_value, "m_evt": type_value, "r_pnl": pnl}
+    values |= {"r_mag": magnitude, "r_fmt": process, "strength_penalty": 0.0, "direction_reward": 0.0}
+    values |= {"event_reward": 0.0, "pnl_reward": pnl, "magnitude_reward": magnitude, "process_reward": process}
+    values |= {"final_reward_unclipped": total, "final_reward": final, "clipped": final != total}
+    for name, value in values.items():
+        out[name][...] = value
+    return direction_gate, type_gate
+
+
+#: Decisions per block of the formula: temporaries stay in the CPU cache instead of fresh pages.
+_BLOCK = 65_536
+
+
+def reward_terms(cfg: HgrmConfig, x: RewardInputs, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`hgrm_terms` / :func:`scaffold_terms` (by ``cfg.profile``) over ``n`` decisions, block
+    by block (every value is elementwise, so the result is the same as in one pass): the
+    direction-gate codes, the event-type-gate codes (int8) and every column of
+    :data:`REWARD_COLUMNS` (Float64; ``clipped`` Boolean), each written once into its own array."""
+    terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
+    tables = hgrm_tables(cfg) if cfg.profile == "hgrm" else None
+    out = {c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS}
+    direction_gate, type_gate = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int8)
+    columns = vars(x)
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n))
+        part = RewardInputs(**{f: v[block] if np.ndim(v) and len(v) == n else v for f, v in columns.items()})
+        gates = terms_of(cfg, part, {c: o[block] for c, o in out.items()}, tables)
+        direction_gate[block], type_gate[block] = gates
+    return direction_gate, type_gate, out
