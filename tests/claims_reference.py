@@ -1,21 +1,33 @@
 """The per-record claims rules of ``janus_core.evidence.claims`` as they stood before the column-at-once
-screens (commit a7d17cd), kept verbatim (less the dataset claims, unchanged and moved) as the reference
-the screened rules must match finding for finding (tests/test_claims_screen.py)."""
+screens (commit a7d17cd), kept verbatim as the reference the screened rules must match finding for
+finding (tests/test_claims_screen.py). Left out: the dataset claims (unchanged, moved) and the
+helpers the screens did not change, which are imported from the library."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic import ValidationError
 
-from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.reward import HgrmConfig, score
+from janus_core.evidence.claims import (  # unchanged by the screens: the library's own
+    CAR_TOLERANCE,
+    MAPPING_STATUSES,
+    REWARD_TOLERANCE,
+    Found,
+    _allowed_directions,
+    _allowed_strengths,
+    _dec,
+    _event_key,
+    _final_reward_problems,
+    _gate_problems,
+    _need,
+    _utc,
+)
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
     HGRM_REWARD_REF,
@@ -25,72 +37,6 @@ from janus_core.evidence.schema import (
 )
 from janus_core.hashing import H, decimal_str
 from janus_core.study.labels import LabelConfig
-
-Found = list[tuple[str, str, str]]
-MAPPING_STATUSES: tuple[str, ...] = ("mapped", "ambiguous", "unmapped", "event_excluded")
-#: Half a unit of the 10th decimal plus the 12-decimal rounding of the analysis tables, rounded up.
-CAR_TOLERANCE = Decimal("1e-10")
-#: Reward numbers recomputed from 12-decimal tables, weights up to 20: agreement within this.
-REWARD_TOLERANCE = Decimal("1e-8")
-_SIGN = {"long": 1, "short": -1, "neutral": 0, "hold": 0}
-
-
-def _dec(value: Any) -> Decimal | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        d = Decimal(value)
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
-
-
-def _utc(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Configs as recorded
-# --------------------------------------------------------------------------------------------------
-def label_config(manifest: Mapping[str, Any]) -> LabelConfig | None:
-    """The label config of the run manifest (``config.label``), or None when it does not parse."""
-    config = manifest.get("config")
-    raw = config.get("label") if isinstance(config, Mapping) else None
-    try:
-        return LabelConfig.model_validate(raw if isinstance(raw, Mapping) else {})
-    except ValidationError:
-        return None
-
-
-def reward_config(reward_doc: Mapping[str, Any]) -> HgrmConfig | None:
-    """The reward config the reward file states (``reward_config``: every constant as a string,
-    ``"none"`` for None), or None when it does not parse."""
-    raw = reward_doc.get("reward_config")
-    if not isinstance(raw, Mapping):
-        return None
-    try:
-        return HgrmConfig.model_validate({k: None if v == "none" else v for k, v in raw.items()})
-    except (ValidationError, TypeError):
-        return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Order
-# --------------------------------------------------------------------------------------------------
-def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    seq = r.get("seq")
-    return (
-        _utc(r.get("event_ts")),
-        str(r.get("symbol")),
-        seq is None,
-        seq if isinstance(seq, int) else 0,
-        str(r.get("event_id")),
-    )
 
 
 def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
@@ -126,20 +72,6 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
             )
             break
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Labels
-# --------------------------------------------------------------------------------------------------
-def _allowed_directions(car: Decimal, band: Decimal) -> set[str]:
-    out = set()
-    for value in (car - CAR_TOLERANCE, car, car + CAR_TOLERANCE):
-        out.add("long" if value > band else "short" if value < -band else "neutral")
-    return out
-
-
-def _allowed_strengths(car: Decimal, tau: Decimal) -> set[str]:
-    return {"strong" if abs(value) >= tau else "weak" for value in (car - CAR_TOLERANCE, car, car + CAR_TOLERANCE)}
 
 
 def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Found:
@@ -182,32 +114,6 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Fou
                 )
             )
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Rewards against events and config
-# --------------------------------------------------------------------------------------------------
-def direction_gate(profile: str, action: Any, expected: Any, predicted_car: float | None, band: float) -> str:
-    """The direction gate of the reward module's profile (:mod:`janus_core.decide.reward`):
-    scaffold: neutral when the event is neutral or the action holds, match when the action's direction
-    is the event's, else mismatch; hgrm: the predicted direction ``p`` (the action's, or for a hold the
-    sign of the predicted CAR outside the neutral band) against the event's ``d``: match when equal,
-    mismatch when opposite, else neutral."""
-    a, d = _SIGN.get(str(action), 0), _SIGN.get(str(expected), 0)
-    if profile == "lane_scaffold":
-        return "neutral" if d == 0 else "match" if a == d else "neutral" if a == 0 else "mismatch"
-    p = a
-    if a == 0 and predicted_car is not None:
-        p = 1 if predicted_car > band else -1 if predicted_car < -band else 0
-    return "match" if p == d else "mismatch" if p * d == -1 else "neutral"
-
-
-def event_type_gate(profile: str, predicted: Any, true_type: Any) -> str:
-    """hgrm: unknown when the true type is outside the taxonomy or none was predicted; scaffold: unknown
-    only when none was predicted; then match when equal, else mismatch."""
-    if predicted is None or (profile != "lane_scaffold" and true_type not in EVENT_TYPES):
-        return "unknown"
-    return "match" if predicted == true_type else "mismatch"
 
 
 def reward_reference_problems(
@@ -285,55 +191,6 @@ def _reward_problems(
     return out + _gate_problems(where, r, event, cfg, predicted_cars) + _final_reward_problems(where, r, cfg)
 
 
-def _gate_problems(
-    where: str,
-    r: Mapping[str, Any],
-    event: Mapping[str, Any],
-    cfg: HgrmConfig,
-    predicted_cars: Mapping[int, float | None] | None,
-) -> Found:
-    """A mapped reward's direction gate (checked for a trade, the scaffold profile, or a known
-    predicted CAR) and event-type gate, recomputed."""
-    out: Found = []
-    known = predicted_cars is not None and r.get("decision_index") in predicted_cars
-    if r.get("action") != "hold" or cfg.profile == "lane_scaffold" or known:
-        c_hat = predicted_cars.get(r.get("decision_index")) if known and predicted_cars is not None else None
-        gate = direction_gate(cfg.profile, r.get("action"), event.get("semantic_direction"), c_hat, cfg.neutral_band)
-        if r.get("direction_gate") != gate:
-            text = (
-                f"{r.get('direction_gate')!r} but action {r.get('action')!r} on a "
-                f"{event.get('semantic_direction')!r} event gives {gate!r} ({cfg.profile})"
-            )
-            out.append((HGRM_REWARD_REF, f"{where}.direction_gate", text))
-    type_gate = event_type_gate(cfg.profile, r.get("predicted_event_type"), event.get("event_type"))
-    if r.get("event_type_gate") != type_gate:
-        text = (
-            f"{r.get('event_type_gate')!r} but predicted {r.get('predicted_event_type')!r} for a "
-            f"{event.get('event_type')!r} event gives {type_gate!r} ({cfg.profile})"
-        )
-        out.append((HGRM_REWARD_REF, f"{where}.event_type_gate", text))
-    return out
-
-
-def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) -> Found:
-    """A mapped reward's numbers: every one a decimal string, the final reward its unclipped reward
-    clipped to ``+-final_clip`` (within ``CAR_TOLERANCE``) and ``clipped`` saying whether the clip
-    changed it."""
-    clip = Decimal(repr(cfg.final_clip))
-    final, unclipped = _dec(r.get("final_reward")), _dec(r.get("final_reward_unclipped"))
-    if any(_dec(r.get(f)) is None for f in REWARD_NUMBER_FIELDS) or final is None or unclipped is None:
-        return [(HGRM_REWARD_REF, where, "a mapped reward needs every reward number as a decimal string")]
-    out: Found = []
-    clamped = max(-clip, min(clip, unclipped))
-    if abs(final - clamped) > CAR_TOLERANCE:
-        text = f"{r.get('final_reward')} is not final_reward_unclipped {unclipped} clipped to +-{clip}"
-        out.append((HGRM_REWARD_REF, f"{where}.final_reward", text))
-    if r.get("clipped") is not (clamped != unclipped):
-        text = f"{r.get('clipped')!r} but the clip {'changed' if clamped != unclipped else 'kept'} it"
-        out.append((HGRM_REWARD_REF, f"{where}.clipped", text))
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
@@ -348,25 +205,6 @@ def read_csv_table(out_dir: Path, rel: str, found: Found) -> pl.DataFrame | None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         found.append((rel, "file", f"not readable CSV ({first})"))
         return None
-
-
-def _need(frame: pl.DataFrame, rel: str, columns: Sequence[str], found: Found) -> bool:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        found.append((rel, "columns", f"lacks {missing}"))
-    return not missing
-
-
-def predicted_cars(mapping: pl.DataFrame | None) -> dict[int, float | None] | None:
-    """``decision_index -> predicted_car`` from ``decision_mapping.csv`` (None when unreadable)."""
-    if mapping is None or not {"decision_index", "predicted_car"} <= set(mapping.columns):
-        return None
-    try:
-        idx = mapping["decision_index"].cast(pl.Int64).to_list()
-        cars = mapping["predicted_car"].cast(pl.Float64).to_list()
-    except pl.exceptions.PolarsError:
-        return None
-    return dict(zip(idx, cars, strict=True))
 
 
 #: The analysis tables the claims are checked against.
