@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,13 @@ def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, warmup: bool = False) -> float:
+    """Median wall seconds of ``repeats`` calls of ``fn`` (after one untimed call with ``warmup``)."""
+    if warmup:
+        fn()
+    return statistics.median(timed(fn)[1] for _ in range(repeats))
 
 
 def report(wall: float, cpu: float, **extra: Any) -> None:

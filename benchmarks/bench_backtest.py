@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
-import time
 
 import numpy as np
 import polars as pl
 
-from benchmarks._measure import load_line
+from benchmarks._measure import load_line, median_seconds
 from janus_core import research
 from janus_core.backtest.config import BacktestConfig
 from janus_core.backtest.engine import historical_type_weights, run_backtest
@@ -52,15 +50,6 @@ def _fresh_with(
     return fresh_ds, decisions, fresh_labelled
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -79,13 +68,13 @@ def main() -> None:
         ("all non-historical", labelled.filter(pl.col("split") != "historical")),
     ):
         dec = decisions.filter(pl.col("event_id").is_in(window["event_id"].implode()))
-        seconds = _median_seconds(
+        seconds = median_seconds(
             lambda d=dec, w=window: run_backtest(*_fresh_with(ds, d, w), cfg, weights), args.repeats
         )
         runs[name] = (dec, window, seconds)
         print(f"{name}: {dec.height:,} decisions in {seconds:.3f} s ({dec.height / seconds:,.0f} decisions/s)")
     dec, window, single = runs["test split"]
-    sweep = _median_seconds(
+    sweep = median_seconds(
         lambda: holding_period_sweep(*_fresh_with(ds, dec, window), cfg, range(1, 11), weights), args.repeats
     )
     print(f"HP sweep 1..10 on the test split: {sweep:.3f} s, {sweep / single:.1f}x one backtest")
@@ -106,10 +95,10 @@ def main() -> None:
             export.label.round_trip_cost_bps,
         )
 
-    seconds = _median_seconds(tables, args.repeats)
+    seconds = median_seconds(tables, args.repeats)
     boot = BootstrapConfig(**analysis.bootstrap)
     n = labelled.filter(pl.col("split").is_in(list(analysis.backtest_splits)) & pl.col("car").is_not_null()).height
-    draw = _median_seconds(lambda: np.random.default_rng(boot.seed).integers(0, n, size=(boot.n_boot, n)), args.repeats)
+    draw = median_seconds(lambda: np.random.default_rng(boot.seed).integers(0, n, size=(boot.n_boot, n)), args.repeats)
     print(
         f"backtest_tables ({len(policies)} policies, HP sweep, Sharpe and DA intervals): {seconds:.3f} s; "
         f"reference (the DA bootstrap's {boot.n_boot} x {n:,} index draws): {draw:.3f} s; ratio {seconds / draw:.1f}"

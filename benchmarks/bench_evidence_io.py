@@ -18,12 +18,10 @@ import argparse
 import hashlib
 import json
 import shutil
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from _measure import load_line
+from _measure import load_line, median_seconds
 
 from janus_core.evidence.output import write_tree_atomically
 from janus_core.evidence.verify import verify_evidence
@@ -31,15 +29,6 @@ from janus_core.paths import WorkbenchPaths
 from janus_core.pipeline import ExportConfig, evidence_inputs, render_export, run_research, written_files
 from janus_core.provenance import generated_at
 from janus_core.report.render import render_report
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _floor(files: dict[str, bytes], root: Path) -> None:
@@ -80,10 +69,10 @@ def main() -> int:
                 out, files, lambda d: render_report(d, "paper", paths=paths, publishing=True, files=written)
             )
 
-        t_render = _median(render, args.repeats)
-        t_write = _median(write_with_report, args.repeats)
-        t_verify = _median(lambda: verify_evidence(out, paths), args.repeats)
-        t_floor = _median(lambda: _floor(files, Path(tmp) / "floor"), args.repeats)
+        t_render = median_seconds(render, args.repeats)
+        t_write = median_seconds(write_with_report, args.repeats)
+        t_verify = median_seconds(lambda: verify_evidence(out, paths), args.repeats)
+        t_floor = median_seconds(lambda: _floor(files, Path(tmp) / "floor"), args.repeats)
     total = t_render + t_write
     size = sum(map(len, files.values())) / 2**20
     print(f"evidence I/O after the research, {args.dataset} ({size:.0f} MiB written); {load_line()}")

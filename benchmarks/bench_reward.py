@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import polars as pl
+from _measure import median_seconds
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.decisions import validate_decisions
@@ -164,15 +165,6 @@ def numpy_reference(x: dict[str, np.ndarray], cfg: HgrmConfig) -> np.ndarray:
     return np.clip(total, -cfg.final_clip, cfg.final_clip)
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=1_000_000)
@@ -206,9 +198,9 @@ def main() -> None:
         )
 
     cfg = HgrmConfig()
-    validate = _median_time(lambda: validate_decisions(decisions, "decisions", unique=False), args.repeats)
+    validate = median_seconds(lambda: validate_decisions(decisions, "decisions", unique=False), args.repeats)
     coded = coded_arrays(validate_decisions(decisions, "decisions", unique=False), labels)
-    ref = _median_time(lambda: numpy_reference(coded, cfg), args.repeats)
+    ref = median_seconds(lambda: numpy_reference(coded, cfg), args.repeats)
     diff = float(
         np.max(
             np.abs(

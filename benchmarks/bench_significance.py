@@ -23,9 +23,7 @@ Run: ``uv run --frozen python benchmarks/bench_significance.py [--repeats 3]``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,18 +38,7 @@ from janus_core.study.labels import car_study
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import significance_reference as ref  # noqa: E402
-from _measure import load_line  # noqa: E402
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median wall seconds of ``repeats`` calls of ``fn`` (after one untimed warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _measure import load_line, median_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -66,9 +53,11 @@ def main() -> None:
     x = sg._Inputs(labelled, est, "event_type")
     print(f"events {len(x.car):,}, event days {len(np.unique(x.day))}, estimation window {x.est.shape[1]}")
 
-    t_tables = median_time(lambda: event_study_tables(ds, labelled, cfg.car, cfg.analysis), args.repeats)
-    t_est = median_time(lambda: estimation_abnormal_returns(ds, cfg.car, labelled), args.repeats)
-    t_sig = median_time(lambda: sg.significance_table(labelled, est), args.repeats)
+    t_tables = median_seconds(
+        lambda: event_study_tables(ds, labelled, cfg.car, cfg.analysis), args.repeats, warmup=True
+    )
+    t_est = median_seconds(lambda: estimation_abnormal_returns(ds, cfg.car, labelled), args.repeats, warmup=True)
+    t_sig = median_seconds(lambda: sg.significance_table(labelled, est), args.repeats, warmup=True)
     print(f"event_study_tables          {t_tables:7.3f} s")
     print(f"  estimation_abnormal_returns {t_est:7.3f} s")
     print(f"  significance_table          {t_sig:7.3f} s")
@@ -80,13 +69,14 @@ def main() -> None:
             out[group] = ref.same_day_correlation(x.est[rows], x.day[rows], dates)
         return out
 
-    t_new, t_ref = median_time(x.rbar, args.repeats), median_time(reference_rbar, 1)
+    t_new = median_seconds(x.rbar, args.repeats, warmup=True)
+    t_ref = median_seconds(reference_rbar, 1, warmup=True)
     new, old = x.rbar(), reference_rbar()
     diff = max(abs(new[g] - old[g]) for g in old)
     print(f"rbar, all groups            {t_new:7.3f} s   reference {t_ref:7.3f} s   ratio {t_ref / t_new:5.1f}x")
     print(f"  largest |difference|      {diff:.1e}")
-    t_rank = median_time(lambda: sg.corrado_ranks(x.est, x.ev), args.repeats)
-    t_rank_ref = median_time(lambda: ref.corrado_ranks(x.est, x.ev), 1)
+    t_rank = median_seconds(lambda: sg.corrado_ranks(x.est, x.ev), args.repeats, warmup=True)
+    t_rank_ref = median_seconds(lambda: ref.corrado_ranks(x.est, x.ev), 1, warmup=True)
     same = np.array_equal(sg.corrado_ranks(x.est, x.ev), ref.corrado_ranks(x.est, x.ev), equal_nan=True)
     print(
         f"Corrado ranks               {t_rank:7.3f} s   reference {t_rank_ref:7.3f} s   ratio {t_rank_ref / t_rank:5.1f}x"

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_scaling as scaling
-from _measure import cell_text, load_line, markdown_table, python_cmd, report, run_worker, timed
+from _measure import cell_text, load_line, markdown_table, median_seconds, python_cmd, report, run_worker, timed
 
 REPO = Path(__file__).resolve().parent.parent
 GB_MIB = 1e9 / 2**20  # 1 GB (10^9 bytes) in MiB
@@ -48,10 +47,6 @@ GIB_MIB = 1024.0
 #: The steps the targets read at the paper scale and at the large scale (10x events).
 PAPER_STEPS = ("import", "car", "export")
 LARGE_STEPS = ("car",)
-
-
-def _median_time(fn, repeats: int) -> float:
-    return statistics.median(timed(fn)[1] for _ in range(repeats))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -77,9 +72,9 @@ def car_worker(root: Path, repeats: int) -> None:
     _, first, _ = timed(lambda: car_study(ds, CarConfig(), LabelConfig()))
     _, second, _ = timed(lambda: car_study(ds, CarConfig(event_window=(-1, 1)), LabelConfig()))
     mm = CarConfig(risk_neutralize=False)
-    engine = _median_time(lambda: compute_car(ds, mm), repeats)
+    engine = median_seconds(lambda: compute_car(ds, mm), repeats)
     arrays = car_arrays(ds, compute_car(ds, mm))
-    core = _median_time(lambda: car_core(arrays, mm), repeats)
+    core = median_seconds(lambda: car_core(arrays, mm), repeats)
     diff = float(np.nanmax(np.abs(car_core(arrays, mm) - arrays.car_mm)))
     report(first, 0.0, first=first, second=second, engine=engine, core=core, max_diff=diff, events=len(arrays.j))
 
@@ -97,10 +92,10 @@ def hgrm_worker(repeats: int, n: int) -> None:
     cfg = HgrmConfig()
     labels, decisions = workload(62_400, n, 0)
     score(decisions.head(1000), labels, cfg)  # warm-up
-    engine = _median_time(lambda: score(decisions, labels, cfg), repeats)
-    reference = _median_time(lambda: hgrm_core(hgrm_arrays(decisions, labels, cfg), cfg), repeats)
+    engine = median_seconds(lambda: score(decisions, labels, cfg), repeats)
+    reference = median_seconds(lambda: hgrm_core(hgrm_arrays(decisions, labels, cfg), cfg), repeats)
     arrays = hgrm_arrays(decisions, labels, cfg)
-    formula = _median_time(lambda: hgrm_core(arrays, cfg), repeats)
+    formula = median_seconds(lambda: hgrm_core(arrays, cfg), repeats)
     got = score(decisions, labels, cfg)["final_reward"].to_numpy()
     diff = float(np.max(np.abs(got - hgrm_core(arrays, cfg))))
     big = pl.concat([decisions] * 10, rechunk=True)
