@@ -24,6 +24,7 @@ from janus_core.evidence.gate import evaluate_gate, truthfulness_reasons
 from janus_core.evidence.verify import verify_evidence
 from janus_core.paths import WorkbenchPaths
 from janus_core.pipeline import ExportConfig, export
+from janus_core.study.labels import car_study
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,7 @@ EXPORT_SCRIPT = """
 import sys
 from pathlib import Path
 from janus_core.pipeline import ExportConfig, export
+from janus_core.study.labels import car_study
 from janus_core.paths import WorkbenchPaths
 export(ExportConfig(dataset="synthetic-ashare", decisions="type_prior", out_dir=Path(sys.argv[1]),
                     dspy_bundle=True, record_run=False), WorkbenchPaths.from_env())
@@ -180,6 +182,7 @@ from pathlib import Path
 from janus_core.evidence import output
 from janus_core.evidence import schema
 from janus_core.pipeline import ExportConfig, export
+from janus_core.study.labels import car_study
 from janus_core.paths import WorkbenchPaths
 real = output._write_file
 calls = []
@@ -462,6 +465,26 @@ def test_export_returns_the_research_run_its_files_were_written_from(megacap_wor
     assert again.labelled.equals(run.labelled) and again.scored.equals(run.scored)
     with pytest.raises(ValueError, match="estimation_windw"):
         ExportConfig(car={"estimation_windw": 60})
+
+
+def test_export_frees_the_market_tables_and_a_study_of_them_then_refuses(megacap_workspace, tmp_path):
+    """Once the research is done the export empties its dataset's prices and exposures (columns kept);
+    everything the run produced stays, and a new study of the emptied dataset fails with the rule
+    instead of finding nothing."""
+    cfg = ExportConfig(
+        dataset="us-megacap", decisions="type_prior", out_dir=tmp_path / "o", record_run=False, report=False
+    )
+    run = export(cfg, megacap_workspace).run
+    full = pipeline.run_research(cfg, megacap_workspace)
+    assert full.dataset.prices.height > 0 and run.dataset.prices.height == 0
+    assert run.dataset.prices.schema == full.dataset.prices.schema
+    assert run.snapshot.dataset is run.dataset and run.snapshot.manifest == full.snapshot.manifest
+    assert (run.dataset.exposures is None) == (full.dataset.exposures is None)
+    assert run.dataset.events.equals(full.dataset.events) and run.dataset.meta == full.dataset.meta
+    assert run.labelled.equals(full.labelled) and run.scored.equals(full.scored)
+    assert sorted(run.research) == sorted(full.research)
+    with pytest.raises(ValueError, match="prices: the table is empty"):
+        car_study(run.dataset, cfg.car, cfg.label)
 
 
 def test_one_trading_cost_flows_from_the_labels(megacap_workspace):

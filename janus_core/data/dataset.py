@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import typing
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -130,6 +130,18 @@ class Dataset:
             "exposures": self.exposures,
         }
         return {name: frames[name] for name in TABLE_NAMES if frames[name] is not None}
+
+    def without_market_tables(self) -> Dataset:
+        """This dataset with its ``prices`` and ``exposures`` emptied (columns kept, no rows): what an
+        export keeps once its research is done, so its largest inputs (about 220 MB at paper scale)
+        are freed before the evidence is rendered. The events, benchmarks, securities and manifest
+        facts stay; a study or backtest of the result refuses it (empty prices), so reload the
+        dataset (``load_dataset``) to study it again."""
+        return replace(
+            self,
+            prices=self.prices.clear(),
+            exposures=None if self.exposures is None else self.exposures.clear(),
+        )
 
     def style_factors(self) -> list[str]:
         """Names of the numeric style-factor columns in ``exposures`` (empty when absent)."""

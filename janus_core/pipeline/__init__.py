@@ -470,7 +470,8 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     review report (``cfg.report``: rendered from the complete temp folder before it is published, the
     input digests checked against the dataset manifest under ``paths``), then append a row to the
     research store's ``runs`` table stamped with the wall-clock time of the export (``cfg.record_run``).
-    The result carries the :class:`ResearchRun` it was computed from.
+    The result carries the :class:`ResearchRun` it was computed from, its dataset's prices and
+    exposures emptied once the research is done (:meth:`ResearchRun.without_market_tables`).
 
     ``cfg.out_dir`` must be absent, empty or an earlier export (checked before anything is computed and
     again before it is replaced; :func:`janus_core.evidence.output.check_export_target`); with
@@ -480,6 +481,7 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     key = load_private_key(cfg.sign_key) if cfg.sign_key is not None else None
     run = run_research(cfg, paths)
     inputs = evidence_inputs(run, cfg, paths)
+    run = run.without_market_tables()  # the research was their last use: freed before the evidence is rendered
     files, run_manifest, docs = render_export(
         inputs,
         generated=generated_at(inputs.as_of, cfg.source_date_epoch),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,12 @@ class ResearchRun(BaseModel):
     quarantine: dict[str, Any] = {}
     rejected_decisions: pl.DataFrame | None = None
 
+    def without_market_tables(self) -> ResearchRun:
+        """This run with its dataset's prices and exposures emptied (``Dataset.without_market_tables``,
+        in ``dataset`` and ``snapshot`` alike): every table the run produced stays."""
+        light = self.dataset.without_market_tables()
+        return self.model_copy(update={"dataset": light, "snapshot": replace(self.snapshot, dataset=light)})
+
     def summary(self) -> dict[str, Any]:
         """Counts and headline numbers of the run, for a notebook's headline or a quick check:
         events in, included and excluded (by reason), decisions mapped, mean reward, and the
@@ -180,7 +187,11 @@ class ResearchRun(BaseModel):
 class ExportResult(BaseModel):
     """What an export wrote (the folder, under which run id, the file digests, the evidence
     document and ``summary``, the headline summary written as ``evidence-summary.json``) and the
-    research run it was computed from."""
+    research run it was computed from.
+
+    ``run`` holds every table of the research, but its dataset's prices and exposures are emptied
+    (:meth:`ResearchRun.without_market_tables`): the export frees them once the research is done, so
+    reload the dataset to study it again."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
