@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -18,7 +17,7 @@ from janus_core.data.synthetic import SyntheticConfig, generate
 from janus_core.study import car as car_module
 from janus_core.study import panel as panel_module
 from janus_core.study.car import CarConfig, compute_car
-from janus_core.study.panel import Panel, _Moments, clear_snapshot_cache, release_snapshot, snapshot_state
+from janus_core.study.panel import Moments, Panel, clear_snapshot_cache, release_snapshot, snapshot_state
 
 
 def _list_column_reference(name: str, mat: np.ndarray, valid: np.ndarray) -> pl.Series:
@@ -62,10 +61,9 @@ def test_events_in_study_order_are_not_copied():
 def test_int32_day_count_gives_the_float64_fit():
     ds = generate(SyntheticConfig())
     panel = Panel.build(ds)
-    with ThreadPoolExecutor(2) as pool:
-        moments = _Moments(panel, "market", pool)
-    assert moments.c["n"].dtype == np.int32
     ok = panel.estimation_ok("market")
+    moments = Moments("market", panel.r, panel.m, ok)
+    assert moments.c["n"].dtype == np.int32
     float_n = np.concatenate([np.zeros((ok.shape[0], 1)), np.cumsum(ok, axis=1, dtype=np.float64)], axis=1)
     assert np.array_equal(moments.c["n"], float_n)
     rng = np.random.default_rng(0)

@@ -80,7 +80,7 @@ from janus_core.data.events import (
     point_in_time_dates,
 )
 from janus_core.study.exclusion import included
-from janus_core.study.panel import Fit, Model, Panel, SnapshotState, _Moments, snapshot_state
+from janus_core.study.panel import Fit, Model, Panel, SnapshotState, fit_events, plain_returns, snapshot_state
 from janus_core.study.risk_model import (
     CrossSections,
     RiskModelSettings,
@@ -251,14 +251,15 @@ def _study_order(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.DataFrame:
+    state = snapshot_state(ds)
+    panel = state.panel
+    # The risk model first: its panel-wide temporaries are freed before any per-event array exists.
+    xs = _risk_model(state, ds, cfg, pool) if _neutralizes(ds, cfg) else None
     events = _study_order(ds.events).with_columns(
         point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
     )
-    state = snapshot_state(ds)
-    panel = state.panel
     win = _windows(panel, _locate(panel, events["symbol"], events["pit_date"]), cfg)
-    moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
-    fit = moments.fit(win.j, win.lo, win.hi)
+    fit = fit_events(panel, cfg.model, pool, win.j, win.lo, win.hi, plain_returns(panel, cfg.model))
     r_win = np.where(win.in_range, panel.r[win.j[:, None], win.posc], np.nan)
     m_win = np.where(win.in_range, panel.m[win.j[:, None], win.posc], np.nan)
     ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
@@ -267,8 +268,8 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     ar_se, car_se = _forecast_se(cfg, fit, m_se)
     n_ev = len(events)
     out = _Estimates(fit, ar_mm, ar_mm, ar_se, car_se, np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
-    if _neutralizes(ds, cfg):
-        out = _neutralised(state, ds, cfg, pool, moments, win, out, m_se)
+    if xs is not None:
+        out = _neutralised(panel, xs, cfg, pool, win, out, m_se)
     return _car_frame(events, panel, cfg, win, out)
 
 
@@ -318,41 +319,33 @@ class _Estimates:
     neutralized: bool
 
 
-def _risk_model(
-    state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor, moments: _Moments
-) -> tuple[CrossSections, _Moments]:
-    """The risk model's cross-sections and the prefix sums of the factor-adjusted returns (the
-    neutralised fit), kept per snapshot under ``cfg.risk_model`` (they depend on nothing else)."""
+def _risk_model(state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> CrossSections:
+    """The risk model's cross-sections, kept per snapshot under ``cfg.risk_model`` (they depend on
+    nothing else); the prefix sums they and the fits are built from are never kept (block by block,
+    ``panel.fit_events``), so a snapshot holds its panel and the factor returns only."""
     panel = state.panel
 
-    def compute() -> tuple[CrossSections, _Moments]:
+    def compute() -> CrossSections:
         expo = state.derived(("exposures",), lambda: exposures_on_panel(panel, ds, ds.style_factors()))
-        xs = cross_sections(panel, ds, cfg.risk_model, moments, pool, expo)
-        adjusted = xs.adjusted_returns(panel)
-        ok = panel.estimation_ok(cfg.model) & np.isfinite(adjusted)
-        return xs, _Moments(panel, cfg.model, pool, adjusted, ok)
+        return cross_sections(panel, ds, cfg.risk_model, pool, expo)
 
     return state.derived(("risk_model", *cfg.risk_model), compute)
 
 
 def _neutralised(
-    state: SnapshotState,
-    ds: Dataset,
+    panel: Panel,
+    xs: CrossSections,
     cfg: CarConfig,
     pool: ThreadPoolExecutor,
-    moments: _Moments,
     win: _Windows,
     plain: _Estimates,
     m_se: np.ndarray,
 ) -> _Estimates:
-    """Risk-neutralised ARs and test-statistic SDs (module docstring); the cross-sections and the
-    neutralised prefix sums depend on the snapshot and the estimation settings only, so they are
-    kept per snapshot (``panel.snapshot_state``)."""
-    panel = state.panel
-    xs, rm_moments = _risk_model(state, ds, cfg, pool, moments)
+    """Risk-neutralised ARs and test-statistic SDs (module docstring) from the risk model's
+    cross-sections ``xs`` (:func:`_risk_model`)."""
     ev_day = np.where(win.in_range, panel.day_index[win.j[:, None], win.posc], -1)
     ar = xs.residual(plain.ar_mm, panel.industry, win.j, win.posc, ev_day)
-    rm_fit = rm_moments.fit(win.j, win.lo, win.hi)
+    rm_fit = fit_events(panel, cfg.model, pool, win.j, win.lo, win.hi, xs.neutral_returns(panel, cfg.model))
     sigma_neutral = rm_fit.sigma
     neutral_n = np.where(win.mapped & win.loc.known, rm_fit.n, 0)
     ar_se, car_se = _forecast_se(cfg, plain.fit, m_se, sigma_neutral)
@@ -481,8 +474,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     xs = None
     if neutralize and inc.height:
         with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
-            moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
-            xs = _risk_model(state, ds, cfg, pool, moments)[0]
+            xs = _risk_model(state, ds, cfg, pool)
     ok = panel.estimation_ok(cfg.model)
     ar, day = np.empty((len(inc), length)), np.empty((len(inc), length), dtype=panel.day_index.dtype)
     chunk = 4096  # events at a time: the temporaries stay small (and their pages are reused)

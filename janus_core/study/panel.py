@@ -89,13 +89,14 @@ class Panel:
         keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
         return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
 
-    def estimation_ok(self, model: Model) -> np.ndarray:
-        """Days usable for estimation: finite returns (benchmark too unless constant_mean) and both
-        the day and the previous row tradable."""
-        ok = np.isfinite(self.r) & self.tradable
-        ok[:, 1:] &= self.tradable[:, :-1]
+    def estimation_ok(self, model: Model, rows: slice = slice(None)) -> np.ndarray:
+        """Days usable for estimation (of the panel rows ``rows``): finite returns (benchmark too
+        unless constant_mean) and both the day and the previous row tradable."""
+        tradable = self.tradable[rows]
+        ok = np.isfinite(self.r[rows]) & tradable
+        ok[:, 1:] &= tradable[:, :-1]
         if model != "constant_mean":
-            ok &= np.isfinite(self.m)
+            ok &= np.isfinite(self.m[rows])
         return ok
 
 
@@ -177,16 +178,18 @@ def _benchmark_returns(
     return m, sym_bench < len(bnames)
 
 
-#: Dataset snapshots whose panel (and derived prefix sums) are kept in memory, least recently used
-#: dropped first; and the derived entries kept per snapshot. A panel at paper scale is ~80 MB, a
-#: set of prefix sums ~120 MB (the day count as int32); :func:`release_snapshot` drops one snapshot.
+#: Dataset snapshots whose panel (and the risk model's factor returns) are kept in memory, least
+#: recently used dropped first; and the derived entries kept per snapshot. A panel at paper scale is
+#: ~100 MB; prefix sums are never kept (``fit_events`` builds them block by block of rows);
+#: :func:`release_snapshot` drops one snapshot.
 SNAPSHOTS_KEPT = 2
 DERIVED_KEPT = 4
 
 
 class SnapshotState:
-    """The panel of one dataset snapshot and what is derived from it alone (prefix sums, the risk
-    model's cross-sections), computed once and reused by every study on the snapshot."""
+    """The panel of one dataset snapshot and what is derived from it alone (the style exposures on
+    the panel, the risk model's cross-sections), computed once and reused by every study on the
+    snapshot."""
 
     def __init__(self, tables: tuple[object, ...], panel: Panel):
         self.tables = tables  # held so the identities in the key stay unique while cached
@@ -279,27 +282,39 @@ def _columns(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take(mat, idx, axis=1)
 
 
-class _Moments:
-    """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
+#: Panel rows (symbols) per block when prefix sums are built: every fit reads them block by block,
+#: so no panel-wide prefix sum is ever held (a block's six prefix sums at 531 days are ~6.5 MB).
+ROW_BLOCK = 256
 
-    def __init__(
-        self,
-        panel: Panel,
-        model: Model,
-        pool: ThreadPoolExecutor,
-        r: np.ndarray | None = None,
-        ok: np.ndarray | None = None,
-    ):
-        """Moments of the stock returns ``r`` (default ``panel.r``; the risk-neutralised fit passes
-        the factor-adjusted returns) on the days ``ok`` (default ``panel.estimation_ok(model)``)."""
-        r = panel.r if r is None else r
-        ok = panel.estimation_ok(model) if ok is None else ok
+
+def row_blocks(n_rows: int) -> list[slice]:
+    """The panel's rows in blocks of :data:`ROW_BLOCK` (consecutive, in order)."""
+    return [slice(s, min(s + ROW_BLOCK, n_rows)) for s in range(0, n_rows, ROW_BLOCK)]
+
+
+#: ``returns(rows)``: the stock returns of a block of panel rows and the days usable for estimation.
+Returns = Callable[[slice], tuple[np.ndarray, np.ndarray]]
+
+
+def plain_returns(panel: Panel, model: Model) -> Returns:
+    """The panel's own returns ``r`` on the days ``panel.estimation_ok(model)``, by block of rows."""
+    return lambda rows: (panel.r[rows], panel.estimation_ok(model, rows))
+
+
+class Moments:
+    """Prefix sums along each symbol's calendar of one block of panel rows: ``fit(j, lo, hi)`` fits
+    on days lo..hi-1 of the block's row j. Each row's running sums are the same whatever rows share
+    its block (a row is summed alone, in day order)."""
+
+    def __init__(self, model: Model, r: np.ndarray, m: np.ndarray, ok: np.ndarray):
+        """Moments of the stock returns ``r`` (the panel's, or the factor-adjusted ones of the
+        neutralised fit) against the benchmark returns ``m`` on the days ``ok`` (rows of one block)."""
         if model == "market_adjusted":
-            y = np.where(ok, r - panel.m, 0.0)
+            y = np.where(ok, r - m, 0.0)
             x = np.zeros_like(y)
         else:
             y = np.where(ok, r, 0.0)
-            x = np.where(ok, panel.m, 0.0) if model == "market" else np.zeros_like(y)
+            x = np.where(ok, m, 0.0) if model == "market" else np.zeros_like(y)
         self.model = model
 
         def prefix(fill, dtype: type = np.float64) -> np.ndarray:
@@ -324,18 +339,14 @@ class _Moments:
                 sxx=lambda o: np.multiply(x, x, out=o),
                 sxy=lambda o: np.multiply(x, y, out=o),
             )
-        names = list(sources)
-        dtypes = {"n": np.int32}
-        self.c = dict(
-            zip(names, pool.map(lambda name: prefix(sources[name], dtypes.get(name, np.float64)), names), strict=True)
-        )
+        self.c = {name: prefix(fill, np.int32 if name == "n" else np.float64) for name, fill in sources.items()}
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
-        """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
+        """Fit the model on days [lo, hi) of the block's rows j (indices broadcast together)."""
         return self._fit({k: v[j, hi] - v[j, lo] for k, v in self.c.items()})
 
     def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
-        """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
+        """Fit alpha and beta (``sigma`` left empty) for every row of the block and column c on days
         [lo[c], hi[c])."""
         return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if k != "syy"})
 
@@ -358,3 +369,36 @@ class _Moments:
                 beta = np.ones_like(my) if self.model == "market_adjusted" else np.zeros_like(my)
                 alpha = np.zeros_like(my) if self.model == "market_adjusted" else my
         return Fit(n.astype(np.int64), alpha, beta, sigma, mx, cxx)
+
+
+def fit_events(
+    panel: Panel,
+    model: Model,
+    pool: ThreadPoolExecutor,
+    j: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    returns: Returns,
+) -> Fit:
+    """The model fitted on days [lo_i, hi_i) of panel row j_i for every event i (1-D arrays), from
+    the prefix sums of ``returns`` built block by block of rows (:class:`Moments`; blocks in
+    parallel, each writing only its own events, so the result does not depend on the thread count)."""
+    order = np.argsort(j, kind="stable")
+    blocks = row_blocks(panel.r.shape[0])
+    bounds = np.searchsorted(j[order], [b.start for b in blocks] + [panel.r.shape[0]])
+    out = {name: np.empty(len(j)) for name in ("alpha", "beta", "sigma", "mean_m", "cxx")}
+    n = np.zeros(len(j), dtype=np.int64)
+
+    def fit_block(b: int) -> None:
+        idx = order[bounds[b] : bounds[b + 1]]
+        if not len(idx):
+            return
+        rows = blocks[b]
+        r, ok = returns(rows)
+        fit = Moments(model, r, panel.m[rows], ok).fit(j[idx] - rows.start, lo[idx], hi[idx])
+        n[idx] = fit.n
+        for name, values in out.items():
+            values[idx] = getattr(fit, name)
+
+    list(pool.map(fit_block, range(len(blocks))))
+    return Fit(n, **out)

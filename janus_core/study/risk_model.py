@@ -14,7 +14,7 @@ import polars as pl
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import CALENDAR_DAY_SPAN
-from janus_core.study.panel import Model, Panel, _columns, _Moments
+from janus_core.study.panel import Model, Moments, Panel, Returns, row_blocks
 
 
 class RiskModelSettings(NamedTuple):
@@ -75,33 +75,29 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np
     return out
 
 
-#: Columns (trading days) per block when fitting every cell's rolling model (bounds temporaries).
-_CELL_BLOCK = 64
-
-
-def _cell_abnormal_returns(
-    panel: Panel, settings: RiskModelSettings, moments: _Moments, pool: ThreadPoolExecutor, cols: np.ndarray
-) -> np.ndarray:
-    """The AR of every stock on each panel column in ``cols`` under its rolling model, fitted on
+def _cell_abnormal_returns(panel: Panel, settings: RiskModelSettings, pool: ThreadPoolExecutor) -> np.ndarray:
+    """The AR of every stock on every panel column under its rolling model, fitted on
     [c - gap - L, c - gap); NaN where the cell is not usable in the cross-section (too few
-    estimation days, missing return, not tradable). Shape (n_sym, len(cols)). Computed in blocks
-    of columns (in parallel; each block writes its own columns, so the result does not depend on
-    the thread count) so temporaries stay small."""
+    estimation days, missing return, not tradable). Shape (n_sym, width). Computed in blocks of
+    rows (:func:`janus_core.study.panel.row_blocks`; in parallel, each block writes its own rows, so
+    the result does not depend on the thread count), each from its own prefix sums, so temporaries
+    stay small."""
     n_sym, width = panel.r.shape
-    out = np.empty((n_sym, len(cols)))
+    cols = np.arange(width)
+    lo = np.clip(cols - settings.gap - settings.estimation_window, 0, width)
+    hi = np.clip(cols - settings.gap, 0, width)
+    out = np.empty((n_sym, width))
 
-    def block_ar(i0: int) -> None:
-        c = cols[i0 : i0 + _CELL_BLOCK]
-        fit = moments.fit_columns(
-            np.clip(c - settings.gap - settings.estimation_window, 0, width), np.clip(c - settings.gap, 0, width)
-        )
-        block = _columns(panel.r, c) - fit.alpha
+    def block_ar(rows: slice) -> None:
+        fit = Moments(settings.model, panel.r[rows], panel.m[rows], panel.estimation_ok(settings.model, rows))
+        fit = fit.fit_columns(lo, hi)
+        block = panel.r[rows] - fit.alpha
         if settings.model != "constant_mean":
-            block -= fit.beta * _columns(panel.m, c)
-        block[(fit.n < settings.min_estimation_obs) | ~_columns(panel.tradable, c)] = np.nan
-        out[:, i0 : i0 + len(c)] = block
+            block -= fit.beta * panel.m[rows]
+        block[(fit.n < settings.min_estimation_obs) | ~panel.tradable[rows]] = np.nan
+        out[rows] = block
 
-    list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
+    list(pool.map(block_ar, row_blocks(n_sym)))
     return out
 
 
@@ -148,15 +144,27 @@ class CrossSections:
         neutral -= exposure_return
         return np.where(day >= 0, neutral, np.nan)
 
-    def adjusted_returns(self, panel: Panel) -> np.ndarray:
-        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every panel cell,
-        NaN where the risk model does not apply (the input of the neutralised estimation fit)."""
-        d = np.maximum(panel.day_index, 0)
-        out = panel.r - self.factor_g[panel.industry[:, None], d]
+    def adjusted_returns(self, panel: Panel, rows: slice = slice(None)) -> np.ndarray:
+        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every cell of the
+        panel rows ``rows``, NaN where the risk model does not apply (the input of the neutralised
+        estimation fit)."""
+        day_index = panel.day_index[rows]
+        d = np.maximum(day_index, 0)
+        out = panel.r[rows] - self.factor_g[panel.industry[rows, None], d]
         for f, e in enumerate(self.expo):
-            out -= e * self.gamma[d, f]
-        out[panel.day_index < 0] = np.nan
+            out -= e[rows] * self.gamma[d, f]
+        out[day_index < 0] = np.nan
         return out
+
+    def neutral_returns(self, panel: Panel, model: Model) -> Returns:
+        """The factor-adjusted returns by block of rows, usable on the estimation days that have a
+        risk model (the returns of the neutralised fit, :func:`janus_core.study.panel.fit_events`)."""
+
+        def returns(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            adjusted = self.adjusted_returns(panel, rows)
+            return adjusted, panel.estimation_ok(model, rows) & np.isfinite(adjusted)
+
+        return returns
 
 
 def _cross_section_grid(
@@ -201,7 +209,6 @@ def cross_sections(
     panel: Panel,
     ds: Dataset,
     settings: RiskModelSettings,
-    moments: _Moments,
     pool: ThreadPoolExecutor,
     expo: list[np.ndarray],
 ) -> CrossSections:
@@ -209,7 +216,7 @@ def cross_sections(
     stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
     (:func:`exposures_on_panel`, read only)."""
     n_sym, width = panel.r.shape
-    cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
+    cells = _cell_abnormal_returns(panel, settings, pool)
     k = len(ds.style_factors())
     n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
     y, x, w, outside = _cross_section_grid(panel, cells, expo)
