@@ -265,11 +265,14 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
     del r_win
     m_se = np.nan_to_num(m_win) if cfg.model != "market" else m_win
-    ar_se, car_se = _forecast_se(cfg, fit, m_se)
-    n_ev = len(events)
-    out = _Estimates(fit, ar_mm, ar_mm, ar_se, car_se, np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
-    if xs is not None:
-        out = _neutralised(panel, xs, cfg, pool, win, out, m_se)
+    del m_win
+    if xs is None:
+        n_ev = len(events)
+        no_neutral = (np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
+        out = _Estimates(fit, ar_mm, ar_mm, *_forecast_se(cfg, fit, m_se), *no_neutral)
+    else:
+        out = _neutralised(panel, xs, cfg, pool, win, fit, ar_mm, m_se)
+    del m_se  # the forecast SDs are computed: only the output's arrays stay while the frame is built
     return _car_frame(events, panel, cfg, win, out)
 
 
@@ -338,18 +341,20 @@ def _neutralised(
     cfg: CarConfig,
     pool: ThreadPoolExecutor,
     win: _Windows,
-    plain: _Estimates,
+    fit: Fit,
+    ar_mm: np.ndarray,
     m_se: np.ndarray,
 ) -> _Estimates:
     """Risk-neutralised ARs and test-statistic SDs (module docstring) from the risk model's
-    cross-sections ``xs`` (:func:`_risk_model`)."""
+    cross-sections ``xs`` (:func:`_risk_model`), the plain ``fit`` and market-model ARs ``ar_mm``."""
     ev_day = np.where(win.in_range, panel.day_index[win.j[:, None], win.posc], -1)
-    ar = xs.residual(plain.ar_mm, panel.industry, win.j, win.posc, ev_day)
+    ar = xs.residual(ar_mm, panel.industry, win.j, win.posc, ev_day)
+    del ev_day
     rm_fit = fit_events(panel, cfg.model, pool, win.j, win.lo, win.hi, xs.neutral_returns(panel, cfg.model))
     sigma_neutral = rm_fit.sigma
     neutral_n = np.where(win.mapped & win.loc.known, rm_fit.n, 0)
-    ar_se, car_se = _forecast_se(cfg, plain.fit, m_se, sigma_neutral)
-    return _Estimates(plain.fit, ar, plain.ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
+    ar_se, car_se = _forecast_se(cfg, fit, m_se, sigma_neutral)
+    return _Estimates(fit, ar, ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
 
 
 def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows, est: _Estimates) -> np.ndarray:

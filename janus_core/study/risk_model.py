@@ -28,10 +28,42 @@ class RiskModelSettings(NamedTuple):
     min_cross_section_dof: int
 
 
-def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class PanelExposures:
+    """The style exposures as of every panel cell (:func:`exposures_on_panel`), one entry per factor:
+    an (n_sym, width) matrix, or, when the exposures rows are the price rows of a rectangular panel,
+    the exposures column itself (cell (j, k) is its row ``j * width + k``), so no copy is kept."""
+
+    width: int
+    factors: list[np.ndarray | pl.Series]
+
+    def matrix(self, f: int) -> np.ndarray:
+        """Factor ``f`` on every cell, as a new writable (n_sym, width) array."""
+        v = self.factors[f]
+        return v.to_numpy(writable=True).reshape(-1, self.width) if isinstance(v, pl.Series) else v.copy()
+
+    def cells(self, f: int, j: np.ndarray, posc: np.ndarray) -> np.ndarray:
+        """Factor ``f`` at row j_i's cells ``posc[i]`` (N x W, a new writable array)."""
+        v = self.factors[f]
+        if isinstance(v, pl.Series):
+            flat = (j[:, None] * self.width + posc).reshape(-1)
+            return v.gather(flat).to_numpy(writable=True).reshape(posc.shape)
+        return gather_cells(v, j, posc)
+
+    def rows(self, f: int, rows: slice) -> np.ndarray:
+        """Factor ``f`` on the panel rows ``rows`` (read only)."""
+        v = self.factors[f]
+        if isinstance(v, pl.Series):
+            start, stop, _ = rows.indices(len(v) // self.width if self.width else 0)
+            return v.slice(start * self.width, (stop - start) * self.width).to_numpy().reshape(-1, self.width)
+        return v[rows]
+
+
+def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> PanelExposures:
     """Style exposures as of each (symbol, trading day) cell, one (n_sym, width) matrix per factor:
     the latest exposure row of the same symbol dated on or before the cell's date (point in time);
-    NaN where there is none."""
+    NaN where there is none. When the exposures rows are the price rows of a rectangular panel, the
+    exposures columns are used as they are (:class:`PanelExposures`)."""
     assert ds.exposures is not None
     ex = ds.exposures
     n_sym, width = panel.r.shape
@@ -60,10 +92,14 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np
             ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
         row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
     code = panel.keys // CALENDAR_DAY_SPAN
-    out = []
+    out: list[np.ndarray | pl.Series] = []
     for f in factors:
         col = ex[f].cast(pl.Float64)
-        v = (col.fill_null(np.nan) if col.null_count() else col).to_numpy()
+        col = col.fill_null(np.nan) if col.null_count() else col
+        if row is None and rectangular:
+            out.append(col)
+            continue
+        v = col.to_numpy()
         if row is not None:
             v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
         if rectangular:
@@ -72,7 +108,7 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np
             mat = np.full((n_sym, width), np.nan)
             mat[code, np.arange(len(code)) - panel.start[code]] = v
             out.append(mat)
-    return out
+    return PanelExposures(width, out)
 
 
 def _cell_abnormal_returns(panel: Panel, settings: RiskModelSettings, pool: ThreadPoolExecutor) -> np.ndarray:
@@ -125,7 +161,7 @@ class CrossSections:
 
     gamma: np.ndarray
     factor_g: np.ndarray
-    expo: list[np.ndarray]
+    expo: PanelExposures
 
     def residual(
         self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
@@ -136,8 +172,8 @@ class CrossSections:
         d = np.maximum(day, 0)
         by_factor = np.ascontiguousarray(self.gamma.T)  # factor x day
         exposure_return = np.zeros(ar.shape)
-        for f, e in enumerate(self.expo):
-            term = gather_cells(e, j, posc)
+        for f in range(len(self.expo.factors)):
+            term = self.expo.cells(f, j, posc)
             term *= gather_cells(by_factor, np.full(len(d), f), d)
             exposure_return += term
         neutral = ar - gather_cells(self.factor_g, industry[j], d)
@@ -151,8 +187,8 @@ class CrossSections:
         day_index = panel.day_index[rows]
         d = np.maximum(day_index, 0)
         out = panel.r[rows] - self.factor_g[panel.industry[rows, None], d]
-        for f, e in enumerate(self.expo):
-            out -= e[rows] * self.gamma[d, f]
+        for f in range(len(self.expo.factors)):
+            out -= self.expo.rows(f, rows) * self.gamma[d, f]
         out[day_index < 0] = np.nan
         return out
 
@@ -168,7 +204,7 @@ class CrossSections:
 
 
 def _cross_section_grid(
-    panel: Panel, cells: np.ndarray, expo: list[np.ndarray]
+    panel: Panel, cells: np.ndarray, expo: PanelExposures
 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
     """The stock x date grid of the cross-section: ``y`` (the cells' AR) and ``x`` (the exposures),
     zero outside the usable cells ``w`` (finite AR and exposures); returns ``y, x, w, ~w``. ``cells``
@@ -176,7 +212,7 @@ def _cross_section_grid(
     n_sym, n_days = panel.r.shape[0], len(panel.days)
     if panel.rectangular:  # columns are the dates
         y = cells
-        x = [e.copy() for e in expo]
+        x = [expo.matrix(f) for f in range(len(expo.factors))]
         w = np.isfinite(y)
         for v in x:
             w &= np.isfinite(v)
@@ -187,7 +223,8 @@ def _cross_section_grid(
     else:
         cell = cells
         ok = np.isfinite(cell) & (panel.day_index >= 0)
-        for e in expo:
+        mats = [expo.rows(f, slice(None)) for f in range(len(expo.factors))]
+        for e in mats:
             ok &= np.isfinite(e)
         sj, sk = np.nonzero(ok)
         dd = panel.day_index[sj, sk]
@@ -196,7 +233,7 @@ def _cross_section_grid(
         y = np.zeros((n_sym, n_days))
         y[sj, dd] = cell[sj, sk]
         x = []
-        for e in expo:
+        for e in mats:
             grid = np.zeros((n_sym, n_days))
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
@@ -210,7 +247,7 @@ def cross_sections(
     ds: Dataset,
     settings: RiskModelSettings,
     pool: ThreadPoolExecutor,
-    expo: list[np.ndarray],
+    expo: PanelExposures,
 ) -> CrossSections:
     """Fit the risk model's cross-section on every date of the panel (module docstring), from every
     stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
