@@ -92,3 +92,32 @@ def test_release_snapshot_drops_only_that_dataset():
     release_snapshot(ds)  # releasing an absent snapshot is a no-op
     assert compute_car(ds, CarConfig()).equals(first)
     clear_snapshot_cache()
+
+
+def test_close_at_reads_the_padded_close_matrix_it_replaced():
+    """``Panel.close_at`` (a gather from the prices' own column) against the (symbol, day) close
+    matrix the panel kept before, on a ragged panel with a null close, on every real cell."""
+    ds = generate(SyntheticConfig.for_scale("demo", n_stocks=9, n_events=40))
+    keep = np.random.default_rng(2).random(ds.prices.height) > 0.1
+    prices = ds.prices.filter(pl.Series(keep))
+    prices = prices.with_columns(close=pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise(pl.col("close")))
+    panel = Panel.build(dataclasses.replace(ds, prices=prices))
+    n_sym, width = panel.r.shape
+    matrix = np.full((n_sym, width), np.nan)  # the replaced field: the close padded with NaN
+    code = np.repeat(np.arange(n_sym), panel.length)
+    matrix[code, np.arange(len(code)) - panel.start[code]] = prices["close"].to_numpy()
+    j = np.repeat(np.arange(n_sym), width)
+    k = np.tile(np.arange(width), n_sym)
+    real = k < panel.length[j]
+    got = panel.close_at(j, k)
+    assert np.array_equal(got[real], matrix[j, k][real], equal_nan=True)
+    assert np.isnan(got[real]).sum() == 1
+    assert panel.close_at(j[:0], k[:0]).shape == (0,)
+
+
+def test_release_free_heap_changes_nothing():
+    ds = generate(SyntheticConfig.for_scale("demo", n_stocks=9, n_events=40))
+    first = compute_car(ds, CarConfig())
+    panel_module.release_free_heap()
+    panel_module.release_free_heap()
+    assert compute_car(ds, CarConfig()).equals(first)

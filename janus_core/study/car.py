@@ -80,7 +80,16 @@ from janus_core.data.events import (
     point_in_time_dates,
 )
 from janus_core.study.exclusion import included
-from janus_core.study.panel import Fit, Model, Panel, SnapshotState, fit_events, plain_returns, snapshot_state
+from janus_core.study.panel import (
+    Fit,
+    Model,
+    Panel,
+    SnapshotState,
+    fit_events,
+    plain_returns,
+    release_free_heap,
+    snapshot_state,
+)
 from janus_core.study.risk_model import (
     CrossSections,
     RiskModelSettings,
@@ -235,7 +244,9 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     for excluded events.
     """
     with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
-        return _compute_car(ds, cfg, pool)
+        out = _compute_car(ds, cfg, pool)
+    release_free_heap()  # the per-event arrays the frame was built from are freed now
+    return out
 
 
 #: The output order of :func:`compute_car` (nulls first, ties in input order).
@@ -259,36 +270,43 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
         point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
     )
     win = _windows(panel, _locate(panel, events["symbol"], events["pit_date"]), cfg)
-    fit = fit_events(panel, cfg.model, pool, win.j, win.lo, win.hi, plain_returns(panel, cfg.model))
+    lo, hi = _estimation_windows(panel, win, cfg)
+    fit = fit_events(panel, cfg.model, pool, win.j, lo, hi, plain_returns(panel, cfg.model))
+    # Of the fit on the factor-adjusted returns only the disturbance SD and the day count are used.
+    neutral = None
+    if xs is not None:
+        rm_fit = fit_events(panel, cfg.model, pool, win.j, lo, hi, xs.neutral_returns(panel, cfg.model))
+        neutral = (xs, rm_fit.sigma, rm_fit.n)
+        del rm_fit
+    del lo, hi
     r_win = np.where(win.in_range, panel.r[win.j[:, None], win.posc], np.nan)
     m_win = np.where(win.in_range, panel.m[win.j[:, None], win.posc], np.nan)
     ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
     del r_win
     m_se = np.nan_to_num(m_win) if cfg.model != "market" else m_win
     del m_win
-    if xs is None:
+    if neutral is None:
         n_ev = len(events)
         no_neutral = (np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
-        out = _Estimates(fit, ar_mm, ar_mm, *_forecast_se(cfg, fit, m_se), *no_neutral)
+        out = _Estimates(_output_fit(fit), ar_mm, ar_mm, *_forecast_se(cfg, fit, m_se), *no_neutral)
     else:
-        out = _neutralised(panel, xs, cfg, pool, win, fit, ar_mm, m_se)
-    del m_se  # the forecast SDs are computed: only the output's arrays stay while the frame is built
+        out = _neutralised(panel, cfg, win, fit, neutral, ar_mm, m_se)
+    del m_se, fit  # the forecast SDs are computed: only the output's arrays stay while the frame is built
+    release_free_heap()  # the freed temporaries' pages, before the output frame is built
     return _car_frame(events, panel, cfg, win, out)
 
 
 @dataclass(frozen=True)
 class _Windows:
     """Every event's place on the panel: symbol row ``j``, event-day column ``k0`` (-1 unmapped),
-    its row ``length``, the estimation window [lo, hi) and the event-window cells ``posc`` (clipped
-    columns) with ``in_range`` marking the real ones."""
+    its row ``length`` and the event-window cells ``posc`` (clipped columns) with ``in_range``
+    marking the real ones."""
 
     loc: _Located
     j: np.ndarray
     k0: np.ndarray
     length: np.ndarray
     mapped: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
     posc: np.ndarray
     in_range: np.ndarray
 
@@ -299,12 +317,24 @@ def _windows(panel: Panel, loc: _Located, cfg: CarConfig) -> _Windows:
     j, k0 = loc.j, loc.k0
     length = np.where(loc.known, panel.length[j], 0)
     mapped = k0 >= 0
-    lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
-    hi = np.clip(k0 + a - cfg.gap, 0, width)
-    hi = np.where(mapped, np.maximum(hi, lo), lo)
     pos = k0[:, None] + np.arange(a, b + 1)[None, :]
     in_range = mapped[:, None] & (pos >= 0) & (pos < length[:, None])
-    return _Windows(loc, j, k0, length, mapped, lo, hi, np.clip(pos, 0, width - 1), in_range)
+    return _Windows(loc, j, k0, length, mapped, np.clip(pos, 0, width - 1), in_range)
+
+
+def _estimation_windows(panel: Panel, win: _Windows, cfg: CarConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's estimation window [lo, hi) in panel columns (empty when unmapped)."""
+    width = panel.r.shape[1]
+    start = win.k0 + cfg.event_window[0] - cfg.gap
+    lo = np.clip(start - cfg.estimation_window, 0, width)
+    hi = np.clip(start, 0, width)
+    return lo, np.where(win.mapped, np.maximum(hi, lo), lo)
+
+
+def _output_fit(fit: Fit) -> Fit:
+    """``fit`` without ``mean_m`` and ``cxx`` (empty): once the forecast SDs are computed the output
+    reads only n, alpha, beta and sigma, so the others are freed before the frame is built."""
+    return Fit(fit.n, fit.alpha, fit.beta, fit.sigma, np.empty(0), np.empty(0))
 
 
 @dataclass(frozen=True)
@@ -337,24 +367,23 @@ def _risk_model(state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadP
 
 def _neutralised(
     panel: Panel,
-    xs: CrossSections,
     cfg: CarConfig,
-    pool: ThreadPoolExecutor,
     win: _Windows,
     fit: Fit,
+    neutral: tuple[CrossSections, np.ndarray, np.ndarray],
     ar_mm: np.ndarray,
     m_se: np.ndarray,
 ) -> _Estimates:
-    """Risk-neutralised ARs and test-statistic SDs (module docstring) from the risk model's
-    cross-sections ``xs`` (:func:`_risk_model`), the plain ``fit`` and market-model ARs ``ar_mm``."""
+    """Risk-neutralised ARs and test-statistic SDs (module docstring) from the plain ``fit``, the
+    market-model ARs ``ar_mm`` and ``neutral``: the risk model's cross-sections (:func:`_risk_model`)
+    with the disturbance SD and day count of the fit on the factor-adjusted returns."""
+    xs, sigma_neutral, rm_n = neutral
     ev_day = np.where(win.in_range, panel.day_index[win.j[:, None], win.posc], -1)
     ar = xs.residual(ar_mm, panel.industry, win.j, win.posc, ev_day)
     del ev_day
-    rm_fit = fit_events(panel, cfg.model, pool, win.j, win.lo, win.hi, xs.neutral_returns(panel, cfg.model))
-    sigma_neutral = rm_fit.sigma
-    neutral_n = np.where(win.mapped & win.loc.known, rm_fit.n, 0)
+    neutral_n = np.where(win.mapped & win.loc.known, rm_n, 0)
     ar_se, car_se = _forecast_se(cfg, fit, m_se, sigma_neutral)
-    return _Estimates(fit, ar, ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
+    return _Estimates(_output_fit(fit), ar, ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
 
 
 def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows, est: _Estimates) -> np.ndarray:
@@ -395,18 +424,19 @@ def _car_frame(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows
     width = panel.r.shape[1]
     j, k0, length, mapped = win.j, win.k0, win.length, win.mapped
     has_end = mapped & (k0 + b >= 0) & (k0 + b < length)
-    days = panel.days[panel.day_index[j, np.clip(np.stack([k0, k0 + b]), 0, width - 1)]]
+    event_day = panel.days[panel.day_index[j, np.clip(k0, 0, width - 1)]]
+    end_day = panel.days[panel.day_index[j, np.clip(k0 + b, 0, width - 1)]]
     reason_code = _exclusion_codes(events, panel, cfg, win, est)
     included = reason_code < 0
     t_pos, t1_pos = k0 + a - 1, k0 + b
-    price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
-    price_t1 = np.where(mapped & (t1_pos < length), panel.close[j, np.clip(t1_pos, 0, width - 1)], np.nan)
+    price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close_at(j, t_pos), np.nan)
+    price_t1 = np.where(mapped & (t1_pos < length), panel.close_at(j, t1_pos), np.nan)
     tradable_win = np.where(win.in_range, panel.tradable[j[:, None], win.posc], False)
     fit = est.fit
     reasons = pl.Series([*EXCLUSION_REASONS, None], dtype=pl.String)
     out = events.with_columns(
-        event_day=_nullable(days[0], mapped).cast(pl.Int32).cast(pl.Date),
-        window_end_day=_nullable(days[1], has_end).cast(pl.Int32).cast(pl.Date),
+        event_day=_nullable(event_day, mapped).cast(pl.Int32).cast(pl.Date),
+        window_end_day=_nullable(end_day, has_end).cast(pl.Int32).cast(pl.Date),
         model=pl.lit(cfg.model),
         alpha=_nullable(fit.alpha, included),
         beta=_nullable(fit.beta, included),
