@@ -80,7 +80,18 @@ def cell_abnormal_returns(panel: Panel, settings: RiskModelSettings, block: int 
     return out
 
 
+def adjusted_returns(panel: Panel, xs: CrossSections) -> np.ndarray:
+    """The factor-adjusted returns of every panel cell by the general gather (every date looked up
+    through ``day_index``), with the exposures as panel matrices."""
+    d = np.maximum(panel.day_index, 0)
+    out = panel.r - xs.factor_g[panel.industry[:, None], d]
+    for f in range(len(xs.expo.factors)):
+        out -= xs.expo.matrix(f) * xs.gamma[d, f]
+    out[panel.day_index < 0] = np.nan
+    return out
+
+
 def neutral_fit(panel: Panel, xs: CrossSections, model: Model, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
     """The neutralised fit from the panel-wide factor-adjusted returns."""
-    adjusted = xs.adjusted_returns(panel)
+    adjusted = adjusted_returns(panel, xs)
     return PanelMoments(panel, model, adjusted, panel.estimation_ok(model) & np.isfinite(adjusted)).fit(j, lo, hi)

@@ -351,29 +351,18 @@ class Moments:
             x = np.where(ok, m, 0.0) if model == "market" else np.zeros_like(y)
         self.model = model
 
-        def prefix(fill, dtype: type = np.float64) -> np.ndarray:
-            """Zero column, then the running sum of ``fill(body)`` written in place (no temporary)."""
-            out = np.empty((y.shape[0], y.shape[1] + 1), dtype=dtype)
+        def prefix(body: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+            """Zero column, then the running sum of ``body`` along each row (in day order)."""
+            out = np.empty((body.shape[0], body.shape[1] + 1), dtype=dtype)
             out[:, 0] = 0
-            body = out[:, 1:]
-            fill(body)
-            np.cumsum(body, axis=1, out=body)
+            np.cumsum(body, axis=1, dtype=dtype, out=out[:, 1:])
             return out
 
         # The day count is an exact integer: int32 (a panel row has far fewer than 2**31 days), half
         # the memory of a float64 prefix; ``_fit`` turns the differences into float64 as before.
-        sources = {
-            "n": lambda o: np.copyto(o, ok),
-            "sy": lambda o: np.copyto(o, y),
-            "syy": lambda o: np.multiply(y, y, out=o),
-        }
+        self.c = {"n": prefix(ok, np.int32), "sy": prefix(y), "syy": prefix(y * y)}
         if model == "market":
-            sources.update(
-                sx=lambda o: np.copyto(o, x),
-                sxx=lambda o: np.multiply(x, x, out=o),
-                sxy=lambda o: np.multiply(x, y, out=o),
-            )
-        self.c = {name: prefix(fill, np.int32 if name == "n" else np.float64) for name, fill in sources.items()}
+            self.c.update(sx=prefix(x), sxx=prefix(x * x), sxy=prefix(x * y))
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
         """Fit the model on days [lo, hi) of the block's rows j (indices broadcast together)."""

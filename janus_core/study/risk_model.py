@@ -184,6 +184,11 @@ class CrossSections:
         """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every cell of the
         panel rows ``rows``, NaN where the risk model does not apply (the input of the neutralised
         estimation fit)."""
+        if panel.rectangular:  # every row's columns are the dates: the date's factor returns broadcast
+            out = panel.r[rows] - self.factor_g[panel.industry[rows]]
+            for f in range(len(self.expo.factors)):
+                out -= self.expo.rows(f, rows) * self.gamma[:, f]
+            return out
         day_index = panel.day_index[rows]
         d = np.maximum(day_index, 0)
         out = panel.r[rows] - self.factor_g[panel.industry[rows, None], d]
