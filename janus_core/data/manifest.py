@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -433,6 +434,7 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
         problems += _manifest_problems(raw, manifest)
     frames: dict[str, pl.DataFrame] = {}
     rejected: dict[str, pl.DataFrame] = {}
+    hasher = ThreadPoolExecutor(max_workers=1)  # a file's SHA-256 runs while its bytes are parsed
     for kind, entries, into in (("", manifest.tables, frames), ("rejected ", manifest.rejected, rejected)):
         for table, entry in sorted(entries.items()):
             file = paths.data_dir / entry.path
@@ -441,15 +443,18 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
             except OSError as exc:
                 problems.append(f"{kind}{table}: file missing or unreadable ({file}: {exc.strerror or exc})")
                 continue
-            if verify_files and sha256_bytes(content) != entry.sha256:
-                problems.append(f"{kind}{table}: file bytes changed ({file})")
-                continue
+            digest = hasher.submit(sha256_bytes, content) if verify_files else None
             try:
-                into[table] = pl.read_parquet(io.BytesIO(content))
-            except (OSError, pl.exceptions.PolarsError) as exc:
-                problems.append(
-                    f"{kind}{table}: not readable Parquet ({file}: {str(exc).splitlines()[0] if str(exc) else exc})"
-                )
+                frame, failure = pl.read_parquet(io.BytesIO(content)), None
+            except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:  # bytes may be changed
+                frame, failure = None, str(exc).splitlines()[0] if str(exc) else exc
+            if digest is not None and digest.result() != entry.sha256:
+                problems.append(f"{kind}{table}: file bytes changed ({file})")
+            elif frame is None:
+                problems.append(f"{kind}{table}: not readable Parquet ({file}: {failure})")
+            else:
+                into[table] = frame
+    hasher.shutdown()
     if problems:
         raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
     missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
