@@ -18,7 +18,7 @@ from janus_core.data.synthetic import SyntheticConfig, generate
 from janus_core.study import panel as panel_module
 from janus_core.study.car import CarConfig
 from janus_core.study.panel import Fit, Panel, fit_events, plain_returns, row_blocks
-from janus_core.study.risk_model import _cell_abnormal_returns, cross_sections, exposures_on_panel
+from janus_core.study.risk_model import _cell_abnormal_returns, cross_sections, exposures_on_panel, neutral_window_fits
 
 MODELS = ("market", "market_adjusted", "constant_mean")
 
@@ -113,3 +113,26 @@ def test_cell_ars_and_neutral_fit_match_the_panel_wide_prefix_sums(datasets, kin
             for rows in (slice(None), slice(3, 9), slice(20, 23)):
                 got_adjusted = xs.adjusted_returns(panel, rows)
                 assert np.array_equal(got_adjusted, want_adjusted[rows], equal_nan=True)
+
+
+@pytest.mark.parametrize("kind", ["rectangular", "ragged"])
+@pytest.mark.parametrize("model", MODELS)
+def test_neutral_window_fits_are_the_events_own_fits(datasets, kind, model):
+    """The snapshot's per-cell neutralised fits (read by the study for an event whose window starts
+    at column c) against the event's own fit on [c - gap - L, c - gap), on every column."""
+    ds = datasets[kind]
+    panel = Panel.build(ds)
+    settings = CarConfig(model=model, min_cross_section_dof=3, estimation_window=40, gap=3, min_estimation_obs=10)
+    settings = settings.risk_model
+    with ThreadPoolExecutor(2) as pool:
+        xs = cross_sections(panel, ds, settings, pool, exposures_on_panel(panel, ds, ds.style_factors()))
+        fits = neutral_window_fits(panel, settings, pool, xs)
+        n_sym, width = panel.r.shape
+        j = np.repeat(np.arange(n_sym), width)
+        c = np.tile(np.arange(width), n_sym)
+        lo = np.clip(c - settings.gap - settings.estimation_window, 0, width)
+        hi = np.clip(c - settings.gap, 0, width)
+        own = neutral_fit(panel, xs, model, j, lo, hi)
+    assert np.array_equal(fits.sigma[j, c], own.sigma, equal_nan=True)
+    assert np.array_equal(fits.n[j, c].astype(np.int64), own.n)
+    assert (own.n >= settings.min_estimation_obs).any()

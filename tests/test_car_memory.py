@@ -13,6 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from janus_core.data.events import CALENDAR_DAY_SPAN, first_session_index
 from janus_core.data.synthetic import SyntheticConfig, generate
 from janus_core.study import car as car_module
 from janus_core.study import panel as panel_module
@@ -121,3 +122,27 @@ def test_release_free_heap_changes_nothing():
     panel_module.release_free_heap()
     panel_module.release_free_heap()
     assert compute_car(ds, CarConfig()).equals(first)
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_first_sessions_match_the_kept_calendar_keys(ragged):
+    """``Panel.first_sessions`` (keys built when asked; one search of the dates on a rectangular
+    panel) against ``first_session_index`` on the keys the panel kept before (code * 2**20 + day of
+    every price row), with unknown symbols, null and out-of-range days."""
+    ds = generate(SyntheticConfig.for_scale("demo", n_stocks=9, n_events=40))
+    prices = ds.prices
+    if ragged:
+        prices = prices.filter(pl.Series(np.random.default_rng(4).random(prices.height) > 0.2))
+    panel = Panel.build(dataclasses.replace(ds, prices=prices))
+    assert panel.rectangular is not ragged
+    code = prices["symbol"].rle_id().to_numpy().astype(np.int64)
+    kept = code * CALENDAR_DAY_SPAN + prices["date"].to_physical().to_numpy()
+    assert np.array_equal(panel.calendar_keys(), kept)
+    rng = np.random.default_rng(5)
+    n = 2000
+    codes = rng.integers(-1, len(panel.symbols), n)
+    days = rng.integers(int(panel.days[0]) - 5, int(panel.days[-1]) + 5, n)
+    days[:5] = [-1, 0, int(panel.days[0]), int(panel.days[-1]), 3 * CALENDAR_DAY_SPAN]
+    want = first_session_index(kept, codes, days)
+    assert np.array_equal(panel.first_sessions(codes, days), want)
+    assert (want >= 0).any() and (want < 0).any()

@@ -76,7 +76,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import (
-    first_session_index,
     point_in_time_dates,
 )
 from janus_core.study.exclusion import included
@@ -96,6 +95,7 @@ from janus_core.study.risk_model import (
     cross_sections,
     exposures_on_panel,
     gather_cells,
+    neutral_window_fits,
 )
 
 #: The closed set of exclusion reasons, in the order they are checked (the first that applies wins).
@@ -215,7 +215,7 @@ def _locate(panel: Panel, symbol: pl.Series, pit_date: pl.Series) -> _Located:
         .fill_null(-1)
         .to_numpy()
     )
-    row = first_session_index(panel.keys, code, pit_date.cast(pl.Int64).fill_null(-1).to_numpy())
+    row = panel.first_sessions(code, pit_date.cast(pl.Int64).fill_null(-1).to_numpy())
     j = np.maximum(code, 0)
     k0 = np.where(row >= 0, row - panel.start[j], -1)
     return _Located(j, k0, code >= 0)
@@ -272,12 +272,7 @@ def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.Da
     win = _windows(panel, _locate(panel, events["symbol"], events["pit_date"]), cfg)
     lo, hi = _estimation_windows(panel, win, cfg)
     fit = fit_events(panel, cfg.model, pool, win.j, lo, hi, plain_returns(panel, cfg.model))
-    # Of the fit on the factor-adjusted returns only the disturbance SD and the day count are used.
-    neutral = None
-    if xs is not None:
-        rm_fit = fit_events(panel, cfg.model, pool, win.j, lo, hi, xs.neutral_returns(panel, cfg.model))
-        neutral = (xs, rm_fit.sigma, rm_fit.n)
-        del rm_fit
+    neutral = None if xs is None else (xs, *_neutral_fit(state, cfg, pool, xs, win, lo, hi))
     del lo, hi
     r_win = np.where(win.in_range, panel.r[win.j[:, None], win.posc], np.nan)
     m_win = np.where(win.in_range, panel.m[win.j[:, None], win.posc], np.nan)
@@ -363,6 +358,36 @@ def _risk_model(state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadP
         return cross_sections(panel, ds, cfg.risk_model, pool, expo)
 
     return state.derived(("risk_model", *cfg.risk_model), compute)
+
+
+def _neutral_fit(
+    state: SnapshotState,
+    cfg: CarConfig,
+    pool: ThreadPoolExecutor,
+    xs: CrossSections,
+    win: _Windows,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The disturbance SD and valid days of each event's fit on the factor-adjusted returns (the
+    only parts of that fit the study uses). An event's estimation window is the window of the cell
+    at its window's first column ``k0 + a``, so it is read from the snapshot's
+    :class:`NeutralFits` (kept per snapshot under ``cfg.risk_model``); an unmapped event reads any
+    cell (its values are masked in the output: it is excluded and has 0 neutral days), and a
+    mapped event whose first column is off the panel is fitted on its own (``fit_events``)."""
+    panel = state.panel
+    key = ("neutral_fits", *cfg.risk_model)
+    fits = state.derived(key, lambda: neutral_window_fits(panel, cfg.risk_model, pool, xs))
+    width = panel.r.shape[1]
+    first = win.k0 + cfg.event_window[0]
+    on_panel = (first >= 0) & (first < width)
+    cell = np.where(win.mapped & on_panel, first, 0)
+    sigma, n = fits.sigma[win.j, cell], fits.n[win.j, cell].astype(np.int64)
+    own = np.flatnonzero(win.mapped & ~on_panel)
+    if own.size:
+        fit = fit_events(panel, cfg.model, pool, win.j[own], lo[own], hi[own], xs.neutral_returns(panel, cfg.model))
+        sigma[own], n[own] = fit.sigma, fit.n
+    return sigma, n
 
 
 def _neutralised(
@@ -498,7 +523,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
         .fill_null(-1)
         .to_numpy()
     )
-    row = first_session_index(panel.keys, code, inc["event_day"].cast(pl.Int64).to_numpy())
+    row = panel.first_sessions(code, inc["event_day"].cast(pl.Int64).to_numpy())
     if (row < 0).any():
         bad = int(np.flatnonzero(row < 0)[0])
         raise ValueError(f"car table row {bad}: event {inc['event_id'][bad]!r} is not on the dataset's calendar")

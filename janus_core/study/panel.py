@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from janus_core.data.dataset import Dataset
-from janus_core.data.events import CALENDAR_DAY_SPAN
+from janus_core.data.events import CALENDAR_DAY_SPAN, first_session_index
 
 #: The normal-return models of the event study (``CarConfig.model``).
 Model = Literal["market", "market_adjusted", "constant_mean"]
@@ -32,12 +32,12 @@ class Panel:
 
     Row j is the j-th symbol (in the sorted order of ``prices``); column k its k-th trading day.
     ``r`` is the stock's close-to-close return, ``m`` the return of its benchmark over the same two
-    dates. ``keys`` (= code * 2**20 + day, one per price row) and ``start`` locate events."""
+    dates. ``start`` and ``length`` place the price rows of each symbol (``first_sessions`` locates
+    events)."""
 
     symbols: pl.Series
     start: np.ndarray  # first price row of each symbol
     length: np.ndarray  # rows per symbol
-    keys: np.ndarray  # per price row, sorted
     day_index: np.ndarray  # (n_sym, width) index into ``days``; -1 padding
     days: np.ndarray  # sorted distinct trading days (days since epoch)
     close: pl.Series  # the close of every price row (Float64; the prices' own column, no copy)
@@ -91,8 +91,22 @@ class Panel:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
             industry = np.zeros(len(length), dtype=np.int64)
-        keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
-        return cls(symbols, start, length, keys, day_index, days, close_col, tradable, r, m, has_benchmark, industry)
+        return cls(symbols, start, length, day_index, days, close_col, tradable, r, m, has_benchmark, industry)
+
+    def calendar_keys(self) -> np.ndarray:
+        """``code * 2**20 + day`` of every price row, in price-row order (sorted): the calendar of
+        :func:`janus_core.data.events.first_session_index` (built when asked, never kept)."""
+        code = np.repeat(np.arange(len(self.length), dtype=np.int64), self.length)
+        return code * CALENDAR_DAY_SPAN + self.days[self.day_index[code, np.arange(code.size) - self.start[code]]]
+
+    def first_sessions(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Price row of symbol ``code``'s first session on or after ``day`` (days since 1970-01-01),
+        -1 when there is none or the code or day is negative: ``first_session_index`` on
+        :meth:`calendar_keys`, or, when every symbol trades on every day, one search of the dates."""
+        if not self.rectangular:
+            return first_session_index(self.calendar_keys(), code, day)
+        k = np.searchsorted(self.days, day, side="left")
+        return np.where((code >= 0) & (day >= 0) & (k < len(self.days)), code * len(self.days) + k, -1)
 
     def close_at(self, j: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The close of row j's k-th trading day (float64, NaN for a null close); ``k`` is clipped to
@@ -368,10 +382,10 @@ class Moments:
         """Fit the model on days [lo, hi) of the block's rows j (indices broadcast together)."""
         return self._fit({k: v[j, hi] - v[j, lo] for k, v in self.c.items()})
 
-    def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
-        """Fit alpha and beta (``sigma`` left empty) for every row of the block and column c on days
-        [lo[c], hi[c])."""
-        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if k != "syy"})
+    def fit_columns(self, lo: np.ndarray, hi: np.ndarray, sigma: bool = False) -> Fit:
+        """Fit alpha and beta (and ``sigma`` when asked, else left empty) for every row of the block
+        and column c on days [lo[c], hi[c])."""
+        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if sigma or k != "syy"})
 
     def _fit(self, s: dict[str, np.ndarray]) -> Fit:
         n = np.rint(s["n"])

@@ -69,10 +69,11 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> PanelEx
     n_sym, width = panel.r.shape
     rectangular = bool((panel.length == width).all())
     aligned = (
-        ex.height == len(panel.keys)
+        ex.height == int(panel.length.sum())
         and ex["symbol"].equals(ds.prices["symbol"])
         and ex["date"].equals(ds.prices["date"])
     )
+    keys = None if aligned and rectangular else panel.calendar_keys()
     if aligned:
         row = None
     else:
@@ -85,13 +86,12 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> PanelEx
             .sort("j", "day", "row")
         )
         ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
-        found = np.searchsorted(ex_keys, panel.keys, side="right") - 1
+        found = np.searchsorted(ex_keys, keys, side="right") - 1
         safe = np.maximum(found, 0)
         ok = (found >= 0) & (len(ex_keys) > 0)
         if len(ex_keys):
-            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
+            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == keys // CALENDAR_DAY_SPAN
         row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
-    code = panel.keys // CALENDAR_DAY_SPAN
     out: list[np.ndarray | pl.Series] = []
     for f in factors:
         col = ex[f].cast(pl.Float64)
@@ -105,6 +105,8 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> PanelEx
         if rectangular:
             out.append(v.reshape(n_sym, width))
         else:
+            assert keys is not None
+            code = keys // CALENDAR_DAY_SPAN
             mat = np.full((n_sym, width), np.nan)
             mat[code, np.arange(len(code)) - panel.start[code]] = v
             out.append(mat)
@@ -298,3 +300,36 @@ def cross_sections(
     factor_g[cnt_g == 0] = np.nan
 
     return CrossSections(gamma, factor_g, expo)
+
+
+@dataclass(frozen=True)
+class NeutralFits:
+    """The fit on the factor-adjusted returns (``CrossSections.neutral_returns``) of every panel
+    cell's estimation window, [c - gap - L, c - gap) for column c: its disturbance SD ``sigma`` and
+    valid days ``n`` (n_sym x width). An event whose window starts at column c (``k0 + a``) has this
+    window exactly, so its neutralised fit is a lookup, the same values as its own fit."""
+
+    sigma: np.ndarray
+    n: np.ndarray
+
+
+def neutral_window_fits(
+    panel: Panel, settings: RiskModelSettings, pool: ThreadPoolExecutor, xs: CrossSections
+) -> NeutralFits:
+    """:class:`NeutralFits` of every cell, from the prefix sums of the factor-adjusted returns built
+    block by block of rows (in parallel; each block writes its own rows)."""
+    n_sym, width = panel.r.shape
+    cols = np.arange(width)
+    lo = np.clip(cols - settings.gap - settings.estimation_window, 0, width)
+    hi = np.clip(cols - settings.gap, 0, width)
+    sigma = np.empty((n_sym, width))
+    n = np.empty((n_sym, width), dtype=np.int16 if width < 2**15 else np.int64)  # n <= width
+    returns = xs.neutral_returns(panel, settings.model)
+
+    def block(rows: slice) -> None:
+        adjusted, ok = returns(rows)
+        fit = Moments(settings.model, adjusted, panel.m[rows], ok).fit_columns(lo, hi, sigma=True)
+        sigma[rows], n[rows] = fit.sigma, fit.n
+
+    list(pool.map(block, row_blocks(n_sym)))
+    return NeutralFits(sigma, n)
