@@ -203,10 +203,11 @@ def _benchmark_returns(
     return m, sym_bench < len(bnames)
 
 
-#: Dataset snapshots whose panel (and the risk model's factor returns) are kept in memory, least
+#: Dataset snapshots whose panel (and what the risk model derives from it) are kept in memory, least
 #: recently used dropped first; and the derived entries kept per snapshot. A panel at paper scale is
-#: ~100 MB; prefix sums are never kept (``fit_events`` builds them block by block of rows);
-#: :func:`release_snapshot` drops one snapshot.
+#: ~60 MB, the risk model's factor returns and per-cell neutralised fits ~30 MB; prefix sums are never
+#: kept (``fit_events`` builds them block by block of rows); :func:`release_snapshot` drops one
+#: snapshot.
 SNAPSHOTS_KEPT = 2
 DERIVED_KEPT = 4
 
