@@ -17,7 +17,8 @@ Prints, from one run on the same events:
   against the same market-model CAR in plain NumPy (:func:`numpy_core`: matrices from the price
   frames, prefix sums, closed-form fit, CAR; events located outside the timing), with the ratio;
 - a first study and a second one on the same snapshot with another event window, tau or model
-  (the panel and prefix sums kept per snapshot), with the ratio;
+  (the panel and the risk model's factor returns kept per snapshot; the prefix sums are rebuilt by
+  every study, block by block of stocks, and never kept), with the ratio;
 - the peak memory of ``compute_car`` on 10x the paper's events (624,000) in a fresh process (the
   peak counter reset after the dataset is generated, so the figure is the dataset plus the study);
 - speed ratios against (a) ``eventstudy.Multiple.from_list`` with ``Single.market_model`` and (b) a

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -433,6 +434,7 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
         problems += _manifest_problems(raw, manifest)
     frames: dict[str, pl.DataFrame] = {}
     rejected: dict[str, pl.DataFrame] = {}
+    hasher = ThreadPoolExecutor(max_workers=1)  # a file's SHA-256 runs while its bytes are parsed
     for kind, entries, into in (("", manifest.tables, frames), ("rejected ", manifest.rejected, rejected)):
         for table, entry in sorted(entries.items()):
             file = paths.data_dir / entry.path
@@ -441,20 +443,25 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
             except OSError as exc:
                 problems.append(f"{kind}{table}: file missing or unreadable ({file}: {exc.strerror or exc})")
                 continue
-            if verify_files and sha256_bytes(content) != entry.sha256:
-                problems.append(f"{kind}{table}: file bytes changed ({file})")
-                continue
+            digest = hasher.submit(sha256_bytes, content) if verify_files else None
             try:
-                into[table] = pl.read_parquet(io.BytesIO(content))
-            except (OSError, pl.exceptions.PolarsError) as exc:
-                problems.append(
-                    f"{kind}{table}: not readable Parquet ({file}: {str(exc).splitlines()[0] if str(exc) else exc})"
-                )
+                frame, failure = pl.read_parquet(io.BytesIO(content)), None
+            except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:  # bytes may be changed
+                frame, failure = None, str(exc).splitlines()[0] if str(exc) else exc
+            if digest is not None and digest.result() != entry.sha256:
+                problems.append(f"{kind}{table}: file bytes changed ({file})")
+            elif frame is None:
+                problems.append(f"{kind}{table}: not readable Parquet ({file}: {failure})")
+            else:
+                into[table] = frame
+    hasher.shutdown()
     if problems:
         raise DatasetIntegrityError(f"dataset {name!r} does not match its manifest: " + "; ".join(problems))
     missing = [t for t in ("events", "prices", "benchmarks", "securities") if t not in frames]
     if missing:
         raise DatasetIntegrityError(f"dataset {name!r} has no table(s) {missing}")
+    if "exposures" in frames:
+        frames["exposures"] = share_price_keys(frames["exposures"], frames["prices"])
     try:
         meta = manifest.meta()
     except ValueError as exc:
@@ -465,6 +472,18 @@ def load_snapshot(name: str, paths: WorkbenchPaths | None = None, *, verify_file
     if envelope is not None and check_attestation(envelope, f"{name}.json", digest, DATASET_PREDICATE)[0]:
         envelope = None  # not a valid attestation of the manifest that was read (e.g. a concurrent re-import)
     return DatasetSnapshot(dataset=ds, manifest=raw, manifest_sha256=digest, rejected=rejected, signature=envelope)
+
+
+def share_price_keys(exposures: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
+    """``exposures`` with the very ``symbol`` and ``date`` columns of ``prices`` when its keys are
+    the price rows' keys, row for row (the usual layout: one exposure row per price row), so the
+    loaded dataset holds them once (at paper scale 2.8M symbols, ~45 MB); else ``exposures`` as it is.
+    The values are the same either way."""
+    if exposures.height != prices.height or not {"symbol", "date"} <= set(exposures.columns):
+        return exposures
+    if not (exposures["symbol"].equals(prices["symbol"]) and exposures["date"].equals(prices["date"])):
+        return exposures
+    return exposures.with_columns(prices["symbol"], prices["date"])
 
 
 def load_dataset(name: str, paths: WorkbenchPaths | None = None, *, verify_files: bool = True) -> Dataset:

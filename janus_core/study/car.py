@@ -76,17 +76,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import (
-    first_session_index,
     point_in_time_dates,
 )
 from janus_core.study.exclusion import included
-from janus_core.study.panel import Fit, Model, Panel, SnapshotState, _Moments, snapshot_state
+from janus_core.study.panel import (
+    Fit,
+    Model,
+    Panel,
+    SnapshotState,
+    fit_events,
+    plain_returns,
+    release_free_heap,
+    snapshot_state,
+)
 from janus_core.study.risk_model import (
     CrossSections,
     RiskModelSettings,
     cross_sections,
     exposures_on_panel,
     gather_cells,
+    neutral_window_fits,
 )
 
 #: The closed set of exclusion reasons, in the order they are checked (the first that applies wins).
@@ -206,7 +215,7 @@ def _locate(panel: Panel, symbol: pl.Series, pit_date: pl.Series) -> _Located:
         .fill_null(-1)
         .to_numpy()
     )
-    row = first_session_index(panel.keys, code, pit_date.cast(pl.Int64).fill_null(-1).to_numpy())
+    row = panel.first_sessions(code, pit_date.cast(pl.Int64).fill_null(-1).to_numpy())
     j = np.maximum(code, 0)
     k0 = np.where(row >= 0, row - panel.start[j], -1)
     return _Located(j, k0, code >= 0)
@@ -235,7 +244,9 @@ def compute_car(ds: Dataset, cfg: CarConfig) -> pl.DataFrame:
     for excluded events.
     """
     with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
-        return _compute_car(ds, cfg, pool)
+        out = _compute_car(ds, cfg, pool)
+    release_free_heap()  # the per-event arrays the frame was built from are freed now
+    return out
 
 
 #: The output order of :func:`compute_car` (nulls first, ties in input order).
@@ -251,40 +262,46 @@ def _study_order(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _compute_car(ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> pl.DataFrame:
+    state = snapshot_state(ds)
+    panel = state.panel
+    # The risk model first: its panel-wide temporaries are freed before any per-event array exists.
+    xs = _risk_model(state, ds, cfg, pool) if _neutralizes(ds, cfg) else None
     events = _study_order(ds.events).with_columns(
         point_in_time_dates(pl.col("published_at"), ds.meta.exchange_timezone, ds.meta.news_cutoff)
     )
-    state = snapshot_state(ds)
-    panel = state.panel
     win = _windows(panel, _locate(panel, events["symbol"], events["pit_date"]), cfg)
-    moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
-    fit = moments.fit(win.j, win.lo, win.hi)
+    lo, hi = _estimation_windows(panel, win, cfg)
+    fit = fit_events(panel, cfg.model, pool, win.j, lo, hi, plain_returns(panel, cfg.model))
+    neutral = None if xs is None else (xs, *_neutral_fit(state, cfg, pool, xs, win, lo, hi))
+    del lo, hi
     r_win = np.where(win.in_range, panel.r[win.j[:, None], win.posc], np.nan)
     m_win = np.where(win.in_range, panel.m[win.j[:, None], win.posc], np.nan)
     ar_mm = r_win - fit.alpha[:, None] - fit.beta[:, None] * (m_win if cfg.model != "constant_mean" else 0.0)
     del r_win
     m_se = np.nan_to_num(m_win) if cfg.model != "market" else m_win
-    ar_se, car_se = _forecast_se(cfg, fit, m_se)
-    n_ev = len(events)
-    out = _Estimates(fit, ar_mm, ar_mm, ar_se, car_se, np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
-    if _neutralizes(ds, cfg):
-        out = _neutralised(state, ds, cfg, pool, moments, win, out, m_se)
+    del m_win
+    if neutral is None:
+        n_ev = len(events)
+        no_neutral = (np.full(n_ev, np.nan), np.zeros(n_ev, dtype=np.int64), False)
+        out = _Estimates(_output_fit(fit), ar_mm, ar_mm, *_forecast_se(cfg, fit, m_se), *no_neutral)
+    else:
+        out = _neutralised(panel, cfg, win, fit, neutral, ar_mm, m_se)
+    del m_se, fit  # the forecast SDs are computed: only the output's arrays stay while the frame is built
+    release_free_heap()  # the freed temporaries' pages, before the output frame is built
     return _car_frame(events, panel, cfg, win, out)
 
 
 @dataclass(frozen=True)
 class _Windows:
     """Every event's place on the panel: symbol row ``j``, event-day column ``k0`` (-1 unmapped),
-    its row ``length``, the estimation window [lo, hi) and the event-window cells ``posc`` (clipped
-    columns) with ``in_range`` marking the real ones."""
+    its row ``length`` and the event-window cells ``posc`` (clipped columns) with ``in_range``
+    marking the real ones."""
 
     loc: _Located
     j: np.ndarray
     k0: np.ndarray
     length: np.ndarray
     mapped: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
     posc: np.ndarray
     in_range: np.ndarray
 
@@ -295,12 +312,24 @@ def _windows(panel: Panel, loc: _Located, cfg: CarConfig) -> _Windows:
     j, k0 = loc.j, loc.k0
     length = np.where(loc.known, panel.length[j], 0)
     mapped = k0 >= 0
-    lo = np.clip(k0 + a - cfg.gap - cfg.estimation_window, 0, width)
-    hi = np.clip(k0 + a - cfg.gap, 0, width)
-    hi = np.where(mapped, np.maximum(hi, lo), lo)
     pos = k0[:, None] + np.arange(a, b + 1)[None, :]
     in_range = mapped[:, None] & (pos >= 0) & (pos < length[:, None])
-    return _Windows(loc, j, k0, length, mapped, lo, hi, np.clip(pos, 0, width - 1), in_range)
+    return _Windows(loc, j, k0, length, mapped, np.clip(pos, 0, width - 1), in_range)
+
+
+def _estimation_windows(panel: Panel, win: _Windows, cfg: CarConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's estimation window [lo, hi) in panel columns (empty when unmapped)."""
+    width = panel.r.shape[1]
+    start = win.k0 + cfg.event_window[0] - cfg.gap
+    lo = np.clip(start - cfg.estimation_window, 0, width)
+    hi = np.clip(start, 0, width)
+    return lo, np.where(win.mapped, np.maximum(hi, lo), lo)
+
+
+def _output_fit(fit: Fit) -> Fit:
+    """``fit`` without ``mean_m`` and ``cxx`` (empty): once the forecast SDs are computed the output
+    reads only n, alpha, beta and sigma, so the others are freed before the frame is built."""
+    return Fit(fit.n, fit.alpha, fit.beta, fit.sigma, np.empty(0), np.empty(0))
 
 
 @dataclass(frozen=True)
@@ -318,45 +347,68 @@ class _Estimates:
     neutralized: bool
 
 
-def _risk_model(
-    state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor, moments: _Moments
-) -> tuple[CrossSections, _Moments]:
-    """The risk model's cross-sections and the prefix sums of the factor-adjusted returns (the
-    neutralised fit), kept per snapshot under ``cfg.risk_model`` (they depend on nothing else)."""
+def _risk_model(state: SnapshotState, ds: Dataset, cfg: CarConfig, pool: ThreadPoolExecutor) -> CrossSections:
+    """The risk model's cross-sections, kept per snapshot under ``cfg.risk_model`` (they depend on
+    nothing else); the prefix sums they and the fits are built from are never kept (block by block,
+    ``panel.fit_events``), so a snapshot holds its panel and the factor returns only."""
     panel = state.panel
 
-    def compute() -> tuple[CrossSections, _Moments]:
+    def compute() -> CrossSections:
         expo = state.derived(("exposures",), lambda: exposures_on_panel(panel, ds, ds.style_factors()))
-        xs = cross_sections(panel, ds, cfg.risk_model, moments, pool, expo)
-        adjusted = xs.adjusted_returns(panel)
-        ok = panel.estimation_ok(cfg.model) & np.isfinite(adjusted)
-        return xs, _Moments(panel, cfg.model, pool, adjusted, ok)
+        return cross_sections(panel, ds, cfg.risk_model, pool, expo)
 
     return state.derived(("risk_model", *cfg.risk_model), compute)
 
 
-def _neutralised(
+def _neutral_fit(
     state: SnapshotState,
-    ds: Dataset,
     cfg: CarConfig,
     pool: ThreadPoolExecutor,
-    moments: _Moments,
+    xs: CrossSections,
     win: _Windows,
-    plain: _Estimates,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The disturbance SD and valid days of each event's fit on the factor-adjusted returns (the
+    only parts of that fit the study uses). An event's estimation window is the window of the cell
+    at its window's first column ``k0 + a``, so it is read from the snapshot's
+    :class:`NeutralFits` (kept per snapshot under ``cfg.risk_model``); an unmapped event reads any
+    cell (its values are masked in the output: it is excluded and has 0 neutral days), and a
+    mapped event whose first column is off the panel is fitted on its own (``fit_events``)."""
+    panel = state.panel
+    key = ("neutral_fits", *cfg.risk_model)
+    fits = state.derived(key, lambda: neutral_window_fits(panel, cfg.risk_model, pool, xs))
+    width = panel.r.shape[1]
+    first = win.k0 + cfg.event_window[0]
+    on_panel = (first >= 0) & (first < width)
+    cell = np.where(win.mapped & on_panel, first, 0)
+    sigma, n = fits.sigma[win.j, cell], fits.n[win.j, cell].astype(np.int64)
+    own = np.flatnonzero(win.mapped & ~on_panel)
+    if own.size:
+        fit = fit_events(panel, cfg.model, pool, win.j[own], lo[own], hi[own], xs.neutral_returns(panel, cfg.model))
+        sigma[own], n[own] = fit.sigma, fit.n
+    return sigma, n
+
+
+def _neutralised(
+    panel: Panel,
+    cfg: CarConfig,
+    win: _Windows,
+    fit: Fit,
+    neutral: tuple[CrossSections, np.ndarray, np.ndarray],
+    ar_mm: np.ndarray,
     m_se: np.ndarray,
 ) -> _Estimates:
-    """Risk-neutralised ARs and test-statistic SDs (module docstring); the cross-sections and the
-    neutralised prefix sums depend on the snapshot and the estimation settings only, so they are
-    kept per snapshot (``panel.snapshot_state``)."""
-    panel = state.panel
-    xs, rm_moments = _risk_model(state, ds, cfg, pool, moments)
+    """Risk-neutralised ARs and test-statistic SDs (module docstring) from the plain ``fit``, the
+    market-model ARs ``ar_mm`` and ``neutral``: the risk model's cross-sections (:func:`_risk_model`)
+    with the disturbance SD and day count of the fit on the factor-adjusted returns."""
+    xs, sigma_neutral, rm_n = neutral
     ev_day = np.where(win.in_range, panel.day_index[win.j[:, None], win.posc], -1)
-    ar = xs.residual(plain.ar_mm, panel.industry, win.j, win.posc, ev_day)
-    rm_fit = rm_moments.fit(win.j, win.lo, win.hi)
-    sigma_neutral = rm_fit.sigma
-    neutral_n = np.where(win.mapped & win.loc.known, rm_fit.n, 0)
-    ar_se, car_se = _forecast_se(cfg, plain.fit, m_se, sigma_neutral)
-    return _Estimates(plain.fit, ar, plain.ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
+    ar = xs.residual(ar_mm, panel.industry, win.j, win.posc, ev_day)
+    del ev_day
+    neutral_n = np.where(win.mapped & win.loc.known, rm_n, 0)
+    ar_se, car_se = _forecast_se(cfg, fit, m_se, sigma_neutral)
+    return _Estimates(_output_fit(fit), ar, ar_mm, ar_se, car_se, sigma_neutral, neutral_n, True)
 
 
 def _exclusion_codes(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows, est: _Estimates) -> np.ndarray:
@@ -397,18 +449,19 @@ def _car_frame(events: pl.DataFrame, panel: Panel, cfg: CarConfig, win: _Windows
     width = panel.r.shape[1]
     j, k0, length, mapped = win.j, win.k0, win.length, win.mapped
     has_end = mapped & (k0 + b >= 0) & (k0 + b < length)
-    days = panel.days[panel.day_index[j, np.clip(np.stack([k0, k0 + b]), 0, width - 1)]]
+    event_day = panel.days[panel.day_index[j, np.clip(k0, 0, width - 1)]]
+    end_day = panel.days[panel.day_index[j, np.clip(k0 + b, 0, width - 1)]]
     reason_code = _exclusion_codes(events, panel, cfg, win, est)
     included = reason_code < 0
     t_pos, t1_pos = k0 + a - 1, k0 + b
-    price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close[j, np.clip(t_pos, 0, width - 1)], np.nan)
-    price_t1 = np.where(mapped & (t1_pos < length), panel.close[j, np.clip(t1_pos, 0, width - 1)], np.nan)
+    price_t = np.where(mapped & (t_pos >= 0) & (t_pos < length), panel.close_at(j, t_pos), np.nan)
+    price_t1 = np.where(mapped & (t1_pos < length), panel.close_at(j, t1_pos), np.nan)
     tradable_win = np.where(win.in_range, panel.tradable[j[:, None], win.posc], False)
     fit = est.fit
     reasons = pl.Series([*EXCLUSION_REASONS, None], dtype=pl.String)
     out = events.with_columns(
-        event_day=_nullable(days[0], mapped).cast(pl.Int32).cast(pl.Date),
-        window_end_day=_nullable(days[1], has_end).cast(pl.Int32).cast(pl.Date),
+        event_day=_nullable(event_day, mapped).cast(pl.Int32).cast(pl.Date),
+        window_end_day=_nullable(end_day, has_end).cast(pl.Int32).cast(pl.Date),
         model=pl.lit(cfg.model),
         alpha=_nullable(fit.alpha, included),
         beta=_nullable(fit.beta, included),
@@ -470,7 +523,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
         .fill_null(-1)
         .to_numpy()
     )
-    row = first_session_index(panel.keys, code, inc["event_day"].cast(pl.Int64).to_numpy())
+    row = panel.first_sessions(code, inc["event_day"].cast(pl.Int64).to_numpy())
     if (row < 0).any():
         bad = int(np.flatnonzero(row < 0)[0])
         raise ValueError(f"car table row {bad}: event {inc['event_id'][bad]!r} is not on the dataset's calendar")
@@ -481,8 +534,7 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
     xs = None
     if neutralize and inc.height:
         with ThreadPoolExecutor(max_workers=cfg.threads or os.cpu_count() or 1) as pool:
-            moments = state.derived(("moments", cfg.model), lambda: _Moments(panel, cfg.model, pool))
-            xs = _risk_model(state, ds, cfg, pool, moments)[0]
+            xs = _risk_model(state, ds, cfg, pool)
     ok = panel.estimation_ok(cfg.model)
     ar, day = np.empty((len(inc), length)), np.empty((len(inc), length), dtype=panel.day_index.dtype)
     chunk = 4096  # events at a time: the temporaries stay small (and their pages are reused)

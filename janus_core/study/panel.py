@@ -4,6 +4,10 @@ without a per-event regression."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import platform
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from janus_core.data.dataset import Dataset
-from janus_core.data.events import CALENDAR_DAY_SPAN
+from janus_core.data.events import CALENDAR_DAY_SPAN, first_session_index
 
 #: The normal-return models of the event study (``CarConfig.model``).
 Model = Literal["market", "market_adjusted", "constant_mean"]
@@ -28,15 +32,15 @@ class Panel:
 
     Row j is the j-th symbol (in the sorted order of ``prices``); column k its k-th trading day.
     ``r`` is the stock's close-to-close return, ``m`` the return of its benchmark over the same two
-    dates. ``keys`` (= code * 2**20 + day, one per price row) and ``start`` locate events."""
+    dates. ``start`` and ``length`` place the price rows of each symbol (``first_sessions`` locates
+    events)."""
 
     symbols: pl.Series
     start: np.ndarray  # first price row of each symbol
     length: np.ndarray  # rows per symbol
-    keys: np.ndarray  # per price row, sorted
     day_index: np.ndarray  # (n_sym, width) index into ``days``; -1 padding
     days: np.ndarray  # sorted distinct trading days (days since epoch)
-    close: np.ndarray
+    close: pl.Series  # the close of every price row (Float64; the prices' own column, no copy)
     tradable: np.ndarray  # bool
     r: np.ndarray
     m: np.ndarray
@@ -71,7 +75,8 @@ class Panel:
         bench = ds.benchmarks.select("benchmark", day=pl.col("date").cast(pl.Int64), close=pl.col("close"))
         days, lut, first = _calendar(day, bench["day"].to_numpy())
         pad = _padder(code, start, length)
-        close = pad(prices["close"].cast(pl.Float64).to_numpy(), np.nan, np.float64)
+        close_col = prices["close"].cast(pl.Float64)
+        close = pad(close_col.to_numpy(), np.nan, np.float64)
         tradable_col = prices["tradable"]
         tradable = pad(
             (tradable_col.fill_null(True) if tradable_col.null_count() else tradable_col).to_numpy(), False, bool
@@ -86,16 +91,37 @@ class Panel:
             industry = per_sym["industry"].fill_null("\x00none").rank("dense").cast(pl.Int64).to_numpy() - 1
         else:
             industry = np.zeros(len(length), dtype=np.int64)
-        keys = code.astype(np.int64) * CALENDAR_DAY_SPAN + day
-        return cls(symbols, start, length, keys, day_index, days, close, tradable, r, m, has_benchmark, industry)
+        return cls(symbols, start, length, day_index, days, close_col, tradable, r, m, has_benchmark, industry)
 
-    def estimation_ok(self, model: Model) -> np.ndarray:
-        """Days usable for estimation: finite returns (benchmark too unless constant_mean) and both
-        the day and the previous row tradable."""
-        ok = np.isfinite(self.r) & self.tradable
-        ok[:, 1:] &= self.tradable[:, :-1]
+    def calendar_keys(self) -> np.ndarray:
+        """``code * 2**20 + day`` of every price row, in price-row order (sorted): the calendar of
+        :func:`janus_core.data.events.first_session_index` (built when asked, never kept)."""
+        code = np.repeat(np.arange(len(self.length), dtype=np.int64), self.length)
+        return code * CALENDAR_DAY_SPAN + self.days[self.day_index[code, np.arange(code.size) - self.start[code]]]
+
+    def first_sessions(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Price row of symbol ``code``'s first session on or after ``day`` (days since 1970-01-01),
+        -1 when there is none or the code or day is negative: ``first_session_index`` on
+        :meth:`calendar_keys`, or, when every symbol trades on every day, one search of the dates."""
+        if not self.rectangular:
+            return first_session_index(self.calendar_keys(), code, day)
+        k = np.searchsorted(self.days, day, side="left")
+        return np.where((code >= 0) & (day >= 0) & (k < len(self.days)), code * len(self.days) + k, -1)
+
+    def close_at(self, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The close of row j's k-th trading day (float64, NaN for a null close); ``k`` is clipped to
+        the row's days, so a cell past them gives some close of the row: mask it."""
+        row = self.start[j] + np.clip(k, 0, np.maximum(self.length[j] - 1, 0))
+        return self.close.gather(row).to_numpy()
+
+    def estimation_ok(self, model: Model, rows: slice = slice(None)) -> np.ndarray:
+        """Days usable for estimation (of the panel rows ``rows``): finite returns (benchmark too
+        unless constant_mean) and both the day and the previous row tradable."""
+        tradable = self.tradable[rows]
+        ok = np.isfinite(self.r[rows]) & tradable
+        ok[:, 1:] &= tradable[:, :-1]
         if model != "constant_mean":
-            ok &= np.isfinite(self.m)
+            ok &= np.isfinite(self.m[rows])
         return ok
 
 
@@ -177,16 +203,19 @@ def _benchmark_returns(
     return m, sym_bench < len(bnames)
 
 
-#: Dataset snapshots whose panel (and derived prefix sums) are kept in memory, least recently used
-#: dropped first; and the derived entries kept per snapshot. A panel at paper scale is ~80 MB, a
-#: set of prefix sums ~120 MB (the day count as int32); :func:`release_snapshot` drops one snapshot.
+#: Dataset snapshots whose panel (and what the risk model derives from it) are kept in memory, least
+#: recently used dropped first; and the derived entries kept per snapshot. A panel at paper scale is
+#: ~60 MB, the risk model's factor returns and per-cell neutralised fits ~30 MB; prefix sums are never
+#: kept (``fit_events`` builds them block by block of rows); :func:`release_snapshot` drops one
+#: snapshot.
 SNAPSHOTS_KEPT = 2
 DERIVED_KEPT = 4
 
 
 class SnapshotState:
-    """The panel of one dataset snapshot and what is derived from it alone (prefix sums, the risk
-    model's cross-sections), computed once and reused by every study on the snapshot."""
+    """The panel of one dataset snapshot and what is derived from it alone (the style exposures on
+    the panel, the risk model's cross-sections), computed once and reused by every study on the
+    snapshot."""
 
     def __init__(self, tables: tuple[object, ...], panel: Panel):
         self.tables = tables  # held so the identities in the key stay unique while cached
@@ -279,65 +308,85 @@ def _columns(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take(mat, idx, axis=1)
 
 
-class _Moments:
-    """Prefix sums along each symbol's calendar: ``window(j, lo, hi)`` sums days lo..hi-1."""
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library is not glibc."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
-    def __init__(
-        self,
-        panel: Panel,
-        model: Model,
-        pool: ThreadPoolExecutor,
-        r: np.ndarray | None = None,
-        ok: np.ndarray | None = None,
-    ):
-        """Moments of the stock returns ``r`` (default ``panel.r``; the risk-neutralised fit passes
-        the factor-adjusted returns) on the days ``ok`` (default ``panel.estimation_ok(model)``)."""
-        r = panel.r if r is None else r
-        ok = panel.estimation_ok(model) if ok is None else ok
+
+def release_free_heap() -> None:
+    """Give the C heap's free pages back to the operating system (glibc ``malloc_trim(0)``; nothing
+    elsewhere). NumPy arrays below glibc's mmap threshold (which rises to the largest array freed so
+    far, ~22 MB for a paper-scale panel column) come from the heap, and the pages of freed ones stay
+    resident: after a study the per-event temporaries (15 MB each at 624,000 events) would keep the
+    process at its peak, and polars, which allocates from its own allocator, cannot reuse them.
+    Touches no value."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+#: Panel rows (symbols) per block when prefix sums are built: every fit reads them block by block,
+#: so no panel-wide prefix sum is ever held (a block's six prefix sums at 531 days are ~6.5 MB).
+ROW_BLOCK = 256
+
+
+def row_blocks(n_rows: int) -> list[slice]:
+    """The panel's rows in blocks of :data:`ROW_BLOCK` (consecutive, in order)."""
+    return [slice(s, min(s + ROW_BLOCK, n_rows)) for s in range(0, n_rows, ROW_BLOCK)]
+
+
+#: ``returns(rows)``: the stock returns of a block of panel rows and the days usable for estimation.
+Returns = Callable[[slice], tuple[np.ndarray, np.ndarray]]
+
+
+def plain_returns(panel: Panel, model: Model) -> Returns:
+    """The panel's own returns ``r`` on the days ``panel.estimation_ok(model)``, by block of rows."""
+    return lambda rows: (panel.r[rows], panel.estimation_ok(model, rows))
+
+
+class Moments:
+    """Prefix sums along each symbol's calendar of one block of panel rows: ``fit(j, lo, hi)`` fits
+    on days lo..hi-1 of the block's row j. Each row's running sums are the same whatever rows share
+    its block (a row is summed alone, in day order)."""
+
+    def __init__(self, model: Model, r: np.ndarray, m: np.ndarray, ok: np.ndarray):
+        """Moments of the stock returns ``r`` (the panel's, or the factor-adjusted ones of the
+        neutralised fit) against the benchmark returns ``m`` on the days ``ok`` (rows of one block)."""
         if model == "market_adjusted":
-            y = np.where(ok, r - panel.m, 0.0)
+            y = np.where(ok, r - m, 0.0)
             x = np.zeros_like(y)
         else:
             y = np.where(ok, r, 0.0)
-            x = np.where(ok, panel.m, 0.0) if model == "market" else np.zeros_like(y)
+            x = np.where(ok, m, 0.0) if model == "market" else np.zeros_like(y)
         self.model = model
 
-        def prefix(fill, dtype: type = np.float64) -> np.ndarray:
-            """Zero column, then the running sum of ``fill(body)`` written in place (no temporary)."""
-            out = np.empty((y.shape[0], y.shape[1] + 1), dtype=dtype)
+        def prefix(body: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+            """Zero column, then the running sum of ``body`` along each row (in day order)."""
+            out = np.empty((body.shape[0], body.shape[1] + 1), dtype=dtype)
             out[:, 0] = 0
-            body = out[:, 1:]
-            fill(body)
-            np.cumsum(body, axis=1, out=body)
+            np.cumsum(body, axis=1, dtype=dtype, out=out[:, 1:])
             return out
 
         # The day count is an exact integer: int32 (a panel row has far fewer than 2**31 days), half
         # the memory of a float64 prefix; ``_fit`` turns the differences into float64 as before.
-        sources = {
-            "n": lambda o: np.copyto(o, ok),
-            "sy": lambda o: np.copyto(o, y),
-            "syy": lambda o: np.multiply(y, y, out=o),
-        }
+        self.c = {"n": prefix(ok, np.int32), "sy": prefix(y), "syy": prefix(y * y)}
         if model == "market":
-            sources.update(
-                sx=lambda o: np.copyto(o, x),
-                sxx=lambda o: np.multiply(x, x, out=o),
-                sxy=lambda o: np.multiply(x, y, out=o),
-            )
-        names = list(sources)
-        dtypes = {"n": np.int32}
-        self.c = dict(
-            zip(names, pool.map(lambda name: prefix(sources[name], dtypes.get(name, np.float64)), names), strict=True)
-        )
+            self.c.update(sx=prefix(x), sxx=prefix(x * x), sxy=prefix(x * y))
 
     def fit(self, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Fit:
-        """Fit the model on days [lo, hi) of symbols j (indices broadcast together)."""
+        """Fit the model on days [lo, hi) of the block's rows j (indices broadcast together)."""
         return self._fit({k: v[j, hi] - v[j, lo] for k, v in self.c.items()})
 
-    def fit_columns(self, lo: np.ndarray, hi: np.ndarray) -> Fit:
-        """Fit alpha and beta (``sigma`` left empty) for every symbol and column c on days
-        [lo[c], hi[c])."""
-        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if k != "syy"})
+    def fit_columns(self, lo: np.ndarray, hi: np.ndarray, sigma: bool = False) -> Fit:
+        """Fit alpha and beta (and ``sigma`` when asked, else left empty) for every row of the block
+        and column c on days [lo[c], hi[c])."""
+        return self._fit({k: _columns(v, hi) - _columns(v, lo) for k, v in self.c.items() if sigma or k != "syy"})
 
     def _fit(self, s: dict[str, np.ndarray]) -> Fit:
         n = np.rint(s["n"])
@@ -358,3 +407,36 @@ class _Moments:
                 beta = np.ones_like(my) if self.model == "market_adjusted" else np.zeros_like(my)
                 alpha = np.zeros_like(my) if self.model == "market_adjusted" else my
         return Fit(n.astype(np.int64), alpha, beta, sigma, mx, cxx)
+
+
+def fit_events(
+    panel: Panel,
+    model: Model,
+    pool: ThreadPoolExecutor,
+    j: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    returns: Returns,
+) -> Fit:
+    """The model fitted on days [lo_i, hi_i) of panel row j_i for every event i (1-D arrays), from
+    the prefix sums of ``returns`` built block by block of rows (:class:`Moments`; blocks in
+    parallel, each writing only its own events, so the result does not depend on the thread count)."""
+    order = np.argsort(j, kind="stable")
+    blocks = row_blocks(panel.r.shape[0])
+    bounds = np.searchsorted(j[order], [b.start for b in blocks] + [panel.r.shape[0]])
+    out = {name: np.empty(len(j)) for name in ("alpha", "beta", "sigma", "mean_m", "cxx")}
+    n = np.zeros(len(j), dtype=np.int64)
+
+    def fit_block(b: int) -> None:
+        idx = order[bounds[b] : bounds[b + 1]]
+        if not len(idx):
+            return
+        rows = blocks[b]
+        r, ok = returns(rows)
+        fit = Moments(model, r, panel.m[rows], ok).fit(j[idx] - rows.start, lo[idx], hi[idx])
+        n[idx] = fit.n
+        for name, values in out.items():
+            values[idx] = getattr(fit, name)
+
+    list(pool.map(fit_block, range(len(blocks))))
+    return Fit(n, **out)

@@ -14,7 +14,7 @@ import polars as pl
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.events import CALENDAR_DAY_SPAN
-from janus_core.study.panel import Model, Panel, _columns, _Moments
+from janus_core.study.panel import Model, Moments, Panel, Returns, row_blocks
 
 
 class RiskModelSettings(NamedTuple):
@@ -28,19 +28,52 @@ class RiskModelSettings(NamedTuple):
     min_cross_section_dof: int
 
 
-def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class PanelExposures:
+    """The style exposures as of every panel cell (:func:`exposures_on_panel`), one entry per factor:
+    an (n_sym, width) matrix, or, when the exposures rows are the price rows of a rectangular panel,
+    the exposures column itself (cell (j, k) is its row ``j * width + k``), so no copy is kept."""
+
+    width: int
+    factors: list[np.ndarray | pl.Series]
+
+    def matrix(self, f: int) -> np.ndarray:
+        """Factor ``f`` on every cell, as a new writable (n_sym, width) array."""
+        v = self.factors[f]
+        return v.to_numpy(writable=True).reshape(-1, self.width) if isinstance(v, pl.Series) else v.copy()
+
+    def cells(self, f: int, j: np.ndarray, posc: np.ndarray) -> np.ndarray:
+        """Factor ``f`` at row j_i's cells ``posc[i]`` (N x W, a new writable array)."""
+        v = self.factors[f]
+        if isinstance(v, pl.Series):
+            flat = (j[:, None] * self.width + posc).reshape(-1)
+            return v.gather(flat).to_numpy(writable=True).reshape(posc.shape)
+        return gather_cells(v, j, posc)
+
+    def rows(self, f: int, rows: slice) -> np.ndarray:
+        """Factor ``f`` on the panel rows ``rows`` (read only)."""
+        v = self.factors[f]
+        if isinstance(v, pl.Series):
+            start, stop, _ = rows.indices(len(v) // self.width if self.width else 0)
+            return v.slice(start * self.width, (stop - start) * self.width).to_numpy().reshape(-1, self.width)
+        return v[rows]
+
+
+def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> PanelExposures:
     """Style exposures as of each (symbol, trading day) cell, one (n_sym, width) matrix per factor:
     the latest exposure row of the same symbol dated on or before the cell's date (point in time);
-    NaN where there is none."""
+    NaN where there is none. When the exposures rows are the price rows of a rectangular panel, the
+    exposures columns are used as they are (:class:`PanelExposures`)."""
     assert ds.exposures is not None
     ex = ds.exposures
     n_sym, width = panel.r.shape
     rectangular = bool((panel.length == width).all())
     aligned = (
-        ex.height == len(panel.keys)
+        ex.height == int(panel.length.sum())
         and ex["symbol"].equals(ds.prices["symbol"])
         and ex["date"].equals(ds.prices["date"])
     )
+    keys = None if aligned and rectangular else panel.calendar_keys()
     if aligned:
         row = None
     else:
@@ -53,55 +86,56 @@ def exposures_on_panel(panel: Panel, ds: Dataset, factors: list[str]) -> list[np
             .sort("j", "day", "row")
         )
         ex_keys = coded["j"].to_numpy() * CALENDAR_DAY_SPAN + coded["day"].to_numpy()
-        found = np.searchsorted(ex_keys, panel.keys, side="right") - 1
+        found = np.searchsorted(ex_keys, keys, side="right") - 1
         safe = np.maximum(found, 0)
         ok = (found >= 0) & (len(ex_keys) > 0)
         if len(ex_keys):
-            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == panel.keys // CALENDAR_DAY_SPAN
+            ok &= ex_keys[safe] // CALENDAR_DAY_SPAN == keys // CALENDAR_DAY_SPAN
         row = np.where(ok, coded["row"].cast(pl.Int64).to_numpy()[safe] if len(ex_keys) else 0, -1)
-    code = panel.keys // CALENDAR_DAY_SPAN
-    out = []
+    out: list[np.ndarray | pl.Series] = []
     for f in factors:
         col = ex[f].cast(pl.Float64)
-        v = (col.fill_null(np.nan) if col.null_count() else col).to_numpy()
+        col = col.fill_null(np.nan) if col.null_count() else col
+        if row is None and rectangular:
+            out.append(col)
+            continue
+        v = col.to_numpy()
         if row is not None:
             v = np.where(row >= 0, v[np.maximum(row, 0)] if len(v) else np.nan, np.nan)
         if rectangular:
             out.append(v.reshape(n_sym, width))
         else:
+            assert keys is not None
+            code = keys // CALENDAR_DAY_SPAN
             mat = np.full((n_sym, width), np.nan)
             mat[code, np.arange(len(code)) - panel.start[code]] = v
             out.append(mat)
-    return out
+    return PanelExposures(width, out)
 
 
-#: Columns (trading days) per block when fitting every cell's rolling model (bounds temporaries).
-_CELL_BLOCK = 64
-
-
-def _cell_abnormal_returns(
-    panel: Panel, settings: RiskModelSettings, moments: _Moments, pool: ThreadPoolExecutor, cols: np.ndarray
-) -> np.ndarray:
-    """The AR of every stock on each panel column in ``cols`` under its rolling model, fitted on
+def _cell_abnormal_returns(panel: Panel, settings: RiskModelSettings, pool: ThreadPoolExecutor) -> np.ndarray:
+    """The AR of every stock on every panel column under its rolling model, fitted on
     [c - gap - L, c - gap); NaN where the cell is not usable in the cross-section (too few
-    estimation days, missing return, not tradable). Shape (n_sym, len(cols)). Computed in blocks
-    of columns (in parallel; each block writes its own columns, so the result does not depend on
-    the thread count) so temporaries stay small."""
+    estimation days, missing return, not tradable). Shape (n_sym, width). Computed in blocks of
+    rows (:func:`janus_core.study.panel.row_blocks`; in parallel, each block writes its own rows, so
+    the result does not depend on the thread count), each from its own prefix sums, so temporaries
+    stay small."""
     n_sym, width = panel.r.shape
-    out = np.empty((n_sym, len(cols)))
+    cols = np.arange(width)
+    lo = np.clip(cols - settings.gap - settings.estimation_window, 0, width)
+    hi = np.clip(cols - settings.gap, 0, width)
+    out = np.empty((n_sym, width))
 
-    def block_ar(i0: int) -> None:
-        c = cols[i0 : i0 + _CELL_BLOCK]
-        fit = moments.fit_columns(
-            np.clip(c - settings.gap - settings.estimation_window, 0, width), np.clip(c - settings.gap, 0, width)
-        )
-        block = _columns(panel.r, c) - fit.alpha
+    def block_ar(rows: slice) -> None:
+        fit = Moments(settings.model, panel.r[rows], panel.m[rows], panel.estimation_ok(settings.model, rows))
+        fit = fit.fit_columns(lo, hi)
+        block = panel.r[rows] - fit.alpha
         if settings.model != "constant_mean":
-            block -= fit.beta * _columns(panel.m, c)
-        block[(fit.n < settings.min_estimation_obs) | ~_columns(panel.tradable, c)] = np.nan
-        out[:, i0 : i0 + len(c)] = block
+            block -= fit.beta * panel.m[rows]
+        block[(fit.n < settings.min_estimation_obs) | ~panel.tradable[rows]] = np.nan
+        out[rows] = block
 
-    list(pool.map(block_ar, range(0, len(cols), _CELL_BLOCK)))
+    list(pool.map(block_ar, row_blocks(n_sym)))
     return out
 
 
@@ -129,7 +163,7 @@ class CrossSections:
 
     gamma: np.ndarray
     factor_g: np.ndarray
-    expo: list[np.ndarray]
+    expo: PanelExposures
 
     def residual(
         self, ar: np.ndarray, industry: np.ndarray, j: np.ndarray, posc: np.ndarray, day: np.ndarray
@@ -140,27 +174,44 @@ class CrossSections:
         d = np.maximum(day, 0)
         by_factor = np.ascontiguousarray(self.gamma.T)  # factor x day
         exposure_return = np.zeros(ar.shape)
-        for f, e in enumerate(self.expo):
-            term = gather_cells(e, j, posc)
+        for f in range(len(self.expo.factors)):
+            term = self.expo.cells(f, j, posc)
             term *= gather_cells(by_factor, np.full(len(d), f), d)
             exposure_return += term
         neutral = ar - gather_cells(self.factor_g, industry[j], d)
         neutral -= exposure_return
         return np.where(day >= 0, neutral, np.nan)
 
-    def adjusted_returns(self, panel: Panel) -> np.ndarray:
-        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every panel cell,
-        NaN where the risk model does not apply (the input of the neutralised estimation fit)."""
-        d = np.maximum(panel.day_index, 0)
-        out = panel.r - self.factor_g[panel.industry[:, None], d]
-        for f, e in enumerate(self.expo):
-            out -= e * self.gamma[d, f]
-        out[panel.day_index < 0] = np.nan
+    def adjusted_returns(self, panel: Panel, rows: slice = slice(None)) -> np.ndarray:
+        """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every cell of the
+        panel rows ``rows``, NaN where the risk model does not apply (the input of the neutralised
+        estimation fit)."""
+        if panel.rectangular:  # every row's columns are the dates: the date's factor returns broadcast
+            out = panel.r[rows] - self.factor_g[panel.industry[rows]]
+            for f in range(len(self.expo.factors)):
+                out -= self.expo.rows(f, rows) * self.gamma[:, f]
+            return out
+        day_index = panel.day_index[rows]
+        d = np.maximum(day_index, 0)
+        out = panel.r[rows] - self.factor_g[panel.industry[rows, None], d]
+        for f in range(len(self.expo.factors)):
+            out -= self.expo.rows(f, rows) * self.gamma[d, f]
+        out[day_index < 0] = np.nan
         return out
+
+    def neutral_returns(self, panel: Panel, model: Model) -> Returns:
+        """The factor-adjusted returns by block of rows, usable on the estimation days that have a
+        risk model (the returns of the neutralised fit, :func:`janus_core.study.panel.fit_events`)."""
+
+        def returns(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            adjusted = self.adjusted_returns(panel, rows)
+            return adjusted, panel.estimation_ok(model, rows) & np.isfinite(adjusted)
+
+        return returns
 
 
 def _cross_section_grid(
-    panel: Panel, cells: np.ndarray, expo: list[np.ndarray]
+    panel: Panel, cells: np.ndarray, expo: PanelExposures
 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
     """The stock x date grid of the cross-section: ``y`` (the cells' AR) and ``x`` (the exposures),
     zero outside the usable cells ``w`` (finite AR and exposures); returns ``y, x, w, ~w``. ``cells``
@@ -168,7 +219,7 @@ def _cross_section_grid(
     n_sym, n_days = panel.r.shape[0], len(panel.days)
     if panel.rectangular:  # columns are the dates
         y = cells
-        x = [e.copy() for e in expo]
+        x = [expo.matrix(f) for f in range(len(expo.factors))]
         w = np.isfinite(y)
         for v in x:
             w &= np.isfinite(v)
@@ -179,7 +230,8 @@ def _cross_section_grid(
     else:
         cell = cells
         ok = np.isfinite(cell) & (panel.day_index >= 0)
-        for e in expo:
+        mats = [expo.rows(f, slice(None)) for f in range(len(expo.factors))]
+        for e in mats:
             ok &= np.isfinite(e)
         sj, sk = np.nonzero(ok)
         dd = panel.day_index[sj, sk]
@@ -188,7 +240,7 @@ def _cross_section_grid(
         y = np.zeros((n_sym, n_days))
         y[sj, dd] = cell[sj, sk]
         x = []
-        for e in expo:
+        for e in mats:
             grid = np.zeros((n_sym, n_days))
             grid[sj, dd] = e[sj, sk]
             x.append(grid)
@@ -201,15 +253,14 @@ def cross_sections(
     panel: Panel,
     ds: Dataset,
     settings: RiskModelSettings,
-    moments: _Moments,
     pool: ThreadPoolExecutor,
-    expo: list[np.ndarray],
+    expo: PanelExposures,
 ) -> CrossSections:
     """Fit the risk model's cross-section on every date of the panel (module docstring), from every
     stock's rolling-model AR of that date and the style exposures ``expo`` on the panel
     (:func:`exposures_on_panel`, read only)."""
     n_sym, width = panel.r.shape
-    cells = _cell_abnormal_returns(panel, settings, moments, pool, np.arange(width))
+    cells = _cell_abnormal_returns(panel, settings, pool)
     k = len(ds.style_factors())
     n_days, n_grp = len(panel.days), int(panel.industry.max()) + 1
     y, x, w, outside = _cross_section_grid(panel, cells, expo)
@@ -249,3 +300,36 @@ def cross_sections(
     factor_g[cnt_g == 0] = np.nan
 
     return CrossSections(gamma, factor_g, expo)
+
+
+@dataclass(frozen=True)
+class NeutralFits:
+    """The fit on the factor-adjusted returns (``CrossSections.neutral_returns``) of every panel
+    cell's estimation window, [c - gap - L, c - gap) for column c: its disturbance SD ``sigma`` and
+    valid days ``n`` (n_sym x width). An event whose window starts at column c (``k0 + a``) has this
+    window exactly, so its neutralised fit is a lookup, the same values as its own fit."""
+
+    sigma: np.ndarray
+    n: np.ndarray
+
+
+def neutral_window_fits(
+    panel: Panel, settings: RiskModelSettings, pool: ThreadPoolExecutor, xs: CrossSections
+) -> NeutralFits:
+    """:class:`NeutralFits` of every cell, from the prefix sums of the factor-adjusted returns built
+    block by block of rows (in parallel; each block writes its own rows)."""
+    n_sym, width = panel.r.shape
+    cols = np.arange(width)
+    lo = np.clip(cols - settings.gap - settings.estimation_window, 0, width)
+    hi = np.clip(cols - settings.gap, 0, width)
+    sigma = np.empty((n_sym, width))
+    n = np.empty((n_sym, width), dtype=np.int16 if width < 2**15 else np.int64)  # n <= width
+    returns = xs.neutral_returns(panel, settings.model)
+
+    def block(rows: slice) -> None:
+        adjusted, ok = returns(rows)
+        fit = Moments(settings.model, adjusted, panel.m[rows], ok).fit_columns(lo, hi, sigma=True)
+        sigma[rows], n[rows] = fit.sigma, fit.n
+
+    list(pool.map(block, row_blocks(n_sym)))
+    return NeutralFits(sigma, n)
