@@ -12,12 +12,14 @@ import numpy as np
 import polars as pl
 import pytest
 from moments_reference import PanelMoments, adjusted_returns, cell_abnormal_returns, neutral_fit
+from polars.testing import assert_frame_equal
 
 from janus_core.data.dataset import Dataset
 from janus_core.data.synthetic import SyntheticConfig, generate
 from janus_core.study import panel as panel_module
-from janus_core.study.car import CarConfig
-from janus_core.study.panel import Fit, Panel, fit_events, plain_returns, row_blocks
+from janus_core.study import risk_model
+from janus_core.study.car import CarConfig, compute_car
+from janus_core.study.panel import Fit, Panel, clear_snapshot_cache, fit_events, plain_returns, row_blocks
 from janus_core.study.risk_model import _cell_abnormal_returns, cross_sections, exposures_on_panel, neutral_window_fits
 
 MODELS = ("market", "market_adjusted", "constant_mean")
@@ -136,3 +138,17 @@ def test_neutral_window_fits_are_the_events_own_fits(datasets, kind, model):
     assert np.array_equal(fits.sigma[j, c], own.sigma, equal_nan=True)
     assert np.array_equal(fits.n[j, c].astype(np.int64), own.n)
     assert (own.n >= settings.min_estimation_obs).any()
+
+
+@pytest.mark.parametrize("kind", ["rectangular", "ragged"])
+def test_neutralised_ars_do_not_depend_on_the_residual_blocks(datasets, kind, monkeypatch):
+    """The neutralised ARs (``CrossSections.residual``, per block of events) are the same frame with
+    blocks of 7 events as in one block: every cell is computed on its own."""
+    ds = datasets[kind]
+    cfg = CarConfig(min_cross_section_dof=3, estimation_window=40, gap=3, min_estimation_obs=10)
+    whole = compute_car(ds, cfg)
+    clear_snapshot_cache()
+    monkeypatch.setattr(risk_model, "_RESIDUAL_BLOCK", 7)
+    blocks = compute_car(ds, cfg)
+    assert whole.height > 7 and whole["car"].is_not_null().sum() > 7
+    assert_frame_equal(blocks, whole)

@@ -139,6 +139,10 @@ def _cell_abnormal_returns(panel: Panel, settings: RiskModelSettings, pool: Thre
     return out
 
 
+#: Events per block of :meth:`CrossSections.residual`.
+_RESIDUAL_BLOCK = 65_536
+
+
 def gather_cells(mat: np.ndarray, j: np.ndarray, posc: np.ndarray) -> np.ndarray:
     """``mat[j[:, None], posc]``: row j_i's cells at the columns ``posc[i]`` (N x W). A row whose
     columns are one consecutive run is copied as a slice (a window view of ``mat``), the others by
@@ -170,17 +174,23 @@ class CrossSections:
     ) -> np.ndarray:
         """AR_RM = AR - f_(g(i),t) - x(i,t)' gamma_t for the cells (j, posc) on global days ``day``
         (same shape as ``ar``; -1 = no day, NaN out). The exposure return is summed over the
-        factors in order from 0.0, in place."""
-        d = np.maximum(day, 0)
+        factors in order from 0.0, in place. Computed per block of ``_RESIDUAL_BLOCK`` events
+        (each cell on its own, so the values do not depend on the blocks), which keeps the
+        temporaries small at 10x events."""
         by_factor = np.ascontiguousarray(self.gamma.T)  # factor x day
-        exposure_return = np.zeros(ar.shape)
-        for f in range(len(self.expo.factors)):
-            term = self.expo.cells(f, j, posc)
-            term *= gather_cells(by_factor, np.full(len(d), f), d)
-            exposure_return += term
-        neutral = ar - gather_cells(self.factor_g, industry[j], d)
-        neutral -= exposure_return
-        return np.where(day >= 0, neutral, np.nan)
+        out = np.empty(ar.shape)
+        for lo in range(0, len(ar), _RESIDUAL_BLOCK):
+            b = slice(lo, lo + _RESIDUAL_BLOCK)
+            d = np.maximum(day[b], 0)
+            exposure_return = np.zeros(d.shape)
+            for f in range(len(self.expo.factors)):
+                term = self.expo.cells(f, j[b], posc[b])
+                term *= gather_cells(by_factor, np.full(len(d), f), d)
+                exposure_return += term
+            neutral = ar[b] - gather_cells(self.factor_g, industry[j[b]], d)
+            neutral -= exposure_return
+            out[b] = np.where(day[b] >= 0, neutral, np.nan)
+        return out
 
     def adjusted_returns(self, panel: Panel, rows: slice = slice(None)) -> np.ndarray:
         """Factor-adjusted stock returns r(i,t) - f_(g(i),t) - x(i,t)' gamma_t on every cell of the
