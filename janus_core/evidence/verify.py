@@ -169,7 +169,10 @@ def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any
 def _check_child(
     files: EvidenceFiles, doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Mismatch]
 ) -> None:
-    for p in files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema)):
+    found = files.memo(
+        ("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema, not files.own(rel))
+    )
+    for p in found:
         problems.append(Mismatch(file=rel, location="schema", rule=p))
     is_event = schema == EVENT_CAR_SCHEMA
     rows = doc.get("records" if is_event else "rewards")
@@ -444,14 +447,16 @@ def _check_claims(
     if not isinstance(records, list) or not isinstance(rewards, list):
         return  # named by the schema checks
     found: list[tuple[str, str, str]] = []
-    _add(problems, claims.order_problems(records, rewards))
-    _add(problems, claims.label_problems(event_doc, claims.label_config(manifest)))
+    columns = claims.record_columns(event_doc, reward_doc)  # each field read once for every claim
+    _add(problems, claims.order_problems(records, rewards, columns))
+    _add(problems, claims.label_problems(event_doc, claims.label_config(manifest), columns))
     cfg = claims.reward_config(reward_doc)
     labelled = claims.read_csv_table(files, "analysis/labelled_car.csv", found)
     mapping = claims.read_csv_table(files, DECISION_MAPPING_REF, found)
     _add(problems, found)
-    _add(problems, claims.reward_reference_problems(event_doc, reward_doc, cfg, claims.predicted_cars(mapping)))
-    _add(problems, claims.analysis_problems(files, event_doc, reward_doc, cfg, labelled, mapping))
+    cars = claims.predicted_cars(mapping)
+    _add(problems, claims.reward_reference_problems(event_doc, reward_doc, cfg, cars, columns))
+    _add(problems, claims.analysis_problems(files, event_doc, reward_doc, cfg, labelled, mapping, columns))
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
     if cfg is not None and isinstance(config.get("reward"), dict):
         stated = claims.reward_config(

@@ -41,10 +41,9 @@ from janus_core.report.folder import (
     IntegrityOutcome,
     Target,
     load_evidence_folder,
-    read_analysis_tables,
 )
-from janus_core.report.page import Block, ReportConfig, _fmt
-from janus_core.report.sections import ReportBuilder
+from janus_core.report.page import Block, ReportConfig, Section, _fmt
+from janus_core.report.sections import EvidenceSections, ReportBuilder
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -116,10 +115,12 @@ def build_report_html(
     gate: GateOutcome,
     config: ReportConfig | None = None,
     dataset_manifest: DatasetManifestView | None = None,
+    drawn: list[Section] | None = None,
 ) -> str:
-    """The report's HTML for a loaded folder and its verification and gate outcomes (pure: no I/O)."""
+    """The report's HTML for a loaded folder and its verification and gate outcomes (pure: no I/O);
+    ``drawn``: its sections 4 to 7 when already drawn (:func:`draw_evidence_sections`)."""
     config = config or ReportConfig()
-    sections = ReportBuilder(folder, integrity, gate, config, dataset_manifest).build()
+    sections = ReportBuilder(folder, integrity, gate, config, dataset_manifest, drawn).build()
     for sec in sections:
         sec.blocks = [
             Block(b.kind, b.text, b.headers, b.rows, Markup(b.markup)) if b.kind == "svg" else b for b in sec.blocks
@@ -142,6 +143,19 @@ def build_report_html(
 
 # --------------------------------------------------------------------------------------------
 # Rendering an evidence folder
+
+
+def draw_evidence_sections(
+    out_dir: Path, files: EvidenceFiles, config: ReportConfig
+) -> tuple[EvidenceFolder, list[Section]]:
+    """The folder loaded from ``files`` and its sections 4 to 7 (:class:`EvidenceSections`), with every
+    unreadable analysis table already named (``load_errors``): all the report reads from the
+    analysis tables, so :func:`report_html` runs this in a worker thread while the folder is verified
+    (polars parses and vl-convert draws without the interpreter lock)."""
+    folder = load_evidence_folder(out_dir, files)
+    sections = EvidenceSections(folder, config).build()
+    folder.analysis.errors()
+    return folder, sections
 
 
 def verification(
@@ -242,17 +256,19 @@ def report_html(
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
     files = files if files is not None else EvidenceFiles.read(out_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the analysis tables parse while verify runs
-        tables = pool.submit(read_analysis_tables, files)
+    config = config or ReportConfig()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # sections 4 to 7 are drawn while verify runs
+        drawing = pool.submit(draw_evidence_sections, out_dir, files, config)
         verified = verification(out_dir, paths, publishing, files)
         gate = gate_outcome(out_dir, target, policy, files)
-        folder = load_evidence_folder(out_dir, files, tables.result())
+        folder, drawn = drawing.result()
     return build_report_html(
         folder,
         check_integrity(out_dir, folder, paths, publishing, files, verified),
         gate,
         config,
         dataset_manifest_view(folder, paths),
+        drawn,
     )
 
 
