@@ -89,6 +89,14 @@ def _findings(files: EvidenceFiles, folder: Path, ev: dict, rw: dict, manifest: 
         claims.reward_reference_problems(ev, rw, cfg, cars),
         claims.analysis_problems(files, ev, rw, cfg, tables[LABELLED], tables[MAPPING]),
     )
+    columns = claims.record_columns(ev, rw)  # one set of columns for every claim, as verify shares them
+    shared = (
+        claims.order_problems(ev["records"], rw["rewards"], columns),
+        claims.label_problems(ev, label_cfg, columns),
+        claims.reward_reference_problems(ev, rw, cfg, cars, columns),
+        claims.analysis_problems(files, ev, rw, cfg, tables[LABELLED], tables[MAPPING], columns),
+    )
+    assert shared == new
     old = (
         reference.order_problems(ev["records"], rw["rewards"]),
         reference.label_problems(ev, label_cfg),

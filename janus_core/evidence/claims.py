@@ -85,6 +85,12 @@ def _utc(text: Any) -> datetime | None:
         return None
 
 
+def _all_dicts(rows: Sequence[Any], columns: screen.RecordColumns) -> bool:
+    """Whether every one of ``rows`` is an exact dict, from the ``columns`` of its mappings
+    (``screen.dict_rows(rows)``, without walking the rows again)."""
+    return columns.dict_rows and len(columns) == len(rows)
+
+
 class Columns(NamedTuple):
     """The columns of the event records and of the reward records (:class:`screen.RecordColumns`)."""
 
@@ -144,7 +150,7 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: Colu
     out: Found = []
     events = screen.mappings(records)
     cols = columns or Columns(screen.RecordColumns(events), screen.RecordColumns(screen.mappings(rewards)))
-    if screen.dict_rows(records) and screen.in_canonical_order(cols.events):
+    if _all_dicts(records, cols.events) and screen.in_canonical_order(cols.events):
         pass  # every key certainly in order: the walk below would find nothing
     elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
         out.append((EVENT_CAR_REF, "records", "every record must be an object with an ISO-8601 event_ts"))
@@ -164,7 +170,7 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: Colu
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         out.append((EVENT_CAR_REF, "records", f"event_id {dup!r} appears more than once"))
-    in_order = screen.dict_rows(rewards) and cols.rewards.values("decision_index") == list(range(len(rewards)))
+    in_order = _all_dicts(rewards, cols.rewards) and cols.rewards.values("decision_index") == list(range(len(rewards)))
     for i, r in enumerate([] if in_order else rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
@@ -209,9 +215,9 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None, column
             )
         )
     records = event_doc.get("records") or []
-    screened = isinstance(records, list) and screen.dict_rows(records)
-    events = (columns.events if columns is not None else screen.RecordColumns(records)) if screened else None
-    passes = screen.label_passes(events, float(band), float(tau), float(CAR_TOLERANCE)) if events is not None else []
+    events = columns.events if columns is not None else screen.RecordColumns(screen.mappings(records))
+    screened = isinstance(records, list) and _all_dicts(records, events)
+    passes = screen.label_passes(events, float(band), float(tau), float(CAR_TOLERANCE)) if screened else []
     for i, r in enumerate(records):
         if not isinstance(r, Mapping) or (screened and passes[i]):
             continue
@@ -301,7 +307,7 @@ def reward_reference_problems(
             predicted_cars,
             float(CAR_TOLERANCE),
         )
-        if isinstance(records, list) and screen.dict_rows(records) and cols.rewards.dict_rows
+        if isinstance(records, list) and _all_dicts(records, cols.events) and cols.rewards.dict_rows
         else [False] * len(objects)
     )
     events = {r.get("event_id"): r for r in cols.events.rows} if not all(passes) else {}  # for the exact rule
@@ -417,18 +423,36 @@ def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) ->
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
+#: The analysis tables the claims are checked against.
+LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
+    "analysis/labelled_car.csv",
+    "analysis/decision_mapping.csv",
+    "analysis/exclusions.csv",
+)
+#: The columns the checks read of a table named here (the whole file is parsed, so a table that is
+#: not readable CSV is named as before, and its row count kept; the other columns, e.g. the news
+#: text of the labelled CAR table, are dropped at once). Other tables are kept whole.
+CLAIM_COLUMNS: dict[str, tuple[str, ...]] = {
+    LABELLED_CSV: ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"),
+    EXCLUSIONS_CSV: ("event_id",),
+}
+
+
 def csv_text_table(files: EvidenceFiles, rel: str) -> tuple[pl.DataFrame | None, str | None]:
-    """An analysis table as all-text columns and None, ``(None, None)`` when absent, ``(None, why)``
-    when not readable CSV; parsed once per folder (``files.memo``), for every check that reads it."""
+    """An analysis table as all-text columns (those of :data:`CLAIM_COLUMNS` it has, for a table named
+    there) and None, ``(None, None)`` when absent, ``(None, why)`` when not readable CSV; parsed once
+    per folder (``files.memo``), for every check that reads it."""
 
     def parse() -> tuple[pl.DataFrame | None, str | None]:
         data = files.bytes(rel)
         if data is None:
             return None, None
         try:
-            return pl.read_csv(io.BytesIO(data), infer_schema=False), None
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
         except pl.exceptions.PolarsError as exc:
             return None, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        keep = CLAIM_COLUMNS.get(rel)
+        return (frame if keep is None else frame.select(c for c in frame.columns if c in keep)), None
 
     return files.memo(("csv_text_table", rel), parse)
 
@@ -459,14 +483,6 @@ def predicted_cars(mapping: pl.DataFrame | None) -> dict[int, float | None] | No
     except pl.exceptions.PolarsError:
         return None
     return dict(zip(idx, cars, strict=True))
-
-
-#: The analysis tables the claims are checked against.
-LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
-    "analysis/labelled_car.csv",
-    "analysis/decision_mapping.csv",
-    "analysis/exclusions.csv",
-)
 
 
 def analysis_problems(
@@ -570,7 +586,8 @@ def _recomputed_reward_problems(
 ) -> Found:
     """Score the mapped decisions of ``decision_mapping.csv`` against ``labelled_car.csv`` under the
     recorded config with the reward module itself, and compare every gate and number."""
-    decisions = mapping.filter(pl.col("mapping_status") == "mapped")
+    mapped_rows = (mapping["mapping_status"] == "mapped").fill_null(False)
+    decisions = mapping if mapped_rows.all() else mapping.filter(mapped_rows)  # no copy when all are mapped
     casts = {"predicted_car": pl.Float64, "format_ok": pl.Boolean}
     try:
         decisions = decisions.with_columns(

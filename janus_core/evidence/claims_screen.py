@@ -79,12 +79,14 @@ class RecordColumns:
     and as a Boolean column (:func:`booleans`). The screens read only lists of exact dicts
     (``dict_rows``); the records are read, never changed.
 
-    :meth:`subset` gives the columns of the records a mask keeps, filtered from these (so a field is
-    not read again from the records)."""
+    :meth:`subset` gives the columns of the records a mask keeps, each filtered from this one's
+    when asked for (so a field is not read again from the records)."""
 
-    def __init__(self, rows: Sequence[Any]) -> None:
+    def __init__(self, rows: Sequence[Any], parent: RecordColumns | None = None, keep: list[bool] | None = None):
         self.rows = rows
-        self.dict_rows = dict_rows(rows)
+        self.dict_rows = parent.dict_rows if parent is not None else dict_rows(rows)
+        self._parent, self._keep = parent, keep
+        self._mask: pl.Series | None = None
         self._values: dict[str, list[Any]] = {}
         self._texts: dict[str, pl.Series | None] = {}
         self._numbers: dict[str, pl.Series] = {}
@@ -93,49 +95,55 @@ class RecordColumns:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def subset(self, keep: list[bool]) -> RecordColumns:
+        """The columns of the rows ``keep`` marks (``keep[i]`` for row i), in order."""
+        return RecordColumns(list(compress(self.rows, keep)), self, keep)
+
+    def _mask_series(self) -> pl.Series:
+        """The subset's mask as a Boolean column."""
+        if self._mask is None:
+            self._mask = pl.Series(self._keep, dtype=pl.Boolean)
+        return self._mask
+
+    def _filtered(self, column: pl.Series | None) -> pl.Series | None:
+        """A column of the parent with the rows of this subset (None stays None)."""
+        return None if column is None else column.filter(self._mask_series())
+
     def values(self, key: str) -> list[Any]:
         """``row.get(key)`` of every row (:func:`column`; the rows must be dicts)."""
         if key not in self._values:
-            self._values[key] = column(self.rows, key)
+            parent = self._parent
+            self._values[key] = (
+                column(self.rows, key) if parent is None else list(compress(parent.values(key), self._keep or []))
+            )
         return self._values[key]
 
     def texts(self, key: str) -> pl.Series | None:
-        """:func:`texts` of the field."""
+        """:func:`texts` of the field (of a subset: the parent's column filtered, when it is text; a
+        column of other types may be all text once filtered, so it is then read from the values)."""
         if key not in self._texts:
-            self._texts[key] = texts(self.values(key))
+            parent = self._filtered(self._parent.texts(key)) if self._parent is not None else None
+            self._texts[key] = parent if parent is not None else texts(self.values(key))
         return self._texts[key]
 
     def numbers(self, key: str) -> pl.Series:
         """:func:`plain_numbers` of the field."""
         if key not in self._numbers:
             s = self.texts(key)
-            self._numbers[key] = plain_numbers(s) if s is not None else pl.Series([None] * len(self), dtype=pl.Float64)
+            if s is None:
+                self._numbers[key] = pl.Series([None] * len(self), dtype=pl.Float64)
+            elif self._parent is not None and self._parent.texts(key) is not None:
+                self._numbers[key] = self._parent.numbers(key).filter(self._mask_series())
+            else:
+                self._numbers[key] = plain_numbers(s)
         return self._numbers[key]
 
     def booleans(self, key: str) -> pl.Series | None:
-        """:func:`booleans` of the field."""
+        """:func:`booleans` of the field (of a subset: as :meth:`texts` does)."""
         if key not in self._booleans:
-            self._booleans[key] = booleans(self.values(key))
+            parent = self._filtered(self._parent.booleans(key)) if self._parent is not None else None
+            self._booleans[key] = parent if parent is not None else booleans(self.values(key))
         return self._booleans[key]
-
-    def subset(self, keep: list[bool]) -> RecordColumns:
-        """The columns of the rows ``keep`` marks (``keep[i]`` for row i), in order: every field read
-        so far is filtered (values at C level by ``itertools.compress``, columns by a mask), the
-        others are read from the kept rows when asked for."""
-        part = RecordColumns(list(compress(self.rows, keep)))
-        mask = pl.Series(keep, dtype=pl.Boolean)
-        for key, values in self._values.items():
-            part._values[key] = list(compress(values, keep))
-        for key, s in self._texts.items():
-            if s is not None:  # a column of another type may be all text once filtered: read again
-                part._texts[key] = s.filter(mask)
-        for key, s in self._numbers.items():
-            if self._texts.get(key) is not None:
-                part._numbers[key] = s.filter(mask)
-        for key, b in self._booleans.items():
-            if b is not None:
-                part._booleans[key] = b.filter(mask)
-        return part
 
 
 def _signs(values: pl.Expr) -> pl.Expr:
