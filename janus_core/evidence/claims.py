@@ -25,19 +25,18 @@ Each function returns ``(file, location, rule)`` triples, empty when the claims 
 
 Each per-record rule runs exactly on the records a column-at-once screen
 (:mod:`janus_core.evidence.claims_screen`) cannot pass outright, so the findings are the rule's own.
-The screens of one verification share the columns of the two record lists (:class:`Columns`, built by
-:func:`record_columns`; each function builds its own when not given them).
+The screens of one verification share the columns of the two record lists (``screen.Columns``, built by
+``screen.record_columns``; each function builds its own when not given them).
 """
 
 from __future__ import annotations
 
-import io
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import compress, repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 import polars as pl
 from pydantic import ValidationError
@@ -45,6 +44,7 @@ from pydantic import ValidationError
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.reward import HgrmConfig, score
 from janus_core.evidence import claims_screen as screen
+from janus_core.evidence.claims_tables import EXCLUSIONS_CSV, LABELLED_CSV, MAPPING_CSV, Found, read_csv_table
 from janus_core.evidence.records import reward_ids
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
@@ -57,7 +57,6 @@ from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import decimal_str
 from janus_core.study.labels import LabelConfig
 
-Found = list[tuple[str, str, str]]
 MAPPING_STATUSES: tuple[str, ...] = ("mapped", "ambiguous", "unmapped", "event_excluded")
 #: Half a unit of the 10th decimal plus the 12-decimal rounding of the analysis tables, rounded up.
 CAR_TOLERANCE = Decimal("1e-10")
@@ -83,28 +82,6 @@ def _utc(text: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _all_dicts(rows: Sequence[Any], columns: screen.RecordColumns) -> bool:
-    """Whether every one of ``rows`` is an exact dict, from the ``columns`` of its mappings
-    (``screen.dict_rows(rows)``, without walking the rows again)."""
-    return columns.dict_rows and len(columns) == len(rows)
-
-
-class Columns(NamedTuple):
-    """The columns of the event records and of the reward records (:class:`screen.RecordColumns`)."""
-
-    events: screen.RecordColumns
-    rewards: screen.RecordColumns
-
-
-def record_columns(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> Columns:
-    """The columns of ``event_doc``'s records and ``reward_doc``'s rewards (of the objects among
-    them), for every claim of one verification."""
-    return Columns(
-        screen.RecordColumns(screen.mappings(event_doc.get("records") or [])),
-        screen.RecordColumns(screen.mappings(reward_doc.get("rewards") or [])),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,11 +123,11 @@ def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: Columns | None = None) -> Found:
+def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: screen.Columns | None = None) -> Found:
     out: Found = []
     events = screen.mappings(records)
-    cols = columns or Columns(screen.RecordColumns(events), screen.RecordColumns(screen.mappings(rewards)))
-    if _all_dicts(records, cols.events) and screen.in_canonical_order(cols.events):
+    cols = columns or screen.Columns(screen.RecordColumns(events), screen.RecordColumns(screen.mappings(rewards)))
+    if screen.all_dicts(records, cols.events) and screen.in_canonical_order(cols.events):
         pass  # every key certainly in order: the walk below would find nothing
     elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
         out.append((EVENT_CAR_REF, "records", "every record must be an object with an ISO-8601 event_ts"))
@@ -170,7 +147,9 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: Colu
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         out.append((EVENT_CAR_REF, "records", f"event_id {dup!r} appears more than once"))
-    in_order = _all_dicts(rewards, cols.rewards) and cols.rewards.values("decision_index") == list(range(len(rewards)))
+    in_order = screen.all_dicts(rewards, cols.rewards) and cols.rewards.values("decision_index") == list(
+        range(len(rewards))
+    )
     for i, r in enumerate([] if in_order else rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
@@ -199,7 +178,9 @@ def _allowed_strengths(car: Decimal, tau: Decimal) -> set[str]:
     return {"strong" if abs(value) >= tau else "weak" for value in (car - CAR_TOLERANCE, car, car + CAR_TOLERANCE)}
 
 
-def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None, columns: Columns | None = None) -> Found:
+def label_problems(
+    event_doc: Mapping[str, Any], cfg: LabelConfig | None, columns: screen.Columns | None = None
+) -> Found:
     if cfg is None:
         return [(RUN_MANIFEST_REF, "config.label", "not a label config: the labels cannot be checked")]
     band, tau = Decimal(repr(cfg.neutral_band)), Decimal(repr(cfg.effective_tau))
@@ -216,7 +197,7 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None, column
         )
     records = event_doc.get("records") or []
     events = columns.events if columns is not None else screen.RecordColumns(screen.mappings(records))
-    screened = isinstance(records, list) and _all_dicts(records, events)
+    screened = isinstance(records, list) and screen.all_dicts(records, events)
     passes = screen.label_passes(events, float(band), float(tau), float(CAR_TOLERANCE)) if screened else []
     for i, r in enumerate(records):
         if not isinstance(r, Mapping) or (screened and passes[i]):
@@ -276,7 +257,7 @@ def reward_reference_problems(
     reward_doc: Mapping[str, Any],
     cfg: HgrmConfig | None,
     predicted_cars: Mapping[int, float | None] | None,
-    columns: Columns | None = None,
+    columns: screen.Columns | None = None,
 ) -> Found:
     """Every reward record of ``reward_doc`` recomputed against the events of ``event_doc``: its
     id, action and mapping status; an unmapped decision carries no event, gate or reward; a mapped
@@ -287,7 +268,7 @@ def reward_reference_problems(
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
     records = event_doc.get("records") or []
     rewards = reward_doc.get("rewards") or []
-    cols = columns or record_columns(event_doc, reward_doc)
+    cols = columns or screen.record_columns(event_doc, reward_doc)
     objects = cols.rewards.rows
     fields = ("strategy_id", "decision_index", "event_id")
     strategies, indices, event_ids = (
@@ -307,7 +288,7 @@ def reward_reference_problems(
             predicted_cars,
             float(CAR_TOLERANCE),
         )
-        if isinstance(records, list) and _all_dicts(records, cols.events) and cols.rewards.dict_rows
+        if isinstance(records, list) and screen.all_dicts(records, cols.events) and cols.rewards.dict_rows
         else [False] * len(objects)
     )
     events = {r.get("event_id"): r for r in cols.events.rows} if not all(passes) else {}  # for the exact rule
@@ -423,49 +404,6 @@ def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) ->
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
-#: The analysis tables the claims are checked against.
-LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
-    "analysis/labelled_car.csv",
-    "analysis/decision_mapping.csv",
-    "analysis/exclusions.csv",
-)
-#: The columns the checks read of a table named here (the whole file is parsed, so a table that is
-#: not readable CSV is named as before, and its row count kept; the other columns, e.g. the news
-#: text of the labelled CAR table, are dropped at once). Other tables are kept whole.
-CLAIM_COLUMNS: dict[str, tuple[str, ...]] = {
-    LABELLED_CSV: ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"),
-    EXCLUSIONS_CSV: ("event_id",),
-}
-
-
-def csv_text_table(files: EvidenceFiles, rel: str) -> tuple[pl.DataFrame | None, str | None]:
-    """An analysis table as all-text columns (those of :data:`CLAIM_COLUMNS` it has, for a table named
-    there) and None, ``(None, None)`` when absent, ``(None, why)`` when not readable CSV; parsed once
-    per folder (``files.memo``), for every check that reads it."""
-
-    def parse() -> tuple[pl.DataFrame | None, str | None]:
-        data = files.bytes(rel)
-        if data is None:
-            return None, None
-        try:
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
-        except pl.exceptions.PolarsError as exc:
-            return None, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        keep = CLAIM_COLUMNS.get(rel)
-        return (frame if keep is None else frame.select(c for c in frame.columns if c in keep)), None
-
-    return files.memo(("csv_text_table", rel), parse)
-
-
-def read_csv_table(files: EvidenceFiles, rel: str, found: Found) -> pl.DataFrame | None:
-    """An analysis table as all-text columns (:func:`csv_text_table`), None when absent; an
-    unreadable one is named in ``found``."""
-    frame, why = csv_text_table(files, rel)
-    if why is not None:
-        found.append((rel, "file", f"not readable CSV ({why})"))
-    return frame
-
-
 def _need(frame: pl.DataFrame, rel: str, columns: Sequence[str], found: Found) -> bool:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -492,12 +430,12 @@ def analysis_problems(
     cfg: HgrmConfig | None,
     labelled: pl.DataFrame | None,
     mapping: pl.DataFrame | None,
-    columns: Columns | None = None,
+    columns: screen.Columns | None = None,
 ) -> Found:
     """The event records against ``labelled_car.csv`` and ``exclusions.csv``, the reward records
     against ``decision_mapping.csv``, then (when those agree) every reward recomputed from them."""
     found: Found = []
-    cols = columns or record_columns(event_doc, reward_doc)
+    cols = columns or screen.record_columns(event_doc, reward_doc)
     if labelled is not None and _need(
         labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping, Sequence
 from itertools import compress, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -144,6 +144,28 @@ class RecordColumns:
             parent = self._filtered(self._parent.booleans(key)) if self._parent is not None else None
             self._booleans[key] = parent if parent is not None else booleans(self.values(key))
         return self._booleans[key]
+
+
+def all_dicts(rows: Sequence[Any], columns: RecordColumns) -> bool:
+    """Whether every one of ``rows`` is an exact dict, from the ``columns`` of its mappings
+    (:func:`dict_rows` of ``rows``, without walking the rows again)."""
+    return columns.dict_rows and len(columns) == len(rows)
+
+
+class Columns(NamedTuple):
+    """The columns of the event records and of the reward records (:class:`RecordColumns`)."""
+
+    events: RecordColumns
+    rewards: RecordColumns
+
+
+def record_columns(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> Columns:
+    """The columns of ``event_doc``'s records and ``reward_doc``'s rewards (of the objects among
+    them), for every claim of one verification."""
+    return Columns(
+        RecordColumns(mappings(event_doc.get("records") or [])),
+        RecordColumns(mappings(reward_doc.get("rewards") or [])),
+    )
 
 
 def _signs(values: pl.Expr) -> pl.Expr:

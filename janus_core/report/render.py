@@ -13,6 +13,11 @@ as an explicit "not available in this evidence" note in its section.
 
 The bytes depend only on the evidence folder's contents and the config: no clock, no random ids
 (chart element ids are renamed per chart, in order), every listing sorted.
+
+Sections 4 to 7 show the folder alone (:class:`janus_core.report.sections.EvidenceSections`), so
+:func:`report_html` draws them in a worker thread while the main thread verifies the folder and asks
+the gate: the analysis tables are parsed there, each when its section asks for it and dropped once the
+section is drawn, and the charts rendered (polars and vl-convert run without the interpreter lock).
 """
 
 from __future__ import annotations
@@ -302,19 +307,22 @@ def render_report(
 _TARGET_RE = re.compile(rb"Target: (shadow|paper|live)\.")
 
 
-def report_problems(out_dir: str | Path, paths: WorkbenchPaths | None = None) -> list[str]:
+def report_problems(
+    out_dir: str | Path, paths: WorkbenchPaths | None = None, files: EvidenceFiles | None = None
+) -> list[str]:
     """The check of ``report.html`` that :func:`janus_core.evidence.verify.verify_evidence` cannot do
     (the evidence layer may not import the report): when the folder has a report, it must be byte for
     byte what this folder renders to now, for the target the report names, under the default gate policy
     and report config, with the dataset checks (``paths``) or without them (``--evidence-only``). An
     edited report (a script, a fake green heading) is named; so is one rendered with a custom
     ``--policy`` (re-render it with ``janus report`` to clear that). Empty when there is no report or it
-    matches. ``janus verify`` and ``janus gate`` run this after ``verify_evidence``."""
+    matches. ``janus verify`` runs this after ``verify_evidence``, on the same ``files`` (the folder's
+    bytes, read once; by default read from disk)."""
     out_dir = Path(out_dir)
     path = out_dir / REPORT_FILE
     if not path.is_file():
         return []
-    files = EvidenceFiles.read(out_dir)
+    files = files if files is not None else EvidenceFiles.read(out_dir)
     data = files.bytes(REPORT_FILE) or b""
     m = _TARGET_RE.search(data)
     targets = [m.group(1).decode()] if m else list(TARGETS)
