@@ -3,9 +3,11 @@ rows it was given, with the encodings its docstring promises, and renders offlin
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import altair as alt
+import charts_reference
 import numpy as np
 import polars as pl
 import pytest
@@ -148,3 +150,77 @@ def test_histogram_counts_add_up_to_the_finite_rows_in_first_seen_order():
     start, stop, step = charts.vega_bins(0.5, 9.0, 5)
     assert counts["bin_start"].to_list() == [start, start + step * ((3.2 - start) // step), stop - step]
     assert charts.histogram_counts(frame.clear(), "v").height == 0
+
+
+def _frames_with_edges(columns: dict[str, pl.DataType]) -> list[pl.DataFrame]:
+    """Frames of ``columns``: several rows (ties, a null, a NaN), one row, none."""
+    rows = {
+        c: (["b", "a", "a", None] if t == pl.String else [0.5, -0.25, -0.25, float("nan")]) for c, t in columns.items()
+    }
+    full = pl.DataFrame(rows, schema=columns)
+    return [full, full.head(1), full.clear()]
+
+
+@pytest.mark.parametrize(
+    ("name", "columns", "kwargs"),
+    [
+        (
+            "caar_by_type_chart",
+            {"event_type": pl.String, "caar": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+            {},
+        ),
+        (
+            "caar_path_chart",
+            {
+                "event_type": pl.String,
+                "rel_day": pl.Float64,
+                "caar": pl.Float64,
+                "ci_low": pl.Float64,
+                "ci_high": pl.Float64,
+            },
+            {},
+        ),
+        (
+            "interval_chart",
+            {"policy": pl.String, "sharpe": pl.Float64, "lo": pl.Float64, "hi": pl.Float64},
+            {"label": "policy", "estimate": "sharpe", "low": "lo", "high": "hi", "x_title": "Sharpe"},
+        ),
+        (
+            "interval_chart",
+            {"policy": pl.String, "sharpe": pl.Float64, "lo": pl.Float64, "hi": pl.Float64},
+            {"label": "policy", "estimate": "sharpe", "low": "lo", "high": "hi", "x_title": "d", "zero_rule": True},
+        ),
+        (
+            "binned_histogram_chart",
+            {"series": pl.String, "start": pl.Float64, "end": pl.Float64, "n": pl.Float64},
+            {"start": "start", "end": "end", "count": "n", "series": "series", "x_title": "CAR"},
+        ),
+        (
+            "box_chart",
+            {
+                "k": pl.String,
+                "min": pl.Float64,
+                "q25": pl.Float64,
+                "median": pl.Float64,
+                "q75": pl.Float64,
+                "max": pl.Float64,
+            },
+            {"category": "k", "x_title": "reward"},
+        ),
+    ],
+)
+def test_channel_objects_give_the_spec_of_the_shorthand_strings(name, columns, kwargs):
+    """The builders that pass channel objects give, spec for spec, what the shorthand strings gave
+    (tests/charts_reference.py): the same JSON, so the same SVG."""
+    for frame in _frames_with_edges(columns):
+        try:
+            new = getattr(charts, name)(frame, **kwargs).to_dict(validate=False)
+        except Exception as exc:  # noqa: BLE001 - then the reference must fail the same way
+            with pytest.raises(type(exc)):
+                getattr(charts_reference, name)(frame, **kwargs).to_dict(validate=False)
+            continue
+        old = getattr(charts_reference, name)(frame, **kwargs).to_dict(validate=False)
+        assert json.dumps(new, sort_keys=True) == json.dumps(old, sort_keys=True)
+    frame = _frames_with_edges(columns)[0].head(3)  # no NaN: Vega-Lite specs are JSON
+    new_svg = charts.chart_svg(getattr(charts, name)(frame, **kwargs), "c")
+    assert new_svg == charts.chart_svg(getattr(charts_reference, name)(frame, **kwargs), "c")

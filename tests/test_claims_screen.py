@@ -18,7 +18,7 @@ import pytest
 from test_evidence_helpers import write_folder
 
 from janus_core import hashing
-from janus_core.evidence import claims
+from janus_core.evidence import claims, claims_screen, claims_tables
 from janus_core.evidence.gate import child_schema_problems
 from janus_core.evidence.jsonio import _parse_with_json, parse_json_object
 from janus_core.evidence.records import reward_ids
@@ -89,6 +89,14 @@ def _findings(files: EvidenceFiles, folder: Path, ev: dict, rw: dict, manifest: 
         claims.reward_reference_problems(ev, rw, cfg, cars),
         claims.analysis_problems(files, ev, rw, cfg, tables[LABELLED], tables[MAPPING]),
     )
+    columns = claims_screen.record_columns(ev, rw)  # one set of columns for every claim, as verify shares them
+    shared = (
+        claims.order_problems(ev["records"], rw["rewards"], columns),
+        claims.label_problems(ev, label_cfg, columns),
+        claims.reward_reference_problems(ev, rw, cfg, cars, columns),
+        claims.analysis_problems(files, ev, rw, cfg, tables[LABELLED], tables[MAPPING], columns),
+    )
+    assert shared == new
     old = (
         reference.order_problems(ev["records"], rw["rewards"]),
         reference.label_problems(ev, label_cfg),
@@ -111,7 +119,7 @@ def test_screened_claims_equal_the_per_record_rules_on_tampered_folders(folder):
     files = EvidenceFiles.read(folder)
     ev0, rw0 = files.json(EVENT_CAR_REF)[0], files.json(HGRM_REWARD_REF)[0]
     manifest = files.json("run-manifest.json")[0]
-    tables0 = {rel: claims.read_csv_table(files, rel, []) for rel in (LABELLED, MAPPING)}
+    tables0 = {rel: claims_tables.read_csv_table(files, rel, []) for rel in (LABELLED, MAPPING)}
     new, old = _findings(files, folder, ev0, rw0, manifest, tables0)
     assert new == old and not any(new)  # the untouched folder: nothing found either way
     rng = random.Random(23)
@@ -303,3 +311,34 @@ def test_written_documents_are_taken_as_their_parse(folder):
     written = EvidenceFiles.written(data, documents={EVENT_CAR_REF: ev, HGRM_REWARD_REF: {"a": 1.5}})
     assert written.json(EVENT_CAR_REF)[0]["records"] is ev["records"]
     assert written.json(HGRM_REWARD_REF) == files.json(HGRM_REWARD_REF)  # not shown: parsed from the bytes
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        b"event_id,headline,car,direction,strength,excluded_reason,event_type,body\ne1,h,0.1,positive,strong,,x,b\n",
+        b"car,event_id\n0.1,e1\n",  # lacks columns: named by the checks, as before
+        b"event_id,car\ne1,0.1,extra\n",  # ragged: not readable, though the kept columns parse
+        b"event_id\n\xff\n",
+        b"",
+    ],
+)
+def test_claims_text_tables_keep_the_columns_read_of_the_whole_file(data):
+    """``csv_text_table`` parses the whole file (an unreadable one is named as before) and keeps, of a
+    table in ``CLAIM_COLUMNS``, the columns the checks read: the whole file's parse, selected."""
+    for rel in (LABELLED, "analysis/exclusions.csv", MAPPING):
+        files = EvidenceFiles({} if data is None else {rel: data})
+        frame, why = claims_tables.csv_text_table(files, rel)
+        if data is None:
+            assert (frame, why) == (None, None)
+            continue
+        try:
+            whole = pl.read_csv(data, infer_schema=False)
+        except pl.exceptions.PolarsError as exc:
+            assert frame is None and why == str(exc).strip().splitlines()[0]
+            continue
+        keep = claims_tables.CLAIM_COLUMNS.get(rel)
+        assert why is None and frame.equals(
+            whole if keep is None else whole.select(c for c in whole.columns if c in keep)
+        )

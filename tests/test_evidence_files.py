@@ -4,12 +4,15 @@ hands over the bytes it wrote. Checked against reading the folder from disk, fil
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from test_evidence_helpers import make_inputs, write_folder
 
 from janus_core import hashing, pipeline
-from janus_core.evidence import schema
-from janus_core.evidence.gate import TARGETS, evaluate_gate
+from janus_core.evidence import schema, snapshot
+from janus_core.evidence.gate import TARGETS, child_schema_problems, evaluate_gate
 from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.evidence.verify import verify_evidence
 from janus_core.hashing import sha256_file
@@ -69,3 +72,62 @@ def test_verify_gate_and_report_from_shared_bytes_equal_reading_the_disk(tmp_pat
     for target in TARGETS:
         assert evaluate_gate(out, target, files=shared) == evaluate_gate(out, target)
     assert report_html(out, "paper", files=shared) == report_html(out, "paper")
+
+
+def test_the_exports_own_documents_are_not_rehashed_and_a_folder_read_back_always_is(tmp_path):
+    """``written`` with the export's documents: ``manifest_hash`` is the export's own ``H(records)``, not
+    recomputed (the findings are those of recomputing it); read from disk, or handed bytes only, every
+    document is rehashed, so an edit that re-seals the file but not the hash is caught."""
+    files, _, docs = pipeline.render_export(
+        make_inputs("synthetic_generated"), generated="2024-11-20T23:59:59Z", dspy=False
+    )
+    own = {schema.EVENT_CAR_REF: docs.event_car, schema.HGRM_REWARD_REF: docs.hgrm_reward}
+    written = EvidenceFiles.written(files, documents=own)
+    assert written.own(schema.EVENT_CAR_REF) and written.own(schema.HGRM_REWARD_REF)
+    assert not written.own(schema.RUN_MANIFEST_REF) and not EvidenceFiles.written(files).own(schema.EVENT_CAR_REF)
+    for rel, schema_version in (
+        (schema.EVENT_CAR_REF, schema.EVENT_CAR_SCHEMA),
+        (schema.HGRM_REWARD_REF, schema.HGRM_REWARD_SCHEMA),
+    ):
+        doc = written.json(rel)[0]
+        assert (
+            child_schema_problems(doc, schema_version, rehash=False) == child_schema_problems(doc, schema_version) == []
+        )
+        assert child_schema_problems({**doc, "manifest_hash": None}, schema_version, rehash=False)  # must be a string
+    out = write_folder(tmp_path / "out")
+    path = out / schema.EVENT_CAR_REF
+    doc = json.loads(path.read_bytes())
+    doc["records"][0]["car"] = "0.5"  # manifest_hash left as it was
+    path.write_bytes(hashing.dumps(doc))
+    assert any("manifest_hash does not equal H(records)" in str(p) for p in verify_evidence(out))
+    data = {
+        rel: p.read_bytes() for rel, p in ((p.relative_to(out).as_posix(), p) for p in out.rglob("*") if p.is_file())
+    }
+    found = verify_evidence(out, files=EvidenceFiles.written(data), publishing=True)
+    assert any("manifest_hash does not equal H(records)" in str(p) for p in found)
+
+
+def test_two_threads_asking_for_one_parse_or_memo_compute_it_once(monkeypatch, tmp_path):
+    out = write_folder(tmp_path / "out")
+    files = EvidenceFiles.read(out)
+    calls: list[str] = []
+    barrier = threading.Barrier(4)
+
+    original = snapshot.parse_json_object
+
+    def slow_parse(data: bytes):
+        calls.append("parse")
+        time.sleep(0.05)
+        return original(data)
+
+    monkeypatch.setattr(snapshot, "parse_json_object", slow_parse)
+
+    def ask() -> tuple:
+        barrier.wait()
+        memo = files.memo(("slow",), lambda: calls.append("memo") or time.sleep(0.05) or object())
+        return files.json(schema.EVENT_CAR_REF)[0], memo
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: ask(), range(4)))
+    assert calls.count("parse") == 1 and calls.count("memo") == 1
+    assert all(r[0] is results[0][0] and r[1] is results[0][1] for r in results)

@@ -30,6 +30,7 @@ import difflib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from janus_core.cli import command_help
 from janus_core.cli.options import (
@@ -41,6 +42,9 @@ from janus_core.cli.options import (
     gate_policy,
 )
 from janus_core.paths import WorkbenchPaths
+
+if TYPE_CHECKING:
+    from janus_core.evidence.snapshot import EvidenceFiles
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -102,14 +106,31 @@ def _trusted(paths: list[str] | None) -> list | None:
     return [load_public_key(p) for p in paths] if paths else None
 
 
+def _read_folder(folder: Path) -> EvidenceFiles | None:
+    """Every file of ``folder`` read once, for every check of one command (None when reading fails:
+    then verify reads it itself and names what went wrong)."""
+    from janus_core.evidence.snapshot import EvidenceFiles
+
+    try:
+        return EvidenceFiles.read(folder)
+    except OSError:
+        return None
+
+
 def _integrity(
-    folder: Path, paths: WorkbenchPaths | None, args: argparse.Namespace, *, report: bool = True
+    folder: Path,
+    paths: WorkbenchPaths | None,
+    args: argparse.Namespace,
+    *,
+    report: bool = True,
+    files: EvidenceFiles | None = None,
 ) -> list[str]:
     """Every problem of the folder: :func:`janus_core.evidence.verify.verify_evidence` (with the
     trusted keys of ``args``), then, with ``report``, the report check
     :func:`janus_core.report.render.report_problems` (which the evidence layer cannot import). The gate
     skips the report check: ``report.html`` is a derived view no lane reads, and re-rendering its
-    charts would make the gate slow; ``janus verify`` runs it."""
+    charts would make the gate slow; ``janus verify`` runs it. Both read ``files``, the folder's bytes
+    read once (:func:`_read_folder`: one read, parse and hash of every file)."""
     from janus_core.evidence.verify import verify_evidence
 
     problems = [
@@ -119,12 +140,13 @@ def _integrity(
             paths,
             trusted_keys=_trusted(args.trusted_key),
             trusted_dataset_keys=_trusted(args.trusted_dataset_key),
+            files=files,
         )
     ]
     if not problems and report:
         from janus_core.report.render import report_problems
 
-        problems += report_problems(folder, paths)
+        problems += report_problems(folder, paths, files)
     return problems
 
 
@@ -132,7 +154,8 @@ def _verify(args: argparse.Namespace) -> int:
     from janus_core.paths import WorkbenchPaths
 
     folder = evidence_dir(args.dir)
-    problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env(), args)
+    paths = None if args.no_dataset else WorkbenchPaths.from_env()
+    problems = _integrity(folder, paths, args, files=_read_folder(folder))
     for p in problems:
         print(p)
     if problems:
@@ -153,9 +176,17 @@ def _gate(args: argparse.Namespace) -> int:
     research = ResearchPolicy.from_file(args.research_policy) if args.research_policy else None
     policy = gate_policy(args.gate_policy)
     folder = evidence_dir(args.dir)
-    problems = _integrity(folder, None if args.no_dataset else WorkbenchPaths.from_env(), args, report=False)
+    files = _read_folder(folder)
+    paths = None if args.no_dataset else WorkbenchPaths.from_env()
+    problems = _integrity(folder, paths, args, report=False, files=files)
     verdict = evaluate_promotion(
-        folder, args.target, policy, research, approval_token=args.approval_token, integrity_problems=problems
+        folder,
+        args.target,
+        policy,
+        research,
+        approval_token=args.approval_token,
+        integrity_problems=problems,
+        files=files,
     )
     if args.text:
         print(verdict_text(verdict))

@@ -25,16 +25,17 @@ Each function returns ``(file, location, rule)`` triples, empty when the claims 
 
 Each per-record rule runs exactly on the records a column-at-once screen
 (:mod:`janus_core.evidence.claims_screen`) cannot pass outright, so the findings are the rule's own.
+The screens of one verification share the columns of the two record lists (``screen.Columns``, built by
+``screen.record_columns``; each function builds its own when not given them).
 """
 
 from __future__ import annotations
 
-import io
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 import polars as pl
@@ -43,6 +44,7 @@ from pydantic import ValidationError
 from janus_core.data.events import EVENT_TYPES
 from janus_core.decide.reward import HgrmConfig, score
 from janus_core.evidence import claims_screen as screen
+from janus_core.evidence.claims_tables import EXCLUSIONS_CSV, LABELLED_CSV, MAPPING_CSV, Found, read_csv_table
 from janus_core.evidence.records import reward_ids
 from janus_core.evidence.schema import (
     EVENT_CAR_REF,
@@ -55,7 +57,6 @@ from janus_core.evidence.snapshot import EvidenceFiles
 from janus_core.hashing import decimal_str
 from janus_core.study.labels import LabelConfig
 
-Found = list[tuple[str, str, str]]
 MAPPING_STATUSES: tuple[str, ...] = ("mapped", "ambiguous", "unmapped", "event_excluded")
 #: Half a unit of the 10th decimal plus the 12-decimal rounding of the analysis tables, rounded up.
 CAR_TOLERANCE = Decimal("1e-10")
@@ -122,10 +123,11 @@ def _event_key(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
+def order_problems(records: Sequence[Any], rewards: Sequence[Any], columns: screen.Columns | None = None) -> Found:
     out: Found = []
     events = screen.mappings(records)
-    if screen.dict_rows(records) and screen.in_canonical_order(records):
+    cols = columns or screen.Columns(screen.RecordColumns(events), screen.RecordColumns(screen.mappings(rewards)))
+    if screen.all_dicts(records, cols.events) and screen.in_canonical_order(cols.events):
         pass  # every key certainly in order: the walk below would find nothing
     elif len(events) != len(records) or any(_utc(r.get("event_ts")) is None for r in events):
         out.append((EVENT_CAR_REF, "records", "every record must be an object with an ISO-8601 event_ts"))
@@ -141,11 +143,13 @@ def order_problems(records: Sequence[Any], rewards: Sequence[Any]) -> Found:
                     )
                 )
                 break
-    ids = [r.get("event_id") for r in events]
+    ids = cols.events.values("event_id") if cols.events.dict_rows else [r.get("event_id") for r in events]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         out.append((EVENT_CAR_REF, "records", f"event_id {dup!r} appears more than once"))
-    in_order = screen.dict_rows(rewards) and screen.column(rewards, "decision_index") == list(range(len(rewards)))
+    in_order = screen.all_dicts(rewards, cols.rewards) and cols.rewards.values("decision_index") == list(
+        range(len(rewards))
+    )
     for i, r in enumerate([] if in_order else rewards):
         if not isinstance(r, Mapping) or r.get("decision_index") != i:
             got = r.get("decision_index") if isinstance(r, Mapping) else r
@@ -174,7 +178,9 @@ def _allowed_strengths(car: Decimal, tau: Decimal) -> set[str]:
     return {"strong" if abs(value) >= tau else "weak" for value in (car - CAR_TOLERANCE, car, car + CAR_TOLERANCE)}
 
 
-def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Found:
+def label_problems(
+    event_doc: Mapping[str, Any], cfg: LabelConfig | None, columns: screen.Columns | None = None
+) -> Found:
     if cfg is None:
         return [(RUN_MANIFEST_REF, "config.label", "not a label config: the labels cannot be checked")]
     band, tau = Decimal(repr(cfg.neutral_band)), Decimal(repr(cfg.effective_tau))
@@ -190,8 +196,9 @@ def label_problems(event_doc: Mapping[str, Any], cfg: LabelConfig | None) -> Fou
             )
         )
     records = event_doc.get("records") or []
-    screened = isinstance(records, list) and screen.dict_rows(records)
-    passes = screen.label_passes(records, float(band), float(tau), float(CAR_TOLERANCE)) if screened else []
+    events = columns.events if columns is not None else screen.RecordColumns(screen.mappings(records))
+    screened = isinstance(records, list) and screen.all_dicts(records, events)
+    passes = screen.label_passes(events, float(band), float(tau), float(CAR_TOLERANCE)) if screened else []
     for i, r in enumerate(records):
         if not isinstance(r, Mapping) or (screened and passes[i]):
             continue
@@ -250,6 +257,7 @@ def reward_reference_problems(
     reward_doc: Mapping[str, Any],
     cfg: HgrmConfig | None,
     predicted_cars: Mapping[int, float | None] | None,
+    columns: screen.Columns | None = None,
 ) -> Found:
     """Every reward record of ``reward_doc`` recomputed against the events of ``event_doc``: its
     id, action and mapping status; an unmapped decision carries no event, gate or reward; a mapped
@@ -259,29 +267,31 @@ def reward_reference_problems(
     if cfg is None:
         return [(HGRM_REWARD_REF, "reward_config", "not a reward config: the rewards cannot be checked")]
     records = event_doc.get("records") or []
-    events = {r.get("event_id"): r for r in screen.mappings(records)}
     rewards = reward_doc.get("rewards") or []
-    objects = screen.mappings(rewards)
-    expected = reward_ids(
-        reward_doc.get("candidate_id"),
-        [r.get("strategy_id") for r in objects],
-        [r.get("decision_index") for r in objects],
-        [r.get("event_id") for r in objects],
+    cols = columns or screen.record_columns(event_doc, reward_doc)
+    objects = cols.rewards.rows
+    fields = ("strategy_id", "decision_index", "event_id")
+    strategies, indices, event_ids = (
+        (cols.rewards.values(f) for f in fields)
+        if cols.rewards.dict_rows
+        else ([r.get(f) for r in objects] for f in fields)
     )
+    expected = reward_ids(reward_doc.get("candidate_id"), strategies, indices, event_ids)
     passes = (
         screen.reward_passes(
-            objects,
+            cols.rewards,
             expected,
-            records,
+            cols.events,
             cfg.profile,
             cfg.neutral_band,
             cfg.final_clip,
             predicted_cars,
             float(CAR_TOLERANCE),
         )
-        if isinstance(records, list) and screen.dict_rows(records) and screen.dict_rows(objects)
+        if isinstance(records, list) and screen.all_dicts(records, cols.events) and cols.rewards.dict_rows
         else [False] * len(objects)
     )
+    events = {r.get("event_id"): r for r in cols.events.rows} if not all(passes) else {}  # for the exact rule
     checks = iter(zip(expected, passes, strict=True))
     out: Found = []
     if len(objects) == len(rewards):  # every record an object: only those the screen did not pass
@@ -394,31 +404,6 @@ def _final_reward_problems(where: str, r: Mapping[str, Any], cfg: HgrmConfig) ->
 # --------------------------------------------------------------------------------------------------
 # Analysis tables
 # --------------------------------------------------------------------------------------------------
-def csv_text_table(files: EvidenceFiles, rel: str) -> tuple[pl.DataFrame | None, str | None]:
-    """An analysis table as all-text columns and None, ``(None, None)`` when absent, ``(None, why)``
-    when not readable CSV; parsed once per folder (``files.memo``), for every check that reads it."""
-
-    def parse() -> tuple[pl.DataFrame | None, str | None]:
-        data = files.bytes(rel)
-        if data is None:
-            return None, None
-        try:
-            return pl.read_csv(io.BytesIO(data), infer_schema=False), None
-        except pl.exceptions.PolarsError as exc:
-            return None, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-    return files.memo(("csv_text_table", rel), parse)
-
-
-def read_csv_table(files: EvidenceFiles, rel: str, found: Found) -> pl.DataFrame | None:
-    """An analysis table as all-text columns (:func:`csv_text_table`), None when absent; an
-    unreadable one is named in ``found``."""
-    frame, why = csv_text_table(files, rel)
-    if why is not None:
-        found.append((rel, "file", f"not readable CSV ({why})"))
-    return frame
-
-
 def _need(frame: pl.DataFrame, rel: str, columns: Sequence[str], found: Found) -> bool:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -438,14 +423,6 @@ def predicted_cars(mapping: pl.DataFrame | None) -> dict[int, float | None] | No
     return dict(zip(idx, cars, strict=True))
 
 
-#: The analysis tables the claims are checked against.
-LABELLED_CSV, MAPPING_CSV, EXCLUSIONS_CSV = (
-    "analysis/labelled_car.csv",
-    "analysis/decision_mapping.csv",
-    "analysis/exclusions.csv",
-)
-
-
 def analysis_problems(
     files: EvidenceFiles,
     event_doc: Mapping[str, Any],
@@ -453,40 +430,41 @@ def analysis_problems(
     cfg: HgrmConfig | None,
     labelled: pl.DataFrame | None,
     mapping: pl.DataFrame | None,
+    columns: screen.Columns | None = None,
 ) -> Found:
     """The event records against ``labelled_car.csv`` and ``exclusions.csv``, the reward records
     against ``decision_mapping.csv``, then (when those agree) every reward recomputed from them."""
     found: Found = []
-    records = screen.mappings(event_doc.get("records") or [])
-    rewards = screen.mappings(reward_doc.get("rewards") or [])
+    cols = columns or screen.record_columns(event_doc, reward_doc)
     if labelled is not None and _need(
         labelled, LABELLED_CSV, ("event_id", "car", "direction", "strength", "excluded_reason", "event_type"), found
     ):
-        _labelled_problems(files, labelled, records, found)
+        _labelled_problems(files, labelled, cols.events, found)
     if mapping is not None and _need(
         mapping, MAPPING_CSV, ("decision_index", "mapping_status", "action", "strategy_id", "event_id"), found
     ):
-        _mapping_problems(mapping, rewards, found)
+        _mapping_problems(mapping, cols.rewards, found)
     if cfg is not None and labelled is not None and mapping is not None and not found:
-        found += _recomputed_reward_problems(rewards, cfg, labelled, mapping)
+        found += _recomputed_reward_problems(cols.rewards, cfg, labelled, mapping)
     return found
 
 
 def _labelled_problems(
-    files: EvidenceFiles, labelled: pl.DataFrame, records: Sequence[Mapping[str, Any]], found: Found
+    files: EvidenceFiles, labelled: pl.DataFrame, events: screen.RecordColumns, found: Found
 ) -> None:
     """Into ``found``: the included events of ``labelled_car.csv`` are the event records in order,
     with the same CAR (within ``CAR_TOLERANCE``), labels and type; ``exclusions.csv`` lists its
     excluded events in order."""
+    records = events.rows
     inc = labelled.filter(pl.col("excluded_reason").is_null())
     ids = inc["event_id"].to_list()
-    if ids != [r.get("event_id") for r in records]:
+    if ids != (events.values("event_id") if events.dict_rows else [r.get("event_id") for r in records]):
         text = f"its {len(ids)} included events are not the {len(records)} event records, in order"
         found.append((LABELLED_CSV, "event_id", text))
     else:
         passes = (
-            screen.labelled_passes(inc, records, SEMANTIC_DIRECTION, float(CAR_TOLERANCE))
-            if screen.dict_rows(records)
+            screen.labelled_passes(inc, events, SEMANTIC_DIRECTION, float(CAR_TOLERANCE))
+            if events.dict_rows
             else [False] * len(records)
         )
         for i in (i for i, ok in enumerate(passes) if not ok):
@@ -512,15 +490,19 @@ def _labelled_problems(
         found.append((EXCLUSIONS_CSV, "event_id", f"not the excluded events of {LABELLED_CSV}, in order"))
 
 
-def _mapping_problems(mapping: pl.DataFrame, rewards: Sequence[Mapping[str, Any]], found: Found) -> None:
+def _mapping_problems(mapping: pl.DataFrame, columns: screen.RecordColumns, found: Found) -> None:
     """Into ``found``: ``decision_mapping.csv`` has one row per reward record, with the same
     decision, strategy, action, event and mapping status (the first differing row only)."""
+    rewards = columns.rows
     if mapping.height != len(rewards):
         found.append((MAPPING_CSV, "rows", f"{mapping.height} decisions but {len(rewards)} reward records"))
         return
-    get = screen.column if screen.dict_rows(rewards) else lambda rows, f: [r.get(f) for r in rows]
-    if mapping["decision_index"].to_list() == list(map(str, get(rewards, "decision_index"))) and all(
-        mapping[f].to_list() == get(rewards, f) for f in ("action", "strategy_id", "mapping_status", "event_id")
+
+    def get(f: str) -> list[Any]:
+        return columns.values(f) if columns.dict_rows else [r.get(f) for r in rewards]
+
+    if mapping["decision_index"].to_list() == list(map(str, get("decision_index"))) and all(
+        mapping[f].to_list() == get(f) for f in ("action", "strategy_id", "mapping_status", "event_id")
     ):
         return  # every row the same (the loop below names the first that is not)
     for i, (row, rec) in enumerate(zip(mapping.iter_rows(named=True), rewards, strict=True)):
@@ -538,11 +520,12 @@ def _mapping_problems(mapping: pl.DataFrame, rewards: Sequence[Mapping[str, Any]
 
 
 def _recomputed_reward_problems(
-    rewards: Sequence[Mapping[str, Any]], cfg: HgrmConfig, labelled: pl.DataFrame, mapping: pl.DataFrame
+    columns: screen.RecordColumns, cfg: HgrmConfig, labelled: pl.DataFrame, mapping: pl.DataFrame
 ) -> Found:
     """Score the mapped decisions of ``decision_mapping.csv`` against ``labelled_car.csv`` under the
     recorded config with the reward module itself, and compare every gate and number."""
-    decisions = mapping.filter(pl.col("mapping_status") == "mapped")
+    mapped_rows = (mapping["mapping_status"] == "mapped").fill_null(False)
+    decisions = mapping if mapped_rows.all() else mapping.filter(mapped_rows)  # no copy when all are mapped
     casts = {"predicted_car": pl.Float64, "format_ok": pl.Boolean}
     try:
         decisions = decisions.with_columns(
@@ -561,11 +544,15 @@ def _recomputed_reward_problems(
     except (ValueError, pl.exceptions.PolarsError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [(HGRM_REWARD_REF, "rewards", f"cannot be recomputed from the analysis tables ({first})")]
-    mapped = [r for r in rewards if r.get("mapping_status") == "mapped"]
+    if columns.dict_rows:
+        part = columns.subset(list(map(operator.eq, columns.values("mapping_status"), repeat("mapped"))))
+    else:
+        part = screen.RecordColumns([r for r in columns.rows if r.get("mapping_status") == "mapped"])
+    mapped = part.rows
     if scored.height != len(mapped):
         return [(HGRM_REWARD_REF, "rewards", f"{len(mapped)} mapped rewards but {scored.height} recomputed")]
-    screened = screen.dict_rows(mapped) and scored.schema.get("clipped") == pl.Boolean
-    passes = screen.recomputed_passes(mapped, scored, float(REWARD_TOLERANCE)) if screened else [False] * len(mapped)
+    screened = part.dict_rows and scored.schema.get("clipped") == pl.Boolean
+    passes = screen.recomputed_passes(part, scored, float(REWARD_TOLERANCE)) if screened else [False] * len(mapped)
     out: Found = []
     for k, (rec, passed) in enumerate(zip(mapped, passes, strict=True)):
         if not passed:

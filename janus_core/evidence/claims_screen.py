@@ -9,15 +9,16 @@ passes nothing), its numbers must be plain decimal strings (``-?[0-9]+(.[0-9]+)?
 every comparison with a tolerance or a threshold must hold with a margin far above float64's error
 at that magnitude (below ``1e-12``): a value within the margin of a threshold is left to the exact
 check. Screens run in polars expressions over columns taken from the parsed records at C level
-(``map(dict.get, ...)``).
+(``map(dict.get, ...)``), each field of a list of records read once for every screen
+(:class:`RecordColumns`).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from itertools import repeat
-from typing import Any
+from itertools import compress, repeat
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -72,6 +73,101 @@ def plain_numbers(values: list[Any] | pl.Series) -> pl.Series:
     return pl.select(pl.when(keep).then(x)).to_series()
 
 
+class RecordColumns:
+    """The fields of one list of records, each read once and kept for every screen: as Python values
+    (:func:`column`), as a String column (:func:`texts`), as screened numbers (:func:`plain_numbers`)
+    and as a Boolean column (:func:`booleans`). The screens read only lists of exact dicts
+    (``dict_rows``); the records are read, never changed.
+
+    :meth:`subset` gives the columns of the records a mask keeps, each filtered from this one's
+    when asked for (so a field is not read again from the records)."""
+
+    def __init__(self, rows: Sequence[Any], parent: RecordColumns | None = None, keep: list[bool] | None = None):
+        self.rows = rows
+        self.dict_rows = parent.dict_rows if parent is not None else dict_rows(rows)
+        self._parent, self._keep = parent, keep
+        self._mask: pl.Series | None = None
+        self._values: dict[str, list[Any]] = {}
+        self._texts: dict[str, pl.Series | None] = {}
+        self._numbers: dict[str, pl.Series] = {}
+        self._booleans: dict[str, pl.Series | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def subset(self, keep: list[bool]) -> RecordColumns:
+        """The columns of the rows ``keep`` marks (``keep[i]`` for row i), in order."""
+        return RecordColumns(list(compress(self.rows, keep)), self, keep)
+
+    def _mask_series(self) -> pl.Series:
+        """The subset's mask as a Boolean column."""
+        if self._mask is None:
+            self._mask = pl.Series(self._keep, dtype=pl.Boolean)
+        return self._mask
+
+    def _filtered(self, column: pl.Series | None) -> pl.Series | None:
+        """A column of the parent with the rows of this subset (None stays None)."""
+        return None if column is None else column.filter(self._mask_series())
+
+    def values(self, key: str) -> list[Any]:
+        """``row.get(key)`` of every row (:func:`column`; the rows must be dicts)."""
+        if key not in self._values:
+            parent = self._parent
+            self._values[key] = (
+                column(self.rows, key) if parent is None else list(compress(parent.values(key), self._keep or []))
+            )
+        return self._values[key]
+
+    def texts(self, key: str) -> pl.Series | None:
+        """:func:`texts` of the field (of a subset: the parent's column filtered, when it is text; a
+        column of other types may be all text once filtered, so it is then read from the values)."""
+        if key not in self._texts:
+            parent = self._filtered(self._parent.texts(key)) if self._parent is not None else None
+            self._texts[key] = parent if parent is not None else texts(self.values(key))
+        return self._texts[key]
+
+    def numbers(self, key: str) -> pl.Series:
+        """:func:`plain_numbers` of the field."""
+        if key not in self._numbers:
+            s = self.texts(key)
+            if s is None:
+                self._numbers[key] = pl.Series([None] * len(self), dtype=pl.Float64)
+            elif self._parent is not None and self._parent.texts(key) is not None:
+                self._numbers[key] = self._parent.numbers(key).filter(self._mask_series())
+            else:
+                self._numbers[key] = plain_numbers(s)
+        return self._numbers[key]
+
+    def booleans(self, key: str) -> pl.Series | None:
+        """:func:`booleans` of the field (of a subset: as :meth:`texts` does)."""
+        if key not in self._booleans:
+            parent = self._filtered(self._parent.booleans(key)) if self._parent is not None else None
+            self._booleans[key] = parent if parent is not None else booleans(self.values(key))
+        return self._booleans[key]
+
+
+def all_dicts(rows: Sequence[Any], columns: RecordColumns) -> bool:
+    """Whether every one of ``rows`` is an exact dict, from the ``columns`` of its mappings
+    (:func:`dict_rows` of ``rows``, without walking the rows again)."""
+    return columns.dict_rows and len(columns) == len(rows)
+
+
+class Columns(NamedTuple):
+    """The columns of the event records and of the reward records (:class:`RecordColumns`)."""
+
+    events: RecordColumns
+    rewards: RecordColumns
+
+
+def record_columns(event_doc: Mapping[str, Any], reward_doc: Mapping[str, Any]) -> Columns:
+    """The columns of ``event_doc``'s records and ``reward_doc``'s rewards (of the objects among
+    them), for every claim of one verification."""
+    return Columns(
+        RecordColumns(mappings(event_doc.get("records") or [])),
+        RecordColumns(mappings(reward_doc.get("rewards") or [])),
+    )
+
+
 def _signs(values: pl.Expr) -> pl.Expr:
     """``claims._SIGN`` of each value (long 1, short -1, anything else 0)."""
     return pl.when(values == "long").then(1).when(values == "short").then(-1).otherwise(0).fill_null(0)
@@ -80,14 +176,14 @@ def _signs(values: pl.Expr) -> pl.Expr:
 # --------------------------------------------------------------------------------------------------
 # Labels
 # --------------------------------------------------------------------------------------------------
-def label_passes(records: Sequence[dict[str, Any]], band: float, tau: float, tolerance: float) -> list[bool]:
+def label_passes(records: RecordColumns, band: float, tau: float, tolerance: float) -> list[bool]:
     """Records whose ``semantic_direction`` and ``strength_label`` certainly follow from their ``car``
     (``claims.label_problems``): the car, widened by ``tolerance`` and a margin, lies on one side of
     every threshold."""
-    direction, strength = texts(column(records, "semantic_direction")), texts(column(records, "strength_label"))
+    direction, strength = records.texts("semantic_direction"), records.texts("strength_label")
     if direction is None or strength is None:
         return [False] * len(records)
-    frame = pl.DataFrame({"car": plain_numbers(column(records, "car")), "direction": direction, "strength": strength})
+    frame = pl.DataFrame({"car": records.numbers("car"), "direction": direction, "strength": strength})
     c, m = pl.col("car"), tolerance + 1e-11
     expected_direction = (
         pl.when(c > band + m)
@@ -121,9 +217,9 @@ _EVENT_TEXTS = ("event_id", "event_ts", "symbol", "event_type", "semantic_direct
 
 
 def reward_passes(
-    rewards: Sequence[dict[str, Any]],
+    rewards: RecordColumns,
     expected_ids: list[str],
-    events: Sequence[dict[str, Any]],
+    events: RecordColumns,
     profile: str,
     band: float,
     final_clip: float,
@@ -138,22 +234,22 @@ def reward_passes(
     predicted CAR is read as null: for a hold both give the hold's own direction, 0. Every row must be
     an exact dict (:func:`dict_rows`), ``events`` too."""
     n = len(rewards)
-    idx = column(rewards, "decision_index")
-    cols = {f: texts(column(rewards, f)) for f in _REWARD_TEXTS}
-    ev = {f: texts(column(events, f)) for f in _EVENT_TEXTS}
-    clipped = booleans(column(rewards, "clipped"))
+    idx = rewards.values("decision_index")
+    cols = {f: rewards.texts(f) for f in _REWARD_TEXTS}
+    ev = {f: events.texts(f) for f in _EVENT_TEXTS}
+    clipped = rewards.booleans("clipped")
     if not set(map(type, idx)) <= {int} or clipped is None or any(c is None for c in (*cols.values(), *ev.values())):
         return [False] * n
     cars = predicted_cars or {}
     frame = pl.DataFrame(
         {
             "_row": pl.int_range(n, eager=True),
-            "id_ok": pl.Series(list(map(operator.eq, column(rewards, "reward_id"), expected_ids)), dtype=pl.Boolean),
+            "id_ok": pl.Series(list(map(operator.eq, rewards.values("reward_id"), expected_ids)), dtype=pl.Boolean),
             **cols,
             "clipped": clipped,
             "known": pl.Series(list(map(cars.__contains__, idx)), dtype=pl.Boolean),
             "c_hat": pl.Series(list(map(cars.get, idx)), dtype=pl.Float64, nan_to_null=True),
-            **{f"n_{f}": plain_numbers(column(rewards, f)) for f in REWARD_NUMBER_FIELDS},
+            **{f"n_{f}": rewards.numbers(f) for f in REWARD_NUMBER_FIELDS},
         }
     )
     event_frame = (
@@ -217,17 +313,17 @@ def _within(a: pl.Series, b: pl.Series, tolerance: float) -> pl.Series:
 
 
 def labelled_passes(
-    included: pl.DataFrame, records: Sequence[dict[str, Any]], directions: Mapping[str, str], tolerance: float
+    included: pl.DataFrame, records: RecordColumns, directions: Mapping[str, str], tolerance: float
 ) -> list[bool]:
     """Rows of ``labelled_car.csv``'s included events (all-text columns, aligned with ``records``) that
     certainly agree with their record (``claims._labelled_problems``): the same CAR within
     ``tolerance`` and the same direction (through ``directions``), strength and event type."""
-    rec = {f: texts(column(records, f)) for f in ("car", "semantic_direction", "strength_label", "event_type")}
+    rec = {f: records.texts(f) for f in ("car", "semantic_direction", "strength_label", "event_type")}
     if any(s is None for s in rec.values()):
         return [False] * included.height
     direction = included["direction"].replace_strict(dict(directions), default=None, return_dtype=pl.String)
     ok = (
-        _within(plain_numbers(included["car"]), plain_numbers(rec["car"]), tolerance)
+        _within(plain_numbers(included["car"]), records.numbers("car"), tolerance)
         & direction.eq_missing(rec["semantic_direction"])
         & included["strength"].eq_missing(rec["strength_label"])
         & included["event_type"].eq_missing(rec["event_type"])
@@ -235,19 +331,19 @@ def labelled_passes(
     return ok.fill_null(False).to_list()
 
 
-def recomputed_passes(mapped: Sequence[dict[str, Any]], scored: pl.DataFrame, tolerance: float) -> list[bool]:
+def recomputed_passes(mapped: RecordColumns, scored: pl.DataFrame, tolerance: float) -> list[bool]:
     """Mapped reward records that certainly agree with the reward module's row for them
     (``claims._recomputed_reward_problems``): mapped there too, the same gates and clip flag, and
     every reward number within ``tolerance``."""
-    gates = {f: texts(column(mapped, f)) for f in ("direction_gate", "event_type_gate")}
-    clipped = booleans(column(mapped, "clipped"))
+    gates = {f: mapped.texts(f) for f in ("direction_gate", "event_type_gate")}
+    clipped = mapped.booleans("clipped")
     if clipped is None or any(s is None for s in gates.values()):
         return [False] * len(mapped)
     ok = scored["mapped"].fill_null(False) & scored["clipped"].eq_missing(clipped)
     for f, s in gates.items():
         ok = ok & scored[f].eq_missing(s)
     for f in REWARD_NUMBER_FIELDS:
-        ok = ok & _within(plain_numbers(column(mapped, f)), scored[f].cast(pl.Float64), tolerance)
+        ok = ok & _within(mapped.numbers(f), scored[f].cast(pl.Float64), tolerance)
     return ok.fill_null(False).to_list()
 
 
@@ -258,12 +354,12 @@ def recomputed_passes(mapped: Sequence[dict[str, Any]], scored: pl.DataFrame, to
 CANONICAL_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3}|\.[0-9]{6})?Z$"
 
 
-def in_canonical_order(records: Sequence[dict[str, Any]]) -> bool:
+def in_canonical_order(records: RecordColumns) -> bool:
     """Whether the event records are certainly in canonical order (``claims.order_problems``: by
     (event_ts, symbol, seq nulls last, event_id)), each with an ``event_ts`` of the canonical form
     that is a real UTC time; False also when unsure (other types or forms: the exact walk decides)."""
-    ts, symbol, event_id = (texts(column(records, f)) for f in ("event_ts", "symbol", "event_id"))
-    seq = column(records, "seq")
+    ts, symbol, event_id = (records.texts(f) for f in ("event_ts", "symbol", "event_id"))
+    seq = records.values("seq")
     if ts is None or symbol is None or event_id is None or not set(map(type, seq)) <= {int, _NONE}:
         return False
     if not (ts.str.contains(CANONICAL_TS).all() and symbol.null_count() == 0 and event_id.null_count() == 0):

@@ -172,11 +172,13 @@ def _int(x: Any) -> int | None:
     return x if isinstance(x, int) and not isinstance(x, bool) else None
 
 
-def child_schema_problems(doc: dict[str, Any], schema: str) -> list[str]:
+def child_schema_problems(doc: dict[str, Any], schema: str, rehash: bool = True) -> list[str]:
     """Why a child artifact (event-car or reward file) breaks its schema; empty when valid.
     Checks the schema version, the top-level fields (authority and lineage are left to
     :func:`truthfulness_reasons`), every record's required fields, the summary count against the
-    records and ``manifest_hash == H(records)``."""
+    records and ``manifest_hash == H(records)``, unless ``rehash`` is false: for the export's own
+    document (:meth:`EvidenceFiles.own`), whose ``manifest_hash`` the export computed from these very
+    records, only that it is present as a string."""
     is_event = schema == EVENT_CAR_SCHEMA
     key = "records" if is_event else "rewards"
     fields = EVENT_RECORD_FIELDS if is_event else REWARD_RECORD_FIELDS
@@ -206,7 +208,7 @@ def child_schema_problems(doc: dict[str, Any], schema: str) -> list[str]:
     absent = [f for f in summary_fields if not isinstance(summary, dict) or f not in summary]
     if absent:
         problems.append(f"summary lacks {absent}")
-    if doc.get("manifest_hash") != H(rows):
+    if not isinstance(doc.get("manifest_hash"), str) or (rehash and doc["manifest_hash"] != H(rows)):
         problems.append(f"manifest_hash does not equal H({key})")
     return problems
 
@@ -391,7 +393,9 @@ def _schema_problems(
     if files is None or path is None:
         return child_schema_problems(doc, schema)
     rel = path.relative_to(out_dir.resolve()).as_posix()
-    return files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema))
+    return files.memo(
+        ("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema, not files.own(rel))
+    )
 
 
 def integrity_reason(problems: Sequence[str], listed: int = 20) -> GateReason:

@@ -13,14 +13,19 @@ and ``janus gate DIR`` do); :meth:`EvidenceFiles.written` takes the bytes the ex
 JSON file that verify holds to the canonical form with :func:`janus_core.hashing.dumps` (all but the
 DSPy bundle's, which has the lane's compact form and its own checks), so for those bytes the check
 ``dumps(json.loads(bytes)) == bytes`` holds by construction and is not recomputed; a folder read from
-disk is always checked.
+disk is always checked. Likewise the gate documents the export hands over (:meth:`EvidenceFiles.own`):
+their ``manifest_hash`` is ``H`` of these very records, computed by the export that built them
+(``records.build_evidence_docs``), so it is not recomputed either; from disk it always is.
 
-The parsed objects are shared: callers read them and never change them. Standard library and orjson
-only, so the gate stays light.
+The parsed objects are shared: callers read them and never change them. Verify and the report may
+read one :class:`EvidenceFiles` from two threads at once: each parse, hash and memo is computed once
+per key, the second caller waiting for the first. Standard library and orjson only, so the gate
+stays light.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +49,9 @@ class EvidenceFiles:
         self._sha: dict[str, str] = {rel: digest for rel, digest in (digests or {}).items() if rel in self._data}
         self._canonical: dict[str, bool] = {}
         self._memo: dict[tuple, Any] = {}
+        self._own: frozenset[str] = frozenset()
+        self._guard = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
 
     @classmethod
     def read(cls, out_dir: str | Path) -> EvidenceFiles:
@@ -71,7 +79,26 @@ class EvidenceFiles:
             twin = json_round_trip(obj, MAX_JSON_DEPTH) if rel in files._data else None
             if type(twin) is dict:
                 files._json[rel] = (twin, None)
+        files._own = frozenset(files._json)
         return files
+
+    def own(self, rel: str) -> bool:
+        """Whether the parse of ``rel`` is a document the export handed over (:meth:`written`): its
+        ``manifest_hash`` was computed from these very records by the export that built it, so
+        :func:`janus_core.evidence.gate.child_schema_problems` need not hash them again."""
+        return rel in self._own
+
+    def _once(self, cache: dict, key: Any, compute: Callable[[], T]) -> T:
+        """``cache[key]``, computed by ``compute()`` the first time, once even when two threads ask
+        at the same time (the second waits for the first's result)."""
+        if key in cache:
+            return cache[key]
+        with self._guard:
+            lock = self._locks.setdefault((id(cache), key), threading.Lock())
+        with lock:
+            if key not in cache:
+                cache[key] = compute()
+        return cache[key]
 
     def names(self) -> list[str]:
         """Every file's relative path, sorted."""
@@ -88,18 +115,14 @@ class EvidenceFiles:
         """SHA-256 of the bytes of ``rel`` (None when absent)."""
         if rel not in self._data:
             return None
-        if rel not in self._sha:
-            self._sha[rel] = sha256_bytes(self._data[rel])
-        return self._sha[rel]
+        return self._once(self._sha, rel, lambda: sha256_bytes(self._data[rel]))
 
     def json(self, rel: str) -> tuple[dict[str, Any] | None, str | None]:
         """``(object, None)`` for a JSON-object file, else ``(None, why)`` ("missing" when absent):
         :func:`parse_json_object`, once per file."""
         if rel not in self._data:
             return None, "missing"
-        if rel not in self._json:
-            self._json[rel] = parse_json_object(self._data[rel])
-        return self._json[rel]
+        return self._once(self._json, rel, lambda: parse_json_object(self._data[rel]))
 
     def canonical(self, rel: str) -> bool:
         """Whether the bytes of the JSON file ``rel`` are its canonical form ``dumps(json.loads(bytes))``
@@ -107,13 +130,9 @@ class EvidenceFiles:
         obj, _ = self.json(rel)
         if obj is None:
             return False
-        if rel not in self._canonical:
-            self._canonical[rel] = self._written_canonical or dumps(obj) == self._data[rel]
-        return self._canonical[rel]
+        return self._once(self._canonical, rel, lambda: self._written_canonical or dumps(obj) == self._data[rel])
 
     def memo(self, key: tuple, compute: Callable[[], T]) -> T:
         """``compute()`` once per ``key`` for this set of files (e.g. a schema check of a parsed
         document that both verify and the gate make)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        return self._once(self._memo, key, compute)

@@ -11,7 +11,8 @@
   cannot be listed in the run manifest; no evidence is read from it.
 - every JSON file: its bytes equal the canonical form ``evidence.dumps(json.loads(bytes))`` (the
   DSPy files: the lane's compact form), so even a whitespace edit is caught.
-- the event-car and reward files: schema, ``manifest_hash``, summaries recomputed from the records,
+- the event-car and reward files: schema, ``manifest_hash`` (recomputed, except for the export's own
+  documents it hands over with their bytes, :meth:`EvidenceFiles.own`), summaries recomputed from the records,
   ``lineage_hash``, lineage and run id consistent with the run manifest, ``artifact_authority``
   recomputed from the dataset provenance and the lineage.
 - the companion summary: equal to the one recomputed from the two child files; likewise
@@ -63,7 +64,7 @@ from janus_core.data.manifest import (
     input_digests,
     read_dataset_manifest,
 )
-from janus_core.evidence import claims, quarantine
+from janus_core.evidence import claims, claims_screen, claims_tables, quarantine
 from janus_core.evidence.dataset_claims import dataset_problems
 from janus_core.evidence.dspy_bundle import (
     DECISION_MAPPING_REF,
@@ -135,7 +136,7 @@ def _compare(problems: list[Mismatch], file: str, location: str, recorded: Any, 
 
 def _csv_rows(files: EvidenceFiles, rel: str) -> int | None:
     """Rows of an analysis table (None when absent, -1 when not readable CSV)."""
-    frame, why = claims.csv_text_table(files, rel)
+    frame, why = claims_tables.csv_text_table(files, rel)
     return -1 if why is not None else None if frame is None else frame.height
 
 
@@ -169,7 +170,10 @@ def _check_manifest(out_dir: Path, files: EvidenceFiles, manifest: dict[str, Any
 def _check_child(
     files: EvidenceFiles, doc: dict[str, Any], rel: str, schema: str, manifest: dict[str, Any], problems: list[Mismatch]
 ) -> None:
-    for p in files.memo(("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema)):
+    found = files.memo(
+        ("child_schema_problems", rel, schema), lambda: child_schema_problems(doc, schema, not files.own(rel))
+    )
+    for p in found:
         problems.append(Mismatch(file=rel, location="schema", rule=p))
     is_event = schema == EVENT_CAR_SCHEMA
     rows = doc.get("records" if is_event else "rewards")
@@ -444,14 +448,16 @@ def _check_claims(
     if not isinstance(records, list) or not isinstance(rewards, list):
         return  # named by the schema checks
     found: list[tuple[str, str, str]] = []
-    _add(problems, claims.order_problems(records, rewards))
-    _add(problems, claims.label_problems(event_doc, claims.label_config(manifest)))
+    columns = claims_screen.record_columns(event_doc, reward_doc)  # each field read once for every claim
+    _add(problems, claims.order_problems(records, rewards, columns))
+    _add(problems, claims.label_problems(event_doc, claims.label_config(manifest), columns))
     cfg = claims.reward_config(reward_doc)
-    labelled = claims.read_csv_table(files, "analysis/labelled_car.csv", found)
-    mapping = claims.read_csv_table(files, DECISION_MAPPING_REF, found)
+    labelled = claims_tables.read_csv_table(files, claims_tables.LABELLED_CSV, found)
+    mapping = claims_tables.read_csv_table(files, DECISION_MAPPING_REF, found)
     _add(problems, found)
-    _add(problems, claims.reward_reference_problems(event_doc, reward_doc, cfg, claims.predicted_cars(mapping)))
-    _add(problems, claims.analysis_problems(files, event_doc, reward_doc, cfg, labelled, mapping))
+    cars = claims.predicted_cars(mapping)
+    _add(problems, claims.reward_reference_problems(event_doc, reward_doc, cfg, cars, columns))
+    _add(problems, claims.analysis_problems(files, event_doc, reward_doc, cfg, labelled, mapping, columns))
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
     if cfg is not None and isinstance(config.get("reward"), dict):
         stated = claims.reward_config(

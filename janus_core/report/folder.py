@@ -53,18 +53,96 @@ class AnalysisTableNames(BaseModel):
 # Reading the evidence folder
 
 
+def _read_table(name: str, data: bytes) -> pl.DataFrame:
+    suffix = Path(name).suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(io.BytesIO(data))
+    if suffix == ".csv":
+        return pl.read_csv(io.BytesIO(data), infer_schema_length=None)
+    if suffix == ".jsonl":
+        return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+    return pl.DataFrame(json.loads(data.decode("utf-8")))
+
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
+
+
+class AnalysisTables:
+    """The analysis tables of a folder (``analysis/<stem>.<suffix>``, :data:`TABLE_SUFFIXES`), each
+    parsed from the bytes ``files`` holds only when a section asks for it: :meth:`get` gives the first
+    readable file of a stem in path order. :meth:`errors` names every file that cannot be read as a
+    table (reading, and dropping, those no section asked for), so an unreadable table is named
+    whether or not it is drawn. :meth:`release` drops the frames read so far (a section's tables,
+    once it is drawn; a table asked for again is parsed again, to the same frame).
+
+    Not shared between threads: one thread draws the sections, then the errors are read."""
+
+    def __init__(self, files: EvidenceFiles) -> None:
+        self._files = files
+        prefix = f"{ANALYSIS_DIR}/"
+        self._names: dict[str, list[str]] = {}
+        for name in files.names():
+            rest = name[len(prefix) :]
+            if name.startswith(prefix) and "/" not in rest and Path(rest).suffix.lower() in TABLE_SUFFIXES:
+                self._names.setdefault(Path(rest).stem, []).append(name)
+        self._frames: dict[str, pl.DataFrame] = {}
+        self._errors: dict[str, str | None] = {}  # file -> why it cannot be read (None: it can)
+
+    def _read(self, name: str) -> pl.DataFrame | None:
+        """The table of one file, or None (its error recorded) when it cannot be read."""
+        rest = name[len(ANALYSIS_DIR) + 1 :]
+        try:
+            frame = _read_table(rest, self._files.bytes(name) or b"")
+        except Exception as exc:  # any unreadable table is reported by name, never fatal
+            self._errors[name] = f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})"
+            return None
+        self._errors[name] = None
+        return frame
+
+    def get(self, stem: str) -> pl.DataFrame | None:
+        """The table of ``stem``: its first file, in path order, that reads as a table (None when none)."""
+        if stem in self._frames:
+            return self._frames[stem]
+        for name in self._names.get(stem, []):
+            if self._errors.get(name, None) is not None:
+                continue  # known unreadable
+            frame = self._read(name)
+            if frame is not None:
+                self._frames[stem] = frame
+                return frame
+        return None
+
+    def release(self) -> None:
+        """Drop the frames read so far (their errors are kept)."""
+        self._frames.clear()
+
+    def errors(self) -> list[str]:
+        """Why each unreadable table file cannot be read, in path order (every file read once at most)."""
+        names = sorted(n for names in self._names.values() for n in names)
+        for name in names:
+            if name not in self._errors:
+                self._read(name)
+        return [why for name in names if (why := self._errors[name]) is not None]
+
+
 @dataclass(frozen=True)
 class EvidenceFolder:
     """What the report reads from an evidence folder. ``documents`` maps each contract file (and the
-    run manifest) to its parsed JSON or ``None``; ``load_errors`` names every file that could not be
-    read; ``analysis`` holds the analysis tables by file stem; ``files`` is (relative path, SHA-256,
-    size) of every file in the folder except the report itself, sorted by path."""
+    run manifest) to its parsed JSON or ``None``; ``document_errors`` names every one that could not be
+    read; ``analysis`` holds the analysis tables by file stem, parsed when asked for
+    (:class:`AnalysisTables`); ``files`` is (relative path, SHA-256, size) of every file in the folder
+    except the report itself, sorted by path."""
 
     out_dir: Path
     documents: dict[str, Any]
-    load_errors: list[str]
-    analysis: dict[str, pl.DataFrame]
+    document_errors: list[str]
+    analysis: AnalysisTables
     files: list[tuple[str, str, int]]
+
+    @property
+    def load_errors(self) -> list[str]:
+        """Every file that could not be read: the documents, then the analysis tables in path order."""
+        return self.document_errors + self.analysis.errors()
 
     @property
     def event_car(self) -> dict:
@@ -81,20 +159,6 @@ class EvidenceFolder:
     @property
     def run_manifest(self) -> dict:
         return self.documents.get(RUN_MANIFEST_FILE) or {}
-
-
-def _read_table(name: str, data: bytes) -> pl.DataFrame:
-    suffix = Path(name).suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(io.BytesIO(data))
-    if suffix == ".csv":
-        return pl.read_csv(io.BytesIO(data), infer_schema_length=None)
-    if suffix == ".jsonl":
-        return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-    return pl.DataFrame(json.loads(data.decode("utf-8")))
-
-
-TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
 
 
 def _document(files: EvidenceFiles, rel: str) -> tuple[dict | None, str | None]:
@@ -114,33 +178,11 @@ def _document(files: EvidenceFiles, rel: str) -> tuple[dict | None, str | None]:
     return None, f"{rel}: top level is {type(parsed).__name__}, expected a JSON object"
 
 
-def read_analysis_tables(files: EvidenceFiles) -> tuple[dict[str, pl.DataFrame], list[str]]:
-    """Every analysis table of the folder by file stem (the first of a stem, in path order), and why
-    each unreadable one could not be read (never raised). Reads only the bytes ``files`` holds, so
-    it may run in a worker thread (polars parses without the interpreter lock)."""
-    analysis: dict[str, pl.DataFrame] = {}
-    errors: list[str] = []
-    prefix = f"{ANALYSIS_DIR}/"
-    for name in files.names():
-        rest = name[len(prefix) :]
-        if not name.startswith(prefix) or "/" in rest or Path(rest).suffix.lower() not in TABLE_SUFFIXES:
-            continue
-        try:
-            analysis.setdefault(Path(rest).stem, _read_table(rest, files.bytes(name) or b""))
-        except Exception as exc:  # any unreadable table is reported by name, never fatal
-            errors.append(f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})")
-    return analysis, errors
-
-
-def load_evidence_folder(
-    out_dir: str | Path,
-    files: EvidenceFiles | None = None,
-    tables: tuple[dict[str, pl.DataFrame], list[str]] | None = None,
-) -> EvidenceFolder:
-    """Read an evidence folder without judging it: every readable contract file, the run manifest and
-    every analysis table; unreadable files are named in ``load_errors`` (never raised). ``files`` are
-    the folder's bytes when the caller already holds them (by default read from disk); ``tables``
-    their :func:`read_analysis_tables` when already read."""
+def load_evidence_folder(out_dir: str | Path, files: EvidenceFiles | None = None) -> EvidenceFolder:
+    """Read an evidence folder without judging it: every readable contract file and the run
+    manifest; the analysis tables are parsed when a section asks for them (:class:`AnalysisTables`);
+    unreadable files are named in ``load_errors`` (never raised). ``files`` are the folder's bytes
+    when the caller already holds them (by default read from disk)."""
     out_dir = Path(out_dir)
     files = files if files is not None else EvidenceFiles.read(out_dir)
     documents: dict[str, Any] = {}
@@ -149,12 +191,11 @@ def load_evidence_folder(
         documents[rel], error = _document(files, rel)
         if error is not None:
             errors.append(error)
-    analysis, table_errors = tables if tables is not None else read_analysis_tables(files)
     listing = [
         (rel, files.sha256(rel) or "", len(files.bytes(rel) or b"")) for rel in files.names() if rel != REPORT_FILE
     ]
     return EvidenceFolder(
-        out_dir=out_dir, documents=documents, load_errors=errors + table_errors, analysis=analysis, files=listing
+        out_dir=out_dir, documents=documents, document_errors=errors, analysis=AnalysisTables(files), files=listing
     )
 
 

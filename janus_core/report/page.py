@@ -175,20 +175,16 @@ def _fmt(value: Any, digits: int) -> str:
 
 
 class Page:
-    """Builds the sections from a loaded folder, the integrity and the gate outcome."""
+    """Builds sections from a loaded folder (the helpers every section uses). The sections that judge
+    the folder (verdict, integrity, provenance, reproducibility) also read ``integrity``, ``gate`` and
+    ``dataset_manifest``, which :class:`janus_core.report.sections.ReportBuilder` sets."""
 
-    def __init__(
-        self,
-        folder: EvidenceFolder,
-        integrity: IntegrityOutcome,
-        gate: GateOutcome,
-        config: ReportConfig,
-        dataset_manifest: DatasetManifestView | None,
-    ):
+    integrity: IntegrityOutcome
+    gate: GateOutcome
+    dataset_manifest: DatasetManifestView | None
+
+    def __init__(self, folder: EvidenceFolder, config: ReportConfig):
         self.f = folder
-        self.dataset_manifest = dataset_manifest
-        self.integrity = integrity
-        self.gate = gate
         self.cfg = config
         self._chart_count = 0
 

@@ -13,6 +13,11 @@ as an explicit "not available in this evidence" note in its section.
 
 The bytes depend only on the evidence folder's contents and the config: no clock, no random ids
 (chart element ids are renamed per chart, in order), every listing sorted.
+
+Sections 4 to 7 show the folder alone (:class:`janus_core.report.sections.EvidenceSections`), so
+:func:`report_html` draws them in a worker thread while the main thread verifies the folder and asks
+the gate: the analysis tables are parsed there, each when its section asks for it and dropped once the
+section is drawn, and the charts rendered (polars and vl-convert run without the interpreter lock).
 """
 
 from __future__ import annotations
@@ -41,10 +46,9 @@ from janus_core.report.folder import (
     IntegrityOutcome,
     Target,
     load_evidence_folder,
-    read_analysis_tables,
 )
-from janus_core.report.page import Block, ReportConfig, _fmt
-from janus_core.report.sections import ReportBuilder
+from janus_core.report.page import Block, ReportConfig, Section, _fmt
+from janus_core.report.sections import EvidenceSections, ReportBuilder
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -116,10 +120,12 @@ def build_report_html(
     gate: GateOutcome,
     config: ReportConfig | None = None,
     dataset_manifest: DatasetManifestView | None = None,
+    drawn: list[Section] | None = None,
 ) -> str:
-    """The report's HTML for a loaded folder and its verification and gate outcomes (pure: no I/O)."""
+    """The report's HTML for a loaded folder and its verification and gate outcomes (pure: no I/O);
+    ``drawn``: its sections 4 to 7 when already drawn (:func:`draw_evidence_sections`)."""
     config = config or ReportConfig()
-    sections = ReportBuilder(folder, integrity, gate, config, dataset_manifest).build()
+    sections = ReportBuilder(folder, integrity, gate, config, dataset_manifest, drawn).build()
     for sec in sections:
         sec.blocks = [
             Block(b.kind, b.text, b.headers, b.rows, Markup(b.markup)) if b.kind == "svg" else b for b in sec.blocks
@@ -142,6 +148,19 @@ def build_report_html(
 
 # --------------------------------------------------------------------------------------------
 # Rendering an evidence folder
+
+
+def draw_evidence_sections(
+    out_dir: Path, files: EvidenceFiles, config: ReportConfig
+) -> tuple[EvidenceFolder, list[Section]]:
+    """The folder loaded from ``files`` and its sections 4 to 7 (:class:`EvidenceSections`), with every
+    unreadable analysis table already named (``load_errors``): all the report reads from the
+    analysis tables, so :func:`report_html` runs this in a worker thread while the folder is verified
+    (polars parses and vl-convert draws without the interpreter lock)."""
+    folder = load_evidence_folder(out_dir, files)
+    sections = EvidenceSections(folder, config).build()
+    folder.analysis.errors()
+    return folder, sections
 
 
 def verification(
@@ -242,17 +261,19 @@ def report_html(
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
     files = files if files is not None else EvidenceFiles.read(out_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the analysis tables parse while verify runs
-        tables = pool.submit(read_analysis_tables, files)
+    config = config or ReportConfig()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # sections 4 to 7 are drawn while verify runs
+        drawing = pool.submit(draw_evidence_sections, out_dir, files, config)
         verified = verification(out_dir, paths, publishing, files)
         gate = gate_outcome(out_dir, target, policy, files)
-        folder = load_evidence_folder(out_dir, files, tables.result())
+        folder, drawn = drawing.result()
     return build_report_html(
         folder,
         check_integrity(out_dir, folder, paths, publishing, files, verified),
         gate,
         config,
         dataset_manifest_view(folder, paths),
+        drawn,
     )
 
 
@@ -286,19 +307,22 @@ def render_report(
 _TARGET_RE = re.compile(rb"Target: (shadow|paper|live)\.")
 
 
-def report_problems(out_dir: str | Path, paths: WorkbenchPaths | None = None) -> list[str]:
+def report_problems(
+    out_dir: str | Path, paths: WorkbenchPaths | None = None, files: EvidenceFiles | None = None
+) -> list[str]:
     """The check of ``report.html`` that :func:`janus_core.evidence.verify.verify_evidence` cannot do
     (the evidence layer may not import the report): when the folder has a report, it must be byte for
     byte what this folder renders to now, for the target the report names, under the default gate policy
     and report config, with the dataset checks (``paths``) or without them (``--evidence-only``). An
     edited report (a script, a fake green heading) is named; so is one rendered with a custom
     ``--policy`` (re-render it with ``janus report`` to clear that). Empty when there is no report or it
-    matches. ``janus verify`` and ``janus gate`` run this after ``verify_evidence``."""
+    matches. ``janus verify`` runs this after ``verify_evidence``, on the same ``files`` (the folder's
+    bytes, read once; by default read from disk)."""
     out_dir = Path(out_dir)
     path = out_dir / REPORT_FILE
     if not path.is_file():
         return []
-    files = EvidenceFiles.read(out_dir)
+    files = files if files is not None else EvidenceFiles.read(out_dir)
     data = files.bytes(REPORT_FILE) or b""
     m = _TARGET_RE.search(data)
     targets = [m.group(1).decode()] if m else list(TARGETS)

@@ -27,7 +27,7 @@ from janus_core.report.page import (
 
 
 class BacktestSections(Page):
-    """The report sections on the backtest and on reproducibility."""
+    """The report section on the backtest."""
 
     def backtest(self) -> Section:
         s = Section(*SECTIONS[6])
@@ -111,6 +111,11 @@ class BacktestSections(Page):
                     style=self.cfg.chart,
                 ),
             )
+
+
+class ReproducibilitySection(Page):
+    """The report section on reproducibility (it names the gate's target, so it is drawn after the
+    verdict is known)."""
 
     def reproducibility(self) -> Section:
         s = Section(*SECTIONS[7])
