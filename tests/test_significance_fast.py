@@ -158,3 +158,23 @@ def test_p_values_and_quantiles_equal_scipy_stats_bit_for_bit() -> None:
     q = np.r_[np.linspace(0.5, 1.0, 51), 0.975, 0.995]
     df = np.r_[1.0, 2.0, 5.0, 30.0, 1000.0, 61_999.0]
     np.testing.assert_array_equal(special.stdtrit(df[:, None], q[None, :]), stats.t.ppf(q[None, :], df[:, None]))
+
+
+@pytest.mark.parametrize(
+    ("size", "length", "missing"), [(2, 120, 0.05), (3, 5, 0.3), (166, 120, 0.04), (300, 40, 0.1), (257, 12, 0.0)]
+)
+def test_pair_sums_give_the_bits_of_the_frozen_form(size, length, missing):
+    """The cluster's pair sums, from the G x 3c moments and one digit product less per block, are
+    the bits of the form they replaced (one block, several blocks, every day present)."""
+    rng = np.random.default_rng(size * 31 + length)
+    est, _ = _clusters(rng, [size], length=length, missing=missing)
+    est[0, : max(length - 2, 0)] = np.nan  # < 3 common days with every other row
+    est[1] = np.where(np.isfinite(est[1]), 0.0, np.nan)  # no variation
+    est[min(2, size - 1), :3] = -0.0
+    x, present = sg._on_common_dates(est, None)
+    spans = [(0, size // 3), (size // 3, size // 3 + 1), (size // 3 + 1, size)]
+    block = min(size, sg._PAIR_BLOCK)
+    upper = np.triu(np.ones((block, block)), k=1)
+    got = sg._pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
+    want = ref.pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
+    assert np.array_equal(np.array([*got[0], got[1]]).view(np.int64), np.array([*want[0], want[1]]).view(np.int64))

@@ -26,8 +26,9 @@ class LastBuilt:
 
     def get(self, frames: tuple[pl.DataFrame, ...], values: tuple[object, ...], build: Callable[[], T]) -> T:
         key = (*(id(f) for f in frames), *values)
-        if self._entry is not None and self._entry[0] == key:
-            return cast(T, self._entry[2])
+        entry = self._entry  # read once: another thread may replace it
+        if entry is not None and entry[0] == key:
+            return cast(T, entry[2])
         value = build()
         arrays = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
         for array in arrays:
