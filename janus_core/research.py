@@ -232,9 +232,12 @@ def research_tables(
         for b in cfg.baselines
         if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns
     }
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="janus-event-study") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="janus-research") as pool:
         event_study = pool.submit(event_study_tables, ds, labelled, car_cfg, cfg)
         decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
+        backtests = pool.submit(
+            backtest_tables, ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
+        )
         tables: dict[str, pl.DataFrame] = {
             "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
             "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg, cfg.hacking_check),
@@ -253,10 +256,8 @@ def research_tables(
             )
         else:
             skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
-        bt_tables, bt_skipped = backtest_tables(
-            ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
-        )
         es_tables, es_skipped = event_study.result()
+        bt_tables, bt_skipped = backtests.result()
     tables.update(es_tables)
     skipped.update(es_skipped)
     tables.update(bt_tables)

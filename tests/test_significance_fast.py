@@ -109,6 +109,8 @@ def test_row_ranks_are_scipys_average_ranks():
     a[0] = np.nan
     a[1] = 2.5
     a[2, :5] = [0.0, -0.0, 0.0, np.nan, -0.0]
+    a[3, :6] = [np.inf, -np.inf, 1.0, np.inf, np.nan, -np.inf]
+    a[4, 1:] = np.nan  # a single value
     want = stats.rankdata(a, axis=1, nan_policy="omit")
     assert np.array_equal(sg.row_ranks(a), want, equal_nan=True)
     est, ev = a[:, :30], a[:, 30:]
