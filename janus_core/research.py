@@ -32,9 +32,10 @@ test split, so the ``type_prior`` baseline, estimated on the historical split, i
 the window is the first to the last event day of those events; type weights come from the
 historical split (``backtest.historical_type_weights``).
 
-The event-study tables (NumPy and polars work, which releases the GIL) are computed in a worker
-thread beside the others (mostly Python); each table is a pure function of its inputs, so the
-tables are the same whatever the scheduling.
+The tables are computed by two worker threads, longest first (the event-study tables, the
+backtest tables, the ablations, the reward-hacking check; NumPy and polars release the GIL), the
+baseline decisions and ``tau_sweep`` on the calling thread; each table is a pure function of its
+inputs, so the tables are the same whatever the scheduling.
 """
 
 from __future__ import annotations
@@ -200,6 +201,21 @@ def backtest_tables(
     return tables, skipped
 
 
+def _ablations(decisions: dict[str, pl.DataFrame], labelled: pl.DataFrame, reward_cfg: HgrmConfig) -> pl.DataFrame:
+    """``reward.ablation_table`` of every policy's decisions (``strategy_id`` the policy name)."""
+    return reward.ablation_table(
+        pl.concat(
+            [
+                d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
+                for name, d in sorted(decisions.items())
+            ],
+            how="vertical",
+        ),
+        labelled,
+        reward_cfg,
+    )
+
+
 def research_tables(
     ds: Dataset,
     labelled: pl.DataFrame,
@@ -232,30 +248,23 @@ def research_tables(
         for b in cfg.baselines
         if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns
     }
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="janus-research") as pool:
+    hgrm = reward_cfg.profile == "hgrm"
+    if not hgrm:
+        skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="janus-research") as pool:  # longest first
         event_study = pool.submit(event_study_tables, ds, labelled, car_cfg, cfg)
         decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
         backtests = pool.submit(
             backtest_tables, ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
         )
+        ablations = pool.submit(_ablations, decisions, labelled, reward_cfg) if hgrm else None
+        check = pool.submit(hacking.constant_policy_check, labelled, reward_cfg, cfg.hacking_check)
         tables: dict[str, pl.DataFrame] = {
             "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
-            "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg, cfg.hacking_check),
+            "constant_policy_check": check.result(),
         }
-        if reward_cfg.profile == "hgrm":
-            tables["ablations"] = reward.ablation_table(
-                pl.concat(
-                    [
-                        d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
-                        for name, d in sorted(decisions.items())
-                    ],
-                    how="vertical",
-                ),
-                labelled,
-                reward_cfg,
-            )
-        else:
-            skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
+        if ablations is not None:
+            tables["ablations"] = ablations.result()
         es_tables, es_skipped = event_study.result()
         bt_tables, bt_skipped = backtests.result()
     tables.update(es_tables)

@@ -180,3 +180,41 @@ def test_pair_sums_give_the_bits_of_the_frozen_form(size, length, missing):
     got = sg._pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
     want = ref.pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
     assert np.array_equal(np.array([*got[0], got[1]]).view(np.int64), np.array([*want[0], want[1]]).view(np.int64))
+
+
+def test_estimation_ars_in_the_tables_order_give_the_joined_tables_bits():
+    """Estimation ARs in the order of the table's included events are taken as they are (no join);
+    shuffled, with an extra event or with a dates column, they are joined: the tables are the same."""
+    rng = np.random.default_rng(13)
+    est, day = _clusters(rng, [20, 9, 1, 33])
+    n = len(day)
+    car = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "event_type": np.array(["a", "b", "c"])[rng.integers(0, 3, n)],
+            "event_day": day,
+            "excluded_reason": [None if i % 7 else "no_price" for i in range(n)],
+            "car": rng.normal(size=n),
+            "car_se": np.full(n, 1.0),
+            "ar": rng.normal(size=(n, 2)).tolist(),
+            "ar_se": np.ones((n, 2)).tolist(),
+            "estimation_days": np.full(n, 100),
+            "model": ["market"] * n,
+        },
+        schema_overrides={"excluded_reason": pl.String, "event_day": pl.Date},
+    )
+    dates = np.tile(np.arange(19000, 19000 + est.shape[1]), (n, 1)).astype("datetime64[D]")
+    dates[3, :5] = np.datetime64("NaT")
+    frame = pl.DataFrame(
+        {
+            "event_id": car["event_id"],
+            "ar_estimation": pl.Series(est, dtype=pl.Array(pl.Float64, est.shape[1])),
+            "estimation_dates": pl.Series(dates.tolist(), dtype=pl.Array(pl.Date, est.shape[1])),
+        }
+    )
+    in_order = frame.filter(pl.col("event_id").is_in(car.filter(pl.col("excluded_reason").is_null())["event_id"]))
+    want = sg.significance_table(car, frame.sample(fraction=1.0, shuffle=True, seed=1))
+    assert sg.significance_table(car, in_order).equals(want)
+    assert sg.significance_table(car, frame).equals(want)  # an extra (excluded) event: joined
+    clash = in_order.with_columns(event_type=pl.lit("x"))
+    assert sg.significance_table(car, clash).equals(want)  # a column of both: joined (the table's is read)

@@ -367,7 +367,12 @@ class _Inputs:
     """Arrays of the included events, built once and shared by every group of a table."""
 
     def __init__(self, car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str):
-        inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
+        inc = _included(car_table)
+        same_rows = inc["event_id"].equals(estimation_ar["event_id"])  # as estimation_abnormal_returns gives them
+        if same_rows and not set(estimation_ar.columns).intersection(inc.columns) - {"event_id"}:  # no join
+            inc = inc.hstack(estimation_ar.drop("event_id").get_columns())
+        else:
+            inc = inc.join(estimation_ar, on="event_id", how="left", maintain_order="left")
         if inc["ar_estimation"].null_count():
             raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
         names = inc[by].cast(pl.String)
@@ -381,10 +386,7 @@ class _Inputs:
         self.dof = days - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
         self.est, self.ev, self.se = _matrix(inc["ar_estimation"]), _matrix(inc["ar"]), _matrix(inc["ar_se"])
         self.est_dates = (  # days since epoch, -1 = none
-            inc["estimation_dates"]
-            .arr.eval(pl.element().cast(pl.Int64).fill_null(-1))
-            .to_numpy()
-            .reshape(self.est.shape)
+            inc["estimation_dates"].arr.explode().to_physical().fill_null(-1).to_numpy().reshape(self.est.shape)
             if "estimation_dates" in inc.columns
             else None
         )
