@@ -212,7 +212,9 @@ def test_estimation_ars_in_the_tables_order_give_the_joined_tables_bits():
             "estimation_dates": pl.Series(dates.tolist(), dtype=pl.Array(pl.Date, est.shape[1])),
         }
     )
-    in_order = frame.filter(pl.col("event_id").is_in(car.filter(pl.col("excluded_reason").is_null())["event_id"]))
+    in_order = frame.filter(
+        pl.col("event_id").is_in(car.filter(pl.col("excluded_reason").is_null())["event_id"].implode())
+    )
     want = sg.significance_table(car, frame.sample(fraction=1.0, shuffle=True, seed=1))
     assert sg.significance_table(car, in_order).equals(want)
     assert sg.significance_table(car, frame).equals(want)  # an extra (excluded) event: joined
