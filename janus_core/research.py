@@ -31,11 +31,17 @@ The backtest runs on the decisions whose events fall in ``backtest_splits`` (def
 test split, so the ``type_prior`` baseline, estimated on the historical split, is out of sample);
 the window is the first to the last event day of those events; type weights come from the
 historical split (``backtest.historical_type_weights``).
+
+The tables are computed by two worker threads, longest first (the event-study tables, the
+backtest tables, the ablations, the reward-hacking check; NumPy and polars release the GIL), the
+baseline decisions and ``tau_sweep`` on the calling thread; each table is a pure function of its
+inputs, so the tables are the same whatever the scheduling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -45,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from janus_core.backtest import config, intervals, metrics, studies
 from janus_core.backtest import engine as backtest
 from janus_core.backtest.intervals import da_interval_table
+from janus_core.backtest.memo import release_memos
 from janus_core.backtest.metrics import BootstrapConfig, decision_metrics
 from janus_core.data.dataset import Dataset
 from janus_core.decide import hacking, reward
@@ -195,6 +202,21 @@ def backtest_tables(
     return tables, skipped
 
 
+def _ablations(decisions: dict[str, pl.DataFrame], labelled: pl.DataFrame, reward_cfg: HgrmConfig) -> pl.DataFrame:
+    """``reward.ablation_table`` of every policy's decisions (``strategy_id`` the policy name)."""
+    return reward.ablation_table(
+        pl.concat(
+            [
+                d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
+                for name, d in sorted(decisions.items())
+            ],
+            how="vertical",
+        ),
+        labelled,
+        reward_cfg,
+    )
+
+
 def research_tables(
     ds: Dataset,
     labelled: pl.DataFrame,
@@ -227,31 +249,28 @@ def research_tables(
         for b in cfg.baselines
         if b in _POLICY_NEEDS and _POLICY_NEEDS[b] not in labelled.columns
     }
-    decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
-    tables: dict[str, pl.DataFrame] = {
-        "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
-        "constant_policy_check": hacking.constant_policy_check(labelled, reward_cfg, cfg.hacking_check),
-    }
-    if reward_cfg.profile == "hgrm":
-        tables["ablations"] = reward.ablation_table(
-            pl.concat(
-                [
-                    d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
-                    for name, d in sorted(decisions.items())
-                ],
-                how="vertical",
-            ),
-            labelled,
-            reward_cfg,
-        )
-    else:
+    hgrm = reward_cfg.profile == "hgrm"
+    if not hgrm:
         skipped["ablations"] = f"ablations apply to the hgrm reward profile, not {reward_cfg.profile!r}"
-    es_tables, es_skipped = event_study_tables(ds, labelled, car_cfg, cfg)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="janus-research") as pool:  # longest first
+        event_study = pool.submit(event_study_tables, ds, labelled, car_cfg, cfg)
+        decisions = {candidate: candidate_decisions, **baseline_decisions(labelled, usable, policy_cfg)}
+        backtests = pool.submit(
+            backtest_tables, ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
+        )
+        ablations = pool.submit(_ablations, decisions, labelled, reward_cfg) if hgrm else None
+        check = pool.submit(hacking.constant_policy_check, labelled, reward_cfg, cfg.hacking_check)
+        tables: dict[str, pl.DataFrame] = {
+            "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),
+            "constant_policy_check": check.result(),
+        }
+        if ablations is not None:
+            tables["ablations"] = ablations.result()
+        es_tables, es_skipped = event_study.result()
+        bt_tables, bt_skipped = backtests.result()
+    release_memos()  # the backtests above were the last on these frames: free the stock days they remembered
     tables.update(es_tables)
     skipped.update(es_skipped)
-    bt_tables, bt_skipped = backtest_tables(
-        ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
-    )
     tables.update(bt_tables)
     skipped.update(bt_skipped)
     tables["skipped"] = pl.DataFrame(

@@ -18,7 +18,7 @@ import tests.backtest_reference as ref
 from janus_core.backtest import intervals, trades
 from janus_core.backtest.config import BacktestConfig
 from janus_core.backtest.engine import _CALENDARS, run_backtest
-from janus_core.backtest.memo import _DUPLICATES
+from janus_core.backtest.memo import _DUPLICATES, release_memos
 from janus_core.backtest.metrics import BootstrapConfig
 from janus_core.backtest.studies import holding_period_sweep
 from janus_core.data.dataset import Dataset, DatasetMeta
@@ -113,8 +113,10 @@ def _labelled(seed: int, n_events: int = 120, n_sym: int = 7, n_days: int = 40) 
 
 
 def _forget() -> None:
-    for memo in (trades._STOCK_DAYS, trades._EVENT_ROWS, trades._PLANS, _CALENDARS, _DUPLICATES):
-        memo._entry = None
+    release_memos()
+    assert all(
+        memo._entry is None for memo in (trades._STOCK_DAYS, trades._EVENT_ROWS, trades._PLANS, _CALENDARS, _DUPLICATES)
+    )
 
 
 def _same_stock_days(a: trades._StockDays, b: trades._StockDays) -> None:

@@ -109,6 +109,8 @@ def test_row_ranks_are_scipys_average_ranks():
     a[0] = np.nan
     a[1] = 2.5
     a[2, :5] = [0.0, -0.0, 0.0, np.nan, -0.0]
+    a[3, :6] = [np.inf, -np.inf, 1.0, np.inf, np.nan, -np.inf]
+    a[4, 1:] = np.nan  # a single value
     want = stats.rankdata(a, axis=1, nan_policy="omit")
     assert np.array_equal(sg.row_ranks(a), want, equal_nan=True)
     est, ev = a[:, :30], a[:, 30:]
@@ -158,3 +160,63 @@ def test_p_values_and_quantiles_equal_scipy_stats_bit_for_bit() -> None:
     q = np.r_[np.linspace(0.5, 1.0, 51), 0.975, 0.995]
     df = np.r_[1.0, 2.0, 5.0, 30.0, 1000.0, 61_999.0]
     np.testing.assert_array_equal(special.stdtrit(df[:, None], q[None, :]), stats.t.ppf(q[None, :], df[:, None]))
+
+
+@pytest.mark.parametrize(
+    ("size", "length", "missing"), [(2, 120, 0.05), (3, 5, 0.3), (166, 120, 0.04), (300, 40, 0.1), (257, 12, 0.0)]
+)
+def test_pair_sums_give_the_bits_of_the_frozen_form(size, length, missing):
+    """The cluster's pair sums, from the G x 3c moments and one digit product less per block, are
+    the bits of the form they replaced (one block, several blocks, every day present)."""
+    rng = np.random.default_rng(size * 31 + length)
+    est, _ = _clusters(rng, [size], length=length, missing=missing)
+    est[0, : max(length - 2, 0)] = np.nan  # < 3 common days with every other row
+    est[1] = np.where(np.isfinite(est[1]), 0.0, np.nan)  # no variation
+    est[min(2, size - 1), :3] = -0.0
+    x, present = sg._on_common_dates(est, None)
+    spans = [(0, size // 3), (size // 3, size // 3 + 1), (size // 3 + 1, size)]
+    block = min(size, sg._PAIR_BLOCK)
+    upper = np.triu(np.ones((block, block)), k=1)
+    got = sg._pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
+    want = ref.pair_correlation_sums(x, present, spans, np.empty(5 * block * size), upper)
+    assert np.array_equal(np.array([*got[0], got[1]]).view(np.int64), np.array([*want[0], want[1]]).view(np.int64))
+
+
+def test_estimation_ars_in_the_tables_order_give_the_joined_tables_bits():
+    """Estimation ARs in the order of the table's included events are taken as they are (no join);
+    shuffled, with an extra event or with a dates column, they are joined: the tables are the same."""
+    rng = np.random.default_rng(13)
+    est, day = _clusters(rng, [20, 9, 1, 33])
+    n = len(day)
+    car = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "event_type": np.array(["a", "b", "c"])[rng.integers(0, 3, n)],
+            "event_day": day,
+            "excluded_reason": [None if i % 7 else "no_price" for i in range(n)],
+            "car": rng.normal(size=n),
+            "car_se": np.full(n, 1.0),
+            "ar": rng.normal(size=(n, 2)).tolist(),
+            "ar_se": np.ones((n, 2)).tolist(),
+            "estimation_days": np.full(n, 100),
+            "model": ["market"] * n,
+        },
+        schema_overrides={"excluded_reason": pl.String, "event_day": pl.Date},
+    )
+    dates = np.tile(np.arange(19000, 19000 + est.shape[1]), (n, 1)).astype("datetime64[D]")
+    dates[3, :5] = np.datetime64("NaT")
+    frame = pl.DataFrame(
+        {
+            "event_id": car["event_id"],
+            "ar_estimation": pl.Series(est, dtype=pl.Array(pl.Float64, est.shape[1])),
+            "estimation_dates": pl.Series(dates.tolist(), dtype=pl.Array(pl.Date, est.shape[1])),
+        }
+    )
+    in_order = frame.filter(
+        pl.col("event_id").is_in(car.filter(pl.col("excluded_reason").is_null())["event_id"].implode())
+    )
+    want = sg.significance_table(car, frame.sample(fraction=1.0, shuffle=True, seed=1))
+    assert sg.significance_table(car, in_order).equals(want)
+    assert sg.significance_table(car, frame).equals(want)  # an extra (excluded) event: joined
+    clash = in_order.with_columns(event_type=pl.lit("x"))
+    assert sg.significance_table(car, clash).equals(want)  # a column of both: joined (the table's is read)

@@ -14,6 +14,17 @@ import polars as pl
 T = TypeVar("T")
 
 
+#: Every :class:`LastBuilt`, for :func:`release_memos`.
+_MEMOS: list[LastBuilt] = []
+
+
+def release_memos() -> None:
+    """Forget every remembered value of the backtest (the stock days of a paper-scale prices table
+    hold about 160 MB), when a caller has run the last backtest it will run on these frames."""
+    for memo in _MEMOS:
+        memo.release()
+
+
 class LastBuilt:
     """A one-entry memo of a value derived from polars frames and plain values. Keyed on
     the frames' ``id`` (the entry holds the frames, so no other frame can take their id while it
@@ -23,11 +34,17 @@ class LastBuilt:
 
     def __init__(self) -> None:
         self._entry: tuple[tuple[object, ...], tuple[pl.DataFrame, ...], object] | None = None
+        _MEMOS.append(self)
+
+    def release(self) -> None:
+        """Forget the remembered value (and the frames it holds)."""
+        self._entry = None
 
     def get(self, frames: tuple[pl.DataFrame, ...], values: tuple[object, ...], build: Callable[[], T]) -> T:
         key = (*(id(f) for f in frames), *values)
-        if self._entry is not None and self._entry[0] == key:
-            return cast(T, self._entry[2])
+        entry = self._entry  # read once: another thread may replace it
+        if entry is not None and entry[0] == key:
+            return cast(T, entry[2])
         value = build()
         arrays = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
         for array in arrays:

@@ -23,7 +23,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data.events import EVENT_TYPES
-from janus_core.decide.decisions import DECISION_SCHEMA, format_completion
+from janus_core.decide.decisions import DECISION_SCHEMA
 from janus_core.study.labels import group_means
 
 POLICIES: tuple[str, ...] = ("oracle", "type_prior", "sentiment", "always_long", "always_hold", "random")
@@ -64,31 +64,48 @@ def _known_type(col: str = "event_type") -> pl.Expr:
     return pl.when(pl.col(col).is_in(EVENT_TYPES)).then(pl.col(col)).otherwise(None)
 
 
+def _text(col: str) -> pl.Expr:
+    """A string column as an f-string writes it (a null as ``None``)."""
+    return pl.col(col).fill_null("None")
+
+
+def _car_text(cars: pl.Series) -> pl.Series:
+    """Each predicted CAR as ``decisions.format_completion`` writes it: ``f"{car:.6f}"`` (Python's
+    float formatting), ``none`` for a null."""
+    return pl.Series([None if c is None else f"{c:.6f}" for c in cars.to_list()], dtype=pl.String).fill_null("none")
+
+
 def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> pl.DataFrame:
     """Add ``predicted_strength`` (strong iff trading), ``completion`` and ``format_ok`` to a frame of
-    event_id, action, predicted_event_type, predicted_car, rationale."""
+    event_id, action, predicted_event_type, predicted_car, rationale. The completion is
+    ``decisions.format_completion`` of each row (market influence ``influence``, CAR analysis the
+    rationale), written column-wise: its fixed text around the row's values."""
     frame = frame.with_columns(
         pl.when(pl.col("action") == "hold")
         .then(pl.lit("weak"))
         .otherwise(pl.lit("strong"))
         .alias("predicted_strength"),
         influence.alias("_influence"),
+        _car_text(frame["predicted_car"].cast(pl.Float64)).alias("_car"),
     )
-    completions = [
-        format_completion(a, t, s, c, inf, r)
-        for a, t, s, c, inf, r in zip(
-            frame["action"].to_list(),
-            frame["predicted_event_type"].to_list(),
-            frame["predicted_strength"].to_list(),
-            frame["predicted_car"].to_list(),
-            frame["_influence"].to_list(),
-            frame["rationale"].to_list(),
-        )
-    ]
+    event_type = pl.col("predicted_event_type")
+    completion = pl.concat_str(
+        pl.lit("<market_influence>"),
+        _text("_influence"),
+        pl.lit("</market_influence>\n<car_analysis>"),
+        _text("rationale"),
+        pl.lit("</car_analysis>\n<conclusion>\naction: "),
+        _text("action"),
+        pl.lit("\nevent_type: "),
+        pl.when(event_type.is_null() | (event_type == "")).then(pl.lit("none")).otherwise(event_type),
+        pl.lit("\nstrength: "),
+        _text("predicted_strength"),
+        pl.lit("\ncar: "),
+        pl.col("_car"),
+        pl.lit("\n</conclusion>"),
+    )
     return frame.with_columns(
-        pl.lit(policy).alias("strategy_id"),
-        pl.Series("completion", completions, dtype=pl.String),
-        pl.lit(True).alias("format_ok"),
+        pl.lit(policy).alias("strategy_id"), completion.alias("completion"), pl.lit(True).alias("format_ok")
     ).select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
 
 

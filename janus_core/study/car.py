@@ -549,7 +549,8 @@ def estimation_abnormal_returns(ds: Dataset, cfg: CarConfig, car_table: pl.DataF
         if xs is not None:  # invalid cells are NaN below
             block = xs.residual(block, panel.industry, jc, posc, day[rows])
         ar[rows] = np.where(valid, block, np.nan)
-    dates = pl.Series(np.where(day >= 0, panel.days[np.maximum(day, 0)], 0).astype(np.int32).reshape(-1))
+    on_calendar = np.append(panel.days, 0).astype(np.int32)  # day -1 (none) reads the last entry
+    dates = pl.Series(on_calendar[day.reshape(-1)])
     dates = pl.select(pl.when(pl.Series(day.reshape(-1) >= 0)).then(dates.cast(pl.Date))).to_series()
     return pl.DataFrame(
         {

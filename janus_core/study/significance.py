@@ -151,28 +151,35 @@ def _pair_correlation_sums(
 
     Long because: the pair matrices are formed block by block in place.
 
-    Deterministic by construction: S, Q and n are the row totals less the sums over b's missing
-    days (a sparse product, summed in column order); P is formed from the integer digits of
+    Deterministic by construction: S, Q and n are the row totals (each row summed on its own) less
+    the sums over b's missing days (a sparse product, summed in column order); P is formed from the integer digits of
     :func:`_digits` (terms of order 2^-2b dropped), whose matrix products are exact float64
     integers, so they give the same bits whatever the BLAS kernel, thread count or CPU."""
     c, width = x.shape
     bits = _digit_bits(width)
     d1, d2, scale = _digits(x, bits)
-    moments = np.concatenate([x, x * x, present.astype(np.float64)])  # 3c x G: S, Q and n of each row
-    # [k, a, b]: moment k of row a over the days of row b (the total less the days b misses)
+    xx, counted = x * x, present.astype(np.float64)
+    moments = np.empty((width, 3 * c))  # G x 3c: S, Q and n of each row, by day
+    moments[:, :c], moments[:, c : 2 * c], moments[:, 2 * c :] = x.T, xx.T, counted.T
+    totals = np.stack([x.sum(axis=1), xx.sum(axis=1), counted.sum(axis=1)])  # 3 x c, each row summed alone
+    # over[b, k, a]: moment k of row a over the days of row b (the total less the days b misses)
     b_idx, t_idx = np.nonzero(~present)
     missing = sparse.csr_array((np.ones(len(b_idx)), t_idx, np.searchsorted(b_idx, np.arange(c + 1))), shape=(c, width))
-    over = moments.sum(axis=1).reshape(3, c, 1) - (missing @ moments.T).T.reshape(3, c, c)
+    over = (missing @ moments).reshape(c, 3, c)
+    np.subtract(totals[None], over, out=over)
     group_sums, total = [0.0] * len(spans), 0.0
     for r0 in range(0, c - 1, _PAIR_BLOCK):
         r1 = min(r0 + _PAIR_BLOCK, c)
         h, w = r1 - r0, c - r0
         p, inv_n, mean, var, tmp = (work[k * h * w : (k + 1) * h * w].reshape(h, w) for k in range(5))
-        s_ab, q_ab, n = over[0, r0:r1, r0:], over[1, r0:r1, r0:], over[2, r0:r1, r0:]
-        s_ba, q_ba = over[0, r0:, r0:r1].T, over[1, r0:, r0:r1].T
+        s_ab, q_ab = over[r0:, 0, r0:r1].T, over[r0:, 1, r0:r1].T
+        s_ba, q_ba, n = over[r0:r1, 0, r0:], over[r0:r1, 1, r0:], over[r0:r1, 2, r0:]  # n is symmetric
         np.matmul(d1[r0:r1], d1[r0:].T, out=p)
         np.matmul(d1[r0:r1], d2[r0:].T, out=mean)
-        np.matmul(d2[r0:r1], d1[r0:].T, out=tmp)
+        if h == w:  # one block: d2 d1' is the transpose of d1 d2'
+            tmp[...] = mean.T
+        else:
+            np.matmul(d2[r0:r1], d1[r0:].T, out=tmp)
         mean += tmp
         mean *= 2.0**-bits
         p += mean
@@ -360,7 +367,12 @@ class _Inputs:
     """Arrays of the included events, built once and shared by every group of a table."""
 
     def __init__(self, car_table: pl.DataFrame, estimation_ar: pl.DataFrame, by: str):
-        inc = _included(car_table).join(estimation_ar, on="event_id", how="left", maintain_order="left")
+        inc = _included(car_table)
+        same_rows = inc["event_id"].equals(estimation_ar["event_id"])  # as estimation_abnormal_returns gives them
+        if same_rows and not set(estimation_ar.columns).intersection(inc.columns) - {"event_id"}:  # no join
+            inc = inc.hstack(estimation_ar.drop("event_id").get_columns())
+        else:
+            inc = inc.join(estimation_ar, on="event_id", how="left", maintain_order="left")
         if inc["ar_estimation"].null_count():
             raise ValueError("estimation_ar: an included event has no estimation-window ARs (wrong dataset or config?)")
         names = inc[by].cast(pl.String)
@@ -374,10 +386,7 @@ class _Inputs:
         self.dof = days - np.where(inc["model"].to_numpy() == "market", 2.0, 1.0)
         self.est, self.ev, self.se = _matrix(inc["ar_estimation"]), _matrix(inc["ar"]), _matrix(inc["ar_se"])
         self.est_dates = (  # days since epoch, -1 = none
-            inc["estimation_dates"]
-            .arr.eval(pl.element().cast(pl.Int64).fill_null(-1))
-            .to_numpy()
-            .reshape(self.est.shape)
+            inc["estimation_dates"].arr.explode().to_physical().fill_null(-1).to_numpy().reshape(self.est.shape)
             if "estimation_dates" in inc.columns
             else None
         )
