@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from janus_core.backtest.nav_summary import nav_ends
@@ -18,6 +20,7 @@ from janus_core.decide.reward_summary import (
     malformed_count,
     reward_components,
 )
+from janus_core.hashing import decimal_str
 from janus_core.study.counts import column_counts, text_counts
 
 REWARDS = [
@@ -115,3 +118,27 @@ def test_nav_ends_against_python():
         assert (g["first_date"], g["last_date"], g["days"]) == (mine[0]["date"], mine[-1]["date"], len(mine))
         assert (g["final_nav"], g["min_nav"]) == (mine[-1]["nav"], min(r["nav"] for r in mine))
     assert nav_ends(pl.DataFrame(rows).clear(), ["kind", "series"]).height == 0
+
+
+def test_reward_components_read_every_value_as_float_does():
+    """Plain decimal strings are parsed by polars, anything else by ``float`` itself: every value
+    gives what ``float(value)`` gives (null when it raises or is missing), bit for bit."""
+    odd = [None, "nan", " 1.5", "1_0", "1e3", "-0", "-0.0", "abc", "", "+2", ".5", "5.", "inf", "-Infinity"]
+    odd += ["123456789012345678901234567890.5", "0.1000000000000000055511151231257827", "-0.0000000001"]
+    rng = np.random.default_rng(3)
+    plain = [decimal_str(x) for x in rng.normal(0.0, 2.0, 200)] + ["0", "-7", "00012.50"]
+    for values in (plain, plain + odd, odd, [3, True, 2.5, "4.25", None], []):
+        rows = [{"final_reward": v, "s_dir": v} for v in values] + [{"final_reward": "1.5"}]
+        got = reward_components(rows)
+        assert got.columns == list(rows[0])
+        for name in got.columns:
+            want = []
+            for r in rows:
+                try:
+                    want.append(None if r.get(name) is None else float(r.get(name)))
+                except (TypeError, ValueError):
+                    want.append(None)
+            assert got[name].dtype == pl.Float64
+            assert [None if v is None else struct.pack("<d", v) for v in got[name].to_list()] == [
+                None if v is None else struct.pack("<d", v) for v in want
+            ], (name, values[:3])

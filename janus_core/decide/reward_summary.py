@@ -6,6 +6,7 @@ folder holds (the reward records of ``janus-hgrm-reward-v1`` and the analysis ta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,8 +36,37 @@ def reward_components(rewards: Sequence[dict[str, Any]], only: Sequence[str] | N
         if (k.endswith("_reward") or k.endswith("_reward_unclipped") or k in COMPONENT_FIELDS)
         and (only is None or k in only)
     ]
-    cols = {name: [_number(r.get(name)) for r in rewards] for name in names}
-    return pl.DataFrame(cols, schema={n: pl.Float64 for n in names})
+    return pl.DataFrame(
+        [_numbers(name, _values(rewards, name)) for name in names], schema={n: pl.Float64 for n in names}
+    )
+
+
+def _values(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
+    """``row.get(name)`` of every row (C level when every row has the field)."""
+    try:
+        return list(map(itemgetter(name), rows))
+    except (KeyError, TypeError):
+        return [r.get(name) for r in rows]
+
+
+#: Plain decimal text (optional minus, digits, optional fraction): the form evidence writes, which
+#: polars and ``float`` both read as the correctly rounded double.
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _numbers(name: str, values: list[Any]) -> pl.Series:
+    """``_number`` of every value as a Float64 column: plain decimal strings parsed by polars at C
+    level (the same doubles), every other value (another type, or text such as ``" 1e3"``, ``"nan"``
+    or ``"1_0"``) by ``_number`` itself."""
+    if not set(map(type, values)) <= {str, type(None)}:
+        return pl.Series(name, [_number(v) for v in values], dtype=pl.Float64)
+    text = pl.Series(name, values, dtype=pl.String)
+    plain = text.str.contains(_PLAIN_DECIMAL).fill_null(True)
+    parsed = text.cast(pl.Float64, strict=False)
+    if plain.all():
+        return parsed
+    other = (~plain).arg_true()
+    return parsed.scatter(other, [_number(v) for v in text.gather(other).to_list()])
 
 
 def component_columns(frame: pl.DataFrame) -> pl.DataFrame:
