@@ -64,9 +64,9 @@ def _known_type(col: str = "event_type") -> pl.Expr:
     return pl.when(pl.col(col).is_in(EVENT_TYPES)).then(pl.col(col)).otherwise(None)
 
 
-def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> pl.DataFrame:
-    """Add ``predicted_strength`` (strong iff trading), ``completion`` and ``format_ok`` to a frame of
-    event_id, action, predicted_event_type, predicted_car, rationale."""
+def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr, written: bool = True) -> pl.DataFrame:
+    """Add ``predicted_strength`` (strong iff trading), ``completion`` (null unless ``written``) and
+    ``format_ok`` to a frame of event_id, action, predicted_event_type, predicted_car, rationale."""
     frame = frame.with_columns(
         pl.when(pl.col("action") == "hold")
         .then(pl.lit("weak"))
@@ -74,20 +74,26 @@ def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> p
         .alias("predicted_strength"),
         influence.alias("_influence"),
     )
-    completions = [
-        format_completion(a, t, s, c, inf, r)
-        for a, t, s, c, inf, r in zip(
-            frame["action"].to_list(),
-            frame["predicted_event_type"].to_list(),
-            frame["predicted_strength"].to_list(),
-            frame["predicted_car"].to_list(),
-            frame["_influence"].to_list(),
-            frame["rationale"].to_list(),
-        )
-    ]
+    completions = (
+        [
+            format_completion(a, t, s, c, inf, r)
+            for a, t, s, c, inf, r in zip(
+                frame["action"].to_list(),
+                frame["predicted_event_type"].to_list(),
+                frame["predicted_strength"].to_list(),
+                frame["predicted_car"].to_list(),
+                frame["_influence"].to_list(),
+                frame["rationale"].to_list(),
+            )
+        ]
+        if written
+        else None
+    )
     return frame.with_columns(
         pl.lit(policy).alias("strategy_id"),
-        pl.Series("completion", completions, dtype=pl.String),
+        pl.Series("completion", completions, dtype=pl.String)
+        if written
+        else pl.lit(None, dtype=pl.String).alias("completion"),
         pl.lit(True).alias("format_ok"),
     ).select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
 
@@ -206,9 +212,12 @@ def _random(events: pl.DataFrame, cfg: PolicyConfig) -> pl.DataFrame:
     )
 
 
-def make_decisions(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None = None) -> pl.DataFrame:
+def make_decisions(
+    policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None = None, *, completions: bool = True
+) -> pl.DataFrame:
     """The decisions table (``decisions.DECISION_SCHEMA``) of a baseline ``policy`` (one of
-    ``POLICIES``) on every included event of ``labelled``, in its row order."""
+    ``POLICIES``) on every included event of ``labelled``, in its row order; ``completions`` false
+    leaves ``completion`` null instead of writing each decision's structured completion."""
     cfg = cfg or PolicyConfig()
     if policy not in POLICIES:
         raise PolicyError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
@@ -234,4 +243,4 @@ def make_decisions(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None
     else:
         frame = _constant(events, policy.removeprefix("always_"))
     influence = pl.concat_str(pl.lit("News: "), pl.col("headline").fill_null("(no headline)"))
-    return _with_completions(frame, policy, influence)
+    return _with_completions(frame, policy, influence, completions)

@@ -234,13 +234,7 @@ def _prepare(dec: pl.DataFrame, labels: pl.DataFrame, cfg: HgrmConfig) -> _Prepa
     unique; a null id matches nothing); the per-decision codes, the magnitude term and the byte
     lengths of the completions are one polars ``select`` (its expressions run in parallel)."""
     scaffold = cfg.profile == "lane_scaffold"
-    present = labels.select("event_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"))
-    row = (
-        dec.select("event_id")
-        .join(present.drop_nulls("event_id"), on="event_id", how="left", maintain_order="left")["_row"]
-        .fill_null(labels.height)
-        .to_numpy()
-    )
+    row = _label_rows(dec["event_id"], labels["event_id"])
     lab = label_arrays(labels)
     car_values = lab["car"][row]
     car = pl.Series("car", car_values, nan_to_null=True)
@@ -270,6 +264,29 @@ def _prepare(dec: pl.DataFrame, labels: pl.DataFrame, cfg: HgrmConfig) -> _Prepa
         rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(1, dtype=bool),
     )
     return _Prepared(row=row, car=car, inputs=inputs)
+
+
+#: Seed of the 64-bit hashes :func:`_label_rows` joins on (any fixed value: every match is checked).
+_ID_HASH_SEED = 20260219
+
+
+def _label_rows(event_ids: pl.Series, label_ids: pl.Series) -> np.ndarray:
+    """The row of each event id in the label ids (unique; a null matches nothing), ``len(label_ids)``
+    when absent. A left join on the ids' 64-bit polars hashes (several times cheaper than on the
+    strings), each match then checked on the strings; when two label ids share a hash, or a matched
+    row's id differs from its label's (a collision), the join on the strings decides instead."""
+    keyed = pl.DataFrame(
+        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(len(label_ids), dtype=pl.Int64, eager=True)}
+    ).filter(label_ids.is_not_null())
+    row = None
+    if keyed["h"].n_unique() == keyed.height:
+        row = event_ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
+        if not ((label_ids.gather(row) == event_ids) | row.is_null()).fill_null(False).all():
+            row = None
+    if row is None:
+        present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
+        row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
+    return row.fill_null(len(label_ids)).to_numpy()
 
 
 def _longer_than(texts: pl.Series, long_bytes: pl.Series, limit: int) -> np.ndarray:
