@@ -220,24 +220,35 @@ def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
 @dataclass(frozen=True)
 class _Prepared:
     """Everything of a scoring that does not depend on the reward's weights and switches: the
-    decisions' label row (``labels.height`` for "not in the labels"), the true CAR as a Series
-    (null when excluded or absent) and the :class:`RewardInputs`."""
+    validated decisions ``dec``, their label row (``labels.height`` for "not in the labels"), the
+    label arrays ``lab`` (:func:`label_arrays`), the true CAR as an array (NaN when excluded or
+    absent) and as a Series (null there)."""
 
+    dec: pl.DataFrame
     row: np.ndarray
+    lab: dict[str, np.ndarray]
+    car_values: np.ndarray
     car: pl.Series
-    inputs: RewardInputs
 
 
-def _prepare(dec: pl.DataFrame, labels: pl.DataFrame, cfg: HgrmConfig) -> _Prepared:
+def _prepare(dec: pl.DataFrame, labels: pl.DataFrame) -> _Prepared:
     """:class:`_Prepared` of the validated decisions ``dec`` against :func:`labels_frame`'s
-    ``labels``. Each decision's label row comes from a left join on ``event_id`` (label ids are
-    unique; a null id matches nothing); the per-decision codes, the magnitude term and the byte
-    lengths of the completions are one polars ``select`` (its expressions run in parallel)."""
-    scaffold = cfg.profile == "lane_scaffold"
+    ``labels`` (label rows by :func:`_label_rows`)."""
     row = _label_rows(dec["event_id"], labels["event_id"])
     lab = label_arrays(labels)
     car_values = lab["car"][row]
-    car = pl.Series("car", car_values, nan_to_null=True)
+    return _Prepared(
+        dec=dec, row=row, lab=lab, car_values=car_values, car=pl.Series("car", car_values, nan_to_null=True)
+    )
+
+
+def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
+    """The :class:`RewardInputs` of the decisions in ``block``: their codes, the magnitude term
+    (:func:`magnitude_term`'s expression) and the completions' byte lengths in one polars ``select``
+    on that slice of the decisions, their labels gathered from the label arrays."""
+    scaffold = cfg.profile == "lane_scaffold"
+    start, length = block.start, block.stop - block.start
+    dec = prepared.dec.slice(start, length)
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
         pred_type=_type_code(pl.col("predicted_event_type"), -1),
@@ -247,23 +258,23 @@ def _prepare(dec: pl.DataFrame, labels: pl.DataFrame, cfg: HgrmConfig) -> _Prepa
         **(
             {"rationale": pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0}
             if scaffold
-            else {"r_mag": _magnitude(pl.col("predicted_car"), pl.lit(car), cfg)}
+            else {"r_mag": _magnitude(pl.col("predicted_car"), pl.lit(prepared.car.slice(start, length)), cfg)}
         ),
     )
-    inputs = RewardInputs(
+    row, lab = prepared.row[block], prepared.lab
+    return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
         true_type=lab["true_type"][row],
         pred_type=cols["pred_type"].to_numpy(),
-        car=car_values,
+        car=prepared.car_values[block],
         pred_car=cols["pred_car"].to_numpy(),
         r_mag=cols["r_mag"].to_numpy() if not scaffold else np.float64(0.0),
         format_ok=cols["format_ok"].to_numpy(),
         verbose=_longer_than(dec["completion"], cols["long_bytes"], cfg.max_completion_chars),
-        rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(1, dtype=bool),
+        rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(length, dtype=bool),
     )
-    return _Prepared(row=row, car=car, inputs=inputs)
 
 
 #: Seed of the 64-bit hashes :func:`_label_rows` joins on (any fixed value: every match is checked).
@@ -316,8 +327,9 @@ def score(
     cfg = cfg or HgrmConfig()
     dec = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
     labels = labels_frame(labelled, cfg)
-    prepared = _prepare(dec, labels, cfg)
-    return _score_frame(dec, labels, prepared, reward_terms(cfg, prepared.inputs, len(prepared.row)), cfg)
+    prepared = _prepare(dec, labels)
+    terms = reward_terms(cfg, lambda block: _inputs(prepared, cfg, block), len(prepared.row))
+    return _score_frame(dec, labels, prepared, terms, cfg)
 
 
 def _score_frame(
@@ -470,10 +482,16 @@ def ablation_table(
     if base_cfg.profile != "hgrm":
         raise RewardError("ablations apply to the hgrm profile only")
     checked = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
-    prepared = _prepare(checked, labels_frame(labelled, base_cfg), base_cfg)
+    prepared = _prepare(checked, labels_frame(labelled, base_cfg))
+    n = len(prepared.row)
+    inputs = vars(_inputs(prepared, base_cfg, slice(0, n)))
     frames = []
     for variant, switches in ABLATIONS:
-        terms = reward_terms(base_cfg.model_copy(update=switches), prepared.inputs, len(prepared.row))
+        terms = reward_terms(
+            base_cfg.model_copy(update=switches),
+            lambda block: RewardInputs(**{f: v[block] if np.ndim(v) else v for f, v in inputs.items()}),
+            n,
+        )
         scored = pl.DataFrame(
             {
                 "strategy_id": checked["strategy_id"],

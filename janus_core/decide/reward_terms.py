@@ -15,7 +15,7 @@ the elementwise polars formula as the reference).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -232,11 +232,12 @@ class ScoredTerms:
     columns: dict[str, np.ndarray]
 
 
-def reward_terms(cfg: HgrmConfig, x: RewardInputs, n: int) -> ScoredTerms:
+def reward_terms(cfg: HgrmConfig, inputs_of: Callable[[slice], RewardInputs], n: int) -> ScoredTerms:
     """:func:`hgrm_terms` / :func:`scaffold_terms` (by ``cfg.profile``) over ``n`` decisions, in
     blocks of :data:`_BLOCK` run by :data:`_THREADS` threads (every value is elementwise, so the
     result is the same as in one pass), each output written once into its own preallocated array;
-    ``mapped = isfinite(car)`` and the codes of :class:`ScoredTerms`."""
+    ``mapped = isfinite(car)`` and the codes of :class:`ScoredTerms`. ``inputs_of(block)`` gives the
+    :class:`RewardInputs` of the decisions in ``block`` (arrays of the block's length, or scalars)."""
     terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
     tables = hgrm_tables(cfg) if cfg.profile == "hgrm" else None
     out = ScoredTerms(
@@ -246,10 +247,9 @@ def reward_terms(cfg: HgrmConfig, x: RewardInputs, n: int) -> ScoredTerms:
         expected=np.empty(n, dtype=np.int8),
         columns={c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS},
     )
-    columns = vars(x)
 
     def run(block: slice) -> None:
-        part = RewardInputs(**{f: v[block] if np.ndim(v) and len(v) == n else v for f, v in columns.items()})
+        part = inputs_of(block)
         direction_gate, type_gate = terms_of(cfg, part, {c: o[block] for c, o in out.columns.items()}, tables)
         mapped = np.isfinite(part.car, out=out.mapped[block])
         np.copyto(out.direction_gate[block], np.where(mapped, direction_gate, UNMAPPED), casting="unsafe")
