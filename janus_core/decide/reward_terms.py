@@ -1,6 +1,7 @@
 """The reward formulas of :mod:`janus_core.decide.reward` on NumPy arrays (formulas in that module's
 docstring): the ``hgrm`` profile (:func:`hgrm_terms`), the ``lane_scaffold`` profile
-(:func:`scaffold_terms`) and the block-by-block driver :func:`reward_terms` that ``score`` runs.
+(:func:`scaffold_terms`) and the driver :func:`reward_terms` that ``score`` runs: blocks of decisions
+evaluated by a pool of two threads, each block writing its own slice of preallocated outputs.
 
 Every HGRM term but the PnL and magnitude terms takes one of a handful of values, fixed by four
 small codes per decision: the direction gate (match, mismatch, neutral), the type case (match,
