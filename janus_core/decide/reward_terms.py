@@ -208,8 +208,9 @@ def scaffold_terms(
     return direction_gate, type_gate
 
 
-#: Decisions per block of the formula: temporaries stay in the CPU cache instead of fresh pages.
-_BLOCK = 65_536
+#: Decisions per block of the formula: large enough to amortise the block's polars call, small
+#: enough that its temporaries (2 MB each) are reused heap memory instead of fresh pages.
+_BLOCK = 262_144
 #: Threads that evaluate the blocks (NumPy releases the GIL inside its loops). Every value is
 #: elementwise and each block is written by one thread into its own slice, so the result does not
 #: depend on the number of threads or on which thread ran which block.
