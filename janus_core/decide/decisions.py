@@ -355,48 +355,66 @@ def _cast_to_schema(raw: pl.DataFrame, source_name: str) -> pl.DataFrame:
 
 def _value_problems(out: pl.DataFrame, place: _Place) -> tuple[pl.DataFrame, list[dict[int, str]]]:
     """The per-value rules, one stage each in rule order (required, enums, finite CAR, event type),
-    and the frame with the predicted types normalised."""
-    stages: list[dict[int, str]] = []
-    for col in REQUIRED_DECISION_COLUMNS:
-        bad = out[col].is_null().arg_true().to_list()
-        stages.append({i: place.at(i, col, "missing_value", "value is missing (rule: required)") for i in bad})
-    checks = (
-        ("action", "invalid_enum", _not_one_of(out["action"], ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
+    and the frame with the predicted types normalised. Whether each rule fails anywhere is one
+    polars ``select`` (its expressions run in parallel); only a failing rule's rows are listed."""
+    rules: list[tuple[str, pl.Expr, Callable[[int], str]]] = [
+        (col, pl.col(col).is_null(), lambda i, col=col: place.at(i, col, "missing_value", _REQUIRED))
+        for col in REQUIRED_DECISION_COLUMNS
+    ]
+    for col, rule, failed, text in (
+        ("action", "invalid_enum", _not_one_of("action", ACTIONS), f"not one of {'|'.join(ACTIONS)}"),
         (
             "predicted_strength",
             "invalid_enum",
-            _not_one_of(out["predicted_strength"], STRENGTHS),
+            _not_one_of("predicted_strength", STRENGTHS),
             f"not one of {'|'.join(STRENGTHS)}",
         ),
         (
             "predicted_car",
             "non_finite",
-            out["predicted_car"].is_not_null() & ~out["predicted_car"].is_finite(),
+            (pl.col("predicted_car").is_not_null() & ~pl.col("predicted_car").is_finite()).fill_null(False),
             "not a finite number",
         ),
-    )
-    for col, rule, failed, text in checks:
-        bad = failed.arg_true().to_list()
-        stages.append({i: place.at(i, col, rule, f"value {out[col][i]!r} {text}") for i in bad})
+    ):
+        rules.append(
+            (
+                col,
+                failed,
+                lambda i, col=col, rule=rule, text=text: place.at(i, col, rule, f"value {out[col][i]!r} {text}"),
+            )
+        )
+    known_type = pl.col("predicted_event_type").is_in(EVENT_TYPES).or_(pl.col("predicted_event_type").is_null())
+    anywhere = out.select(
+        *(failed.any().alias(str(k)) for k, (_, failed, _) in enumerate(rules)), known_type.all().alias("known_types")
+    ).row(0)
+    stages: list[dict[int, str]] = []
+    for (_, failed, message), fails in zip(rules, anywhere, strict=False):
+        bad = out.select(failed).to_series().arg_true().to_list() if fails else []
+        stages.append({i: message(i) for i in bad})
     types = ", ".join(EVENT_TYPES)
-    out, type_problems = _normalise_predicted_types(
-        out,
-        lambda i, v: place.at(
-            i, "predicted_event_type", "invalid_enum", f"value {v!r} is not one of the ten event types {types}"
-        ),
+    out, type_problems = (
+        (out, {})
+        if anywhere[-1]
+        else _normalise_predicted_types(
+            out,
+            lambda i, v: place.at(
+                i, "predicted_event_type", "invalid_enum", f"value {v!r} is not one of the ten event types {types}"
+            ),
+        )
     )
     stages.append(type_problems)
     return out, stages
 
 
-def _not_one_of(values: pl.Series, allowed: tuple[str, ...]) -> pl.Series:
-    """The non-null values that are none of ``allowed`` (equality tests, a few words: cheaper than
-    a hash lookup per value)."""
-    if values.null_count() == values.len():
-        return pl.repeat(False, values.len(), eager=True)
-    known = values == allowed[0]
+_REQUIRED = "value is missing (rule: required)"
+
+
+def _not_one_of(col: str, allowed: tuple[str, ...]) -> pl.Expr:
+    """The non-null values of ``col`` that are none of ``allowed`` (equality tests, a few words:
+    cheaper than a hash lookup per value)."""
+    known = pl.col(col) == allowed[0]
     for word in allowed[1:]:
-        known = known | (values == word)
+        known = known | (pl.col(col) == word)
     return (~known).fill_null(False)
 
 
@@ -445,11 +463,7 @@ def _normalise_predicted_types(
     out: pl.DataFrame, problem: Callable[[int, object], str]
 ) -> tuple[pl.DataFrame, dict[int, str]]:
     """Map aliases of ``predicted_event_type`` to slugs and none-words to null; an unknown type is a
-    problem of its row (and null in the returned frame)."""
-    if out.select(
-        pl.col("predicted_event_type").is_in(EVENT_TYPES).or_(pl.col("predicted_event_type").is_null()).all()
-    ).item():
-        return out, {}
+    problem of its row (and null in the returned frame). Run only when some value is not a slug."""
     raw_type = pl.col("predicted_event_type").str.strip_chars()
     out = out.with_columns(
         pl.when(raw_type.is_null() | raw_type.str.to_lowercase().is_in(sorted(NONE_WORDS)))

@@ -9,6 +9,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from janus_core.data.events import EVENT_TYPES
+from janus_core.decide.decisions import DECISION_SCHEMA
 from janus_core.decide.policies import PolicyConfig, make_decisions
 from janus_core.decide.reward import HgrmConfig, label_arrays, labels_frame, magnitude_term, score
 from janus_core.decide.reward_terms import REWARD_COLUMNS, RewardInputs, hgrm_tables, hgrm_terms, scaffold_terms
@@ -145,19 +146,16 @@ def no_skill_decisions(labelled: pl.DataFrame, check: HackingCheckConfig | None 
 
 
 def _news_blind_baselines(labelled: pl.DataFrame, check: HackingCheckConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The ``random`` and ``shuffled`` policies of :func:`no_skill_decisions` (with ``kind``)."""
-    random = make_decisions("random", labelled, PolicyConfig()).with_columns(
-        pl.lit(None, dtype=pl.String).alias("completion"), pl.lit("random").alias("kind")
+    """The ``random`` and ``shuffled`` policies of :func:`no_skill_decisions` (with ``kind``), without
+    completions (their structured fields are what is scored)."""
+    random = make_decisions("random", labelled, PolicyConfig(), completions=False).with_columns(
+        pl.lit("random").alias("kind")
     )
-    oracle = make_decisions("oracle", labelled, PolicyConfig())
+    oracle = make_decisions("oracle", labelled, PolicyConfig(), completions=False)
     perm = np.random.default_rng(check.seed + 1).permutation(oracle.height)
     shuffled = (
         oracle.select("event_id")
-        .with_columns(
-            oracle.drop("event_id")[perm].with_columns(
-                pl.lit("shuffled_oracle").alias("strategy_id"), pl.lit(None, dtype=pl.String).alias("completion")
-            )
-        )
+        .with_columns(oracle.drop("event_id")[perm].with_columns(pl.lit("shuffled_oracle").alias("strategy_id")))
         .with_columns(pl.lit("shuffled").alias("kind"))
     )
     return random, shuffled
@@ -165,14 +163,18 @@ def _news_blind_baselines(labelled: pl.DataFrame, check: HackingCheckConfig) -> 
 
 def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     """Mean final reward of every constant policy (:func:`constant_decisions`) without building its
-    decisions: a constant policy's reward on an event depends only on the event's labels, so each
-    policy is one pass of the reward formula (``reward_terms.hgrm_terms`` / ``scaffold_terms``) over the
-    included events' label arrays. Each mean is the sum over the events in label order (the order
-    :func:`janus_core.study.labels.group_means` sums ``score``'s rows in, with the same NumPy
+    decisions: a constant policy's reward on an event depends only on the event's labels, so its
+    final rewards are the reward formula (``reward_terms.hgrm_terms`` / ``scaffold_terms``) over the
+    included events' label arrays. For one action and predicted CAR, a policy predicting type ``t``
+    gets on each event what a policy predicting the event's own type gets where that type is ``t``,
+    and what one predicting a type no event has gets elsewhere; so three passes of the formula per
+    action and predicted CAR (no type, every type right, every type wrong) give all eleven policies'
+    rewards, each value the formula's own. Each mean is the sum over the events in label order (the
+    order :func:`janus_core.study.labels.group_means` sums ``score``'s rows in, with the same NumPy
     reduction) over their count, so it equals ``group_means(score(constant_decisions(...)))`` to the
     last bit. Columns ``strategy_id, kind, action, predicted_event_type, predicted_car,
     mean_final_reward``; no rows without included events."""
-    included, grid = _constant_grid(labelled)
+    _, grid = _constant_grid(labelled)
     labels = labels_frame(labelled, cfg)
     lab = {k: v[:-1] for k, v in label_arrays(labels).items()}
     keep = np.isfinite(lab["car"])
@@ -190,15 +192,14 @@ def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFra
     terms = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
     tables = hgrm_tables(cfg) if cfg.profile == "hgrm" else None
     out = {c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS}
-    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
-    sums = np.empty(grid.height)
-    for i, (action, etype, c_hat) in enumerate(grid.select("action", "predicted_event_type", "predicted_car").rows()):
+
+    def final_rewards(action: str, pred_type: np.ndarray, c_hat: float | None) -> np.ndarray:
         x = RewardInputs(
             a=np.int8({"long": 1, "short": -1, "hold": 0}[action]),
             d=lab["d"],
             strong=lab["strong"],
             true_type=lab["true_type"],
-            pred_type=np.int8(codes.get(etype, -1)),
+            pred_type=pred_type,
             car=lab["car"],
             pred_car=np.float64(np.nan if c_hat is None else c_hat),
             r_mag=r_mag[c_hat],
@@ -207,7 +208,25 @@ def constant_policy_means(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFra
             rationale=np.bool_(False),
         )
         terms(cfg, x, out, tables)
-        sums[i] = np.add.reduceat(out["final_reward"], [0])[0]
+        return out["final_reward"].copy()
+
+    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    # the type codes of a policy predicting each event's own type, and one predicting a type none has
+    own_type, no_event_type = lab["true_type"], np.int8(len(EVENT_TYPES))
+    by_action_car: dict[tuple[str, float | None], tuple[np.ndarray, np.ndarray]] = {}
+    sums = np.empty(grid.height)
+    for i, (action, etype, c_hat) in enumerate(grid.select("action", "predicted_event_type", "predicted_car").rows()):
+        if etype is None:
+            final = final_rewards(action, np.int8(-1), c_hat)
+        else:
+            if (action, c_hat) not in by_action_car:
+                by_action_car[action, c_hat] = (
+                    final_rewards(action, own_type, c_hat),
+                    final_rewards(action, no_event_type, c_hat),
+                )
+            right, wrong = by_action_car[action, c_hat]
+            final = np.where(own_type == codes[etype], right, wrong)
+        sums[i] = np.add.reduceat(final, [0])[0]
     return frame.with_columns(pl.Series("mean_final_reward", sums / np.full(grid.height, n, dtype=np.int64)))
 
 
@@ -228,22 +247,30 @@ def constant_policy_check(
     for the policies that vary them), sorted by mean reward (highest first), then ``strategy_id``."""
     cfg = cfg or HgrmConfig()
     check = check or HackingCheckConfig()
-    baselines = []
-    for policy in _news_blind_baselines(labelled, check):
-        scored = score(policy.drop("kind"), labelled, cfg)
-        means = group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")})
-        baselines.append(
-            means.select(
-                "strategy_id",
-                pl.lit(policy["kind"][0] if policy.height else None, dtype=pl.String).alias("kind"),
-                pl.lit(None, dtype=pl.String).alias("action"),
-                pl.lit(None, dtype=pl.String).alias("predicted_event_type"),
-                pl.lit(None, dtype=pl.Float64).alias("predicted_car"),
-                "mean_final_reward",
-            )
+    random, shuffled = _news_blind_baselines(labelled, check)
+    # one scoring of the random, shuffled and skilled decisions: each strategy's rows keep their
+    # order, so group_means sums each exactly as it would alone
+    together = [random.drop("kind"), shuffled.drop("kind"), skilled_decisions(labelled, check)]
+    scored = score(pl.concat([d.select(list(DECISION_SCHEMA)) for d in together], how="vertical"), labelled, cfg)
+    means = group_means(scored, "strategy_id", {"mean_final_reward": pl.col("final_reward")})
+    baselines = [
+        means.filter(pl.col("strategy_id").is_in(policy["strategy_id"].unique().implode())).select(
+            "strategy_id",
+            pl.lit(policy["kind"][0] if policy.height else None, dtype=pl.String).alias("kind"),
+            pl.lit(None, dtype=pl.String).alias("action"),
+            pl.lit(None, dtype=pl.String).alias("predicted_event_type"),
+            pl.lit(None, dtype=pl.Float64).alias("predicted_car"),
+            "mean_final_reward",
         )
+        for policy in (random, shuffled)
+    ]
     per = pl.concat([constant_policy_means(labelled, cfg), *baselines], how="vertical")
-    skilled = skilled_mean_reward(labelled, cfg, check)
+    skilled_row = means.filter(pl.col("strategy_id") == "skilled")["mean_final_reward"]
+    skilled = (
+        float(skilled_row[0])
+        if skilled_row.len() and skilled_row[0] is not None
+        else skilled_mean_reward(labelled, cfg, check)
+    )
     return (
         per.with_columns(pl.lit(skilled).alias("skilled_mean_reward"))
         .with_columns(

@@ -75,9 +75,9 @@ def _car_text(cars: pl.Series) -> pl.Series:
     return pl.Series([None if c is None else f"{c:.6f}" for c in cars.to_list()], dtype=pl.String).fill_null("none")
 
 
-def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> pl.DataFrame:
-    """Add ``predicted_strength`` (strong iff trading), ``completion`` and ``format_ok`` to a frame of
-    event_id, action, predicted_event_type, predicted_car, rationale. The completion is
+def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr, written: bool = True) -> pl.DataFrame:
+    """Add ``predicted_strength`` (strong iff trading), ``completion`` (null unless ``written``) and
+    ``format_ok`` to a frame of event_id, action, predicted_event_type, predicted_car, rationale. The completion is
     ``decisions.format_completion`` of each row (market influence ``influence``, CAR analysis the
     rationale), written column-wise: its fixed text around the row's values."""
     frame = frame.with_columns(
@@ -105,7 +105,9 @@ def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr) -> p
         pl.lit("\n</conclusion>"),
     )
     return frame.with_columns(
-        pl.lit(policy).alias("strategy_id"), completion.alias("completion"), pl.lit(True).alias("format_ok")
+        pl.lit(policy).alias("strategy_id"),
+        (completion if written else pl.lit(None, dtype=pl.String)).alias("completion"),
+        pl.lit(True).alias("format_ok"),
     ).select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
 
 
@@ -223,9 +225,12 @@ def _random(events: pl.DataFrame, cfg: PolicyConfig) -> pl.DataFrame:
     )
 
 
-def make_decisions(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None = None) -> pl.DataFrame:
+def make_decisions(
+    policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None = None, *, completions: bool = True
+) -> pl.DataFrame:
     """The decisions table (``decisions.DECISION_SCHEMA``) of a baseline ``policy`` (one of
-    ``POLICIES``) on every included event of ``labelled``, in its row order."""
+    ``POLICIES``) on every included event of ``labelled``, in its row order; ``completions`` false
+    leaves ``completion`` null instead of writing each decision's structured completion."""
     cfg = cfg or PolicyConfig()
     if policy not in POLICIES:
         raise PolicyError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
@@ -251,4 +256,4 @@ def make_decisions(policy: str, labelled: pl.DataFrame, cfg: PolicyConfig | None
     else:
         frame = _constant(events, policy.removeprefix("always_"))
     influence = pl.concat_str(pl.lit("News: "), pl.col("headline").fill_null("(no headline)"))
-    return _with_completions(frame, policy, influence)
+    return _with_completions(frame, policy, influence, completions)

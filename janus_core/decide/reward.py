@@ -61,6 +61,8 @@ Decisions whose event is absent from the labels or excluded keep their row with 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -82,6 +84,7 @@ from janus_core.decide.reward_terms import (
     TYPE_NULL,
     TYPE_OUTSIDE,
     RewardInputs,
+    ScoredTerms,
     hgrm_terms,
     reward_terms,
     scaffold_terms,
@@ -175,20 +178,25 @@ def labels_frame(labelled: pl.DataFrame, cfg: HgrmConfig) -> pl.DataFrame:
     )
 
 
+def _magnitude(pred_car: pl.Expr, car: pl.Expr, cfg: HgrmConfig) -> pl.Expr:
+    """``r_mag = exp(-(c_hat - c)^2 / (2 sigma^2))``, 0 without ``c_hat``, as a polars expression."""
+    return (((pred_car - car) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0)
+
+
 def magnitude_term(pred_car: pl.Series, car: pl.Series | float, cfg: HgrmConfig) -> np.ndarray:
     """``r_mag = exp(-(c_hat - c)^2 / (2 sigma^2))``, 0 without ``c_hat``. Evaluated by polars
     (its ``exp`` is the C library's, the same on every CPU; NumPy's has SIMD variants)."""
-    expr = (((pl.lit(pred_car) - pl.lit(car)) ** 2) / (-2.0 * cfg.sigma**2)).exp().fill_null(0.0)
-    return pl.select(expr).to_series().to_numpy()
+    return pl.select(_magnitude(pl.lit(pred_car), pl.lit(car), cfg)).to_series().to_numpy()
 
 
 def _sign_of(col: str, plus: str, minus: str) -> pl.Expr:
-    return pl.when(pl.col(col) == plus).then(1).when(pl.col(col) == minus).then(-1).otherwise(0).cast(pl.Int8)
+    """+1 where ``col`` is ``plus``, -1 where it is ``minus``, else 0 (null included), Int8."""
+    return (pl.col(col) == plus).fill_null(False).cast(pl.Int8) - (pl.col(col) == minus).fill_null(False).cast(pl.Int8)
 
 
 def _type_code(col: pl.Expr, default: int) -> pl.Expr:
     """Index of the type in ``EVENT_TYPES``; ``default`` outside the taxonomy or null."""
-    return col.replace_strict(dict(zip(EVENT_TYPES, range(len(EVENT_TYPES)))), default=default, return_dtype=pl.Int8)
+    return col.cast(pl.Enum(EVENT_TYPES), strict=False).to_physical().cast(pl.Int8).fill_null(default)
 
 
 def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
@@ -209,56 +217,98 @@ def label_arrays(labels: pl.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _decision_inputs(
-    dec: pl.DataFrame, lab: dict[str, np.ndarray], row: np.ndarray, car: tuple[np.ndarray, pl.Series], cfg: HgrmConfig
-) -> RewardInputs:
-    """:class:`RewardInputs` of every decision, its label row ``row`` (the last for "not in the
-    labels"); ``car`` is its CAR ``lab["car"][row]``, as that array and as a Series (null for NaN)."""
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything of a scoring that does not depend on the reward's weights and switches: the
+    validated decisions ``dec``, their label row (``labels.height`` for "not in the labels"), the
+    label arrays ``lab`` (:func:`label_arrays`), the true CAR as an array (NaN when excluded or
+    absent) and as a Series (null there)."""
+
+    dec: pl.DataFrame
+    row: np.ndarray
+    lab: dict[str, np.ndarray]
+    car_values: np.ndarray
+    car: pl.Series
+
+
+def _prepare(dec: pl.DataFrame, labels: pl.DataFrame) -> _Prepared:
+    """:class:`_Prepared` of the validated decisions ``dec`` against :func:`labels_frame`'s
+    ``labels`` (label rows by :func:`_label_rows`)."""
+    row = _label_rows(dec["event_id"], labels["event_id"])
+    lab = label_arrays(labels)
+    car_values = lab["car"][row]
+    return _Prepared(
+        dec=dec, row=row, lab=lab, car_values=car_values, car=pl.Series("car", car_values, nan_to_null=True)
+    )
+
+
+def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
+    """The :class:`RewardInputs` of the decisions in ``block``: their codes, the magnitude term
+    (:func:`magnitude_term`'s expression) and the completions' byte lengths in one polars ``select``
+    on that slice of the decisions, their labels gathered from the label arrays."""
     scaffold = cfg.profile == "lane_scaffold"
+    start, length = block.start, block.stop - block.start
+    dec = prepared.dec.slice(start, length)
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
         pred_type=_type_code(pl.col("predicted_event_type"), -1),
         pred_car=pl.col("predicted_car").fill_null(np.nan),
         format_ok=pl.col("format_ok").fill_null(False),
-        **({"rationale": pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0} if scaffold else {}),
+        long_bytes=(pl.col("completion").str.len_bytes() > cfg.max_completion_chars).fill_null(False),
+        **(
+            {"rationale": pl.col("rationale").str.strip_chars().str.len_chars().fill_null(0) > 0}
+            if scaffold
+            else {"r_mag": _magnitude(pl.col("predicted_car"), pl.lit(prepared.car.slice(start, length)), cfg)}
+        ),
     )
-    r_mag = magnitude_term(dec["predicted_car"], car[1], cfg) if not scaffold else 0.0
+    row, lab = prepared.row[block], prepared.lab
     return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
         true_type=lab["true_type"][row],
         pred_type=cols["pred_type"].to_numpy(),
-        car=car[0],
+        car=prepared.car_values[block],
         pred_car=cols["pred_car"].to_numpy(),
-        r_mag=r_mag,
+        r_mag=cols["r_mag"].to_numpy() if not scaffold else np.float64(0.0),
         format_ok=cols["format_ok"].to_numpy(),
-        verbose=_longer_than(dec["completion"], cfg.max_completion_chars),
-        rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(1, dtype=bool),
+        verbose=_longer_than(dec["completion"], cols["long_bytes"], cfg.max_completion_chars),
+        rationale=cols["rationale"].to_numpy() if scaffold else np.zeros(length, dtype=bool),
     )
 
 
-def _longer_than(texts: pl.Series, limit: int) -> np.ndarray:
-    """Whether each text has more than ``limit`` characters (false for a null); the characters are
-    counted only where the UTF-8 bytes exceed ``limit`` (a character takes at least one byte)."""
-    longer = (texts.str.len_bytes() > limit).fill_null(False)
-    rows = longer.arg_true()
-    out = longer.to_numpy(writable=True)
+#: Seed of the 64-bit hashes :func:`_label_rows` joins on (any fixed value: every match is checked).
+_ID_HASH_SEED = 20260219
+
+
+def _label_rows(event_ids: pl.Series, label_ids: pl.Series) -> np.ndarray:
+    """The row of each event id in the label ids (unique; a null matches nothing), ``len(label_ids)``
+    when absent. A left join on the ids' 64-bit polars hashes (several times cheaper than on the
+    strings), each match then checked on the strings; when two label ids share a hash, or a matched
+    row's id differs from its label's (a collision), the join on the strings decides instead."""
+    keyed = pl.DataFrame(
+        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(len(label_ids), dtype=pl.Int64, eager=True)}
+    ).filter(label_ids.is_not_null())
+    row = None
+    if keyed["h"].n_unique() == keyed.height:
+        row = event_ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
+        if not ((label_ids.gather(row) == event_ids) | row.is_null()).fill_null(False).all():
+            row = None
+    if row is None:
+        present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
+        row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
+    return row.fill_null(len(label_ids)).to_numpy()
+
+
+def _longer_than(texts: pl.Series, long_bytes: pl.Series, limit: int) -> np.ndarray:
+    """Whether each text has more than ``limit`` characters (false for a null), given
+    ``long_bytes``, whether its UTF-8 bytes exceed ``limit`` (a character takes at least one byte,
+    so the characters are counted only there)."""
+    rows = long_bytes.arg_true()
+    out = long_bytes.to_numpy(writable=True)
     if rows.len():
         out[rows.to_numpy()] = (texts.gather(rows).str.len_chars() > limit).to_numpy()
     return out
-
-
-def _label_rows(event_ids: pl.Series, labels: pl.DataFrame) -> np.ndarray:
-    """The labels row of each event id, ``labels.height`` when absent: a hash lookup of the ids in
-    the (unique) label ids, without a join."""
-    present = labels.select("event_id", pl.int_range(pl.len(), dtype=pl.Int64).alias("row")).drop_nulls("event_id")
-    rows = event_ids.replace_strict(present["event_id"], present["row"], default=labels.height, return_dtype=pl.Int64)
-    return rows.to_numpy()
-
-
-def _gather_strings(names: tuple[str | None, ...], code: np.ndarray) -> pl.Series:
-    return pl.Series(names, dtype=pl.String).gather(code)
 
 
 def score(
@@ -269,48 +319,65 @@ def score(
 
     ``decisions`` is validated with :func:`janus_core.decide.decisions.validate_decisions` (duplicates
     allowed: a GRPO group scores several completions of one event) unless ``validated`` says it is
-    that function's output already (the ablations score one table seven times). Unmapped rows (event
-    not in the labels, or excluded there) keep ``mapped`` false, ``unmapped_reason`` and null rewards.
-    The formulas run on NumPy arrays (:func:`janus_core.decide.reward_terms.reward_terms`), each
-    operation in the formula's order, so every value is the same to the last bit whatever the CPU or
-    thread count.
+    that function's output already. Unmapped rows (event not in the labels, or excluded there) keep
+    ``mapped`` false, ``unmapped_reason`` and null rewards. The formulas run on NumPy arrays
+    (:func:`janus_core.decide.reward_terms.reward_terms`), each operation in the formula's order, so
+    every value is the same to the last bit whatever the CPU or thread count.
     """
     cfg = cfg or HgrmConfig()
     dec = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
     labels = labels_frame(labelled, cfg)
-    row = _label_rows(dec["event_id"], labels)
-    lab = label_arrays(labels)
-    car_values = lab["car"][row]
-    car = pl.Series("car", car_values, nan_to_null=True)
-    x = _decision_inputs(dec, lab, row, (car_values, car), cfg)
-    direction_gate, type_gate, terms = reward_terms(cfg, x, len(row))
-    mapped = np.isfinite(x.car)
-    reason = labels.select(
-        pl.when(pl.col("_car").is_null()).then(
-            pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified"))
-        )
-    ).to_series()
-    reason = pl.concat([reason, pl.Series(["event_not_in_labels"])], rechunk=True)
+    prepared = _prepare(dec, labels)
+    terms = reward_terms(cfg, lambda block: _inputs(prepared, cfg, block), len(prepared.row))
+    return _score_frame(dec, labels, prepared, terms, cfg)
+
+
+def _score_frame(
+    dec: pl.DataFrame, labels: pl.DataFrame, prepared: _Prepared, terms: ScoredTerms, cfg: HgrmConfig
+) -> pl.DataFrame:
+    """:func:`score`'s frame from its parts. The reward columns are the arrays of ``terms`` as they
+    are (no copy) when every decision is mapped, else nulled where unmapped; the text columns are
+    gathered from their few values by code, in one polars ``select`` (in parallel)."""
+    row, all_mapped = prepared.row, bool(terms.mapped.all())
     event_type = pl.concat([labels["_true_type"], pl.Series([None], dtype=pl.String)], rechunk=True)
-    # every decision mapped (the usual case): no reason to look up
-    unmapped_reason = reason.gather(row) if not mapped.all() else pl.repeat(None, len(row), dtype=pl.String, eager=True)
-    expected = np.where(mapped, np.where(x.d < 0, 2, x.d), 3)
-    rewards = pl.DataFrame({c: terms[c] for c in REWARD_COLUMNS})
-    rewards = rewards.select(pl.when(pl.Series(mapped)).then(pl.col(c)).alias(c) for c in REWARD_COLUMNS)
+    texts = {
+        "expected_direction": (("neutral", "long", "short", None), terms.expected),
+        "event_type": (event_type, row),
+        "direction_gate": ((*DIRECTION_GATES, None), terms.direction_gate),
+        "event_type_gate": ((*TYPE_GATES, None), terms.type_gate),
+    }
+    if not all_mapped:
+        reason = labels.select(
+            pl.when(pl.col("_car").is_null()).then(
+                pl.concat_str(pl.lit("event_excluded:"), pl.col("_excluded_reason").fill_null("unspecified"))
+            )
+        ).to_series()
+        texts["unmapped_reason"] = (pl.concat([reason, pl.Series(["event_not_in_labels"])], rechunk=True), row)
+    gathered = pl.DataFrame({name: code for name, (_, code) in texts.items()}).select(
+        pl.lit(pl.Series(values, dtype=pl.String)).gather(pl.col(name)).alias(name)
+        for name, (values, _) in texts.items()
+    )
+    rewards = pl.DataFrame({c: terms.columns[c] for c in REWARD_COLUMNS})
+    if not all_mapped:
+        mapped = pl.Series(terms.mapped)
+        rewards = rewards.select(pl.when(mapped).then(pl.col(c)).alias(c) for c in REWARD_COLUMNS)
+    unmapped_reason = (
+        gathered["unmapped_reason"] if not all_mapped else pl.repeat(None, len(row), dtype=pl.String, eager=True)
+    )
     return (
         pl.DataFrame(
             [
                 dec["event_id"],
                 dec["strategy_id"],
                 dec["action"],
-                pl.Series("mapped", mapped),
+                pl.Series("mapped", terms.mapped),
                 unmapped_reason.alias("unmapped_reason"),
-                _gather_strings(("neutral", "long", "short", None), expected).alias("expected_direction"),
-                event_type.gather(row).alias("event_type"),
+                gathered["expected_direction"],
+                gathered["event_type"],
                 dec["predicted_event_type"],
-                car,
-                _gather_strings((*DIRECTION_GATES, None), np.where(mapped, direction_gate, 3)).alias("direction_gate"),
-                _gather_strings((*TYPE_GATES, None), np.where(mapped, type_gate, 3)).alias("event_type_gate"),
+                prepared.car,
+                gathered["direction_gate"],
+                gathered["event_type_gate"],
             ]
         )
         .hstack(rewards)
@@ -338,29 +405,46 @@ def reward_quantiles(scored: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: The reward terms :func:`reward_summary` averages per strategy.
+_SUMMARY_TERMS: tuple[str, ...] = (
+    "final_reward",
+    "direction_reward",
+    "event_reward",
+    "pnl_reward",
+    "magnitude_reward",
+    "process_reward",
+    "strength_penalty",
+)
+
+
 def reward_summary(scored: pl.DataFrame) -> pl.DataFrame:
     """Per strategy (sorted by ``strategy_id``): decision count, mapped count, mean of every reward
     term over mapped decisions, the direction-gate pass ratio (share "match") and the event-type
     match ratio, the clipped count."""
+    return _summary(
+        scored.select(
+            "strategy_id",
+            "mapped",
+            "clipped",
+            *_SUMMARY_TERMS,
+            direction_match=pl.col("direction_gate") == "match",
+            type_match=pl.col("event_type_gate") == "match",
+        )
+    )
+
+
+def _summary(scored: pl.DataFrame) -> pl.DataFrame:
+    """:func:`reward_summary` of a frame with ``strategy_id``, ``mapped``, ``clipped``, the
+    ``_SUMMARY_TERMS`` and the gate matches ``direction_match`` and ``type_match`` (Boolean); the
+    values of unmapped rows are ignored. The means are ``group_means``' (numpy sums in row order)."""
     m = pl.col("mapped")
     counts = scored.group_by("strategy_id").agg(
         pl.len().alias("decisions"), m.sum().alias("mapped"), pl.col("clipped").filter(m).sum().alias("clipped")
     )
     mapped_only = {
-        **{
-            f"mean_{c}": pl.when(m).then(pl.col(c))
-            for c in (
-                "final_reward",
-                "direction_reward",
-                "event_reward",
-                "pnl_reward",
-                "magnitude_reward",
-                "process_reward",
-                "strength_penalty",
-            )
-        },
-        "direction_gate_pass_ratio": pl.when(m).then(pl.col("direction_gate") == "match"),
-        "event_type_match_ratio": pl.when(m).then(pl.col("event_type_gate") == "match"),
+        **{f"mean_{c}": pl.when(m).then(pl.col(c)) for c in _SUMMARY_TERMS},
+        "direction_gate_pass_ratio": pl.when(m).then(pl.col("direction_match")),
+        "event_type_match_ratio": pl.when(m).then(pl.col("type_match")),
     }
     means = group_means(scored, "strategy_id", mapped_only)
     return (
@@ -382,20 +466,43 @@ ABLATIONS: tuple[tuple[str, dict[str, bool]], ...] = (
 )
 
 
-def ablation_table(decisions: pl.DataFrame, labelled: pl.DataFrame, base_cfg: HgrmConfig | None = None) -> pl.DataFrame:
+def ablation_table(
+    decisions: pl.DataFrame, labelled: pl.DataFrame, base_cfg: HgrmConfig | None = None, *, validated: bool = False
+) -> pl.DataFrame:
     """Mean reward per strategy under each ablation variant of ``base_cfg`` (an ``hgrm`` profile):
     columns ``variant``, then :func:`reward_summary`'s, plus ``rank`` of the strategy within the
-    variant (1 = highest mean final reward; ties broken by ``strategy_id``)."""
+    variant (1 = highest mean final reward; ties broken by ``strategy_id``).
+
+    Validate once, score many: ``decisions`` is validated once (unless ``validated`` says it is
+    :func:`janus_core.decide.decisions.validate_decisions`' output already); the label rows, codes and
+    magnitude term, which the switches do not change, are computed once, and each variant only
+    re-runs the formula (``reward_terms``) on them, so its values are those of :func:`score` with the
+    variant's configuration, bit for bit."""
     base_cfg = base_cfg or HgrmConfig()
     if base_cfg.profile != "hgrm":
         raise RewardError("ablations apply to the hgrm profile only")
+    checked = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
+    prepared = _prepare(checked, labels_frame(labelled, base_cfg))
+    n = len(prepared.row)
+    inputs = vars(_inputs(prepared, base_cfg, slice(0, n)))
     frames = []
-    checked = validate_decisions(decisions, "decisions", unique=False)
     for variant, switches in ABLATIONS:
-        cfg = base_cfg.model_copy(update=switches)
-        summary = reward_summary(score(checked, labelled, cfg, validated=True)).sort(
-            ["mean_final_reward", "strategy_id"], descending=[True, False], nulls_last=True
+        terms = reward_terms(
+            base_cfg.model_copy(update=switches),
+            lambda block: RewardInputs(**{f: v[block] if np.ndim(v) else v for f, v in inputs.items()}),
+            n,
         )
+        scored = pl.DataFrame(
+            {
+                "strategy_id": checked["strategy_id"],
+                "mapped": terms.mapped,
+                "clipped": terms.columns["clipped"],
+                **{c: terms.columns[c] for c in _SUMMARY_TERMS},
+                "direction_match": terms.direction_gate == 0,
+                "type_match": terms.type_gate == 0,
+            }
+        )
+        summary = _summary(scored).sort(["mean_final_reward", "strategy_id"], descending=[True, False], nulls_last=True)
         frames.append(
             summary.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))
             .sort("strategy_id")
