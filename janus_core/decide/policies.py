@@ -77,16 +77,18 @@ def _car_text(cars: pl.Series) -> pl.Series:
 
 def _with_completions(frame: pl.DataFrame, policy: str, influence: pl.Expr, written: bool = True) -> pl.DataFrame:
     """Add ``predicted_strength`` (strong iff trading), ``completion`` (null unless ``written``) and
-    ``format_ok`` to a frame of event_id, action, predicted_event_type, predicted_car, rationale. The completion is
-    ``decisions.format_completion`` of each row (market influence ``influence``, CAR analysis the
-    rationale), written column-wise: its fixed text around the row's values."""
+    ``format_ok`` to a frame of event_id, action, predicted_event_type, predicted_car, rationale.
+    The completion is ``decisions.format_completion`` of each row (market influence ``influence``,
+    CAR analysis the rationale), written column-wise: its fixed text around the row's values."""
     frame = frame.with_columns(
         pl.when(pl.col("action") == "hold")
         .then(pl.lit("weak"))
         .otherwise(pl.lit("strong"))
         .alias("predicted_strength"),
         influence.alias("_influence"),
-        _car_text(frame["predicted_car"].cast(pl.Float64)).alias("_car"),
+        (_car_text(frame["predicted_car"].cast(pl.Float64)) if written else pl.lit(None, dtype=pl.String)).alias(
+            "_car"
+        ),
     )
     event_type = pl.col("predicted_event_type")
     completion = pl.concat_str(
