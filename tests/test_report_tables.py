@@ -61,13 +61,17 @@ def test_lazy_tables_equal_reading_every_table_up_front():
         files = _files(chosen)
         frames, errors = read_analysis_tables(files)
         tables = AnalysisTables(files)
-        for stem in rng.sample(stems, len(stems)):  # any order, some twice, with releases between
+        ahead = rng.sample(stems, rng.randrange(0, len(stems) + 1)) if rng.random() < 0.5 else []
+        tables.read_ahead(ahead)  # the same frames and errors, whatever is read ahead and in what order
+        asked = [s for s in rng.sample(stems, len(stems)) if rng.random() < 0.8]
+        for stem in asked:  # any order, some twice, some never, with releases between
             for _ in range(rng.randrange(1, 3)):
                 assert _same(tables.get(stem), frames.get(stem)), (chosen, stem)
             if rng.random() < 0.3:
                 tables.release()
-        assert tables.errors() == errors, chosen
+        assert tables.errors() == errors, (chosen, ahead, asked)
         assert tables.errors() == errors  # asked again: the same, nothing read twice
+        tables.close()
 
 
 def test_errors_read_the_tables_no_section_asked_for():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -75,7 +77,8 @@ class AnalysisTables:
     whether or not it is drawn. :meth:`release` drops the frames read so far (a section's tables,
     once it is drawn; a table asked for again is parsed again, to the same frame).
 
-    Not shared between threads: one thread draws the sections, then the errors are read."""
+    One thread draws the sections, then the errors are read; :meth:`read_ahead` may parse the large
+    tables in a background thread meanwhile (the same frames and errors, only sooner)."""
 
     def __init__(self, files: EvidenceFiles) -> None:
         self._files = files
@@ -87,20 +90,67 @@ class AnalysisTables:
                 self._names.setdefault(Path(rest).stem, []).append(name)
         self._frames: dict[str, pl.DataFrame] = {}
         self._errors: dict[str, str | None] = {}  # file -> why it cannot be read (None: it can)
+        self._ahead: list[str] = []  # stems still to read ahead, in order
+        self._pending: dict[str, Future[list[tuple[str, pl.DataFrame | None, str | None]]]] = {}
+        self._reader: ThreadPoolExecutor | None = None
+
+    def read_ahead(self, stems: Sequence[str]) -> None:
+        """Parse the tables of ``stems`` in a background thread, in order, one stem ahead of the
+        sections: the next is started when :meth:`get` takes the one before it, so at most one table
+        waits in memory. polars parses without the interpreter lock, so the parsing runs on another
+        core while the sections are drawn and the folder is verified. Call :meth:`close` when done."""
+        self._ahead = [s for s in stems if s in self._names]
+        if self._ahead:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="janus-report-tables")
+            self._next_ahead()
+
+    def _next_ahead(self) -> None:
+        if self._ahead and self._reader is not None:
+            stem = self._ahead.pop(0)
+            self._pending[stem] = self._reader.submit(self._first_readable, self._names[stem])
+
+    def _first_readable(self, names: list[str]) -> list[tuple[str, pl.DataFrame | None, str | None]]:
+        """Each file of a stem tried in path order up to the first that reads: (name, frame, error)."""
+        tried = []
+        for name in names:
+            frame, error = self._parse(name)
+            tried.append((name, frame, error))
+            if frame is not None:
+                break
+        return tried
+
+    def close(self) -> None:
+        """Stop the read-ahead thread (waiting for the table it is parsing)."""
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+            self._reader = None
+
+    def _parse(self, name: str) -> tuple[pl.DataFrame | None, str | None]:
+        """The table of one file and None, or None and why it cannot be read (never raised)."""
+        rest = name[len(ANALYSIS_DIR) + 1 :]
+        try:
+            return _read_table(rest, self._files.bytes(name) or b""), None
+        except Exception as exc:  # any unreadable table is reported by name, never fatal
+            return None, f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})"
 
     def _read(self, name: str) -> pl.DataFrame | None:
         """The table of one file, or None (its error recorded) when it cannot be read."""
-        rest = name[len(ANALYSIS_DIR) + 1 :]
-        try:
-            frame = _read_table(rest, self._files.bytes(name) or b"")
-        except Exception as exc:  # any unreadable table is reported by name, never fatal
-            self._errors[name] = f"{ANALYSIS_DIR}/{rest}: cannot be read as a table ({type(exc).__name__}: {exc})"
-            return None
-        self._errors[name] = None
+        frame, self._errors[name] = self._parse(name)
         return frame
+
+    def _take_ahead(self, stem: str) -> None:
+        """The read-ahead result of ``stem`` recorded as if read now; the next stem is started."""
+        tried = self._pending.pop(stem).result()
+        for name, frame, error in tried:
+            self._errors[name] = error
+            if frame is not None:
+                self._frames[stem] = frame
+        self._next_ahead()
 
     def get(self, stem: str) -> pl.DataFrame | None:
         """The table of ``stem``: its first file, in path order, that reads as a table (None when none)."""
+        if stem in self._pending:
+            self._take_ahead(stem)
         if stem in self._frames:
             return self._frames[stem]
         for name in self._names.get(stem, []):
@@ -118,6 +168,9 @@ class AnalysisTables:
 
     def errors(self) -> list[str]:
         """Why each unreadable table file cannot be read, in path order (every file read once at most)."""
+        for stem in list(self._pending):
+            self._take_ahead(stem)
+            self._frames.pop(stem, None)
         names = sorted(n for names in self._names.values() for n in names)
         for name in names:
             if name not in self._errors:

@@ -158,8 +158,13 @@ def draw_evidence_sections(
     analysis tables, so :func:`report_html` runs this in a worker thread while the folder is verified
     (polars parses and vl-convert draws without the interpreter lock)."""
     folder = load_evidence_folder(out_dir, files)
-    sections = EvidenceSections(folder, config).build()
-    folder.analysis.errors()
+    tables = config.tables
+    folder.analysis.read_ahead([tables.car_labels, tables.reward_rows, tables.decision_mapping])
+    try:
+        sections = EvidenceSections(folder, config).build()
+        folder.analysis.errors()
+    finally:
+        folder.analysis.close()
     return folder, sections
 
 
