@@ -61,6 +61,7 @@ bench: env
 	$(RUN) python benchmarks/bench_decisions.py
 	$(RUN) python benchmarks/bench_sweep.py
 	$(RUN) --group bench python benchmarks/bench_backtest.py
+	$(RUN) python benchmarks/bench_research.py
 	$(RUN) python benchmarks/bench_notebook_controls.py
 
 clean:

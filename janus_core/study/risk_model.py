@@ -185,7 +185,7 @@ class CrossSections:
             exposure_return = np.zeros(d.shape)
             for f in range(len(self.expo.factors)):
                 term = self.expo.cells(f, j[b], posc[b])
-                term *= gather_cells(by_factor, np.full(len(d), f), d)
+                term *= by_factor[f].take(d)  # gamma_(d, f) of every cell
                 exposure_return += term
             neutral = ar[b] - gather_cells(self.factor_g, industry[j[b]], d)
             neutral -= exposure_return
