@@ -118,18 +118,15 @@ def test_row_ranks_are_scipys_average_ranks():
     assert sg.row_ranks(np.empty((0, 4))).shape == (0, 4)
 
 
-def test_rbar_of_a_table_is_the_reference_per_group():
-    """``significance_table``'s rbar column: each group's reference r and the pooled one."""
-    rng = np.random.default_rng(12)
-    est, day = _clusters(rng, [20, 9, 1, 33])
-    n = len(day)
-    types = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
-    car = pl.DataFrame(
+def _car_table(rng: np.random.Generator, types: np.ndarray, day: np.ndarray, excluded: list) -> pl.DataFrame:
+    """A CAR table of ``len(types)`` events with random CARs and two-day ARs (unit SEs)."""
+    n = len(types)
+    return pl.DataFrame(
         {
             "event_id": [f"e{i}" for i in range(n)],
             "event_type": types,
             "event_day": day,
-            "excluded_reason": [None] * n,
+            "excluded_reason": excluded,
             "car": rng.normal(size=n),
             "car_se": np.full(n, 1.0),
             "ar": rng.normal(size=(n, 2)).tolist(),
@@ -139,6 +136,15 @@ def test_rbar_of_a_table_is_the_reference_per_group():
         },
         schema_overrides={"excluded_reason": pl.String, "event_day": pl.Date},
     )
+
+
+def test_rbar_of_a_table_is_the_reference_per_group():
+    """``significance_table``'s rbar column: each group's reference r and the pooled one."""
+    rng = np.random.default_rng(12)
+    est, day = _clusters(rng, [20, 9, 1, 33])
+    n = len(day)
+    types = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    car = _car_table(rng, types, day, [None] * n)
     est_frame = pl.DataFrame({"event_id": car["event_id"], "ar_estimation": est.tolist()})
     table = sg.significance_table(car, est_frame)
     for row in table.iter_rows(named=True):
@@ -188,21 +194,8 @@ def test_estimation_ars_in_the_tables_order_give_the_joined_tables_bits():
     rng = np.random.default_rng(13)
     est, day = _clusters(rng, [20, 9, 1, 33])
     n = len(day)
-    car = pl.DataFrame(
-        {
-            "event_id": [f"e{i}" for i in range(n)],
-            "event_type": np.array(["a", "b", "c"])[rng.integers(0, 3, n)],
-            "event_day": day,
-            "excluded_reason": [None if i % 7 else "no_price" for i in range(n)],
-            "car": rng.normal(size=n),
-            "car_se": np.full(n, 1.0),
-            "ar": rng.normal(size=(n, 2)).tolist(),
-            "ar_se": np.ones((n, 2)).tolist(),
-            "estimation_days": np.full(n, 100),
-            "model": ["market"] * n,
-        },
-        schema_overrides={"excluded_reason": pl.String, "event_day": pl.Date},
-    )
+    types = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    car = _car_table(rng, types, day, [None if i % 7 else "no_price" for i in range(n)])
     dates = np.tile(np.arange(19000, 19000 + est.shape[1]), (n, 1)).astype("datetime64[D]")
     dates[3, :5] = np.datetime64("NaT")
     frame = pl.DataFrame(
