@@ -49,9 +49,11 @@ def main() -> None:
     analysis = cfg.analysis
 
     def threaded() -> dict[str, pl.DataFrame]:
-        return research.research_tables(
+        tables = research.research_tables(
             ds, labelled, candidate, cfg.candidate_id, reward_cfg, cfg.label, cfg.policy, cfg.car, analysis
         )
+        release_memos()
+        return tables
 
     def in_sequence() -> dict[str, pl.DataFrame]:
         es, _ = research.event_study_tables(ds, labelled, cfg.car, analysis)

@@ -51,7 +51,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from janus_core.backtest import config, intervals, metrics, studies
 from janus_core.backtest import engine as backtest
 from janus_core.backtest.intervals import da_interval_table
-from janus_core.backtest.memo import release_memos
 from janus_core.backtest.metrics import BootstrapConfig, decision_metrics
 from janus_core.data.dataset import Dataset
 from janus_core.decide import hacking, reward
@@ -268,7 +267,6 @@ def research_tables(
             tables["ablations"] = ablations.result()
         es_tables, es_skipped = event_study.result()
         bt_tables, bt_skipped = backtests.result()
-    release_memos()  # the backtests above were the last on these frames: free the stock days they remembered
     tables.update(es_tables)
     skipped.update(es_skipped)
     tables.update(bt_tables)

@@ -76,6 +76,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 import janus_core
+from janus_core.backtest.memo import release_memos
 from janus_core.data.manifest import load_snapshot
 from janus_core.decide import reward
 from janus_core.decide.decisions import load_decisions_checked
@@ -203,6 +204,7 @@ def run_research(cfg: ExportConfig, paths: WorkbenchPaths) -> ResearchRun:
         ds, labelled, candidate_decisions, cfg.candidate_id, reward_cfg, cfg.label, cfg.policy, cfg.car, cfg.analysis
     )
     release_snapshot(ds)  # the research tables were the panel's last use: free it before the evidence is built
+    release_memos()  # and the backtests' last use of the stock days they remembered
     universe = set(ds.events["symbol"].drop_nulls().to_list())
     if "symbol" in decisions.columns:
         universe |= set(decisions["symbol"].cast(pl.String, strict=False).drop_nulls().to_list())
