@@ -14,7 +14,7 @@ import operator
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,18 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+#: A plain decimal string (optional minus, digits, optional fraction): what :func:`decimal_str` writes.
+PLAIN_DECIMAL = r"^-?[0-9]+(?:\.[0-9]+)?$"
+
+
+def record_values(rows: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """``row.get(key)`` of every record (C level: ``row[key]`` while every record has the key)."""
+    try:
+        return list(map(operator.itemgetter(key), rows))
+    except KeyError:
+        return list(map(dict.get, rows, repeat(key)))
 
 
 def decimal_str(x: float | int | None, places: int = DECIMAL_PLACES) -> str | None:

@@ -6,11 +6,12 @@ folder holds (the reward records of ``janus-hgrm-reward-v1`` and the analysis ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
+
+from janus_core.hashing import PLAIN_DECIMAL, record_values
 
 #: Numeric columns of the reward rows that are inputs or indices, not reward components.
 NON_COMPONENT_COLUMNS: tuple[str, ...] = ("decision_index", "car", "predicted_car")
@@ -37,21 +38,8 @@ def reward_components(rewards: Sequence[dict[str, Any]], only: Sequence[str] | N
         and (only is None or k in only)
     ]
     return pl.DataFrame(
-        [_numbers(name, _values(rewards, name)) for name in names], schema={n: pl.Float64 for n in names}
+        [_numbers(name, record_values(rewards, name)) for name in names], schema={n: pl.Float64 for n in names}
     )
-
-
-def _values(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
-    """``row.get(name)`` of every row (C level when every row has the field)."""
-    try:
-        return list(map(itemgetter(name), rows))
-    except (KeyError, TypeError):
-        return [r.get(name) for r in rows]
-
-
-#: Plain decimal text (optional minus, digits, optional fraction): the form evidence writes, which
-#: polars and ``float`` both read as the correctly rounded double.
-_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def _numbers(name: str, values: list[Any]) -> pl.Series:
@@ -61,7 +49,7 @@ def _numbers(name: str, values: list[Any]) -> pl.Series:
     if not set(map(type, values)) <= {str, type(None)}:
         return pl.Series(name, [_number(v) for v in values], dtype=pl.Float64)
     text = pl.Series(name, values, dtype=pl.String)
-    plain = text.str.contains(_PLAIN_DECIMAL).fill_null(True)
+    plain = text.str.contains(PLAIN_DECIMAL).fill_null(True)  # read alike by polars and float
     parsed = text.cast(pl.Float64, strict=False)
     if plain.all():
         return parsed

@@ -17,32 +17,23 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from itertools import compress, repeat
+from itertools import compress
 from typing import Any, NamedTuple
 
 import polars as pl
 
 from janus_core.data.events import EVENT_TYPES
 from janus_core.evidence.schema import REWARD_NUMBER_FIELDS
+from janus_core.hashing import PLAIN_DECIMAL, record_values
 
 #: Numbers screened only below this magnitude (float64 error there is below 1e-12).
 SAFE = 1e3
-#: A plain decimal string: what ``hashing.decimal_str`` writes.
-PLAIN_DECIMAL = r"^-?[0-9]+(?:\.[0-9]+)?$"
 _NONE = type(None)
 
 
 def dict_rows(rows: Sequence[Any]) -> bool:
     """Whether every row is an exact ``dict`` (the only rows the screens read)."""
     return set(map(type, rows)) <= {dict}
-
-
-def column(rows: Sequence[dict[str, Any]], key: str) -> list[Any]:
-    """``row.get(key)`` of every row (C level: ``row[key]`` while every row has the key)."""
-    try:
-        return list(map(operator.itemgetter(key), rows))
-    except KeyError:
-        return list(map(dict.get, rows, repeat(key)))
 
 
 def mappings(rows: Sequence[Any]) -> list[Any]:
@@ -75,7 +66,7 @@ def plain_numbers(values: list[Any] | pl.Series) -> pl.Series:
 
 class RecordColumns:
     """The fields of one list of records, each read once and kept for every screen: as Python values
-    (:func:`column`), as a String column (:func:`texts`), as screened numbers (:func:`plain_numbers`)
+    (:func:`janus_core.hashing.record_values`), as a String column (:func:`texts`), as screened numbers (:func:`plain_numbers`)
     and as a Boolean column (:func:`booleans`). The screens read only lists of exact dicts
     (``dict_rows``); the records are read, never changed.
 
@@ -114,7 +105,9 @@ class RecordColumns:
         if key not in self._values:
             parent = self._parent
             self._values[key] = (
-                column(self.rows, key) if parent is None else list(compress(parent.values(key), self._keep or []))
+                record_values(self.rows, key)
+                if parent is None
+                else list(compress(parent.values(key), self._keep or []))
             )
         return self._values[key]
 
