@@ -138,6 +138,7 @@ from janus_core.provenance import (
     source_digests,
 )
 from janus_core.report.render import render_report
+from janus_core.report.renderer import start_renderer
 from janus_core.research import research_tables
 from janus_core.signing import (
     EVIDENCE_PREDICATE,
@@ -481,6 +482,8 @@ def export(cfg: ExportConfig, paths: WorkbenchPaths) -> ExportResult:
     if not cfg.run_folders:
         check_export_target(cfg.out_dir)
     key = load_private_key(cfg.sign_key) if cfg.sign_key is not None else None
+    if cfg.report:
+        start_renderer()  # the report's chart renderer starts on the core the first research steps leave idle
     run = run_research(cfg, paths)
     inputs = evidence_inputs(run, cfg, paths)
     run = run.without_market_tables()  # the research was their last use: freed before the evidence is rendered

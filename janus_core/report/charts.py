@@ -1,12 +1,13 @@
-"""Charts: altair chart builders shared by the review report and the notebooks, and a renderer that
-turns a chart into inline SVG with no network access (vl-convert bundles Vega and its fonts).
+"""Charts: altair chart builders shared by the review report and the notebooks, and ``chart_svg``,
+which turns a chart into inline SVG with no network access (vl-convert bundles Vega and its fonts;
+:mod:`janus_core.report.renderer` draws it, in a process of its own for the report).
 
 Every builder takes a polars frame with named columns and returns an ``alt.Chart`` (or layered chart)
 built from the frame's rows in the order given; callers sort explicitly. Encoding channels are given
 as channel objects (``alt.X2("ci_high:Q")``, not the shorthand string): altair turns a string into
-one through ``from_dict``, which hashes every schema class it knows (20 ms a channel), for the same spec. ``chart_svg`` renders a chart
-to SVG text and prefixes every element id it defines so that many SVGs can live in one HTML page
-without their ids (clip paths, gradients) colliding.
+one through ``from_dict``, which hashes every schema class it knows (20 ms a channel), for the same spec.
+``chart_svg`` renders a chart to SVG text and prefixes every element id it defines so that many
+SVGs can live in one HTML page without their ids (clip paths, gradients) colliding.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import re
 import altair as alt
 import numpy as np
 import polars as pl
-import vl_convert as vlc
 from pydantic import BaseModel, ConfigDict
+
+from janus_core.report.renderer import svg_of_spec, vega_grammar_svg
 
 
 class ChartStyle(BaseModel):
@@ -155,7 +157,8 @@ _PROBE_TEXT = re.compile(r">([^<]*)</text>")
 def vega_bins(lo: float, hi: float, maxbins: int) -> tuple[float, float, float]:
     """``(start, stop, step)`` of the bins Vega's ``bin`` transform lays over the data extent
     ``[lo, hi]`` with at most ``maxbins`` bins, asked from Vega itself (vl-convert renders a one-text
-    chart that prints its bin signal; JavaScript prints each number so that it reads back exactly).
+    chart that prints its bin signal, in the renderer's process when one is started; JavaScript
+    prints each number so that it reads back exactly).
 
     Vega's rule (vega-statistics ``bin``, base 10, divide [5, 2], nice) takes step = 10^(round(log10
     span) - ceil(log10 maxbins)), grown x10 and shrunk /5, /2 to fit ``maxbins``, then start =
@@ -180,7 +183,7 @@ def vega_bins(lo: float, hi: float, maxbins: int) -> tuple[float, float, float]:
             }
         ],
     }
-    start, step, stop = (float(x) for x in _PROBE_TEXT.findall(vlc.vega_to_svg(json.dumps(spec)))[0].split())
+    start, step, stop = (float(x) for x in _PROBE_TEXT.findall(vega_grammar_svg(json.dumps(spec)))[0].split())
     return start, start + math.ceil((stop - start) / step) * step, step
 
 
@@ -438,22 +441,14 @@ def box_chart(frame: pl.DataFrame, category: str, *, x_title: str, style: ChartS
     ).properties(width=style.width, height=max(60, 30 * frame.height))
 
 
-_ID_DEF = re.compile(r'\bid="([^"]+)"')
-_ID_USE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+def chart_spec(chart: alt.TopLevelMixin) -> str:
+    """The Vega-Lite spec of ``chart`` as JSON text (keys sorted), what the renderer draws."""
+    # the specs are fixed by the builders above (and vl-convert rejects an invalid one); altair's
+    # schema validation would walk every inline data row, seconds for a few thousand rows
+    return json.dumps(chart.to_dict(validate=False), sort_keys=True)
 
 
 def chart_svg(chart: alt.TopLevelMixin, id_prefix: str) -> str:
-    """Render ``chart`` to SVG text with vl-convert (offline) and rename every element ``id`` it
-    defines, and every reference to one (``url(#id)``, ``href="#id"``), to ``{id_prefix}-{n}`` with
-    n counted in order of first definition.
-
-    vl-convert numbers ids (e.g. clip paths) with a counter that lives for the whole process, so the
-    raw SVG of the same spec differs between calls; after renaming it depends only on the spec, and
-    many charts can share one HTML page without their ids colliding.
-    """
-    # the specs are fixed by the builders above (and vl-convert rejects an invalid one); altair's
-    # schema validation would walk every inline data row, seconds for a few thousand rows
-    spec = chart.to_dict(validate=False)
-    svg = vlc.vegalite_to_svg(json.dumps(spec, sort_keys=True))
-    names = {old: f"{id_prefix}-{n}" for n, old in enumerate(dict.fromkeys(_ID_DEF.findall(svg)), start=1)}
-    return _ID_USE.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)
+    """``chart`` as inline SVG text, drawn in this process, every element id renamed to
+    ``{id_prefix}-{n}`` (:func:`janus_core.report.renderer.svg_of_spec`)."""
+    return svg_of_spec(chart_spec(chart), id_prefix)

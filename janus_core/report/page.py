@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from janus_core.report.charts import ChartStyle, chart_svg
+from janus_core.report.charts import ChartStyle, chart_spec
 from janus_core.report.folder import (
     ANALYSIS_DIR,
     EVENT_CAR_FILE,
@@ -25,6 +26,7 @@ from janus_core.report.folder import (
     GateOutcome,
     IntegrityOutcome,
 )
+from janus_core.report.renderer import PendingChart, render_later
 
 #: Section anchors and titles, in the order the report shows them.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -187,6 +189,7 @@ class Page:
         self.f = folder
         self.cfg = config
         self._chart_count = 0
+        self._pending: list[tuple[Section, int, PendingChart]] | None = None
 
     # helpers -----------------------------------------------------------------------------
     def fmt(self, value: Any) -> str:
@@ -214,8 +217,29 @@ class Page:
             section.add("p", f"Showing {' and '.join(left_out)}; the full table is {source}.")
 
     def chart(self, section: Section, build: Callable[[], Any]) -> None:
+        """Add the chart ``build()`` makes to ``section`` as inline SVG, drawn by the renderer
+        (:func:`janus_core.report.renderer.render_later`). Within :meth:`drawing_charts` the SVG is
+        put in place when drawing ends, so the sections' work goes on meanwhile; else at once.
+        Either way a chart's SVG depends only on its spec and its position on the page."""
         self._chart_count += 1
-        section.add("svg", markup=chart_svg(build(), f"chart{self._chart_count}"))
+        pending = render_later(chart_spec(build()), f"chart{self._chart_count}")
+        if self._pending is None:
+            section.add("svg", markup=pending.svg())
+            return
+        self._pending.append((section, len(section.blocks), pending))
+        section.add("svg")
+
+    @contextmanager
+    def drawing_charts(self) -> Iterator[None]:
+        """Within the block, :meth:`chart` does not wait for the renderer; on leaving, every chart's
+        SVG is put in its place."""
+        self._pending = []
+        try:
+            yield
+            for section, at, pending in self._pending:
+                section.blocks[at] = Block(kind="svg", markup=pending.svg())
+        finally:
+            self._pending = None
 
     def missing(self, section: Section, what: str, rel: str) -> None:
         """The explicit note for a table the folder lacks, with the export's reason when

@@ -48,6 +48,7 @@ from janus_core.report.folder import (
     load_evidence_folder,
 )
 from janus_core.report.page import Block, ReportConfig, Section, _fmt
+from janus_core.report.renderer import start_renderer
 from janus_core.report.sections import EvidenceSections, ReportBuilder
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -265,6 +266,7 @@ def report_html(
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"{out_dir}: evidence folder not found; rule: render_report needs an export folder")
+    start_renderer()  # the charts' renderer starts while the folder is read and loaded
     files = files if files is not None else EvidenceFiles.read(out_dir)
     config = config or ReportConfig()
     with ThreadPoolExecutor(max_workers=1) as pool:  # sections 4 to 7 are drawn while verify runs

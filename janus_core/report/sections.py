@@ -23,11 +23,13 @@ class EvidenceSections(StudySections, RewardSection, BacktestSections):
 
     def build(self) -> list[Section]:
         """The four sections in order; the analysis tables a section read are dropped once it is
-        drawn (:meth:`janus_core.report.folder.AnalysisTables.release`)."""
+        drawn (:meth:`janus_core.report.folder.AnalysisTables.release`), and the charts are drawn
+        beside that work (:meth:`janus_core.report.page.Page.drawing_charts`)."""
         sections = []
-        for draw in (self.event_study, self.labels, self.reward, self.backtest):
-            sections.append(draw())
-            self.f.analysis.release()
+        with self.drawing_charts():
+            for draw in (self.event_study, self.labels, self.reward, self.backtest):
+                sections.append(draw())
+                self.f.analysis.release()
         return sections
 
 
