@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,6 +59,64 @@ def report(wall: float, cpu: float, **extra: Any) -> None:
     RSS (MiB; unless ``extra`` has ``peak_mib``, read before a reference ran in the same process) and
     any extra figures."""
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": status_mib("VmHWM"), **extra}), flush=True)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process ids of every process below ``pid`` (children of all its threads, recursively)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_descendants(kid)]
+    return found
+
+
+def _status_of(pid: int, field: str) -> float:
+    """A memory figure (``VmRSS``, ``VmHWM``) of process ``pid`` in MiB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class TreePeak:
+    """Peak resident memory of this process and the processes it starts (e.g. the report's chart
+    renderer), while the ``with`` block runs: ``peak_mib`` is the largest sum of their VmRSS sampled
+    every ``interval`` seconds, and never less than this process's own VmHWM (a sample can miss a
+    short peak; the process's own high-water mark cannot); ``children_mib`` the largest VmHWM of the
+    processes below it still running at the end of the block (their own peaks), so ``this VmHWM +
+    children_mib`` bounds the combined peak from above."""
+
+    def __init__(self, interval: float = 0.01):
+        self.interval = interval
+        self.sampled = 0.0
+        self.children_mib = 0.0
+        self.peak_mib = float("nan")
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            self.sampled = max(self.sampled, sum(_status_of(p, "VmRSS") for p in [me, *_descendants(me)]))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreePeak:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.children_mib = max([_status_of(p, "VmHWM") for p in _descendants(os.getpid())], default=0.0)
+        self._stop.set()
+        self._thread.join()
+        self.peak_mib = max(self.sampled, status_mib("VmHWM"))
 
 
 #: Default cap on a worker's resident memory: the machine is shared, and an unoptimised step at 10x

@@ -2,7 +2,8 @@
 ratio and PASS/FAIL; first the scaling table of ``bench_scaling.py`` (target 6), whose cells the
 targets reuse.
 
-Targets (all timed in fresh processes; peak memory is the process's VmHWM, interpreter included):
+Targets (all timed in fresh processes; peak memory is the process's VmHWM, interpreter included; the
+export's is that of its process and the chart renderer process it starts, sampled, ``_measure.TreePeak``):
 
 1. paper-scale ``janus export`` (report included): wall < 10 s, peak < 1.5 GB (10^9 bytes), and
    at most 8x the CAR study alone (load + ``car_study``) measured in the same run;
@@ -271,6 +272,14 @@ def main() -> int:
     hgrm_cmd = python_cmd(__file__, "--hgrm-worker", "--repeats", str(args.repeats), "--decisions", str(args.decisions))
     hgrm = run_worker(hgrm_cmd, args.timeout)
     print(f"HGRM: {_hgrm_line(hgrm)}")
+    export = cells.get(paper.label, {}).get("export", {})
+    if "own_peak_mib" in export:
+        print(
+            f"export memory: {export['peak_mib']:,.0f} MiB sampled for the process and its chart renderer; "
+            f"the process's own peak {export['own_peak_mib']:,.0f} MiB, the renderer's "
+            f"{export['renderer_peak_mib']:,.0f} MiB (their sum, {export['own_peak_mib'] + export['renderer_peak_mib']:,.0f} "
+            "MiB, bounds the combined peak from above)"
+        )
     make_run = None if args.skip_make_run else time_make_run(args.uv, args.timeout)
     if make_run is not None:
         print(f"make run: {cell_text({**make_run, 'peak_mib': float('nan')}).split(',')[0]}")

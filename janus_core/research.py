@@ -54,7 +54,7 @@ from janus_core.backtest.intervals import da_interval_table
 from janus_core.backtest.metrics import BootstrapConfig, decision_metrics
 from janus_core.data.dataset import Dataset
 from janus_core.decide import hacking, reward
-from janus_core.decide.decisions import DECISION_SCHEMA
+from janus_core.decide.decisions import DECISION_SCHEMA, validate_decisions
 from janus_core.decide.hacking import HackingCheckConfig
 from janus_core.decide.policies import PolicyConfig, make_decisions
 from janus_core.decide.reward import HgrmConfig, score
@@ -201,18 +201,28 @@ def backtest_tables(
     return tables, skipped
 
 
-def _ablations(decisions: dict[str, pl.DataFrame], labelled: pl.DataFrame, reward_cfg: HgrmConfig) -> pl.DataFrame:
-    """``reward.ablation_table`` of every policy's decisions (``strategy_id`` the policy name)."""
+def _ablations(
+    decisions: dict[str, pl.DataFrame], candidate: str, labelled: pl.DataFrame, reward_cfg: HgrmConfig
+) -> pl.DataFrame:
+    """``reward.ablation_table`` of every policy's decisions (``strategy_id`` the policy name). Only
+    the ``candidate``'s decisions are validated: the baselines' are ``make_decisions``' own, already
+    in the canonical form validation gives (a test checks every policy), and validation works row by
+    row, so checking the candidate alone gives the frame validating them all would."""
+    checked = {
+        name: validate_decisions(d, f"decisions of {name}", unique=False) if name == candidate else d
+        for name, d in decisions.items()
+    }
     return reward.ablation_table(
         pl.concat(
             [
                 d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(name).alias("strategy_id"))
-                for name, d in sorted(decisions.items())
+                for name, d in sorted(checked.items())
             ],
             how="vertical",
         ),
         labelled,
         reward_cfg,
+        validated=True,
     )
 
 
@@ -257,7 +267,7 @@ def research_tables(
         backtests = pool.submit(
             backtest_tables, ds, labelled, decisions, candidate, cfg, car_cfg, label_cfg.round_trip_cost_bps
         )
-        ablations = pool.submit(_ablations, decisions, labelled, reward_cfg) if hgrm else None
+        ablations = pool.submit(_ablations, decisions, candidate, labelled, reward_cfg) if hgrm else None
         check = pool.submit(hacking.constant_policy_check, labelled, reward_cfg, cfg.hacking_check)
         tables: dict[str, pl.DataFrame] = {
             "tau_sweep": tau_sweep(labelled, cfg.tau_grid, label_cfg.round_trip_cost_bps),

@@ -7,10 +7,13 @@ import polars as pl
 import pytest
 from test_evidence_helpers import labelled_table
 
-from janus_core.decide.policies import PolicyConfig
+from janus_core.decide import reward
+from janus_core.decide.decisions import DECISION_SCHEMA
+from janus_core.decide.policies import PolicyConfig, make_decisions
 from janus_core.decide.reward import reward_profile
 from janus_core.research import (
     AnalysisConfig,
+    _ablations,
     event_study_tables,
     research_tables,
 )
@@ -115,3 +118,25 @@ def test_event_study_tables_on_the_sample_match_independent_references(sample_wo
         sig = tables["significance_by_type"].filter(pl.col("event_type") == group).row(0, named=True)
         assert sig["n"] == len(cars)
         assert (sig["t_cs"], sig["p_cs"]) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-9)
+
+
+def test_ablations_validate_the_candidate_and_give_the_table_of_validating_every_policy():
+    labelled = labelled_table()
+    cfg = PolicyConfig(type_prior_min_events=1)
+    baselines = {p: make_decisions(p, labelled, cfg) for p in ("always_hold", "always_long", "random")}
+    # the candidate's predicted types are upper case: validation normalises them
+    candidate = make_decisions("oracle", labelled, cfg, completions=False).with_columns(
+        pl.col("predicted_event_type").str.to_uppercase()
+    )
+    decisions = {"cand": candidate, **baselines}
+    every = pl.concat(
+        [
+            d.select(list(DECISION_SCHEMA)).with_columns(pl.lit(n).alias("strategy_id"))
+            for n, d in sorted(decisions.items())
+        ]
+    )
+    expected = reward.ablation_table(every, labelled, reward_profile("hgrm"))
+    got = _ablations(decisions, "cand", labelled, reward_profile("hgrm"))
+    assert got.equals(expected)
+    unchecked = reward.ablation_table(every, labelled, reward_profile("hgrm"), validated=True)
+    assert not unchecked.equals(expected)  # the candidate needed its validation

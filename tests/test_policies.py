@@ -158,3 +158,13 @@ def test_unknown_policy_and_missing_columns():
         make_decisions("momentum", LABELLED)
     with pytest.raises(PolicyError, match="sentiment"):
         make_decisions("sentiment", LABELLED.drop("sentiment"))
+
+
+@pytest.mark.parametrize("completions", [True, False])
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_writes_its_decisions_in_the_form_validation_gives(policy, completions):
+    # the research tables score the baselines without validating them again (research._ablations)
+    out = make_decisions(policy, LABELLED, PolicyConfig(type_prior_min_events=2), completions=completions)
+    checked = validate_decisions(out, policy, unique=False)
+    assert checked.schema == out.schema
+    assert checked.equals(out)
