@@ -216,6 +216,25 @@ def test_unreadable_evidence_file_renders_with_the_file_named_in_the_banner(hand
     assert "not available in this evidence (no rewards in gates/janus-hgrm-reward-v1.json)" in html
 
 
+@pytest.mark.parametrize("bad", ["not an object", 7, None, ["a", "list"]])
+def test_records_that_are_not_objects_are_left_out_with_a_note_and_named_by_verification(handmade, bad):
+    for name, key in (("janus-hgrm-reward-v1.json", "rewards"), ("janus-event-car-v1.json", "records")):
+        path = handmade / "gates" / name
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc[key] = [bad, *doc[key], bad]
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    html = render_report(handmade).read_text(encoding="utf-8")
+    rows = len(json.loads((handmade / "gates/janus-hgrm-reward-v1.json").read_text(encoding="utf-8"))["rewards"])
+    assert f"2 of the {rows} reward rows in gates/janus-hgrm-reward-v1.json are not JSON objects" in section_html(
+        html, "reward"
+    )
+    assert "of the" in section_html(html, "labels") and "records in gates/janus-event-car-v1.json are not JSON" in html
+    assert "rewards[0] lacks" in section_html(html, "integrity") and "records[0] lacks" in section_html(
+        html, "integrity"
+    )
+    assert "<svg" in section_html(html, "reward")  # the object rows are still drawn
+
+
 def test_render_is_byte_deterministic_across_renders_and_hash_seeds(handmade, tmp_path):
     first = render_report(handmade).read_bytes()
     second = render_report(handmade).read_bytes()  # report.html now exists in the folder

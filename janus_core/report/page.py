@@ -241,6 +241,19 @@ class Page:
         finally:
             self._pending = None
 
+    def object_rows(self, section: Section, rows: list[Any], what: str, file: str) -> list[dict[str, Any]]:
+        """The entries of ``rows`` (the ``what`` of ``file``) that are JSON objects, the only ones a
+        summary can read; when some are not, a note says how many were left out (verification names
+        each of them in section 2)."""
+        kept = [r for r in rows if isinstance(r, dict)]
+        if len(kept) < len(rows):
+            section.add(
+                "note",
+                f"{len(rows) - len(kept)} of the {len(rows)} {what} in {file} are not JSON objects: they are "
+                "left out of what follows (section 2 lists the evidence's problems).",
+            )
+        return kept
+
     def missing(self, section: Section, what: str, rel: str) -> None:
         """The explicit note for a table the folder lacks, with the export's reason when
         ``analysis/skipped`` gives one."""

@@ -67,6 +67,8 @@ class RewardSection(Page):
         the gate outcomes."""
         rewards = self.f.hgrm_reward.get("rewards")
         s.add("h", "Distribution of the final reward")
+        if isinstance(rewards, list):
+            rewards = self.object_rows(s, rewards, "reward rows", HGRM_REWARD_FILE)
         if not isinstance(rewards, list) or not rewards:
             s.add("note", f"Reward rows: not available in this evidence (no rewards in {HGRM_REWARD_FILE}).")
             return

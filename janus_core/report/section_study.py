@@ -94,6 +94,8 @@ class StudySections(Page):
         s = Section(*SECTIONS[4])
         records = self.f.event_car.get("records")
         s.add("h", "Direction and strength split")
+        if isinstance(records, list):
+            records = self.object_rows(s, records, "records", EVENT_CAR_FILE)
         if isinstance(records, list) and records:
             split = text_counts(records, ("semantic_direction", "strength_label"), "count")
             self.chart(s, lambda: count_bar_chart(split, "semantic_direction", "strength_label", style=self.cfg.chart))
