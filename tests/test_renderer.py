@@ -5,6 +5,7 @@ is replaced by drawing here."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 
 import polars as pl
@@ -71,3 +72,45 @@ def test_a_renderer_whose_process_died_is_replaced_by_drawing_here(started):
     assert worker is not None and worker is not started
     pending = renderer.render_later(spec, "c")
     assert pending.svg() == expected
+
+
+GARBLED = "import sys; sys.stdin.readline(); print('not json', flush=True); sys.stdin.read()"
+SILENT = "import sys, time; sys.stdin.readline(); time.sleep(60)"
+
+
+def _with_worker(monkeypatch, code: str) -> renderer._Worker:
+    worker = renderer._Worker((sys.executable, "-c", code))
+    monkeypatch.setattr(renderer._RENDERER, "current", lambda: worker if worker.alive else None)
+    monkeypatch.setattr(renderer._RENDERER, "end", lambda: worker.proc.kill())
+    return worker
+
+
+def test_an_answer_out_of_protocol_ends_the_renderer_and_the_chart_is_drawn_here(monkeypatch):
+    worker = _with_worker(monkeypatch, GARBLED)
+    spec = charts.chart_spec(BUILDERS[0]())
+    pending = renderer.render_later(spec, "c")
+    assert pending.svg() == renderer.svg_of_spec(spec, "c")
+    with pytest.raises(renderer.RendererGone):
+        pending.drawn.result()
+    assert worker.proc.wait(timeout=10) is not None and not worker.alive
+
+
+def test_a_renderer_that_does_not_answer_is_ended_and_the_chart_drawn_here(monkeypatch):
+    worker = _with_worker(monkeypatch, SILENT)
+    monkeypatch.setattr(renderer, "_ANSWER_TIMEOUT", 0.5)
+    spec = charts.chart_spec(BUILDERS[1]())
+    assert renderer.render_later(spec, "c").svg() == renderer.svg_of_spec(spec, "c")
+    assert worker.proc.wait(timeout=10) is not None
+
+
+NOISY = (
+    "import os, janus_core.report.renderer as r; "
+    "r._DRAW['vega-lite'] = lambda spec: (print('noise on stdout'), os.write(1, b'more noise\\n'), '<svg/>')[2]; "
+    "r.serve()"
+)
+
+
+def test_what_the_renderer_writes_to_stdout_besides_its_answers_cannot_break_the_protocol(monkeypatch):
+    worker = _with_worker(monkeypatch, NOISY)
+    assert [renderer.render_later("{}", "c").raw() for _ in range(3)] == ["<svg/>"] * 3
+    assert worker.alive

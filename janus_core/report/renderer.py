@@ -72,15 +72,18 @@ _DRAW = {"vega-lite": vega_svg, "vega": vlc.vega_to_svg}
 def serve() -> None:
     """The renderer's process: read one request per line on stdin (JSON: ``kind``, ``spec``), answer
     one line per request on stdout, in order (JSON: ``svg``, or ``error`` and its exception ``type``),
-    until stdin closes."""
+    until stdin closes. The answers go to the stdout this process was given; anything else written to
+    stdout (by vl-convert's JavaScript runtime) goes to stderr, so it cannot break the protocol."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for line in sys.stdin:
         request = json.loads(line)
         try:
             answer = {"svg": _DRAW[request["kind"]](request["spec"])}
         except Exception as exc:  # noqa: BLE001 - answered, so the report names it
             answer = {"error": str(exc), "type": type(exc).__name__}
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
 
 
 def _drawing_error(answer: dict[str, str]) -> Exception:
@@ -99,9 +102,9 @@ class _Worker:
     """One renderer process (:func:`serve`) and the futures of its requests, answered in order by a
     reader thread; every request still open when the process ends fails with :class:`RendererGone`."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: tuple[str, ...] = (sys.executable, "-m", "janus_core.report.renderer")) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "janus_core.report.renderer"],
+            list(command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -138,19 +141,23 @@ class _Worker:
         return future
 
     def _read(self) -> None:
-        for line in self.proc.stdout:
-            answer = json.loads(line)
+        try:
+            for line in self.proc.stdout:
+                answer = json.loads(line)
+                with self.lock:
+                    future = self.waiting.popleft()
+                if "svg" in answer:
+                    future.set_result(answer["svg"])
+                else:
+                    future.set_exception(_drawing_error(answer))
+        except (ValueError, KeyError, IndexError, OSError):  # an answer out of protocol: no later one can be trusted
+            self.proc.kill()
+        finally:
             with self.lock:
-                future = self.waiting.popleft()
-            if "svg" in answer:
-                future.set_result(answer["svg"])
-            else:
-                future.set_exception(_drawing_error(answer))
-        with self.lock:
-            self.alive = False
-            gone, self.waiting = list(self.waiting), deque()
-        for future in gone:
-            future.set_exception(RendererGone("the renderer process ended"))
+                self.alive = False
+                gone, self.waiting = list(self.waiting), deque()
+            for future in gone:
+                future.set_exception(RendererGone("the renderer process ended"))
 
 
 class _Renderer:
@@ -165,6 +172,12 @@ class _Renderer:
     def current(self) -> _Worker | None:
         with self.lock:
             return self.worker if self.pid == os.getpid() and self.worker is not None and self.worker.alive else None
+
+    def end(self) -> None:
+        """Kill this process's renderer process, if any (a later :func:`start_renderer` starts another)."""
+        worker = self.current()
+        if worker is not None:
+            worker.proc.kill()
 
     def start(self) -> None:
         with self.lock:
@@ -181,6 +194,8 @@ class _Renderer:
 
 
 _RENDERER = _Renderer()
+#: Seconds to wait for the renderer's answer (a chart takes well under one).
+_ANSWER_TIMEOUT = 120.0
 
 
 def start_renderer() -> None:
@@ -214,11 +229,15 @@ class PendingChart:
 
     def raw(self) -> str:
         """vl-convert's SVG, waiting for the renderer; drawn in this process instead when the
-        renderer's process ended before it answered."""
+        renderer's process ended before it answered, or did not answer within ``_ANSWER_TIMEOUT``
+        seconds."""
         try:
-            return self.drawn.result()
+            return self.drawn.result(timeout=_ANSWER_TIMEOUT)
+        except TimeoutError:  # a renderer this slow is stuck: it is ended, and every chart drawn here
+            _RENDERER.end()
         except RendererGone:
-            return _DRAW[self.kind](self.spec)
+            pass
+        return _DRAW[self.kind](self.spec)
 
     def svg(self) -> str:
         """The chart as inline SVG text (:func:`rename_ids`)."""
