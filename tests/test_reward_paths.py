@@ -138,3 +138,22 @@ def test_formula_threads_do_not_change_a_bit(monkeypatch, cfg):
     for got in results:
         _assert_same_bits(got, reference_score(decisions_, labels, cfg))
     assert np.array_equal(results[0]["final_reward"].to_numpy(), results[2]["final_reward"].to_numpy(), equal_nan=True)
+
+
+def test_label_side_beside_the_check_keeps_the_order_of_problems_and_the_cast_ids():
+    """The label rows are found while the decisions are checked: a problem of the decisions is still
+    named before one of the labels, and event ids of another dtype are read as the check casts them."""
+    labels, decisions_ = _synthetic(40, 300, 43)
+    bad_labels = labels.with_columns(pl.lit("sideways").alias("direction"))
+    bad_decisions = decisions_.with_columns(pl.lit("buy").alias("action"))
+    with pytest.raises(decisions.DecisionsError, match="action"):
+        score(bad_decisions, bad_labels)
+    with pytest.raises(decisions.DecisionsError, match="lacks required column"):
+        score(decisions_.drop("event_id"), bad_labels)
+    with pytest.raises(RewardError, match="direction"):
+        score(decisions_, bad_labels)
+    numbered = labels.with_columns(pl.col("event_id").str.slice(1))
+    as_ints = decisions_.with_columns(pl.col("event_id").str.slice(1).cast(pl.Int64))
+    want = score(decisions_.with_columns(pl.col("event_id").str.slice(1)), numbered)
+    _assert_same_bits(score(as_ints, numbered), want)
+    _assert_same_bits(ablation_table(as_ints, numbered), ablation_table(decisions_, labels))
