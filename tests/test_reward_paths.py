@@ -157,3 +157,31 @@ def test_label_side_beside_the_check_keeps_the_order_of_problems_and_the_cast_id
     want = score(decisions_.with_columns(pl.col("event_id").str.slice(1)), numbered)
     _assert_same_bits(score(as_ints, numbered), want)
     _assert_same_bits(ablation_table(as_ints, numbered), ablation_table(decisions_, labels))
+
+
+@pytest.mark.parametrize(
+    ("cfg", "shared"),
+    [
+        (HgrmConfig(), {"direction_reward": "s_dir"}),
+        (HgrmConfig(w_dir=0.5), {}),
+        (HgrmConfig(w_dir=0.5, w_evt=1.0, w_fmt=1.0), {"event_reward": "r_evt", "process_reward": "r_fmt"}),
+        (HgrmConfig(use_event_gate=False, use_format=False, use_strength_penalty=False, w_dir=0.5), None),
+        (reward_profile("lane_scaffold"), reward_terms._SCAFFOLD_SHARED),
+    ],
+)
+def test_columns_that_always_agree_share_one_array_and_keep_their_values(cfg, shared):
+    """A reward column equal to an earlier one whatever the decisions (its table has the same bits,
+    or the scaffold sets it so) is that column's array; every value stays the reference's."""
+    labels, decisions_ = _synthetic(60, 800, 47)
+    found = reward_terms.shared_columns(cfg, reward_terms.hgrm_tables(cfg) if cfg.profile == "hgrm" else None)
+    if shared is not None:
+        assert found == shared
+    else:  # r_evt, r_fmt, the penalty and their weighted terms all zero: one array for the five
+        zero = ("r_fmt", "strength_penalty", "event_reward", "process_reward")
+        assert found == dict.fromkeys(zero, "r_evt")
+    checked = decisions.validate_decisions(decisions_, "decisions", unique=False)
+    prepared = reward._prepare(checked, reward.labels_frame(labels, cfg))
+    terms = reward_terms.reward_terms(cfg, lambda b: reward._inputs(prepared, cfg, b), len(prepared.row))
+    for column, first in found.items():
+        assert terms.columns[column] is terms.columns[first]
+    _assert_same_bits(score(decisions_, labels, cfg), reference_score(decisions_, labels, cfg))

@@ -247,8 +247,38 @@ def scaffold_terms(
     return direction_gate, type_gate
 
 
+#: Columns the ``lane_scaffold`` profile sets to another column's values (:func:`scaffold_terms`).
+_SCAFFOLD_SHARED: dict[str, str] = {
+    "g_dir": "s_dir",
+    "m_evt": "r_evt",
+    "direction_reward": "strength_penalty",
+    "event_reward": "strength_penalty",
+    "pnl_reward": "r_pnl",
+    "magnitude_reward": "r_mag",
+    "process_reward": "r_fmt",
+}
+
+
+def shared_columns(cfg: HgrmConfig, tables: HgrmTables | None) -> dict[str, str]:
+    """The columns of :data:`REWARD_COLUMNS` that equal an earlier one value for value whatever the
+    decisions, each with that column: under ``hgrm`` a tabulated term whose decision-code table
+    (``tables.by_code``) has the bits of an earlier term's (``direction_reward = w_dir * s_dir`` with
+    ``w_dir`` 1, the default); under ``lane_scaffold`` those :func:`scaffold_terms` sets equal."""
+    if cfg.profile != "hgrm":
+        return dict(_SCAFFOLD_SHARED)
+    by_code = (tables if tables is not None else hgrm_tables(cfg)).by_code
+    tabulated = [c for c in REWARD_COLUMNS if c in by_code]
+    shared: dict[str, str] = {}
+    for i, column in enumerate(tabulated):
+        bits = by_code[column].view(np.uint64)
+        same = (c for c in tabulated[:i] if c not in shared and np.array_equal(by_code[c].view(np.uint64), bits))
+        if (first := next(same, None)) is not None:
+            shared[column] = first
+    return shared
+
+
 #: Decisions per block of the formula: large enough to amortise the block's polars call, small
-#: enough that its temporaries (2 MB each) are reused heap memory instead of fresh pages.
+#: enough that its few temporaries stay in cache.
 _BLOCK = 262_144
 #: Threads that evaluate the blocks (NumPy releases the GIL inside its loops). Every value is
 #: elementwise and each block is written by one thread into its own slice, so the result does not
@@ -264,7 +294,8 @@ class ScoredTerms:
     CAR), the direction-gate and event-type-gate codes (:data:`DIRECTION_GATES`, :data:`TYPE_GATES`)
     and the expected-direction code (0 neutral, 1 long, 2 short: ``d`` as an action), each int8 and
     :data:`UNMAPPED` where not ``mapped``; and every column of :data:`REWARD_COLUMNS` (Float64;
-    ``clipped`` Boolean), values of unmapped decisions included (the caller nulls them)."""
+    ``clipped`` Boolean), values of unmapped decisions included (the caller nulls them); a column
+    that always equals an earlier one (:func:`shared_columns`) is that column's array."""
 
     mapped: np.ndarray
     direction_gate: np.ndarray
@@ -276,7 +307,8 @@ class ScoredTerms:
 def reward_terms(cfg: HgrmConfig, inputs_of: Callable[[slice], RewardInputs], n: int) -> ScoredTerms:
     """:func:`hgrm_terms` / :func:`scaffold_terms` (by ``cfg.profile``) over ``n`` decisions, in
     blocks of :data:`_BLOCK` run by :data:`_THREADS` threads (every value is elementwise, so the
-    result is the same as in one pass), each output written once into its own preallocated array;
+    result is the same as in one pass), each output written into its own preallocated array (one
+    array for columns that always agree, :func:`shared_columns`);
     ``mapped = isfinite(car)`` and the codes of :class:`ScoredTerms`. ``inputs_of(block)`` gives the
     :class:`RewardInputs` of the decisions in ``block`` (arrays of the block's length, or scalars)."""
     terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
@@ -286,8 +318,11 @@ def reward_terms(cfg: HgrmConfig, inputs_of: Callable[[slice], RewardInputs], n:
         direction_gate=np.empty(n, dtype=np.int8),
         type_gate=np.empty(n, dtype=np.int8),
         expected=np.empty(n, dtype=np.int8),
-        columns={c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS},
+        columns={},
     )
+    shared = shared_columns(cfg, tables)
+    for c in REWARD_COLUMNS:
+        out.columns[c] = out.columns[shared[c]] if c in shared else np.empty(n, bool if c == "clipped" else np.float64)
 
     def run(block: slice) -> None:
         part = inputs_of(block)
