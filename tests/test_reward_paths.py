@@ -185,3 +185,22 @@ def test_columns_that_always_agree_share_one_array_and_keep_their_values(cfg, sh
     for column, first in found.items():
         assert terms.columns[column] is terms.columns[first]
     _assert_same_bits(score(decisions_, labels, cfg), reference_score(decisions_, labels, cfg))
+
+
+def test_label_rows_chunk_by_chunk_and_a_collision_in_a_later_chunk(monkeypatch):
+    labels, decisions_ = _synthetic(50, 400, 53)
+    expected = reference_score(decisions_, labels)
+    monkeypatch.setattr(reward, "_ROWS_CHUNK", 5)
+    _assert_same_bits(score(decisions_, labels), expected)
+    ids = pl.Series(["e3", "e0", None, "e7", "e50", "zz", "e1", "e49", "e2"])
+    assert reward._label_rows(ids, labels["event_id"]).tolist() == [3, 0, 50, 7, 50, 50, 1, 49, 2]
+    real_hash = pl.Series.hash
+
+    def colliding(self: pl.Series, seed: int = 0) -> pl.Series:
+        return real_hash(self.replace(["e50", "e51", "e52", "e53", "e54"], ["e0"] * 5), seed)
+
+    monkeypatch.setattr(pl.Series, "hash", colliding)  # "e50" (the 6th id, second chunk) hashes like "e0"
+    assert reward._label_rows(pl.Series(["e3", "e0", "e7", "e1", "e2", "e50", "e4"]), labels["event_id"]).tolist() == [
+        3, 0, 7, 1, 2, 50, 4,
+    ]  # fmt: skip
+    _assert_same_bits(score(decisions_, labels), expected)

@@ -322,23 +322,33 @@ def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
 _ID_HASH_SEED = 20260219
 
 
+#: Event ids per chunk of :func:`_label_rows` (its hashes, join and check reuse one chunk's memory).
+_ROWS_CHUNK = 1 << 20
+
+
 def _label_rows(event_ids: pl.Series, label_ids: pl.Series) -> np.ndarray:
     """The row of each event id in the label ids (unique; a null matches nothing), ``len(label_ids)``
     when absent. A left join on the ids' 64-bit polars hashes (several times cheaper than on the
-    strings), each match then checked on the strings; when two label ids share a hash, or a matched
-    row's id differs from its label's (a collision), the join on the strings decides instead."""
+    strings), each match then checked on the strings, chunk by chunk of ``_ROWS_CHUNK`` ids; when
+    two label ids share a hash, or a matched row's id differs from its label's (a collision), the
+    join on the strings decides instead."""
+    n, absent = len(event_ids), len(label_ids)
     keyed = pl.DataFrame(
-        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(len(label_ids), dtype=pl.Int64, eager=True)}
+        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(absent, dtype=pl.Int64, eager=True)}
     ).filter(label_ids.is_not_null())
-    row = None
     if keyed["h"].n_unique() == keyed.height:
-        row = event_ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
-        if not ((label_ids.gather(row) == event_ids) | row.is_null()).fill_null(False).all():
-            row = None
-    if row is None:
-        present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
-        row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
-    return row.fill_null(len(label_ids)).to_numpy()
+        rows = np.empty(n, dtype=np.int64)
+        for start in range(0, n, _ROWS_CHUNK):
+            ids = event_ids.slice(start, _ROWS_CHUNK)
+            row = ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
+            if not ((label_ids.gather(row) == ids) | row.is_null()).fill_null(False).all():
+                break
+            rows[start : start + len(ids)] = row.fill_null(absent).to_numpy()
+        else:
+            return rows
+    present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
+    row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
+    return row.fill_null(absent).to_numpy()
 
 
 def _longer_than(texts: pl.Series, long_bytes: pl.Series, limit: int) -> np.ndarray:
