@@ -301,14 +301,16 @@ def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
         ),
     )
     row, lab = prepared.row[block], prepared.lab
-    true_type = lab["true_type"][row]
-    other = np.where(cols["same_type"].to_numpy(), true_type, np.int8(_OTHER_TYPE))
+    true_type, i8 = lab["true_type"][row], np.int8
+    # -1 without a prediction, else _OTHER_TYPE, else (the same type) the true type's code: branch-free
+    pred_type = cols["typed"].to_numpy().astype(i8) * i8(_OTHER_TYPE + 1) - i8(1)
+    pred_type += cols["same_type"].to_numpy().astype(i8) * (true_type - i8(_OTHER_TYPE))
     return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
         true_type=true_type,
-        pred_type=np.where(cols["typed"].to_numpy(), other, np.int8(-1)),
+        pred_type=pred_type,
         car=prepared.car_values[block],
         pred_car=cols["pred_car"].to_numpy(),
         r_mag=cols["r_mag"].to_numpy() if not scaffold else np.float64(0.0),
