@@ -10,8 +10,8 @@ verbose) and the strength case (trading x strong). :class:`HgrmTables` holds eac
 code, computed with the formula's own operations in its own order (so each value has the bits the
 elementwise formula gives it), and again per *decision code*, the one small integer that combines
 the four (:func:`hgrm_terms`); a decision's terms are read from those tables by its decision code
-(one index array per block, no other temporaries); only the PnL, the
-magnitude and the sums that follow them are computed per decision, in the formula's order. Each
+(one index array per block, written in place, so a block allocates almost nothing); only the PnL,
+the magnitude and the sums that follow them are computed per decision, in the formula's order. Each
 result is therefore the same to the last bit as evaluating the formula elementwise (the tests keep
 the elementwise polars formula as the reference).
 """
