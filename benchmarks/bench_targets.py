@@ -10,7 +10,9 @@ export's is that of its process and the chart renderer process it starts, sample
 2. ``make run`` on the demo < 30 s on a warm environment (``make data`` first, untimed);
 3. HGRM scoring (``reward.score``) of 1M decisions (``bench_reward.workload``) within 1.5x the
    plain NumPy formula (``_references.hgrm_core`` after the join and coding of the same frames,
-   ``hgrm_arrays``; the formula alone is printed too), and 10M decisions under 2 s;
+   ``hgrm_arrays``; the formula alone is printed too), and 10M decisions under 2 s (the median of 3
+   calls, as the 1M figure is a median; the first 10M call of the process, which also touches its
+   fresh memory for the first time, is printed beside it);
 4. CAR: ``compute_car`` in memory (market model, median of repeats on one loaded dataset) within 2x
    the NumPy prefix-sum core (``_references.car_core`` on pre-built arrays); a second study on the
    same loaded dataset (another event window) under half the first (default configs; the first in a
@@ -82,7 +84,7 @@ def car_worker(root: Path, repeats: int) -> None:
 
 def hgrm_worker(repeats: int, n: int) -> None:
     """Target 3: ``n`` (1M) decisions scored against the NumPy formula, then ``10 n`` (the first
-    ``n`` tiled)."""
+    ``n`` tiled): the first call at that size (``big_first``), then the median of 3 (``big``)."""
     import numpy as np
     import polars as pl
     from _references import hgrm_arrays, hgrm_core
@@ -100,8 +102,10 @@ def hgrm_worker(repeats: int, n: int) -> None:
     got = score(decisions, labels, cfg)["final_reward"].to_numpy()
     diff = float(np.max(np.abs(got - hgrm_core(arrays, cfg))))
     big = pl.concat([decisions] * 10, rechunk=True)
-    _, big_s, _ = timed(lambda: score(big, labels, cfg))
-    report(engine, 0.0, engine=engine, reference=reference, formula=formula, max_diff=diff, big=big_s, decisions=n)
+    _, big_first, _ = timed(lambda: score(big, labels, cfg))
+    big_s = median_seconds(lambda: score(big, labels, cfg), 3)
+    figures = {"engine": engine, "reference": reference, "formula": formula, "max_diff": diff}
+    report(engine, 0.0, **figures, big=big_s, big_first=big_first, decisions=n)
 
 
 def time_make_run(uv: str, timeout: float) -> dict[str, Any]:
@@ -169,6 +173,8 @@ def summary(
         k: "-" if v is None else f"{v:.3f} s" for k, v in {"cw": cw, "hr": hr, "cc": cc, "c1": c1, "p": parse}.items()
     }
     big_ref = "-" if hr is None else f"{10 * hr:.3f} s"
+    first = hgrm.get("big_first")
+    big_ref += "" if first is None else f"; first call {first:.3f} s"
     rows = [
         _row("1. export wall, paper scale", ew, "s", "< 10 s", _below(ew, 10), cell=exp),
         _row("1. export peak RSS", ep, "MiB", "< 1.5 GB (1,431 MiB)", _below(ep, 1.5 * GB_MIB), cell=exp),
@@ -178,7 +184,7 @@ def summary(
              cell=make_run),
         _row(f"3. HGRM score, {n} decisions", he, "s", "<= 1.5x", _below(_ratio(he, hr), 1.5, True),
              f"NumPy {show['hr']} (formula alone {hgrm.get('formula', float('nan')):.3f} s)", _ratio(he, hr), hgrm),
-        _row(f"3. HGRM score, {_count(hgrm, 10)} decisions", hb, "s", "< 2 s", _below(hb, 2),
+        _row(f"3. HGRM score, {_count(hgrm, 10)} decisions (median of 3)", hb, "s", "< 2 s", _below(hb, 2),
              f"10 x NumPy {n}: {big_ref}", _ratio(hb, None if hr is None else 10 * hr), hgrm),
         _row("4. compute_car in memory (market model)", ce, "s", "<= 2x", _below(_ratio(ce, cc), 2, True),
              f"NumPy core {show['cc']}", _ratio(ce, cc), car),
@@ -213,7 +219,8 @@ def _hgrm_line(hgrm: dict[str, Any]) -> str:
     return (
         f"score {_count(hgrm)} {hgrm['engine']:.3f} s, NumPy {hgrm['reference']:.3f} s (join and coding "
         f"{hgrm['reference'] - hgrm['formula']:.3f} s + formula {hgrm['formula']:.3f} s), max |reward - NumPy| "
-        f"{hgrm['max_diff']:.1e}; score {_count(hgrm, 10)} {hgrm['big']:.3f} s; worker peak {hgrm['peak_mib']:,.0f} MiB"
+        f"{hgrm['max_diff']:.1e}; score {_count(hgrm, 10)} {hgrm['big']:.3f} s (median of 3; first call "
+        f"{hgrm.get('big_first', float('nan')):.3f} s); worker peak {hgrm['peak_mib']:,.0f} MiB"
     )
 
 

@@ -23,6 +23,7 @@ from janus_core.decide.policies import POLICIES, make_decisions
 from janus_core.decide.structured_output import (
     PARSED_SCHEMA,
     PYTHON_WHITESPACE,
+    REASON_COLUMNS,
     ParsedCompletion,
     parse_completion,
     parse_completions,
@@ -43,6 +44,9 @@ def assert_same_parse(texts: list[str | None]) -> None:
     assert frame.height == len(texts)
     for text, row in zip(texts, frame.iter_rows(), strict=True):
         assert _key(ParsedCompletion(*row)) == _key(parse_completion(text)), text
+    # without the reasons: the same frame but for the reason columns
+    lean = parse_completions(pl.Series("completion", texts, dtype=pl.String), reasons=False)
+    assert lean.equals(frame.drop(REASON_COLUMNS), null_equal=True)
 
 
 def test_parsed_schema_is_the_fields_of_a_parse_and_whitespace_list_is_pythons():
@@ -55,6 +59,30 @@ def test_empty_and_all_null_columns():
     assert empty.height == 0 and empty.schema == pl.Schema(PARSED_SCHEMA)
     assert_same_parse([None, None])
     assert_same_parse([])
+
+
+def test_texts_opening_outside_the_sections_are_malformed_without_the_reasons():
+    """Without the reasons, a text whose first character is neither "<" nor whitespace is read as
+    malformed column-wise; one opening with whitespace (any of Python's) or "<" is parsed."""
+    canonical = format_completion("long", "dividend", "strong", -0.0123, "News: a cut", "Dividends lift prices.")
+    texts = [
+        "x" * 400,
+        "x" + canonical,
+        "中" + canonical,
+        "><market_influence>",
+        *(chr(c) + canonical for c in PYTHON_WHITESPACE),
+        *(chr(c) + "x" for c in PYTHON_WHITESPACE),
+        "\u200b" + canonical,  # zero-width space: not whitespace to Python
+        "<" + canonical,
+        "",
+        None,
+        canonical,
+        "x",
+    ]
+    assert_same_parse(texts)
+    lean = parse_completions(pl.Series(texts, dtype=pl.String), reasons=False)
+    assert lean.columns == [c for c in PARSED_SCHEMA if c not in REASON_COLUMNS]
+    assert lean["format_ok"].to_list()[:4] == [False] * 4
 
 
 # ---- near-miss completions -------------------------------------------------------------------
@@ -376,3 +404,7 @@ def test_repeated_texts_off_the_fast_path_are_parsed_once(monkeypatch):
     frame = parse_completions(pl.Series(texts, dtype=pl.String))
     assert sorted(calls) == sorted({"junk", CANONICAL.upper()})
     assert [ParsedCompletion(*row) for row in frame.iter_rows()] == [parse_completion(t) for t in texts]
+    calls.clear()
+    lean = parse_completions(pl.Series(texts, dtype=pl.String), reasons=False)
+    assert calls == [CANONICAL.upper()]  # "junk" opens outside the sections: malformed, no parse
+    assert lean.equals(frame.drop(REASON_COLUMNS), null_equal=True)

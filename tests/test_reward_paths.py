@@ -138,3 +138,69 @@ def test_formula_threads_do_not_change_a_bit(monkeypatch, cfg):
     for got in results:
         _assert_same_bits(got, reference_score(decisions_, labels, cfg))
     assert np.array_equal(results[0]["final_reward"].to_numpy(), results[2]["final_reward"].to_numpy(), equal_nan=True)
+
+
+def test_label_side_beside_the_check_keeps_the_order_of_problems_and_the_cast_ids():
+    """The label rows are found while the decisions are checked: a problem of the decisions is still
+    named before one of the labels, and event ids of another dtype are read as the check casts them."""
+    labels, decisions_ = _synthetic(40, 300, 43)
+    bad_labels = labels.with_columns(pl.lit("sideways").alias("direction"))
+    bad_decisions = decisions_.with_columns(pl.lit("buy").alias("action"))
+    with pytest.raises(decisions.DecisionsError, match="action"):
+        score(bad_decisions, bad_labels)
+    with pytest.raises(decisions.DecisionsError, match="lacks required column"):
+        score(decisions_.drop("event_id"), bad_labels)
+    with pytest.raises(RewardError, match="direction"):
+        score(decisions_, bad_labels)
+    numbered = labels.with_columns(pl.col("event_id").str.slice(1))
+    as_ints = decisions_.with_columns(pl.col("event_id").str.slice(1).cast(pl.Int64))
+    want = score(decisions_.with_columns(pl.col("event_id").str.slice(1)), numbered)
+    _assert_same_bits(score(as_ints, numbered), want)
+    _assert_same_bits(ablation_table(as_ints, numbered), ablation_table(decisions_, labels))
+
+
+@pytest.mark.parametrize(
+    ("cfg", "shared"),
+    [
+        (HgrmConfig(), {"direction_reward": "s_dir"}),
+        (HgrmConfig(w_dir=0.5), {}),
+        (HgrmConfig(w_dir=0.5, w_evt=1.0, w_fmt=1.0), {"event_reward": "r_evt", "process_reward": "r_fmt"}),
+        (HgrmConfig(use_event_gate=False, use_format=False, use_strength_penalty=False, w_dir=0.5), None),
+        (reward_profile("lane_scaffold"), reward_terms._SCAFFOLD_SHARED),
+    ],
+)
+def test_columns_that_always_agree_share_one_array_and_keep_their_values(cfg, shared):
+    """A reward column equal to an earlier one whatever the decisions (its table has the same bits,
+    or the scaffold sets it so) is that column's array; every value stays the reference's."""
+    labels, decisions_ = _synthetic(60, 800, 47)
+    found = reward_terms.shared_columns(cfg, reward_terms.hgrm_tables(cfg) if cfg.profile == "hgrm" else None)
+    if shared is not None:
+        assert found == shared
+    else:  # r_evt, r_fmt, the penalty and their weighted terms all zero: one array for the five
+        zero = ("r_fmt", "strength_penalty", "event_reward", "process_reward")
+        assert found == dict.fromkeys(zero, "r_evt")
+    checked = decisions.validate_decisions(decisions_, "decisions", unique=False)
+    prepared = reward._prepare(checked, reward.labels_frame(labels, cfg))
+    terms = reward_terms.reward_terms(cfg, lambda b: reward._inputs(prepared, cfg, b), len(prepared.row))
+    for column, first in found.items():
+        assert terms.columns[column] is terms.columns[first]
+    _assert_same_bits(score(decisions_, labels, cfg), reference_score(decisions_, labels, cfg))
+
+
+def test_label_rows_chunk_by_chunk_and_a_collision_in_a_later_chunk(monkeypatch):
+    labels, decisions_ = _synthetic(50, 400, 53)
+    expected = reference_score(decisions_, labels)
+    monkeypatch.setattr(reward, "_ROWS_CHUNK", 5)
+    _assert_same_bits(score(decisions_, labels), expected)
+    ids = pl.Series(["e3", "e0", None, "e7", "e50", "zz", "e1", "e49", "e2"])
+    assert reward._label_rows(ids, labels["event_id"]).tolist() == [3, 0, 50, 7, 50, 50, 1, 49, 2]
+    real_hash = pl.Series.hash
+
+    def colliding(self: pl.Series, seed: int = 0) -> pl.Series:
+        return real_hash(self.replace(["e50", "e51", "e52", "e53", "e54"], ["e0"] * 5), seed)
+
+    monkeypatch.setattr(pl.Series, "hash", colliding)  # "e50" (the 6th id, second chunk) hashes like "e0"
+    assert reward._label_rows(pl.Series(["e3", "e0", "e7", "e1", "e2", "e50", "e4"]), labels["event_id"]).tolist() == [
+        3, 0, 7, 1, 2, 50, 4,
+    ]  # fmt: skip
+    _assert_same_bits(score(decisions_, labels), expected)

@@ -142,7 +142,8 @@ _STATED: tuple[str, ...] = ("action", "predicted_event_type", "predicted_strengt
 @dataclass(frozen=True)
 class _Said:
     """What the present completions said: ``rows`` (positions in the frame of the rows with a
-    completion), ``parsed`` (:func:`parse_completions` of their texts, one row each) and ``stated``
+    completion), ``parsed`` (:func:`parse_completions` of their texts without the reasons, one row
+    each) and ``stated``
     (their structured columns ``_STATED`` as given)."""
 
     rows: pl.Series
@@ -164,7 +165,7 @@ def _completion_problems(
     if rows.len() == 0:
         return {}, None
     present = out.select("completion", *_STATED)[rows]
-    parsed = parse_completions(present["completion"])
+    parsed = parse_completions(present["completion"], reasons=False)
     claims = None if claimed is None else claimed.gather(rows)
     flagged = rows.gather(_disagrees(present, claims, parsed).arg_true()).to_list()
     problems: dict[int, str] = {}

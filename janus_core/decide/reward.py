@@ -61,7 +61,8 @@ Decisions whose event is absent from the labels or excluded keep their row with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -222,36 +223,74 @@ class _Prepared:
     """Everything of a scoring that does not depend on the reward's weights and switches: the
     validated decisions ``dec``, their label row (``labels.height`` for "not in the labels"), the
     label arrays ``lab`` (:func:`label_arrays`), the true CAR as an array (NaN when excluded or
-    absent) and as a Series (null there)."""
+    absent) and as a Series (null there), and the true event type as a Series (null when absent)."""
 
     dec: pl.DataFrame
     row: np.ndarray
     lab: dict[str, np.ndarray]
     car_values: np.ndarray
     car: pl.Series
+    event_type: pl.Series
 
 
 def _prepare(dec: pl.DataFrame, labels: pl.DataFrame) -> _Prepared:
-    """:class:`_Prepared` of the validated decisions ``dec`` against :func:`labels_frame`'s
-    ``labels`` (label rows by :func:`_label_rows`)."""
+    """:class:`_Prepared` of the validated decisions ``dec`` (only their ``event_id`` is read)
+    against :func:`labels_frame`'s ``labels`` (label rows by :func:`_label_rows`)."""
     row = _label_rows(dec["event_id"], labels["event_id"])
     lab = label_arrays(labels)
     car_values = lab["car"][row]
+    event_type = pl.concat([labels["_true_type"], pl.Series([None], dtype=pl.String)], rechunk=True)
     return _Prepared(
-        dec=dec, row=row, lab=lab, car_values=car_values, car=pl.Series("car", car_values, nan_to_null=True)
+        dec=dec,
+        row=row,
+        lab=lab,
+        car_values=car_values,
+        car=pl.Series("car", car_values, nan_to_null=True),
+        event_type=event_type.gather(row).alias("event_type"),
     )
+
+
+def _checked_and_prepared(
+    decisions: pl.DataFrame, labelled: pl.DataFrame, cfg: HgrmConfig, validated: bool
+) -> tuple[pl.DataFrame, _Prepared]:
+    """:func:`labels_frame` and the :class:`_Prepared` of ``decisions``, validated by
+    :func:`janus_core.decide.decisions.validate_decisions` (duplicates allowed) unless ``validated``.
+    The label side runs in a second thread while the decisions are checked: it reads only their
+    ``event_id`` cast to String, which is what the check keeps (strict, it drops no row). A problem
+    of the decisions is raised before one of the labels, as when run one after the other."""
+    if validated:
+        labels = labels_frame(labelled, cfg)
+        return labels, _prepare(decisions, labels)
+
+    def label_side() -> tuple[pl.DataFrame, _Prepared]:
+        labels = labels_frame(labelled, cfg)
+        return labels, _prepare(decisions.select(pl.col("event_id").cast(pl.String)), labels)
+
+    with ThreadPoolExecutor(1) as pool:
+        side = pool.submit(label_side)
+        dec = validate_decisions(decisions, "decisions", unique=False)
+        labels, prepared = side.result()
+    return labels, replace(prepared, dec=dec)
+
+
+#: Type code standing for "a predicted type other than the true one" (an index no type has).
+_OTHER_TYPE = len(EVENT_TYPES)
 
 
 def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
     """The :class:`RewardInputs` of the decisions in ``block``: their codes, the magnitude term
     (:func:`magnitude_term`'s expression) and the completions' byte lengths in one polars ``select``
-    on that slice of the decisions, their labels gathered from the label arrays."""
+    on that slice of the decisions, their labels gathered from the label arrays. The predicted type
+    is compared with the true one as text (a validated prediction is a taxonomy slug or null): its
+    code is the true type's when they are equal, -1 without a prediction, else ``_OTHER_TYPE``."""
     scaffold = cfg.profile == "lane_scaffold"
     start, length = block.start, block.stop - block.start
     dec = prepared.dec.slice(start, length)
+    predicted = pl.col("predicted_event_type")
     cols = dec.select(
         a=_sign_of("action", "long", "short"),
-        pred_type=_type_code(pl.col("predicted_event_type"), -1),
+        typed=predicted.is_not_null(),
+        same_type=(predicted == pl.lit(prepared.event_type.slice(start, length))).fill_null(False),
         pred_car=pl.col("predicted_car").fill_null(np.nan),
         format_ok=pl.col("format_ok").fill_null(False),
         long_bytes=(pl.col("completion").str.len_bytes() > cfg.max_completion_chars).fill_null(False),
@@ -262,12 +301,16 @@ def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
         ),
     )
     row, lab = prepared.row[block], prepared.lab
+    true_type, i8 = lab["true_type"][row], np.int8
+    # -1 without a prediction, else _OTHER_TYPE, else (the same type) the true type's code: branch-free
+    pred_type = cols["typed"].to_numpy().astype(i8) * i8(_OTHER_TYPE + 1) - i8(1)
+    pred_type += cols["same_type"].to_numpy().astype(i8) * (true_type - i8(_OTHER_TYPE))
     return RewardInputs(
         a=cols["a"].to_numpy(),
         d=lab["d"][row],
         strong=lab["strong"][row],
-        true_type=lab["true_type"][row],
-        pred_type=cols["pred_type"].to_numpy(),
+        true_type=true_type,
+        pred_type=pred_type,
         car=prepared.car_values[block],
         pred_car=cols["pred_car"].to_numpy(),
         r_mag=cols["r_mag"].to_numpy() if not scaffold else np.float64(0.0),
@@ -281,23 +324,33 @@ def _inputs(prepared: _Prepared, cfg: HgrmConfig, block: slice) -> RewardInputs:
 _ID_HASH_SEED = 20260219
 
 
+#: Event ids per chunk of :func:`_label_rows` (its hashes, join and check reuse one chunk's memory).
+_ROWS_CHUNK = 1 << 20
+
+
 def _label_rows(event_ids: pl.Series, label_ids: pl.Series) -> np.ndarray:
     """The row of each event id in the label ids (unique; a null matches nothing), ``len(label_ids)``
     when absent. A left join on the ids' 64-bit polars hashes (several times cheaper than on the
-    strings), each match then checked on the strings; when two label ids share a hash, or a matched
-    row's id differs from its label's (a collision), the join on the strings decides instead."""
+    strings), each match then checked on the strings, chunk by chunk of ``_ROWS_CHUNK`` ids; when
+    two label ids share a hash, or a matched row's id differs from its label's (a collision), the
+    join on the strings decides instead."""
+    n, absent = len(event_ids), len(label_ids)
     keyed = pl.DataFrame(
-        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(len(label_ids), dtype=pl.Int64, eager=True)}
+        {"h": label_ids.hash(_ID_HASH_SEED), "_row": pl.int_range(absent, dtype=pl.Int64, eager=True)}
     ).filter(label_ids.is_not_null())
-    row = None
     if keyed["h"].n_unique() == keyed.height:
-        row = event_ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
-        if not ((label_ids.gather(row) == event_ids) | row.is_null()).fill_null(False).all():
-            row = None
-    if row is None:
-        present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
-        row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
-    return row.fill_null(len(label_ids)).to_numpy()
+        rows = np.empty(n, dtype=np.int64)
+        for start in range(0, n, _ROWS_CHUNK):
+            ids = event_ids.slice(start, _ROWS_CHUNK)
+            row = ids.hash(_ID_HASH_SEED).to_frame("h").join(keyed, on="h", how="left", maintain_order="left")["_row"]
+            if not ((label_ids.gather(row) == ids) | row.is_null()).fill_null(False).all():
+                break
+            rows[start : start + len(ids)] = row.fill_null(absent).to_numpy()
+        else:
+            return rows
+    present = keyed.select(label_ids.filter(label_ids.is_not_null()).alias("event_id"), "_row")
+    row = event_ids.to_frame("event_id").join(present, on="event_id", how="left", maintain_order="left")["_row"]
+    return row.fill_null(absent).to_numpy()
 
 
 def _longer_than(texts: pl.Series, long_bytes: pl.Series, limit: int) -> np.ndarray:
@@ -325,24 +378,21 @@ def score(
     every value is the same to the last bit whatever the CPU or thread count.
     """
     cfg = cfg or HgrmConfig()
-    dec = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
-    labels = labels_frame(labelled, cfg)
-    prepared = _prepare(dec, labels)
+    labels, prepared = _checked_and_prepared(decisions, labelled, cfg, validated)
     terms = reward_terms(cfg, lambda block: _inputs(prepared, cfg, block), len(prepared.row))
-    return _score_frame(dec, labels, prepared, terms, cfg)
+    return _score_frame(prepared.dec, labels, prepared, terms, cfg)
 
 
 def _score_frame(
     dec: pl.DataFrame, labels: pl.DataFrame, prepared: _Prepared, terms: ScoredTerms, cfg: HgrmConfig
 ) -> pl.DataFrame:
     """:func:`score`'s frame from its parts. The reward columns are the arrays of ``terms`` as they
-    are (no copy) when every decision is mapped, else nulled where unmapped; the text columns are
-    gathered from their few values by code, in one polars ``select`` (in parallel)."""
+    are (no copy) when every decision is mapped, else nulled where unmapped; the true event type is
+    ``prepared``'s, the other text columns are gathered from their few values by code, in one polars
+    ``select`` (in parallel)."""
     row, all_mapped = prepared.row, bool(terms.mapped.all())
-    event_type = pl.concat([labels["_true_type"], pl.Series([None], dtype=pl.String)], rechunk=True)
     texts = {
         "expected_direction": (("neutral", "long", "short", None), terms.expected),
-        "event_type": (event_type, row),
         "direction_gate": ((*DIRECTION_GATES, None), terms.direction_gate),
         "event_type_gate": ((*TYPE_GATES, None), terms.type_gate),
     }
@@ -373,7 +423,7 @@ def _score_frame(
                 pl.Series("mapped", terms.mapped),
                 unmapped_reason.alias("unmapped_reason"),
                 gathered["expected_direction"],
-                gathered["event_type"],
+                prepared.event_type,
                 dec["predicted_event_type"],
                 prepared.car,
                 gathered["direction_gate"],
@@ -481,9 +531,8 @@ def ablation_table(
     base_cfg = base_cfg or HgrmConfig()
     if base_cfg.profile != "hgrm":
         raise RewardError("ablations apply to the hgrm profile only")
-    checked = decisions if validated else validate_decisions(decisions, "decisions", unique=False)
-    prepared = _prepare(checked, labels_frame(labelled, base_cfg))
-    n = len(prepared.row)
+    _, prepared = _checked_and_prepared(decisions, labelled, base_cfg, validated)
+    checked, n = prepared.dec, len(prepared.row)
     inputs = vars(_inputs(prepared, base_cfg, slice(0, n)))
     frames = []
     for variant, switches in ABLATIONS:

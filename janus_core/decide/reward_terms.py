@@ -8,8 +8,10 @@ small codes per decision: the direction gate (match, mismatch, neutral), the typ
 mismatch, no prediction, true type outside the taxonomy), the format case (``format_ok`` x
 verbose) and the strength case (trading x strong). :class:`HgrmTables` holds each term's value per
 code, computed with the formula's own operations in its own order (so each value has the bits the
-elementwise formula gives it), and a decision's terms are read from the tables; only the PnL, the
-magnitude and the sums that follow them are computed per decision, in the formula's order. Each
+elementwise formula gives it), and again per *decision code*, the one small integer that combines
+the four (:func:`hgrm_terms`); a decision's terms are read from those tables by its decision code
+(one index array per block, written in place, so a block allocates almost nothing); only the PnL,
+the magnitude and the sums that follow them are computed per decision, in the formula's order. Each
 result is therefore the same to the last bit as evaluating the formula elementwise (the tests keep
 the elementwise polars formula as the reference).
 """
@@ -51,7 +53,11 @@ REWARD_COLUMNS: tuple[str, ...] = (
 )
 #: Direction-gate code of predicted direction ``p`` and true direction ``d`` (each -1, 0, +1) at
 #: ``3 (p + 1) + d + 1``: match when ``p == d``, mismatch when ``p == -d != 0``, else neutral.
-_DIRECTION_GATE_OF = np.array([0, 2, 1, 2, 0, 2, 1, 2, 0], dtype=np.int8)
+_DIRECTION_GATE_OF = np.array([0, 2, 1, 2, 0, 2, 1, 2, 0], dtype=np.intp)
+#: Type case (:func:`hgrm_terms`) at ``same + 2 none + 4 outside`` (``same``: the predicted type code
+#: equals the true one; ``none``: no prediction; ``outside``: the true type is outside the taxonomy):
+#: ``3 if outside else 1 - same + none``, so match 0, mismatch 1, no prediction 2.
+_TYPE_CASE_OF = np.array([1, 0, 2, 1, 3, 3, 3, 3], dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,9 @@ class HgrmTables:
     type outside the taxonomy): ``r_evt``, ``m_evt``, ``event_reward = w_evt * r_evt``. By format
     case ``2 format_ok + verbose``: ``r_fmt``, ``process_reward = w_fmt * r_fmt``. By strength case
     ``2 trade + strong``: ``penalty``. By ``4 g + t``: ``pnl_weight = g_dir * w_pnl * m_evt`` and
-    ``base = direction_reward + event_reward`` (the first two addends of the total)."""
+    ``base = direction_reward + event_reward`` (the first two addends of the total). ``by_code``:
+    each of these (``strength_penalty`` for ``penalty``) and the gate codes ``direction_gate`` and
+    ``type_gate`` (int8) by decision code (:data:`DECISION_CODES`), copies of the entries above."""
 
     s_dir: np.ndarray
     g_dir: np.ndarray
@@ -99,6 +107,15 @@ class HgrmTables:
     penalty: np.ndarray
     pnl_weight: np.ndarray
     base: np.ndarray
+    by_code: dict[str, np.ndarray]
+
+
+#: Decision codes of :func:`hgrm_terms`: ``((8 i_dir + i_type) * 4 + f) * 4 + s`` with the direction
+#: index ``i_dir = 3 (p + 1) + d + 1`` (gate ``_DIRECTION_GATE_OF[i_dir]``), the type index
+#: ``i_type = same + 2 none + 4 outside`` (case ``_TYPE_CASE_OF[i_type]``), the format case ``f`` and
+#: the strength case ``s``; below, each code's four parts.
+DECISION_CODES = 9 * 8 * 4 * 4
+_I_DIR, _I_TYPE, _F, _S = np.unravel_index(np.arange(DECISION_CODES), (9, 8, 4, 4))
 
 
 def hgrm_tables(cfg: HgrmConfig) -> HgrmTables:
@@ -121,28 +138,30 @@ def hgrm_tables(cfg: HgrmConfig) -> HgrmTables:
     )
     g, t = np.repeat(np.arange(3), 4), np.tile(np.arange(4), 3)
     direction_reward, event_reward = cfg.w_dir * s_dir, cfg.w_evt * r_evt
+    tables = {
+        "s_dir": s_dir,
+        "g_dir": g_dir,
+        "direction_reward": direction_reward,
+        "magnitude_weight": g_dir * cfg.w_mag,
+        "r_evt": r_evt,
+        "m_evt": m_evt,
+        "event_reward": event_reward,
+        "r_fmt": r_fmt,
+        "process_reward": cfg.w_fmt * r_fmt,
+        "penalty": penalty,
+        "pnl_weight": g_dir[g] * cfg.w_pnl * m_evt[t],
+        "base": direction_reward[g] + event_reward[t],
+    }
+    gate, case = _DIRECTION_GATE_OF[_I_DIR], _TYPE_CASE_OF[_I_TYPE]
+    part = {"s_dir": gate, "g_dir": gate, "direction_reward": gate, "magnitude_weight": gate, "r_evt": case}
+    part |= {"m_evt": case, "event_reward": case, "r_fmt": _F, "process_reward": _F, "penalty": _S}
+    part |= {"pnl_weight": gate * 4 + case, "base": gate * 4 + case}
+    by_code = {"strength_penalty" if k == "penalty" else k: v[part[k]] for k, v in tables.items()}
+    by_code |= {"direction_gate": gate.astype(np.int8), "type_gate": np.minimum(case, 2).astype(np.int8)}
     return HgrmTables(
-        s_dir=s_dir,
-        g_dir=g_dir,
-        direction_reward=direction_reward,
-        magnitude_weight=g_dir * cfg.w_mag,
-        r_evt=r_evt,
-        m_evt=m_evt,
-        event_reward=event_reward,
-        r_fmt=r_fmt,
-        process_reward=cfg.w_fmt * r_fmt,
-        penalty=penalty,
-        pnl_weight=g_dir[g] * cfg.w_pnl * m_evt[t],
-        base=direction_reward[g] + event_reward[t],
+        **tables,
+        by_code=by_code,
     )
-
-
-def _put(out: np.ndarray, table: np.ndarray, code: np.ndarray) -> None:
-    """``out[:] = table[code]``, in place when ``code`` has ``out``'s shape (else broadcast)."""
-    if np.shape(code) == out.shape:
-        np.take(table, code, out=out, mode="clip")
-    else:
-        out[...] = table[code]
 
 
 def hgrm_terms(
@@ -153,35 +172,55 @@ def hgrm_terms(
     shape) and returns the direction-gate and event-type-gate codes (:data:`DIRECTION_GATES`,
     :data:`TYPE_GATES`). ``tables`` is :func:`hgrm_tables` of ``cfg`` (computed when None)."""
     tab = tables if tables is not None else hgrm_tables(cfg)
-    trade = x.a != 0
-    p = np.where(trade, x.a, (x.pred_car > cfg.neutral_band).astype(np.int8) - (x.pred_car < -cfg.neutral_band))
-    gate = _DIRECTION_GATE_OF[p * 3 + x.d + 4]
-    # type case: 0 match, 1 mismatch, 2 no prediction (never a match), 3 true type outside the taxonomy
-    case = np.where(x.true_type != TYPE_OUTSIDE, 1 - (x.pred_type == x.true_type) + (x.pred_type < 0), 3)
-    fmt, strength, both = x.format_ok * 2 + x.verbose, trade * 2 + x.strong, gate * 4 + case
-    for name, code in (("s_dir", gate), ("g_dir", gate), ("direction_reward", gate), ("r_evt", case)):
-        _put(out[name], getattr(tab, name), code)
-    for name, code in (("m_evt", case), ("event_reward", case), ("r_fmt", fmt), ("process_reward", fmt)):
-        _put(out[name], getattr(tab, name), code)
-    _put(out["strength_penalty"], tab.penalty, strength)
+    # p: a when trading, else the predicted CAR's side of the neutral band (branch-free, in int8)
+    i8, trade = np.int8, x.a != 0
+    hold_side = (x.pred_car > cfg.neutral_band).astype(i8) - (x.pred_car < -cfg.neutral_band).astype(i8)
+    p = hold_side * (~trade).astype(i8) + x.a
+    # the decision code (DECISION_CODES), built in place in 16 bits, then one index array
+    u = np.uint16
+    shape = np.broadcast(x.a, x.d, x.strong, x.true_type, x.pred_type, x.pred_car, x.format_ok, x.verbose).shape
+    code = np.empty(shape, dtype=u)
+    code[...] = p * 3 + x.d + 4
+    code *= u(8)
+    code += x.pred_type == x.true_type
+    code += u(2) * (x.pred_type < 0)
+    code += u(4) * (x.true_type == TYPE_OUTSIDE)
+    code *= u(4)
+    code += u(2) * x.format_ok + x.verbose
+    code *= u(4)
+    code += u(2) * trade + x.strong
+    k = code.astype(np.intp)
+    table = tab.by_code
+    for name in ("s_dir", "g_dir", "direction_reward", "r_evt", "m_evt", "event_reward", "r_fmt", "process_reward"):
+        np.take(table[name], k, out=out[name], mode="clip")
+    np.take(table["strength_penalty"], k, out=out["strength_penalty"], mode="clip")
+    r_pnl = out["r_pnl"]
     if cfg.use_pnl:
-        out["r_pnl"][...] = np.where(trade, np.clip(x.a * x.car - cfg.kappa, -cfg.rho, cfg.rho), 0.0)
+        # in place, in the formula's order: clip(a * c - kappa, -rho, rho), 0 where not trading
+        np.multiply(x.a, x.car, out=r_pnl)
+        r_pnl -= cfg.kappa
+        np.clip(r_pnl, -cfg.rho, cfg.rho, out=r_pnl)
+        r_pnl[np.flatnonzero(np.broadcast_to(~trade, r_pnl.shape))] = 0.0
     else:
-        out["r_pnl"][...] = 0.0
+        r_pnl[...] = 0.0
     if cfg.use_magnitude:
         np.add(x.r_mag, 0.0, out=out["r_mag"])
     else:
         out["r_mag"][...] = 0.0
-    np.multiply(tab.pnl_weight[both], out["r_pnl"], out=out["pnl_reward"])
-    np.multiply(tab.magnitude_weight[gate], out["r_mag"], out=out["magnitude_reward"])
+    # each product and sum written into its output array (IEEE products and sums are commutative)
+    np.take(table["pnl_weight"], k, out=out["pnl_reward"], mode="clip")
+    out["pnl_reward"] *= r_pnl
+    np.take(table["magnitude_weight"], k, out=out["magnitude_reward"], mode="clip")
+    out["magnitude_reward"] *= out["r_mag"]
     total = out["final_reward_unclipped"]
-    np.add(tab.base[both], out["pnl_reward"], out=total)
+    np.take(table["base"], k, out=total, mode="clip")
+    total += out["pnl_reward"]
     total += out["magnitude_reward"]
     total += out["process_reward"]
     total -= out["strength_penalty"]
     np.clip(total, -cfg.final_clip, cfg.final_clip, out=out["final_reward"])
     np.not_equal(out["final_reward"], total, out=out["clipped"])
-    return gate, np.minimum(case, 2)
+    return np.take(table["direction_gate"], k), np.take(table["type_gate"], k)
 
 
 def scaffold_terms(
@@ -208,8 +247,38 @@ def scaffold_terms(
     return direction_gate, type_gate
 
 
+#: Columns the ``lane_scaffold`` profile sets to another column's values (:func:`scaffold_terms`).
+_SCAFFOLD_SHARED: dict[str, str] = {
+    "g_dir": "s_dir",
+    "m_evt": "r_evt",
+    "direction_reward": "strength_penalty",
+    "event_reward": "strength_penalty",
+    "pnl_reward": "r_pnl",
+    "magnitude_reward": "r_mag",
+    "process_reward": "r_fmt",
+}
+
+
+def shared_columns(cfg: HgrmConfig, tables: HgrmTables | None) -> dict[str, str]:
+    """The columns of :data:`REWARD_COLUMNS` that equal an earlier one value for value whatever the
+    decisions, each with that column: under ``hgrm`` a tabulated term whose decision-code table
+    (``tables.by_code``) has the bits of an earlier term's (``direction_reward = w_dir * s_dir`` with
+    ``w_dir`` 1, the default); under ``lane_scaffold`` those :func:`scaffold_terms` sets equal."""
+    if cfg.profile != "hgrm":
+        return dict(_SCAFFOLD_SHARED)
+    by_code = (tables if tables is not None else hgrm_tables(cfg)).by_code
+    tabulated = [c for c in REWARD_COLUMNS if c in by_code]
+    shared: dict[str, str] = {}
+    for i, column in enumerate(tabulated):
+        bits = by_code[column].view(np.uint64)
+        same = (c for c in tabulated[:i] if c not in shared and np.array_equal(by_code[c].view(np.uint64), bits))
+        if (first := next(same, None)) is not None:
+            shared[column] = first
+    return shared
+
+
 #: Decisions per block of the formula: large enough to amortise the block's polars call, small
-#: enough that its temporaries (2 MB each) are reused heap memory instead of fresh pages.
+#: enough that its few temporaries stay in cache.
 _BLOCK = 262_144
 #: Threads that evaluate the blocks (NumPy releases the GIL inside its loops). Every value is
 #: elementwise and each block is written by one thread into its own slice, so the result does not
@@ -225,7 +294,8 @@ class ScoredTerms:
     CAR), the direction-gate and event-type-gate codes (:data:`DIRECTION_GATES`, :data:`TYPE_GATES`)
     and the expected-direction code (0 neutral, 1 long, 2 short: ``d`` as an action), each int8 and
     :data:`UNMAPPED` where not ``mapped``; and every column of :data:`REWARD_COLUMNS` (Float64;
-    ``clipped`` Boolean), values of unmapped decisions included (the caller nulls them)."""
+    ``clipped`` Boolean), values of unmapped decisions included (the caller nulls them); a column
+    that always equals an earlier one (:func:`shared_columns`) is that column's array."""
 
     mapped: np.ndarray
     direction_gate: np.ndarray
@@ -237,7 +307,8 @@ class ScoredTerms:
 def reward_terms(cfg: HgrmConfig, inputs_of: Callable[[slice], RewardInputs], n: int) -> ScoredTerms:
     """:func:`hgrm_terms` / :func:`scaffold_terms` (by ``cfg.profile``) over ``n`` decisions, in
     blocks of :data:`_BLOCK` run by :data:`_THREADS` threads (every value is elementwise, so the
-    result is the same as in one pass), each output written once into its own preallocated array;
+    result is the same as in one pass), each output written into its own preallocated array (one
+    array for columns that always agree, :func:`shared_columns`);
     ``mapped = isfinite(car)`` and the codes of :class:`ScoredTerms`. ``inputs_of(block)`` gives the
     :class:`RewardInputs` of the decisions in ``block`` (arrays of the block's length, or scalars)."""
     terms_of = hgrm_terms if cfg.profile == "hgrm" else scaffold_terms
@@ -247,16 +318,20 @@ def reward_terms(cfg: HgrmConfig, inputs_of: Callable[[slice], RewardInputs], n:
         direction_gate=np.empty(n, dtype=np.int8),
         type_gate=np.empty(n, dtype=np.int8),
         expected=np.empty(n, dtype=np.int8),
-        columns={c: np.empty(n, dtype=bool if c == "clipped" else np.float64) for c in REWARD_COLUMNS},
+        columns={},
     )
+    shared = shared_columns(cfg, tables)
+    for c in REWARD_COLUMNS:
+        out.columns[c] = out.columns[shared[c]] if c in shared else np.empty(n, bool if c == "clipped" else np.float64)
 
     def run(block: slice) -> None:
         part = inputs_of(block)
         direction_gate, type_gate = terms_of(cfg, part, {c: o[block] for c, o in out.columns.items()}, tables)
-        mapped = np.isfinite(part.car, out=out.mapped[block])
-        np.copyto(out.direction_gate[block], np.where(mapped, direction_gate, UNMAPPED), casting="unsafe")
-        np.copyto(out.type_gate[block], np.where(mapped, type_gate, UNMAPPED), casting="unsafe")
-        np.copyto(out.expected[block], np.where(mapped, np.where(part.d < 0, 2, part.d), UNMAPPED), casting="unsafe")
+        unmapped = np.flatnonzero(~np.isfinite(part.car, out=out.mapped[block]))
+        expected = part.d + np.int8(3) * (part.d < 0)  # -1 (short) -> 2, 0 and 1 as they are
+        for codes, code in ((out.direction_gate, direction_gate), (out.type_gate, type_gate), (out.expected, expected)):
+            np.copyto(codes[block], code, casting="unsafe")
+            codes[block][unmapped] = UNMAPPED
 
     blocks = [slice(start, min(start + _BLOCK, n)) for start in range(0, n, _BLOCK)]
     if len(blocks) > 1:

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from janus_core.data.events import EVENT_TYPES, UNKNOWN_EVENT_TYPE, normalise_event_type
@@ -237,44 +238,62 @@ _CANONICAL_RE = (
 )
 
 
-def parse_completions(texts: pl.Series) -> pl.DataFrame:
+#: The columns of :data:`PARSED_SCHEMA` that only describe the text (the sections and the reason a
+#: malformed output failed); ``parse_completions(..., reasons=False)`` leaves them out.
+REASON_COLUMNS: tuple[str, ...] = ("market_influence", "car_analysis", "format_error")
+#: The first characters (none, ``<`` or whitespace: ``PYTHON_WHITESPACE``) a well-formed text may
+#: open with. Any other stands outside every section (each section starts with ``<``) and
+#: ``str.strip`` keeps it, so :func:`parse_completion` finds the text malformed whatever else it holds.
+_OPENINGS: tuple[str, ...] = ("", "<", *(chr(c) for c in PYTHON_WHITESPACE))
+
+
+def parse_completions(texts: pl.Series, *, reasons: bool = True) -> pl.DataFrame:
     """:func:`parse_completion` of every text of a String column, one row each in order, columns
-    ``PARSED_SCHEMA``. A text in the canonical shape (``_CANONICAL_RE``) whose event type is a
-    taxonomy slug or ``none`` and whose sections neither start nor end with whitespace (so
-    ``str.strip`` leaves them as written, and they are not empty) is read column-wise: action,
-    strength and sections as written, ``event_type`` null for ``none``, ``predicted_car`` the decimal
-    (null for ``none``) with ``car_decimals`` its digits after the point. A null text is malformed
-    ("no completion text"). Every other text goes through :func:`parse_completion` itself, each
+    ``PARSED_SCHEMA`` (without ``REASON_COLUMNS`` when ``reasons`` is false). A text in the
+    canonical shape (``_CANONICAL_RE``) whose event type is a taxonomy slug or ``none`` and whose
+    sections neither start nor end with whitespace (so ``str.strip`` leaves them as written, and
+    they are not empty) is read column-wise: action, strength and sections as written,
+    ``event_type`` null for ``none``, ``predicted_car`` the decimal (null for ``none``) with
+    ``car_decimals`` its digits after the point. A null text is malformed ("no completion text").
+    Without ``reasons``, a text that opens outside the sections (with none of ``_OPENINGS``) is
+    malformed too, and read as such column-wise (its reason, the one thing that depends on the rest of the
+    text, is not asked for). Every other text goes through :func:`parse_completion` itself, each
     distinct text once (the distinct texts found and mapped back to their rows by polars, with no
     per-row Python), so each malformed output keeps its exact reason: the result is that of
     :func:`parse_completion` row by row."""
+    schema = {c: t for c, t in PARSED_SCHEMA.items() if reasons or c not in REASON_COLUMNS}
     texts = texts.cast(pl.String)
-    groups = texts.str.extract_groups(_CANONICAL_RE).struct.unnest()
+    first = texts.str.head(1)
+    # only a text opening with "<" can have the canonical shape: the regex skips the others
+    groups = pl.select(pl.when(first == "<").then(texts)).to_series().str.extract_groups(_CANONICAL_RE).struct.unnest()
     unstripped = [pl.col(c).str.strip_chars(_STRIPPED) == pl.col(c) for c in ("market_influence", "car_analysis")]
     matched = groups.select(
         pl.col("event_type").is_in([*EVENT_TYPES, "none"]).and_(*unstripped).fill_null(False)
     ).to_series()
-    car = pl.col("car").replace("none", None)
     null = texts.is_null()
-    frame = groups.select(
-        pl.when(matched).then(True).otherwise(pl.when(null).then(False)).alias("format_ok"),
-        pl.when(null).then(pl.lit("hold")).otherwise(pl.col("action")).alias("action"),
-        pl.col("event_type").replace("none", None).alias("predicted_event_type"),
-        pl.col("strength").alias("predicted_strength"),
-        car.cast(pl.Float64).alias("predicted_car"),
-        pl.col("market_influence"),
-        pl.col("car_analysis"),
-        pl.when(null).then(pl.lit("no completion text")).alias("format_error"),
-        pl.when(car.is_not_null()).then(pl.col("fraction").str.len_chars().cast(pl.Int64)).alias("car_decimals"),
-    ).cast(PARSED_SCHEMA)
-    slow = (~matched & ~null).arg_true()
+    # settled: malformed whatever the rest of the text says (no text, or one opening outside the sections)
+    settled = null if reasons else null | ~first.is_in(_OPENINGS).fill_null(True)
+    car = pl.col("car").replace("none", None)
+    columns = {
+        "format_ok": pl.when(matched).then(True).otherwise(pl.when(settled).then(False)),
+        "action": pl.when(settled).then(pl.lit("hold")).otherwise(pl.col("action")),
+        "predicted_event_type": pl.col("event_type").replace("none", None),
+        "predicted_strength": pl.col("strength"),
+        "predicted_car": car.cast(pl.Float64),
+        "market_influence": pl.col("market_influence"),
+        "car_analysis": pl.col("car_analysis"),
+        "format_error": pl.when(null).then(pl.lit("no completion text")),
+        "car_decimals": pl.when(car.is_not_null()).then(pl.col("fraction").str.len_chars().cast(pl.Int64)),
+    }
+    frame = groups.select(columns[name].alias(name) for name in schema).cast(schema)
+    slow = (~matched & ~settled).arg_true()
     if slow.len() == 0:
         return frame
     slow_texts = texts.gather(slow)
     distinct = slow_texts.unique(maintain_order=True)
     parsed = [parse_completion(t) for t in distinct.to_list()]
-    said = pl.DataFrame(
-        [[getattr(p, name) for p in parsed] for name in PARSED_SCHEMA], schema=PARSED_SCHEMA, orient="col"
-    )
-    said = said[slow_texts.cast(pl.Enum(distinct)).to_physical()]
-    return frame.with_columns(frame[name].scatter(slow, said[name]) for name in PARSED_SCHEMA)
+    said = pl.DataFrame([[getattr(p, name) for p in parsed] for name in schema], schema=schema, orient="col")
+    # each row from the column-wise frame, or from its distinct text's parse (rows after the frame's)
+    rows = np.arange(frame.height, dtype=np.int64)
+    rows[slow.to_numpy()] = frame.height + slow_texts.cast(pl.Enum(distinct)).to_physical().to_numpy().astype(np.int64)
+    return pl.concat([frame, said])[rows]
