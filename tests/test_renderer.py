@@ -114,3 +114,12 @@ def test_what_the_renderer_writes_to_stdout_besides_its_answers_cannot_break_the
     worker = _with_worker(monkeypatch, NOISY)
     assert [renderer.render_later("{}", "c").raw() for _ in range(3)] == ["<svg/>"] * 3
     assert worker.alive
+
+
+def test_without_a_python_to_start_the_charts_are_drawn_here(monkeypatch):
+    monkeypatch.setattr(renderer.sys, "executable", "")
+    monkeypatch.setattr(renderer, "_RENDERER", renderer._Renderer())
+    renderer.start_renderer()
+    assert renderer._RENDERER.current() is None
+    spec = charts.chart_spec(BUILDERS[0]())
+    assert renderer.render_later(spec, "c").svg() == renderer.svg_of_spec(spec, "c")

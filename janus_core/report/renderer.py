@@ -184,10 +184,12 @@ class _Renderer:
             if self.pid == os.getpid() and self.worker is not None and self.worker.alive:
                 return
             self.pid = os.getpid()
+            self.worker = None
+            if not sys.executable:  # an embedded interpreter: no Python to start, charts are drawn here
+                return
             try:
                 self.worker = _Worker()
             except OSError:  # no process can be started here: charts are drawn in this process
-                self.worker = None
                 return
             atexit.register(self.worker.close)
             self.worker.submit("vega-lite", _START_SPEC)  # starts its JavaScript runtime now
